@@ -1,0 +1,1 @@
+//! The bpf() syscall, maps, program loading and attachment. Not yet written.

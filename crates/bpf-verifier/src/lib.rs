@@ -1,0 +1,1 @@
+//! A user-space eBPF verifier. Not yet written.

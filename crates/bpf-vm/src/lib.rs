@@ -1,0 +1,1 @@
+//! An eBPF interpreter. Not yet written.

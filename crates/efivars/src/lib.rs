@@ -1,0 +1,1 @@
+//! EFI signature lists and edk2 varstores. Not yet written.

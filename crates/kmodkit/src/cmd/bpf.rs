@@ -1,0 +1,7 @@
+//! eBPF commands: `kmodkit bpf asm|disasm|verify|run|load`.
+
+use std::ffi::OsString;
+
+pub fn main(name: &str, _args: Vec<OsString>) -> u8 {
+    super::not_yet(name)
+}

@@ -1,0 +1,7 @@
+//! `kmodkit trace`: the bpftrace-compatible tracing language.
+
+use std::ffi::OsString;
+
+pub fn main(name: &str, _args: Vec<OsString>) -> u8 {
+    super::not_yet(name)
+}

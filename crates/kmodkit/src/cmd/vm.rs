@@ -1,0 +1,7 @@
+//! `kmodkit vm`: a throwaway real kernel.
+
+use std::ffi::OsString;
+
+pub fn main(name: &str, _args: Vec<OsString>) -> u8 {
+    super::not_yet(name)
+}

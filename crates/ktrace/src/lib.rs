@@ -1,0 +1,1 @@
+//! The bpftrace-compatible tracing language, compiled to eBPF. Not yet written.

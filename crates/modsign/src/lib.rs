@@ -1,0 +1,1 @@
+//! Module signatures, keys, certificates and keyrings (the trust issue). Not yet written.

@@ -1,0 +1,44 @@
+//! Reading files the fast way: small files are read, larger ones are mapped, so that tools
+//! which look at a few sections of thousands of modules (modinfo, depmod) do not copy
+//! hundreds of megabytes.
+
+use std::fs::File;
+use std::io::Read;
+use std::ops::Deref;
+use std::path::Path;
+
+/// Files smaller than this are read into memory; mapping them costs more than it saves.
+const MAP_THRESHOLD: u64 = 16 * 1024;
+
+/// A file's bytes, read or mapped.
+pub enum FileBytes {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+impl Deref for FileBytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            FileBytes::Read(v) => v,
+            FileBytes::Mapped(m) => m,
+        }
+    }
+}
+
+/// Read or map the whole file at `path`.
+pub fn read(path: &Path) -> std::io::Result<FileBytes> {
+    let mut f = File::open(path)?;
+    let len = f.metadata()?.len();
+    if len < MAP_THRESHOLD {
+        let mut v = Vec::with_capacity(len as usize);
+        f.read_to_end(&mut v)?;
+        return Ok(FileBytes::Read(v));
+    }
+    // SAFETY: the map is read-only and private to this process. Module files are not
+    // modified in place by the tools that write them (they write a new file and rename it),
+    // so the mapped bytes do not change under us; a file truncated by someone else while
+    // mapped would raise SIGBUS, the same exposure kmod's own mmap has.
+    let map = unsafe { memmap2::Mmap::map(&f)? };
+    Ok(FileBytes::Mapped(map))
+}

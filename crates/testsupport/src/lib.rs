@@ -1,0 +1,133 @@
+//! Shared helpers for integration tests: where the real inputs are, and how to skip.
+//!
+//! Tests get real kernel modules only through `scripts/corpus` (the current Debian kernel
+//! package, unpacked into a cache). A test whose input is missing prints why and returns;
+//! under CI (`KMODKIT_REQUIRE_VM=1` or `KMODKIT_REQUIRE_BPF=1` or `KMODKIT_REQUIRE_CORPUS=1`)
+//! the same situation is a failure, so nothing silently stops being tested.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The repository's top directory.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/testsupport sits two levels below the root")
+        .to_path_buf()
+}
+
+fn env_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Whether CI demands that tests needing the corpus, QEMU or BPF really run.
+pub fn required(what: Requirement) -> bool {
+    match what {
+        Requirement::Corpus => {
+            env_set("KMODKIT_REQUIRE_CORPUS") || env_set("KMODKIT_REQUIRE_VM")
+        }
+        Requirement::Vm => env_set("KMODKIT_REQUIRE_VM"),
+        Requirement::Bpf => env_set("KMODKIT_REQUIRE_BPF"),
+        Requirement::Tool => env_set("KMODKIT_REQUIRE_VM") || env_set("KMODKIT_REQUIRE_BPF"),
+    }
+}
+
+/// What a test can be missing.
+#[derive(Clone, Copy, Debug)]
+pub enum Requirement {
+    /// The Debian kernel package unpacked by `scripts/corpus`.
+    Corpus,
+    /// QEMU and a bootable kernel.
+    Vm,
+    /// The host's bpf() syscall with enough privilege.
+    Bpf,
+    /// An oracle program (kmod, openssl, bpftrace, ...).
+    Tool,
+}
+
+/// Skip the current test with a printed reason, or fail when CI requires it to run.
+pub fn skip(what: Requirement, reason: &str) {
+    if required(what) {
+        panic!("required test input missing ({what:?}): {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
+
+/// A kernel package unpacked by `scripts/corpus`.
+#[derive(Clone, Debug)]
+pub struct Corpus {
+    /// The unpacked package: holds `boot/` and `lib/modules/<release>/`.
+    pub root: PathBuf,
+    /// The kernel release, e.g. `6.1.0-56-amd64`.
+    pub release: String,
+}
+
+impl Corpus {
+    /// `lib/modules/<release>` inside the corpus.
+    pub fn moddir(&self) -> PathBuf {
+        self.root.join("lib/modules").join(&self.release)
+    }
+
+    /// Every module file in the corpus, sorted.
+    pub fn modules(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        walk(&self.moddir().join("kernel"), &mut out);
+        out.retain(|p| {
+            let s = p.to_string_lossy();
+            s.ends_with(".ko") || s.ends_with(".ko.xz") || s.ends_with(".ko.zst")
+        });
+        out.sort();
+        out
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    for e in rd.flatten() {
+        let p = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => walk(&p, out),
+            Ok(t) if t.is_file() => out.push(p),
+            _ => {}
+        }
+    }
+}
+
+/// The Debian kernel corpus for `arch` (e.g. "amd64", "arm64"), fetched if needed.
+/// Returns `None` (after printing why, or panicking under CI) when it cannot be had.
+pub fn corpus(arch: &str) -> Option<Corpus> {
+    let script = repo_root().join("scripts/corpus");
+    let run = |extra: &[&str]| -> Result<String, String> {
+        let out = Command::new(&script)
+            .args(["--arch", arch])
+            .args(extra)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/corpus --arch {arch} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    match run(&[]).and_then(|root| Ok((root, run(&["--release"])?))) {
+        Ok((root, release)) => Some(Corpus { root: PathBuf::from(root), release }),
+        Err(e) => {
+            skip(Requirement::Corpus, &e);
+            None
+        }
+    }
+}
+
+/// Whether a program is on PATH; prints a skip reason (or panics under CI) when it is not.
+pub fn have_tool(name: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|d| d.join(name).is_file())
+    });
+    if !found {
+        skip(Requirement::Tool, &format!("`{name}` is not installed"));
+    }
+    found
+}
