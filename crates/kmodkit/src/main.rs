@@ -11,42 +11,112 @@ use std::path::Path;
 use std::process::ExitCode;
 
 mod cmd;
+mod getopt;
 
 /// A command: gets the name it was invoked as (for messages) and its arguments
 /// (without the name), returns the process exit status.
 type Command = fn(&str, Vec<OsString>) -> u8;
 
 /// The names a link to the binary can have; `kmodkit install-links DIR` creates these.
-const LINK_NAMES: &[&str] = &["modinfo", "lsmod", "insmod", "rmmod", "modprobe", "depmod", "dmesg"];
+const LINK_NAMES: &[&str] = &[
+    "modinfo", "lsmod", "insmod", "rmmod", "modprobe", "depmod", "dmesg",
+];
 
 /// Every command, with a one-line summary for `kmodkit --help`.
 const COMMANDS: &[(&str, Command, &str)] = &[
-    ("modinfo", cmd::modinfo::main, "show information about a kernel module (as kmod)"),
+    (
+        "modinfo",
+        cmd::modinfo::main,
+        "show information about a kernel module (as kmod)",
+    ),
     ("lsmod", cmd::live::lsmod, "list loaded modules (as kmod)"),
     ("insmod", cmd::live::insmod, "load a module file (as kmod)"),
     ("rmmod", cmd::live::rmmod, "unload a module (as kmod)"),
-    ("modprobe", cmd::moddb::modprobe, "load or unload modules with dependencies (as kmod)"),
-    ("depmod", cmd::moddb::depmod, "write the module index files (as kmod)"),
-    ("dmesg", cmd::live::dmesg, "read the kernel log from /dev/kmsg"),
-    ("taint", cmd::live::taint, "explain why the kernel is tainted"),
-    ("check", cmd::live::check, "predict whether a module will load and what it will taint"),
-    ("sign-file", cmd::trust::sign_file, "sign a module exactly as the kernel's sign-file"),
+    (
+        "modprobe",
+        cmd::moddb::modprobe,
+        "load or unload modules with dependencies (as kmod)",
+    ),
+    (
+        "depmod",
+        cmd::moddb::depmod,
+        "write the module index files (as kmod)",
+    ),
+    (
+        "dmesg",
+        cmd::live::dmesg,
+        "read the kernel log from /dev/kmsg",
+    ),
+    (
+        "taint",
+        cmd::live::taint,
+        "explain why the kernel is tainted",
+    ),
+    (
+        "check",
+        cmd::live::check,
+        "predict whether a module will load and what it will taint",
+    ),
+    (
+        "sign-file",
+        cmd::trust::sign_file,
+        "sign a module exactly as the kernel's sign-file",
+    ),
     ("sign", cmd::trust::sign, "sign modules or a tree of them"),
-    ("keygen", cmd::trust::keygen, "make a module signing key and certificate"),
-    ("certs", cmd::trust::certs, "list the certificates in a kernel image, file or varstore"),
-    ("verify", cmd::trust::verify, "verify module signatures against a keyring"),
-    ("vm", cmd::vm::main, "boot a throwaway real kernel and run a command in it"),
-    ("new", cmd::kbuild::new, "create a skeleton out-of-tree module"),
-    ("build", cmd::kbuild::build, "build a module against each installed kernel's headers"),
-    ("dkms", cmd::kbuild::dkms, "DKMS-compatible add/build/install/remove/status"),
-    ("bpf", cmd::bpf::main, "eBPF: asm, disasm, verify, run, load"),
+    (
+        "keygen",
+        cmd::trust::keygen,
+        "make a module signing key and certificate",
+    ),
+    (
+        "certs",
+        cmd::trust::certs,
+        "list the certificates in a kernel image, file or varstore",
+    ),
+    (
+        "verify",
+        cmd::trust::verify,
+        "verify module signatures against a keyring",
+    ),
+    (
+        "vm",
+        cmd::vm::main,
+        "boot a throwaway real kernel and run a command in it",
+    ),
+    (
+        "new",
+        cmd::kbuild::new,
+        "create a skeleton out-of-tree module",
+    ),
+    (
+        "build",
+        cmd::kbuild::build,
+        "build a module against each installed kernel's headers",
+    ),
+    (
+        "dkms",
+        cmd::kbuild::dkms,
+        "DKMS-compatible add/build/install/remove/status",
+    ),
+    (
+        "bpf",
+        cmd::bpf::main,
+        "eBPF: asm, disasm, verify, run, load",
+    ),
     ("trace", cmd::trace::main, "bpftrace-compatible tracing"),
-    ("install-links", install_links, "create the multi-call links (modinfo, lsmod, ...) in DIR"),
+    (
+        "install-links",
+        install_links,
+        "create the multi-call links (modinfo, lsmod, ...) in DIR",
+    ),
 ];
 
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().collect();
-    let argv0 = args.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
+    let argv0 = args
+        .first()
+        .map(|a| a.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let invoked = Path::new(&argv0)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -120,7 +190,10 @@ fn install_links(_: &str, args: Vec<OsString>) -> u8 {
     for name in LINK_NAMES {
         let link = dir.join(name);
         // Replace an old link, never a regular file somebody else put there.
-        if link.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        if link
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
             let _ = std::fs::remove_file(&link);
         }
         if let Err(e) = std::os::unix::fs::symlink(&exe, &link) {

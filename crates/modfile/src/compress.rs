@@ -58,11 +58,15 @@ pub fn decompress(data: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
         Compression::None => return Ok(Cow::Borrowed(data)),
         Compression::Xz => liblzma::read::XzDecoder::new_multi_decoder(data).read_to_end(&mut out),
         Compression::Gzip => flate2::read::MultiGzDecoder::new(data).read_to_end(&mut out),
-        Compression::Zstd => zstd::stream::read::Decoder::with_buffer(data)
-            .and_then(|mut d| d.read_to_end(&mut out)),
+        Compression::Zstd => {
+            zstd::stream::read::Decoder::with_buffer(data).and_then(|mut d| d.read_to_end(&mut out))
+        }
     };
     match res {
         Ok(_) => Ok(Cow::Owned(out)),
-        Err(e) => Err(Error::Decompress { format, detail: e.to_string() }),
+        Err(e) => Err(Error::Decompress {
+            format,
+            detail: e.to_string(),
+        }),
     }
 }

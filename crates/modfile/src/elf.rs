@@ -58,7 +58,13 @@ impl Header {
         let is64 = match data[4] {
             1 => false,
             2 => true,
-            c => return Err(Error::malformed("ELF header", 4, format!("unknown class {c} (expected 1 or 2)"))),
+            c => {
+                return Err(Error::malformed(
+                    "ELF header",
+                    4,
+                    format!("unknown class {c} (expected 1 or 2)"),
+                ))
+            }
         };
         let ehsize: u64 = if is64 { 64 } else { 52 };
         if (data.len() as u64) <= ehsize {
@@ -67,23 +73,50 @@ impl Header {
         let big_endian = match data[5] {
             1 => false,
             2 => true,
-            d => return Err(Error::malformed("ELF header", 5, format!("unknown data encoding {d} (expected 1 or 2)"))),
+            d => {
+                return Err(Error::malformed(
+                    "ELF header",
+                    5,
+                    format!("unknown data encoding {d} (expected 1 or 2)"),
+                ))
+            }
         };
         let rd = |off: u64, size: usize| read_uint(data, big_endian, off, size).unwrap_or(0);
         let (shoff, shentsize, shnum, shstrndx) = if is64 {
-            (rd(40, 8), rd(58, 2) as u16, rd(60, 2) as u16, rd(62, 2) as u16)
+            (
+                rd(40, 8),
+                rd(58, 2) as u16,
+                rd(60, 2) as u16,
+                rd(62, 2) as u16,
+            )
         } else {
-            (rd(32, 4), rd(46, 2) as u16, rd(48, 2) as u16, rd(50, 2) as u16)
+            (
+                rd(32, 4),
+                rd(46, 2) as u16,
+                rd(48, 2) as u16,
+                rd(50, 2) as u16,
+            )
         };
         let want = if is64 { 64 } else { 40 };
         if shentsize != want {
             let at = if is64 { 58 } else { 46 };
-            return Err(Error::malformed("ELF header", at, format!("section header size {shentsize}, expected {want}")));
+            return Err(Error::malformed(
+                "ELF header",
+                at,
+                format!("section header size {shentsize}, expected {want}"),
+            ));
         }
         let table = u64::from(shentsize) * u64::from(shnum);
         match shoff.checked_add(table) {
             Some(end) if end <= data.len() as u64 => {}
-            _ => return Err(Error::truncated("section header table", shoff, table, data.len())),
+            _ => {
+                return Err(Error::truncated(
+                    "section header table",
+                    shoff,
+                    table,
+                    data.len(),
+                ))
+            }
         }
         let mut h = Header {
             is64,
@@ -99,14 +132,20 @@ impl Header {
             Error::malformed(
                 "section name table",
                 h.shoff + u64::from(shstrndx) * u64::from(shentsize),
-                format!("section {shstrndx} (e_shstrndx) is missing or runs past the end of the file"),
+                format!(
+                    "section {shstrndx} (e_shstrndx) is missing or runs past the end of the file"
+                ),
             )
         })?;
         h.strings_offset = strtab.offset;
         h.strings_size = strtab.size;
         let names = &data[strtab.offset as usize..(strtab.offset + strtab.size) as usize];
         if names.last() != Some(&0) {
-            return Err(Error::malformed("section name table", strtab.offset, "empty or not terminated by a NUL byte"));
+            return Err(Error::malformed(
+                "section name table",
+                strtab.offset,
+                "empty or not terminated by a NUL byte",
+            ));
         }
         Ok(h)
     }

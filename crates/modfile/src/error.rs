@@ -10,10 +10,19 @@ pub enum Error {
     NotElf,
     /// The data ends before a structure that must be there.
     #[error("truncated: expected {what} at offset {offset} ({needed} bytes), but the file has {len} bytes")]
-    Truncated { what: &'static str, offset: u64, needed: u64, len: u64 },
+    Truncated {
+        what: &'static str,
+        offset: u64,
+        needed: u64,
+        len: u64,
+    },
     /// A field has a value that cannot be right.
     #[error("malformed {what} at offset {offset}: {detail}")]
-    Malformed { what: &'static str, offset: u64, detail: String },
+    Malformed {
+        what: &'static str,
+        offset: u64,
+        detail: String,
+    },
     /// Decompression failed.
     #[error("{format} data is corrupt: {detail}")]
     Decompress { format: Compression, detail: String },
@@ -21,10 +30,19 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn truncated(what: &'static str, offset: u64, needed: u64, len: usize) -> Self {
-        Error::Truncated { what, offset, needed, len: len as u64 }
+        Error::Truncated {
+            what,
+            offset,
+            needed,
+            len: len as u64,
+        }
     }
 
     pub(crate) fn malformed(what: &'static str, offset: u64, detail: impl Into<String>) -> Self {
-        Error::Malformed { what, offset, detail: detail.into() }
+        Error::Malformed {
+            what,
+            offset,
+            detail: detail.into(),
+        }
     }
 }

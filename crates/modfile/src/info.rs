@@ -27,12 +27,16 @@ impl<'a> ModInfo<'a> {
 
     /// The first value of `key`.
     pub fn get(&self, key: &str) -> Option<&'a [u8]> {
-        self.iter().find(|(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+        self.iter()
+            .find(|(k, _)| *k == key.as_bytes())
+            .map(|(_, v)| v)
     }
 
     /// Every value of `key`, in file order (aliases, depends, ...).
     pub fn get_all<'s>(&'s self, key: &'s str) -> impl Iterator<Item = &'a [u8]> + 's {
-        self.iter().filter(move |(k, _)| *k == key.as_bytes()).map(|(_, v)| v)
+        self.iter()
+            .filter(move |(k, _)| *k == key.as_bytes())
+            .map(|(_, v)| v)
     }
 
     /// Number of entries.
@@ -51,7 +55,10 @@ impl<'a> ModInfo<'a> {
 /// of one byte or less holds nothing (even a lone non-NUL byte), and a run of NULs separates
 /// two strings, so no string is empty.
 pub(crate) fn strings(section: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let start = section.iter().position(|&b| b != 0).unwrap_or(section.len());
+    let start = section
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(section.len());
     let rest = &section[start.min(section.len().saturating_sub(1))..];
     let rest = if rest.len() <= 1 { &[][..] } else { rest };
     rest.split(|&b| b == 0).filter(|s| !s.is_empty())

@@ -46,7 +46,11 @@ impl<'a> Module<'a> {
         let compression = Compression::detect(raw);
         let data = decompress(raw)?;
         let elf = elf::Header::parse(&data)?;
-        Ok(Module { data, compression, elf })
+        Ok(Module {
+            data,
+            compression,
+            elf,
+        })
     }
 
     /// The decompressed bytes: ELF image plus any appended signature.

@@ -22,8 +22,9 @@ pub const ID_TYPES: [&str; 3] = ["PGP", "X509", "PKCS#7"];
 /// `enum pkey_algo`, as kmod knows it.
 pub const ALGOS: [&str; 2] = ["DSA", "RSA"];
 /// `enum pkey_hash_algo`, as kmod knows it.
-pub const HASH_ALGOS: [&str; 9] =
-    ["md4", "md5", "sha1", "rmd160", "sha256", "sha384", "sha512", "sha224", "sm3"];
+pub const HASH_ALGOS: [&str; 9] = [
+    "md4", "md5", "sha1", "rmd160", "sha256", "sha384", "sha512", "sha224", "sm3",
+];
 
 /// An appended signature: the `struct module_signature` fields and the pieces they frame.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,14 +64,24 @@ impl<'a> ModuleSignature<'a> {
             return Ok(None);
         }
         let Some(ms) = body_len.checked_sub(MODSIG_SIZE) else {
-            return Err(Error::truncated("struct module_signature", 0, MODSIG_SIZE as u64, body_len));
+            return Err(Error::truncated(
+                "struct module_signature",
+                0,
+                MODSIG_SIZE as u64,
+                body_len,
+            ));
         };
         let m = &data[ms..body_len];
-        let (algo, hash, id_type, signer_len, key_id_len) = (m[0], m[1], m[2], m[3] as usize, m[4] as usize);
+        let (algo, hash, id_type, signer_len, key_id_len) =
+            (m[0], m[1], m[2], m[3] as usize, m[4] as usize);
         let sig_len = u32::from_be_bytes([m[8], m[9], m[10], m[11]]) as usize;
         let framed = signer_len + key_id_len + sig_len;
         if sig_len == 0 {
-            return Err(Error::malformed("struct module_signature", ms as u64, "signature length is 0"));
+            return Err(Error::malformed(
+                "struct module_signature",
+                ms as u64,
+                "signature length is 0",
+            ));
         }
         if framed > ms {
             return Err(Error::malformed(

@@ -53,12 +53,18 @@ pub(crate) fn modversions(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
         .chunks_exact(MODVERSION_SIZE as usize)
         .enumerate()
         .map(|(i, entry)| {
-            let crc = elf.uint(sec.offset + i as u64 * MODVERSION_SIZE, crclen).unwrap_or(0);
+            let crc = elf
+                .uint(sec.offset + i as u64 * MODVERSION_SIZE, crclen)
+                .unwrap_or(0);
             let mut name = cstr(&entry[crclen..]);
             if name.first() == Some(&b'.') {
                 name = &name[1..];
             }
-            Symbol { name: string(name), crc, bind: Bind::Undef }
+            Symbol {
+                name: string(name),
+                crc,
+                bind: Bind::Undef,
+            }
         })
         .collect())
 }
@@ -91,16 +97,32 @@ impl<'a> SymTab<'a> {
                 format!("size {} is not a multiple of {entsize}", symtab.size),
             )));
         }
-        Some(Ok(SymTab { elf: *elf, strtab, offset: symtab.offset, count: symtab.size / entsize, entsize }))
+        Some(Ok(SymTab {
+            elf: *elf,
+            strtab,
+            offset: symtab.offset,
+            count: symtab.size / entsize,
+            entsize,
+        }))
     }
 
     fn get(&self, i: u64) -> RawSym {
         let base = self.offset + i * self.entsize;
         let rd = |off: u64, size: usize| self.elf.uint(base + off, size).unwrap_or(0);
         if self.elf.is_64() {
-            RawSym { name_off: rd(0, 4) as u32, info: rd(4, 1) as u8, shndx: rd(6, 2) as u16, value: rd(8, 8) }
+            RawSym {
+                name_off: rd(0, 4) as u32,
+                info: rd(4, 1) as u8,
+                shndx: rd(6, 2) as u16,
+                value: rd(8, 8),
+            }
         } else {
-            RawSym { name_off: rd(0, 4) as u32, value: rd(4, 4), info: rd(12, 1) as u8, shndx: rd(14, 2) as u16 }
+            RawSym {
+                name_off: rd(0, 4) as u32,
+                value: rd(4, 4),
+                info: rd(12, 1) as u8,
+                shndx: rd(14, 2) as u16,
+            }
         }
     }
 
@@ -121,14 +143,20 @@ pub(crate) fn exported(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
                 sane = false;
                 break;
             };
-            let Some(name) = name.strip_prefix(b"__crc_") else { continue };
+            let Some(name) = name.strip_prefix(b"__crc_") else {
+                continue;
+            };
             let bind = match s.info >> 4 {
                 0 => Bind::Local,
                 1 => Bind::Global,
                 2 => Bind::Weak,
                 _ => Bind::None,
             };
-            out.push(Symbol { name: string(name), crc: resolve_crc(elf, s.value, s.shndx), bind });
+            out.push(Symbol {
+                name: string(name),
+                crc: resolve_crc(elf, s.value, s.shndx),
+                bind,
+            });
         }
         if sane && !out.is_empty() {
             return Ok(out);
@@ -136,7 +164,11 @@ pub(crate) fn exported(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
     }
     let strings = elf.section_data("__ksymtab_strings").unwrap_or(&[]);
     Ok(crate::info::strings(strings)
-        .map(|name| Symbol { name: string(name), crc: 0, bind: Bind::Global })
+        .map(|name| Symbol {
+            name: string(name),
+            crc: 0,
+            bind: Bind::Global,
+        })
         .collect())
 }
 
@@ -151,7 +183,8 @@ fn resolve_crc(elf: &Elf<'_>, value: u64, shndx: u16) -> u64 {
     if value > sec.size.wrapping_sub(4) {
         return u64::MAX;
     }
-    elf.uint(sec.offset.wrapping_add(value), 4).unwrap_or(u64::MAX)
+    elf.uint(sec.offset.wrapping_add(value), 4)
+        .unwrap_or(u64::MAX)
 }
 
 /// Undefined symbols with the CRC `__versions` expects for each, then the `__versions`
@@ -167,7 +200,11 @@ pub(crate) fn dependencies(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
             .chunks_exact(MODVERSION_SIZE as usize)
             .enumerate()
             .map(|(i, e)| {
-                (cstr(&e[crclen..]), elf.uint(sec.offset + i as u64 * MODVERSION_SIZE, crclen).unwrap_or(0))
+                (
+                    cstr(&e[crclen..]),
+                    elf.uint(sec.offset + i as u64 * MODVERSION_SIZE, crclen)
+                        .unwrap_or(0),
+                )
             })
             .collect(),
         None => Vec::new(),
@@ -175,7 +212,11 @@ pub(crate) fn dependencies(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
     let tab = match SymTab::find(elf) {
         Some(t) => t?,
         None => {
-            return Err(Error::malformed("symbol table", 0, "no .symtab/.strtab section"));
+            return Err(Error::malformed(
+                "symbol table",
+                0,
+                "no .symtab/.strtab section",
+            ));
         }
     };
     // SPARC's STT_REGISTER symbols are not really undefined.
@@ -191,7 +232,11 @@ pub(crate) fn dependencies(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
             Error::malformed(
                 ".symtab entry",
                 tab.offset + i * tab.entsize,
-                format!("name offset {} is past the end of .strtab ({} bytes)", s.name_off, tab.strtab.len()),
+                format!(
+                    "name offset {} is past the end of .strtab ({} bytes)",
+                    s.name_off,
+                    tab.strtab.len()
+                ),
             )
         })?;
         if name.is_empty() {
@@ -204,12 +249,24 @@ pub(crate) fn dependencies(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
             }
             None => 0,
         };
-        let bind = if s.info >> 4 == 2 { Bind::Weak } else { Bind::Undef };
-        out.push(Symbol { name: string(name), crc, bind });
+        let bind = if s.info >> 4 == 2 {
+            Bind::Weak
+        } else {
+            Bind::Undef
+        };
+        out.push(Symbol {
+            name: string(name),
+            crc,
+            bind,
+        });
     }
     for ((name, crc), seen) in ventries.iter().zip(&visited) {
         if !seen {
-            out.push(Symbol { name: string(name), crc: *crc, bind: Bind::Undef });
+            out.push(Symbol {
+                name: string(name),
+                crc: *crc,
+                bind: Bind::Undef,
+            });
         }
     }
     Ok(out)

@@ -24,9 +24,7 @@ fn env_set(name: &str) -> bool {
 /// Whether CI demands that tests needing the corpus, QEMU or BPF really run.
 pub fn required(what: Requirement) -> bool {
     match what {
-        Requirement::Corpus => {
-            env_set("KMODKIT_REQUIRE_CORPUS") || env_set("KMODKIT_REQUIRE_VM")
-        }
+        Requirement::Corpus => env_set("KMODKIT_REQUIRE_CORPUS") || env_set("KMODKIT_REQUIRE_VM"),
         Requirement::Vm => env_set("KMODKIT_REQUIRE_VM"),
         Requirement::Bpf => env_set("KMODKIT_REQUIRE_BPF"),
         Requirement::Tool => env_set("KMODKIT_REQUIRE_VM") || env_set("KMODKIT_REQUIRE_BPF"),
@@ -83,7 +81,9 @@ impl Corpus {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         match e.file_type() {
@@ -113,7 +113,10 @@ pub fn corpus(arch: &str) -> Option<Corpus> {
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     };
     match run(&[]).and_then(|root| Ok((root, run(&["--release"])?))) {
-        Ok((root, release)) => Some(Corpus { root: PathBuf::from(root), release }),
+        Ok((root, release)) => Some(Corpus {
+            root: PathBuf::from(root),
+            release,
+        }),
         Err(e) => {
             skip(Requirement::Corpus, &e);
             None
@@ -123,9 +126,8 @@ pub fn corpus(arch: &str) -> Option<Corpus> {
 
 /// Whether a program is on PATH; prints a skip reason (or panics under CI) when it is not.
 pub fn have_tool(name: &str) -> bool {
-    let found = std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| d.join(name).is_file())
-    });
+    let found = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(name).is_file()));
     if !found {
         skip(Requirement::Tool, &format!("`{name}` is not installed"));
     }
