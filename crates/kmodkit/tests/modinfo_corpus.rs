@@ -147,3 +147,17 @@ fn compressed_copies_identical() {
     assert!(t.status.success(), "kmod failed: {}", String::from_utf8_lossy(&t.stderr));
     assert_same("compressed copies", &t, &o);
 }
+
+/// Other architectures' real modules: arm64 (64-bit LE), s390x (64-bit big-endian) and
+/// armhf (32-bit). kmod reads them all; so must we, identically.
+#[test]
+fn other_architectures_identical() {
+    if !have_tool("modinfo") {
+        return;
+    }
+    for arch in ["arm64", "s390x", "armhf"] {
+        let Some(c) = corpus(arch) else { continue };
+        compare_all(&c, &[], &format!("modinfo <every {arch} module>"));
+        compare_all(&c, &["-0", "-F", "signature"], &format!("modinfo -0 -F signature ({arch})"));
+    }
+}
