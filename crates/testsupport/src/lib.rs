@@ -97,31 +97,44 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The Debian kernel corpus for `arch` (e.g. "amd64", "arm64"), fetched if needed.
 /// Returns `None` (after printing why, or panicking under CI) when it cannot be had.
 pub fn corpus(arch: &str) -> Option<Corpus> {
-    let script = repo_root().join("scripts/corpus");
-    let run = |extra: &[&str]| -> Result<String, String> {
-        let out = Command::new(&script)
-            .args(["--arch", arch])
-            .args(extra)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "scripts/corpus --arch {arch} failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    };
-    match run(&[]).and_then(|root| Ok((root, run(&["--release"])?))) {
-        Ok((root, release)) => Some(Corpus {
-            root: PathBuf::from(root),
-            release,
-        }),
+    static CACHE: std::sync::Mutex<Vec<(String, Result<Corpus, String>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if !cache.iter().any(|(a, _)| a == arch) {
+        let found = fetch_corpus(arch);
+        cache.push((arch.to_string(), found));
+    }
+    let (_, found) = cache.iter().find(|(a, _)| a == arch).expect("inserted above");
+    match found {
+        Ok(c) => Some(c.clone()),
         Err(e) => {
-            skip(Requirement::Corpus, &e);
+            skip(Requirement::Corpus, e);
             None
         }
     }
+}
+
+fn fetch_corpus(arch: &str) -> Result<Corpus, String> {
+    let script = repo_root().join("scripts/corpus");
+    let out = Command::new(&script)
+        .args(["--arch", arch])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "scripts/corpus --arch {arch} failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let root = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    // The package holds exactly one lib/modules/<release> directory.
+    let release = std::fs::read_dir(root.join("lib/modules"))
+        .map_err(|e| format!("{}: {e}", root.join("lib/modules").display()))?
+        .flatten()
+        .find(|e| e.path().join("kernel").is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .ok_or_else(|| format!("{}: no lib/modules/<release>/kernel", root.display()))?;
+    Ok(Corpus { root, release })
 }
 
 /// Whether a program is on PATH; prints a skip reason (or panics under CI) when it is not.
