@@ -116,8 +116,7 @@ pub fn parse(
         }
         if arg.len() > 1 && arg[0] == b'-' {
             let text = String::from_utf8_lossy(&arg[1..]).into_owned();
-            let mut chars = text.char_indices();
-            while let Some((pos, c)) = chars.next() {
+            for (pos, c) in text.char_indices() {
                 match short_arg(c).filter(|_| c != ':') {
                     None => {
                         eprintln!("{prog}: invalid option -- '{c}'");

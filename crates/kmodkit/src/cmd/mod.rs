@@ -5,6 +5,7 @@ pub mod kbuild;
 pub mod live;
 pub mod moddb;
 pub mod modinfo;
+pub mod signing;
 pub mod trace;
 pub mod trust;
 pub mod vm;
