@@ -2,7 +2,7 @@
 //! otherwise refuse the module (`version magic '...' should be '...'`, `disagrees about
 //! version of symbol X`, `Unknown symbol X`) only at load time, on the target machine.
 
-use crate::headers::{Export, Headers};
+use crate::headers::Export;
 use crate::{Error, Result};
 use std::collections::HashMap;
 use std::fmt;
@@ -30,7 +30,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Problem::Vermagic { found, expected } => {
-                write!(f, "vermagic is '{found}' but the kernel is '{expected}' (the kernel would say: version magic should be ...)")
+                write!(f, "vermagic is '{found}' but the kernel is '{expected}': it would refuse the module (\"version magic ... should be ...\")")
             }
             Problem::NoVermagic => write!(f, "no vermagic in .modinfo (was this built by Kbuild?)"),
             Problem::Unresolved { symbol } => write!(f, "symbol '{symbol}' is not exported by the kernel or its modules (Unknown symbol)"),
@@ -42,10 +42,11 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Check a built module against the headers it is meant for.
+/// Check a built module against the kernel it is meant for: its release and the exports
+/// (with CRCs) of that kernel's `Module.symvers`.
 pub fn check(
     module: &Path,
-    headers: &Headers,
+    release: &str,
     symvers: &HashMap<String, Export>,
 ) -> Result<Vec<Problem>> {
     let bytes = modsys::file::read(module).map_err(Error::io(module))?;
@@ -54,9 +55,7 @@ pub fn check(
         source,
     })?;
     let mut problems = Vec::new();
-    let expected = headers
-        .uts_release()
-        .unwrap_or_else(|| headers.release.clone());
+    let expected = release.to_string();
     match m.modinfo().get("vermagic") {
         None => problems.push(Problem::NoVermagic),
         Some(v) => {

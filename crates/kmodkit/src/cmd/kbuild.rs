@@ -123,6 +123,16 @@ pub fn build(_: &str, args: Vec<OsString>) -> u8 {
                 continue;
             }
         };
+        if let Some(uts) = h.uts_release().filter(|u| *u != h.release) {
+            eprintln!(
+                "kmodkit build: the headers in {} are for {uts}, not {}: modules built there would not load into {}",
+                h.dir.display(),
+                h.release,
+                h.release
+            );
+            failed = true;
+            continue;
+        }
         let out = src.join(".build").join(&h.release);
         println!(
             "{}: make -C {} M={}",
@@ -167,7 +177,7 @@ pub fn build(_: &str, args: Vec<OsString>) -> u8 {
             }
         };
         for m in &built.modules {
-            match kbuild::check::check(m, &h, &symvers) {
+            match kbuild::check::check(m, &h.release, &symvers) {
                 Ok(problems) if problems.is_empty() => {}
                 Ok(problems) => {
                     for p in problems {
