@@ -13,7 +13,11 @@ struct ElfBuilder {
 
 impl ElfBuilder {
     fn new(is64: bool, be: bool) -> Self {
-        ElfBuilder { is64, be, sections: Vec::new() }
+        ElfBuilder {
+            is64,
+            be,
+            sections: Vec::new(),
+        }
     }
 
     fn section(mut self, name: &str, kind: u32, data: Vec<u8>) -> Self {
@@ -162,15 +166,22 @@ impl ElfBuilder {
 fn sample(is64: bool, be: bool) -> Vec<u8> {
     let b = ElfBuilder::new(is64, be);
     let versions = b.versions(&[(0x1234_5678, "module_layout"), (0xdead_beef, "printk")]);
-    let (symtab, strtab) =
-        b.symtab(&[("printk", 0, 1), ("weak_thing", 0, 2), ("init_module", 1, 1)]);
+    let (symtab, strtab) = b.symtab(&[
+        ("printk", 0, 1),
+        ("weak_thing", 0, 2),
+        ("init_module", 1, 1),
+    ]);
     let tm = b.this_module("demo");
-    b.section(".modinfo", 1, b"\0\0license=GPL\0\0author=Me\0depends=\0name=demo\0vermagic=6.1.0 SMP\0".to_vec())
-        .section("__versions", 1, versions)
-        .section(".symtab", 2, symtab)
-        .section(".strtab", 3, strtab)
-        .section(".gnu.linkonce.this_module", 1, tm)
-        .build()
+    b.section(
+        ".modinfo",
+        1,
+        b"\0\0license=GPL\0\0author=Me\0depends=\0name=demo\0vermagic=6.1.0 SMP\0".to_vec(),
+    )
+    .section("__versions", 1, versions)
+    .section(".symtab", 2, symtab)
+    .section(".strtab", 3, strtab)
+    .section(".gnu.linkonce.this_module", 1, tm)
+    .build()
 }
 
 #[test]
@@ -183,22 +194,40 @@ fn every_class_and_byte_order() {
         let info: Vec<(String, String)> = m
             .modinfo()
             .iter()
-            .map(|(k, v)| (String::from_utf8_lossy(k).into(), String::from_utf8_lossy(v).into()))
+            .map(|(k, v)| {
+                (
+                    String::from_utf8_lossy(k).into(),
+                    String::from_utf8_lossy(v).into(),
+                )
+            })
             .collect();
         assert_eq!(
             info,
-            [("license", "GPL"), ("author", "Me"), ("depends", ""), ("name", "demo"), ("vermagic", "6.1.0 SMP")]
-                .map(|(a, b)| (a.to_string(), b.to_string()))
+            [
+                ("license", "GPL"),
+                ("author", "Me"),
+                ("depends", ""),
+                ("name", "demo"),
+                ("vermagic", "6.1.0 SMP")
+            ]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
         );
         assert_eq!(m.name().as_deref(), Some("demo"));
         let v = m.versions().unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!((v[1].name.as_str(), v[1].crc), ("printk", 0xdead_beef));
         let deps = m.dependency_symbols().unwrap();
-        let got: Vec<(&str, u64, Bind)> = deps.iter().map(|s| (s.name.as_str(), s.crc, s.bind)).collect();
+        let got: Vec<(&str, u64, Bind)> = deps
+            .iter()
+            .map(|s| (s.name.as_str(), s.crc, s.bind))
+            .collect();
         assert_eq!(
             got,
-            [("printk", 0xdead_beef, Bind::Undef), ("weak_thing", 0, Bind::Weak), ("module_layout", 0x1234_5678, Bind::Undef)]
+            [
+                ("printk", 0xdead_beef, Bind::Undef),
+                ("weak_thing", 0, Bind::Weak),
+                ("module_layout", 0x1234_5678, Bind::Undef)
+            ]
         );
         assert!(m.signature().unwrap().is_none());
     }
@@ -215,7 +244,11 @@ fn signature_trailer() {
     let s = m.signature().unwrap().unwrap();
     assert_eq!(s.content_len, body);
     assert_eq!(s.sig, &[0xAA; 10]);
-    assert_eq!(s.info(), None, "unparseable PKCS#7: kmod prints no signature fields");
+    assert_eq!(
+        s.info(),
+        None,
+        "unparseable PKCS#7: kmod prints no signature fields"
+    );
 
     // Lengths that overflow the file.
     let mut bad = sample(true, false);
@@ -223,7 +256,10 @@ fn signature_trailer() {
     bad.extend_from_slice(modfile::SIG_MAGIC);
     let m = Module::parse(&bad).unwrap();
     match m.signature() {
-        Err(Error::Malformed { what: "struct module_signature", .. }) => {}
+        Err(Error::Malformed {
+            what: "struct module_signature",
+            ..
+        }) => {}
         other => panic!("expected a malformed-signature error, got {other:?}"),
     }
     // Magic with nothing before it.
@@ -235,40 +271,73 @@ fn truncated_everywhere_never_panics() {
     let data = sample(true, true);
     for len in 0..data.len() {
         let _ = Module::parse(&data[..len]).map(|m| {
-            let _ = (m.modinfo().len(), m.versions(), m.dependency_symbols(), m.exported_symbols(), m.name());
+            let _ = (
+                m.modinfo().len(),
+                m.versions(),
+                m.dependency_symbols(),
+                m.exported_symbols(),
+                m.name(),
+            );
         });
     }
 }
 
 #[test]
 fn malformed_headers_have_precise_errors() {
-    assert_eq!(Module::parse(b"hello world, not elf at all").err(), Some(Error::NotElf));
+    assert_eq!(
+        Module::parse(b"hello world, not elf at all").err(),
+        Some(Error::NotElf)
+    );
     let good = sample(true, false);
 
     let mut bad_class = good.clone();
     bad_class[4] = 7;
-    assert!(matches!(Module::parse(&bad_class), Err(Error::Malformed { offset: 4, .. })));
+    assert!(matches!(
+        Module::parse(&bad_class),
+        Err(Error::Malformed { offset: 4, .. })
+    ));
 
     let mut bad_data = good.clone();
     bad_data[5] = 0;
-    assert!(matches!(Module::parse(&bad_data), Err(Error::Malformed { offset: 5, .. })));
+    assert!(matches!(
+        Module::parse(&bad_data),
+        Err(Error::Malformed { offset: 5, .. })
+    ));
 
     // e_shoff pointing past the end.
     let mut bad_shoff = good.clone();
     bad_shoff[40..48].copy_from_slice(&(1u64 << 40).to_le_bytes());
     let e = Module::parse(&bad_shoff).err().unwrap();
-    assert!(matches!(e, Error::Truncated { what: "section header table", .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            Error::Truncated {
+                what: "section header table",
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("offset 1099511627776"), "{e}");
 
     // Wrong section header size.
     let mut bad_entsize = good.clone();
     bad_entsize[58] = 63;
-    assert!(matches!(Module::parse(&bad_entsize), Err(Error::Malformed { offset: 58, .. })));
+    assert!(matches!(
+        Module::parse(&bad_entsize),
+        Err(Error::Malformed { offset: 58, .. })
+    ));
 
     // shstrndx out of range.
     let mut bad_strndx = good.clone();
     bad_strndx[62] = 0xff;
-    assert!(matches!(Module::parse(&bad_strndx), Err(Error::Malformed { what: "section name table", .. })));
+    assert!(matches!(
+        Module::parse(&bad_strndx),
+        Err(Error::Malformed {
+            what: "section name table",
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -288,7 +357,13 @@ fn bad_versions_size() {
     let b = ElfBuilder::new(true, false);
     let data = b.section("__versions", 1, vec![0u8; 65]).build();
     let m = Module::parse(&data).unwrap();
-    assert!(matches!(m.versions(), Err(Error::Malformed { what: "__versions section", .. })));
+    assert!(matches!(
+        m.versions(),
+        Err(Error::Malformed {
+            what: "__versions section",
+            ..
+        })
+    ));
 }
 
 #[test]

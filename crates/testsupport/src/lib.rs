@@ -104,7 +104,10 @@ pub fn corpus(arch: &str) -> Option<Corpus> {
         let found = fetch_corpus(arch);
         cache.push((arch.to_string(), found));
     }
-    let (_, found) = cache.iter().find(|(a, _)| a == arch).expect("inserted above");
+    let (_, found) = cache
+        .iter()
+        .find(|(a, _)| a == arch)
+        .expect("inserted above");
     match found {
         Ok(c) => Some(c.clone()),
         Err(e) => {
