@@ -1,1 +1,27 @@
-//! The bpftrace-compatible tracing language, compiled to eBPF. Not yet written.
+//! `ktrace`: the bpftrace-compatible tracing language, compiled straight to eBPF.
+//!
+//! The pipeline, one module per stage, each usable and testable alone:
+//! [`lexer`] (tokens, scanned on demand) -> [`parser`] (hand-written Pratt parser to the
+//! [`ast`]) -> [`sema`] (types of expressions, maps and variables; probe expansion against
+//! the running system through [`sema::Env`]) -> `codegen` (lowering to eBPF instructions)
+//! -> `runtime` (maps, programs and attachments in the kernel, events read from a ring
+//! buffer) -> [`output`] (bpftrace 0.17's exact text for maps, histograms and printf).
+//! Errors in a script are [`diag::Diagnostic`]s pointing at the source, produced before
+//! anything is loaded.
+//!
+//! Owns: the language, its compiler and runtime, the tracefs/ELF knowledge it needs
+//! (tracepoint formats, uprobe offsets). Must not touch: module loading, the generic eBPF
+//! crates (`bpf-insn`, `bpf-sys`, ...), which it only uses.
+//!
+//! Dependencies: `codespan-reporting` renders rustc-style diagnostics (a small, well-kept
+//! crate that does exactly that layout); `object` reads ELF symbol tables for uprobes;
+//! `signal-hook` turns Ctrl-C into a flag safely; `libc` for the few syscalls of the private
+//! system adapter ([`sys`]) until `bpf-sys` offers them.
+
+pub mod ast;
+pub mod diag;
+pub mod lexer;
+pub mod parser;
+pub mod printf;
+pub mod sema;
+pub mod types;

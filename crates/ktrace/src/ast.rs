@@ -1,0 +1,163 @@
+//! The syntax tree of a script, as the parser produces it and semantic analysis annotates it.
+//! Every node carries the byte range of its source text so that any later pass can point at it.
+
+/// A byte range `start..end` in the script's source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub probes: Vec<Probe>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Probe {
+    pub attach: Vec<AttachPoint>,
+    pub predicate: Option<Expr>,
+    pub body: Vec<Stmt>,
+    pub span: Span,
+}
+
+/// An attach point exactly as written (`tracepoint:syscalls:sys_enter_openat`, `BEGIN`).
+#[derive(Debug, Clone)]
+pub struct AttachPoint {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Stmt {
+    Expr(Expr),
+    /// `@m[k] = v`, `@m[k] += v` (op), `@m++` (op Add, value 1).
+    AssignMap {
+        map: Expr,
+        op: Option<BinOp>,
+        value: Expr,
+        span: Span,
+    },
+    AssignVar {
+        name: String,
+        op: Option<BinOp>,
+        value: Expr,
+        span: Span,
+    },
+    If {
+        cond: Expr,
+        then: Vec<Stmt>,
+        els: Vec<Stmt>,
+    },
+    Unroll {
+        count: u64,
+        body: Vec<Stmt>,
+        span: Span,
+    },
+    While {
+        cond: Expr,
+        body: Vec<Stmt>,
+    },
+    Break(Span),
+    Continue(Span),
+    Return(Span),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    BitAnd,
+    BitOr,
+    BitXor,
+    Shl,
+    Shr,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    LAnd,
+    LOr,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        use BinOp::*;
+        match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Mod => "%",
+            BitAnd => "&",
+            BitOr => "|",
+            BitXor => "^",
+            Shl => "<<",
+            Shr => ">>",
+            Eq => "==",
+            Ne => "!=",
+            Lt => "<",
+            Le => "<=",
+            Gt => ">",
+            Ge => ">=",
+            LAnd => "&&",
+            LOr => "||",
+        }
+    }
+    pub fn is_comparison(self) -> bool {
+        use BinOp::*;
+        matches!(self, Eq | Ne | Lt | Le | Gt | Ge)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnOp {
+    Neg,
+    Not,
+    BitNot,
+    Deref,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    Int(i64),
+    Str(String),
+    /// `pid`, `comm`, `arg0`, `args`, `retval`, ...
+    Builtin(String),
+    /// `$name`
+    Var(String),
+    /// `$1`; `$#` is `Positional(0)` with `count` set.
+    Positional(u32),
+    PositionalCount,
+    /// `@name[keys]`; `@` alone has the empty name.
+    Map { name: String, keys: Vec<Expr> },
+    Call { name: String, args: Vec<Expr> },
+    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
+    Unary { op: UnOp, expr: Box<Expr> },
+    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    /// `expr->field` or `expr.field`
+    Field { expr: Box<Expr>, field: String, field_span: Span },
+    /// `(uint8)expr`
+    Cast { ty: String, expr: Box<Expr> },
+    Tuple(Vec<Expr>),
+}

@@ -1,0 +1,1139 @@
+//! Semantic analysis: expands attach points into probe instances, gives every expression a
+//! type, fixes each map's key and value types and each scratch variable's type, and rejects
+//! wrong programs with a diagnostic before anything touches the kernel.
+//!
+//! The knowledge of the running system (which tracepoints exist, their format files) comes in
+//! through [`Env`], so that this pass stays a pure function of the script and that
+//! description and can be tested without tracefs.
+
+use crate::ast::*;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::printf::{parse_format, Conv, Piece};
+use crate::types::*;
+use std::collections::{BTreeMap, HashMap};
+
+/// What semantic analysis needs to know about the running system.
+pub trait Env {
+    /// Tracepoints matching `category:name` (each may contain `*` and `?`).
+    fn tracepoints(&self, category: &str, name: &str) -> Result<Vec<(String, String)>, String>;
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<Vec<TpField>, String>;
+    fn kprobes_available(&self) -> bool;
+    /// Checks that `path` is an ELF file with the function `symbol`.
+    fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String>;
+}
+
+/// One attach point of one probe, with the fields its `args` has.
+#[derive(Debug, Clone)]
+pub struct ProbeInst {
+    /// Index of the probe in the program.
+    pub probe: usize,
+    pub kind: ProbeKind,
+    pub name: String,
+    pub tp_fields: Vec<TpField>,
+    /// Scratch variable types, fixed by the first assignment.
+    pub vars: HashMap<String, Ty>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MapInfo {
+    pub name: String,
+    pub keys: Vec<Ty>,
+    pub value: Ty,
+}
+
+impl MapInfo {
+    /// `@name` as printed.
+    pub fn display_name(&self) -> String {
+        format!("@{}", self.name)
+    }
+    pub fn key_size(&self) -> usize {
+        let k: usize = self.keys.iter().map(|t| t.size().next_multiple_of(8)).sum();
+        let k = if k == 0 { 8 } else { k };
+        if self.value.has_bucket() {
+            k + 8
+        } else {
+            k
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub instances: Vec<ProbeInst>,
+    pub maps: BTreeMap<String, MapInfo>,
+    pub positional: Vec<String>,
+    /// `--unsafe` was given: `system` and `signal` are allowed.
+    pub unsafe_ok: bool,
+}
+
+pub struct Options<'a> {
+    pub positional: &'a [String],
+    pub unsafe_ok: bool,
+}
+
+pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis, Diagnostics> {
+    let mut instances = Vec::new();
+    for (i, probe) in prog.probes.iter().enumerate() {
+        for ap in &probe.attach {
+            for (kind, fields) in expand(ap, env)? {
+                let name = kind.full_name(&ap.text);
+                instances.push(ProbeInst {
+                    probe: i,
+                    kind,
+                    name,
+                    tp_fields: fields,
+                    vars: HashMap::new(),
+                });
+            }
+        }
+    }
+    let mut a = Analysis {
+        instances,
+        maps: BTreeMap::new(),
+        positional: opts.positional.to_vec(),
+        unsafe_ok: opts.unsafe_ok,
+    };
+    // Map types come from assignments anywhere in the program, in source order; a value may
+    // read another map, so repeat until nothing new is learned, then check for real.
+    for _ in 0..4 {
+        let before = a.maps.len();
+        for idx in 0..a.instances.len() {
+            let probe = &prog.probes[a.instances[idx].probe];
+            a.instances[idx].vars.clear();
+            let mut cx = Checker {
+                a: &mut a,
+                inst: idx,
+                quiet: true,
+                errors: Vec::new(),
+                loop_depth: 0,
+            };
+            cx.stmts(&probe.body);
+        }
+        if a.maps.len() == before {
+            break;
+        }
+    }
+    let mut errors = Vec::new();
+    for idx in 0..a.instances.len() {
+        let probe = &prog.probes[a.instances[idx].probe];
+        a.instances[idx].vars.clear();
+        let mut cx = Checker {
+            a: &mut a,
+            inst: idx,
+            quiet: false,
+            errors: Vec::new(),
+            loop_depth: 0,
+        };
+        if let Some(p) = &probe.predicate {
+            match cx.a.ty(p, idx) {
+                Ok(t) if t.is_int() => {}
+                Ok(t) => cx.err(Diagnostic::new(
+                    "the predicate must be an integer",
+                    p.span,
+                    format!("this is {t}"),
+                )),
+                Err(e) => cx.err(e),
+            }
+        }
+        cx.stmts(&probe.body);
+        for e in cx.errors {
+            if !errors.contains(&e) {
+                errors.push(e);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(a)
+    } else {
+        Err(Diagnostics(errors))
+    }
+}
+
+fn glob_match(pat: &str, s: &str) -> bool {
+    fn rec(p: &[u8], s: &[u8]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((b'*', rest)) => (0..=s.len()).any(|i| rec(rest, &s[i..])),
+            Some((b'?', rest)) => !s.is_empty() && rec(rest, &s[1..]),
+            Some((c, rest)) => s.first() == Some(c) && rec(rest, &s[1..]),
+        }
+    }
+    rec(pat.as_bytes(), s.as_bytes())
+}
+
+pub fn wildcard_match(pat: &str, s: &str) -> bool {
+    glob_match(pat, s)
+}
+
+fn parse_num(s: &str) -> Option<u64> {
+    crate::lexer::parse_int(s).and_then(|v| u64::try_from(v).ok())
+}
+
+const SOFTWARE_EVENTS: &[(&str, &str, u64, u64)] = &[
+    ("cpu-clock", "cpu", 0, 1_000_000),
+    ("task-clock", "", 1, 1_000_000),
+    ("page-faults", "faults", 2, 100),
+    ("context-switches", "cs", 3, 1000),
+    ("cpu-migrations", "", 4, 1),
+    ("minor-faults", "", 5, 100),
+    ("major-faults", "", 6, 1),
+    ("alignment-faults", "", 7, 1),
+    ("emulation-faults", "", 8, 1),
+    ("dummy", "", 9, 1),
+];
+
+const HARDWARE_EVENTS: &[(&str, &str, u64, u64)] = &[
+    ("cpu-cycles", "cycles", 0, 1_000_000),
+    ("instructions", "", 1, 1_000_000),
+    ("cache-references", "", 2, 1_000_000),
+    ("cache-misses", "", 3, 1_000_000),
+    ("branch-instructions", "branches", 4, 100_000),
+    ("branch-misses", "", 5, 100_000),
+    ("bus-cycles", "", 6, 100_000),
+    ("frontend-stalls", "", 7, 1_000_000),
+    ("backend-stalls", "", 8, 1_000_000),
+    ("ref-cycles", "", 9, 1_000_000),
+];
+
+fn expand(ap: &AttachPoint, env: &dyn Env) -> Result<Vec<(ProbeKind, Vec<TpField>)>, Diagnostic> {
+    let t = ap.text.as_str();
+    let bad = |msg: String, hint: &str| {
+        Err(Diagnostic::new(msg, ap.span, "in this probe").hint(hint.to_string()))
+    };
+    if t == "BEGIN" {
+        return Ok(vec![(ProbeKind::Begin, vec![])]);
+    }
+    if t == "END" {
+        return Ok(vec![(ProbeKind::End, vec![])]);
+    }
+    let parts: Vec<&str> = t.split(':').collect();
+    let ty = parts[0];
+    match ty {
+        "tracepoint" | "t" => {
+            if parts.len() != 3 {
+                return bad(
+                    format!("invalid tracepoint `{t}`"),
+                    "write tracepoint:CATEGORY:NAME, e.g. tracepoint:syscalls:sys_enter_openat",
+                );
+            }
+            let found = match env.tracepoints(parts[1], parts[2]) {
+                Ok(f) => f,
+                Err(e) => return bad(format!("cannot list tracepoints: {e}"), "mount tracefs: mount -t tracefs nodev /sys/kernel/tracing"),
+            };
+            if found.is_empty() {
+                return bad(
+                    format!("unknown tracepoint `{}:{}`", parts[1], parts[2]),
+                    "list the available ones with `kmodkit trace -l 'tracepoint:*'`",
+                );
+            }
+            let mut out = Vec::new();
+            for (c, n) in found {
+                let fields = env.tracepoint_format(&c, &n).map_err(|e| {
+                    Diagnostic::new(
+                        format!("cannot read the format of tracepoint {c}:{n}: {e}"),
+                        ap.span,
+                        "in this probe",
+                    )
+                })?;
+                out.push((
+                    ProbeKind::Tracepoint {
+                        category: c,
+                        name: n,
+                    },
+                    fields,
+                ));
+            }
+            Ok(out)
+        }
+        "uprobe" | "u" | "uretprobe" | "ur" => {
+            if parts.len() != 3 || parts[1].is_empty() || parts[2].is_empty() {
+                return bad(
+                    format!("invalid uprobe `{t}`"),
+                    "write uprobe:/path/to/binary:function",
+                );
+            }
+            if let Err(e) = env.uprobe_target(parts[1], parts[2]) {
+                return bad(format!("cannot attach `{t}`: {e}"), "check the path and that the binary has this symbol (nm -D / nm)");
+            }
+            Ok(vec![(
+                ProbeKind::Uprobe {
+                    path: parts[1].to_string(),
+                    symbol: parts[2].to_string(),
+                    ret: ty.starts_with("ur"),
+                },
+                vec![],
+            )])
+        }
+        "kprobe" | "k" | "kretprobe" | "kr" => {
+            if parts.len() != 2 || parts[1].is_empty() {
+                return bad(format!("invalid kprobe `{t}`"), "write kprobe:function");
+            }
+            if !env.kprobes_available() {
+                return bad(
+                    format!("kprobes are not available on this kernel: `{t}`"),
+                    "this kernel was built without CONFIG_KPROBES; use a tracepoint, or run inside `kmodkit vm`",
+                );
+            }
+            Ok(vec![(
+                ProbeKind::Kprobe {
+                    function: parts[1].to_string(),
+                    ret: ty.starts_with("kr"),
+                },
+                vec![],
+            )])
+        }
+        "interval" | "i" | "profile" | "p" => {
+            let (unit, n) = match parts.len() {
+                3 => (parts[1], parts[2]),
+                2 => ("hz", parts[1]),
+                _ => return bad(format!("invalid {ty} probe `{t}`"), "write interval:s:1, interval:ms:100, profile:hz:99"),
+            };
+            let Some(n) = parse_num(n).filter(|n| *n > 0) else {
+                return bad(format!("invalid rate `{n}` in `{t}`"), "the rate is a positive integer");
+            };
+            let period_ns = match unit {
+                "s" => n * 1_000_000_000,
+                "ms" => n * 1_000_000,
+                "us" => n * 1000,
+                "hz" => 1_000_000_000 / n,
+                _ => return bad(format!("unknown unit `{unit}` in `{t}`"), "units: s, ms, us, hz"),
+            };
+            if ty.starts_with('i') {
+                Ok(vec![(ProbeKind::Interval { period_ns }, vec![])])
+            } else if unit == "hz" {
+                Ok(vec![(ProbeKind::Profile { freq_hz: n }, vec![])])
+            } else {
+                Ok(vec![(ProbeKind::Profile { freq_hz: 1_000_000_000 / period_ns.max(1) }, vec![])])
+            }
+        }
+        "software" | "s" | "hardware" | "h" => {
+            let table = if ty.starts_with('s') { SOFTWARE_EVENTS } else { HARDWARE_EVENTS };
+            if parts.len() < 2 || parts.len() > 3 {
+                return bad(format!("invalid {ty} probe `{t}`"), "write software:EVENT:COUNT, e.g. software:page-faults:100");
+            }
+            let Some(&(_, _, config, default)) = table.iter().find(|(n, a, _, _)| *n == parts[1] || (!a.is_empty() && *a == parts[1])) else {
+                let names: Vec<&str> = table.iter().map(|e| e.0).collect();
+                return bad(format!("unknown {ty} event `{}`", parts[1]), &format!("known events: {}", names.join(", ")));
+            };
+            let period = match parts.get(2) {
+                Some(c) => match parse_num(c).filter(|n| *n > 0) {
+                    Some(n) => n,
+                    None => return bad(format!("invalid count `{c}` in `{t}`"), "the count is a positive integer"),
+                },
+                None => default,
+            };
+            Ok(vec![(
+                if ty.starts_with('s') {
+                    ProbeKind::Software { config, period }
+                } else {
+                    ProbeKind::Hardware { config, period }
+                },
+                vec![],
+            )])
+        }
+        _ => bad(
+            format!("unknown probe type `{ty}`"),
+            "probe types: BEGIN, END, tracepoint, uprobe, uretprobe, kprobe, kretprobe, interval, profile, software, hardware",
+        ),
+    }
+}
+
+const BUILTINS: &[&str] = &[
+    "pid", "tid", "uid", "gid", "comm", "nsecs", "elapsed", "cpu", "cgroup", "func", "probe",
+    "retval", "args", "cpid", "rand", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
+];
+
+/// Number of arguments each function takes: (min, max).
+fn arity(name: &str) -> Option<(usize, usize)> {
+    Some(match name {
+        "printf" => (1, 64),
+        "print" => (1, 3),
+        "time" => (0, 1),
+        "exit" => (0, 0),
+        "str" => (1, 2),
+        "strncmp" => (3, 3),
+        "join" => (1, 2),
+        "ksym" | "usym" | "ntop" | "cat" | "signal" | "system" => (1, 64),
+        "kstack" | "ustack" => (0, 2),
+        "count" => (0, 0),
+        "sum" | "avg" | "min" | "max" | "stats" | "hist" => (1, 1),
+        "lhist" => (4, 4),
+        "delete" => (1, 1),
+        "clear" | "zero" => (1, 1),
+        _ => return None,
+    })
+}
+
+impl Analysis {
+    pub fn positional(&self, n: u32) -> &str {
+        n.checked_sub(1)
+            .and_then(|i| self.positional.get(i as usize))
+            .map_or("", |s| s.as_str())
+    }
+
+    /// The type of an expression in probe instance `inst`. Pure: the same answer for
+    /// analysis and for code generation.
+    pub fn ty(&self, e: &Expr, inst: usize) -> Result<Ty, Diagnostic> {
+        let pi = &self.instances[inst];
+        Ok(match &e.kind {
+            ExprKind::Int(_) => INT64,
+            ExprKind::Str(s) => Ty::Str(s.len() + 1),
+            ExprKind::Positional(n) => {
+                let v = self.positional(*n);
+                if v.is_empty() || crate::lexer::parse_int(v).is_some() {
+                    INT64
+                } else {
+                    Ty::Str(v.len() + 1)
+                }
+            }
+            ExprKind::PositionalCount => INT64,
+            ExprKind::Builtin(b) => match b.as_str() {
+                "pid" | "tid" | "uid" | "gid" | "cpu" | "rand" | "cpid" => Ty::Int {
+                    size: 8,
+                    signed: false,
+                },
+                "nsecs" | "elapsed" | "cgroup" => UINT64,
+                "comm" => Ty::Str(16),
+                "probe" => Ty::Probe,
+                "func" => match pi.kind {
+                    ProbeKind::Uprobe { .. } => Ty::Usym,
+                    ProbeKind::Kprobe { .. } => Ty::Ksym,
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "`func` is only available in uprobes and kprobes",
+                            e.span,
+                            "not available here",
+                        ))
+                    }
+                },
+                "retval" => match pi.kind {
+                    ProbeKind::Uprobe { ret: true, .. } | ProbeKind::Kprobe { ret: true, .. } => {
+                        UINT64
+                    }
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "`retval` is only available in uretprobes and kretprobes",
+                            e.span,
+                            format!("not available in {}", pi.name),
+                        ))
+                    }
+                },
+                "args" => match pi.kind {
+                    ProbeKind::Tracepoint { .. } => Ty::Args,
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "`args` is only available in tracepoints",
+                            e.span,
+                            format!("not available in {}", pi.name),
+                        )
+                        .hint("in uprobes and kprobes use arg0, arg1, ..."))
+                    }
+                },
+                a if a.starts_with("arg") && a[3..].parse::<u8>().is_ok() => match pi.kind {
+                    ProbeKind::Uprobe { ret: false, .. } | ProbeKind::Kprobe { ret: false, .. } => {
+                        UINT64
+                    }
+                    _ => {
+                        return Err(Diagnostic::new(
+                            format!("`{a}` is only available in uprobes and kprobes"),
+                            e.span,
+                            format!("not available in {}", pi.name),
+                        )
+                        .hint(if matches!(pi.kind, ProbeKind::Tracepoint { .. }) {
+                            "tracepoints have `args->FIELD`"
+                        } else {
+                            "argN is the Nth function argument of a uprobe or kprobe"
+                        }))
+                    }
+                },
+                other => {
+                    return Err(Diagnostic::new(
+                        format!("unknown identifier `{other}`"),
+                        e.span,
+                        "not a builtin",
+                    )
+                    .hint(format!(
+                        "builtins: {}; scratch variables start with `$`, maps with `@`",
+                        BUILTINS.join(" ")
+                    )))
+                }
+            },
+            ExprKind::Var(v) => match pi.vars.get(v) {
+                Some(t) => t.clone(),
+                None => {
+                    return Err(Diagnostic::new(
+                        format!("undefined variable `${v}`"),
+                        e.span,
+                        "used before any assignment in this probe",
+                    )
+                    .hint(format!("assign it first: `${v} = ...;`")))
+                }
+            },
+            ExprKind::Map { name, keys } => {
+                let Some(m) = self.maps.get(name) else {
+                    return Err(Diagnostic::new(
+                        format!("undefined map `@{name}`"),
+                        e.span,
+                        "this map is never assigned",
+                    )
+                    .hint(format!("assign it somewhere, e.g. `@{name} = count();`")));
+                };
+                self.check_keys(m, keys, e.span, inst)?;
+                if m.value.is_aggregation() {
+                    return Err(Diagnostic::new(
+                        format!("cannot read the aggregation `@{name}` in an expression"),
+                        e.span,
+                        format!("@{name} holds {}", m.value),
+                    )
+                    .hint("aggregations are printed (print(@m)) or printed at exit"));
+                }
+                m.value.clone()
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.ty(lhs, inst)?;
+                let r = self.ty(rhs, inst)?;
+                match (&l, &r) {
+                    (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
+                        if op.is_comparison() || matches!(op, BinOp::LAnd | BinOp::LOr) {
+                            INT64
+                        } else {
+                            Ty::Int {
+                                size: 8,
+                                signed: *a || *b,
+                            }
+                        }
+                    }
+                    (Ty::Str(_), Ty::Str(_)) if matches!(op, BinOp::Eq | BinOp::Ne) => INT64,
+                    _ => {
+                        return Err(Diagnostic::new(
+                            format!("type mismatch for `{}`: {l} and {r}", op.symbol()),
+                            e.span,
+                            format!("left is {l}, right is {r}"),
+                        )
+                        .hint(if l.is_str() || r.is_str() {
+                            "strings can only be compared with == and != (or strncmp)"
+                        } else {
+                            "both operands must be integers"
+                        }))
+                    }
+                }
+            }
+            ExprKind::Unary { op, expr } => {
+                let t = self.ty(expr, inst)?;
+                if !t.is_int() {
+                    return Err(Diagnostic::new(
+                        "type mismatch: this operator needs an integer",
+                        e.span,
+                        format!("operand is {t}"),
+                    ));
+                }
+                match op {
+                    UnOp::Not => INT64,
+                    UnOp::Deref => UINT64,
+                    _ => t,
+                }
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                let c = self.ty(cond, inst)?;
+                if !c.is_int() {
+                    return Err(Diagnostic::new(
+                        "the condition must be an integer",
+                        cond.span,
+                        format!("this is {c}"),
+                    ));
+                }
+                let a = self.ty(then, inst)?;
+                let b = self.ty(els, inst)?;
+                match (&a, &b) {
+                    (Ty::Int { .. }, Ty::Int { .. }) => a,
+                    (Ty::Str(x), Ty::Str(y)) => Ty::Str(*x.max(y)),
+                    _ => {
+                        return Err(Diagnostic::new(
+                            format!("type mismatch in ternary: {a} and {b}"),
+                            e.span,
+                            "both branches must have the same type",
+                        ))
+                    }
+                }
+            }
+            ExprKind::Field {
+                expr,
+                field,
+                field_span,
+            } => {
+                let t = self.ty(expr, inst)?;
+                if t != Ty::Args {
+                    return Err(Diagnostic::new(
+                        format!("{t} has no fields"),
+                        expr.span,
+                        format!("this is {t}"),
+                    ));
+                }
+                let Some(f) = pi.tp_fields.iter().find(|f| &f.name == field) else {
+                    let names: Vec<&str> = pi
+                        .tp_fields
+                        .iter()
+                        .filter(|f| !f.name.starts_with("common_"))
+                        .map(|f| f.name.as_str())
+                        .collect();
+                    return Err(Diagnostic::new(
+                        format!("unknown field `{field}` in the args of {}", pi.name),
+                        *field_span,
+                        "no such field",
+                    )
+                    .hint(format!("fields: {}", names.join(", "))));
+                };
+                match f.kind {
+                    TpFieldKind::Int => Ty::Int {
+                        size: f.size as u8,
+                        signed: f.signed,
+                    },
+                    TpFieldKind::CharPtr | TpFieldKind::Ptr => UINT64,
+                    TpFieldKind::CharArray => Ty::Str(f.size as usize),
+                    TpFieldKind::DataLocStr => Ty::Str(STRLEN),
+                    TpFieldKind::Other => {
+                        return Err(Diagnostic::new(
+                            format!("field `{field}` has a type this compiler cannot read yet"),
+                            *field_span,
+                            "arrays and structs are not supported",
+                        ))
+                    }
+                }
+            }
+            ExprKind::Cast { ty, expr } => {
+                let t = self.ty(expr, inst)?;
+                if !t.is_int() {
+                    return Err(Diagnostic::new(
+                        format!("cannot cast {t} to {ty}"),
+                        e.span,
+                        "only integers can be cast",
+                    ));
+                }
+                let signed = !ty.starts_with('u');
+                let bits: u8 = ty.trim_start_matches(|c: char| c.is_alphabetic()).parse().unwrap_or(64);
+                Ty::Int {
+                    size: bits / 8,
+                    signed,
+                }
+            }
+            ExprKind::Tuple(items) => {
+                let mut ts = Vec::new();
+                for i in items {
+                    let t = self.ty(i, inst)?;
+                    if !(t.is_int() || t.is_str()) {
+                        return Err(Diagnostic::new(
+                            format!("a tuple cannot hold {t}"),
+                            i.span,
+                            "only integers and strings",
+                        ));
+                    }
+                    ts.push(t);
+                }
+                Ty::Tuple(ts)
+            }
+            ExprKind::Call { name, args } => self.call_ty(name, args, e.span, inst)?,
+        })
+    }
+
+    fn check_keys(&self, m: &MapInfo, keys: &[Expr], span: Span, inst: usize) -> Result<(), Diagnostic> {
+        if keys.len() != m.keys.len() {
+            return Err(Diagnostic::new(
+                format!(
+                    "@{} is used with {} key{} here but {} elsewhere",
+                    m.name,
+                    keys.len(),
+                    if keys.len() == 1 { "" } else { "s" },
+                    m.keys.len()
+                ),
+                span,
+                "wrong number of keys",
+            ));
+        }
+        for (k, want) in keys.iter().zip(&m.keys) {
+            let t = self.ty(k, inst)?;
+            if !want.accepts(&t) {
+                return Err(Diagnostic::new(
+                    format!("type mismatch for the key of @{}: {t}, but it was {want}", m.name),
+                    k.span,
+                    format!("this is {t}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn call_ty(&self, name: &str, args: &[Expr], span: Span, inst: usize) -> Result<Ty, Diagnostic> {
+        let Some((min, max)) = arity(name) else {
+            return Err(Diagnostic::new(
+                format!("unknown function `{name}`"),
+                span,
+                "not a function",
+            )
+            .hint("functions: printf print time exit str strncmp join ksym usym kstack ustack ntop cat signal system count sum avg min max stats hist lhist delete clear zero"));
+        };
+        if args.len() < min || args.len() > max {
+            let want = if min == max {
+                format!("{min}")
+            } else {
+                format!("{min} to {max}")
+            };
+            return Err(Diagnostic::new(
+                format!(
+                    "{name}() takes {want} argument{}, but {} {} given",
+                    if max == 1 { "" } else { "s" },
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
+                span,
+                "wrong number of arguments",
+            ));
+        }
+        let int_arg = |i: usize| -> Result<(), Diagnostic> {
+            let t = self.ty(&args[i], inst)?;
+            if t.is_int() {
+                Ok(())
+            } else {
+                Err(Diagnostic::new(
+                    format!("{name}() expects an integer argument, got {t}"),
+                    args[i].span,
+                    format!("this is {t}"),
+                ))
+            }
+        };
+        let literal_int = |i: usize| -> Result<i64, Diagnostic> {
+            match &args[i].kind {
+                ExprKind::Int(v) => Ok(*v),
+                ExprKind::Positional(n) => crate::lexer::parse_int(self.positional(*n)).ok_or_else(|| {
+                    Diagnostic::new(format!("{name}() needs a number here"), args[i].span, "not a number")
+                }),
+                _ => Err(Diagnostic::new(
+                    format!("{name}() needs an integer literal here"),
+                    args[i].span,
+                    "not a literal",
+                )),
+            }
+        };
+        let map_arg = |i: usize| -> Result<&MapInfo, Diagnostic> {
+            match &args[i].kind {
+                ExprKind::Map { name: m, .. } => self.maps.get(m).ok_or_else(|| {
+                    Diagnostic::new(format!("undefined map `@{m}`"), args[i].span, "this map is never assigned")
+                }),
+                _ => Err(Diagnostic::new(
+                    format!("{name}() expects a map"),
+                    args[i].span,
+                    "not a map",
+                )),
+            }
+        };
+        Ok(match name {
+            "printf" => {
+                let ExprKind::Str(fmt) = &args[0].kind else {
+                    return Err(Diagnostic::new(
+                        "printf() needs a string literal as its format",
+                        args[0].span,
+                        "not a string literal",
+                    ));
+                };
+                let pieces = parse_format(fmt).map_err(|m| {
+                    Diagnostic::new(format!("invalid printf format: {m}"), args[0].span, "in this format")
+                })?;
+                let specs: Vec<&Conv> = pieces
+                    .iter()
+                    .filter_map(|p| match p {
+                        Piece::Conv(c) => Some(c),
+                        Piece::Lit(_) => None,
+                    })
+                    .collect();
+                if specs.len() != args.len() - 1 {
+                    return Err(Diagnostic::new(
+                        format!(
+                            "printf: the format has {} conversion{} but {} argument{} given",
+                            specs.len(),
+                            if specs.len() == 1 { "" } else { "s" },
+                            args.len() - 1,
+                            if args.len() == 2 { " is" } else { "s are" }
+                        ),
+                        span,
+                        "argument count does not match the format",
+                    ));
+                }
+                for (c, a) in specs.iter().zip(&args[1..]) {
+                    let t = self.ty(a, inst)?;
+                    let ok = match c.conv {
+                        's' => true,
+                        'c' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' => {
+                            t.is_int() || (c.conv == 'd' && false)
+                        }
+                        _ => false,
+                    };
+                    let ok = ok || (c.conv != 's' && matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe) && false);
+                    if !ok {
+                        return Err(Diagnostic::new(
+                            format!("printf: %{} does not take {t}", c.conv),
+                            a.span,
+                            format!("this is {t}"),
+                        )
+                        .hint("%d %u %x %c take integers; %s takes strings (and prints anything)"));
+                    }
+                    if !(t.is_int() || t.is_str() || matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe)) {
+                        return Err(Diagnostic::new(
+                            format!("printf cannot print {t}"),
+                            a.span,
+                            format!("this is {t}"),
+                        ));
+                    }
+                }
+                Ty::Void
+            }
+            "print" => {
+                match &args[0].kind {
+                    ExprKind::Map { name: m, keys } if keys.is_empty() && self.maps.get(m).is_some_and(|mi| !mi.keys.is_empty() || mi.value.is_aggregation()) => {}
+                    _ => {
+                        let t = self.ty(&args[0], inst)?;
+                        if !(t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_) | Ty::Ksym | Ty::Usym | Ty::Probe)) {
+                            return Err(Diagnostic::new(format!("print() cannot print {t}"), args[0].span, format!("this is {t}")));
+                        }
+                        if args.len() > 1 {
+                            return Err(Diagnostic::new("print() of a value takes one argument", span, "extra arguments"));
+                        }
+                    }
+                }
+                for i in 1..args.len() {
+                    literal_int(i)?;
+                }
+                Ty::Void
+            }
+            "time" => {
+                if let Some(a) = args.first() {
+                    if !matches!(a.kind, ExprKind::Str(_)) {
+                        return Err(Diagnostic::new("time() needs a string literal format", a.span, "not a string literal"));
+                    }
+                }
+                Ty::Void
+            }
+            "exit" => Ty::Void,
+            "str" => {
+                let t = self.ty(&args[0], inst)?;
+                if !(t.is_int() || t.is_str()) {
+                    return Err(Diagnostic::new(format!("str() expects a pointer or a string, got {t}"), args[0].span, format!("this is {t}")));
+                }
+                let n = if args.len() == 2 {
+                    let n = literal_int(1)?;
+                    if !(1..=STRLEN as i64).contains(&n) {
+                        return Err(Diagnostic::new("str() length out of range", args[1].span, "must be 1 to 64"));
+                    }
+                    n as usize
+                } else {
+                    STRLEN
+                };
+                match t {
+                    Ty::Str(m) => Ty::Str(m.min(n)),
+                    _ => Ty::Str(n),
+                }
+            }
+            "strncmp" => {
+                for i in 0..2 {
+                    let t = self.ty(&args[i], inst)?;
+                    if !t.is_str() {
+                        return Err(Diagnostic::new(format!("strncmp() expects strings, got {t}"), args[i].span, format!("this is {t}")));
+                    }
+                }
+                literal_int(2)?;
+                INT64
+            }
+            "ksym" => {
+                int_arg(0)?;
+                Ty::Ksym
+            }
+            "usym" => {
+                int_arg(0)?;
+                Ty::Usym
+            }
+            "signal" | "system" => {
+                if !self.unsafe_ok {
+                    return Err(Diagnostic::new(
+                        format!("{name}() is an unsafe function"),
+                        span,
+                        "not allowed without --unsafe",
+                    )
+                    .hint("run with --unsafe if you mean it"));
+                }
+                return Err(Diagnostic::new(format!("{name}() is not supported yet by kmodkit trace"), span, "not supported"));
+            }
+            "join" | "kstack" | "ustack" | "ntop" | "cat" => {
+                return Err(Diagnostic::new(format!("{name}() is not supported yet by kmodkit trace"), span, "not supported"));
+            }
+            "count" | "sum" | "avg" | "min" | "max" | "stats" | "hist" | "lhist" => {
+                return Err(Diagnostic::new(
+                    format!("{name}() must be assigned to a map"),
+                    span,
+                    "an aggregation outside a map assignment",
+                )
+                .hint(format!("write `@name = {name}(...)` or `@name[key] = {name}(...)`")));
+            }
+            "delete" => {
+                match &args[0].kind {
+                    ExprKind::Map { name: m, keys } => {
+                        let mi = map_arg(0)?;
+                        self.check_keys(mi, keys, args[0].span, inst)?;
+                        let _ = m;
+                    }
+                    _ => {
+                        return Err(Diagnostic::new("delete() expects a map element", args[0].span, "not a map"));
+                    }
+                }
+                Ty::Void
+            }
+            "clear" | "zero" => {
+                if let ExprKind::Map { keys, .. } = &args[0].kind {
+                    if !keys.is_empty() {
+                        return Err(Diagnostic::new(format!("{name}() expects a whole map"), args[0].span, "remove the key"));
+                    }
+                }
+                map_arg(0)?;
+                Ty::Void
+            }
+            _ => unreachable!("arity() lists only the functions handled here"),
+        })
+    }
+
+    /// The value type an aggregation call gives a map, checking its arguments.
+    pub fn agg_ty(&self, name: &str, args: &[Expr], span: Span, inst: usize) -> Result<Option<Ty>, Diagnostic> {
+        let want: (usize, usize) = match name {
+            "count" => (0, 0),
+            "sum" | "avg" | "min" | "max" | "stats" | "hist" => (1, 1),
+            "lhist" => (4, 4),
+            _ => return Ok(None),
+        };
+        if args.len() < want.0 || args.len() > want.1 {
+            return Err(Diagnostic::new(
+                format!(
+                    "{name}() takes {} argument{}, but {} {} given",
+                    want.0,
+                    if want.0 == 1 { "" } else { "s" },
+                    args.len(),
+                    if args.len() == 1 { "was" } else { "were" }
+                ),
+                span,
+                "wrong number of arguments",
+            ));
+        }
+        for a in args {
+            let t = self.ty(a, inst)?;
+            if !t.is_int() {
+                return Err(Diagnostic::new(
+                    format!("{name}() expects an integer, got {t}"),
+                    a.span,
+                    format!("this is {t}"),
+                ));
+            }
+        }
+        Ok(Some(match name {
+            "count" => Ty::Count,
+            "sum" => Ty::Sum,
+            "avg" => Ty::Avg,
+            "min" => Ty::Min,
+            "max" => Ty::Max,
+            "stats" => Ty::Stats,
+            "hist" => Ty::Hist,
+            _ => {
+                let mut lit = [0i64; 3];
+                for (i, l) in lit.iter_mut().enumerate() {
+                    *l = match &args[i + 1].kind {
+                        ExprKind::Int(v) => *v,
+                        ExprKind::Positional(n) => crate::lexer::parse_int(self.positional(*n)).unwrap_or(0),
+                        _ => {
+                            return Err(Diagnostic::new(
+                                "lhist() needs integer literals for min, max and step",
+                                args[i + 1].span,
+                                "not a literal",
+                            ))
+                        }
+                    };
+                }
+                let [min, max, step] = lit;
+                if min < 0 || max <= min || step <= 0 || (max - min) / step > 1000 {
+                    return Err(Diagnostic::new(
+                        "invalid lhist() range",
+                        span,
+                        format!("min {min}, max {max}, step {step}"),
+                    )
+                    .hint("need 0 <= min < max, step > 0, and at most 1000 buckets"));
+                }
+                Ty::Lhist { min, max, step }
+            }
+        }))
+    }
+}
+
+struct Checker<'a> {
+    a: &'a mut Analysis,
+    inst: usize,
+    quiet: bool,
+    errors: Vec<Diagnostic>,
+    loop_depth: u32,
+}
+
+impl Checker<'_> {
+    fn err(&mut self, d: Diagnostic) {
+        if !self.quiet {
+            self.errors.push(d);
+        }
+    }
+
+    fn expr(&mut self, e: &Expr) -> Option<Ty> {
+        match self.a.ty(e, self.inst) {
+            Ok(t) => Some(t),
+            Err(d) => {
+                self.err(d);
+                None
+            }
+        }
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt]) {
+        for s in stmts {
+            self.stmt(s);
+        }
+    }
+
+    fn stmt(&mut self, s: &Stmt) {
+        match s {
+            Stmt::Expr(e) => {
+                if let ExprKind::Call { name, .. } = &e.kind {
+                    if let Some(t) = self.expr(e) {
+                        if t != Ty::Void && !matches!(name.as_str(), "str" | "strncmp") {
+                            // A value computed and dropped is allowed, as in C.
+                        }
+                    }
+                } else {
+                    self.expr(e);
+                }
+            }
+            Stmt::AssignVar { name, op, value, span } => {
+                let Some(t) = self.expr(value) else { return };
+                let pi = &mut self.a.instances[self.inst];
+                if let Some(old) = pi.vars.get(name) {
+                    if !old.accepts(&t) {
+                        let old = old.clone();
+                        self.err(Diagnostic::new(
+                            format!("type mismatch for ${name}: assigning {t}, but it holds {old}"),
+                            *span,
+                            format!("this is {t}"),
+                        ));
+                    }
+                    if op.is_some() && !t.is_int() {
+                        self.err(Diagnostic::new("compound assignment needs integers", *span, "not an integer"));
+                    }
+                } else if op.is_some() {
+                    self.err(Diagnostic::new(
+                        format!("undefined variable `${name}`"),
+                        *span,
+                        "updated before any assignment",
+                    ));
+                } else if matches!(t, Ty::Void | Ty::Args) || t.is_aggregation() {
+                    self.err(Diagnostic::new(format!("cannot store {t} in a variable"), value.span, format!("this is {t}")));
+                } else {
+                    pi.vars.insert(name.clone(), t);
+                }
+            }
+            Stmt::AssignMap { map, op, value, span } => {
+                let ExprKind::Map { name, keys } = &map.kind else { return };
+                let mut key_tys = Vec::new();
+                for k in keys {
+                    match self.expr(k) {
+                        Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => key_tys.push(t),
+                        Some(Ty::Probe) => key_tys.push(Ty::Probe),
+                        Some(t) => {
+                            self.err(Diagnostic::new(format!("a map key cannot be {t}"), k.span, format!("this is {t}")));
+                            return;
+                        }
+                        None => return,
+                    }
+                }
+                let vt = match &value.kind {
+                    ExprKind::Call { name: f, args } if arity(f).is_some() => {
+                        match self.a.agg_ty(f, args, value.span, self.inst) {
+                            Ok(Some(t)) => Some(t),
+                            Ok(None) => self.expr(value),
+                            Err(d) => {
+                                self.err(d);
+                                None
+                            }
+                        }
+                    }
+                    _ => self.expr(value),
+                };
+                let Some(vt) = vt else { return };
+                if matches!(vt, Ty::Void | Ty::Args) {
+                    self.err(Diagnostic::new(format!("cannot store {vt} in a map"), value.span, format!("this is {vt}")));
+                    return;
+                }
+                if op.is_some() && !vt.is_int() {
+                    self.err(Diagnostic::new("compound assignment needs integers", *span, "not an integer"));
+                    return;
+                }
+                match self.a.maps.get(name) {
+                    None => {
+                        if op.is_some() && self.quiet {
+                            // `@x++` / `@x += n` first: an integer map.
+                        }
+                        self.a.maps.insert(
+                            name.clone(),
+                            MapInfo {
+                                name: name.clone(),
+                                keys: key_tys,
+                                value: vt,
+                            },
+                        );
+                    }
+                    Some(m) => {
+                        let m = m.clone();
+                        if m.keys.len() != key_tys.len() || !m.keys.iter().zip(&key_tys).all(|(a, b)| a.accepts(b)) {
+                            let show = |k: &[Ty]| k.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+                            self.err(Diagnostic::new(
+                                format!("type mismatch for the keys of @{name}: [{}], but it was [{}]", show(&key_tys), show(&m.keys)),
+                                map.span,
+                                "different key types",
+                            )
+                            .hint("every use of a map must have the same key types"));
+                        } else if !m.value.accepts(&vt) {
+                            self.err(Diagnostic::new(
+                                format!("type mismatch for @{name}: assigning {vt}, but the map holds {}", m.value),
+                                value.span,
+                                format!("this is {vt}"),
+                            )
+                            .hint("a map keeps the type of its first assignment"));
+                        }
+                    }
+                }
+            }
+            Stmt::If { cond, then, els } => {
+                if let Some(t) = self.expr(cond) {
+                    if !t.is_int() {
+                        self.err(Diagnostic::new("the condition must be an integer", cond.span, format!("this is {t}")));
+                    }
+                }
+                self.stmts(then);
+                self.stmts(els);
+            }
+            Stmt::Unroll { body, .. } => self.stmts(body),
+            Stmt::While { cond, body } => {
+                if let Some(t) = self.expr(cond) {
+                    if !t.is_int() {
+                        self.err(Diagnostic::new("the condition must be an integer", cond.span, format!("this is {t}")));
+                    }
+                }
+                self.loop_depth += 1;
+                self.stmts(body);
+                self.loop_depth -= 1;
+            }
+            Stmt::Break(span) | Stmt::Continue(span) => {
+                if self.loop_depth == 0 {
+                    self.err(Diagnostic::new("`break` and `continue` are only allowed in a while loop", *span, "outside a loop"));
+                }
+            }
+            Stmt::Return(_) => {}
+        }
+    }
+}

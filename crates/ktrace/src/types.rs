@@ -1,0 +1,251 @@
+//! Types of expressions, map keys and values, and the probe kinds a script can attach to.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ty {
+    /// An integer held in a 64-bit register; `size` is its storage size in bytes.
+    Int { size: u8, signed: bool },
+    /// A NUL-padded string buffer of this many bytes.
+    Str(usize),
+    Void,
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+    Stats,
+    Hist,
+    Lhist { min: i64, max: i64, step: i64 },
+    /// The `args` of a tracepoint.
+    Args,
+    Tuple(Vec<Ty>),
+    /// An address printed as a kernel or user symbol (`ksym`, `usym`, `func`).
+    Ksym,
+    Usym,
+    /// The probe's name (`probe`).
+    Probe,
+}
+
+pub const INT64: Ty = Ty::Int {
+    size: 8,
+    signed: true,
+};
+pub const UINT64: Ty = Ty::Int {
+    size: 8,
+    signed: false,
+};
+
+/// bpftrace's default string size.
+pub const STRLEN: usize = 64;
+
+impl Ty {
+    pub fn is_int(&self) -> bool {
+        matches!(self, Ty::Int { .. })
+    }
+    pub fn is_str(&self) -> bool {
+        matches!(self, Ty::Str(_))
+    }
+    pub fn is_aggregation(&self) -> bool {
+        matches!(
+            self,
+            Ty::Count
+                | Ty::Sum
+                | Ty::Min
+                | Ty::Max
+                | Ty::Avg
+                | Ty::Stats
+                | Ty::Hist
+                | Ty::Lhist { .. }
+        )
+    }
+    /// Aggregations keep one value per CPU (a per-CPU hash map).
+    pub fn is_per_cpu(&self) -> bool {
+        self.is_aggregation()
+    }
+    /// Aggregations whose key gets an extra 8-byte bucket (as bpftrace lays them out).
+    pub fn has_bucket(&self) -> bool {
+        matches!(self, Ty::Hist | Ty::Lhist { .. })
+    }
+    /// Bytes this type takes as a map key, a map value, or a value in an event.
+    pub fn size(&self) -> usize {
+        match self {
+            Ty::Int { .. } | Ty::Count | Ty::Sum | Ty::Hist | Ty::Lhist { .. } => 8,
+            Ty::Ksym | Ty::Probe => 8,
+            Ty::Usym => 16,
+            Ty::Min | Ty::Max | Ty::Avg | Ty::Stats => 16,
+            Ty::Str(n) => *n,
+            Ty::Tuple(t) => t.iter().map(|t| t.size().next_multiple_of(8)).sum(),
+            Ty::Void | Ty::Args => 0,
+        }
+    }
+    /// May values of `other` be stored where this type was first stored?
+    pub fn accepts(&self, other: &Ty) -> bool {
+        match (self, other) {
+            (Ty::Int { .. }, Ty::Int { .. }) => true,
+            (Ty::Str(_), Ty::Str(_)) => true,
+            (Ty::Tuple(a), Ty::Tuple(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.accepts(b))
+            }
+            (a, b) => a == b,
+        }
+    }
+}
+
+impl fmt::Display for Ty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ty::Int { size, signed } => {
+                write!(f, "{}int{}", if *signed { "" } else { "u" }, size * 8)
+            }
+            Ty::Str(n) => write!(f, "string[{n}]"),
+            Ty::Void => write!(f, "none"),
+            Ty::Count => write!(f, "count"),
+            Ty::Sum => write!(f, "sum"),
+            Ty::Min => write!(f, "min"),
+            Ty::Max => write!(f, "max"),
+            Ty::Avg => write!(f, "avg"),
+            Ty::Stats => write!(f, "stats"),
+            Ty::Hist => write!(f, "hist"),
+            Ty::Lhist { .. } => write!(f, "lhist"),
+            Ty::Args => write!(f, "args"),
+            Ty::Tuple(t) => {
+                write!(f, "(")?;
+                for (i, t) in t.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{t}")?;
+                }
+                write!(f, ")")
+            }
+            Ty::Ksym => write!(f, "ksym"),
+            Ty::Usym => write!(f, "usym"),
+            Ty::Probe => write!(f, "probe"),
+        }
+    }
+}
+
+/// Where a probe attaches, after wildcards are expanded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeKind {
+    Begin,
+    End,
+    Tracepoint { category: String, name: String },
+    Uprobe { path: String, symbol: String, ret: bool },
+    Kprobe { function: String, ret: bool },
+    Interval { period_ns: u64 },
+    Profile { freq_hz: u64 },
+    Software { config: u64, period: u64 },
+    Hardware { config: u64, period: u64 },
+}
+
+impl ProbeKind {
+    /// bpftrace's full probe name, as `probe` prints it.
+    pub fn full_name(&self, written: &str) -> String {
+        match self {
+            ProbeKind::Begin => "BEGIN".into(),
+            ProbeKind::End => "END".into(),
+            ProbeKind::Tracepoint { category, name } => format!("tracepoint:{category}:{name}"),
+            ProbeKind::Uprobe { path, symbol, ret } => format!(
+                "{}:{path}:{symbol}",
+                if *ret { "uretprobe" } else { "uprobe" }
+            ),
+            ProbeKind::Kprobe { function, ret } => {
+                format!("{}:{function}", if *ret { "kretprobe" } else { "kprobe" })
+            }
+            _ => written.to_string(),
+        }
+    }
+}
+
+/// A field of a tracepoint's format file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TpField {
+    pub name: String,
+    pub offset: u32,
+    pub size: u32,
+    pub signed: bool,
+    pub kind: TpFieldKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TpFieldKind {
+    Int,
+    /// `char *`-like pointer to a string (user or kernel memory).
+    CharPtr,
+    /// Any other pointer: an address.
+    Ptr,
+    /// `char name[N]` inline.
+    CharArray,
+    /// `__data_loc char[] name`: u32 with offset (low 16 bits) and length (high 16).
+    DataLocStr,
+    /// An array or struct we can only address.
+    Other,
+}
+
+/// Parses a tracefs `format` file into its fields (`field:TYPE NAME; offset:N; size:N; signed:N;`).
+pub fn parse_tp_format(text: &str) -> Vec<TpField> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let Some(rest) = line.strip_prefix("field:") else {
+            continue;
+        };
+        let mut decl = "";
+        let (mut offset, mut size, mut signed) = (0u32, 0u32, false);
+        for part in rest.split(';') {
+            let part = part.trim();
+            if let Some(v) = part.strip_prefix("offset:") {
+                offset = v.parse().unwrap_or(0);
+            } else if let Some(v) = part.strip_prefix("size:") {
+                size = v.parse().unwrap_or(0);
+            } else if let Some(v) = part.strip_prefix("signed:") {
+                signed = v == "1";
+            } else if decl.is_empty() {
+                decl = part;
+            }
+        }
+        let (ty, name) = match decl.rfind(|c: char| c == ' ' || c == '*') {
+            Some(i) => (&decl[..=i], &decl[i + 1..]),
+            None => continue,
+        };
+        let (name, array) = match name.find('[') {
+            Some(i) => (&name[..i], true),
+            None => (name, false),
+        };
+        let ty = ty.trim();
+        let is_char = ty.contains("char");
+        let kind = if ty.starts_with("__data_loc") {
+            if is_char {
+                TpFieldKind::DataLocStr
+            } else {
+                TpFieldKind::Other
+            }
+        } else if array {
+            if is_char {
+                TpFieldKind::CharArray
+            } else {
+                TpFieldKind::Other
+            }
+        } else if ty.ends_with('*') {
+            if is_char && ty.matches('*').count() == 1 {
+                TpFieldKind::CharPtr
+            } else {
+                TpFieldKind::Ptr
+            }
+        } else if matches!(size, 1 | 2 | 4 | 8) {
+            TpFieldKind::Int
+        } else {
+            TpFieldKind::Other
+        };
+        out.push(TpField {
+            name: name.to_string(),
+            offset,
+            size,
+            signed,
+            kind,
+        });
+    }
+    out
+}
