@@ -21,7 +21,11 @@
 pub mod ast;
 pub mod diag;
 pub mod lexer;
+pub mod output;
 pub mod parser;
 pub mod printf;
 pub mod sema;
 pub mod types;
+pub mod codegen;
+pub mod insn;
+pub mod sys;

@@ -1,0 +1,1178 @@
+//! Lowering: each probe instance of an analysed program becomes one eBPF program, plus the
+//! map layout and the table of user-space actions (`printf`, `print`, `exit`, ...) that
+//! programs trigger by writing `[u64 action id][arguments]` records to a ring buffer.
+//!
+//! Register plan: r9 holds the context; r6..r8 hold integer temporaries (an expression
+//! deeper than three pending operands is rejected); r0..r5 are scratch around helper calls.
+//! Strings live in zero-initialised, 8-byte-rounded stack buffers and are passed around by
+//! frame offset. Map fds are emitted as `ld_imm64` with `src = PSEUDO_MAP_FD` and the *map
+//! index* as immediate; the runtime patches in real fds, so this pass never needs a kernel.
+
+use crate::ast::*;
+use crate::diag::Diagnostic;
+use crate::insn::{self, Insn, *};
+use crate::printf::{parse_format, Piece};
+use crate::sema::{Analysis, MapInfo};
+use crate::types::*;
+use std::collections::HashMap;
+
+pub const BPF_MAP_TYPE_HASH: u32 = 1;
+pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
+pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+
+pub const PROG_KPROBE: u32 = 2;
+pub const PROG_TRACEPOINT: u32 = 5;
+pub const PROG_PERF_EVENT: u32 = 7;
+pub const PROG_RAW_TRACEPOINT: u32 = 17;
+
+// Helper ids (include/uapi/linux/bpf.h).
+const MAP_LOOKUP: i32 = 1;
+const MAP_UPDATE: i32 = 2;
+const MAP_DELETE: i32 = 3;
+const PROBE_READ: i32 = 4;
+const KTIME_GET_NS: i32 = 5;
+const GET_PRANDOM_U32: i32 = 7;
+const GET_SMP_PROCESSOR_ID: i32 = 8;
+const GET_CURRENT_PID_TGID: i32 = 14;
+const GET_CURRENT_UID_GID: i32 = 15;
+const GET_CURRENT_COMM: i32 = 16;
+const PROBE_READ_STR: i32 = 45;
+const GET_CURRENT_CGROUP_ID: i32 = 80;
+const RINGBUF_OUTPUT: i32 = 130;
+
+/// Ring buffer size in bytes (a power of two, a multiple of the page size).
+pub const RINGBUF_SIZE: u32 = 256 * 1024;
+/// bpftrace's default map size.
+pub const MAP_MAX_ENTRIES: u32 = 4096;
+
+#[derive(Debug, Clone)]
+pub struct MapSpec {
+    pub name: String,
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    /// The language-level map (None for the ring buffer).
+    pub info: Option<MapInfo>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProgSpec {
+    pub instance: usize,
+    pub kind: ProbeKind,
+    pub name: String,
+    pub prog_type: u32,
+    pub insns: Vec<Insn>,
+}
+
+/// What user space does when a record with this action's index arrives.
+#[derive(Debug, Clone)]
+pub enum Action {
+    Exit,
+    Printf { pieces: Vec<Piece>, args: Vec<Ty> },
+    PrintValue(Ty),
+    PrintMap { map: usize, top: usize, div: u64 },
+    Time(String),
+    Clear(usize),
+    Zero(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub maps: Vec<MapSpec>,
+    /// Index of the ring buffer in `maps`.
+    pub ringbuf: usize,
+    pub progs: Vec<ProgSpec>,
+    pub actions: Vec<Action>,
+    /// `probe` builtin ids -> names.
+    pub probe_names: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Pid of the `-c` child (`cpid`).
+    pub cpid: u64,
+    /// CLOCK_MONOTONIC ns at start (`elapsed`).
+    pub start_ns: u64,
+}
+
+fn round8(n: usize) -> usize {
+    n.next_multiple_of(8)
+}
+
+pub fn value_size(t: &Ty) -> u32 {
+    round8(t.size()).max(8) as u32
+}
+
+pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled, Diagnostic> {
+    let mut maps = Vec::new();
+    let mut map_index = HashMap::new();
+    for (name, info) in &a.maps {
+        map_index.insert(name.clone(), maps.len());
+        maps.push(MapSpec {
+            name: info.display_name(),
+            map_type: if info.value.is_per_cpu() {
+                BPF_MAP_TYPE_PERCPU_HASH
+            } else {
+                BPF_MAP_TYPE_HASH
+            },
+            key_size: info.key_size() as u32,
+            value_size: value_size(&info.value),
+            max_entries: MAP_MAX_ENTRIES,
+            info: Some(info.clone()),
+        });
+    }
+    let ringbuf = maps.len();
+    maps.push(MapSpec {
+        name: "ringbuf".into(),
+        map_type: BPF_MAP_TYPE_RINGBUF,
+        key_size: 0,
+        value_size: 0,
+        max_entries: RINGBUF_SIZE,
+        info: None,
+    });
+    let mut actions = Vec::new();
+    let mut progs = Vec::new();
+    let probe_names: Vec<String> = a.instances.iter().map(|i| i.name.clone()).collect();
+    for (idx, inst) in a.instances.iter().enumerate() {
+        let probe = &prog.probes[inst.probe];
+        let mut g = Gen {
+            a,
+            inst: idx,
+            map_index: &map_index,
+            ringbuf,
+            insns: Vec::new(),
+            labels: Vec::new(),
+            fixups: Vec::new(),
+            stack: 0,
+            vars: HashMap::new(),
+            depth: 0,
+            loops: Vec::new(),
+            actions: &mut actions,
+            opts,
+            exit_label: 0,
+        };
+        g.exit_label = g.label();
+        g.emit(mov_reg(9, 1));
+        // Scratch variables get their slots first; temporaries are reused per statement.
+        let mut vars: Vec<(&String, &Ty)> = inst.vars.iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(b.0));
+        for (name, ty) in vars {
+            let off = g.alloc(round8(ty.size()).max(8), probe.span)?;
+            g.zero(off, round8(ty.size()).max(8));
+            g.vars.insert(name.clone(), off);
+        }
+        if let Some(p) = &probe.predicate {
+            let r = g.int(p)?;
+            g.jump_imm(JEQ, r, 0, g.exit_label);
+            g.free();
+        }
+        g.stmts(&probe.body)?;
+        let l = g.exit_label;
+        g.bind(l);
+        g.emit(mov_imm(0, 0));
+        g.emit(insn::exit());
+        let insns = g.finish();
+        let prog_type = match inst.kind {
+            ProbeKind::Begin | ProbeKind::End => PROG_RAW_TRACEPOINT,
+            ProbeKind::Tracepoint { .. } => PROG_TRACEPOINT,
+            ProbeKind::Uprobe { .. } | ProbeKind::Kprobe { .. } => PROG_KPROBE,
+            _ => PROG_PERF_EVENT,
+        };
+        progs.push(ProgSpec {
+            instance: idx,
+            kind: inst.kind.clone(),
+            name: inst.name.clone(),
+            prog_type,
+            insns,
+        });
+    }
+    Ok(Compiled {
+        maps,
+        ringbuf,
+        progs,
+        actions,
+        probe_names,
+    })
+}
+
+struct Gen<'a> {
+    a: &'a Analysis,
+    inst: usize,
+    map_index: &'a HashMap<String, usize>,
+    ringbuf: usize,
+    insns: Vec<Insn>,
+    labels: Vec<Option<usize>>,
+    fixups: Vec<(usize, usize)>,
+    /// Bytes of stack in use (frame offsets are negative).
+    stack: usize,
+    vars: HashMap<String, i16>,
+    /// Integer temporaries in use: r6 + depth is the next free one.
+    depth: u8,
+    loops: Vec<(usize, usize)>,
+    actions: &'a mut Vec<Action>,
+    opts: &'a Options,
+    exit_label: usize,
+}
+
+const FP: u8 = 10;
+const CTX: u8 = 9;
+
+// x86-64 struct pt_regs offsets.
+const PT_REGS_ARGS: [i16; 6] = [112, 104, 96, 88, 72, 64];
+const PT_REGS_RAX: i16 = 80;
+
+impl Gen<'_> {
+    fn emit(&mut self, i: Insn) {
+        self.insns.push(i);
+    }
+    fn emit2(&mut self, i: [Insn; 2]) {
+        self.insns.extend(i);
+    }
+    fn label(&mut self) -> usize {
+        self.labels.push(None);
+        self.labels.len() - 1
+    }
+    fn bind(&mut self, l: usize) {
+        self.labels[l] = Some(self.insns.len());
+    }
+    fn jump(&mut self, l: usize) {
+        self.fixups.push((self.insns.len(), l));
+        self.emit(jmp_imm(JA, 0, 0, 0));
+    }
+    fn jump_imm(&mut self, op: u8, r: u8, imm: i32, l: usize) {
+        self.fixups.push((self.insns.len(), l));
+        self.emit(jmp_imm(op, r, imm, 0));
+    }
+    fn jump_reg(&mut self, op: u8, r: u8, s: u8, l: usize) {
+        self.fixups.push((self.insns.len(), l));
+        self.emit(jmp_reg(op, r, s, 0));
+    }
+    fn finish(mut self) -> Vec<Insn> {
+        for &(at, l) in &self.fixups {
+            let target = self.labels[l].unwrap_or(self.insns.len());
+            self.insns[at].off = (target as i64 - at as i64 - 1) as i16;
+        }
+        self.insns
+    }
+
+    fn alloc(&mut self, size: usize, span: Span) -> Result<i16, Diagnostic> {
+        self.stack += round8(size);
+        if self.stack > 512 {
+            return Err(Diagnostic::new(
+                "this probe needs more than the 512 bytes of eBPF stack",
+                span,
+                "while compiling this",
+            )
+            .hint("use fewer or shorter strings (str(x, N)) in one statement"));
+        }
+        Ok(-(self.stack as i16))
+    }
+
+    fn zero(&mut self, off: i16, size: usize) {
+        for i in (0..round8(size)).step_by(8) {
+            self.emit(st(DW, FP, off + i as i16, 0));
+        }
+    }
+
+    fn copy(&mut self, dst: i16, src: i16, size: usize) {
+        for i in (0..round8(size)).step_by(8) {
+            self.emit(ldx(DW, 1, FP, src + i as i16));
+            self.emit(stx(DW, FP, 1, dst + i as i16));
+        }
+    }
+
+    /// r`reg` = fp + off
+    fn frame_ptr(&mut self, reg: u8, off: i16) {
+        self.emit(mov_reg(reg, FP));
+        self.emit(alu_imm(ADD, reg, off as i32));
+    }
+
+    fn load_map(&mut self, reg: u8, map: usize) {
+        self.emit2(ld_imm64(reg, PSEUDO_MAP_FD, map as u64));
+    }
+
+    fn map_idx(&self, name: &str) -> usize {
+        self.map_index[name]
+    }
+
+    fn take(&mut self, span: Span) -> Result<u8, Diagnostic> {
+        if self.depth >= 3 {
+            return Err(Diagnostic::new(
+                "expression too complex for the code generator",
+                span,
+                "more than three pending operands",
+            )
+            .hint("split it with a scratch variable: `$t = ...;`"));
+        }
+        self.depth += 1;
+        Ok(5 + self.depth)
+    }
+    fn free(&mut self) {
+        self.depth -= 1;
+    }
+
+    fn ty(&self, e: &Expr) -> Result<Ty, Diagnostic> {
+        self.a.ty(e, self.inst)
+    }
+
+    fn add_action(&mut self, a: Action) -> i32 {
+        self.actions.push(a);
+        (self.actions.len() - 1) as i32
+    }
+
+    /// Sends the record at fp+off of `size` bytes to user space.
+    fn output(&mut self, off: i16, size: usize) {
+        self.load_map(1, self.ringbuf);
+        self.frame_ptr(2, off);
+        self.emit(mov_imm(3, size as i32));
+        self.emit(mov_imm(4, 0));
+        self.emit(call(RINGBUF_OUTPUT));
+    }
+
+    fn stmts(&mut self, stmts: &[Stmt]) -> Result<(), Diagnostic> {
+        for s in stmts {
+            let mark = self.stack;
+            self.stmt(s)?;
+            self.stack = mark;
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, s: &Stmt) -> Result<(), Diagnostic> {
+        match s {
+            Stmt::Expr(e) => self.effect(e),
+            Stmt::AssignVar { name, op, value, .. } => {
+                let off = self.vars[name];
+                let vt = self.a.instances[self.inst].vars[name].clone();
+                if let Some(op) = op {
+                    let r = self.take(value.span)?;
+                    self.emit(ldx(DW, r, FP, off));
+                    let v = self.int(value)?;
+                    self.binop(*op, r, v, true);
+                    self.free();
+                    self.emit(stx(DW, FP, r, off));
+                    self.free();
+                    Ok(())
+                } else {
+                    self.store(&vt, value, off)
+                }
+            }
+            Stmt::AssignMap { map, op, value, .. } => self.assign_map(map, *op, value),
+            Stmt::If { cond, then, els } => {
+                let l_else = self.label();
+                let l_end = self.label();
+                let r = self.int(cond)?;
+                self.jump_imm(JEQ, r, 0, l_else);
+                self.free();
+                self.stmts(then)?;
+                self.jump(l_end);
+                self.bind(l_else);
+                self.stmts(els)?;
+                self.bind(l_end);
+                Ok(())
+            }
+            Stmt::Unroll { count, body, .. } => {
+                for _ in 0..*count {
+                    self.stmts(body)?;
+                }
+                Ok(())
+            }
+            Stmt::While { cond, body } => {
+                let l_top = self.label();
+                let l_end = self.label();
+                self.bind(l_top);
+                let r = self.int(cond)?;
+                self.jump_imm(JEQ, r, 0, l_end);
+                self.free();
+                self.loops.push((l_end, l_top));
+                self.stmts(body)?;
+                self.loops.pop();
+                self.jump(l_top);
+                self.bind(l_end);
+                Ok(())
+            }
+            Stmt::Break(_) => {
+                let (b, _) = *self.loops.last().expect("sema checks break is in a loop");
+                self.jump(b);
+                Ok(())
+            }
+            Stmt::Continue(_) => {
+                let (_, c) = *self.loops.last().expect("sema checks continue is in a loop");
+                self.jump(c);
+                Ok(())
+            }
+            Stmt::Return(_) => {
+                let l = self.exit_label;
+                self.jump(l);
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes the value of `e` (of storage type `ty`) into the stack at `off`.
+    fn store(&mut self, ty: &Ty, e: &Expr, off: i16) -> Result<(), Diagnostic> {
+        match ty {
+            Ty::Str(n) => {
+                let cap = round8(*n);
+                let (src, scap) = self.strp(e)?;
+                self.zero(off, cap);
+                self.copy(off, src, scap.min(cap));
+                if scap > cap || *n < cap {
+                    // Keep a NUL inside the declared size.
+                    self.emit(st(B, FP, off + *n as i16 - 1, 0));
+                }
+            }
+            Ty::Tuple(ts) => {
+                let ExprKind::Tuple(items) = &e.kind else {
+                    return Err(Diagnostic::new("expected a tuple", e.span, "here"));
+                };
+                let mut o = off;
+                for (t, item) in ts.iter().zip(items) {
+                    self.store(t, item, o)?;
+                    o += round8(t.size()) as i16;
+                }
+            }
+            Ty::Probe => {
+                self.emit(st(DW, FP, off, self.inst as i32));
+            }
+            _ => {
+                let r = self.int(e)?;
+                self.emit(stx(DW, FP, r, off));
+                self.free();
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the key of `@map[keys]` on the stack (with room for a bucket if needed).
+    fn key(&mut self, info: &MapInfo, keys: &[Expr], span: Span) -> Result<i16, Diagnostic> {
+        let size = info.key_size();
+        let off = self.alloc(size, span)?;
+        if keys.is_empty() {
+            self.zero(off, size);
+            return Ok(off);
+        }
+        let mut o = off;
+        for (t, k) in info.keys.iter().zip(keys) {
+            self.store(t, k, o)?;
+            o += round8(t.size()) as i16;
+        }
+        if info.value.has_bucket() {
+            self.emit(st(DW, FP, o, 0));
+        }
+        Ok(off)
+    }
+
+    /// r0 = lookup(map, fp+key)
+    fn lookup(&mut self, map: usize, key: i16) {
+        self.load_map(1, map);
+        self.frame_ptr(2, key);
+        self.emit(call(MAP_LOOKUP));
+    }
+
+    fn update(&mut self, map: usize, key: i16, val: i16) {
+        self.load_map(1, map);
+        self.frame_ptr(2, key);
+        self.frame_ptr(3, val);
+        self.emit(mov_imm(4, 0));
+        self.emit(call(MAP_UPDATE));
+    }
+
+    fn assign_map(&mut self, map: &Expr, op: Option<BinOp>, value: &Expr) -> Result<(), Diagnostic> {
+        let ExprKind::Map { name, keys } = &map.kind else {
+            return Ok(());
+        };
+        let info = self.a.maps[name].clone();
+        let m = self.map_idx(name);
+        let key = self.key(&info, keys, map.span)?;
+        if info.value.is_aggregation() {
+            let ExprKind::Call { args, .. } = &value.kind else {
+                return Err(Diagnostic::new("expected an aggregation", value.span, "here"));
+            };
+            return self.aggregate(&info, m, key, args, value.span);
+        }
+        let vsize = value_size(&info.value) as usize;
+        let val = self.alloc(vsize, value.span)?;
+        if let Some(op) = op {
+            // @m[k] op= v: read (0 if absent), combine, write back.
+            let r = self.take(value.span)?;
+            self.lookup(m, key);
+            self.emit(mov_imm(r, 0));
+            self.emit(jmp_imm(JEQ, 0, 0, 1));
+            self.emit(ldx(DW, r, 0, 0));
+            let v = self.int(value)?;
+            self.binop(op, r, v, true);
+            self.free();
+            self.emit(stx(DW, FP, r, val));
+            self.free();
+        } else {
+            self.store(&info.value, value, val)?;
+        }
+        self.update(m, key, val);
+        Ok(())
+    }
+
+    fn aggregate(&mut self, info: &MapInfo, m: usize, key: i16, args: &[Expr], span: Span) -> Result<(), Diagnostic> {
+        let bucket_off = key + (info.key_size() - 8) as i16;
+        // The argument, if any, in r6 (kept across the helper calls below).
+        let v = match args.first() {
+            Some(a) => Some(self.int(a)?),
+            None => None,
+        };
+        match &info.value {
+            Ty::Hist => {
+                let v = v.expect("hist has an argument");
+                let done = self.label();
+                self.emit(mov_imm(2, 0));
+                self.jump_imm(JSLT, v, 0, done);
+                self.emit(mov_imm(2, 1));
+                self.jump_imm(JEQ, v, 0, done);
+                self.emit(mov_reg(1, v));
+                self.emit(mov_imm(2, 2));
+                for s in [32, 16, 8, 4, 2, 1] {
+                    self.emit(mov_reg(3, 1));
+                    self.emit(alu_imm(RSH, 3, s));
+                    self.emit(jmp_imm(JEQ, 3, 0, 2));
+                    self.emit(mov_reg(1, 3));
+                    self.emit(alu_imm(ADD, 2, s));
+                }
+                self.bind(done);
+                self.emit(stx(DW, FP, 2, bucket_off));
+            }
+            Ty::Lhist { min, max, step } => {
+                let v = v.expect("lhist has an argument");
+                let buckets = (max - min) / step;
+                let done = self.label();
+                self.emit(mov_imm(2, 0));
+                self.emit2(ld_imm64(3, 0, *min as u64));
+                self.jump_reg(JSLT, v, 3, done);
+                self.emit2(ld_imm64(2, 0, (buckets + 1) as u64));
+                self.emit2(ld_imm64(3, 0, *max as u64));
+                self.jump_reg(JSGE, v, 3, done);
+                self.emit(mov_reg(2, v));
+                self.emit2(ld_imm64(3, 0, *min as u64));
+                self.emit(alu_reg(SUB, 2, 3));
+                self.emit2(ld_imm64(3, 0, *step as u64));
+                self.emit(alu_reg(DIV, 2, 3));
+                self.emit(alu_imm(ADD, 2, 1));
+                self.bind(done);
+                self.emit(stx(DW, FP, 2, bucket_off));
+            }
+            _ => {}
+        }
+        let val = self.alloc(16, span)?;
+        let found = self.label();
+        let end = self.label();
+        self.lookup(m, key);
+        self.jump_imm(JNE, 0, 0, found);
+        // Not there yet: insert the first value.
+        match &info.value {
+            Ty::Count | Ty::Hist | Ty::Lhist { .. } => self.emit(st(DW, FP, val, 1)),
+            Ty::Sum => self.emit(stx(DW, FP, v.expect("sum has an argument"), val)),
+            Ty::Min | Ty::Max => {
+                self.emit(stx(DW, FP, v.expect("min/max have an argument"), val));
+                self.emit(st(DW, FP, val + 8, 1));
+            }
+            _ => {
+                self.emit(st(DW, FP, val, 1));
+                self.emit(stx(DW, FP, v.expect("avg/stats have an argument"), val + 8));
+            }
+        }
+        self.update(m, key, val);
+        self.jump(end);
+        self.bind(found);
+        match &info.value {
+            Ty::Count | Ty::Hist | Ty::Lhist { .. } => {
+                self.emit(ldx(DW, 1, 0, 0));
+                self.emit(alu_imm(ADD, 1, 1));
+                self.emit(stx(DW, 0, 1, 0));
+            }
+            Ty::Sum => {
+                self.emit(ldx(DW, 1, 0, 0));
+                self.emit(alu_reg(ADD, 1, v.expect("sum has an argument")));
+                self.emit(stx(DW, 0, 1, 0));
+            }
+            Ty::Min | Ty::Max => {
+                let v = v.expect("min/max have an argument");
+                let skip = self.label();
+                let set = self.label();
+                self.emit(ldx(DW, 1, 0, 8));
+                self.jump_imm(JEQ, 1, 0, set);
+                self.emit(ldx(DW, 1, 0, 0));
+                let op = if info.value == Ty::Min { JSGE } else { JSLE };
+                self.jump_reg(op, v, 1, skip);
+                self.bind(set);
+                self.emit(stx(DW, 0, v, 0));
+                self.emit(st(DW, 0, 8, 1));
+                self.bind(skip);
+            }
+            _ => {
+                self.emit(ldx(DW, 1, 0, 0));
+                self.emit(alu_imm(ADD, 1, 1));
+                self.emit(stx(DW, 0, 1, 0));
+                self.emit(ldx(DW, 1, 0, 8));
+                self.emit(alu_reg(ADD, 1, v.expect("avg/stats have an argument")));
+                self.emit(stx(DW, 0, 1, 8));
+            }
+        }
+        self.bind(end);
+        if v.is_some() {
+            self.free();
+        }
+        Ok(())
+    }
+
+    /// An expression evaluated for its effect (a statement).
+    fn effect(&mut self, e: &Expr) -> Result<(), Diagnostic> {
+        let ExprKind::Call { name, args } = &e.kind else {
+            if self.ty(e)?.is_int() {
+                self.int(e)?;
+                self.free();
+            }
+            return Ok(());
+        };
+        match name.as_str() {
+            "printf" => {
+                let ExprKind::Str(fmt) = &args[0].kind else {
+                    return Ok(());
+                };
+                let pieces = parse_format(fmt).map_err(|m| Diagnostic::new(m, args[0].span, "here"))?;
+                let tys: Vec<Ty> = args[1..].iter().map(|a| self.ty(a)).collect::<Result<_, _>>()?;
+                let size = 8 + tys.iter().map(|t| round8(t.size()).max(8)).sum::<usize>();
+                let id = self.add_action(Action::Printf {
+                    pieces,
+                    args: tys.clone(),
+                });
+                let off = self.alloc(size, e.span)?;
+                self.emit(st(DW, FP, off, id));
+                let mut o = off + 8;
+                for (t, a) in tys.iter().zip(&args[1..]) {
+                    self.store(t, a, o)?;
+                    o += round8(t.size()).max(8) as i16;
+                }
+                self.output(off, size);
+            }
+            "exit" => {
+                let id = self.add_action(Action::Exit);
+                let off = self.alloc(8, e.span)?;
+                self.emit(st(DW, FP, off, id));
+                self.output(off, 8);
+                let l = self.exit_label;
+                self.jump(l);
+            }
+            "time" => {
+                let fmt = match args.first().map(|a| &a.kind) {
+                    Some(ExprKind::Str(s)) => s.clone(),
+                    _ => "%H:%M:%S\n".to_string(),
+                };
+                let id = self.add_action(Action::Time(fmt));
+                let off = self.alloc(8, e.span)?;
+                self.emit(st(DW, FP, off, id));
+                self.output(off, 8);
+            }
+            "print" => {
+                if let ExprKind::Map { name: m, keys } = &args[0].kind {
+                    let info = &self.a.maps[m];
+                    if keys.is_empty() && (!info.keys.is_empty() || info.value.is_aggregation() || args.len() > 1) {
+                        let lit = |i: usize| match args.get(i).map(|a| &a.kind) {
+                            Some(ExprKind::Int(v)) => *v,
+                            Some(ExprKind::Positional(n)) => crate::lexer::parse_int(self.a.positional(*n)).unwrap_or(0),
+                            _ => 0,
+                        };
+                        let id = self.add_action(Action::PrintMap {
+                            map: self.map_idx(m),
+                            top: lit(1).max(0) as usize,
+                            div: lit(2).max(0) as u64,
+                        });
+                        let off = self.alloc(8, e.span)?;
+                        self.emit(st(DW, FP, off, id));
+                        self.output(off, 8);
+                        return Ok(());
+                    }
+                }
+                let t = self.ty(&args[0])?;
+                let size = 8 + round8(t.size()).max(8);
+                let id = self.add_action(Action::PrintValue(t.clone()));
+                let off = self.alloc(size, e.span)?;
+                self.emit(st(DW, FP, off, id));
+                self.store(&t, &args[0], off + 8)?;
+                self.output(off, size);
+            }
+            "clear" | "zero" => {
+                let ExprKind::Map { name: m, .. } = &args[0].kind else {
+                    return Ok(());
+                };
+                let idx = self.map_idx(m);
+                let id = self.add_action(if name == "clear" { Action::Clear(idx) } else { Action::Zero(idx) });
+                let off = self.alloc(8, e.span)?;
+                self.emit(st(DW, FP, off, id));
+                self.output(off, 8);
+            }
+            "delete" => {
+                let ExprKind::Map { name: m, keys } = &args[0].kind else {
+                    return Ok(());
+                };
+                let info = self.a.maps[m].clone();
+                if info.value.has_bucket() {
+                    return Err(Diagnostic::new(
+                        "delete() of a histogram element is not supported yet",
+                        args[0].span,
+                        "a histogram",
+                    )
+                    .hint("use clear(@map) to empty the whole map"));
+                }
+                let key = self.key(&info, keys, args[0].span)?;
+                self.load_map(1, self.map_idx(m));
+                self.frame_ptr(2, key);
+                self.emit(call(MAP_DELETE));
+            }
+            _ => {
+                let t = self.ty(e)?;
+                if t.is_int() {
+                    self.int(e)?;
+                    self.free();
+                } else if t.is_str() {
+                    self.strp(e)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// dst = dst op src, for integers. `signed` picks signed comparisons.
+    fn binop(&mut self, op: BinOp, dst: u8, src: u8, signed: bool) {
+        let alu = match op {
+            BinOp::Add => Some(ADD),
+            BinOp::Sub => Some(SUB),
+            BinOp::Mul => Some(MUL),
+            BinOp::Div => Some(DIV),
+            BinOp::Mod => Some(MOD),
+            BinOp::BitAnd => Some(AND),
+            BinOp::BitOr => Some(OR),
+            BinOp::BitXor => Some(XOR),
+            BinOp::Shl => Some(LSH),
+            BinOp::Shr => Some(RSH),
+            _ => None,
+        };
+        if let Some(a) = alu {
+            self.emit(alu_reg(a, dst, src));
+            return;
+        }
+        let j = match (op, signed) {
+            (BinOp::Eq, _) => JEQ,
+            (BinOp::Ne, _) => JNE,
+            (BinOp::Lt, true) => JSLT,
+            (BinOp::Le, true) => JSLE,
+            (BinOp::Gt, true) => JSGT,
+            (BinOp::Ge, true) => JSGE,
+            (BinOp::Lt, false) => JLT,
+            (BinOp::Le, false) => JLE,
+            (BinOp::Gt, false) => JGT,
+            (BinOp::Ge, false) => JGE,
+            _ => JNE,
+        };
+        // dst = (dst j src) ? 1 : 0
+        self.emit(jmp_reg(j, dst, src, 2));
+        self.emit(mov_imm(dst, 0));
+        self.emit(jmp_imm(JA, 0, 0, 1));
+        self.emit(mov_imm(dst, 1));
+    }
+
+    /// Truncates/sign-extends register r to an integer type's width.
+    fn narrow(&mut self, r: u8, size: u8, signed: bool) {
+        if size >= 8 {
+            return;
+        }
+        let s = 64 - size as i32 * 8;
+        self.emit(alu_imm(LSH, r, s));
+        self.emit(alu_imm(if signed { ARSH } else { RSH }, r, s));
+    }
+
+    fn helper_into(&mut self, r: u8, helper: i32) {
+        self.emit(call(helper));
+        self.emit(mov_reg(r, 0));
+    }
+
+    /// Evaluates an integer expression into a newly taken temporary; the caller frees it.
+    fn int(&mut self, e: &Expr) -> Result<u8, Diagnostic> {
+        let pi = &self.a.instances[self.inst];
+        match &e.kind {
+            ExprKind::Int(v) => {
+                let r = self.take(e.span)?;
+                self.imm(r, *v);
+                Ok(r)
+            }
+            ExprKind::Positional(n) => {
+                let r = self.take(e.span)?;
+                let v = crate::lexer::parse_int(self.a.positional(*n)).unwrap_or(0);
+                self.imm(r, v);
+                Ok(r)
+            }
+            ExprKind::PositionalCount => {
+                let r = self.take(e.span)?;
+                self.imm(r, self.a.positional.len() as i64);
+                Ok(r)
+            }
+            ExprKind::Builtin(b) => {
+                let r = self.take(e.span)?;
+                match b.as_str() {
+                    "pid" => {
+                        self.helper_into(r, GET_CURRENT_PID_TGID);
+                        self.emit(alu_imm(RSH, r, 32));
+                    }
+                    "tid" => {
+                        self.helper_into(r, GET_CURRENT_PID_TGID);
+                        self.narrow(r, 4, false);
+                    }
+                    "uid" => {
+                        self.helper_into(r, GET_CURRENT_UID_GID);
+                        self.narrow(r, 4, false);
+                    }
+                    "gid" => {
+                        self.helper_into(r, GET_CURRENT_UID_GID);
+                        self.emit(alu_imm(RSH, r, 32));
+                    }
+                    "nsecs" => self.helper_into(r, KTIME_GET_NS),
+                    "elapsed" => {
+                        self.helper_into(r, KTIME_GET_NS);
+                        self.emit2(ld_imm64(1, 0, self.opts.start_ns));
+                        self.emit(alu_reg(SUB, r, 1));
+                    }
+                    "cpu" => self.helper_into(r, GET_SMP_PROCESSOR_ID),
+                    "cgroup" => self.helper_into(r, GET_CURRENT_CGROUP_ID),
+                    "rand" => self.helper_into(r, GET_PRANDOM_U32),
+                    "cpid" => self.imm(r, self.opts.cpid as i64),
+                    "retval" => self.emit(ldx(DW, r, CTX, PT_REGS_RAX)),
+                    a if a.starts_with("arg") => {
+                        let n: usize = a[3..].parse().unwrap_or(0);
+                        match PT_REGS_ARGS.get(n) {
+                            Some(off) => self.emit(ldx(DW, r, CTX, *off)),
+                            None => {
+                                // Arguments past the sixth are on the user stack.
+                                self.emit(ldx(DW, 3, CTX, 152));
+                                self.emit(alu_imm(ADD, 3, 8 * (n as i32 - 5)));
+                                let tmp = self.alloc(8, e.span)?;
+                                self.frame_ptr(1, tmp);
+                                self.emit(mov_imm(2, 8));
+                                self.emit(call(PROBE_READ));
+                                self.emit(ldx(DW, r, FP, tmp));
+                            }
+                        }
+                    }
+                    other => {
+                        return Err(Diagnostic::new(
+                            format!("`{other}` cannot be used as an integer"),
+                            e.span,
+                            "here",
+                        ))
+                    }
+                }
+                Ok(r)
+            }
+            ExprKind::Var(v) => {
+                let r = self.take(e.span)?;
+                self.emit(ldx(DW, r, FP, self.vars[v]));
+                Ok(r)
+            }
+            ExprKind::Map { name, keys } => {
+                let info = self.a.maps[name].clone();
+                let m = self.map_idx(name);
+                let key = self.key(&info, keys, e.span)?;
+                let r = self.take(e.span)?;
+                self.lookup(m, key);
+                self.emit(mov_imm(r, 0));
+                self.emit(jmp_imm(JEQ, 0, 0, 1));
+                self.emit(ldx(DW, r, 0, 0));
+                Ok(r)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let lt = self.ty(lhs)?;
+                if lt.is_str() {
+                    let (a, an) = self.strp(lhs)?;
+                    let (b, bn) = self.strp(rhs)?;
+                    let r = self.take(e.span)?;
+                    self.strcmp(r, a, b, an.min(bn), true);
+                    if *op == BinOp::Ne {
+                        self.emit(alu_imm(XOR, r, 1));
+                    }
+                    return Ok(r);
+                }
+                let rt = self.ty(rhs)?;
+                let signed = matches!(lt, Ty::Int { signed: true, .. }) || matches!(rt, Ty::Int { signed: true, .. });
+                match op {
+                    BinOp::LAnd | BinOp::LOr => {
+                        let r = self.int(lhs)?;
+                        let end = self.label();
+                        let short = if *op == BinOp::LAnd { JEQ } else { JNE };
+                        self.jump_imm(short, r, 0, end);
+                        self.free();
+                        let r2 = self.int(rhs)?;
+                        debug_assert_eq!(r, r2);
+                        self.bind(end);
+                        // Normalise to 0/1.
+                        self.emit(jmp_imm(JEQ, r, 0, 1));
+                        self.emit(mov_imm(r, 1));
+                        Ok(r)
+                    }
+                    _ => {
+                        let l = self.int(lhs)?;
+                        let r = self.int(rhs)?;
+                        self.binop(*op, l, r, signed);
+                        self.free();
+                        Ok(l)
+                    }
+                }
+            }
+            ExprKind::Unary { op, expr } => {
+                let r = self.int(expr)?;
+                match op {
+                    UnOp::Neg => self.emit(alu_imm(NEG, r, 0)),
+                    UnOp::BitNot => self.emit(alu_imm(XOR, r, -1)),
+                    UnOp::Not => {
+                        self.emit(jmp_imm(JEQ, r, 0, 2));
+                        self.emit(mov_imm(r, 0));
+                        self.emit(jmp_imm(JA, 0, 0, 1));
+                        self.emit(mov_imm(r, 1));
+                    }
+                    UnOp::Deref => {
+                        let tmp = self.alloc(8, e.span)?;
+                        self.frame_ptr(1, tmp);
+                        self.emit(mov_imm(2, 8));
+                        self.emit(mov_reg(3, r));
+                        self.emit(call(PROBE_READ));
+                        self.emit(ldx(DW, r, FP, tmp));
+                    }
+                }
+                Ok(r)
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                let l_else = self.label();
+                let l_end = self.label();
+                let c = self.int(cond)?;
+                self.jump_imm(JEQ, c, 0, l_else);
+                self.free();
+                let r = self.int(then)?;
+                self.jump(l_end);
+                self.bind(l_else);
+                self.free();
+                let r2 = self.int(els)?;
+                debug_assert_eq!(r, r2);
+                self.bind(l_end);
+                Ok(r)
+            }
+            ExprKind::Field { field, .. } => {
+                let f = pi
+                    .tp_fields
+                    .iter()
+                    .find(|f| &f.name == field)
+                    .cloned()
+                    .ok_or_else(|| Diagnostic::new("unknown field", e.span, "here"))?;
+                let r = self.take(e.span)?;
+                let size = match f.size {
+                    1 => B,
+                    2 => H,
+                    4 => W,
+                    _ => DW,
+                };
+                self.emit(ldx(size, r, CTX, f.offset as i16));
+                if f.signed && f.size < 8 {
+                    self.narrow(r, f.size as u8, true);
+                }
+                Ok(r)
+            }
+            ExprKind::Cast { expr, .. } => {
+                let t = self.ty(e)?;
+                let r = self.int(expr)?;
+                if let Ty::Int { size, signed } = t {
+                    self.narrow(r, size, signed);
+                }
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "strncmp" => {
+                let (a, an) = self.strp(&args[0])?;
+                let (b, bn) = self.strp(&args[1])?;
+                let n = match &args[2].kind {
+                    ExprKind::Int(v) => *v as usize,
+                    ExprKind::Positional(p) => crate::lexer::parse_int(self.a.positional(*p)).unwrap_or(0) as usize,
+                    _ => 0,
+                };
+                let r = self.take(e.span)?;
+                self.strcmp(r, a, b, n.min(an).min(bn), false);
+                // strncmp is 0 when equal.
+                self.emit(alu_imm(XOR, r, 1));
+                Ok(r)
+            }
+            _ => Err(Diagnostic::new(
+                format!("cannot use this as an integer ({})", self.ty(e)?),
+                e.span,
+                "here",
+            )),
+        }
+    }
+
+    fn imm(&mut self, r: u8, v: i64) {
+        if v == v as i32 as i64 {
+            self.emit(mov_imm(r, v as i32));
+        } else {
+            self.emit2(ld_imm64(r, 0, v as u64));
+        }
+    }
+
+    /// r = 1 if the NUL-terminated strings at fp+a and fp+b are equal in their first n bytes.
+    fn strcmp(&mut self, r: u8, a: i16, b: i16, n: usize, _full: bool) {
+        let ne = self.label();
+        let eq = self.label();
+        let end = self.label();
+        for i in 0..n as i16 {
+            self.emit(ldx(B, 1, FP, a + i));
+            self.emit(ldx(B, 2, FP, b + i));
+            self.jump_reg(JNE, 1, 2, ne);
+            self.jump_imm(JEQ, 1, 0, eq);
+        }
+        self.bind(eq);
+        self.emit(mov_imm(r, 1));
+        self.jump(end);
+        self.bind(ne);
+        self.emit(mov_imm(r, 0));
+        self.bind(end);
+    }
+
+    /// Evaluates a string expression into a stack buffer: (frame offset, capacity).
+    fn strp(&mut self, e: &Expr) -> Result<(i16, usize), Diagnostic> {
+        let t = self.ty(e)?;
+        let Ty::Str(n) = t else {
+            return Err(Diagnostic::new(format!("expected a string, found {t}"), e.span, "here"));
+        };
+        let cap = round8(n);
+        match &e.kind {
+            ExprKind::Str(s) => {
+                let off = self.alloc(cap, e.span)?;
+                self.literal(off, s.as_bytes(), cap);
+                Ok((off, cap))
+            }
+            ExprKind::Positional(p) => {
+                let s = self.a.positional(*p).to_string();
+                let off = self.alloc(cap, e.span)?;
+                self.literal(off, s.as_bytes(), cap);
+                Ok((off, cap))
+            }
+            ExprKind::Builtin(b) if b == "comm" => {
+                let off = self.alloc(cap, e.span)?;
+                self.zero(off, cap);
+                self.frame_ptr(1, off);
+                self.emit(mov_imm(2, 16));
+                self.emit(call(GET_CURRENT_COMM));
+                Ok((off, cap))
+            }
+            ExprKind::Builtin(_) => {
+                // `func`: the probe's function name, known at compile time.
+                let name = match &self.a.instances[self.inst].kind {
+                    ProbeKind::Uprobe { symbol, .. } => symbol.clone(),
+                    ProbeKind::Kprobe { function, .. } => function.clone(),
+                    _ => String::new(),
+                };
+                let off = self.alloc(cap, e.span)?;
+                self.literal(off, name.as_bytes(), cap);
+                Ok((off, cap))
+            }
+            ExprKind::Var(v) => Ok((self.vars[v], cap)),
+            ExprKind::Map { name, keys } => {
+                let info = self.a.maps[name].clone();
+                let m = self.map_idx(name);
+                let key = self.key(&info, keys, e.span)?;
+                let off = self.alloc(cap, e.span)?;
+                self.zero(off, cap);
+                self.lookup(m, key);
+                let end = self.label();
+                self.jump_imm(JEQ, 0, 0, end);
+                for i in (0..cap).step_by(8) {
+                    self.emit(ldx(DW, 1, 0, i as i16));
+                    self.emit(stx(DW, FP, 1, off + i as i16));
+                }
+                self.bind(end);
+                Ok((off, cap))
+            }
+            ExprKind::Field { field, .. } => {
+                let f = self.a.instances[self.inst]
+                    .tp_fields
+                    .iter()
+                    .find(|f| &f.name == field)
+                    .cloned()
+                    .ok_or_else(|| Diagnostic::new("unknown field", e.span, "here"))?;
+                let off = self.alloc(cap, e.span)?;
+                self.zero(off, cap);
+                match f.kind {
+                    TpFieldKind::DataLocStr => {
+                        self.emit(ldx(W, 3, CTX, f.offset as i16));
+                        self.emit(alu_imm(AND, 3, 0xffff));
+                        self.emit(alu_reg(ADD, 3, CTX));
+                    }
+                    _ => {
+                        self.emit(mov_reg(3, CTX));
+                        self.emit(alu_imm(ADD, 3, f.offset as i32));
+                    }
+                }
+                self.frame_ptr(1, off);
+                self.emit(mov_imm(2, n as i32));
+                self.emit(call(PROBE_READ_STR));
+                Ok((off, cap))
+            }
+            ExprKind::Call { name, args } if name == "str" => {
+                let at = self.ty(&args[0])?;
+                if at.is_str() {
+                    let (src, scap) = self.strp(&args[0])?;
+                    let off = self.alloc(cap, e.span)?;
+                    self.zero(off, cap);
+                    self.copy(off, src, scap.min(cap));
+                    self.emit(st(B, FP, off + n as i16 - 1, 0));
+                    return Ok((off, cap));
+                }
+                let off = self.alloc(cap, e.span)?;
+                self.zero(off, cap);
+                let r = self.int(&args[0])?;
+                self.frame_ptr(1, off);
+                self.emit(mov_imm(2, n as i32));
+                self.emit(mov_reg(3, r));
+                self.emit(call(PROBE_READ_STR));
+                self.free();
+                Ok((off, cap))
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                let off = self.alloc(cap, e.span)?;
+                self.zero(off, cap);
+                let l_else = self.label();
+                let l_end = self.label();
+                let c = self.int(cond)?;
+                self.jump_imm(JEQ, c, 0, l_else);
+                self.free();
+                let (a, an) = self.strp(then)?;
+                self.copy(off, a, an.min(cap));
+                self.jump(l_end);
+                self.bind(l_else);
+                let (b, bn) = self.strp(els)?;
+                self.copy(off, b, bn.min(cap));
+                self.bind(l_end);
+                Ok((off, cap))
+            }
+            _ => Err(Diagnostic::new("this string expression is not supported yet", e.span, "here")),
+        }
+    }
+
+    fn literal(&mut self, off: i16, bytes: &[u8], cap: usize) {
+        let mut padded = bytes.to_vec();
+        padded.resize(cap, 0);
+        for (i, chunk) in padded.chunks(8).enumerate() {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            let v = u64::from_le_bytes(w);
+            let at = off + (i * 8) as i16;
+            if v == 0 {
+                self.emit(st(DW, FP, at, 0));
+            } else {
+                self.emit2(ld_imm64(1, 0, v));
+                self.emit(stx(DW, FP, 1, at));
+            }
+        }
+    }
+}
