@@ -27,5 +27,8 @@ pub mod printf;
 pub mod sema;
 pub mod types;
 pub mod codegen;
+pub mod driver;
 pub mod insn;
+pub mod runtime;
 pub mod sys;
+pub mod system;

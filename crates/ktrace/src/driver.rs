@@ -1,0 +1,177 @@
+//! One call that does what `kmodkit trace` does with a script: parse, check, compile, and
+//! (unless it is a dry run) load, attach, run and print. The CLI only parses arguments.
+
+use crate::codegen;
+use crate::diag::Diagnostics;
+use crate::insn;
+use crate::parser;
+use crate::runtime::{RunError, Session};
+use crate::sema::{self, Env};
+use crate::sys;
+use crate::system::SystemEnv;
+use crate::types::ProbeKind;
+use std::io::Write;
+use std::process::{Child, Command};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+#[derive(Debug, Default, Clone)]
+pub struct Options {
+    /// `-c CMD`: run this command (split on spaces, as bpftrace does) and trace until it exits.
+    pub command: Option<String>,
+    /// `-p PID`: uprobes attach to this process only.
+    pub pid: Option<i32>,
+    /// `-d`: print the compiled programs and stop before loading.
+    pub dump: bool,
+    pub unsafe_ok: bool,
+    /// `$1`, `$2`, ...
+    pub positional: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The script is wrong: diagnostics already rendered against the source.
+    #[error("{0}")]
+    Script(String),
+    #[error("{0}")]
+    Run(#[from] RunError),
+    #[error("cannot run `{cmd}`: {err}")]
+    Command { cmd: String, err: std::io::Error },
+}
+
+/// Parses and checks a script; the error is the rendered diagnostics.
+pub fn check(src: &str, file_name: &str, env: &dyn Env, opts: &Options) -> Result<(crate::ast::Program, sema::Analysis), Error> {
+    let prog = parser::parse(src).map_err(|d| Error::Script(d.render(file_name, src)))?;
+    let a = sema::analyse(
+        &prog,
+        env,
+        &sema::Options {
+            positional: &opts.positional,
+            unsafe_ok: opts.unsafe_ok,
+        },
+    )
+    .map_err(|d: Diagnostics| Error::Script(d.render(file_name, src)))?;
+    Ok((prog, a))
+}
+
+/// Starts `cmd` stopped before its exec, so that probes are attached first.
+fn spawn_stopped(cmd: &str) -> Result<Child, Error> {
+    let words: Vec<&str> = cmd.split(' ').filter(|w| !w.is_empty()).collect();
+    let err = |e| Error::Command { cmd: cmd.to_string(), err: e };
+    if words.is_empty() {
+        return Err(err(std::io::Error::other("empty command")));
+    }
+    let child = Command::new("/bin/sh")
+        .arg("-c")
+        .arg("kill -STOP $$; exec \"$0\" \"$@\"")
+        .args(&words)
+        .spawn()
+        .map_err(err)?;
+    // Wait until it has stopped itself.
+    let stat = format!("/proc/{}/stat", child.id());
+    for _ in 0..2000 {
+        if let Ok(s) = std::fs::read_to_string(&stat) {
+            if s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('T')) {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_micros(500));
+    }
+    Ok(child)
+}
+
+/// Runs a script to completion, writing bpftrace's output to `out`.
+pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> Result<(), Error> {
+    let env = SystemEnv::default();
+    let (prog, a) = check(src, file_name, &env, opts)?;
+    let mut child = match (&opts.command, opts.dump) {
+        (Some(c), false) => Some(spawn_stopped(c)?),
+        _ => None,
+    };
+    let copts = codegen::Options {
+        cpid: child.as_ref().map_or(0, |c| c.id() as u64),
+        start_ns: sys::monotonic_ns(),
+    };
+    let compiled = codegen::compile(&prog, &a, &copts).map_err(|d| Error::Script(d.render(file_name, src)))?;
+    if opts.dump {
+        for p in &compiled.progs {
+            let _ = writeln!(out, "; {} ({} instructions)", p.name, p.insns.len());
+            let _ = out.write_all(insn::disasm(&p.insns).as_bytes());
+        }
+        return Ok(());
+    }
+    let interrupted = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, Arc::clone(&interrupted));
+    }
+    let result = (|| -> Result<(), Error> {
+        let mut s = Session::load(compiled, opts.pid)?;
+        out.write_all(crate::output::attaching(s.attached).as_bytes())
+            .map_err(RunError::from)?;
+        out.flush().map_err(RunError::from)?;
+        s.run_special(&ProbeKind::Begin)?;
+        let exited_early = s.drain(out);
+        if let Some(c) = &child {
+            let _ = sys::kill(c.id() as i32, libc::SIGCONT);
+        }
+        if !exited_early {
+            let pid = opts.pid;
+            s.poll_loop(out, &interrupted, || {
+                if let Some(c) = child.as_mut() {
+                    return !matches!(c.try_wait(), Ok(None));
+                }
+                if let Some(p) = pid {
+                    return !std::path::Path::new(&format!("/proc/{p}")).exists();
+                }
+                false
+            });
+        }
+        s.finish(out)?;
+        Ok(())
+    })();
+    if let Some(c) = child.as_mut() {
+        if let Ok(None) = c.try_wait() {
+            let _ = sys::kill(c.id() as i32, libc::SIGCONT);
+        }
+        let _ = c.wait();
+    }
+    result
+}
+
+/// `-l [PATTERN]`: probe names, one per line, bpftrace's spelling.
+pub fn list(pattern: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
+    let env = SystemEnv::default();
+    let pat = pattern.unwrap_or("*");
+    let mut names: Vec<String> = Vec::new();
+    let (ty, rest) = pat.split_once(':').unwrap_or(("*", pat));
+    if sema::wildcard_match(ty, "tracepoint") || ty == "t" {
+        let (c, n) = rest.split_once(':').unwrap_or((rest, "*"));
+        let (c, n) = if pat.contains(':') { (c, n) } else { ("*", "*") };
+        if let Ok(tps) = env.tracepoints(c, n) {
+            names.extend(tps.into_iter().map(|(c, n)| format!("tracepoint:{c}:{n}")));
+        }
+    }
+    if let Some(path) = rest.split_once(':').map(|(p, _)| p).filter(|_| matches!(ty, "uprobe" | "u" | "uretprobe" | "ur")) {
+        let sym_pat = rest.split_once(':').map_or("*", |(_, s)| s);
+        let bin = crate::system::resolve_binary(path);
+        if let Ok(data) = std::fs::read(&bin) {
+            if let Ok(f) = object::File::parse(&*data) {
+                use object::{Object, ObjectSymbol};
+                let mut syms: Vec<String> = f
+                    .symbols()
+                    .chain(f.dynamic_symbols())
+                    .filter(|s| s.kind() == object::SymbolKind::Text && s.address() != 0)
+                    .filter_map(|s| s.name().ok().map(str::to_string))
+                    .filter(|n| sema::wildcard_match(sym_pat, n))
+                    .collect();
+                syms.sort();
+                syms.dedup();
+                names.extend(syms.into_iter().map(|s| format!("uprobe:{path}:{s}")));
+            }
+        }
+    }
+    for n in names {
+        let _ = writeln!(out, "{n}");
+    }
+    Ok(())
+}

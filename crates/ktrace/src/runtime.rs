@@ -1,0 +1,312 @@
+//! The runtime: creates the maps, loads and attaches the compiled programs, runs BEGIN,
+//! turns ring-buffer records into output, and at the end runs END and prints the maps,
+//! the way bpftrace 0.17 does it.
+
+use crate::codegen::{self, Action, Compiled};
+use crate::insn::{Insn, PSEUDO_MAP_FD};
+use crate::output::{self, Entry, Symbolizer};
+use crate::printf::{self, Arg};
+use crate::sys;
+use crate::system::{resolve_binary, uprobe_offset};
+use crate::types::{ProbeKind, Ty};
+use std::ffi::CString;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot create map {name}: {err}")]
+    Map { name: String, err: std::io::Error },
+    #[error("the kernel rejected the program for {probe} ({err}); this is a bug in kmodkit's code generator.\nverifier log:\n{log}")]
+    Verifier { probe: String, err: std::io::Error, log: String },
+    #[error("cannot attach {probe}: {err}")]
+    Attach { probe: String, err: String },
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+struct Syms<'a> {
+    names: &'a [String],
+}
+
+impl Symbolizer for Syms<'_> {
+    fn ksym(&self, addr: u64) -> String {
+        format!("0x{addr:x}")
+    }
+    fn usym(&self, addr: u64, _pid: u64) -> String {
+        format!("0x{addr:x}")
+    }
+    fn probe(&self, id: u64) -> String {
+        self.names.get(id as usize).cloned().unwrap_or_default()
+    }
+}
+
+/// A loaded, attached program set.
+pub struct Session {
+    pub compiled: Compiled,
+    maps: Vec<OwnedFd>,
+    progs: Vec<OwnedFd>,
+    /// Perf events holding the attachments (closing them detaches).
+    links: Vec<OwnedFd>,
+    ring: sys::RingBuf,
+    ncpus: usize,
+    pub attached: usize,
+}
+
+fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
+    use std::os::fd::AsRawFd;
+    let mut out = Vec::with_capacity(insns.len() * 8);
+    for i in insns {
+        let mut i = *i;
+        if i.code == 0x18 && i.src() == PSEUDO_MAP_FD {
+            i.imm = fds[i.imm as usize].as_raw_fd();
+        }
+        out.extend_from_slice(&i.to_bytes());
+    }
+    out
+}
+
+impl Session {
+    /// Creates maps, loads every program, attaches all but BEGIN/END.
+    pub fn load(compiled: Compiled, pid: Option<i32>) -> Result<Session, RunError> {
+        let mut maps = Vec::new();
+        for m in &compiled.maps {
+            let name = m.name.trim_start_matches('@');
+            let fd = sys::map_create(m.map_type, m.key_size, m.value_size, m.max_entries, if name.is_empty() { "_" } else { name })
+                .map_err(|err| RunError::Map { name: m.name.clone(), err })?;
+            maps.push(fd);
+        }
+        let ring = sys::RingBuf::new(&maps[compiled.ringbuf], codegen::RINGBUF_SIZE as usize)?;
+        let mut progs = Vec::new();
+        for p in &compiled.progs {
+            let bytes = patch_maps(&p.insns, &maps);
+            let fd = sys::prog_load(p.prog_type, &bytes, "kmodkit_trace").map_err(|(err, log)| RunError::Verifier {
+                probe: p.name.clone(),
+                err,
+                log,
+            })?;
+            progs.push(fd);
+        }
+        let mut s = Session {
+            ncpus: sys::possible_cpus(),
+            compiled,
+            maps,
+            progs,
+            links: Vec::new(),
+            ring,
+            attached: 0,
+        };
+        for i in 0..s.compiled.progs.len() {
+            s.attach(i, pid)?;
+        }
+        s.attached = s.compiled.progs.len();
+        Ok(s)
+    }
+
+    fn attach(&mut self, i: usize, pid: Option<i32>) -> Result<(), RunError> {
+        let p = &self.compiled.progs[i];
+        let err = |e: String| RunError::Attach { probe: p.name.clone(), err: e };
+        let read_u64 = |path: &str| -> Result<u64, RunError> {
+            std::fs::read_to_string(path)
+                .map_err(|e| err(format!("{path}: {e}")))?
+                .trim()
+                .parse()
+                .map_err(|_| err(format!("{path}: not a number")))
+        };
+        let all_cpus = sys::online_cpus();
+        let (ev_type, config, sample, freq, c1, c2, cpus, ev_pid): (u32, u64, u64, bool, Option<CString>, u64, Vec<u32>, i32) = match &p.kind {
+            ProbeKind::Begin | ProbeKind::End => return Ok(()),
+            ProbeKind::Tracepoint { category, name } => {
+                let id = read_u64(&format!("{}/events/{category}/{name}/id", crate::system::TRACEFS))?;
+                (sys::PERF_TYPE_TRACEPOINT, id, 1, false, None, 0, vec![0], -1)
+            }
+            ProbeKind::Uprobe { path, symbol, ret } => {
+                let ty = read_u64("/sys/bus/event_source/devices/uprobe/type")? as u32;
+                let off = uprobe_offset(path, symbol).map_err(err)?;
+                let bin = resolve_binary(path);
+                let c = CString::new(bin.to_string_lossy().as_bytes()).map_err(|e| err(e.to_string()))?;
+                (ty, u64::from(*ret), 1, false, Some(c), off, vec![0], pid.unwrap_or(-1))
+            }
+            ProbeKind::Kprobe { function, ret } => {
+                let ty = read_u64("/sys/bus/event_source/devices/kprobe/type")? as u32;
+                let c = CString::new(function.as_bytes()).map_err(|e| err(e.to_string()))?;
+                (ty, u64::from(*ret), 1, false, Some(c), 0, vec![0], -1)
+            }
+            ProbeKind::Interval { period_ns } => (sys::PERF_TYPE_SOFTWARE, 0, *period_ns, false, None, 0, vec![all_cpus.first().copied().unwrap_or(0)], -1),
+            ProbeKind::Profile { freq_hz } => (sys::PERF_TYPE_SOFTWARE, 0, *freq_hz, true, None, 0, all_cpus.clone(), -1),
+            ProbeKind::Software { config, period } => (sys::PERF_TYPE_SOFTWARE, *config, *period, false, None, 0, all_cpus.clone(), -1),
+            ProbeKind::Hardware { config, period } => (sys::PERF_TYPE_HARDWARE, *config, *period, false, None, 0, all_cpus.clone(), -1),
+        };
+        let ev = sys::PerfEvent {
+            type_: ev_type,
+            config,
+            sample,
+            freq,
+            config1_str: c1.as_ref(),
+            config2: c2,
+        };
+        for cpu in cpus {
+            // A task-bound uprobe (-p) is opened for that task on any CPU.
+            let cpu = if ev_pid >= 0 { -1 } else { cpu as i32 };
+            let fd = sys::perf_event_open(&ev, ev_pid, cpu).map_err(|e| err(e.to_string()))?;
+            sys::perf_attach(&fd, &self.progs[i]).map_err(|e| err(e.to_string()))?;
+            self.links.push(fd);
+            if ev_pid >= 0 {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn run_special(&self, which: &ProbeKind) -> Result<(), RunError> {
+        for (i, p) in self.compiled.progs.iter().enumerate() {
+            if &p.kind == which {
+                sys::prog_test_run(&self.progs[i])?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn detach(&mut self) {
+        self.links.clear();
+    }
+
+    /// Reads every entry of map `idx`.
+    pub fn entries(&self, idx: usize) -> Vec<Entry> {
+        let spec = &self.compiled.maps[idx];
+        let percpu = spec.map_type == codegen::BPF_MAP_TYPE_PERCPU_HASH;
+        let n = if percpu { self.ncpus } else { 1 };
+        let vsize = spec.value_size as usize;
+        let fd = &self.maps[idx];
+        let mut out = Vec::new();
+        let mut key = vec![0u8; spec.key_size as usize];
+        let mut next = vec![0u8; spec.key_size as usize];
+        let mut first = true;
+        while let Ok(true) = sys::map_next_key(fd, if first { None } else { Some(&key) }, &mut next) {
+            first = false;
+            std::mem::swap(&mut key, &mut next);
+            let mut val = vec![0u8; vsize.next_multiple_of(8) * n];
+            if let Ok(true) = sys::map_lookup(fd, &key, &mut val) {
+                let values = val.chunks(vsize.next_multiple_of(8)).map(|c| c[..vsize].to_vec()).collect();
+                out.push(Entry { key: key.clone(), values });
+            }
+        }
+        out
+    }
+
+    pub fn map_text(&self, idx: usize, top: usize, div: u64) -> String {
+        let Some(info) = &self.compiled.maps[idx].info else {
+            return String::new();
+        };
+        let syms = Syms { names: &self.compiled.probe_names };
+        output::map_to_str(info, &self.entries(idx), top, div, &syms)
+    }
+
+    fn clear(&self, idx: usize, zero: bool) {
+        let spec = &self.compiled.maps[idx];
+        let percpu = spec.map_type == codegen::BPF_MAP_TYPE_PERCPU_HASH;
+        let n = if percpu { self.ncpus } else { 1 };
+        for e in self.entries(idx) {
+            if zero {
+                let z = vec![0u8; (spec.value_size as usize).next_multiple_of(8) * n];
+                let _ = sys::map_update(&self.maps[idx], &e.key, &z, 0);
+            } else {
+                let _ = sys::map_delete(&self.maps[idx], &e.key);
+            }
+        }
+    }
+
+    /// Handles every pending record; true when one was `exit()`.
+    pub fn drain(&mut self, out: &mut dyn Write) -> bool {
+        let mut records = Vec::new();
+        self.ring.consume(|r| records.push(r.to_vec()));
+        let mut exit = false;
+        for r in records {
+            if exit {
+                break;
+            }
+            exit |= self.handle(&r, out);
+        }
+        let _ = out.flush();
+        exit
+    }
+
+    fn handle(&self, rec: &[u8], out: &mut dyn Write) -> bool {
+        let id = u64::from_le_bytes(rec.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8])) as usize;
+        let body = rec.get(8..).unwrap_or(&[]);
+        let syms = Syms { names: &self.compiled.probe_names };
+        match self.compiled.actions.get(id) {
+            Some(Action::Exit) => return true,
+            Some(Action::Printf { pieces, args }) => {
+                let mut vals = Vec::new();
+                let mut off = 0;
+                for t in args {
+                    let b = body.get(off..).unwrap_or(&[]);
+                    vals.push(match t {
+                        Ty::Int { size, signed } => {
+                            let raw = u64::from_le_bytes(b.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]));
+                            let v = if *signed {
+                                let s = 64 - *size as u32 * 8;
+                                ((raw << s) as i64) >> s
+                            } else {
+                                raw as i64
+                            };
+                            Arg::Int(v)
+                        }
+                        other => Arg::Str(output::value_to_str(other, b, &syms)),
+                    });
+                    off += t.size().next_multiple_of(8).max(8);
+                }
+                let _ = out.write_all(printf::format(pieces, &vals).as_bytes());
+            }
+            Some(Action::PrintValue(t)) => {
+                let _ = writeln!(out, "{}", output::value_to_str(t, body, &syms));
+            }
+            Some(Action::PrintMap { map, top, div }) => {
+                let _ = out.write_all(self.map_text(*map, *top, *div).as_bytes());
+            }
+            Some(Action::Time(fmt)) => {
+                let _ = out.write_all(sys::local_time(fmt).as_bytes());
+            }
+            Some(Action::Clear(m)) => self.clear(*m, false),
+            Some(Action::Zero(m)) => self.clear(*m, true),
+            None => {}
+        }
+        false
+    }
+
+    /// Waits for records until exit(), a signal, or `stop()` says so.
+    pub fn poll_loop(&mut self, out: &mut dyn Write, interrupted: &Arc<AtomicBool>, mut stop: impl FnMut() -> bool) {
+        loop {
+            if self.drain(out) {
+                return;
+            }
+            if interrupted.load(Ordering::Relaxed) {
+                return;
+            }
+            if stop() {
+                // Pick up what arrived just before.
+                self.drain(out);
+                return;
+            }
+            self.ring.wait(100);
+        }
+    }
+
+    /// At exit: END, then a blank line pair and every map, as bpftrace prints them.
+    pub fn finish(&mut self, out: &mut dyn Write) -> Result<(), RunError> {
+        self.detach();
+        self.run_special(&ProbeKind::End)?;
+        self.drain(out);
+        out.write_all(b"\n\n")?;
+        for idx in 0..self.compiled.maps.len() {
+            if self.compiled.maps[idx].info.is_some() {
+                out.write_all(self.map_text(idx, 0, 0).as_bytes())?;
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,130 @@
+//! The running system as semantic analysis and the runtime see it: tracepoints and their
+//! format files under tracefs, kprobe support, and uprobe targets (symbol -> file offset,
+//! read with `object`).
+
+use crate::sema::{wildcard_match, Env};
+use crate::types::{parse_tp_format, TpField};
+use object::{Object, ObjectSegment, ObjectSymbol};
+use std::path::{Path, PathBuf};
+
+pub const TRACEFS: &str = "/sys/kernel/tracing";
+
+pub struct SystemEnv {
+    pub tracefs: PathBuf,
+}
+
+impl Default for SystemEnv {
+    fn default() -> Self {
+        SystemEnv {
+            tracefs: PathBuf::from(TRACEFS),
+        }
+    }
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?'])
+}
+
+fn list_dir(p: &Path) -> std::io::Result<Vec<String>> {
+    let mut v: Vec<String> = std::fs::read_dir(p)?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+impl SystemEnv {
+    fn events(&self) -> Result<PathBuf, String> {
+        let ev = self.tracefs.join("events");
+        if !ev.is_dir() {
+            return Err(format!(
+                "{} is not there: tracefs is not mounted",
+                ev.display()
+            ));
+        }
+        Ok(ev)
+    }
+
+    /// Every tracepoint as (category, name), sorted.
+    pub fn all_tracepoints(&self) -> Result<Vec<(String, String)>, String> {
+        self.tracepoints("*", "*")
+    }
+}
+
+impl Env for SystemEnv {
+    fn tracepoints(&self, category: &str, name: &str) -> Result<Vec<(String, String)>, String> {
+        let ev = self.events()?;
+        let cats = if is_glob(category) {
+            list_dir(&ev).map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|c| wildcard_match(category, c))
+                .collect()
+        } else {
+            vec![category.to_string()]
+        };
+        let mut out = Vec::new();
+        for c in cats {
+            if is_glob(name) {
+                for n in list_dir(&ev.join(&c)).unwrap_or_default() {
+                    if wildcard_match(name, &n) && ev.join(&c).join(&n).join("format").exists() {
+                        out.push((c.clone(), n));
+                    }
+                }
+            } else if ev.join(&c).join(name).join("format").exists() {
+                out.push((c.clone(), name.to_string()));
+            }
+        }
+        Ok(out)
+    }
+
+    fn tracepoint_format(&self, category: &str, name: &str) -> Result<Vec<TpField>, String> {
+        let p = self.events()?.join(category).join(name).join("format");
+        let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        Ok(parse_tp_format(&text))
+    }
+
+    fn kprobes_available(&self) -> bool {
+        Path::new("/sys/bus/event_source/devices/kprobe").exists()
+            || self.tracefs.join("kprobe_events").exists()
+    }
+
+    fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String> {
+        uprobe_offset(path, symbol).map(|_| ())
+    }
+}
+
+/// Resolves a binary name through PATH when it has no slash.
+pub fn resolve_binary(path: &str) -> PathBuf {
+    if path.contains('/') {
+        return PathBuf::from(path);
+    }
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = Path::new(dir).join(path);
+        if p.is_file() {
+            return p;
+        }
+    }
+    PathBuf::from(path)
+}
+
+/// The file offset of `symbol` in the ELF file at `path` (what a uprobe attaches to).
+pub fn uprobe_offset(path: &str, symbol: &str) -> Result<u64, String> {
+    let p = resolve_binary(path);
+    let data = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let file = object::File::parse(&*data).map_err(|e| format!("{}: not an ELF file: {e}", p.display()))?;
+    let addr = file
+        .symbols()
+        .chain(file.dynamic_symbols())
+        .find(|s| s.name() == Ok(symbol) && s.address() != 0)
+        .map(|s| s.address())
+        .ok_or_else(|| format!("{}: no symbol `{symbol}`", p.display()))?;
+    for seg in file.segments() {
+        let (foff, fsize) = seg.file_range();
+        if addr >= seg.address() && addr < seg.address() + fsize {
+            return Ok(addr - seg.address() + foff);
+        }
+    }
+    Ok(addr)
+}
