@@ -435,6 +435,44 @@ fn parse_llvm_stmt(p: &mut Parser) -> Result<Stmt, AsmError> {
     }
     if p.is_ident("call") {
         p.pos += 1;
+        if p.is_ident("kfunc") {
+            p.pos += 1;
+            p.expect_punct("(")?;
+            let id = p.imm32()?;
+            let off = if p.eat_punct(",") {
+                let col = p.col();
+                let v = p.num()?;
+                i16::try_from(v).map_err(|_| {
+                    AsmError::new(p.line, col, "kfunc module index does not fit in 16 bits")
+                })?
+            } else {
+                0
+            };
+            p.expect_punct(")")?;
+            p.expect_end()?;
+            return Ok(stmt(Insn::new(
+                class::JMP | jmp::CALL,
+                0,
+                pseudo::CALL_KFUNC,
+                off,
+                id,
+            )));
+        }
+        // `call +N` / `call -N`: BPF-to-BPF call by relative offset; `call N`: helper N.
+        if p.is_punct("+") || p.is_punct("-") {
+            let v = p.num()?;
+            p.expect_end()?;
+            if v < i32::MIN as i128 || v > i32::MAX as i128 {
+                return p.err("call offset does not fit in 32 bits");
+            }
+            return Ok(stmt(Insn::new(
+                class::JMP | jmp::CALL,
+                0,
+                pseudo::CALL_LOCAL,
+                0,
+                v as i32,
+            )));
+        }
         let t = p.target()?;
         p.expect_end()?;
         return Ok(match t {
@@ -568,7 +606,11 @@ fn parse_llvm_stmt(p: &mut Parser) -> Result<Stmt, AsmError> {
             p.pos += 1;
             p.expect_punct("[")?;
             let insn = if let Some((_, s)) = p.try_reg() {
-                let imm = if p.eat_punct("+") { p.imm32()? } else { 0 };
+                let imm = if p.is_punct("+") || p.is_punct("-") {
+                    p.imm32()?
+                } else {
+                    0
+                };
                 Insn::new(class::LD | mem::IND | sz, 0, s, 0, imm)
             } else {
                 let imm = p.imm32()?;

@@ -136,7 +136,13 @@ pub fn format_insn(insns: &[Insn], pc: usize) -> (String, usize) {
                     let reg = if i.dst != 0 { i.dst as i32 } else { i.imm };
                     format!("callx r{reg}")
                 }
-                jmp::CALL => format!("call {}", i.imm),
+                jmp::CALL => match i.src {
+                    pseudo::CALL_LOCAL => format!("call {}", rel(i.imm as i64)),
+                    pseudo::CALL_KFUNC if i.off != 0 => format!("call kfunc({}, {})", i.imm, i.off),
+                    pseudo::CALL_KFUNC => format!("call kfunc({})", i.imm),
+                    _ if i.imm < 0 => format!("call {:#x}", i.imm as u32),
+                    _ => format!("call {}", i.imm),
+                },
                 jmp::EXIT => "exit".to_string(),
                 op => {
                     let o = jmp_op(op).unwrap_or("?");
@@ -165,6 +171,8 @@ pub fn format_insn(insns: &[Insn], pc: usize) -> (String, usize) {
                 format!("r0 = *({sz} *)skb[{}]", i.imm)
             } else if i.imm == 0 {
                 format!("r0 = *({sz} *)skb[r{s}]")
+            } else if i.imm < 0 {
+                format!("r0 = *({sz} *)skb[r{s} - {}]", -(i.imm as i64))
             } else {
                 format!("r0 = *({sz} *)skb[r{s} + {}]", i.imm)
             }
@@ -219,8 +227,50 @@ pub fn format_insn(insns: &[Insn], pc: usize) -> (String, usize) {
         }
         _ => "<unknown>".to_string(),
     };
-    let _ = pseudo::CALL_LOCAL;
     (text, 1)
+}
+
+/// Whether LLVM 14's BPF disassembler (as Debian 12's `llvm-objdump -d` runs it, without
+/// the alu32 feature) decodes this instruction. It does not know the cpu=v4 additions,
+/// `BPF_ST`, JSET, MOD, 32-bit atomics other than add, and prints no pseudo sources.
+pub fn llvm14_known(insns: &[Insn], pc: usize) -> bool {
+    let i = insns[pc];
+    if !crate::insn::is_valid(insns, pc) {
+        return false;
+    }
+    let c = i.class();
+    let alu = c == class::ALU || c == class::ALU64;
+    !(alu && (i.off != 0 || (c == class::ALU64 && i.op() == alu::END))
+        || i.code == class::JMP32 | jmp::JA
+        || c == class::LDX && i.mode() == mem::MEMSX
+        || c == class::ST
+        || i.code == class::JMP | jmp::CALL | BPF_X && i.dst != 0
+        || c == class::STX && i.mode() == mem::ATOMIC && i.code & 0x18 == mem::W && i.imm != 0
+        || (c == class::JMP || c == class::JMP32) && i.op() == jmp::JSET
+        || alu && i.op() == alu::MOD)
+}
+
+/// The text `llvm-objdump -d` (LLVM 14) prints for the instruction at `pc` (without the
+/// branch-target annotation), and its slot count.
+pub fn format_insn_llvm14(insns: &[Insn], pc: usize) -> (String, usize) {
+    if !llvm14_known(insns, pc) {
+        return ("<unknown>".to_string(), 1);
+    }
+    let i = insns[pc];
+    if i.is_call() {
+        return (format!("call {}", i.imm), 1);
+    }
+    if i.is_lddw() {
+        let v = lddw_value(&i, &insns[pc + 1]) as i64;
+        return (format!("r{} = {v} ll", i.dst), 2);
+    }
+    if i.class() == class::LD && i.mode() == mem::IND {
+        return (
+            format!("r0 = *({} *)skb[r{}]", size_name(i.code, false), i.src),
+            1,
+        );
+    }
+    format_insn(insns, pc)
 }
 
 /// One line per instruction: `  pc: text`, with `lddw` on one line.

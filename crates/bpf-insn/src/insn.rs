@@ -289,7 +289,7 @@ pub fn is_valid(insns: &[Insn], pc: usize) -> bool {
                     }
                     matches!(i.imm, 16 | 32 | 64) && i.src == 0 && i.off == 0
                 }
-                alu::NEG => i.src == 0 && i.off == 0 && !i.is_reg_src(),
+                alu::NEG => i.src == 0 && i.off == 0 && i.imm == 0 && !i.is_reg_src(),
                 alu::DIV | alu::MOD => {
                     (i.off == 0 || i.off == 1)
                         && if i.is_reg_src() {
