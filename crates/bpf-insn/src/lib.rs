@@ -6,9 +6,13 @@
 //! interpreter (`bpf-vm`) build on [`Insn`].
 
 pub mod asm;
+pub mod btf;
+pub mod elfwrite;
 pub mod conformance;
 pub mod disasm;
 pub mod insn;
+pub mod object;
+pub mod objdump;
 pub mod ubpf;
 
 pub use asm::{assemble, assemble_sections, Section};
