@@ -7,7 +7,6 @@ use crate::insn;
 use crate::parser;
 use crate::runtime::{RunError, Session};
 use crate::sema::{self, Env};
-use crate::sys;
 use crate::system::SystemEnv;
 use crate::types::ProbeKind;
 use std::io::Write;
@@ -90,7 +89,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
     };
     let copts = codegen::Options {
         cpid: child.as_ref().map_or(0, |c| c.id() as u64),
-        start_ns: sys::monotonic_ns(),
+        start_ns: bpf_sys::ktime_get_ns(),
     };
     let compiled = codegen::compile(&prog, &a, &copts).map_err(|d| Error::Script(d.render(file_name, src)))?;
     if opts.dump {
@@ -112,7 +111,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
         s.run_special(&ProbeKind::Begin)?;
         let exited_early = s.drain(out);
         if let Some(c) = &child {
-            let _ = sys::kill(c.id() as i32, libc::SIGCONT);
+            let _ = bpf_sys::kill(c.id() as i32, libc::SIGCONT);
         }
         if !exited_early {
             let pid = opts.pid;
@@ -131,7 +130,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
     })();
     if let Some(c) = child.as_mut() {
         if let Ok(None) = c.try_wait() {
-            let _ = sys::kill(c.id() as i32, libc::SIGCONT);
+            let _ = bpf_sys::kill(c.id() as i32, libc::SIGCONT);
         }
         let _ = c.wait();
     }

@@ -15,8 +15,10 @@
 //!
 //! Dependencies: `codespan-reporting` renders rustc-style diagnostics (a small, well-kept
 //! crate that does exactly that layout); `object` reads ELF symbol tables for uprobes;
-//! `signal-hook` turns Ctrl-C into a flag safely; `libc` for the few syscalls of the private
-//! system adapter ([`sys`]) until `bpf-sys` offers them.
+//! `signal-hook` turns Ctrl-C into a flag safely. Every syscall (bpf(), perf events, mount,
+//! signals, clocks) goes through the `bpf-sys` system crate: this crate has no `unsafe`.
+
+#![forbid(unsafe_code)]
 
 pub mod ast;
 pub mod diag;
@@ -30,5 +32,4 @@ pub mod codegen;
 pub mod driver;
 pub mod insn;
 pub mod runtime;
-pub mod sys;
 pub mod system;
