@@ -21,9 +21,11 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 mod attr;
+pub mod process;
 pub mod ringbuf;
 
 use attr::Attr;
+pub use process::GatedChild;
 pub use ringbuf::RingBuf;
 
 /// Errors from the kernel's eBPF and perf interfaces.

@@ -21,15 +21,15 @@
 #![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod codegen;
 pub mod diag;
+pub mod driver;
+pub mod insn;
 pub mod lexer;
 pub mod output;
 pub mod parser;
 pub mod printf;
-pub mod sema;
-pub mod types;
-pub mod codegen;
-pub mod driver;
-pub mod insn;
 pub mod runtime;
+pub mod sema;
 pub mod system;
+pub mod types;

@@ -18,7 +18,11 @@ pub enum RunError {
     #[error("cannot create map {name}: {err}")]
     Map { name: String, err: bpf_sys::Error },
     #[error("the kernel rejected the program for {probe} ({err}); this is a bug in kmodkit's code generator.\nverifier log:\n{log}")]
-    Verifier { probe: String, err: String, log: String },
+    Verifier {
+        probe: String,
+        err: String,
+        log: String,
+    },
     #[error("{0}")]
     Sys(#[from] bpf_sys::Error),
     #[error("cannot attach {probe}: {err}")]
@@ -82,7 +86,10 @@ impl Session {
                 flags: 0,
                 name: if name.is_empty() { "_" } else { name },
             })
-            .map_err(|err| RunError::Map { name: m.name.clone(), err })?;
+            .map_err(|err| RunError::Map {
+                name: m.name.clone(),
+                err,
+            })?;
             maps.push(fd);
         }
         let ring = bpf_sys::RingBuf::new(&maps[compiled.ringbuf], codegen::RINGBUF_SIZE as usize)?;
@@ -125,7 +132,10 @@ impl Session {
 
     fn attach(&mut self, i: usize, pid: Option<i32>) -> Result<(), RunError> {
         let p = &self.compiled.progs[i];
-        let err = |e: String| RunError::Attach { probe: p.name.clone(), err: e };
+        let err = |e: String| RunError::Attach {
+            probe: p.name.clone(),
+            err: e,
+        };
         let read_u64 = |path: &str| -> Result<u64, RunError> {
             std::fs::read_to_string(path)
                 .map_err(|e| err(format!("{path}: {e}")))?
@@ -145,22 +155,29 @@ impl Session {
         let (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32) = match &p.kind {
             ProbeKind::Begin | ProbeKind::End => return Ok(()),
             ProbeKind::Tracepoint { category, name } => {
-                let id = read_u64(&format!("{}/events/{category}/{name}/id", crate::system::TRACEFS))?;
+                let id = read_u64(&format!(
+                    "{}/events/{category}/{name}/id",
+                    crate::system::TRACEFS
+                ))?;
                 (bpf_sys::PerfEvent::tracepoint(id), first_cpu, -1)
             }
             ProbeKind::Uprobe { path, symbol, ret } => {
                 let off = uprobe_offset(path, symbol).map_err(err)?;
                 let bin = resolve_binary(path);
-                let ev = bpf_sys::PerfEvent::uprobe(&bin, off, *ret).map_err(|e| err(e.to_string()))?;
+                let ev =
+                    bpf_sys::PerfEvent::uprobe(&bin, off, *ret).map_err(|e| err(e.to_string()))?;
                 (ev, first_cpu, pid.unwrap_or(-1))
             }
             ProbeKind::Kprobe { function, ret } => {
-                let ev = bpf_sys::PerfEvent::kprobe(function, 0, *ret).map_err(|e| err(e.to_string()))?;
+                let ev = bpf_sys::PerfEvent::kprobe(function, 0, *ret)
+                    .map_err(|e| err(e.to_string()))?;
                 (ev, first_cpu, -1)
             }
             ProbeKind::Interval { period_ns } => (sw(0, *period_ns, false), first_cpu, -1),
             ProbeKind::Profile { freq_hz } => (sw(0, *freq_hz, true), all_cpus.clone(), -1),
-            ProbeKind::Software { config, period } => (sw(*config, *period, false), all_cpus.clone(), -1),
+            ProbeKind::Software { config, period } => {
+                (sw(*config, *period, false), all_cpus.clone(), -1)
+            }
             ProbeKind::Hardware { config, period } => (
                 bpf_sys::PerfEvent {
                     type_: bpf_sys::perf_type::HARDWARE,
@@ -209,13 +226,21 @@ impl Session {
         let mut key = vec![0u8; spec.key_size as usize];
         let mut next = vec![0u8; spec.key_size as usize];
         let mut first = true;
-        while let Ok(true) = bpf_sys::map_next_key(fd, if first { None } else { Some(&key) }, &mut next) {
+        while let Ok(true) =
+            bpf_sys::map_next_key(fd, if first { None } else { Some(&key) }, &mut next)
+        {
             first = false;
             std::mem::swap(&mut key, &mut next);
             let mut val = vec![0u8; vsize.next_multiple_of(8) * n];
             if let Ok(true) = bpf_sys::map_lookup(fd, &key, &mut val) {
-                let values = val.chunks(vsize.next_multiple_of(8)).map(|c| c[..vsize].to_vec()).collect();
-                out.push(Entry { key: key.clone(), values });
+                let values = val
+                    .chunks(vsize.next_multiple_of(8))
+                    .map(|c| c[..vsize].to_vec())
+                    .collect();
+                out.push(Entry {
+                    key: key.clone(),
+                    values,
+                });
             }
         }
         out
@@ -225,7 +250,9 @@ impl Session {
         let Some(info) = &self.compiled.maps[idx].info else {
             return String::new();
         };
-        let syms = Syms { names: &self.compiled.probe_names };
+        let syms = Syms {
+            names: &self.compiled.probe_names,
+        };
         output::map_to_str(info, &self.entries(idx), top, div, &syms)
     }
 
@@ -259,9 +286,15 @@ impl Session {
     }
 
     fn handle(&self, rec: &[u8], out: &mut dyn Write) -> bool {
-        let id = u64::from_le_bytes(rec.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8])) as usize;
+        let id = u64::from_le_bytes(
+            rec.get(..8)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or([0; 8]),
+        ) as usize;
         let body = rec.get(8..).unwrap_or(&[]);
-        let syms = Syms { names: &self.compiled.probe_names };
+        let syms = Syms {
+            names: &self.compiled.probe_names,
+        };
         match self.compiled.actions.get(id) {
             Some(Action::Exit) => return true,
             Some(Action::Printf { pieces, args }) => {
@@ -271,7 +304,9 @@ impl Session {
                     let b = body.get(off..).unwrap_or(&[]);
                     vals.push(match t {
                         Ty::Int { size, signed } => {
-                            let raw = u64::from_le_bytes(b.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]));
+                            let raw = u64::from_le_bytes(
+                                b.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]),
+                            );
                             let v = if *signed {
                                 let s = 64 - *size as u32 * 8;
                                 ((raw << s) as i64) >> s
@@ -303,7 +338,12 @@ impl Session {
     }
 
     /// Waits for records until exit(), a signal, or `stop()` says so.
-    pub fn poll_loop(&mut self, out: &mut dyn Write, interrupted: &Arc<AtomicBool>, mut stop: impl FnMut() -> bool) {
+    pub fn poll_loop(
+        &mut self,
+        out: &mut dyn Write,
+        interrupted: &Arc<AtomicBool>,
+        mut stop: impl FnMut() -> bool,
+    ) {
         loop {
             if self.drain(out) {
                 return;
