@@ -1,0 +1,189 @@
+//! The PKCS#7 (CMS) SignedData of a module signature, written byte for byte as the kernel's
+//! `scripts/sign-file` (OpenSSL's `CMS_sign` with `CMS_NOCERTS | CMS_BINARY | CMS_DETACHED`,
+//! `CMS_add1_signer` with `CMS_NOATTR`) writes it, and read back the way the kernel's
+//! `crypto/asymmetric_keys/pkcs7_parser.c` reads it.
+//!
+//! What sign-file's output is, field by field (checked against its bytes):
+//! `ContentInfo { signedData, [0] SignedData { version 1 (3 with a key id), digestAlgorithms
+//! { {hash OID, no parameters} }, encapContentInfo { id-data } (detached: no content), no
+//! certificates, signerInfos { { version 1 (3), sid = issuerAndSerialNumber (the
+//! certificate's issuer Name and serial, copied) or [0] subjectKeyIdentifier, digestAlgorithm
+//! as above, no signed attributes (the kernel rejects modules signed with them),
+//! signatureAlgorithm = rsaEncryption with NULL parameters for RSA, ecdsa-with-SHAxxx without
+//! parameters for EC, signature OCTET STRING } } } }`.
+//!
+//! RustCrypto's `cms::builder::SignerInfoBuilder` always adds signed attributes, so the
+//! SignerInfo is assembled here from `cms`'s types directly.
+
+use crate::{Cert, Error, HashAlgo};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{Any, OctetString, SetOfVec};
+use der::{Decode, Encode};
+use spki::AlgorithmIdentifierOwned;
+
+const ID_DATA: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
+const ID_SIGNED_DATA: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+const RSA_ENCRYPTION: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+/// How the SignerInfo names the signing certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SignerId {
+    /// issuerAndSerialNumber (sign-file's default).
+    #[default]
+    IssuerSerial,
+    /// subjectKeyIdentifier (sign-file `-k`).
+    KeyId,
+}
+
+/// Build the DER SignedData for a raw `signature` over the module made with `hash` by the
+/// key of `cert` (`rsa`: RSA PKCS#1 v1.5, else ECDSA).
+pub fn build(
+    cert: &Cert,
+    hash: HashAlgo,
+    rsa: bool,
+    signature: Vec<u8>,
+    id: SignerId,
+) -> Result<Vec<u8>, Error> {
+    let digest_alg = AlgorithmIdentifierOwned {
+        oid: hash.oid(),
+        parameters: None,
+    };
+    let signature_algorithm = if rsa {
+        AlgorithmIdentifierOwned {
+            oid: RSA_ENCRYPTION,
+            parameters: Some(Any::null()),
+        }
+    } else {
+        AlgorithmIdentifierOwned {
+            oid: hash.ecdsa_oid(),
+            parameters: None,
+        }
+    };
+    let (version, sid) = match id {
+        SignerId::IssuerSerial => (
+            CmsVersion::V1,
+            SignerIdentifier::IssuerAndSerialNumber(cms::cert::IssuerAndSerialNumber {
+                issuer: cert.x509().tbs_certificate.issuer.clone(),
+                serial_number: cert.x509().tbs_certificate.serial_number.clone(),
+            }),
+        ),
+        SignerId::KeyId => {
+            let skid = cert.skid().ok_or_else(|| Error::NoSkid {
+                cert: cert.subject(),
+            })?;
+            (
+                CmsVersion::V3,
+                SignerIdentifier::SubjectKeyIdentifier(x509_cert::ext::pkix::SubjectKeyIdentifier(
+                    OctetString::new(skid)?,
+                )),
+            )
+        }
+    };
+    let si = SignerInfo {
+        version,
+        sid,
+        digest_alg: digest_alg.clone(),
+        signed_attrs: None,
+        signature_algorithm,
+        signature: OctetString::new(signature)?,
+        unsigned_attrs: None,
+    };
+    let sd = SignedData {
+        version,
+        digest_algorithms: SetOfVec::try_from(vec![digest_alg])?,
+        encap_content_info: EncapsulatedContentInfo {
+            econtent_type: ID_DATA,
+            econtent: None,
+        },
+        certificates: None,
+        crls: None,
+        signer_infos: SignerInfos(SetOfVec::try_from(vec![si])?),
+    };
+    let ci = ContentInfo {
+        content_type: ID_SIGNED_DATA,
+        content: Any::encode_from(&sd)?,
+    };
+    Ok(ci.to_der()?)
+}
+
+/// One signer of a parsed module signature.
+#[derive(Clone, Debug)]
+pub struct Signer {
+    pub id: SignerKey,
+    pub hash: Result<HashAlgo, String>,
+    pub signature_algorithm: der::oid::ObjectIdentifier,
+    pub has_signed_attrs: bool,
+    pub signature: Vec<u8>,
+}
+
+/// Which key a SignerInfo names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SignerKey {
+    /// DER issuer Name and serial content octets.
+    IssuerSerial { issuer: Vec<u8>, serial: Vec<u8> },
+    KeyId(Vec<u8>),
+}
+
+/// A parsed module signature message.
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub content_type: der::oid::ObjectIdentifier,
+    pub detached: bool,
+    pub signers: Vec<Signer>,
+}
+
+/// Parse a DER SignedData (the exact bytes; trailing bytes are an error, as for the kernel's
+/// ASN.1 decoder).
+pub fn parse(bytes: &[u8]) -> Result<Message, der::Error> {
+    let ci = ContentInfo::from_der(bytes)?;
+    if ci.content_type != ID_SIGNED_DATA {
+        return Err(der::ErrorKind::OidUnknown {
+            oid: ci.content_type,
+        }
+        .into());
+    }
+    let sd: SignedData = ci.content.decode_as()?;
+    let mut signers = Vec::new();
+    for si in sd.signer_infos.0.iter() {
+        let id = match &si.sid {
+            SignerIdentifier::IssuerAndSerialNumber(ias) => SignerKey::IssuerSerial {
+                issuer: ias.issuer.to_der()?,
+                serial: ias.serial_number.as_bytes().to_vec(),
+            },
+            SignerIdentifier::SubjectKeyIdentifier(k) => SignerKey::KeyId(k.0.as_bytes().to_vec()),
+        };
+        signers.push(Signer {
+            id,
+            hash: HashAlgo::from_oid(&si.digest_alg.oid)
+                .ok_or_else(|| format!("digest algorithm {}", si.digest_alg.oid)),
+            signature_algorithm: si.signature_algorithm.oid,
+            has_signed_attrs: si.signed_attrs.is_some(),
+            signature: si.signature.as_bytes().to_vec(),
+        });
+    }
+    Ok(Message {
+        content_type: sd.encap_content_info.econtent_type,
+        detached: sd.encap_content_info.econtent.is_none(),
+        signers,
+    })
+}
+
+/// Whether a signature algorithm OID fits the key type (kernel: `sig->pkey_algo` must match).
+pub(crate) fn sig_alg_is_rsa(oid: &der::oid::ObjectIdentifier) -> Option<bool> {
+    let s = oid.to_string();
+    match s.as_str() {
+        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.5" | "1.2.840.113549.1.1.11"
+        | "1.2.840.113549.1.1.12" | "1.2.840.113549.1.1.13" | "1.2.840.113549.1.1.14" => {
+            Some(true)
+        }
+        "1.2.840.10045.4.1" | "1.2.840.10045.4.3.1" | "1.2.840.10045.4.3.2"
+        | "1.2.840.10045.4.3.3" | "1.2.840.10045.4.3.4" => Some(false),
+        _ => None,
+    }
+}
