@@ -176,25 +176,33 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// The certificates built into a kernel image (bzImage, vmlinuz, vmlinux, Image...).
 /// `what` names the image in errors.
 pub fn kernel_certs(image: &[u8], what: &str) -> Result<Vec<Cert>, Error> {
+    // An uncompressed kernel (vmlinux ELF, arm64/riscv `Image`) is scanned as it is.
+    let uncompressed = image.starts_with(b"\x7fELF")
+        || image.get(56..60) == Some(b"ARM\x64")
+        || image.get(48..52) == Some(b"RSC\x05");
+    if !uncompressed {
+        // A compressed image: only the payload holds the kernel's keys. Certificates outside
+        // it (an Authenticode signature's, on a signed EFI bzImage) are not kernel keys.
+        if let Some(kernel) = decompress_payload(image) {
+            let certs = scan_der_certs(&kernel);
+            if certs.is_empty() {
+                return Err(Error::Image {
+                    what: what.into(),
+                    msg: format!(
+                        "the decompressed kernel ({} bytes) holds no X.509 certificate",
+                        kernel.len()
+                    ),
+                });
+            }
+            return Ok(certs);
+        }
+    }
     let direct = scan_der_certs(image);
-    if !direct.is_empty() {
-        return Ok(direct);
-    }
-    let Some(kernel) = decompress_payload(image) else {
+    if direct.is_empty() {
         return Err(Error::Image {
             what: what.into(),
-            msg: "no certificates and no compressed kernel payload (gzip, xz, bzip2, lzma, lz4, zstd) found".into(),
-        });
-    };
-    let certs = scan_der_certs(&kernel);
-    if certs.is_empty() {
-        return Err(Error::Image {
-            what: what.into(),
-            msg: format!(
-                "the decompressed kernel ({} bytes) holds no X.509 certificate",
-                kernel.len()
-            ),
+            msg: "not a certificate, signature list or varstore, and no certificate found in it as a kernel image (looked for gzip, xz, bzip2, lzma, lz4 and zstd payloads)".into(),
         });
     }
-    Ok(certs)
+    Ok(direct)
 }
