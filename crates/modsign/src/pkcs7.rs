@@ -139,25 +139,61 @@ pub struct Message {
 }
 
 /// Parse a DER SignedData (the exact bytes; trailing bytes are an error, as for the kernel's
-/// ASN.1 decoder).
-pub fn parse(bytes: &[u8]) -> Result<Message, der::Error> {
-    let ci = ContentInfo::from_der(bytes)?;
+/// ASN.1 decoder). Beyond the structure, the kernel's version rules are applied (SignedData
+/// and SignerInfo version 1 go with issuerAndSerialNumber, 3 with subjectKeyIdentifier), and
+/// two checks the kernel leaves out, so that no single changed byte of a signature goes
+/// unnoticed: the signer's digest algorithm must be among SignedData's digestAlgorithms, and
+/// algorithm parameters must be absent or NULL.
+pub fn parse(bytes: &[u8]) -> Result<Message, String> {
+    let ci = ContentInfo::from_der(bytes).map_err(|e| e.to_string())?;
     if ci.content_type != ID_SIGNED_DATA {
-        return Err(der::ErrorKind::OidUnknown {
-            oid: ci.content_type,
-        }
-        .into());
+        return Err(format!("content type {} is not signedData", ci.content_type));
     }
-    let sd: SignedData = ci.content.decode_as()?;
+    let sd: SignedData = ci.content.decode_as().map_err(|e| e.to_string())?;
+    let sd_version = sd.version;
+    if !matches!(sd_version, CmsVersion::V1 | CmsVersion::V3) {
+        return Err(format!("SignedData version {sd_version:?} (1 or 3 expected)"));
+    }
+    let params_ok = |a: &AlgorithmIdentifierOwned| {
+        a.parameters
+            .as_ref()
+            .map_or(true, |p| der::Tagged::tag(p) == der::Tag::Null && p.value().is_empty())
+    };
+    for a in sd.digest_algorithms.iter() {
+        if !params_ok(a) {
+            return Err(format!("digest algorithm {} has parameters", a.oid));
+        }
+    }
     let mut signers = Vec::new();
     for si in sd.signer_infos.0.iter() {
-        let id = match &si.sid {
-            SignerIdentifier::IssuerAndSerialNumber(ias) => SignerKey::IssuerSerial {
-                issuer: ias.issuer.to_der()?,
-                serial: ias.serial_number.as_bytes().to_vec(),
-            },
-            SignerIdentifier::SubjectKeyIdentifier(k) => SignerKey::KeyId(k.0.as_bytes().to_vec()),
+        let id = match (&si.sid, si.version, sd_version) {
+            (SignerIdentifier::IssuerAndSerialNumber(ias), CmsVersion::V1, CmsVersion::V1) => {
+                SignerKey::IssuerSerial {
+                    issuer: ias.issuer.to_der().map_err(|e| e.to_string())?,
+                    serial: ias.serial_number.as_bytes().to_vec(),
+                }
+            }
+            (SignerIdentifier::SubjectKeyIdentifier(k), CmsVersion::V3, CmsVersion::V3) => {
+                SignerKey::KeyId(k.0.as_bytes().to_vec())
+            }
+            (_, v, sv) => {
+                return Err(format!(
+                    "SignerInfo version {v:?} does not fit its signer identifier or SignedData version {sv:?}"
+                ))
+            }
         };
+        if !sd.digest_algorithms.iter().any(|a| a.oid == si.digest_alg.oid) {
+            return Err(format!(
+                "signer's digest algorithm {} is not among SignedData's digestAlgorithms",
+                si.digest_alg.oid
+            ));
+        }
+        if !params_ok(&si.digest_alg) || !params_ok(&si.signature_algorithm) {
+            return Err("SignerInfo algorithm parameters are neither absent nor NULL".into());
+        }
+        if si.unsigned_attrs.is_some() {
+            return Err("SignerInfo has unsigned attributes".into());
+        }
         signers.push(Signer {
             id,
             hash: HashAlgo::from_oid(&si.digest_alg.oid)
