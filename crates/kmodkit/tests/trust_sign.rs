@@ -95,7 +95,7 @@ fn sign_file_bytes_match_the_kernels_sign_file() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let Some(sample) = stripped_sample(dir, 400) else { return };
+    let Some(sample) = stripped_sample(dir, 100) else { return };
     let r2 = rsa_key(dir, 2048);
     let r4 = rsa_key(dir, 4096);
     let mut identical = 0;

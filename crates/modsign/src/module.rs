@@ -269,6 +269,15 @@ pub fn verify_detached(content: &[u8], sig: &[u8], keyring: &Keyring) -> Result<
             continue;
         };
         let rsa_sig = pkcs7::sig_alg_is_rsa(&s.signature_algorithm) == Some(true);
+        // The kernel takes the hash from digestAlgorithm alone; an `ecdsa-with-SHAxxx` that
+        // names another hash is refused here too, so that no changed byte goes unnoticed.
+        if !rsa_sig && s.signature_algorithm != hash.ecdsa_oid() {
+            result = Err(Failure::BadSignature(format!(
+                "signature algorithm {} does not match digest algorithm {hash}",
+                s.signature_algorithm
+            )));
+            continue;
+        }
         let rsa_key = matches!(cert.key_algo(), Ok(crate::KeyAlgo::Rsa { .. }));
         if rsa_sig != rsa_key {
             result = Err(Failure::BadSignature(format!(

@@ -210,16 +210,15 @@ pub fn parse(bytes: &[u8]) -> Result<Message, String> {
     })
 }
 
-/// Whether a signature algorithm OID fits the key type (kernel: `sig->pkey_algo` must match).
+/// Whether a signature algorithm OID names RSA (`Some(true)`) or ECDSA (`Some(false)`), as
+/// the kernel's `pkcs7_sig_note_pkey_algo` accepts them: only `rsaEncryption` for RSA, and
+/// `ecdsa-with-*`; anything else is ENOPKG.
 pub(crate) fn sig_alg_is_rsa(oid: &der::oid::ObjectIdentifier) -> Option<bool> {
-    let s = oid.to_string();
-    match s.as_str() {
-        "1.2.840.113549.1.1.1" | "1.2.840.113549.1.1.5" | "1.2.840.113549.1.1.11"
-        | "1.2.840.113549.1.1.12" | "1.2.840.113549.1.1.13" | "1.2.840.113549.1.1.14" => {
-            Some(true)
-        }
-        "1.2.840.10045.4.1" | "1.2.840.10045.4.3.1" | "1.2.840.10045.4.3.2"
-        | "1.2.840.10045.4.3.3" | "1.2.840.10045.4.3.4" => Some(false),
-        _ => None,
+    if *oid == RSA_ENCRYPTION {
+        return Some(true);
     }
+    HashAlgo::ALL
+        .iter()
+        .any(|h| h.ecdsa_oid() == *oid)
+        .then_some(false)
 }
