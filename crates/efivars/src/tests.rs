@@ -17,9 +17,18 @@ fn signature_list_round_trip_and_errors() {
         sig_type: CERT_X509,
         header: vec![],
         entries: vec![
-            SignatureEntry { owner, data: vec![1, 2, 3] },
-            SignatureEntry { owner, data: vec![4, 5, 6] },
-            SignatureEntry { owner, data: vec![7; 5] },
+            SignatureEntry {
+                owner,
+                data: vec![1, 2, 3],
+            },
+            SignatureEntry {
+                owner,
+                data: vec![4, 5, 6],
+            },
+            SignatureEntry {
+                owner,
+                data: vec![7; 5],
+            },
         ],
     }];
     let bytes = SignatureList::write_all(&lists);
@@ -30,7 +39,10 @@ fn signature_list_round_trip_and_errors() {
     assert_eq!(back[0].entries.len(), 2);
     assert_eq!(back[1].entries[0].data, vec![7; 5]);
     let err = SignatureList::parse_all(&bytes[..bytes.len() - 1]).unwrap_err();
-    assert!(matches!(err, Error::SignatureList { offset: 66, .. }), "{err}");
+    assert!(
+        matches!(err, Error::SignatureList { offset: 66, .. }),
+        "{err}"
+    );
     let mut bad = bytes.clone();
     bad[24] = 7; // signature size below 16
     assert!(SignatureList::parse_all(&bad).is_err());

@@ -118,12 +118,18 @@ impl Varstore {
             msg: msg.to_string(),
         };
         if bytes.len() < 0x48 || &bytes[40..44] != FVH_SIGNATURE {
-            return Err(err(40, "no firmware volume signature '_FVH' (not an edk2 vars file)"));
+            return Err(err(
+                40,
+                "no firmware volume signature '_FVH' (not an edk2 vars file)",
+            ));
         }
         let fv_len = u64::from_le_bytes(bytes[32..40].try_into().expect("8 bytes")) as usize;
         let hdr_len = u16_at(bytes, 48) as usize;
         if fv_len > bytes.len() || hdr_len < 0x38 || hdr_len + STORE_HEADER > fv_len {
-            return Err(err(32, "firmware volume length or header length out of range"));
+            return Err(err(
+                32,
+                "firmware volume length or header length out of range",
+            ));
         }
         let store = hdr_len;
         let format = guid_at(bytes, store);
@@ -132,18 +138,31 @@ impl Varstore {
         } else if format == crate::VARIABLE {
             false
         } else {
-            return Err(err(store, &format!("unknown variable store format {format}")));
+            return Err(err(
+                store,
+                &format!("unknown variable store format {format}"),
+            ));
         };
         let size = u32_at(bytes, store + 16) as usize;
         if size < STORE_HEADER || store + size > fv_len {
-            return Err(err(store + 16, "variable store size does not fit the volume"));
+            return Err(err(
+                store + 16,
+                "variable store size does not fit the volume",
+            ));
         }
         if bytes[store + 20] != 0x5A || bytes[store + 21] != 0xFE {
-            return Err(err(store + 20, "variable store is not formatted and healthy"));
+            return Err(err(
+                store + 20,
+                "variable store is not formatted and healthy",
+            ));
         }
         let vars_start = align4(store + STORE_HEADER);
         let vars_end = store + size;
-        let hsize = if authenticated { AUTH_HEADER } else { PLAIN_HEADER };
+        let hsize = if authenticated {
+            AUTH_HEADER
+        } else {
+            PLAIN_HEADER
+        };
         let mut vars = Vec::new();
         let mut at = vars_start;
         while at + hsize <= vars_end && u16_at(bytes, at) == START_ID {
@@ -266,7 +285,9 @@ impl Varstore {
             return Ok(self);
         }
         var.data
-            .extend_from_slice(&SignatureList::write_all(&[SignatureList::x509(cert_der, owner)]));
+            .extend_from_slice(&SignatureList::write_all(&[SignatureList::x509(
+                cert_der, owner,
+            )]));
         var.timestamp = EfiTime::now();
         self.set(var)?;
         Ok(self)
@@ -282,7 +303,9 @@ impl Varstore {
 
     fn layout_len(&self, vars: &[Variable]) -> usize {
         vars.iter()
-            .map(|v| align4(self.header_len() + (v.name.encode_utf16().count() + 1) * 2 + v.data.len()))
+            .map(|v| {
+                align4(self.header_len() + (v.name.encode_utf16().count() + 1) * 2 + v.data.len())
+            })
             .sum()
     }
 

@@ -12,7 +12,9 @@ fn cert(dir: &Path, cn: &str) -> Vec<u8> {
     let key = dir.join(format!("{cn}.key"));
     let der = dir.join(format!("{cn}.der"));
     let st = Command::new("openssl")
-        .args(["req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30"])
+        .args([
+            "req", "-new", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+        ])
         .arg("-subj")
         .arg(format!("/CN={cn}"))
         .arg("-keyout")
@@ -21,7 +23,11 @@ fn cert(dir: &Path, cn: &str) -> Vec<u8> {
         .arg(&der)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     std::fs::read(der).unwrap()
 }
 
@@ -41,7 +47,11 @@ fn virt_fw_vars_read(file: &Path, dir: &Path) -> Vec<(String, String, u32, Vec<u
         .arg(&json)
         .output()
         .unwrap();
-    assert!(out.status.success(), "virt-fw-vars: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "virt-fw-vars: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     // The original store, with no variables, gives no "variables" list at all.
     v["variables"]
@@ -62,7 +72,10 @@ fn virt_fw_vars_read(file: &Path, dir: &Path) -> Vec<(String, String, u32, Vec<u
 
 fn inputs() -> Option<Vec<u8>> {
     if !Path::new(VARS).exists() {
-        skip(Requirement::Tool, &format!("{VARS} missing (Debian package ovmf)"));
+        skip(
+            Requirement::Tool,
+            &format!("{VARS} missing (Debian package ovmf)"),
+        );
         return None;
     }
     if !have_tool("virt-fw-vars") || !have_tool("openssl") {
@@ -130,10 +143,16 @@ fn reads_what_virt_fw_vars_writes() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     let theirs = std::fs::read(&out).unwrap();
     let store = Varstore::parse(&theirs).unwrap();
-    let db = store.get("db", IMAGE_SECURITY_DATABASE).expect("db written by virt-fw-vars");
+    let db = store
+        .get("db", IMAGE_SECURITY_DATABASE)
+        .expect("db written by virt-fw-vars");
     assert_eq!(
         db.data,
         SignatureList::write_all(&[SignatureList::x509(&c, SHIM_LOCK)])
@@ -143,7 +162,10 @@ fn reads_what_virt_fw_vars_writes() {
         .unwrap()
         .enroll_db(&c, SHIM_LOCK)
         .unwrap();
-    assert_eq!(ours.get("db", IMAGE_SECURITY_DATABASE).unwrap().data, db.data);
+    assert_eq!(
+        ours.get("db", IMAGE_SECURITY_DATABASE).unwrap().data,
+        db.data
+    );
     // A store full of junk variables overflows with a clear error, not a bad file.
     let mut s = Varstore::parse(&theirs).unwrap();
     let big = vec![0u8; 300 * 1024];

@@ -35,7 +35,10 @@ fn openssl(args: &[&str]) -> Output {
 
 fn have_sign_file() -> bool {
     if !Path::new(SIGN_FILE).exists() {
-        skip(Requirement::Tool, "scripts/sign-file missing (Debian package linux-kbuild-6.1)");
+        skip(
+            Requirement::Tool,
+            "scripts/sign-file missing (Debian package linux-kbuild-6.1)",
+        );
         return false;
     }
     true
@@ -60,12 +63,35 @@ fn rsa_key(dir: &Path, bits: u32) -> Rsa {
     let s = |p: &PathBuf| p.to_str().unwrap().to_string();
     openssl(&["genrsa", "-out", &s(&r.key_pem), &bits.to_string()]);
     openssl(&[
-        "req", "-new", "-x509", "-key", &s(&r.key_pem), "-out", &s(&r.cert_pem), "-days", "30",
-        "-subj", &format!("/CN=kmodkit test rsa{bits}/O=kmodkit"),
+        "req",
+        "-new",
+        "-x509",
+        "-key",
+        &s(&r.key_pem),
+        "-out",
+        &s(&r.cert_pem),
+        "-days",
+        "30",
+        "-subj",
+        &format!("/CN=kmodkit test rsa{bits}/O=kmodkit"),
     ]);
-    openssl(&["x509", "-in", &s(&r.cert_pem), "-outform", "DER", "-out", &s(&r.cert_der)]);
     openssl(&[
-        "rsa", "-in", &s(&r.key_pem), "-traditional", "-outform", "DER", "-out",
+        "x509",
+        "-in",
+        &s(&r.cert_pem),
+        "-outform",
+        "DER",
+        "-out",
+        &s(&r.cert_der),
+    ]);
+    openssl(&[
+        "rsa",
+        "-in",
+        &s(&r.key_pem),
+        "-traditional",
+        "-outform",
+        "DER",
+        "-out",
         &s(&r.key_pkcs1_der),
     ]);
     r
@@ -95,7 +121,9 @@ fn sign_file_bytes_match_the_kernels_sign_file() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let Some(sample) = stripped_sample(dir, 100) else { return };
+    let Some(sample) = stripped_sample(dir, 100) else {
+        return;
+    };
     let r2 = rsa_key(dir, 2048);
     let r4 = rsa_key(dir, 4096);
     let mut identical = 0;
@@ -116,15 +144,32 @@ fn sign_file_bytes_match_the_kernels_sign_file() {
             if !flags.is_empty() {
                 c.arg(flags);
             }
-            run_ok(c.args([os(hash), key.as_os_str(), cert.as_os_str(), theirs.as_os_str()]));
+            run_ok(c.args([
+                os(hash),
+                key.as_os_str(),
+                cert.as_os_str(),
+                theirs.as_os_str(),
+            ]));
             let mut args = vec![os("sign-file")];
             if !flags.is_empty() {
                 args.push(os(flags));
             }
-            args.extend([os(hash), our_key.as_os_str(), cert.as_os_str(), ours.as_os_str()]);
+            args.extend([
+                os(hash),
+                our_key.as_os_str(),
+                cert.as_os_str(),
+                ours.as_os_str(),
+            ]);
             let out = kmodkit(&args);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            let (a, b) = (std::fs::read(&theirs).unwrap(), std::fs::read(&ours).unwrap());
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let (a, b) = (
+                std::fs::read(&theirs).unwrap(),
+                std::fs::read(&ours).unwrap(),
+            );
             assert!(
                 a == b,
                 "{} {hash} {flags} key {}: sign-file and kmodkit differ",
@@ -146,7 +191,9 @@ fn sign_file_p7s_dest_and_raw_modes_match() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let Some(sample) = stripped_sample(dir, 2000) else { return };
+    let Some(sample) = stripped_sample(dir, 2000) else {
+        return;
+    };
     let r = rsa_key(dir, 2048);
     let m = &sample[0];
     let (kp, cp) = (r.key_pem.as_os_str(), r.cert_pem.as_os_str());
@@ -163,25 +210,45 @@ fn sign_file_p7s_dest_and_raw_modes_match() {
                 let mut a = vec![os("sign-file")];
                 a.extend_from_slice(args);
                 let out = kmodkit(&a);
-                assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
         };
         // -d: only the detached signature, module untouched.
         run(&[os("-d"), os("sha256"), kp, cp, module.as_os_str()]);
         std::fs::rename(with(&module, ".p7s"), d.join("detached.p7s")).unwrap();
         // DEST, with -p (keeps the .p7s).
-        run(&[os("-p"), os("sha256"), kp, cp, module.as_os_str(), dest.as_os_str()]);
+        run(&[
+            os("-p"),
+            os("sha256"),
+            kp,
+            cp,
+            module.as_os_str(),
+            dest.as_os_str(),
+        ]);
         // -s: a raw signature appended as is.
         let raw = d.join("raw.ko");
         std::fs::copy(m, &raw).unwrap();
-        run(&[os("-s"), d.join("detached.p7s").as_os_str(), os("sha256"), cp, raw.as_os_str()]);
+        run(&[
+            os("-s"),
+            d.join("detached.p7s").as_os_str(),
+            os("sha256"),
+            cp,
+            raw.as_os_str(),
+        ]);
     }
     for f in ["x.ko", "detached.p7s", "x.ko.p7s", "dest.ko", "raw.ko"] {
         let a = std::fs::read(dir.join("theirs").join(f)).unwrap();
         let b = std::fs::read(dir.join("ours").join(f)).unwrap();
         assert!(a == b, "{f} differs");
     }
-    assert_eq!(std::fs::read(dir.join("ours/x.ko")).unwrap(), std::fs::read(m).unwrap());
+    assert_eq!(
+        std::fs::read(dir.join("ours/x.ko")).unwrap(),
+        std::fs::read(m).unwrap()
+    );
 }
 
 fn with(p: &Path, suffix: &str) -> PathBuf {
@@ -202,7 +269,15 @@ fn openssl_cms_verify(dir: &Path, signed: &Path, content: &Path, cert: &Path) {
     std::fs::write(&p7, appended_pkcs7(&std::fs::read(signed).unwrap())).unwrap();
     let out = run_ok(
         Command::new("openssl")
-            .args(["cms", "-verify", "-binary", "-inform", "DER", "-noverify", "-in"])
+            .args([
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-noverify",
+                "-in",
+            ])
             .arg(&p7)
             .arg("-content")
             .arg(content)
@@ -220,7 +295,9 @@ fn ecdsa_and_rsa_signatures_pass_openssl_cms_verify() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let Some(sample) = stripped_sample(dir, 1000) else { return };
+    let Some(sample) = stripped_sample(dir, 1000) else {
+        return;
+    };
     let s = |p: &Path| p.to_str().unwrap().to_string();
     let mut keys = Vec::new();
     for (curve, hash) in [("P-256", "sha256"), ("P-384", "sha384")] {
@@ -228,9 +305,22 @@ fn ecdsa_and_rsa_signatures_pass_openssl_cms_verify() {
         let sec1 = dir.join(format!("{curve}.sec1.pem"));
         let cert = dir.join(format!("{curve}.crt"));
         openssl(&[
-            "req", "-new", "-x509", "-newkey", "ec", "-pkeyopt",
-            &format!("ec_paramgen_curve:{curve}"), "-nodes", "-keyout", &s(&key), "-out",
-            &s(&cert), "-days", "30", "-subj", &format!("/CN=kmodkit {curve}"),
+            "req",
+            "-new",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            &format!("ec_paramgen_curve:{curve}"),
+            "-nodes",
+            "-keyout",
+            &s(&key),
+            "-out",
+            &s(&cert),
+            "-days",
+            "30",
+            "-subj",
+            &format!("/CN=kmodkit {curve}"),
         ]);
         openssl(&["ec", "-in", &s(&key), "-out", &s(&sec1)]);
         keys.push((key, cert.clone(), hash));
@@ -242,10 +332,25 @@ fn ecdsa_and_rsa_signatures_pass_openssl_cms_verify() {
         for (key, cert, hash) in &keys {
             let signed = dir.join("signed.ko");
             std::fs::copy(m, &signed).unwrap();
-            let out = kmodkit(&[os("sign-file"), os(hash), key.as_os_str(), cert.as_os_str(), signed.as_os_str()]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let out = kmodkit(&[
+                os("sign-file"),
+                os(hash),
+                key.as_os_str(),
+                cert.as_os_str(),
+                signed.as_os_str(),
+            ]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             openssl_cms_verify(dir, &signed, m, cert);
-            let v = kmodkit(&[os("verify"), os("--keyring"), cert.as_os_str(), signed.as_os_str()]);
+            let v = kmodkit(&[
+                os("verify"),
+                os("--keyring"),
+                cert.as_os_str(),
+                signed.as_os_str(),
+            ]);
             assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
         }
     }
@@ -269,13 +374,30 @@ fn keygen_makes_a_module_signing_pair() {
         let cert = dir.join(format!("{algo}.pem"));
         let der = dir.join(format!("{algo}.der"));
         let out = kmodkit(&[
-            os("keygen"), os("--cn"), os("kmodkit test, key"), os("--algo"), os(algo),
-            os("--days"), os("36500"), os("--key"), key.as_os_str(), os("--cert"),
-            cert.as_os_str(), os("--der"), der.as_os_str(),
+            os("keygen"),
+            os("--cn"),
+            os("kmodkit test, key"),
+            os("--algo"),
+            os(algo),
+            os("--days"),
+            os("36500"),
+            os("--key"),
+            key.as_os_str(),
+            os("--cert"),
+            cert.as_os_str(),
+            os("--der"),
+            der.as_os_str(),
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let text = openssl(&["x509", "-in", cert.to_str().unwrap(), "-noout", "-text"]);
         let text = String::from_utf8_lossy(&text.stdout).into_owned();
         for want in [
@@ -290,26 +412,72 @@ fn keygen_makes_a_module_signing_pair() {
             assert!(text.contains(want), "{algo}: no '{want}' in\n{text}");
         }
         // Self-signed: openssl checks the signature on it.
-        openssl(&["verify", "-CAfile", cert.to_str().unwrap(), "-purpose", "any", cert.to_str().unwrap()]);
+        openssl(&[
+            "verify",
+            "-CAfile",
+            cert.to_str().unwrap(),
+            "-purpose",
+            "any",
+            cert.to_str().unwrap(),
+        ]);
         assert_eq!(
-            openssl(&["x509", "-in", der.to_str().unwrap(), "-inform", "DER", "-noout", "-fingerprint"]).stdout,
-            openssl(&["x509", "-in", cert.to_str().unwrap(), "-noout", "-fingerprint"]).stdout
+            openssl(&[
+                "x509",
+                "-in",
+                der.to_str().unwrap(),
+                "-inform",
+                "DER",
+                "-noout",
+                "-fingerprint"
+            ])
+            .stdout,
+            openssl(&[
+                "x509",
+                "-in",
+                cert.to_str().unwrap(),
+                "-noout",
+                "-fingerprint"
+            ])
+            .stdout
         );
         let hash = if algo == "p384" { "sha384" } else { "sha256" };
         let signed = dir.join("signed.ko");
         std::fs::copy(&module, &signed).unwrap();
-        let out = kmodkit(&[os("sign-file"), os(hash), key.as_os_str(), der.as_os_str(), signed.as_os_str()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = kmodkit(&[
+            os("sign-file"),
+            os(hash),
+            key.as_os_str(),
+            der.as_os_str(),
+            signed.as_os_str(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         openssl_cms_verify(dir, &signed, &module, &cert);
         // The real sign-file takes our key and certificate, with the same bytes for RSA.
         if Path::new(SIGN_FILE).exists() {
             let theirs = dir.join("theirs.ko");
             std::fs::copy(&module, &theirs).unwrap();
-            run_ok(Command::new(SIGN_FILE).args([os(hash), key.as_os_str(), der.as_os_str(), theirs.as_os_str()]));
+            run_ok(Command::new(SIGN_FILE).args([
+                os(hash),
+                key.as_os_str(),
+                der.as_os_str(),
+                theirs.as_os_str(),
+            ]));
             if algo.starts_with("rsa") {
-                assert_eq!(std::fs::read(&theirs).unwrap(), std::fs::read(&signed).unwrap());
+                assert_eq!(
+                    std::fs::read(&theirs).unwrap(),
+                    std::fs::read(&signed).unwrap()
+                );
             }
-            let v = kmodkit(&[os("verify"), os("--keyring"), cert.as_os_str(), theirs.as_os_str()]);
+            let v = kmodkit(&[
+                os("verify"),
+                os("--keyring"),
+                cert.as_os_str(),
+                theirs.as_os_str(),
+            ]);
             assert!(v.status.success());
         }
     }
@@ -322,7 +490,9 @@ fn sign_resigns_compressed_modules_and_trees() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let Some(sample) = stripped_sample(dir, 500) else { return };
+    let Some(sample) = stripped_sample(dir, 500) else {
+        return;
+    };
     let r = rsa_key(dir, 2048);
     let tree = dir.join("tree/kernel");
     std::fs::create_dir_all(&tree).unwrap();
@@ -333,57 +503,130 @@ fn sign_resigns_compressed_modules_and_trees() {
         let data = std::fs::read(m).unwrap();
         let (name, bytes) = match i % 4 {
             0 => (format!("a{i}.ko"), data),
-            1 => (format!("a{i}.ko.xz"), run_pipe("xz", &["--check=crc32", "-c"], &data)),
-            2 => (format!("a{i}.ko.zst"), run_pipe("zstd", &["-q", "-c"], &data)),
-            _ => (format!("a{i}.ko.gz"), run_pipe("gzip", &["-n", "-c"], &data)),
+            1 => (
+                format!("a{i}.ko.xz"),
+                run_pipe("xz", &["--check=crc32", "-c"], &data),
+            ),
+            2 => (
+                format!("a{i}.ko.zst"),
+                run_pipe("zstd", &["-q", "-c"], &data),
+            ),
+            _ => (
+                format!("a{i}.ko.gz"),
+                run_pipe("gzip", &["-n", "-c"], &data),
+            ),
         };
         std::fs::write(tree.join(&name), bytes).unwrap();
         files.push(tree.join(name));
     }
     let out = kmodkit(&[
-        os("sign"), os("--key"), r.key_pem.as_os_str(), os("--cert"), r.cert_pem.as_os_str(),
-        os("--tree"), tree.as_os_str(),
+        os("sign"),
+        os("--key"),
+        r.key_pem.as_os_str(),
+        os("--cert"),
+        r.cert_pem.as_os_str(),
+        os("--tree"),
+        tree.as_os_str(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Every module now verifies against our key and no longer against Debian's.
-    let v = kmodkit(&[os("verify"), os("--keyring"), r.cert_der.as_os_str(), os("--tree"), tree.as_os_str()]);
+    let v = kmodkit(&[
+        os("verify"),
+        os("--keyring"),
+        r.cert_der.as_os_str(),
+        os("--tree"),
+        tree.as_os_str(),
+    ]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
     let vmlinuz = std::fs::read_dir(c.root.join("boot"))
         .unwrap()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("vmlinuz"))
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("vmlinuz")
+        })
         .unwrap();
-    let v = kmodkit(&[os("verify"), os("--keyring"), vmlinuz.as_os_str(), os("--tree"), tree.as_os_str()]);
+    let v = kmodkit(&[
+        os("verify"),
+        os("--keyring"),
+        vmlinuz.as_os_str(),
+        os("--tree"),
+        tree.as_os_str(),
+    ]);
     assert_eq!(v.status.code(), Some(1));
     // Re-signing replaced the old signature: the content is the original module's, and a
     // plain .ko is byte-identical to sign-file applied to the stripped module.
     for f in &files {
         let raw = std::fs::read(f).unwrap();
         let elf = modfile::decompress(&raw).unwrap().into_owned();
-        assert_eq!(elf.windows(28).filter(|w| w == modsign::module::MAGIC).count(), 1);
+        assert_eq!(
+            elf.windows(28)
+                .filter(|w| w == modsign::module::MAGIC)
+                .count(),
+            1
+        );
         assert_eq!(modfile::Compression::detect(&raw).extension(), {
             let s = f.to_string_lossy();
-            if s.ends_with(".xz") { ".xz" } else if s.ends_with(".zst") { ".zst" } else if s.ends_with(".gz") { ".gz" } else { "" }
+            if s.ends_with(".xz") {
+                ".xz"
+            } else if s.ends_with(".zst") {
+                ".zst"
+            } else if s.ends_with(".gz") {
+                ".gz"
+            } else {
+                ""
+            }
         });
     }
     if Path::new(SIGN_FILE).exists() {
         let theirs = dir.join("theirs.ko");
         let orig = std::fs::read(c.modules().iter().step_by(700).next().unwrap()).unwrap();
         std::fs::write(&theirs, modsign::module::unsigned_content(&orig).unwrap()).unwrap();
-        run_ok(Command::new(SIGN_FILE).args([os("sha256"), r.key_pem.as_os_str(), r.cert_pem.as_os_str(), theirs.as_os_str()]));
-        assert_eq!(std::fs::read(&theirs).unwrap(), std::fs::read(&files[0]).unwrap());
+        run_ok(Command::new(SIGN_FILE).args([
+            os("sha256"),
+            r.key_pem.as_os_str(),
+            r.cert_pem.as_os_str(),
+            theirs.as_os_str(),
+        ]));
+        assert_eq!(
+            std::fs::read(&theirs).unwrap(),
+            std::fs::read(&files[0]).unwrap()
+        );
     }
     // --output writes elsewhere and leaves the input alone.
     let before = std::fs::read(&sample[0]).unwrap();
     let dest = dir.join("out.ko.xz");
     let out = kmodkit(&[
-        os("sign"), os("--key"), r.key_pem.as_os_str(), os("--cert"), r.cert_pem.as_os_str(),
-        os("--hash"), os("sha512"), os("--output"), dest.as_os_str(), sample[0].as_os_str(),
+        os("sign"),
+        os("--key"),
+        r.key_pem.as_os_str(),
+        os("--cert"),
+        r.cert_pem.as_os_str(),
+        os("--hash"),
+        os("sha512"),
+        os("--output"),
+        dest.as_os_str(),
+        sample[0].as_os_str(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(std::fs::read(&sample[0]).unwrap(), before);
-    let v = kmodkit(&[os("verify"), os("--keyring"), r.cert_pem.as_os_str(), dest.as_os_str()]);
+    let v = kmodkit(&[
+        os("verify"),
+        os("--keyring"),
+        r.cert_pem.as_os_str(),
+        dest.as_os_str(),
+    ]);
     assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stdout));
 }
 
@@ -421,12 +664,30 @@ fn signing_errors_are_clear_and_leave_the_module_alone() {
     std::fs::write(&garbage, b"this is not a key").unwrap();
     let missing = dir.join("missing.pem");
     let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
-        (vec![os("sha256"), o.key_pem.as_os_str(), r.cert_pem.as_os_str()], "does not match"),
-        (vec![os("sha256"), garbage.as_os_str(), r.cert_pem.as_os_str()], "garbage.pem"),
-        (vec![os("sha256"), missing.as_os_str(), r.cert_pem.as_os_str()], "missing.pem"),
-        (vec![os("sha256"), r.key_pem.as_os_str(), garbage.as_os_str()], "garbage.pem"),
-        (vec![os("md17"), r.key_pem.as_os_str(), r.cert_pem.as_os_str()], "md17"),
-        (vec![os("sha1"), r.key_pem.as_os_str(), r.cert_pem.as_os_str()], "sha1"),
+        (
+            vec![os("sha256"), o.key_pem.as_os_str(), r.cert_pem.as_os_str()],
+            "does not match",
+        ),
+        (
+            vec![os("sha256"), garbage.as_os_str(), r.cert_pem.as_os_str()],
+            "garbage.pem",
+        ),
+        (
+            vec![os("sha256"), missing.as_os_str(), r.cert_pem.as_os_str()],
+            "missing.pem",
+        ),
+        (
+            vec![os("sha256"), r.key_pem.as_os_str(), garbage.as_os_str()],
+            "garbage.pem",
+        ),
+        (
+            vec![os("md17"), r.key_pem.as_os_str(), r.cert_pem.as_os_str()],
+            "md17",
+        ),
+        (
+            vec![os("sha1"), r.key_pem.as_os_str(), r.cert_pem.as_os_str()],
+            "sha1",
+        ),
     ];
     for (args, want) in cases {
         let mut a = vec![os("sign-file")];
@@ -444,7 +705,14 @@ fn signing_errors_are_clear_and_leave_the_module_alone() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Usage: scripts/sign-file"));
     // `sign` of a file that is not a module fails per file with its name, exit 1.
-    let out = kmodkit(&[os("sign"), os("--key"), r.key_pem.as_os_str(), os("--cert"), r.cert_pem.as_os_str(), garbage.as_os_str()]);
+    let out = kmodkit(&[
+        os("sign"),
+        os("--key"),
+        r.key_pem.as_os_str(),
+        os("--cert"),
+        r.cert_pem.as_os_str(),
+        garbage.as_os_str(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.pem"));
     assert_eq!(std::fs::read(&garbage).unwrap(), b"this is not a key");

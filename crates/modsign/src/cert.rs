@@ -16,8 +16,7 @@ pub struct Cert {
     skid: Option<Vec<u8>>,
 }
 
-const SKID_OID: der::oid::ObjectIdentifier =
-    der::oid::ObjectIdentifier::new_unwrap("2.5.29.14");
+const SKID_OID: der::oid::ObjectIdentifier = der::oid::ObjectIdentifier::new_unwrap("2.5.29.14");
 
 impl Cert {
     /// One DER certificate; bytes after it are an error.
@@ -54,7 +53,7 @@ impl Cert {
                     .find('\n')
                     .map(|n| e + n + 1)
                     .unwrap_or(block.len());
-                let (label, doc) = der::pem::decode_vec(block[..end].as_bytes())
+                let (label, doc) = der::pem::decode_vec(&block.as_bytes()[..end])
                     .map_err(|err| Error::cert(what, format!("malformed PEM: {err}")))?;
                 if label == "CERTIFICATE" || label == "X509 CERTIFICATE" {
                     out.push(

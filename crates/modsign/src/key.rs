@@ -80,14 +80,17 @@ pub struct PrivateKey {
 fn pem_label(bytes: &[u8]) -> Option<(String, Vec<u8>)> {
     let text = std::str::from_utf8(bytes).ok()?;
     let start = text.find("-----BEGIN ")?;
-    let (label, doc) = der::pem::decode_vec(text[start..].as_bytes()).ok()?;
+    let (label, doc) = der::pem::decode_vec(&text.as_bytes()[start..]).ok()?;
     Some((label.to_string(), doc))
 }
 
 impl PrivateKey {
     /// Read a key from PEM or DER bytes. `what` names the source in errors.
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Self, Error> {
-        let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+        let trimmed = bytes
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(0);
         if bytes[trimmed..].starts_with(b"-----BEGIN ") {
             let text = std::str::from_utf8(bytes)
                 .map_err(|_| Error::key(what, "PEM file is not valid text"))?;
@@ -100,18 +103,16 @@ impl PrivateKey {
                     .find("-----END ")
                     .and_then(|e| block[e..].find("\n").map(|n| e + n + 1))
                     .unwrap_or(block.len());
-                let (label, doc) = pem_label(block[..end_label].as_bytes())
+                let (label, doc) = pem_label(&block.as_bytes()[..end_label])
                     .ok_or_else(|| Error::key(what, "malformed PEM block"))?;
                 match label.as_str() {
                     "PRIVATE KEY" => return Self::from_pkcs8(&doc, what),
                     "RSA PRIVATE KEY" => return Self::from_pkcs1(&doc, what),
                     "EC PRIVATE KEY" => return Self::from_sec1(&doc, what),
-                    "ENCRYPTED PRIVATE KEY" => {
-                        return Err(Error::key(
-                            what,
-                            "encrypted private keys are not supported (decrypt it with `openssl pkey`)",
-                        ))
-                    }
+                    "ENCRYPTED PRIVATE KEY" => return Err(Error::key(
+                        what,
+                        "encrypted private keys are not supported (decrypt it with `openssl pkey`)",
+                    )),
                     _ => rest = &block[end_label..],
                 }
             }
@@ -146,7 +147,10 @@ impl PrivateKey {
                 .parameters_oid()
                 .map_err(|_| Error::key(what, "EC key without a named curve"))?;
             let curve = Curve::from_oid(&curve_oid).ok_or_else(|| {
-                Error::key(what, format!("unsupported curve {curve_oid} (P-256 and P-384 are)"))
+                Error::key(
+                    what,
+                    format!("unsupported curve {curve_oid} (P-256 and P-384 are)"),
+                )
             })?;
             return Self::from_sec1_inner(info.private_key, Some(curve), what);
         }
@@ -177,7 +181,10 @@ impl PrivateKey {
         let curve = match (curve, k.parameters.and_then(|p| p.named_curve())) {
             (Some(c), _) => c,
             (None, Some(oid)) => Curve::from_oid(&oid).ok_or_else(|| {
-                Error::key(what, format!("unsupported curve {oid} (P-256 and P-384 are)"))
+                Error::key(
+                    what,
+                    format!("unsupported curve {oid} (P-256 and P-384 are)"),
+                )
             })?,
             (None, None) => return Err(Error::key(what, "EC key without a named curve")),
         };

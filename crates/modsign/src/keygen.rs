@@ -128,8 +128,14 @@ pub fn generate(algo: KeygenAlgo, cn: &str, days: u32) -> Result<Generated, Erro
         }
         KeygenAlgo::Ec(curve) => {
             let (alg, sig_oid) = match curve {
-                Curve::P256 => (&signature::ECDSA_P256_SHA256_ASN1_SIGNING, "1.2.840.10045.4.3.2"),
-                Curve::P384 => (&signature::ECDSA_P384_SHA384_ASN1_SIGNING, "1.2.840.10045.4.3.3"),
+                Curve::P256 => (
+                    &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                    "1.2.840.10045.4.3.2",
+                ),
+                Curve::P384 => (
+                    &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                    "1.2.840.10045.4.3.3",
+                ),
             };
             let kp = EcdsaKeyPair::from_pkcs8(alg, &key_pkcs8, &rng)
                 .map_err(|e| Error::Sign(format!("generated EC key rejected: {e}")))?;
@@ -172,18 +178,34 @@ pub fn generate(algo: KeygenAlgo, cn: &str, days: u32) -> Result<Generated, Erro
         not_after: time(now + std::time::Duration::from_secs(u64::from(days) * 86400))?,
     };
     let extensions = vec![
-        ext("2.5.29.19", true, &BasicConstraints {
-            ca: false,
-            path_len_constraint: None,
-        })?,
-        ext("2.5.29.15", false, &KeyUsage(KeyUsages::DigitalSignature.into()))?,
+        ext(
+            "2.5.29.19",
+            true,
+            &BasicConstraints {
+                ca: false,
+                path_len_constraint: None,
+            },
+        )?,
+        ext(
+            "2.5.29.15",
+            false,
+            &KeyUsage(KeyUsages::DigitalSignature.into()),
+        )?,
         ext("2.5.29.14", false, &SubjectKeyIdentifier(key_id.clone()))?,
-        ext("2.5.29.35", false, &AuthorityKeyIdentifier {
-            key_identifier: Some(key_id),
-            authority_cert_issuer: None,
-            authority_cert_serial_number: None,
-        })?,
-        ext("2.5.29.37", false, &ExtendedKeyUsage(vec![oid("1.3.6.1.5.5.7.3.3")]))?,
+        ext(
+            "2.5.29.35",
+            false,
+            &AuthorityKeyIdentifier {
+                key_identifier: Some(key_id),
+                authority_cert_issuer: None,
+                authority_cert_serial_number: None,
+            },
+        )?,
+        ext(
+            "2.5.29.37",
+            false,
+            &ExtendedKeyUsage(vec![oid("1.3.6.1.5.5.7.3.3")]),
+        )?,
     ];
     let tbs = x509_cert::TbsCertificate {
         version: x509_cert::Version::V3,

@@ -145,9 +145,8 @@ pub fn load_bytes(
             }
             let lists = efivars::SignatureList::parse_all(&var.data)?;
             for (_, der_bytes) in efivars::SignatureList::x509_certs(&lists) {
-                let cert = Cert::from_der(der_bytes).map_err(|e| {
-                    Error::cert(format!("{what}: variable {}", var.name), e)
-                })?;
+                let cert = Cert::from_der(der_bytes)
+                    .map_err(|e| Error::cert(format!("{what}: variable {}", var.name), e))?;
                 out.push(TrustedCert {
                     cert,
                     source: format!("{name}:{}", var.name),
@@ -164,9 +163,9 @@ pub fn load_bytes(
         }
         if let Ok(lists) = efivars::SignatureList::parse_all(&bytes[skip..]) {
             let known = !lists.is_empty()
-                && lists
-                    .iter()
-                    .all(|l| l.sig_type == efivars::CERT_X509 || l.sig_type == efivars::CERT_SHA256);
+                && lists.iter().all(|l| {
+                    l.sig_type == efivars::CERT_X509 || l.sig_type == efivars::CERT_SHA256
+                });
             if known {
                 let mut out = Vec::new();
                 for (_, der_bytes) in efivars::SignatureList::x509_certs(&lists) {

@@ -186,7 +186,10 @@ pub struct Verified {
 }
 
 /// Split off the trailer as the kernel does: `Ok(None)` when there is no magic.
-fn parse_frame(data: &[u8]) -> Result<Option<(&[u8], &[u8])>, Failure> {
+/// A module split into (signed content, PKCS#7).
+type Frame<'a> = (&'a [u8], &'a [u8]);
+
+fn parse_frame(data: &[u8]) -> Result<Option<Frame<'_>>, Failure> {
     let Some(body) = data.len().checked_sub(MAGIC.len()) else {
         return Ok(None);
     };
@@ -246,7 +249,9 @@ pub fn verify_detached(content: &[u8], sig: &[u8], keyring: &Keyring) -> Result<
         return Err(Failure::Malformed("PKCS#7 has no signer".into()));
     }
     if msg.signers.iter().any(|s| s.has_signed_attrs) {
-        return Err(Failure::Rejected("Invalid module sig (has authattrs)".into()));
+        return Err(Failure::Rejected(
+            "Invalid module sig (has authattrs)".into(),
+        ));
     }
     // Parser stage: every signer's algorithms must be known.
     for s in &msg.signers {
@@ -264,7 +269,10 @@ pub fn verify_detached(content: &[u8], sig: &[u8], keyring: &Keyring) -> Result<
     // are skipped; a known key with a bad signature makes the result EKEYREJECTED.
     let mut result = Err(Failure::UnknownKey(describe_signer(&msg.signers[0].id)));
     for s in &msg.signers {
-        let hash = *s.hash.as_ref().map_err(|h| Failure::Unsupported(h.clone()))?;
+        let hash = *s
+            .hash
+            .as_ref()
+            .map_err(|h| Failure::Unsupported(h.clone()))?;
         let Some(cert) = keyring.find(&s.id) else {
             continue;
         };

@@ -126,7 +126,10 @@ pub struct Signer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignerKey {
     /// DER issuer Name and serial content octets.
-    IssuerSerial { issuer: Vec<u8>, serial: Vec<u8> },
+    IssuerSerial {
+        issuer: Vec<u8>,
+        serial: Vec<u8>,
+    },
     KeyId(Vec<u8>),
 }
 
@@ -147,17 +150,21 @@ pub struct Message {
 pub fn parse(bytes: &[u8]) -> Result<Message, String> {
     let ci = ContentInfo::from_der(bytes).map_err(|e| e.to_string())?;
     if ci.content_type != ID_SIGNED_DATA {
-        return Err(format!("content type {} is not signedData", ci.content_type));
+        return Err(format!(
+            "content type {} is not signedData",
+            ci.content_type
+        ));
     }
     let sd: SignedData = ci.content.decode_as().map_err(|e| e.to_string())?;
     let sd_version = sd.version;
     if !matches!(sd_version, CmsVersion::V1 | CmsVersion::V3) {
-        return Err(format!("SignedData version {sd_version:?} (1 or 3 expected)"));
+        return Err(format!(
+            "SignedData version {sd_version:?} (1 or 3 expected)"
+        ));
     }
-    let params_ok = |a: &AlgorithmIdentifierOwned| {
-        a.parameters
-            .as_ref()
-            .map_or(true, |p| der::Tagged::tag(p) == der::Tag::Null && p.value().is_empty())
+    let params_ok = |a: &AlgorithmIdentifierOwned| match a.parameters.as_ref() {
+        None => true,
+        Some(p) => der::Tagged::tag(p) == der::Tag::Null && p.value().is_empty(),
     };
     for a in sd.digest_algorithms.iter() {
         if !params_ok(a) {
@@ -182,7 +189,11 @@ pub fn parse(bytes: &[u8]) -> Result<Message, String> {
                 ))
             }
         };
-        if !sd.digest_algorithms.iter().any(|a| a.oid == si.digest_alg.oid) {
+        if !sd
+            .digest_algorithms
+            .iter()
+            .any(|a| a.oid == si.digest_alg.oid)
+        {
             return Err(format!(
                 "signer's digest algorithm {} is not among SignedData's digestAlgorithms",
                 si.digest_alg.oid

@@ -72,7 +72,8 @@ impl Compression {
         match self {
             Compression::None => Ok(data.to_vec()),
             Compression::Xz => {
-                let mut opts = liblzma::stream::LzmaOptions::new_preset(6).map_err(|e| e.to_string())?;
+                let mut opts =
+                    liblzma::stream::LzmaOptions::new_preset(6).map_err(|e| e.to_string())?;
                 opts.dict_size(1 << 20);
                 let mut filters = liblzma::stream::Filters::new();
                 filters.lzma2(&opts);
@@ -108,7 +109,11 @@ pub fn module_bytes(path: &Path, raw: &[u8]) -> Result<Vec<u8>, Error> {
 
 /// Sign (or re-sign) one module file: decompress, replace the signature, recompress,
 /// write `output` (default: the file itself) atomically, keeping its permissions.
-pub fn sign_file(signer: &ModuleSigner<'_>, path: &Path, output: Option<&Path>) -> Result<(), Error> {
+pub fn sign_file(
+    signer: &ModuleSigner<'_>,
+    path: &Path,
+    output: Option<&Path>,
+) -> Result<(), Error> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let elf = module_bytes(path, &raw)?;
     let content = module::unsigned_content(&elf).map_err(|e| Error::Module {

@@ -4,7 +4,7 @@
 
 use crate::getopt;
 use clap::Parser;
-use modsign::tree::{self, write_atomic, with_suffix, FileFailure};
+use modsign::tree::{self, with_suffix, write_atomic, FileFailure};
 use modsign::{Cert, HashAlgo, Keyring, PrivateKey, SignerId, SigningKey};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,8 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 
 fn load_signing_key(key: &Path, cert: &Path) -> Result<SigningKey, String> {
     let key_bytes = read(key)?;
-    let key = PrivateKey::from_bytes(&key_bytes, &key.display().to_string()).map_err(|e| e.to_string())?;
+    let key = PrivateKey::from_bytes(&key_bytes, &key.display().to_string())
+        .map_err(|e| e.to_string())?;
     let cert_bytes = read(cert)?;
     let what = cert.display().to_string();
     let mut certs = Cert::parse_file(&cert_bytes, &what).map_err(|e| e.to_string())?;
@@ -80,12 +81,19 @@ fn sign_file_run(
         read(Path::new(&ops[0]))?
     } else {
         let sk = load_signing_key(Path::new(&ops[1]), Path::new(&ops[2]))?;
-        let id = if keyid { SignerId::KeyId } else { SignerId::IssuerSerial };
+        let id = if keyid {
+            SignerId::KeyId
+        } else {
+            SignerId::IssuerSerial
+        };
         let signer = sk.module_signer(hash, id).map_err(|e| e.to_string())?;
-        let p7 = signer.pkcs7(&content).map_err(|e| format!("{}: {e}", module.display()))?;
+        let p7 = signer
+            .pkcs7(&content)
+            .map_err(|e| format!("{}: {e}", module.display()))?;
         if save_sig {
             let p7s = with_suffix(module, ".p7s");
-            write_atomic(&p7s, &with_suffix(&p7s, ".~tmp~"), &p7, None).map_err(|e| e.to_string())?;
+            write_atomic(&p7s, &with_suffix(&p7s, ".~tmp~"), &p7, None)
+                .map_err(|e| e.to_string())?;
         }
         if sign_only {
             return Ok(());
@@ -120,7 +128,10 @@ fn progress_bar(len: usize, what: &str) -> indicatif::ProgressBar {
 
 /// `kmodkit sign --key K --cert C [--hash sha256] [--output OUT] MODULE... | --tree DIR`
 #[derive(Parser)]
-#[command(name = "kmodkit sign", about = "Sign or re-sign modules (.ko, .ko.xz, .ko.zst, .ko.gz)")]
+#[command(
+    name = "kmodkit sign",
+    about = "Sign or re-sign modules (.ko, .ko.xz, .ko.zst, .ko.gz)"
+)]
 struct SignArgs {
     /// Private key (PEM or DER; PKCS#1, PKCS#8 or SEC1).
     #[arg(long)]
@@ -159,7 +170,11 @@ pub fn sign(_name: &str, args: Vec<OsString>) -> u8 {
     let run = || -> Result<u8, String> {
         let hash = parse_hash(&a.hash)?;
         let sk = load_signing_key(&a.key, &a.cert)?;
-        let id = if a.keyid { SignerId::KeyId } else { SignerId::IssuerSerial };
+        let id = if a.keyid {
+            SignerId::KeyId
+        } else {
+            SignerId::IssuerSerial
+        };
         let signer = sk.module_signer(hash, id).map_err(|e| e.to_string())?;
         if let Some(out) = &a.output {
             tree::sign_file(&signer, &a.modules[0], Some(out)).map_err(|e| e.to_string())?;
@@ -185,7 +200,11 @@ pub fn sign(_name: &str, args: Vec<OsString>) -> u8 {
             }
         }
         if a.tree.is_some() {
-            eprintln!("signed {} of {} modules", results.len() - failed, results.len());
+            eprintln!(
+                "signed {} of {} modules",
+                results.len() - failed,
+                results.len()
+            );
         }
         Ok(u8::from(failed > 0))
     };
@@ -200,7 +219,10 @@ pub fn sign(_name: &str, args: Vec<OsString>) -> u8 {
 
 /// `kmodkit keygen --cn NAME [--algo ...] --key K.pem --cert C.pem [--der C.der] [--days N]`
 #[derive(Parser)]
-#[command(name = "kmodkit keygen", about = "Make a module signing key and certificate")]
+#[command(
+    name = "kmodkit keygen",
+    about = "Make a module signing key and certificate"
+)]
 struct KeygenArgs {
     /// The certificate's subject common name.
     #[arg(long)]
@@ -223,8 +245,7 @@ struct KeygenArgs {
 }
 
 pub fn keygen(_name: &str, args: Vec<OsString>) -> u8 {
-    let a = match KeygenArgs::try_parse_from(std::iter::once("kmodkit keygen".into()).chain(args))
-    {
+    let a = match KeygenArgs::try_parse_from(std::iter::once("kmodkit keygen".into()).chain(args)) {
         Ok(a) => a,
         Err(e) => return clap_exit(e),
     };
@@ -237,12 +258,23 @@ pub fn keygen(_name: &str, args: Vec<OsString>) -> u8 {
     };
     let run = || -> Result<(), String> {
         let g = modsign::keygen::generate(algo, &a.cn, a.days).map_err(|e| e.to_string())?;
-        write_atomic(&a.key, &with_suffix(&a.key, ".~tmp~"), g.key_pem().as_bytes(), Some(0o600))
-            .map_err(|e| e.to_string())?;
-        write_atomic(&a.cert, &with_suffix(&a.cert, ".~tmp~"), g.cert_pem().as_bytes(), None)
-            .map_err(|e| e.to_string())?;
+        write_atomic(
+            &a.key,
+            &with_suffix(&a.key, ".~tmp~"),
+            g.key_pem().as_bytes(),
+            Some(0o600),
+        )
+        .map_err(|e| e.to_string())?;
+        write_atomic(
+            &a.cert,
+            &with_suffix(&a.cert, ".~tmp~"),
+            g.cert_pem().as_bytes(),
+            None,
+        )
+        .map_err(|e| e.to_string())?;
         if let Some(d) = &a.der {
-            write_atomic(d, &with_suffix(d, ".~tmp~"), &g.cert_der, None).map_err(|e| e.to_string())?;
+            write_atomic(d, &with_suffix(d, ".~tmp~"), &g.cert_der, None)
+                .map_err(|e| e.to_string())?;
         }
         Ok(())
     };
@@ -290,7 +322,13 @@ fn cert_json(c: &Cert, source: &str) -> serde_json::Value {
 fn safe_name(s: &str) -> String {
     let n: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     n.trim_matches('_').chars().take(64).collect()
 }
@@ -342,14 +380,20 @@ pub fn certs(_name: &str, args: Vec<OsString>) -> u8 {
             c.key_algo().map(|a| a.to_string()).unwrap_or_else(|e| e)
         );
         println!("  valid:       {} .. {}", c.not_before(), c.not_after());
-        println!("  sha256:      {}", modsign::cert::hex(&c.fingerprint_sha256()));
+        println!(
+            "  sha256:      {}",
+            modsign::cert::hex(&c.fingerprint_sha256())
+        );
     }
     0
 }
 
 /// `kmodkit verify --keyring SRC... MODULE... | --tree DIR [--json]`
 #[derive(Parser)]
-#[command(name = "kmodkit verify", about = "Verify module signatures as the kernel would")]
+#[command(
+    name = "kmodkit verify",
+    about = "Verify module signatures as the kernel would"
+)]
 struct VerifyArgs {
     /// A source of trusted certificates (certificate, directory, kernel image, EFI signature
     /// list, edk2 varstore); repeatable.
@@ -365,8 +409,7 @@ struct VerifyArgs {
 }
 
 pub fn verify(_name: &str, args: Vec<OsString>) -> u8 {
-    let a = match VerifyArgs::try_parse_from(std::iter::once("kmodkit verify".into()).chain(args))
-    {
+    let a = match VerifyArgs::try_parse_from(std::iter::once("kmodkit verify".into()).chain(args)) {
         Ok(a) => a,
         Err(e) => return clap_exit(e),
     };
@@ -426,7 +469,11 @@ pub fn verify(_name: &str, args: Vec<OsString>) -> u8 {
                 "{} of {} modules verified{}",
                 paths.len() - failed,
                 paths.len(),
-                if failed > 0 { format!(", {failed} failed") } else { String::new() }
+                if failed > 0 {
+                    format!(", {failed} failed")
+                } else {
+                    String::new()
+                }
             );
         }
     }
