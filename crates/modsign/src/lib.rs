@@ -46,3 +46,6 @@ pub use key::{Curve, KeyAlgo, PrivateKey};
 pub use keyring::{Keyring, SourceKind, TrustedCert};
 pub use module::{Failure, ModuleSigner, SigningKey, Verified};
 pub use pkcs7::SignerId;
+
+#[cfg(test)]
+mod tests;
