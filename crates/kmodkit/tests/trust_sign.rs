@@ -717,3 +717,33 @@ fn signing_errors_are_clear_and_leave_the_module_alone() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("garbage.pem"));
     assert_eq!(std::fs::read(&garbage).unwrap(), b"this is not a key");
 }
+
+#[test]
+fn strip_removes_the_signature() {
+    let Some(c) = corpus("amd64") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let m = &c.modules()[7];
+    let data = std::fs::read(m).unwrap();
+    let content = modsign::module::unsigned_content(&data).unwrap().to_vec();
+    let plain = dir.join("a.ko");
+    let xz = dir.join("b.ko.xz");
+    std::fs::write(&plain, &data).unwrap();
+    std::fs::write(&xz, run_pipe("xz", &["--check=crc32", "-c"], &data)).unwrap();
+    for _ in 0..2 {
+        // The second round finds nothing to strip and changes nothing.
+        let out = kmodkit(&[os("strip"), plain.as_os_str(), xz.as_os_str()]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read(&plain).unwrap(), content);
+        let raw = std::fs::read(&xz).unwrap();
+        assert!(raw.starts_with(b"\xfd7zXZ\x00"));
+        assert_eq!(modfile::decompress(&raw).unwrap().into_owned(), content);
+    }
+    let out = kmodkit(&[os("strip"), dir.join("missing.ko").as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.ko"));
+}

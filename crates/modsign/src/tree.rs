@@ -141,6 +141,31 @@ pub fn sign_file(
     write_atomic(dest, &with_suffix(dest, ".~signed~"), &out, mode)
 }
 
+/// Remove the signature of one module file (decompress, strip, recompress), atomically,
+/// keeping its permissions. An unsigned module is left as it is.
+pub fn strip_file(path: &Path) -> Result<(), Error> {
+    let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let elf = module_bytes(path, &raw)?;
+    let content = module::unsigned_content(&elf).map_err(|e| Error::Module {
+        what: path.display().to_string(),
+        msg: e.to_string(),
+    })?;
+    if content.len() == elf.len() {
+        return Ok(());
+    }
+    let out = Compression::of_path(path)
+        .compress(content)
+        .map_err(|e| Error::Module {
+            what: path.display().to_string(),
+            msg: format!("compressing: {e}"),
+        })?;
+    let mode = std::fs::metadata(path).ok().map(|m| {
+        use std::os::unix::fs::PermissionsExt;
+        m.permissions().mode() & 0o7777
+    });
+    write_atomic(path, &with_suffix(path, ".~stripped~"), &out, mode)
+}
+
 /// Sign many module files in parallel; `progress` is called once per file done.
 pub fn sign_files(
     signer: &ModuleSigner<'_>,

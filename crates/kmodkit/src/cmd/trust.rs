@@ -75,11 +75,12 @@ fn sign_file_run(
         Some(d) if d != &ops[3] => Path::new(d),
         _ => module,
     };
-    let hash = parse_hash(&ops[if raw_sig { 1 } else { 0 }].to_string_lossy())?;
     let content = read(module)?;
+    // With -s, sign-file neither reads the certificate nor looks the hash up.
     let p7 = if raw_sig {
         read(Path::new(&ops[0]))?
     } else {
+        let hash = parse_hash(&ops[0].to_string_lossy())?;
         let sk = load_signing_key(Path::new(&ops[1]), Path::new(&ops[2]))?;
         let id = if keyid {
             SignerId::KeyId
@@ -215,6 +216,26 @@ pub fn sign(_name: &str, args: Vec<OsString>) -> u8 {
             1
         }
     }
+}
+
+/// `kmodkit strip MODULE...`: remove the appended signature (compressed modules are
+/// decompressed and recompressed), atomically, keeping permissions.
+pub fn strip(name: &str, args: Vec<OsString>) -> u8 {
+    if args.is_empty() || args.iter().any(|a| a.to_string_lossy().starts_with('-')) {
+        eprintln!(
+            "Usage: kmodkit {name} MODULE...\n  Remove the appended signature of each module."
+        );
+        return 2;
+    }
+    let mut status = 0;
+    for a in &args {
+        let p = Path::new(a);
+        if let Err(e) = tree::strip_file(p) {
+            eprintln!("kmodkit {name}: {e}");
+            status = 1;
+        }
+    }
+    status
 }
 
 /// `kmodkit keygen --cn NAME [--algo ...] --key K.pem --cert C.pem [--der C.der] [--days N]`
