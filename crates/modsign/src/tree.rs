@@ -201,14 +201,8 @@ impl std::fmt::Display for FileFailure {
 /// Verify one module file (compressed ones are decompressed first, as the kernel's
 /// in-kernel decompression does before checking the signature).
 pub fn verify_file(path: &Path, keyring: &Keyring) -> Result<Verified, FileFailure> {
-    let raw = std::fs::File::open(path)
-        .and_then(|f| {
-            // SAFETY-free path: read through a map only for large files, via modfile's reader
-            // rules (plain read here keeps this crate free of unsafe).
-            let mut v = Vec::with_capacity(f.metadata().map_or(0, |m| m.len() as usize));
-            std::io::Read::read_to_end(&mut &f, &mut v).map(|_| v)
-        })
-        .map_err(|e| FileFailure::Read(Error::io(path, e)))?;
+    // Mapped (large files) or read: no copy of the tree's 400 MiB.
+    let raw = modsys::file::read(path).map_err(|e| FileFailure::Read(Error::io(path, e)))?;
     let data = modfile::decompress(&raw).map_err(|e| {
         FileFailure::Read(Error::Module {
             what: path.display().to_string(),
