@@ -13,6 +13,7 @@
 pub mod builtin;
 pub mod config;
 mod context;
+pub mod depmod;
 pub mod fnmatch;
 pub mod index;
 pub mod text;
