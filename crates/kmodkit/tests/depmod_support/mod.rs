@@ -120,3 +120,74 @@ pub fn alias_sample(dir: &Path, step: usize) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// The files depmod writes (kmod 30).
+pub const DEPMOD_FILES: [&str; 10] = [
+    "modules.dep",
+    "modules.dep.bin",
+    "modules.alias",
+    "modules.alias.bin",
+    "modules.softdep",
+    "modules.symbols",
+    "modules.symbols.bin",
+    "modules.builtin.bin",
+    "modules.builtin.alias.bin",
+    "modules.devname",
+];
+
+fn remove_outputs(dir: &Path) {
+    for f in DEPMOD_FILES {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+}
+
+/// Run kmod's depmod and ours with the same arguments on the same root (one after the other,
+/// so that paths in messages agree) and require identical stdout, stderr, exit status and
+/// output files. Returns how many files were compared.
+pub fn compare_depmod(root: &Path, release: &str, args: &[&str], what: &str) -> usize {
+    let dir = root.join("lib/modules").join(release);
+    let mut full: Vec<String> = vec!["-b".into(), root.to_str().unwrap().into()];
+    full.extend(args.iter().map(|s| s.to_string()));
+    full.push(release.into());
+
+    remove_outputs(&dir);
+    let theirs = Command::new("depmod").args(&full).output().unwrap();
+    let kmod_files: Vec<Option<Vec<u8>>> = DEPMOD_FILES
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).ok())
+        .collect();
+    remove_outputs(&dir);
+    let ours = Command::new(kmodkit())
+        .arg("depmod")
+        .args(&full)
+        .output()
+        .unwrap();
+    assert_same(what, &theirs, &ours);
+    let mut n = 0;
+    for (f, k) in DEPMOD_FILES.iter().zip(kmod_files) {
+        let o = std::fs::read(dir.join(f)).ok();
+        assert_eq!(
+            k.is_some(),
+            o.is_some(),
+            "{what}: {f} written by only one of the two"
+        );
+        if let (Some(k), Some(o)) = (k, o) {
+            assert!(
+                k == o,
+                "{what}: {f} differs ({} vs {} bytes)",
+                k.len(),
+                o.len()
+            );
+            n += 1;
+        }
+    }
+    // No temporary files left behind.
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        assert!(
+            name.matches('.').count() < 4 || !name.starts_with("modules."),
+            "{what}: leftover temporary file {name}"
+        );
+    }
+    n
+}
