@@ -8,13 +8,14 @@
 //!    crypto are soft failures: `EKEYREJECTED` under `module.sig_enforce` (or
 //!    `CONFIG_MODULE_SIG_FORCE`), else the module loads with taint E; any other
 //!    verification failure is fatal (its errno);
-//! 2. vermagic (`check_modinfo`): ignored with `-f` (then `try_to_force_load`: taint F
-//!    when `CONFIG_MODULE_FORCE_LOAD`, else `ENOEXEC`); a mismatch is `ENOEXEC` (with
-//!    modversions, the release word is not compared: `same_magic`);
-//! 3. `intree` missing: taint O; `staging`: C; `livepatch`: K; a licence that is not GPL
-//!    compatible (`license_is_gpl_compatible`): P;
-//! 4. modversions ignored with `-f`, or a module without `__versions` on a modversions
-//!    kernel: taint F (`check_version` -> `try_to_force_load`).
+//! 2. modversions (`check_modstruct_version`): ignored with `-f`, or no `__versions` on a
+//!    modversions kernel: `try_to_force_load` ("NAME: module_layout: kernel tainted."):
+//!    taint F when `CONFIG_MODULE_FORCE_LOAD`, else `ENOEXEC`;
+//! 3. vermagic (`check_modinfo`): ignored with `-f` (`try_to_force_load` again); a
+//!    mismatch is `ENOEXEC` (with modversions, the release word is not compared:
+//!    `same_magic`);
+//! 4. `intree` missing: taint O; `staging`: C; `livepatch`: K; a licence that is not GPL
+//!    compatible (`license_is_gpl_compatible`): P.
 //!
 //! Whether a signature is valid is an input ([`SigVerdict`]): deciding it needs the
 //! kernel's keys and RSA, which belong to the signing crates (`kmodkit verify`).
@@ -221,18 +222,46 @@ pub fn predict(
                 return p;
             }
             p.taint_mask |= 1 << TAINT_UNSIGNED;
-            p.reasons.push(format!("{reason}: loads, taint E"));
+            p.reasons.push(format!("{reason}, enforcement off: taint E"));
         }
     }
 
-    // 2. vermagic (check_modinfo).
+    // 2. The module's `module_layout` symbol version (check_modstruct_version, before
+    //    anything in .modinfo is read): without versions (forced, or none in the file) on
+    //    a modversions kernel, try_to_force_load taints F and prints the first message.
     let modversions = kernel.enabled("CONFIG_MODVERSIONS");
     let has_versions = module.elf().section_by_name("__versions").is_some();
-    let mut forced_msg = None;
+    let force_load = kernel.enabled("CONFIG_MODULE_FORCE_LOAD");
+    let forced = |p: &mut Prediction, what: &str| -> bool {
+        if !force_load {
+            return false;
+        }
+        if p.taint_mask & (1 << TAINT_FORCED) == 0 {
+            p.dmesg.push(format!("{name}: {what}: kernel tainted."));
+            p.dmesg
+                .push("Disabling lock debugging due to kernel taint".into());
+        }
+        p.taint_mask |= 1 << TAINT_FORCED;
+        true
+    };
+    if modversions && (force || !has_versions) {
+        if !forced(&mut p, "module_layout") {
+            fail(
+                &mut p,
+                libc::ENOEXEC,
+                "no symbol versions and no CONFIG_MODULE_FORCE_LOAD".into(),
+            );
+            return p;
+        }
+        p.reasons
+            .push("symbol versions ignored (forced or absent): taint F".into());
+    }
+
+    // 3. vermagic (check_modinfo).
     let modmagic = if force { None } else { get("vermagic") };
     match modmagic {
         None => {
-            if !kernel.enabled("CONFIG_MODULE_FORCE_LOAD") {
+            if !forced(&mut p, "bad vermagic") {
                 fail(
                     &mut p,
                     libc::ENOEXEC,
@@ -240,9 +269,8 @@ pub fn predict(
                 );
                 return p;
             }
-            forced_msg.get_or_insert_with(|| format!("{name}: bad vermagic: kernel tainted."));
-            p.taint_mask |= 1 << TAINT_FORCED;
-            p.reasons.push("vermagic ignored (forced): taint F".into());
+            p.reasons
+                .push("vermagic ignored (forced or absent): taint F".into());
         }
         Some(m) => {
             let ours = kernel.vermagic();
@@ -267,7 +295,7 @@ pub fn predict(
         }
     }
 
-    // 3. Flags from .modinfo.
+    // 4. Flags from .modinfo.
     if get("intree").is_none() {
         p.dmesg
             .push(format!("{name}: loading out-of-tree module taints kernel."));
@@ -302,23 +330,6 @@ pub fn predict(
         ));
     }
 
-    // 4. modversions.
-    if modversions && (force || !has_versions) {
-        if !kernel.enabled("CONFIG_MODULE_FORCE_LOAD") {
-            fail(
-                &mut p,
-                libc::ENOEXEC,
-                "no symbol versions and no CONFIG_MODULE_FORCE_LOAD".into(),
-            );
-            return p;
-        }
-        p.taint_mask |= 1 << TAINT_FORCED;
-        p.reasons
-            .push("symbol versions ignored (forced or absent): taint F".into());
-    }
-    if let Some(m) = forced_msg {
-        p.dmesg.insert(0, m);
-    }
     p
 }
 
