@@ -189,7 +189,13 @@ fn check_in_use(sys: &Sys, name: &str) -> Result<(), String> {
 
 pub fn lsmod(prog: &str, args: Vec<OsString>) -> u8 {
     if !args.is_empty() {
-        eprintln!("Usage: {prog}");
+        // kmod prints argv[0] as given (a path, when called through one).
+        let argv0 = std::env::args_os()
+            .next()
+            .map(|a| a.to_string_lossy().into_owned())
+            .filter(|a| Path::new(a).file_name().is_some_and(|n| n == prog))
+            .unwrap_or_else(|| prog.to_string());
+        eprintln!("Usage: {argv0}");
         return 1;
     }
     let sys = Sys::default();
