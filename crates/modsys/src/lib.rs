@@ -3,5 +3,14 @@
 //!
 //! This is the only module crate allowed to contain `unsafe`; each block carries a
 //! `// SAFETY:` comment. It has no policy: it does what it is told and reports errno.
+//! Paths under /proc and /sys are taken relative to a root (`Sys`), so tests can point it
+//! at a copy and the tools can be asked about another mount.
 
+pub mod errno;
 pub mod file;
+pub mod kmsg;
+pub mod load;
+pub mod state;
+pub mod taint;
+
+pub use errno::Errno;

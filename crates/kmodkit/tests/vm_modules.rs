@@ -1,0 +1,459 @@
+//! The real kernel as the oracle: Debian's kernel booted with `kmodkit vm`, our insmod,
+//! rmmod, lsmod and dmesg inside, Debian's own kmod beside them for comparison, and for
+//! every load `kmodkit check`'s prediction (loads, errno, taint mask) compared with what
+//! the kernel really did.
+//!
+//! Two boots (each a batch of cases in one shell script): one as Debian boots, one with
+//! `module.sig_enforce=1`. Test modules are built here against the corpus kernel's headers.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use testsupport::Requirement;
+
+const KMODKIT: &str = env!("CARGO_BIN_EXE_kmodkit");
+
+struct Env {
+    corpus: testsupport::Corpus,
+    image: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn env() -> Option<Env> {
+    let corpus = testsupport::corpus("amd64")?;
+    for tool in ["qemu-system-x86_64", "busybox", "make", "depmod", "kmod"] {
+        if !testsupport::have_tool(tool) {
+            return None;
+        }
+    }
+    let headers = PathBuf::from(format!("/lib/modules/{}/build", corpus.release));
+    if !headers.join("Makefile").is_file() {
+        testsupport::skip(
+            Requirement::Vm,
+            &format!("no headers for {} at {}", corpus.release, headers.display()),
+        );
+        return None;
+    }
+    let image = corpus
+        .root
+        .join("boot")
+        .join(format!("vmlinuz-{}", corpus.release));
+    Some(Env {
+        corpus,
+        image,
+        dir: tempfile::tempdir().unwrap(),
+    })
+}
+
+/// A module source: NAME.c printing "NAME: hello from NAME" at init.
+fn module_source(name: &str, license: &str, top: &str, init: &str) -> String {
+    format!(
+        r#"#include <linux/module.h>
+#include <linux/init.h>
+{top}
+static int __init {name}_init(void) {{ pr_info("{name}: hello from {name}\n"); {init} return 0; }}
+static void __exit {name}_exit(void) {{ pr_info("{name}: bye\n"); }}
+module_init({name}_init);
+module_exit({name}_exit);
+MODULE_LICENSE("{license}");
+MODULE_DESCRIPTION("kmodkit test module");
+"#
+    )
+}
+
+fn build(
+    e: &Env,
+    name: &str,
+    license: &str,
+    top: &str,
+    init: &str,
+    extra: Option<&Path>,
+) -> PathBuf {
+    let src = e.dir.path().join("src").join(name);
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join(format!("{name}.c")),
+        module_source(name, license, top, init),
+    )
+    .unwrap();
+    std::fs::write(src.join("Makefile"), format!("obj-m := {name}.o\n")).unwrap();
+    let mut cmd = Command::new("make");
+    cmd.arg("-s")
+        .arg("-C")
+        .arg(format!("/lib/modules/{}/build", e.corpus.release))
+        .arg(format!("M={}", src.display()))
+        .arg("modules");
+    if let Some(x) = extra {
+        cmd.arg(format!("KBUILD_EXTRA_SYMBOLS={}", x.display()));
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "building {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    src.join(format!("{name}.ko"))
+}
+
+struct Modules {
+    hello: PathBuf,
+    prop: PathBuf,
+    vmagic: PathBuf,
+    tree: PathBuf,
+}
+
+fn build_all(e: &Env) -> Modules {
+    let hello = build(e, "hello", "GPL", "", "", None);
+    let prop = build(e, "prop", "Proprietary", "", "", None);
+    let vmagic = build(e, "vmagic", "GPL", "", "", None);
+    // A vermagic the kernel does not have: one word changed, same length, so the ELF
+    // stays intact. (The release word would not do: with modversions it is not compared.)
+    let mut bytes = std::fs::read(&vmagic).unwrap();
+    let from = b" mod_unload ";
+    let at = bytes
+        .windows(from.len())
+        .position(|w| w == from)
+        .expect("vermagic has mod_unload");
+    bytes[at..at + from.len()].copy_from_slice(b" mod_unlXad ");
+    std::fs::write(&vmagic, &bytes).unwrap();
+    let dep_a = build(
+        e,
+        "dep_a",
+        "GPL",
+        "int dep_a_value = 42; EXPORT_SYMBOL(dep_a_value);",
+        "",
+        None,
+    );
+    let symvers = dep_a.parent().unwrap().join("Module.symvers");
+    let dep_b = build(
+        e,
+        "dep_b",
+        "GPL",
+        "extern int dep_a_value;",
+        r#"pr_info("dep_b: dep_a says %d\n", dep_a_value);"#,
+        Some(&symvers),
+    );
+    let tree = e.dir.path().join("tree");
+    let extra = tree
+        .join("lib/modules")
+        .join(&e.corpus.release)
+        .join("extra");
+    std::fs::create_dir_all(&extra).unwrap();
+    std::fs::copy(&dep_a, extra.join("dep_a.ko")).unwrap();
+    std::fs::copy(&dep_b, extra.join("dep_b.ko")).unwrap();
+    let st = Command::new("depmod")
+        .arg("-b")
+        .arg(&tree)
+        .arg(&e.corpus.release)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    Modules {
+        hello,
+        prop,
+        vmagic,
+        tree,
+    }
+}
+
+/// Shell helpers for the guest: `run NAME CMD...` records CMD's status, stdout and
+/// stderr as `@@NAME rc|out|err ...` lines; `state NAME MODULE` the module's and the
+/// kernel's taint. `/k/<tool>` is Debian's kmod under the tool's name.
+const PRELUDE: &str = r#"
+run() { n=$1; shift; "$@" >/tmp/o 2>/tmp/e; rc=$?; echo "@@$n rc $rc"; sed "s/^/@@$n out /" /tmp/o; sed "s/^/@@$n err /" /tmp/e; }
+state() { echo "@@$1 taint $(cat /sys/module/$2/taint 2>/dev/null)"; echo "@@$1 tainted $(cat /proc/sys/kernel/tainted)"; }
+mkdir -p /k; for t in insmod rmmod lsmod modprobe; do ln -s /usr/bin/kmod /k/$t; done
+"#;
+
+/// Case name -> key -> lines.
+type Results = BTreeMap<String, BTreeMap<String, Vec<String>>>;
+
+fn parse(stdout: &str) -> Results {
+    let mut r = Results::new();
+    for line in stdout.lines() {
+        let Some(rest) = line.strip_prefix("@@") else {
+            continue;
+        };
+        let mut it = rest.splitn(3, ' ');
+        let (Some(n), Some(k)) = (it.next(), it.next()) else {
+            continue;
+        };
+        r.entry(n.to_string())
+            .or_default()
+            .entry(k.to_string())
+            .or_default()
+            .push(it.next().unwrap_or("").to_string());
+    }
+    r
+}
+
+fn field<'a>(r: &'a Results, case: &str, key: &str) -> &'a [String] {
+    r.get(case)
+        .and_then(|c| c.get(key))
+        .map(Vec::as_slice)
+        .unwrap_or_else(|| panic!("case {case}: no {key} line in the guest's output"))
+}
+
+fn rc(r: &Results, case: &str) -> i32 {
+    field(r, case, "rc")[0].parse().unwrap()
+}
+
+/// The guest's stdout; panics with the console and stderr when the VM itself failed.
+fn boot(e: &Env, m: &Modules, append: &str, script: &str) -> String {
+    let mut cmd = Command::new(KMODKIT);
+    cmd.arg("vm")
+        .arg("--kernel")
+        .arg(&e.image)
+        .arg("--timeout")
+        .arg("300")
+        .arg("--add")
+        .arg(format!("{}:/m/hello.ko", m.hello.display()))
+        .arg("--add")
+        .arg(format!("{}:/m/prop.ko", m.prop.display()))
+        .arg("--add")
+        .arg(format!("{}:/m/vmagic.ko", m.vmagic.display()))
+        .arg("--modules-from")
+        .arg(&m.tree)
+        .arg("--with")
+        .arg("dep_b");
+    // Debian's kmod and its libraries, as the oracle inside.
+    cmd.arg("--add").arg("/usr/bin/kmod:/usr/bin/kmod");
+    let ldd = Command::new("ldd").arg("/usr/bin/kmod").output().unwrap();
+    for l in String::from_utf8_lossy(&ldd.stdout).lines() {
+        let path = match l.split_once("=>") {
+            Some((_, r)) => r.trim().split(" (").next().unwrap_or("").to_string(),
+            None => l.trim().split(" (").next().unwrap_or("").to_string(),
+        };
+        if path.starts_with('/') {
+            cmd.arg("--add").arg(format!("{path}:{path}"));
+        }
+    }
+    if !append.is_empty() {
+        cmd.arg("--append").arg(append);
+    }
+    cmd.arg("--console")
+        .arg("--")
+        .arg(format!("{PRELUDE}\n{script}"));
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kmodkit vm failed ({:?}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// `kmodkit check --json` for a module file.
+fn check(e: &Env, module: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(KMODKIT)
+        .arg("check")
+        .arg(module)
+        .arg("--kernel")
+        .arg(&e.image)
+        .arg("--json")
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// kmod's insmod error text for an errno name (tools/insmod.c mod_strerror, else strerror).
+fn insmod_text(errno: &str) -> &'static str {
+    match errno {
+        "ENOEXEC" => "Invalid module format",
+        "EKEYREJECTED" => "Key was rejected by service",
+        other => panic!("no expected text for {other}"),
+    }
+}
+
+/// Prediction vs. the kernel: loads, errno (through insmod's message) and taint mask.
+fn assert_predicted(r: &Results, case: &str, file: &str, p: &serde_json::Value) {
+    let loads = rc(r, case) == 0;
+    assert_eq!(
+        p["loads"].as_bool().unwrap(),
+        loads,
+        "{case}: loads; prediction {p}"
+    );
+    if loads {
+        let letters = &field(r, case, "taint")[0];
+        let mask = modsys::taint::mask_of_letters(letters).unwrap();
+        assert_eq!(
+            p["taint_mask"].as_u64().unwrap(),
+            mask,
+            "{case}: taint {letters}; prediction {p}"
+        );
+        assert_eq!(p["taint"].as_str().unwrap(), letters);
+    } else {
+        let errno = p["errno"].as_str().unwrap();
+        assert_eq!(
+            field(r, case, "err"),
+            [format!(
+                "insmod: ERROR: could not insert module {file}: {}",
+                insmod_text(errno)
+            )],
+            "{case}: prediction {p}"
+        );
+        assert_eq!(p["taint_mask"].as_u64().unwrap(), 0);
+    }
+}
+
+fn dmesg_messages(r: &Results, case: &str) -> Vec<String> {
+    field(r, case, "out")
+        .iter()
+        .map(|l| {
+            l.split_once("] ")
+                .map(|x| x.1.to_string())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Same status, stdout and stderr from our tool and Debian's kmod.
+fn assert_same_as_kmod(r: &Results, ours: &str, theirs: &str) {
+    let get = |c: &str, k: &str| r.get(c).and_then(|m| m.get(k)).cloned().unwrap_or_default();
+    assert_eq!(rc(r, ours), rc(r, theirs), "{ours} vs kmod's {theirs}: status differs");
+    for k in ["out", "err"] {
+        assert_eq!(
+            get(ours, k),
+            get(theirs, k),
+            "{ours} vs kmod's {theirs}: {k} differs"
+        );
+    }
+}
+
+#[test]
+fn real_kernel_loads_taints_and_refuses_as_predicted() {
+    let Some(e) = env() else { return };
+    let m = build_all(&e);
+
+    // Boot 1: Debian's defaults (signatures checked, not enforced).
+    let out = boot(
+        &e,
+        &m,
+        "",
+        r#"
+run hello insmod /m/hello.ko; state hello hello
+run dmesg_hello dmesg --module hello
+run prop insmod /m/prop.ko; state prop prop
+run vmagic insmod /m/vmagic.ko; state vmagic vmagic
+run vmagic_kmod /k/insmod /m/vmagic.ko
+run vmagic_f insmod -f /m/vmagic.ko; state vmagic_f vmagic
+run modprobe modprobe dep_b
+if ! grep -q '^dep_b ' /proc/modules; then
+  run dep_a insmod /lib/modules/$(uname -r)/extra/dep_a.ko
+  run dep_b insmod /lib/modules/$(uname -r)/extra/dep_b.ko
+fi
+run lsmod lsmod
+run lsmod_kmod /k/lsmod
+run rmmod_inuse rmmod dep_a
+run rmmod_inuse_kmod /k/rmmod dep_a
+run rmmod_missing rmmod nosuch
+run rmmod_missing_kmod /k/rmmod nosuch
+run insmod_missing insmod /m/nosuch.ko
+run insmod_missing_kmod /k/insmod /m/nosuch.ko
+run insmod_exists insmod /m/hello.ko
+run insmod_exists_kmod /k/insmod /m/hello.ko
+run rmmod_chain rmmod dep_b dep_a
+run after lsmod
+run dmesg dmesg
+"#,
+    );
+    let r = parse(&out);
+
+    // Unsigned out-of-tree module: loads, OE, 12288 on a fresh kernel.
+    let p = check(&e, &m.hello, &[]);
+    assert_predicted(&r, "hello", "/m/hello.ko", &p);
+    assert_eq!(field(&r, "hello", "taint"), ["OE"]);
+    assert_eq!(field(&r, "hello", "tainted"), ["12288"]);
+    // Its printk line, and every line the prediction names, in our dmesg.
+    let lines = dmesg_messages(&r, "dmesg_hello");
+    assert!(
+        lines.contains(&"hello: hello from hello".to_string()),
+        "{lines:?}"
+    );
+    for l in p["dmesg"].as_array().unwrap() {
+        assert!(
+            lines.contains(&l.as_str().unwrap().to_string()),
+            "{l} not in {lines:?}"
+        );
+    }
+
+    let p = check(&e, &m.prop, &[]);
+    assert_predicted(&r, "prop", "/m/prop.ko", &p);
+    assert_eq!(field(&r, "prop", "taint"), ["POE"]);
+
+    let p = check(&e, &m.vmagic, &[]);
+    assert_eq!(p["errno"], "ENOEXEC");
+    assert_predicted(&r, "vmagic", "/m/vmagic.ko", &p);
+    assert_eq!(field(&r, "vmagic", "taint"), [""]);
+    assert_same_as_kmod(&r, "vmagic", "vmagic_kmod");
+    let all = dmesg_messages(&r, "dmesg");
+    for l in p["dmesg"].as_array().unwrap() {
+        assert!(
+            all.contains(&l.as_str().unwrap().to_string()),
+            "{l} not in dmesg"
+        );
+    }
+
+    let p = check(&e, &m.vmagic, &["-f"]);
+    assert_predicted(&r, "vmagic_f", "/m/vmagic.ko", &p);
+    assert!(field(&r, "vmagic_f", "taint")[0].contains('F'));
+
+    // Dependencies: dep_b holds dep_a; rmmod dep_a refused as kmod refuses it.
+    let lsmod = field(&r, "lsmod", "out");
+    assert!(
+        lsmod
+            .iter()
+            .any(|l| l.starts_with("dep_a ") && l.ends_with("  1 dep_b")),
+        "{lsmod:?}"
+    );
+    assert_same_as_kmod(&r, "lsmod", "lsmod_kmod");
+    assert_eq!(rc(&r, "rmmod_inuse"), 1);
+    assert_eq!(
+        field(&r, "rmmod_inuse", "err"),
+        ["rmmod: ERROR: Module dep_a is in use by: dep_b"]
+    );
+    assert_same_as_kmod(&r, "rmmod_inuse", "rmmod_inuse_kmod");
+    assert_same_as_kmod(&r, "rmmod_missing", "rmmod_missing_kmod");
+    assert_same_as_kmod(&r, "insmod_missing", "insmod_missing_kmod");
+    assert_same_as_kmod(&r, "insmod_exists", "insmod_exists_kmod");
+    assert_eq!(rc(&r, "rmmod_chain"), 0);
+    assert!(!field(&r, "after", "out")
+        .iter()
+        .any(|l| l.starts_with("dep_")));
+    assert!(all.contains(&"dep_b: dep_a says 42".to_string()));
+
+    // Boot 2: module.sig_enforce=1. The unsigned module is refused, nothing tainted.
+    let out = boot(
+        &e,
+        &m,
+        "module.sig_enforce=1",
+        r#"
+run hello insmod /m/hello.ko; state hello hello
+run hello_kmod /k/insmod /m/hello.ko
+run dmesg dmesg
+"#,
+    );
+    let r = parse(&out);
+    let p = check(&e, &m.hello, &["--sig-enforce"]);
+    assert_eq!(p["errno"], "EKEYREJECTED");
+    assert_predicted(&r, "hello", "/m/hello.ko", &p);
+    assert_eq!(field(&r, "hello", "tainted"), ["0"]);
+    assert_same_as_kmod(&r, "hello", "hello_kmod");
+    let all = dmesg_messages(&r, "dmesg");
+    for l in p["dmesg"].as_array().unwrap() {
+        assert!(
+            all.contains(&l.as_str().unwrap().to_string()),
+            "{l} not in {all:?}"
+        );
+    }
+}

@@ -1,0 +1,357 @@
+//! Will this kernel load this module, and what will it taint? Answered without booting,
+//! by replaying the decisions of the kernel's `load_module()` (kernel/module/main.c and
+//! signing.c, 6.1) in their order, from facts about the kernel (its config, its vermagic,
+//! the command line) and the module (its `.modinfo`, `__versions`, signature):
+//!
+//! 1. signature (`module_sig_check`): a module inserted with `-f` counts as unsigned (the
+//!    kernel refuses to trust a mangled module); unsigned, unknown key or unsupported
+//!    crypto are soft failures: `EKEYREJECTED` under `module.sig_enforce` (or
+//!    `CONFIG_MODULE_SIG_FORCE`), else the module loads with taint E; any other
+//!    verification failure is fatal (its errno);
+//! 2. modversions (`check_modstruct_version`): ignored with `-f`, or no `__versions` on a
+//!    modversions kernel: `try_to_force_load` ("NAME: module_layout: kernel tainted."):
+//!    taint F when `CONFIG_MODULE_FORCE_LOAD`, else `ENOEXEC`;
+//! 3. vermagic (`check_modinfo`): ignored with `-f` (`try_to_force_load` again); a
+//!    mismatch is `ENOEXEC` (with modversions, the release word is not compared:
+//!    `same_magic`);
+//! 4. `intree` missing: taint O; `staging`: C; `livepatch`: K; a licence that is not GPL
+//!    compatible (`license_is_gpl_compatible`): P.
+//!
+//! Whether a signature is valid is an input ([`SigVerdict`]): deciding it needs the
+//! kernel's keys and RSA, which belong to the signing crates (`kmodkit verify`).
+//! What this cannot know: symbols the running kernel lacks, a module already loaded, the
+//! module's own init function failing.
+
+use std::collections::HashMap;
+
+/// The signature's state, decided elsewhere (by `kmodkit verify` or the caller).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SigVerdict {
+    /// No signature trailer (ENODATA in the kernel).
+    Unsigned,
+    /// Verifies against a key the kernel trusts.
+    Valid,
+    /// Signed by a key the kernel does not have (ENOKEY).
+    UnknownKey,
+    /// Signed with crypto the kernel lacks (ENOPKG).
+    Unsupported,
+    /// Broken or not matching the content: a hard failure with this errno
+    /// (EKEYREJECTED for a bad signature, EBADMSG for a malformed one).
+    Invalid(i32),
+}
+
+/// What is known about the target kernel.
+#[derive(Clone, Debug, Default)]
+pub struct Kernel {
+    pub release: String,
+    /// `CONFIG_*` values from its config file (`y`, `m`, strings without quotes).
+    pub config: HashMap<String, String>,
+    /// `module.sig_enforce=1` on the command line.
+    pub sig_enforce: bool,
+    /// Kernel lockdown (integrity or confidentiality) in force, e.g. under Secure Boot.
+    pub lockdown: bool,
+}
+
+/// Parses a kernel `.config`.
+pub fn parse_config(text: &str) -> HashMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .filter(|(k, _)| k.starts_with("CONFIG_"))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+        .collect()
+}
+
+impl Kernel {
+    pub fn enabled(&self, key: &str) -> bool {
+        self.config.get(key).is_some_and(|v| v == "y")
+    }
+
+    /// VERMAGIC_STRING (include/linux/vermagic.h) as this kernel's config makes it.
+    /// x86's MODULE_ARCH_VERMAGIC names the CPU family only for non-generic builds.
+    pub fn vermagic(&self) -> String {
+        let mut s = format!("{} ", self.release);
+        if self.enabled("CONFIG_SMP") {
+            s.push_str("SMP ");
+        }
+        if self.enabled("CONFIG_PREEMPT_BUILD") {
+            s.push_str("preempt ");
+        } else if self.enabled("CONFIG_PREEMPT_RT") {
+            s.push_str("preempt_rt ");
+        }
+        if self.enabled("CONFIG_MODULE_UNLOAD") {
+            s.push_str("mod_unload ");
+        }
+        if self.enabled("CONFIG_MODVERSIONS") {
+            s.push_str("modversions ");
+        }
+        for (k, fam) in [
+            ("CONFIG_MK8", "K8 "),
+            ("CONFIG_MPSC", "P4SECURE "),
+            ("CONFIG_MCORE2", "CORE2 "),
+            ("CONFIG_MATOM", "ATOM "),
+        ] {
+            if self.enabled(k) {
+                s.push_str(fam);
+            }
+        }
+        if self.enabled("CONFIG_RANDSTRUCT") {
+            if let Some(seed) = self.config.get("CONFIG_RANDSTRUCT_SEED") {
+                s.push_str(&format!("RANDSTRUCT_{seed}"));
+            }
+        }
+        s
+    }
+
+    fn enforcing(&self) -> bool {
+        self.sig_enforce || self.enabled("CONFIG_MODULE_SIG_FORCE")
+    }
+}
+
+/// The prediction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Prediction {
+    pub name: String,
+    pub loads: bool,
+    /// The errno `init_module`/`finit_module` fails with (positive), if it fails.
+    pub errno: Option<i32>,
+    /// Taint bits the load adds (kernel-wide and on the module).
+    pub taint_mask: u64,
+    /// The dmesg lines the kernel prints (first time each; a kernel already tainted the
+    /// same way prints fewer).
+    pub dmesg: Vec<String>,
+    /// Why, step by step.
+    pub reasons: Vec<String>,
+}
+
+impl Prediction {
+    /// The per-module taint letters ("OE").
+    pub fn letters(&self) -> String {
+        modsys::taint::module_letters(self.taint_mask)
+    }
+}
+
+/// `license_is_gpl_compatible` (include/linux/license.h).
+pub fn license_is_gpl_compatible(l: &str) -> bool {
+    matches!(
+        l,
+        "GPL"
+            | "GPL v2"
+            | "GPL and additional rights"
+            | "Dual BSD/GPL"
+            | "Dual MIT/GPL"
+            | "Dual MPL/GPL"
+    )
+}
+
+const TAINT_PROPRIETARY: u32 = 0;
+const TAINT_FORCED: u32 = 1;
+const TAINT_CRAP: u32 = 10;
+const TAINT_OOT: u32 = 12;
+const TAINT_UNSIGNED: u32 = 13;
+const TAINT_LIVEPATCH: u32 = 15;
+
+/// Replays `load_module()`'s decisions for `module` inserted into `kernel`
+/// (`force`: `insmod -f`, both IGNORE flags).
+pub fn predict(
+    kernel: &Kernel,
+    module: &modfile::Module,
+    sig: SigVerdict,
+    force: bool,
+) -> Prediction {
+    let info = module.modinfo();
+    let get = |k: &str| info.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
+    let name = module.name().or_else(|| get("name")).unwrap_or_default();
+    let mut p = Prediction {
+        name: name.clone(),
+        loads: true,
+        errno: None,
+        taint_mask: 0,
+        dmesg: Vec::new(),
+        reasons: Vec::new(),
+    };
+    let fail = |p: &mut Prediction, e: i32, why: String| {
+        p.loads = false;
+        p.errno = Some(e);
+        p.taint_mask = 0;
+        p.reasons.push(why);
+    };
+
+    // 1. Signature.
+    if kernel.enabled("CONFIG_MODULE_SIG") {
+        let verdict = if force { SigVerdict::Unsigned } else { sig };
+        if force && sig != SigVerdict::Unsigned {
+            p.reasons
+                .push("forced (-f): the signature is not checked; counts as unsigned".into());
+        }
+        let soft = match verdict {
+            SigVerdict::Valid => {
+                p.reasons.push("signature valid: no E taint".into());
+                None
+            }
+            SigVerdict::Unsigned => Some("unsigned module"),
+            SigVerdict::UnknownKey => Some("module with unavailable key"),
+            SigVerdict::Unsupported => Some("module with unsupported crypto"),
+            SigVerdict::Invalid(e) => {
+                fail(
+                    &mut p,
+                    e,
+                    format!("signature invalid: fatal ({})", modsys::Errno(e).name()),
+                );
+                return p;
+            }
+        };
+        if let Some(reason) = soft {
+            if kernel.enforcing() {
+                p.dmesg.push(format!("Loading of {reason} is rejected"));
+                fail(
+                    &mut p,
+                    libc::EKEYREJECTED,
+                    format!("{reason}, signature enforcement on: rejected"),
+                );
+                return p;
+            }
+            if kernel.lockdown {
+                p.dmesg.push(format!(
+                    "Lockdown: insmod: {reason} is restricted; see man kernel_lockdown.7"
+                ));
+                fail(
+                    &mut p,
+                    libc::EPERM,
+                    format!("{reason} under lockdown: EPERM"),
+                );
+                return p;
+            }
+            p.taint_mask |= 1 << TAINT_UNSIGNED;
+            p.reasons.push(format!("{reason}, enforcement off: taint E"));
+        }
+    }
+
+    // 2. The module's `module_layout` symbol version (check_modstruct_version, before
+    //    anything in .modinfo is read): without versions (forced, or none in the file) on
+    //    a modversions kernel, try_to_force_load taints F and prints the first message.
+    let modversions = kernel.enabled("CONFIG_MODVERSIONS");
+    let has_versions = module.elf().section_by_name("__versions").is_some();
+    let force_load = kernel.enabled("CONFIG_MODULE_FORCE_LOAD");
+    let forced = |p: &mut Prediction, what: &str| -> bool {
+        if !force_load {
+            return false;
+        }
+        if p.taint_mask & (1 << TAINT_FORCED) == 0 {
+            p.dmesg.push(format!("{name}: {what}: kernel tainted."));
+            p.dmesg
+                .push("Disabling lock debugging due to kernel taint".into());
+        }
+        p.taint_mask |= 1 << TAINT_FORCED;
+        true
+    };
+    if modversions && (force || !has_versions) {
+        if !forced(&mut p, "module_layout") {
+            fail(
+                &mut p,
+                libc::ENOEXEC,
+                "no symbol versions and no CONFIG_MODULE_FORCE_LOAD".into(),
+            );
+            return p;
+        }
+        p.reasons
+            .push("symbol versions ignored (forced or absent): taint F".into());
+    }
+
+    // 3. vermagic (check_modinfo).
+    let modmagic = if force { None } else { get("vermagic") };
+    match modmagic {
+        None => {
+            if !forced(&mut p, "bad vermagic") {
+                fail(
+                    &mut p,
+                    libc::ENOEXEC,
+                    "no vermagic (or forced) and no CONFIG_MODULE_FORCE_LOAD".into(),
+                );
+                return p;
+            }
+            p.reasons
+                .push("vermagic ignored (forced or absent): taint F".into());
+        }
+        Some(m) => {
+            let ours = kernel.vermagic();
+            let strip = |s: &str| {
+                if has_versions && modversions {
+                    s.find(' ').map_or(String::new(), |i| s[i..].to_string())
+                } else {
+                    s.to_string()
+                }
+            };
+            if strip(&m) != strip(&ours) {
+                p.dmesg
+                    .push(format!("{name}: version magic '{m}' should be '{ours}'"));
+                fail(
+                    &mut p,
+                    libc::ENOEXEC,
+                    format!("vermagic '{m}' differs from the kernel's '{ours}'"),
+                );
+                return p;
+            }
+            p.reasons.push("vermagic matches".into());
+        }
+    }
+
+    // 4. Flags from .modinfo.
+    if get("intree").is_none() {
+        p.dmesg
+            .push(format!("{name}: loading out-of-tree module taints kernel."));
+        p.taint_mask |= 1 << TAINT_OOT;
+        p.reasons.push("no intree tag: taint O".into());
+    }
+    if get("staging").is_some() {
+        p.dmesg.push(format!(
+            "{name}: module is from the staging directory, the quality is unknown, you have been warned."
+        ));
+        p.taint_mask |= 1 << TAINT_CRAP;
+        p.reasons.push("staging: taint C".into());
+    }
+    if get("livepatch").is_some() {
+        p.taint_mask |= 1 << TAINT_LIVEPATCH;
+        p.reasons.push("livepatch: taint K".into());
+    }
+    if p.taint_mask & (1 << TAINT_UNSIGNED) != 0 {
+        p.dmesg.push(format!(
+            "{name}: module verification failed: signature and/or required key missing - tainting kernel"
+        ));
+    }
+    let license = get("license").unwrap_or_else(|| "unspecified".into());
+    if !license_is_gpl_compatible(&license) {
+        p.dmesg
+            .push(format!("{name}: module license '{license}' taints kernel."));
+        p.dmesg
+            .push("Disabling lock debugging due to kernel taint".into());
+        p.taint_mask |= 1 << TAINT_PROPRIETARY;
+        p.reasons.push(format!(
+            "license '{license}' is not GPL-compatible: taint P"
+        ));
+    }
+
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vermagic_from_debian_like_config() {
+        let k = Kernel {
+            release: "6.1.0-56-amd64".into(),
+            config: parse_config(
+                "CONFIG_SMP=y\nCONFIG_PREEMPT_BUILD=y\nCONFIG_MODULE_UNLOAD=y\nCONFIG_MODVERSIONS=y\n# CONFIG_MK8 is not set\nCONFIG_MODULE_SIG_HASH=\"sha256\"\n",
+            ),
+            ..Default::default()
+        };
+        assert_eq!(
+            k.vermagic(),
+            "6.1.0-56-amd64 SMP preempt mod_unload modversions "
+        );
+        assert_eq!(k.config["CONFIG_MODULE_SIG_HASH"], "sha256");
+        assert!(license_is_gpl_compatible("Dual BSD/GPL"));
+        assert!(!license_is_gpl_compatible("Proprietary"));
+    }
+}
