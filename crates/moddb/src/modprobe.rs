@@ -139,25 +139,25 @@ impl<'c> Resolver<'c> {
         self.mods.len() - 1
     }
 
-    fn from_name(&mut self, name: &str) -> usize {
+    fn pool_name(&mut self, name: &str) -> usize {
         self.get(name.to_string(), name, None)
     }
 
-    fn from_alias(&mut self, alias: &str, name: &str) -> usize {
+    fn pool_alias(&mut self, alias: &str, name: &str) -> usize {
         self.get(format!("{name}\\{alias}"), name, Some(alias))
     }
 
     /// `kmod_module_new_from_path` for a modules.dep entry.
-    fn from_path(&mut self, path: &PathBuf) -> usize {
+    fn pool_path(&mut self, path: &std::path::Path) -> usize {
         let name = crate::modname_normalize(
             path.file_name()
                 .map(|f| f.to_string_lossy())
                 .unwrap_or_default()
                 .as_ref(),
         );
-        let i = self.from_name(&name);
+        let i = self.pool_name(&name);
         if self.mods[i].path.is_none() {
-            self.mods[i].path = Some(path.clone());
+            self.mods[i].path = Some(path.to_path_buf());
         }
         i
     }
@@ -174,7 +174,7 @@ impl<'c> Resolver<'c> {
                 if self.mods[i].path.is_none() {
                     self.mods[i].path = Some(path);
                 }
-                let mut list: Vec<usize> = deps.iter().map(|d| self.from_path(d)).collect();
+                let mut list: Vec<usize> = deps.iter().map(|d| self.pool_path(d)).collect();
                 list.reverse();
                 self.mods[i].deps = Some(list);
             }
@@ -241,8 +241,8 @@ impl<'c> Resolver<'c> {
         let mut out = Vec::new();
         for m in found {
             let i = match &m.alias {
-                Some(a) => self.from_alias(a, &m.name),
-                None => self.from_name(&m.name),
+                Some(a) => self.pool_alias(a, &m.name),
+                None => self.pool_name(&m.name),
             };
             match &m.source {
                 Source::Builtin | Source::BuiltinAlias => self.mods[i].builtin = Some(true),
