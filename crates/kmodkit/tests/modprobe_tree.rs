@@ -150,6 +150,15 @@ fn modprobe_d_config_identical() {
         ],
         &["-n", "-v", "ext4"],
         &["-c"],
+        // Removal on a host where none of these is loaded: kmod's decisions and messages.
+        &["-r", "-n", "-v", "ext4"],
+        &["-r", "-n", "--first-time", "ext4"],
+        &["-r", "-v", "-n", "foo"],
+        &["-r", "-n", "nonexist"],
+        &["-r", "-a", "-n", "nonexist", "ext4"],
+        &["-r", "-n", "--first-time", "vfat"],
+        &["-r", "-q", "-n", "--first-time", "ext4"],
+        &["-r", "-n", "-a", "crc32c_generic", "unix"],
     ] {
         let mut a = vec!["-C", c];
         a.extend_from_slice(args);

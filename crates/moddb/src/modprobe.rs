@@ -494,3 +494,162 @@ impl Plan {
         s
     }
 }
+
+/// What the caller knows about the running kernel's modules, for removal.
+pub trait Live {
+    /// `Some(true)` live, `Some(false)` coming or going, `None` not loaded.
+    fn initstate(&self, name: &str) -> Option<bool>;
+    /// The use count (`/sys/module/NAME/refcnt`), `None` when not loaded.
+    fn refcnt(&self, name: &str) -> Option<u32>;
+    /// Modules holding this one (`/sys/module/NAME/holders`).
+    fn holders(&self, name: &str) -> Vec<String>;
+}
+
+/// One step of `modprobe -r`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum RemoveStep {
+    /// `delete_module(NAME)`.
+    Rmmod { module: String },
+    /// A modprobe.d remove command.
+    Command { module: String, command: String },
+}
+
+/// The removal plan for one query, and the message kmod would stop with.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RemovePlan {
+    pub steps: Vec<RemoveStep>,
+    /// kmod's `LOG(...)` message that ends the removal (not in kernel with
+    /// `--first-time`, builtin, in use).
+    pub error: Option<String>,
+}
+
+/// Options of `modprobe -r`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RemoveFlags {
+    pub ignore_commands: bool,
+    pub first_time: bool,
+    pub remove_holders: bool,
+    pub wait: bool,
+}
+
+impl Resolver<'_> {
+    fn remove_command(&self, i: usize) -> Option<String> {
+        let name = &self.mods[i].name;
+        self.ctx
+            .config()
+            .remove
+            .iter()
+            .find(|(pat, _, _)| fnmatch(pat.as_bytes(), name.as_bytes()))
+            .map(|(_, c, _)| c.clone())
+    }
+
+    /// `rmmod_do_module` without touching the kernel: the steps kmod would take given `live`.
+    /// Returns Err(()) when kmod would report an error (recorded in `plan.error`).
+    fn rmmod_do(
+        &mut self,
+        i: usize,
+        ignore_builtin: bool,
+        f: RemoveFlags,
+        live: &dyn Live,
+        plan: &mut RemovePlan,
+    ) -> Result<(), Error> {
+        let name = self.mods[i].name.clone();
+        let (mut pre, mut post, mut cmd) = (Vec::new(), Vec::new(), None);
+        if !f.ignore_commands {
+            let (p, q, _) = self.softdeps(i);
+            pre = p;
+            post = q;
+            cmd = self.remove_command(i);
+        }
+        if cmd.is_none() {
+            if self.is_builtin(i)? {
+                if !ignore_builtin {
+                    plan.error = Some(format!("Module {name} is builtin."));
+                }
+                return Ok(());
+            }
+            if live.initstate(&name).is_none() {
+                if f.first_time {
+                    plan.error = Some(format!("Module {name} is not in kernel."));
+                }
+                return Ok(());
+            }
+        }
+        for &m in post.iter().rev() {
+            self.rmmod_do(m, true, f, live, plan)?;
+            if plan.error.is_some() {
+                // kmod's LOG() is fatal: nothing after it happens.
+                return Ok(());
+            }
+        }
+        if f.remove_holders {
+            for h in live.holders(&name).iter().rev() {
+                let hi = self.pool_name(h);
+                self.rmmod_do(hi, true, f, live, plan)?;
+                if plan.error.is_some() {
+                    return Ok(());
+                }
+            }
+        }
+        match cmd {
+            Some(command) => plan.steps.push(RemoveStep::Command {
+                module: name,
+                command,
+            }),
+            None => {
+                if !f.wait && live.refcnt(&name).unwrap_or(0) > 0 {
+                    plan.error = Some(format!("Module {name} is in use."));
+                    return Ok(());
+                }
+                plan.steps.push(RemoveStep::Rmmod {
+                    module: name.clone(),
+                });
+                self.init_dep(i)?;
+                for d in self.mods[i].deps.clone().unwrap_or_default() {
+                    let dn = self.mods[d].name.clone();
+                    if live.refcnt(&dn) == Some(0) {
+                        plan.steps.push(RemoveStep::Rmmod { module: dn });
+                    }
+                }
+            }
+        }
+        for &m in pre.iter().rev() {
+            self.rmmod_do(m, true, f, live, plan)?;
+            if plan.error.is_some() {
+                // kmod's LOG() is fatal: nothing after it happens.
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// `modprobe -r` for pool module `i` (kmod's `rmmod_do_module`).
+    pub fn remove_plan(
+        &mut self,
+        i: usize,
+        f: RemoveFlags,
+        live: &dyn Live,
+    ) -> Result<RemovePlan, Error> {
+        let mut plan = RemovePlan::default();
+        self.rmmod_do(i, false, f, live, &mut plan)?;
+        Ok(plan)
+    }
+}
+
+impl RemovePlan {
+    /// The lines `modprobe -r -v`/`-n` prints.
+    pub fn show(&self) -> String {
+        let mut s = String::new();
+        for st in &self.steps {
+            match st {
+                RemoveStep::Rmmod { module } => s.push_str(&format!("rmmod {module}\n")),
+                RemoveStep::Command { command, .. } => s.push_str(&format!(
+                    "remove {}\n",
+                    command.replace("$CMDLINE_OPTS", "")
+                )),
+            }
+        }
+        s
+    }
+}

@@ -335,6 +335,34 @@ fn options_from_array(args: &[String]) -> Option<String> {
     Some(out)
 }
 
+/// The running kernel's modules, from /sys/module.
+struct SysModule;
+
+impl moddb::modprobe::Live for SysModule {
+    fn initstate(&self, name: &str) -> Option<bool> {
+        match std::fs::read_to_string(format!("/sys/module/{name}/initstate")) {
+            Ok(s) => Some(s == "live\n"),
+            Err(_) => std::path::Path::new(&format!("/sys/module/{name}"))
+                .is_dir()
+                .then_some(false),
+        }
+    }
+    fn refcnt(&self, name: &str) -> Option<u32> {
+        std::fs::read_to_string(format!("/sys/module/{name}/refcnt"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+    fn holders(&self, name: &str) -> Vec<String> {
+        std::fs::read_dir(format!("/sys/module/{name}/holders"))
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
 /// Whether `name` is live in the running kernel (`/sys/module/NAME/initstate`).
 fn live_in_kernel(name: &str) -> bool {
     std::fs::read_to_string(format!("/sys/module/{name}/initstate")).is_ok_and(|s| s == "live\n")
@@ -353,6 +381,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
     let (mut use_all, mut remove, mut show_config, mut lookup_only) = (false, false, false, false);
     let (mut dry_run, mut do_show, mut explain, mut json) = (false, false, false, false);
     let mut flags = moddb::modprobe::Flags::default();
+    let (mut remove_holders, mut wait_given) = (false, false);
     let mut config: Vec<PathBuf> = Vec::new();
     let (mut root, mut kversion) = (None::<String>, None::<String>);
     for (c, v) in &parsed.opts {
@@ -367,13 +396,15 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
                 use_all = true;
             }
             'r' => remove = true,
-            '5' | 'f' | '2' | '1' | 's' => {}
+            '5' => remove_holders = true,
+            'f' | '2' | '1' | 's' => {}
             'w' => {
                 let t = text();
                 if t.is_empty() || t.parse::<u64>().is_err() {
                     eprintln!("{prog}: ERROR: unexpected wait value '{t}'.");
                     return 1;
                 }
+                wait_given = t.parse::<u64>().is_ok_and(|v| v > 0);
             }
             '3' => flags.first_time = true,
             'i' => flags.ignore_commands = true,
@@ -501,11 +532,70 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
         return u8::from(out.flush().is_err());
     }
     if remove {
-        err(
-            3,
-            "-r needs the live kernel; kmodkit's modprobe resolves only (-n, --show-depends)",
-        );
-        return 1;
+        let mut r = moddb::modprobe::Resolver::new(&ctx);
+        let rf = moddb::modprobe::RemoveFlags {
+            ignore_commands: flags.ignore_commands,
+            first_time: flags.first_time,
+            remove_holders,
+            wait: wait_given,
+        };
+        let mut failed = false;
+        let queries: Vec<&String> = if use_all {
+            args.iter().collect()
+        } else {
+            vec![&args[0]]
+        };
+        for q in queries {
+            let found = r.lookup(q).unwrap_or_default();
+            for m in std::mem::take(&mut r.messages) {
+                eprint!("{m}");
+            }
+            if found.is_empty() {
+                err(log_priority, &format!("Module {q} not found."));
+                if log_priority <= 2 && verbose >= 2 {
+                    let _ = out.flush();
+                    return 1;
+                }
+                failed = true;
+                continue;
+            }
+            for i in found {
+                let plan = match r.remove_plan(i, rf, &SysModule) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        err(3, &e.to_string());
+                        failed = true;
+                        break;
+                    }
+                };
+                for m in std::mem::take(&mut r.messages) {
+                    eprint!("{m}");
+                }
+                if do_show || verbose > WARNING {
+                    let _ = out.write_all(plan.show().as_bytes());
+                }
+                if let Some(e) = &plan.error {
+                    let _ = out.flush();
+                    err(log_priority, e);
+                    if log_priority <= 2 && verbose >= 2 {
+                        return 1;
+                    }
+                    failed = true;
+                    break;
+                }
+                if !dry_run && !plan.steps.is_empty() {
+                    let _ = out.flush();
+                    err(
+                        3,
+                        "removing modules from the running kernel is not implemented yet (use -n)",
+                    );
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        let _ = out.flush();
+        return u8::from(failed);
     }
 
     let mut r = moddb::modprobe::Resolver::new(&ctx);
