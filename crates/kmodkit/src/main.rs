@@ -64,6 +64,11 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ),
     ("sign", cmd::trust::sign, "sign modules or a tree of them"),
     (
+        "strip",
+        cmd::trust::strip,
+        "remove the appended signature of modules",
+    ),
+    (
         "keygen",
         cmd::trust::keygen,
         "make a module signing key and certificate",

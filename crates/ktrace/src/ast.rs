@@ -150,14 +150,38 @@ pub enum ExprKind {
     Positional(u32),
     PositionalCount,
     /// `@name[keys]`; `@` alone has the empty name.
-    Map { name: String, keys: Vec<Expr> },
-    Call { name: String, args: Vec<Expr> },
-    Binary { op: BinOp, lhs: Box<Expr>, rhs: Box<Expr> },
-    Unary { op: UnOp, expr: Box<Expr> },
-    Ternary { cond: Box<Expr>, then: Box<Expr>, els: Box<Expr> },
+    Map {
+        name: String,
+        keys: Vec<Expr>,
+    },
+    Call {
+        name: String,
+        args: Vec<Expr>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+    },
+    Unary {
+        op: UnOp,
+        expr: Box<Expr>,
+    },
+    Ternary {
+        cond: Box<Expr>,
+        then: Box<Expr>,
+        els: Box<Expr>,
+    },
     /// `expr->field` or `expr.field`
-    Field { expr: Box<Expr>, field: String, field_span: Span },
+    Field {
+        expr: Box<Expr>,
+        field: String,
+        field_span: Span,
+    },
     /// `(uint8)expr`
-    Cast { ty: String, expr: Box<Expr> },
+    Cast {
+        ty: String,
+        expr: Box<Expr>,
+    },
     Tuple(Vec<Expr>),
 }

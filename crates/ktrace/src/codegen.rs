@@ -342,7 +342,9 @@ impl Gen<'_> {
     fn stmt(&mut self, s: &Stmt) -> Result<(), Diagnostic> {
         match s {
             Stmt::Expr(e) => self.effect(e),
-            Stmt::AssignVar { name, op, value, .. } => {
+            Stmt::AssignVar {
+                name, op, value, ..
+            } => {
                 let off = self.vars[name];
                 let vt = self.a.instances[self.inst].vars[name].clone();
                 if let Some(op) = op {
@@ -398,7 +400,10 @@ impl Gen<'_> {
                 Ok(())
             }
             Stmt::Continue(_) => {
-                let (_, c) = *self.loops.last().expect("sema checks continue is in a loop");
+                let (_, c) = *self
+                    .loops
+                    .last()
+                    .expect("sema checks continue is in a loop");
                 self.jump(c);
                 Ok(())
             }
@@ -479,7 +484,12 @@ impl Gen<'_> {
         self.emit(call(MAP_UPDATE));
     }
 
-    fn assign_map(&mut self, map: &Expr, op: Option<BinOp>, value: &Expr) -> Result<(), Diagnostic> {
+    fn assign_map(
+        &mut self,
+        map: &Expr,
+        op: Option<BinOp>,
+        value: &Expr,
+    ) -> Result<(), Diagnostic> {
         let ExprKind::Map { name, keys } = &map.kind else {
             return Ok(());
         };
@@ -488,7 +498,11 @@ impl Gen<'_> {
         let key = self.key(&info, keys, map.span)?;
         if info.value.is_aggregation() {
             let ExprKind::Call { args, .. } = &value.kind else {
-                return Err(Diagnostic::new("expected an aggregation", value.span, "here"));
+                return Err(Diagnostic::new(
+                    "expected an aggregation",
+                    value.span,
+                    "here",
+                ));
             };
             return self.aggregate(&info, m, key, args, value.span);
         }
@@ -513,7 +527,14 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn aggregate(&mut self, info: &MapInfo, m: usize, key: i16, args: &[Expr], span: Span) -> Result<(), Diagnostic> {
+    fn aggregate(
+        &mut self,
+        info: &MapInfo,
+        m: usize,
+        key: i16,
+        args: &[Expr],
+        span: Span,
+    ) -> Result<(), Diagnostic> {
         let bucket_off = key + (info.key_size() - 8) as i16;
         // The argument, if any, in r6 (kept across the helper calls below).
         let v = match args.first() {
@@ -637,8 +658,12 @@ impl Gen<'_> {
                 let ExprKind::Str(fmt) = &args[0].kind else {
                     return Ok(());
                 };
-                let pieces = parse_format(fmt).map_err(|m| Diagnostic::new(m, args[0].span, "here"))?;
-                let tys: Vec<Ty> = args[1..].iter().map(|a| self.ty(a)).collect::<Result<_, _>>()?;
+                let pieces =
+                    parse_format(fmt).map_err(|m| Diagnostic::new(m, args[0].span, "here"))?;
+                let tys: Vec<Ty> = args[1..]
+                    .iter()
+                    .map(|a| self.ty(a))
+                    .collect::<Result<_, _>>()?;
                 let size = 8 + tys.iter().map(|t| round8(t.size()).max(8)).sum::<usize>();
                 let id = self.add_action(Action::Printf {
                     pieces,
@@ -674,10 +699,14 @@ impl Gen<'_> {
             "print" => {
                 if let ExprKind::Map { name: m, keys } = &args[0].kind {
                     let info = &self.a.maps[m];
-                    if keys.is_empty() && (!info.keys.is_empty() || info.value.is_aggregation() || args.len() > 1) {
+                    if keys.is_empty()
+                        && (!info.keys.is_empty() || info.value.is_aggregation() || args.len() > 1)
+                    {
                         let lit = |i: usize| match args.get(i).map(|a| &a.kind) {
                             Some(ExprKind::Int(v)) => *v,
-                            Some(ExprKind::Positional(n)) => crate::lexer::parse_int(self.a.positional(*n)).unwrap_or(0),
+                            Some(ExprKind::Positional(n)) => {
+                                crate::lexer::parse_int(self.a.positional(*n)).unwrap_or(0)
+                            }
                             _ => 0,
                         };
                         let id = self.add_action(Action::PrintMap {
@@ -704,7 +733,11 @@ impl Gen<'_> {
                     return Ok(());
                 };
                 let idx = self.map_idx(m);
-                let id = self.add_action(if name == "clear" { Action::Clear(idx) } else { Action::Zero(idx) });
+                let id = self.add_action(if name == "clear" {
+                    Action::Clear(idx)
+                } else {
+                    Action::Zero(idx)
+                });
                 let off = self.alloc(8, e.span)?;
                 self.emit(st(DW, FP, off, id));
                 self.output(off, 8);
@@ -899,7 +932,8 @@ impl Gen<'_> {
                     return Ok(r);
                 }
                 let rt = self.ty(rhs)?;
-                let signed = matches!(lt, Ty::Int { signed: true, .. }) || matches!(rt, Ty::Int { signed: true, .. });
+                let signed = matches!(lt, Ty::Int { signed: true, .. })
+                    || matches!(rt, Ty::Int { signed: true, .. });
                 match op {
                     BinOp::LAnd | BinOp::LOr => {
                         let r = self.int(lhs)?;
@@ -994,7 +1028,9 @@ impl Gen<'_> {
                 let (b, bn) = self.strp(&args[1])?;
                 let n = match &args[2].kind {
                     ExprKind::Int(v) => *v as usize,
-                    ExprKind::Positional(p) => crate::lexer::parse_int(self.a.positional(*p)).unwrap_or(0) as usize,
+                    ExprKind::Positional(p) => {
+                        crate::lexer::parse_int(self.a.positional(*p)).unwrap_or(0) as usize
+                    }
                     _ => 0,
                 };
                 let r = self.take(e.span)?;
@@ -1042,7 +1078,11 @@ impl Gen<'_> {
     fn strp(&mut self, e: &Expr) -> Result<(i16, usize), Diagnostic> {
         let t = self.ty(e)?;
         let Ty::Str(n) = t else {
-            return Err(Diagnostic::new(format!("expected a string, found {t}"), e.span, "here"));
+            return Err(Diagnostic::new(
+                format!("expected a string, found {t}"),
+                e.span,
+                "here",
+            ));
         };
         let cap = round8(n);
         match &e.kind {
@@ -1155,7 +1195,11 @@ impl Gen<'_> {
                 self.bind(l_end);
                 Ok((off, cap))
             }
-            _ => Err(Diagnostic::new("this string expression is not supported yet", e.span, "here")),
+            _ => Err(Diagnostic::new(
+                "this string expression is not supported yet",
+                e.span,
+                "here",
+            )),
         }
     }
 

@@ -48,7 +48,9 @@ impl Diagnostic {
         let start = self.span.start.min(end);
         let mut d = CsDiag::error()
             .with_message(&self.message)
-            .with_labels(vec![Label::primary((), start..end).with_message(&self.label)]);
+            .with_labels(vec![
+                Label::primary((), start..end).with_message(&self.label)
+            ]);
         d = d.with_notes(self.hints.iter().map(|h| format!("hint: {h}")).collect());
         let config = Config {
             chars: Chars::ascii(),

@@ -7,11 +7,10 @@ use crate::insn;
 use crate::parser;
 use crate::runtime::{RunError, Session};
 use crate::sema::{self, Env};
-use crate::sys;
 use crate::system::SystemEnv;
 use crate::types::ProbeKind;
+use bpf_sys::GatedChild;
 use std::io::Write;
-use std::process::{Child, Command};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -36,11 +35,16 @@ pub enum Error {
     #[error("{0}")]
     Run(#[from] RunError),
     #[error("cannot run `{cmd}`: {err}")]
-    Command { cmd: String, err: std::io::Error },
+    Command { cmd: String, err: String },
 }
 
 /// Parses and checks a script; the error is the rendered diagnostics.
-pub fn check(src: &str, file_name: &str, env: &dyn Env, opts: &Options) -> Result<(crate::ast::Program, sema::Analysis), Error> {
+pub fn check(
+    src: &str,
+    file_name: &str,
+    env: &dyn Env,
+    opts: &Options,
+) -> Result<(crate::ast::Program, sema::Analysis), Error> {
     let prog = parser::parse(src).map_err(|d| Error::Script(d.render(file_name, src)))?;
     let a = sema::analyse(
         &prog,
@@ -54,45 +58,34 @@ pub fn check(src: &str, file_name: &str, env: &dyn Env, opts: &Options) -> Resul
     Ok((prog, a))
 }
 
-/// Starts `cmd` stopped before its exec, so that probes are attached first.
-fn spawn_stopped(cmd: &str) -> Result<Child, Error> {
-    let words: Vec<&str> = cmd.split(' ').filter(|w| !w.is_empty()).collect();
-    let err = |e| Error::Command { cmd: cmd.to_string(), err: e };
-    if words.is_empty() {
-        return Err(err(std::io::Error::other("empty command")));
-    }
-    let child = Command::new("/bin/sh")
-        .arg("-c")
-        .arg("kill -STOP $$; exec \"$0\" \"$@\"")
-        .args(&words)
-        .spawn()
-        .map_err(err)?;
-    // Wait until it has stopped itself.
-    let stat = format!("/proc/{}/stat", child.id());
-    for _ in 0..2000 {
-        if let Ok(s) = std::fs::read_to_string(&stat) {
-            if s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('T')) {
-                break;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_micros(500));
-    }
-    Ok(child)
+/// Starts `cmd` (split on spaces, as bpftrace does) held before its exec, so that probes are
+/// attached first.
+fn spawn_gated(cmd: &str) -> Result<GatedChild, Error> {
+    let words: Vec<String> = cmd
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    GatedChild::spawn(&words).map_err(|e| Error::Command {
+        cmd: cmd.to_string(),
+        err: e.to_string(),
+    })
 }
 
 /// Runs a script to completion, writing bpftrace's output to `out`.
 pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> Result<(), Error> {
-    let env = SystemEnv::default();
+    let env = SystemEnv::mounted();
     let (prog, a) = check(src, file_name, &env, opts)?;
     let mut child = match (&opts.command, opts.dump) {
-        (Some(c), false) => Some(spawn_stopped(c)?),
+        (Some(c), false) => Some(spawn_gated(c)?),
         _ => None,
     };
     let copts = codegen::Options {
         cpid: child.as_ref().map_or(0, |c| c.id() as u64),
-        start_ns: sys::monotonic_ns(),
+        start_ns: bpf_sys::ktime_get_ns(),
     };
-    let compiled = codegen::compile(&prog, &a, &copts).map_err(|d| Error::Script(d.render(file_name, src)))?;
+    let compiled =
+        codegen::compile(&prog, &a, &copts).map_err(|d| Error::Script(d.render(file_name, src)))?;
     if opts.dump {
         for p in &compiled.progs {
             let _ = writeln!(out, "; {} ({} instructions)", p.name, p.insns.len());
@@ -111,8 +104,8 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
         out.flush().map_err(RunError::from)?;
         s.run_special(&ProbeKind::Begin)?;
         let exited_early = s.drain(out);
-        if let Some(c) = &child {
-            let _ = sys::kill(c.id() as i32, libc::SIGCONT);
+        if let Some(c) = child.as_mut() {
+            c.release().map_err(RunError::from)?;
         }
         if !exited_early {
             let pid = opts.pid;
@@ -130,9 +123,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
         Ok(())
     })();
     if let Some(c) = child.as_mut() {
-        if let Ok(None) = c.try_wait() {
-            let _ = sys::kill(c.id() as i32, libc::SIGCONT);
-        }
+        let _ = c.terminate();
         let _ = c.wait();
     }
     result
@@ -140,18 +131,26 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
 
 /// `-l [PATTERN]`: probe names, one per line, bpftrace's spelling.
 pub fn list(pattern: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
-    let env = SystemEnv::default();
+    let env = SystemEnv::mounted();
     let pat = pattern.unwrap_or("*");
     let mut names: Vec<String> = Vec::new();
     let (ty, rest) = pat.split_once(':').unwrap_or(("*", pat));
     if sema::wildcard_match(ty, "tracepoint") || ty == "t" {
         let (c, n) = rest.split_once(':').unwrap_or((rest, "*"));
-        let (c, n) = if pat.contains(':') { (c, n) } else { ("*", "*") };
+        let (c, n) = if pat.contains(':') {
+            (c, n)
+        } else {
+            ("*", "*")
+        };
         if let Ok(tps) = env.tracepoints(c, n) {
             names.extend(tps.into_iter().map(|(c, n)| format!("tracepoint:{c}:{n}")));
         }
     }
-    if let Some(path) = rest.split_once(':').map(|(p, _)| p).filter(|_| matches!(ty, "uprobe" | "u" | "uretprobe" | "ur")) {
+    if let Some(path) = rest
+        .split_once(':')
+        .map(|(p, _)| p)
+        .filter(|_| matches!(ty, "uprobe" | "u" | "uretprobe" | "ur"))
+    {
         let sym_pat = rest.split_once(':').map_or("*", |(_, s)| s);
         let bin = crate::system::resolve_binary(path);
         if let Ok(data) = std::fs::read(&bin) {

@@ -79,10 +79,20 @@ fn regs(dst: u8, src: u8) -> u8 {
 }
 
 pub fn alu_imm(op: u8, dst: u8, imm: i32) -> Insn {
-    Insn { code: ALU64 | op | K, regs: regs(dst, 0), off: 0, imm }
+    Insn {
+        code: ALU64 | op | K,
+        regs: regs(dst, 0),
+        off: 0,
+        imm,
+    }
 }
 pub fn alu_reg(op: u8, dst: u8, src: u8) -> Insn {
-    Insn { code: ALU64 | op | X, regs: regs(dst, src), off: 0, imm: 0 }
+    Insn {
+        code: ALU64 | op | X,
+        regs: regs(dst, src),
+        off: 0,
+        imm: 0,
+    }
 }
 pub fn mov_imm(dst: u8, imm: i32) -> Insn {
     alu_imm(MOV, dst, imm)
@@ -92,30 +102,75 @@ pub fn mov_reg(dst: u8, src: u8) -> Insn {
 }
 pub fn ld_imm64(dst: u8, src: u8, v: u64) -> [Insn; 2] {
     [
-        Insn { code: LD | DW | IMM, regs: regs(dst, src), off: 0, imm: v as u32 as i32 },
-        Insn { code: 0, regs: 0, off: 0, imm: (v >> 32) as u32 as i32 },
+        Insn {
+            code: LD | DW | IMM,
+            regs: regs(dst, src),
+            off: 0,
+            imm: v as u32 as i32,
+        },
+        Insn {
+            code: 0,
+            regs: 0,
+            off: 0,
+            imm: (v >> 32) as u32 as i32,
+        },
     ]
 }
 pub fn ldx(size: u8, dst: u8, src: u8, off: i16) -> Insn {
-    Insn { code: LDX | size | MEM, regs: regs(dst, src), off, imm: 0 }
+    Insn {
+        code: LDX | size | MEM,
+        regs: regs(dst, src),
+        off,
+        imm: 0,
+    }
 }
 pub fn stx(size: u8, dst: u8, src: u8, off: i16) -> Insn {
-    Insn { code: STX | size | MEM, regs: regs(dst, src), off, imm: 0 }
+    Insn {
+        code: STX | size | MEM,
+        regs: regs(dst, src),
+        off,
+        imm: 0,
+    }
 }
 pub fn st(size: u8, dst: u8, off: i16, imm: i32) -> Insn {
-    Insn { code: ST | size | MEM, regs: regs(dst, 0), off, imm }
+    Insn {
+        code: ST | size | MEM,
+        regs: regs(dst, 0),
+        off,
+        imm,
+    }
 }
 pub fn jmp_imm(op: u8, dst: u8, imm: i32, off: i16) -> Insn {
-    Insn { code: JMP | op | K, regs: regs(dst, 0), off, imm }
+    Insn {
+        code: JMP | op | K,
+        regs: regs(dst, 0),
+        off,
+        imm,
+    }
 }
 pub fn jmp_reg(op: u8, dst: u8, src: u8, off: i16) -> Insn {
-    Insn { code: JMP | op | X, regs: regs(dst, src), off, imm: 0 }
+    Insn {
+        code: JMP | op | X,
+        regs: regs(dst, src),
+        off,
+        imm: 0,
+    }
 }
 pub fn call(helper: i32) -> Insn {
-    Insn { code: JMP | CALL, regs: 0, off: 0, imm: helper }
+    Insn {
+        code: JMP | CALL,
+        regs: 0,
+        off: 0,
+        imm: helper,
+    }
 }
 pub fn exit() -> Insn {
-    Insn { code: JMP | EXIT, regs: 0, off: 0, imm: 0 }
+    Insn {
+        code: JMP | EXIT,
+        regs: 0,
+        off: 0,
+        imm: 0,
+    }
 }
 
 /// One instruction as text, in the kernel verifier log's style.

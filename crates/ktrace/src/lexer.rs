@@ -41,8 +41,8 @@ impl Tok {
 /// Longest first, so that `<<=` wins over `<<` and `<`.
 const PUNCTS: &[&str] = &[
     "<<=", ">>=", "->", "++", "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "==", "!=",
-    "<=", ">=", "&&", "||", "<<", ">>", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!", "<",
-    ">", "=", "(", ")", "{", "}", "[", "]", ",", ";", ":", "?", ".",
+    "<=", ">=", "&&", "||", "<<", ">>", "+", "-", "*", "/", "%", "&", "|", "^", "~", "!", "<", ">",
+    "=", "(", ")", "{", "}", "[", "]", ",", ";", ":", "?", ".",
 ];
 
 pub struct Lexer<'a> {
@@ -130,8 +130,9 @@ impl<'a> Lexer<'a> {
             let text = self.src[start..self.pos].replace('_', "");
             let span = Span::new(start, self.pos);
             Tok::Int(parse_int(&text).ok_or_else(|| {
-                Diagnostic::new("invalid integer", span, "not a number")
-                    .hint("write decimal (42), hex (0x2a), octal (052), or with a suffix (1K, 2M, 3G)")
+                Diagnostic::new("invalid integer", span, "not a number").hint(
+                    "write decimal (42), hex (0x2a), octal (052), or with a suffix (1K, 2M, 3G)",
+                )
             })?)
         } else if c == b'"' {
             self.pos += 1;
@@ -203,7 +204,10 @@ impl<'a> Lexer<'a> {
                 }
                 Tok::Var(self.src[start + 1..self.pos].to_string())
             }
-        } else if let Some(p) = PUNCTS.iter().find(|p| self.src[self.pos..].starts_with(**p)) {
+        } else if let Some(p) = PUNCTS
+            .iter()
+            .find(|p| self.src[self.pos..].starts_with(**p))
+        {
             self.pos += p.len();
             Tok::Punct(p)
         } else {

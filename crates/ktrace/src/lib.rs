@@ -15,20 +15,21 @@
 //!
 //! Dependencies: `codespan-reporting` renders rustc-style diagnostics (a small, well-kept
 //! crate that does exactly that layout); `object` reads ELF symbol tables for uprobes;
-//! `signal-hook` turns Ctrl-C into a flag safely; `libc` for the few syscalls of the private
-//! system adapter ([`sys`]) until `bpf-sys` offers them.
+//! `signal-hook` turns Ctrl-C into a flag safely. Every syscall (bpf(), perf events, mount,
+//! signals, clocks) goes through the `bpf-sys` system crate: this crate has no `unsafe`.
+
+#![forbid(unsafe_code)]
 
 pub mod ast;
+pub mod codegen;
 pub mod diag;
+pub mod driver;
+pub mod insn;
 pub mod lexer;
 pub mod output;
 pub mod parser;
 pub mod printf;
-pub mod sema;
-pub mod types;
-pub mod codegen;
-pub mod driver;
-pub mod insn;
 pub mod runtime;
-pub mod sys;
+pub mod sema;
 pub mod system;
+pub mod types;

@@ -51,7 +51,11 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 fn int_at(b: &[u8], off: usize, size: u8, signed: bool) -> i128 {
     let raw = u64_at(b, off);
     let bits = size as u32 * 8;
-    let v = if bits >= 64 { raw } else { raw & ((1u64 << bits) - 1) };
+    let v = if bits >= 64 {
+        raw
+    } else {
+        raw & ((1u64 << bits) - 1)
+    };
     if signed {
         if bits >= 64 {
             v as i64 as i128
@@ -116,7 +120,9 @@ fn key_prefix(map: &MapInfo, key: &[u8]) -> Vec<u8> {
 }
 
 fn sum_u64(values: &[Vec<u8>]) -> u64 {
-    values.iter().fold(0u64, |a, v| a.wrapping_add(u64_at(v, 0)))
+    values
+        .iter()
+        .fold(0u64, |a, v| a.wrapping_add(u64_at(v, 0)))
 }
 
 /// (count, total) summed over CPUs for avg/stats.
@@ -131,7 +137,10 @@ fn sum_pair(values: &[Vec<u8>]) -> (i64, i64) {
 
 /// min/max over the CPUs that saw a value.
 fn min_max(values: &[Vec<u8>], max: bool) -> i64 {
-    let seen = values.iter().filter(|v| u64_at(v, 8) != 0).map(|v| u64_at(v, 0) as i64);
+    let seen = values
+        .iter()
+        .filter(|v| u64_at(v, 8) != 0)
+        .map(|v| u64_at(v, 0) as i64);
     if max {
         seen.max().unwrap_or(0)
     } else {
@@ -176,7 +185,9 @@ fn bar_row(out: &mut String, header: &str, count: u64, max_value: u64, div: u64)
 
 /// Histogram rows for buckets `values` (index 0 is negative, 1 is zero, i>=2 is [2^(i-2), 2^(i-1))).
 pub fn hist_to_str(values: &[u64], div: u64) -> String {
-    let nz: Vec<usize> = (0..values.len()).filter(|&i| (values[i] as i32) > 0).collect();
+    let nz: Vec<usize> = (0..values.len())
+        .filter(|&i| (values[i] as i32) > 0)
+        .collect();
     let (Some(&min), Some(&max)) = (nz.first(), nz.last()) else {
         return String::new();
     };
@@ -222,7 +233,13 @@ pub fn lhist_to_str(values: &[u64], min: i64, max: i64, step: i64) -> String {
                 lhist_label(i as i64 * step + min)
             )
         };
-        bar_row(&mut out, &header, values.get(i).copied().unwrap_or(0), max_value, 1);
+        bar_row(
+            &mut out,
+            &header,
+            values.get(i).copied().unwrap_or(0),
+            max_value,
+            1,
+        );
     }
     out
 }
@@ -253,7 +270,13 @@ fn sort_by_key<T>(map: &MapInfo, items: &mut [(Vec<u8>, T)]) {
 
 /// The text bpftrace prints for a whole map (`print(@m)` and at exit), with `top` (0 = all)
 /// and `div` (0 = 1).
-pub fn map_to_str(map: &MapInfo, entries: &[Entry], top: usize, div: u64, sym: &dyn Symbolizer) -> String {
+pub fn map_to_str(
+    map: &MapInfo,
+    entries: &[Entry],
+    top: usize,
+    div: u64,
+    sym: &dyn Symbolizer,
+) -> String {
     let div = div.max(1);
     let mut out = String::new();
     let skip = |i: usize, total: usize| top > 0 && total > top && i < total - top;
@@ -342,7 +365,9 @@ pub fn map_to_str(map: &MapInfo, entries: &[Entry], top: usize, div: u64, sym: &
                     continue;
                 }
                 let v = match &map.value {
-                    Ty::Count | Ty::Sum | Ty::Min | Ty::Max => (value_of(e) / div as i128).to_string(),
+                    Ty::Count | Ty::Sum | Ty::Min | Ty::Max => {
+                        (value_of(e) / div as i128).to_string()
+                    }
                     Ty::Int { signed, .. } => {
                         if *signed {
                             (value_of(e) as i64 / div as i64).to_string()

@@ -159,7 +159,10 @@ impl Parser<'_> {
         if !self.is_punct("{")? {
             let (t, span) = self.peek()?;
             return Err(Diagnostic::new(
-                format!("expected `{{` to start the probe's actions, found {}", t.describe()),
+                format!(
+                    "expected `{{` to start the probe's actions, found {}",
+                    t.describe()
+                ),
                 span,
                 "expected `{`",
             ));
@@ -189,7 +192,10 @@ impl Parser<'_> {
             if needs_semi && !self.eat(";")? && !self.is_punct("}")? {
                 let (t, span) = self.peek()?;
                 return Err(Diagnostic::new(
-                    format!("expected `;` or `}}` after the statement, found {}", t.describe()),
+                    format!(
+                        "expected `;` or `}}` after the statement, found {}",
+                        t.describe()
+                    ),
                     span,
                     "expected `;`",
                 ));
@@ -281,28 +287,29 @@ impl Parser<'_> {
             return Ok((Stmt::Expr(e), true));
         };
         let span = e.span.to(value.span);
-        let stmt = match e.kind {
-            ExprKind::Map { .. } => Stmt::AssignMap {
-                map: e,
-                op,
-                value,
-                span,
-            },
-            ExprKind::Var(name) => Stmt::AssignVar {
-                name,
-                op,
-                value,
-                span,
-            },
-            _ => {
-                return Err(Diagnostic::new(
+        let stmt =
+            match e.kind {
+                ExprKind::Map { .. } => Stmt::AssignMap {
+                    map: e,
+                    op,
+                    value,
+                    span,
+                },
+                ExprKind::Var(name) => Stmt::AssignVar {
+                    name,
+                    op,
+                    value,
+                    span,
+                },
+                _ => return Err(Diagnostic::new(
                     "cannot assign to this expression",
                     e.span,
                     "not a map or a variable",
                 )
-                .hint("assign to a map (`@name[key] = ...`) or a scratch variable (`$name = ...`)"))
-            }
-        };
+                .hint(
+                    "assign to a map (`@name[key] = ...`) or a scratch variable (`$name = ...`)",
+                )),
+            };
         Ok((stmt, true))
     }
 

@@ -230,8 +230,28 @@ mod tests {
 
     #[test]
     fn c_like() {
-        assert_eq!(f("%d %s %5d|%-5d|%x %lu %c\n", &[Arg::Int(5), Arg::Str("str".into()), Arg::Int(42), Arg::Int(42), Arg::Int(255), Arg::Int(7), Arg::Int(65)]), "5 str    42|42   |ff 7 A\n");
-        assert_eq!(f("%05d|%-8s|%08x|%%", &[Arg::Int(-42), Arg::Str("ab".into()), Arg::Int(0xbeef)]), "-0042|ab      |0000beef|%");
+        assert_eq!(
+            f(
+                "%d %s %5d|%-5d|%x %lu %c\n",
+                &[
+                    Arg::Int(5),
+                    Arg::Str("str".into()),
+                    Arg::Int(42),
+                    Arg::Int(42),
+                    Arg::Int(255),
+                    Arg::Int(7),
+                    Arg::Int(65)
+                ]
+            ),
+            "5 str    42|42   |ff 7 A\n"
+        );
+        assert_eq!(
+            f(
+                "%05d|%-8s|%08x|%%",
+                &[Arg::Int(-42), Arg::Str("ab".into()), Arg::Int(0xbeef)]
+            ),
+            "-0042|ab      |0000beef|%"
+        );
         assert_eq!(f("%d", &[Arg::Int(-1)]), "-1");
         assert_eq!(f("%u", &[Arg::Int(-1)]), "4294967295");
         assert_eq!(f("%lu", &[Arg::Int(-1)]), "18446744073709551615");

@@ -6,10 +6,8 @@ use crate::codegen::{self, Action, Compiled};
 use crate::insn::{Insn, PSEUDO_MAP_FD};
 use crate::output::{self, Entry, Symbolizer};
 use crate::printf::{self, Arg};
-use crate::sys;
 use crate::system::{resolve_binary, uprobe_offset};
 use crate::types::{ProbeKind, Ty};
-use std::ffi::CString;
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,9 +16,15 @@ use std::sync::Arc;
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot create map {name}: {err}")]
-    Map { name: String, err: std::io::Error },
+    Map { name: String, err: bpf_sys::Error },
     #[error("the kernel rejected the program for {probe} ({err}); this is a bug in kmodkit's code generator.\nverifier log:\n{log}")]
-    Verifier { probe: String, err: std::io::Error, log: String },
+    Verifier {
+        probe: String,
+        err: String,
+        log: String,
+    },
+    #[error("{0}")]
+    Sys(#[from] bpf_sys::Error),
     #[error("cannot attach {probe}: {err}")]
     Attach { probe: String, err: String },
     #[error("{0}")]
@@ -50,7 +54,7 @@ pub struct Session {
     progs: Vec<OwnedFd>,
     /// Perf events holding the attachments (closing them detaches).
     links: Vec<OwnedFd>,
-    ring: sys::RingBuf,
+    ring: bpf_sys::RingBuf,
     ncpus: usize,
     pub attached: usize,
 }
@@ -74,23 +78,44 @@ impl Session {
         let mut maps = Vec::new();
         for m in &compiled.maps {
             let name = m.name.trim_start_matches('@');
-            let fd = sys::map_create(m.map_type, m.key_size, m.value_size, m.max_entries, if name.is_empty() { "_" } else { name })
-                .map_err(|err| RunError::Map { name: m.name.clone(), err })?;
+            let fd = bpf_sys::map_create(&bpf_sys::MapSpec {
+                map_type: m.map_type,
+                key_size: m.key_size,
+                value_size: m.value_size,
+                max_entries: m.max_entries,
+                flags: 0,
+                name: if name.is_empty() { "_" } else { name },
+            })
+            .map_err(|err| RunError::Map {
+                name: m.name.clone(),
+                err,
+            })?;
             maps.push(fd);
         }
-        let ring = sys::RingBuf::new(&maps[compiled.ringbuf], codegen::RINGBUF_SIZE as usize)?;
+        let ring = bpf_sys::RingBuf::new(&maps[compiled.ringbuf], codegen::RINGBUF_SIZE as usize)?;
         let mut progs = Vec::new();
         for p in &compiled.progs {
             let bytes = patch_maps(&p.insns, &maps);
-            let fd = sys::prog_load(p.prog_type, &bytes, "kmodkit_trace").map_err(|(err, log)| RunError::Verifier {
-                probe: p.name.clone(),
-                err,
-                log,
+            let spec = bpf_sys::ProgSpec {
+                name: "kmodkit_trace",
+                ..bpf_sys::ProgSpec::new(p.prog_type, &bytes)
+            };
+            let fd = bpf_sys::prog_load(&spec).map_err(|e| match e {
+                bpf_sys::Error::Verifier { source, log } => RunError::Verifier {
+                    probe: p.name.clone(),
+                    err: source.to_string(),
+                    log,
+                },
+                other => RunError::Verifier {
+                    probe: p.name.clone(),
+                    err: other.to_string(),
+                    log: String::new(),
+                },
             })?;
             progs.push(fd);
         }
         let mut s = Session {
-            ncpus: sys::possible_cpus(),
+            ncpus: bpf_sys::possible_cpus(),
             compiled,
             maps,
             progs,
@@ -107,7 +132,10 @@ impl Session {
 
     fn attach(&mut self, i: usize, pid: Option<i32>) -> Result<(), RunError> {
         let p = &self.compiled.progs[i];
-        let err = |e: String| RunError::Attach { probe: p.name.clone(), err: e };
+        let err = |e: String| RunError::Attach {
+            probe: p.name.clone(),
+            err: e,
+        };
         let read_u64 = |path: &str| -> Result<u64, RunError> {
             std::fs::read_to_string(path)
                 .map_err(|e| err(format!("{path}: {e}")))?
@@ -115,43 +143,57 @@ impl Session {
                 .parse()
                 .map_err(|_| err(format!("{path}: not a number")))
         };
-        let all_cpus = sys::online_cpus();
-        let (ev_type, config, sample, freq, c1, c2, cpus, ev_pid): (u32, u64, u64, bool, Option<CString>, u64, Vec<u32>, i32) = match &p.kind {
-            ProbeKind::Begin | ProbeKind::End => return Ok(()),
-            ProbeKind::Tracepoint { category, name } => {
-                let id = read_u64(&format!("{}/events/{category}/{name}/id", crate::system::TRACEFS))?;
-                (sys::PERF_TYPE_TRACEPOINT, id, 1, false, None, 0, vec![0], -1)
-            }
-            ProbeKind::Uprobe { path, symbol, ret } => {
-                let ty = read_u64("/sys/bus/event_source/devices/uprobe/type")? as u32;
-                let off = uprobe_offset(path, symbol).map_err(err)?;
-                let bin = resolve_binary(path);
-                let c = CString::new(bin.to_string_lossy().as_bytes()).map_err(|e| err(e.to_string()))?;
-                (ty, u64::from(*ret), 1, false, Some(c), off, vec![0], pid.unwrap_or(-1))
-            }
-            ProbeKind::Kprobe { function, ret } => {
-                let ty = read_u64("/sys/bus/event_source/devices/kprobe/type")? as u32;
-                let c = CString::new(function.as_bytes()).map_err(|e| err(e.to_string()))?;
-                (ty, u64::from(*ret), 1, false, Some(c), 0, vec![0], -1)
-            }
-            ProbeKind::Interval { period_ns } => (sys::PERF_TYPE_SOFTWARE, 0, *period_ns, false, None, 0, vec![all_cpus.first().copied().unwrap_or(0)], -1),
-            ProbeKind::Profile { freq_hz } => (sys::PERF_TYPE_SOFTWARE, 0, *freq_hz, true, None, 0, all_cpus.clone(), -1),
-            ProbeKind::Software { config, period } => (sys::PERF_TYPE_SOFTWARE, *config, *period, false, None, 0, all_cpus.clone(), -1),
-            ProbeKind::Hardware { config, period } => (sys::PERF_TYPE_HARDWARE, *config, *period, false, None, 0, all_cpus.clone(), -1),
-        };
-        let ev = sys::PerfEvent {
-            type_: ev_type,
+        let all_cpus = bpf_sys::online_cpus();
+        let first_cpu = vec![all_cpus.first().copied().unwrap_or(0)];
+        let sw = |config: u64, sample: u64, freq: bool| bpf_sys::PerfEvent {
+            type_: bpf_sys::perf_type::SOFTWARE,
             config,
             sample,
             freq,
-            config1_str: c1.as_ref(),
-            config2: c2,
+            ..bpf_sys::PerfEvent::default()
+        };
+        let (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32) = match &p.kind {
+            ProbeKind::Begin | ProbeKind::End => return Ok(()),
+            ProbeKind::Tracepoint { category, name } => {
+                let id = read_u64(&format!(
+                    "{}/events/{category}/{name}/id",
+                    crate::system::TRACEFS
+                ))?;
+                (bpf_sys::PerfEvent::tracepoint(id), first_cpu, -1)
+            }
+            ProbeKind::Uprobe { path, symbol, ret } => {
+                let off = uprobe_offset(path, symbol).map_err(err)?;
+                let bin = resolve_binary(path);
+                let ev =
+                    bpf_sys::PerfEvent::uprobe(&bin, off, *ret).map_err(|e| err(e.to_string()))?;
+                (ev, first_cpu, pid.unwrap_or(-1))
+            }
+            ProbeKind::Kprobe { function, ret } => {
+                let ev = bpf_sys::PerfEvent::kprobe(function, 0, *ret)
+                    .map_err(|e| err(e.to_string()))?;
+                (ev, first_cpu, -1)
+            }
+            ProbeKind::Interval { period_ns } => (sw(0, *period_ns, false), first_cpu, -1),
+            ProbeKind::Profile { freq_hz } => (sw(0, *freq_hz, true), all_cpus.clone(), -1),
+            ProbeKind::Software { config, period } => {
+                (sw(*config, *period, false), all_cpus.clone(), -1)
+            }
+            ProbeKind::Hardware { config, period } => (
+                bpf_sys::PerfEvent {
+                    type_: bpf_sys::perf_type::HARDWARE,
+                    config: *config,
+                    sample: *period,
+                    ..bpf_sys::PerfEvent::default()
+                },
+                all_cpus.clone(),
+                -1,
+            ),
         };
         for cpu in cpus {
             // A task-bound uprobe (-p) is opened for that task on any CPU.
             let cpu = if ev_pid >= 0 { -1 } else { cpu as i32 };
-            let fd = sys::perf_event_open(&ev, ev_pid, cpu).map_err(|e| err(e.to_string()))?;
-            sys::perf_attach(&fd, &self.progs[i]).map_err(|e| err(e.to_string()))?;
+            let fd = bpf_sys::perf_event_open(&ev, ev_pid, cpu).map_err(|e| err(e.to_string()))?;
+            bpf_sys::perf_attach(&fd, &self.progs[i]).map_err(|e| err(e.to_string()))?;
             self.links.push(fd);
             if ev_pid >= 0 {
                 break;
@@ -163,7 +205,7 @@ impl Session {
     pub fn run_special(&self, which: &ProbeKind) -> Result<(), RunError> {
         for (i, p) in self.compiled.progs.iter().enumerate() {
             if &p.kind == which {
-                sys::prog_test_run(&self.progs[i])?;
+                bpf_sys::prog_test_run(&self.progs[i], &bpf_sys::TestRun::default())?;
             }
         }
         Ok(())
@@ -184,13 +226,21 @@ impl Session {
         let mut key = vec![0u8; spec.key_size as usize];
         let mut next = vec![0u8; spec.key_size as usize];
         let mut first = true;
-        while let Ok(true) = sys::map_next_key(fd, if first { None } else { Some(&key) }, &mut next) {
+        while let Ok(true) =
+            bpf_sys::map_next_key(fd, if first { None } else { Some(&key) }, &mut next)
+        {
             first = false;
             std::mem::swap(&mut key, &mut next);
             let mut val = vec![0u8; vsize.next_multiple_of(8) * n];
-            if let Ok(true) = sys::map_lookup(fd, &key, &mut val) {
-                let values = val.chunks(vsize.next_multiple_of(8)).map(|c| c[..vsize].to_vec()).collect();
-                out.push(Entry { key: key.clone(), values });
+            if let Ok(true) = bpf_sys::map_lookup(fd, &key, &mut val) {
+                let values = val
+                    .chunks(vsize.next_multiple_of(8))
+                    .map(|c| c[..vsize].to_vec())
+                    .collect();
+                out.push(Entry {
+                    key: key.clone(),
+                    values,
+                });
             }
         }
         out
@@ -200,7 +250,9 @@ impl Session {
         let Some(info) = &self.compiled.maps[idx].info else {
             return String::new();
         };
-        let syms = Syms { names: &self.compiled.probe_names };
+        let syms = Syms {
+            names: &self.compiled.probe_names,
+        };
         output::map_to_str(info, &self.entries(idx), top, div, &syms)
     }
 
@@ -211,9 +263,9 @@ impl Session {
         for e in self.entries(idx) {
             if zero {
                 let z = vec![0u8; (spec.value_size as usize).next_multiple_of(8) * n];
-                let _ = sys::map_update(&self.maps[idx], &e.key, &z, 0);
+                let _ = bpf_sys::map_update(&self.maps[idx], &e.key, &z, 0);
             } else {
-                let _ = sys::map_delete(&self.maps[idx], &e.key);
+                let _ = bpf_sys::map_delete(&self.maps[idx], &e.key);
             }
         }
     }
@@ -234,9 +286,15 @@ impl Session {
     }
 
     fn handle(&self, rec: &[u8], out: &mut dyn Write) -> bool {
-        let id = u64::from_le_bytes(rec.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8])) as usize;
+        let id = u64::from_le_bytes(
+            rec.get(..8)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or([0; 8]),
+        ) as usize;
         let body = rec.get(8..).unwrap_or(&[]);
-        let syms = Syms { names: &self.compiled.probe_names };
+        let syms = Syms {
+            names: &self.compiled.probe_names,
+        };
         match self.compiled.actions.get(id) {
             Some(Action::Exit) => return true,
             Some(Action::Printf { pieces, args }) => {
@@ -246,7 +304,9 @@ impl Session {
                     let b = body.get(off..).unwrap_or(&[]);
                     vals.push(match t {
                         Ty::Int { size, signed } => {
-                            let raw = u64::from_le_bytes(b.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]));
+                            let raw = u64::from_le_bytes(
+                                b.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]),
+                            );
                             let v = if *signed {
                                 let s = 64 - *size as u32 * 8;
                                 ((raw << s) as i64) >> s
@@ -268,7 +328,7 @@ impl Session {
                 let _ = out.write_all(self.map_text(*map, *top, *div).as_bytes());
             }
             Some(Action::Time(fmt)) => {
-                let _ = out.write_all(sys::local_time(fmt).as_bytes());
+                let _ = out.write_all(bpf_sys::strftime_local(fmt).as_bytes());
             }
             Some(Action::Clear(m)) => self.clear(*m, false),
             Some(Action::Zero(m)) => self.clear(*m, true),
@@ -278,7 +338,12 @@ impl Session {
     }
 
     /// Waits for records until exit(), a signal, or `stop()` says so.
-    pub fn poll_loop(&mut self, out: &mut dyn Write, interrupted: &Arc<AtomicBool>, mut stop: impl FnMut() -> bool) {
+    pub fn poll_loop(
+        &mut self,
+        out: &mut dyn Write,
+        interrupted: &Arc<AtomicBool>,
+        mut stop: impl FnMut() -> bool,
+    ) {
         loop {
             if self.drain(out) {
                 return;

@@ -149,20 +149,28 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
     }
 }
 
-fn glob_match(pat: &str, s: &str) -> bool {
-    fn rec(p: &[u8], s: &[u8]) -> bool {
-        match p.split_first() {
-            None => s.is_empty(),
-            Some((b'*', rest)) => (0..=s.len()).any(|i| rec(rest, &s[i..])),
-            Some((b'?', rest)) => !s.is_empty() && rec(rest, &s[1..]),
-            Some((c, rest)) => s.first() == Some(c) && rec(rest, &s[1..]),
+/// bpftrace 0.17's wildcard match, reproduced because probe lists must be identical: the
+/// pattern is split on `*`, and each piece is matched at its *first* occurrence after the
+/// previous one, without backtracking. So `sys_enter_re*d` matches `sys_enter_read` but not
+/// `sys_enter_readahead` (the first `d` after `re` is not at the end), unlike a shell glob.
+pub fn wildcard_match(pat: &str, s: &str) -> bool {
+    if pat.is_empty() {
+        return s.is_empty();
+    }
+    let start_wild = pat.starts_with('*');
+    let end_wild = pat.ends_with('*');
+    let tokens: Vec<&str> = pat.split('*').filter(|t| !t.is_empty()).collect();
+    let mut next = 0;
+    if !start_wild && !tokens.first().is_some_and(|t| s.starts_with(t)) {
+        return false;
+    }
+    for t in &tokens {
+        match s[next..].find(t) {
+            Some(i) => next += i + t.len(),
+            None => return false,
         }
     }
-    rec(pat.as_bytes(), s.as_bytes())
-}
-
-pub fn wildcard_match(pat: &str, s: &str) -> bool {
-    glob_match(pat, s)
+    end_wild || next == s.len()
 }
 
 fn parse_num(s: &str) -> Option<u64> {
@@ -387,77 +395,79 @@ impl Analysis {
                 }
             }
             ExprKind::PositionalCount => INT64,
-            ExprKind::Builtin(b) => match b.as_str() {
-                "pid" | "tid" | "uid" | "gid" | "cpu" | "rand" | "cpid" => Ty::Int {
-                    size: 8,
-                    signed: false,
-                },
-                "nsecs" | "elapsed" | "cgroup" => UINT64,
-                "comm" => Ty::Str(16),
-                "probe" => Ty::Probe,
-                "func" => match pi.kind {
-                    ProbeKind::Uprobe { .. } => Ty::Usym,
-                    ProbeKind::Kprobe { .. } => Ty::Ksym,
-                    _ => {
+            ExprKind::Builtin(b) => {
+                match b.as_str() {
+                    "pid" | "tid" | "uid" | "gid" | "cpu" | "rand" | "cpid" => Ty::Int {
+                        size: 8,
+                        signed: false,
+                    },
+                    "nsecs" | "elapsed" | "cgroup" => UINT64,
+                    "comm" => Ty::Str(16),
+                    "probe" => Ty::Probe,
+                    "func" => match pi.kind {
+                        ProbeKind::Uprobe { .. } => Ty::Usym,
+                        ProbeKind::Kprobe { .. } => Ty::Ksym,
+                        _ => {
+                            return Err(Diagnostic::new(
+                                "`func` is only available in uprobes and kprobes",
+                                e.span,
+                                "not available here",
+                            ))
+                        }
+                    },
+                    "retval" => match pi.kind {
+                        ProbeKind::Uprobe { ret: true, .. }
+                        | ProbeKind::Kprobe { ret: true, .. } => UINT64,
+                        _ => {
+                            return Err(Diagnostic::new(
+                                "`retval` is only available in uretprobes and kretprobes",
+                                e.span,
+                                format!("not available in {}", pi.name),
+                            ))
+                        }
+                    },
+                    "args" => match pi.kind {
+                        ProbeKind::Tracepoint { .. } => Ty::Args,
+                        _ => {
+                            return Err(Diagnostic::new(
+                                "`args` is only available in tracepoints",
+                                e.span,
+                                format!("not available in {}", pi.name),
+                            )
+                            .hint("in uprobes and kprobes use arg0, arg1, ..."))
+                        }
+                    },
+                    a if a.starts_with("arg") && a[3..].parse::<u8>().is_ok() => match pi.kind {
+                        ProbeKind::Uprobe { ret: false, .. }
+                        | ProbeKind::Kprobe { ret: false, .. } => UINT64,
+                        _ => {
+                            return Err(Diagnostic::new(
+                                format!("`{a}` is only available in uprobes and kprobes"),
+                                e.span,
+                                format!("not available in {}", pi.name),
+                            )
+                            .hint(
+                                if matches!(pi.kind, ProbeKind::Tracepoint { .. }) {
+                                    "tracepoints have `args->FIELD`"
+                                } else {
+                                    "argN is the Nth function argument of a uprobe or kprobe"
+                                },
+                            ))
+                        }
+                    },
+                    other => {
                         return Err(Diagnostic::new(
-                            "`func` is only available in uprobes and kprobes",
+                            format!("unknown identifier `{other}`"),
                             e.span,
-                            "not available here",
-                        ))
-                    }
-                },
-                "retval" => match pi.kind {
-                    ProbeKind::Uprobe { ret: true, .. } | ProbeKind::Kprobe { ret: true, .. } => {
-                        UINT64
-                    }
-                    _ => {
-                        return Err(Diagnostic::new(
-                            "`retval` is only available in uretprobes and kretprobes",
-                            e.span,
-                            format!("not available in {}", pi.name),
-                        ))
-                    }
-                },
-                "args" => match pi.kind {
-                    ProbeKind::Tracepoint { .. } => Ty::Args,
-                    _ => {
-                        return Err(Diagnostic::new(
-                            "`args` is only available in tracepoints",
-                            e.span,
-                            format!("not available in {}", pi.name),
+                            "not a builtin",
                         )
-                        .hint("in uprobes and kprobes use arg0, arg1, ..."))
+                        .hint(format!(
+                            "builtins: {}; scratch variables start with `$`, maps with `@`",
+                            BUILTINS.join(" ")
+                        )))
                     }
-                },
-                a if a.starts_with("arg") && a[3..].parse::<u8>().is_ok() => match pi.kind {
-                    ProbeKind::Uprobe { ret: false, .. } | ProbeKind::Kprobe { ret: false, .. } => {
-                        UINT64
-                    }
-                    _ => {
-                        return Err(Diagnostic::new(
-                            format!("`{a}` is only available in uprobes and kprobes"),
-                            e.span,
-                            format!("not available in {}", pi.name),
-                        )
-                        .hint(if matches!(pi.kind, ProbeKind::Tracepoint { .. }) {
-                            "tracepoints have `args->FIELD`"
-                        } else {
-                            "argN is the Nth function argument of a uprobe or kprobe"
-                        }))
-                    }
-                },
-                other => {
-                    return Err(Diagnostic::new(
-                        format!("unknown identifier `{other}`"),
-                        e.span,
-                        "not a builtin",
-                    )
-                    .hint(format!(
-                        "builtins: {}; scratch variables start with `$`, maps with `@`",
-                        BUILTINS.join(" ")
-                    )))
                 }
-            },
+            }
             ExprKind::Var(v) => match pi.vars.get(v) {
                 Some(t) => t.clone(),
                 None => {
@@ -610,7 +620,10 @@ impl Analysis {
                     ));
                 }
                 let signed = !ty.starts_with('u');
-                let bits: u8 = ty.trim_start_matches(|c: char| c.is_alphabetic()).parse().unwrap_or(64);
+                let bits: u8 = ty
+                    .trim_start_matches(|c: char| c.is_alphabetic())
+                    .parse()
+                    .unwrap_or(64);
                 Ty::Int {
                     size: bits / 8,
                     signed,
@@ -635,7 +648,13 @@ impl Analysis {
         })
     }
 
-    fn check_keys(&self, m: &MapInfo, keys: &[Expr], span: Span, inst: usize) -> Result<(), Diagnostic> {
+    fn check_keys(
+        &self,
+        m: &MapInfo,
+        keys: &[Expr],
+        span: Span,
+        inst: usize,
+    ) -> Result<(), Diagnostic> {
         if keys.len() != m.keys.len() {
             return Err(Diagnostic::new(
                 format!(
@@ -653,7 +672,10 @@ impl Analysis {
             let t = self.ty(k, inst)?;
             if !want.accepts(&t) {
                 return Err(Diagnostic::new(
-                    format!("type mismatch for the key of @{}: {t}, but it was {want}", m.name),
+                    format!(
+                        "type mismatch for the key of @{}: {t}, but it was {want}",
+                        m.name
+                    ),
                     k.span,
                     format!("this is {t}"),
                 ));
@@ -662,7 +684,13 @@ impl Analysis {
         Ok(())
     }
 
-    fn call_ty(&self, name: &str, args: &[Expr], span: Span, inst: usize) -> Result<Ty, Diagnostic> {
+    fn call_ty(
+        &self,
+        name: &str,
+        args: &[Expr],
+        span: Span,
+        inst: usize,
+    ) -> Result<Ty, Diagnostic> {
         let Some((min, max)) = arity(name) else {
             return Err(Diagnostic::new(
                 format!("unknown function `{name}`"),
@@ -703,9 +731,15 @@ impl Analysis {
         let literal_int = |i: usize| -> Result<i64, Diagnostic> {
             match &args[i].kind {
                 ExprKind::Int(v) => Ok(*v),
-                ExprKind::Positional(n) => crate::lexer::parse_int(self.positional(*n)).ok_or_else(|| {
-                    Diagnostic::new(format!("{name}() needs a number here"), args[i].span, "not a number")
-                }),
+                ExprKind::Positional(n) => {
+                    crate::lexer::parse_int(self.positional(*n)).ok_or_else(|| {
+                        Diagnostic::new(
+                            format!("{name}() needs a number here"),
+                            args[i].span,
+                            "not a number",
+                        )
+                    })
+                }
                 _ => Err(Diagnostic::new(
                     format!("{name}() needs an integer literal here"),
                     args[i].span,
@@ -716,7 +750,11 @@ impl Analysis {
         let map_arg = |i: usize| -> Result<&MapInfo, Diagnostic> {
             match &args[i].kind {
                 ExprKind::Map { name: m, .. } => self.maps.get(m).ok_or_else(|| {
-                    Diagnostic::new(format!("undefined map `@{m}`"), args[i].span, "this map is never assigned")
+                    Diagnostic::new(
+                        format!("undefined map `@{m}`"),
+                        args[i].span,
+                        "this map is never assigned",
+                    )
                 }),
                 _ => Err(Diagnostic::new(
                     format!("{name}() expects a map"),
@@ -735,7 +773,11 @@ impl Analysis {
                     ));
                 };
                 let pieces = parse_format(fmt).map_err(|m| {
-                    Diagnostic::new(format!("invalid printf format: {m}"), args[0].span, "in this format")
+                    Diagnostic::new(
+                        format!("invalid printf format: {m}"),
+                        args[0].span,
+                        "in this format",
+                    )
                 })?;
                 let specs: Vec<&Conv> = pieces
                     .iter()
@@ -766,14 +808,17 @@ impl Analysis {
                         }
                         _ => false,
                     };
-                    let ok = ok || (c.conv != 's' && matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe) && false);
+                    let ok = ok
+                        || (c.conv != 's' && matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe) && false);
                     if !ok {
                         return Err(Diagnostic::new(
                             format!("printf: %{} does not take {t}", c.conv),
                             a.span,
                             format!("this is {t}"),
                         )
-                        .hint("%d %u %x %c take integers; %s takes strings (and prints anything)"));
+                        .hint(
+                            "%d %u %x %c take integers; %s takes strings (and prints anything)",
+                        ));
                     }
                     if !(t.is_int() || t.is_str() || matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe)) {
                         return Err(Diagnostic::new(
@@ -787,14 +832,29 @@ impl Analysis {
             }
             "print" => {
                 match &args[0].kind {
-                    ExprKind::Map { name: m, keys } if keys.is_empty() && self.maps.get(m).is_some_and(|mi| !mi.keys.is_empty() || mi.value.is_aggregation()) => {}
+                    ExprKind::Map { name: m, keys }
+                        if keys.is_empty()
+                            && self.maps.get(m).is_some_and(|mi| {
+                                !mi.keys.is_empty() || mi.value.is_aggregation()
+                            }) => {}
                     _ => {
                         let t = self.ty(&args[0], inst)?;
-                        if !(t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_) | Ty::Ksym | Ty::Usym | Ty::Probe)) {
-                            return Err(Diagnostic::new(format!("print() cannot print {t}"), args[0].span, format!("this is {t}")));
+                        if !(t.is_int()
+                            || t.is_str()
+                            || matches!(t, Ty::Tuple(_) | Ty::Ksym | Ty::Usym | Ty::Probe))
+                        {
+                            return Err(Diagnostic::new(
+                                format!("print() cannot print {t}"),
+                                args[0].span,
+                                format!("this is {t}"),
+                            ));
                         }
                         if args.len() > 1 {
-                            return Err(Diagnostic::new("print() of a value takes one argument", span, "extra arguments"));
+                            return Err(Diagnostic::new(
+                                "print() of a value takes one argument",
+                                span,
+                                "extra arguments",
+                            ));
                         }
                     }
                 }
@@ -806,7 +866,11 @@ impl Analysis {
             "time" => {
                 if let Some(a) = args.first() {
                     if !matches!(a.kind, ExprKind::Str(_)) {
-                        return Err(Diagnostic::new("time() needs a string literal format", a.span, "not a string literal"));
+                        return Err(Diagnostic::new(
+                            "time() needs a string literal format",
+                            a.span,
+                            "not a string literal",
+                        ));
                     }
                 }
                 Ty::Void
@@ -815,12 +879,20 @@ impl Analysis {
             "str" => {
                 let t = self.ty(&args[0], inst)?;
                 if !(t.is_int() || t.is_str()) {
-                    return Err(Diagnostic::new(format!("str() expects a pointer or a string, got {t}"), args[0].span, format!("this is {t}")));
+                    return Err(Diagnostic::new(
+                        format!("str() expects a pointer or a string, got {t}"),
+                        args[0].span,
+                        format!("this is {t}"),
+                    ));
                 }
                 let n = if args.len() == 2 {
                     let n = literal_int(1)?;
                     if !(1..=STRLEN as i64).contains(&n) {
-                        return Err(Diagnostic::new("str() length out of range", args[1].span, "must be 1 to 64"));
+                        return Err(Diagnostic::new(
+                            "str() length out of range",
+                            args[1].span,
+                            "must be 1 to 64",
+                        ));
                     }
                     n as usize
                 } else {
@@ -835,7 +907,11 @@ impl Analysis {
                 for i in 0..2 {
                     let t = self.ty(&args[i], inst)?;
                     if !t.is_str() {
-                        return Err(Diagnostic::new(format!("strncmp() expects strings, got {t}"), args[i].span, format!("this is {t}")));
+                        return Err(Diagnostic::new(
+                            format!("strncmp() expects strings, got {t}"),
+                            args[i].span,
+                            format!("this is {t}"),
+                        ));
                     }
                 }
                 literal_int(2)?;
@@ -858,10 +934,18 @@ impl Analysis {
                     )
                     .hint("run with --unsafe if you mean it"));
                 }
-                return Err(Diagnostic::new(format!("{name}() is not supported yet by kmodkit trace"), span, "not supported"));
+                return Err(Diagnostic::new(
+                    format!("{name}() is not supported yet by kmodkit trace"),
+                    span,
+                    "not supported",
+                ));
             }
             "join" | "kstack" | "ustack" | "ntop" | "cat" => {
-                return Err(Diagnostic::new(format!("{name}() is not supported yet by kmodkit trace"), span, "not supported"));
+                return Err(Diagnostic::new(
+                    format!("{name}() is not supported yet by kmodkit trace"),
+                    span,
+                    "not supported",
+                ));
             }
             "count" | "sum" | "avg" | "min" | "max" | "stats" | "hist" | "lhist" => {
                 return Err(Diagnostic::new(
@@ -869,7 +953,9 @@ impl Analysis {
                     span,
                     "an aggregation outside a map assignment",
                 )
-                .hint(format!("write `@name = {name}(...)` or `@name[key] = {name}(...)`")));
+                .hint(format!(
+                    "write `@name = {name}(...)` or `@name[key] = {name}(...)`"
+                )));
             }
             "delete" => {
                 match &args[0].kind {
@@ -879,7 +965,11 @@ impl Analysis {
                         let _ = m;
                     }
                     _ => {
-                        return Err(Diagnostic::new("delete() expects a map element", args[0].span, "not a map"));
+                        return Err(Diagnostic::new(
+                            "delete() expects a map element",
+                            args[0].span,
+                            "not a map",
+                        ));
                     }
                 }
                 Ty::Void
@@ -887,7 +977,11 @@ impl Analysis {
             "clear" | "zero" => {
                 if let ExprKind::Map { keys, .. } = &args[0].kind {
                     if !keys.is_empty() {
-                        return Err(Diagnostic::new(format!("{name}() expects a whole map"), args[0].span, "remove the key"));
+                        return Err(Diagnostic::new(
+                            format!("{name}() expects a whole map"),
+                            args[0].span,
+                            "remove the key",
+                        ));
                     }
                 }
                 map_arg(0)?;
@@ -898,7 +992,13 @@ impl Analysis {
     }
 
     /// The value type an aggregation call gives a map, checking its arguments.
-    pub fn agg_ty(&self, name: &str, args: &[Expr], span: Span, inst: usize) -> Result<Option<Ty>, Diagnostic> {
+    pub fn agg_ty(
+        &self,
+        name: &str,
+        args: &[Expr],
+        span: Span,
+        inst: usize,
+    ) -> Result<Option<Ty>, Diagnostic> {
         let want: (usize, usize) = match name {
             "count" => (0, 0),
             "sum" | "avg" | "min" | "max" | "stats" | "hist" => (1, 1),
@@ -941,7 +1041,9 @@ impl Analysis {
                 for (i, l) in lit.iter_mut().enumerate() {
                     *l = match &args[i + 1].kind {
                         ExprKind::Int(v) => *v,
-                        ExprKind::Positional(n) => crate::lexer::parse_int(self.positional(*n)).unwrap_or(0),
+                        ExprKind::Positional(n) => {
+                            crate::lexer::parse_int(self.positional(*n)).unwrap_or(0)
+                        }
                         _ => {
                             return Err(Diagnostic::new(
                                 "lhist() needs integer literals for min, max and step",
@@ -1010,7 +1112,12 @@ impl Checker<'_> {
                     self.expr(e);
                 }
             }
-            Stmt::AssignVar { name, op, value, span } => {
+            Stmt::AssignVar {
+                name,
+                op,
+                value,
+                span,
+            } => {
                 let Some(t) = self.expr(value) else { return };
                 let pi = &mut self.a.instances[self.inst];
                 if let Some(old) = pi.vars.get(name) {
@@ -1023,7 +1130,11 @@ impl Checker<'_> {
                         ));
                     }
                     if op.is_some() && !t.is_int() {
-                        self.err(Diagnostic::new("compound assignment needs integers", *span, "not an integer"));
+                        self.err(Diagnostic::new(
+                            "compound assignment needs integers",
+                            *span,
+                            "not an integer",
+                        ));
                     }
                 } else if op.is_some() {
                     self.err(Diagnostic::new(
@@ -1032,20 +1143,37 @@ impl Checker<'_> {
                         "updated before any assignment",
                     ));
                 } else if matches!(t, Ty::Void | Ty::Args) || t.is_aggregation() {
-                    self.err(Diagnostic::new(format!("cannot store {t} in a variable"), value.span, format!("this is {t}")));
+                    self.err(Diagnostic::new(
+                        format!("cannot store {t} in a variable"),
+                        value.span,
+                        format!("this is {t}"),
+                    ));
                 } else {
                     pi.vars.insert(name.clone(), t);
                 }
             }
-            Stmt::AssignMap { map, op, value, span } => {
-                let ExprKind::Map { name, keys } = &map.kind else { return };
+            Stmt::AssignMap {
+                map,
+                op,
+                value,
+                span,
+            } => {
+                let ExprKind::Map { name, keys } = &map.kind else {
+                    return;
+                };
                 let mut key_tys = Vec::new();
                 for k in keys {
                     match self.expr(k) {
-                        Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => key_tys.push(t),
+                        Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
+                            key_tys.push(t)
+                        }
                         Some(Ty::Probe) => key_tys.push(Ty::Probe),
                         Some(t) => {
-                            self.err(Diagnostic::new(format!("a map key cannot be {t}"), k.span, format!("this is {t}")));
+                            self.err(Diagnostic::new(
+                                format!("a map key cannot be {t}"),
+                                k.span,
+                                format!("this is {t}"),
+                            ));
                             return;
                         }
                         None => return,
@@ -1066,11 +1194,19 @@ impl Checker<'_> {
                 };
                 let Some(vt) = vt else { return };
                 if matches!(vt, Ty::Void | Ty::Args) {
-                    self.err(Diagnostic::new(format!("cannot store {vt} in a map"), value.span, format!("this is {vt}")));
+                    self.err(Diagnostic::new(
+                        format!("cannot store {vt} in a map"),
+                        value.span,
+                        format!("this is {vt}"),
+                    ));
                     return;
                 }
                 if op.is_some() && !vt.is_int() {
-                    self.err(Diagnostic::new("compound assignment needs integers", *span, "not an integer"));
+                    self.err(Diagnostic::new(
+                        "compound assignment needs integers",
+                        *span,
+                        "not an integer",
+                    ));
                     return;
                 }
                 match self.a.maps.get(name) {
@@ -1089,8 +1225,15 @@ impl Checker<'_> {
                     }
                     Some(m) => {
                         let m = m.clone();
-                        if m.keys.len() != key_tys.len() || !m.keys.iter().zip(&key_tys).all(|(a, b)| a.accepts(b)) {
-                            let show = |k: &[Ty]| k.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+                        if m.keys.len() != key_tys.len()
+                            || !m.keys.iter().zip(&key_tys).all(|(a, b)| a.accepts(b))
+                        {
+                            let show = |k: &[Ty]| {
+                                k.iter()
+                                    .map(|t| t.to_string())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            };
                             self.err(Diagnostic::new(
                                 format!("type mismatch for the keys of @{name}: [{}], but it was [{}]", show(&key_tys), show(&m.keys)),
                                 map.span,
@@ -1111,7 +1254,11 @@ impl Checker<'_> {
             Stmt::If { cond, then, els } => {
                 if let Some(t) = self.expr(cond) {
                     if !t.is_int() {
-                        self.err(Diagnostic::new("the condition must be an integer", cond.span, format!("this is {t}")));
+                        self.err(Diagnostic::new(
+                            "the condition must be an integer",
+                            cond.span,
+                            format!("this is {t}"),
+                        ));
                     }
                 }
                 self.stmts(then);
@@ -1121,7 +1268,11 @@ impl Checker<'_> {
             Stmt::While { cond, body } => {
                 if let Some(t) = self.expr(cond) {
                     if !t.is_int() {
-                        self.err(Diagnostic::new("the condition must be an integer", cond.span, format!("this is {t}")));
+                        self.err(Diagnostic::new(
+                            "the condition must be an integer",
+                            cond.span,
+                            format!("this is {t}"),
+                        ));
                     }
                 }
                 self.loop_depth += 1;
@@ -1130,7 +1281,11 @@ impl Checker<'_> {
             }
             Stmt::Break(span) | Stmt::Continue(span) => {
                 if self.loop_depth == 0 {
-                    self.err(Diagnostic::new("`break` and `continue` are only allowed in a while loop", *span, "outside a loop"));
+                    self.err(Diagnostic::new(
+                        "`break` and `continue` are only allowed in a while loop",
+                        *span,
+                        "outside a loop",
+                    ));
                 }
             }
             Stmt::Return(_) => {}

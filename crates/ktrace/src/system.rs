@@ -36,6 +36,14 @@ fn list_dir(p: &Path) -> std::io::Result<Vec<String>> {
 }
 
 impl SystemEnv {
+    /// The system's tracefs, mounted first when it is not (as bpftrace does). A failure to
+    /// mount is reported later, by the first probe that needs it.
+    pub fn mounted() -> SystemEnv {
+        let env = SystemEnv::default();
+        let _ = bpf_sys::ensure_tracefs(&env.tracefs);
+        env
+    }
+
     fn events(&self) -> Result<PathBuf, String> {
         let ev = self.tracefs.join("events");
         if !ev.is_dir() {
@@ -57,7 +65,8 @@ impl Env for SystemEnv {
     fn tracepoints(&self, category: &str, name: &str) -> Result<Vec<(String, String)>, String> {
         let ev = self.events()?;
         let cats = if is_glob(category) {
-            list_dir(&ev).map_err(|e| e.to_string())?
+            list_dir(&ev)
+                .map_err(|e| e.to_string())?
                 .into_iter()
                 .filter(|c| wildcard_match(category, c))
                 .collect()
@@ -113,7 +122,8 @@ pub fn resolve_binary(path: &str) -> PathBuf {
 pub fn uprobe_offset(path: &str, symbol: &str) -> Result<u64, String> {
     let p = resolve_binary(path);
     let data = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-    let file = object::File::parse(&*data).map_err(|e| format!("{}: not an ELF file: {e}", p.display()))?;
+    let file = object::File::parse(&*data)
+        .map_err(|e| format!("{}: not an ELF file: {e}", p.display()))?;
     let addr = file
         .symbols()
         .chain(file.dynamic_symbols())

@@ -5,7 +5,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ty {
     /// An integer held in a 64-bit register; `size` is its storage size in bytes.
-    Int { size: u8, signed: bool },
+    Int {
+        size: u8,
+        signed: bool,
+    },
     /// A NUL-padded string buffer of this many bytes.
     Str(usize),
     Void,
@@ -16,7 +19,11 @@ pub enum Ty {
     Avg,
     Stats,
     Hist,
-    Lhist { min: i64, max: i64, step: i64 },
+    Lhist {
+        min: i64,
+        max: i64,
+        step: i64,
+    },
     /// The `args` of a tracepoint.
     Args,
     Tuple(Vec<Ty>),
@@ -131,13 +138,33 @@ impl fmt::Display for Ty {
 pub enum ProbeKind {
     Begin,
     End,
-    Tracepoint { category: String, name: String },
-    Uprobe { path: String, symbol: String, ret: bool },
-    Kprobe { function: String, ret: bool },
-    Interval { period_ns: u64 },
-    Profile { freq_hz: u64 },
-    Software { config: u64, period: u64 },
-    Hardware { config: u64, period: u64 },
+    Tracepoint {
+        category: String,
+        name: String,
+    },
+    Uprobe {
+        path: String,
+        symbol: String,
+        ret: bool,
+    },
+    Kprobe {
+        function: String,
+        ret: bool,
+    },
+    Interval {
+        period_ns: u64,
+    },
+    Profile {
+        freq_hz: u64,
+    },
+    Software {
+        config: u64,
+        period: u64,
+    },
+    Hardware {
+        config: u64,
+        period: u64,
+    },
 }
 
 impl ProbeKind {

@@ -149,3 +149,28 @@ pub fn have_tool(name: &str) -> bool {
     }
     found
 }
+
+/// A Debian package unpacked by `scripts/debpkg` (downloaded once into the cache), e.g. a
+/// real `*-dkms` package. `None` (after printing why, or panicking under CI) when it cannot be had.
+pub fn debpkg(package: &str) -> Option<PathBuf> {
+    let script = repo_root().join("scripts/debpkg");
+    match Command::new(&script).arg(package).output() {
+        Ok(out) if out.status.success() => {
+            Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        }
+        Ok(out) => {
+            skip(
+                Requirement::Corpus,
+                &format!(
+                    "scripts/debpkg {package} failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            skip(Requirement::Corpus, &format!("cannot run {}: {e}", script.display()));
+            None
+        }
+    }
+}

@@ -235,15 +235,17 @@ fn modname_of_path(p: &Path) -> Vec<u8> {
 /// One module to describe.
 struct Target {
     name: Vec<u8>,
-    /// `None` for a builtin module.
+    /// `None` for a builtin module (or one missing from modules.dep).
     path: Option<PathBuf>,
+    /// libkmod's `kmod_module_is_builtin`: its modinfo comes from modules.builtin.modinfo.
+    builtin: bool,
 }
 
 /// Where names and aliases are resolved (the module directory and its indexes), and the
 /// modules already seen in this invocation (libkmod's pool: one path per name).
 struct Lookup {
     dirname: Option<PathBuf>,
-    db: Option<Result<moddb::Context, String>>,
+    db: Option<moddb::Context>,
     seen: Vec<(Vec<u8>, PathBuf)>,
 }
 
@@ -256,7 +258,9 @@ impl Lookup {
         }
     }
 
-    fn db(&mut self) -> Result<&moddb::Context, String> {
+    /// The module directory's indexes; modinfo reads no modprobe.d configuration (kmod passes
+    /// an empty config path list).
+    fn db(&mut self) -> &moddb::Context {
         if self.db.is_none() {
             let dir = match &self.dirname {
                 Some(d) => d.clone(),
@@ -266,11 +270,27 @@ impl Lookup {
                     PathBuf::from(d)
                 }
             };
-            self.db = Some(moddb::Context::new(&dir, None).map_err(|e| e.to_string()));
+            self.db = Some(moddb::Context::new(&dir, moddb::Config::default()));
         }
-        match self.db.as_ref().expect("set just above") {
-            Ok(c) => Ok(c),
-            Err(e) => Err(e.clone()),
+        self.db.as_ref().expect("set just above")
+    }
+
+    /// libkmod's module pool: a name seen before keeps the path it was first given.
+    fn target_of(&mut self, m: moddb::ModuleRef) -> Target {
+        let name = m.name.into_bytes();
+        let path = match self.seen.iter().find(|(n, _)| *n == name) {
+            Some((_, p)) => Some(p.clone()),
+            None => {
+                if let Some(p) = &m.path {
+                    self.seen.push((name.clone(), p.clone()));
+                }
+                m.path
+            }
+        };
+        Target {
+            name,
+            path,
+            builtin: m.builtin,
         }
     }
 
@@ -296,6 +316,7 @@ impl Lookup {
             &Target {
                 name,
                 path: Some(abs),
+                builtin: false,
             },
             opts,
             out,
@@ -309,12 +330,12 @@ impl Lookup {
         opts: &Options,
         out: &mut impl Write,
     ) -> bool {
-        let found = self
-            .db()
-            .ok()
-            .and_then(|db| db.lookup_name(&arg.to_string_lossy()).ok().flatten());
+        let found = self.db().lookup_name(&arg.to_string_lossy()).ok().flatten();
         match found {
-            Some(m) => self.describe(prog, &target_of(m), opts, out),
+            Some(m) => {
+                let t = self.target_of(m);
+                self.describe(prog, &t, opts, out)
+            }
             None => {
                 eprintln!(
                     "{prog}: ERROR: Module name {} not found.",
@@ -337,17 +358,15 @@ impl Lookup {
             eprintln!("{prog}: ERROR: Module alias {alias} not found.");
             return false;
         }
-        let found = match self.db() {
-            Ok(db) => db.lookup_alias(&alias).unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
+        let found = self.db().lookup_alias(&alias).unwrap_or_default();
         if found.is_empty() {
             eprintln!("{prog}: ERROR: Module {alias} not found.");
             return false;
         }
         let mut ok = true;
         for m in found {
-            ok &= self.describe(prog, &target_of(m), opts, out);
+            let t = self.target_of(m);
+            ok &= self.describe(prog, &t, opts, out);
         }
         ok
     }
@@ -433,13 +452,24 @@ impl Lookup {
     /// `Ok(None)`: a builtin module with no builtin modinfo file (kmod prints nothing more).
     #[allow(clippy::type_complexity)]
     fn info(&mut self, t: &Target) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>, String> {
-        let Some(path) = &t.path else {
+        const ENOENT: &str = "No such file or directory";
+        if t.builtin {
             let name = String::from_utf8_lossy(&t.name).into_owned();
-            return match self.db()?.builtin_modinfo(&name) {
+            return match self.db().builtin_modinfo(&name) {
                 Ok(Some(e)) => Ok(Some(e)),
-                Ok(None) => Ok(None),
+                // No modules.builtin.modinfo (ENOENT): silent for a module without a file.
+                Ok(None) if t.path.is_none() => Ok(None),
+                Ok(None) => Err(ENOENT.into()),
+                Err(moddb::Error::NoBuiltinModinfo { .. }) => {
+                    Err("Function not implemented".into())
+                }
                 Err(e) => Err(e.to_string()),
             };
+        }
+        // Not builtin and not in modules.dep: kmod_module_get_elf fails with ENOENT, which
+        // modinfo_do treats like a builtin module without modinfo (prints nothing more).
+        let Some(path) = &t.path else {
+            return Ok(None);
         };
         let bytes = modsys::file::read(path).map_err(|e| io_reason(&e))?;
         let module = modfile::Module::parse(&bytes).map_err(|e| elf_reason(path, &e))?;
@@ -459,13 +489,6 @@ impl Lookup {
             entries.push((b"signature".to_vec(), hex_wrapped(&si.signature)));
         }
         Ok(Some(entries))
-    }
-}
-
-fn target_of(m: moddb::ModuleRef) -> Target {
-    Target {
-        name: m.name.into_bytes(),
-        path: m.path,
     }
 }
 
@@ -617,31 +640,6 @@ impl Params {
                 (Some(d), None) => w.extend_from_slice(d),
             }
             w.push(sep);
-        }
-    }
-}
-
-/// Stand-in until crates/moddb's lookup API lands: every lookup finds nothing.
-mod moddb {
-    use std::path::{Path, PathBuf};
-    pub struct Context;
-    pub struct ModuleRef {
-        pub name: String,
-        pub path: Option<PathBuf>,
-    }
-    impl Context {
-        pub fn new(_: &Path, _: Option<&[PathBuf]>) -> Result<Context, String> {
-            Ok(Context)
-        }
-        pub fn lookup_name(&self, _: &str) -> Result<Option<ModuleRef>, String> {
-            Ok(None)
-        }
-        pub fn lookup_alias(&self, _: &str) -> Result<Vec<ModuleRef>, String> {
-            Ok(Vec::new())
-        }
-        #[allow(clippy::type_complexity)]
-        pub fn builtin_modinfo(&self, _: &str) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>, String> {
-            Ok(None)
         }
     }
 }

@@ -1,0 +1,985 @@
+//! Assembler for the LLVM BPF syntax that [`crate::disasm`] prints (and `llvm-objdump -d`,
+//! `clang -S -target bpf` use): `r0 = *(u32 *)(r1 + 4)`, `if r1 > 5 goto +2`, `w0 += 1`,
+//! `lock *(u64 *)(r1 + 0) += r2`, `r1 = 42 ll`, `call 1`, `exit`, with labels.
+//!
+//! A jump or call target may be a label (`goto out`, `if r0 == 0 goto out`, `call func`:
+//! a label as call target makes a BPF-to-BPF call, `src = 1`). Comments start with `#`,
+//! `//` or `;`. Directives (`.text`, `.globl x`, ...) are accepted and ignored, except
+//! `.section NAME` / `.text` which start a new section in [`assemble_sections`].
+
+use std::collections::HashMap;
+
+use crate::insn::{alu, atomic, class, jmp, lddw, mem, pseudo, Insn, BPF_K, BPF_X};
+use crate::AsmError;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Tok {
+    Ident(String),
+    Num(i128),
+    Punct(&'static str),
+}
+
+const PUNCTS: &[&str] = &[
+    "s>>=", ">>=", "<<=", "s/=", "s%=", "s>=", "s<=", "s>", "s<", "+=", "-=", "*=", "/=", "|=",
+    "&=", "^=", "%=", "==", "!=", ">=", "<=", ">", "<", "=", "(", ")", "*", "+", "-", "&", ",",
+    "[", "]", ":",
+];
+
+/// Split a line (comments already removed) into tokens; `col` is 1-based for errors.
+pub(crate) fn tokenize(line: &str, lineno: usize) -> Result<Vec<(Tok, usize)>, AsmError> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let rest = &line[i..];
+        // `s>`, `s<`, `s/=`, ... are operators, not the identifier `s`.
+        if c == b's' && rest.len() > 1 && matches!(b[i + 1], b'>' | b'<' | b'/' | b'%') {
+            if let Some(p) = PUNCTS
+                .iter()
+                .find(|p| p.starts_with('s') && rest.starts_with(**p))
+            {
+                out.push((Tok::Punct(p), i + 1));
+                i += p.len();
+                continue;
+            }
+        }
+        if c.is_ascii_alphabetic()
+            || c == b'_'
+            || c == b'.'
+            || (c == b'%' && i + 1 < b.len() && b[i + 1].is_ascii_alphabetic())
+        {
+            let start = i;
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
+                i += 1;
+            }
+            out.push((Tok::Ident(line[start..i].to_string()), start + 1));
+            continue;
+        }
+        if c.is_ascii_digit() {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric()) {
+                i += 1;
+            }
+            let t = &line[start..i];
+            let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+                i128::from_str_radix(h, 16)
+            } else {
+                t.parse::<i128>()
+            };
+            let v = v.map_err(|_| AsmError::new(lineno, start + 1, format!("bad number `{t}`")))?;
+            out.push((Tok::Num(v), start + 1));
+            continue;
+        }
+        if let Some(p) = PUNCTS
+            .iter()
+            .find(|p| !p.starts_with('s') && rest.starts_with(**p))
+        {
+            out.push((Tok::Punct(p), i + 1));
+            i += p.len();
+            continue;
+        }
+        return Err(AsmError::new(
+            lineno,
+            i + 1,
+            format!(
+                "unexpected character `{}`",
+                rest.chars().next().unwrap_or(' ')
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// Remove a trailing comment (`#`, `//`, `;`).
+pub(crate) fn strip_comment(line: &str) -> &str {
+    let mut end = line.len();
+    for pat in ["#", "//", ";"] {
+        if let Some(p) = line.find(pat) {
+            end = end.min(p);
+        }
+    }
+    &line[..end]
+}
+
+/// A jump/call target before label resolution.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    Rel(i64),
+    Label(String, usize),
+}
+
+/// Fix-up kinds for labels.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FixKind {
+    /// `off` field (goto / conditional jumps).
+    Off,
+    /// `imm` field (gotol, local call).
+    Imm,
+}
+
+pub(crate) struct Parser<'a> {
+    pub toks: &'a [(Tok, usize)],
+    pub pos: usize,
+    pub line: usize,
+    pub eol_col: usize,
+}
+
+impl<'a> Parser<'a> {
+    pub fn col(&self) -> usize {
+        self.toks.get(self.pos).map(|t| t.1).unwrap_or(self.eol_col)
+    }
+
+    pub fn err<T>(&self, msg: impl Into<String>) -> Result<T, AsmError> {
+        Err(AsmError::new(self.line, self.col(), msg.into()))
+    }
+
+    pub fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|t| &t.0)
+    }
+
+    pub fn peek_at(&self, n: usize) -> Option<&Tok> {
+        self.toks.get(self.pos + n).map(|t| &t.0)
+    }
+
+    pub fn is_punct(&self, p: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Punct(q)) if *q == p)
+    }
+
+    pub fn is_ident(&self, s: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Ident(q)) if q == s)
+    }
+
+    pub fn eat_punct(&mut self, p: &str) -> bool {
+        if self.is_punct(p) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn expect_punct(&mut self, p: &str) -> Result<(), AsmError> {
+        if self.eat_punct(p) {
+            Ok(())
+        } else {
+            self.err(format!("expected `{p}`"))
+        }
+    }
+
+    pub fn expect_ident(&mut self, s: &str) -> Result<(), AsmError> {
+        if self.is_ident(s) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.err(format!("expected `{s}`"))
+        }
+    }
+
+    pub fn ident(&mut self) -> Option<String> {
+        if let Some(Tok::Ident(s)) = self.peek() {
+            let s = s.clone();
+            self.pos += 1;
+            Some(s)
+        } else {
+            None
+        }
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.toks.len()
+    }
+
+    pub fn expect_end(&self) -> Result<(), AsmError> {
+        if self.at_end() {
+            Ok(())
+        } else {
+            self.err("unexpected text after the instruction")
+        }
+    }
+
+    /// A register `rN`/`wN` (optionally `%rN`): (is_w, N).
+    pub fn try_reg(&mut self) -> Option<(bool, u8)> {
+        if let Some(Tok::Ident(s)) = self.peek() {
+            let s = s.strip_prefix('%').unwrap_or(s);
+            let (w, n) = if let Some(n) = s.strip_prefix('r') {
+                (false, n)
+            } else if let Some(n) = s.strip_prefix('w') {
+                (true, n)
+            } else {
+                return None;
+            };
+            if n.is_empty()
+                || !n.bytes().all(|c| c.is_ascii_digit())
+                || (n.len() > 1 && n.starts_with('0'))
+            {
+                return None;
+            }
+            let v: u8 = n.parse().ok()?;
+            if v > 10 {
+                return None;
+            }
+            self.pos += 1;
+            return Some((w, v));
+        }
+        None
+    }
+
+    pub fn reg(&mut self) -> Result<(bool, u8), AsmError> {
+        match self.try_reg() {
+            Some(r) => Ok(r),
+            None => self.err("expected a register (r0..r10 or w0..w10)"),
+        }
+    }
+
+    /// A signed number with optional sign.
+    pub fn try_num(&mut self) -> Option<i128> {
+        let save = self.pos;
+        let neg = if self.eat_punct("-") {
+            true
+        } else {
+            self.eat_punct("+");
+            false
+        };
+        if let Some(Tok::Num(v)) = self.peek() {
+            let v = *v;
+            self.pos += 1;
+            Some(if neg { -v } else { v })
+        } else {
+            self.pos = save;
+            None
+        }
+    }
+
+    pub fn num(&mut self) -> Result<i128, AsmError> {
+        match self.try_num() {
+            Some(v) => Ok(v),
+            None => self.err("expected a number"),
+        }
+    }
+
+    /// A 32-bit immediate: accepts -2^31..2^32 (values above i32::MAX wrap).
+    pub fn imm32(&mut self) -> Result<i32, AsmError> {
+        let col = self.col();
+        let v = self.num()?;
+        if v < i32::MIN as i128 || v > u32::MAX as i128 {
+            return Err(AsmError::new(
+                self.line,
+                col,
+                format!("immediate {v} does not fit in 32 bits"),
+            ));
+        }
+        Ok(v as i64 as i32)
+    }
+
+    pub fn target(&mut self) -> Result<Target, AsmError> {
+        let col = self.col();
+        if let Some(v) = self.try_num() {
+            return Ok(Target::Rel(v as i64));
+        }
+        match self.ident() {
+            Some(l) => Ok(Target::Label(l, col)),
+            None => self.err("expected a jump target (+N, -N or a label)"),
+        }
+    }
+}
+
+fn size_code(s: &str) -> Option<(u8, bool)> {
+    Some(match s {
+        "u8" => (mem::B, false),
+        "u16" => (mem::H, false),
+        "u32" => (mem::W, false),
+        "u64" => (mem::DW, false),
+        "s8" => (mem::B, true),
+        "s16" => (mem::H, true),
+        "s32" => (mem::W, true),
+        "s64" => (mem::DW, true),
+        _ => return None,
+    })
+}
+
+/// Parse `(u32 *)` returning (size, signed).
+fn parse_size_cast(p: &mut Parser) -> Result<(u8, bool), AsmError> {
+    p.expect_punct("(")?;
+    let col = p.col();
+    let Some(s) = p.ident() else {
+        return p.err("expected a size (u8, u16, u32, u64)");
+    };
+    let Some(sz) = size_code(&s) else {
+        return Err(AsmError::new(p.line, col, format!("unknown size `{s}`")));
+    };
+    p.expect_punct("*")?;
+    p.expect_punct(")")?;
+    Ok(sz)
+}
+
+/// Parse `rB + off` / `rB - off` (no parentheses).
+fn parse_addr(p: &mut Parser) -> Result<(u8, i16), AsmError> {
+    let (_, base) = p.reg()?;
+    if p.is_punct(")") || p.is_punct(",") || p.is_punct("]") {
+        return Ok((base, 0));
+    }
+    let col = p.col();
+    let neg = if p.eat_punct("-") {
+        true
+    } else {
+        p.expect_punct("+")?;
+        false
+    };
+    let v = p.num()?;
+    let v = if neg { -v } else { v };
+    if v < i16::MIN as i128 || v > i16::MAX as i128 {
+        return Err(AsmError::new(
+            p.line,
+            col,
+            format!("offset {v} does not fit in 16 bits"),
+        ));
+    }
+    Ok((base, v as i16))
+}
+
+/// Parse `*(u32 *)(r1 + 4)`: (size, signed, base, off). The leading `*` must be next.
+fn parse_deref(p: &mut Parser) -> Result<(u8, bool, u8, i16), AsmError> {
+    p.expect_punct("*")?;
+    let (sz, signed) = parse_size_cast(p)?;
+    p.expect_punct("(")?;
+    let (b, o) = parse_addr(p)?;
+    p.expect_punct(")")?;
+    Ok((sz, signed, b, o))
+}
+
+fn alu_from_punct(op: &str) -> Option<(u8, bool)> {
+    Some(match op {
+        "+=" => (alu::ADD, false),
+        "-=" => (alu::SUB, false),
+        "*=" => (alu::MUL, false),
+        "/=" => (alu::DIV, false),
+        "s/=" => (alu::DIV, true),
+        "|=" => (alu::OR, false),
+        "&=" => (alu::AND, false),
+        "<<=" => (alu::LSH, false),
+        ">>=" => (alu::RSH, false),
+        "%=" => (alu::MOD, false),
+        "s%=" => (alu::MOD, true),
+        "^=" => (alu::XOR, false),
+        "s>>=" => (alu::ARSH, false),
+        _ => return None,
+    })
+}
+
+pub(crate) fn jmp_from_punct(op: &str) -> Option<u8> {
+    Some(match op {
+        "==" => jmp::JEQ,
+        ">" => jmp::JGT,
+        ">=" => jmp::JGE,
+        "&" => jmp::JSET,
+        "!=" => jmp::JNE,
+        "s>" => jmp::JSGT,
+        "s>=" => jmp::JSGE,
+        "<" => jmp::JLT,
+        "<=" => jmp::JLE,
+        "s<" => jmp::JSLT,
+        "s<=" => jmp::JSLE,
+        _ => return None,
+    })
+}
+
+/// One parsed statement: instruction slots and an optional label fix-up on the first slot.
+pub(crate) struct Stmt {
+    pub insns: Vec<Insn>,
+    pub fix: Option<(Target, FixKind)>,
+}
+
+fn stmt(i: Insn) -> Stmt {
+    Stmt {
+        insns: vec![i],
+        fix: None,
+    }
+}
+
+fn with_target(i: Insn, t: Target, kind: FixKind) -> Stmt {
+    let mut i = i;
+    let fix = match t {
+        Target::Rel(v) => {
+            match kind {
+                FixKind::Off => i.off = v as i16,
+                FixKind::Imm => i.imm = v as i32,
+            }
+            None
+        }
+        l => Some((l, kind)),
+    };
+    Stmt {
+        insns: vec![i],
+        fix,
+    }
+}
+
+fn parse_llvm_stmt(p: &mut Parser) -> Result<Stmt, AsmError> {
+    // exit / call / callx / goto / gotol / if / lock / store
+    if p.is_ident("exit") {
+        p.pos += 1;
+        p.expect_end()?;
+        return Ok(stmt(Insn::new(class::JMP | jmp::EXIT, 0, 0, 0, 0)));
+    }
+    if p.is_ident("callx") {
+        p.pos += 1;
+        let (_, r) = p.reg()?;
+        p.expect_end()?;
+        return Ok(stmt(Insn::new(class::JMP | jmp::CALL | BPF_X, r, 0, 0, 0)));
+    }
+    if p.is_ident("call") {
+        p.pos += 1;
+        if p.is_ident("kfunc") {
+            p.pos += 1;
+            p.expect_punct("(")?;
+            let id = p.imm32()?;
+            let off = if p.eat_punct(",") {
+                let col = p.col();
+                let v = p.num()?;
+                i16::try_from(v).map_err(|_| {
+                    AsmError::new(p.line, col, "kfunc module index does not fit in 16 bits")
+                })?
+            } else {
+                0
+            };
+            p.expect_punct(")")?;
+            p.expect_end()?;
+            return Ok(stmt(Insn::new(
+                class::JMP | jmp::CALL,
+                0,
+                pseudo::CALL_KFUNC,
+                off,
+                id,
+            )));
+        }
+        // `call +N` / `call -N`: BPF-to-BPF call by relative offset; `call N`: helper N.
+        if p.is_punct("+") || p.is_punct("-") {
+            let v = p.num()?;
+            p.expect_end()?;
+            if v < i32::MIN as i128 || v > i32::MAX as i128 {
+                return p.err("call offset does not fit in 32 bits");
+            }
+            return Ok(stmt(Insn::new(
+                class::JMP | jmp::CALL,
+                0,
+                pseudo::CALL_LOCAL,
+                0,
+                v as i32,
+            )));
+        }
+        let t = p.target()?;
+        p.expect_end()?;
+        return Ok(match t {
+            Target::Rel(v) => {
+                if v < i32::MIN as i64 || v > u32::MAX as i64 {
+                    return p.err("helper id does not fit in 32 bits");
+                }
+                stmt(Insn::new(class::JMP | jmp::CALL, 0, 0, 0, v as i32))
+            }
+            l => with_target(
+                Insn::new(class::JMP | jmp::CALL, 0, pseudo::CALL_LOCAL, 0, 0),
+                l,
+                FixKind::Imm,
+            ),
+        });
+    }
+    if p.is_ident("goto") || p.is_ident("gotol") {
+        let long = p.is_ident("gotol");
+        p.pos += 1;
+        let t = p.target()?;
+        p.expect_end()?;
+        return Ok(if long {
+            with_target(
+                Insn::new(class::JMP32 | jmp::JA, 0, 0, 0, 0),
+                t,
+                FixKind::Imm,
+            )
+        } else {
+            if let Target::Rel(v) = t {
+                if v < i16::MIN as i64 || v > i16::MAX as i64 {
+                    return p.err("jump offset does not fit in 16 bits (use gotol)");
+                }
+            }
+            with_target(Insn::new(class::JMP | jmp::JA, 0, 0, 0, 0), t, FixKind::Off)
+        });
+    }
+    if p.is_ident("if") {
+        p.pos += 1;
+        let (w, d) = p.reg()?;
+        let op = match p.peek() {
+            Some(Tok::Punct(o)) => jmp_from_punct(o),
+            _ => None,
+        };
+        let Some(op) = op else {
+            return p.err("expected a comparison (==, !=, >, >=, <, <=, s>, s>=, s<, s<=, &)");
+        };
+        p.pos += 1;
+        let cls = if w { class::JMP32 } else { class::JMP };
+        let mut insn = Insn::new(cls | op, d, 0, 0, 0);
+        if let Some((w2, s)) = p.try_reg() {
+            if w2 != w {
+                return p.err("both operands of a comparison must be rN or both wN");
+            }
+            insn.code |= BPF_X;
+            insn.src = s;
+        } else {
+            insn.imm = p.imm32()?;
+        }
+        p.expect_ident("goto")?;
+        let t = p.target()?;
+        p.expect_end()?;
+        if let Target::Rel(v) = t {
+            if v < i16::MIN as i64 || v > i16::MAX as i64 {
+                return p.err("jump offset does not fit in 16 bits");
+            }
+        }
+        return Ok(with_target(insn, t, FixKind::Off));
+    }
+    if p.is_ident("lock") {
+        p.pos += 1;
+        let (sz, signed, b, o) = parse_deref(p)?;
+        if signed || !(sz == mem::W || sz == mem::DW) {
+            return p.err("atomic operations take u32 or u64");
+        }
+        let op = match p.peek() {
+            Some(Tok::Punct("+=")) => atomic::ADD,
+            Some(Tok::Punct("|=")) => atomic::OR,
+            Some(Tok::Punct("&=")) => atomic::AND,
+            Some(Tok::Punct("^=")) => atomic::XOR,
+            _ => return p.err("expected +=, |=, &= or ^="),
+        };
+        p.pos += 1;
+        let (_, s) = p.reg()?;
+        p.expect_end()?;
+        return Ok(stmt(Insn::new(class::STX | mem::ATOMIC | sz, b, s, o, op)));
+    }
+    if p.is_punct("*") {
+        let (sz, signed, b, o) = parse_deref(p)?;
+        if signed {
+            return p.err("stores take unsigned sizes");
+        }
+        p.expect_punct("=")?;
+        if let Some((_, s)) = p.try_reg() {
+            p.expect_end()?;
+            return Ok(stmt(Insn::new(class::STX | mem::MEM | sz, b, s, o, 0)));
+        }
+        let imm = p.imm32()?;
+        p.expect_end()?;
+        return Ok(stmt(Insn::new(class::ST | mem::MEM | sz, b, 0, o, imm)));
+    }
+    // Register destination forms.
+    let (w, d) = p.reg()?;
+    let cls = if w { class::ALU } else { class::ALU64 };
+    let op_tok = match p.peek() {
+        Some(Tok::Punct(o)) => *o,
+        _ => return p.err("expected an assignment operator"),
+    };
+    p.pos += 1;
+    if op_tok != "=" {
+        let Some((op, signed)) = alu_from_punct(op_tok) else {
+            return p.err(format!("unknown operator `{op_tok}`"));
+        };
+        let off = if signed { 1 } else { 0 };
+        if let Some((w2, s)) = p.try_reg() {
+            if w2 != w {
+                return p.err("both operands must be rN or both wN");
+            }
+            p.expect_end()?;
+            return Ok(stmt(Insn::new(cls | op | BPF_X, d, s, off, 0)));
+        }
+        let imm = p.imm32()?;
+        p.expect_end()?;
+        return Ok(stmt(Insn::new(cls | op | BPF_K, d, 0, off, imm)));
+    }
+    // `rD = ...`
+    if p.is_punct("*") {
+        // load: `*(u32 *)(rB + off)` or `*(u8 *)skb[...]`
+        p.pos += 1;
+        let (sz, signed) = parse_size_cast(p)?;
+        if p.is_ident("skb") {
+            p.pos += 1;
+            p.expect_punct("[")?;
+            let insn = if let Some((_, s)) = p.try_reg() {
+                let imm = if p.is_punct("+") || p.is_punct("-") {
+                    p.imm32()?
+                } else {
+                    0
+                };
+                Insn::new(class::LD | mem::IND | sz, 0, s, 0, imm)
+            } else {
+                let imm = p.imm32()?;
+                Insn::new(class::LD | mem::ABS | sz, 0, 0, 0, imm)
+            };
+            p.expect_punct("]")?;
+            p.expect_end()?;
+            if d != 0 {
+                return p.err("legacy packet loads write r0");
+            }
+            return Ok(stmt(insn));
+        }
+        p.expect_punct("(")?;
+        let (b, o) = parse_addr(p)?;
+        p.expect_punct(")")?;
+        p.expect_end()?;
+        if signed && sz == mem::DW {
+            return p.err("there is no sign-extending 64-bit load; use u64");
+        }
+        let mode = if signed { mem::MEMSX } else { mem::MEM };
+        return Ok(stmt(Insn::new(class::LDX | mode | sz, d, b, o, 0)));
+    }
+    if p.is_punct("-") && matches!(p.peek_at(1), Some(Tok::Ident(_))) {
+        p.pos += 1;
+        let (w2, s) = p.reg()?;
+        if w2 != w || s != d {
+            return p.err("negation is `rD = -rD` with the same register");
+        }
+        p.expect_end()?;
+        return Ok(stmt(Insn::new(cls | alu::NEG, d, 0, 0, 0)));
+    }
+    if p.is_punct("(") {
+        // movsx: `rD = (s8)rS`
+        p.pos += 1;
+        let col = p.col();
+        let t = p.ident().unwrap_or_default();
+        let off = match t.as_str() {
+            "s8" => 8,
+            "s16" => 16,
+            "s32" => 32,
+            _ => return Err(AsmError::new(p.line, col, "expected s8, s16 or s32")),
+        };
+        p.expect_punct(")")?;
+        let (w2, s) = p.reg()?;
+        if w2 != w {
+            return p.err("both operands must be rN or both wN");
+        }
+        p.expect_end()?;
+        return Ok(stmt(Insn::new(cls | alu::MOV | BPF_X, d, s, off, 0)));
+    }
+    if let Some(Tok::Ident(name)) = p.peek().cloned() {
+        let swap = [
+            ("be", class::ALU | BPF_X),
+            ("le", class::ALU),
+            ("bswap", class::ALU64),
+        ]
+        .into_iter()
+        .find_map(|(pre, code)| {
+            name.strip_prefix(pre)
+                .and_then(|n| n.parse::<i32>().ok())
+                .filter(|n| matches!(n, 16 | 32 | 64))
+                .map(|n| (code, n))
+        });
+        if let Some((code, bits)) = swap {
+            p.pos += 1;
+            let (_, s) = p.reg()?;
+            if s != d {
+                return p.err("byte swaps are `rD = be16 rD` with the same register");
+            }
+            p.expect_end()?;
+            return Ok(stmt(Insn::new(code | alu::END, d, 0, 0, bits)));
+        }
+        if let Some(opname) = name.strip_prefix("atomic_fetch_") {
+            p.pos += 1;
+            let op = match opname {
+                "add" => atomic::ADD,
+                "or" => atomic::OR,
+                "and" => atomic::AND,
+                "xor" => atomic::XOR,
+                _ => return p.err(format!("unknown atomic operation `{name}`")),
+            };
+            p.expect_punct("(")?;
+            let (sz, _s, b, o) = {
+                let (sz, signed) = parse_size_cast(p)?;
+                p.expect_punct("(")?;
+                let (b, o) = parse_addr(p)?;
+                p.expect_punct(")")?;
+                (sz, signed, b, o)
+            };
+            p.expect_punct(",")?;
+            let (_, s) = p.reg()?;
+            p.expect_punct(")")?;
+            p.expect_end()?;
+            if s != d {
+                return p.err("atomic_fetch_* returns into its source register");
+            }
+            return Ok(stmt(Insn::new(
+                class::STX | mem::ATOMIC | sz,
+                b,
+                s,
+                o,
+                op | atomic::FETCH,
+            )));
+        }
+        if matches!(
+            name.as_str(),
+            "xchg_64" | "xchg32_32" | "cmpxchg_64" | "cmpxchg32_32"
+        ) {
+            p.pos += 1;
+            let sz = if name.ends_with("_64") {
+                mem::DW
+            } else {
+                mem::W
+            };
+            p.expect_punct("(")?;
+            let (b, o) = parse_addr(p)?;
+            p.expect_punct(",")?;
+            let cmp = name.starts_with("cmp");
+            if cmp {
+                let (_, r0) = p.reg()?;
+                if r0 != 0 || d != 0 {
+                    return p.err("cmpxchg compares with r0 and returns into r0");
+                }
+                p.expect_punct(",")?;
+            }
+            let (_, s) = p.reg()?;
+            p.expect_punct(")")?;
+            p.expect_end()?;
+            if !cmp && s != d {
+                return p.err("xchg returns into its source register");
+            }
+            let op = if cmp { atomic::CMPXCHG } else { atomic::XCHG };
+            return Ok(stmt(Insn::new(class::STX | mem::ATOMIC | sz, b, s, o, op)));
+        }
+        if let Some(ps) = crate::disasm::PSEUDO_NAMES
+            .iter()
+            .position(|n| !n.is_empty() && *n == name)
+        {
+            p.pos += 1;
+            p.expect_punct("(")?;
+            let a = p.imm32()?;
+            p.expect_punct(",")?;
+            let b = p.imm32()?;
+            p.expect_punct(")")?;
+            p.expect_ident("ll")?;
+            p.expect_end()?;
+            let mut v = lddw(d, ps as u8, 0);
+            v[0].imm = a;
+            v[1].imm = b;
+            return Ok(Stmt {
+                insns: v.to_vec(),
+                fix: None,
+            });
+        }
+    }
+    if let Some((w2, s)) = p.try_reg() {
+        if w2 != w {
+            return p.err("both operands must be rN or both wN");
+        }
+        p.expect_end()?;
+        return Ok(stmt(Insn::new(cls | alu::MOV | BPF_X, d, s, 0, 0)));
+    }
+    let col = p.col();
+    let v = p.num()?;
+    if p.is_ident("ll") {
+        p.pos += 1;
+        p.expect_end()?;
+        if w {
+            return p.err("64-bit constants load into rN");
+        }
+        if v < i64::MIN as i128 || v > u64::MAX as i128 {
+            return Err(AsmError::new(
+                p.line,
+                col,
+                "constant does not fit in 64 bits",
+            ));
+        }
+        return Ok(Stmt {
+            insns: lddw(d, 0, v as u64).to_vec(),
+            fix: None,
+        });
+    }
+    p.expect_end()?;
+    if v < i32::MIN as i128 || v > u32::MAX as i128 {
+        return Err(AsmError::new(
+            p.line,
+            col,
+            format!("immediate {v} does not fit in 32 bits (use `{v} ll`)"),
+        ));
+    }
+    Ok(stmt(Insn::new(
+        cls | alu::MOV | BPF_K,
+        d,
+        0,
+        0,
+        v as i64 as i32,
+    )))
+}
+
+/// An assembled section.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Section {
+    pub name: String,
+    pub insns: Vec<Insn>,
+    /// Labels defined in the section: name -> slot index.
+    pub labels: Vec<(String, usize)>,
+}
+
+/// Which statement syntax to parse.
+#[derive(Clone, Copy)]
+pub(crate) enum Syntax {
+    Llvm,
+    Ubpf,
+}
+
+pub(crate) fn assemble_with(src: &str, syntax: Syntax) -> Result<Vec<Section>, AsmError> {
+    let mut sections = vec![Section {
+        name: ".text".into(),
+        ..Default::default()
+    }];
+    struct Fix {
+        sec: usize,
+        at: usize,
+        label: String,
+        line: usize,
+        col: usize,
+        kind: FixKind,
+    }
+    let mut fixes = Vec::new();
+    let mut labels: Vec<HashMap<String, usize>> = vec![HashMap::new()];
+    for (ln, raw) in src.lines().enumerate() {
+        let lineno = ln + 1;
+        let line = strip_comment(raw);
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if let Some(dir) = trimmed.strip_prefix('.') {
+            if !dir.is_empty() && !dir.contains(':') {
+                let mut words = dir.split_whitespace();
+                let d = words.next().unwrap_or("");
+                let new = match d {
+                    "text" => Some(".text".to_string()),
+                    "section" => Some(
+                        words
+                            .next()
+                            .unwrap_or("")
+                            .trim_end_matches(',')
+                            .trim_matches('"')
+                            .to_string(),
+                    ),
+                    _ => None,
+                };
+                if let Some(name) = new {
+                    if name.is_empty() {
+                        return Err(AsmError::new(lineno, 1, "`.section` needs a name"));
+                    }
+                    let cur = sections.len() - 1;
+                    if sections[cur].insns.is_empty() && sections[cur].labels.is_empty() {
+                        sections[cur].name = name;
+                    } else {
+                        sections.push(Section {
+                            name,
+                            ..Default::default()
+                        });
+                        labels.push(HashMap::new());
+                    }
+                }
+                continue;
+            }
+        }
+        let toks = tokenize(line, lineno)?;
+        let mut start = 0;
+        let sec = sections.len() - 1;
+        // labels: `name:` (possibly several, possibly followed by an instruction)
+        while toks.len() >= start + 2 {
+            if let (Tok::Ident(name), Tok::Punct(":")) = (&toks[start].0, &toks[start + 1].0) {
+                let at = sections[sec].insns.len();
+                if labels[sec].insert(name.clone(), at).is_some() {
+                    return Err(AsmError::new(
+                        lineno,
+                        toks[start].1,
+                        format!("label `{name}` defined twice"),
+                    ));
+                }
+                sections[sec].labels.push((name.clone(), at));
+                start += 2;
+            } else {
+                break;
+            }
+        }
+        if start == toks.len() {
+            continue;
+        }
+        let mut p = Parser {
+            toks: &toks[start..],
+            pos: 0,
+            line: lineno,
+            eol_col: line.trim_end().len() + 1,
+        };
+        let st = match syntax {
+            Syntax::Llvm => parse_llvm_stmt(&mut p)?,
+            Syntax::Ubpf => crate::ubpf::parse_stmt(&mut p)?,
+        };
+        let at = sections[sec].insns.len();
+        if let Some((Target::Label(label, col), kind)) = st.fix {
+            fixes.push(Fix {
+                sec,
+                at,
+                label,
+                line: lineno,
+                col,
+                kind,
+            });
+        }
+        sections[sec].insns.extend(st.insns);
+    }
+    for f in fixes {
+        let to = match labels[f.sec].get(&f.label) {
+            Some(&to) => to,
+            // The bpf_conformance assembler reads the target `exit` as "the program's
+            // final `exit` instruction" when no label of that name exists.
+            None if matches!(syntax, Syntax::Ubpf)
+                && f.label == "exit"
+                && sections[f.sec].insns.last().is_some_and(|i| i.is_exit()) =>
+            {
+                sections[f.sec].insns.len() - 1
+            }
+            None => {
+                return Err(AsmError::new(
+                    f.line,
+                    f.col,
+                    format!("undefined label `{}`", f.label),
+                ))
+            }
+        };
+        let rel = to as i64 - f.at as i64 - 1;
+        let insn = &mut sections[f.sec].insns[f.at];
+        match f.kind {
+            FixKind::Off => {
+                if rel < i16::MIN as i64 || rel > i16::MAX as i64 {
+                    return Err(AsmError::new(
+                        f.line,
+                        f.col,
+                        "jump target too far for a 16-bit offset",
+                    ));
+                }
+                insn.off = rel as i16;
+            }
+            FixKind::Imm => insn.imm = rel as i32,
+        }
+    }
+    Ok(sections)
+}
+
+/// Assemble LLVM-syntax source into sections (`.section NAME` starts one; the first is `.text`).
+pub fn assemble_sections(src: &str) -> Result<Vec<Section>, AsmError> {
+    assemble_with(src, Syntax::Llvm)
+}
+
+/// Assemble LLVM-syntax source into one instruction stream (sections concatenated).
+pub fn assemble(src: &str) -> Result<Vec<Insn>, AsmError> {
+    let secs = assemble_sections(src)?;
+    if secs.len() > 1 {
+        return Err(AsmError::new(
+            1,
+            1,
+            "source has several sections; use assemble_sections",
+        ));
+    }
+    Ok(secs.into_iter().next().map(|s| s.insns).unwrap_or_default())
+}

@@ -1,0 +1,276 @@
+//! Helper functions (`call N`) of the interpreter.
+
+use std::time::Instant;
+
+use crate::maps::{Map, MapSpec, EINVAL};
+use crate::{Memory, RegionKind, VmError};
+
+/// Map pointers (what `lddw rX, map_fd(N)` yields) live outside every region.
+pub const MAP_PTR_TAG: u64 = 0xffff_0000_0000_0000;
+
+/// What the interpreter calls for `call N` and for map pseudo loads.
+pub trait Helpers {
+    fn call(
+        &mut self,
+        pc: usize,
+        id: i64,
+        args: [u64; 5],
+        mem: &mut Memory,
+    ) -> Result<u64, VmError>;
+    /// The value `lddw` with a map-fd pseudo source gives for `fd`.
+    fn map_ptr(&self, fd: i64) -> Option<u64>;
+    /// The address of an array map's first value (map-value pseudo source).
+    fn map_value_ptr(&mut self, fd: i64, mem: &mut Memory) -> Option<u64>;
+}
+
+/// Helper ids (`enum bpf_func_id` in the kernel's uapi).
+pub mod id {
+    pub const MAP_LOOKUP_ELEM: i64 = 1;
+    pub const MAP_UPDATE_ELEM: i64 = 2;
+    pub const MAP_DELETE_ELEM: i64 = 3;
+    pub const KTIME_GET_NS: i64 = 5;
+    pub const TRACE_PRINTK: i64 = 6;
+    pub const GET_PRANDOM_U32: i64 = 7;
+    pub const GET_SMP_PROCESSOR_ID: i64 = 8;
+    pub const GET_CURRENT_PID_TGID: i64 = 14;
+    pub const GET_CURRENT_UID_GID: i64 = 15;
+    pub const GET_CURRENT_COMM: i64 = 16;
+    pub const KTIME_GET_BOOT_NS: i64 = 125;
+    pub const RINGBUF_OUTPUT: i64 = 130;
+    pub const RINGBUF_RESERVE: i64 = 131;
+    pub const RINGBUF_SUBMIT: i64 = 132;
+    pub const RINGBUF_DISCARD: i64 = 133;
+}
+
+/// The common helpers over user-space maps. Maps are numbered by their index, which is
+/// what `lddw` map pseudo loads carry in `imm`.
+#[derive(Debug)]
+pub struct StdHelpers {
+    pub maps: Vec<Map>,
+    /// Lines written by `bpf_trace_printk`.
+    pub printk: Vec<String>,
+    start: Instant,
+    rng: u64,
+    /// Reserved ring-buffer records: region index -> map index.
+    reserved: Vec<(usize, usize)>,
+}
+
+impl Default for StdHelpers {
+    fn default() -> Self {
+        StdHelpers {
+            maps: Vec::new(),
+            printk: Vec::new(),
+            start: Instant::now(),
+            rng: 0x2545_f491_4f6c_dd1d,
+            reserved: Vec::new(),
+        }
+    }
+}
+
+fn read(mem: &Memory, pc: usize, addr: u64, size: usize) -> Result<Vec<u8>, VmError> {
+    mem.slice(addr, size)
+        .map(|s| s.to_vec())
+        .ok_or_else(|| crate::oob(pc, addr, size, "helper read"))
+}
+
+impl StdHelpers {
+    pub fn add_map(&mut self, spec: MapSpec, mem: &mut Memory) -> Result<usize, String> {
+        self.maps.push(Map::new(spec, mem)?);
+        Ok(self.maps.len() - 1)
+    }
+
+    fn map_of(&self, pc: usize, id: i64, ptr: u64) -> Result<usize, VmError> {
+        if ptr & MAP_PTR_TAG == MAP_PTR_TAG {
+            let i = (ptr & 0xffff_ffff) as usize;
+            if i < self.maps.len() {
+                return Ok(i);
+            }
+        }
+        Err(VmError::Helper {
+            pc,
+            id,
+            msg: format!("argument {ptr:#x} is not a map"),
+        })
+    }
+
+    fn printk(
+        &self,
+        pc: usize,
+        fmt: &[u8],
+        args: [u64; 3],
+        mem: &Memory,
+    ) -> Result<String, VmError> {
+        let fmt = fmt.split(|&b| b == 0).next().unwrap_or(&[]);
+        let fmt = String::from_utf8_lossy(fmt);
+        let mut out = String::new();
+        let mut argi = 0;
+        let mut it = fmt.chars().peekable();
+        while let Some(c) = it.next() {
+            if c != '%' {
+                out.push(c);
+                continue;
+            }
+            let mut spec = String::new();
+            while let Some(&n) = it.peek() {
+                spec.push(n);
+                it.next();
+                if n.is_ascii_alphabetic() && n != 'l' && n != 'h' || n == '%' {
+                    break;
+                }
+            }
+            if spec == "%" {
+                out.push('%');
+                continue;
+            }
+            let a = args.get(argi).copied().unwrap_or(0);
+            argi += 1;
+            let conv = spec.chars().last().unwrap_or('d');
+            let long = spec.contains("ll");
+            match conv {
+                'd' | 'i' => {
+                    if long {
+                        out.push_str(&(a as i64).to_string())
+                    } else {
+                        out.push_str(&(a as i32).to_string())
+                    }
+                }
+                'u' => {
+                    if long {
+                        out.push_str(&a.to_string())
+                    } else {
+                        out.push_str(&(a as u32).to_string())
+                    }
+                }
+                'x' => {
+                    if long {
+                        out.push_str(&format!("{a:x}"))
+                    } else {
+                        out.push_str(&format!("{:x}", a as u32))
+                    }
+                }
+                'p' => out.push_str(&format!("0x{a:x}")),
+                'c' => out.push(a as u8 as char),
+                's' => {
+                    let mut s = Vec::new();
+                    let mut p = a;
+                    loop {
+                        let b = read(mem, pc, p, 1)?[0];
+                        if b == 0 || s.len() >= 512 {
+                            break;
+                        }
+                        s.push(b);
+                        p += 1;
+                    }
+                    out.push_str(&String::from_utf8_lossy(&s));
+                }
+                _ => out.push_str(&format!("%{spec}")),
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Helpers for StdHelpers {
+    fn map_ptr(&self, fd: i64) -> Option<u64> {
+        if fd >= 0 && (fd as usize) < self.maps.len() {
+            Some(MAP_PTR_TAG | fd as u64)
+        } else {
+            None
+        }
+    }
+
+    fn map_value_ptr(&mut self, fd: i64, _mem: &mut Memory) -> Option<u64> {
+        self.maps.get(usize::try_from(fd).ok()?)?.first_value()
+    }
+
+    fn call(&mut self, pc: usize, hid: i64, a: [u64; 5], mem: &mut Memory) -> Result<u64, VmError> {
+        Ok(match hid {
+            id::MAP_LOOKUP_ELEM => {
+                let m = self.map_of(pc, hid, a[0])?;
+                let key = read(mem, pc, a[1], self.maps[m].spec.key_size as usize)?;
+                self.maps[m].lookup(&key).unwrap_or(0)
+            }
+            id::MAP_UPDATE_ELEM => {
+                let m = self.map_of(pc, hid, a[0])?;
+                let key = read(mem, pc, a[1], self.maps[m].spec.key_size as usize)?;
+                let val = read(mem, pc, a[2], self.maps[m].spec.value_size as usize)?;
+                self.maps[m].update(mem, &key, &val, a[3]) as u64
+            }
+            id::MAP_DELETE_ELEM => {
+                let m = self.map_of(pc, hid, a[0])?;
+                let key = read(mem, pc, a[1], self.maps[m].spec.key_size as usize)?;
+                self.maps[m].delete(mem, &key) as u64
+            }
+            id::KTIME_GET_NS | id::KTIME_GET_BOOT_NS => self.start.elapsed().as_nanos() as u64,
+            id::TRACE_PRINTK => {
+                let size = a[1] as usize;
+                if size == 0 || size > 4096 {
+                    return Ok((-EINVAL) as u64);
+                }
+                let fmt = read(mem, pc, a[0], size)?;
+                let line = self.printk(pc, &fmt, [a[2], a[3], a[4]], mem)?;
+                let n = line.len() as u64;
+                self.printk.push(line);
+                n
+            }
+            id::GET_PRANDOM_U32 => {
+                // xorshift64*: deterministic, so runs are reproducible.
+                self.rng ^= self.rng >> 12;
+                self.rng ^= self.rng << 25;
+                self.rng ^= self.rng >> 27;
+                (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32 as u64
+            }
+            id::GET_SMP_PROCESSOR_ID => 0,
+            id::GET_CURRENT_PID_TGID => {
+                let p = std::process::id() as u64;
+                (p << 32) | p
+            }
+            id::GET_CURRENT_UID_GID => 0,
+            id::GET_CURRENT_COMM => {
+                let size = a[1] as usize;
+                let Some(buf) = mem.slice_mut(a[0], size) else {
+                    return Err(crate::oob(pc, a[0], size, "helper write"));
+                };
+                buf.fill(0);
+                let comm = b"kmodkit";
+                let n = comm.len().min(size.saturating_sub(1));
+                buf[..n].copy_from_slice(&comm[..n]);
+                0
+            }
+            id::RINGBUF_OUTPUT => {
+                let m = self.map_of(pc, hid, a[0])?;
+                let data = read(mem, pc, a[1], a[2] as usize)?;
+                self.maps[m].records.push(data);
+                0
+            }
+            id::RINGBUF_RESERVE => {
+                let m = self.map_of(pc, hid, a[0])?;
+                if a[1] == 0 || a[1] > self.maps[m].spec.max_entries as u64 {
+                    0
+                } else {
+                    let base = mem.add(RegionKind::Scratch, vec![0; a[1] as usize], true);
+                    self.reserved.push((mem.regions.len() - 1, m));
+                    base
+                }
+            }
+            id::RINGBUF_SUBMIT | id::RINGBUF_DISCARD => {
+                let region = (a[0] >> 32).wrapping_sub(1) as usize;
+                let Some(pos) = self.reserved.iter().position(|r| r.0 == region) else {
+                    return Err(VmError::Helper {
+                        pc,
+                        id: hid,
+                        msg: format!("{:#x} is not a reserved ring buffer record", a[0]),
+                    });
+                };
+                let (r, m) = self.reserved.remove(pos);
+                if hid == id::RINGBUF_SUBMIT {
+                    let data = mem.regions[r].bytes.clone();
+                    self.maps[m].records.push(data);
+                }
+                mem.regions[r].live = false;
+                0
+            }
+            _ => return Err(VmError::UnknownHelper { pc, id: hid }),
+        })
+    }
+}

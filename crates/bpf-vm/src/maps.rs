@@ -1,0 +1,212 @@
+//! User-space maps whose values live in the interpreter's [`Memory`], so that the pointers
+//! `bpf_map_lookup_elem` returns are checked like every other pointer.
+
+use std::collections::HashMap;
+
+use crate::{Memory, RegionKind};
+
+/// Kernel map type numbers (`enum bpf_map_type`) this interpreter implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapKind {
+    Hash,
+    Array,
+    PercpuHash,
+    PercpuArray,
+    LruHash,
+    LruPercpuHash,
+    RingBuf,
+}
+
+impl MapKind {
+    pub fn from_type(t: u32) -> Option<MapKind> {
+        Some(match t {
+            1 => MapKind::Hash,
+            2 => MapKind::Array,
+            5 => MapKind::PercpuHash,
+            6 => MapKind::PercpuArray,
+            9 => MapKind::LruHash,
+            10 => MapKind::LruPercpuHash,
+            27 => MapKind::RingBuf,
+            _ => return None,
+        })
+    }
+
+    pub fn is_array(self) -> bool {
+        matches!(self, MapKind::Array | MapKind::PercpuArray)
+    }
+}
+
+/// A map definition (from an ELF object's `.maps`/`maps` section, or built by hand).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapSpec {
+    pub name: String,
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    pub flags: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Map {
+    pub spec: MapSpec,
+    pub kind: MapKind,
+    /// Array: one region holding every value.
+    array_region: Option<usize>,
+    /// Hash: key -> region of its value.
+    entries: HashMap<Vec<u8>, usize>,
+    /// Insertion order of live hash keys (for iteration and LRU eviction).
+    order: Vec<Vec<u8>>,
+    /// Ring buffer: submitted records.
+    pub records: Vec<Vec<u8>>,
+}
+
+/// `-errno` values returned by map helpers.
+pub const E2BIG: i64 = 7;
+pub const ENOENT: i64 = 2;
+pub const EEXIST: i64 = 17;
+pub const EINVAL: i64 = 22;
+pub const ENOMEM: i64 = 12;
+
+impl Map {
+    pub fn new(spec: MapSpec, mem: &mut Memory) -> Result<Map, String> {
+        let kind = MapKind::from_type(spec.map_type).ok_or_else(|| {
+            format!(
+                "map `{}`: map type {} is not supported by the interpreter",
+                spec.name, spec.map_type
+            )
+        })?;
+        if kind != MapKind::RingBuf && (spec.value_size == 0 || spec.key_size == 0) {
+            return Err(format!("map `{}`: zero key or value size", spec.name));
+        }
+        if kind.is_array() && spec.key_size != 4 {
+            return Err(format!("map `{}`: array maps have 4-byte keys", spec.name));
+        }
+        let total = spec.value_size as u64 * spec.max_entries as u64;
+        if total > 1 << 28 {
+            return Err(format!(
+                "map `{}`: {} bytes of values is too large",
+                spec.name, total
+            ));
+        }
+        let array_region = if kind.is_array() {
+            mem.add(RegionKind::MapValue, vec![0; total as usize], true);
+            Some(mem.regions.len() - 1)
+        } else {
+            None
+        };
+        Ok(Map {
+            spec,
+            kind,
+            array_region,
+            entries: HashMap::new(),
+            order: Vec::new(),
+            records: Vec::new(),
+        })
+    }
+
+    /// Address of the value for `key`, if present.
+    pub fn lookup(&self, key: &[u8]) -> Option<u64> {
+        if let Some(r) = self.array_region {
+            let idx = u32::from_le_bytes(key.try_into().ok()?);
+            if idx >= self.spec.max_entries {
+                return None;
+            }
+            return Some(Memory::base(r) + idx as u64 * self.spec.value_size as u64);
+        }
+        self.entries.get(key).map(|&r| Memory::base(r))
+    }
+
+    /// Address of the first value of an array map (for `lddw` map-value pseudo loads).
+    pub fn first_value(&self) -> Option<u64> {
+        self.array_region.map(Memory::base)
+    }
+
+    /// `bpf_map_update_elem`: 0 or `-errno`.
+    pub fn update(&mut self, mem: &mut Memory, key: &[u8], value: &[u8], flags: u64) -> i64 {
+        const NOEXIST: u64 = 1;
+        const EXIST: u64 = 2;
+        if flags > 2 && !(flags == 4 && self.kind.is_array()) {
+            return -EINVAL;
+        }
+        if let Some(a) = self.lookup(key).filter(|_| self.kind.is_array()) {
+            if flags == NOEXIST {
+                return -EEXIST;
+            }
+            if let Some(s) = mem.slice_mut(a, value.len()) {
+                s.copy_from_slice(value);
+            }
+            return 0;
+        }
+        if self.kind.is_array() {
+            return -E2BIG;
+        }
+        match self.entries.get(key) {
+            Some(&r) => {
+                if flags == NOEXIST {
+                    return -EEXIST;
+                }
+                mem.regions[r].bytes.copy_from_slice(value);
+                0
+            }
+            None => {
+                if flags == EXIST {
+                    return -ENOENT;
+                }
+                if self.entries.len() >= self.spec.max_entries as usize {
+                    if matches!(self.kind, MapKind::LruHash | MapKind::LruPercpuHash)
+                        && !self.order.is_empty()
+                    {
+                        let old = self.order.remove(0);
+                        if let Some(r) = self.entries.remove(&old) {
+                            mem.regions[r].live = false;
+                        }
+                    } else {
+                        return -E2BIG;
+                    }
+                }
+                mem.add(RegionKind::MapValue, value.to_vec(), true);
+                self.entries.insert(key.to_vec(), mem.regions.len() - 1);
+                self.order.push(key.to_vec());
+                0
+            }
+        }
+    }
+
+    pub fn delete(&mut self, mem: &mut Memory, key: &[u8]) -> i64 {
+        if self.kind.is_array() {
+            return -EINVAL;
+        }
+        match self.entries.remove(key) {
+            Some(r) => {
+                mem.regions[r].live = false;
+                self.order.retain(|k| k != key);
+                0
+            }
+            None => -ENOENT,
+        }
+    }
+
+    /// Live (key, value) pairs, in key order for hashes and index order for arrays.
+    pub fn dump(&self, mem: &Memory) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let vs = self.spec.value_size as usize;
+        if let Some(r) = self.array_region {
+            return (0..self.spec.max_entries)
+                .map(|i| {
+                    let o = i as usize * vs;
+                    (
+                        i.to_le_bytes().to_vec(),
+                        mem.regions[r].bytes[o..o + vs].to_vec(),
+                    )
+                })
+                .collect();
+        }
+        let mut v: Vec<_> = self
+            .entries
+            .iter()
+            .map(|(k, &r)| (k.clone(), mem.regions[r].bytes.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+}

@@ -1,0 +1,193 @@
+//! Shared by the depmod/modprobe/modinfo-lookup tests: a scratch root whose
+//! `lib/modules/<release>` mirrors the Debian corpus through symlinks, and side-by-side runs of
+//! kmod's tools and ours.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use testsupport::{corpus, have_tool, Corpus};
+
+pub fn kmodkit() -> &'static str {
+    env!("CARGO_BIN_EXE_kmodkit")
+}
+
+/// The corpus, if it and kmod's `tool` are available (else the test is skipped).
+pub fn setup(tool: &str) -> Option<Corpus> {
+    if !have_tool(tool) {
+        return None;
+    }
+    corpus("amd64")
+}
+
+/// A root under `tmp` with `lib/modules/<release>/` holding symlinks to the corpus's
+/// `kernel/` directory and its modules.order/builtin/builtin.modinfo files.
+pub fn symlink_root(c: &Corpus, tmp: &Path) -> PathBuf {
+    let root = tmp.join("root");
+    let dir = root.join("lib/modules").join(&c.release);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(c.moddir()).unwrap().flatten() {
+        std::os::unix::fs::symlink(e.path(), dir.join(e.file_name())).unwrap();
+    }
+    root
+}
+
+/// Like [`symlink_root`] but `kernel/` is a tree of real directories with one symlink per
+/// module, leaving out modules whose path (relative to `kernel/`) satisfies `drop`.
+pub fn filtered_root(c: &Corpus, tmp: &Path, drop: impl Fn(&str) -> bool) -> PathBuf {
+    let root = tmp.join("root");
+    let dir = root.join("lib/modules").join(&c.release);
+    std::fs::create_dir_all(&dir).unwrap();
+    for e in std::fs::read_dir(c.moddir()).unwrap().flatten() {
+        if e.file_name() != "kernel" {
+            std::os::unix::fs::symlink(e.path(), dir.join(e.file_name())).unwrap();
+        }
+    }
+    let kernel = c.moddir().join("kernel");
+    for m in c.modules() {
+        let rel = m.strip_prefix(&kernel).unwrap();
+        if drop(&rel.to_string_lossy()) {
+            continue;
+        }
+        let to = dir.join("kernel").join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(&m, &to).unwrap();
+    }
+    root
+}
+
+/// Run kmod's `depmod` with `args`; panic if it fails to start.
+pub fn kmod_depmod(args: &[&str]) -> Output {
+    Command::new("depmod").args(args).output().unwrap()
+}
+
+/// Run `kmodkit <tool> args` and kmod's `<tool> args`; return (kmod, ours).
+pub fn both(tool: &str, args: &[String]) -> (Output, Output) {
+    let theirs = Command::new(tool).args(args).output().unwrap();
+    let ours = Command::new(kmodkit())
+        .arg(tool)
+        .args(args)
+        .output()
+        .unwrap();
+    (theirs, ours)
+}
+
+pub fn assert_same(what: &str, theirs: &Output, ours: &Output) {
+    if theirs.stdout != ours.stdout {
+        let t = String::from_utf8_lossy(&theirs.stdout);
+        let o = String::from_utf8_lossy(&ours.stdout);
+        let first = t.lines().zip(o.lines()).position(|(a, b)| a != b);
+        panic!(
+            "{what}: stdout differs ({} vs {} bytes); first differing line {:?}:\n kmod: {:?}\n ours: {:?}",
+            theirs.stdout.len(),
+            ours.stdout.len(),
+            first,
+            first.and_then(|i| t.lines().nth(i)),
+            first.and_then(|i| o.lines().nth(i)),
+        );
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&theirs.stderr),
+        String::from_utf8_lossy(&ours.stderr),
+        "{what}: stderr differs"
+    );
+    assert_eq!(
+        theirs.status.code(),
+        ours.status.code(),
+        "{what}: exit status differs"
+    );
+}
+
+/// Every module name of modules.dep (normalised base names).
+pub fn dep_names(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("modules.dep"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(':').next())
+        .map(|p| {
+            let base = p.rsplit('/').next().unwrap();
+            base.split('.').next().unwrap().replace('-', "_")
+        })
+        .collect()
+}
+
+/// Every `step`th pattern of modules.alias.
+pub fn alias_sample(dir: &Path, step: usize) -> Vec<String> {
+    std::fs::read_to_string(dir.join("modules.alias"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .step_by(step)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The files depmod writes (kmod 30).
+pub const DEPMOD_FILES: [&str; 10] = [
+    "modules.dep",
+    "modules.dep.bin",
+    "modules.alias",
+    "modules.alias.bin",
+    "modules.softdep",
+    "modules.symbols",
+    "modules.symbols.bin",
+    "modules.builtin.bin",
+    "modules.builtin.alias.bin",
+    "modules.devname",
+];
+
+fn remove_outputs(dir: &Path) {
+    for f in DEPMOD_FILES {
+        let _ = std::fs::remove_file(dir.join(f));
+    }
+}
+
+/// Run kmod's depmod and ours with the same arguments on the same root (one after the other,
+/// so that paths in messages agree) and require identical stdout, stderr, exit status and
+/// output files. Returns how many files were compared.
+pub fn compare_depmod(root: &Path, release: &str, args: &[&str], what: &str) -> usize {
+    let dir = root.join("lib/modules").join(release);
+    let mut full: Vec<String> = vec!["-b".into(), root.to_str().unwrap().into()];
+    full.extend(args.iter().map(|s| s.to_string()));
+    full.push(release.into());
+
+    remove_outputs(&dir);
+    let theirs = Command::new("depmod").args(&full).output().unwrap();
+    let kmod_files: Vec<Option<Vec<u8>>> = DEPMOD_FILES
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).ok())
+        .collect();
+    remove_outputs(&dir);
+    let ours = Command::new(kmodkit())
+        .arg("depmod")
+        .args(&full)
+        .output()
+        .unwrap();
+    assert_same(what, &theirs, &ours);
+    let mut n = 0;
+    for (f, k) in DEPMOD_FILES.iter().zip(kmod_files) {
+        let o = std::fs::read(dir.join(f)).ok();
+        assert_eq!(
+            k.is_some(),
+            o.is_some(),
+            "{what}: {f} written by only one of the two"
+        );
+        if let (Some(k), Some(o)) = (k, o) {
+            assert!(
+                k == o,
+                "{what}: {f} differs ({} vs {} bytes)",
+                k.len(),
+                o.len()
+            );
+            n += 1;
+        }
+    }
+    // No temporary files left behind.
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        assert!(
+            name.matches('.').count() < 4 || !name.starts_with("modules."),
+            "{what}: leftover temporary file {name}"
+        );
+    }
+    n
+}

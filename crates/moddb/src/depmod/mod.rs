@@ -1,0 +1,1173 @@
+//! `depmod`: scan a module tree and write kmod's index files, byte for byte as kmod 30's
+//! tools/depmod.c does.
+//!
+//! The order of everything written is kmod's: modules by modules.order line (the rest in the
+//! iteration order of kmod's name hash, see [`hash`]), dependencies by a topological sort
+//! whose tie-breaking is reproduced step by step, modules.symbols in symbol-hash order. The
+//! one thing done differently is the work: module files are read and parsed in parallel
+//! (rayon), then everything order-dependent runs sequentially over the results.
+//!
+//! Output files are written to a temporary name in the module directory and renamed into
+//! place (after an fsync), so a reader sees the old file or the new one.
+
+pub mod cfg;
+pub mod hash;
+pub mod writer;
+
+use crate::{alias_normalize, Error};
+use cfg::{Cfg, Search};
+use rayon::prelude::*;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use writer::Trie;
+
+/// Message levels, as kmod's log prefixes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Fatal = 2,
+    Error = 3,
+    Warning = 4,
+    Notice = 5,
+    Info = 6,
+    Debug = 7,
+}
+
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Fatal => "FATAL",
+            Level::Error => "ERROR",
+            Level::Warning => "WARNING",
+            Level::Notice => "NOTICE",
+            Level::Info => "INFO",
+            Level::Debug => "DEBUG",
+        }
+    }
+}
+
+/// Where depmod's messages go: `message` for stderr lines (already filtered by verbosity),
+/// `show` for what kmod prints on stdout with `-v`.
+pub struct Log<'a> {
+    pub verbose: i32,
+    pub message: &'a mut dyn FnMut(Level, &str),
+    pub show: &'a mut dyn FnMut(&str),
+}
+
+impl Log<'_> {
+    fn at(&mut self, l: Level, s: String) {
+        if (l as i32) <= self.verbose {
+            (self.message)(l, &s);
+        }
+    }
+    pub(crate) fn err(&mut self, s: String) {
+        self.at(Level::Error, s)
+    }
+    pub(crate) fn warn(&mut self, s: String) {
+        self.at(Level::Warning, s)
+    }
+    pub(crate) fn info(&mut self, s: String) {
+        self.at(Level::Info, s)
+    }
+    fn show(&mut self, s: String) {
+        if self.verbose > Level::Warning as i32 {
+            (self.show)(&s);
+        }
+    }
+}
+
+/// strerror text of an I/O error, without Rust's " (os error N)".
+pub(crate) fn strerror(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    match s.find(" (os error") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// What to do (depmod's command line, parsed).
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// `-b`: absolute root directory.
+    pub basedir: Option<String>,
+    pub kversion: String,
+    /// `-C` paths; `None` for the default depmod.d directories.
+    pub config_paths: Option<Vec<PathBuf>>,
+    /// `-E Module.symvers`.
+    pub symvers: Option<PathBuf>,
+    /// `-F System.map`.
+    pub system_map: Option<PathBuf>,
+    /// `-e`.
+    pub print_unknown: bool,
+    /// `-w`.
+    pub warn_dups: bool,
+    /// `-P`.
+    pub sym_prefix: u8,
+    /// Scan the whole tree (`-a`, or no module arguments).
+    pub all: bool,
+    /// `-A`: do nothing if modules.dep is newer than every module.
+    pub quick: bool,
+    /// `-n`: write the text files to this stream instead of the directory.
+    pub dry_run: bool,
+    /// Absolute module paths given on the command line (when not `all`).
+    pub modules: Vec<String>,
+}
+
+impl Options {
+    /// `<basedir>/lib/modules/<kversion>`.
+    pub fn dirname(&self) -> String {
+        format!(
+            "{}/lib/modules/{}",
+            self.basedir.as_deref().unwrap_or(""),
+            self.kversion
+        )
+    }
+}
+
+/// Extensions kmod 30 (Debian: +XZ +ZSTD -ZLIB) recognises as module files.
+const KMOD_EXTS: [&str; 3] = [".ko", ".ko.xz", ".ko.zst"];
+
+fn has_kmod_ext(name: &str) -> bool {
+    KMOD_EXTS.iter().any(|e| name.ends_with(e))
+}
+
+/// libkmod's `path_to_modname`: the base name up to its first '.', '-' made '_'.
+fn path_to_modname(path: &str) -> String {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    crate::modname_normalize(base)
+}
+
+/// A module found in the tree.
+struct Mod {
+    path: String,
+    /// Offset of the last '/' in `path`.
+    baselen: usize,
+    /// Path relative to the module directory, if inside it.
+    relpath: Option<String>,
+    /// `relpath` cut to `dir/` + as many base-name bytes as `modname` has + ".ko" (kmod's
+    /// `uncrelpath`, matched against modules.order).
+    uncrelpath: Option<String>,
+    modname: String,
+    sort_idx: i64,
+}
+
+/// What a module file yielded.
+#[derive(Default)]
+struct Loaded {
+    exports: Vec<modfile::Symbol>,
+    deps: Vec<modfile::Symbol>,
+    /// `.modinfo` (key, value) pairs.
+    info: Vec<(String, String)>,
+    /// kmod's "failed to load symbols" message, if any.
+    error: Option<String>,
+}
+
+struct Symbol {
+    owner: Option<usize>,
+    crc: u64,
+}
+
+/// The scanning and dependency state of one depmod run.
+struct Depmod {
+    dirname: String,
+    cfg: Cfg,
+    /// Modules by name, each with its record (kmod's `modules_by_name`).
+    by_name: HashMap<String, Mod>,
+}
+
+/// The result of a run, for the caller's exit status.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Files written (or printed with `-n`).
+    Written,
+    /// `-A` found everything up to date.
+    UpToDate,
+    /// Dependency cycles were found; nothing was written.
+    Cycles,
+}
+
+/// Run depmod. `out` receives the text files with `-n` (kmod writes them to stdout).
+pub fn run(opts: &Options, out: &mut dyn Write, log: &mut Log<'_>) -> Result<Outcome, Error> {
+    let dirname = opts.dirname();
+    if opts.quick {
+        if opts.dry_run {
+            return Ok(Outcome::UpToDate);
+        }
+        if up_to_date(&dirname) {
+            return Ok(Outcome::UpToDate);
+        }
+    }
+    let mut d = Depmod {
+        dirname: dirname.clone(),
+        cfg: Cfg::default(),
+        by_name: HashMap::new(),
+    };
+    let mut symbols: HashMap<String, Symbol> = HashMap::new();
+    let strip = |name: &str| -> String {
+        match name.as_bytes().first() {
+            Some(&c) if c == opts.sym_prefix => name[1..].to_string(),
+            _ => name.to_string(),
+        }
+    };
+    let fake = |symbols: &mut HashMap<String, Symbol>| {
+        for s in ["__this_module", "_GLOBAL_OFFSET_TABLE_"] {
+            symbols.insert(
+                s.into(),
+                Symbol {
+                    owner: None,
+                    crc: 0,
+                },
+            );
+        }
+        let toc = strip("TOC.");
+        if !symbols.contains_key(&toc) {
+            symbols.insert(
+                "TOC.".into(),
+                Symbol {
+                    owner: None,
+                    crc: 0,
+                },
+            );
+        }
+    };
+    let mut print_unknown = opts.print_unknown;
+    if let Some(f) = &opts.symvers {
+        load_symvers(f, &strip, &mut symbols, log)?;
+        fake(&mut symbols);
+    } else if let Some(f) = &opts.system_map {
+        load_system_map(f, opts.sym_prefix, &mut symbols, log)?;
+        fake(&mut symbols);
+    } else if print_unknown {
+        log.warn("-e needs -E or -F\n".into());
+        print_unknown = false;
+    }
+    let check_symvers = opts.symvers.is_some();
+
+    if opts.all {
+        let paths: Vec<PathBuf> = match &opts.config_paths {
+            Some(p) => p.clone(),
+            None => cfg::DEFAULT_PATHS.iter().map(PathBuf::from).collect(),
+        };
+        d.cfg = Cfg::load(&opts.kversion, &paths, log);
+        d.search(log)?;
+    } else {
+        for p in &opts.modules {
+            if !p.starts_with('/') {
+                return Err(Error::Other(format!("{p}: not absolute path.")));
+            }
+            if let Err(e) = std::fs::metadata(p) {
+                return Err(Error::Other(format!(
+                    "could not create module {p}: {}",
+                    strerror(&e)
+                )));
+            }
+            let m = d.new_mod(p);
+            if d.by_name.contains_key(&m.modname) {
+                return Err(Error::Other(format!(
+                    "could not add module {p}: File exists"
+                )));
+            }
+            d.by_name.insert(m.modname.clone(), m);
+        }
+    }
+
+    // kmod's array: hash iteration order, then a stable sort by modules.order position.
+    let mut mods: Vec<Mod> = d.by_name.drain().map(|(_, m)| m).collect();
+    mods.sort_by(|a, b| {
+        hash::order_key(a.modname.as_bytes(), 512).cmp(&hash::order_key(b.modname.as_bytes(), 512))
+    });
+    d.sort_by_order(&mut mods, log);
+
+    // Read every module in parallel.
+    let loaded: Vec<Loaded> = mods.par_iter().map(|m| load_module(&m.path)).collect();
+
+    for (i, l) in loaded.iter().enumerate() {
+        if let Some(e) = &l.error {
+            log.err(format!(
+                "failed to load symbols from {}: {}\n",
+                mods[i].path, e
+            ));
+        }
+        for s in &l.exports {
+            symbols.insert(
+                strip(&s.name),
+                Symbol {
+                    owner: Some(i),
+                    crc: s.crc,
+                },
+            );
+        }
+    }
+
+    // Dependencies from undefined symbols.
+    let n = mods.len();
+    let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut users = vec![0u32; n];
+    for (i, l) in loaded.iter().enumerate() {
+        let m = &mods[i];
+        for s in &l.deps {
+            let mut name = s.name.as_str();
+            if let Some(r) = name.strip_prefix('.') {
+                name = r;
+            }
+            if name.as_bytes().first() == Some(&opts.sym_prefix) {
+                name = &name[1..];
+            }
+            let weak = s.bind == modfile::Bind::Weak;
+            let Some(sym) = symbols.get(name) else {
+                if print_unknown && !weak {
+                    log.warn(format!("{} needs unknown symbol {}\n", m.path, s.name));
+                }
+                continue;
+            };
+            if check_symvers && sym.crc != s.crc && !weak && print_unknown {
+                log.warn(format!(
+                    "{} disagrees about version of symbol {}\n",
+                    m.path, s.name
+                ));
+            }
+            let Some(owner) = sym.owner else { continue };
+            if deps[i].contains(&owner) {
+                continue;
+            }
+            deps[i].push(owner);
+            users[owner] += 1;
+            log.show(format!(
+                "{} needs \"{}\": {}\n",
+                m.path, name, mods[owner].path
+            ));
+        }
+    }
+
+    // Topological sort, exactly as depmod_calculate_dependencies.
+    let mut dep_sort_idx = vec![i64::from(i32::MAX); n];
+    let mut left = users.clone();
+    let mut roots: Vec<usize> = (0..n).filter(|&i| left[i] == 0).collect();
+    let mut n_sorted = 0;
+    while let Some(src) = roots.pop() {
+        dep_sort_idx[src] = n_sorted;
+        n_sorted += 1;
+        for &dst in &deps[src] {
+            left[dst] -= 1;
+            if left[dst] == 0 {
+                roots.push(dst);
+            }
+        }
+    }
+    if (n_sorted as usize) < n {
+        report_cycles(&mods, &deps, &left, log);
+        return Ok(Outcome::Cycles);
+    }
+
+    let ctx = Output {
+        mods: &mods,
+        loaded: &loaded,
+        deps: &deps,
+        dep_sort_idx: &dep_sort_idx,
+        symbols: &symbols,
+        dirname: &dirname,
+        warn_dups: opts.warn_dups,
+    };
+    if opts.dry_run {
+        for (_, f) in FILES {
+            let mut msgs = Vec::new();
+            let text = f(&ctx, &mut msgs, true);
+            for (l, m) in msgs {
+                log.at(l, m);
+            }
+            if let Some(text) = text {
+                out.write_all(&text).map_err(|e| Error::io("<stdout>", e))?;
+            }
+        }
+        return Ok(Outcome::Written);
+    }
+    // Build every file (in parallel), then replace them in kmod's order, printing each
+    // file's messages as kmod would while writing it.
+    let built: Vec<(Option<Vec<u8>>, Msgs)> = FILES
+        .par_iter()
+        .map(|(_, f)| {
+            let mut msgs = Vec::new();
+            let bytes = f(&ctx, &mut msgs, false);
+            (bytes, msgs)
+        })
+        .collect();
+    for ((name, _), (bytes, msgs)) in FILES.iter().zip(built) {
+        for (l, m) in msgs {
+            log.at(l, m);
+        }
+        if let Some(bytes) = bytes {
+            write_atomic(Path::new(&dirname), name, &bytes)?;
+        }
+    }
+    Ok(Outcome::Written)
+}
+
+type Msgs = Vec<(Level, String)>;
+
+impl Depmod {
+    fn new_mod(&self, path: &str) -> Mod {
+        let modname = path_to_modname(path);
+        let baselen = path.rfind('/').unwrap_or(0);
+        let d = &self.dirname;
+        let relpath = (path.len() > d.len()
+            && path.starts_with(d.as_str())
+            && path.as_bytes()[d.len()] == b'/')
+            .then(|| path[d.len() + 1..].to_string());
+        let uncrelpath = relpath.as_ref().map(|r| {
+            let rb = r.as_bytes();
+            let slash = baselen - (d.len() + 1);
+            let len = (slash + 1 + modname.len() + 3).min(rb.len());
+            let mut u = rb[..len].to_vec();
+            // kmod copies then writes ".ko"-length bytes of the original name; a name
+            // shorter than that keeps what it has.
+            if u.len() < slash + 1 + modname.len() + 3 {
+                u.resize(slash + 1 + modname.len() + 3, 0);
+            }
+            String::from_utf8_lossy(&u).into_owned()
+        });
+        Mod {
+            path: path.to_string(),
+            baselen,
+            relpath,
+            uncrelpath,
+            modname,
+            sort_idx: 1,
+        }
+    }
+
+    /// `depmod_module_is_higher_priority`: whether the module already found (`old`) wins
+    /// over `newpath`.
+    fn old_wins(&self, old: &Mod, newpath: &str, baselen: usize, modnamelen: usize) -> bool {
+        let dn = self.dirname.len();
+        let newlen = baselen + modnamelen;
+        let oldlen = old.baselen + old.modname.len() + 1;
+        let (nb, ob) = (newpath.as_bytes(), old.path.as_bytes());
+        let rel = |p: &[u8], len: usize| -> Option<Vec<u8>> {
+            (p.starts_with(self.dirname.as_bytes()) && len > dn)
+                .then(|| p.get(dn + 1..len.min(p.len())).unwrap_or_default().to_vec())
+        };
+        let relnew = rel(nb, newlen);
+        let relold = rel(ob, oldlen);
+        for ov in &self.cfg.overrides {
+            if relnew.as_deref() == Some(ov.as_bytes()) {
+                return false;
+            }
+            if relold.as_deref() == Some(ov.as_bytes()) {
+                return true;
+            }
+        }
+        let under = |rel: &Option<Vec<u8>>, dir: &str| -> bool {
+            rel.as_ref().is_some_and(|r| {
+                r.len() > dir.len() && r[dir.len()] == b'/' && r.starts_with(dir.as_bytes())
+            })
+        };
+        let starts = |p: &[u8], len: usize, dir: &str| -> bool {
+            len > dir.len() && p.get(dir.len()) == Some(&b'/') && p.starts_with(dir.as_bytes())
+        };
+        let (mut bprio, mut oldprio, mut newprio) = (-1i64, -1i64, -1i64);
+        let mut i = 0i64;
+        for se in &self.cfg.searches {
+            match se {
+                Search::Builtin => bprio = i,
+                Search::External => {
+                    for ext in &self.cfg.externals {
+                        if starts(nb, newlen, ext) {
+                            newprio = i;
+                        }
+                        if starts(ob, oldlen, ext) {
+                            oldprio = i;
+                        }
+                        i += 1;
+                    }
+                }
+                Search::Path(p) => {
+                    if under(&relnew, p) {
+                        newprio = i;
+                    } else if under(&relold, p) {
+                        oldprio = i;
+                    }
+                }
+            }
+            i += 1;
+        }
+        if newprio < 0 {
+            newprio = bprio;
+        }
+        if oldprio < 0 {
+            oldprio = bprio;
+        }
+        newprio <= oldprio
+    }
+
+    fn search_file(&mut self, path: &str, name: &str) {
+        if !has_kmod_ext(name) {
+            return;
+        }
+        let modname = path_to_modname(path);
+        if let Some(old) = self.by_name.get(&modname) {
+            let baselen = path.len() - name.len();
+            if self.old_wins(old, path, baselen, modname.len()) {
+                return;
+            }
+            self.by_name.remove(&modname);
+        }
+        let m = self.new_mod(path);
+        self.by_name.insert(modname, m);
+    }
+
+    fn excluded(&self, name: &str) -> bool {
+        name == "build" || name == "source" || self.cfg.excludes.iter().any(|e| e == name)
+    }
+
+    fn search_dir(&mut self, dir: &str, log: &mut Log<'_>) -> std::io::Result<()> {
+        let rd = std::fs::read_dir(dir)?;
+        for e in rd {
+            let Ok(e) = e else { continue };
+            let name = e.file_name().to_string_lossy().into_owned();
+            if self.excluded(&name) {
+                continue;
+            }
+            let path = format!("{dir}/{name}");
+            let is_dir = match e.file_type() {
+                Ok(t) if t.is_file() => false,
+                Ok(t) if t.is_dir() => true,
+                _ => match std::fs::metadata(&path) {
+                    Ok(m) if m.is_file() => false,
+                    Ok(m) if m.is_dir() => true,
+                    Ok(_) => {
+                        log.err(format!("unsupported file type {path}\n"));
+                        continue;
+                    }
+                    Err(err) => {
+                        log.err(format!("fstatat({name}): {}\n", strerror(&err)));
+                        continue;
+                    }
+                },
+            };
+            if is_dir {
+                if let Err(err) = self.search_dir(&path, log) {
+                    log.err(format!("openat({name}, O_RDONLY): {}\n", strerror(&err)));
+                }
+            } else {
+                self.search_file(&path, &name);
+            }
+        }
+        Ok(())
+    }
+
+    /// `depmod_modules_search`: the module directory, then external directories.
+    fn search(&mut self, log: &mut Log<'_>) -> Result<(), Error> {
+        let dirname = self.dirname.clone();
+        if let Err(e) = self.search_dir(&dirname, log) {
+            log.err(format!(
+                "could not open directory {dirname}: {}\n",
+                strerror(&e)
+            ));
+            return Err(Error::Other(format!(
+                "could not search modules: {}",
+                strerror(&e)
+            )));
+        }
+        for ext in self.cfg.externals.clone() {
+            if let Err(e) = self.search_dir(&ext, log) {
+                log.err(format!(
+                    "could not open directory {ext}: {}\n",
+                    strerror(&e)
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `depmod_modules_sort`: modules listed in modules.order first, in its order.
+    fn sort_by_order(&self, mods: &mut [Mod], log: &mut Log<'_>) {
+        let file = format!("{}/modules.order", self.dirname);
+        let Ok(data) = std::fs::read(&file) else {
+            log.warn(format!(
+                "could not open modules.order at {}: No such file or directory\n",
+                self.dirname
+            ));
+            return;
+        };
+        let lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
+        if let Some(pos) = lines.iter().position(|l| !l.ends_with(b"\n")) {
+            log.err(format!(
+                "{}/modules.order:{} corrupted line misses '\\n'\n",
+                self.dirname,
+                pos + 1
+            ));
+            return;
+        }
+        let total = lines.len() as i64 + 1;
+        let by_unc: HashMap<&str, usize> = mods
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| m.uncrelpath.as_deref().map(|u| (u, i)))
+            .collect();
+        let mut idx_of: Vec<i64> = mods.iter().map(|m| m.sort_idx).collect();
+        for (n, l) in lines.iter().enumerate() {
+            let l = &l[..l.len() - 1];
+            if let Some(&i) = std::str::from_utf8(l).ok().and_then(|s| by_unc.get(s)) {
+                idx_of[i] = n as i64 + 1 - total;
+            }
+        }
+        for (m, i) in mods.iter_mut().zip(idx_of) {
+            m.sort_idx = i;
+        }
+        mods.sort_by_key(|m| m.sort_idx);
+    }
+}
+
+/// Read one module: exported symbols, undefined symbols, `.modinfo`.
+fn load_module(path: &str) -> Loaded {
+    let mut l = Loaded::default();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            l.error = Some(strerror(&e));
+            return l;
+        }
+    };
+    let module = match modfile::Module::parse(&bytes) {
+        Ok(m) => m,
+        Err(e) => {
+            l.error = Some(e.to_string());
+            return l;
+        }
+    };
+    match module.exported_symbols() {
+        Ok(s) => l.exports = s,
+        Err(e) => l.error = Some(e.to_string()),
+    }
+    l.deps = module.dependency_symbols().unwrap_or_default();
+    l.info = module
+        .modinfo()
+        .iter()
+        .filter(|(k, _)| *k == b"alias" || *k == b"softdep")
+        .map(|(k, v)| {
+            (
+                String::from_utf8_lossy(k).into_owned(),
+                String::from_utf8_lossy(v).into_owned(),
+            )
+        })
+        .collect();
+    l
+}
+
+fn load_symvers(
+    file: &Path,
+    strip: &dyn Fn(&str) -> String,
+    symbols: &mut HashMap<String, Symbol>,
+    log: &mut Log<'_>,
+) -> Result<(), Error> {
+    let data = std::fs::read(file).map_err(|e| {
+        Error::Other(format!(
+            "could not load {}: {}",
+            file.display(),
+            strerror(&e)
+        ))
+    })?;
+    for (n, line) in String::from_utf8_lossy(&data).lines().enumerate() {
+        let mut w = line.split([' ', '\t']).filter(|s| !s.is_empty());
+        let (Some(ver), Some(sym), Some(wh)) = (w.next(), w.next(), w.next()) else {
+            continue;
+        };
+        if wh != "vmlinux" {
+            continue;
+        }
+        let hex = ver
+            .strip_prefix("0x")
+            .or_else(|| ver.strip_prefix("0X"))
+            .unwrap_or(ver);
+        let Ok(crc) = u64::from_str_radix(hex, 16) else {
+            log.err(format!(
+                "{}:{} Invalid symbol version {}: Success\n",
+                file.display(),
+                n + 1,
+                ver
+            ));
+            continue;
+        };
+        symbols.insert(strip(sym), Symbol { owner: None, crc });
+    }
+    Ok(())
+}
+
+fn load_system_map(
+    file: &Path,
+    prefix: u8,
+    symbols: &mut HashMap<String, Symbol>,
+    log: &mut Log<'_>,
+) -> Result<(), Error> {
+    let data = std::fs::read(file).map_err(|e| {
+        Error::Other(format!(
+            "could not load {}: {}",
+            file.display(),
+            strerror(&e)
+        ))
+    })?;
+    for (n, line) in String::from_utf8_lossy(&data)
+        .split_inclusive('\n')
+        .enumerate()
+    {
+        let mut parts = line.splitn(3, ' ');
+        let (Some(_), Some(_), Some(rest)) = (parts.next(), parts.next(), parts.next()) else {
+            log.err(format!(
+                "{}:{}: invalid line: {}",
+                file.display(),
+                n + 1,
+                line
+            ));
+            continue;
+        };
+        let mut p = rest;
+        if p.as_bytes().first() == Some(&prefix) {
+            p = &p[1..];
+        }
+        let Some(sym) = p.strip_prefix("__ksymtab_") else {
+            continue;
+        };
+        let sym = sym.split('\n').next().unwrap_or(sym);
+        symbols.insert(
+            sym.to_string(),
+            Symbol {
+                owner: None,
+                crc: 0,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// `depmod_report_cycles`: walk from every module still holding users and print each cycle.
+fn report_cycles(mods: &[Mod], deps: &[Vec<usize>], users: &[u32], log: &mut Log<'_>) {
+    let mut roots: Vec<usize> = (0..mods.len()).filter(|&i| users[i] > 0).collect();
+    let mut visited = vec![false; mods.len()];
+    let mut loop_set: std::collections::HashSet<&str> = Default::default();
+    let remove = |roots: &mut Vec<usize>, m: usize| {
+        if let Some(p) = roots.iter().position(|&r| r == m) {
+            roots.remove(p);
+        }
+    };
+    // Vertices: (module, parent vertex).
+    while !roots.is_empty() {
+        let root = roots.remove(0);
+        let mut verts: Vec<(usize, Option<usize>)> = vec![(root, None)];
+        let mut stack = vec![0usize];
+        while let Some(v) = stack.pop() {
+            let m = verts[v].0;
+            if visited[m] && m == root {
+                let mut chain = Vec::new();
+                let mut p = verts[v].1;
+                while let Some(pv) = p {
+                    chain.push(verts[pv].0);
+                    loop_set.insert(&mods[verts[pv].0].modname);
+                    p = verts[pv].1;
+                }
+                let mut s = String::new();
+                for &c in chain.iter().rev() {
+                    s.push_str(&mods[c].modname);
+                    s.push_str(" -> ");
+                    remove(&mut roots, c);
+                }
+                s.push_str(&mods[m].modname);
+                log.err(format!("Cycle detected: {s}\n"));
+                continue;
+            }
+            visited[m] = true;
+            if deps[m].is_empty() {
+                remove(&mut roots, m);
+                continue;
+            }
+            for &d in &deps[m] {
+                verts.push((d, Some(v)));
+                stack.push(verts.len() - 1);
+            }
+        }
+    }
+    log.err(format!(
+        "Found {} modules in dependency cycles!\n",
+        loop_set.len()
+    ));
+}
+
+/// Everything the output files are made from.
+struct Output<'a> {
+    mods: &'a [Mod],
+    loaded: &'a [Loaded],
+    deps: &'a [Vec<usize>],
+    dep_sort_idx: &'a [i64],
+    symbols: &'a HashMap<String, Symbol>,
+    dirname: &'a str,
+    warn_dups: bool,
+}
+
+type Builder = fn(&Output<'_>, &mut Msgs, bool) -> Option<Vec<u8>>;
+
+/// The files depmod writes, in its order; a builder returns `None` when it writes nothing
+/// (binary files with `-n`, a builtin index without its source file).
+const FILES: [(&str, Builder); 10] = [
+    ("modules.dep", out_deps),
+    ("modules.dep.bin", out_deps_bin),
+    ("modules.alias", out_aliases),
+    ("modules.alias.bin", out_aliases_bin),
+    ("modules.softdep", out_softdeps),
+    ("modules.symbols", out_symbols),
+    ("modules.symbols.bin", out_symbols_bin),
+    ("modules.builtin.bin", out_builtin_bin),
+    ("modules.builtin.alias.bin", out_builtin_alias_bin),
+    ("modules.devname", out_devname),
+];
+
+impl Output<'_> {
+    fn shown_path(&self, i: usize) -> &str {
+        let m = &self.mods[i];
+        m.relpath.as_deref().unwrap_or(&m.path)
+    }
+
+    /// All dependencies, transitively, sorted by topological index.
+    fn all_deps(&self, i: usize) -> Vec<usize> {
+        let mut seen = vec![];
+        let mut stack: Vec<usize> = self.deps[i].iter().rev().copied().collect();
+        let mut mark = std::collections::HashSet::new();
+        while let Some(d) = stack.pop() {
+            if !mark.insert(d) {
+                continue;
+            }
+            seen.push(d);
+            stack.extend(self.deps[d].iter().rev());
+        }
+        seen.sort_by_key(|&d| self.dep_sort_idx[d]);
+        seen
+    }
+
+    fn dep_line(&self, i: usize) -> String {
+        let mut s = String::with_capacity(128);
+        s.push_str(self.shown_path(i));
+        s.push(':');
+        for d in self.all_deps(i) {
+            s.push(' ');
+            s.push_str(self.shown_path(d));
+        }
+        s
+    }
+
+    /// Symbols with an owner, in kmod's hash iteration order.
+    fn symbol_order(&self) -> Vec<(&str, usize)> {
+        let mut v: Vec<(&str, usize)> = self
+            .symbols
+            .iter()
+            .filter_map(|(k, s)| s.owner.map(|o| (k.as_str(), o)))
+            .collect();
+        v.sort_by(|a, b| {
+            hash::order_key(a.0.as_bytes(), 2048).cmp(&hash::order_key(b.0.as_bytes(), 2048))
+        });
+        v
+    }
+}
+
+fn out_deps(o: &Output<'_>, _: &mut Msgs, _: bool) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(o.mods.len() * 64);
+    for i in 0..o.mods.len() {
+        out.extend_from_slice(o.dep_line(i).as_bytes());
+        out.push(b'\n');
+    }
+    Some(out)
+}
+
+fn out_deps_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>> {
+    if dry {
+        return None;
+    }
+    let mut t = Trie::new();
+    for (i, m) in o.mods.iter().enumerate() {
+        let line = o.dep_line(i);
+        if t.insert(m.modname.as_bytes(), line.as_bytes(), i as u32) && o.warn_dups {
+            msgs.push((Level::Warning, format!("duplicate module deps:\n{line}\n")));
+        }
+    }
+    Some(t.write())
+}
+
+fn out_aliases(o: &Output<'_>, _: &mut Msgs, _: bool) -> Option<Vec<u8>> {
+    let mut out = b"# Aliases extracted from modules themselves.\n".to_vec();
+    for (m, l) in o.mods.iter().zip(o.loaded) {
+        for (k, v) in &l.info {
+            if k == "alias" {
+                out.extend_from_slice(format!("alias {v} {}\n", m.modname).as_bytes());
+            }
+        }
+    }
+    Some(out)
+}
+
+fn out_aliases_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>> {
+    if dry {
+        return None;
+    }
+    let mut t = Trie::new();
+    for (i, (m, l)) in o.mods.iter().zip(o.loaded).enumerate() {
+        for (k, v) in &l.info {
+            if k != "alias" {
+                continue;
+            }
+            let Ok(a) = alias_normalize(v) else {
+                msgs.push((Level::Warning, format!("Unmatched bracket in {v}\n")));
+                continue;
+            };
+            if t.insert(a.as_bytes(), m.modname.as_bytes(), i as u32) && o.warn_dups {
+                msgs.push((
+                    Level::Warning,
+                    format!("duplicate module alias:\n{a} {}\n", m.modname),
+                ));
+            }
+        }
+    }
+    Some(t.write())
+}
+
+fn out_softdeps(o: &Output<'_>, _: &mut Msgs, _: bool) -> Option<Vec<u8>> {
+    let mut out = b"# Soft dependencies extracted from modules themselves.\n".to_vec();
+    for (m, l) in o.mods.iter().zip(o.loaded) {
+        for (k, v) in &l.info {
+            if k == "softdep" {
+                out.extend_from_slice(format!("softdep {} {v}\n", m.modname).as_bytes());
+            }
+        }
+    }
+    Some(out)
+}
+
+fn out_symbols(o: &Output<'_>, _: &mut Msgs, _: bool) -> Option<Vec<u8>> {
+    let mut out = b"# Aliases for symbols, used by symbol_request().\n".to_vec();
+    for (name, owner) in o.symbol_order() {
+        out.extend_from_slice(
+            format!("alias symbol:{name} {}\n", o.mods[owner].modname).as_bytes(),
+        );
+    }
+    Some(out)
+}
+
+fn out_symbols_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>> {
+    if dry {
+        return None;
+    }
+    let mut t = Trie::new();
+    for (name, owner) in o.symbol_order() {
+        let key = format!("symbol:{name}");
+        let m = &o.mods[owner].modname;
+        if t.insert(key.as_bytes(), m.as_bytes(), owner as u32) && o.warn_dups {
+            msgs.push((
+                Level::Warning,
+                format!("duplicate module syms:\n{key} {m}\n"),
+            ));
+        }
+    }
+    Some(t.write())
+}
+
+fn out_builtin_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>> {
+    if dry {
+        return None;
+    }
+    let data = std::fs::read(format!("{}/modules.builtin", o.dirname)).ok()?;
+    let mut t = Trie::new();
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        if !line.first().is_some_and(|c| c.is_ascii_alphabetic()) {
+            msgs.push((
+                Level::Error,
+                format!(
+                    "Invalid modules.builtin line: {}",
+                    String::from_utf8_lossy(line)
+                ),
+            ));
+            continue;
+        }
+        let base = line.rsplit(|&b| b == b'/').next().unwrap_or(line);
+        let name: Vec<u8> = base
+            .iter()
+            .take_while(|&&b| b != b'.')
+            .map(|&b| if b == b'-' { b'_' } else { b })
+            .collect();
+        t.insert(&name, b"", 0);
+    }
+    Some(t.write())
+}
+
+/// `output_builtin_alias_bin`'s stream reading of `modname.key=value\0` strings, including
+/// its quirk: a string without `=` makes it skip to the end of the *next* string.
+fn out_builtin_alias_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>> {
+    if dry {
+        return None;
+    }
+    let data = std::fs::read(format!("{}/modules.builtin.modinfo", o.dirname)).ok()?;
+    let mut t = Trie::new();
+    let mut pos = 0usize;
+    // Read up to `end`, NUL or EOF; returns the bytes and whether `end` stopped it.
+    let read_to = |pos: &mut usize, end: u8| -> (Vec<u8>, bool) {
+        let start = *pos;
+        while *pos < data.len() {
+            let c = data[*pos];
+            *pos += 1;
+            if c == end || c == 0 {
+                return (data[start..*pos - 1].to_vec(), c == end);
+            }
+        }
+        (data[start..].to_vec(), false)
+    };
+    while pos < data.len() {
+        let (modname, ok) = read_to(&mut pos, b'.');
+        if !ok || modname.is_empty() {
+            continue;
+        }
+        let (key, ok) = read_to(&mut pos, b'=');
+        if !ok || key != b"alias" {
+            read_to(&mut pos, 0);
+            continue;
+        }
+        let (value, ok) = read_to(&mut pos, 0);
+        if !ok || value.is_empty() {
+            continue;
+        }
+        let v = String::from_utf8_lossy(&value);
+        let Ok(a) = alias_normalize(&v) else {
+            msgs.push((Level::Warning, format!("Unmatched bracket in {v}\n")));
+            continue;
+        };
+        t.insert(a.as_bytes(), &modname, 0);
+    }
+    Some(t.write())
+}
+
+/// `sscanf(value, "<prefix>%u-%u")`.
+fn major_minor(value: &str, prefix: &str) -> Option<(u32, u32)> {
+    let rest = value.strip_prefix(prefix)?;
+    let num = |s: &str| -> Option<(u32, usize)> {
+        let t = s.trim_start();
+        let skipped = s.len() - t.len();
+        let t2 = t.strip_prefix('+').unwrap_or(t);
+        let sign = t.len() - t2.len();
+        let digits = t2.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let v = t2[..digits]
+            .parse::<u64>()
+            .map(|v| v as u32)
+            .unwrap_or(u32::MAX);
+        Some((v, skipped + sign + digits))
+    };
+    let (maj, n) = num(rest)?;
+    let rest = rest[n..].strip_prefix('-')?;
+    let (min, _) = num(rest)?;
+    Some((maj, min))
+}
+
+fn out_devname(o: &Output<'_>, msgs: &mut Msgs, _: bool) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for (m, l) in o.mods.iter().zip(o.loaded) {
+        let mut devname: Option<&str> = None;
+        let mut kind = None;
+        for (k, v) in &l.info {
+            if k != "alias" {
+                continue;
+            }
+            if let Some(d) = v.strip_prefix("devname:") {
+                devname = Some(d);
+            } else if let Some(mm) = major_minor(v, "char-major-") {
+                kind = Some(('c', mm));
+            } else if let Some(mm) = major_minor(v, "block-major-") {
+                kind = Some(('b', mm));
+            }
+            if kind.is_some() && devname.is_some() {
+                break;
+            }
+        }
+        let Some(dev) = devname else { continue };
+        match kind {
+            Some((t, (maj, min))) => {
+                if out.is_empty() {
+                    out.extend_from_slice(b"# Device nodes to trigger on-demand module loading.\n");
+                }
+                out.extend_from_slice(format!("{} {dev} {t}{maj}:{min}\n", m.modname).as_bytes());
+            }
+            None => msgs.push((
+                Level::Error,
+                format!(
+                    "Module '{}' has devname ({dev}) but lacks major and minor information. Ignoring.\n",
+                    m.modname
+                ),
+            )),
+        }
+    }
+    Some(out)
+}
+
+/// Replace `dir/name` with `bytes`: a temporary file in the same directory (kmod's
+/// `name.pid.usec.sec` naming), fsync, rename.
+pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        "{name}.{}.{}.{}",
+        std::process::id(),
+        now.subsec_micros(),
+        now.as_secs()
+    ));
+    let write = || -> std::io::Result<()> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, dir.join(name))
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(dir.join(name), e)
+    })
+}
+
+/// `depfile_up_to_date`: modules.dep exists and no module file is newer.
+fn up_to_date(dirname: &str) -> bool {
+    let Ok(dep) = std::fs::metadata(format!("{dirname}/modules.dep")) else {
+        return false;
+    };
+    let Ok(mtime) = dep.modified() else {
+        return false;
+    };
+    fn walk(dir: &Path, mtime: std::time::SystemTime) -> bool {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return true;
+        };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name == "build" || name == "source" {
+                continue;
+            }
+            let Ok(md) = std::fs::metadata(e.path()) else {
+                continue;
+            };
+            if md.is_dir() {
+                if !walk(&e.path(), mtime) {
+                    return false;
+                }
+            } else if md.is_file() && has_kmod_ext(&name) {
+                let secs = |t: std::time::SystemTime| {
+                    t.duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.as_secs())
+                        .unwrap_or(0)
+                };
+                if md.modified().map(secs).unwrap_or(0) > secs(mtime) {
+                    return false;
+                }
+            }
+        }
+        true
+    }
+    walk(Path::new(dirname), mtime)
+}

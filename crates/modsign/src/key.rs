@@ -1,0 +1,321 @@
+//! Private keys: PEM or DER, PKCS#1 (`RSA PRIVATE KEY`), PKCS#8 (`PRIVATE KEY`) or SEC1
+//! (`EC PRIVATE KEY`), RSA of any size ring accepts (2048..8192 bits) and ECDSA P-256/P-384.
+//!
+//! Every private-key operation goes through `ring`, whose RSA and ECDSA signing are
+//! constant-time (the `rsa` crate's signing carries the Marvin timing advisory,
+//! RUSTSEC-2023-0071, so it is used only to *generate* RSA keys, see [`crate::keygen`]).
+//! The parsing of the containers is RustCrypto's (`pkcs1`, `pkcs8`, `sec1`).
+
+use crate::{Error, HashAlgo};
+use der::Decode;
+use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
+
+/// An elliptic curve ring can sign with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Curve {
+    P256,
+    P384,
+}
+
+impl Curve {
+    pub fn oid(self) -> der::oid::ObjectIdentifier {
+        match self {
+            Curve::P256 => der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7"),
+            Curve::P384 => der::oid::ObjectIdentifier::new_unwrap("1.3.132.0.34"),
+        }
+    }
+    pub fn from_oid(oid: &der::oid::ObjectIdentifier) -> Option<Self> {
+        [Curve::P256, Curve::P384]
+            .into_iter()
+            .find(|c| c.oid() == *oid)
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Curve::P256 => "P-256",
+            Curve::P384 => "P-384",
+        }
+    }
+    /// ring's signing algorithm for this curve and hash. ring signs ECDSA only with the
+    /// hash that matches the curve's strength.
+    fn signing_alg(self, hash: HashAlgo) -> Option<&'static signature::EcdsaSigningAlgorithm> {
+        match (self, hash) {
+            (Curve::P256, HashAlgo::Sha256) => Some(&signature::ECDSA_P256_SHA256_ASN1_SIGNING),
+            (Curve::P384, HashAlgo::Sha384) => Some(&signature::ECDSA_P384_SHA384_ASN1_SIGNING),
+            _ => None,
+        }
+    }
+}
+
+/// The public-key algorithm of a key or certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAlgo {
+    Rsa { bits: usize },
+    Ec(Curve),
+}
+
+impl std::fmt::Display for KeyAlgo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyAlgo::Rsa { bits } => write!(f, "RSA-{bits}"),
+            KeyAlgo::Ec(c) => write!(f, "ECDSA {}", c.name()),
+        }
+    }
+}
+
+enum Material {
+    Rsa(RsaKeyPair),
+    Ec {
+        curve: Curve,
+        private: Vec<u8>,
+        public: Vec<u8>,
+    },
+}
+
+/// A private key, loaded and checked.
+pub struct PrivateKey {
+    material: Material,
+}
+
+/// Where a key came from, for messages.
+fn pem_label(bytes: &[u8]) -> Option<(String, Vec<u8>)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let start = text.find("-----BEGIN ")?;
+    let (label, doc) = der::pem::decode_vec(&text.as_bytes()[start..]).ok()?;
+    Some((label.to_string(), doc))
+}
+
+impl PrivateKey {
+    /// Read a key from PEM or DER bytes. `what` names the source in errors.
+    pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Self, Error> {
+        let trimmed = bytes
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(0);
+        if bytes[trimmed..].starts_with(b"-----BEGIN ") {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|_| Error::key(what, "PEM file is not valid text"))?;
+            // The first private key block (a file may also hold a certificate, as
+            // kbuild's signing_key.pem does).
+            let mut rest = text;
+            while let Some(i) = rest.find("-----BEGIN ") {
+                let block = &rest[i..];
+                let end_label = block
+                    .find("-----END ")
+                    .and_then(|e| block[e..].find("\n").map(|n| e + n + 1))
+                    .unwrap_or(block.len());
+                let (label, doc) = pem_label(&block.as_bytes()[..end_label])
+                    .ok_or_else(|| Error::key(what, "malformed PEM block"))?;
+                match label.as_str() {
+                    "PRIVATE KEY" => return Self::from_pkcs8(&doc, what),
+                    "RSA PRIVATE KEY" => return Self::from_pkcs1(&doc, what),
+                    "EC PRIVATE KEY" => return Self::from_sec1(&doc, what),
+                    "ENCRYPTED PRIVATE KEY" => return Err(Error::key(
+                        what,
+                        "encrypted private keys are not supported (decrypt it with `openssl pkey`)",
+                    )),
+                    _ => rest = &block[end_label..],
+                }
+            }
+            return Err(Error::key(what, "no private key PEM block in file"));
+        }
+        Self::from_pkcs8(bytes, what)
+            .or_else(|_| Self::from_pkcs1(bytes, what))
+            .or_else(|_| Self::from_sec1(bytes, what))
+            .map_err(|_| {
+                Error::key(
+                    what,
+                    "not a private key (expected PEM, or DER PKCS#8, PKCS#1 or SEC1)",
+                )
+            })
+    }
+
+    fn from_pkcs8(der_bytes: &[u8], what: &str) -> Result<Self, Error> {
+        let info = pkcs8::PrivateKeyInfo::from_der(der_bytes)
+            .map_err(|e| Error::key(what, format!("PKCS#8: {e}")))?;
+        let rsa = der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+        let ec = der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+        if info.algorithm.oid == rsa {
+            let kp = RsaKeyPair::from_pkcs8(der_bytes)
+                .map_err(|e| Error::key(what, format!("RSA key rejected: {e}")))?;
+            return Ok(PrivateKey {
+                material: Material::Rsa(kp),
+            });
+        }
+        if info.algorithm.oid == ec {
+            let curve_oid = info
+                .algorithm
+                .parameters_oid()
+                .map_err(|_| Error::key(what, "EC key without a named curve"))?;
+            let curve = Curve::from_oid(&curve_oid).ok_or_else(|| {
+                Error::key(
+                    what,
+                    format!("unsupported curve {curve_oid} (P-256 and P-384 are)"),
+                )
+            })?;
+            return Self::from_sec1_inner(info.private_key, Some(curve), what);
+        }
+        Err(Error::key(
+            what,
+            format!(
+                "unsupported key algorithm {} (RSA and ECDSA are)",
+                info.algorithm.oid
+            ),
+        ))
+    }
+
+    fn from_pkcs1(der_bytes: &[u8], what: &str) -> Result<Self, Error> {
+        let kp = RsaKeyPair::from_der(der_bytes)
+            .map_err(|e| Error::key(what, format!("RSA key rejected: {e}")))?;
+        Ok(PrivateKey {
+            material: Material::Rsa(kp),
+        })
+    }
+
+    fn from_sec1(der_bytes: &[u8], what: &str) -> Result<Self, Error> {
+        Self::from_sec1_inner(der_bytes, None, what)
+    }
+
+    fn from_sec1_inner(der_bytes: &[u8], curve: Option<Curve>, what: &str) -> Result<Self, Error> {
+        let k = sec1::EcPrivateKey::from_der(der_bytes)
+            .map_err(|e| Error::key(what, format!("EC private key: {e}")))?;
+        let curve = match (curve, k.parameters.and_then(|p| p.named_curve())) {
+            (Some(c), _) => c,
+            (None, Some(oid)) => Curve::from_oid(&oid).ok_or_else(|| {
+                Error::key(
+                    what,
+                    format!("unsupported curve {oid} (P-256 and P-384 are)"),
+                )
+            })?,
+            (None, None) => return Err(Error::key(what, "EC key without a named curve")),
+        };
+        let public = k
+            .public_key
+            .ok_or_else(|| Error::key(what, "EC private key does not carry its public key"))?
+            .to_vec();
+        let key = PrivateKey {
+            material: Material::Ec {
+                curve,
+                private: k.private_key.to_vec(),
+                public,
+            },
+        };
+        // Check the pair now, so that a broken key fails at load time.
+        let alg = match curve {
+            Curve::P256 => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            Curve::P384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+        };
+        if let Material::Ec {
+            private, public, ..
+        } = &key.material
+        {
+            EcdsaKeyPair::from_private_key_and_public_key(
+                alg,
+                private,
+                public,
+                &ring::rand::SystemRandom::new(),
+            )
+            .map_err(|e| Error::key(what, format!("EC key rejected: {e}")))?;
+        }
+        Ok(key)
+    }
+
+    pub fn algo(&self) -> KeyAlgo {
+        match &self.material {
+            Material::Rsa(kp) => KeyAlgo::Rsa {
+                bits: kp.public().modulus_len() * 8,
+            },
+            Material::Ec { curve, .. } => KeyAlgo::Ec(*curve),
+        }
+    }
+
+    /// The bytes inside the SubjectPublicKeyInfo BIT STRING of the matching certificate:
+    /// DER RSAPublicKey, or the EC point.
+    pub fn public_key_bits(&self) -> Vec<u8> {
+        match &self.material {
+            Material::Rsa(kp) => kp.public_key().as_ref().to_vec(),
+            Material::Ec { public, .. } => public.clone(),
+        }
+    }
+
+    /// A signer for `hash`; fails when ring cannot sign that combination.
+    pub fn signer(&self, hash: HashAlgo) -> Result<Signer<'_>, Error> {
+        let rng = ring::rand::SystemRandom::new();
+        match &self.material {
+            Material::Rsa(kp) => {
+                let pad: &'static dyn signature::RsaEncoding = match hash {
+                    HashAlgo::Sha256 => &signature::RSA_PKCS1_SHA256,
+                    HashAlgo::Sha384 => &signature::RSA_PKCS1_SHA384,
+                    HashAlgo::Sha512 => &signature::RSA_PKCS1_SHA512,
+                    _ => {
+                        return Err(Error::Unsupported(format!(
+                            "RSA signing with {hash} is not supported (sha256, sha384, sha512 are)"
+                        )))
+                    }
+                };
+                Ok(Signer {
+                    inner: SignerInner::Rsa(kp, pad),
+                    rng,
+                    hash,
+                })
+            }
+            Material::Ec {
+                curve,
+                private,
+                public,
+            } => {
+                let alg = curve.signing_alg(hash).ok_or_else(|| {
+                    Error::Unsupported(format!(
+                        "ECDSA {} signing with {hash} is not supported (P-256 signs with sha256, P-384 with sha384)",
+                        curve.name()
+                    ))
+                })?;
+                let kp = EcdsaKeyPair::from_private_key_and_public_key(alg, private, public, &rng)
+                    .map_err(|e| Error::Sign(format!("EC key rejected: {e}")))?;
+                Ok(Signer {
+                    inner: SignerInner::Ec(Box::new(kp)),
+                    rng,
+                    hash,
+                })
+            }
+        }
+    }
+}
+
+enum SignerInner<'a> {
+    Rsa(&'a RsaKeyPair, &'static dyn signature::RsaEncoding),
+    Ec(Box<EcdsaKeyPair>),
+}
+
+/// A key bound to a hash algorithm: signs messages (ring hashes them).
+pub struct Signer<'a> {
+    inner: SignerInner<'a>,
+    rng: ring::rand::SystemRandom,
+    hash: HashAlgo,
+}
+
+impl Signer<'_> {
+    pub fn hash(&self) -> HashAlgo {
+        self.hash
+    }
+
+    /// Whether the key is RSA (the PKCS#7 then names rsaEncryption, else ecdsa-with-*).
+    pub fn is_rsa(&self) -> bool {
+        matches!(self.inner, SignerInner::Rsa(..))
+    }
+
+    /// Sign `msg`: PKCS#1 v1.5 (deterministic) or DER-encoded ECDSA (randomized).
+    pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, Error> {
+        match &self.inner {
+            SignerInner::Rsa(kp, pad) => {
+                let mut sig = vec![0u8; kp.public().modulus_len()];
+                kp.sign(*pad, &self.rng, msg, &mut sig)
+                    .map_err(|e| Error::Sign(format!("RSA: {e}")))?;
+                Ok(sig)
+            }
+            SignerInner::Ec(kp) => kp
+                .sign(&self.rng, msg)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|e| Error::Sign(format!("ECDSA: {e}"))),
+        }
+    }
+}
