@@ -8,7 +8,6 @@
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use vmrun::{Outcome, Vm};
@@ -138,11 +137,10 @@ fn run(a: &Args) -> anyhow::Result<u8> {
     vm.mem_mib = a.mem;
     vm.timeout = Duration::from_secs(a.timeout);
     if !a.secure_db.is_empty() {
-        anyhow::bail!(
-            "--secure-db needs the EFI varstore writer (crates/efivars), which this build lacks"
-        );
+        vm.firmware = Some(vmrun::firmware::Firmware::find_ovmf()?);
+        vm.secure_db = a.secure_db.clone();
     }
-    let (outcome, log) = vm.run(&fs, &nonce, Stdio::inherit(), Stdio::inherit())?;
+    let (outcome, log) = vm.run(&fs, &nonce, std::io::stdout(), std::io::stderr())?;
     if a.console {
         eprintln!("--- kernel console ---\n{}", log.trim_end());
     }
