@@ -201,7 +201,7 @@ fn rc(r: &Results, case: &str) -> i32 {
 }
 
 /// The guest's stdout; panics with the console and stderr when the VM itself failed.
-fn boot(e: &Env, m: &Modules, append: &str, script: &str) -> String {
+fn boot(e: &Env, m: &Modules, append: &str, extra: &[String], script: &str) -> String {
     let mut cmd = Command::new(KMODKIT);
     cmd.arg("vm")
         .arg("--kernel")
@@ -233,6 +233,7 @@ fn boot(e: &Env, m: &Modules, append: &str, script: &str) -> String {
     if !append.is_empty() {
         cmd.arg("--append").arg(append);
     }
+    cmd.args(extra);
     cmd.arg("--console")
         .arg("--")
         .arg(format!("{PRELUDE}\n{script}"));
@@ -320,7 +321,11 @@ fn dmesg_messages(r: &Results, case: &str) -> Vec<String> {
 /// Same status, stdout and stderr from our tool and Debian's kmod.
 fn assert_same_as_kmod(r: &Results, ours: &str, theirs: &str) {
     let get = |c: &str, k: &str| r.get(c).and_then(|m| m.get(k)).cloned().unwrap_or_default();
-    assert_eq!(rc(r, ours), rc(r, theirs), "{ours} vs kmod's {theirs}: status differs");
+    assert_eq!(
+        rc(r, ours),
+        rc(r, theirs),
+        "{ours} vs kmod's {theirs}: status differs"
+    );
     for k in ["out", "err"] {
         assert_eq!(
             get(ours, k),
@@ -340,6 +345,7 @@ fn real_kernel_loads_taints_and_refuses_as_predicted() {
         &e,
         &m,
         "",
+        &[],
         r#"
 run hello insmod /m/hello.ko; state hello hello
 run dmesg_hello dmesg --module hello
@@ -437,6 +443,7 @@ run dmesg dmesg
         &e,
         &m,
         "module.sig_enforce=1",
+        &[],
         r#"
 run hello insmod /m/hello.ko; state hello hello
 run hello_kmod /k/insmod /m/hello.ko
@@ -456,4 +463,82 @@ run dmesg dmesg
             "{l} not in {all:?}"
         );
     }
+
+    // Boot 3: OVMF with our certificate enrolled in db, enforcement on. The module signed
+    // with that key loads with O only (4096); the same module with one byte flipped is
+    // refused. `kmodkit check --secure-db` predicts both.
+    if !Path::new("/usr/share/OVMF/OVMF_CODE_4M.fd").is_file() {
+        testsupport::skip(Requirement::Vm, "OVMF (package ovmf) is not installed");
+        return;
+    }
+    let keys = e.dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let (key, cert) = (keys.join("k.pem"), keys.join("c.pem"));
+    let st = Command::new(KMODKIT)
+        .args([
+            "keygen",
+            "--cn",
+            "kmodkit vm test db key",
+            "--algo",
+            "rsa2048",
+            "--key",
+        ])
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let signed = keys.join("signed.ko");
+    std::fs::copy(&m.hello, &signed).unwrap();
+    let st = Command::new(KMODKIT)
+        .args(["sign-file", "sha256"])
+        .arg(&key)
+        .arg(&cert)
+        .arg(&signed)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let flipped = keys.join("flipped.ko");
+    let mut bytes = std::fs::read(&signed).unwrap();
+    bytes[1000] ^= 1;
+    std::fs::write(&flipped, &bytes).unwrap();
+    let extra = [
+        "--secure-db".to_string(),
+        cert.display().to_string(),
+        "--add".to_string(),
+        format!("{}:/m/signed.ko", signed.display()),
+        "--add".to_string(),
+        format!("{}:/m/flipped.ko", flipped.display()),
+    ];
+    let out = boot(
+        &e,
+        &m,
+        "module.sig_enforce=1",
+        &extra,
+        r#"
+run flipped insmod /m/flipped.ko; state flipped hello
+run signed insmod /m/signed.ko; state signed hello
+run dmesg dmesg
+"#,
+    );
+    let r = parse(&out);
+    let all = dmesg_messages(&r, "dmesg");
+    assert!(
+        all.iter()
+            .any(|l| l.contains("Loaded X.509 cert 'kmodkit vm test db key")),
+        "the firmware db certificate was not loaded: {all:?}"
+    );
+    let db = ["--sig-enforce", "--secure-db", cert.to_str().unwrap()];
+    let p = check(&e, &flipped, &db);
+    assert_eq!(p["errno"], "EKEYREJECTED");
+    assert_predicted(&r, "flipped", "/m/flipped.ko", &p);
+    let p = check(&e, &signed, &db);
+    assert_eq!(p["signature"], "valid");
+    assert_predicted(&r, "signed", "/m/signed.ko", &p);
+    assert_eq!(field(&r, "signed", "taint"), ["O"]);
+    assert_eq!(field(&r, "signed", "tainted"), ["4096"]);
+    // Without the db certificate the same module would be refused.
+    let p = check(&e, &signed, &["--sig-enforce"]);
+    assert_eq!(p["errno"], "EKEYREJECTED");
 }
