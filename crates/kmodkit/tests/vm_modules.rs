@@ -218,16 +218,20 @@ fn boot(e: &Env, m: &Modules, append: &str, extra: &[String], script: &str) -> S
         .arg(&m.tree)
         .arg("--with")
         .arg("dep_b");
-    // Debian's kmod and its libraries, as the oracle inside.
+    // Debian's kmod and util-linux's dmesg (as /usr/bin/udmesg) with their libraries,
+    // as the oracles inside.
     cmd.arg("--add").arg("/usr/bin/kmod:/usr/bin/kmod");
-    let ldd = Command::new("ldd").arg("/usr/bin/kmod").output().unwrap();
-    for l in String::from_utf8_lossy(&ldd.stdout).lines() {
-        let path = match l.split_once("=>") {
-            Some((_, r)) => r.trim().split(" (").next().unwrap_or("").to_string(),
-            None => l.trim().split(" (").next().unwrap_or("").to_string(),
-        };
-        if path.starts_with('/') {
-            cmd.arg("--add").arg(format!("{path}:{path}"));
+    cmd.arg("--add").arg("/usr/bin/dmesg:/usr/bin/udmesg");
+    for exe in ["/usr/bin/kmod", "/usr/bin/dmesg"] {
+        let ldd = Command::new("ldd").arg(exe).output().unwrap();
+        for l in String::from_utf8_lossy(&ldd.stdout).lines() {
+            let path = match l.split_once("=>") {
+                Some((_, r)) => r.trim().split(" (").next().unwrap_or("").to_string(),
+                None => l.trim().split(" (").next().unwrap_or("").to_string(),
+            };
+            if path.starts_with('/') {
+                cmd.arg("--add").arg(format!("{path}:{path}"));
+            }
         }
     }
     if !append.is_empty() {
@@ -318,7 +322,7 @@ fn dmesg_messages(r: &Results, case: &str) -> Vec<String> {
         .collect()
 }
 
-/// Same status, stdout and stderr from our tool and Debian's kmod.
+/// Same status, stdout and stderr from our tool and the oracle (Debian's kmod, util-linux).
 fn assert_same_as_kmod(r: &Results, ours: &str, theirs: &str) {
     let get = |c: &str, k: &str| r.get(c).and_then(|m| m.get(k)).cloned().unwrap_or_default();
     assert_eq!(
@@ -355,8 +359,8 @@ run vmagic_kmod /k/insmod /m/vmagic.ko
 run vmagic_f insmod -f /m/vmagic.ko; state vmagic_f vmagic
 run modprobe modprobe dep_b
 if ! grep -q '^dep_b ' /proc/modules; then
-  run dep_a insmod /lib/modules/$(uname -r)/extra/dep_a.ko
-  run dep_b insmod /lib/modules/$(uname -r)/extra/dep_b.ko
+  # Our modprobe is not there yet: kmod's, on the index --modules-from copied.
+  run modprobe_kmod /k/modprobe dep_b
 fi
 run lsmod lsmod
 run lsmod_kmod /k/lsmod
@@ -370,7 +374,13 @@ run insmod_exists insmod /m/hello.ko
 run insmod_exists_kmod /k/insmod /m/hello.ko
 run rmmod_chain rmmod dep_b dep_a
 run after lsmod
+echo '<3>user: a\\b' > /dev/kmsg
 run dmesg dmesg
+run dmesg_util udmesg
+run dmesg_raw dmesg -r
+run dmesg_raw_util udmesg -r
+run dmesg_err dmesg --level err,warn
+run dmesg_err_util udmesg --level err,warn
 "#,
     );
     let r = parse(&out);
@@ -414,7 +424,14 @@ run dmesg dmesg
     assert_predicted(&r, "vmagic_f", "/m/vmagic.ko", &p);
     assert!(field(&r, "vmagic_f", "taint")[0].contains('F'));
 
-    // Dependencies: dep_b holds dep_a; rmmod dep_a refused as kmod refuses it.
+    // Dependencies: `modprobe dep_b` (ours, else kmod's) loaded dep_a first, from the tree
+    // --modules-from copied; dep_b holds dep_a; rmmod dep_a refused as kmod refuses it.
+    let probe = if rc(&r, "modprobe") == 0 {
+        "modprobe"
+    } else {
+        "modprobe_kmod"
+    };
+    assert_eq!(rc(&r, probe), 0, "{probe}: {:?}", r.get(probe));
     let lsmod = field(&r, "lsmod", "out");
     assert!(
         lsmod
@@ -437,6 +454,14 @@ run dmesg dmesg
         .iter()
         .any(|l| l.starts_with("dep_")));
     assert!(all.contains(&"dep_b: dep_a says 42".to_string()));
+    // Our dmesg prints what util-linux's prints, byte for byte.
+    assert!(all.len() > 100);
+    assert_same_as_kmod(&r, "dmesg", "dmesg_util");
+    assert_same_as_kmod(&r, "dmesg_raw", "dmesg_raw_util");
+    assert_same_as_kmod(&r, "dmesg_err", "dmesg_err_util");
+    assert!(field(&r, "dmesg_err", "out")
+        .iter()
+        .any(|l| l.contains("user: a\\")));
 
     // Boot 2: module.sig_enforce=1. The unsigned module is refused, nothing tainted.
     let out = boot(

@@ -268,7 +268,7 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
                      \x20 -w, --follow       wait for new messages\n\
                      \x20 -l, --level LIST   only these levels (emerg,alert,crit,err,warn,notice,info,debug)\n\
                      \x20     --module NAME  only lines the module NAME printed (\"NAME: ...\")\n\
-                     \x20 -r, --raw          print <prio> prefixes, as util-linux's -r\n\
+                     \x20 -r, --raw          print <level> prefixes, as util-linux's -r\n\
                      \x20 -J, --json         one JSON array of records"
                 );
                 return 0;
@@ -321,9 +321,8 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
         }
         let mut line = Vec::new();
         if raw {
-            line.extend_from_slice(
-                format!("<{}>", r.facility << 3 | u32::from(r.level)).as_bytes(),
-            );
+            // util-linux prints the level alone (not the facility) for /dev/kmsg records.
+            line.extend_from_slice(format!("<{}>", r.level).as_bytes());
         }
         line.extend_from_slice(
             format!(
