@@ -134,6 +134,10 @@ fn build_all(e: &Env) -> Modules {
         r#"pr_info("dep_b: dep_a says %d\n", dep_a_value);"#,
         Some(&symvers),
     );
+    for (tool, m) in [("xz", &hello), ("zstd", &vmagic)] {
+        let st = Command::new(tool).arg("-kq").arg(m).status().unwrap();
+        assert!(st.success(), "{tool} {}", m.display());
+    }
     let tree = e.dir.path().join("tree");
     let extra = tree
         .join("lib/modules")
@@ -214,6 +218,10 @@ fn boot(e: &Env, m: &Modules, append: &str, extra: &[String], script: &str) -> S
         .arg(format!("{}:/m/prop.ko", m.prop.display()))
         .arg("--add")
         .arg(format!("{}:/m/vmagic.ko", m.vmagic.display()))
+        .arg("--add")
+        .arg(format!("{}.xz:/m/hello.ko.xz", m.hello.display()))
+        .arg("--add")
+        .arg(format!("{}.zst:/m/vmagic.ko.zst", m.vmagic.display()))
         .arg("--modules-from")
         .arg(&m.tree)
         .arg("--with")
@@ -374,6 +382,13 @@ run insmod_exists insmod /m/hello.ko
 run insmod_exists_kmod /k/insmod /m/hello.ko
 run rmmod_chain rmmod dep_b dep_a
 run after lsmod
+# Compressed modules on a kernel without in-kernel decompression: decompressed here and
+# given to init_module; forced, with vermagic and __versions stripped from the image.
+run rm_hello rmmod hello
+run hello_xz insmod /m/hello.ko.xz; state hello_xz hello
+run rm_vmagic rmmod vmagic
+run vmagic_zst insmod /m/vmagic.ko.zst
+run vmagic_zst_f insmod -f /m/vmagic.ko.zst; state vmagic_zst_f vmagic
 echo '<3>user: a\\b' > /dev/kmsg
 run dmesg dmesg
 run dmesg_util udmesg
@@ -423,6 +438,18 @@ run dmesg_err_util udmesg --level err,warn
     let p = check(&e, &m.vmagic, &["-f"]);
     assert_predicted(&r, "vmagic_f", "/m/vmagic.ko", &p);
     assert!(field(&r, "vmagic_f", "taint")[0].contains('F'));
+
+    // The compressed copies: loaded through init_module, same taint as the plain files.
+    assert_eq!(rc(&r, "rm_hello"), 0);
+    assert_eq!(rc(&r, "hello_xz"), 0, "{:?}", r.get("hello_xz"));
+    assert_eq!(field(&r, "hello_xz", "taint"), ["OE"]);
+    assert_eq!(rc(&r, "rm_vmagic"), 0);
+    assert_eq!(
+        field(&r, "vmagic_zst", "err"),
+        ["insmod: ERROR: could not insert module /m/vmagic.ko.zst: Invalid module format"]
+    );
+    assert_eq!(rc(&r, "vmagic_zst_f"), 0, "{:?}", r.get("vmagic_zst_f"));
+    assert_eq!(field(&r, "vmagic_zst_f", "taint"), ["FOE"]);
 
     // Dependencies: `modprobe dep_b` (ours, else kmod's) loaded dep_a first, from the tree
     // --modules-from copied; dep_b holds dep_a; rmmod dep_a refused as kmod refuses it.
