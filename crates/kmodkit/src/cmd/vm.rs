@@ -60,6 +60,10 @@ struct Args {
     /// QEMU binary.
     #[arg(long, default_value = "qemu-system-x86_64")]
     qemu: PathBuf,
+    /// QEMU accelerator. TCG (software) by default: on hosts whose /dev/kvm belongs to a
+    /// paravirtualised hypervisor, Debian's kernel hangs under KVM; pass kvm where it works.
+    #[arg(long, default_value = "tcg", value_parser = ["tcg", "kvm"])]
+    accel: String,
     /// Print the kernel console log to stderr after the run.
     #[arg(long)]
     console: bool,
@@ -136,6 +140,7 @@ fn run(a: &Args) -> anyhow::Result<u8> {
     vm.append = a.append.clone();
     vm.mem_mib = a.mem;
     vm.timeout = Duration::from_secs(a.timeout);
+    vm.accel = a.accel.clone();
     if !a.secure_db.is_empty() {
         vm.firmware = Some(vmrun::firmware::Firmware::find_ovmf()?);
         vm.secure_db = a.secure_db.clone();
