@@ -134,6 +134,10 @@ fn build_all(e: &Env) -> Modules {
         r#"pr_info("dep_b: dep_a says %d\n", dep_a_value);"#,
         Some(&symvers),
     );
+    for (tool, m) in [("xz", &hello), ("zstd", &vmagic)] {
+        let st = Command::new(tool).arg("-kq").arg(m).status().unwrap();
+        assert!(st.success(), "{tool} {}", m.display());
+    }
     let tree = e.dir.path().join("tree");
     let extra = tree
         .join("lib/modules")
@@ -201,7 +205,7 @@ fn rc(r: &Results, case: &str) -> i32 {
 }
 
 /// The guest's stdout; panics with the console and stderr when the VM itself failed.
-fn boot(e: &Env, m: &Modules, append: &str, script: &str) -> String {
+fn boot(e: &Env, m: &Modules, append: &str, extra: &[String], script: &str) -> String {
     let mut cmd = Command::new(KMODKIT);
     cmd.arg("vm")
         .arg("--kernel")
@@ -214,25 +218,34 @@ fn boot(e: &Env, m: &Modules, append: &str, script: &str) -> String {
         .arg(format!("{}:/m/prop.ko", m.prop.display()))
         .arg("--add")
         .arg(format!("{}:/m/vmagic.ko", m.vmagic.display()))
+        .arg("--add")
+        .arg(format!("{}.xz:/m/hello.ko.xz", m.hello.display()))
+        .arg("--add")
+        .arg(format!("{}.zst:/m/vmagic.ko.zst", m.vmagic.display()))
         .arg("--modules-from")
         .arg(&m.tree)
         .arg("--with")
         .arg("dep_b");
-    // Debian's kmod and its libraries, as the oracle inside.
+    // Debian's kmod and util-linux's dmesg (as /usr/bin/udmesg) with their libraries,
+    // as the oracles inside.
     cmd.arg("--add").arg("/usr/bin/kmod:/usr/bin/kmod");
-    let ldd = Command::new("ldd").arg("/usr/bin/kmod").output().unwrap();
-    for l in String::from_utf8_lossy(&ldd.stdout).lines() {
-        let path = match l.split_once("=>") {
-            Some((_, r)) => r.trim().split(" (").next().unwrap_or("").to_string(),
-            None => l.trim().split(" (").next().unwrap_or("").to_string(),
-        };
-        if path.starts_with('/') {
-            cmd.arg("--add").arg(format!("{path}:{path}"));
+    cmd.arg("--add").arg("/usr/bin/dmesg:/usr/bin/udmesg");
+    for exe in ["/usr/bin/kmod", "/usr/bin/dmesg"] {
+        let ldd = Command::new("ldd").arg(exe).output().unwrap();
+        for l in String::from_utf8_lossy(&ldd.stdout).lines() {
+            let path = match l.split_once("=>") {
+                Some((_, r)) => r.trim().split(" (").next().unwrap_or("").to_string(),
+                None => l.trim().split(" (").next().unwrap_or("").to_string(),
+            };
+            if path.starts_with('/') {
+                cmd.arg("--add").arg(format!("{path}:{path}"));
+            }
         }
     }
     if !append.is_empty() {
         cmd.arg("--append").arg(append);
     }
+    cmd.args(extra);
     cmd.arg("--console")
         .arg("--")
         .arg(format!("{PRELUDE}\n{script}"));
@@ -317,10 +330,14 @@ fn dmesg_messages(r: &Results, case: &str) -> Vec<String> {
         .collect()
 }
 
-/// Same status, stdout and stderr from our tool and Debian's kmod.
+/// Same status, stdout and stderr from our tool and the oracle (Debian's kmod, util-linux).
 fn assert_same_as_kmod(r: &Results, ours: &str, theirs: &str) {
     let get = |c: &str, k: &str| r.get(c).and_then(|m| m.get(k)).cloned().unwrap_or_default();
-    assert_eq!(rc(r, ours), rc(r, theirs), "{ours} vs kmod's {theirs}: status differs");
+    assert_eq!(
+        rc(r, ours),
+        rc(r, theirs),
+        "{ours} vs kmod's {theirs}: status differs"
+    );
     for k in ["out", "err"] {
         assert_eq!(
             get(ours, k),
@@ -340,6 +357,7 @@ fn real_kernel_loads_taints_and_refuses_as_predicted() {
         &e,
         &m,
         "",
+        &[],
         r#"
 run hello insmod /m/hello.ko; state hello hello
 run dmesg_hello dmesg --module hello
@@ -349,8 +367,8 @@ run vmagic_kmod /k/insmod /m/vmagic.ko
 run vmagic_f insmod -f /m/vmagic.ko; state vmagic_f vmagic
 run modprobe modprobe dep_b
 if ! grep -q '^dep_b ' /proc/modules; then
-  run dep_a insmod /lib/modules/$(uname -r)/extra/dep_a.ko
-  run dep_b insmod /lib/modules/$(uname -r)/extra/dep_b.ko
+  # Our modprobe is not there yet: kmod's, on the index --modules-from copied.
+  run modprobe_kmod /k/modprobe dep_b
 fi
 run lsmod lsmod
 run lsmod_kmod /k/lsmod
@@ -364,7 +382,20 @@ run insmod_exists insmod /m/hello.ko
 run insmod_exists_kmod /k/insmod /m/hello.ko
 run rmmod_chain rmmod dep_b dep_a
 run after lsmod
+# Compressed modules on a kernel without in-kernel decompression: decompressed here and
+# given to init_module; forced, with vermagic and __versions stripped from the image.
+run rm_hello rmmod hello
+run hello_xz insmod /m/hello.ko.xz; state hello_xz hello
+run rm_vmagic rmmod vmagic
+run vmagic_zst insmod /m/vmagic.ko.zst
+run vmagic_zst_f insmod -f /m/vmagic.ko.zst; state vmagic_zst_f vmagic
+echo '<3>user: a\\b' > /dev/kmsg
 run dmesg dmesg
+run dmesg_util udmesg
+run dmesg_raw dmesg -r
+run dmesg_raw_util udmesg -r
+run dmesg_err dmesg --level err,warn
+run dmesg_err_util udmesg --level err,warn
 "#,
     );
     let r = parse(&out);
@@ -408,7 +439,26 @@ run dmesg dmesg
     assert_predicted(&r, "vmagic_f", "/m/vmagic.ko", &p);
     assert!(field(&r, "vmagic_f", "taint")[0].contains('F'));
 
-    // Dependencies: dep_b holds dep_a; rmmod dep_a refused as kmod refuses it.
+    // The compressed copies: loaded through init_module, same taint as the plain files.
+    assert_eq!(rc(&r, "rm_hello"), 0);
+    assert_eq!(rc(&r, "hello_xz"), 0, "{:?}", r.get("hello_xz"));
+    assert_eq!(field(&r, "hello_xz", "taint"), ["OE"]);
+    assert_eq!(rc(&r, "rm_vmagic"), 0);
+    assert_eq!(
+        field(&r, "vmagic_zst", "err"),
+        ["insmod: ERROR: could not insert module /m/vmagic.ko.zst: Invalid module format"]
+    );
+    assert_eq!(rc(&r, "vmagic_zst_f"), 0, "{:?}", r.get("vmagic_zst_f"));
+    assert_eq!(field(&r, "vmagic_zst_f", "taint"), ["FOE"]);
+
+    // Dependencies: `modprobe dep_b` (ours, else kmod's) loaded dep_a first, from the tree
+    // --modules-from copied; dep_b holds dep_a; rmmod dep_a refused as kmod refuses it.
+    let probe = if rc(&r, "modprobe") == 0 {
+        "modprobe"
+    } else {
+        "modprobe_kmod"
+    };
+    assert_eq!(rc(&r, probe), 0, "{probe}: {:?}", r.get(probe));
     let lsmod = field(&r, "lsmod", "out");
     assert!(
         lsmod
@@ -431,12 +481,21 @@ run dmesg dmesg
         .iter()
         .any(|l| l.starts_with("dep_")));
     assert!(all.contains(&"dep_b: dep_a says 42".to_string()));
+    // Our dmesg prints what util-linux's prints, byte for byte.
+    assert!(all.len() > 100);
+    assert_same_as_kmod(&r, "dmesg", "dmesg_util");
+    assert_same_as_kmod(&r, "dmesg_raw", "dmesg_raw_util");
+    assert_same_as_kmod(&r, "dmesg_err", "dmesg_err_util");
+    assert!(field(&r, "dmesg_err", "out")
+        .iter()
+        .any(|l| l.contains("user: a\\")));
 
     // Boot 2: module.sig_enforce=1. The unsigned module is refused, nothing tainted.
     let out = boot(
         &e,
         &m,
         "module.sig_enforce=1",
+        &[],
         r#"
 run hello insmod /m/hello.ko; state hello hello
 run hello_kmod /k/insmod /m/hello.ko
@@ -456,4 +515,82 @@ run dmesg dmesg
             "{l} not in {all:?}"
         );
     }
+
+    // Boot 3: OVMF with our certificate enrolled in db, enforcement on. The module signed
+    // with that key loads with O only (4096); the same module with one byte flipped is
+    // refused. `kmodkit check --secure-db` predicts both.
+    if !Path::new("/usr/share/OVMF/OVMF_CODE_4M.fd").is_file() {
+        testsupport::skip(Requirement::Vm, "OVMF (package ovmf) is not installed");
+        return;
+    }
+    let keys = e.dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let (key, cert) = (keys.join("k.pem"), keys.join("c.pem"));
+    let st = Command::new(KMODKIT)
+        .args([
+            "keygen",
+            "--cn",
+            "kmodkit vm test db key",
+            "--algo",
+            "rsa2048",
+            "--key",
+        ])
+        .arg(&key)
+        .arg("--cert")
+        .arg(&cert)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let signed = keys.join("signed.ko");
+    std::fs::copy(&m.hello, &signed).unwrap();
+    let st = Command::new(KMODKIT)
+        .args(["sign-file", "sha256"])
+        .arg(&key)
+        .arg(&cert)
+        .arg(&signed)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let flipped = keys.join("flipped.ko");
+    let mut bytes = std::fs::read(&signed).unwrap();
+    bytes[1000] ^= 1;
+    std::fs::write(&flipped, &bytes).unwrap();
+    let extra = [
+        "--secure-db".to_string(),
+        cert.display().to_string(),
+        "--add".to_string(),
+        format!("{}:/m/signed.ko", signed.display()),
+        "--add".to_string(),
+        format!("{}:/m/flipped.ko", flipped.display()),
+    ];
+    let out = boot(
+        &e,
+        &m,
+        "module.sig_enforce=1",
+        &extra,
+        r#"
+run flipped insmod /m/flipped.ko; state flipped hello
+run signed insmod /m/signed.ko; state signed hello
+run dmesg dmesg
+"#,
+    );
+    let r = parse(&out);
+    let all = dmesg_messages(&r, "dmesg");
+    assert!(
+        all.iter()
+            .any(|l| l.contains("Loaded X.509 cert 'kmodkit vm test db key")),
+        "the firmware db certificate was not loaded: {all:?}"
+    );
+    let db = ["--sig-enforce", "--secure-db", cert.to_str().unwrap()];
+    let p = check(&e, &flipped, &db);
+    assert_eq!(p["errno"], "EKEYREJECTED");
+    assert_predicted(&r, "flipped", "/m/flipped.ko", &p);
+    let p = check(&e, &signed, &db);
+    assert_eq!(p["signature"], "valid");
+    assert_predicted(&r, "signed", "/m/signed.ko", &p);
+    assert_eq!(field(&r, "signed", "taint"), ["O"]);
+    assert_eq!(field(&r, "signed", "tainted"), ["4096"]);
+    // Without the db certificate the same module would be refused.
+    let p = check(&e, &signed, &["--sig-enforce"]);
+    assert_eq!(p["errno"], "EKEYREJECTED");
 }

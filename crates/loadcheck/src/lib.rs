@@ -17,8 +17,9 @@
 //! 4. `intree` missing: taint O; `staging`: C; `livepatch`: K; a licence that is not GPL
 //!    compatible (`license_is_gpl_compatible`): P.
 //!
-//! Whether a signature is valid is an input ([`SigVerdict`]): deciding it needs the
-//! kernel's keys and RSA, which belong to the signing crates (`kmodkit verify`).
+//! Whether a signature is valid is an input ([`SigVerdict`]), so a caller can say what it
+//! knows; [`SigVerdict::decide`] asks the signing crate (`modsign`, what `kmodkit verify`
+//! uses) against the keys the kernel trusts.
 //! What this cannot know: symbols the running kernel lacks, a module already loaded, the
 //! module's own init function failing.
 
@@ -38,6 +39,36 @@ pub enum SigVerdict {
     /// Broken or not matching the content: a hard failure with this errno
     /// (EKEYREJECTED for a bad signature, EBADMSG for a malformed one).
     Invalid(i32),
+}
+
+impl SigVerdict {
+    /// The verdict the kernel's `mod_verify_sig` reaches for the module file `data`
+    /// (uncompressed) with `keyring` as the keys it trusts (its built-in keys, and the
+    /// platform keyring: firmware `db`), as decided by `modsign`.
+    pub fn decide(data: &[u8], keyring: &modsign::keyring::Keyring) -> SigVerdict {
+        use modsign::module::Failure;
+        match modsign::module::verify(data, keyring) {
+            Ok(_) => SigVerdict::Valid,
+            Err(Failure::NoSignature) => SigVerdict::Unsigned,
+            Err(Failure::UnknownKey(_)) => SigVerdict::UnknownKey,
+            Err(Failure::NotPkcs7(_)) | Err(Failure::Unsupported(_)) => SigVerdict::Unsupported,
+            Err(Failure::Malformed(_)) => SigVerdict::Invalid(libc::EBADMSG),
+            Err(Failure::Rejected(_)) | Err(Failure::BadSignature(_)) => {
+                SigVerdict::Invalid(libc::EKEYREJECTED)
+            }
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SigVerdict::Unsigned => "unsigned",
+            SigVerdict::Valid => "valid",
+            SigVerdict::UnknownKey => "unknown-key",
+            SigVerdict::Unsupported => "unsupported",
+            SigVerdict::Invalid(e) if e == libc::EBADMSG => "bad-format",
+            SigVerdict::Invalid(_) => "invalid",
+        }
+    }
 }
 
 /// What is known about the target kernel.
@@ -222,7 +253,8 @@ pub fn predict(
                 return p;
             }
             p.taint_mask |= 1 << TAINT_UNSIGNED;
-            p.reasons.push(format!("{reason}, enforcement off: taint E"));
+            p.reasons
+                .push(format!("{reason}, enforcement off: taint E"));
         }
     }
 

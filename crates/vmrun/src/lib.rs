@@ -12,6 +12,17 @@
 //!   arrive unchanged, and written by QEMU straight to this process's stdout and stderr
 //!   (streamed, not buffered until the end).
 //!
+//! The kmodkit binary goes in as it is: a static build (`-C target-feature=+crt-static`)
+//! alone, an ordinary dynamic build with the shared libraries and loader `ldd` names
+//! (glibc, libgcc_s: the compression libraries are linked in statically by their crates).
+//! Carrying the libraries was chosen so that `cargo build` and `cargo test` binaries work
+//! without a second, static build of the whole workspace; either way the binary is cut to
+//! its loadable segments first ([`run::strip_to_segments`]: a 69 MiB debug build becomes
+//! 6 MiB), which the guest would otherwise have to unpack under emulation.
+//!
+//! Debian's busybox-static prefers its own applets to PATH, so the guest's shell gets
+//! functions that send `insmod`, `lsmod`, ... to kmodkit (see [`run::guest_system`]).
+//!
 //! A kernel that panics (`panic=-1` plus `-no-reboot` makes QEMU exit), hangs (killed at
 //! the timeout) or powers off without a marker is reported as such, never as success.
 //!

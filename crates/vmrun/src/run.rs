@@ -1,8 +1,11 @@
 //! Assembling the guest system and booting it.
 
-use std::io::Read;
+use std::io::{Read, Write};
+use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::firmware::Firmware;
@@ -16,6 +19,9 @@ pub const KMOD_TOOLS: &[&str] = &[
 
 /// The marker the guest's init writes to the console after the command.
 const MARKER: &str = "KMODKIT-VM-EXIT";
+/// The line the guest's init writes on the stdout and stderr ports before the command:
+/// what came before it is firmware noise (OVMF draws its console on every serial port).
+const START: &str = "KMODKIT-VM-START";
 
 /// How a boot ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +49,8 @@ pub struct Vm {
     pub firmware: Option<Firmware>,
     /// `-accel` value; "tcg" unless a probe showed that KVM works.
     pub accel: String,
+    /// Certificates to enroll into the firmware's `db` (needs `firmware`).
+    pub secure_db: Vec<PathBuf>,
 }
 
 impl Vm {
@@ -55,12 +63,13 @@ impl Vm {
             timeout: Duration::from_secs(120),
             firmware: None,
             accel: "tcg".to_string(),
+            secure_db: Vec::new(),
         }
     }
 
-    /// The QEMU arguments; `initrd` and `console` are host paths, the command's output
-    /// goes to QEMU's own stdout and stderr.
-    pub fn qemu_args(&self, initrd: &Path, console: &Path) -> Vec<String> {
+    /// The QEMU arguments; `initrd` and `console` are host paths; the command's stdout and
+    /// stderr ports connect to the Unix sockets `out` and `err` (listening already).
+    pub fn qemu_args(&self, initrd: &Path, console: &Path, out: &Path, err: &Path) -> Vec<String> {
         let mut a: Vec<String> = [
             "-nodefaults",
             "-no-user-config",
@@ -88,13 +97,12 @@ impl Vm {
             cmdline.push_str(self.append.trim());
         }
         a.extend(["-append".into(), cmdline]);
-        // ttyS0: console (file); ttyS1: stdout; ttyS2: stderr. The "file" backend opened
-        // on /proc/self/fd/N writes to whatever QEMU's fd N is (pipe, terminal, file) without
-        // the terminal handling of the "stdio" backend; append=on never truncates a file.
+        // ttyS0: console (file); ttyS1: stdout; ttyS2: stderr, each a socket QEMU connects
+        // to, so that this process can drop what precedes the guest's start line.
         let chardevs = [
             format!("file,id=con,path={}", console.display()),
-            "file,id=out,path=/proc/self/fd/1,append=on".to_string(),
-            "file,id=err,path=/proc/self/fd/2,append=on".to_string(),
+            format!("socket,id=out,path={}", out.display()),
+            format!("socket,id=err,path={}", err.display()),
         ];
         for (c, id) in chardevs.iter().zip(["con", "out", "err"]) {
             a.extend(["-chardev".into(), c.clone()]);
@@ -109,8 +117,8 @@ impl Vm {
         &self,
         fs: &Initramfs,
         nonce: &str,
-        stdout: Stdio,
-        stderr: Stdio,
+        stdout: impl Write + Send + 'static,
+        stderr: impl Write + Send + 'static,
     ) -> Result<(Outcome, String), Error> {
         let dir = tempfile::Builder::new()
             .prefix("kmodkit-vm.")
@@ -120,28 +128,50 @@ impl Vm {
         let f = std::fs::File::create(&initrd).map_err(|e| Error::io(&initrd, e))?;
         fs.write_to(std::io::BufWriter::new(f))?;
         let console = dir.path().join("console.log");
-        let mut args = self.qemu_args(&initrd, &console);
+        // Each boot gets its own copy of the variable store: the firmware writes to it.
+        let mut vm = self.clone();
         if let Some(fw) = &self.firmware {
-            // Each boot gets its own copy of the variable store: the firmware writes to it.
-            let vars = dir.path().join("vars.fd");
-            std::fs::copy(&fw.vars, &vars).map_err(|e| Error::io(&fw.vars, e))?;
-            for a in args.iter_mut() {
-                let old = format!("file={}", fw.vars.display());
-                if a.contains(&old) {
-                    *a = a.replace(&old, &format!("file={}", vars.display()));
+            let fw = if self.secure_db.is_empty() {
+                let vars = dir.path().join("vars.fd");
+                std::fs::copy(&fw.vars, &vars).map_err(|e| Error::io(&fw.vars, e))?;
+                Firmware {
+                    code: fw.code.clone(),
+                    vars,
                 }
-            }
+            } else {
+                fw.with_db(&self.secure_db, dir.path())?
+            };
+            vm.firmware = Some(fw);
+        } else if !self.secure_db.is_empty() {
+            return Err(Error::NotFound(
+                "a key database needs UEFI firmware (Vm::firmware)".into(),
+            ));
         }
+        let out_sock = dir.path().join("out.sock");
+        let err_sock = dir.path().join("err.sock");
+        let listen = |p: &Path| -> Result<UnixListener, Error> {
+            let l = UnixListener::bind(p).map_err(|e| Error::io(p, e))?;
+            l.set_nonblocking(true).map_err(|e| Error::io(p, e))?;
+            Ok(l)
+        };
+        let (out_l, err_l) = (listen(&out_sock)?, listen(&err_sock)?);
+        let args = vm.qemu_args(&initrd, &console, &out_sock, &err_sock);
         let mut child = Command::new(&self.qemu)
             .args(&args)
             .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| Error::Tool {
                 cmd: self.qemu.display().to_string(),
                 what: e.to_string(),
             })?;
+        let done = Arc::new(AtomicBool::new(false));
+        let start_line = format!("{START} {nonce}\n").into_bytes();
+        let pumps = [
+            pump(out_l, Box::new(stdout), start_line.clone(), done.clone()),
+            pump(err_l, Box::new(stderr), start_line, done.clone()),
+        ];
         let start = Instant::now();
         let status = loop {
             match child.try_wait() {
@@ -161,6 +191,10 @@ impl Vm {
             }
             std::thread::sleep(Duration::from_millis(20));
         };
+        done.store(true, Ordering::SeqCst);
+        for p in pumps {
+            let _ = p.join();
+        }
         let mut log = Vec::new();
         if let Ok(mut f) = std::fs::File::open(&console) {
             let _ = f.read_to_end(&mut log);
@@ -169,6 +203,57 @@ impl Vm {
         let outcome = interpret(&log, nonce, status.is_none(), status.and_then(|s| s.code()));
         Ok((outcome, log))
     }
+}
+
+/// Copies what the guest writes on one port to `to`, from after the start line on, as it
+/// arrives. Ends at EOF (QEMU exited), or when QEMU is done and never connected.
+fn pump(
+    listener: UnixListener,
+    mut to: Box<dyn Write + Send>,
+    start_line: Vec<u8>,
+    done: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut sock = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if done.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(_) => return,
+            }
+        };
+        if sock.set_nonblocking(false).is_err() {
+            return;
+        }
+        let mut pending: Option<Vec<u8>> = Some(Vec::new());
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let n = match sock.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let chunk = &buf[..n];
+            match pending.as_mut() {
+                Some(p) => {
+                    p.extend_from_slice(chunk);
+                    if let Some(at) = p.windows(start_line.len()).position(|w| w == start_line) {
+                        let rest = p.split_off(at + start_line.len());
+                        pending = None;
+                        let _ = to.write_all(&rest);
+                        let _ = to.flush();
+                    }
+                }
+                None => {
+                    let _ = to.write_all(chunk);
+                    let _ = to.flush();
+                }
+            }
+        }
+    })
 }
 
 fn tail(log: &str, lines: usize) -> String {
@@ -313,6 +398,8 @@ mount -t tmpfs tmpfs /tmp
 exec 3>/dev/ttyS1 4>/dev/ttyS2
 stty raw -echo <&3
 stty raw -echo <&4
+echo "{START} {nonce}" >&3
+echo "{START} {nonce}" >&4
 cd /root
 sh /etc/kmodkit/command </dev/null >&3 2>&4 3>&- 4>&-
 rc=$?

@@ -268,7 +268,7 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
                      \x20 -w, --follow       wait for new messages\n\
                      \x20 -l, --level LIST   only these levels (emerg,alert,crit,err,warn,notice,info,debug)\n\
                      \x20     --module NAME  only lines the module NAME printed (\"NAME: ...\")\n\
-                     \x20 -r, --raw          print <prio> prefixes, as util-linux's -r\n\
+                     \x20 -r, --raw          print <level> prefixes, as util-linux's -r\n\
                      \x20 -J, --json         one JSON array of records"
                 );
                 return 0;
@@ -321,9 +321,8 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
         }
         let mut line = Vec::new();
         if raw {
-            line.extend_from_slice(
-                format!("<{}>", r.facility << 3 | u32::from(r.level)).as_bytes(),
-            );
+            // util-linux prints the level alone (not the facility) for /dev/kmsg records.
+            line.extend_from_slice(format!("<{}>", r.level).as_bytes());
         }
         line.extend_from_slice(
             format!(
@@ -454,8 +453,10 @@ fn parse_taint(v: &str) -> Result<u64, String> {
 #[command(
     name = "kmodkit check",
     about = "Predict, without booting, whether a kernel will load a module and what it will taint",
-    after_help = "The signature's validity is an input: pass --signature (what `kmodkit verify` \
-decided); without it a signed module is assumed to be signed by a key the kernel lacks."
+    after_help = "Signatures are verified against the keys that kernel trusts: the certificates \
+built into its image (found beside a modules directory as boot/vmlinuz-R or /boot/vmlinuz-R), \
+--secure-db certificates (firmware db: Debian's kernels trust them for modules) and --keyring \
+sources. --signature overrides the verdict."
 )]
 struct CheckArgs {
     /// The module file (.ko, .ko.xz, .ko.zst, .ko.gz).
@@ -476,7 +477,13 @@ struct CheckArgs {
     /// Inserted with insmod -f (ignore vermagic and symbol versions).
     #[arg(long, short = 'f')]
     force: bool,
-    /// The signature's verdict: valid, unknown-key, unsupported, invalid, bad-format.
+    /// Certificates enrolled in the firmware's db (platform keyring), repeatable.
+    #[arg(long = "secure-db", value_name = "CERT")]
+    secure_db: Vec<std::path::PathBuf>,
+    /// More trusted keys: certificate files, directories, kernel images, varstores.
+    #[arg(long, value_name = "SRC")]
+    keyring: Vec<std::path::PathBuf>,
+    /// Override the signature's verdict: valid, unknown-key, unsupported, invalid, bad-format.
     #[arg(long)]
     signature: Option<String>,
     /// Machine-readable output.
@@ -503,10 +510,11 @@ pub fn check(_: &str, args: Vec<OsString>) -> u8 {
     }
 }
 
-/// The kernel release and its config file from --kernel (and --config).
-fn kernel_facts(a: &CheckArgs) -> anyhow::Result<loadcheck::Kernel> {
+/// The kernel release and its config file from --kernel (and --config), and its image.
+fn kernel_facts(a: &CheckArgs) -> anyhow::Result<(loadcheck::Kernel, Option<std::path::PathBuf>)> {
     use anyhow::Context;
     let k = &a.kernel;
+    let image_path;
     let (release, candidates): (String, Vec<std::path::PathBuf>) = if k.is_dir() {
         let release = k
             .file_name()
@@ -514,10 +522,14 @@ fn kernel_facts(a: &CheckArgs) -> anyhow::Result<loadcheck::Kernel> {
             .context("--kernel directory has no name")?;
         let mut c = vec![k.join("build/.config"), k.join("config")];
         // lib/modules/R inside an unpacked package: its boot/config-R.
+        let mut images = Vec::new();
         if let Some(root) = k.parent().and_then(|p| p.parent()).and_then(|p| p.parent()) {
             c.push(root.join("boot").join(format!("config-{release}")));
+            images.push(root.join("boot").join(format!("vmlinuz-{release}")));
         }
         c.push(std::path::PathBuf::from(format!("/boot/config-{release}")));
+        images.push(std::path::PathBuf::from(format!("/boot/vmlinuz-{release}")));
+        image_path = images.into_iter().find(|p| p.is_file());
         (release, c)
     } else {
         let image = std::fs::read(k).with_context(|| k.display().to_string())?;
@@ -527,6 +539,7 @@ fn kernel_facts(a: &CheckArgs) -> anyhow::Result<loadcheck::Kernel> {
                 k.display()
             )
         })?;
+        image_path = Some(k.clone());
         let dir = k.parent().unwrap_or(Path::new("."));
         let c = vec![
             dir.join(format!("config-{release}")),
@@ -553,37 +566,73 @@ fn kernel_facts(a: &CheckArgs) -> anyhow::Result<loadcheck::Kernel> {
             })?,
     };
     let text = std::fs::read_to_string(&config).with_context(|| config.display().to_string())?;
-    Ok(loadcheck::Kernel {
-        release,
-        config: loadcheck::parse_config(&text),
-        sig_enforce: a.sig_enforce,
-        lockdown: a.lockdown,
-    })
+    Ok((
+        loadcheck::Kernel {
+            release,
+            config: loadcheck::parse_config(&text),
+            sig_enforce: a.sig_enforce,
+            lockdown: a.lockdown,
+        },
+        image_path,
+    ))
+}
+
+/// The keys the kernel trusts for modules: its built-in certificates, the firmware db
+/// certificates given, and any --keyring source.
+fn trusted_keys(
+    a: &CheckArgs,
+    image: Option<&Path>,
+) -> anyhow::Result<(modsign::keyring::Keyring, Vec<String>)> {
+    use anyhow::Context;
+    let mut ring = modsign::keyring::Keyring::new();
+    let mut notes = Vec::new();
+    match image {
+        Some(img) => {
+            let bytes = std::fs::read(img).with_context(|| img.display().to_string())?;
+            let name = img.display().to_string();
+            let certs = modsign::image::kernel_certs(&bytes, &name)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for c in certs {
+                ring.add(c, name.clone());
+            }
+        }
+        None => notes.push(
+            "no kernel image found: its built-in keys are unknown, only --secure-db/--keyring count"
+                .to_string(),
+        ),
+    }
+    for p in a.secure_db.iter().chain(&a.keyring) {
+        ring.add_path(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok((ring, notes))
 }
 
 fn run_check(a: &CheckArgs) -> anyhow::Result<u8> {
     use anyhow::Context;
     use loadcheck::SigVerdict;
-    let kernel = kernel_facts(a)?;
+    let (kernel, image) = kernel_facts(a)?;
     let raw = modsys::file::read(&a.module).with_context(|| a.module.display().to_string())?;
     let module =
         modfile::Module::parse(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", a.module.display()))?;
-    let signed = module
-        .signature()
-        .map_err(|e| anyhow::anyhow!("{}: {e}", a.module.display()))?
-        .is_some();
-    let verdict = match (signed, a.signature.as_deref()) {
-        (false, _) => SigVerdict::Unsigned,
-        (true, None) | (true, Some("unknown-key")) => SigVerdict::UnknownKey,
-        (true, Some("valid")) => SigVerdict::Valid,
-        (true, Some("unsupported")) => SigVerdict::Unsupported,
-        (true, Some("invalid")) => SigVerdict::Invalid(libc::EKEYREJECTED),
-        (true, Some("bad-format")) => SigVerdict::Invalid(libc::EBADMSG),
-        (true, Some(v)) => anyhow::bail!(
-            "--signature {v}: expected valid, unknown-key, unsupported, invalid or bad-format"
+    let mut notes = Vec::new();
+    let verdict = match a.signature.as_deref() {
+        None => {
+            let (ring, n) = trusted_keys(a, image.as_deref())?;
+            notes = n;
+            SigVerdict::decide(module.bytes(), &ring)
+        }
+        Some("unsigned") => SigVerdict::Unsigned,
+        Some("unknown-key") => SigVerdict::UnknownKey,
+        Some("valid") => SigVerdict::Valid,
+        Some("unsupported") => SigVerdict::Unsupported,
+        Some("invalid") => SigVerdict::Invalid(libc::EKEYREJECTED),
+        Some("bad-format") => SigVerdict::Invalid(libc::EBADMSG),
+        Some(v) => anyhow::bail!(
+            "--signature {v}: expected valid, unknown-key, unsupported, invalid, bad-format or unsigned"
         ),
     };
-    let p = loadcheck::predict(&kernel, &module, verdict, a.force);
+    let mut p = loadcheck::predict(&kernel, &module, verdict, a.force);
+    p.reasons.extend(notes);
     let errno = p.errno.map(modsys::Errno);
     if a.json {
         let v = serde_json::json!({
@@ -596,13 +645,7 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<u8> {
             "error": errno.map(|e| e.message()),
             "taint": p.letters(),
             "taint_mask": p.taint_mask,
-            "signature": match verdict {
-                SigVerdict::Unsigned => "unsigned",
-                SigVerdict::Valid => "valid",
-                SigVerdict::UnknownKey => "unknown-key",
-                SigVerdict::Unsupported => "unsupported",
-                SigVerdict::Invalid(_) => "invalid",
-            },
+            "signature": verdict.name(),
             "dmesg": p.dmesg,
             "reasons": p.reasons,
         });

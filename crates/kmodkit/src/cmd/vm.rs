@@ -8,7 +8,6 @@
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use vmrun::{Outcome, Vm};
@@ -61,6 +60,10 @@ struct Args {
     /// QEMU binary.
     #[arg(long, default_value = "qemu-system-x86_64")]
     qemu: PathBuf,
+    /// QEMU accelerator. TCG (software) by default: on hosts whose /dev/kvm belongs to a
+    /// paravirtualised hypervisor, Debian's kernel hangs under KVM; pass kvm where it works.
+    #[arg(long, default_value = "tcg", value_parser = ["tcg", "kvm"])]
+    accel: String,
     /// Print the kernel console log to stderr after the run.
     #[arg(long)]
     console: bool,
@@ -137,12 +140,12 @@ fn run(a: &Args) -> anyhow::Result<u8> {
     vm.append = a.append.clone();
     vm.mem_mib = a.mem;
     vm.timeout = Duration::from_secs(a.timeout);
+    vm.accel = a.accel.clone();
     if !a.secure_db.is_empty() {
-        anyhow::bail!(
-            "--secure-db needs the EFI varstore writer (crates/efivars), which this build lacks"
-        );
+        vm.firmware = Some(vmrun::firmware::Firmware::find_ovmf()?);
+        vm.secure_db = a.secure_db.clone();
     }
-    let (outcome, log) = vm.run(&fs, &nonce, Stdio::inherit(), Stdio::inherit())?;
+    let (outcome, log) = vm.run(&fs, &nonce, std::io::stdout(), std::io::stderr())?;
     if a.console {
         eprintln!("--- kernel console ---\n{}", log.trim_end());
     }
