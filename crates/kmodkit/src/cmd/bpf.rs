@@ -8,6 +8,8 @@ const USAGE: &str = "usage: kmodkit bpf <command> ...
 commands:
   asm FILE.s -o OUT.o|OUT.bin     assemble LLVM-syntax (or --ubpf) source
   disasm FILE.o|FILE.bin          disassemble (objects exactly as llvm-objdump -d)
+  verify FILE [--type T] [--prog NAME] [--json]   check programs as the kernel verifier would
+  run FILE [--prog NAME] [--data FILE] [--repeat N] [--json]   run a program in the interpreter
   conformance FILE.data|DIR...    run bpf_conformance test vectors through the interpreter
 ";
 
@@ -21,6 +23,8 @@ pub fn main(_name: &str, args: Vec<OsString>) -> u8 {
     match sub.to_string_lossy().as_ref() {
         "conformance" => conformance(rest),
         "asm" => asm(rest),
+        "verify" => verify(rest),
+        "run" => run(rest),
         "disasm" => disasm(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
@@ -241,4 +245,179 @@ fn disasm(args: Vec<OsString>) -> u8 {
             }
         }
     }
+}
+
+/// Programs of a file: an ELF object, LLVM-syntax assembly (`.s`) or raw instructions.
+fn load_programs(path: &Path, type_override: Option<u32>) -> Result<(Vec<bpf_insn::object::Program>, Vec<bpf_insn::object::MapDef>), String> {
+    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if data.starts_with(b"\x7fELF") {
+        let obj = bpf_insn::object::Object::parse(&data).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut progs = obj.programs;
+        if let Some(t) = type_override {
+            for p in &mut progs {
+                p.prog_type = Some(t);
+            }
+        }
+        return Ok((progs, obj.maps));
+    }
+    let insns = if path.extension().is_some_and(|e| e == "s" || e == "S" || e == "asm") {
+        let text = String::from_utf8(data).map_err(|_| format!("{}: not UTF-8 text", path.display()))?;
+        bpf_insn::assemble(&text).map_err(|e| format!("{}:{e}", path.display()))?
+    } else {
+        bpf_insn::decode_all(&data, bpf_insn::Endian::Little).map_err(|e| format!("{}: {e}", path.display()))?
+    };
+    let name = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    Ok((
+        vec![bpf_insn::object::Program {
+            name: name.clone(),
+            section: name,
+            prog_type: type_override,
+            insns,
+            lines: vec![],
+            funcs: vec![],
+        }],
+        vec![],
+    ))
+}
+
+fn map_infos(maps: &[bpf_insn::object::MapDef]) -> Vec<bpf_verifier::MapInfo> {
+    maps.iter()
+        .map(|m| bpf_verifier::MapInfo {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            frozen: if m.readonly { m.data.clone() } else { None },
+        })
+        .collect()
+}
+
+/// `kmodkit bpf verify FILE`
+#[derive(clap::Parser)]
+#[command(
+    name = "kmodkit bpf verify",
+    about = "Verify eBPF programs as a current kernel does for a privileged (CAP_BPF+CAP_PERFMON) loader"
+)]
+struct VerifyArgs {
+    /// ELF object, LLVM-syntax assembly (.s) or raw instructions.
+    file: PathBuf,
+    /// Program type (xdp, socket_filter, kprobe, tracepoint, sched_cls, ...); default: from the section name.
+    #[arg(long = "type")]
+    prog_type: Option<String>,
+    /// Only this program (function or section name).
+    #[arg(long)]
+    prog: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+fn verify(args: Vec<OsString>) -> u8 {
+    use clap::Parser;
+    let a = match VerifyArgs::try_parse_from(std::iter::once(OsString::from("kmodkit bpf verify")).chain(args)) {
+        Ok(a) => a,
+        Err(e) => return clap_exit(e),
+    };
+    let t = match &a.prog_type {
+        None => None,
+        Some(n) => match bpf_insn::object::prog_type_from_name(n) {
+            Some(t) => Some(t),
+            None => {
+                eprintln!("kmodkit bpf verify: unknown program type `{n}`");
+                return 2;
+            }
+        },
+    };
+    let (progs, maps) = match load_programs(&a.file, t) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("kmodkit bpf verify: {e}");
+            return 1;
+        }
+    };
+    let progs: Vec<_> = progs
+        .into_iter()
+        .filter(|p| a.prog.as_ref().is_none_or(|n| &p.name == n || &p.section == n))
+        .collect();
+    if progs.is_empty() {
+        eprintln!("kmodkit bpf verify: {}: no program{}", a.file.display(), a.prog.as_ref().map(|n| format!(" named `{n}`")).unwrap_or_default());
+        return 1;
+    }
+    let infos = map_infos(&maps);
+    let mut rejected = 0;
+    let mut json = Vec::new();
+    for p in &progs {
+        let Some(pt) = p.prog_type else {
+            eprintln!("kmodkit bpf verify: {}: program `{}` (section `{}`): unknown program type; pass --type", a.file.display(), p.name, p.section);
+            return 2;
+        };
+        let input = bpf_verifier::Input {
+            insns: &p.insns,
+            prog_type: pt,
+            maps: &infos,
+        };
+        let start = std::time::Instant::now();
+        let res = bpf_verifier::verify(&input, &bpf_verifier::Options::default());
+        let us = start.elapsed().as_micros();
+        match res {
+            Ok(v) => {
+                if a.json {
+                    json.push(serde_json::json!({"program": p.name, "section": p.section, "type": bpf_insn::object::prog_type_name(pt),
+                        "accepted": true, "insns": p.insns.len(), "insns_processed": v.insns_processed, "states": v.states_stored,
+                        "stack_depth": v.max_stack_depth, "time_us": us}));
+                } else {
+                    println!(
+                        "{}: accepted ({} insns, {} processed, {} states, stack {} bytes, {} us)",
+                        p.name,
+                        p.insns.len(),
+                        v.insns_processed,
+                        v.states_stored,
+                        v.max_stack_depth,
+                        us
+                    );
+                }
+            }
+            Err(r) => {
+                rejected += 1;
+                let src = p.line_of(r.pc);
+                if a.json {
+                    json.push(serde_json::json!({"program": p.name, "section": p.section, "type": bpf_insn::object::prog_type_name(pt),
+                        "accepted": false, "insn": r.pc, "class": format!("{:?}", r.class), "message": r.msg, "hint": r.hint,
+                        "registers": r.regs,
+                        "source": src.map(|l| serde_json::json!({"file": l.file, "line": l.line, "column": l.col, "text": l.text}))}));
+                } else {
+                    println!("{}: rejected", p.name);
+                    println!("  error: {}", r);
+                    if let Some(i) = p.insns.get(r.pc) {
+                        let _ = i;
+                        println!("  insn {}: {}", r.pc, bpf_insn::format_insn(&p.insns, r.pc).0);
+                    }
+                    if let Some(l) = src {
+                        println!("  --> {}:{}:{}", l.file, l.line, l.col);
+                        println!("   | {}", l.text.trim_end());
+                    }
+                    if !r.regs.is_empty() {
+                        println!("  registers: {}", r.regs);
+                    }
+                    if let Some(h) = &r.hint {
+                        println!("  hint: {h}");
+                    }
+                }
+            }
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+    }
+    if rejected > 0 {
+        1
+    } else {
+        0
+    }
+}
+
+fn run(_args: Vec<OsString>) -> u8 {
+    eprintln!("kmodkit bpf run: not yet implemented");
+    1
 }
