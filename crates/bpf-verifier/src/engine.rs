@@ -448,7 +448,8 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
     });
     init.frames[0].regs[10] = fp(0);
     let mut nodes: Vec<Node> = Vec::new();
-    let mut visited: HashMap<usize, Vec<(State, usize)>> = HashMap::new();
+    #[allow(clippy::type_complexity)]
+    let mut visited: HashMap<usize, Vec<(State, usize, u32, u32)>> = HashMap::new();
     let mut stored = 0usize;
     // Work list: (pc, state, last checkpoint node).
     let mut work: Vec<(usize, State, Option<usize>)> = vec![(0, init, None)];
@@ -478,8 +479,9 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             if prune[pc] {
                 let list = visited.entry(pc).or_default();
                 let mut pruned = false;
-                for (old, n) in list.iter() {
+                for (old, n, hits, misses) in list.iter_mut() {
                     if state_covered(old, &st) {
+                        *hits += 1;
                         if nodes[*n].branches == 0 {
                             pruned = true;
                             break;
@@ -494,12 +496,17 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                                 maps,
                             );
                         }
+                    } else {
+                        *misses += 1;
                     }
                 }
                 if pruned {
                     finish(&mut nodes, node);
                     continue 'paths;
                 }
+                // Like the kernel, forget states that keep failing to match: they cost a
+                // comparison on every visit and only help pruning.
+                list.retain(|(_, _, h, m)| *m <= *h * 3 + 3);
                 nodes.push(Node {
                     parent: node,
                     branches: 1,
@@ -508,12 +515,12 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // Bound the states kept per instruction (fewer stored states only means less
                 // pruning, never a wrong verdict).
                 if list.len() >= 64 {
-                    if let Some(pos) = list.iter().position(|(_, n)| nodes[*n].branches == 0) {
+                    if let Some(pos) = list.iter().position(|(_, n, _, _)| nodes[*n].branches == 0) {
                         list.swap_remove(pos);
                     }
                 }
                 if list.len() < 64 {
-                    list.push((st.clone(), id));
+                    list.push((st.clone(), id, 0u32, 0u32));
                     stored += 1;
                     node = Some(id);
                 } else {

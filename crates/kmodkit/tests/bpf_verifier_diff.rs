@@ -1,0 +1,181 @@
+//! Differential test of `bpf-verifier` against the host kernel's `BPF_PROG_LOAD`.
+//!
+//! The corpus (tests/data/bpf_verifier/*.s) holds valid programs and programs with each
+//! class of bug (unbounded loop, stack/map/packet/context out of bounds, NULL map value,
+//! uninitialised register, wrong helper for the type, bad return value, bad CFG). Each file
+//! says its program type, its maps and what the kernel does with it. The kernel is the
+//! oracle: the annotation must match it, our verifier must never accept what it rejects,
+//! and the agreement rate is printed.
+
+use bpf_insn::insn::pseudo;
+use bpf_insn::{encode_all, Endian, Insn};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+use testsupport::{skip, Requirement};
+
+struct Case {
+    name: String,
+    prog_type: u32,
+    maps: Vec<[u32; 4]>,
+    expect_accept: bool,
+    insns: Vec<Insn>,
+}
+
+fn load_corpus() -> Vec<Case> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_verifier");
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "s")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut prog_type = None;
+        let mut maps = Vec::new();
+        let mut expect = None;
+        for l in text.lines() {
+            if let Some(t) = l.strip_prefix("# type: ") {
+                prog_type = bpf_insn::object::prog_type_from_name(t.trim());
+            }
+            if let Some(m) = l.strip_prefix("# map: ") {
+                let v: Vec<u32> = m.split_whitespace().map(|x| x.parse().unwrap()).collect();
+                maps.push([v[0], v[1], v[2], v[3]]);
+            }
+            if let Some(e) = l.strip_prefix("# expect: ") {
+                expect = Some(e.trim() == "accept");
+            }
+        }
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        out.push(Case {
+            insns: bpf_insn::assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}")),
+            name: name.clone(),
+            prog_type: prog_type.unwrap_or_else(|| panic!("{name}: no type")),
+            maps,
+            expect_accept: expect.unwrap_or_else(|| panic!("{name}: no expectation")),
+        });
+    }
+    out
+}
+
+fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
+    let infos: Vec<bpf_verifier::MapInfo> = c
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(i, m)| bpf_verifier::MapInfo {
+            name: format!("m{i}"),
+            map_type: m[0],
+            key_size: m[1],
+            value_size: m[2],
+            max_entries: m[3],
+            frozen: None,
+        })
+        .collect();
+    let input = bpf_verifier::Input {
+        insns: &c.insns,
+        prog_type: c.prog_type,
+        maps: &infos,
+    };
+    bpf_verifier::verify(&input, &bpf_verifier::Options::default()).map(|_| ())
+}
+
+enum Kernel {
+    Accept,
+    Reject(String),
+    Unavailable(String),
+}
+
+fn kernel(c: &Case) -> Kernel {
+    let mut fds: Vec<OwnedFd> = Vec::new();
+    for (i, m) in c.maps.iter().enumerate() {
+        let name = format!("kmk_m{i}");
+        let spec = bpf_sys::MapSpec {
+            map_type: m[0],
+            key_size: m[1],
+            value_size: m[2],
+            max_entries: m[3],
+            flags: 0,
+            name: &name,
+        };
+        match bpf_sys::map_create(&spec) {
+            Ok(fd) => fds.push(fd),
+            Err(e) => return Kernel::Unavailable(format!("BPF_MAP_CREATE: {e}")),
+        }
+    }
+    let mut insns = c.insns.clone();
+    for i in insns.iter_mut() {
+        if i.is_lddw() && (i.src == pseudo::MAP_IDX || i.src == pseudo::MAP_IDX_VALUE) {
+            let Some(fd) = fds.get(i.imm as usize) else { return Kernel::Reject("no such map".into()) };
+            i.src = if i.src == pseudo::MAP_IDX { pseudo::MAP_FD } else { pseudo::MAP_VALUE };
+            i.imm = fd.as_raw_fd();
+        }
+    }
+    let bytes = encode_all(&insns, Endian::Little);
+    let mut spec = bpf_sys::ProgSpec::new(c.prog_type, &bytes);
+    spec.log_level = 1;
+    spec.name = "kmk_diff";
+    match bpf_sys::prog_load_with_log(&spec) {
+        Ok(_) => Kernel::Accept,
+        Err(bpf_sys::Error::Verifier { source, log }) => {
+            if source.raw_os_error() == Some(1) && log.is_empty() {
+                Kernel::Unavailable(format!("BPF_PROG_LOAD: {source}"))
+            } else {
+                let last: Vec<&str> = log.lines().rev().take(3).collect();
+                Kernel::Reject(format!("{source}: {}", last.into_iter().rev().collect::<Vec<_>>().join(" | ")))
+            }
+        }
+        Err(e) => Kernel::Unavailable(e.to_string()),
+    }
+}
+
+#[test]
+fn verifier_agrees_with_the_host_kernel() {
+    let corpus = load_corpus();
+    assert!(corpus.len() >= 40, "{}", corpus.len());
+    let mut agree = 0;
+    let mut report = Vec::new();
+    let mut unsafe_accepts = Vec::new();
+    let mut wrong_annotations = Vec::new();
+    for c in &corpus {
+        let o = ours(c);
+        let k = match kernel(c) {
+            Kernel::Unavailable(why) => {
+                skip(Requirement::Bpf, &format!("host bpf() unavailable: {why}"));
+                return;
+            }
+            k => k,
+        };
+        let k_ok = matches!(k, Kernel::Accept);
+        if k_ok != c.expect_accept {
+            wrong_annotations.push(format!("{}: annotated {}, kernel {}", c.name, if c.expect_accept { "accept" } else { "reject" }, match &k {
+                Kernel::Reject(l) => format!("rejects: {l}"),
+                _ => "accepts".into(),
+            }));
+        }
+        if k_ok == o.is_ok() {
+            agree += 1;
+        }
+        if !k_ok && o.is_ok() {
+            unsafe_accepts.push(c.name.clone());
+        }
+        report.push(format!(
+            "{:<40} kernel={:<6} ours={:<6} {}",
+            c.name,
+            if k_ok { "accept" } else { "reject" },
+            if o.is_ok() { "accept" } else { "reject" },
+            match (&k, &o) {
+                (Kernel::Reject(l), Err(r)) => format!("kernel: {l}\n{:>52}ours: {r}", ""),
+                (Kernel::Reject(l), Ok(())) => format!("kernel: {l}"),
+                (_, Err(r)) => format!("ours: {r}"),
+                _ => String::new(),
+            }
+        ));
+    }
+    eprintln!("{}", report.join("\n"));
+    eprintln!(
+        "verifier agreement with the host kernel: {agree}/{} ({:.1}%)",
+        corpus.len(),
+        100.0 * agree as f64 / corpus.len() as f64
+    );
+    assert!(wrong_annotations.is_empty(), "corpus annotations the kernel contradicts:\n{}", wrong_annotations.join("\n"));
+    assert!(unsafe_accepts.is_empty(), "accepted although the kernel rejects: {unsafe_accepts:?}");
+    assert_eq!(agree, corpus.len(), "disagreements (we reject what the kernel accepts)");
+}
