@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use bpf_insn::insn::{alu, atomic, class, is_valid, jmp, lddw_value, mem, pseudo, size_bytes, Insn};
+use bpf_insn::insn::{
+    alu, atomic, class, is_valid, jmp, lddw_value, mem, pseudo, size_bytes, Insn,
+};
 
 use crate::helpers::{self, ptype, Arg, Ret};
 use crate::scalar::Scalar;
@@ -150,8 +152,14 @@ fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
             let k = match p.kind {
                 Kind::Ctx => "ctx".to_string(),
                 Kind::Stack(_) => "fp".to_string(),
-                Kind::MapValue(m) => format!("map_value({})", maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")),
-                Kind::MapPtr(m) => format!("map_ptr({})", maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")),
+                Kind::MapValue(m) => format!(
+                    "map_value({})",
+                    maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")
+                ),
+                Kind::MapPtr(m) => format!(
+                    "map_ptr({})",
+                    maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")
+                ),
                 Kind::Pkt => "pkt".into(),
                 Kind::PktEnd => "pkt_end".into(),
                 Kind::PktMeta => "pkt_meta".into(),
@@ -197,7 +205,14 @@ struct Ctx<'a> {
 
 type Res<T> = Result<T, Rejection>;
 
-fn rej<T>(pc: usize, class: Class, msg: impl Into<String>, hint: Option<String>, st: &State, maps: &[MapInfo]) -> Res<T> {
+fn rej<T>(
+    pc: usize,
+    class: Class,
+    msg: impl Into<String>,
+    hint: Option<String>,
+    st: &State,
+    maps: &[MapInfo],
+) -> Res<T> {
     Err(Rejection {
         pc,
         class,
@@ -224,7 +239,13 @@ fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
         return r(0, "empty program".into());
     }
     if insns.len() > 1_000_000 {
-        return r(0, format!("program of {} instructions is too large (limit 1000000)", insns.len()));
+        return r(
+            0,
+            format!(
+                "program of {} instructions is too large (limit 1000000)",
+                insns.len()
+            ),
+        );
     }
     let n = insns.len();
     let mut second = vec![false; n];
@@ -236,7 +257,13 @@ fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
             if i.is_lddw() && pc + 1 >= n {
                 return r(pc, "invalid lddw: its second slot is missing".into());
             }
-            return r(pc, format!("invalid instruction (opcode {:#04x}, dst r{}, src r{}, off {}, imm {})", i.code, i.dst, i.src, i.off, i.imm));
+            return r(
+                pc,
+                format!(
+                    "invalid instruction (opcode {:#04x}, dst r{}, src r{}, off {}, imm {})",
+                    i.code, i.dst, i.src, i.off, i.imm
+                ),
+            );
         }
         if i.is_lddw() {
             second[pc + 1] = true;
@@ -246,7 +273,10 @@ fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
         if i.is_call() && i.src == pseudo::CALL_LOCAL {
             let t = pc as i64 + 1 + i.imm as i64;
             if t < 0 || t as usize >= n {
-                return r(pc, format!("call to insn {t}, outside the program of {n} instructions"));
+                return r(
+                    pc,
+                    format!("call to insn {t}, outside the program of {n} instructions"),
+                );
             }
             funcs.push(t as usize);
         }
@@ -263,10 +293,19 @@ fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
     for (fi, &f) in funcs.iter().enumerate() {
         let end = funcs.get(fi + 1).copied().unwrap_or(n);
         let last = end - 1;
-        let li = if second[last] { insns[last - 1] } else { insns[last] };
-        let ok = li.is_exit() || (li.code == class::JMP | jmp::JA) || (li.code == class::JMP32 | jmp::JA);
+        let li = if second[last] {
+            insns[last - 1]
+        } else {
+            insns[last]
+        };
+        let ok = li.is_exit()
+            || (li.code == class::JMP | jmp::JA)
+            || (li.code == class::JMP32 | jmp::JA);
         if !ok {
-            return r(last, "last instruction of a function is not an exit or an unconditional jump".into());
+            return r(
+                last,
+                "last instruction of a function is not an exit or an unconditional jump".into(),
+            );
         }
         let _ = f;
     }
@@ -294,10 +333,16 @@ fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
             }
             let t = t as usize;
             if second[t] {
-                return r(pc, format!("jump from insn {pc} into the middle of lddw at {}", t - 1));
+                return r(
+                    pc,
+                    format!("jump from insn {pc} into the middle of lddw at {}", t - 1),
+                );
             }
             if func_of(t) != func_of(pc) {
-                return r(pc, format!("jump out of range from insn {pc} to {t} (into another function)"));
+                return r(
+                    pc,
+                    format!("jump out of range from insn {pc} to {t} (into another function)"),
+                );
             }
             work.push(t);
             let uncond = i.op() == jmp::JA;
@@ -515,7 +560,8 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // Bound the states kept per instruction (fewer stored states only means less
                 // pruning, never a wrong verdict).
                 if list.len() >= 64 {
-                    if let Some(pos) = list.iter().position(|(_, n, _, _)| nodes[*n].branches == 0) {
+                    if let Some(pos) = list.iter().position(|(_, n, _, _)| nodes[*n].branches == 0)
+                    {
                         list.swap_remove(pos);
                     }
                 }
@@ -581,11 +627,11 @@ enum Next {
 fn ctx_size(pt: u32) -> Option<u32> {
     Some(match pt {
         ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB => 192, // __sk_buff
-        ptype::XDP => 24,                                                                        // xdp_md
-        ptype::KPROBE => 168,                                                                    // pt_regs (x86-64)
-        ptype::TRACEPOINT => 8192,                                                               // PERF_MAX_TRACE_SIZE
-        ptype::PERF_EVENT => 184,                                                                // bpf_perf_event_data
-        ptype::RAW_TRACEPOINT => 96,                                                             // 12 u64 args
+        ptype::XDP => 24,            // xdp_md
+        ptype::KPROBE => 168,        // pt_regs (x86-64)
+        ptype::TRACEPOINT => 8192,   // PERF_MAX_TRACE_SIZE
+        ptype::PERF_EVENT => 184,    // bpf_perf_event_data
+        ptype::RAW_TRACEPOINT => 96, // 12 u64 args
         _ => return None,
     })
 }
@@ -606,24 +652,53 @@ impl Ctx<'_> {
             let hint = if r == 0 {
                 Some("R0 is set by a call or an assignment before it can be read".to_string())
             } else if (1..=5).contains(&r) {
-                Some(format!("R{r} is clobbered by every call and is uninitialised until written"))
+                Some(format!(
+                    "R{r} is clobbered by every call and is uninitialised until written"
+                ))
             } else {
                 Some(format!("assign R{r} before reading it"))
             };
-            return rej(pc, Class::Uninit, format!("R{r} !read_ok: reading R{r}, which was never written"), hint, st, self.maps());
+            return rej(
+                pc,
+                Class::Uninit,
+                format!("R{r} !read_ok: reading R{r}, which was never written"),
+                hint,
+                st,
+                self.maps(),
+            );
         }
         Ok(v)
     }
 
     /// Check a memory access through `ptr + off` of `size` bytes; for loads returns the
     /// value read.
-    fn access(&mut self, pc: usize, st: &mut State, reg: u8, off: i16, size: usize, write: Option<Reg>, atomic: bool) -> Res<Reg> {
+    fn access(
+        &mut self,
+        pc: usize,
+        st: &mut State,
+        reg: u8,
+        off: i16,
+        size: usize,
+        write: Option<Reg>,
+        atomic: bool,
+    ) -> Res<Reg> {
         let maps = self.input.maps;
         let p = match self.read_reg(pc, st, reg)? {
             Reg::Ptr(p) => p,
             Reg::Scalar(s) => {
-                let what = if s.value() == Some(0) { "NULL" } else { "a scalar" };
-                return rej(pc, Class::Pointer, format!("R{reg} invalid mem access 'scalar': R{reg} is {what}, not a pointer"), None, st, maps);
+                let what = if s.value() == Some(0) {
+                    "NULL"
+                } else {
+                    "a scalar"
+                };
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{reg} invalid mem access 'scalar': R{reg} is {what}, not a pointer"),
+                    None,
+                    st,
+                    maps,
+                );
             }
             Reg::Uninit => unreachable!("read_reg rejects uninit"),
         };
@@ -633,18 +708,34 @@ impl Ctx<'_> {
                 Kind::Mem(_) => Some("check the result of bpf_ringbuf_reserve against NULL before using it".into()),
                 _ => None,
             };
-            return rej(pc, Class::Null, format!("R{reg} invalid mem access '{}': R{reg} may be NULL here", fmt_reg(&Reg::Ptr(p), maps)), hint, st, maps);
+            return rej(
+                pc,
+                Class::Null,
+                format!(
+                    "R{reg} invalid mem access '{}': R{reg} may be NULL here",
+                    fmt_reg(&Reg::Ptr(p), maps)
+                ),
+                hint,
+                st,
+                maps,
+            );
         }
         let lo = p.off as i128 + off as i128 + p.var.smin as i128;
         let hi = p.off as i128 + off as i128 + p.var.smax as i128 + size as i128;
         let is_write = write.is_some();
-        let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> { rej(pc, Class::Bounds, what, hint, st, maps) };
+        let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
+            rej(pc, Class::Bounds, what, hint, st, maps)
+        };
         match p.kind {
             Kind::Stack(fr) => {
                 if p.var.smin < p.var.smax || !p.var.is_const() {
                     // Variable offset: allowed for privileged loaders within bounds.
                     if p.var.smin == i64::MIN || p.var.smax == i64::MAX {
-                        return bounds(format!("invalid unbounded variable-offset access to stack R{reg}"), Some("bound the offset with a comparison first".into()), st);
+                        return bounds(
+                            format!("invalid unbounded variable-offset access to stack R{reg}"),
+                            Some("bound the offset with a comparison first".into()),
+                            st,
+                        );
                     }
                 }
                 if lo < -(STACK as i128) || hi > 0 {
@@ -662,9 +753,20 @@ impl Ctx<'_> {
                 let e = self.func_depth.entry(func).or_insert(0);
                 *e = (*e).max(d);
                 // Combined depth along the call chain.
-                let total: usize = st.frames.iter().map(|fr| self.func_depth.get(&fr.func).copied().unwrap_or(0)).sum();
+                let total: usize = st
+                    .frames
+                    .iter()
+                    .map(|fr| self.func_depth.get(&fr.func).copied().unwrap_or(0))
+                    .sum();
                 if total > STACK {
-                    return bounds(format!("combined stack size of {} calls is {total}. Too large", st.frames.len()), None, st);
+                    return bounds(
+                        format!(
+                            "combined stack size of {} calls is {total}. Too large",
+                            st.frames.len()
+                        ),
+                        None,
+                        st,
+                    );
                 }
                 let start = (STACK as i128 + lo) as usize;
                 let end = (STACK as i128 + hi) as usize;
@@ -721,14 +823,20 @@ impl Ctx<'_> {
                 // Read.
                 if !var && size == 8 && start % 8 == 0 {
                     if let Some(r) = stack.spills[start / 8] {
-                        if (start..end).all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO) {
+                        if (start..end)
+                            .all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO)
+                        {
                             return Ok(r);
                         }
                     }
                 }
                 let all_zero = (start..end).all(|b| stack.bytes[b] == SLOT_ZERO);
                 // A partial read of a spilled pointer is a pointer leak, allowed for root: scalar.
-                Ok(if all_zero { Reg::konst(0) } else { Reg::unknown() })
+                Ok(if all_zero {
+                    Reg::konst(0)
+                } else {
+                    Reg::unknown()
+                })
             }
             Kind::MapValue(m) => {
                 let vs = maps.get(m as usize).map(|m| m.value_size).unwrap_or(0) as i128;
@@ -746,7 +854,9 @@ impl Ctx<'_> {
                         st,
                     );
                 }
-                if let (None, Some(data)) = (write, maps.get(m as usize).and_then(|m| m.frozen.as_ref())) {
+                if let (None, Some(data)) =
+                    (write, maps.get(m as usize).and_then(|m| m.frozen.as_ref()))
+                {
                     if p.var.is_const() && !atomic {
                         let o = (lo) as usize;
                         if let Some(b) = data.get(o..o + size) {
@@ -763,26 +873,61 @@ impl Ctx<'_> {
             }
             Kind::Mem(sz) => {
                 if lo < 0 || hi > sz as i128 {
-                    return bounds(format!("invalid access to memory, mem_size={sz} off={} size={size}", p.off + off as i64), None, st);
+                    return bounds(
+                        format!(
+                            "invalid access to memory, mem_size={sz} off={} size={size}",
+                            p.off + off as i64
+                        ),
+                        None,
+                        st,
+                    );
                 }
                 Ok(write.unwrap_or(Reg::unknown()))
             }
             Kind::Ctx => {
                 if atomic {
-                    return rej(pc, Class::Pointer, format!("BPF_ATOMIC stores into R{reg} ctx is not allowed"), None, st, maps);
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("BPF_ATOMIC stores into R{reg} ctx is not allowed"),
+                        None,
+                        st,
+                        maps,
+                    );
                 }
                 if !p.var.is_const() || p.var.t.value != 0 {
-                    return rej(pc, Class::Pointer, format!("variable ctx access var_off={} disallowed", p.var), None, st, maps);
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("variable ctx access var_off={} disallowed", p.var),
+                        None,
+                        st,
+                        maps,
+                    );
                 }
                 let o = p.off + off as i64;
                 self.ctx_access(pc, st, reg, o, size, is_write)
             }
             Kind::Pkt | Kind::PktMeta => {
                 if atomic {
-                    return rej(pc, Class::Pointer, format!("BPF_ATOMIC stores into R{reg} pkt is not allowed"), None, st, maps);
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("BPF_ATOMIC stores into R{reg} pkt is not allowed"),
+                        None,
+                        st,
+                        maps,
+                    );
                 }
                 if is_write && self.input.prog_type == ptype::SOCKET_FILTER {
-                    return rej(pc, Class::Pointer, "cannot write into packet".to_string(), None, st, maps);
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        "cannot write into packet".to_string(),
+                        None,
+                        st,
+                        maps,
+                    );
                 }
                 let lo_f = p.off + off as i64;
                 if lo_f < 0 || p.var.smin < 0 {
@@ -797,12 +942,34 @@ impl Ctx<'_> {
                 }
                 Ok(write.unwrap_or(Reg::unknown()))
             }
-            Kind::PktEnd => rej(pc, Class::Pointer, format!("R{reg} invalid mem access 'pkt_end'"), None, st, maps),
-            Kind::MapPtr(_) => rej(pc, Class::Pointer, format!("R{reg} invalid mem access 'map_ptr': a map is not memory"), Some("use bpf_map_lookup_elem to get a pointer to a value".into()), st, maps),
+            Kind::PktEnd => rej(
+                pc,
+                Class::Pointer,
+                format!("R{reg} invalid mem access 'pkt_end'"),
+                None,
+                st,
+                maps,
+            ),
+            Kind::MapPtr(_) => rej(
+                pc,
+                Class::Pointer,
+                format!("R{reg} invalid mem access 'map_ptr': a map is not memory"),
+                Some("use bpf_map_lookup_elem to get a pointer to a value".into()),
+                st,
+                maps,
+            ),
         }
     }
 
-    fn ctx_access(&mut self, pc: usize, st: &State, _reg: u8, off: i64, size: usize, write: bool) -> Res<Reg> {
+    fn ctx_access(
+        &mut self,
+        pc: usize,
+        st: &State,
+        _reg: u8,
+        off: i64,
+        size: usize,
+        write: bool,
+    ) -> Res<Reg> {
         let pt = self.input.prog_type;
         let maps = self.input.maps;
         let ctxsz = ctx_size(pt).unwrap_or(0) as i64;
@@ -840,7 +1007,8 @@ impl Ctx<'_> {
                 let tc = matches!(pt, ptype::SCHED_CLS | ptype::SCHED_ACT);
                 let cb = (48..68).contains(&off);
                 if write {
-                    let tc_writable = tc && (matches!(off, 8 | 32 | 36 | 44) || (148..=151).contains(&off));
+                    let tc_writable =
+                        tc && (matches!(off, 8 | 32 | 36 | 44) || (148..=151).contains(&off));
                     if !(cb || tc_writable) || size != 4 && !cb {
                         return bad(": this field is read-only");
                     }
@@ -856,7 +1024,10 @@ impl Ctx<'_> {
                         _ => pkt(Kind::PktMeta, 0),
                     });
                 }
-                if (160..168).contains(&off) || (168..176).contains(&off) || (144..152).contains(&off) && !cb {
+                if (160..168).contains(&off)
+                    || (168..176).contains(&off)
+                    || (144..152).contains(&off) && !cb
+                {
                     return bad(": pointer fields are not modelled");
                 }
                 if !cb && (size != 4 || off % 4 != 0) {
@@ -973,7 +1144,14 @@ fn step(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
             if i.mode() == mem::ATOMIC {
                 let sv = cx.read_reg(pc, st, s)?;
                 if let Reg::Ptr(_) = sv {
-                    return rej(pc, Class::Pointer, format!("R{s} leaks addr into mem"), None, st, maps);
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("R{s} leaks addr into mem"),
+                        None,
+                        st,
+                        maps,
+                    );
                 }
                 if i.imm == atomic::CMPXCHG {
                     cx.read_reg(pc, st, 0)?;
@@ -983,7 +1161,11 @@ fn step(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
                 if i.imm == atomic::CMPXCHG {
                     st.cur_mut().regs[0] = Reg::unknown();
                 } else if i.imm & atomic::FETCH != 0 {
-                    st.cur_mut().regs[s as usize] = if size == 4 { Reg::Scalar(Scalar::urange(0, u32::MAX as u64)) } else { Reg::unknown() };
+                    st.cur_mut().regs[s as usize] = if size == 4 {
+                        Reg::Scalar(Scalar::urange(0, u32::MAX as u64))
+                    } else {
+                        Reg::unknown()
+                    };
                 }
                 return Ok(Next::Goto(pc + 1));
             }
@@ -997,10 +1179,24 @@ fn step(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
             if let Reg::Ptr(_) = v {
                 if let Reg::Ptr(dp) = cx.read_reg(pc, st, d)? {
                     if !matches!(dp.kind, Kind::Stack(_)) && size != 8 {
-                        return rej(pc, Class::Pointer, format!("R{s} partial store of a pointer"), None, st, maps);
+                        return rej(
+                            pc,
+                            Class::Pointer,
+                            format!("R{s} partial store of a pointer"),
+                            None,
+                            st,
+                            maps,
+                        );
                     }
                     if matches!(dp.kind, Kind::Ctx | Kind::Pkt | Kind::PktMeta) {
-                        return rej(pc, Class::Pointer, format!("R{s} leaks addr into ctx/packet"), None, st, maps);
+                        return rej(
+                            pc,
+                            Class::Pointer,
+                            format!("R{s} leaks addr into ctx/packet"),
+                            None,
+                            st,
+                            maps,
+                        );
                     }
                 }
             }
@@ -1024,7 +1220,14 @@ fn step(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
                     pseudo::MAP_FD | pseudo::MAP_IDX => {
                         let m = i.imm as u32;
                         if maps.get(m as usize).is_none() {
-                            return rej(pc, Class::Cfg, format!("fd {} is not pointing to valid bpf_map", i.imm), None, st, maps);
+                            return rej(
+                                pc,
+                                Class::Cfg,
+                                format!("fd {} is not pointing to valid bpf_map", i.imm),
+                                None,
+                                st,
+                                maps,
+                            );
                         }
                         Reg::Ptr(Ptr {
                             kind: Kind::MapPtr(m),
@@ -1038,14 +1241,39 @@ fn step(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
                     pseudo::MAP_VALUE | pseudo::MAP_IDX_VALUE => {
                         let m = i.imm as u32;
                         let Some(mi) = maps.get(m as usize) else {
-                            return rej(pc, Class::Cfg, format!("fd {} is not pointing to valid bpf_map", i.imm), None, st, maps);
+                            return rej(
+                                pc,
+                                Class::Cfg,
+                                format!("fd {} is not pointing to valid bpf_map", i.imm),
+                                None,
+                                st,
+                                maps,
+                            );
                         };
-                        if mi.map_type != 2 || mi.max_entries != 1 && hi.imm as u32 >= mi.value_size {
-                            return rej(pc, Class::Cfg, "direct value access is only for array maps".to_string(), None, st, maps);
+                        if mi.map_type != 2 || mi.max_entries != 1 && hi.imm as u32 >= mi.value_size
+                        {
+                            return rej(
+                                pc,
+                                Class::Cfg,
+                                "direct value access is only for array maps".to_string(),
+                                None,
+                                st,
+                                maps,
+                            );
                         }
                         let off = hi.imm as u32 as i64;
                         if off >= mi.value_size as i64 {
-                            return rej(pc, Class::Bounds, format!("invalid access to map value pointer, value_size={} off={off}", mi.value_size), None, st, maps);
+                            return rej(
+                                pc,
+                                Class::Bounds,
+                                format!(
+                                    "invalid access to map value pointer, value_size={} off={off}",
+                                    mi.value_size
+                                ),
+                                None,
+                                st,
+                                maps,
+                            );
                         }
                         Reg::Ptr(Ptr {
                             kind: Kind::MapValue(m),
@@ -1057,23 +1285,58 @@ fn step(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
                         })
                     }
                     other => {
-                        return rej(pc, Class::Unsupported, format!("lddw pseudo source {other} (BTF ids, functions) is not modelled"), None, st, maps);
+                        return rej(
+                            pc,
+                            Class::Unsupported,
+                            format!(
+                                "lddw pseudo source {other} (BTF ids, functions) is not modelled"
+                            ),
+                            None,
+                            st,
+                            maps,
+                        );
                     }
                 };
                 st.cur_mut().regs[d as usize] = v;
                 return Ok(Next::Goto(pc + 2));
             }
             // Legacy LD_ABS / LD_IND.
-            if !matches!(cx.input.prog_type, ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT) {
-                return rej(pc, Class::Helper, "BPF_LD_[ABS|IND] instructions not allowed for this program type".to_string(), None, st, maps);
+            if !matches!(
+                cx.input.prog_type,
+                ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT
+            ) {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    "BPF_LD_[ABS|IND] instructions not allowed for this program type".to_string(),
+                    None,
+                    st,
+                    maps,
+                );
             }
             match cx.read_reg(pc, st, 6)? {
                 Reg::Ptr(p) if p.kind == Kind::Ctx && p.off == 0 => {}
-                _ => return rej(pc, Class::Pointer, "at the time of BPF_LD_ABS|IND R6 != pointer to skb".to_string(), None, st, maps),
+                _ => {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        "at the time of BPF_LD_ABS|IND R6 != pointer to skb".to_string(),
+                        None,
+                        st,
+                        maps,
+                    )
+                }
             }
             if i.mode() == mem::IND {
                 if let Reg::Ptr(_) = cx.read_reg(pc, st, s)? {
-                    return rej(pc, Class::Pointer, format!("R{s} pointer used as packet offset"), None, st, maps);
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("R{s} pointer used as packet offset"),
+                        None,
+                        st,
+                        maps,
+                    );
                 }
             }
             let f = st.cur_mut();
@@ -1094,21 +1357,36 @@ fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<()> {
     let is64 = i.class() == class::ALU64;
     let d = i.dst as usize;
     if d == 10 {
-        return rej(pc, Class::Pointer, "frame pointer is read only".to_string(), None, st, maps);
+        return rej(
+            pc,
+            Class::Pointer,
+            "frame pointer is read only".to_string(),
+            None,
+            st,
+            maps,
+        );
     }
     let op = i.op();
     // Source operand.
     let src = if i.is_reg_src() {
         cx.read_reg(pc, st, i.src)?
     } else {
-        Reg::Scalar(Scalar::konst(if is64 { i.imm as i64 as u64 } else { i.imm as u32 as u64 }))
+        Reg::Scalar(Scalar::konst(if is64 {
+            i.imm as i64 as u64
+        } else {
+            i.imm as u32 as u64
+        }))
     };
     if op == alu::MOV {
         let v = if i.off != 0 {
             match src {
                 Reg::Scalar(s) => {
                     let r = s.sext(i.off as u32);
-                    if is64 { Reg::Scalar(r) } else { Reg::Scalar(r.zext32()) }
+                    if is64 {
+                        Reg::Scalar(r)
+                    } else {
+                        Reg::Scalar(r.zext32())
+                    }
                 }
                 _ => Reg::unknown(),
             }
@@ -1125,11 +1403,21 @@ fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<()> {
         st.cur_mut().regs[d] = v;
         return Ok(());
     }
-    let dst = if op == alu::END || op == alu::NEG { cx.read_reg(pc, st, i.dst)? } else { cx.read_reg(pc, st, i.dst)? };
+    let dst = if op == alu::END || op == alu::NEG {
+        cx.read_reg(pc, st, i.dst)?
+    } else {
+        cx.read_reg(pc, st, i.dst)?
+    };
     match (dst, src) {
         (Reg::Scalar(a), Reg::Scalar(b)) => {
-            let (a, b) = if is64 { (a, b) } else { (a.zext32(), b.zext32()) };
-            let shift = |b: &Scalar| -> Option<u32> { b.value().map(|v| (v & if is64 { 63 } else { 31 }) as u32) };
+            let (a, b) = if is64 {
+                (a, b)
+            } else {
+                (a.zext32(), b.zext32())
+            };
+            let shift = |b: &Scalar| -> Option<u32> {
+                b.value().map(|v| (v & if is64 { 63 } else { 31 }) as u32)
+            };
             let r = match op {
                 alu::ADD => a.add(&b),
                 alu::SUB => a.sub(&b),
@@ -1213,7 +1501,11 @@ fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<()> {
                 }
                 _ => Scalar::unknown(),
             };
-            let r = if is64 || op == alu::END { r } else { r.zext32() };
+            let r = if is64 || op == alu::END {
+                r
+            } else {
+                r.zext32()
+            };
             st.cur_mut().regs[d] = Reg::Scalar(r);
             Ok(())
         }
@@ -1247,49 +1539,125 @@ fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<()> {
                 st.cur_mut().regs[d] = Reg::unknown();
                 Ok(())
             } else {
-                rej(pc, Class::Pointer, format!("R{d} pointer {} pointer prohibited", if op == alu::ADD { "+=" } else { "op" }), None, st, maps)
+                rej(
+                    pc,
+                    Class::Pointer,
+                    format!(
+                        "R{d} pointer {} pointer prohibited",
+                        if op == alu::ADD { "+=" } else { "op" }
+                    ),
+                    None,
+                    st,
+                    maps,
+                )
             }
         }
-        _ => rej(pc, Class::Uninit, "uninitialised operand".to_string(), None, st, maps),
+        _ => rej(
+            pc,
+            Class::Uninit,
+            "uninitialised operand".to_string(),
+            None,
+            st,
+            maps,
+        ),
     }
 }
 
-fn ptr_arith(cx: &mut Ctx<'_>, pc: usize, st: &mut State, d: usize, p: Ptr, b: Scalar, sub: bool) -> Res<()> {
+fn ptr_arith(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &mut State,
+    d: usize,
+    p: Ptr,
+    b: Scalar,
+    sub: bool,
+) -> Res<()> {
     let maps = cx.input.maps;
     if p.nullable {
         return rej(
             pc,
             Class::Null,
-            format!("R{d} pointer arithmetic on {} prohibited, null-check it first", fmt_reg(&Reg::Ptr(p), maps)),
+            format!(
+                "R{d} pointer arithmetic on {} prohibited, null-check it first",
+                fmt_reg(&Reg::Ptr(p), maps)
+            ),
             Some("check the pointer against NULL before computing with it".into()),
             st,
             maps,
         );
     }
     match p.kind {
-        Kind::MapPtr(_) => return rej(pc, Class::Pointer, format!("R{d} pointer arithmetic on map_ptr prohibited"), None, st, maps),
-        Kind::PktEnd => return rej(pc, Class::Pointer, format!("R{d} pointer arithmetic on pkt_end prohibited"), None, st, maps),
+        Kind::MapPtr(_) => {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("R{d} pointer arithmetic on map_ptr prohibited"),
+                None,
+                st,
+                maps,
+            )
+        }
+        Kind::PktEnd => {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("R{d} pointer arithmetic on pkt_end prohibited"),
+                None,
+                st,
+                maps,
+            )
+        }
         Kind::Ctx if !b.is_const() => {
-            return rej(pc, Class::Pointer, format!("R{d} variable ctx pointer arithmetic prohibited"), None, st, maps);
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("R{d} variable ctx pointer arithmetic prohibited"),
+                None,
+                st,
+                maps,
+            );
         }
         _ => {}
     }
     let mut np = p;
     if let Some(c) = b.value() {
         let c = c as i64;
-        let off = if sub { p.off.checked_sub(c) } else { p.off.checked_add(c) };
+        let off = if sub {
+            p.off.checked_sub(c)
+        } else {
+            p.off.checked_add(c)
+        };
         match off {
             Some(o) if o.abs() < (1 << 29) => np.off = o,
-            _ => return rej(pc, Class::Bounds, format!("R{d} pointer offset {c} is not allowed (too large)"), None, st, maps),
+            _ => {
+                return rej(
+                    pc,
+                    Class::Bounds,
+                    format!("R{d} pointer offset {c} is not allowed (too large)"),
+                    None,
+                    st,
+                    maps,
+                )
+            }
         }
     } else {
         if sub {
-            return rej(pc, Class::Pointer, format!("R{d} tried to subtract pointer from scalar / variable offset subtraction"), None, st, maps);
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("R{d} tried to subtract pointer from scalar / variable offset subtraction"),
+                None,
+                st,
+                maps,
+            );
         }
         if b.smin == i64::MIN || b.smax == i64::MAX {
             // Unbounded variable offsets are refused at the arithmetic (math between
             // pointer and unbounded register) for map values and packets.
-            if matches!(p.kind, Kind::MapValue(_) | Kind::Pkt | Kind::PktMeta | Kind::Mem(_)) {
+            if matches!(
+                p.kind,
+                Kind::MapValue(_) | Kind::Pkt | Kind::PktMeta | Kind::Mem(_)
+            ) {
                 return rej(
                     pc,
                     Class::Bounds,
@@ -1485,14 +1853,26 @@ fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
         op => {
             let target = (pc as i64 + 1 + i.off as i64) as usize;
             let a = cx.read_reg(pc, st, i.dst)?;
-            let b = if i.is_reg_src() { cx.read_reg(pc, st, i.src)? } else { Reg::Scalar(Scalar::konst(if is32 { i.imm as u32 as u64 } else { i.imm as i64 as u64 })) };
+            let b = if i.is_reg_src() {
+                cx.read_reg(pc, st, i.src)?
+            } else {
+                Reg::Scalar(Scalar::konst(if is32 {
+                    i.imm as u32 as u64
+                } else {
+                    i.imm as i64 as u64
+                }))
+            };
             match (a, b) {
                 (Reg::Scalar(sa), Reg::Scalar(sb)) => {
                     let fits = |s: &Scalar| s.umax <= u32::MAX as u64;
                     let signed = matches!(op, jmp::JSGT | jmp::JSGE | jmp::JSLT | jmp::JSLE);
                     // JMP32 compares the low halves: refine only when both are 32-bit values
                     // (and, for signed compares, non-negative as 32-bit values).
-                    let exact = !is32 || (fits(&sa) && fits(&sb) && (!signed || (sa.umax <= i32::MAX as u64 && sb.umax <= i32::MAX as u64)));
+                    let exact = !is32
+                        || (fits(&sa)
+                            && fits(&sb)
+                            && (!signed
+                                || (sa.umax <= i32::MAX as u64 && sb.umax <= i32::MAX as u64)));
                     let (t, f) = if exact {
                         (refine(&sa, &sb, op, true), refine(&sa, &sb, op, false))
                     } else {
@@ -1512,7 +1892,12 @@ fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
                     let fs = mk(f, st);
                     branch(pc, target, ts, fs)
                 }
-                (Reg::Ptr(p), Reg::Scalar(sb)) | (Reg::Scalar(sb), Reg::Ptr(p)) if p.nullable && sb.value() == Some(0) && !is32 && matches!(op, jmp::JEQ | jmp::JNE) => {
+                (Reg::Ptr(p), Reg::Scalar(sb)) | (Reg::Scalar(sb), Reg::Ptr(p))
+                    if p.nullable
+                        && sb.value() == Some(0)
+                        && !is32
+                        && matches!(op, jmp::JEQ | jmp::JNE) =>
+                {
                     // NULL check: on the `== 0` side the pointer is 0; on the other it is valid.
                     let mut null_st = st.clone();
                     Ctx::for_id(&mut null_st, p.id, &mut |r| *r = Reg::konst(0));
@@ -1556,13 +1941,17 @@ fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
                     };
                     // Which side knows pk <= end (range = off) or pk < end (range = off+... we use off).
                     let (safe_taken, safe_fall) = match op {
-                        jmp::JGT => (false, true),  // pk > end taken -> fallthrough pk <= end
-                        jmp::JGE => (false, true),  // pk >= end taken -> fallthrough pk < end
-                        jmp::JLT => (true, false),  // pk < end taken
-                        jmp::JLE => (true, false),  // pk <= end taken
+                        jmp::JGT => (false, true), // pk > end taken -> fallthrough pk <= end
+                        jmp::JGE => (false, true), // pk >= end taken -> fallthrough pk < end
+                        jmp::JLT => (true, false), // pk < end taken
+                        jmp::JLE => (true, false), // pk <= end taken
                         _ => (false, false),
                     };
-                    let range = if pk.var.is_const() { pk.off + pk.var.t.value as i64 } else { pk.off };
+                    let range = if pk.var.is_const() {
+                        pk.off + pk.var.t.value as i64
+                    } else {
+                        pk.off
+                    };
                     let mark = |mut s: State| -> State {
                         Ctx::for_id(&mut s, pk.id, &mut |r| {
                             if let Reg::Ptr(q) = r {
@@ -1571,8 +1960,16 @@ fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
                         });
                         s
                     };
-                    let ts = if safe_taken { mark(st.clone()) } else { st.clone() };
-                    let fs = if safe_fall { mark(st.clone()) } else { st.clone() };
+                    let ts = if safe_taken {
+                        mark(st.clone())
+                    } else {
+                        st.clone()
+                    };
+                    let fs = if safe_fall {
+                        mark(st.clone())
+                    } else {
+                        st.clone()
+                    };
                     branch(pc, target, Some(ts), Some(fs))
                 }
                 _ => {
@@ -1604,9 +2001,20 @@ fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         e
     })?;
     if st.frames.len() > 1 {
-        if let Reg::Ptr(Ptr { kind: Kind::Stack(f), .. }) = r0 {
+        if let Reg::Ptr(Ptr {
+            kind: Kind::Stack(f),
+            ..
+        }) = r0
+        {
             if f as usize == st.frames.len() - 1 {
-                return rej(pc, Class::Pointer, "cannot return stack pointer to the caller".to_string(), None, st, maps);
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    "cannot return stack pointer to the caller".to_string(),
+                    None,
+                    st,
+                    maps,
+                );
             }
         }
         let callee = st.frames.pop().expect("len > 1");
@@ -1629,8 +2037,13 @@ fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
                 return rej(
                     pc,
                     Class::Return,
-                    format!("At program exit the register R0 has {} should have been in [{lo}, {hi}]", fmt_reg(&r0, maps)),
-                    Some(format!("this program type must return a value in [{lo}, {hi}]")),
+                    format!(
+                        "At program exit the register R0 has {} should have been in [{lo}, {hi}]",
+                        fmt_reg(&r0, maps)
+                    ),
+                    Some(format!(
+                        "this program type must return a value in [{lo}, {hi}]"
+                    )),
                     st,
                     maps,
                 )
@@ -1643,12 +2056,29 @@ fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
 fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
     let maps = cx.input.maps;
     if i.is_reg_src() {
-        return rej(pc, Class::Unsupported, "callx (indirect calls) is not supported".to_string(), None, st, maps);
+        return rej(
+            pc,
+            Class::Unsupported,
+            "callx (indirect calls) is not supported".to_string(),
+            None,
+            st,
+            maps,
+        );
     }
     match i.src {
         pseudo::CALL_LOCAL => {
             if st.frames.len() >= MAX_FRAMES {
-                return rej(pc, Class::Bounds, format!("the call stack of {} frames is too deep", st.frames.len() + 1), None, st, maps);
+                return rej(
+                    pc,
+                    Class::Bounds,
+                    format!(
+                        "the call stack of {} frames is too deep",
+                        st.frames.len() + 1
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
             }
             let target = (pc as i64 + 1 + i.imm as i64) as usize;
             let caller = st.cur().regs;
@@ -1665,7 +2095,14 @@ fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
             let _ = &cx.funcs;
             Ok(Next::Goto(target))
         }
-        pseudo::CALL_KFUNC => rej(pc, Class::Unsupported, format!("kfunc call (btf id {}) is not modelled", i.imm), None, st, maps),
+        pseudo::CALL_KFUNC => rej(
+            pc,
+            Class::Unsupported,
+            format!("kfunc call (btf id {}) is not modelled", i.imm),
+            None,
+            st,
+            maps,
+        ),
         _ => helper_call(cx, pc, st, i.imm),
     }
 }
@@ -1674,14 +2111,25 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
     let maps = cx.input.maps;
     let pt = cx.input.prog_type;
     let Some(p) = helpers::proto(id) else {
-        return rej(pc, Class::Helper, format!("invalid func unknown#{id}"), Some("this helper is not modelled or does not exist".into()), st, maps);
+        return rej(
+            pc,
+            Class::Helper,
+            format!("invalid func unknown#{id}"),
+            Some("this helper is not modelled or does not exist".into()),
+            st,
+            maps,
+        );
     };
     if !helpers::allowed(p, pt) {
         return rej(
             pc,
             Class::Helper,
             format!("program of this type cannot use helper bpf_{}#{id}", p.name),
-            Some(format!("bpf_{} is not available to {} programs", p.name, bpf_insn::object::prog_type_name(pt))),
+            Some(format!(
+                "bpf_{} is not available to {} programs",
+                p.name,
+                bpf_insn::object::prog_type_name(pt)
+            )),
             st,
             maps,
         );
@@ -1696,11 +2144,27 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
         }
         let v = cx.read_reg(pc, st, r).map_err(|mut e| {
             e.class = Class::Uninit;
-            e.msg = format!("R{r} !read_ok: argument {} of bpf_{} is not initialised", k + 1, p.name);
+            e.msg = format!(
+                "R{r} !read_ok: argument {} of bpf_{} is not initialised",
+                k + 1,
+                p.name
+            );
             e
         })?;
         let want = |what: &str, st: &State| -> Res<Next> {
-            rej(pc, Class::Helper, format!("R{r} type={} expected={what} (argument {} of bpf_{})", fmt_reg(&v, maps), k + 1, p.name), None, st, maps)
+            rej(
+                pc,
+                Class::Helper,
+                format!(
+                    "R{r} type={} expected={what} (argument {} of bpf_{})",
+                    fmt_reg(&v, maps),
+                    k + 1,
+                    p.name
+                ),
+                None,
+                st,
+                maps,
+            )
         };
         match arg {
             Arg::None | Arg::Anything => {}
@@ -1710,21 +2174,40 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
                 }
             }
             Arg::ConstMapPtr => match v {
-                Reg::Ptr(Ptr { kind: Kind::MapPtr(m), .. }) => {
+                Reg::Ptr(Ptr {
+                    kind: Kind::MapPtr(m),
+                    ..
+                }) => {
                     let mi = &maps[m as usize];
                     let ringbuf = mi.map_type == 27;
                     let needs_rb = matches!(p.id, 130 | 131);
                     if ringbuf != needs_rb && matches!(p.id, 1 | 2 | 3 | 130 | 131) {
-                        return rej(pc, Class::Helper, format!("cannot pass map_type {} into func bpf_{}#{id}", mi.map_type, p.name), None, st, maps);
+                        return rej(
+                            pc,
+                            Class::Helper,
+                            format!(
+                                "cannot pass map_type {} into func bpf_{}#{id}",
+                                mi.map_type, p.name
+                            ),
+                            None,
+                            st,
+                            maps,
+                        );
                     }
                     map = Some(m);
                 }
                 _ => return want("map_ptr", st),
             },
             Arg::MapKey | Arg::MapValue => {
-                let Some(m) = map else { return want("map_ptr first", st) };
+                let Some(m) = map else {
+                    return want("map_ptr first", st);
+                };
                 let mi = &maps[m as usize];
-                let size = if *arg == Arg::MapKey { mi.key_size } else { mi.value_size } as usize;
+                let size = if *arg == Arg::MapKey {
+                    mi.key_size
+                } else {
+                    mi.value_size
+                } as usize;
                 check_mem_arg(cx, pc, st, r, &v, size, false, p.name)?;
             }
             Arg::Mem | Arg::UninitMem => {
@@ -1732,7 +2215,18 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
                 let sr = r + 1;
                 let sv = cx.read_reg(pc, st, sr)?;
                 let Reg::Scalar(ss) = sv else {
-                    return rej(pc, Class::Helper, format!("R{sr} must be a scalar size (argument {} of bpf_{})", k + 2, p.name), None, st, maps);
+                    return rej(
+                        pc,
+                        Class::Helper,
+                        format!(
+                            "R{sr} must be a scalar size (argument {} of bpf_{})",
+                            k + 2,
+                            p.name
+                        ),
+                        None,
+                        st,
+                        maps,
+                    );
                 };
                 let zero_ok = p.args[k + 1] == Arg::SizeOrZero;
                 if ss.umax > (1 << 29) || ss.smin < 0 {
@@ -1746,7 +2240,17 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
                     );
                 }
                 if ss.umin == 0 && !zero_ok {
-                    return rej(pc, Class::Helper, format!("R{sr} invalid zero-sized read (size argument of bpf_{} must be > 0)", p.name), None, st, maps);
+                    return rej(
+                        pc,
+                        Class::Helper,
+                        format!(
+                            "R{sr} invalid zero-sized read (size argument of bpf_{} must be > 0)",
+                            p.name
+                        ),
+                        None,
+                        st,
+                        maps,
+                    );
                 }
                 if ss.umax == 0 {
                     if let Reg::Scalar(s) = v {
@@ -1755,11 +2259,24 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
                         }
                     }
                 }
-                check_mem_arg(cx, pc, st, r, &v, ss.umax as usize, *arg == Arg::UninitMem, p.name)?;
+                check_mem_arg(
+                    cx,
+                    pc,
+                    st,
+                    r,
+                    &v,
+                    ss.umax as usize,
+                    *arg == Arg::UninitMem,
+                    p.name,
+                )?;
             }
             Arg::Size | Arg::SizeOrZero => {}
             Arg::Ctx => match v {
-                Reg::Ptr(Ptr { kind: Kind::Ctx, off: 0, .. }) => {}
+                Reg::Ptr(Ptr {
+                    kind: Kind::Ctx,
+                    off: 0,
+                    ..
+                }) => {}
                 _ => return want("ctx", st),
             },
             Arg::ConstAllocSize => match v {
@@ -1767,10 +2284,28 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
                 _ => return want("a constant size", st),
             },
             Arg::AllocMem => match v {
-                Reg::Ptr(Ptr { kind: Kind::Mem(_), off: 0, nullable: false, id, .. }) => release_id = Some(id),
-                Reg::Ptr(Ptr { kind: Kind::Mem(_), nullable: true, .. }) => {
-                    return rej(pc, Class::Null, format!("R{r} may be NULL: check the result of bpf_ringbuf_reserve before bpf_{}", p.name), None, st, maps)
-                }
+                Reg::Ptr(Ptr {
+                    kind: Kind::Mem(_),
+                    off: 0,
+                    nullable: false,
+                    id,
+                    ..
+                }) => release_id = Some(id),
+                Reg::Ptr(Ptr {
+                    kind: Kind::Mem(_),
+                    nullable: true,
+                    ..
+                }) => return rej(
+                    pc,
+                    Class::Null,
+                    format!(
+                        "R{r} may be NULL: check the result of bpf_ringbuf_reserve before bpf_{}",
+                        p.name
+                    ),
+                    None,
+                    st,
+                    maps,
+                ),
                 _ => return want("ringbuf_mem", st),
             },
         }
@@ -1814,7 +2349,16 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
 }
 
 #[allow(clippy::too_many_arguments)]
-fn check_mem_arg(cx: &mut Ctx<'_>, pc: usize, st: &mut State, r: u8, v: &Reg, size: usize, write: bool, name: &str) -> Res<()> {
+fn check_mem_arg(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &mut State,
+    r: u8,
+    v: &Reg,
+    size: usize,
+    write: bool,
+    name: &str,
+) -> Res<()> {
     let maps = cx.input.maps;
     match v {
         Reg::Ptr(p) => {
@@ -1822,17 +2366,39 @@ fn check_mem_arg(cx: &mut Ctx<'_>, pc: usize, st: &mut State, r: u8, v: &Reg, si
                 return rej(
                     pc,
                     Class::Null,
-                    format!("R{r} type={} may be NULL: bpf_{name} needs valid memory", fmt_reg(v, maps)),
+                    format!(
+                        "R{r} type={} may be NULL: bpf_{name} needs valid memory",
+                        fmt_reg(v, maps)
+                    ),
                     Some("check the pointer against NULL first".into()),
                     st,
                     maps,
                 );
             }
             if matches!(p.kind, Kind::MapPtr(_) | Kind::PktEnd) {
-                return rej(pc, Class::Helper, format!("R{r} type={} is not memory (argument of bpf_{name})", fmt_reg(v, maps)), None, st, maps);
+                return rej(
+                    pc,
+                    Class::Helper,
+                    format!(
+                        "R{r} type={} is not memory (argument of bpf_{name})",
+                        fmt_reg(v, maps)
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
             }
             if matches!(p.kind, Kind::Ctx) {
-                return rej(pc, Class::Helper, format!("R{r} type=ctx expected=fp, pkt, map_value, mem (argument of bpf_{name})"), None, st, maps);
+                return rej(
+                    pc,
+                    Class::Helper,
+                    format!(
+                        "R{r} type=ctx expected=fp, pkt, map_value, mem (argument of bpf_{name})"
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
             }
             if size == 0 {
                 return Ok(());
@@ -1852,7 +2418,14 @@ fn check_mem_arg(cx: &mut Ctx<'_>, pc: usize, st: &mut State, r: u8, v: &Reg, si
                 cx.access(pc, st, r, 0, size, fake, false).map(|_| ())
             }
         }
-        Reg::Scalar(_) => rej(pc, Class::Helper, format!("R{r} type=scalar expected=fp, pkt, map_value, mem (argument of bpf_{name})"), Some("pass a pointer (e.g. to the stack: r2 = r10; r2 += -8)".into()), st, maps),
+        Reg::Scalar(_) => rej(
+            pc,
+            Class::Helper,
+            format!("R{r} type=scalar expected=fp, pkt, map_value, mem (argument of bpf_{name})"),
+            Some("pass a pointer (e.g. to the stack: r2 = r10; r2 += -8)".into()),
+            st,
+            maps,
+        ),
         Reg::Uninit => rej(pc, Class::Uninit, format!("R{r} !read_ok"), None, st, maps),
     }
 }

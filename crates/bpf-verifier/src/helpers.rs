@@ -73,31 +73,181 @@ use Arg::*;
 const N: Arg = Arg::None;
 
 pub const PROTOS: &[Proto] = &[
-    Proto { id: 1, name: "map_lookup_elem", args: [ConstMapPtr, MapKey, N, N, N], ret: Ret::MapValueOrNull, set: Set::Base },
-    Proto { id: 2, name: "map_update_elem", args: [ConstMapPtr, MapKey, MapValue, Scalar, N], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 3, name: "map_delete_elem", args: [ConstMapPtr, MapKey, N, N, N], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 4, name: "probe_read", args: [UninitMem, SizeOrZero, Anything, N, N], ret: Ret::Integer, set: Set::Tracing },
-    Proto { id: 5, name: "ktime_get_ns", args: [N; 5], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 6, name: "trace_printk", args: [Mem, Size, N, N, N], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 7, name: "get_prandom_u32", args: [N; 5], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 8, name: "get_smp_processor_id", args: [N; 5], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 9, name: "skb_store_bytes", args: [Ctx, Scalar, Mem, Size, Scalar], ret: Ret::Integer, set: Set::Tc },
-    Proto { id: 14, name: "get_current_pid_tgid", args: [N; 5], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 15, name: "get_current_uid_gid", args: [N; 5], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 16, name: "get_current_comm", args: [UninitMem, Size, N, N, N], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 26, name: "skb_load_bytes", args: [Ctx, Scalar, UninitMem, Size, N], ret: Ret::Integer, set: Set::Skb },
-    Proto { id: 35, name: "get_current_task", args: [N; 5], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 112, name: "probe_read_user", args: [UninitMem, SizeOrZero, Anything, N, N], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 113, name: "probe_read_kernel", args: [UninitMem, SizeOrZero, Anything, N, N], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 114, name: "probe_read_user_str", args: [UninitMem, SizeOrZero, Anything, N, N], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 115, name: "probe_read_kernel_str", args: [UninitMem, SizeOrZero, Anything, N, N], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 125, name: "ktime_get_boot_ns", args: [N; 5], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 130, name: "ringbuf_output", args: [ConstMapPtr, Mem, SizeOrZero, Scalar, N], ret: Ret::Integer, set: Set::Base },
-    Proto { id: 131, name: "ringbuf_reserve", args: [ConstMapPtr, ConstAllocSize, Scalar, N, N], ret: Ret::AllocMemOrNull, set: Set::Base },
-    Proto { id: 132, name: "ringbuf_submit", args: [AllocMem, Scalar, N, N, N], ret: Ret::Void, set: Set::Base },
-    Proto { id: 133, name: "ringbuf_discard", args: [AllocMem, Scalar, N, N, N], ret: Ret::Void, set: Set::Base },
-    Proto { id: 51, name: "redirect_map", args: [ConstMapPtr, Scalar, Scalar, N, N], ret: Ret::Integer, set: Set::Xdp },
-    Proto { id: 23, name: "redirect", args: [Scalar, Scalar, N, N, N], ret: Ret::Integer, set: Set::Net },
+    Proto {
+        id: 1,
+        name: "map_lookup_elem",
+        args: [ConstMapPtr, MapKey, N, N, N],
+        ret: Ret::MapValueOrNull,
+        set: Set::Base,
+    },
+    Proto {
+        id: 2,
+        name: "map_update_elem",
+        args: [ConstMapPtr, MapKey, MapValue, Scalar, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 3,
+        name: "map_delete_elem",
+        args: [ConstMapPtr, MapKey, N, N, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 4,
+        name: "probe_read",
+        args: [UninitMem, SizeOrZero, Anything, N, N],
+        ret: Ret::Integer,
+        set: Set::Tracing,
+    },
+    Proto {
+        id: 5,
+        name: "ktime_get_ns",
+        args: [N; 5],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 6,
+        name: "trace_printk",
+        args: [Mem, Size, N, N, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 7,
+        name: "get_prandom_u32",
+        args: [N; 5],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 8,
+        name: "get_smp_processor_id",
+        args: [N; 5],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 9,
+        name: "skb_store_bytes",
+        args: [Ctx, Scalar, Mem, Size, Scalar],
+        ret: Ret::Integer,
+        set: Set::Tc,
+    },
+    Proto {
+        id: 14,
+        name: "get_current_pid_tgid",
+        args: [N; 5],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 15,
+        name: "get_current_uid_gid",
+        args: [N; 5],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 16,
+        name: "get_current_comm",
+        args: [UninitMem, Size, N, N, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 26,
+        name: "skb_load_bytes",
+        args: [Ctx, Scalar, UninitMem, Size, N],
+        ret: Ret::Integer,
+        set: Set::Skb,
+    },
+    Proto {
+        id: 35,
+        name: "get_current_task",
+        args: [N; 5],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 112,
+        name: "probe_read_user",
+        args: [UninitMem, SizeOrZero, Anything, N, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 113,
+        name: "probe_read_kernel",
+        args: [UninitMem, SizeOrZero, Anything, N, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 114,
+        name: "probe_read_user_str",
+        args: [UninitMem, SizeOrZero, Anything, N, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 115,
+        name: "probe_read_kernel_str",
+        args: [UninitMem, SizeOrZero, Anything, N, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 125,
+        name: "ktime_get_boot_ns",
+        args: [N; 5],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 130,
+        name: "ringbuf_output",
+        args: [ConstMapPtr, Mem, SizeOrZero, Scalar, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 131,
+        name: "ringbuf_reserve",
+        args: [ConstMapPtr, ConstAllocSize, Scalar, N, N],
+        ret: Ret::AllocMemOrNull,
+        set: Set::Base,
+    },
+    Proto {
+        id: 132,
+        name: "ringbuf_submit",
+        args: [AllocMem, Scalar, N, N, N],
+        ret: Ret::Void,
+        set: Set::Base,
+    },
+    Proto {
+        id: 133,
+        name: "ringbuf_discard",
+        args: [AllocMem, Scalar, N, N, N],
+        ret: Ret::Void,
+        set: Set::Base,
+    },
+    Proto {
+        id: 51,
+        name: "redirect_map",
+        args: [ConstMapPtr, Scalar, Scalar, N, N],
+        ret: Ret::Integer,
+        set: Set::Xdp,
+    },
+    Proto {
+        id: 23,
+        name: "redirect",
+        args: [Scalar, Scalar, N, N, N],
+        ret: Ret::Integer,
+        set: Set::Net,
+    },
 ];
 
 /// Program types (`BPF_PROG_TYPE_*`) this model knows.
@@ -114,7 +264,10 @@ pub mod ptype {
 }
 
 pub fn is_tracing(t: u32) -> bool {
-    matches!(t, ptype::KPROBE | ptype::TRACEPOINT | ptype::PERF_EVENT | ptype::RAW_TRACEPOINT)
+    matches!(
+        t,
+        ptype::KPROBE | ptype::TRACEPOINT | ptype::PERF_EVENT | ptype::RAW_TRACEPOINT
+    )
 }
 
 pub fn allowed(p: &Proto, t: u32) -> bool {
@@ -122,7 +275,10 @@ pub fn allowed(p: &Proto, t: u32) -> bool {
         Set::Base => true,
         Set::Tracing => is_tracing(t),
         Set::Net => matches!(t, ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::XDP),
-        Set::Skb => matches!(t, ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB),
+        Set::Skb => matches!(
+            t,
+            ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB
+        ),
         Set::Tc => matches!(t, ptype::SCHED_CLS | ptype::SCHED_ACT),
         Set::Xdp => t == ptype::XDP,
     }

@@ -10,7 +10,10 @@ pub struct Tnum {
 }
 
 impl Tnum {
-    pub const UNKNOWN: Tnum = Tnum { value: 0, mask: u64::MAX };
+    pub const UNKNOWN: Tnum = Tnum {
+        value: 0,
+        mask: u64::MAX,
+    };
 
     pub fn konst(v: u64) -> Tnum {
         Tnum { value: v, mask: 0 }
@@ -40,7 +43,10 @@ impl Tnum {
         let sigma = sm.wrapping_add(sv);
         let chi = sigma ^ sv;
         let mu = chi | self.mask | b.mask;
-        Tnum { value: sv & !mu, mask: mu }
+        Tnum {
+            value: sv & !mu,
+            mask: mu,
+        }
     }
 
     pub fn sub(self, b: Tnum) -> Tnum {
@@ -49,26 +55,38 @@ impl Tnum {
         let beta = dv.wrapping_sub(b.mask);
         let chi = alpha ^ beta;
         let mu = chi | self.mask | b.mask;
-        Tnum { value: dv & !mu, mask: mu }
+        Tnum {
+            value: dv & !mu,
+            mask: mu,
+        }
     }
 
     pub fn and(self, b: Tnum) -> Tnum {
         let alpha = self.value | self.mask;
         let beta = b.value | b.mask;
         let v = self.value & b.value;
-        Tnum { value: v, mask: alpha & beta & !v }
+        Tnum {
+            value: v,
+            mask: alpha & beta & !v,
+        }
     }
 
     pub fn or(self, b: Tnum) -> Tnum {
         let v = self.value | b.value;
         let mu = self.mask | b.mask;
-        Tnum { value: v, mask: mu & !v }
+        Tnum {
+            value: v,
+            mask: mu & !v,
+        }
     }
 
     pub fn xor(self, b: Tnum) -> Tnum {
         let v = self.value ^ b.value;
         let mu = self.mask | b.mask;
-        Tnum { value: v & !mu, mask: mu }
+        Tnum {
+            value: v & !mu,
+            mask: mu,
+        }
     }
 
     pub fn mul(self, b: Tnum) -> Tnum {
@@ -77,9 +95,15 @@ impl Tnum {
         let (mut a, mut bb) = (self, b);
         while a.value != 0 || a.mask != 0 {
             if a.value & 1 != 0 {
-                acc_m = acc_m.add(Tnum { value: 0, mask: bb.mask });
+                acc_m = acc_m.add(Tnum {
+                    value: 0,
+                    mask: bb.mask,
+                });
             } else if a.mask & 1 != 0 {
-                acc_m = acc_m.add(Tnum { value: 0, mask: bb.value | bb.mask });
+                acc_m = acc_m.add(Tnum {
+                    value: 0,
+                    mask: bb.value | bb.mask,
+                });
             }
             a = a.rshift(1);
             bb = bb.lshift(1);
@@ -119,7 +143,10 @@ impl Tnum {
     pub fn intersect(self, b: Tnum) -> Tnum {
         let v = self.value | b.value;
         let mu = self.mask & b.mask;
-        Tnum { value: v & !mu, mask: mu }
+        Tnum {
+            value: v & !mu,
+            mask: mu,
+        }
     }
 
     pub fn umin(self) -> u64 {
@@ -238,11 +265,13 @@ impl Scalar {
     pub fn add(&self, b: &Scalar) -> Scalar {
         let mut r = Scalar::unknown();
         r.t = self.t.add(b.t);
-        if let (Some(lo), Some(hi)) = (self.umin.checked_add(b.umin), self.umax.checked_add(b.umax)) {
+        if let (Some(lo), Some(hi)) = (self.umin.checked_add(b.umin), self.umax.checked_add(b.umax))
+        {
             r.umin = lo;
             r.umax = hi;
         }
-        if let (Some(lo), Some(hi)) = (self.smin.checked_add(b.smin), self.smax.checked_add(b.smax)) {
+        if let (Some(lo), Some(hi)) = (self.smin.checked_add(b.smin), self.smax.checked_add(b.smax))
+        {
             r.smin = lo;
             r.smax = hi;
         }
@@ -257,7 +286,8 @@ impl Scalar {
             r.umin = self.umin - b.umax;
             r.umax = self.umax - b.umin;
         }
-        if let (Some(lo), Some(hi)) = (self.smin.checked_sub(b.smax), self.smax.checked_sub(b.smin)) {
+        if let (Some(lo), Some(hi)) = (self.smin.checked_sub(b.smax), self.smax.checked_sub(b.smin))
+        {
             r.smin = lo;
             r.smax = hi;
         }
