@@ -745,6 +745,33 @@ impl Ctx<'_> {
                         st,
                     );
                 }
+                // The stack is always accessed with strict alignment.
+                if p.var.is_const()
+                    && (p.off + off as i64 + p.var.t.value as i64).rem_euclid(size as i64) != 0
+                {
+                    return bounds(
+                        format!(
+                            "misaligned stack access off {}+{}+{} size {size}",
+                            p.var.t.value as i64, p.off, off
+                        ),
+                        Some(format!(
+                            "{size}-byte stack accesses must be {size}-byte aligned"
+                        )),
+                        st,
+                    );
+                }
+                if let Some(Reg::Ptr(_)) = write {
+                    if size != 8 {
+                        return rej(
+                            pc,
+                            Class::Pointer,
+                            "invalid size of register spill".to_string(),
+                            None,
+                            st,
+                            maps,
+                        );
+                    }
+                }
                 let f = fr as usize;
                 let func = st.frames[f].func;
                 let depth = (-lo) as usize;
@@ -1367,6 +1394,29 @@ fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<()> {
         );
     }
     let op = i.op();
+    if !i.is_reg_src() {
+        if matches!(op, alu::DIV | alu::MOD) && i.imm == 0 {
+            return rej(
+                pc,
+                Class::Cfg,
+                "div by zero",
+                Some("division by a constant 0 is refused outright".into()),
+                st,
+                maps,
+            );
+        }
+        let bits = if is64 { 64 } else { 32 };
+        if matches!(op, alu::LSH | alu::RSH | alu::ARSH) && (i.imm < 0 || i.imm >= bits) {
+            return rej(
+                pc,
+                Class::Cfg,
+                format!("invalid shift {}", i.imm),
+                Some(format!("shift amounts are 0..{}", bits - 1)),
+                st,
+                maps,
+            );
+        }
+    }
     // Source operand.
     let src = if i.is_reg_src() {
         cx.read_reg(pc, st, i.src)?
@@ -1511,31 +1561,70 @@ fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<()> {
         }
         (Reg::Ptr(p), Reg::Scalar(b)) => {
             if !is64 {
-                // 32-bit arithmetic on a pointer: the result is an unknown scalar for root.
-                st.cur_mut().regs[d] = Reg::Scalar(Scalar::urange(0, u32::MAX as u64));
-                return Ok(());
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{d} 32-bit pointer arithmetic prohibited"),
+                    None,
+                    st,
+                    maps,
+                );
             }
             if op != alu::ADD && op != alu::SUB {
-                // Bitwise ops on pointers: root leaks the address as a scalar.
-                st.cur_mut().regs[d] = Reg::unknown();
-                return Ok(());
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!(
+                        "R{d} pointer arithmetic with {} operator prohibited",
+                        alu_name(op)
+                    ),
+                    Some("only + and - with a scalar are allowed on pointers".into()),
+                    st,
+                    maps,
+                );
             }
             ptr_arith(cx, pc, st, d, p, b, op == alu::SUB)
         }
         (Reg::Scalar(a), Reg::Ptr(p)) => {
-            if is64 && op == alu::ADD {
+            if !is64 {
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{} 32-bit pointer arithmetic prohibited", i.src),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            if op == alu::ADD {
                 ptr_arith(cx, pc, st, d, p, a, false)
+            } else if op == alu::SUB {
+                rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{d} tried to subtract pointer from scalar"),
+                    None,
+                    st,
+                    maps,
+                )
             } else {
-                st.cur_mut().regs[d] = Reg::unknown();
-                Ok(())
+                rej(
+                    pc,
+                    Class::Pointer,
+                    format!(
+                        "R{} pointer arithmetic with {} operator prohibited",
+                        i.src,
+                        alu_name(op)
+                    ),
+                    None,
+                    st,
+                    maps,
+                )
             }
         }
         (Reg::Ptr(a), Reg::Ptr(b)) => {
-            if is64 && op == alu::SUB && a.kind == b.kind {
-                st.cur_mut().regs[d] = Reg::unknown();
-                Ok(())
-            } else if is64 && op == alu::SUB {
-                // pkt_end - pkt and similar: a scalar.
+            let pkt = |k: Kind| matches!(k, Kind::Pkt | Kind::PktEnd | Kind::PktMeta);
+            if is64 && op == alu::SUB && (a.kind == b.kind || pkt(a.kind) && pkt(b.kind)) {
                 st.cur_mut().regs[d] = Reg::unknown();
                 Ok(())
             } else {
@@ -1560,6 +1649,23 @@ fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<()> {
             st,
             maps,
         ),
+    }
+}
+
+fn alu_name(op: u8) -> &'static str {
+    match op {
+        alu::MUL => "*=",
+        alu::DIV => "/=",
+        alu::OR => "|=",
+        alu::AND => "&=",
+        alu::LSH => "<<=",
+        alu::RSH => ">>=",
+        alu::NEG => "neg",
+        alu::MOD => "%=",
+        alu::XOR => "^=",
+        alu::ARSH => "s>>=",
+        alu::END => "bswap",
+        _ => "?",
     }
 }
 
@@ -2295,17 +2401,19 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
                     kind: Kind::Mem(_),
                     nullable: true,
                     ..
-                }) => return rej(
-                    pc,
-                    Class::Null,
-                    format!(
+                }) => {
+                    return rej(
+                        pc,
+                        Class::Null,
+                        format!(
                         "R{r} may be NULL: check the result of bpf_ringbuf_reserve before bpf_{}",
                         p.name
                     ),
-                    None,
-                    st,
-                    maps,
-                ),
+                        None,
+                        st,
+                        maps,
+                    )
+                }
                 _ => return want("ringbuf_mem", st),
             },
         }

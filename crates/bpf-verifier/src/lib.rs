@@ -25,6 +25,8 @@
 mod engine;
 pub mod helpers;
 pub mod scalar;
+#[doc(hidden)]
+pub mod testgen;
 
 pub use engine::{verify, Input, MapInfo, Options, Verdict};
 

@@ -11,6 +11,8 @@
 //! operations zero the upper half, `INT_MIN / -1` wraps.
 
 pub mod conformance;
+#[doc(hidden)]
+pub mod fuzzcheck;
 pub mod helpers;
 pub mod maps;
 pub mod run;

@@ -24,9 +24,15 @@ struct Case {
 fn load_corpus() -> Vec<Case> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_verifier");
     let mut out = Vec::new();
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
-    for f in files.into_iter().filter(|f| f.extension().is_some_and(|e| e == "s")) {
+    for f in files
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "s"))
+    {
         let text = std::fs::read_to_string(&f).unwrap();
         let mut prog_type = None;
         let mut maps = Vec::new();
@@ -103,8 +109,14 @@ fn kernel(c: &Case) -> Kernel {
     let mut insns = c.insns.clone();
     for i in insns.iter_mut() {
         if i.is_lddw() && (i.src == pseudo::MAP_IDX || i.src == pseudo::MAP_IDX_VALUE) {
-            let Some(fd) = fds.get(i.imm as usize) else { return Kernel::Reject("no such map".into()) };
-            i.src = if i.src == pseudo::MAP_IDX { pseudo::MAP_FD } else { pseudo::MAP_VALUE };
+            let Some(fd) = fds.get(i.imm as usize) else {
+                return Kernel::Reject("no such map".into());
+            };
+            i.src = if i.src == pseudo::MAP_IDX {
+                pseudo::MAP_FD
+            } else {
+                pseudo::MAP_VALUE
+            };
             i.imm = fd.as_raw_fd();
         }
     }
@@ -119,7 +131,10 @@ fn kernel(c: &Case) -> Kernel {
                 Kernel::Unavailable(format!("BPF_PROG_LOAD: {source}"))
             } else {
                 let last: Vec<&str> = log.lines().rev().take(3).collect();
-                Kernel::Reject(format!("{source}: {}", last.into_iter().rev().collect::<Vec<_>>().join(" | ")))
+                Kernel::Reject(format!(
+                    "{source}: {}",
+                    last.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                ))
             }
         }
         Err(e) => Kernel::Unavailable(e.to_string()),
@@ -145,10 +160,15 @@ fn verifier_agrees_with_the_host_kernel() {
         };
         let k_ok = matches!(k, Kernel::Accept);
         if k_ok != c.expect_accept {
-            wrong_annotations.push(format!("{}: annotated {}, kernel {}", c.name, if c.expect_accept { "accept" } else { "reject" }, match &k {
-                Kernel::Reject(l) => format!("rejects: {l}"),
-                _ => "accepts".into(),
-            }));
+            wrong_annotations.push(format!(
+                "{}: annotated {}, kernel {}",
+                c.name,
+                if c.expect_accept { "accept" } else { "reject" },
+                match &k {
+                    Kernel::Reject(l) => format!("rejects: {l}"),
+                    _ => "accepts".into(),
+                }
+            ));
         }
         if k_ok == o.is_ok() {
             agree += 1;
@@ -175,7 +195,130 @@ fn verifier_agrees_with_the_host_kernel() {
         corpus.len(),
         100.0 * agree as f64 / corpus.len() as f64
     );
-    assert!(wrong_annotations.is_empty(), "corpus annotations the kernel contradicts:\n{}", wrong_annotations.join("\n"));
-    assert!(unsafe_accepts.is_empty(), "accepted although the kernel rejects: {unsafe_accepts:?}");
-    assert_eq!(agree, corpus.len(), "disagreements (we reject what the kernel accepts)");
+    assert!(
+        wrong_annotations.is_empty(),
+        "corpus annotations the kernel contradicts:\n{}",
+        wrong_annotations.join("\n")
+    );
+    assert!(
+        unsafe_accepts.is_empty(),
+        "accepted although the kernel rejects: {unsafe_accepts:?}"
+    );
+    assert_eq!(
+        agree,
+        corpus.len(),
+        "disagreements (we reject what the kernel accepts)"
+    );
+}
+
+/// Generated programs (the fuzz generator) through both verifiers: ours must never accept
+/// what the kernel rejects; the agreement rate is printed.
+#[test]
+fn generated_programs_never_accepted_when_the_kernel_rejects() {
+    let specs = bpf_vm::fuzzcheck::maps();
+    let mut fds = Vec::new();
+    for (i, m) in specs.iter().enumerate() {
+        let name = format!("kmk_g{i}");
+        let spec = bpf_sys::MapSpec {
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: 0,
+            name: &name,
+        };
+        match bpf_sys::map_create(&spec) {
+            Ok(fd) => fds.push(fd),
+            Err(e) => {
+                skip(Requirement::Bpf, &format!("host bpf() unavailable: {e}"));
+                return;
+            }
+        }
+    }
+    let infos: Vec<bpf_verifier::MapInfo> = specs
+        .iter()
+        .map(|m| bpf_verifier::MapInfo {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            frozen: None,
+        })
+        .collect();
+    let mut seed = 0x1234_5678_9abc_def1u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut agree, mut total, mut both_accept, mut only_kernel) = (0, 0, 0, 0);
+    let mut unsafe_accepts = Vec::new();
+    for _ in 0..3000 {
+        let len = 8 + (next() % 100) as usize;
+        let data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let prog = bpf_verifier::testgen::program(&data, 80);
+        let ours = bpf_verifier::verify(
+            &bpf_verifier::Input {
+                insns: &prog,
+                prog_type: 6,
+                maps: &infos,
+            },
+            &bpf_verifier::Options::default(),
+        )
+        .is_ok();
+        let mut k = prog.clone();
+        for i in k.iter_mut() {
+            if i.is_lddw() && i.src == pseudo::MAP_IDX {
+                i.src = pseudo::MAP_FD;
+                i.imm = fds[i.imm as usize].as_raw_fd();
+            }
+        }
+        let bytes = encode_all(&k, Endian::Little);
+        let mut spec = bpf_sys::ProgSpec::new(6, &bytes);
+        spec.name = "kmk_gen";
+        let (kernel, why) = match bpf_sys::prog_load(&spec) {
+            Ok(_) => (true, String::new()),
+            Err(bpf_sys::Error::Verifier { log, .. }) => {
+                (false, log.lines().rev().nth(1).unwrap_or("").to_string())
+            }
+            Err(e) => panic!("BPF_PROG_LOAD: {e}"),
+        };
+        total += 1;
+        if ours == kernel {
+            agree += 1;
+        }
+        if ours && kernel {
+            both_accept += 1;
+        }
+        if kernel && !ours {
+            only_kernel += 1;
+        }
+        if ours && !kernel {
+            unsafe_accepts.push(format!("kernel: {why}\n{}", bpf_insn::disassemble(&prog)));
+        }
+    }
+    eprintln!(
+        "generated programs: {total}, verdicts agree on {agree} ({:.1}%), both accept {both_accept}, only the kernel accepts {only_kernel}, only we accept {}",
+        100.0 * agree as f64 / total as f64,
+        unsafe_accepts.len()
+    );
+    let mut reasons: Vec<String> = unsafe_accepts
+        .iter()
+        .map(|u| u.lines().next().unwrap_or("").to_string())
+        .collect();
+    reasons.sort();
+    reasons.dedup();
+    assert!(
+        unsafe_accepts.is_empty(),
+        "we accept what the kernel rejects ({} programs; kernel reasons: {:#?}); first:\n{}",
+        unsafe_accepts.len(),
+        reasons,
+        unsafe_accepts[0]
+    );
+    assert!(
+        both_accept > 100,
+        "the generator no longer produces accepted programs"
+    );
 }
