@@ -438,7 +438,7 @@ fn verify(args: Vec<OsString>) -> u8 {
                 let src = p.line_of(r.pc);
                 if a.json {
                     json.push(serde_json::json!({"program": p.name, "section": p.section, "type": bpf_insn::object::prog_type_name(pt),
-                        "accepted": false, "insn": r.pc, "class": format!("{:?}", r.class), "message": r.msg, "hint": r.hint,
+                        "accepted": false, "insn": r.pc, "time_us": us, "class": format!("{:?}", r.class), "message": r.msg, "hint": r.hint,
                         "registers": r.regs,
                         "source": src.map(|l| serde_json::json!({"file": l.file, "line": l.line, "column": l.col, "text": l.text}))}));
                 } else {
