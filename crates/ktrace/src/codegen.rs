@@ -236,6 +236,14 @@ impl Gen<'_> {
     fn bind(&mut self, l: usize) {
         self.labels[l] = Some(self.insns.len());
     }
+    /// Whether the next instruction could never run: the last one is an unconditional jump
+    /// and no label points here. The kernel refuses unreachable instructions, so structured
+    /// statements must not emit their closing jumps then.
+    fn unreachable_here(&self) -> bool {
+        let here = self.insns.len();
+        self.insns.last().is_some_and(|i| i.code == (JMP | JA))
+            && !self.labels.iter().any(|l| *l == Some(here))
+    }
     fn jump(&mut self, l: usize) {
         self.fixups.push((self.insns.len(), l));
         self.emit(jmp_imm(JA, 0, 0, 0));
@@ -368,7 +376,9 @@ impl Gen<'_> {
                 self.jump_imm(JEQ, r, 0, l_else);
                 self.free();
                 self.stmts(then)?;
-                self.jump(l_end);
+                if !els.is_empty() && !self.unreachable_here() {
+                    self.jump(l_end);
+                }
                 self.bind(l_else);
                 self.stmts(els)?;
                 self.bind(l_end);
@@ -390,7 +400,9 @@ impl Gen<'_> {
                 self.loops.push((l_end, l_top));
                 self.stmts(body)?;
                 self.loops.pop();
-                self.jump(l_top);
+                if !self.unreachable_here() {
+                    self.jump(l_top);
+                }
                 self.bind(l_end);
                 Ok(())
             }
