@@ -474,7 +474,9 @@ impl Gen<'_> {
         let size = info.key_size();
         let off = self.alloc(size, span)?;
         if keys.is_empty() {
-            self.zero(off, size);
+            // The bucket slot, if any, is written by the aggregation itself.
+            let bucket = if info.value.has_bucket() { 8 } else { 0 };
+            self.zero(off, size - bucket);
             return Ok(off);
         }
         let mut o = off;
@@ -568,13 +570,18 @@ impl Gen<'_> {
                 self.jump_imm(JSLT, v, 0, done);
                 self.emit(mov_imm(2, 1));
                 self.jump_imm(JEQ, v, 0, done);
+                // bucket = 2 + floor(log2(v)) by binary search: the top half first (its
+                // bound does not fit an immediate), then one compare-shift-add per step.
                 self.emit(mov_reg(1, v));
                 self.emit(mov_imm(2, 2));
-                for s in [32, 16, 8, 4, 2, 1] {
-                    self.emit(mov_reg(3, 1));
-                    self.emit(alu_imm(RSH, 3, s));
-                    self.emit(jmp_imm(JEQ, 3, 0, 2));
-                    self.emit(mov_reg(1, 3));
+                self.emit(mov_reg(3, 1));
+                self.emit(alu_imm(RSH, 3, 32));
+                self.emit(jmp_imm(JEQ, 3, 0, 2));
+                self.emit(mov_reg(1, 3));
+                self.emit(alu_imm(ADD, 2, 32));
+                for s in [16, 8, 4, 2, 1] {
+                    self.emit(jmp_imm(JLT, 1, 1 << s, 2));
+                    self.emit(alu_imm(RSH, 1, s));
                     self.emit(alu_imm(ADD, 2, s));
                 }
                 self.bind(done);
