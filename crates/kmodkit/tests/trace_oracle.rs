@@ -189,3 +189,51 @@ fn print_clear_and_delete_in_end() {
         Some(5),
     );
 }
+
+#[test]
+fn aggregation_edge_values_as_bpftrace_0_17_prints_them() {
+    // Negative and zero hist values, hist's 31-bit cap, lhist under/overflow, signed sums and
+    // averages, and 0.17's min/max quirks (max of only negative values stores nothing).
+    same(
+        r#"BEGIN { @h = hist(0); @h = hist(1); @h = hist(-1); @h = hist(1000000); @h = hist(1 << 40);
+             @l = lhist(-5, 0, 10, 2); @l = lhist(15, 0, 10, 2); @l = lhist(3, 0, 10, 2);
+             @s = stats(10); @s = stats(20); @a = avg(-4); @a = avg(5); @z = sum(-7);
+             @mm = min(-3); @mx = max(-3); @m2 = min(5); @m2 = min(2); @m2 = min(9);
+             @x2 = max(5); @x2 = max(12); @x2 = max(-1); @big = max(1 << 40); exit(); }"#,
+        None,
+    );
+}
+
+#[test]
+fn language_control_flow_strings_and_positional_parameters() {
+    let Some(_) = workload() else { return };
+    let script = r#"BEGIN { $i = 0; while ($i < 5) { $i++; if ($i == 2) { continue; } if ($i == 4) { break; }
+        printf("%d ", $i); } unroll(3) { printf("u"); } printf("\n"); $s = "abc";
+        if ($s == "abc" && !($i > 10 || $i < 0)) { printf("eq\n"); }
+        printf("%d %d\n", strncmp("hello", "help", 3), strncmp("hello", "help", 4));
+        printf("%s|%10s|%-10s|\n", str($1), "r", "l");
+        printf("%d %d %d %d %d\n", $2 + 1, (uint64)5 / 2, 7 % 3, 1 << 10, (int8)200);
+        @m[1, "a"] = 5; @m[2, "b"] = 7; @t = (1, "two"); @str = "hey"; @n = 3;
+        print(@t); print(@str); print(@n); print((4, "five")); exit(); }"#;
+    let args = ["-e", script, "hello", "41"];
+    let ours = Command::new(kmodkit())
+        .arg("trace")
+        .args(args)
+        .output()
+        .unwrap();
+    let theirs = run("bpftrace", &args);
+    assert!(
+        theirs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&theirs.stdout)
+    );
+}

@@ -570,15 +570,11 @@ impl Gen<'_> {
                 self.jump_imm(JSLT, v, 0, done);
                 self.emit(mov_imm(2, 1));
                 self.jump_imm(JEQ, v, 0, done);
-                // bucket = 2 + floor(log2(v)) by binary search: the top half first (its
-                // bound does not fit an immediate), then one compare-shift-add per step.
+                // bucket = 2 + floor(log2(v)) by binary search, one compare-shift-add per
+                // step. Like bpftrace 0.17 it stops at 31 bits: every v >= 2^31 lands in
+                // the [2G, 4G) bucket.
                 self.emit(mov_reg(1, v));
                 self.emit(mov_imm(2, 2));
-                self.emit(mov_reg(3, 1));
-                self.emit(alu_imm(RSH, 3, 32));
-                self.emit(jmp_imm(JEQ, 3, 0, 2));
-                self.emit(mov_reg(1, 3));
-                self.emit(alu_imm(ADD, 2, 32));
                 for s in [16, 8, 4, 2, 1] {
                     self.emit(jmp_imm(JLT, 1, 1 << s, 2));
                     self.emit(alu_imm(RSH, 1, s));
@@ -617,8 +613,13 @@ impl Gen<'_> {
             Ty::Count | Ty::Hist | Ty::Lhist { .. } => self.emit(st(DW, FP, val, 1)),
             Ty::Sum => self.emit(stx(DW, FP, v.expect("sum has an argument"), val)),
             Ty::Min | Ty::Max => {
-                self.emit(stx(DW, FP, v.expect("min/max have an argument"), val));
-                self.emit(st(DW, FP, val + 8, 1));
+                // bpftrace 0.17's semantics, quirks included: the stored value (v for max,
+                // 0xffffffff - v for min) replaces the old one, 0 when absent, if it is
+                // signed-greater or equal; so max() of only negative values stores nothing.
+                let v = v.expect("min/max have an argument");
+                self.min_max_stored(info.value == Ty::Min, v);
+                self.jump_imm(JSLT, 1, 0, end);
+                self.emit(stx(DW, FP, 1, val));
             }
             _ => {
                 self.emit(st(DW, FP, val, 1));
@@ -641,17 +642,10 @@ impl Gen<'_> {
             }
             Ty::Min | Ty::Max => {
                 let v = v.expect("min/max have an argument");
-                let skip = self.label();
-                let set = self.label();
-                self.emit(ldx(DW, 1, 0, 8));
-                self.jump_imm(JEQ, 1, 0, set);
-                self.emit(ldx(DW, 1, 0, 0));
-                let op = if info.value == Ty::Min { JSGE } else { JSLE };
-                self.jump_reg(op, v, 1, skip);
-                self.bind(set);
-                self.emit(stx(DW, 0, v, 0));
-                self.emit(st(DW, 0, 8, 1));
-                self.bind(skip);
+                self.min_max_stored(info.value == Ty::Min, v);
+                self.emit(ldx(DW, 2, 0, 0));
+                self.jump_reg(JSLT, 1, 2, end);
+                self.emit(stx(DW, 0, 1, 0));
             }
             _ => {
                 self.emit(ldx(DW, 1, 0, 0));
@@ -723,10 +717,7 @@ impl Gen<'_> {
             }
             "print" => {
                 if let ExprKind::Map { name: m, keys } = &args[0].kind {
-                    let info = &self.a.maps[m];
-                    if keys.is_empty()
-                        && (!info.keys.is_empty() || info.value.is_aggregation() || args.len() > 1)
-                    {
+                    if keys.is_empty() {
                         let lit = |i: usize| match args.get(i).map(|a| &a.kind) {
                             Some(ExprKind::Int(v)) => *v,
                             Some(ExprKind::Positional(n)) => {
@@ -1178,6 +1169,16 @@ impl Gen<'_> {
                 e.span,
                 "here",
             )),
+        }
+    }
+
+    /// r1 = what min()/max() store for the value in `v`: 0xffffffff - v for min, v for max.
+    fn min_max_stored(&mut self, min: bool, v: u8) {
+        if min {
+            self.emit2(ld_imm64(1, 0, 0xffff_ffff));
+            self.emit(alu_reg(SUB, 1, v));
+        } else {
+            self.emit(mov_reg(1, v));
         }
     }
 

@@ -136,15 +136,18 @@ fn sum_pair(values: &[Vec<u8>]) -> (i64, i64) {
 }
 
 /// min/max over the CPUs that saw a value.
-fn min_max(values: &[Vec<u8>], max: bool) -> i64 {
-    let seen = values
-        .iter()
-        .filter(|v| u64_at(v, 8) != 0)
-        .map(|v| u64_at(v, 0) as i64);
+/// A min() or max() map value as bpftrace 0.17 prints it: the largest per-CPU slot (signed
+/// for min, unsigned for max); min's slots hold 0xffffffff - v, turned back here.
+fn min_max(values: &[Vec<u8>], max: bool) -> i128 {
     if max {
-        seen.max().unwrap_or(0)
+        i128::from(values.iter().map(|v| u64_at(v, 0)).max().unwrap_or(0))
     } else {
-        seen.min().unwrap_or(0)
+        let m = values.iter().map(|v| u64_at(v, 0) as i64).fold(0, i64::max);
+        if m == 0 {
+            0
+        } else {
+            i128::from(0xffff_ffffi64 - m)
+        }
     }
 }
 
@@ -346,8 +349,8 @@ pub fn map_to_str(
                 match &map.value {
                     Ty::Count => sum_u64(&e.values) as i128,
                     Ty::Sum => sum_u64(&e.values) as i64 as i128,
-                    Ty::Min => min_max(&e.values, false) as i128,
-                    Ty::Max => min_max(&e.values, true) as i128,
+                    Ty::Min => min_max(&e.values, false),
+                    Ty::Max => min_max(&e.values, true),
                     Ty::Int { size, signed } => int_at(&e.values[0], 0, *size, *signed),
                     _ => 0,
                 }
