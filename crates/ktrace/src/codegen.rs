@@ -241,7 +241,7 @@ impl Gen<'_> {
     fn unreachable_here(&self) -> bool {
         let here = self.insns.len();
         self.insns.last().is_some_and(|i| i.code == (JMP | JA))
-            && !self.labels.iter().any(|l| *l == Some(here))
+            && !self.labels.contains(&Some(here))
     }
     fn jump(&mut self, l: usize) {
         self.fixups.push((self.insns.len(), l));
@@ -1072,7 +1072,7 @@ impl Gen<'_> {
                             let shift = matches!(op, BinOp::Shl | BinOp::Shr);
                             if *c == *c as i32 as i64
                                 && !(divide && *c <= 0)
-                                && !(shift && !(0..64).contains(c))
+                                && (!shift || (0..64).contains(c))
                             {
                                 self.emit(alu_imm(a, l, *c as i32));
                                 return Ok(l);

@@ -803,13 +803,9 @@ impl Analysis {
                     let t = self.ty(a, inst)?;
                     let ok = match c.conv {
                         's' => true,
-                        'c' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' => {
-                            t.is_int() || (c.conv == 'd' && false)
-                        }
+                        'c' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' => t.is_int(),
                         _ => false,
                     };
-                    let ok = ok
-                        || (c.conv != 's' && matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe) && false);
                     if !ok {
                         return Err(Diagnostic::new(
                             format!("printf: %{} does not take {t}", c.conv),

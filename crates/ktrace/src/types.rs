@@ -235,7 +235,7 @@ pub fn parse_tp_format(text: &str) -> Vec<TpField> {
                 decl = part;
             }
         }
-        let (ty, name) = match decl.rfind(|c: char| c == ' ' || c == '*') {
+        let (ty, name) = match decl.rfind([' ', '*']) {
             Some(i) => (&decl[..=i], &decl[i + 1..]),
             None => continue,
         };
