@@ -57,6 +57,11 @@ fn run(tool: &str, args: &[&str]) -> Output {
 /// Runs `script` (with `@W@` replaced by the workload's path) under both tools, with `-c
 /// "WORKLOAD n"` when `rounds` is given, and requires identical stdout and exit status.
 fn same(script: &str, rounds: Option<u32>) {
+    same_as(script, rounds, &[], &[]);
+}
+
+/// `same` with extra options for each tool (e.g. `--json` for ours, `-f json` for bpftrace).
+fn same_as(script: &str, rounds: Option<u32>, ours_opts: &[&str], their_opts: &[&str]) {
     let Some(w) = workload() else { return };
     let script = script.replace("@W@", &w.display().to_string());
     let cmd = rounds.map(|n| format!("{} {n}", w.display()));
@@ -71,10 +76,11 @@ fn same(script: &str, rounds: Option<u32>) {
         .arg("60")
         .arg(kmodkit())
         .arg("trace")
+        .args(ours_opts)
         .args(&args)
         .output()
         .expect("kmodkit");
-    let theirs = run("bpftrace", &args);
+    let theirs = run("bpftrace", &[their_opts, &args[..]].concat());
     let (o, t) = (
         String::from_utf8_lossy(&ours.stdout),
         String::from_utf8_lossy(&theirs.stdout),
@@ -235,5 +241,19 @@ fn language_control_flow_strings_and_positional_parameters() {
     assert_eq!(
         String::from_utf8_lossy(&ours.stdout),
         String::from_utf8_lossy(&theirs.stdout)
+    );
+}
+
+#[test]
+fn json_output_matches_bpftrace_f_json() {
+    same_as(
+        r#"BEGIN { printf("hi \"x\"\n"); @s[1, "a"] = sum(5); @s[2, "b"] = sum(7); @st = stats(4);
+             @str["k"] = "v\t"; @t = (1, "x"); print(5); print("s"); print((1, "x")); }
+           tracepoint:syscalls:sys_enter_read /pid == cpid && args->count % 100 == 0/ { @h = hist(args->count);
+             @l = lhist(args->count, 0, 1000, 200); @a[comm] = avg(args->count); @c[args->count] = count(); }
+           END { printf("end\n"); }"#,
+        Some(5),
+        &["--json"],
+        &["-f", "json"],
     );
 }

@@ -23,6 +23,8 @@ pub struct Options {
     /// `-d`: print the compiled programs and stop before loading.
     pub dump: bool,
     pub unsafe_ok: bool,
+    /// `--json`: bpftrace's `-f json` lines instead of text.
+    pub json: bool,
     /// `$1`, `$2`, ...
     pub positional: Vec<String>,
 }
@@ -99,7 +101,10 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
     }
     let result = (|| -> Result<(), Error> {
         let mut s = Session::load(compiled, opts.pid)?;
-        out.write_all(crate::output::attaching(s.attached).as_bytes())
+        if opts.json {
+            s.format = crate::output::Format::Json;
+        }
+        out.write_all(crate::output::attaching(s.attached, s.format).as_bytes())
             .map_err(RunError::from)?;
         out.flush().map_err(RunError::from)?;
         s.run_special(&ProbeKind::Begin)?;

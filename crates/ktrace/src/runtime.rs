@@ -57,6 +57,8 @@ pub struct Session {
     ring: bpf_sys::RingBuf,
     ncpus: usize,
     pub attached: usize,
+    /// Text (bpftrace's default) or `--json` lines.
+    pub format: output::Format,
 }
 
 fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
@@ -122,6 +124,7 @@ impl Session {
             links: Vec::new(),
             ring,
             attached: 0,
+            format: output::Format::Text,
         };
         for i in 0..s.compiled.progs.len() {
             s.attach(i, pid)?;
@@ -253,7 +256,7 @@ impl Session {
         let syms = Syms {
             names: &self.compiled.probe_names,
         };
-        output::map_to_str(info, &self.entries(idx), top, div, &syms)
+        output::map_to_str(info, &self.entries(idx), top, div, &syms, self.format)
     }
 
     fn clear(&self, idx: usize, zero: bool) {
@@ -319,22 +322,44 @@ impl Session {
                     });
                     off += t.size().next_multiple_of(8).max(8);
                 }
-                let _ = out.write_all(printf::format(pieces, &vals).as_bytes());
+                let text = printf::format(pieces, &vals);
+                let _ = out.write_all(self.event("printf", &text).as_bytes());
             }
             Some(Action::PrintValue(t)) => {
-                let _ = writeln!(out, "{}", output::value_to_str(t, body, &syms));
+                let _ = match self.format {
+                    output::Format::Text => {
+                        writeln!(out, "{}", output::value_to_str(t, body, &syms))
+                    }
+                    output::Format::Json => writeln!(
+                        out,
+                        "{{\"type\": \"value\", \"data\": {}}}",
+                        output::value_to_json(t, body, &syms)
+                    ),
+                };
             }
             Some(Action::PrintMap { map, top, div }) => {
                 let _ = out.write_all(self.map_text(*map, *top, *div).as_bytes());
             }
             Some(Action::Time(fmt)) => {
-                let _ = out.write_all(bpf_sys::strftime_local(fmt).as_bytes());
+                let text = bpf_sys::strftime_local(fmt);
+                let _ = out.write_all(self.event("time", &text).as_bytes());
             }
             Some(Action::Clear(m)) => self.clear(*m, false),
             Some(Action::Zero(m)) => self.clear(*m, true),
             None => {}
         }
         false
+    }
+
+    /// Text output as is, or as a `--json` line `{"type": KIND, "data": "TEXT"}`.
+    fn event(&self, kind: &str, text: &str) -> String {
+        match self.format {
+            output::Format::Text => text.to_string(),
+            output::Format::Json => format!(
+                "{{\"type\": \"{kind}\", \"data\": \"{}\"}}\n",
+                output::json_escape(text)
+            ),
+        }
     }
 
     /// Waits for records until exit(), a signal, or `stop()` says so.

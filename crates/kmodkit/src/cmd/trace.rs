@@ -16,6 +16,7 @@ options:
   -l [PATTERN] list probes matching PATTERN (tracepoints; uprobe:BINARY:PATTERN)
   -d           print the compiled eBPF programs and stop before loading
   --unsafe     allow system() and signal()
+  --json       bpftrace's `-f json` output (one JSON object per line)
   -h, --help   this text
 ";
 
@@ -70,6 +71,7 @@ pub fn main(name: &str, args: Vec<OsString>) -> u8 {
             }
             "-d" => opts.dump = true,
             "--unsafe" => opts.unsafe_ok = true,
+            "--json" => opts.json = true,
             "--" => {
                 rest.extend(args[i + 1..].iter().cloned());
                 break;
