@@ -257,3 +257,50 @@ fn json_output_matches_bpftrace_f_json() {
         &["-f", "json"],
     );
 }
+
+/// `-p PID`: the tracer stops when that process exits. (bpftrace 0.17 does not narrow uprobes
+/// to the process, seen side by side with a second copy running; kmodkit does the same.) The
+/// workload waits 1.5 s before its first round, time for either tool to attach.
+#[test]
+fn uprobe_with_p_runs_until_the_process_exits() {
+    let Some(shared) = workload() else { return };
+    // A private copy: uprobes are per file, and other tests run the shared one meanwhile.
+    let w = &shared.with_file_name("work-p");
+    std::fs::copy(shared, w).expect("copy the workload");
+    let script = format!(
+        "uprobe:{}:work_add {{ @calls[arg0] = count(); }} uretprobe:{}:work_add {{ @r = sum(retval); }}",
+        w.display(),
+        w.display()
+    );
+    let mut outputs = Vec::new();
+    for tool in [&[kmodkit(), "trace"][..], &["bpftrace"][..]] {
+        let mut target = Command::new(w)
+            .args(["6", "1500"])
+            .spawn()
+            .expect("workload");
+        let pid = target.id().to_string();
+        let o = Command::new("timeout")
+            .env_remove("LD_LIBRARY_PATH")
+            .arg("60")
+            .args(tool)
+            .args(["-p", &pid, "-e", &script])
+            .output()
+            .expect("tracer");
+        let _ = target.wait();
+        assert!(
+            o.status.success(),
+            "{tool:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        outputs.push(String::from_utf8_lossy(&o.stdout).into_owned());
+    }
+    assert_eq!(outputs[0], outputs[1], "kmodkit vs bpftrace");
+    // Round i makes i calls of work_add(i, j) returning i + j.
+    let expected_sum: u64 = (1..=6u64).map(|i| (0..i).map(|j| i + j).sum::<u64>()).sum();
+    assert!(outputs[0].contains("@calls[6]: 6\n"), "{}", outputs[0]);
+    assert!(
+        outputs[0].contains(&format!("@r: {expected_sum}\n")),
+        "{}",
+        outputs[0]
+    );
+}

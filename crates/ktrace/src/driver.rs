@@ -119,7 +119,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
                     return !matches!(c.try_wait(), Ok(None));
                 }
                 if let Some(p) = pid {
-                    return !std::path::Path::new(&format!("/proc/{p}")).exists();
+                    return !process_alive(p);
                 }
                 false
             });
@@ -132,6 +132,16 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
         let _ = c.wait();
     }
     result
+}
+
+/// Whether process `pid` still runs: it exists and is not a zombie waiting for its parent.
+fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))),
+        Err(_) => false,
+    }
 }
 
 /// `-l [PATTERN]`: probe names, one per line, bpftrace's spelling.

@@ -169,7 +169,10 @@ impl Session {
                 let bin = resolve_binary(path);
                 let ev =
                     bpf_sys::PerfEvent::uprobe(&bin, off, *ret).map_err(|e| err(e.to_string()))?;
-                (ev, first_cpu, pid.unwrap_or(-1))
+                // `-p` does not narrow a uprobe to that process: bpftrace 0.17 attaches it
+                // to the file for every process (seen side by side), and so do we.
+                let _ = pid;
+                (ev, first_cpu, -1)
             }
             ProbeKind::Kprobe { function, ret } => {
                 let ev = bpf_sys::PerfEvent::kprobe(function, 0, *ret)
