@@ -126,14 +126,29 @@ impl Session {
             attached: 0,
             format: output::Format::Text,
         };
+        // Everything an attachment needs (tracefs ids, ELF offsets) is read first, so that
+        // no file this process opens shows up in probes already attached (bpftrace's order).
+        let all_cpus = bpf_sys::online_cpus();
+        let mut plans = Vec::new();
         for i in 0..s.compiled.progs.len() {
-            s.attach(i, pid)?;
+            if let Some(plan) = s.plan(i, pid, &all_cpus)? {
+                plans.push((i, plan));
+            }
+        }
+        for (i, plan) in plans {
+            s.attach(i, plan)?;
         }
         s.attached = s.compiled.progs.len();
         Ok(s)
     }
 
-    fn attach(&mut self, i: usize, pid: Option<i32>) -> Result<(), RunError> {
+    /// The perf event, CPUs and task for program `i`; None for BEGIN/END.
+    fn plan(
+        &self,
+        i: usize,
+        pid: Option<i32>,
+        all_cpus: &[u32],
+    ) -> Result<Option<(bpf_sys::PerfEvent, Vec<u32>, i32)>, RunError> {
         let p = &self.compiled.progs[i];
         let err = |e: String| RunError::Attach {
             probe: p.name.clone(),
@@ -146,7 +161,6 @@ impl Session {
                 .parse()
                 .map_err(|_| err(format!("{path}: not a number")))
         };
-        let all_cpus = bpf_sys::online_cpus();
         let first_cpu = vec![all_cpus.first().copied().unwrap_or(0)];
         let sw = |config: u64, sample: u64, freq: bool| bpf_sys::PerfEvent {
             type_: bpf_sys::perf_type::SOFTWARE,
@@ -156,7 +170,7 @@ impl Session {
             ..bpf_sys::PerfEvent::default()
         };
         let (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32) = match &p.kind {
-            ProbeKind::Begin | ProbeKind::End => return Ok(()),
+            ProbeKind::Begin | ProbeKind::End => return Ok(None),
             ProbeKind::Tracepoint { category, name } => {
                 let id = read_u64(&format!(
                     "{}/events/{category}/{name}/id",
@@ -180,9 +194,9 @@ impl Session {
                 (ev, first_cpu, -1)
             }
             ProbeKind::Interval { period_ns } => (sw(0, *period_ns, false), first_cpu, -1),
-            ProbeKind::Profile { freq_hz } => (sw(0, *freq_hz, true), all_cpus.clone(), -1),
+            ProbeKind::Profile { freq_hz } => (sw(0, *freq_hz, true), all_cpus.to_vec(), -1),
             ProbeKind::Software { config, period } => {
-                (sw(*config, *period, false), all_cpus.clone(), -1)
+                (sw(*config, *period, false), all_cpus.to_vec(), -1)
             }
             ProbeKind::Hardware { config, period } => (
                 bpf_sys::PerfEvent {
@@ -191,12 +205,25 @@ impl Session {
                     sample: *period,
                     ..bpf_sys::PerfEvent::default()
                 },
-                all_cpus.clone(),
+                all_cpus.to_vec(),
                 -1,
             ),
         };
+        Ok(Some((ev, cpus, ev_pid)))
+    }
+
+    fn attach(
+        &mut self,
+        i: usize,
+        (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32),
+    ) -> Result<(), RunError> {
+        let probe = self.compiled.progs[i].name.clone();
+        let err = |e: String| RunError::Attach {
+            probe: probe.clone(),
+            err: e,
+        };
         for cpu in cpus {
-            // A task-bound uprobe (-p) is opened for that task on any CPU.
+            // A task-bound event is opened for that task on any CPU.
             let cpu = if ev_pid >= 0 { -1 } else { cpu as i32 };
             let fd = bpf_sys::perf_event_open(&ev, ev_pid, cpu).map_err(|e| err(e.to_string()))?;
             bpf_sys::perf_attach(&fd, &self.progs[i]).map_err(|e| err(e.to_string()))?;
