@@ -614,7 +614,7 @@ fn link_program(
         placed.push((si, start, base));
         fnames.push((base, name.clone()));
         out.extend_from_slice(&all[start..start + len]);
-        for l in lines.iter().filter(|l| &l.section == &sec_names[&si]) {
+        for l in lines.iter().filter(|l| l.section == sec_names[&si]) {
             let slot = (l.insn_off / 8) as usize;
             if slot >= start && slot < start + len {
                 out_lines.push((

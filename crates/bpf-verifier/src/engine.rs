@@ -356,10 +356,8 @@ fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
         }
         work.push(pc + 1);
     }
-    for pc in 0..n {
-        if !seen[pc] {
-            return r(pc, format!("unreachable insn {pc}"));
-        }
+    if let Some(pc) = seen.iter().position(|s| !s) {
+        return r(pc, format!("unreachable insn {pc}"));
     }
     Ok(funcs)
 }
@@ -672,6 +670,7 @@ impl Ctx<'_> {
 
     /// Check a memory access through `ptr + off` of `size` bytes; for loads returns the
     /// value read.
+    #[allow(clippy::too_many_arguments)]
     fn access(
         &mut self,
         pc: usize,
@@ -807,7 +806,7 @@ impl Ctx<'_> {
                         }
                         return Ok(v);
                     }
-                    if size == 8 && start % 8 == 0 && !atomic {
+                    if size == 8 && start.is_multiple_of(8) && !atomic {
                         // Spill of a full register.
                         stack.spills[start / 8] = Some(v);
                         for b in start..end {
@@ -848,7 +847,7 @@ impl Ctx<'_> {
                     return Ok(v);
                 }
                 // Read.
-                if !var && size == 8 && start % 8 == 0 {
+                if !var && size == 8 && start.is_multiple_of(8) {
                     if let Some(r) = stack.spills[start / 8] {
                         if (start..end)
                             .all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO)
@@ -1036,7 +1035,7 @@ impl Ctx<'_> {
                 if write {
                     let tc_writable =
                         tc && (matches!(off, 8 | 32 | 36 | 44) || (148..=151).contains(&off));
-                    if !(cb || tc_writable) || size != 4 && !cb {
+                    if !cb && (!tc_writable || size != 4) {
                         return bad(": this field is read-only");
                     }
                     return Ok(Reg::unknown());
@@ -1453,11 +1452,7 @@ fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<()> {
         st.cur_mut().regs[d] = v;
         return Ok(());
     }
-    let dst = if op == alu::END || op == alu::NEG {
-        cx.read_reg(pc, st, i.dst)?
-    } else {
-        cx.read_reg(pc, st, i.dst)?
-    };
+    let dst = cx.read_reg(pc, st, i.dst)?;
     match (dst, src) {
         (Reg::Scalar(a), Reg::Scalar(b)) => {
             let (a, b) = if is64 {
