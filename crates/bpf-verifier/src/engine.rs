@@ -201,6 +201,8 @@ struct Ctx<'a> {
     funcs: Vec<usize>,
     /// Max stack depth per function start.
     func_depth: HashMap<usize, usize>,
+    /// Helper memory arguments are range checks, not loads: no alignment rule.
+    helper_access: bool,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -472,6 +474,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         next_id: 1,
         funcs: funcs.clone(),
         func_depth: HashMap::new(),
+        helper_access: false,
     };
     let mut init = State {
         frames: vec![Frame {
@@ -745,7 +748,8 @@ impl Ctx<'_> {
                     );
                 }
                 // The stack is always accessed with strict alignment.
-                if p.var.is_const()
+                if !self.helper_access
+                    && p.var.is_const()
                     && (p.off + off as i64 + p.var.t.value as i64).rem_euclid(size as i64) != 0
                 {
                     return bounds(
@@ -2280,14 +2284,18 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
                     ..
                 }) => {
                     let mi = &maps[m as usize];
-                    let ringbuf = mi.map_type == 27;
-                    let needs_rb = matches!(p.id, 130 | 131);
-                    if ringbuf != needs_rb && matches!(p.id, 1 | 2 | 3 | 130 | 131) {
+                    if let Some(why) = helpers::map_incompatible(p.id, mi.map_type) {
+                        let class =
+                            if matches!(p.id, 1..=3) && !matches!(mi.map_type, 3 | 4 | 7 | 27) {
+                                Class::Unsupported
+                            } else {
+                                Class::Helper
+                            };
                         return rej(
                             pc,
-                            Class::Helper,
+                            class,
                             format!(
-                                "cannot pass map_type {} into func bpf_{}#{id}",
+                                "cannot pass map_type {} into func bpf_{}#{id} ({why})",
                                 mi.map_type, p.name
                             ),
                             None,
@@ -2511,12 +2519,18 @@ fn check_mem_arg(
             if let Kind::Stack(_) = p.kind {
                 // Stack: check both ends, then mark/read.
                 let mut off = 0usize;
+                cx.helper_access = true;
+                let mut res = Ok(());
                 while off < size {
                     let chunk = (size - off).min(8);
-                    cx.access(pc, st, r, off as i16, chunk, fake, false)?;
+                    if let Err(e) = cx.access(pc, st, r, off as i16, chunk, fake, false) {
+                        res = Err(e);
+                        break;
+                    }
                     off += chunk;
                 }
-                Ok(())
+                cx.helper_access = false;
+                res
             } else {
                 cx.access(pc, st, r, 0, size, fake, false).map(|_| ())
             }
