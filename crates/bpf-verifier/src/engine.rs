@@ -1037,9 +1037,11 @@ impl Ctx<'_> {
                 let tc = matches!(pt, ptype::SCHED_CLS | ptype::SCHED_ACT);
                 let cb = (48..68).contains(&off);
                 if write {
-                    let tc_writable =
-                        tc && (matches!(off, 8 | 32 | 36 | 44) || (148..=151).contains(&off));
-                    if !cb && (!tc_writable || size != 4) {
+                    // tc may write mark, queue_mapping, priority, tc_index, tc_classid
+                    // (u32) and tstamp (u64); every skb type may write cb[].
+                    let tc_u32 = tc && matches!(off, 8 | 12 | 32 | 44 | 72);
+                    let tc_tstamp = tc && off == 152 && size == 8;
+                    if !(cb || tc_u32 && size == 4 || tc_tstamp) {
                         return bad(": this field is read-only");
                     }
                     return Ok(Reg::unknown());
