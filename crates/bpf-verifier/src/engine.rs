@@ -1032,23 +1032,50 @@ impl Ctx<'_> {
                 })
             }
             ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB => {
-                // __sk_buff: u32 fields; cb[0..5] (48..68) writable; data (76), data_end (80),
-                // data_meta (140) for tc; flow_keys, sk (u64 pointers) not modelled.
+                // __sk_buff (bpf_skb_is_valid_access and the per-type checks): accesses are
+                // aligned to their size; u32 fields allow narrow reads; cb[0..4] (48..68)
+                // is scratch; tstamp (152) and hwtstamp (184) are u64; flow_keys (144) and
+                // sk (168) are pointers this model does not follow.
                 let tc = matches!(pt, ptype::SCHED_CLS | ptype::SCHED_ACT);
-                let cb = (48..68).contains(&off);
+                let within = |lo: i64, hi: i64| off < hi && off + size as i64 > lo;
+                if off % size as i64 != 0 {
+                    return bad(": misaligned");
+                }
+                let cb = within(48, 68);
+                if cb && off + size as i64 > 68 {
+                    return bad("");
+                }
+                let denied = match pt {
+                    ptype::SOCKET_FILTER => {
+                        within(72, 84) || within(88, 144) || within(152, 164) || within(184, 192)
+                    }
+                    ptype::CGROUP_SKB => within(72, 76) || within(140, 152) || within(160, 164),
+                    _ => within(88, 140),
+                };
+                if denied || within(144, 152) || within(168, 176) {
+                    return bad(": this field is not accessible to this program type");
+                }
+                if within(152, 160) || within(184, 192) {
+                    if size != 8 || write && (within(184, 192) || !tc) {
+                        return bad("");
+                    }
+                    return Ok(Reg::unknown());
+                }
+                if !cb && size > 4 {
+                    return bad("");
+                }
                 if write {
-                    // tc may write mark, queue_mapping, priority, tc_index, tc_classid
-                    // (u32) and tstamp (u64); every skb type may write cb[].
+                    // tc may write mark, queue_mapping, priority, tc_index, tc_classid;
+                    // every skb type may write cb[].
                     let tc_u32 = tc && matches!(off, 8 | 12 | 32 | 44 | 72);
-                    let tc_tstamp = tc && off == 152 && size == 8;
-                    if !(cb || tc_u32 && size == 4 || tc_tstamp) {
+                    if !(cb || tc_u32 && size == 4) {
                         return bad(": this field is read-only");
                     }
                     return Ok(Reg::unknown());
                 }
-                if (76..84).contains(&off) || (140..144).contains(&off) {
-                    if pt == ptype::SOCKET_FILTER || size != 4 || off % 4 != 0 {
-                        return bad(": data/data_end are not accessible to socket filters");
+                if within(76, 84) || within(140, 144) {
+                    if size != 4 {
+                        return bad("");
                     }
                     return Ok(match off {
                         76 => pkt(Kind::Pkt, 0),
@@ -1056,19 +1083,14 @@ impl Ctx<'_> {
                         _ => pkt(Kind::PktMeta, 0),
                     });
                 }
-                if (160..168).contains(&off)
-                    || (168..176).contains(&off)
-                    || (144..152).contains(&off) && !cb
-                {
-                    return bad(": pointer fields are not modelled");
-                }
-                if !cb && (size != 4 || off % 4 != 0) {
-                    // Narrow loads of u32 fields are allowed at their start.
-                    if off % 4 != 0 && size == 4 {
-                        return bad("");
-                    }
-                }
-                Ok(Reg::Scalar(Scalar::urange(0, u32::MAX as u64)))
+                Ok(Reg::Scalar(Scalar::urange(
+                    0,
+                    if size == 8 {
+                        u64::MAX
+                    } else {
+                        (1u64 << (size * 8)) - 1
+                    },
+                )))
             }
             ptype::KPROBE | ptype::PERF_EVENT => {
                 if write {
