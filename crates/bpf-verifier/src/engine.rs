@@ -1099,11 +1099,19 @@ impl Ctx<'_> {
                 if off % size as i64 != 0 {
                     return bad(": misaligned");
                 }
+                // bpf_perf_event_data: the pt_regs part is read in whole longs.
+                if pt == ptype::PERF_EVENT && off < 168 && size != 8 {
+                    return bad(": pt_regs fields are read as u64");
+                }
                 Ok(Reg::unknown())
             }
             ptype::TRACEPOINT => {
                 if write {
                     return bad(": the context is read-only");
+                }
+                // The first 8 bytes (common fields header pointer) are not readable.
+                if off < 8 {
+                    return bad(": tracepoint fields start at offset 8");
                 }
                 if off % size as i64 != 0 {
                     return bad(": misaligned");
