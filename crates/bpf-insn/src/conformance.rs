@@ -102,14 +102,12 @@ impl Vector {
                         msg: format!("bad result `{t}`"),
                     })?);
                 }
-                Some("error") => {
-                    if !body.is_empty() {
-                        let e = v.error.get_or_insert_with(String::new);
-                        if !e.is_empty() {
-                            e.push('\n');
-                        }
-                        e.push_str(body);
+                Some("error") if !body.is_empty() => {
+                    let e = v.error.get_or_insert_with(String::new);
+                    if !e.is_empty() {
+                        e.push('\n');
                     }
+                    e.push_str(body);
                 }
                 // `-- c` (the C source), and sections this runner does not use.
                 _ => {}

@@ -229,7 +229,7 @@ impl Insn {
 
 /// Decode a byte string of instruction slots.
 pub fn decode_all(bytes: &[u8], endian: Endian) -> Result<Vec<Insn>, Error> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(Error::Truncated { len: bytes.len() });
     }
     Ok(bytes

@@ -122,7 +122,8 @@ pub fn objdump(data: &[u8], file: &str) -> Result<String, Error> {
                     let first = Insn::decode(avail[..8].try_into().unwrap_or([0; 8]), endian);
                     if first.is_lddw() {
                         if avail.len() < 16 {
-                            ("<unknown>".to_string(), 1)
+                            // LLVM consumes the first 8 bytes of a truncated lddw.
+                            ("<unknown>".to_string(), 8)
                         } else {
                             let second =
                                 Insn::decode(avail[8..16].try_into().unwrap_or([0; 8]), endian);

@@ -267,7 +267,8 @@ impl Object {
             .map_err(|e| ferr(format!("not a 64-bit ELF object: {e}")))?;
         let en = file.endian();
         let hdr = file.elf_header();
-        if hdr.e_machine(en) != elf::EM_BPF {
+        // Old LLVM wrote EM_NONE; libbpf accepts it too.
+        if hdr.e_machine(en) != elf::EM_BPF && hdr.e_machine(en) != elf::EM_NONE {
             return Err(ferr(format!(
                 "ELF machine {} is not BPF (247)",
                 hdr.e_machine(en)
@@ -335,6 +336,9 @@ impl Object {
         let mut map_at: HashMap<(usize, u64), usize> = HashMap::new();
         let mut data_map: HashMap<usize, usize> = HashMap::new();
         let mut legacy_syms: Vec<(usize, u64, u64, String)> = Vec::new();
+        // `.maps` symbols by name: older clang leaves the DATASEC offsets 0 and libbpf
+        // takes them from the symbol table.
+        let mut btf_map_syms: HashMap<String, u64> = HashMap::new();
         for sym in file.symbols() {
             let Some(si) = sym.section_index().map(|i| i.0) else {
                 continue;
@@ -355,17 +359,32 @@ impl Object {
             } else if sec_names
                 .get(&si)
                 .is_some_and(|n| n == "maps" || n.starts_with("maps/"))
-                && st == elf::STT_OBJECT
+                && st != elf::STT_SECTION
+                && !name.is_empty()
             {
                 legacy_syms.push((si, sym.address(), es.st_size(en), name));
+            } else if sec_names.get(&si).is_some_and(|n| n == ".maps")
+                && st != elf::STT_SECTION
+                && !name.is_empty()
+            {
+                btf_map_syms.insert(name, sym.address());
             }
         }
         // Legacy maps: struct bpf_map_def { type, key_size, value_size, max_entries, map_flags }.
         legacy_syms.sort_by_key(|s| (s.0, s.1));
+        let mut per_section: HashMap<usize, usize> = HashMap::new();
+        for s in &legacy_syms {
+            *per_section.entry(s.0).or_default() += 1;
+        }
         for (si, off, size, name) in legacy_syms {
             let d = &sec_data[&si];
             let off = off as usize;
-            let size = if size == 0 { 20 } else { size as usize };
+            // Without a symbol size, libbpf divides the section among its symbols.
+            let size = if size == 0 {
+                d.len() / per_section[&si].max(1)
+            } else {
+                size as usize
+            };
             if size < 16 || off + size > d.len() {
                 return Err(ferr(format!(
                     "legacy map `{name}`: definition of {size} bytes at {off} is out of range"
@@ -453,7 +472,8 @@ impl Object {
                         _ => {} // pinning, numa_node, values (inner maps): not modelled
                     }
                 }
-                map_at.insert((si, offset as u64), maps.len());
+                let offset = btf_map_syms.get(&name).copied().unwrap_or(offset as u64);
+                map_at.insert((si, offset), maps.len());
                 maps.push(def);
             }
         }
@@ -539,9 +559,11 @@ impl Object {
         // Programs: global functions in non-.text executable sections; a section without
         // function symbols is one program.
         let mut programs = Vec::new();
+        // `.text` holds subprograms; only an object with nothing else has its programs there.
+        let only_text = exec.iter().all(|si| sec_names[si] == ".text");
         for &si in &exec {
             let sname = sec_names[&si].clone();
-            if sname == ".text" {
+            if sname == ".text" && !only_text {
                 continue;
             }
             let mut entries: Vec<&Func> = funcs
@@ -614,7 +636,7 @@ fn link_program(
         placed.push((si, start, base));
         fnames.push((base, name.clone()));
         out.extend_from_slice(&all[start..start + len]);
-        for l in lines.iter().filter(|l| &l.section == &sec_names[&si]) {
+        for l in lines.iter().filter(|l| l.section == sec_names[&si]) {
             let slot = (l.insn_off / 8) as usize;
             if slot >= start && slot < start + len {
                 out_lines.push((

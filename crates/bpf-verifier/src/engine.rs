@@ -201,6 +201,8 @@ struct Ctx<'a> {
     funcs: Vec<usize>,
     /// Max stack depth per function start.
     func_depth: HashMap<usize, usize>,
+    /// Helper memory arguments are range checks, not loads: no alignment rule.
+    helper_access: bool,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -356,10 +358,8 @@ fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
         }
         work.push(pc + 1);
     }
-    for pc in 0..n {
-        if !seen[pc] {
-            return r(pc, format!("unreachable insn {pc}"));
-        }
+    if let Some(pc) = seen.iter().position(|s| !s) {
+        return r(pc, format!("unreachable insn {pc}"));
     }
     Ok(funcs)
 }
@@ -474,6 +474,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         next_id: 1,
         funcs: funcs.clone(),
         func_depth: HashMap::new(),
+        helper_access: false,
     };
     let mut init = State {
         frames: vec![Frame {
@@ -672,6 +673,7 @@ impl Ctx<'_> {
 
     /// Check a memory access through `ptr + off` of `size` bytes; for loads returns the
     /// value read.
+    #[allow(clippy::too_many_arguments)]
     fn access(
         &mut self,
         pc: usize,
@@ -746,7 +748,8 @@ impl Ctx<'_> {
                     );
                 }
                 // The stack is always accessed with strict alignment.
-                if p.var.is_const()
+                if !self.helper_access
+                    && p.var.is_const()
                     && (p.off + off as i64 + p.var.t.value as i64).rem_euclid(size as i64) != 0
                 {
                     return bounds(
@@ -807,7 +810,7 @@ impl Ctx<'_> {
                         }
                         return Ok(v);
                     }
-                    if size == 8 && start % 8 == 0 && !atomic {
+                    if size == 8 && start.is_multiple_of(8) && !atomic {
                         // Spill of a full register.
                         stack.spills[start / 8] = Some(v);
                         for b in start..end {
@@ -848,7 +851,7 @@ impl Ctx<'_> {
                     return Ok(v);
                 }
                 // Read.
-                if !var && size == 8 && start % 8 == 0 {
+                if !var && size == 8 && start.is_multiple_of(8) {
                     if let Some(r) = stack.spills[start / 8] {
                         if (start..end)
                             .all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO)
@@ -1029,21 +1032,50 @@ impl Ctx<'_> {
                 })
             }
             ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB => {
-                // __sk_buff: u32 fields; cb[0..5] (48..68) writable; data (76), data_end (80),
-                // data_meta (140) for tc; flow_keys, sk (u64 pointers) not modelled.
+                // __sk_buff (bpf_skb_is_valid_access and the per-type checks): accesses are
+                // aligned to their size; u32 fields allow narrow reads; cb[0..4] (48..68)
+                // is scratch; tstamp (152) and hwtstamp (184) are u64; flow_keys (144) and
+                // sk (168) are pointers this model does not follow.
                 let tc = matches!(pt, ptype::SCHED_CLS | ptype::SCHED_ACT);
-                let cb = (48..68).contains(&off);
+                let within = |lo: i64, hi: i64| off < hi && off + size as i64 > lo;
+                if off % size as i64 != 0 {
+                    return bad(": misaligned");
+                }
+                let cb = within(48, 68);
+                if cb && off + size as i64 > 68 {
+                    return bad("");
+                }
+                let denied = match pt {
+                    ptype::SOCKET_FILTER => {
+                        within(72, 84) || within(88, 144) || within(152, 164) || within(184, 192)
+                    }
+                    ptype::CGROUP_SKB => within(72, 76) || within(140, 152) || within(160, 164),
+                    _ => within(88, 140),
+                };
+                if denied || within(144, 152) || within(168, 176) {
+                    return bad(": this field is not accessible to this program type");
+                }
+                if within(152, 160) || within(184, 192) {
+                    if size != 8 || write && (within(184, 192) || !tc) {
+                        return bad("");
+                    }
+                    return Ok(Reg::unknown());
+                }
+                if !cb && size > 4 {
+                    return bad("");
+                }
                 if write {
-                    let tc_writable =
-                        tc && (matches!(off, 8 | 32 | 36 | 44) || (148..=151).contains(&off));
-                    if !(cb || tc_writable) || size != 4 && !cb {
+                    // tc may write mark, queue_mapping, priority, tc_index, tc_classid;
+                    // every skb type may write cb[].
+                    let tc_u32 = tc && matches!(off, 8 | 12 | 32 | 44 | 72);
+                    if !(cb || tc_u32 && size == 4) {
                         return bad(": this field is read-only");
                     }
                     return Ok(Reg::unknown());
                 }
-                if (76..84).contains(&off) || (140..144).contains(&off) {
-                    if pt == ptype::SOCKET_FILTER || size != 4 || off % 4 != 0 {
-                        return bad(": data/data_end are not accessible to socket filters");
+                if within(76, 84) || within(140, 144) {
+                    if size != 4 {
+                        return bad("");
                     }
                     return Ok(match off {
                         76 => pkt(Kind::Pkt, 0),
@@ -1051,19 +1083,14 @@ impl Ctx<'_> {
                         _ => pkt(Kind::PktMeta, 0),
                     });
                 }
-                if (160..168).contains(&off)
-                    || (168..176).contains(&off)
-                    || (144..152).contains(&off) && !cb
-                {
-                    return bad(": pointer fields are not modelled");
-                }
-                if !cb && (size != 4 || off % 4 != 0) {
-                    // Narrow loads of u32 fields are allowed at their start.
-                    if off % 4 != 0 && size == 4 {
-                        return bad("");
-                    }
-                }
-                Ok(Reg::Scalar(Scalar::urange(0, u32::MAX as u64)))
+                Ok(Reg::Scalar(Scalar::urange(
+                    0,
+                    if size == 8 {
+                        u64::MAX
+                    } else {
+                        (1u64 << (size * 8)) - 1
+                    },
+                )))
             }
             ptype::KPROBE | ptype::PERF_EVENT => {
                 if write {
@@ -1072,11 +1099,19 @@ impl Ctx<'_> {
                 if off % size as i64 != 0 {
                     return bad(": misaligned");
                 }
+                // bpf_perf_event_data: the pt_regs part is read in whole longs.
+                if pt == ptype::PERF_EVENT && off < 168 && size != 8 {
+                    return bad(": pt_regs fields are read as u64");
+                }
                 Ok(Reg::unknown())
             }
             ptype::TRACEPOINT => {
                 if write {
                     return bad(": the context is read-only");
+                }
+                // The first 8 bytes (common fields header pointer) are not readable.
+                if off < 8 {
+                    return bad(": tracepoint fields start at offset 8");
                 }
                 if off % size as i64 != 0 {
                     return bad(": misaligned");
@@ -1453,11 +1488,7 @@ fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<()> {
         st.cur_mut().regs[d] = v;
         return Ok(());
     }
-    let dst = if op == alu::END || op == alu::NEG {
-        cx.read_reg(pc, st, i.dst)?
-    } else {
-        cx.read_reg(pc, st, i.dst)?
-    };
+    let dst = cx.read_reg(pc, st, i.dst)?;
     match (dst, src) {
         (Reg::Scalar(a), Reg::Scalar(b)) => {
             let (a, b) = if is64 {
@@ -2285,14 +2316,18 @@ fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next
                     ..
                 }) => {
                     let mi = &maps[m as usize];
-                    let ringbuf = mi.map_type == 27;
-                    let needs_rb = matches!(p.id, 130 | 131);
-                    if ringbuf != needs_rb && matches!(p.id, 1 | 2 | 3 | 130 | 131) {
+                    if let Some(why) = helpers::map_incompatible(p.id, mi.map_type) {
+                        let class =
+                            if matches!(p.id, 1..=3) && !matches!(mi.map_type, 3 | 4 | 7 | 27) {
+                                Class::Unsupported
+                            } else {
+                                Class::Helper
+                            };
                         return rej(
                             pc,
-                            Class::Helper,
+                            class,
                             format!(
-                                "cannot pass map_type {} into func bpf_{}#{id}",
+                                "cannot pass map_type {} into func bpf_{}#{id} ({why})",
                                 mi.map_type, p.name
                             ),
                             None,
@@ -2516,12 +2551,18 @@ fn check_mem_arg(
             if let Kind::Stack(_) = p.kind {
                 // Stack: check both ends, then mark/read.
                 let mut off = 0usize;
+                cx.helper_access = true;
+                let mut res = Ok(());
                 while off < size {
                     let chunk = (size - off).min(8);
-                    cx.access(pc, st, r, off as i16, chunk, fake, false)?;
+                    if let Err(e) = cx.access(pc, st, r, off as i16, chunk, fake, false) {
+                        res = Err(e);
+                        break;
+                    }
                     off += chunk;
                 }
-                Ok(())
+                cx.helper_access = false;
+                res
             } else {
                 cx.access(pc, st, r, 0, size, fake, false).map(|_| ())
             }

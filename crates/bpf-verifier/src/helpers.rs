@@ -235,6 +235,27 @@ pub const PROTOS: &[Proto] = &[
         set: Set::Base,
     },
     Proto {
+        id: 12,
+        name: "tail_call",
+        args: [Ctx, ConstMapPtr, Scalar, N, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 25,
+        name: "perf_event_output",
+        args: [Ctx, ConstMapPtr, Scalar, Mem, SizeOrZero],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 27,
+        name: "get_stackid",
+        args: [Ctx, ConstMapPtr, Scalar, N, N],
+        ret: Ret::Integer,
+        set: Set::Tracing,
+    },
+    Proto {
         id: 51,
         name: "redirect_map",
         args: [ConstMapPtr, Scalar, Scalar, N, N],
@@ -281,6 +302,33 @@ pub fn allowed(p: &Proto, t: u32) -> bool {
         ),
         Set::Tc => matches!(t, ptype::SCHED_CLS | ptype::SCHED_ACT),
         Set::Xdp => t == ptype::XDP,
+    }
+}
+
+/// Map types (`BPF_MAP_TYPE_*`) whose values the model knows as plain memory.
+pub fn plain_value_map(t: u32) -> bool {
+    matches!(t, 1 | 2 | 5 | 6 | 9 | 10 | 11)
+}
+
+/// The kernel's `check_map_func_compatibility`, for the helpers and maps modelled here:
+/// `Some(reason)` when helper `id` may not take a map of type `t`.
+pub fn map_incompatible(id: i32, t: u32) -> Option<&'static str> {
+    let needs = match id {
+        12 => Some(3),
+        25 => Some(4),
+        27 => Some(7),
+        130..=133 => Some(27),
+        _ => Option::None,
+    };
+    if let Some(want) = needs {
+        return (t != want).then_some("the helper needs a different map type");
+    }
+    match t {
+        3 | 4 | 7 | 27 => Some("this map type only works with its own helpers"),
+        _ if matches!(id, 1..=3) && !plain_value_map(t) => {
+            Some("map type not modelled for map helpers")
+        }
+        _ => Option::None,
     }
 }
 

@@ -9,6 +9,7 @@ pub struct Tnum {
     pub mask: u64,
 }
 
+#[allow(clippy::should_implement_trait)]
 impl Tnum {
     pub const UNKNOWN: Tnum = Tnum {
         value: 0,
@@ -454,6 +455,7 @@ mod tests {
 
     /// Exhaustive soundness on small values: every concrete result lies in the abstract one.
     #[test]
+    #[allow(clippy::type_complexity)]
     fn ops_are_sound_on_small_ranges() {
         let ranges = [(0u64, 0u64), (0, 3), (2, 9), (5, 5), (7, 20), (250, 260)];
         for &(a0, a1) in &ranges {

@@ -138,19 +138,26 @@ impl Memory {
     }
 
     fn load(&self, pc: usize, addr: u64, size: usize) -> Result<u64, VmError> {
-        if !self.ctx_fields.is_empty() {
-            if let Some((i, o)) = self.locate(addr, size) {
-                if let Some(f) = self.ctx_fields.iter().find(|f| f.0 == i && f.1 == o) {
-                    return Ok(f.2);
-                }
+        let (i, o) = self
+            .locate(addr, size)
+            .ok_or_else(|| oob(pc, addr, size, "read"))?;
+        let r = &self.regions[i];
+        if r.kind == RegionKind::Context && !self.ctx_fields.is_empty() {
+            if let Some(f) = self.ctx_fields.iter().find(|f| f.0 == i && f.1 == o) {
+                return Ok(f.2);
             }
         }
-        let s = self
-            .slice(addr, size)
-            .ok_or_else(|| oob(pc, addr, size, "read"))?;
-        let mut b = [0u8; 8];
-        b[..size].copy_from_slice(s);
-        Ok(u64::from_le_bytes(b))
+        let s = &r.bytes[o..o + size];
+        Ok(match size {
+            1 => s[0] as u64,
+            2 => u16::from_le_bytes([s[0], s[1]]) as u64,
+            4 => u32::from_le_bytes([s[0], s[1], s[2], s[3]]) as u64,
+            _ => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&s[..8]);
+                u64::from_le_bytes(b)
+            }
+        })
     }
 
     fn store(&mut self, pc: usize, addr: u64, size: usize, v: u64) -> Result<(), VmError> {
@@ -274,7 +281,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
             if d > 10 || (s > 10 && i.class() != class::LD) {
                 return Err(VmError::InvalidInsn { pc, code: i.code });
             }
-            let invalid = VmError::InvalidInsn { pc, code: i.code };
+            let invalid = || VmError::InvalidInsn { pc, code: i.code };
             let mut next = pc + 1;
             match i.class() {
                 class::ALU64 => {
@@ -327,9 +334,9 @@ impl<'p, H: Helpers> Vm<'p, H> {
                             16 => (dv as u16).swap_bytes() as u64,
                             32 => (dv as u32).swap_bytes() as u64,
                             64 => dv.swap_bytes(),
-                            _ => return Err(invalid),
+                            _ => return Err(invalid()),
                         },
-                        _ => return Err(invalid),
+                        _ => return Err(invalid()),
                     };
                 }
                 class::ALU => {
@@ -388,12 +395,12 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                 (16, true) => (v as u16).swap_bytes() as u64,
                                 (32, true) => (v as u32).swap_bytes() as u64,
                                 (64, true) => v.swap_bytes(),
-                                _ => return Err(invalid),
+                                _ => return Err(invalid()),
                             };
                             pc = next;
                             continue;
                         }
-                        _ => return Err(invalid),
+                        _ => return Err(invalid()),
                     };
                     reg[d] = r as u64;
                 }
@@ -413,7 +420,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                         },
                         jmp::CALL => {
                             if is32 {
-                                return Err(invalid);
+                                return Err(invalid());
                             }
                             if i.src == pseudo::CALL_LOCAL && !i.is_reg_src() {
                                 if frames.len() + 1 >= MAX_CALL_FRAMES {
@@ -434,7 +441,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                         i.imm as usize
                                     };
                                     if r > 10 {
-                                        return Err(invalid);
+                                        return Err(invalid());
                                     }
                                     reg[r] as i64
                                 } else {
@@ -476,7 +483,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                 jmp::JSGE => sa >= sb,
                                 jmp::JSLT => sa < sb,
                                 jmp::JSLE => sa <= sb,
-                                _ => return Err(invalid),
+                                _ => return Err(invalid()),
                             };
                             if taken {
                                 next = jump(pc, i.off as i64, prog.len())?;
@@ -491,7 +498,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                     reg[d] = match i.mode() {
                         mem::MEM => v,
                         mem::MEMSX if size < 8 => sx(v, size as u32 * 8),
-                        _ => return Err(invalid),
+                        _ => return Err(invalid()),
                     };
                 }
                 class::ST | class::STX => {
@@ -523,7 +530,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                         old
                                     }
                                 }
-                                _ => return Err(invalid),
+                                _ => return Err(invalid()),
                             } & mask;
                             self.mem.store(pc, addr, size, new)?;
                             if i.imm == atomic::CMPXCHG {
@@ -532,13 +539,13 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                 reg[s] = old;
                             }
                         }
-                        _ => return Err(invalid),
+                        _ => return Err(invalid()),
                     }
                 }
                 class::LD => {
                     if i.is_lddw() {
                         let Some(hi) = prog.get(pc + 1) else {
-                            return Err(invalid);
+                            return Err(invalid());
                         };
                         let v = bpf_insn::insn::lddw_value(&i, hi);
                         reg[d] = match i.src {
@@ -559,7 +566,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                     })?;
                                 base.wrapping_add(hi.imm as u32 as u64)
                             }
-                            _ => return Err(invalid),
+                            _ => return Err(invalid()),
                         };
                         next = pc + 2;
                     } else if i.mode() == mem::ABS || i.mode() == mem::IND {
@@ -570,7 +577,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                             i.imm as i64
                         };
                         let Some(pkt) = self.packet else {
-                            return Err(invalid);
+                            return Err(invalid());
                         };
                         let len = self.mem.regions[pkt].bytes.len() as i64;
                         if off < 0 || off + size as i64 > len || size == 8 {
@@ -584,10 +591,10 @@ impl<'p, H: Helpers> Vm<'p, H> {
                         }
                         reg[0] = v;
                     } else {
-                        return Err(invalid);
+                        return Err(invalid());
                     }
                 }
-                _ => return Err(invalid),
+                _ => return Err(invalid()),
             }
             pc = next;
         }

@@ -373,3 +373,79 @@ fn asm_objects_disassemble_as_llvm_objdump_does() {
     );
     assert!(!bad.exists());
 }
+
+/// Real-world objects (the public vbpf/ebpf-samples repository, not vendored): set
+/// KMODKIT_EBPF_SAMPLES to its checkout. Every program our verifier accepts must load in
+/// the host kernel; prints how many parse, verify and load.
+#[test]
+fn ebpf_samples_accepted_programs_load_in_the_kernel() {
+    let Some(dir) = std::env::var_os("KMODKIT_EBPF_SAMPLES") else {
+        eprintln!("SKIPPED: set KMODKIT_EBPF_SAMPLES to a checkout of vbpf/ebpf-samples");
+        return;
+    };
+    let mut files = Vec::new();
+    let mut stack = vec![PathBuf::from(dir)];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "o") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    let (mut parsed, mut progs, mut accepted, mut loaded) = (0, 0, 0, 0);
+    let mut unsafe_accepts = Vec::new();
+    for f in &files {
+        let Ok(o) = bpf_insn::object::Object::parse(&std::fs::read(f).unwrap()) else {
+            continue;
+        };
+        parsed += 1;
+        for p in &o.programs {
+            progs += 1;
+            let Some(t) = p.prog_type else { continue };
+            let infos: Vec<bpf_verifier::MapInfo> = o
+                .maps
+                .iter()
+                .map(|m| bpf_verifier::MapInfo {
+                    name: m.name.clone(),
+                    map_type: m.map_type,
+                    key_size: m.key_size,
+                    value_size: m.value_size,
+                    max_entries: m.max_entries,
+                    frozen: None,
+                })
+                .collect();
+            let input = bpf_verifier::Input {
+                insns: &p.insns,
+                prog_type: t,
+                maps: &infos,
+            };
+            if bpf_verifier::verify(&input, &bpf_verifier::Options::default()).is_err() {
+                continue;
+            }
+            accepted += 1;
+            match kernel_load(&o, p) {
+                Ok(()) => loaded += 1,
+                Err(e) if e.contains("BPF_MAP_CREATE") => {} // map types this host lacks
+                Err(e) => unsafe_accepts.push(format!(
+                    "{} {}: {}",
+                    f.display(),
+                    p.name,
+                    e.lines().rev().nth(1).unwrap_or(&e)
+                )),
+            }
+        }
+    }
+    eprintln!(
+        "ebpf-samples: {} objects, {parsed} parsed, {progs} programs, {accepted} accepted by us, {loaded} of those loaded by the kernel",
+        files.len()
+    );
+    assert!(
+        unsafe_accepts.is_empty(),
+        "accepted by us, rejected by the kernel:\n{}",
+        unsafe_accepts.join("\n")
+    );
+}
