@@ -630,15 +630,13 @@ impl Gen<'_> {
         self.jump(end);
         self.bind(found);
         match &info.value {
+            // In place, one atomic add: the value is this CPU's slot, so it is uncontended.
             Ty::Count | Ty::Hist | Ty::Lhist { .. } => {
-                self.emit(ldx(DW, 1, 0, 0));
-                self.emit(alu_imm(ADD, 1, 1));
-                self.emit(stx(DW, 0, 1, 0));
+                self.emit(mov_imm(1, 1));
+                self.emit(atomic_add(DW, 0, 1, 0));
             }
             Ty::Sum => {
-                self.emit(ldx(DW, 1, 0, 0));
-                self.emit(alu_reg(ADD, 1, v.expect("sum has an argument")));
-                self.emit(stx(DW, 0, 1, 0));
+                self.emit(atomic_add(DW, 0, v.expect("sum has an argument"), 0));
             }
             Ty::Min | Ty::Max => {
                 let v = v.expect("min/max have an argument");
@@ -648,12 +646,9 @@ impl Gen<'_> {
                 self.emit(stx(DW, 0, 1, 0));
             }
             _ => {
-                self.emit(ldx(DW, 1, 0, 0));
-                self.emit(alu_imm(ADD, 1, 1));
-                self.emit(stx(DW, 0, 1, 0));
-                self.emit(ldx(DW, 1, 0, 8));
-                self.emit(alu_reg(ADD, 1, v.expect("avg/stats have an argument")));
-                self.emit(stx(DW, 0, 1, 8));
+                self.emit(mov_imm(1, 1));
+                self.emit(atomic_add(DW, 0, 1, 0));
+                self.emit(atomic_add(DW, 0, v.expect("avg/stats have an argument"), 8));
             }
         }
         self.bind(end);
