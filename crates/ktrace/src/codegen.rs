@@ -263,8 +263,31 @@ impl Gen<'_> {
         // The prologue keeps the context in r9; drop it when nothing reads r9. Jumps are
         // relative and none targets the first instruction, so no offset changes.
         let first_is_save = self.insns.first().is_some_and(|i| *i == mov_reg(9, 1));
-        if first_is_save && !self.insns[1..].iter().any(|i| i.dst() == 9 || i.src() == 9) {
-            self.insns.remove(0);
+        if first_is_save {
+            let uses = |i: &Insn| i.dst() == 9 || i.src() == 9;
+            match self.insns[1..].iter().rposition(uses) {
+                None => {
+                    self.insns.remove(0);
+                }
+                // Every read of the context comes first, in straight-line code that leaves
+                // r1 alone: read it from r1 there and drop the save.
+                Some(last)
+                    if self.insns[1..=last + 1].iter().all(|i| {
+                        let class = i.code & 7;
+                        let writes = matches!(class, 0x00 | 0x01 | 0x04 | 0x07);
+                        !matches!(class, 0x05 | 0x06) && !(writes && (i.dst() == 1 || i.dst() == 9))
+                    }) =>
+                {
+                    for i in &mut self.insns[1..=last + 1] {
+                        let (d, s) = (i.dst(), i.src());
+                        let d = if d == 9 { 1 } else { d };
+                        let s = if s == 9 { 1 } else { s };
+                        i.regs = (s << 4) | d;
+                    }
+                    self.insns.remove(0);
+                }
+                Some(_) => {}
+            }
         }
         self.insns
     }
