@@ -330,3 +330,12 @@ fn probe_listing_is_bpftrace_s() {
         assert!(!o.is_empty(), "-l {pat:?} listed nothing");
     }
 }
+
+#[test]
+fn builtins_in_keys() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_write /pid == cpid/ { @[tid == pid, uid, gid, cpu >= 0, pid == cpid] = count();
+             @p[pid > 0, tid > 0, nsecs > 0, cgroup > 0] = sum(args->count); }"#,
+        Some(4),
+    );
+}

@@ -484,6 +484,28 @@ impl Gen<'_> {
                 self.emit(st(DW, FP, off, self.inst as i32));
             }
             _ => {
+                // A helper's result is stored straight from r0.
+                if let ExprKind::Builtin(b) = &e.kind {
+                    let helper = match b.as_str() {
+                        "pid" | "tid" => Some(GET_CURRENT_PID_TGID),
+                        "uid" | "gid" => Some(GET_CURRENT_UID_GID),
+                        "nsecs" => Some(KTIME_GET_NS),
+                        "cpu" => Some(GET_SMP_PROCESSOR_ID),
+                        "cgroup" => Some(GET_CURRENT_CGROUP_ID),
+                        "rand" => Some(GET_PRANDOM_U32),
+                        _ => None,
+                    };
+                    if let Some(h) = helper {
+                        self.emit(call(h));
+                        match b.as_str() {
+                            "pid" | "gid" => self.emit(alu_imm(RSH, 0, 32)),
+                            "tid" | "uid" => self.narrow(0, 4, false),
+                            _ => {}
+                        }
+                        self.emit(stx(DW, FP, 0, off));
+                        return Ok(());
+                    }
+                }
                 let r = self.int(e)?;
                 self.emit(stx(DW, FP, r, off));
                 self.free();
