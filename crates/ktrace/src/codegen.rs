@@ -1271,7 +1271,10 @@ impl Gen<'_> {
 
     /// Evaluates a string expression into a stack buffer: (frame offset, capacity).
     fn strp(&mut self, e: &Expr) -> Result<(i16, usize), Diagnostic> {
-        let t = self.ty(e)?;
+        let t = match self.a.positional_str_ty(e) {
+            Some(t) => t,
+            None => self.ty(e)?,
+        };
         let Ty::Str(n) = t else {
             return Err(Diagnostic::new(
                 format!("expected a string, found {t}"),
@@ -1357,7 +1360,10 @@ impl Gen<'_> {
                 Ok((off, cap))
             }
             ExprKind::Call { name, args } if name == "str" => {
-                let at = self.ty(&args[0])?;
+                let at = match self.a.positional_str_ty(&args[0]) {
+                    Some(t) => t,
+                    None => self.ty(&args[0])?,
+                };
                 if at.is_str() {
                     let (src, scap) = self.strp(&args[0])?;
                     let off = self.alloc(cap, e.span)?;
