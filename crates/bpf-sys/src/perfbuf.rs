@@ -62,7 +62,11 @@ impl PerfBuf {
             sample_type: PERF_SAMPLE_RAW,
             ..PerfEvent::default()
         };
-        let mut rings = Vec::new();
+        // Built first, so that an error part way through unmaps what was mapped (Drop).
+        let mut buf = PerfBuf {
+            rings: Vec::new(),
+            scratch: Vec::new(),
+        };
         for &cpu in cpus {
             let fd = perf_event_open(&ev, -1, cpu as i32)?;
             let len = page * (1 + pages);
@@ -85,15 +89,14 @@ impl PerfBuf {
                     source: io::Error::last_os_error(),
                 });
             }
-            // Owned from here on, so that an error below unmaps it.
-            rings.push(CpuRing {
+            buf.rings.push(CpuRing {
                 cpu,
                 fd,
                 base: base as *mut u8,
                 page,
                 data_size: page * pages,
             });
-            let ring = rings.last().expect("just pushed");
+            let ring = buf.rings.last().expect("just pushed");
             crate::perf_event_enable(&ring.fd)?;
             crate::map_update(
                 map.as_fd(),
@@ -102,10 +105,7 @@ impl PerfBuf {
                 crate::update::ANY,
             )?;
         }
-        Ok(PerfBuf {
-            rings,
-            scratch: Vec::new(),
-        })
+        Ok(buf)
     }
 
     /// Waits up to `timeout_ms` for any CPU's ring to have data; whether one may.
