@@ -21,10 +21,12 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 mod attr;
+pub mod perfbuf;
 pub mod process;
 pub mod ringbuf;
 
 use attr::Attr;
+pub use perfbuf::{PerfBuf, PerfRecord};
 pub use process::GatedChild;
 pub use ringbuf::RingBuf;
 
@@ -405,6 +407,8 @@ pub struct PerfEvent {
     pub config: u64,
     /// sample_period, or sample_freq when `freq`.
     pub sample: u64,
+    /// PERF_SAMPLE_* bits (PERF_SAMPLE_RAW for BPF output events).
+    pub sample_type: u64,
     pub freq: bool,
     /// config1 as a C string (a uprobe's path, a kprobe's function name), when set.
     pub config1_str: Option<CString>,
@@ -484,7 +488,8 @@ pub fn perf_event_open(ev: &PerfEvent, pid: i32, cpu: i32) -> Result<OwnedFd> {
     a.u32(0, ev.type_)
         .u32(4, ATTR_SIZE)
         .u64(8, ev.config)
-        .u64(16, ev.sample);
+        .u64(16, ev.sample)
+        .u64(24, ev.sample_type);
     let mut flags = 0u64;
     if ev.freq {
         flags |= 1 << 10;
@@ -514,6 +519,19 @@ pub fn perf_event_open(ev: &PerfEvent, pid: i32, cpu: i32) -> Result<OwnedFd> {
     } else {
         Ok(owned_fd(r))
     }
+}
+
+/// Enables a perf event (`PERF_EVENT_IOC_ENABLE`).
+pub fn perf_event_enable(event: impl AsFd) -> Result<()> {
+    const ENABLE: libc::c_ulong = 0x2400;
+    // SAFETY: an ioctl on a perf event fd borrowed for the call; ENABLE takes no argument.
+    let r = unsafe { libc::ioctl(event.as_fd().as_raw_fd(), ENABLE as _, 0) };
+    if r < 0 {
+        return Err(Error::sys("PERF_EVENT_IOC_ENABLE")(
+            io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
 }
 
 /// Attaches a program to a perf event (`PERF_EVENT_IOC_SET_BPF`) and enables the event.

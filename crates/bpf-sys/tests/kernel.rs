@@ -208,3 +208,59 @@ fn tracepoint_ids_open_as_perf_events() {
     let p = prog_load(&ProgSpec::new(prog_type::TRACEPOINT, &bytes)).expect("load");
     perf_attach(&fd, &p).expect("attach");
 }
+
+#[test]
+fn perf_buffer_sees_what_a_program_outputs() {
+    if !have_bpf() {
+        return;
+    }
+    let cpus = online_cpus();
+    let map = map_create(&MapSpec {
+        map_type: map_type::PERF_EVENT_ARRAY,
+        key_size: 4,
+        value_size: 4,
+        max_entries: possible_cpus() as u32,
+        flags: 0,
+        name: "pb",
+    })
+    .expect("perf event array");
+    let mut reader = PerfBuf::new(&map, &cpus, 8).expect("perf buffer");
+    use std::os::fd::AsRawFd;
+    // r6 = ctx; 8 bytes on the stack; bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU,
+    // fp - 8, 8); r0 = 0; exit
+    let bytes = prog(&[
+        insn(0xbf, 6, 1, 0, 0),
+        insn(0x62, 10, 0, -8, 0x5566_7788),
+        insn(0x62, 10, 0, -4, 0x1122_3344),
+        insn(0xbf, 1, 6, 0, 0),
+        insn(0x18, 2, 1, 0, map.as_raw_fd()),
+        insn(0, 0, 0, 0, 0),
+        insn(0xb4, 3, 0, 0, -1), // w3 = 0xffffffff (BPF_F_CURRENT_CPU)
+        insn(0xbf, 4, 10, 0, 0),
+        insn(ADD64_IMM, 4, 0, 0, -8),
+        insn(MOV64_IMM, 5, 0, 0, 8),
+        insn(0x85, 0, 0, 0, 25), // bpf_perf_event_output
+        insn(MOV64_IMM, 0, 0, 0, 0),
+        insn(EXIT, 0, 0, 0, 0),
+    ]);
+    let p = prog_load(&ProgSpec::new(prog_type::RAW_TRACEPOINT, &bytes)).expect("load");
+    for _ in 0..3 {
+        prog_test_run(&p, &TestRun::default()).expect("test run");
+    }
+    let mut got = Vec::new();
+    let n = reader.consume(|cpu, r| {
+        assert!(cpus.contains(&cpu));
+        match r {
+            PerfRecord::Sample(s) => got.push(s[..8].to_vec()),
+            PerfRecord::Lost(l) => panic!("lost {l}"),
+        }
+    });
+    assert_eq!(n, 3);
+    for s in &got {
+        assert_eq!(
+            u64::from_le_bytes(s[..8].try_into().unwrap()),
+            0x1122_3344_5566_7788
+        );
+    }
+    assert_eq!(reader.consume(|_, _| {}), 0);
+}

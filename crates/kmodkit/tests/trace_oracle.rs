@@ -304,3 +304,38 @@ fn uprobe_with_p_runs_until_the_process_exits() {
         outputs[0]
     );
 }
+
+#[test]
+fn probe_listing_is_bpftrace_s() {
+    let Some(w) = workload() else { return };
+    let upat = format!("uprobe:{}:*", w.display());
+    for pat in [
+        None,
+        Some("tracepoint:sched:*"),
+        Some("tracepoint:*:sys_enter_re*d"),
+        Some("software:*"),
+        Some("*:sys_enter_readv"),
+        Some("iter:*"),
+        Some(upat.as_str()),
+    ] {
+        let args: Vec<&str> = std::iter::once("-l").chain(pat).collect();
+        let ours = Command::new(kmodkit())
+            .arg("trace")
+            .args(&args)
+            .output()
+            .unwrap();
+        let theirs = run("bpftrace", &args);
+        let o = String::from_utf8_lossy(&ours.stdout);
+        assert_eq!(o, String::from_utf8_lossy(&theirs.stdout), "-l {pat:?}");
+        assert!(!o.is_empty(), "-l {pat:?} listed nothing");
+    }
+}
+
+#[test]
+fn builtins_in_keys() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_write /pid == cpid/ { @[tid == pid, uid, gid, cpu >= 0, pid == cpid] = count();
+             @p[pid > 0, tid > 0, nsecs > 0, cgroup > 0] = sum(args->count); }"#,
+        Some(4),
+    );
+}

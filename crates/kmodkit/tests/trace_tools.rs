@@ -119,7 +119,7 @@ fn syscount() {
     let Some(d) = dir() else { return };
     let (o, t) = both(
         "syscount",
-        &format!("{} 20", d.join("work-tools").display()),
+        &format!("{} 40", d.join("work-tools").display()),
     );
     let pick = |out: &str| select(out, |f| f.first() == Some(&"@process[work-tools]:"), &[]);
     assert_eq!(pick(&o).len(), 1, "{o}");

@@ -263,8 +263,31 @@ impl Gen<'_> {
         // The prologue keeps the context in r9; drop it when nothing reads r9. Jumps are
         // relative and none targets the first instruction, so no offset changes.
         let first_is_save = self.insns.first().is_some_and(|i| *i == mov_reg(9, 1));
-        if first_is_save && !self.insns[1..].iter().any(|i| i.dst() == 9 || i.src() == 9) {
-            self.insns.remove(0);
+        if first_is_save {
+            let uses = |i: &Insn| i.dst() == 9 || i.src() == 9;
+            match self.insns[1..].iter().rposition(uses) {
+                None => {
+                    self.insns.remove(0);
+                }
+                // Every read of the context comes first, in straight-line code that leaves
+                // r1 alone: read it from r1 there and drop the save.
+                Some(last)
+                    if self.insns[1..=last + 1].iter().all(|i| {
+                        let class = i.code & 7;
+                        let writes = matches!(class, 0x00 | 0x01 | 0x04 | 0x07);
+                        !matches!(class, 0x05 | 0x06) && !(writes && (i.dst() == 1 || i.dst() == 9))
+                    }) =>
+                {
+                    for i in &mut self.insns[1..=last + 1] {
+                        let (d, s) = (i.dst(), i.src());
+                        let d = if d == 9 { 1 } else { d };
+                        let s = if s == 9 { 1 } else { s };
+                        i.regs = (s << 4) | d;
+                    }
+                    self.insns.remove(0);
+                }
+                Some(_) => {}
+            }
         }
         self.insns
     }
@@ -461,6 +484,28 @@ impl Gen<'_> {
                 self.emit(st(DW, FP, off, self.inst as i32));
             }
             _ => {
+                // A helper's result is stored straight from r0.
+                if let ExprKind::Builtin(b) = &e.kind {
+                    let helper = match b.as_str() {
+                        "pid" | "tid" => Some(GET_CURRENT_PID_TGID),
+                        "uid" | "gid" => Some(GET_CURRENT_UID_GID),
+                        "nsecs" => Some(KTIME_GET_NS),
+                        "cpu" => Some(GET_SMP_PROCESSOR_ID),
+                        "cgroup" => Some(GET_CURRENT_CGROUP_ID),
+                        "rand" => Some(GET_PRANDOM_U32),
+                        _ => None,
+                    };
+                    if let Some(h) = helper {
+                        self.emit(call(h));
+                        match b.as_str() {
+                            "pid" | "gid" => self.emit(alu_imm(RSH, 0, 32)),
+                            "tid" | "uid" => self.narrow(0, 4, false),
+                            _ => {}
+                        }
+                        self.emit(stx(DW, FP, 0, off));
+                        return Ok(());
+                    }
+                }
                 let r = self.int(e)?;
                 self.emit(stx(DW, FP, r, off));
                 self.free();
@@ -630,15 +675,13 @@ impl Gen<'_> {
         self.jump(end);
         self.bind(found);
         match &info.value {
+            // In place, one atomic add: the value is this CPU's slot, so it is uncontended.
             Ty::Count | Ty::Hist | Ty::Lhist { .. } => {
-                self.emit(ldx(DW, 1, 0, 0));
-                self.emit(alu_imm(ADD, 1, 1));
-                self.emit(stx(DW, 0, 1, 0));
+                self.emit(mov_imm(1, 1));
+                self.emit(atomic_add(DW, 0, 1, 0));
             }
             Ty::Sum => {
-                self.emit(ldx(DW, 1, 0, 0));
-                self.emit(alu_reg(ADD, 1, v.expect("sum has an argument")));
-                self.emit(stx(DW, 0, 1, 0));
+                self.emit(atomic_add(DW, 0, v.expect("sum has an argument"), 0));
             }
             Ty::Min | Ty::Max => {
                 let v = v.expect("min/max have an argument");
@@ -648,12 +691,9 @@ impl Gen<'_> {
                 self.emit(stx(DW, 0, 1, 0));
             }
             _ => {
-                self.emit(ldx(DW, 1, 0, 0));
-                self.emit(alu_imm(ADD, 1, 1));
-                self.emit(stx(DW, 0, 1, 0));
-                self.emit(ldx(DW, 1, 0, 8));
-                self.emit(alu_reg(ADD, 1, v.expect("avg/stats have an argument")));
-                self.emit(stx(DW, 0, 1, 8));
+                self.emit(mov_imm(1, 1));
+                self.emit(atomic_add(DW, 0, 1, 0));
+                self.emit(atomic_add(DW, 0, v.expect("avg/stats have an argument"), 8));
             }
         }
         self.bind(end);
@@ -1231,7 +1271,10 @@ impl Gen<'_> {
 
     /// Evaluates a string expression into a stack buffer: (frame offset, capacity).
     fn strp(&mut self, e: &Expr) -> Result<(i16, usize), Diagnostic> {
-        let t = self.ty(e)?;
+        let t = match self.a.positional_str_ty(e) {
+            Some(t) => t,
+            None => self.ty(e)?,
+        };
         let Ty::Str(n) = t else {
             return Err(Diagnostic::new(
                 format!("expected a string, found {t}"),
@@ -1317,7 +1360,10 @@ impl Gen<'_> {
                 Ok((off, cap))
             }
             ExprKind::Call { name, args } if name == "str" => {
-                let at = self.ty(&args[0])?;
+                let at = match self.a.positional_str_ty(&args[0]) {
+                    Some(t) => t,
+                    None => self.ty(&args[0])?,
+                };
                 if at.is_str() {
                     let (src, scap) = self.strp(&args[0])?;
                     let off = self.alloc(cap, e.span)?;

@@ -184,6 +184,28 @@ pub fn list(pattern: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
             }
         }
     }
+    // bpftrace 0.17 lists software and hardware events as `TYPE:TARGET:` (the pattern's
+    // target echoed, not expanded), and the two BPF iterators it knows when the kernel has them.
+    if !rest.contains(':') {
+        for t in ["hardware", "software"] {
+            if sema::wildcard_match(ty, t) {
+                names.push(format!("{t}:{rest}:"));
+            }
+        }
+    }
+    if sema::wildcard_match(ty, "iter") {
+        let btf = std::fs::read("/sys/kernel/btf/vmlinux").unwrap_or_default();
+        for it in ["task", "task_file"] {
+            let needle = format!("bpf_iter__{it}\0");
+            if sema::wildcard_match(rest, it)
+                && btf.windows(needle.len()).any(|w| w == needle.as_bytes())
+            {
+                names.push(format!("iter:{it}"));
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
     for n in names {
         let _ = writeln!(out, "{n}");
     }

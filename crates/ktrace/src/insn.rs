@@ -37,6 +37,8 @@ pub const W: u8 = 0x00;
 pub const H: u8 = 0x08;
 pub const B: u8 = 0x10;
 pub const DW: u8 = 0x18;
+/// Mode of atomic read-modify-write stores.
+pub const ATOMIC: u8 = 0xc0;
 const MEM: u8 = 0x60;
 const IMM: u8 = 0x00;
 const K: u8 = 0x00;
@@ -132,6 +134,15 @@ pub fn stx(size: u8, dst: u8, src: u8, off: i16) -> Insn {
         imm: 0,
     }
 }
+/// `lock *(size *)(dst + off) += src` (BPF_ATOMIC with BPF_ADD, no fetch).
+pub fn atomic_add(size: u8, dst: u8, src: u8, off: i16) -> Insn {
+    Insn {
+        code: STX | size | ATOMIC,
+        regs: regs(dst, src),
+        off,
+        imm: 0,
+    }
+}
 pub fn st(size: u8, dst: u8, off: i16, imm: i32) -> Insn {
     Insn {
         code: ST | size | MEM,
@@ -201,6 +212,9 @@ pub fn disasm(insns: &[Insn]) -> String {
                 };
                 match class {
                     LDX => format!("r{d} = *({sz} *)(r{s} {:+})", x.off),
+                    STX if x.code & 0xe0 == ATOMIC => {
+                        format!("lock *({sz} *)(r{d} {:+}) += r{s}", x.off)
+                    }
                     STX => format!("*({sz} *)(r{d} {:+}) = r{s}", x.off),
                     _ => format!("*({sz} *)(r{d} {:+}) = {}", x.off, x.imm),
                 }

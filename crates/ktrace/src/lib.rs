@@ -5,9 +5,15 @@
 //! [`ast`]) -> [`sema`] (types of expressions, maps and variables; probe expansion against
 //! the running system through [`sema::Env`]) -> `codegen` (lowering to eBPF instructions)
 //! -> `runtime` (maps, programs and attachments in the kernel, events read from a ring
-//! buffer) -> [`output`] (bpftrace 0.17's exact text for maps, histograms and printf).
-//! Errors in a script are [`diag::Diagnostic`]s pointing at the source, produced before
-//! anything is loaded.
+//! buffer) -> [`output`] (bpftrace 0.17's exact text for maps, histograms and printf, or its
+//! `-f json` lines). [`driver`] strings the stages together for `kmodkit trace`; [`tools`]
+//! holds the classic tools as scripts. Errors in a script are [`diag::Diagnostic`]s pointing
+//! at the source, produced before anything is loaded.
+//!
+//! Compatibility is with what bpftrace 0.17 *does*, checked side by side (see
+//! crates/kmodkit/tests/trace_oracle.rs), quirks included: its first-match wildcards, its
+//! min()/max() per-CPU semantics, its 31-bit hist() cap, its `-l` listing, and `-p` not
+//! narrowing uprobes. The instruction encoder in [`insn`] is private to this crate.
 //!
 //! Owns: the language, its compiler and runtime, the tracefs/ELF knowledge it needs
 //! (tracepoint formats, uprobe offsets). Must not touch: module loading, the generic eBPF

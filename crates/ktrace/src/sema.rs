@@ -379,6 +379,18 @@ impl Analysis {
             .map_or("", |s| s.as_str())
     }
 
+    /// The string type of `$N` when it holds a non-number (only str() takes it so).
+    pub fn positional_str_ty(&self, e: &Expr) -> Option<Ty> {
+        match &e.kind {
+            ExprKind::Positional(n) => {
+                let v = self.positional(*n);
+                (!v.is_empty() && crate::lexer::parse_int(v).is_none())
+                    .then(|| Ty::Str(v.len() + 1))
+            }
+            _ => None,
+        }
+    }
+
     /// The type of an expression in probe instance `inst`. Pure: the same answer for
     /// analysis and for code generation.
     pub fn ty(&self, e: &Expr, inst: usize) -> Result<Ty, Diagnostic> {
@@ -391,7 +403,13 @@ impl Analysis {
                 if v.is_empty() || crate::lexer::parse_int(v).is_some() {
                     INT64
                 } else {
-                    Ty::Str(v.len() + 1)
+                    // As bpftrace: a positional parameter is a number unless passed to str().
+                    return Err(Diagnostic::new(
+                        format!("${n} used numerically but given \"{v}\""),
+                        e.span,
+                        "not a number",
+                    )
+                    .hint(format!("try str(${n})")));
                 }
             }
             ExprKind::PositionalCount => INT64,
@@ -883,7 +901,10 @@ impl Analysis {
             }
             "exit" => Ty::Void,
             "str" => {
-                let t = self.ty(&args[0], inst)?;
+                let t = match self.positional_str_ty(&args[0]) {
+                    Some(t) => t,
+                    None => self.ty(&args[0], inst)?,
+                };
                 if !(t.is_int() || t.is_str()) {
                     return Err(Diagnostic::new(
                         format!("str() expects a pointer or a string, got {t}"),

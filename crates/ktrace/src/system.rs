@@ -64,6 +64,19 @@ impl SystemEnv {
 impl Env for SystemEnv {
     fn tracepoints(&self, category: &str, name: &str) -> Result<Vec<(String, String)>, String> {
         let ev = self.events()?;
+        // The kernel's list of real tracepoints (what bpftrace matches against); the events
+        // directory also has pseudo-events such as ftrace:*, which cannot be attached.
+        if let Ok(list) = std::fs::read_to_string(self.tracefs.join("available_events")) {
+            let mut out: Vec<(String, String)> = list
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .filter(|(c, n)| wildcard_match(category, c) && wildcard_match(name, n))
+                .map(|(c, n)| (c.to_string(), n.to_string()))
+                .collect();
+            out.sort();
+            out.dedup();
+            return Ok(out);
+        }
         let cats = if is_glob(category) {
             list_dir(&ev)
                 .map_err(|e| e.to_string())?

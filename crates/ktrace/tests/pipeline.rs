@@ -184,3 +184,28 @@ fn json_strings_are_escaped_like_bpftrace() {
     );
     assert_eq!(output::attaching(1, Format::Text), "Attaching 1 probe...\n");
 }
+
+#[test]
+fn positional_strings_only_through_str() {
+    let check = |src: &str, pos: &[&str]| {
+        let prog = parser::parse(src).unwrap();
+        let pos: Vec<String> = pos.iter().map(|s| s.to_string()).collect();
+        sema::analyse(
+            &prog,
+            &FixedEnv,
+            &sema::Options {
+                positional: &pos,
+                unsafe_ok: false,
+            },
+        )
+        .map(|_| ())
+        .map_err(|d| d.render("t.bt", src))
+    };
+    let e = check("BEGIN { printf(\"%s\\n\", $1); }", &["hello"]).unwrap_err();
+    assert!(e.contains("$1 used numerically but given \"hello\""), "{e}");
+    check(
+        "BEGIN { printf(\"%s %d\\n\", str($1), $2); }",
+        &["hello", "41"],
+    )
+    .unwrap();
+}
