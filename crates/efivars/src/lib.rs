@@ -20,6 +20,18 @@
 //!   the variable store inside the file (the fault-tolerant-write working block and spare
 //!   area) is kept byte for byte.
 //!
+//! Enrolling a module signing certificate into a copy of OVMF's vars file:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let vars = std::fs::read("/usr/share/OVMF/OVMF_VARS_4M.fd")?;
+//! let cert_der = std::fs::read("signing_key.der")?;
+//! let owner = efivars::Guid::parse("605dab50-e046-4300-abb6-3dd810dd8b23")?;
+//! let out = efivars::Varstore::parse(&vars)?.enroll_db(&cert_der, owner)?.to_bytes();
+//! std::fs::write("vars.fd", out)?;
+//! # Ok(()) }
+//! ```
+//!
 //! Writing rewrites the variable area compactly (live variables in their order, then 0xFF up
 //! to the store's size), which is what edk2's own reclaim does and what `virt-fw-vars` writes.
 

@@ -151,9 +151,10 @@ pub fn sign_file(
 }
 
 /// Write a temporary file without syncing it (the caller syncs the file system once).
-fn write_unsynced(tmp: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), Error> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let r = (|| -> std::io::Result<()> {
+/// Returns the file system's device number.
+fn write_unsynced(tmp: &Path, bytes: &[u8], mode: Option<u32>) -> Result<u64, Error> {
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+    let r = (|| -> std::io::Result<u64> {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -163,7 +164,8 @@ fn write_unsynced(tmp: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), Err
         if let Some(m) = mode {
             f.set_permissions(std::fs::Permissions::from_mode(m))?;
         }
-        f.write_all(bytes)
+        f.write_all(bytes)?;
+        Ok(f.metadata()?.dev())
     })();
     r.map_err(|e| {
         let _ = std::fs::remove_file(tmp);
@@ -182,13 +184,36 @@ pub fn sign_files(
     paths: &[PathBuf],
     progress: &(dyn Fn() + Sync),
 ) -> Vec<(PathBuf, Result<(), Error>)> {
-    let staged: Vec<(PathBuf, Result<PathBuf, Error>)> = paths
+    // Each file costs a signature (CPU) and half a dozen metadata operations that wait on
+    // the file system; more threads than cores keep both busy.
+    io_pool(|| sign_files_in_pool(signer, paths, progress))
+}
+
+/// Run `f` in a rayon pool of four threads per core (file work waits on the file system
+/// as much as it computes), or in the global pool if that cannot be built.
+fn io_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let threads = std::thread::available_parallelism().map_or(4, |n| n.get() * 4);
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(f),
+        Err(_) => f(),
+    }
+}
+
+/// A module's new bytes written beside it: the temporary file and its file system's device.
+type Staged = (PathBuf, u64);
+
+fn sign_files_in_pool(
+    signer: &ModuleSigner<'_>,
+    paths: &[PathBuf],
+    progress: &(dyn Fn() + Sync),
+) -> Vec<(PathBuf, Result<(), Error>)> {
+    let staged: Vec<(PathBuf, Result<Staged, Error>)> = paths
         .par_iter()
         .map(|p| {
             let tmp = with_suffix(p, ".~signed~");
             let r = signed_bytes(signer, p, p)
                 .and_then(|bytes| write_unsynced(&tmp, &bytes, mode_of(p)))
-                .map(|()| tmp);
+                .map(|dev| (tmp, dev));
             progress();
             (p.clone(), r)
         })
@@ -197,24 +222,21 @@ pub fn sign_files(
     let mut devices: Vec<u64> = Vec::new();
     let mut sync_error: Option<(PathBuf, std::io::Error)> = None;
     for (_, r) in &staged {
-        let Ok(tmp) = r else { continue };
-        use std::os::unix::fs::MetadataExt;
-        let Ok(f) = std::fs::File::open(tmp) else {
-            continue;
-        };
-        let dev = f.metadata().map(|m| m.dev()).unwrap_or(0);
-        if devices.contains(&dev) {
+        let Ok((tmp, dev)) = r else { continue };
+        if devices.contains(dev) {
             continue;
         }
-        devices.push(dev);
-        if let Err(e) = rustix::fs::syncfs(&f) {
-            sync_error = Some((tmp.clone(), e.into()));
+        devices.push(*dev);
+        let synced = std::fs::File::open(tmp).and_then(|f| Ok(rustix::fs::syncfs(&f)?));
+        if let Err(e) = synced {
+            sync_error = Some((tmp.clone(), e));
         }
     }
+    // Renames are metadata work that waits on the file system: run them side by side too.
     staged
-        .into_iter()
+        .into_par_iter()
         .map(|(p, r)| {
-            let r = r.and_then(|tmp| {
+            let r = r.and_then(|(tmp, _)| {
                 if let Some((what, e)) = &sync_error {
                     let _ = std::fs::remove_file(&tmp);
                     return Err(Error::io(
@@ -289,14 +311,16 @@ pub fn verify_files(
     keyring: &Keyring,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Result<Verified, FileFailure>> {
-    paths
-        .par_iter()
-        .map(|p| {
-            let r = verify_file(p, keyring);
-            progress();
-            r
-        })
-        .collect()
+    io_pool(|| {
+        paths
+            .par_iter()
+            .map(|p| {
+                let r = verify_file(p, keyring);
+                progress();
+                r
+            })
+            .collect()
+    })
 }
 
 /// Every module file under `dir` (`*.ko`, `*.ko.xz`, `*.ko.zst`, `*.ko.gz`), sorted.
