@@ -764,6 +764,8 @@ fn load_system_map(
     Ok(())
 }
 
+const MAX_CYCLE_WALK: usize = 4_000_000;
+
 /// `depmod_report_cycles`: walk from every module still holding users and print each cycle.
 fn report_cycles(mods: &[Mod], deps: &[Vec<usize>], users: &[u32], log: &mut Log<'_>) {
     let mut roots: Vec<usize> = (0..mods.len()).filter(|&i| users[i] > 0).collect();
@@ -803,6 +805,15 @@ fn report_cycles(mods: &[Mod], deps: &[Vec<usize>], users: &[u32], log: &mut Log
             if deps[m].is_empty() {
                 remove(&mut roots, m);
                 continue;
+            }
+            // kmod 30's walk has no bound: a path from a cycle root into a different cycle
+            // loops (and allocates) forever. Stop where kmod would exhaust memory instead.
+            if verts.len() > MAX_CYCLE_WALK {
+                log.err(format!(
+                    "Cycle report from {} stopped after {MAX_CYCLE_WALK} steps (a path leads into another cycle)\n",
+                    mods[root].modname
+                ));
+                break;
             }
             for &d in &deps[m] {
                 verts.push((d, Some(v)));
