@@ -500,7 +500,11 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
     for m in msgs {
         eprint!("{m}");
     }
-    let mut ctx = moddb::Context::new(std::path::Path::new(&dirname), cfg);
+    let mut ctx = moddb::Context::new(std::path::Path::new(&dirname), cfg).with_reader(Box::new(
+        |p: &std::path::Path| -> std::io::Result<moddb::depmod::Bytes> {
+            Ok(Box::new(modsys::file::read(p)?))
+        },
+    ));
     ctx.load_resources();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

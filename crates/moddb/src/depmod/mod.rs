@@ -177,7 +177,7 @@ struct Depmod {
 
 /// A file's bytes as the caller chose to get them (read, or mapped by a system crate: kmod
 /// maps module files, and depmod touches only a few pages of each).
-pub type Bytes = Box<dyn std::ops::Deref<Target = [u8]> + Send>;
+pub type Bytes = Box<dyn std::ops::Deref<Target = [u8]> + Send + Sync>;
 
 /// How module files are read.
 pub type Reader = dyn Fn(&Path) -> std::io::Result<Bytes> + Sync;
