@@ -68,6 +68,7 @@ pub struct ModuleRef {
 pub struct Context {
     dirname: PathBuf,
     config: Config,
+    read: Box<crate::depmod::Reader>,
     indexes: [OnceLock<Option<Index>>; 5],
 }
 
@@ -77,8 +78,16 @@ impl Context {
         Context {
             dirname: dirname.to_path_buf(),
             config,
+            read: Box::new(crate::depmod::read_whole),
             indexes: Default::default(),
         }
+    }
+
+    /// Read index files with `read` (e.g. a system crate's mapping) instead of reading them
+    /// whole.
+    pub fn with_reader(mut self, read: Box<crate::depmod::Reader>) -> Context {
+        self.read = read;
+        self
     }
 
     /// libkmod's `kmod_load_resources`: map every index up front (which changes the order of
@@ -87,7 +96,7 @@ impl Context {
     pub fn load_resources(&mut self) -> bool {
         let mut loaded: Vec<Option<Index>> = Vec::new();
         for (i, f) in FILES.iter().enumerate() {
-            let idx = Index::open(&self.dirname.join(f), ReadMode::Mapped)
+            let idx = Index::open(&self.dirname.join(f), ReadMode::Mapped, &*self.read)
                 .ok()
                 .flatten();
             if idx.is_none() && i != Kind::BuiltinAlias as usize {
@@ -114,9 +123,13 @@ impl Context {
     fn index(&self, k: Kind) -> Option<&Index> {
         self.indexes[k as usize]
             .get_or_init(|| {
-                Index::open(&self.dirname.join(FILES[k as usize]), ReadMode::File)
-                    .ok()
-                    .flatten()
+                Index::open(
+                    &self.dirname.join(FILES[k as usize]),
+                    ReadMode::File,
+                    &*self.read,
+                )
+                .ok()
+                .flatten()
             })
             .as_ref()
     }

@@ -48,7 +48,7 @@ pub type Entry = (Vec<u8>, Vec<Value>);
 /// An index file's bytes, checked for magic and major version.
 pub struct Index {
     path: PathBuf,
-    data: Vec<u8>,
+    data: crate::depmod::Bytes,
     root: u32,
     mode: ReadMode,
 }
@@ -79,6 +79,15 @@ fn add_value(out: &mut Vec<Value>, value: &[u8], priority: u32) {
 impl Index {
     /// Check the header of `data` (read from `path`, used in error messages).
     pub fn from_bytes(path: &Path, data: Vec<u8>, mode: ReadMode) -> Result<Index, Error> {
+        Index::from_boxed(path, Box::new(data), mode)
+    }
+
+    /// Like [`Index::from_bytes`] over bytes read or mapped by the caller.
+    pub fn from_boxed(
+        path: &Path,
+        data: crate::depmod::Bytes,
+        mode: ReadMode,
+    ) -> Result<Index, Error> {
         let be = |i: usize| -> Option<u32> {
             data.get(i..i + 4)
                 .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
@@ -107,9 +116,13 @@ impl Index {
 
     /// Read an index file; `Ok(None)` when it does not exist or is not an index (libkmod then
     /// behaves as if the file were absent).
-    pub fn open(path: &Path, mode: ReadMode) -> Result<Option<Index>, Error> {
-        match std::fs::read(path) {
-            Ok(data) => Ok(Index::from_bytes(path, data, mode).ok()),
+    pub fn open(
+        path: &Path,
+        mode: ReadMode,
+        read: &crate::depmod::Reader,
+    ) -> Result<Option<Index>, Error> {
+        match read(path) {
+            Ok(data) => Ok(Index::from_boxed(path, data, mode).ok()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Io {
                 path: path.to_path_buf(),

@@ -9,6 +9,23 @@
 //!
 //! Reproduced behaviour is kmod's, including its quirks, because the contract is byte-identical
 //! output: see each module's documentation for the rules it follows.
+//!
+//! - [`index`]: the `.bin` trie reader (both of libkmod's value orders), [`depmod::writer`] its
+//!   writer; [`text`]: the text files; [`builtin`]: `modules.builtin.modinfo`.
+//! - [`Context`]: lookups by name and alias in libkmod's order (modinfo, modprobe).
+//! - [`depmod`]: the whole of kmod 30's depmod, [`config`]: modprobe.d, [`modprobe`]: the plan.
+//!
+//! Known, deliberate differences from kmod 30: `depmod -vv` does not print libkmod's debug
+//! lines (they contain pointers); a dependency-cycle report that would walk without end in
+//! kmod (a path from one cycle into another) stops after a bounded number of steps; kmod 30
+//! writes no `modules.weakdep` (added in kmod 33), so neither does this.
+//!
+//! Crates used, and why: `rayon` to read and parse thousands of module files on every core
+//! (kmod uses one) and to build the output files concurrently; `regex` for depmod.d's kernel
+//! version patterns (kmod uses POSIX extended regular expressions through `regcomp`; the
+//! patterns seen in practice, like `6\.1.*` or `.*`, mean the same in both); `serde` for
+//! `modprobe --explain --json`. Shell-style matching (`fnmatch`) is written here because
+//! its exact rules decide which module an alias resolves to.
 
 pub mod builtin;
 pub mod config;

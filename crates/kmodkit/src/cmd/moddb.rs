@@ -186,7 +186,11 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
         message: &mut message,
         show: &mut show,
     };
-    let r = moddb::depmod::run(&o, &mut out, &mut log);
+    // Module files are mapped (modsys), as kmod maps them: depmod reads a few sections of each.
+    let read = |p: &std::path::Path| -> std::io::Result<moddb::depmod::Bytes> {
+        Ok(Box::new(modsys::file::read(p)?))
+    };
+    let r = moddb::depmod::run(&o, &read, &mut out, &mut log);
     let ok = match r {
         Ok(moddb::depmod::Outcome::Cycles) => false,
         Ok(_) => true,
@@ -496,7 +500,11 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
     for m in msgs {
         eprint!("{m}");
     }
-    let mut ctx = moddb::Context::new(std::path::Path::new(&dirname), cfg);
+    let mut ctx = moddb::Context::new(std::path::Path::new(&dirname), cfg).with_reader(Box::new(
+        |p: &std::path::Path| -> std::io::Result<moddb::depmod::Bytes> {
+            Ok(Box::new(modsys::file::read(p)?))
+        },
+    ));
     ctx.load_resources();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

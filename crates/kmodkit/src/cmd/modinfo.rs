@@ -270,7 +270,13 @@ impl Lookup {
                     PathBuf::from(d)
                 }
             };
-            self.db = Some(moddb::Context::new(&dir, moddb::Config::default()));
+            self.db = Some(
+                moddb::Context::new(&dir, moddb::Config::default()).with_reader(Box::new(
+                    |p: &Path| -> std::io::Result<moddb::depmod::Bytes> {
+                        Ok(Box::new(modsys::file::read(p)?))
+                    },
+                )),
+            );
         }
         self.db.as_ref().expect("set just above")
     }

@@ -175,6 +175,18 @@ struct Depmod {
     by_name: HashMap<String, Mod>,
 }
 
+/// A file's bytes as the caller chose to get them (read, or mapped by a system crate: kmod
+/// maps module files, and depmod touches only a few pages of each).
+pub type Bytes = Box<dyn std::ops::Deref<Target = [u8]> + Send + Sync>;
+
+/// How module files are read.
+pub type Reader = dyn Fn(&Path) -> std::io::Result<Bytes> + Sync;
+
+/// The plain reader: the whole file into memory.
+pub fn read_whole(path: &Path) -> std::io::Result<Bytes> {
+    Ok(Box::new(std::fs::read(path)?))
+}
+
 /// The result of a run, for the caller's exit status.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -187,7 +199,12 @@ pub enum Outcome {
 }
 
 /// Run depmod. `out` receives the text files with `-n` (kmod writes them to stdout).
-pub fn run(opts: &Options, out: &mut dyn Write, log: &mut Log<'_>) -> Result<Outcome, Error> {
+pub fn run(
+    opts: &Options,
+    read: &Reader,
+    out: &mut dyn Write,
+    log: &mut Log<'_>,
+) -> Result<Outcome, Error> {
     let dirname = opts.dirname();
     if opts.quick {
         if opts.dry_run {
@@ -273,13 +290,19 @@ pub fn run(opts: &Options, out: &mut dyn Write, log: &mut Log<'_>) -> Result<Out
 
     // kmod's array: hash iteration order, then a stable sort by modules.order position.
     let mut mods: Vec<Mod> = d.by_name.drain().map(|(_, m)| m).collect();
-    mods.sort_by(|a, b| {
-        hash::order_key(a.modname.as_bytes(), 512).cmp(&hash::order_key(b.modname.as_bytes(), 512))
+    mods.sort_by_cached_key(|m| {
+        (
+            hash::superfast(m.modname.as_bytes()) & 511,
+            m.modname.clone(),
+        )
     });
     d.sort_by_order(&mut mods, log);
 
     // Read every module in parallel.
-    let loaded: Vec<Loaded> = mods.par_iter().map(|m| load_module(&m.path)).collect();
+    let loaded: Vec<Loaded> = mods
+        .par_iter()
+        .map(|m| load_module(&m.path, read))
+        .collect();
 
     for (i, l) in loaded.iter().enumerate() {
         if let Some(e) = &l.error {
@@ -359,7 +382,7 @@ pub fn run(opts: &Options, out: &mut dyn Write, log: &mut Log<'_>) -> Result<Out
         return Ok(Outcome::Cycles);
     }
 
-    let ctx = Output {
+    let mut ctx = Output {
         mods: &mods,
         loaded: &loaded,
         deps: &deps,
@@ -367,7 +390,9 @@ pub fn run(opts: &Options, out: &mut dyn Write, log: &mut Log<'_>) -> Result<Out
         symbols: &symbols,
         dirname: &dirname,
         warn_dups: opts.warn_dups,
+        dep_lines: Vec::new(),
     };
+    ctx.dep_lines = (0..n).into_par_iter().map(|i| ctx.dep_line(i)).collect();
     if opts.dry_run {
         for (_, f) in FILES {
             let mut msgs = Vec::new();
@@ -619,9 +644,9 @@ impl Depmod {
 }
 
 /// Read one module: exported symbols, undefined symbols, `.modinfo`.
-fn load_module(path: &str) -> Loaded {
+fn load_module(path: &str, read: &Reader) -> Loaded {
     let mut l = Loaded::default();
-    let bytes = match std::fs::read(path) {
+    let bytes = match read(Path::new(path)) {
         Ok(b) => b,
         Err(e) => {
             l.error = Some(strerror(&e));
@@ -739,6 +764,8 @@ fn load_system_map(
     Ok(())
 }
 
+const MAX_CYCLE_WALK: usize = 4_000_000;
+
 /// `depmod_report_cycles`: walk from every module still holding users and print each cycle.
 fn report_cycles(mods: &[Mod], deps: &[Vec<usize>], users: &[u32], log: &mut Log<'_>) {
     let mut roots: Vec<usize> = (0..mods.len()).filter(|&i| users[i] > 0).collect();
@@ -779,6 +806,15 @@ fn report_cycles(mods: &[Mod], deps: &[Vec<usize>], users: &[u32], log: &mut Log
                 remove(&mut roots, m);
                 continue;
             }
+            // kmod 30's walk has no bound: a path from a cycle root into a different cycle
+            // loops (and allocates) forever. Stop where kmod would exhaust memory instead.
+            if verts.len() > MAX_CYCLE_WALK {
+                log.err(format!(
+                    "Cycle report from {} stopped after {MAX_CYCLE_WALK} steps (a path leads into another cycle)\n",
+                    mods[root].modname
+                ));
+                break;
+            }
             for &d in &deps[m] {
                 verts.push((d, Some(v)));
                 stack.push(verts.len() - 1);
@@ -800,6 +836,8 @@ struct Output<'a> {
     symbols: &'a HashMap<String, Symbol>,
     dirname: &'a str,
     warn_dups: bool,
+    /// modules.dep's line of each module (shared by the text and binary files).
+    dep_lines: Vec<String>,
 }
 
 type Builder = fn(&Output<'_>, &mut Msgs, bool) -> Option<Vec<u8>>;
@@ -859,9 +897,7 @@ impl Output<'_> {
             .iter()
             .filter_map(|(k, s)| s.owner.map(|o| (k.as_str(), o)))
             .collect();
-        v.sort_by(|a, b| {
-            hash::order_key(a.0.as_bytes(), 2048).cmp(&hash::order_key(b.0.as_bytes(), 2048))
-        });
+        v.sort_by_cached_key(|&(name, _)| (hash::superfast(name.as_bytes()) & 2047, name));
         v
     }
 }
@@ -869,7 +905,7 @@ impl Output<'_> {
 fn out_deps(o: &Output<'_>, _: &mut Msgs, _: bool) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(o.mods.len() * 64);
     for i in 0..o.mods.len() {
-        out.extend_from_slice(o.dep_line(i).as_bytes());
+        out.extend_from_slice(o.dep_lines[i].as_bytes());
         out.push(b'\n');
     }
     Some(out)
@@ -881,7 +917,7 @@ fn out_deps_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>> {
     }
     let mut t = Trie::new();
     for (i, m) in o.mods.iter().enumerate() {
-        let line = o.dep_line(i);
+        let line = &o.dep_lines[i];
         if t.insert(m.modname.as_bytes(), line.as_bytes(), i as u32) && o.warn_dups {
             msgs.push((Level::Warning, format!("duplicate module deps:\n{line}\n")));
         }
