@@ -6,15 +6,24 @@ use std::process::{Command, Output};
 use testsupport::{corpus, skip, Requirement};
 
 fn kmodkit(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit")).args(args).current_dir(cwd).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
 }
 
 /// The corpus kernel's release, if its headers are installed.
 fn release_with_headers() -> Option<String> {
     let c = corpus("amd64")?;
-    let build = PathBuf::from("/lib/modules").join(&c.release).join("build/Makefile");
+    let build = PathBuf::from("/lib/modules")
+        .join(&c.release)
+        .join("build/Makefile");
     if !build.is_file() {
-        skip(Requirement::Corpus, &format!("linux-headers-{} is not installed", c.release));
+        skip(
+            Requirement::Corpus,
+            &format!("linux-headers-{} is not installed", c.release),
+        );
         return None;
     }
     Some(c.release)
@@ -26,33 +35,66 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn skeleton_builds_and_checks_clean() {
-    let Some(release) = release_with_headers() else { return };
+    let Some(release) = release_with_headers() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let out = kmodkit(&["new", "kmk_hello"], tmp.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    for f in ["kmk_hello.c", "Makefile", "dkms.conf", ".gitignore", "README.md"] {
+    for f in [
+        "kmk_hello.c",
+        "Makefile",
+        "dkms.conf",
+        ".gitignore",
+        "README.md",
+    ] {
         assert!(tmp.path().join("kmk_hello").join(f).is_file(), "{f}");
     }
     // Creating it again refuses to overwrite.
-    assert_eq!(kmodkit(&["new", "kmk_hello"], tmp.path()).status.code(), Some(1));
+    assert_eq!(
+        kmodkit(&["new", "kmk_hello"], tmp.path()).status.code(),
+        Some(1)
+    );
 
     let out = kmodkit(&["build", "kmk_hello", "--kernel", &release], tmp.path());
-    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let ko = tmp.path().join("kmk_hello/.build").join(&release).join("kmk_hello.ko");
-    let info = kmodkit(&["modinfo", "-F", "vermagic", ko.to_str().unwrap()], tmp.path());
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let ko = tmp
+        .path()
+        .join("kmk_hello/.build")
+        .join(&release)
+        .join("kmk_hello.ko");
+    let info = kmodkit(
+        &["modinfo", "-F", "vermagic", ko.to_str().unwrap()],
+        tmp.path(),
+    );
     let vermagic = text(&info.stdout);
-    assert!(vermagic.starts_with(&format!("{release} ")), "vermagic {vermagic:?}");
+    assert!(
+        vermagic.starts_with(&format!("{release} ")),
+        "vermagic {vermagic:?}"
+    );
     let parm = kmodkit(&["modinfo", "-p", ko.to_str().unwrap()], tmp.path());
-    assert_eq!(text(&parm.stdout), "bufsize:Size in bytes of the buffer allocated at load time (uint)\n");
+    assert_eq!(
+        text(&parm.stdout),
+        "bufsize:Size in bytes of the buffer allocated at load time (uint)\n"
+    );
 }
 
 #[test]
 fn compile_error_shows_the_first_error() {
-    let Some(release) = release_with_headers() else { return };
+    let Some(release) = release_with_headers() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     assert!(kmodkit(&["new", "broken"], tmp.path()).status.success());
     let c = tmp.path().join("broken/broken.c");
-    let src = std::fs::read_to_string(&c).unwrap().replace("kfree(buf);", "kfree(buf) this_is_not_c;");
+    let src = std::fs::read_to_string(&c)
+        .unwrap()
+        .replace("kfree(buf);", "kfree(buf) this_is_not_c;");
     std::fs::write(&c, src).unwrap();
     let out = kmodkit(&["build", "broken", "--kernel", &release], tmp.path());
     assert_eq!(out.status.code(), Some(1));
@@ -60,17 +102,33 @@ fn compile_error_shows_the_first_error() {
     assert!(err.contains("build failed"), "{err}");
     let marked: Vec<&str> = err.lines().filter(|l| l.starts_with("==> ")).collect();
     assert_eq!(marked.len(), 1, "{err}");
-    assert!(marked[0].contains("broken.c") && marked[0].contains("error"), "{}", marked[0]);
-    assert!(!tmp.path().join("broken/.build").join(&release).join("broken.ko").exists());
+    assert!(
+        marked[0].contains("broken.c") && marked[0].contains("error"),
+        "{}",
+        marked[0]
+    );
+    assert!(!tmp
+        .path()
+        .join("broken/.build")
+        .join(&release)
+        .join("broken.ko")
+        .exists());
 }
 
 #[test]
 fn missing_headers_name_the_package() {
     let tmp = tempfile::tempdir().unwrap();
     assert!(kmodkit(&["new", "nohdr"], tmp.path()).status.success());
-    let out = kmodkit(&["build", "nohdr", "--kernel", "9.9.9-kmodkit-none"], tmp.path());
+    let out = kmodkit(
+        &["build", "nohdr", "--kernel", "9.9.9-kmodkit-none"],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("install the package linux-headers-9.9.9-kmodkit-none"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("install the package linux-headers-9.9.9-kmodkit-none"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -84,11 +142,27 @@ fn invalid_module_name_is_refused() {
 /// Headers that claim another release are refused before building.
 #[test]
 fn headers_for_another_release_are_refused() {
-    let Some(release) = release_with_headers() else { return };
+    let Some(release) = release_with_headers() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     assert!(kmodkit(&["new", "wrong"], tmp.path()).status.success());
     let headers = format!("/lib/modules/{release}/build");
-    let out = kmodkit(&["build", "wrong", "--kernel", "6.0.0-other", "--headers", &headers], tmp.path());
+    let out = kmodkit(
+        &[
+            "build",
+            "wrong",
+            "--kernel",
+            "6.0.0-other",
+            "--headers",
+            &headers,
+        ],
+        tmp.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains(&format!("are for {release}, not 6.0.0-other")), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(&format!("are for {release}, not 6.0.0-other")),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -12,7 +12,12 @@ fn kmodkit() -> &'static str {
 
 /// Run kmod's modinfo and ours with `args` in `cwd`; return both outputs.
 fn both(args: &[&str], files: &[PathBuf], cwd: &Path) -> (Output, Output) {
-    let theirs = Command::new("modinfo").args(args).args(files).current_dir(cwd).output().unwrap();
+    let theirs = Command::new("modinfo")
+        .args(args)
+        .args(files)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
     let ours = Command::new(kmodkit())
         .arg("modinfo")
         .args(args)
@@ -42,7 +47,11 @@ fn assert_same(what: &str, theirs: &Output, ours: &Output) {
         String::from_utf8_lossy(&ours.stderr),
         "{what}: stderr differs"
     );
-    assert_eq!(theirs.status.code(), ours.status.code(), "{what}: exit status differs");
+    assert_eq!(
+        theirs.status.code(),
+        ours.status.code(),
+        "{what}: exit status differs"
+    );
 }
 
 fn setup() -> Option<Corpus> {
@@ -134,17 +143,30 @@ fn compressed_copies_identical() {
         let base = m.file_name().unwrap().to_string_lossy().into_owned();
         let xz = tmp.path().join(format!("x{i}-{base}"));
         std::fs::copy(m, &xz).unwrap();
-        let st = Command::new("xz").arg("-q").arg("--check=crc32").arg(&xz).status().unwrap();
+        let st = Command::new("xz")
+            .arg("-q")
+            .arg("--check=crc32")
+            .arg(&xz)
+            .status()
+            .unwrap();
         assert!(st.success());
         files.push(PathBuf::from(format!("{}.xz", xz.display())));
         let zs = tmp.path().join(format!("z{i}-{base}"));
         std::fs::copy(m, &zs).unwrap();
-        let st = Command::new("zstd").args(["-q", "--rm"]).arg(&zs).status().unwrap();
+        let st = Command::new("zstd")
+            .args(["-q", "--rm"])
+            .arg(&zs)
+            .status()
+            .unwrap();
         assert!(st.success());
         files.push(PathBuf::from(format!("{}.zst", zs.display())));
     }
     let (t, o) = both(&[], &files, tmp.path());
-    assert!(t.status.success(), "kmod failed: {}", String::from_utf8_lossy(&t.stderr));
+    assert!(
+        t.status.success(),
+        "kmod failed: {}",
+        String::from_utf8_lossy(&t.stderr)
+    );
     assert_same("compressed copies", &t, &o);
 }
 
@@ -158,6 +180,10 @@ fn other_architectures_identical() {
     for arch in ["arm64", "s390x", "armhf"] {
         let Some(c) = corpus(arch) else { continue };
         compare_all(&c, &[], &format!("modinfo <every {arch} module>"));
-        compare_all(&c, &["-0", "-F", "signature"], &format!("modinfo -0 -F signature ({arch})"));
+        compare_all(
+            &c,
+            &["-0", "-F", "signature"],
+            &format!("modinfo -0 -F signature ({arch})"),
+        );
     }
 }

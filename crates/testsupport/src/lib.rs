@@ -169,7 +169,10 @@ pub fn debpkg(package: &str) -> Option<PathBuf> {
             None
         }
         Err(e) => {
-            skip(Requirement::Corpus, &format!("cannot run {}: {e}", script.display()));
+            skip(
+                Requirement::Corpus,
+                &format!("cannot run {}: {e}", script.display()),
+            );
             None
         }
     }

@@ -9,4 +9,3 @@ pub mod signing;
 pub mod trace;
 pub mod trust;
 pub mod vm;
-
