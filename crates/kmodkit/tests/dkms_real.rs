@@ -128,3 +128,130 @@ fn real_dkms_package_lifecycle() {
     let status = okv(with(&["dkms", "status"]));
     assert!(!status.contains("v4l2loopback"), "{status}");
 }
+
+/// Failures end with a message and a non-zero status, and install nothing: a BUILD_EXCLUSIVE
+/// directive that excludes the kernel (DKMS's status 9), and a compile error (the make log's
+/// first error shown, the build kept out of the tree).
+#[test]
+fn dkms_failures_install_nothing() {
+    let Some(c) = corpus("amd64") else { return };
+    let release = c.release.clone();
+    if !Path::new("/lib/modules")
+        .join(&release)
+        .join("build/Makefile")
+        .is_file()
+    {
+        skip(
+            Requirement::Corpus,
+            &format!("linux-headers-{release} is not installed"),
+        );
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let (dkms_tree, install_tree) = (d.join("var/lib/dkms"), d.join("lib/modules"));
+    std::fs::create_dir_all(install_tree.join(&release)).unwrap();
+    let common = |action: &str| -> Vec<String> {
+        vec![
+            "dkms".into(),
+            action.into(),
+            "--dkmstree".into(),
+            dkms_tree.to_string_lossy().into_owned(),
+            "--sourcetree".into(),
+            d.to_string_lossy().into_owned(),
+            "--installtree".into(),
+            install_tree.to_string_lossy().into_owned(),
+        ]
+    };
+    let runv = |v: Vec<String>| run(&v.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // A skeleton whose dkms.conf only wants kernels 1.2.x.
+    let out = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+        .args(["new", "kmk_excl"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let conf = d.join("kmk_excl/dkms.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("BUILD_EXCLUSIVE_KERNEL=\"^1\\.2\\.\"\n");
+    std::fs::write(&conf, text).unwrap();
+    let mut add = common("add");
+    add.push(d.join("kmk_excl").to_string_lossy().into_owned());
+    assert!(runv(add).status.success());
+    let mut install = common("install");
+    install.extend([
+        "-m".into(),
+        "kmk_excl/0.1".into(),
+        "-k".into(),
+        release.clone(),
+    ]);
+    let out = runv(install);
+    let msg =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{msg}");
+    assert!(msg.contains("BUILD_EXCLUSIVE"), "{msg}");
+
+    // A skeleton that does not compile.
+    let out = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+        .args(["new", "kmk_broken"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let src = d.join("kmk_broken/kmk_broken.c");
+    let text = std::fs::read_to_string(&src).unwrap();
+    std::fs::write(
+        &src,
+        text.replacen("return 0;", "return undefined_variable;", 1),
+    )
+    .unwrap();
+    let mut add = common("add");
+    add.push(d.join("kmk_broken").to_string_lossy().into_owned());
+    assert!(runv(add).status.success());
+    let mut install = common("install");
+    install.extend([
+        "-m".into(),
+        "kmk_broken/0.1".into(),
+        "-k".into(),
+        release.clone(),
+    ]);
+    // No headers where the install tree says they are: named, with the package to install.
+    let out = runv(install.clone());
+    let msg =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{msg}");
+    assert!(
+        msg.contains(&format!("linux-headers-{release} package")),
+        "{msg}"
+    );
+    install.extend([
+        "--kernelsourcedir".into(),
+        format!("/lib/modules/{release}/build"),
+    ]);
+    let out = runv(install);
+    let msg =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{msg}");
+    assert!(
+        msg.contains("undefined_variable"),
+        "the compiler's error should be shown:\n{msg}"
+    );
+
+    // Nothing of either landed in the install tree.
+    let mut found = Vec::new();
+    let mut stack = vec![install_tree.clone()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path())
+            } else {
+                found.push(e.path())
+            }
+        }
+    }
+    assert!(
+        found.iter().all(|p| !p.to_string_lossy().contains("kmk_")),
+        "{found:?}"
+    );
+}
