@@ -385,7 +385,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
     let (mut use_all, mut remove, mut show_config, mut lookup_only) = (false, false, false, false);
     let (mut dry_run, mut do_show, mut explain, mut json) = (false, false, false, false);
     let mut flags = moddb::modprobe::Flags::default();
-    let (mut remove_holders, mut wait_given) = (false, false);
+    let (mut remove_holders, mut wait_given, mut force) = (false, false, false);
     let mut config: Vec<PathBuf> = Vec::new();
     let (mut root, mut kversion) = (None::<String>, None::<String>);
     for (c, v) in &parsed.opts {
@@ -401,7 +401,8 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             }
             'r' => remove = true,
             '5' => remove_holders = true,
-            'f' | '2' | '1' | 's' => {}
+            'f' => force = true,
+            '2' | '1' | 's' => {}
             'w' => {
                 let t = text();
                 if t.is_empty() || t.parse::<u64>().is_err() {
@@ -591,14 +592,13 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
                     failed = true;
                     break;
                 }
-                if !dry_run && !plan.steps.is_empty() {
+                if !dry_run {
                     let _ = out.flush();
-                    err(
-                        3,
-                        "removing modules from the running kernel is not implemented yet (use -n)",
-                    );
-                    failed = true;
-                    break;
+                    if let Err(e) = execute_removal(&plan, force) {
+                        err(3, &e);
+                        failed = true;
+                        break;
+                    }
                 }
             }
         }
@@ -660,14 +660,10 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
                 failed = true;
             } else if !dry_run && plan.skipped.is_none() {
                 let _ = out.flush();
-                err(
-                    3,
-                    &format!(
-                        "could not insert '{}': kmodkit's modprobe only resolves (use -n or --show-depends)",
-                        r.name(i)
-                    ),
-                );
-                failed = true;
+                if let Err(e) = execute_plan(&plan, r.name(i), force, flags.first_time) {
+                    err(3, &e);
+                    failed = true;
+                }
             }
         }
     }
@@ -685,6 +681,101 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
         return 1;
     }
     u8::from(failed)
+}
+
+/// Carries out a load plan on the running kernel as kmod's modprobe does: the steps in
+/// order; a module already loaded (EEXIST) is fine unless it is the requested one under
+/// `--first-time`; a failing soft dependency is ignored; any other failure stops, reported
+/// (as kmod does) under the requested module's name.
+fn execute_plan(
+    plan: &moddb::modprobe::Plan,
+    requested: &str,
+    force: bool,
+    first_time: bool,
+) -> Result<(), String> {
+    use moddb::modprobe::Action;
+    let compression = modsys::state::Sys::default().compression();
+    for st in &plan.steps {
+        let errno = match &st.action {
+            Action::Insmod { path, options } => {
+                match modsys::load::insert_file(path, options, force, compression.as_deref()) {
+                    Ok(_) => continue,
+                    Err(modsys::load::InsertError::Kernel(e)) => e.0,
+                    Err(modsys::load::InsertError::Open { source, .. }) => {
+                        source.raw_os_error().unwrap_or(libc::EIO)
+                    }
+                    Err(e) => return Err(format!("could not insert '{requested}': {e}")),
+                }
+            }
+            Action::Install { command, options } => {
+                let command = command.replace("$CMDLINE_OPTS", options);
+                match run_config_command(&command, &st.module) {
+                    Ok(()) => continue,
+                    Err(code) if st.required => return Err(format!(
+                        "Error running install command '{command}' for module {}: retcode {code}",
+                        st.module
+                    )),
+                    Err(_) => continue,
+                }
+            }
+            Action::Builtin | Action::Nothing | Action::AlreadyLoaded => continue,
+        };
+        let is_requested = st.module == requested;
+        match errno {
+            libc::EEXIST if !(first_time && is_requested) => {}
+            _ if !st.required => {}
+            libc::EEXIST => {
+                return Err(format!("could not insert '{requested}': Module already in kernel"))
+            }
+            libc::ENOENT => {
+                return Err(format!(
+                    "could not insert '{requested}': Unknown symbol in module, or unknown parameter (see dmesg)"
+                ))
+            }
+            e => {
+                return Err(format!(
+                    "could not insert '{requested}': {}",
+                    modsys::Errno(e).message()
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `modprobe -r`: the removal plan's steps in order (the plan already checked holders and
+/// use counts); the first failure stops, with kmod's message.
+fn execute_removal(plan: &moddb::modprobe::RemovePlan, force: bool) -> Result<(), String> {
+    use moddb::modprobe::RemoveStep;
+    for st in &plan.steps {
+        match st {
+            RemoveStep::Rmmod { module } => modsys::load::remove(module, force)
+                .map_err(|e| format!("could not remove '{module}': {}", e.message()))?,
+            RemoveStep::Command { module, command } => {
+                let command = command.replace("$CMDLINE_OPTS", "");
+                run_config_command(&command, module).map_err(|code| {
+                    format!("Error running remove command '{command}' for module {module}: retcode {code}")
+                })?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A modprobe.d install/remove command, run by the shell with `MODPROBE_MODULE` set, as
+/// libkmod's `command_do` runs it. `Err` carries the exit status.
+fn run_config_command(command: &str, module: &str) -> Result<(), i32> {
+    let status = std::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .env("MODPROBE_MODULE", module)
+        .status()
+        .map_err(|e| e.raw_os_error().unwrap_or(1))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(status.code().unwrap_or(1))
+    }
 }
 
 /// `--explain`: each step with why it is there.
