@@ -380,6 +380,8 @@ run insmod_missing insmod /m/nosuch.ko
 run insmod_missing_kmod /k/insmod /m/nosuch.ko
 run insmod_exists insmod /m/hello.ko
 run insmod_exists_kmod /k/insmod /m/hello.ko
+run rmmod_f rmmod -f dep_a
+run rmmod_f_kmod /k/rmmod -f dep_a
 run rmmod_chain rmmod dep_b dep_a
 run after lsmod
 # Compressed modules on a kernel without in-kernel decompression: decompressed here and
@@ -474,6 +476,10 @@ run dmesg_err_util udmesg --level err,warn
     );
     assert_same_as_kmod(&r, "rmmod_inuse", "rmmod_inuse_kmod");
     assert_same_as_kmod(&r, "rmmod_missing", "rmmod_missing_kmod");
+    // Forced: the kernel itself refuses (dep_a has a holder); libkmod's line, then rmmod's.
+    assert_eq!(rc(&r, "rmmod_f"), 1);
+    assert_eq!(field(&r, "rmmod_f", "err").len(), 2, "{:?}", r.get("rmmod_f"));
+    assert_same_as_kmod(&r, "rmmod_f", "rmmod_f_kmod");
     assert_same_as_kmod(&r, "insmod_missing", "insmod_missing_kmod");
     assert_same_as_kmod(&r, "insmod_exists", "insmod_exists_kmod");
     assert_eq!(rc(&r, "rmmod_chain"), 0);
