@@ -478,7 +478,12 @@ run dmesg_err_util udmesg --level err,warn
     assert_same_as_kmod(&r, "rmmod_missing", "rmmod_missing_kmod");
     // Forced: the kernel itself refuses (dep_a has a holder); libkmod's line, then rmmod's.
     assert_eq!(rc(&r, "rmmod_f"), 1);
-    assert_eq!(field(&r, "rmmod_f", "err").len(), 2, "{:?}", r.get("rmmod_f"));
+    assert_eq!(
+        field(&r, "rmmod_f", "err").len(),
+        2,
+        "{:?}",
+        r.get("rmmod_f")
+    );
     assert_same_as_kmod(&r, "rmmod_f", "rmmod_f_kmod");
     assert_same_as_kmod(&r, "insmod_missing", "insmod_missing_kmod");
     assert_same_as_kmod(&r, "insmod_exists", "insmod_exists_kmod");
