@@ -50,7 +50,11 @@ fn rd32(b: &[u8], off: usize, big: bool) -> Result<u32, Error> {
         .get(off..off + 4)
         .ok_or_else(|| Error::Format(format!("BTF truncated at offset {off}")))?;
     let a = [s[0], s[1], s[2], s[3]];
-    Ok(if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+    Ok(if big {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    })
 }
 
 impl Btf {
@@ -58,20 +62,36 @@ impl Btf {
         if b.len() < 24 {
             return Err(Error::Format("BTF header truncated".into()));
         }
-        let magic = if big { u16::from_be_bytes([b[0], b[1]]) } else { u16::from_le_bytes([b[0], b[1]]) };
+        let magic = if big {
+            u16::from_be_bytes([b[0], b[1]])
+        } else {
+            u16::from_le_bytes([b[0], b[1]])
+        };
         if magic != 0xeb9f {
-            return Err(Error::Format(format!("BTF magic {magic:#x}, expected 0xeb9f")));
+            return Err(Error::Format(format!(
+                "BTF magic {magic:#x}, expected 0xeb9f"
+            )));
         }
         let hdr_len = rd32(b, 4, big)? as usize;
         let type_off = rd32(b, 8, big)? as usize;
         let type_len = rd32(b, 12, big)? as usize;
         let str_off = rd32(b, 16, big)? as usize;
         let str_len = rd32(b, 20, big)? as usize;
-        let tstart = hdr_len.checked_add(type_off).ok_or_else(|| Error::Format("BTF offsets overflow".into()))?;
-        let tend = tstart.checked_add(type_len).ok_or_else(|| Error::Format("BTF offsets overflow".into()))?;
-        let sstart = hdr_len.checked_add(str_off).ok_or_else(|| Error::Format("BTF offsets overflow".into()))?;
-        let send = sstart.checked_add(str_len).ok_or_else(|| Error::Format("BTF offsets overflow".into()))?;
-        let tb = b.get(tstart..tend).ok_or_else(|| Error::Format("BTF type section out of range".into()))?;
+        let tstart = hdr_len
+            .checked_add(type_off)
+            .ok_or_else(|| Error::Format("BTF offsets overflow".into()))?;
+        let tend = tstart
+            .checked_add(type_len)
+            .ok_or_else(|| Error::Format("BTF offsets overflow".into()))?;
+        let sstart = hdr_len
+            .checked_add(str_off)
+            .ok_or_else(|| Error::Format("BTF offsets overflow".into()))?;
+        let send = sstart
+            .checked_add(str_len)
+            .ok_or_else(|| Error::Format("BTF offsets overflow".into()))?;
+        let tb = b
+            .get(tstart..tend)
+            .ok_or_else(|| Error::Format("BTF type section out of range".into()))?;
         let strings = b
             .get(sstart..send)
             .ok_or_else(|| Error::Format("BTF string section out of range".into()))?
@@ -108,14 +128,23 @@ impl Btf {
                 }
                 KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => {
                     for _ in 0..vlen {
-                        t.members.push((rd32(tb, p, big)?, rd32(tb, p + 4, big)?, rd32(tb, p + 8, big)?));
+                        t.members.push((
+                            rd32(tb, p, big)?,
+                            rd32(tb, p + 4, big)?,
+                            rd32(tb, p + 8, big)?,
+                        ));
                         p += 12;
                     }
                 }
                 KIND_ENUM | KIND_FUNC_PROTO => p += 8 * vlen as usize,
-                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_FUNC
-                | KIND_FLOAT | KIND_TYPE_TAG => {}
-                k => return Err(Error::Format(format!("BTF type {} has unknown kind {k}", types.len()))),
+                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT
+                | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => {}
+                k => {
+                    return Err(Error::Format(format!(
+                        "BTF type {} has unknown kind {k}",
+                        types.len()
+                    )))
+                }
             }
             types.push(t);
         }
@@ -153,9 +182,8 @@ impl Btf {
         let id = self.resolve(id);
         let t = self.get(id)?;
         match t.kind {
-            KIND_INT | KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 | KIND_DATASEC | KIND_FLOAT => {
-                Some(t.size_type as u64)
-            }
+            KIND_INT | KIND_STRUCT | KIND_UNION | KIND_ENUM | KIND_ENUM64 | KIND_DATASEC
+            | KIND_FLOAT => Some(t.size_type as u64),
             KIND_PTR => Some(8),
             KIND_ARRAY => {
                 let (elem, n) = t.array?;
@@ -213,7 +241,9 @@ pub fn parse_line_info(ext: &[u8], btf: &Btf, big: bool) -> Result<Vec<LineInfo>
     }
     let rec = rd32(li, 0, big)? as usize;
     if rec < 16 {
-        return Err(Error::Format(format!("BTF.ext line info record size {rec} < 16")));
+        return Err(Error::Format(format!(
+            "BTF.ext line info record size {rec} < 16"
+        )));
     }
     let mut p = 4;
     while p + 8 <= li.len() {

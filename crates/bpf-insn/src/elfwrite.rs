@@ -6,19 +6,34 @@ use crate::asm::Section;
 use crate::insn::{encode_all, Endian};
 
 fn put16(v: &mut Vec<u8>, x: u16, big: bool) {
-    v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() });
+    v.extend_from_slice(&if big {
+        x.to_be_bytes()
+    } else {
+        x.to_le_bytes()
+    });
 }
 fn put32(v: &mut Vec<u8>, x: u32, big: bool) {
-    v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() });
+    v.extend_from_slice(&if big {
+        x.to_be_bytes()
+    } else {
+        x.to_le_bytes()
+    });
 }
 fn put64(v: &mut Vec<u8>, x: u64, big: bool) {
-    v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() });
+    v.extend_from_slice(&if big {
+        x.to_be_bytes()
+    } else {
+        x.to_le_bytes()
+    });
 }
 
 /// The bytes of an ELF object holding `sections`.
 pub fn write_object(sections: &[Section], endian: Endian) -> Vec<u8> {
     let big = endian == Endian::Big;
-    let secs: Vec<&Section> = sections.iter().filter(|s| !s.insns.is_empty() || !s.labels.is_empty()).collect();
+    let secs: Vec<&Section> = sections
+        .iter()
+        .filter(|s| !s.insns.is_empty() || !s.labels.is_empty())
+        .collect();
     // String table (section and symbol names).
     let mut strtab = vec![0u8];
     let add_str = |s: &str, t: &mut Vec<u8>| -> u32 {
@@ -90,7 +105,19 @@ pub fn write_object(sections: &[Section], endian: Endian) -> Vec<u8> {
     out.extend(std::iter::repeat_n(0u8, pad));
     out.extend_from_slice(&symtab);
     #[allow(clippy::too_many_arguments)]
-    fn sh(o: &mut Vec<u8>, big: bool, name: u32, typ: u32, flags: u64, off: u64, size: u64, link: u32, info: u32, align: u64, entsize: u64) {
+    fn sh(
+        o: &mut Vec<u8>,
+        big: bool,
+        name: u32,
+        typ: u32,
+        flags: u64,
+        off: u64,
+        size: u64,
+        link: u32,
+        info: u32,
+        align: u64,
+        entsize: u64,
+    ) {
         put32(o, name, big);
         put32(o, typ, big);
         put64(o, flags, big);
@@ -105,10 +132,46 @@ pub fn write_object(sections: &[Section], endian: Endian) -> Vec<u8> {
     sh(&mut out, big, 0, 0, 0, 0, 0, 0, 0, 0, 0);
     for (i, _) in secs.iter().enumerate() {
         let (o, n) = offsets[i];
-        sh(&mut out, big, sec_names[i], 1, 6, o as u64, n as u64, 0, 0, 8, 0);
+        sh(
+            &mut out,
+            big,
+            sec_names[i],
+            1,
+            6,
+            o as u64,
+            n as u64,
+            0,
+            0,
+            8,
+            0,
+        );
     }
-    sh(&mut out, big, strtab_name, 3, 0, strtab_off as u64, strtab.len() as u64, 0, 0, 1, 0);
+    sh(
+        &mut out,
+        big,
+        strtab_name,
+        3,
+        0,
+        strtab_off as u64,
+        strtab.len() as u64,
+        0,
+        0,
+        1,
+        0,
+    );
     // sh_info of .symtab: index of the first non-local symbol (all are local).
-    sh(&mut out, big, symtab_name, 2, 0, symtab_off as u64, symtab.len() as u64, (shnum - 2) as u32, nsyms as u32, 8, 24);
+    sh(
+        &mut out,
+        big,
+        symtab_name,
+        2,
+        0,
+        symtab_off as u64,
+        symtab.len() as u64,
+        (shnum - 2) as u32,
+        nsyms as u32,
+        8,
+        24,
+    );
     out
 }

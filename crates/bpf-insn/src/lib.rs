@@ -7,12 +7,12 @@
 
 pub mod asm;
 pub mod btf;
-pub mod elfwrite;
 pub mod conformance;
 pub mod disasm;
+pub mod elfwrite;
 pub mod insn;
-pub mod object;
 pub mod objdump;
+pub mod object;
 pub mod ubpf;
 
 pub use asm::{assemble, assemble_sections, Section};

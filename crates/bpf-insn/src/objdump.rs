@@ -20,10 +20,19 @@ struct SymInfo {
 /// Disassemble `data` (an ELF object) as `llvm-objdump -d FILE` prints it; `file` is the
 /// name printed in the header line.
 pub fn objdump(data: &[u8], file: &str) -> Result<String, Error> {
-    let obj = ElfFile64::<Endianness>::parse(data).map_err(|e| Error::Format(format!("not a 64-bit ELF object: {e}")))?;
+    let obj = ElfFile64::<Endianness>::parse(data)
+        .map_err(|e| Error::Format(format!("not a 64-bit ELF object: {e}")))?;
     let en = obj.endian();
-    let endian = if obj.is_little_endian() { Endian::Little } else { Endian::Big };
-    let fmt = if obj.is_little_endian() { "elf64-bpf" } else { "elf64-bpfeb" };
+    let endian = if obj.is_little_endian() {
+        Endian::Little
+    } else {
+        Endian::Big
+    };
+    let fmt = if obj.is_little_endian() {
+        "elf64-bpf"
+    } else {
+        "elf64-bpfeb"
+    };
     let mut out = format!("\n{file}:\tfile format {fmt}\n");
     let mut all: Vec<Vec<SymInfo>> = Vec::new();
     let nsec = obj.sections().map(|s| s.index().0).max().unwrap_or(0) + 1;
@@ -62,7 +71,9 @@ pub fn objdump(data: &[u8], file: &str) -> Result<String, Error> {
             continue;
         }
         let name = s.name().unwrap_or("").to_string();
-        let bytes = s.data().map_err(|e| Error::Format(format!("section `{name}`: {e}")))?;
+        let bytes = s
+            .data()
+            .map_err(|e| Error::Format(format!("section `{name}`: {e}")))?;
         let mut syms: Vec<SymInfo> = std::mem::take(&mut all[s.index().0]);
         if syms.first().is_none_or(|f| f.addr != 0) {
             syms.insert(
@@ -113,15 +124,21 @@ pub fn objdump(data: &[u8], file: &str) -> Result<String, Error> {
                         if avail.len() < 16 {
                             ("<unknown>".to_string(), 1)
                         } else {
-                            let second = Insn::decode(avail[8..16].try_into().unwrap_or([0; 8]), endian);
+                            let second =
+                                Insn::decode(avail[8..16].try_into().unwrap_or([0; 8]), endian);
                             let (t, k) = format_insn_llvm14(&[first, second], 0);
                             (t, k * 8)
                         }
                     } else {
                         let prog = [first];
                         let (mut t, k) = format_insn_llvm14(&prog, 0);
-                        if llvm14_known(&prog, 0) && first.is_jump() && first.code & 0xf7 != class::JMP | jmp::CALL {
-                            let target = (idx as u64).wrapping_add(8).wrapping_add((first.off as i64 * 8) as u64);
+                        if llvm14_known(&prog, 0)
+                            && first.is_jump()
+                            && first.code & 0xf7 != class::JMP | jmp::CALL
+                        {
+                            let target = (idx as u64)
+                                .wrapping_add(8)
+                                .wrapping_add((first.off as i64 * 8) as u64);
                             // Last symbol at or before the target (with the dummy, always one).
                             if let Some(ts) = syms.iter().rev().find(|s| s.addr <= target) {
                                 let disp = target.wrapping_sub(ts.addr);

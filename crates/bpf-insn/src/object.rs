@@ -13,7 +13,9 @@ use std::collections::HashMap;
 
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, SectionHeader, Sym};
-use object::{Endianness, Object as _, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget};
+use object::{
+    Endianness, Object as _, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget,
+};
 
 use crate::btf::{self, Btf, LineInfo};
 use crate::insn::{class, jmp, pseudo, Endian, Insn};
@@ -64,7 +66,11 @@ pub struct Program {
 impl Program {
     /// The source line that covers instruction `pc`, if line info exists.
     pub fn line_of(&self, pc: usize) -> Option<&SourceLine> {
-        self.lines.iter().rev().find(|(i, _)| *i <= pc).map(|(_, l)| l)
+        self.lines
+            .iter()
+            .rev()
+            .find(|(i, _)| *i <= pc)
+            .map(|(_, l)| l)
     }
 }
 
@@ -148,7 +154,9 @@ pub fn prog_type_of_section(sec: &str) -> Option<u32> {
         .filter(|(p, _)| {
             sec == *p
                 || sec.starts_with(p)
-                    && (p.ends_with('/') || sec[p.len()..].starts_with('/') || sec[p.len()..].starts_with('.'))
+                    && (p.ends_with('/')
+                        || sec[p.len()..].starts_with('/')
+                        || sec[p.len()..].starts_with('.'))
         })
         .max_by_key(|(p, _)| p.len())
         .map(|(_, t)| *t)
@@ -191,17 +199,27 @@ pub const PROG_TYPE_NAMES: &[(&str, u32)] = &[
 ];
 
 pub fn prog_type_name(t: u32) -> &'static str {
-    PROG_TYPE_NAMES.iter().find(|(_, v)| *v == t).map(|(n, _)| *n).unwrap_or("unknown")
+    PROG_TYPE_NAMES
+        .iter()
+        .find(|(_, v)| *v == t)
+        .map(|(n, _)| *n)
+        .unwrap_or("unknown")
 }
 
 pub fn prog_type_from_name(n: &str) -> Option<u32> {
-    let n = n.strip_prefix("BPF_PROG_TYPE_").unwrap_or(n).to_ascii_lowercase();
+    let n = n
+        .strip_prefix("BPF_PROG_TYPE_")
+        .unwrap_or(n)
+        .to_ascii_lowercase();
     let n = match n.as_str() {
         "socket" => "socket_filter",
         "tc" | "classifier" => "sched_cls",
         other => other,
     };
-    PROG_TYPE_NAMES.iter().find(|(k, _)| *k == n).map(|(_, v)| *v)
+    PROG_TYPE_NAMES
+        .iter()
+        .find(|(k, _)| *k == n)
+        .map(|(_, v)| *v)
 }
 
 const R_BPF_64_64: u32 = 1;
@@ -235,17 +253,25 @@ fn ferr(msg: impl Into<String>) -> Error {
 fn u32_at(b: &[u8], off: usize, big: bool) -> Option<u32> {
     let s = b.get(off..off + 4)?;
     let a = [s[0], s[1], s[2], s[3]];
-    Some(if big { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) })
+    Some(if big {
+        u32::from_be_bytes(a)
+    } else {
+        u32::from_le_bytes(a)
+    })
 }
 
 impl Object {
     /// Parse an ELF BPF object.
     pub fn parse(data: &[u8]) -> Result<Object, Error> {
-        let file = ElfFile64::<Endianness>::parse(data).map_err(|e| ferr(format!("not a 64-bit ELF object: {e}")))?;
+        let file = ElfFile64::<Endianness>::parse(data)
+            .map_err(|e| ferr(format!("not a 64-bit ELF object: {e}")))?;
         let en = file.endian();
         let hdr = file.elf_header();
         if hdr.e_machine(en) != elf::EM_BPF {
-            return Err(ferr(format!("ELF machine {} is not BPF (247)", hdr.e_machine(en))));
+            return Err(ferr(format!(
+                "ELF machine {} is not BPF (247)",
+                hdr.e_machine(en)
+            )));
         }
         let big = !file.is_little_endian();
         let endian = if big { Endian::Big } else { Endian::Little };
@@ -259,18 +285,29 @@ impl Object {
         let mut btf_ext = None;
         for s in file.sections() {
             let idx = s.index().0;
-            let name = s.name().map_err(|e| ferr(format!("section {idx}: bad name: {e}")))?.to_string();
+            let name = s
+                .name()
+                .map_err(|e| ferr(format!("section {idx}: bad name: {e}")))?
+                .to_string();
             let sh = s.elf_section_header();
             let flags = sh.sh_flags(en);
             let typ = sh.sh_type(en);
             let bytes = if typ == elf::SHT_NOBITS {
                 vec![0u8; sh.sh_size(en) as usize]
             } else {
-                s.data().map_err(|e| ferr(format!("section `{name}`: {e}")))?.to_vec()
+                s.data()
+                    .map_err(|e| ferr(format!("section `{name}`: {e}")))?
+                    .to_vec()
             };
-            if typ == elf::SHT_PROGBITS && flags & u64::from(elf::SHF_EXECINSTR) != 0 && !bytes.is_empty() {
+            if typ == elf::SHT_PROGBITS
+                && flags & u64::from(elf::SHF_EXECINSTR) != 0
+                && !bytes.is_empty()
+            {
                 if bytes.len() % 8 != 0 {
-                    return Err(ferr(format!("section `{name}`: size {} is not a multiple of 8", bytes.len())));
+                    return Err(ferr(format!(
+                        "section `{name}`: size {} is not a multiple of 8",
+                        bytes.len()
+                    )));
                 }
                 exec.push(idx);
             }
@@ -299,7 +336,9 @@ impl Object {
         let mut data_map: HashMap<usize, usize> = HashMap::new();
         let mut legacy_syms: Vec<(usize, u64, u64, String)> = Vec::new();
         for sym in file.symbols() {
-            let Some(si) = sym.section_index().map(|i| i.0) else { continue };
+            let Some(si) = sym.section_index().map(|i| i.0) else {
+                continue;
+            };
             let es = sym.elf_symbol();
             let name = sym.name().unwrap_or("").to_string();
             let st = es.st_type();
@@ -313,7 +352,11 @@ impl Object {
                     len,
                     global: es.st_bind() == elf::STB_GLOBAL || es.st_bind() == elf::STB_WEAK,
                 });
-            } else if sec_names.get(&si).is_some_and(|n| n == "maps" || n.starts_with("maps/")) && st == elf::STT_OBJECT {
+            } else if sec_names
+                .get(&si)
+                .is_some_and(|n| n == "maps" || n.starts_with("maps/"))
+                && st == elf::STT_OBJECT
+            {
                 legacy_syms.push((si, sym.address(), es.st_size(en), name));
             }
         }
@@ -324,7 +367,9 @@ impl Object {
             let off = off as usize;
             let size = if size == 0 { 20 } else { size as usize };
             if size < 16 || off + size > d.len() {
-                return Err(ferr(format!("legacy map `{name}`: definition of {size} bytes at {off} is out of range")));
+                return Err(ferr(format!(
+                    "legacy map `{name}`: definition of {size} bytes at {off} is out of range"
+                )));
             }
             let f = |i: usize| u32_at(d, off + 4 * i, big).unwrap_or(0);
             map_at.insert((si, off as u64), maps.len());
@@ -343,18 +388,26 @@ impl Object {
         // BTF-defined maps: DATASEC `.maps` with one VAR per map.
         if let Some((si, _)) = sec_names.iter().find(|(_, n)| n.as_str() == ".maps") {
             let si = *si;
-            let b = btf.as_ref().ok_or_else(|| ferr("section `.maps` needs BTF (.BTF section missing)"))?;
+            let b = btf
+                .as_ref()
+                .ok_or_else(|| ferr("section `.maps` needs BTF (.BTF section missing)"))?;
             let ds = b
                 .find(btf::KIND_DATASEC, ".maps")
                 .ok_or_else(|| ferr("BTF has no DATASEC `.maps`"))?;
             let vars = b.types[ds as usize].members.clone();
             for (var_id, offset, _size) in vars {
-                let var = b.get(var_id).ok_or_else(|| ferr(format!("BTF: .maps var {var_id} missing")))?;
+                let var = b
+                    .get(var_id)
+                    .ok_or_else(|| ferr(format!("BTF: .maps var {var_id} missing")))?;
                 let name = b.str_at(var.name_off).to_string();
                 let st_id = b.resolve(var.size_type);
-                let st = b.get(st_id).ok_or_else(|| ferr(format!("map `{name}`: BTF type {st_id} missing")))?;
+                let st = b
+                    .get(st_id)
+                    .ok_or_else(|| ferr(format!("map `{name}`: BTF type {st_id} missing")))?;
                 if st.kind != btf::KIND_STRUCT {
-                    return Err(ferr(format!("map `{name}`: BTF definition is not a struct")));
+                    return Err(ferr(format!(
+                        "map `{name}`: BTF definition is not a struct"
+                    )));
                 }
                 let mut def = MapDef {
                     name: name.clone(),
@@ -371,13 +424,17 @@ impl Object {
                     let mn = b.str_at(mname);
                     // `__uint(x, N)` is `int (*x)[N]`; `__type(x, T)` is `T *x`.
                     let ptr = b.get(b.resolve(mtype));
-                    let pointee = ptr.filter(|p| p.kind == btf::KIND_PTR).map(|p| b.resolve(p.size_type));
+                    let pointee = ptr
+                        .filter(|p| p.kind == btf::KIND_PTR)
+                        .map(|p| b.resolve(p.size_type));
                     let uint = || -> Result<u32, Error> {
                         pointee
                             .and_then(|t| b.get(t))
                             .and_then(|a| a.array)
                             .map(|(_, n)| n)
-                            .ok_or_else(|| ferr(format!("map `{name}`: member `{mn}` is not __uint()")))
+                            .ok_or_else(|| {
+                                ferr(format!("map `{name}`: member `{mn}` is not __uint()"))
+                            })
                     };
                     let size = || -> Result<u32, Error> {
                         pointee
@@ -445,11 +502,17 @@ impl Object {
                     _ => 0,
                 };
                 let RelocationTarget::Symbol(sidx) = r.target() else {
-                    return Err(ferr(format!("section `{}`: relocation at {off:#x} has no symbol", sec_names[&si])));
+                    return Err(ferr(format!(
+                        "section `{}`: relocation at {off:#x} has no symbol",
+                        sec_names[&si]
+                    )));
                 };
-                let sym = file
-                    .symbol_by_index(sidx)
-                    .map_err(|e| ferr(format!("section `{}`: relocation at {off:#x}: {e}", sec_names[&si])))?;
+                let sym = file.symbol_by_index(sidx).map_err(|e| {
+                    ferr(format!(
+                        "section `{}`: relocation at {off:#x}: {e}",
+                        sec_names[&si]
+                    ))
+                })?;
                 v.push(Reloc {
                     slot: (off / 8) as usize,
                     sym_section: sym.section_index().map(|i| i.0),
@@ -481,7 +544,10 @@ impl Object {
             if sname == ".text" {
                 continue;
             }
-            let mut entries: Vec<&Func> = funcs.iter().filter(|f| f.section == si && f.global).collect();
+            let mut entries: Vec<&Func> = funcs
+                .iter()
+                .filter(|f| f.section == si && f.global)
+                .collect();
             entries.sort_by_key(|f| f.start);
             let whole;
             if entries.is_empty() {
@@ -495,7 +561,9 @@ impl Object {
                 entries.push(&whole);
             }
             for f in entries {
-                let p = link_program(f, &sname, &funcs, &insns_of, &relocs, &sec_names, &map_at, &data_map, &lines)?;
+                let p = link_program(
+                    f, &sname, &funcs, &insns_of, &relocs, &sec_names, &map_at, &data_map, &lines,
+                )?;
                 programs.push(p);
             }
         }
@@ -526,7 +594,8 @@ fn link_program(
     let mut placed: Vec<(usize, usize, usize)> = Vec::new(); // (section, start slot, out index)
     let mut fnames = Vec::new();
     // Work list of (section, start, len, name).
-    let mut queue: Vec<(usize, usize, usize, String)> = vec![(entry.section, entry.start, entry.len, entry.name.clone())];
+    let mut queue: Vec<(usize, usize, usize, String)> =
+        vec![(entry.section, entry.start, entry.len, entry.name.clone())];
     let mut qi = 0;
     // Call fix-ups: (out index, target section, target slot).
     let mut calls: Vec<(usize, usize, usize)> = Vec::new();
@@ -536,7 +605,10 @@ fn link_program(
         let all = &insns_of[&si];
         let len = if len == 0 { all.len() - start } else { len };
         if start + len > all.len() {
-            return Err(ferr(format!("function `{name}` in `{}` extends past its section", sec_names[&si])));
+            return Err(ferr(format!(
+                "function `{name}` in `{}` extends past its section",
+                sec_names[&si]
+            )));
         }
         let base = out.len();
         placed.push((si, start, base));
@@ -558,16 +630,34 @@ fn link_program(
         }
         let empty = Vec::new();
         let rs = relocs.get(&si).unwrap_or(&empty);
-        for r in rs.iter().filter(|r| r.slot >= start && r.slot < start + len) {
+        for r in rs
+            .iter()
+            .filter(|r| r.slot >= start && r.slot < start + len)
+        {
             let at = base + r.slot - start;
             let insn = out[at];
-            let where_ = || format!("`{}` insn {} (symbol `{}`)", sec_names[&si], r.slot, r.sym_name);
+            let where_ = || {
+                format!(
+                    "`{}` insn {} (symbol `{}`)",
+                    sec_names[&si], r.slot, r.sym_name
+                )
+            };
             if insn.is_lddw() {
-                if !matches!(r.r_type, R_BPF_64_64 | R_BPF_64_ABS64 | R_BPF_64_NODYLD32 | R_BPF_64_ABS32) {
-                    return Err(ferr(format!("{}: relocation type {} on lddw", where_(), r.r_type)));
+                if !matches!(
+                    r.r_type,
+                    R_BPF_64_64 | R_BPF_64_ABS64 | R_BPF_64_NODYLD32 | R_BPF_64_ABS32
+                ) {
+                    return Err(ferr(format!(
+                        "{}: relocation type {} on lddw",
+                        where_(),
+                        r.r_type
+                    )));
                 }
                 let Some(ss) = r.sym_section else {
-                    return Err(ferr(format!("{}: undefined symbol (extern or kconfig is not supported)", where_())));
+                    return Err(ferr(format!(
+                        "{}: undefined symbol (extern or kconfig is not supported)",
+                        where_()
+                    )));
                 };
                 if let Some(&m) = map_at.get(&(ss, r.sym_value)) {
                     out[at].src = pseudo::MAP_IDX;
@@ -588,14 +678,19 @@ fn link_program(
                         sec_names.get(&ss).map(String::as_str).unwrap_or("?")
                     )));
                 }
-            } else if insn.is_call() && insn.src == pseudo::CALL_LOCAL || insn.is_call() && r.r_type == R_BPF_64_32 {
+            } else if insn.is_call() && insn.src == pseudo::CALL_LOCAL
+                || insn.is_call() && r.r_type == R_BPF_64_32
+            {
                 let Some(ss) = r.sym_section else {
                     return Err(ferr(format!("{}: call to an undefined function", where_())));
                 };
                 // libbpf: target slot = symbol offset / 8 + imm + 1.
                 let t = r.sym_value as i64 / 8 + insn.imm as i64 + 1;
                 if t < 0 {
-                    return Err(ferr(format!("{}: call target before the section start", where_())));
+                    return Err(ferr(format!(
+                        "{}: call target before the section start",
+                        where_()
+                    )));
                 }
                 out[at].src = pseudo::CALL_LOCAL;
                 calls.push((at, ss, t as usize));
@@ -617,14 +712,20 @@ fn link_program(
             {
                 let t = (start + k) as i64 + 1 + i.imm as i64;
                 if t < 0 {
-                    return Err(ferr(format!("`{}` insn {}: call before the section start", sec_names[&si], start + k)));
+                    return Err(ferr(format!(
+                        "`{}` insn {}: call before the section start",
+                        sec_names[&si],
+                        start + k
+                    )));
                 }
                 calls.push((at, si, t as usize));
             }
         }
         // Queue the callees of this function.
         for &(_, ts, tslot) in calls.iter() {
-            if placed.iter().any(|&(s, st, _)| s == ts && st == tslot) || queue.iter().any(|q| q.0 == ts && q.1 == tslot) {
+            if placed.iter().any(|&(s, st, _)| s == ts && st == tslot)
+                || queue.iter().any(|q| q.0 == ts && q.1 == tslot)
+            {
                 continue;
             }
             let f = funcs.iter().find(|f| f.section == ts && f.start == tslot);
@@ -646,7 +747,10 @@ fn link_program(
     }
     for (at, ts, tslot) in calls {
         let Some(&(_, st, base)) = placed.iter().find(|&&(s, st, _)| s == ts && st == tslot) else {
-            return Err(ferr(format!("call at {at}: target {tslot} in `{}` not placed", sec_names[&ts])));
+            return Err(ferr(format!(
+                "call at {at}: target {tslot} in `{}` not placed",
+                sec_names[&ts]
+            )));
         };
         let _ = st;
         out[at].imm = (base as i64 - at as i64 - 1) as i32;

@@ -104,11 +104,31 @@ impl GatedChild {
             }
         }
         drop(rd);
-        Ok(GatedChild {
+        let mut child = GatedChild {
             pid,
             gate: Some(wr),
             status: None,
-        })
+        };
+        child.wait_at_gate();
+        Ok(child)
+    }
+
+    /// Waits (up to about two seconds) until the child sits in its gate's `read()`, so that
+    /// nothing the child does before the gate is seen by probes attached afterwards: without
+    /// this, a child not yet scheduled would enter that read with the probes in place.
+    fn wait_at_gate(&mut self) {
+        let path = format!("/proc/{}/syscall", self.pid);
+        let read_nr = libc::SYS_read.to_string();
+        for _ in 0..4000 {
+            if let Ok(s) = std::fs::read_to_string(&path) {
+                if s.split(' ').next() == Some(read_nr.as_str()) {
+                    return;
+                }
+            } else if !Path::new(&format!("/proc/{}", self.pid)).exists() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(500));
+        }
     }
 
     /// The child's process id (`cpid`).

@@ -1,1 +1,72 @@
-//! A user-space eBPF verifier. Not yet written.
+//! A user-space eBPF verifier modelled on the kernel's (`kernel/bpf/verifier.c`), judging as
+//! a current kernel (6.x) does for a privileged loader (CAP_BPF + CAP_PERFMON).
+//!
+//! What it models:
+//! - the control-flow graph: defined opcodes, jumps inside their function, no jump into
+//!   the middle of `lddw`, no unreachable instruction, every function ending in exit/jump;
+//! - register states: uninitialised, scalars (tnum + signed/unsigned ranges), pointers
+//!   (context, stack of any frame, map value, map, packet / packet end / packet meta,
+//!   ring-buffer records) with a fixed and a variable offset, NULL-able map lookup results
+//!   that become usable after a NULL check;
+//! - the stack: 512 bytes per frame and the call chain together, spilled registers,
+//!   reads of uninitialised stack allowed (a privileged loader may);
+//! - bounds of every memory access, packet accesses only below a checked `data_end`;
+//! - helpers: allow-list per program type, argument and return types;
+//! - return values (`R0` initialised; ranges for the types the kernel checks);
+//! - loops: the state space is explored path by path with pruning of subsumed states;
+//!   a loop whose state repeats is infinite, and more than 1,000,000 processed
+//!   instructions is "too complex", as in the kernel.
+//!
+//! What it does not model (and rejects, rather than guessing): kfunc calls, tail calls,
+//! spin locks, iterators, dynptrs, BTF-typed pointers, program types without a context
+//! model below. Precision tracking is not modelled, so this verifier may explore more states
+//! than the kernel (and reach the complexity limit sooner) but is never less strict.
+
+mod engine;
+pub mod helpers;
+pub mod scalar;
+#[doc(hidden)]
+pub mod testgen;
+
+pub use engine::{verify, Input, MapInfo, Options, Verdict};
+
+/// Why a program was rejected; `class` groups the reasons like the differential tests do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub pc: usize,
+    pub class: Class,
+    pub msg: String,
+    pub hint: Option<String>,
+    /// The registers at the failing instruction (one line).
+    pub regs: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// Bad opcode, jump out of range, unreachable code, bad CFG.
+    Cfg,
+    /// Reading a register that was never written.
+    Uninit,
+    /// Memory access out of bounds (stack, map value, context, packet).
+    Bounds,
+    /// Dereferencing a pointer that may be NULL.
+    Null,
+    /// A helper not allowed for the program type, or wrong argument types.
+    Helper,
+    /// R0 at exit out of the allowed range, or not initialised.
+    Return,
+    /// An infinite loop or too many states / instructions.
+    Loop,
+    /// Pointer arithmetic or a pointer use the kernel forbids.
+    Pointer,
+    /// Something outside this model.
+    Unsupported,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "insn {}: {}", self.pc, self.msg)
+    }
+}
+
+impl std::error::Error for Rejection {}

@@ -36,6 +36,12 @@ pub mod id {
     pub const GET_CURRENT_UID_GID: i64 = 15;
     pub const GET_CURRENT_COMM: i64 = 16;
     pub const KTIME_GET_BOOT_NS: i64 = 125;
+    pub const PROBE_READ: i64 = 4;
+    pub const GET_CURRENT_TASK: i64 = 35;
+    pub const PROBE_READ_USER: i64 = 112;
+    pub const PROBE_READ_KERNEL: i64 = 113;
+    pub const PROBE_READ_USER_STR: i64 = 114;
+    pub const PROBE_READ_KERNEL_STR: i64 = 115;
     pub const RINGBUF_OUTPUT: i64 = 130;
     pub const RINGBUF_RESERVE: i64 = 131;
     pub const RINGBUF_SUBMIT: i64 = 132;
@@ -221,6 +227,41 @@ impl Helpers for StdHelpers {
                 (self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32 as u64
             }
             id::GET_SMP_PROCESSOR_ID => 0,
+            id::PROBE_READ
+            | id::PROBE_READ_USER
+            | id::PROBE_READ_KERNEL
+            | id::PROBE_READ_USER_STR
+            | id::PROBE_READ_KERNEL_STR => {
+                // Only the interpreter's own memory is readable; anything else faults as a
+                // bad address does in the kernel: -EFAULT and a zeroed destination.
+                let size = a[1] as usize;
+                let src = mem.slice(a[2], size).map(|s| s.to_vec());
+                let is_str = matches!(hid, id::PROBE_READ_USER_STR | id::PROBE_READ_KERNEL_STR);
+                let Some(dst) = mem.slice_mut(a[0], size) else {
+                    return Err(crate::oob(pc, a[0], size, "helper write"));
+                };
+                dst.fill(0);
+                match src {
+                    Some(b) if is_str => {
+                        let n = b
+                            .iter()
+                            .position(|&c| c == 0)
+                            .map(|p| p + 1)
+                            .unwrap_or(size);
+                        dst[..n].copy_from_slice(&b[..n]);
+                        if n == size && size > 0 {
+                            dst[size - 1] = 0;
+                        }
+                        n as u64
+                    }
+                    Some(b) => {
+                        dst.copy_from_slice(&b);
+                        0
+                    }
+                    None => (-14i64) as u64,
+                }
+            }
+            id::GET_CURRENT_TASK => 0xffff_8880_0000_0000,
             id::GET_CURRENT_PID_TGID => {
                 let p = std::process::id() as u64;
                 (p << 32) | p

@@ -11,8 +11,11 @@
 //! operations zero the upper half, `INT_MIN / -1` wraps.
 
 pub mod conformance;
+#[doc(hidden)]
+pub mod fuzzcheck;
 pub mod helpers;
 pub mod maps;
+pub mod run;
 
 use bpf_insn::insn::{alu, atomic, class, jmp, mem, pseudo};
 use bpf_insn::Insn;
@@ -87,6 +90,10 @@ pub struct Region {
 #[derive(Debug, Clone, Default)]
 pub struct Memory {
     pub regions: Vec<Region>,
+    /// Context fields whose loads the kernel rewrites into pointers (`xdp_md.data`,
+    /// `__sk_buff.data_end`, ...): (region, offset, value). A 4-byte load there yields the
+    /// 64-bit value, as after the kernel's context conversion.
+    pub ctx_fields: Vec<(usize, usize, u64)>,
 }
 
 impl Memory {
@@ -131,6 +138,13 @@ impl Memory {
     }
 
     fn load(&self, pc: usize, addr: u64, size: usize) -> Result<u64, VmError> {
+        if !self.ctx_fields.is_empty() {
+            if let Some((i, o)) = self.locate(addr, size) {
+                if let Some(f) = self.ctx_fields.iter().find(|f| f.0 == i && f.1 == o) {
+                    return Ok(f.2);
+                }
+            }
+        }
         let s = self
             .slice(addr, size)
             .ok_or_else(|| oob(pc, addr, size, "read"))?;

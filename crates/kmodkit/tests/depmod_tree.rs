@@ -154,3 +154,18 @@ fn usage_errors_identical() {
         assert_same(&format!("depmod {}", args.join(" ")), &t, &o);
     }
 }
+
+/// Without modules.order, modules.builtin and modules.builtin.modinfo: modules come in the
+/// iteration order of kmod's name hash, the warnings name the missing files, and the builtin
+/// indexes are still written (empty), as kmod does.
+#[test]
+fn without_order_and_builtin_files_identical() {
+    let Some(c) = setup("depmod") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let dir = root.join("lib/modules").join(&c.release);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(c.moddir().join("kernel"), dir.join("kernel")).unwrap();
+    let n = compare_depmod(&root, &c.release, &[], "depmod without modules.order");
+    assert_eq!(n, DEPMOD_FILES.len());
+}

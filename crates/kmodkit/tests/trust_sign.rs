@@ -747,3 +747,59 @@ fn strip_removes_the_signature() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing.ko"));
 }
+
+#[test]
+fn sign_refuses_an_expired_certificate_unless_forced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let (key, cert) = (dir.join("k.pem"), dir.join("c.pem"));
+    let out = kmodkit(&[
+        os("keygen"),
+        os("--cn"),
+        os("short lived"),
+        os("--algo"),
+        os("p256"),
+        os("--days"),
+        os("0"),
+        os("--key"),
+        key.as_os_str(),
+        os("--cert"),
+        cert.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let module = dir.join("m.ko");
+    std::fs::write(&module, b"\x7fELF module").unwrap();
+    let args = [
+        os("sign"),
+        os("--key"),
+        key.as_os_str(),
+        os("--cert"),
+        cert.as_os_str(),
+        module.as_os_str(),
+    ];
+    let out = kmodkit(&args);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("c.pem") && err.contains("expired"), "{err}");
+    assert_eq!(std::fs::read(&module).unwrap(), b"\x7fELF module");
+    let mut forced = args.to_vec();
+    forced.insert(1, os("--force"));
+    let out = kmodkit(&forced);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = kmodkit(&[
+        os("verify"),
+        os("--keyring"),
+        cert.as_os_str(),
+        module.as_os_str(),
+    ]);
+    assert!(v.status.success());
+}

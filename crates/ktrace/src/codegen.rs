@@ -163,9 +163,8 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             g.vars.insert(name.clone(), off);
         }
         if let Some(p) = &probe.predicate {
-            let r = g.int(p)?;
-            g.jump_imm(JEQ, r, 0, g.exit_label);
-            g.free();
+            let l = g.exit_label;
+            g.branch(p, false, l)?;
         }
         g.stmts(&probe.body)?;
         let l = g.exit_label;
@@ -236,6 +235,14 @@ impl Gen<'_> {
     fn bind(&mut self, l: usize) {
         self.labels[l] = Some(self.insns.len());
     }
+    /// Whether the next instruction could never run: the last one is an unconditional jump
+    /// and no label points here. The kernel refuses unreachable instructions, so structured
+    /// statements must not emit their closing jumps then.
+    fn unreachable_here(&self) -> bool {
+        let here = self.insns.len();
+        self.insns.last().is_some_and(|i| i.code == (JMP | JA))
+            && !self.labels.contains(&Some(here))
+    }
     fn jump(&mut self, l: usize) {
         self.fixups.push((self.insns.len(), l));
         self.emit(jmp_imm(JA, 0, 0, 0));
@@ -252,6 +259,12 @@ impl Gen<'_> {
         for &(at, l) in &self.fixups {
             let target = self.labels[l].unwrap_or(self.insns.len());
             self.insns[at].off = (target as i64 - at as i64 - 1) as i16;
+        }
+        // The prologue keeps the context in r9; drop it when nothing reads r9. Jumps are
+        // relative and none targets the first instruction, so no offset changes.
+        let first_is_save = self.insns.first().is_some_and(|i| *i == mov_reg(9, 1));
+        if first_is_save && !self.insns[1..].iter().any(|i| i.dst() == 9 || i.src() == 9) {
+            self.insns.remove(0);
         }
         self.insns
     }
@@ -364,11 +377,11 @@ impl Gen<'_> {
             Stmt::If { cond, then, els } => {
                 let l_else = self.label();
                 let l_end = self.label();
-                let r = self.int(cond)?;
-                self.jump_imm(JEQ, r, 0, l_else);
-                self.free();
+                self.branch(cond, false, l_else)?;
                 self.stmts(then)?;
-                self.jump(l_end);
+                if !els.is_empty() && !self.unreachable_here() {
+                    self.jump(l_end);
+                }
                 self.bind(l_else);
                 self.stmts(els)?;
                 self.bind(l_end);
@@ -384,13 +397,13 @@ impl Gen<'_> {
                 let l_top = self.label();
                 let l_end = self.label();
                 self.bind(l_top);
-                let r = self.int(cond)?;
-                self.jump_imm(JEQ, r, 0, l_end);
-                self.free();
+                self.branch(cond, false, l_end)?;
                 self.loops.push((l_end, l_top));
                 self.stmts(body)?;
                 self.loops.pop();
-                self.jump(l_top);
+                if !self.unreachable_here() {
+                    self.jump(l_top);
+                }
                 self.bind(l_end);
                 Ok(())
             }
@@ -418,6 +431,12 @@ impl Gen<'_> {
     /// Writes the value of `e` (of storage type `ty`) into the stack at `off`.
     fn store(&mut self, ty: &Ty, e: &Expr, off: i16) -> Result<(), Diagnostic> {
         match ty {
+            Ty::Str(16) if matches!(&e.kind, ExprKind::Builtin(b) if b == "comm") => {
+                // Straight into place: the helper fills all 16 bytes.
+                self.frame_ptr(1, off);
+                self.emit(mov_imm(2, 16));
+                self.emit(call(GET_CURRENT_COMM));
+            }
             Ty::Str(n) => {
                 let cap = round8(*n);
                 let (src, scap) = self.strp(e)?;
@@ -455,7 +474,9 @@ impl Gen<'_> {
         let size = info.key_size();
         let off = self.alloc(size, span)?;
         if keys.is_empty() {
-            self.zero(off, size);
+            // The bucket slot, if any, is written by the aggregation itself.
+            let bucket = if info.value.has_bucket() { 8 } else { 0 };
+            self.zero(off, size - bucket);
             return Ok(off);
         }
         let mut o = off;
@@ -549,13 +570,14 @@ impl Gen<'_> {
                 self.jump_imm(JSLT, v, 0, done);
                 self.emit(mov_imm(2, 1));
                 self.jump_imm(JEQ, v, 0, done);
+                // bucket = 2 + floor(log2(v)) by binary search, one compare-shift-add per
+                // step. Like bpftrace 0.17 it stops at 31 bits: every v >= 2^31 lands in
+                // the [2G, 4G) bucket.
                 self.emit(mov_reg(1, v));
                 self.emit(mov_imm(2, 2));
-                for s in [32, 16, 8, 4, 2, 1] {
-                    self.emit(mov_reg(3, 1));
-                    self.emit(alu_imm(RSH, 3, s));
-                    self.emit(jmp_imm(JEQ, 3, 0, 2));
-                    self.emit(mov_reg(1, 3));
+                for s in [16, 8, 4, 2, 1] {
+                    self.emit(jmp_imm(JLT, 1, 1 << s, 2));
+                    self.emit(alu_imm(RSH, 1, s));
                     self.emit(alu_imm(ADD, 2, s));
                 }
                 self.bind(done);
@@ -566,16 +588,15 @@ impl Gen<'_> {
                 let buckets = (max - min) / step;
                 let done = self.label();
                 self.emit(mov_imm(2, 0));
-                self.emit2(ld_imm64(3, 0, *min as u64));
-                self.jump_reg(JSLT, v, 3, done);
-                self.emit2(ld_imm64(2, 0, (buckets + 1) as u64));
-                self.emit2(ld_imm64(3, 0, *max as u64));
-                self.jump_reg(JSGE, v, 3, done);
+                self.jump_const(JSLT, v, *min, done);
+                self.imm(2, buckets + 1);
+                self.jump_const(JSGE, v, *max, done);
                 self.emit(mov_reg(2, v));
-                self.emit2(ld_imm64(3, 0, *min as u64));
-                self.emit(alu_reg(SUB, 2, 3));
-                self.emit2(ld_imm64(3, 0, *step as u64));
-                self.emit(alu_reg(DIV, 2, 3));
+                if *min != 0 {
+                    self.alu_const(SUB, 2, *min);
+                }
+                // Non-negative here, so the unsigned division is exact.
+                self.alu_const(DIV, 2, *step);
                 self.emit(alu_imm(ADD, 2, 1));
                 self.bind(done);
                 self.emit(stx(DW, FP, 2, bucket_off));
@@ -592,8 +613,13 @@ impl Gen<'_> {
             Ty::Count | Ty::Hist | Ty::Lhist { .. } => self.emit(st(DW, FP, val, 1)),
             Ty::Sum => self.emit(stx(DW, FP, v.expect("sum has an argument"), val)),
             Ty::Min | Ty::Max => {
-                self.emit(stx(DW, FP, v.expect("min/max have an argument"), val));
-                self.emit(st(DW, FP, val + 8, 1));
+                // bpftrace 0.17's semantics, quirks included: the stored value (v for max,
+                // 0xffffffff - v for min) replaces the old one, 0 when absent, if it is
+                // signed-greater or equal; so max() of only negative values stores nothing.
+                let v = v.expect("min/max have an argument");
+                self.min_max_stored(info.value == Ty::Min, v);
+                self.jump_imm(JSLT, 1, 0, end);
+                self.emit(stx(DW, FP, 1, val));
             }
             _ => {
                 self.emit(st(DW, FP, val, 1));
@@ -616,17 +642,10 @@ impl Gen<'_> {
             }
             Ty::Min | Ty::Max => {
                 let v = v.expect("min/max have an argument");
-                let skip = self.label();
-                let set = self.label();
-                self.emit(ldx(DW, 1, 0, 8));
-                self.jump_imm(JEQ, 1, 0, set);
-                self.emit(ldx(DW, 1, 0, 0));
-                let op = if info.value == Ty::Min { JSGE } else { JSLE };
-                self.jump_reg(op, v, 1, skip);
-                self.bind(set);
-                self.emit(stx(DW, 0, v, 0));
-                self.emit(st(DW, 0, 8, 1));
-                self.bind(skip);
+                self.min_max_stored(info.value == Ty::Min, v);
+                self.emit(ldx(DW, 2, 0, 0));
+                self.jump_reg(JSLT, 1, 2, end);
+                self.emit(stx(DW, 0, 1, 0));
             }
             _ => {
                 self.emit(ldx(DW, 1, 0, 0));
@@ -698,10 +717,7 @@ impl Gen<'_> {
             }
             "print" => {
                 if let ExprKind::Map { name: m, keys } = &args[0].kind {
-                    let info = &self.a.maps[m];
-                    if keys.is_empty()
-                        && (!info.keys.is_empty() || info.value.is_aggregation() || args.len() > 1)
-                    {
+                    if keys.is_empty() {
                         let lit = |i: usize| match args.get(i).map(|a| &a.kind) {
                             Some(ExprKind::Int(v)) => *v,
                             Some(ExprKind::Positional(n)) => {
@@ -771,6 +787,90 @@ impl Gen<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The conditional jump for a comparison (None: not a comparison).
+    fn cmp_jump(op: BinOp, signed: bool) -> Option<u8> {
+        Some(match (op, signed) {
+            (BinOp::Eq, _) => JEQ,
+            (BinOp::Ne, _) => JNE,
+            (BinOp::Lt, true) => JSLT,
+            (BinOp::Le, true) => JSLE,
+            (BinOp::Gt, true) => JSGT,
+            (BinOp::Ge, true) => JSGE,
+            (BinOp::Lt, false) => JLT,
+            (BinOp::Le, false) => JLE,
+            (BinOp::Gt, false) => JGT,
+            (BinOp::Ge, false) => JGE,
+            _ => return None,
+        })
+    }
+
+    fn negate(op: BinOp) -> BinOp {
+        match op {
+            BinOp::Eq => BinOp::Ne,
+            BinOp::Ne => BinOp::Eq,
+            BinOp::Lt => BinOp::Ge,
+            BinOp::Ge => BinOp::Lt,
+            BinOp::Le => BinOp::Gt,
+            BinOp::Gt => BinOp::Le,
+            other => other,
+        }
+    }
+
+    /// Jumps to `l` when `e` is `when` (true or false), falling through otherwise: conditions
+    /// compile to one compare-and-branch, with an immediate operand for small constants,
+    /// rather than to a 0/1 value tested afterwards.
+    fn branch(&mut self, e: &Expr, when: bool, l: usize) -> Result<(), Diagnostic> {
+        match &e.kind {
+            ExprKind::Binary {
+                op: op @ (BinOp::LAnd | BinOp::LOr),
+                lhs,
+                rhs,
+            } => {
+                // `a && b` is false if a is; `a || b` is true if a is.
+                let short_on = *op == BinOp::LOr;
+                if short_on == when {
+                    self.branch(lhs, when, l)?;
+                    self.branch(rhs, when, l)
+                } else {
+                    let skip = self.label();
+                    self.branch(lhs, !when, skip)?;
+                    self.branch(rhs, when, l)?;
+                    self.bind(skip);
+                    Ok(())
+                }
+            }
+            ExprKind::Unary {
+                op: UnOp::Not,
+                expr,
+            } => self.branch(expr, !when, l),
+            ExprKind::Binary { op, lhs, rhs }
+                if Self::cmp_jump(*op, false).is_some() && !self.ty(lhs)?.is_str() =>
+            {
+                let signed = matches!(self.ty(lhs)?, Ty::Int { signed: true, .. })
+                    || matches!(self.ty(rhs)?, Ty::Int { signed: true, .. });
+                let op = if when { *op } else { Self::negate(*op) };
+                let j = Self::cmp_jump(op, signed).unwrap_or(JNE);
+                let a = self.int(lhs)?;
+                match rhs.kind {
+                    ExprKind::Int(c) if c == c as i32 as i64 => self.jump_imm(j, a, c as i32, l),
+                    _ => {
+                        let b = self.int(rhs)?;
+                        self.jump_reg(j, a, b, l);
+                        self.free();
+                    }
+                }
+                self.free();
+                Ok(())
+            }
+            _ => {
+                let r = self.int(e)?;
+                self.jump_imm(if when { JNE } else { JEQ }, r, 0, l);
+                self.free();
+                Ok(())
+            }
+        }
     }
 
     /// dst = dst op src, for integers. `signed` picks signed comparisons.
@@ -951,6 +1051,33 @@ impl Gen<'_> {
                     }
                     _ => {
                         let l = self.int(lhs)?;
+                        let alu = match op {
+                            BinOp::Add => Some(ADD),
+                            BinOp::Sub => Some(SUB),
+                            BinOp::Mul => Some(MUL),
+                            BinOp::BitAnd => Some(AND),
+                            BinOp::BitOr => Some(OR),
+                            BinOp::BitXor => Some(XOR),
+                            BinOp::Shl => Some(LSH),
+                            BinOp::Shr => Some(RSH),
+                            BinOp::Div => Some(DIV),
+                            BinOp::Mod => Some(MOD),
+                            _ => None,
+                        };
+                        // A small constant operand goes in the instruction (never a zero
+                        // divisor: the kernel refuses those, and the register form gives
+                        // 0 as bpftrace's does).
+                        if let (Some(a), ExprKind::Int(c)) = (alu, &rhs.kind) {
+                            let divide = matches!(op, BinOp::Div | BinOp::Mod);
+                            let shift = matches!(op, BinOp::Shl | BinOp::Shr);
+                            if *c == *c as i32 as i64
+                                && !(divide && *c <= 0)
+                                && (!shift || (0..64).contains(c))
+                            {
+                                self.emit(alu_imm(a, l, *c as i32));
+                                return Ok(l);
+                            }
+                        }
                         let r = self.int(rhs)?;
                         self.binop(*op, l, r, signed);
                         self.free();
@@ -983,9 +1110,7 @@ impl Gen<'_> {
             ExprKind::Ternary { cond, then, els } => {
                 let l_else = self.label();
                 let l_end = self.label();
-                let c = self.int(cond)?;
-                self.jump_imm(JEQ, c, 0, l_else);
-                self.free();
+                self.branch(cond, false, l_else)?;
                 let r = self.int(then)?;
                 self.jump(l_end);
                 self.bind(l_else);
@@ -1047,6 +1172,36 @@ impl Gen<'_> {
         }
     }
 
+    /// r1 = what min()/max() store for the value in `v`: 0xffffffff - v for min, v for max.
+    fn min_max_stored(&mut self, min: bool, v: u8) {
+        if min {
+            self.emit2(ld_imm64(1, 0, 0xffff_ffff));
+            self.emit(alu_reg(SUB, 1, v));
+        } else {
+            self.emit(mov_reg(1, v));
+        }
+    }
+
+    /// `if r OP c goto l`, with an immediate when `c` fits one (it is sign-extended).
+    fn jump_const(&mut self, op: u8, r: u8, c: i64, l: usize) {
+        if c == c as i32 as i64 {
+            self.jump_imm(op, r, c as i32, l);
+        } else {
+            self.emit2(ld_imm64(3, 0, c as u64));
+            self.jump_reg(op, r, 3, l);
+        }
+    }
+
+    /// `r OP= c` (64-bit), with an immediate when `c` fits one; else through r3.
+    fn alu_const(&mut self, op: u8, r: u8, c: i64) {
+        if c == c as i32 as i64 && (op != DIV || c > 0) {
+            self.emit(alu_imm(op, r, c as i32));
+        } else {
+            self.emit2(ld_imm64(3, 0, c as u64));
+            self.emit(alu_reg(op, r, 3));
+        }
+    }
+
     fn imm(&mut self, r: u8, v: i64) {
         if v == v as i32 as i64 {
             self.emit(mov_imm(r, v as i32));
@@ -1099,7 +1254,10 @@ impl Gen<'_> {
             }
             ExprKind::Builtin(b) if b == "comm" => {
                 let off = self.alloc(cap, e.span)?;
-                self.zero(off, cap);
+                // bpf_get_current_comm pads with NULs (strscpy_pad) up to its size.
+                if cap > 16 {
+                    self.zero(off, cap);
+                }
                 self.frame_ptr(1, off);
                 self.emit(mov_imm(2, 16));
                 self.emit(call(GET_CURRENT_COMM));

@@ -23,6 +23,8 @@ pub struct Options {
     /// `-d`: print the compiled programs and stop before loading.
     pub dump: bool,
     pub unsafe_ok: bool,
+    /// `--json`: bpftrace's `-f json` lines instead of text.
+    pub json: bool,
     /// `$1`, `$2`, ...
     pub positional: Vec<String>,
 }
@@ -99,7 +101,10 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
     }
     let result = (|| -> Result<(), Error> {
         let mut s = Session::load(compiled, opts.pid)?;
-        out.write_all(crate::output::attaching(s.attached).as_bytes())
+        if opts.json {
+            s.format = crate::output::Format::Json;
+        }
+        out.write_all(crate::output::attaching(s.attached, s.format).as_bytes())
             .map_err(RunError::from)?;
         out.flush().map_err(RunError::from)?;
         s.run_special(&ProbeKind::Begin)?;
@@ -114,7 +119,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
                     return !matches!(c.try_wait(), Ok(None));
                 }
                 if let Some(p) = pid {
-                    return !std::path::Path::new(&format!("/proc/{p}")).exists();
+                    return !process_alive(p);
                 }
                 false
             });
@@ -127,6 +132,16 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
         let _ = c.wait();
     }
     result
+}
+
+/// Whether process `pid` still runs: it exists and is not a zombie waiting for its parent.
+fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))),
+        Err(_) => false,
+    }
 }
 
 /// `-l [PATTERN]`: probe names, one per line, bpftrace's spelling.

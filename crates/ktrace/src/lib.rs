@@ -32,4 +32,5 @@ pub mod printf;
 pub mod runtime;
 pub mod sema;
 pub mod system;
+pub mod tools;
 pub mod types;

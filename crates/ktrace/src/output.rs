@@ -95,6 +95,88 @@ pub fn value_to_str(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
     }
 }
 
+/// bpftrace's `JsonOutput::json_escape`: quotes, backslashes and control characters.
+pub fn json_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) <= 0x1f => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// A value in `--json` output: numbers bare, strings and symbols quoted, tuples as arrays.
+pub fn value_to_json(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
+    match ty {
+        Ty::Int { .. } => value_to_str(ty, b, sym),
+        Ty::Tuple(ts) => {
+            let mut off = 0;
+            let mut parts = Vec::new();
+            for t in ts {
+                parts.push(value_to_json(t, &b[off.min(b.len())..], sym));
+                off += t.size().next_multiple_of(8);
+            }
+            format!("[{}]", parts.join(","))
+        }
+        Ty::Str(_) | Ty::Ksym | Ty::Usym | Ty::Probe => {
+            format!("\"{}\"", json_escape(&value_to_str(ty, b, sym)))
+        }
+        _ => value_to_str(ty, b, sym),
+    }
+}
+
+/// A map key in `--json` output: the key fields' text joined with commas, quoted.
+fn key_to_json(map: &MapInfo, key: &[u8], sym: &dyn Symbolizer) -> String {
+    let mut off = 0;
+    let mut parts = Vec::new();
+    for t in &map.keys {
+        parts.push(value_to_str(t, &key[off.min(key.len())..], sym));
+        off += t.size().next_multiple_of(8);
+    }
+    format!("\"{}\"", json_escape(&parts.join(",")))
+}
+
+/// One `--json` map line: `{"type": T, "data": {"@m": ...}}`, nothing for an empty map.
+fn json_map_line(map: &MapInfo, kind: &str, elems: Vec<(String, String)>) -> String {
+    if elems.is_empty() {
+        return String::new();
+    }
+    let body = if map.keys.is_empty() {
+        elems
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect::<Vec<_>>()
+            .join(", ")
+    } else {
+        let kv: Vec<String> = elems
+            .into_iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        format!("{{{}}}", kv.join(", "))
+    };
+    format!(
+        "{{\"type\": \"{kind}\", \"data\": {{\"{}\": {body}}}}}\n",
+        json_escape(&map.display_name())
+    )
+}
+
+/// Output format: bpftrace's text, or its `-f json` lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
 /// `@name[k1, k2]` (or `@name` for a map without keys).
 fn key_to_str(map: &MapInfo, key: &[u8], sym: &dyn Symbolizer) -> String {
     if map.keys.is_empty() {
@@ -136,15 +218,18 @@ fn sum_pair(values: &[Vec<u8>]) -> (i64, i64) {
 }
 
 /// min/max over the CPUs that saw a value.
-fn min_max(values: &[Vec<u8>], max: bool) -> i64 {
-    let seen = values
-        .iter()
-        .filter(|v| u64_at(v, 8) != 0)
-        .map(|v| u64_at(v, 0) as i64);
+/// A min() or max() map value as bpftrace 0.17 prints it: the largest per-CPU slot (signed
+/// for min, unsigned for max); min's slots hold 0xffffffff - v, turned back here.
+fn min_max(values: &[Vec<u8>], max: bool) -> i128 {
     if max {
-        seen.max().unwrap_or(0)
+        i128::from(values.iter().map(|v| u64_at(v, 0)).max().unwrap_or(0))
     } else {
-        seen.min().unwrap_or(0)
+        let m = values.iter().map(|v| u64_at(v, 0) as i64).fold(0, i64::max);
+        if m == 0 {
+            0
+        } else {
+            i128::from(0xffff_ffffi64 - m)
+        }
     }
 }
 
@@ -207,6 +292,61 @@ pub fn hist_to_str(values: &[u64], div: u64) -> String {
         bar_row(&mut out, &header, v, max_value, div);
     }
     out
+}
+
+/// `hist_to_str` as `--json` buckets.
+pub fn hist_to_json(values: &[u64], div: u64) -> String {
+    let nz: Vec<usize> = (0..values.len())
+        .filter(|&i| (values[i] as i32) > 0)
+        .collect();
+    let (Some(&min), Some(&max)) = (nz.first(), nz.last()) else {
+        return "[]".into();
+    };
+    let mut parts = Vec::new();
+    for (i, &v) in values.iter().enumerate().take(max + 1).skip(min) {
+        let range = match i {
+            0 => "\"max\": -1, ".to_string(),
+            1 => "\"min\": 0, \"max\": 0, ".to_string(),
+            2 => "\"min\": 1, \"max\": 1, ".to_string(),
+            _ => format!(
+                "\"min\": {}, \"max\": {}, ",
+                1u64 << (i - 2),
+                (1u64 << (i - 1)) - 1
+            ),
+        };
+        parts.push(format!("{{{range}\"count\": {}}}", v / div));
+    }
+    format!("[{}]", parts.join(", "))
+}
+
+/// `lhist_to_str` as `--json` buckets.
+pub fn lhist_to_json(values: &[u64], min: i64, max: i64, step: i64) -> String {
+    let buckets = ((max - min) / step) as usize;
+    let nz: Vec<usize> = (0..=buckets + 1)
+        .filter(|&i| values.get(i).is_some_and(|&v| v > 0))
+        .collect();
+    let (Some(&start), Some(&end)) = (nz.first(), nz.last()) else {
+        return "[]".into();
+    };
+    let mut parts = Vec::new();
+    for i in start..=end {
+        let range = if i == 0 {
+            format!("\"max\": {}, ", min - 1)
+        } else if i == buckets + 1 {
+            format!("\"min\": {max}, ")
+        } else {
+            format!(
+                "\"min\": {}, \"max\": {}, ",
+                (i as i64 - 1) * step + min,
+                i as i64 * step + min - 1
+            )
+        };
+        parts.push(format!(
+            "{{{range}\"count\": {}}}",
+            values.get(i).copied().unwrap_or(0)
+        ));
+    }
+    format!("[{}]", parts.join(", "))
 }
 
 pub fn lhist_to_str(values: &[u64], min: i64, max: i64, step: i64) -> String {
@@ -276,7 +416,9 @@ pub fn map_to_str(
     top: usize,
     div: u64,
     sym: &dyn Symbolizer,
+    format: Format,
 ) -> String {
+    let json = format == Format::Json;
     let div = div.max(1);
     let mut out = String::new();
     let skip = |i: usize, total: usize| top > 0 && total > top && i < total - top;
@@ -301,6 +443,21 @@ pub fn map_to_str(
             by_key.sort_by(|a, b| a.0.cmp(&b.0));
             by_key.sort_by_key(|(_, v)| v.iter().fold(0i64, |a, &x| a.wrapping_add(x as i64)));
             let total = by_key.len();
+            if json {
+                let elems = by_key
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !skip(*i, total))
+                    .map(|(_, (k, v))| {
+                        let body = match map.value {
+                            Ty::Lhist { min, max, step } => lhist_to_json(v, min, max, step),
+                            _ => hist_to_json(v, div),
+                        };
+                        (key_to_json(map, k, sym), body)
+                    })
+                    .collect();
+                return json_map_line(map, "hist", elems);
+            }
             let mut elems = Vec::new();
             for (i, (k, v)) in by_key.iter().enumerate() {
                 if skip(i, total) {
@@ -324,6 +481,27 @@ pub fn map_to_str(
             let avg = |(c, t): (i64, i64)| if c != 0 { t / c } else { 0 };
             items.sort_by_key(|(_, p)| avg(*p));
             let total = items.len();
+            if json {
+                let elems = items
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !(map.value == Ty::Avg && skip(*i, total)))
+                    .map(|(_, (k, p))| {
+                        let v = if map.value == Ty::Stats {
+                            format!(
+                                "{{\"count\": {}, \"average\": {}, \"total\": {}}}",
+                                p.0,
+                                avg(*p),
+                                p.1
+                            )
+                        } else {
+                            (avg(*p) / div as i64).to_string()
+                        };
+                        (key_to_json(map, k, sym), v)
+                    })
+                    .collect();
+                return json_map_line(map, "stats", elems);
+            }
             let mut elems = Vec::new();
             for (i, (k, p)) in items.iter().enumerate() {
                 if map.value == Ty::Avg && skip(i, total) {
@@ -346,8 +524,8 @@ pub fn map_to_str(
                 match &map.value {
                     Ty::Count => sum_u64(&e.values) as i128,
                     Ty::Sum => sum_u64(&e.values) as i64 as i128,
-                    Ty::Min => min_max(&e.values, false) as i128,
-                    Ty::Max => min_max(&e.values, true) as i128,
+                    Ty::Min => min_max(&e.values, false),
+                    Ty::Max => min_max(&e.values, true),
                     Ty::Int { size, signed } => int_at(&e.values[0], 0, *size, *signed),
                     _ => 0,
                 }
@@ -360,6 +538,7 @@ pub fn map_to_str(
             }
             let total = items.len();
             let mut elems = Vec::new();
+            let mut jelems = Vec::new();
             for (i, (k, e)) in items.iter().enumerate() {
                 if skip(i, total) {
                     continue;
@@ -375,9 +554,17 @@ pub fn map_to_str(
                             (value_of(e) as u64 / div).to_string()
                         }
                     }
+                    t if json => value_to_json(t, e.values.first().map_or(&[][..], |v| v), sym),
                     t => value_to_str(t, e.values.first().map_or(&[][..], |v| v), sym),
                 };
+                if json {
+                    jelems.push((key_to_json(map, k, sym), v));
+                    continue;
+                }
                 elems.push(format!("{}: {v}", key_to_str(map, k, sym)));
+            }
+            if json {
+                return json_map_line(map, "map", jelems);
             }
             out.push_str(&elems.join("\n"));
             out.push('\n');
@@ -387,8 +574,10 @@ pub fn map_to_str(
 }
 
 /// bpftrace's first line.
-pub fn attaching(n: usize) -> String {
-    if n == 1 {
+pub fn attaching(n: usize, format: Format) -> String {
+    if format == Format::Json {
+        format!("{{\"type\": \"attached_probes\", \"data\": {{\"probes\": {n}}}}}\n")
+    } else if n == 1 {
         "Attaching 1 probe...\n".into()
     } else {
         format!("Attaching {n} probes...\n")

@@ -57,6 +57,8 @@ pub struct Session {
     ring: bpf_sys::RingBuf,
     ncpus: usize,
     pub attached: usize,
+    /// Text (bpftrace's default) or `--json` lines.
+    pub format: output::Format,
 }
 
 fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
@@ -122,15 +124,31 @@ impl Session {
             links: Vec::new(),
             ring,
             attached: 0,
+            format: output::Format::Text,
         };
+        // Everything an attachment needs (tracefs ids, ELF offsets) is read first, so that
+        // no file this process opens shows up in probes already attached (bpftrace's order).
+        let all_cpus = bpf_sys::online_cpus();
+        let mut plans = Vec::new();
         for i in 0..s.compiled.progs.len() {
-            s.attach(i, pid)?;
+            if let Some(plan) = s.plan(i, pid, &all_cpus)? {
+                plans.push((i, plan));
+            }
+        }
+        for (i, plan) in plans {
+            s.attach(i, plan)?;
         }
         s.attached = s.compiled.progs.len();
         Ok(s)
     }
 
-    fn attach(&mut self, i: usize, pid: Option<i32>) -> Result<(), RunError> {
+    /// The perf event, CPUs and task for program `i`; None for BEGIN/END.
+    fn plan(
+        &self,
+        i: usize,
+        pid: Option<i32>,
+        all_cpus: &[u32],
+    ) -> Result<Option<(bpf_sys::PerfEvent, Vec<u32>, i32)>, RunError> {
         let p = &self.compiled.progs[i];
         let err = |e: String| RunError::Attach {
             probe: p.name.clone(),
@@ -143,7 +161,6 @@ impl Session {
                 .parse()
                 .map_err(|_| err(format!("{path}: not a number")))
         };
-        let all_cpus = bpf_sys::online_cpus();
         let first_cpu = vec![all_cpus.first().copied().unwrap_or(0)];
         let sw = |config: u64, sample: u64, freq: bool| bpf_sys::PerfEvent {
             type_: bpf_sys::perf_type::SOFTWARE,
@@ -153,7 +170,7 @@ impl Session {
             ..bpf_sys::PerfEvent::default()
         };
         let (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32) = match &p.kind {
-            ProbeKind::Begin | ProbeKind::End => return Ok(()),
+            ProbeKind::Begin | ProbeKind::End => return Ok(None),
             ProbeKind::Tracepoint { category, name } => {
                 let id = read_u64(&format!(
                     "{}/events/{category}/{name}/id",
@@ -166,7 +183,10 @@ impl Session {
                 let bin = resolve_binary(path);
                 let ev =
                     bpf_sys::PerfEvent::uprobe(&bin, off, *ret).map_err(|e| err(e.to_string()))?;
-                (ev, first_cpu, pid.unwrap_or(-1))
+                // `-p` does not narrow a uprobe to that process: bpftrace 0.17 attaches it
+                // to the file for every process (seen side by side), and so do we.
+                let _ = pid;
+                (ev, first_cpu, -1)
             }
             ProbeKind::Kprobe { function, ret } => {
                 let ev = bpf_sys::PerfEvent::kprobe(function, 0, *ret)
@@ -174,9 +194,9 @@ impl Session {
                 (ev, first_cpu, -1)
             }
             ProbeKind::Interval { period_ns } => (sw(0, *period_ns, false), first_cpu, -1),
-            ProbeKind::Profile { freq_hz } => (sw(0, *freq_hz, true), all_cpus.clone(), -1),
+            ProbeKind::Profile { freq_hz } => (sw(0, *freq_hz, true), all_cpus.to_vec(), -1),
             ProbeKind::Software { config, period } => {
-                (sw(*config, *period, false), all_cpus.clone(), -1)
+                (sw(*config, *period, false), all_cpus.to_vec(), -1)
             }
             ProbeKind::Hardware { config, period } => (
                 bpf_sys::PerfEvent {
@@ -185,12 +205,25 @@ impl Session {
                     sample: *period,
                     ..bpf_sys::PerfEvent::default()
                 },
-                all_cpus.clone(),
+                all_cpus.to_vec(),
                 -1,
             ),
         };
+        Ok(Some((ev, cpus, ev_pid)))
+    }
+
+    fn attach(
+        &mut self,
+        i: usize,
+        (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32),
+    ) -> Result<(), RunError> {
+        let probe = self.compiled.progs[i].name.clone();
+        let err = |e: String| RunError::Attach {
+            probe: probe.clone(),
+            err: e,
+        };
         for cpu in cpus {
-            // A task-bound uprobe (-p) is opened for that task on any CPU.
+            // A task-bound event is opened for that task on any CPU.
             let cpu = if ev_pid >= 0 { -1 } else { cpu as i32 };
             let fd = bpf_sys::perf_event_open(&ev, ev_pid, cpu).map_err(|e| err(e.to_string()))?;
             bpf_sys::perf_attach(&fd, &self.progs[i]).map_err(|e| err(e.to_string()))?;
@@ -253,7 +286,7 @@ impl Session {
         let syms = Syms {
             names: &self.compiled.probe_names,
         };
-        output::map_to_str(info, &self.entries(idx), top, div, &syms)
+        output::map_to_str(info, &self.entries(idx), top, div, &syms, self.format)
     }
 
     fn clear(&self, idx: usize, zero: bool) {
@@ -319,22 +352,44 @@ impl Session {
                     });
                     off += t.size().next_multiple_of(8).max(8);
                 }
-                let _ = out.write_all(printf::format(pieces, &vals).as_bytes());
+                let text = printf::format(pieces, &vals);
+                let _ = out.write_all(self.event("printf", &text).as_bytes());
             }
             Some(Action::PrintValue(t)) => {
-                let _ = writeln!(out, "{}", output::value_to_str(t, body, &syms));
+                let _ = match self.format {
+                    output::Format::Text => {
+                        writeln!(out, "{}", output::value_to_str(t, body, &syms))
+                    }
+                    output::Format::Json => writeln!(
+                        out,
+                        "{{\"type\": \"value\", \"data\": {}}}",
+                        output::value_to_json(t, body, &syms)
+                    ),
+                };
             }
             Some(Action::PrintMap { map, top, div }) => {
                 let _ = out.write_all(self.map_text(*map, *top, *div).as_bytes());
             }
             Some(Action::Time(fmt)) => {
-                let _ = out.write_all(bpf_sys::strftime_local(fmt).as_bytes());
+                let text = bpf_sys::strftime_local(fmt);
+                let _ = out.write_all(self.event("time", &text).as_bytes());
             }
             Some(Action::Clear(m)) => self.clear(*m, false),
             Some(Action::Zero(m)) => self.clear(*m, true),
             None => {}
         }
         false
+    }
+
+    /// Text output as is, or as a `--json` line `{"type": KIND, "data": "TEXT"}`.
+    fn event(&self, kind: &str, text: &str) -> String {
+        match self.format {
+            output::Format::Text => text.to_string(),
+            output::Format::Json => format!(
+                "{{\"type\": \"{kind}\", \"data\": \"{}\"}}\n",
+                output::json_escape(text)
+            ),
+        }
     }
 
     /// Waits for records until exit(), a signal, or `stop()` says so.

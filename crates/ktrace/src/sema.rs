@@ -803,13 +803,9 @@ impl Analysis {
                     let t = self.ty(a, inst)?;
                     let ok = match c.conv {
                         's' => true,
-                        'c' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' => {
-                            t.is_int() || (c.conv == 'd' && false)
-                        }
+                        'c' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' => t.is_int(),
                         _ => false,
                     };
-                    let ok = ok
-                        || (c.conv != 's' && matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe) && false);
                     if !ok {
                         return Err(Diagnostic::new(
                             format!("printf: %{} does not take {t}", c.conv),
@@ -832,11 +828,21 @@ impl Analysis {
             }
             "print" => {
                 match &args[0].kind {
-                    ExprKind::Map { name: m, keys }
-                        if keys.is_empty()
-                            && self.maps.get(m).is_some_and(|mi| {
-                                !mi.keys.is_empty() || mi.value.is_aggregation()
-                            }) => {}
+                    // print(@map) prints the whole map, whatever its value type (bpftrace).
+                    ExprKind::Map { name: m, keys } if keys.is_empty() => {
+                        if !self.maps.contains_key(m) {
+                            // Reports the undefined map.
+                            self.ty(&args[0], inst)?;
+                        }
+                    }
+                    ExprKind::Map { .. } => {
+                        return Err(Diagnostic::new(
+                            "the map passed to print() should not be indexed by a key",
+                            args[0].span,
+                            "indexed here",
+                        )
+                        .hint("print the whole map with print(@name), or a value with printf"));
+                    }
                     _ => {
                         let t = self.ty(&args[0], inst)?;
                         if !(t.is_int()

@@ -80,7 +80,9 @@ impl Ty {
             Ty::Int { .. } | Ty::Count | Ty::Sum | Ty::Hist | Ty::Lhist { .. } => 8,
             Ty::Ksym | Ty::Probe => 8,
             Ty::Usym => 16,
-            Ty::Min | Ty::Max | Ty::Avg | Ty::Stats => 16,
+            // min/max: one 64-bit value per CPU, as bpftrace 0.17 keeps them.
+            Ty::Min | Ty::Max => 8,
+            Ty::Avg | Ty::Stats => 16,
             Ty::Str(n) => *n,
             Ty::Tuple(t) => t.iter().map(|t| t.size().next_multiple_of(8)).sum(),
             Ty::Void | Ty::Args => 0,
@@ -233,7 +235,7 @@ pub fn parse_tp_format(text: &str) -> Vec<TpField> {
                 decl = part;
             }
         }
-        let (ty, name) = match decl.rfind(|c: char| c == ' ' || c == '*') {
+        let (ty, name) = match decl.rfind([' ', '*']) {
             Some(i) => (&decl[..=i], &decl[i + 1..]),
             None => continue,
         };

@@ -38,8 +38,8 @@ pub enum Source {
     ConfigAlias { pattern: String },
     /// modules.symbols (`symbol:NAME`).
     Symbol,
-    /// A modprobe.d `install` or `remove` command for this name.
-    Command,
+    /// A modprobe.d `install` (`remove == false`) or `remove` command for this name.
+    Command { remove: bool, command: String },
     /// modules.alias.
     Alias,
     /// modules.builtin.
@@ -170,6 +170,25 @@ impl Context {
         )))
     }
 
+    /// `kmod_dump_index` of modules.alias (`symbols == false`) or modules.symbols: every key
+    /// with each of its values, as `alias KEY VALUE` lines in trie order.
+    pub fn dump_index(&self, symbols: bool) -> Result<Vec<u8>, Error> {
+        let k = if symbols { Kind::Symbol } else { Kind::Alias };
+        let mut out = Vec::new();
+        if let Some(idx) = self.index(k) {
+            for (key, values) in idx.entries()? {
+                for v in values {
+                    out.extend_from_slice(b"alias ");
+                    out.extend_from_slice(&key);
+                    out.push(b' ');
+                    out.extend_from_slice(&v.value);
+                    out.push(b'\n');
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Is `name` listed in modules.builtin.bin?
     pub fn is_builtin(&self, name: &str) -> Result<bool, Error> {
         Ok(self.search(Kind::Builtin, name)?.is_some())
@@ -244,9 +263,14 @@ impl Context {
                 return Ok(out);
             }
         }
-        let cmd = |l: &[(String, String, crate::config::Origin)]| l.iter().any(|(m, _, _)| m == a);
-        if cmd(&self.config.install) || cmd(&self.config.remove) {
-            return Ok(vec![self.module(a, None, false, Source::Command)?]);
+        for (remove, list) in [(false, &self.config.install), (true, &self.config.remove)] {
+            if let Some((_, command, _)) = list.iter().find(|(m, _, _)| m == a) {
+                let src = Source::Command {
+                    remove,
+                    command: command.clone(),
+                };
+                return Ok(vec![self.module(a, None, false, src)?]);
+            }
         }
         for real in self.search_wild(Kind::Alias, a)? {
             out.push(self.module(&real, Some(a), false, Source::Alias)?);

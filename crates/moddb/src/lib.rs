@@ -16,10 +16,11 @@ mod context;
 pub mod depmod;
 pub mod fnmatch;
 pub mod index;
+pub mod modprobe;
 pub mod text;
 
 pub use config::Config;
-pub use context::{Context, ModuleRef};
+pub use context::{Context, ModuleRef, Source};
 
 use std::path::PathBuf;
 

@@ -122,6 +122,41 @@ impl Cert {
     pub fn fingerprint_sha256(&self) -> [u8; 32] {
         sha2::Sha256::digest(&self.der).into()
     }
+    /// Why this certificate is a poor choice to sign with at `now`, if it is: outside its
+    /// validity period, or a keyUsage without digitalSignature. (The kernel checks neither;
+    /// `kmodkit sign` refuses such certificates unless forced, `sign-file` signs as the
+    /// original does.)
+    pub fn signing_problem(&self, now: std::time::SystemTime) -> Option<String> {
+        let v = &self.cert.tbs_certificate.validity;
+        if now > v.not_after.to_system_time() {
+            return Some(format!("certificate expired on {}", v.not_after));
+        }
+        if now < v.not_before.to_system_time() {
+            return Some(format!("certificate is not valid before {}", v.not_before));
+        }
+        let ku = self.extension(const_oid::ObjectIdentifier::new_unwrap("2.5.29.15"))?;
+        let ku = x509_cert::ext::pkix::KeyUsage::from_der(ku).ok()?;
+        (!ku.digital_signature())
+            .then(|| "certificate's keyUsage does not allow digitalSignature".to_string())
+    }
+
+    /// Whether basicConstraints says CA:TRUE.
+    pub fn is_ca(&self) -> bool {
+        self.extension(const_oid::ObjectIdentifier::new_unwrap("2.5.29.19"))
+            .and_then(|b| x509_cert::ext::pkix::BasicConstraints::from_der(b).ok())
+            .is_some_and(|b| b.ca)
+    }
+
+    fn extension(&self, oid: der::oid::ObjectIdentifier) -> Option<&[u8]> {
+        self.cert
+            .tbs_certificate
+            .extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == oid)
+            .map(|e| e.extn_value.as_bytes())
+    }
+
     /// The bytes inside the SubjectPublicKeyInfo BIT STRING.
     pub fn public_key_bits(&self) -> &[u8] {
         self.cert

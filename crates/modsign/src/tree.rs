@@ -107,13 +107,9 @@ pub fn module_bytes(path: &Path, raw: &[u8]) -> Result<Vec<u8>, Error> {
         })
 }
 
-/// Sign (or re-sign) one module file: decompress, replace the signature, recompress,
-/// write `output` (default: the file itself) atomically, keeping its permissions.
-pub fn sign_file(
-    signer: &ModuleSigner<'_>,
-    path: &Path,
-    output: Option<&Path>,
-) -> Result<(), Error> {
+/// The bytes a module file holds once (re-)signed: decompress, replace the signature,
+/// recompress as `dest`'s name says.
+fn signed_bytes(signer: &ModuleSigner<'_>, path: &Path, dest: &Path) -> Result<Vec<u8>, Error> {
     let raw = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let elf = module_bytes(path, &raw)?;
     let content = module::unsigned_content(&elf).map_err(|e| Error::Module {
@@ -127,18 +123,113 @@ pub fn sign_file(
         });
     }
     let signed = signer.sign(content)?;
-    let dest = output.unwrap_or(path);
-    let out = Compression::of_path(dest)
+    Compression::of_path(dest)
         .compress(&signed)
         .map_err(|e| Error::Module {
             what: dest.display().to_string(),
             msg: format!("compressing: {e}"),
-        })?;
-    let mode = std::fs::metadata(path).ok().map(|m| {
-        use std::os::unix::fs::PermissionsExt;
-        m.permissions().mode() & 0o7777
-    });
-    write_atomic(dest, &with_suffix(dest, ".~signed~"), &out, mode)
+        })
+}
+
+fn mode_of(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+/// Sign (or re-sign) one module file: decompress, replace the signature, recompress,
+/// write `output` (default: the file itself) atomically, keeping its permissions.
+pub fn sign_file(
+    signer: &ModuleSigner<'_>,
+    path: &Path,
+    output: Option<&Path>,
+) -> Result<(), Error> {
+    let dest = output.unwrap_or(path);
+    let out = signed_bytes(signer, path, dest)?;
+    write_atomic(dest, &with_suffix(dest, ".~signed~"), &out, mode_of(path))
+}
+
+/// Write a temporary file without syncing it (the caller syncs the file system once).
+fn write_unsynced(tmp: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), Error> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let r = (|| -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode.unwrap_or(0o666))
+            .open(tmp)?;
+        if let Some(m) = mode {
+            f.set_permissions(std::fs::Permissions::from_mode(m))?;
+        }
+        f.write_all(bytes)
+    })();
+    r.map_err(|e| {
+        let _ = std::fs::remove_file(tmp);
+        Error::io(tmp, e)
+    })
+}
+
+/// Sign many module files in parallel; `progress` is called once per file signed.
+///
+/// Every file is replaced atomically, but a tree is not synced file by file (thousands of
+/// fsyncs would cost more than the signing): all new files are written next to the old
+/// ones, the file systems holding them are synced once (`syncfs`), and only then is each
+/// renamed over its original. A crash leaves every module either old or new.
+pub fn sign_files(
+    signer: &ModuleSigner<'_>,
+    paths: &[PathBuf],
+    progress: &(dyn Fn() + Sync),
+) -> Vec<(PathBuf, Result<(), Error>)> {
+    let staged: Vec<(PathBuf, Result<PathBuf, Error>)> = paths
+        .par_iter()
+        .map(|p| {
+            let tmp = with_suffix(p, ".~signed~");
+            let r = signed_bytes(signer, p, p)
+                .and_then(|bytes| write_unsynced(&tmp, &bytes, mode_of(p)))
+                .map(|()| tmp);
+            progress();
+            (p.clone(), r)
+        })
+        .collect();
+    // One sync per file system that received files.
+    let mut devices: Vec<u64> = Vec::new();
+    let mut sync_error: Option<(PathBuf, std::io::Error)> = None;
+    for (_, r) in &staged {
+        let Ok(tmp) = r else { continue };
+        use std::os::unix::fs::MetadataExt;
+        let Ok(f) = std::fs::File::open(tmp) else {
+            continue;
+        };
+        let dev = f.metadata().map(|m| m.dev()).unwrap_or(0);
+        if devices.contains(&dev) {
+            continue;
+        }
+        devices.push(dev);
+        if let Err(e) = rustix::fs::syncfs(&f) {
+            sync_error = Some((tmp.clone(), e.into()));
+        }
+    }
+    staged
+        .into_iter()
+        .map(|(p, r)| {
+            let r = r.and_then(|tmp| {
+                if let Some((what, e)) = &sync_error {
+                    let _ = std::fs::remove_file(&tmp);
+                    return Err(Error::io(
+                        what,
+                        std::io::Error::new(e.kind(), e.to_string()),
+                    ));
+                }
+                std::fs::rename(&tmp, &p).map_err(|e| {
+                    let _ = std::fs::remove_file(&tmp);
+                    Error::io(&p, e)
+                })
+            });
+            (p, r)
+        })
+        .collect()
 }
 
 /// Remove the signature of one module file (decompress, strip, recompress), atomically,
@@ -159,27 +250,7 @@ pub fn strip_file(path: &Path) -> Result<(), Error> {
             what: path.display().to_string(),
             msg: format!("compressing: {e}"),
         })?;
-    let mode = std::fs::metadata(path).ok().map(|m| {
-        use std::os::unix::fs::PermissionsExt;
-        m.permissions().mode() & 0o7777
-    });
-    write_atomic(path, &with_suffix(path, ".~stripped~"), &out, mode)
-}
-
-/// Sign many module files in parallel; `progress` is called once per file done.
-pub fn sign_files(
-    signer: &ModuleSigner<'_>,
-    paths: &[PathBuf],
-    progress: &(dyn Fn() + Sync),
-) -> Vec<(PathBuf, Result<(), Error>)> {
-    paths
-        .par_iter()
-        .map(|p| {
-            let r = sign_file(signer, p, None);
-            progress();
-            (p.clone(), r)
-        })
-        .collect()
+    write_atomic(path, &with_suffix(path, ".~stripped~"), &out, mode_of(path))
 }
 
 /// Why verifying a file failed: it could not be read, or its signature is not good.

@@ -4,7 +4,6 @@
 use crate::getopt::{self, HasArg, LongOpt};
 use std::ffi::OsString;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
 const fn lo(name: &'static str, has_arg: HasArg, val: char) -> LongOpt {
@@ -204,7 +203,511 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
     u8::from(!ok)
 }
 
-pub fn modprobe(name: &str, _args: Vec<OsString>) -> u8 {
-    let _ = OsString::new().as_bytes();
-    super::not_yet(name)
+const MODPROBE_LONGOPTS: &[LongOpt] = &[
+    lo("all", HasArg::No, 'a'),
+    lo("remove", HasArg::No, 'r'),
+    lo("remove-dependencies", HasArg::No, '5'),
+    lo("remove-holders", HasArg::No, '5'),
+    lo("wait", HasArg::Required, 'w'),
+    lo("resolve-alias", HasArg::No, 'R'),
+    lo("first-time", HasArg::No, '3'),
+    lo("ignore-install", HasArg::No, 'i'),
+    lo("ignore-remove", HasArg::No, 'i'),
+    lo("use-blacklist", HasArg::No, 'b'),
+    lo("force", HasArg::No, 'f'),
+    lo("force-modversion", HasArg::No, '2'),
+    lo("force-vermagic", HasArg::No, '1'),
+    lo("show-depends", HasArg::No, 'D'),
+    lo("showconfig", HasArg::No, 'c'),
+    lo("show-config", HasArg::No, 'c'),
+    lo("show-modversions", HasArg::No, '4'),
+    lo("dump-modversions", HasArg::No, '4'),
+    lo("show-exports", HasArg::No, '6'),
+    lo("dry-run", HasArg::No, 'n'),
+    lo("show", HasArg::No, 'n'),
+    lo("config", HasArg::Required, 'C'),
+    lo("dirname", HasArg::Required, 'd'),
+    lo("set-version", HasArg::Required, 'S'),
+    lo("syslog", HasArg::No, 's'),
+    lo("quiet", HasArg::No, 'q'),
+    lo("verbose", HasArg::No, 'v'),
+    lo("version", HasArg::No, 'V'),
+    lo("help", HasArg::No, 'h'),
+    // kmodkit only.
+    lo("explain", HasArg::No, 'X'),
+    lo("json", HasArg::No, 'J'),
+];
+
+fn modprobe_help(prog: &str) {
+    print!(
+        "Usage:\n\
+         \t{prog} [options] [-i] [-b] modulename\n\
+         \t{prog} [options] -a [-i] [-b] modulename [modulename...]\n\
+         \t{prog} [options] -r [-i] modulename\n\
+         \t{prog} [options] -r -a [-i] modulename [modulename...]\n\
+         \t{prog} [options] -c\n\
+         \t{prog} [options] --dump-modversions filename\n\
+         \t{prog} --explain [--json] modulename (kmodkit: why each module is in the plan)\n\
+         Management Options:\n\
+         \t-a, --all                   Consider every non-argument to\n\
+         \t                            be a module name to be inserted\n\
+         \t                            or removed (-r)\n\
+         \t-r, --remove                Remove modules instead of inserting\n\
+         \t    --remove-dependencies   Deprecated: use --remove-holders\n\
+         \t    --remove-holders        Also remove module holders (use together with -r)\n\
+         \t-w, --wait <MSEC>           When removing a module, wait up to MSEC for\n\
+         \t                            module's refcount to become 0 so it can be\n\
+         \t                            removed (use together with -r)\n\
+         \t    --first-time            Fail if module already inserted or removed\n\
+         \t-i, --ignore-install        Ignore install commands\n\
+         \t-i, --ignore-remove         Ignore remove commands\n\
+         \t-b, --use-blacklist         Apply blacklist to resolved alias.\n\
+         \t-f, --force                 Force module insertion or removal.\n\
+         \t                            implies --force-modversions and\n\
+         \t                            --force-vermagic\n\
+         \t    --force-modversion      Ignore module's version\n\
+         \t    --force-vermagic        Ignore module's version magic\n\
+         \n\
+         Query Options:\n\
+         \t-R, --resolve-alias         Only lookup and print alias and exit\n\
+         \t-D, --show-depends          Only print module dependencies and exit\n\
+         \t-c, --showconfig            Print out known configuration and exit\n\
+         \t-c, --show-config           Same as --showconfig\n\
+         \t    --show-modversions      Dump module symbol version and exit\n\
+         \t    --dump-modversions      Same as --show-modversions\n\
+         \t    --show-exports          Only print module exported symbol versions and exit\n\
+         \n\
+         General Options:\n\
+         \t-n, --dry-run               Do not execute operations, just print out\n\
+         \t-n, --show                  Same as --dry-run\n\
+         \t-C, --config=FILE           Use FILE instead of default search paths\n\
+         \t-d, --dirname=DIR           Use DIR as filesystem root for /lib/modules\n\
+         \t-S, --set-version=VERSION   Use VERSION instead of `uname -r`\n\
+         \t-s, --syslog                print to syslog, not stderr\n\
+         \t-q, --quiet                 disable messages\n\
+         \t-v, --verbose               enables more messages\n\
+         \t-V, --version               show version\n\
+         \t-h, --help                  show this help\n"
+    );
+}
+
+/// modprobe's `prepend_options_from_env`: words of $MODPROBE_OPTIONS (quotes group words).
+fn options_from_env() -> Vec<OsString> {
+    let Some(env) = std::env::var_os("MODPROBE_OPTIONS") else {
+        return Vec::new();
+    };
+    let env = env.to_string_lossy().into_owned();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in env.chars() {
+        match quote {
+            None if c == ' ' => out.push(OsString::from(std::mem::take(&mut cur))),
+            None if c == '"' || c == '\'' => quote = Some(c),
+            Some(q) if c == q => quote = None,
+            _ => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(OsString::from(cur));
+    }
+    out
+}
+
+/// modprobe's `options_from_array`: arguments after the module name, a value with spaces
+/// quoted.
+fn options_from_array(args: &[String]) -> Option<String> {
+    if args.len() < 2 {
+        return None;
+    }
+    let mut out = String::new();
+    for a in &args[1..] {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        match a.split_once('=') {
+            Some((k, v)) if !v.starts_with(['"', '\'']) && v.contains(' ') => {
+                out.push_str(&format!("{k}=\"{v}\""))
+            }
+            _ => out.push_str(a),
+        }
+    }
+    Some(out)
+}
+
+/// The running kernel's modules, from /sys/module.
+struct SysModule;
+
+impl moddb::modprobe::Live for SysModule {
+    fn initstate(&self, name: &str) -> Option<bool> {
+        match std::fs::read_to_string(format!("/sys/module/{name}/initstate")) {
+            Ok(s) => Some(s == "live\n"),
+            Err(_) => std::path::Path::new(&format!("/sys/module/{name}"))
+                .is_dir()
+                .then_some(false),
+        }
+    }
+    fn refcnt(&self, name: &str) -> Option<u32> {
+        std::fs::read_to_string(format!("/sys/module/{name}/refcnt"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
+    fn holders(&self, name: &str) -> Vec<String> {
+        std::fs::read_dir(format!("/sys/module/{name}/holders"))
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Whether `name` is live in the running kernel (`/sys/module/NAME/initstate`).
+fn live_in_kernel(name: &str) -> bool {
+    std::fs::read_to_string(format!("/sys/module/{name}/initstate")).is_ok_and(|s| s == "live\n")
+}
+
+pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
+    let mut all_args = options_from_env();
+    all_args.extend(args);
+    let Ok(parsed) = getopt::parse(prog, &all_args, "arw:RibfDcnC:d:S:sqvVh", MODPROBE_LONGOPTS)
+    else {
+        return 1;
+    };
+    const WARNING: i32 = 4;
+    let mut verbose = WARNING;
+    let mut log_priority = 2; // LOG_CRIT: "not found" is fatal unless -a
+    let (mut use_all, mut remove, mut show_config, mut lookup_only) = (false, false, false, false);
+    let (mut dry_run, mut do_show, mut explain, mut json) = (false, false, false, false);
+    let mut flags = moddb::modprobe::Flags::default();
+    let (mut remove_holders, mut wait_given) = (false, false);
+    let mut config: Vec<PathBuf> = Vec::new();
+    let (mut root, mut kversion) = (None::<String>, None::<String>);
+    for (c, v) in &parsed.opts {
+        let text = || {
+            v.as_ref()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        match c {
+            'a' => {
+                log_priority = WARNING;
+                use_all = true;
+            }
+            'r' => remove = true,
+            '5' => remove_holders = true,
+            'f' | '2' | '1' | 's' => {}
+            'w' => {
+                let t = text();
+                if t.is_empty() || t.parse::<u64>().is_err() {
+                    eprintln!("{prog}: ERROR: unexpected wait value '{t}'.");
+                    return 1;
+                }
+                wait_given = t.parse::<u64>().is_ok_and(|v| v > 0);
+            }
+            '3' => flags.first_time = true,
+            'i' => flags.ignore_commands = true,
+            'b' => flags.use_blacklist = true,
+            'D' => {
+                flags.ignore_loaded = true;
+                dry_run = true;
+                do_show = true;
+            }
+            'R' => lookup_only = true,
+            'c' => show_config = true,
+            '4' | '6' => {
+                eprintln!(
+                    "{prog}: ERROR: --show-modversions/--show-exports: use `kmodkit modinfo`"
+                );
+                return 1;
+            }
+            'n' => dry_run = true,
+            'C' => config.push(PathBuf::from(text())),
+            'd' => root = Some(text()),
+            'S' => kversion = Some(text()),
+            'q' => verbose = 0,
+            'v' => verbose += 1,
+            'V' => {
+                println!("kmod version 30");
+                println!("+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL");
+                return 0;
+            }
+            'h' => {
+                modprobe_help(prog);
+                return 0;
+            }
+            'X' => {
+                explain = true;
+                dry_run = true;
+                flags.ignore_loaded = true;
+            }
+            'J' => json = true,
+            _ => unreachable!("getopt returns only declared options"),
+        }
+    }
+    let args: Vec<String> = parsed
+        .operands
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
+    let err = |prio: i32, msg: &str| {
+        if prio <= verbose {
+            let name = match prio {
+                0..=2 => "FATAL",
+                3 => "ERROR",
+                _ => "WARNING",
+            };
+            eprintln!("{prog}: {name}: {msg}");
+        }
+    };
+    if !show_config && args.is_empty() {
+        err(3, "missing parameters. See -h.");
+        return 1;
+    }
+    let dirname = if root.is_some() || kversion.is_some() {
+        let k = match kversion.or_else(uname_release) {
+            Some(k) => k,
+            None => {
+                err(3, "uname() failed");
+                return 1;
+            }
+        };
+        format!("{}/lib/modules/{k}", root.unwrap_or_default())
+    } else {
+        format!("/lib/modules/{}", uname_release().unwrap_or_default())
+    };
+    let paths: Vec<PathBuf> = if config.is_empty() {
+        moddb::config::DEFAULT_PATHS
+            .iter()
+            .map(PathBuf::from)
+            .collect()
+    } else {
+        config
+    };
+    let cmdline = std::fs::read("/proc/cmdline").ok();
+    let mut msgs = Vec::new();
+    let cfg = moddb::Config::load(
+        std::path::Path::new(&dirname),
+        &paths,
+        cmdline.as_deref(),
+        &mut msgs,
+    );
+    for m in msgs {
+        eprint!("{m}");
+    }
+    let mut ctx = moddb::Context::new(std::path::Path::new(&dirname), cfg);
+    ctx.load_resources();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+
+    if show_config {
+        let c = ctx.config();
+        let mut s = String::new();
+        for (b, _) in &c.blacklist {
+            s.push_str(&format!("blacklist {b}\n"));
+        }
+        for (m, cmd, _) in &c.install {
+            s.push_str(&format!("install {m} {cmd}\n"));
+        }
+        for (m, cmd, _) in &c.remove {
+            s.push_str(&format!("remove {m} {cmd}\n"));
+        }
+        for (a, m, _) in &c.aliases {
+            s.push_str(&format!("alias {a} {m}\n"));
+        }
+        for (m, o, _) in &c.options {
+            s.push_str(&format!("options {m} {o}\n"));
+        }
+        for (sd, _) in &c.softdeps {
+            s.push_str(&format!("softdep {} {}\n", sd.name, sd.plain()));
+        }
+        s.push_str("\n# End of configuration files. Dumping indexes now:\n\n");
+        let _ = out.write_all(s.as_bytes());
+        for symbols in [false, true] {
+            if let Ok(d) = ctx.dump_index(symbols) {
+                let _ = out.write_all(&d);
+            }
+        }
+        return u8::from(out.flush().is_err());
+    }
+    if remove {
+        let mut r = moddb::modprobe::Resolver::new(&ctx);
+        let rf = moddb::modprobe::RemoveFlags {
+            ignore_commands: flags.ignore_commands,
+            first_time: flags.first_time,
+            remove_holders,
+            wait: wait_given,
+        };
+        let mut failed = false;
+        let queries: Vec<&String> = if use_all {
+            args.iter().collect()
+        } else {
+            vec![&args[0]]
+        };
+        for q in queries {
+            let found = r.lookup(q).unwrap_or_default();
+            for m in std::mem::take(&mut r.messages) {
+                eprint!("{m}");
+            }
+            if found.is_empty() {
+                err(log_priority, &format!("Module {q} not found."));
+                if log_priority <= 2 && verbose >= 2 {
+                    let _ = out.flush();
+                    return 1;
+                }
+                failed = true;
+                continue;
+            }
+            for i in found {
+                let plan = match r.remove_plan(i, rf, &SysModule) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        err(3, &e.to_string());
+                        failed = true;
+                        break;
+                    }
+                };
+                for m in std::mem::take(&mut r.messages) {
+                    eprint!("{m}");
+                }
+                if do_show || verbose > WARNING {
+                    let _ = out.write_all(plan.show().as_bytes());
+                }
+                if let Some(e) = &plan.error {
+                    let _ = out.flush();
+                    err(log_priority, e);
+                    if log_priority <= 2 && verbose >= 2 {
+                        return 1;
+                    }
+                    failed = true;
+                    break;
+                }
+                if !dry_run && !plan.steps.is_empty() {
+                    let _ = out.flush();
+                    err(
+                        3,
+                        "removing modules from the running kernel is not implemented yet (use -n)",
+                    );
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        let _ = out.flush();
+        return u8::from(failed);
+    }
+
+    let mut r = moddb::modprobe::Resolver::new(&ctx);
+    let mut failed = false;
+    let mut plans = Vec::new();
+    let queries: Vec<(String, Option<String>)> = if use_all {
+        args.iter().map(|a| (a.clone(), None)).collect()
+    } else {
+        vec![(args[0].clone(), options_from_array(&args))]
+    };
+    for (q, extra) in queries {
+        let found = r.lookup(&q).unwrap_or_default();
+        for m in std::mem::take(&mut r.messages) {
+            eprint!("{m}");
+        }
+        if found.is_empty() {
+            err(
+                log_priority,
+                &format!("Module {q} not found in directory {dirname}"),
+            );
+            if log_priority <= 2 && verbose >= 2 {
+                let _ = out.flush();
+                return 1;
+            }
+            failed = true;
+            continue;
+        }
+        for i in found {
+            if lookup_only {
+                let _ = writeln!(out, "{}", r.name(i));
+                continue;
+            }
+            let plan = match r.plan(i, flags, extra.as_deref(), &live_in_kernel) {
+                Ok(p) => p,
+                Err(e) => {
+                    err(3, &e.to_string());
+                    failed = true;
+                    continue;
+                }
+            };
+            for m in std::mem::take(&mut r.messages) {
+                eprint!("{m}");
+            }
+            if explain {
+                plans.push(plan);
+                continue;
+            }
+            if do_show || verbose > WARNING {
+                let _ = out.write_all(plan.show().as_bytes());
+            }
+            if let Some(e) = &plan.error {
+                let _ = out.flush();
+                err(3, e);
+                failed = true;
+            } else if !dry_run && plan.skipped.is_none() {
+                let _ = out.flush();
+                err(
+                    3,
+                    &format!(
+                        "could not insert '{}': kmodkit's modprobe only resolves (use -n or --show-depends)",
+                        r.name(i)
+                    ),
+                );
+                failed = true;
+            }
+        }
+    }
+    if explain {
+        if json {
+            let _ = serde_json::to_writer_pretty(&mut out, &plans);
+            let _ = writeln!(out);
+        } else {
+            for p in &plans {
+                let _ = out.write_all(explain_text(p).as_bytes());
+            }
+        }
+    }
+    if out.flush().is_err() {
+        return 1;
+    }
+    u8::from(failed)
+}
+
+/// `--explain`: each step with why it is there.
+fn explain_text(p: &moddb::modprobe::Plan) -> String {
+    use moddb::modprobe::{Action, Reason};
+    let mut s = format!("{}:\n", p.query);
+    if let Some(k) = &p.skipped {
+        s.push_str(&format!("  skipped: {k}\n"));
+    }
+    for st in &p.steps {
+        let what = match &st.action {
+            Action::Insmod { path, options } if options.is_empty() => {
+                format!("insmod {}", path.display())
+            }
+            Action::Insmod { path, options } => format!("insmod {} {options}", path.display()),
+            Action::Install { command, options } => {
+                format!("install command `{command}` {options}")
+            }
+            Action::Builtin => "builtin (nothing to load)".into(),
+            Action::Nothing => "not in modules.dep: skipped".into(),
+            Action::AlreadyLoaded => "already loaded".into(),
+        };
+        let why = match &st.why {
+            Reason::Requested { query, how } => format!("requested as {query} (found in {how})"),
+            Reason::Dependency { of } => format!("{of} uses its symbols (modules.dep)"),
+            Reason::Softdep { of, pre, config } => format!(
+                "softdep {} of {of} ({config})",
+                if *pre { "pre" } else { "post" }
+            ),
+        };
+        s.push_str(&format!("  {}: {what}\n      because {why}\n", st.module));
+    }
+    s
 }

@@ -13,9 +13,11 @@ options:
   -e PROGRAM   the program text
   -c CMD       run CMD (split on spaces) and trace until it exits; `cpid` is its pid
   -p PID       attach uprobes to PID only, stop when it exits
+  --tool NAME  run a bundled tool (--tool list names them)
   -l [PATTERN] list probes matching PATTERN (tracepoints; uprobe:BINARY:PATTERN)
   -d           print the compiled eBPF programs and stop before loading
   --unsafe     allow system() and signal()
+  --json       bpftrace's `-f json` output (one JSON object per line)
   -h, --help   this text
 ";
 
@@ -68,8 +70,30 @@ pub fn main(name: &str, args: Vec<OsString>) -> u8 {
                 }
                 list = Some(pat);
             }
+            "--tool" => match value("a tool name") {
+                Ok(t) => match ktrace::tools::tool(&t) {
+                    Some(src) => program = Some((src.to_string(), format!("tool:{t}"))),
+                    None => {
+                        let list = t == "list";
+                        for (n, s) in ktrace::tools::TOOLS {
+                            let line = format!("{n:<12}{}", ktrace::tools::describe(s));
+                            if list {
+                                println!("{line}");
+                            } else {
+                                eprintln!("{line}");
+                            }
+                        }
+                        if list {
+                            return 0;
+                        }
+                        return usage_error(name, &format!("no tool named {t:?} (listed above)"));
+                    }
+                },
+                Err(c) => return c,
+            },
             "-d" => opts.dump = true,
             "--unsafe" => opts.unsafe_ok = true,
+            "--json" => opts.json = true,
             "--" => {
                 rest.extend(args[i + 1..].iter().cloned());
                 break;

@@ -152,6 +152,9 @@ struct SignArgs {
     /// Sign every module under DIR.
     #[arg(long, conflicts_with = "output")]
     tree: Option<PathBuf>,
+    /// Sign even with an expired certificate or one whose keyUsage excludes signing.
+    #[arg(long)]
+    force: bool,
     modules: Vec<PathBuf>,
 }
 
@@ -171,6 +174,15 @@ pub fn sign(_name: &str, args: Vec<OsString>) -> u8 {
     let run = || -> Result<u8, String> {
         let hash = parse_hash(&a.hash)?;
         let sk = load_signing_key(&a.key, &a.cert)?;
+        if let Some(problem) = sk.cert().signing_problem(std::time::SystemTime::now()) {
+            if !a.force {
+                return Err(format!(
+                    "{}: {problem} (--force signs anyway; the kernel does not check this)",
+                    a.cert.display()
+                ));
+            }
+            eprintln!("kmodkit sign: warning: {}: {problem}", a.cert.display());
+        }
         let id = if a.keyid {
             SignerId::KeyId
         } else {

@@ -970,7 +970,10 @@ fn out_builtin_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>
     if dry {
         return None;
     }
-    let data = std::fs::read(format!("{}/modules.builtin", o.dirname)).ok()?;
+    let Some(data) = open_or_warn(o.dirname, "modules.builtin", msgs) else {
+        // kmod still renames its (empty) temporary file into place.
+        return Some(Vec::new());
+    };
     let mut t = Trie::new();
     for line in data.split_inclusive(|&b| b == b'\n') {
         if !line.first().is_some_and(|c| c.is_ascii_alphabetic()) {
@@ -1000,7 +1003,9 @@ fn out_builtin_alias_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<V
     if dry {
         return None;
     }
-    let data = std::fs::read(format!("{}/modules.builtin.modinfo", o.dirname)).ok()?;
+    let Some(data) = open_or_warn(o.dirname, "modules.builtin.modinfo", msgs) else {
+        return Some(Vec::new());
+    };
     let mut t = Trie::new();
     let mut pos = 0usize;
     // Read up to `end`, NUL or EOF; returns the bytes and whether `end` stopped it.
@@ -1037,6 +1042,20 @@ fn out_builtin_alias_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<V
         t.insert(a.as_bytes(), &modname, 0);
     }
     Some(t.write())
+}
+
+/// kmod's `dfdopen` for reading: the file's bytes, or a warning naming it.
+fn open_or_warn(dirname: &str, name: &str, msgs: &mut Msgs) -> Option<Vec<u8>> {
+    match std::fs::read(format!("{dirname}/{name}")) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            msgs.push((
+                Level::Warning,
+                format!("could not open {name} at {dirname}: {}\n", strerror(&e)),
+            ));
+            None
+        }
+    }
 }
 
 /// `sscanf(value, "<prefix>%u-%u")`.

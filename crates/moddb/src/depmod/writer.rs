@@ -213,4 +213,38 @@ mod tests {
         let e = idx.search(b"x").unwrap_err().to_string();
         assert!(e.starts_with("bad.bin: offset 0xffff"), "{e}");
     }
+
+    /// Every single-byte corruption and every truncation of a small index either reads or
+    /// fails with an error: no panic, no endless walk (the fuzz target's property, run
+    /// exhaustively on one input).
+    #[test]
+    fn corrupted_indexes_never_panic() {
+        let mut t = Trie::new();
+        for (k, v) in [
+            ("pci:v*d1*", "a"),
+            ("pci:v1d*", "b"),
+            ("usb:x", "c"),
+            ("usb:xy", "d"),
+        ] {
+            t.insert(k.as_bytes(), v.as_bytes(), 1);
+        }
+        let good = t.write();
+        let probe = |bytes: Vec<u8>| {
+            for mode in [ReadMode::File, ReadMode::Mapped] {
+                if let Ok(idx) = Index::from_bytes(Path::new("c.bin"), bytes.clone(), mode) {
+                    let _ = idx.search(b"usb:xy");
+                    let _ = idx.search_wild(b"pci:v1d1");
+                    let _ = idx.entries();
+                }
+            }
+        };
+        for i in 0..good.len() {
+            for x in [0x00u8, 0xff, 0x80, 0x0c, 0x2a] {
+                let mut b = good.clone();
+                b[i] = x;
+                probe(b);
+            }
+            probe(good[..i].to_vec());
+        }
+    }
 }

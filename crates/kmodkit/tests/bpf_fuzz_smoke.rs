@@ -1,0 +1,64 @@
+//! A deterministic slice of the fuzz target (fuzz/fuzz_targets/bpf_verify.rs): generated
+//! programs go to the verifier; whatever it accepts runs in the checked interpreter, where
+//! any memory violation would be a verifier bug.
+
+use bpf_verifier::{verify, Input, MapInfo, Options};
+use bpf_vm::fuzzcheck::{maps, run_accepted, Checked};
+
+fn xorshift(s: &mut u64) -> u64 {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    *s
+}
+
+#[test]
+fn accepted_programs_never_violate_memory() {
+    let infos: Vec<MapInfo> = maps()
+        .iter()
+        .map(|m| MapInfo {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            frozen: None,
+        })
+        .collect();
+    let opts = Options {
+        complexity_limit: 100_000,
+    };
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let (mut accepted, mut total) = (0, 0);
+    let packet: Vec<u8> = (0..48u8).collect();
+    let mut failures = Vec::new();
+    for _ in 0..20_000 {
+        let len = 8 + (xorshift(&mut seed) % 120) as usize;
+        let data: Vec<u8> = (0..len).map(|_| xorshift(&mut seed) as u8).collect();
+        let prog = bpf_verifier::testgen::program(&data, 96);
+        total += 1;
+        let input = Input {
+            insns: &prog,
+            prog_type: 6,
+            maps: &infos,
+        };
+        if verify(&input, &opts).is_ok() {
+            accepted += 1;
+            match run_accepted(&prog, &packet) {
+                Ok(Checked::Ran(_)) | Ok(Checked::Rejected) => {}
+                Err(e) => failures.push(format!("{e}\n{}", bpf_insn::disassemble(&prog))),
+            }
+        }
+    }
+    eprintln!("fuzz smoke: {accepted} of {total} generated programs accepted and run");
+    assert!(
+        failures.is_empty(),
+        "{} verifier bugs:\n{}",
+        failures.len(),
+        failures[..failures.len().min(3)].join("\n---\n")
+    );
+    assert!(
+        accepted > 500,
+        "only {accepted} accepted: the generator no longer exercises the interpreter"
+    );
+}

@@ -1,0 +1,171 @@
+//! Differential runs: the same program and packet through the host kernel's
+//! `BPF_PROG_TEST_RUN` and through `bpf-vm` must give the same return value and the same
+//! packet afterwards. Programs: tests/data/bpf_run/*.s and the valid programs of the verifier
+//! corpus whose types the kernel can test-run (socket filter, tc, XDP).
+
+use bpf_insn::insn::pseudo;
+use bpf_insn::{encode_all, Endian, Insn};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use testsupport::{skip, Requirement};
+
+struct Prog {
+    name: String,
+    prog_type: u32,
+    maps: Vec<[u32; 4]>,
+    insns: Vec<Insn>,
+}
+
+fn parse(f: &Path) -> Prog {
+    let text = std::fs::read_to_string(f).unwrap();
+    let mut prog_type = None;
+    let mut maps = Vec::new();
+    for l in text.lines() {
+        if let Some(t) = l.strip_prefix("# type: ") {
+            prog_type = bpf_insn::object::prog_type_from_name(t.trim());
+        }
+        if let Some(m) = l.strip_prefix("# map: ") {
+            let v: Vec<u32> = m.split_whitespace().map(|x| x.parse().unwrap()).collect();
+            maps.push([v[0], v[1], v[2], v[3]]);
+        }
+    }
+    let name = f.file_name().unwrap().to_string_lossy().into_owned();
+    Prog {
+        insns: bpf_insn::assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}")),
+        prog_type: prog_type.unwrap(),
+        maps,
+        name,
+    }
+}
+
+fn programs() -> Vec<Prog> {
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(base.join("bpf_run"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.extend(
+        std::fs::read_dir(base.join("bpf_verifier"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("ok_")),
+    );
+    files.sort();
+    files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "s"))
+        .map(|f| parse(f))
+        .filter(|p| matches!(p.prog_type, 1 | 3 | 6))
+        .collect()
+}
+
+fn packets() -> Vec<Vec<u8>> {
+    let mut ipv4 = vec![0u8; 6];
+    ipv4.extend_from_slice(&[0x02, 0x11, 0x22, 0x33, 0x44, 0x55, 0x08, 0x00]);
+    ipv4.extend_from_slice(&[
+        0x45, 0x00, 0x00, 0x2e, 0x12, 0x34, 0x40, 0x00, 0x40, 0x11, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ]);
+    ipv4.resize(60, 0xab);
+    let mut bcast = vec![0xffu8; 6];
+    bcast.extend_from_slice(&[0x02, 0, 0, 0, 0, 1, 0x86, 0xdd]);
+    bcast.extend((0..50u32).map(|i| (i * 37 + 11) as u8));
+    let mut other = vec![0x02u8, 0x42, 0, 0, 0, 7, 0x02, 0, 0, 0, 0, 1, 0x08, 0x06];
+    other.extend((0..100u32).map(|i| (i * i + 3) as u8));
+    vec![ipv4, bcast, other]
+}
+
+fn kernel_run(p: &Prog, data: &[u8]) -> Result<(u32, Vec<u8>), String> {
+    let mut fds: Vec<OwnedFd> = Vec::new();
+    for (i, m) in p.maps.iter().enumerate() {
+        let name = format!("kmk_r{i}");
+        let spec = bpf_sys::MapSpec {
+            map_type: m[0],
+            key_size: m[1],
+            value_size: m[2],
+            max_entries: m[3],
+            flags: 0,
+            name: &name,
+        };
+        fds.push(bpf_sys::map_create(&spec).map_err(|e| e.to_string())?);
+    }
+    let mut insns = p.insns.clone();
+    for i in insns.iter_mut() {
+        if i.is_lddw() && (i.src == pseudo::MAP_IDX || i.src == pseudo::MAP_IDX_VALUE) {
+            i.src = if i.src == pseudo::MAP_IDX {
+                pseudo::MAP_FD
+            } else {
+                pseudo::MAP_VALUE
+            };
+            i.imm = fds[i.imm as usize].as_raw_fd();
+        }
+    }
+    let bytes = encode_all(&insns, Endian::Little);
+    let mut spec = bpf_sys::ProgSpec::new(p.prog_type, &bytes);
+    spec.name = "kmk_run";
+    let fd = bpf_sys::prog_load(&spec).map_err(|e| e.to_string())?;
+    let run = bpf_sys::TestRun {
+        data_in: data,
+        data_out_size: data.len() + 256,
+        repeat: 1,
+        ..Default::default()
+    };
+    let r = bpf_sys::prog_test_run(&fd, &run).map_err(|e| e.to_string())?;
+    Ok((r.retval, r.data_out))
+}
+
+fn ours(p: &Prog, data: &[u8]) -> Result<(u32, Vec<u8>), String> {
+    let maps: Vec<bpf_vm::run::MapInit> = p
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(i, m)| bpf_vm::run::MapInit {
+            spec: bpf_vm::MapSpec {
+                name: format!("m{i}"),
+                map_type: m[0],
+                key_size: m[1],
+                value_size: m[2],
+                max_entries: m[3],
+                flags: 0,
+            },
+            data: None,
+        })
+        .collect();
+    let r = bpf_vm::run::run(&p.insns, p.prog_type, &maps, data, 1).map_err(|e| e.to_string())?;
+    Ok((r.ret as u32, r.data_out))
+}
+
+#[test]
+fn interpreter_matches_bpf_prog_test_run() {
+    let progs = programs();
+    assert!(progs.len() >= 15, "{}", progs.len());
+    let mut runs = 0;
+    let mut bad = Vec::new();
+    for p in &progs {
+        for (k, data) in packets().iter().enumerate() {
+            let kr = match kernel_run(p, data) {
+                Ok(r) => r,
+                Err(e)
+                    if e.contains("Operation not permitted")
+                        || e.contains("Function not implemented") =>
+                {
+                    skip(Requirement::Bpf, &format!("host bpf() unavailable: {e}"));
+                    return;
+                }
+                Err(e) => panic!("{}: the kernel refused: {e}", p.name),
+            };
+            let or = ours(p, data).unwrap_or_else(|e| panic!("{} packet {k}: {e}", p.name));
+            runs += 1;
+            if kr.0 != or.0 {
+                bad.push(format!(
+                    "{} packet {k}: kernel returned {}, we returned {}",
+                    p.name, kr.0, or.0
+                ));
+            }
+            if kr.1 != or.1 {
+                bad.push(format!("{} packet {k}: packets differ after the run:\n kernel {:02x?}\n ours   {:02x?}", p.name, kr.1, or.1));
+            }
+        }
+    }
+    eprintln!("{runs} differential runs over {} programs", progs.len());
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

@@ -1,0 +1,324 @@
+//! Differential test of `bpf-verifier` against the host kernel's `BPF_PROG_LOAD`.
+//!
+//! The corpus (tests/data/bpf_verifier/*.s) holds valid programs and programs with each
+//! class of bug (unbounded loop, stack/map/packet/context out of bounds, NULL map value,
+//! uninitialised register, wrong helper for the type, bad return value, bad CFG). Each file
+//! says its program type, its maps and what the kernel does with it. The kernel is the
+//! oracle: the annotation must match it, our verifier must never accept what it rejects,
+//! and the agreement rate is printed.
+
+use bpf_insn::insn::pseudo;
+use bpf_insn::{encode_all, Endian, Insn};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+use testsupport::{skip, Requirement};
+
+struct Case {
+    name: String,
+    prog_type: u32,
+    maps: Vec<[u32; 4]>,
+    expect_accept: bool,
+    insns: Vec<Insn>,
+}
+
+fn load_corpus() -> Vec<Case> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_verifier");
+    let mut out = Vec::new();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for f in files
+        .into_iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "s"))
+    {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let mut prog_type = None;
+        let mut maps = Vec::new();
+        let mut expect = None;
+        for l in text.lines() {
+            if let Some(t) = l.strip_prefix("# type: ") {
+                prog_type = bpf_insn::object::prog_type_from_name(t.trim());
+            }
+            if let Some(m) = l.strip_prefix("# map: ") {
+                let v: Vec<u32> = m.split_whitespace().map(|x| x.parse().unwrap()).collect();
+                maps.push([v[0], v[1], v[2], v[3]]);
+            }
+            if let Some(e) = l.strip_prefix("# expect: ") {
+                expect = Some(e.trim() == "accept");
+            }
+        }
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        out.push(Case {
+            insns: bpf_insn::assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}")),
+            name: name.clone(),
+            prog_type: prog_type.unwrap_or_else(|| panic!("{name}: no type")),
+            maps,
+            expect_accept: expect.unwrap_or_else(|| panic!("{name}: no expectation")),
+        });
+    }
+    out
+}
+
+fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
+    let infos: Vec<bpf_verifier::MapInfo> = c
+        .maps
+        .iter()
+        .enumerate()
+        .map(|(i, m)| bpf_verifier::MapInfo {
+            name: format!("m{i}"),
+            map_type: m[0],
+            key_size: m[1],
+            value_size: m[2],
+            max_entries: m[3],
+            frozen: None,
+        })
+        .collect();
+    let input = bpf_verifier::Input {
+        insns: &c.insns,
+        prog_type: c.prog_type,
+        maps: &infos,
+    };
+    bpf_verifier::verify(&input, &bpf_verifier::Options::default()).map(|_| ())
+}
+
+enum Kernel {
+    Accept,
+    Reject(String),
+    Unavailable(String),
+}
+
+fn kernel(c: &Case) -> Kernel {
+    let mut fds: Vec<OwnedFd> = Vec::new();
+    for (i, m) in c.maps.iter().enumerate() {
+        let name = format!("kmk_m{i}");
+        let spec = bpf_sys::MapSpec {
+            map_type: m[0],
+            key_size: m[1],
+            value_size: m[2],
+            max_entries: m[3],
+            flags: 0,
+            name: &name,
+        };
+        match bpf_sys::map_create(&spec) {
+            Ok(fd) => fds.push(fd),
+            Err(e) => return Kernel::Unavailable(format!("BPF_MAP_CREATE: {e}")),
+        }
+    }
+    let mut insns = c.insns.clone();
+    for i in insns.iter_mut() {
+        if i.is_lddw() && (i.src == pseudo::MAP_IDX || i.src == pseudo::MAP_IDX_VALUE) {
+            let Some(fd) = fds.get(i.imm as usize) else {
+                return Kernel::Reject("no such map".into());
+            };
+            i.src = if i.src == pseudo::MAP_IDX {
+                pseudo::MAP_FD
+            } else {
+                pseudo::MAP_VALUE
+            };
+            i.imm = fd.as_raw_fd();
+        }
+    }
+    let bytes = encode_all(&insns, Endian::Little);
+    let mut spec = bpf_sys::ProgSpec::new(c.prog_type, &bytes);
+    spec.log_level = 1;
+    spec.name = "kmk_diff";
+    match bpf_sys::prog_load_with_log(&spec) {
+        Ok(_) => Kernel::Accept,
+        Err(bpf_sys::Error::Verifier { source, log }) => {
+            if source.raw_os_error() == Some(1) && log.is_empty() {
+                Kernel::Unavailable(format!("BPF_PROG_LOAD: {source}"))
+            } else {
+                let last: Vec<&str> = log.lines().rev().take(3).collect();
+                Kernel::Reject(format!(
+                    "{source}: {}",
+                    last.into_iter().rev().collect::<Vec<_>>().join(" | ")
+                ))
+            }
+        }
+        Err(e) => Kernel::Unavailable(e.to_string()),
+    }
+}
+
+#[test]
+fn verifier_agrees_with_the_host_kernel() {
+    let corpus = load_corpus();
+    assert!(corpus.len() >= 40, "{}", corpus.len());
+    let mut agree = 0;
+    let mut report = Vec::new();
+    let mut unsafe_accepts = Vec::new();
+    let mut wrong_annotations = Vec::new();
+    for c in &corpus {
+        let o = ours(c);
+        let k = match kernel(c) {
+            Kernel::Unavailable(why) => {
+                skip(Requirement::Bpf, &format!("host bpf() unavailable: {why}"));
+                return;
+            }
+            k => k,
+        };
+        let k_ok = matches!(k, Kernel::Accept);
+        if k_ok != c.expect_accept {
+            wrong_annotations.push(format!(
+                "{}: annotated {}, kernel {}",
+                c.name,
+                if c.expect_accept { "accept" } else { "reject" },
+                match &k {
+                    Kernel::Reject(l) => format!("rejects: {l}"),
+                    _ => "accepts".into(),
+                }
+            ));
+        }
+        if k_ok == o.is_ok() {
+            agree += 1;
+        }
+        if !k_ok && o.is_ok() {
+            unsafe_accepts.push(c.name.clone());
+        }
+        report.push(format!(
+            "{:<40} kernel={:<6} ours={:<6} {}",
+            c.name,
+            if k_ok { "accept" } else { "reject" },
+            if o.is_ok() { "accept" } else { "reject" },
+            match (&k, &o) {
+                (Kernel::Reject(l), Err(r)) => format!("kernel: {l}\n{:>52}ours: {r}", ""),
+                (Kernel::Reject(l), Ok(())) => format!("kernel: {l}"),
+                (_, Err(r)) => format!("ours: {r}"),
+                _ => String::new(),
+            }
+        ));
+    }
+    eprintln!("{}", report.join("\n"));
+    eprintln!(
+        "verifier agreement with the host kernel: {agree}/{} ({:.1}%)",
+        corpus.len(),
+        100.0 * agree as f64 / corpus.len() as f64
+    );
+    assert!(
+        wrong_annotations.is_empty(),
+        "corpus annotations the kernel contradicts:\n{}",
+        wrong_annotations.join("\n")
+    );
+    assert!(
+        unsafe_accepts.is_empty(),
+        "accepted although the kernel rejects: {unsafe_accepts:?}"
+    );
+    assert_eq!(
+        agree,
+        corpus.len(),
+        "disagreements (we reject what the kernel accepts)"
+    );
+}
+
+/// Generated programs (the fuzz generator) through both verifiers: ours must never accept
+/// what the kernel rejects; the agreement rate is printed.
+#[test]
+fn generated_programs_never_accepted_when_the_kernel_rejects() {
+    let specs = bpf_vm::fuzzcheck::maps();
+    let mut fds = Vec::new();
+    for (i, m) in specs.iter().enumerate() {
+        let name = format!("kmk_g{i}");
+        let spec = bpf_sys::MapSpec {
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: 0,
+            name: &name,
+        };
+        match bpf_sys::map_create(&spec) {
+            Ok(fd) => fds.push(fd),
+            Err(e) => {
+                skip(Requirement::Bpf, &format!("host bpf() unavailable: {e}"));
+                return;
+            }
+        }
+    }
+    let infos: Vec<bpf_verifier::MapInfo> = specs
+        .iter()
+        .map(|m| bpf_verifier::MapInfo {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            frozen: None,
+        })
+        .collect();
+    let mut seed = 0x1234_5678_9abc_def1u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut agree, mut total, mut both_accept, mut only_kernel) = (0, 0, 0, 0);
+    let mut unsafe_accepts = Vec::new();
+    for _ in 0..3000 {
+        let len = 8 + (next() % 100) as usize;
+        let data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let prog = bpf_verifier::testgen::program(&data, 80);
+        let ours = bpf_verifier::verify(
+            &bpf_verifier::Input {
+                insns: &prog,
+                prog_type: 6,
+                maps: &infos,
+            },
+            &bpf_verifier::Options::default(),
+        )
+        .is_ok();
+        let mut k = prog.clone();
+        for i in k.iter_mut() {
+            if i.is_lddw() && i.src == pseudo::MAP_IDX {
+                i.src = pseudo::MAP_FD;
+                i.imm = fds[i.imm as usize].as_raw_fd();
+            }
+        }
+        let bytes = encode_all(&k, Endian::Little);
+        let mut spec = bpf_sys::ProgSpec::new(6, &bytes);
+        spec.name = "kmk_gen";
+        let (kernel, why) = match bpf_sys::prog_load(&spec) {
+            Ok(_) => (true, String::new()),
+            Err(bpf_sys::Error::Verifier { log, .. }) => {
+                (false, log.lines().rev().nth(1).unwrap_or("").to_string())
+            }
+            Err(e) => panic!("BPF_PROG_LOAD: {e}"),
+        };
+        total += 1;
+        if ours == kernel {
+            agree += 1;
+        }
+        if ours && kernel {
+            both_accept += 1;
+        }
+        if kernel && !ours {
+            only_kernel += 1;
+        }
+        if ours && !kernel {
+            unsafe_accepts.push(format!("kernel: {why}\n{}", bpf_insn::disassemble(&prog)));
+        }
+    }
+    eprintln!(
+        "generated programs: {total}, verdicts agree on {agree} ({:.1}%), both accept {both_accept}, only the kernel accepts {only_kernel}, only we accept {}",
+        100.0 * agree as f64 / total as f64,
+        unsafe_accepts.len()
+    );
+    let mut reasons: Vec<String> = unsafe_accepts
+        .iter()
+        .map(|u| u.lines().next().unwrap_or("").to_string())
+        .collect();
+    reasons.sort();
+    reasons.dedup();
+    assert!(
+        unsafe_accepts.is_empty(),
+        "we accept what the kernel rejects ({} programs; kernel reasons: {:#?}); first:\n{}",
+        unsafe_accepts.len(),
+        reasons,
+        unsafe_accepts[0]
+    );
+    assert!(
+        both_accept > 100,
+        "the generator no longer produces accepted programs"
+    );
+}

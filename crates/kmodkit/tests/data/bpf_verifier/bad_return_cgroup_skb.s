@@ -1,0 +1,5 @@
+# type: cgroup_skb
+# expect: reject
+# class: return
+r0 = 5
+exit

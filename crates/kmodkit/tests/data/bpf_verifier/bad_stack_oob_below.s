@@ -1,0 +1,7 @@
+# type: xdp
+# expect: reject
+# class: bounds
+r1 = 0
+*(u64 *)(r10 - 520) = r1
+r0 = 0
+exit

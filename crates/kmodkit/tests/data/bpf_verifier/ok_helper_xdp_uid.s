@@ -1,0 +1,5 @@
+# type: xdp
+# expect: accept
+call 15
+r0 = 2
+exit

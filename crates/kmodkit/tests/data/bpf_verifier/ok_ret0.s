@@ -1,0 +1,4 @@
+# type: socket_filter
+# expect: accept
+r0 = 0
+exit

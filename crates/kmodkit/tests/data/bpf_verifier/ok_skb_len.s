@@ -1,0 +1,4 @@
+# type: socket_filter
+# expect: accept
+r0 = *(u32 *)(r1 + 0)
+exit

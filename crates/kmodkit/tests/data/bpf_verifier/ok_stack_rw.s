@@ -1,0 +1,7 @@
+# type: xdp
+# expect: accept
+r1 = 7
+*(u64 *)(r10 - 8) = r1
+r0 = *(u64 *)(r10 - 8)
+r0 &= 3
+exit

@@ -1,0 +1,306 @@
+//! `kmodkit trace` against bpftrace 0.17 on the host kernel: the same script, the same
+//! deterministic workload (`-c`, filtered on `pid == cpid`), and byte-identical stdout.
+//!
+//! The workload (trace_work.c) is built with the C compiler here. Every count it produces per
+//! key is distinct: maps with tied values print in the kernel's hash order, which is random
+//! per map, so not even two runs of bpftrace agree on them.
+//!
+//! Skipped (printed) without bpf(), bpftrace or cc; a failure under KMODKIT_REQUIRE_BPF=1.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use testsupport::{have_tool, skip, Requirement};
+
+fn kmodkit() -> &'static str {
+    env!("CARGO_BIN_EXE_kmodkit")
+}
+
+/// Builds the workload once; None (after printing why) when this host cannot run the test.
+fn workload() -> Option<&'static Path> {
+    static W: OnceLock<Option<PathBuf>> = OnceLock::new();
+    W.get_or_init(|| {
+        if !have_tool("bpftrace") || !have_tool("cc") {
+            return None;
+        }
+        if !bpf_sys::available() {
+            skip(Requirement::Bpf, "bpf() is not usable here (no CAP_BPF?)");
+            return None;
+        }
+        // A fixed directory: the path appears in uprobe names and must outlive the tests.
+        let dir = std::env::temp_dir().join(format!("kmodkit-trace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/trace_work.c");
+        let bin = dir.join("work");
+        let st = Command::new("cc")
+            .args(["-O1", "-o"])
+            .arg(&bin)
+            .arg(&src)
+            .status()
+            .expect("run cc");
+        assert!(st.success(), "cc failed on {}", src.display());
+        Some(bin)
+    })
+    .as_deref()
+}
+
+fn run(tool: &str, args: &[&str]) -> Output {
+    Command::new("timeout")
+        .env_remove("LD_LIBRARY_PATH")
+        .arg("60")
+        .arg(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e}"))
+}
+
+/// Runs `script` (with `@W@` replaced by the workload's path) under both tools, with `-c
+/// "WORKLOAD n"` when `rounds` is given, and requires identical stdout and exit status.
+fn same(script: &str, rounds: Option<u32>) {
+    same_as(script, rounds, &[], &[]);
+}
+
+/// `same` with extra options for each tool (e.g. `--json` for ours, `-f json` for bpftrace).
+fn same_as(script: &str, rounds: Option<u32>, ours_opts: &[&str], their_opts: &[&str]) {
+    let Some(w) = workload() else { return };
+    let script = script.replace("@W@", &w.display().to_string());
+    let cmd = rounds.map(|n| format!("{} {n}", w.display()));
+    let mut args = vec!["-e", script.as_str()];
+    if let Some(c) = &cmd {
+        args.extend(["-c", c.as_str()]);
+    }
+    // Without cargo's LD_LIBRARY_PATH, which would add the dynamic loader's search of every
+    // directory in it to the workload's syscalls.
+    let ours = Command::new("timeout")
+        .env_remove("LD_LIBRARY_PATH")
+        .arg("60")
+        .arg(kmodkit())
+        .arg("trace")
+        .args(ours_opts)
+        .args(&args)
+        .output()
+        .expect("kmodkit");
+    let theirs = run("bpftrace", &[their_opts, &args[..]].concat());
+    let (o, t) = (
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&theirs.stdout),
+    );
+    assert!(
+        theirs.status.success(),
+        "bpftrace failed on {script}: {}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert!(
+        ours.status.success(),
+        "kmodkit trace failed on {script}: {}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    assert!(
+        o == t,
+        "output differs for {script}\n--- kmodkit\n{o}\n--- bpftrace\n{t}"
+    );
+    // The comparison must have compared something beyond the banner.
+    assert!(o.lines().count() > 1, "no output for {script}");
+}
+
+#[test]
+fn begin_end_printf_and_scratch_variables() {
+    same(
+        r#"BEGIN { printf("start %s|%5d|%-4d|%x|%c|\n", "x", 42, 7, 255, 65); @x = 5; $v = 3;
+           if ($v > 2) { printf("big %d\n", $v * @x); } else { printf("small\n"); } exit(); }
+           END { printf("end %d\n", @x); }"#,
+        None,
+    );
+}
+
+#[test]
+fn counts_sums_and_tuple_keys() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_write /pid == cpid/ {
+             @[comm, args->count] = count(); @bytes[args->count] = sum(args->count); @total = sum(args->count); }"#,
+        Some(6),
+    );
+}
+
+#[test]
+fn avg_min_max_stats() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_read /pid == cpid/ {
+             @a[args->count] = avg(args->count); @st[args->count / 200] = stats(args->count);
+             @mn[comm] = min(args->count); @mx[comm] = max(args->count); }"#,
+        Some(6),
+    );
+}
+
+#[test]
+fn hist_and_lhist() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_read /pid == cpid/ {
+             @h = hist(args->count); @hk[args->count > 300] = hist(args->count);
+             @l = lhist(args->count, 0, 1000, 100); @lk[args->count % 3] = lhist(args->count, 200, 500, 50); }
+           tracepoint:syscalls:sys_exit_read /pid == cpid/ { @ret = hist(args->ret); @n = count(); }"#,
+        Some(6),
+    );
+}
+
+#[test]
+fn printf_lines_from_a_tracepoint_with_predicate() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_write /pid == cpid && args->count >= 8/ {
+             printf("write %d bytes by %s, %s\n", args->count, comm, args->count > 16 ? "big" : "small"); }"#,
+        Some(5),
+    );
+}
+
+#[test]
+fn data_loc_strings_from_tracepoint_args() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_openat /pid == cpid/ { printf("%s %d\n", str(args->filename), args->flags & 3); }"#,
+        Some(2),
+    );
+}
+
+#[test]
+fn uprobe_and_uretprobe_on_a_test_binary() {
+    same(
+        r#"uprobe:@W@:work_add /pid == cpid/ { @calls[arg0] = count(); @args[arg0, comm] = sum(arg1);
+             if (arg1 == 0) { printf("round %d\n", arg0); } }
+           uretprobe:@W@:work_add /pid == cpid/ { @ret = sum(retval); @rh = hist(retval); }"#,
+        Some(6),
+    );
+}
+
+#[test]
+fn multiple_probes_wildcards_and_probe_builtin() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_re*d, tracepoint:syscalls:sys_enter_write /pid == cpid/ {
+             @[probe] = count(); }"#,
+        Some(5),
+    );
+}
+
+#[test]
+fn interval_exit_and_end() {
+    same(
+        r#"interval:ms:50 { @n++; if (@n == 3) { printf("tick %d\n", @n); exit(); } } END { printf("end\n"); }"#,
+        None,
+    );
+}
+
+#[test]
+fn print_clear_and_delete_in_end() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_write /pid == cpid/ { @[args->count] = count(); @d[args->count] = count(); }
+           END { print(@); clear(@); delete(@d[8]); printf("done\n"); }"#,
+        Some(5),
+    );
+}
+
+#[test]
+fn aggregation_edge_values_as_bpftrace_0_17_prints_them() {
+    // Negative and zero hist values, hist's 31-bit cap, lhist under/overflow, signed sums and
+    // averages, and 0.17's min/max quirks (max of only negative values stores nothing).
+    same(
+        r#"BEGIN { @h = hist(0); @h = hist(1); @h = hist(-1); @h = hist(1000000); @h = hist(1 << 40);
+             @l = lhist(-5, 0, 10, 2); @l = lhist(15, 0, 10, 2); @l = lhist(3, 0, 10, 2);
+             @s = stats(10); @s = stats(20); @a = avg(-4); @a = avg(5); @z = sum(-7);
+             @mm = min(-3); @mx = max(-3); @m2 = min(5); @m2 = min(2); @m2 = min(9);
+             @x2 = max(5); @x2 = max(12); @x2 = max(-1); @big = max(1 << 40); exit(); }"#,
+        None,
+    );
+}
+
+#[test]
+fn language_control_flow_strings_and_positional_parameters() {
+    let Some(_) = workload() else { return };
+    let script = r#"BEGIN { $i = 0; while ($i < 5) { $i++; if ($i == 2) { continue; } if ($i == 4) { break; }
+        printf("%d ", $i); } unroll(3) { printf("u"); } printf("\n"); $s = "abc";
+        if ($s == "abc" && !($i > 10 || $i < 0)) { printf("eq\n"); }
+        printf("%d %d\n", strncmp("hello", "help", 3), strncmp("hello", "help", 4));
+        printf("%s|%10s|%-10s|\n", str($1), "r", "l");
+        printf("%d %d %d %d %d\n", $2 + 1, (uint64)5 / 2, 7 % 3, 1 << 10, (int8)200);
+        @m[1, "a"] = 5; @m[2, "b"] = 7; @t = (1, "two"); @str = "hey"; @n = 3;
+        print(@t); print(@str); print(@n); print((4, "five")); exit(); }"#;
+    let args = ["-e", script, "hello", "41"];
+    let ours = Command::new(kmodkit())
+        .arg("trace")
+        .args(args)
+        .output()
+        .unwrap();
+    let theirs = run("bpftrace", &args);
+    assert!(
+        theirs.status.success(),
+        "{}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert!(
+        ours.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&theirs.stdout)
+    );
+}
+
+#[test]
+fn json_output_matches_bpftrace_f_json() {
+    same_as(
+        r#"BEGIN { printf("hi \"x\"\n"); @s[1, "a"] = sum(5); @s[2, "b"] = sum(7); @st = stats(4);
+             @str["k"] = "v\t"; @t = (1, "x"); print(5); print("s"); print((1, "x")); }
+           tracepoint:syscalls:sys_enter_read /pid == cpid && args->count % 100 == 0/ { @h = hist(args->count);
+             @l = lhist(args->count, 0, 1000, 200); @a[comm] = avg(args->count); @c[args->count] = count(); }
+           END { printf("end\n"); }"#,
+        Some(5),
+        &["--json"],
+        &["-f", "json"],
+    );
+}
+
+/// `-p PID`: the tracer stops when that process exits. (bpftrace 0.17 does not narrow uprobes
+/// to the process, seen side by side with a second copy running; kmodkit does the same.) The
+/// workload waits 1.5 s before its first round, time for either tool to attach.
+#[test]
+fn uprobe_with_p_runs_until_the_process_exits() {
+    let Some(shared) = workload() else { return };
+    // A private copy: uprobes are per file, and other tests run the shared one meanwhile.
+    let w = &shared.with_file_name("work-p");
+    std::fs::copy(shared, w).expect("copy the workload");
+    let script = format!(
+        "uprobe:{}:work_add {{ @calls[arg0] = count(); }} uretprobe:{}:work_add {{ @r = sum(retval); }}",
+        w.display(),
+        w.display()
+    );
+    let mut outputs = Vec::new();
+    for tool in [&[kmodkit(), "trace"][..], &["bpftrace"][..]] {
+        let mut target = Command::new(w)
+            .args(["6", "1500"])
+            .spawn()
+            .expect("workload");
+        let pid = target.id().to_string();
+        let o = Command::new("timeout")
+            .env_remove("LD_LIBRARY_PATH")
+            .arg("60")
+            .args(tool)
+            .args(["-p", &pid, "-e", &script])
+            .output()
+            .expect("tracer");
+        let _ = target.wait();
+        assert!(
+            o.status.success(),
+            "{tool:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        outputs.push(String::from_utf8_lossy(&o.stdout).into_owned());
+    }
+    assert_eq!(outputs[0], outputs[1], "kmodkit vs bpftrace");
+    // Round i makes i calls of work_add(i, j) returning i + j.
+    let expected_sum: u64 = (1..=6u64).map(|i| (0..i).map(|j| i + j).sum::<u64>()).sum();
+    assert!(outputs[0].contains("@calls[6]: 6\n"), "{}", outputs[0]);
+    assert!(
+        outputs[0].contains(&format!("@r: {expected_sum}\n")),
+        "{}",
+        outputs[0]
+    );
+}
