@@ -367,9 +367,12 @@ run vmagic_kmod /k/insmod /m/vmagic.ko
 run vmagic_f insmod -f /m/vmagic.ko; state vmagic_f vmagic
 run modprobe modprobe dep_b
 if ! grep -q '^dep_b ' /proc/modules; then
-  # Our modprobe is not there yet: kmod's, on the index --modules-from copied.
-  run modprobe_kmod /k/modprobe dep_b
+  # Our modprobe only resolves so far: its plan, run with our insmod.
+  modprobe --show-depends dep_b > /tmp/plan
+  run plan sh -c 'while read c p rest; do /sbin/insmod $p $rest || exit; done < /tmp/plan'
 fi
+run show_deps modprobe --show-depends dep_b
+run show_deps_kmod /k/modprobe --show-depends dep_b
 run lsmod lsmod
 run lsmod_kmod /k/lsmod
 run rmmod_inuse rmmod dep_a
@@ -380,6 +383,8 @@ run insmod_missing insmod /m/nosuch.ko
 run insmod_missing_kmod /k/insmod /m/nosuch.ko
 run insmod_exists insmod /m/hello.ko
 run insmod_exists_kmod /k/insmod /m/hello.ko
+run rmmod_f rmmod -f dep_a
+run rmmod_f_kmod /k/rmmod -f dep_a
 run rmmod_chain rmmod dep_b dep_a
 run after lsmod
 # Compressed modules on a kernel without in-kernel decompression: decompressed here and
@@ -451,14 +456,17 @@ run dmesg_err_util udmesg --level err,warn
     assert_eq!(rc(&r, "vmagic_zst_f"), 0, "{:?}", r.get("vmagic_zst_f"));
     assert_eq!(field(&r, "vmagic_zst_f", "taint"), ["FOE"]);
 
-    // Dependencies: `modprobe dep_b` (ours, else kmod's) loaded dep_a first, from the tree
+    // Dependencies: our `modprobe dep_b` (or, while it only resolves, its --show-depends
+    // plan run by our insmod; the plan byte-identical to kmod's) loaded dep_a first, from the tree
     // --modules-from copied; dep_b holds dep_a; rmmod dep_a refused as kmod refuses it.
     let probe = if rc(&r, "modprobe") == 0 {
         "modprobe"
     } else {
-        "modprobe_kmod"
+        "plan"
     };
     assert_eq!(rc(&r, probe), 0, "{probe}: {:?}", r.get(probe));
+    assert_same_as_kmod(&r, "show_deps", "show_deps_kmod");
+    assert_eq!(field(&r, "show_deps", "out").len(), 2);
     let lsmod = field(&r, "lsmod", "out");
     assert!(
         lsmod
@@ -474,6 +482,15 @@ run dmesg_err_util udmesg --level err,warn
     );
     assert_same_as_kmod(&r, "rmmod_inuse", "rmmod_inuse_kmod");
     assert_same_as_kmod(&r, "rmmod_missing", "rmmod_missing_kmod");
+    // Forced: the kernel itself refuses (dep_a has a holder); libkmod's line, then rmmod's.
+    assert_eq!(rc(&r, "rmmod_f"), 1);
+    assert_eq!(
+        field(&r, "rmmod_f", "err").len(),
+        2,
+        "{:?}",
+        r.get("rmmod_f")
+    );
+    assert_same_as_kmod(&r, "rmmod_f", "rmmod_f_kmod");
     assert_same_as_kmod(&r, "insmod_missing", "insmod_missing_kmod");
     assert_same_as_kmod(&r, "insmod_exists", "insmod_exists_kmod");
     assert_eq!(rc(&r, "rmmod_chain"), 0);

@@ -158,8 +158,11 @@ pub fn rmmod(prog: &str, args: Vec<OsString>) -> u8 {
             }
         }
         if let Err(e) = modsys::load::remove(&name, force) {
-            // libkmod logs its own line first, then the tool's.
-            eprintln!("{prog}: ERROR: could not remove '{name}': {e}");
+            // libkmod logs its own line first, then the tool's. Debian's kmod 30 is built
+            // with logging that names the source position; its lines are reproduced as is.
+            eprintln!(
+                "{prog}: ERROR: ../libkmod/libkmod-module.c:856 kmod_module_remove_module() could not remove '{name}': {e}"
+            );
             eprintln!("{prog}: ERROR: could not remove module {arg_s}: {e}");
             failures += 1;
         }
@@ -206,6 +209,12 @@ pub fn lsmod(prog: &str, args: Vec<OsString>) -> u8 {
                 .raw_os_error()
                 .map(|n| modsys::Errno(n).message())
                 .unwrap_or_else(|| e.to_string());
+            if e.kind() == std::io::ErrorKind::NotFound {
+                // libkmod's own line first, as Debian's kmod 30 prints it.
+                eprintln!(
+                    "libkmod: ERROR ../libkmod/libkmod-module.c:1725 kmod_module_new_from_loaded: could not open /proc/modules: {msg}"
+                );
+            }
             eprintln!("Error: could not get list of modules: {msg}");
             return 1;
         }
