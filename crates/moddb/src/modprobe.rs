@@ -606,9 +606,21 @@ impl Resolver<'_> {
                     module: name.clone(),
                 });
                 self.init_dep(i)?;
+                // kmod reads each dependency's use count after the removals before it, so
+                // a dependency held only by modules this plan removes counts as unused.
                 for d in self.mods[i].deps.clone().unwrap_or_default() {
                     let dn = self.mods[d].name.clone();
-                    if live.refcnt(&dn) == Some(0) {
+                    let released = live
+                        .holders(&dn)
+                        .iter()
+                        .filter(|h| {
+                            plan.steps
+                                .iter()
+                                .any(|s| matches!(s, RemoveStep::Rmmod { module } if module == *h))
+                        })
+                        .count();
+                    let refcnt = live.refcnt(&dn).map(|r| r.saturating_sub(released as u32));
+                    if live.initstate(&dn) == Some(true) && refcnt == Some(0) {
                         plan.steps.push(RemoveStep::Rmmod { module: dn });
                     }
                 }

@@ -711,10 +711,12 @@ fn execute_plan(
                 let command = command.replace("$CMDLINE_OPTS", options);
                 match run_config_command(&command, &st.module) {
                     Ok(()) => continue,
-                    Err(code) if st.required => return Err(format!(
+                    Err(code) if st.required => {
+                        return Err(format!(
                         "Error running install command '{command}' for module {}: retcode {code}",
                         st.module
-                    )),
+                    ))
+                    }
                     Err(_) => continue,
                 }
             }
