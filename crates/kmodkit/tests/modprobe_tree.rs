@@ -233,3 +233,41 @@ fn explain_matches_show_depends() {
         assert!(String::from_utf8_lossy(&text.stdout).contains("because"));
     }
 }
+
+/// `--modules-load` (kmodkit only): the modules listed in the root's modules-load.d, in
+/// systemd's order, resolved exactly as kmod resolves the same names given with `-a`.
+#[test]
+fn modules_load_d_as_kmod_resolves_the_list() {
+    let Some(t) = tree() else { return };
+    let w = |rel: &str, text: &str| {
+        let p = t.root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    w(
+        "etc/modules-load.d/a.conf",
+        "# boot modules\nloop\n; comment\nvfat\n",
+    );
+    w("usr/lib/modules-load.d/a.conf", "hidden_by_etc\n");
+    w("usr/lib/modules-load.d/b.conf", "ext4\n");
+    let base = [
+        "-d",
+        t.root.to_str().unwrap(),
+        "-S",
+        &t.release,
+        "--show-depends",
+    ];
+    let ours = std::process::Command::new(kmodkit())
+        .arg("modprobe")
+        .args(base)
+        .arg("--modules-load")
+        .output()
+        .unwrap();
+    let theirs = std::process::Command::new("modprobe")
+        .args(base)
+        .args(["-a", "loop", "vfat", "ext4"])
+        .output()
+        .unwrap();
+    assert_same("modprobe --modules-load --show-depends", &theirs, &ours);
+    assert!(String::from_utf8_lossy(&ours.stdout).contains("/ext4.ko"));
+}

@@ -34,6 +34,7 @@ pub mod depmod;
 pub mod fnmatch;
 pub mod index;
 pub mod modprobe;
+pub mod modules_load;
 pub mod text;
 
 pub use config::Config;

@@ -240,6 +240,7 @@ const MODPROBE_LONGOPTS: &[LongOpt] = &[
     // kmodkit only.
     lo("explain", HasArg::No, 'X'),
     lo("json", HasArg::No, 'J'),
+    lo("modules-load", HasArg::No, 'L'),
 ];
 
 fn modprobe_help(prog: &str) {
@@ -384,6 +385,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
     let mut log_priority = 2; // LOG_CRIT: "not found" is fatal unless -a
     let (mut use_all, mut remove, mut show_config, mut lookup_only) = (false, false, false, false);
     let (mut dry_run, mut do_show, mut explain, mut json) = (false, false, false, false);
+    let mut modules_load = false;
     let mut flags = moddb::modprobe::Flags::default();
     let (mut remove_holders, mut wait_given, mut force) = (false, false, false);
     let mut config: Vec<PathBuf> = Vec::new();
@@ -448,6 +450,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
                 flags.ignore_loaded = true;
             }
             'J' => json = true,
+            'L' => modules_load = true,
             _ => unreachable!("getopt returns only declared options"),
         }
     }
@@ -465,6 +468,25 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             };
             eprintln!("{prog}: {name}: {msg}");
         }
+    };
+    // kmodkit only: what systemd-modules-load does at boot, the modules listed in
+    // modules-load.d (under the -d root) and on the kernel command line, as with -a.
+    let (args, use_all) = if modules_load {
+        let cmdline = std::fs::read("/proc/cmdline").ok();
+        let root = root.clone().unwrap_or_else(|| "/".into());
+        let listed = moddb::modules_load::listed(std::path::Path::new(&root), cmdline.as_deref());
+        if verbose > WARNING {
+            for l in &listed {
+                eprintln!("{prog}: {} (from {})", l.name, l.origin);
+            }
+        }
+        if listed.is_empty() {
+            return 0;
+        }
+        log_priority = WARNING;
+        (listed.into_iter().map(|l| l.name).collect::<Vec<_>>(), true)
+    } else {
+        (args, use_all)
     };
     if !show_config && args.is_empty() {
         err(3, "missing parameters. See -h.");
