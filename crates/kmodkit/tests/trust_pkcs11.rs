@@ -143,6 +143,9 @@ impl Token {
     }
 }
 
+/// sign-file arguments before MODULE, environment, expected part of the message.
+type ErrorCase<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -370,9 +373,13 @@ fn token_errors_are_clear_and_leave_the_module_untouched() {
         "-subj",
         "/CN=other",
     ]));
-    let cases: &[(&[&str], &[(&str, &str)], &str)] = &[
+    let cases: &[ErrorCase] = &[
         (
-            &["sha256", "pkcs11:token=kmk;object=signer;pin-value=9999", cert],
+            &[
+                "sha256",
+                "pkcs11:token=kmk;object=signer;pin-value=9999",
+                cert,
+            ],
             &[],
             "PIN incorrect",
         ),
@@ -382,7 +389,11 @@ fn token_errors_are_clear_and_leave_the_module_untouched() {
             "PIN incorrect",
         ),
         (
-            &["sha256", "pkcs11:token=kmk;object=nosuchkey;pin-value=1234", cert],
+            &[
+                "sha256",
+                "pkcs11:token=kmk;object=nosuchkey;pin-value=1234",
+                cert,
+            ],
             &[],
             "token 'kmk' has no private key with label 'nosuchkey'",
         ),
@@ -397,7 +408,11 @@ fn token_errors_are_clear_and_leave_the_module_untouched() {
             "no PIN given",
         ),
         (
-            &["sha256", "pkcs11:token=nosuchtoken;object=signer;pin-value=1234", cert],
+            &[
+                "sha256",
+                "pkcs11:token=nosuchtoken;object=signer;pin-value=1234",
+                cert,
+            ],
             &[],
             "no token matches token=nosuchtoken",
         ),
@@ -429,7 +444,11 @@ fn token_errors_are_clear_and_leave_the_module_untouched() {
             "{a:?}: the PIN leaks into: {err}"
         );
         assert!(!err.contains("panicked"), "{err}");
-        assert_eq!(std::fs::read(m).unwrap(), before, "{a:?} changed the module");
+        assert_eq!(
+            std::fs::read(m).unwrap(),
+            before,
+            "{a:?} changed the module"
+        );
     }
     // No temporary or .p7s files were left behind.
     let names: Vec<_> = std::fs::read_dir(t.dir.path())

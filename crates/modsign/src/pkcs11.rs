@@ -73,7 +73,7 @@ pub fn redact(uri: &str) -> String {
     uri.split_inclusive([';', '?', '&'])
         .map(|part| {
             let (body, sep) = match part.char_indices().last() {
-                Some((i, c)) if matches!(c, ';' | '?' | '&') => (&part[..i], &part[i..]),
+                Some((i, ';' | '?' | '&')) => (&part[..i], &part[i..]),
                 _ => (part, ""),
             };
             if body.starts_with("pin-value=") {
@@ -128,8 +128,11 @@ impl Uri {
                 ("pin-source", true) => u.pin_source = Some(pct_string(value)?),
                 ("module-path", true) => u.module_path = Some(pct_string(value)?),
                 (
-                    "library-manufacturer" | "library-description" | "library-version"
-                    | "slot-manufacturer" | "slot-description",
+                    "library-manufacturer"
+                    | "library-description"
+                    | "library-version"
+                    | "slot-manufacturer"
+                    | "slot-description",
                     false,
                 )
                 | ("module-name", true) => {}
@@ -205,7 +208,11 @@ impl Pkcs11Key {
     /// Open the key `uri` names through the module library `module` (when `None`: the URI's
     /// `module-path`, else `$KMODKIT_PKCS11_MODULE`, else [`DEFAULT_MODULE`]). `env_pin` is
     /// the PIN sign-file would take from `KBUILD_SIGN_PIN`.
-    pub fn open(uri_str: &str, module: Option<&Path>, env_pin: Option<&str>) -> Result<Self, Error> {
+    pub fn open(
+        uri_str: &str,
+        module: Option<&Path>,
+        env_pin: Option<&str>,
+    ) -> Result<Self, Error> {
         let what = redact(uri_str);
         let uri = Uri::parse(uri_str).map_err(|m| Error::key(&what, m))?;
         let module: PathBuf = match module {
@@ -227,10 +234,14 @@ impl Pkcs11Key {
             ));
         }
         let ctx = Pkcs11::new(&module).map_err(|e| {
-            Error::key(&what, format!("loading PKCS#11 module {}: {e}", module.display()))
+            Error::key(
+                &what,
+                format!("loading PKCS#11 module {}: {e}", module.display()),
+            )
         })?;
         match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+            Ok(())
+            | Err(cryptoki::error::Error::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
             Err(e) => return Err(p11(&what, "C_Initialize", e)),
         }
         let pin = match (&uri.pin_value, &uri.pin_source) {
@@ -270,7 +281,8 @@ impl Pkcs11Key {
                 .map_err(|e| p11(&what, &format!("token '{token}': C_OpenSession"), e))?;
             if let Some(pin) = &pin {
                 match session.login(UserType::User, Some(&AuthPin::from(pin.clone()))) {
-                    Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+                    Ok(())
+                    | Err(cryptoki::error::Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
                     Err(e) => return Err(p11(&what, &format!("token '{token}': login"), e)),
                 }
             }
@@ -305,9 +317,9 @@ impl Pkcs11Key {
                     return Err(Error::key(
                         &what,
                         format!(
-                            "token '{token}' has {n} private keys with {}; name one by object= and id=",
-                            uri.describe_object()
-                        ),
+                        "token '{token}' has {n} private keys with {}; name one by object= and id=",
+                        uri.describe_object()
+                    ),
                     ))
                 }
             }
@@ -334,7 +346,9 @@ impl Pkcs11Key {
             if key_type != Some(KeyType::RSA) {
                 return Err(Error::Unsupported(format!(
                     "{what}: the token's key is {} (PKCS#11 signing supports RSA keys)",
-                    key_type.map(|k| k.to_string()).unwrap_or_else(|| "of unknown type".into())
+                    key_type
+                        .map(|k| k.to_string())
+                        .unwrap_or_else(|| "of unknown type".into())
                 )));
             }
             let (Some(modulus), Some(exponent)) = (modulus, exponent) else {
@@ -379,7 +393,11 @@ impl Pkcs11Key {
                 &what,
                 format!(
                     "no token {} in PKCS#11 module {}",
-                    if which.is_empty() { "present".to_string() } else { format!("matches {}", which.join(", ")) },
+                    if which.is_empty() {
+                        "present".to_string()
+                    } else {
+                        format!("matches {}", which.join(", "))
+                    },
                     module.display(),
                 ),
             )
@@ -487,7 +505,10 @@ mod tests {
             redact("pkcs11:object=s;pin-value=1234;token=t"),
             "pkcs11:object=s;pin-value=***;token=t"
         );
-        assert_eq!(redact("pkcs11:object=s?pin-value=1"), "pkcs11:object=s?pin-value=***");
+        assert_eq!(
+            redact("pkcs11:object=s?pin-value=1"),
+            "pkcs11:object=s?pin-value=***"
+        );
     }
 
     #[test]

@@ -36,8 +36,7 @@ fn load_signing_key(
             .map_err(|e| e.to_string())?
     } else {
         let key_bytes = read(key)?;
-        PrivateKey::from_bytes(&key_bytes, &key.display().to_string())
-            .map_err(|e| e.to_string())?
+        PrivateKey::from_bytes(&key_bytes, &key.display().to_string()).map_err(|e| e.to_string())?
     };
     let cert_bytes = read(cert)?;
     let what = cert.display().to_string();
