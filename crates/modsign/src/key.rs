@@ -239,7 +239,7 @@ impl PrivateKey {
                 bits: kp.public().modulus_len() * 8,
             },
             Material::Ec { curve, .. } => KeyAlgo::Ec(*curve),
-            Material::Pkcs11(k) => KeyAlgo::Rsa { bits: k.bits() },
+            Material::Pkcs11(k) => k.algo(),
         }
     }
 
@@ -293,7 +293,8 @@ impl PrivateKey {
                     hash,
                 })
             }
-            // The token signs PKCS#1 v1.5 over the DigestInfo of any of the kernel's hashes.
+            // The token signs (PKCS#1 v1.5 over the DigestInfo, or ECDSA over the digest)
+            // with any of the kernel's hashes.
             Material::Pkcs11(k) => Ok(Signer {
                 inner: SignerInner::Pkcs11(k),
                 rng,
@@ -323,7 +324,11 @@ impl Signer<'_> {
 
     /// Whether the key is RSA (the PKCS#7 then names rsaEncryption, else ecdsa-with-*).
     pub fn is_rsa(&self) -> bool {
-        matches!(self.inner, SignerInner::Rsa(..) | SignerInner::Pkcs11(..))
+        match &self.inner {
+            SignerInner::Rsa(..) => true,
+            SignerInner::Ec(..) => false,
+            SignerInner::Pkcs11(k) => matches!(k.algo(), KeyAlgo::Rsa { .. }),
+        }
     }
 
     /// Sign `msg`: PKCS#1 v1.5 (deterministic) or DER-encoded ECDSA (randomized).
@@ -339,7 +344,7 @@ impl Signer<'_> {
                 .sign(&self.rng, msg)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|e| Error::Sign(format!("ECDSA: {e}"))),
-            SignerInner::Pkcs11(k) => k.sign_rsa(self.hash, msg),
+            SignerInner::Pkcs11(k) => k.sign(self.hash, msg),
         }
     }
 }

@@ -5,7 +5,9 @@
 //! RSA keys sign with `CKM_RSA_PKCS` over the DER DigestInfo of the hash computed here: this
 //! is PKCS#1 v1.5 exactly as a key file signs (deterministic, so the PKCS#7 is the same byte
 //! for byte), it works with every token that can sign RSA at all, and the module's bytes
-//! need not be sent to the token. The PKCS#7 assembly is the file-key path's
+//! need not be sent to the token. EC keys (P-256, P-384) sign with `CKM_ECDSA` over the
+//! digest; the token's raw `r || s` is DER-encoded as OpenSSL writes ECDSA signatures. Their
+//! EC point is read from the public key object of the same id (or label). The PKCS#7 assembly is the file-key path's
 //! ([`crate::pkcs7::build`] through [`crate::SigningKey`]).
 //!
 //! URI attributes understood (values percent-decoded): in the path `token`, `manufacturer`,
@@ -15,13 +17,14 @@
 //! attributes (`library-*`, `slot-*`) are accepted and not used for matching. The PIN, in
 //! order: the URI's, else `KBUILD_SIGN_PIN` (as sign-file), else none (no login).
 
-use crate::{Error, HashAlgo};
+use crate::{Curve, Error, HashAlgo, KeyAlgo};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::types::AuthPin;
+use der::Decode;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -182,10 +185,165 @@ pub struct Pkcs11Key {
     what: String,
     session: Mutex<Session>,
     handle: ObjectHandle,
-    modulus_len: usize,
-    public_der: Vec<u8>,
+    kind: Kind,
     // Keeps the library loaded and initialized as long as the session lives.
     _ctx: Pkcs11,
+}
+
+/// The key's algorithm and public half (DER RSAPublicKey, or the EC point).
+enum Kind {
+    Rsa { modulus_len: usize, public: Vec<u8> },
+    Ec { curve: Curve, public: Vec<u8> },
+}
+
+fn attrs(
+    session: &Session,
+    handle: ObjectHandle,
+    types: &[AttributeType],
+    what: &str,
+    token: &str,
+) -> Result<Vec<Attribute>, Error> {
+    session
+        .get_attributes(handle, types)
+        .map_err(|e| p11(what, &format!("token '{token}': C_GetAttributeValue"), e))
+}
+
+fn key_kind(
+    session: &Session,
+    handle: ObjectHandle,
+    what: &str,
+    token: &str,
+) -> Result<Kind, Error> {
+    let key_type = attrs(session, handle, &[AttributeType::KeyType], what, token)?
+        .into_iter()
+        .find_map(|a| match a {
+            Attribute::KeyType(k) => Some(k),
+            _ => None,
+        });
+    if key_type == Some(KeyType::RSA) {
+        let (mut modulus, mut exponent) = (None, None);
+        for a in attrs(
+            session,
+            handle,
+            &[AttributeType::Modulus, AttributeType::PublicExponent],
+            what,
+            token,
+        )? {
+            match a {
+                Attribute::Modulus(m) => modulus = Some(m),
+                Attribute::PublicExponent(e) => exponent = Some(e),
+                _ => {}
+            }
+        }
+        let (Some(modulus), Some(exponent)) = (modulus, exponent) else {
+            return Err(Error::key(
+                what,
+                format!(
+                    "token '{token}': the RSA key does not reveal its modulus and public exponent"
+                ),
+            ));
+        };
+        let modulus = strip_int(&modulus);
+        let public = pkcs1::RsaPublicKey {
+            modulus: pkcs1::UintRef::new(modulus)
+                .map_err(|e| Error::key(what, format!("RSA modulus: {e}")))?,
+            public_exponent: pkcs1::UintRef::new(strip_int(&exponent))
+                .map_err(|e| Error::key(what, format!("RSA exponent: {e}")))?,
+        };
+        return Ok(Kind::Rsa {
+            modulus_len: modulus.len(),
+            public: der::Encode::to_der(&public)?,
+        });
+    }
+    if key_type == Some(KeyType::EC) {
+        let mut params = None;
+        let mut id = None;
+        let mut label = None;
+        for a in attrs(
+            session,
+            handle,
+            &[
+                AttributeType::EcParams,
+                AttributeType::Id,
+                AttributeType::Label,
+            ],
+            what,
+            token,
+        )? {
+            match a {
+                Attribute::EcParams(p) => params = Some(p),
+                Attribute::Id(i) => id = Some(i),
+                Attribute::Label(l) => label = Some(l),
+                _ => {}
+            }
+        }
+        let curve = params
+            .as_deref()
+            .and_then(|p| der::oid::ObjectIdentifier::from_der(p).ok())
+            .and_then(|oid| Curve::from_oid(&oid))
+            .ok_or_else(|| {
+                Error::Unsupported(format!(
+                    "{what}: the token's EC key is not on a supported curve (P-256 and P-384 are)"
+                ))
+            })?;
+        // The EC point is an attribute of the public key object of the same id (or label).
+        let mut template = vec![Attribute::Class(ObjectClass::PUBLIC_KEY)];
+        match (id, label) {
+            (Some(i), _) if !i.is_empty() => template.push(Attribute::Id(i)),
+            (_, Some(l)) => template.push(Attribute::Label(l)),
+            _ => {}
+        }
+        let pubs = session
+            .find_objects(&template)
+            .map_err(|e| p11(what, &format!("token '{token}': C_FindObjects"), e))?;
+        let point = match pubs.as_slice() {
+            [h] => attrs(session, *h, &[AttributeType::EcPoint], what, token)?
+                .into_iter()
+                .find_map(|a| match a {
+                    Attribute::EcPoint(p) => Some(p),
+                    _ => None,
+                }),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            Error::key(
+                what,
+                format!("token '{token}': no public key object (with CKA_EC_POINT) of the same id for the EC key"),
+            )
+        })?;
+        // CKA_EC_POINT is a DER OCTET STRING; some tokens give the bare point.
+        let public = der::asn1::OctetString::from_der(&point)
+            .map(|o| o.as_bytes().to_vec())
+            .unwrap_or(point);
+        return Ok(Kind::Ec { curve, public });
+    }
+    Err(Error::Unsupported(format!(
+        "{what}: the token's key is {} (PKCS#11 signing supports RSA and EC keys)",
+        key_type
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "of unknown type".into())
+    )))
+}
+
+/// DER `Ecdsa-Sig-Value` from PKCS#11's raw `r || s`.
+fn ecdsa_der(raw: &[u8]) -> Vec<u8> {
+    let int = |b: &[u8]| {
+        let b = strip_int(b);
+        let mut v = vec![0x02];
+        let pad = b[0] & 0x80 != 0;
+        v.push((b.len() + usize::from(pad)) as u8);
+        if pad {
+            v.push(0);
+        }
+        v.extend_from_slice(b);
+        v
+    };
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let body = [int(r), int(s)].concat();
+    // At most 2 * (2 + 49) bytes for P-384: short-form length.
+    let mut out = vec![0x30, body.len() as u8];
+    out.extend(body);
+    out
 }
 
 fn p11(what: &str, step: &str, e: cryptoki::error::Error) -> Error {
@@ -324,53 +482,12 @@ impl Pkcs11Key {
                 }
             }
             let handle = found[0];
-            let attrs = session
-                .get_attributes(
-                    handle,
-                    &[
-                        AttributeType::KeyType,
-                        AttributeType::Modulus,
-                        AttributeType::PublicExponent,
-                    ],
-                )
-                .map_err(|e| p11(&what, &format!("token '{token}': C_GetAttributeValue"), e))?;
-            let (mut key_type, mut modulus, mut exponent) = (None, None, None);
-            for a in attrs {
-                match a {
-                    Attribute::KeyType(k) => key_type = Some(k),
-                    Attribute::Modulus(m) => modulus = Some(m),
-                    Attribute::PublicExponent(e) => exponent = Some(e),
-                    _ => {}
-                }
-            }
-            if key_type != Some(KeyType::RSA) {
-                return Err(Error::Unsupported(format!(
-                    "{what}: the token's key is {} (PKCS#11 signing supports RSA keys)",
-                    key_type
-                        .map(|k| k.to_string())
-                        .unwrap_or_else(|| "of unknown type".into())
-                )));
-            }
-            let (Some(modulus), Some(exponent)) = (modulus, exponent) else {
-                return Err(Error::key(
-                    &what,
-                    format!("token '{token}': the RSA key does not reveal its modulus and public exponent"),
-                ));
-            };
-            let modulus = strip_int(&modulus).to_vec();
-            let public = pkcs1::RsaPublicKey {
-                modulus: pkcs1::UintRef::new(&modulus)
-                    .map_err(|e| Error::key(&what, format!("RSA modulus: {e}")))?,
-                public_exponent: pkcs1::UintRef::new(strip_int(&exponent))
-                    .map_err(|e| Error::key(&what, format!("RSA exponent: {e}")))?,
-            };
-            let public_der = der::Encode::to_der(&public)?;
+            let kind = key_kind(&session, handle, &what, &token)?;
             return Ok(Pkcs11Key {
                 what,
                 session: Mutex::new(session),
                 handle,
-                modulus_len: modulus.len(),
-                public_der,
+                kind,
                 _ctx: ctx,
             });
         }
@@ -404,36 +521,61 @@ impl Pkcs11Key {
         }))
     }
 
-    /// RSA key size in bits.
-    pub fn bits(&self) -> usize {
-        self.modulus_len * 8
+    /// The key's algorithm.
+    pub fn algo(&self) -> KeyAlgo {
+        match &self.kind {
+            Kind::Rsa { modulus_len, .. } => KeyAlgo::Rsa {
+                bits: modulus_len * 8,
+            },
+            Kind::Ec { curve, .. } => KeyAlgo::Ec(*curve),
+        }
     }
 
-    /// DER RSAPublicKey of the key (what the certificate's SubjectPublicKeyInfo holds).
+    /// The bytes of the matching certificate's SubjectPublicKeyInfo BIT STRING: DER
+    /// RSAPublicKey, or the EC point.
     pub fn public_key_bits(&self) -> &[u8] {
-        &self.public_der
+        match &self.kind {
+            Kind::Rsa { public, .. } | Kind::Ec { public, .. } => public,
+        }
     }
 
-    /// PKCS#1 v1.5 signature of `msg` hashed with `hash` (CKM_RSA_PKCS over the DigestInfo).
-    pub fn sign_rsa(&self, hash: HashAlgo, msg: &[u8]) -> Result<Vec<u8>, Error> {
-        let mut digest_info = digest_info_prefix(hash).to_vec();
-        digest_info.extend_from_slice(&digest(hash, msg));
+    /// Sign `msg` hashed with `hash`: RSA PKCS#1 v1.5 (CKM_RSA_PKCS over the DigestInfo),
+    /// or ECDSA (CKM_ECDSA over the digest, returned DER-encoded as OpenSSL writes it).
+    pub fn sign(&self, hash: HashAlgo, msg: &[u8]) -> Result<Vec<u8>, Error> {
+        let (mechanism, input) = match &self.kind {
+            Kind::Rsa { .. } => {
+                let mut digest_info = digest_info_prefix(hash).to_vec();
+                digest_info.extend_from_slice(&digest(hash, msg));
+                (Mechanism::RsaPkcs, digest_info)
+            }
+            Kind::Ec { .. } => (Mechanism::Ecdsa, digest(hash, msg)),
+        };
         let session = self
             .session
             .lock()
             .map_err(|_| Error::Sign(format!("{}: session lock poisoned", self.what)))?;
         let sig = session
-            .sign(&Mechanism::RsaPkcs, self.handle, &digest_info)
+            .sign(&mechanism, self.handle, &input)
             .map_err(|e| Error::Sign(format!("{}: C_Sign: {e}", self.what)))?;
-        if sig.len() != self.modulus_len {
+        drop(session);
+        let want = match &self.kind {
+            Kind::Rsa { modulus_len, .. } => *modulus_len,
+            Kind::Ec { curve, .. } => match curve {
+                Curve::P256 => 64,
+                Curve::P384 => 96,
+            },
+        };
+        if sig.len() != want {
             return Err(Error::Sign(format!(
-                "{}: token returned a {}-byte signature for a {}-byte modulus",
+                "{}: token returned a {}-byte signature ({want} expected)",
                 self.what,
-                sig.len(),
-                self.modulus_len
+                sig.len()
             )));
         }
-        Ok(sig)
+        Ok(match &self.kind {
+            Kind::Rsa { .. } => sig,
+            Kind::Ec { .. } => ecdsa_der(&sig),
+        })
     }
 }
 
