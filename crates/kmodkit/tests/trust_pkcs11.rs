@@ -459,3 +459,128 @@ fn token_errors_are_clear_and_leave_the_module_untouched() {
         .collect();
     assert!(names.is_empty(), "left behind: {names:?}");
 }
+
+/// The SignerInfo of a detached `.p7s`, signature bytes left out.
+fn signer_without_signature(p7s: &Path) -> (String, usize) {
+    let der = std::fs::read(p7s).unwrap();
+    let msg = modsign::pkcs7::parse(&der).unwrap_or_else(|e| panic!("{}: {e}", p7s.display()));
+    assert!(msg.detached);
+    assert_eq!(msg.signers.len(), 1);
+    let si = &msg.signers[0];
+    assert!(!si.has_signed_attrs);
+    (
+        format!("{:?} {:?} {}", si.id, si.hash, si.signature_algorithm),
+        der.len() - si.signature.len(),
+    )
+}
+
+#[test]
+fn token_ec_keys_sign_verifiably_as_sign_file_does() {
+    let Some(t) = token() else { return };
+    let Some(mods) = stripped_modules(&t, 1) else {
+        return;
+    };
+    let m = &mods[0];
+    let have_sign_file = Path::new(SIGN_FILE).exists();
+    if !have_sign_file {
+        skip(
+            Requirement::Tool,
+            "scripts/sign-file missing (Debian package linux-kbuild-6.1)",
+        );
+    }
+    for (i, (curve, hash)) in [
+        ("P-256", "sha256"),
+        ("P-384", "sha384"),
+        ("P-256", "sha512"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let key = t.path(&format!("ec{i}.pem"));
+        let cert = t.path(&format!("ec{i}.crt"));
+        run_ok(Command::new("openssl").args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            &format!("ec_paramgen_curve:{curve}"),
+            "-out",
+            s(&key),
+        ]));
+        run_ok(Command::new("openssl").args([
+            "req",
+            "-new",
+            "-x509",
+            "-key",
+            s(&key),
+            "-out",
+            s(&cert),
+            "-days",
+            "30",
+            "-subj",
+            &format!("/CN=kmodkit pkcs11 {curve}"),
+        ]));
+        let label = format!("ec{i}");
+        let id = format!("1{i}");
+        run_ok(
+            Command::new("softhsm2-util")
+                .env("SOFTHSM2_CONF", &t.conf)
+                .args(["--import", s(&key), "--token", "kmk", "--label", &label])
+                .args(["--id", &id, "--pin", "1234"]),
+        );
+        let uri = format!("pkcs11:token=kmk;object={label};pin-value=1234");
+        for keyid in [false, true] {
+            let tag = format!("ec{i}{}", if keyid { "k" } else { "" });
+            let signed = copy_to(&t, m, &tag);
+            let mut args = if keyid { vec!["-k"] } else { vec![] };
+            args.extend(["-p", hash, &uri, s(&cert), s(&signed)]);
+            let o = t.sign_file(&args, &[]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            // The kernel's check, as kmodkit does it (ring verifies ECDSA only with the
+            // curve's own hash; OpenSSL below checks every pairing).
+            let o = t.kmodkit(&["verify", "--keyring", s(&cert), s(&signed)], &[]);
+            let matched = (curve, hash) != ("P-256", "sha512");
+            assert_eq!(
+                o.status.success(),
+                matched,
+                "{curve}/{hash}: {}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            let p7s = PathBuf::from(format!("{}.p7s", signed.display()));
+            run_ok(Command::new("openssl").args([
+                "cms",
+                "-verify",
+                "-binary",
+                "-inform",
+                "DER",
+                "-in",
+                s(&p7s),
+                "-content",
+                s(m),
+                "-certfile",
+                s(&cert),
+                "-nointern",
+                "-noverify",
+                "-out",
+                "/dev/null",
+            ]));
+            // ECDSA is randomized: sign-file's PKCS#7 with the same key differs only in the
+            // signature value.
+            if have_sign_file {
+                let theirs = copy_to(&t, m, &format!("{tag}.kernel"));
+                let mut c = Command::new(SIGN_FILE);
+                if keyid {
+                    c.arg("-k");
+                }
+                run_ok(c.args(["-d", hash, s(&key), s(&cert), s(&theirs)]));
+                let their_p7s = PathBuf::from(format!("{}.p7s", theirs.display()));
+                assert_eq!(
+                    signer_without_signature(&p7s),
+                    signer_without_signature(&their_p7s),
+                    "{curve}/{hash} keyid={keyid}"
+                );
+            }
+        }
+    }
+}
