@@ -266,7 +266,15 @@ fn token_key_signs_byte_identically_to_the_file_key_and_sign_file() {
     let m = &mods[0];
     let d1 = copy_to(&t, m, "d.token");
     let d2 = copy_to(&t, m, "d.file");
-    let o = t.sign_file(&["-d", "sha256", URI, cert, s(&d1)], &[]);
+    // The PIN from a file (RFC 7512 pin-source), the library from the flag's = form.
+    let pin_file = t.path("pin.txt");
+    std::fs::write(&pin_file, "1234\n").unwrap();
+    let uri = format!(
+        "pkcs11:token=kmk;object=signer?pin-source=file:{}",
+        s(&pin_file)
+    );
+    let module = format!("--pkcs11-module={SOFTHSM}");
+    let o = t.sign_file(&[&module, "-d", "sha256", &uri, cert, s(&d1)], &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let o = t.sign_file(&["-d", "sha256", key, cert, s(&d2)], &[]);
     assert!(o.status.success());
