@@ -5,6 +5,8 @@
 //! constant-time (the `rsa` crate's signing carries the Marvin timing advisory,
 //! RUSTSEC-2023-0071, so it is used only to *generate* RSA keys, see [`crate::keygen`]).
 //! The parsing of the containers is RustCrypto's (`pkcs1`, `pkcs8`, `sec1`).
+//! A key may also live on a PKCS#11 token ([`PrivateKey::from_pkcs11_uri`]); it then signs
+//! there, and everything after the raw signature is shared with file keys.
 
 use crate::{Error, HashAlgo};
 use der::Decode;
@@ -69,6 +71,7 @@ enum Material {
         private: Vec<u8>,
         public: Vec<u8>,
     },
+    Pkcs11(crate::pkcs11::Pkcs11Key),
 }
 
 /// A private key, loaded and checked.
@@ -85,6 +88,17 @@ fn pem_label(bytes: &[u8]) -> Option<(String, Vec<u8>)> {
 }
 
 impl PrivateKey {
+    /// The RSA key a `pkcs11:` URI names on a token (see [`crate::pkcs11`]).
+    pub fn from_pkcs11_uri(
+        uri: &str,
+        module: Option<&std::path::Path>,
+        env_pin: Option<&str>,
+    ) -> Result<Self, Error> {
+        Ok(PrivateKey {
+            material: Material::Pkcs11(crate::pkcs11::Pkcs11Key::open(uri, module, env_pin)?),
+        })
+    }
+
     /// Read a key from PEM or DER bytes. `what` names the source in errors.
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Self, Error> {
         let trimmed = bytes
@@ -225,6 +239,7 @@ impl PrivateKey {
                 bits: kp.public().modulus_len() * 8,
             },
             Material::Ec { curve, .. } => KeyAlgo::Ec(*curve),
+            Material::Pkcs11(k) => k.algo(),
         }
     }
 
@@ -234,6 +249,7 @@ impl PrivateKey {
         match &self.material {
             Material::Rsa(kp) => kp.public_key().as_ref().to_vec(),
             Material::Ec { public, .. } => public.clone(),
+            Material::Pkcs11(k) => k.public_key_bits().to_vec(),
         }
     }
 
@@ -277,6 +293,13 @@ impl PrivateKey {
                     hash,
                 })
             }
+            // The token signs (PKCS#1 v1.5 over the DigestInfo, or ECDSA over the digest)
+            // with any of the kernel's hashes.
+            Material::Pkcs11(k) => Ok(Signer {
+                inner: SignerInner::Pkcs11(k),
+                rng,
+                hash,
+            }),
         }
     }
 }
@@ -284,6 +307,7 @@ impl PrivateKey {
 enum SignerInner<'a> {
     Rsa(&'a RsaKeyPair, &'static dyn signature::RsaEncoding),
     Ec(Box<EcdsaKeyPair>),
+    Pkcs11(&'a crate::pkcs11::Pkcs11Key),
 }
 
 /// A key bound to a hash algorithm: signs messages (ring hashes them).
@@ -300,7 +324,11 @@ impl Signer<'_> {
 
     /// Whether the key is RSA (the PKCS#7 then names rsaEncryption, else ecdsa-with-*).
     pub fn is_rsa(&self) -> bool {
-        matches!(self.inner, SignerInner::Rsa(..))
+        match &self.inner {
+            SignerInner::Rsa(..) => true,
+            SignerInner::Ec(..) => false,
+            SignerInner::Pkcs11(k) => matches!(k.algo(), KeyAlgo::Rsa { .. }),
+        }
     }
 
     /// Sign `msg`: PKCS#1 v1.5 (deterministic) or DER-encoded ECDSA (randomized).
@@ -316,6 +344,7 @@ impl Signer<'_> {
                 .sign(&self.rng, msg)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|e| Error::Sign(format!("ECDSA: {e}"))),
+            SignerInner::Pkcs11(k) => k.sign(self.hash, msg),
         }
     }
 }

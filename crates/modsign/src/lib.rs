@@ -3,6 +3,7 @@
 //!
 //! - [`key`]: private keys (PEM/DER, PKCS#1, PKCS#8, SEC1), signing through `ring`.
 //! - [`cert`]: X.509 certificates (RustCrypto `x509-cert`), verification through `ring`.
+//! - [`pkcs11`]: RSA and EC keys on PKCS#11 tokens named by `pkcs11:` URIs (the `cryptoki` crate).
 //! - [`pkcs7`]: the detached CMS SignedData, byte-identical to `scripts/sign-file`'s.
 //! - [`module`]: the appended-signature frame; sign a module, verify one as the kernel does.
 //! - [`keyring`], [`image`]: trusted certificates from files, directories, kernel images,
@@ -36,6 +37,7 @@ pub mod key;
 pub mod keygen;
 pub mod keyring;
 pub mod module;
+pub mod pkcs11;
 pub mod pkcs7;
 pub mod tree;
 

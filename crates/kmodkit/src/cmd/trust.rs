@@ -2,23 +2,42 @@
 //! `sign` (re-sign files or a tree, compressed modules too), `keygen`, `certs`, `verify`.
 //! The knowledge is in `modsign`; this file parses arguments and prints.
 
-use crate::getopt;
+use crate::getopt::{self, HasArg, LongOpt};
 use clap::Parser;
 use modsign::tree::{self, with_suffix, write_atomic, FileFailure};
 use modsign::{Cert, HashAlgo, Keyring, PrivateKey, SignerId, SigningKey};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-const SIGN_FILE_USAGE: &str = "Usage: scripts/sign-file [-dp] <hash algo> <key> <x509> <module> [<dest>]\n       scripts/sign-file -s <raw sig> <hash algo> <x509> <module> [<dest>]";
+const SIGN_FILE_USAGE: &str = "Usage: scripts/sign-file [-dp] <hash algo> <key> <x509> <module> [<dest>]\n       scripts/sign-file -s <raw sig> <hash algo> <x509> <module> [<dest>]\n  <key> may be a pkcs11: URI (RFC 7512); --pkcs11-module LIB (or KMODKIT_PKCS11_MODULE)\n  names the PKCS#11 library (default /usr/lib/softhsm/libsofthsm2.so), KBUILD_SIGN_PIN the PIN.";
+
+/// sign-file's only long option (a kmodkit extension): the PKCS#11 module library.
+const SIGN_FILE_LONGOPTS: &[LongOpt] = &[LongOpt {
+    name: "pkcs11-module",
+    has_arg: HasArg::Required,
+    val: 'M',
+}];
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn load_signing_key(key: &Path, cert: &Path) -> Result<SigningKey, String> {
-    let key_bytes = read(key)?;
-    let key = PrivateKey::from_bytes(&key_bytes, &key.display().to_string())
-        .map_err(|e| e.to_string())?;
+/// Load KEY (a key file, or a `pkcs11:` URI signing on a token through `pkcs11_module`,
+/// with the PIN from the URI or `KBUILD_SIGN_PIN` as sign-file takes it) and its certificate.
+fn load_signing_key(
+    key: &Path,
+    cert: &Path,
+    pkcs11_module: Option<&Path>,
+) -> Result<SigningKey, String> {
+    let key_str = key.to_string_lossy();
+    let key = if modsign::pkcs11::Uri::is_uri(&key_str) {
+        let pin = std::env::var("KBUILD_SIGN_PIN").ok();
+        PrivateKey::from_pkcs11_uri(&key_str, pkcs11_module, pin.as_deref())
+            .map_err(|e| e.to_string())?
+    } else {
+        let key_bytes = read(key)?;
+        PrivateKey::from_bytes(&key_bytes, &key.display().to_string()).map_err(|e| e.to_string())?
+    };
     let cert_bytes = read(cert)?;
     let what = cert.display().to_string();
     let mut certs = Cert::parse_file(&cert_bytes, &what).map_err(|e| e.to_string())?;
@@ -32,13 +51,15 @@ fn parse_hash(name: &str) -> Result<HashAlgo, String> {
 
 /// `sign-file [-dpk] HASH KEY X509 MODULE [DEST]`, `sign-file -s RAWSIG HASH X509 MODULE [DEST]`.
 pub fn sign_file(name: &str, args: Vec<OsString>) -> u8 {
-    let Ok(parsed) = getopt::parse(name, &args, "sdpk", &[]) else {
+    let Ok(parsed) = getopt::parse(name, &args, "sdpk", SIGN_FILE_LONGOPTS) else {
         eprintln!("{SIGN_FILE_USAGE}");
         return 2;
     };
     let (mut raw_sig, mut save_sig, mut sign_only, mut keyid) = (false, false, false, false);
-    for (c, _) in &parsed.opts {
+    let mut pkcs11_module = None;
+    for (c, arg) in &parsed.opts {
         match c {
+            'M' => pkcs11_module = arg.as_ref().map(PathBuf::from),
             's' => raw_sig = true,
             'p' => save_sig = true,
             'd' => {
@@ -54,7 +75,14 @@ pub fn sign_file(name: &str, args: Vec<OsString>) -> u8 {
         eprintln!("{SIGN_FILE_USAGE}");
         return 2;
     }
-    match sign_file_run(raw_sig, save_sig, sign_only, keyid, ops) {
+    match sign_file_run(
+        raw_sig,
+        save_sig,
+        sign_only,
+        keyid,
+        pkcs11_module.as_deref(),
+        ops,
+    ) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("{name}: {e}");
@@ -68,6 +96,7 @@ fn sign_file_run(
     save_sig: bool,
     sign_only: bool,
     keyid: bool,
+    pkcs11_module: Option<&Path>,
     ops: &[OsString],
 ) -> Result<(), String> {
     let module = Path::new(&ops[3]);
@@ -81,7 +110,7 @@ fn sign_file_run(
         read(Path::new(&ops[0]))?
     } else {
         let hash = parse_hash(&ops[0].to_string_lossy())?;
-        let sk = load_signing_key(Path::new(&ops[1]), Path::new(&ops[2]))?;
+        let sk = load_signing_key(Path::new(&ops[1]), Path::new(&ops[2]), pkcs11_module)?;
         let id = if keyid {
             SignerId::KeyId
         } else {
@@ -134,9 +163,14 @@ fn progress_bar(len: usize, what: &str) -> indicatif::ProgressBar {
     about = "Sign or re-sign modules (.ko, .ko.xz, .ko.zst, .ko.gz)"
 )]
 struct SignArgs {
-    /// Private key (PEM or DER; PKCS#1, PKCS#8 or SEC1).
+    /// Private key (PEM or DER; PKCS#1, PKCS#8 or SEC1), or a pkcs11: URI (PIN from the URI
+    /// or KBUILD_SIGN_PIN).
     #[arg(long)]
     key: PathBuf,
+    /// PKCS#11 module library for a pkcs11: key (default: $KMODKIT_PKCS11_MODULE, else
+    /// /usr/lib/softhsm/libsofthsm2.so).
+    #[arg(long)]
+    pkcs11_module: Option<PathBuf>,
     /// The key's X.509 certificate (PEM or DER).
     #[arg(long)]
     cert: PathBuf,
@@ -173,7 +207,7 @@ pub fn sign(_name: &str, args: Vec<OsString>) -> u8 {
     }
     let run = || -> Result<u8, String> {
         let hash = parse_hash(&a.hash)?;
-        let sk = load_signing_key(&a.key, &a.cert)?;
+        let sk = load_signing_key(&a.key, &a.cert, a.pkcs11_module.as_deref())?;
         if let Some(problem) = sk.cert().signing_problem(std::time::SystemTime::now()) {
             if !a.force {
                 return Err(format!(
