@@ -3,9 +3,9 @@
 //! trees: add, build, install (signed with the DKMS MOK key that `kmodkit dkms` generates),
 //! status, uninstall, remove. The installed module must carry our signature and be indexed.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
-use testsupport::{corpus, debpkg, skip, Requirement};
+use testsupport::{corpus_with_headers, debpkg};
 
 fn run(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kmodkit"))
@@ -27,19 +27,10 @@ fn ok(args: &[&str]) -> String {
 
 #[test]
 fn real_dkms_package_lifecycle() {
-    let Some(c) = corpus("amd64") else { return };
-    let release = c.release.clone();
-    if !Path::new("/lib/modules")
-        .join(&release)
-        .join("build/Makefile")
-        .is_file()
-    {
-        skip(
-            Requirement::Corpus,
-            &format!("linux-headers-{release} is not installed"),
-        );
+    let Some(c) = corpus_with_headers("amd64") else {
         return;
-    }
+    };
+    let release = c.release.clone();
     let Some(pkg) = debpkg("v4l2loopback-dkms") else {
         return;
     };
@@ -134,19 +125,10 @@ fn real_dkms_package_lifecycle() {
 /// first error shown, the build kept out of the tree).
 #[test]
 fn dkms_failures_install_nothing() {
-    let Some(c) = corpus("amd64") else { return };
-    let release = c.release.clone();
-    if !Path::new("/lib/modules")
-        .join(&release)
-        .join("build/Makefile")
-        .is_file()
-    {
-        skip(
-            Requirement::Corpus,
-            &format!("linux-headers-{release} is not installed"),
-        );
+    let Some(c) = corpus_with_headers("amd64") else {
         return;
-    }
+    };
+    let release = c.release.clone();
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let (dkms_tree, install_tree) = (d.join("var/lib/dkms"), d.join("lib/modules"));

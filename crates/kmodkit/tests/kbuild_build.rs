@@ -1,9 +1,9 @@
 //! `kmodkit new` + `kmodkit build` against the real Debian headers installed on this machine
 //! (`linux-headers-<release>` of the corpus kernel), and the build's failure paths.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use testsupport::{corpus, skip, Requirement};
+use testsupport::corpus_with_headers;
 
 fn kmodkit(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kmodkit"))
@@ -15,18 +15,7 @@ fn kmodkit(args: &[&str], cwd: &Path) -> Output {
 
 /// The corpus kernel's release, if its headers are installed.
 fn release_with_headers() -> Option<String> {
-    let c = corpus("amd64")?;
-    let build = PathBuf::from("/lib/modules")
-        .join(&c.release)
-        .join("build/Makefile");
-    if !build.is_file() {
-        skip(
-            Requirement::Corpus,
-            &format!("linux-headers-{} is not installed", c.release),
-        );
-        return None;
-    }
-    Some(c.release)
+    Some(corpus_with_headers("amd64")?.release)
 }
 
 fn text(b: &[u8]) -> String {

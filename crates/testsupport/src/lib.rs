@@ -177,3 +177,21 @@ pub fn debpkg(package: &str) -> Option<PathBuf> {
         }
     }
 }
+
+/// The corpus for `arch` when the headers of its kernel are installed
+/// (`/lib/modules/<release>/build`, from `linux-headers-<release>`), for tests that build
+/// out-of-tree modules; `None` after a skip (a failure under CI) otherwise.
+pub fn corpus_with_headers(arch: &str) -> Option<Corpus> {
+    let c = corpus(arch)?;
+    let makefile = Path::new("/lib/modules")
+        .join(&c.release)
+        .join("build/Makefile");
+    if !makefile.is_file() {
+        skip(
+            Requirement::Corpus,
+            &format!("linux-headers-{} is not installed", c.release),
+        );
+        return None;
+    }
+    Some(c)
+}
