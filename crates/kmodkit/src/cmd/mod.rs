@@ -2,6 +2,7 @@
 
 pub mod bpf;
 pub mod kbuild;
+pub mod leaks;
 pub mod live;
 pub mod moddb;
 pub mod modinfo;
@@ -9,4 +10,3 @@ pub mod signing;
 pub mod trace;
 pub mod trust;
 pub mod vm;
-
