@@ -27,6 +27,8 @@ pub struct Options {
     pub json: bool,
     /// `$1`, `$2`, ...
     pub positional: Vec<String>,
+    /// Entries per map (bpftrace's BPFTRACE_MAP_KEYS_MAX); 0 for its default, 4096.
+    pub map_keys_max: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
     let copts = codegen::Options {
         cpid: child.as_ref().map_or(0, |c| c.id() as u64),
         start_ns: bpf_sys::ktime_get_ns(),
+        map_keys_max: opts.map_keys_max,
     };
     let compiled =
         codegen::compile(&prog, &a, &copts).map_err(|d| Error::Script(d.render(file_name, src)))?;

@@ -6,8 +6,8 @@
 //! report groups it by call site, resolved through `/proc/kallsyms` (module symbols are
 //! `sym [module]` there) and bounded by the module's core range from `/proc/modules`.
 //!
-//! Limits: the maps hold 4096 entries (bpftrace's default), so a busy system may lose
-//! entries; a module's `__init` code is freed after its init runs and its symbols leave
+//! Limits: the maps hold [`MAP_ENTRIES`] entries; a window that fills them is an error
+//! rather than a silently incomplete report. A module's `__init` code is freed after its init runs and its symbols leave
 //! kallsyms, so call sites in `__init` functions stay unresolved (reported as addresses).
 
 use crate::driver::{self, Options};
@@ -23,6 +23,8 @@ pub enum Error {
     NoTracepoints,
     #[error("{path}: {err}")]
     Read { path: String, err: String },
+    #[error("{0} allocations outstanding fill the tracing map: the report would be incomplete; use a shorter --duration or a narrower -c command")]
+    Full(usize),
     #[error("unexpected line in the trace output: {0:?}")]
     Output(String),
 }
@@ -289,6 +291,10 @@ pub fn report_json(sites: &[Site]) -> String {
     format!("{{\"outstanding\": [{}]}}\n", items.join(", "))
 }
 
+/// Entries of the outstanding-allocation maps: a full map drops new allocations, so a
+/// report with this many is incomplete and is refused.
+pub const MAP_ENTRIES: u32 = 65536;
+
 /// Traces for the window (until `command` exits, or `duration_s`, or Ctrl-C) and returns the
 /// outstanding allocations grouped by call site.
 pub fn run(
@@ -300,11 +306,15 @@ pub fn run(
     let src = script(&env, duration_s)?;
     let opts = Options {
         command,
+        map_keys_max: MAP_ENTRIES,
         ..Options::default()
     };
     let mut buf: Vec<u8> = Vec::new();
     driver::run(&src, "leaks", &opts, &mut buf)?;
     let out = parse_output(&String::from_utf8_lossy(&buf))?;
+    if out.len() >= MAP_ENTRIES as usize {
+        return Err(Error::Full(out.len()));
+    }
     let syms = Kallsyms::load()?;
     Ok(group(&out, &syms, module))
 }
