@@ -5,7 +5,9 @@
 //! - `kmodkit leaks` around the insmod of two modules built here against the corpus
 //!   kernel's headers: kmk_leaky kmallocs in its init and never frees (the report must name
 //!   `kmk_leaky_init [kmk_leaky]` with the slab size), kmk_tidy frees what it allocates
-//!   (the report must be empty, while the unfiltered report of the same window is not).
+//!   (the report must be empty, while the unfiltered report of a window is not);
+//!   kmk_initleak leaks from an `__init` function, whose symbols the kernel drops after init,
+//!   so the report names the section: `.init.text+0x.. [kmk_initleak]`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -92,6 +94,12 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
         "kmk_tidy",
         "static int kmk_tidy_init(void) { void *p = kmalloc(200, GFP_KERNEL); if (!p) return -ENOMEM; kfree(p); return 0; }",
     );
+    let initleak = build(
+        &release,
+        d,
+        "kmk_initleak",
+        "static void *kmk_initleak_buf;\nstatic int __init kmk_initleak_init(void) { kmk_initleak_buf = kmalloc(100, GFP_KERNEL); return kmk_initleak_buf ? 0 : -ENOMEM; }",
+    );
     let kp = d.join("open.bt");
     std::fs::write(
         &kp,
@@ -103,6 +111,7 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
          echo '=== leaky'; kmodkit leaks --module kmk_leaky -c 'insmod /kmk_leaky.ko'; echo \"rc=$?\"\n\
          echo '=== leaky_json'; kmodkit leaks --module kmk_leaky --json --duration 1; echo \"rc=$?\"\n\
          echo '=== tidy'; kmodkit leaks --module kmk_tidy -c 'insmod /kmk_tidy.ko'; echo \"rc=$?\"\n\
+         echo '=== initleak'; kmodkit leaks --module kmk_initleak -c 'insmod /kmk_initleak.ko'; echo \"rc=$?\"\n\
          echo '=== all'; kmodkit leaks -c 'cat /proc/version'; echo \"rc=$?\"\n\
          echo '=== lsmod'; lsmod; echo '=== end'";
     let image = c.root.join("boot").join(format!("vmlinuz-{release}"));
@@ -116,6 +125,8 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
         .arg(format!("{}:/kmk_leaky.ko", leaky.display()))
         .arg("--add")
         .arg(format!("{}:/kmk_tidy.ko", tidy.display()))
+        .arg("--add")
+        .arg(format!("{}:/kmk_initleak.ko", initleak.display()))
         .arg("--add")
         .arg(format!("{}:/open.bt", kp.display()))
         .arg("--")
@@ -164,6 +175,20 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
     // A later window does not see the allocation made before it.
     let j = section(&t, "leaky_json");
     assert!(j.contains(&"{\"outstanding\": []}"), "{t}");
+
+    // A leak from __init code, whose symbols the kernel dropped: named by its section.
+    let i = section(&t, "initleak");
+    assert!(i.contains(&"rc=0"), "{t}");
+    assert!(
+        i.contains(&"1 outstanding allocation(s), 128 bytes, from 1 call site(s)"),
+        "{t}"
+    );
+    assert!(
+        i.iter().any(|l| l
+            .starts_with("       128 bytes in     1 allocation(s) from .init.text+0x")
+            && l.ends_with(" [kmk_initleak]")),
+        "{t}"
+    );
 
     // The module that frees: nothing of its own outstanding...
     let n = section(&t, "tidy");

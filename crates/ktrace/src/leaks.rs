@@ -7,8 +7,10 @@
 //! `sym [module]` there) and bounded by the module's core range from `/proc/modules`.
 //!
 //! Limits: the maps hold [`MAP_ENTRIES`] entries; a window that fills them is an error
-//! rather than a silently incomplete report. A module's `__init` code is freed after its init runs and its symbols leave
-//! kallsyms, so call sites in `__init` functions stay unresolved (reported as addresses).
+//! rather than a silently incomplete report. A module's `__init` code is freed after its
+//! init runs and its symbols leave kallsyms, so call sites there are named by section,
+//! `.init.text+0x1d [module]`, from the addresses the kernel keeps in
+//! /sys/module/NAME/sections.
 
 use crate::driver::{self, Options};
 use crate::sema::Env;
@@ -133,6 +135,9 @@ impl std::fmt::Display for Symbol {
 pub struct Kallsyms {
     syms: Vec<(u64, String, Option<String>)>,
     modules: BTreeMap<String, (u64, u64)>,
+    /// Start of each module's `.init.*` section (from /sys/module/NAME/sections), sorted:
+    /// the kernel frees init code and its symbols after init, but keeps these addresses.
+    init_sections: Vec<(u64, String, String)>,
 }
 
 impl Kallsyms {
@@ -143,10 +148,59 @@ impl Kallsyms {
                 err: e.to_string(),
             })
         };
-        Ok(Kallsyms::parse(
+        let mut k = Kallsyms::parse(
             &read("/proc/kallsyms")?,
             &read("/proc/modules").unwrap_or_default(),
-        ))
+        );
+        let mut init = Vec::new();
+        for m in k.modules.keys() {
+            let dir = std::path::Path::new("/sys/module").join(m).join("sections");
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let sect = e.file_name().to_string_lossy().into_owned();
+                if !sect.starts_with(".init.") {
+                    continue;
+                }
+                if let Some(a) = std::fs::read_to_string(e.path())
+                    .ok()
+                    .and_then(|t| parse_num(&t))
+                {
+                    init.push((a, sect, m.clone()));
+                }
+            }
+        }
+        k.set_init_sections(init);
+        Ok(k)
+    }
+
+    /// Sets the modules' init section starts as (address, section, module).
+    pub fn set_init_sections(&mut self, mut v: Vec<(u64, String, String)>) {
+        v.retain(|(a, _, _)| *a != 0);
+        v.sort();
+        self.init_sections = v;
+    }
+
+    /// An address in a module's freed init code, named by the section: the init section
+    /// with the greatest start at or below it, when no module core or later section lies
+    /// between, and within 1 MiB (init sections of a module are small and contiguous).
+    fn resolve_init(&self, addr: u64) -> Option<Symbol> {
+        let i = self.init_sections.partition_point(|(a, _, _)| *a <= addr);
+        let (start, sect, module) = self.init_sections.get(i.checked_sub(1)?)?;
+        if addr - start >= 1 << 20
+            || self
+                .modules
+                .values()
+                .any(|(b, sz)| *b > *start && *b <= addr || (addr >= *b && addr < b + sz))
+        {
+            return None;
+        }
+        Some(Symbol {
+            name: sect.clone(),
+            offset: addr - start,
+            module: Some(module.clone()),
+        })
     }
 
     pub fn parse(kallsyms: &str, modules: &str) -> Kallsyms {
@@ -189,14 +243,29 @@ impl Kallsyms {
         Kallsyms {
             syms,
             modules: mods,
+            init_sections: Vec::new(),
         }
     }
 
     /// The nearest text symbol at or below `addr`; None when there is none, or when it is a
     /// module's and `addr` lies outside that module's core (e.g. in its freed init code).
     pub fn resolve(&self, addr: u64) -> Option<Symbol> {
+        self.resolve_core(addr).or_else(|| self.resolve_init(addr))
+    }
+
+    fn resolve_core(&self, addr: u64) -> Option<Symbol> {
         let i = self.syms.partition_point(|(a, _, _)| *a <= addr);
         let (a, name, module) = self.syms.get(i.checked_sub(1)?)?;
+        // Past the kernel image's last symbol, where module memory begins: not the kernel's.
+        if module.is_none()
+            && (self.modules.values().any(|(b, _)| *b > *a && *b <= addr)
+                || self
+                    .init_sections
+                    .iter()
+                    .any(|(b, _, _)| *b > *a && *b <= addr))
+        {
+            return None;
+        }
         if let Some(m) = module {
             if let Some((base, size)) = self.modules.get(m) {
                 if addr < *base || addr >= base + size {
@@ -339,6 +408,21 @@ mod tests {
         );
         assert!(k.resolve(0xffffffffc0009000).is_none(), "outside the core");
         assert!(k.resolve(0x10).is_none());
+        let mut k = k;
+        k.set_init_sections(vec![
+            (0xffffffffc0009000, ".init.text".into(), "leaky".into()),
+            (0xffffffffc0009100, ".init.data".into(), "leaky".into()),
+        ]);
+        assert_eq!(
+            k.resolve(0xffffffffc0009012).unwrap().to_string(),
+            ".init.text+0x12 [leaky]"
+        );
+        assert_eq!(
+            k.resolve(0xffffffffc000101d).unwrap().to_string(),
+            "leaky_init+0x1d [leaky]",
+            "core symbols first"
+        );
+        assert!(k.resolve(0xffffffffc0209000).is_none(), "too far");
     }
 
     #[test]
