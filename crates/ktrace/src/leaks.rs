@@ -192,7 +192,7 @@ impl Kallsyms {
             || self
                 .modules
                 .values()
-                .any(|(b, sz)| *b > *start && *b <= addr || (addr >= *b && addr < b + sz))
+                .any(|(b, sz)| *b <= addr && (*b > *start || addr < b + sz))
         {
             return None;
         }
