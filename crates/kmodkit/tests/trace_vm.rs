@@ -2,6 +2,7 @@
 //! boot runs, with our binary as /bin/kmodkit,
 //! - a kprobe + kretprobe script on `do_sys_openat2` around a `cat` started with `-c`
 //!   (`arg0` is the directory fd, AT_FDCWD; `retval` the new fd, 3 for cat's one open);
+//! - `kmodkit trace -l 'kprobe:do_sys_open*'` listing the two functions;
 //! - `kmodkit leaks` around the insmod of two modules built here against the corpus
 //!   kernel's headers: kmk_leaky kmallocs in its init and never frees (the report must name
 //!   `kmk_leaky_init [kmk_leaky]` with the slab size), kmk_tidy frees what it allocates
@@ -108,6 +109,7 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
     )
     .unwrap();
     let script = "echo '=== kprobe'; kmodkit trace -c 'cat /proc/version' /open.bt; echo \"rc=$?\"\n\
+         echo '=== list'; kmodkit trace -l 'kprobe:do_sys_open*'\n\
          echo '=== leaky'; kmodkit leaks --module kmk_leaky -c 'insmod /kmk_leaky.ko'; echo \"rc=$?\"\n\
          echo '=== leaky_json'; kmodkit leaks --module kmk_leaky --json --duration 1; echo \"rc=$?\"\n\
          echo '=== tidy'; kmodkit leaks --module kmk_tidy -c 'insmod /kmk_tidy.ko'; echo \"rc=$?\"\n\
@@ -154,6 +156,13 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
         .filter_map(|l| l.rsplit_once(": ")?.1.parse::<u64>().ok())
         .sum();
     assert_eq!(fd_total, opens, "every kprobe hit has its kretprobe:\n{t}");
+
+    // -l lists kprobe-able functions (tracefs available_filter_functions).
+    assert_eq!(
+        section(&t, "list"),
+        ["kprobe:do_sys_open", "kprobe:do_sys_openat2"],
+        "{t}"
+    );
 
     // The leak: kmalloc(200) comes from the 256-byte slab, one allocation, named.
     let l = section(&t, "leaky");
