@@ -8,7 +8,9 @@
 //!   `kmk_leaky_init [kmk_leaky]` with the slab size), kmk_tidy frees what it allocates
 //!   (the report must be empty, while the unfiltered report of a window is not);
 //!   kmk_initleak leaks from an `__init` function, whose symbols the kernel drops after init,
-//!   so the report names the section: `.init.text+0x.. [kmk_initleak]`.
+//!   so the report names the section: `.init.text+0x.. [kmk_initleak]`; kmk_unl leaks in
+//!   its exit function, and `leaks --module kmk_unl` ends its window at the rmmod and names
+//!   `kmk_unl_exit` from the symbols it saw before the unload.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -101,6 +103,13 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
         "kmk_initleak",
         "static void *kmk_initleak_buf;\nstatic int __init kmk_initleak_init(void) { kmk_initleak_buf = kmalloc(100, GFP_KERNEL); return kmk_initleak_buf ? 0 : -ENOMEM; }",
     );
+    // Leaks on unload: its exit allocates and drops the pointer.
+    let unl = build(
+        &release,
+        d,
+        "kmk_unl",
+        "static int kmk_unl_init(void) { return 0; }\nstatic void kmk_unl_exit(void) { void *p = kmalloc(300, GFP_KERNEL); pr_info(\"kmk_unl: %p\\n\", p); }\nmodule_exit(kmk_unl_exit);",
+    );
     let kp = d.join("open.bt");
     std::fs::write(
         &kp,
@@ -114,6 +123,8 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
          echo '=== leaky_json'; kmodkit leaks --module kmk_leaky --json --duration 1; echo \"rc=$?\"\n\
          echo '=== tidy'; kmodkit leaks --module kmk_tidy -c 'insmod /kmk_tidy.ko'; echo \"rc=$?\"\n\
          echo '=== initleak'; kmodkit leaks --module kmk_initleak -c 'insmod /kmk_initleak.ko'; echo \"rc=$?\"\n\
+         echo '=== unload'; insmod /kmk_unl.ko; (kmodkit leaks --module kmk_unl 2>/tmp/attached; echo \"rc=$?\") &\n\
+         for i in $(seq 600); do grep -q Attaching /tmp/attached && break; sleep 0.1; done; rmmod kmk_unl; wait\n\
          echo '=== all'; kmodkit leaks -c 'cat /proc/version'; echo \"rc=$?\"\n\
          echo '=== lsmod'; lsmod; echo '=== end'";
     let image = c.root.join("boot").join(format!("vmlinuz-{release}"));
@@ -129,6 +140,8 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
         .arg(format!("{}:/kmk_tidy.ko", tidy.display()))
         .arg("--add")
         .arg(format!("{}:/kmk_initleak.ko", initleak.display()))
+        .arg("--add")
+        .arg(format!("{}:/kmk_unl.ko", unl.display()))
         .arg("--add")
         .arg(format!("{}:/open.bt", kp.display()))
         .arg("--")
@@ -196,6 +209,21 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
         i.iter().any(|l| l
             .starts_with("       128 bytes in     1 allocation(s) from .init.text+0x")
             && l.ends_with(" [kmk_initleak]")),
+        "{t}"
+    );
+
+    // The window ends when the module is unloaded; its symbols, gone by then, come from
+    // the snapshot taken at the start.
+    let u = section(&t, "unload");
+    assert!(u.contains(&"rc=0"), "{t}");
+    assert!(
+        u.contains(&"1 outstanding allocation(s), 512 bytes, from 1 call site(s)"),
+        "{t}"
+    );
+    assert!(
+        u.iter().any(|l| l
+            .starts_with("       512 bytes in     1 allocation(s) from kmk_unl_exit+0x")
+            && l.ends_with(" [kmk_unl]")),
         "{t}"
     );
 

@@ -27,13 +27,20 @@ pub enum Error {
     Read { path: String, err: String },
     #[error("{0} allocations outstanding fill the tracing map: the report would be incomplete; use a shorter --duration or a narrower -c command")]
     Full(usize),
+    #[error("{0:?} is not a module name (letters, digits, `_` and `-`)")]
+    ModuleName(String),
     #[error("unexpected line in the trace output: {0:?}")]
     Output(String),
 }
 
 /// The tracing script for the tracepoints this kernel has; `duration_s` adds an interval
 /// probe that ends the window.
-pub fn script(env: &dyn Env, duration_s: Option<u64>) -> Result<String, Error> {
+/// `until_unload` adds a probe that ends the window when that module is unloaded.
+pub fn script(
+    env: &dyn Env,
+    duration_s: Option<u64>,
+    until_unload: Option<&str>,
+) -> Result<String, Error> {
     let have = |n: &str| env.tracepoints("kmem", n).is_ok_and(|v| !v.is_empty());
     let alloc: Vec<String> = [
         "kmalloc",
@@ -61,6 +68,19 @@ pub fn script(env: &dyn Env, duration_s: Option<u64>) -> Result<String, Error> {
     );
     if let Some(d) = duration_s {
         s.push_str(&format!("interval:s:{d} {{ exit(); }}\n"));
+    }
+    if let Some(m) = until_unload {
+        if !valid_module_name(m) {
+            return Err(Error::ModuleName(m.to_string()));
+        }
+        if env
+            .tracepoints("module", "module_free")
+            .is_ok_and(|v| !v.is_empty())
+        {
+            s.push_str(&format!(
+                "tracepoint:module:module_free /str(args->name) == \"{m}\"/ {{ exit(); }}\n"
+            ));
+        }
     }
     Ok(s)
 }
@@ -101,6 +121,13 @@ pub fn parse_output(text: &str) -> Result<Vec<Outstanding>, Error> {
             bytes: bytes.get(&ptr).copied().unwrap_or(0),
         })
         .collect())
+}
+
+fn valid_module_name(m: &str) -> bool {
+    !m.is_empty()
+        && m.len() < 56
+        && m.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 fn parse_num(s: &str) -> Option<u64> {
@@ -175,6 +202,32 @@ impl Kallsyms {
         Ok(k)
     }
 
+    /// Adds what `older` knew of modules that are gone from `self` (unloaded since): their
+    /// symbols, core ranges and init sections.
+    pub fn merge_gone(&mut self, older: Kallsyms) {
+        let gone: Vec<String> = older
+            .modules
+            .keys()
+            .filter(|m| !self.modules.contains_key(*m))
+            .cloned()
+            .collect();
+        let is_gone = |m: &Option<String>| m.as_ref().is_some_and(|m| gone.contains(m));
+        self.syms
+            .extend(older.syms.into_iter().filter(|(_, _, m)| is_gone(m)));
+        Self::sort_syms(&mut self.syms);
+        for m in &gone {
+            self.modules.insert(m.clone(), older.modules[m]);
+        }
+        let mut init = std::mem::take(&mut self.init_sections);
+        init.extend(
+            older
+                .init_sections
+                .into_iter()
+                .filter(|(_, _, m)| gone.contains(m)),
+        );
+        self.set_init_sections(init);
+    }
+
     /// Sets the modules' init section starts as (address, section, module).
     pub fn set_init_sections(&mut self, mut v: Vec<(u64, String, String)>) {
         v.retain(|(a, _, _)| *a != 0);
@@ -203,6 +256,15 @@ impl Kallsyms {
         })
     }
 
+    /// Aliases sort first at their address, so the lookup (the last symbol at or below the
+    /// address) names the function, not the module_init()/module_exit() alias.
+    fn sort_syms(syms: &mut [(u64, String, Option<String>)]) {
+        syms.sort_by(|a, b| {
+            let alias = |n: &str| !matches!(n, "init_module" | "cleanup_module");
+            (a.0, alias(&a.1), &a.1).cmp(&(b.0, alias(&b.1), &b.1))
+        });
+    }
+
     pub fn parse(kallsyms: &str, modules: &str) -> Kallsyms {
         let mut syms = Vec::new();
         for l in kallsyms.lines() {
@@ -225,12 +287,7 @@ impl Kallsyms {
                 .map(str::to_string);
             syms.push((addr, name.to_string(), module));
         }
-        // Aliases sort first at their address, so the lookup (the last symbol at or below
-        // the address) names the function, not the module_init()/module_exit() alias.
-        syms.sort_by(|a, b| {
-            let alias = |n: &str| !matches!(n, "init_module" | "cleanup_module");
-            (a.0, alias(&a.1), &a.1).cmp(&(b.0, alias(&b.1), &b.1))
-        });
+        Self::sort_syms(&mut syms);
         let mut mods = BTreeMap::new();
         for l in modules.lines() {
             let w: Vec<&str> = l.split_whitespace().collect();
@@ -256,9 +313,11 @@ impl Kallsyms {
     fn resolve_core(&self, addr: u64) -> Option<Symbol> {
         let i = self.syms.partition_point(|(a, _, _)| *a <= addr);
         let (a, name, module) = self.syms.get(i.checked_sub(1)?)?;
-        // Past the kernel image's last symbol, where module memory begins: not the kernel's.
+        // Past the kernel image's last symbol, where module memory begins: not the kernel's
+        // (no function is a MiB long; modules live a GiB above the kernel's text).
         if module.is_none()
-            && (self.modules.values().any(|(b, _)| *b > *a && *b <= addr)
+            && (addr - a >= 1 << 20
+                || self.modules.values().any(|(b, _)| *b > *a && *b <= addr)
                 || self
                     .init_sections
                     .iter()
@@ -360,11 +419,38 @@ pub fn report_json(sites: &[Site]) -> String {
     format!("{{\"outstanding\": [{}]}}\n", items.join(", "))
 }
 
+/// Collects the trace output, and copies its first line (`Attaching N probes...`, written
+/// once the probes are attached) to stderr at once, so a caller knows when the window opened.
+struct Announce {
+    buf: Vec<u8>,
+    announced: bool,
+}
+
+impl std::io::Write for Announce {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if !self.announced {
+            if let Some(n) = self.buf.iter().position(|&c| c == b'\n') {
+                self.announced = true;
+                let mut e = std::io::stderr();
+                e.write_all(&self.buf[..=n])?;
+                e.flush()?;
+            }
+        }
+        Ok(b.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Entries of the outstanding-allocation maps: a full map drops new allocations, so a
 /// report with this many is incomplete and is refused.
 pub const MAP_ENTRIES: u32 = 65536;
 
-/// Traces for the window (until `command` exits, or `duration_s`, or Ctrl-C) and returns the
+/// Traces for the window (until `command` exits, or `duration_s`, or `module` is unloaded,
+/// or Ctrl-C) and returns the
 /// outstanding allocations grouped by call site.
 pub fn run(
     command: Option<String>,
@@ -372,19 +458,25 @@ pub fn run(
     module: Option<&str>,
 ) -> Result<Vec<Site>, Error> {
     let env = SystemEnv::mounted();
-    let src = script(&env, duration_s)?;
+    let src = script(&env, duration_s, module)?;
+    // Symbols as they are now, for modules unloaded during the window.
+    let before = Kallsyms::load()?;
     let opts = Options {
         command,
         map_keys_max: MAP_ENTRIES,
         ..Options::default()
     };
-    let mut buf: Vec<u8> = Vec::new();
-    driver::run(&src, "leaks", &opts, &mut buf)?;
-    let out = parse_output(&String::from_utf8_lossy(&buf))?;
+    let mut w = Announce {
+        buf: Vec::new(),
+        announced: false,
+    };
+    driver::run(&src, "leaks", &opts, &mut w)?;
+    let out = parse_output(&String::from_utf8_lossy(&w.buf))?;
     if out.len() >= MAP_ENTRIES as usize {
         return Err(Error::Full(out.len()));
     }
-    let syms = Kallsyms::load()?;
+    let mut syms = Kallsyms::load()?;
+    syms.merge_gone(before);
     Ok(group(&out, &syms, module))
 }
 
@@ -423,6 +515,14 @@ mod tests {
             "core symbols first"
         );
         assert!(k.resolve(0xffffffffc0209000).is_none(), "too far");
+        // After the module is unloaded, the snapshot from before still names its code.
+        let mut now = Kallsyms::parse("ffffffff81000000 T _stext\n", "");
+        assert!(now.resolve(0xffffffffc000101d).is_none());
+        now.merge_gone(k);
+        assert_eq!(
+            now.resolve(0xffffffffc000101d).unwrap().to_string(),
+            "leaky_init+0x1d [leaky]"
+        );
     }
 
     #[test]
