@@ -259,3 +259,27 @@ fn kprobes_and_leaks_in_the_debian_kernel() {
         "{t}"
     );
 }
+
+#[test]
+fn leaks_usage_errors_exit_2_before_tracing() {
+    for args in [
+        &["--duration", "x"][..],
+        &["--duration", "0"],
+        &["--module", "a\"b"],
+        &["--module"],
+        &["--bogus"],
+    ] {
+        let out = Command::new(KMODKIT)
+            .arg("leaks")
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.starts_with("leaks: ") && err.contains("usage: kmodkit leaks"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}

@@ -123,7 +123,8 @@ pub fn parse_output(text: &str) -> Result<Vec<Outstanding>, Error> {
         .collect())
 }
 
-fn valid_module_name(m: &str) -> bool {
+/// A name `--module` accepts: what the kernel allows in a module name.
+pub fn valid_module_name(m: &str) -> bool {
     !m.is_empty()
         && m.len() < 56
         && m.bytes()

@@ -10,12 +10,14 @@ Traces kmem allocations and frees with eBPF and reports, at the end of the windo
 allocations still outstanding, grouped by call site (resolved through /proc/kallsyms).
 
 options:
-  --module NAME    only call sites in module NAME
+  --module NAME    only call sites in module NAME; the window also ends when NAME is
+                   unloaded (its symbols are taken from before the unload)
   --duration SECS  end the window after SECS seconds
   -c CMD           run CMD (split on spaces) and end the window when it exits
   --json           one JSON object instead of text
   -h, --help       this text
-Without --duration or -c the window ends at Ctrl-C.
+Without --duration or -c the window ends at Ctrl-C. `Attaching N probes...` on stderr
+marks the start of the window.
 ";
 
 fn usage_error(name: &str, msg: &str) -> u8 {
@@ -46,6 +48,9 @@ pub fn main(name: &str, args: Vec<OsString>) -> u8 {
                 };
                 i += 1;
                 match a {
+                    "--module" if !ktrace::leaks::valid_module_name(&v) => {
+                        return usage_error(name, &format!("--module: {v:?} is not a module name"))
+                    }
                     "--module" => module = Some(v),
                     "-c" => command = Some(v),
                     _ => match v.parse::<u64>() {
