@@ -460,8 +460,11 @@ pub fn run(
 ) -> Result<Vec<Site>, Error> {
     let env = SystemEnv::mounted();
     let src = script(&env, duration_s, module)?;
-    // Symbols as they are now, for modules unloaded during the window.
-    let before = Kallsyms::load()?;
+    // Symbols as they are now, for the module should it be unloaded during the window.
+    let before = match module {
+        Some(_) => Some(Kallsyms::load()?),
+        None => None,
+    };
     let opts = Options {
         command,
         map_keys_max: MAP_ENTRIES,
@@ -477,7 +480,9 @@ pub fn run(
         return Err(Error::Full(out.len()));
     }
     let mut syms = Kallsyms::load()?;
-    syms.merge_gone(before);
+    if let Some(b) = before {
+        syms.merge_gone(b);
+    }
     Ok(group(&out, &syms, module))
 }
 
