@@ -110,6 +110,11 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ),
     ("trace", cmd::trace::main, "bpftrace-compatible tracing"),
     (
+        "leaks",
+        cmd::leaks::main,
+        "kernel allocations not freed, by call site",
+    ),
+    (
         "install-links",
         install_links,
         "create the multi-call links (modinfo, lsmod, ...) in DIR",

@@ -94,6 +94,8 @@ pub struct Options {
     pub cpid: u64,
     /// CLOCK_MONOTONIC ns at start (`elapsed`).
     pub start_ns: u64,
+    /// Entries per map; 0 means [`MAP_MAX_ENTRIES`] (bpftrace's default).
+    pub map_keys_max: u32,
 }
 
 fn round8(n: usize) -> usize {
@@ -118,7 +120,11 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             },
             key_size: info.key_size() as u32,
             value_size: value_size(&info.value),
-            max_entries: MAP_MAX_ENTRIES,
+            max_entries: if opts.map_keys_max == 0 {
+                MAP_MAX_ENTRIES
+            } else {
+                opts.map_keys_max
+            },
             info: Some(info.clone()),
         });
     }

@@ -27,6 +27,8 @@ pub struct Options {
     pub json: bool,
     /// `$1`, `$2`, ...
     pub positional: Vec<String>,
+    /// Entries per map (bpftrace's BPFTRACE_MAP_KEYS_MAX); 0 for its default, 4096.
+    pub map_keys_max: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
     let copts = codegen::Options {
         cpid: child.as_ref().map_or(0, |c| c.id() as u64),
         start_ns: bpf_sys::ktime_get_ns(),
+        map_keys_max: opts.map_keys_max,
     };
     let compiled =
         codegen::compile(&prog, &a, &copts).map_err(|d| Error::Script(d.render(file_name, src)))?;
@@ -144,6 +147,29 @@ fn process_alive(pid: i32) -> bool {
     }
 }
 
+/// Functions a kprobe can attach to: tracefs's available_filter_functions (`name [module]`
+/// lines), less the kernel's kprobe blacklist when debugfs shows it.
+fn kprobe_functions(tracefs: &std::path::Path) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(tracefs.join("available_filter_functions")) else {
+        return Vec::new();
+    };
+    let black: std::collections::HashSet<String> =
+        std::fs::read_to_string("/sys/kernel/debug/kprobes/blacklist")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+            .collect();
+    let mut v: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|f| !black.contains(*f) && !f.starts_with("__ftrace_invalid_address__"))
+        .map(str::to_string)
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// `-l [PATTERN]`: probe names, one per line, bpftrace's spelling.
 pub fn list(pattern: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
     let env = SystemEnv::mounted();
@@ -183,6 +209,14 @@ pub fn list(pattern: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
                 names.extend(syms.into_iter().map(|s| format!("uprobe:{path}:{s}")));
             }
         }
+    }
+    if (ty == "k" || sema::wildcard_match(ty, "kprobe")) && env.kprobes_available() {
+        names.extend(
+            kprobe_functions(&env.tracefs)
+                .into_iter()
+                .filter(|f| sema::wildcard_match(rest, f))
+                .map(|f| format!("kprobe:{f}")),
+        );
     }
     // bpftrace 0.17 lists software and hardware events as `TYPE:TARGET:` (the pattern's
     // target echoed, not expanded), and the two BPF iterators it knows when the kernel has them.

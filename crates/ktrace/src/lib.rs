@@ -31,6 +31,7 @@ pub mod codegen;
 pub mod diag;
 pub mod driver;
 pub mod insn;
+pub mod leaks;
 pub mod lexer;
 pub mod output;
 pub mod parser;

@@ -2,6 +2,7 @@
 
 pub mod bpf;
 pub mod kbuild;
+pub mod leaks;
 pub mod live;
 pub mod moddb;
 pub mod modinfo;
