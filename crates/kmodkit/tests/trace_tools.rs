@@ -38,6 +38,13 @@ fn dir() -> Option<&'static Path> {
     .as_deref()
 }
 
+/// The tools see every process on the machine, including other tests' workloads of the
+/// same name: one test at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn tool_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../ktrace/tools/{name}.bt"))
 }
@@ -83,6 +90,7 @@ fn select(out: &str, keep: impl Fn(&[&str]) -> bool, drop: &[usize]) -> Vec<Stri
 
 #[test]
 fn opensnoop() {
+    let _serial = serial();
     let Some(d) = dir() else { return };
     let (o, t) = both(
         "opensnoop",
@@ -97,6 +105,7 @@ fn opensnoop() {
 
 #[test]
 fn killsnoop() {
+    let _serial = serial();
     let Some(_) = dir() else { return };
     let (o, t) = both("killsnoop", "/bin/kill -0 1");
     let pick = |out: &str| select(out, |f| f.get(2) == Some(&"kill"), &[0, 1]);
@@ -106,6 +115,7 @@ fn killsnoop() {
 
 #[test]
 fn execsnoop() {
+    let _serial = serial();
     let Some(d) = dir() else { return };
     let target = d.join("true-tools").display().to_string();
     let (o, t) = both("execsnoop", &target);
@@ -116,6 +126,7 @@ fn execsnoop() {
 
 #[test]
 fn syscount() {
+    let _serial = serial();
     let Some(d) = dir() else { return };
     let (o, t) = both(
         "syscount",
@@ -131,6 +142,7 @@ fn syscount() {
 
 #[test]
 fn readlat() {
+    let _serial = serial();
     let Some(d) = dir() else { return };
     let (o, t) = both("readlat", &format!("{} 4", d.join("work-tools").display()));
     // Latencies differ from run to run; the shape may not.
