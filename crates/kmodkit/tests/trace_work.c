@@ -1,7 +1,8 @@
 /* A deterministic workload for kmodkit trace vs bpftrace: N rounds; round i does i reads of
  * i*100 bytes from /dev/zero, i writes of 1<<i bytes to /dev/null and i calls of
  * work_add(i, j); every count is distinct, so map ordering has no ties. An optional second
- * argument is a delay in milliseconds before the first round (for tracers attached by -p). */
+ * argument is a delay in milliseconds before the first round (for tracers attached by -p), an
+ * optional third one a delay before exiting. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -20,5 +21,7 @@ int main(int argc, char **argv) {
         }
     close(in);
     close(out);
+    if (argc > 3) /* stay alive a while, e.g. for the tracer to read our maps */
+        usleep(atoi(argv[3]) * 1000);
     return t > 0 ? 0 : 1;
 }

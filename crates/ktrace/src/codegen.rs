@@ -226,6 +226,7 @@ const CTX: u8 = 9;
 // x86-64 struct pt_regs offsets.
 const PT_REGS_ARGS: [i16; 6] = [112, 104, 96, 88, 72, 64];
 const PT_REGS_RAX: i16 = 80;
+const PT_REGS_IP: i16 = 128;
 
 impl Gen<'_> {
     fn emit(&mut self, i: Insn) {
@@ -488,6 +489,21 @@ impl Gen<'_> {
             }
             Ty::Probe => {
                 self.emit(st(DW, FP, off, self.inst as i32));
+            }
+            Ty::Ksym | Ty::Usym => {
+                // The address; for usym also the process (bpftrace's layout: addr, pid).
+                let addr = match &e.kind {
+                    ExprKind::Call { name, args } if name == "ksym" || name == "usym" => &args[0],
+                    _ => e,
+                };
+                let r = self.int(addr)?;
+                self.emit(stx(DW, FP, r, off));
+                self.free();
+                if *ty == Ty::Usym {
+                    self.emit(call(GET_CURRENT_PID_TGID));
+                    self.emit(alu_imm(RSH, 0, 32));
+                    self.emit(stx(DW, FP, 0, off + 8));
+                }
             }
             _ => {
                 // A helper's result is stored straight from r0.
@@ -1023,6 +1039,8 @@ impl Gen<'_> {
                     "rand" => self.helper_into(r, GET_PRANDOM_U32),
                     "cpid" => self.imm(r, self.opts.cpid as i64),
                     "retval" => self.emit(ldx(DW, r, CTX, PT_REGS_RAX)),
+                    // Only reached through a ksym/usym store: the probed instruction.
+                    "func" => self.emit(ldx(DW, r, CTX, PT_REGS_IP)),
                     a if a.starts_with("arg") => {
                         let n: usize = a[3..].parse().unwrap_or(0);
                         match PT_REGS_ARGS.get(n) {

@@ -38,6 +38,7 @@ pub mod parser;
 pub mod printf;
 pub mod runtime;
 pub mod sema;
+pub mod symbols;
 pub mod system;
 pub mod tools;
 pub mod types;

@@ -22,10 +22,10 @@ pub struct NoSymbols;
 
 impl Symbolizer for NoSymbols {
     fn ksym(&self, addr: u64) -> String {
-        format!("0x{addr:x}")
+        crate::symbols::hex(addr)
     }
     fn usym(&self, addr: u64, _pid: u64) -> String {
-        format!("0x{addr:x}")
+        crate::symbols::hex(addr)
     }
     fn probe(&self, id: u64) -> String {
         id.to_string()

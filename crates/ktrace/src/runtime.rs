@@ -8,6 +8,8 @@ use crate::output::{self, Entry, Symbolizer};
 use crate::printf::{self, Arg};
 use crate::system::{resolve_binary, uprobe_offset};
 use crate::types::{ProbeKind, Ty};
+use crate::symbols::SymCache;
+use std::cell::RefCell;
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,14 +35,15 @@ pub enum RunError {
 
 struct Syms<'a> {
     names: &'a [String],
+    cache: &'a RefCell<SymCache>,
 }
 
 impl Symbolizer for Syms<'_> {
     fn ksym(&self, addr: u64) -> String {
-        format!("0x{addr:x}")
+        self.cache.borrow_mut().ksym(addr)
     }
-    fn usym(&self, addr: u64, _pid: u64) -> String {
-        format!("0x{addr:x}")
+    fn usym(&self, addr: u64, pid: u64) -> String {
+        self.cache.borrow_mut().usym(addr, pid)
     }
     fn probe(&self, id: u64) -> String {
         self.names.get(id as usize).cloned().unwrap_or_default()
@@ -59,6 +62,8 @@ pub struct Session {
     pub attached: usize,
     /// Text (bpftrace's default) or `--json` lines.
     pub format: output::Format,
+    /// Symbol tables read so far (kallsyms, processes' maps, ELF files).
+    symcache: RefCell<SymCache>,
 }
 
 fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
@@ -125,6 +130,7 @@ impl Session {
             ring,
             attached: 0,
             format: output::Format::Text,
+            symcache: RefCell::new(SymCache::default()),
         };
         // Everything an attachment needs (tracefs ids, ELF offsets) is read first, so that
         // no file this process opens shows up in probes already attached (bpftrace's order).
@@ -285,6 +291,7 @@ impl Session {
         };
         let syms = Syms {
             names: &self.compiled.probe_names,
+            cache: &self.symcache,
         };
         output::map_to_str(info, &self.entries(idx), top, div, &syms, self.format)
     }
@@ -327,6 +334,7 @@ impl Session {
         let body = rec.get(8..).unwrap_or(&[]);
         let syms = Syms {
             names: &self.compiled.probe_names,
+            cache: &self.symcache,
         };
         match self.compiled.actions.get(id) {
             Some(Action::Exit) => return true,

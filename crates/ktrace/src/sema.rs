@@ -1194,7 +1194,7 @@ impl Checker<'_> {
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
                             key_tys.push(t)
                         }
-                        Some(Ty::Probe) => key_tys.push(Ty::Probe),
+                        Some(t @ (Ty::Probe | Ty::Ksym | Ty::Usym)) => key_tys.push(t),
                         Some(t) => {
                             self.err(Diagnostic::new(
                                 format!("a map key cannot be {t}"),

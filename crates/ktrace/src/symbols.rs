@@ -1,0 +1,181 @@
+//! Address → name, the way bpftrace 0.17 prints `ksym()`, `usym()` and `func`: kernel
+//! addresses through /proc/kallsyms (the resolver of [`crate::leaks`]), user addresses
+//! through /proc/PID/maps and the mapped file's ELF symbol tables (.symtab, then .dynsym).
+//! Names are bare (no `+offset`); what cannot be resolved prints as `0x` and hex, and a
+//! process that has exited no longer resolves (bpftrace 0.17 prints hex then too).
+
+use crate::leaks::Kallsyms;
+use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// bpftrace's fallback: the address as `std::ostream << (void *)addr` writes it.
+pub fn hex(addr: u64) -> String {
+    if addr == 0 {
+        "0".to_string()
+    } else {
+        format!("0x{addr:x}")
+    }
+}
+
+/// One executable mapping of a process: [start, end) at file offset `off` of `path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub off: u64,
+    pub path: PathBuf,
+}
+
+/// The file-backed mappings of a /proc/PID/maps text.
+pub fn parse_maps(text: &str) -> Vec<Mapping> {
+    let mut out = Vec::new();
+    for l in text.lines() {
+        let mut w = l.split_whitespace();
+        let (Some(range), Some(_perms), Some(off), Some(_dev), Some(_inode), Some(path)) =
+            (w.next(), w.next(), w.next(), w.next(), w.next(), w.next())
+        else {
+            continue;
+        };
+        if !path.starts_with('/') {
+            continue;
+        }
+        let Some((s, e)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end), Ok(off)) = (
+            u64::from_str_radix(s, 16),
+            u64::from_str_radix(e, 16),
+            u64::from_str_radix(off, 16),
+        ) else {
+            continue;
+        };
+        out.push(Mapping {
+            start,
+            end,
+            off,
+            path: PathBuf::from(path),
+        });
+    }
+    out
+}
+
+/// The function symbols of one ELF file, by virtual address, and its loadable segments
+/// (to turn a file offset into a virtual address).
+#[derive(Debug, Default)]
+pub struct ElfSyms {
+    /// (address, size, name), sorted by address.
+    syms: Vec<(u64, u64, String)>,
+    /// (file offset, file size, virtual address) of each segment.
+    segs: Vec<(u64, u64, u64)>,
+}
+
+impl ElfSyms {
+    pub fn parse(data: &[u8]) -> Option<ElfSyms> {
+        let file = object::File::parse(data).ok()?;
+        let mut syms: Vec<(u64, u64, String)> = file
+            .symbols()
+            .chain(file.dynamic_symbols())
+            .filter(|s| s.kind() == SymbolKind::Text && s.address() != 0)
+            .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_string())))
+            .filter(|(_, _, n)| !n.is_empty())
+            .collect();
+        syms.sort();
+        syms.dedup_by_key(|s| s.0);
+        let segs = file
+            .segments()
+            .map(|s| {
+                let (o, n) = s.file_range();
+                (o, n, s.address())
+            })
+            .collect();
+        Some(ElfSyms { syms, segs })
+    }
+
+    /// The function containing virtual address `va` (a size-0 symbol matches only exactly).
+    pub fn resolve(&self, va: u64) -> Option<&str> {
+        let i = self.syms.partition_point(|(a, _, _)| *a <= va);
+        let (a, size, name) = self.syms.get(i.checked_sub(1)?)?;
+        (va < a + (*size).max(1)).then_some(name.as_str())
+    }
+
+    /// The virtual address of file offset `off`.
+    fn vaddr(&self, off: u64) -> u64 {
+        self.segs
+            .iter()
+            .find(|(o, n, _)| off >= *o && off < o + n)
+            .map(|(o, _, va)| off - o + va)
+            .unwrap_or(off)
+    }
+}
+
+/// Caches kallsyms, each process's maps and each file's symbols for the life of a session.
+#[derive(Default)]
+pub struct SymCache {
+    kallsyms: Option<Option<Kallsyms>>,
+    maps: HashMap<u64, Vec<Mapping>>,
+    elfs: HashMap<PathBuf, Option<ElfSyms>>,
+}
+
+impl SymCache {
+    pub fn ksym(&mut self, addr: u64) -> String {
+        let k = self.kallsyms.get_or_insert_with(|| Kallsyms::load().ok());
+        k.as_ref()
+            .and_then(|k| k.resolve(addr))
+            .map(|s| s.name)
+            .unwrap_or_else(|| hex(addr))
+    }
+
+    pub fn usym(&mut self, addr: u64, pid: u64) -> String {
+        self.try_usym(addr, pid).unwrap_or_else(|| hex(addr))
+    }
+
+    fn try_usym(&mut self, addr: u64, pid: u64) -> Option<String> {
+        let find = |maps: &[Mapping]| maps.iter().find(|m| addr >= m.start && addr < m.end).cloned();
+        let mut m = self.maps.get(&pid).and_then(|v| find(v));
+        if m.is_none() {
+            // Not cached or mapped since: read the maps again (fails once the process is gone).
+            let text = std::fs::read_to_string(format!("/proc/{pid}/maps")).ok()?;
+            let v = parse_maps(&text);
+            m = find(&v);
+            self.maps.insert(pid, v);
+        }
+        let m = m?;
+        // Through the process's view of the file, so a deleted or namespaced binary still reads.
+        let root = PathBuf::from(format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end));
+        let elf = self.elfs.entry(m.path.clone()).or_insert_with(|| {
+            let data = std::fs::read(&m.path)
+                .or_else(|_| std::fs::read(&root))
+                .ok()?;
+            ElfSyms::parse(&data)
+        });
+        let elf = elf.as_ref()?;
+        elf.resolve(elf.vaddr(addr - m.start + m.off))
+            .map(str::to_string)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_lines() {
+        let t = "55d1-55d2 r-xp 00001000 08:01 42 /usr/bin/x\n7ff0-7ff1 rw-p 00000000 00:00 0 \n7ff2-7ff3 r--p 00000000 00:00 0 [vdso]\n";
+        let m = parse_maps(t);
+        assert_eq!(m.len(), 1);
+        assert_eq!((m[0].start, m[0].end, m[0].off), (0x55d1, 0x55d2, 0x1000));
+        assert_eq!(hex(0), "0");
+        assert_eq!(hex(0x1f), "0x1f");
+    }
+
+    #[test]
+    fn resolves_own_function() {
+        // This test binary's own symbol for a function of this crate, through our maps.
+        let addr = hex as usize as u64;
+        let mut c = SymCache::default();
+        let name = c.usym(addr, std::process::id() as u64);
+        assert!(name.contains("symbols3hex"), "{name}");
+        assert_eq!(c.usym(8, std::process::id() as u64), "0x8");
+    }
+}
