@@ -131,7 +131,16 @@ impl SymCache {
     }
 
     fn try_usym(&mut self, addr: u64, pid: u64) -> Option<String> {
-        let find = |maps: &[Mapping]| maps.iter().find(|m| addr >= m.start && addr < m.end).cloned();
+        // Like bpftrace 0.17: once the process is gone, its addresses stay unresolved.
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            self.maps.remove(&pid);
+            return None;
+        }
+        let find = |maps: &[Mapping]| {
+            maps.iter()
+                .find(|m| addr >= m.start && addr < m.end)
+                .cloned()
+        };
         let mut m = self.maps.get(&pid).and_then(|v| find(v));
         if m.is_none() {
             // Not cached or mapped since: read the maps again (fails once the process is gone).
