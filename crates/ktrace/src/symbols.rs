@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn resolves_own_function() {
         // This test binary's own symbol for a function of this crate, through our maps.
-        let addr = hex as usize as u64;
+        let addr = hex as fn(u64) -> String as usize as u64;
         let mut c = SymCache::default();
         let name = c.usym(addr, std::process::id() as u64);
         assert!(name.contains("symbols3hex"), "{name}");
