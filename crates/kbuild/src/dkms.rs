@@ -957,6 +957,36 @@ impl Dkms<'_> {
     /// `dkms autoinstall` for one kernel: install the newest version of every added module
     /// with AUTOINSTALL set that is not installed yet, dependencies (BUILD_DEPENDS) first.
     /// Goes on past failures; returns the modules that failed with why.
+    /// `dkms match --templatekernel T -k K`: install on `k` every module version that is
+    /// installed (active) on the template kernel `t`, building it first where needed.
+    /// Returns the failures (module/version, error); the others are installed.
+    pub fn match_kernel(&mut self, t: &str, k: &str, a: &str) -> Vec<(String, Error)> {
+        self.say(format!(
+            "Matching modules in kernel: {k} ({a}) to the configuration of template kernel: {t} ({a})."
+        ));
+        let mut failed = Vec::new();
+        for m in subdirs(&self.dkms_tree) {
+            // The template's link names the version: `<v>/<t>/<a>`.
+            let Ok(target) = std::fs::read_link(self.kernel_link(&m, t, a)) else {
+                continue;
+            };
+            let Some(v) = target
+                .components()
+                .next()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            else {
+                continue;
+            };
+            if !self.is_active(&m, &v, t, a) {
+                continue;
+            }
+            if let Err(e) = self.install(&m, &v, k, a) {
+                failed.push((format!("{m}/{v}"), e));
+            }
+        }
+        failed
+    }
+
     pub fn autoinstall(&mut self, k: &str, a: &str) -> Vec<(String, Error)> {
         let mut candidates: Vec<(String, String, Vec<String>)> = Vec::new();
         let mut installed: Vec<String> = Vec::new();

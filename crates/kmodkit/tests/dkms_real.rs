@@ -110,6 +110,29 @@ fn real_dkms_package_lifecycle() {
         "{status}"
     );
 
+    // match: the same modules on another kernel (here a second tree built against the same
+    // headers), taken from what the template kernel has installed.
+    let other = format!("{release}-match");
+    std::fs::create_dir_all(install_tree.join(&other)).unwrap();
+    okv(with(&[
+        "dkms",
+        "match",
+        "--templatekernel",
+        &release,
+        "-k",
+        &other,
+    ]));
+    let matched = install_tree
+        .join(&other)
+        .join("updates/dkms/v4l2loopback.ko");
+    assert!(
+        matched.is_file(),
+        "match did not install {}",
+        matched.display()
+    );
+    let status = okv(with(&["dkms", "status"]));
+    assert!(status.contains(&format!("{mv}, {other}, ")), "{status}");
+
     okv(with(&["dkms", "uninstall", "-m", &mv, "-k", &release]));
     assert!(!installed.exists());
     let dep = std::fs::read_to_string(install_tree.join(&release).join("modules.dep")).unwrap();

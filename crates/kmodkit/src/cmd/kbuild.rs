@@ -245,6 +245,7 @@ struct DkmsArgs {
     sign_cert: Option<PathBuf>,
     jobs: Option<usize>,
     source_dir: Option<PathBuf>,
+    template_kernel: Option<String>,
 }
 
 const DKMS_ACTIONS: &[&str] = &[
@@ -256,6 +257,7 @@ const DKMS_ACTIONS: &[&str] = &[
     "remove",
     "status",
     "autoinstall",
+    "match",
 ];
 
 fn dkms_usage() -> kbuild::Error {
@@ -264,6 +266,7 @@ fn dkms_usage() -> kbuild::Error {
         message: format!(
             "Usage: kmodkit dkms [{}] [-m MODULE[/VERSION]] [-v VERSION] [-k KERNEL[/ARCH]] [-a ARCH] [--all] [--force]\n\
              \x20      [--dkmstree DIR] [--sourcetree DIR] [--installtree DIR] [--kernelsourcedir DIR] [--no-depmod]\n\
+             \x20      [--templatekernel KERNEL (match)]\n\
              \x20      [--sign-key KEY --sign-cert CERT] [-j N] [MODULE/VERSION | SOURCE-DIR]",
             DKMS_ACTIONS.join("|")
         ),
@@ -329,6 +332,7 @@ fn parse_dkms_args(args: Vec<OsString>) -> Result<DkmsArgs, kbuild::Error> {
             "--sourcetree" => a.source_tree = Some(value(&mut i)?.into()),
             "--installtree" => a.install_tree = Some(value(&mut i)?.into()),
             "--kernelsourcedir" => a.kernel_source_dir = Some(value(&mut i)?.into()),
+            "--templatekernel" => a.template_kernel = Some(value(&mut i)?),
             "--sign-key" => a.sign_key = Some(value(&mut i)?.into()),
             "--sign-cert" => a.sign_cert = Some(value(&mut i)?.into()),
             "-j" => {
@@ -536,6 +540,24 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
                         }
                     }
                 }
+            }
+        }
+        "match" => {
+            let Some(t) = a.template_kernel.clone() else {
+                return Err(kbuild::Error::Dkms {
+                    code: 4,
+                    message: "Error! The action match requires --templatekernel.".into(),
+                });
+            };
+            let mut failures = Vec::new();
+            for (k, ar) in &kernels {
+                failures.extend(d.match_kernel(&t, k, ar));
+            }
+            if let Some((mv, e)) = failures.first() {
+                return Err(kbuild::Error::Dkms {
+                    code: 1,
+                    message: format!("Error! Installing {mv} failed: {e}"),
+                });
             }
         }
         "autoinstall" => {
