@@ -19,6 +19,9 @@ use std::collections::HashMap;
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
 pub const BPF_MAP_TYPE_PERCPU_HASH: u32 = 5;
 pub const BPF_MAP_TYPE_RINGBUF: u32 = 27;
+pub const BPF_MAP_TYPE_STACK_TRACE: u32 = 7;
+/// `bpf_get_stackid` flag: the user-space stack.
+const BPF_F_USER_STACK: i32 = 256;
 
 pub const PROG_KPROBE: u32 = 2;
 pub const PROG_TRACEPOINT: u32 = 5;
@@ -38,6 +41,7 @@ const GET_CURRENT_UID_GID: i32 = 15;
 const GET_CURRENT_COMM: i32 = 16;
 const PROBE_READ_STR: i32 = 45;
 const GET_CURRENT_CGROUP_ID: i32 = 80;
+const GET_STACKID: i32 = 27;
 const RINGBUF_OUTPUT: i32 = 130;
 
 /// Ring buffer size in bytes (a power of two, a multiple of the page size).
@@ -86,6 +90,8 @@ pub struct Compiled {
     pub actions: Vec<Action>,
     /// `probe` builtin ids -> names.
     pub probe_names: Vec<String>,
+    /// Index in `maps` of the stack-trace map, when `kstack` or `ustack` is used.
+    pub stackmap: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -139,6 +145,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
     });
     let mut actions = Vec::new();
     let mut progs = Vec::new();
+    let mut stack_used = false;
     let probe_names: Vec<String> = a.instances.iter().map(|i| i.name.clone()).collect();
     for (idx, inst) in a.instances.iter().enumerate() {
         let probe = &prog.probes[inst.probe];
@@ -157,6 +164,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             actions: &mut actions,
             opts,
             exit_label: 0,
+            stack_used: &mut stack_used,
         };
         g.exit_label = g.label();
         g.emit(mov_reg(9, 1));
@@ -192,13 +200,38 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             insns,
         });
     }
+    let stackmap = stack_used.then(|| {
+        maps.push(MapSpec {
+            name: "stack".into(),
+            map_type: BPF_MAP_TYPE_STACK_TRACE,
+            key_size: 4,
+            value_size: 8 * max_stack(),
+            max_entries: if opts.map_keys_max == 0 {
+                MAP_MAX_ENTRIES
+            } else {
+                opts.map_keys_max
+            },
+            info: None,
+        });
+        ringbuf + 1
+    });
     Ok(Compiled {
         maps,
         ringbuf,
         progs,
         actions,
         probe_names,
+        stackmap,
     })
+}
+
+/// Frames kept per stack: the kernel's `perf_event_max_stack`, as bpftrace uses (127 by default).
+pub fn max_stack() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&n: &u32| n > 0)
+        .unwrap_or(127)
 }
 
 struct Gen<'a> {
@@ -218,6 +251,8 @@ struct Gen<'a> {
     actions: &'a mut Vec<Action>,
     opts: &'a Options,
     exit_label: usize,
+    /// Set once a program calls `bpf_get_stackid` (the stack map then follows the ring buffer).
+    stack_used: &'a mut bool,
 }
 
 const FP: u8 = 10;
@@ -489,6 +524,21 @@ impl Gen<'_> {
             }
             Ty::Probe => {
                 self.emit(st(DW, FP, off, self.inst as i32));
+            }
+            Ty::Kstack | Ty::Ustack => {
+                // bpf_get_stackid(ctx, stack map, flags): the id, negative on failure.
+                *self.stack_used = true;
+                self.emit(mov_reg(1, CTX));
+                self.load_map(2, self.ringbuf + 1);
+                let flags = if *ty == Ty::Ustack { BPF_F_USER_STACK } else { 0 };
+                self.emit(mov_imm(3, flags));
+                self.emit(call(GET_STACKID));
+                self.emit(stx(DW, FP, 0, off));
+                if *ty == Ty::Ustack {
+                    self.emit(call(GET_CURRENT_PID_TGID));
+                    self.emit(alu_imm(RSH, 0, 32));
+                    self.emit(stx(DW, FP, 0, off + 8));
+                }
             }
             Ty::Ksym | Ty::Usym => {
                 // The address; for usym also the process (bpftrace's layout: addr, pid).

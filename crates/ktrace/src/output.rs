@@ -15,6 +15,8 @@ pub trait Symbolizer {
     fn ksym(&self, addr: u64) -> String;
     fn usym(&self, addr: u64, pid: u64) -> String;
     fn probe(&self, id: u64) -> String;
+    /// The symbolized frames of stack `id` (`kstack`, or `ustack` of process `pid`).
+    fn stack(&self, id: u64, user: bool, pid: u64) -> Vec<String>;
 }
 
 /// Prints addresses in hex; probe ids as numbers. For tests and when nothing better exists.
@@ -30,6 +32,20 @@ impl Symbolizer for NoSymbols {
     fn probe(&self, id: u64) -> String {
         id.to_string()
     }
+    fn stack(&self, _id: u64, _user: bool, _pid: u64) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// A stack as bpftrace 0.17 prints it: a newline, then each frame on its own line after
+/// `indent` spaces (8 in `printf`/`print`, 4 as a map key).
+fn stack_to_str(ty: &Ty, b: &[u8], sym: &dyn Symbolizer, indent: usize) -> String {
+    let frames = sym.stack(u64_at(b, 0), *ty == Ty::Ustack, u64_at(b, 8));
+    let mut s = String::from("\n");
+    for f in frames {
+        let _ = writeln!(s, "{:indent$}{f}", "");
+    }
+    s
 }
 
 /// One map entry as read from the kernel: the key bytes and, for per-CPU maps, one value
@@ -91,6 +107,7 @@ pub fn value_to_str(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
         Ty::Ksym => sym.ksym(u64_at(b, 0)),
         Ty::Usym => sym.usym(u64_at(b, 0), u64_at(b, 8)),
         Ty::Probe => sym.probe(u64_at(b, 0)),
+        Ty::Kstack | Ty::Ustack => stack_to_str(ty, b, sym, 8),
         _ => (u64_at(b, 0) as i64).to_string(),
     }
 }
@@ -127,7 +144,7 @@ pub fn value_to_json(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
             }
             format!("[{}]", parts.join(","))
         }
-        Ty::Str(_) | Ty::Ksym | Ty::Usym | Ty::Probe => {
+        Ty::Str(_) | Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack | Ty::Ustack => {
             format!("\"{}\"", json_escape(&value_to_str(ty, b, sym)))
         }
         _ => value_to_str(ty, b, sym),
@@ -185,7 +202,11 @@ fn key_to_str(map: &MapInfo, key: &[u8], sym: &dyn Symbolizer) -> String {
     let mut off = 0;
     let mut parts = Vec::new();
     for t in &map.keys {
-        parts.push(value_to_str(t, &key[off.min(key.len())..], sym));
+        let b = &key[off.min(key.len())..];
+        parts.push(match t {
+            Ty::Kstack | Ty::Ustack => stack_to_str(t, b, sym, 4),
+            _ => value_to_str(t, b, sym),
+        });
         off += t.size().next_multiple_of(8);
     }
     format!("{}[{}]", map.display_name(), parts.join(", "))

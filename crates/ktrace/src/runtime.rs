@@ -36,6 +36,8 @@ pub enum RunError {
 struct Syms<'a> {
     names: &'a [String],
     cache: &'a RefCell<SymCache>,
+    /// The stack-trace map and its value size, when the program takes stacks.
+    stacks: Option<(&'a OwnedFd, usize)>,
 }
 
 impl Symbolizer for Syms<'_> {
@@ -47,6 +49,31 @@ impl Symbolizer for Syms<'_> {
     }
     fn probe(&self, id: u64) -> String {
         self.names.get(id as usize).cloned().unwrap_or_default()
+    }
+    fn stack(&self, id: u64, user: bool, pid: u64) -> Vec<String> {
+        // A negative id is bpf_get_stackid's error: no frames, as bpftrace prints it.
+        let Some((fd, size)) = self.stacks else {
+            return Vec::new();
+        };
+        let Ok(key) = u32::try_from(id) else {
+            return Vec::new();
+        };
+        let mut val = vec![0u8; size];
+        if !matches!(bpf_sys::map_lookup(fd, &key.to_le_bytes(), &mut val), Ok(true)) {
+            return Vec::new();
+        }
+        let mut cache = self.cache.borrow_mut();
+        val.chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .take_while(|&a| a != 0)
+            .map(|a| {
+                if user {
+                    cache.uframe(a, pid)
+                } else {
+                    cache.kframe(a)
+                }
+            })
+            .collect()
     }
 }
 
@@ -285,14 +312,22 @@ impl Session {
         out
     }
 
+    fn syms(&self) -> Syms<'_> {
+        Syms {
+            names: &self.compiled.probe_names,
+            cache: &self.symcache,
+            stacks: self.compiled.stackmap.and_then(|i| {
+                let size = self.compiled.maps[i].value_size as usize;
+                self.maps.get(i).map(|fd| (fd, size))
+            }),
+        }
+    }
+
     pub fn map_text(&self, idx: usize, top: usize, div: u64) -> String {
         let Some(info) = &self.compiled.maps[idx].info else {
             return String::new();
         };
-        let syms = Syms {
-            names: &self.compiled.probe_names,
-            cache: &self.symcache,
-        };
+        let syms = self.syms();
         output::map_to_str(info, &self.entries(idx), top, div, &syms, self.format)
     }
 
@@ -332,10 +367,7 @@ impl Session {
                 .unwrap_or([0; 8]),
         ) as usize;
         let body = rec.get(8..).unwrap_or(&[]);
-        let syms = Syms {
-            names: &self.compiled.probe_names,
-            cache: &self.symcache,
-        };
+        let syms = self.syms();
         match self.compiled.actions.get(id) {
             Some(Action::Exit) => return true,
             Some(Action::Printf { pieces, args }) => {

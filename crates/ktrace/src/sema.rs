@@ -348,7 +348,7 @@ fn expand(ap: &AttachPoint, env: &dyn Env) -> Result<Vec<(ProbeKind, Vec<TpField
 
 const BUILTINS: &[&str] = &[
     "pid", "tid", "uid", "gid", "comm", "nsecs", "elapsed", "cpu", "cgroup", "func", "probe",
-    "retval", "args", "cpid", "rand", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
+    "retval", "args", "cpid", "rand", "kstack", "ustack", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
 ];
 
 /// Number of arguments each function takes: (min, max).
@@ -422,6 +422,8 @@ impl Analysis {
                     "nsecs" | "elapsed" | "cgroup" => UINT64,
                     "comm" => Ty::Str(16),
                     "probe" => Ty::Probe,
+                    "kstack" => Ty::Kstack,
+                    "ustack" => Ty::Ustack,
                     "func" => match pi.kind {
                         ProbeKind::Uprobe { .. } => Ty::Usym,
                         ProbeKind::Kprobe { .. } => Ty::Ksym,
@@ -834,7 +836,7 @@ impl Analysis {
                             "%d %u %x %c take integers; %s takes strings (and prints anything)",
                         ));
                     }
-                    if !(t.is_int() || t.is_str() || matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe)) {
+                    if !(t.is_int() || t.is_str() || matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack | Ty::Ustack)) {
                         return Err(Diagnostic::new(
                             format!("printf cannot print {t}"),
                             a.span,
@@ -865,7 +867,10 @@ impl Analysis {
                         let t = self.ty(&args[0], inst)?;
                         if !(t.is_int()
                             || t.is_str()
-                            || matches!(t, Ty::Tuple(_) | Ty::Ksym | Ty::Usym | Ty::Probe))
+                            || matches!(
+                                t,
+                                Ty::Tuple(_) | Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack | Ty::Ustack
+                            ))
                         {
                             return Err(Diagnostic::new(
                                 format!("print() cannot print {t}"),
@@ -967,6 +972,8 @@ impl Analysis {
                     "not supported",
                 ));
             }
+            "kstack" if args.is_empty() => Ty::Kstack,
+            "ustack" if args.is_empty() => Ty::Ustack,
             "join" | "kstack" | "ustack" | "ntop" | "cat" => {
                 return Err(Diagnostic::new(
                     format!("{name}() is not supported yet by kmodkit trace"),
@@ -1194,7 +1201,7 @@ impl Checker<'_> {
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
                             key_tys.push(t)
                         }
-                        Some(t @ (Ty::Probe | Ty::Ksym | Ty::Usym)) => key_tys.push(t),
+                        Some(t @ (Ty::Probe | Ty::Ksym | Ty::Usym | Ty::Kstack | Ty::Ustack)) => key_tys.push(t),
                         Some(t) => {
                             self.err(Diagnostic::new(
                                 format!("a map key cannot be {t}"),

@@ -94,9 +94,14 @@ impl ElfSyms {
 
     /// The function containing virtual address `va` (a size-0 symbol matches only exactly).
     pub fn resolve(&self, va: u64) -> Option<&str> {
+        self.resolve_off(va).map(|(n, _)| n)
+    }
+
+    /// The function containing `va` and the offset of `va` into it.
+    pub fn resolve_off(&self, va: u64) -> Option<(&str, u64)> {
         let i = self.syms.partition_point(|(a, _, _)| *a <= va);
         let (a, size, name) = self.syms.get(i.checked_sub(1)?)?;
-        (va < a + (*size).max(1)).then_some(name.as_str())
+        (va < a + (*size).max(1)).then_some((name.as_str(), va - a))
     }
 
     /// The virtual address of file offset `off`.
@@ -127,10 +132,28 @@ impl SymCache {
     }
 
     pub fn usym(&mut self, addr: u64, pid: u64) -> String {
-        self.try_usym(addr, pid).unwrap_or_else(|| hex(addr))
+        self.try_usym(addr, pid)
+            .map(|(n, _)| n)
+            .unwrap_or_else(|| hex(addr))
     }
 
-    fn try_usym(&mut self, addr: u64, pid: u64) -> Option<String> {
+    /// A `kstack` frame as bpftrace 0.17 prints it: `name+offset` (decimal), hex if unknown.
+    pub fn kframe(&mut self, addr: u64) -> String {
+        let k = self.kallsyms.get_or_insert_with(|| Kallsyms::load().ok());
+        k.as_ref()
+            .and_then(|k| k.resolve(addr))
+            .map(|s| format!("{}+{}", s.name, s.offset))
+            .unwrap_or_else(|| hex(addr))
+    }
+
+    /// A `ustack` frame: `name+offset` (decimal), or bare hex once the process is gone.
+    pub fn uframe(&mut self, addr: u64, pid: u64) -> String {
+        self.try_usym(addr, pid)
+            .map(|(n, off)| format!("{n}+{off}"))
+            .unwrap_or_else(|| hex(addr))
+    }
+
+    fn try_usym(&mut self, addr: u64, pid: u64) -> Option<(String, u64)> {
         // Like bpftrace 0.17: once the process is gone, its addresses stay unresolved.
         if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
             self.maps.remove(&pid);
@@ -159,8 +182,8 @@ impl SymCache {
             ElfSyms::parse(&data)
         });
         let elf = elf.as_ref()?;
-        elf.resolve(elf.vaddr(addr - m.start + m.off))
-            .map(str::to_string)
+        elf.resolve_off(elf.vaddr(addr - m.start + m.off))
+            .map(|(n, off)| (n.to_string(), off))
     }
 }
 

@@ -30,6 +30,9 @@ pub enum Ty {
     /// An address printed as a kernel or user symbol (`ksym`, `usym`, `func`).
     Ksym,
     Usym,
+    /// A stack id in the stack-trace map (`kstack`; `ustack` also keeps the pid).
+    Kstack,
+    Ustack,
     /// The probe's name (`probe`).
     Probe,
 }
@@ -80,6 +83,8 @@ impl Ty {
             Ty::Int { .. } | Ty::Count | Ty::Sum | Ty::Hist | Ty::Lhist { .. } => 8,
             Ty::Ksym | Ty::Probe => 8,
             Ty::Usym => 16,
+            Ty::Kstack => 8,
+            Ty::Ustack => 16,
             // min/max: one 64-bit value per CPU, as bpftrace 0.17 keeps them.
             Ty::Min | Ty::Max => 8,
             Ty::Avg | Ty::Stats => 16,
@@ -130,6 +135,8 @@ impl fmt::Display for Ty {
             }
             Ty::Ksym => write!(f, "ksym"),
             Ty::Usym => write!(f, "usym"),
+            Ty::Kstack => write!(f, "kstack"),
+            Ty::Ustack => write!(f, "ustack"),
             Ty::Probe => write!(f, "probe"),
         }
     }
