@@ -416,3 +416,71 @@ fn ksym_map_keys() {
         "{t}"
     );
 }
+
+/// The entries of a printed map (`@[` … `]: N` blocks, keys over several lines), sorted:
+/// the order of entries whose counts tie is the hash map's.
+fn entries(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .split("\n@")
+        .map(|e| e.trim_start_matches('@').trim_end().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+/// `kstack` as a map key and in printf: the kernel stack of the same syscall path, frame
+/// by frame as `name+offset`, byte-identical to bpftrace 0.17.
+#[test]
+fn kstack_in_map_keys_and_printf() {
+    same(
+        r#"tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @[kstack] = count(); printf("%s|\n", kstack); }"#,
+        Some(2),
+    );
+    // Deeper, varied stacks, with a tuple key holding a stack.
+    if let Some((o, t)) = outputs(
+        "tracepoint:kmem:kmalloc /pid == cpid/ { @[kstack, pid == cpid] = count(); @k[kstack()] = count(); }",
+        Some("@W@ 2"),
+        &[],
+        &[],
+    ) {
+        assert_eq!(entries(&o), entries(&t), "--- kmodkit\n{o}\n--- bpftrace\n{t}");
+        assert!(t.contains("    __kmalloc"), "{t}");
+    }
+}
+
+/// `ustack` map keys, printed once the process is gone (so as bare hex, as bpftrace does);
+/// the workload runs without ASLR so both tools see the same addresses. Only each stack's
+/// innermost frame (the syscall's caller) is compared: the frame-pointer walk through code
+/// built without frame pointers reads whatever is on the stack after it, in both tools.
+#[test]
+fn ustack_map_keys() {
+    let Some(setarch) = ["/usr/bin/setarch", "/bin/setarch"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        println!("SKIPPED: no setarch (util-linux) to run the workload without ASLR");
+        return;
+    };
+    if let Some((o, t)) = outputs(
+        r#"tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "work"/ { @[ustack] = count(); }"#,
+        Some(&format!("{setarch} -R @W@ 2")),
+        &[],
+        &[],
+    ) {
+        let inner = |s: &str| {
+            let mut v: Vec<String> = entries(s)
+                .iter()
+                .map(|e| {
+                    let mut l = e.lines();
+                    let first = l.nth(1).unwrap_or_default().to_string();
+                    let count = l.last().unwrap_or_default().to_string();
+                    format!("{first} {count}")
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        assert_eq!(inner(&o), inner(&t), "--- kmodkit\n{o}\n--- bpftrace\n{t}");
+        assert!(t.contains("\n    0x"), "{t}");
+    }
+}

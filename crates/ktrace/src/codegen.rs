@@ -530,7 +530,11 @@ impl Gen<'_> {
                 *self.stack_used = true;
                 self.emit(mov_reg(1, CTX));
                 self.load_map(2, self.ringbuf + 1);
-                let flags = if *ty == Ty::Ustack { BPF_F_USER_STACK } else { 0 };
+                let flags = if *ty == Ty::Ustack {
+                    BPF_F_USER_STACK
+                } else {
+                    0
+                };
                 self.emit(mov_imm(3, flags));
                 self.emit(call(GET_STACKID));
                 self.emit(stx(DW, FP, 0, off));

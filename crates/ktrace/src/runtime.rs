@@ -59,7 +59,10 @@ impl Symbolizer for Syms<'_> {
             return Vec::new();
         };
         let mut val = vec![0u8; size];
-        if !matches!(bpf_sys::map_lookup(fd, &key.to_le_bytes(), &mut val), Ok(true)) {
+        if !matches!(
+            bpf_sys::map_lookup(fd, &key.to_le_bytes(), &mut val),
+            Ok(true)
+        ) {
             return Vec::new();
         }
         let mut cache = self.cache.borrow_mut();

@@ -348,7 +348,8 @@ fn expand(ap: &AttachPoint, env: &dyn Env) -> Result<Vec<(ProbeKind, Vec<TpField
 
 const BUILTINS: &[&str] = &[
     "pid", "tid", "uid", "gid", "comm", "nsecs", "elapsed", "cpu", "cgroup", "func", "probe",
-    "retval", "args", "cpid", "rand", "kstack", "ustack", "arg0", "arg1", "arg2", "arg3", "arg4", "arg5",
+    "retval", "args", "cpid", "rand", "kstack", "ustack", "arg0", "arg1", "arg2", "arg3", "arg4",
+    "arg5",
 ];
 
 /// Number of arguments each function takes: (min, max).
@@ -836,7 +837,10 @@ impl Analysis {
                             "%d %u %x %c take integers; %s takes strings (and prints anything)",
                         ));
                     }
-                    if !(t.is_int() || t.is_str() || matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack | Ty::Ustack)) {
+                    if !(t.is_int()
+                        || t.is_str()
+                        || matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack | Ty::Ustack))
+                    {
                         return Err(Diagnostic::new(
                             format!("printf cannot print {t}"),
                             a.span,
@@ -869,7 +873,12 @@ impl Analysis {
                             || t.is_str()
                             || matches!(
                                 t,
-                                Ty::Tuple(_) | Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack | Ty::Ustack
+                                Ty::Tuple(_)
+                                    | Ty::Ksym
+                                    | Ty::Usym
+                                    | Ty::Probe
+                                    | Ty::Kstack
+                                    | Ty::Ustack
                             ))
                         {
                             return Err(Diagnostic::new(
@@ -1201,7 +1210,9 @@ impl Checker<'_> {
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
                             key_tys.push(t)
                         }
-                        Some(t @ (Ty::Probe | Ty::Ksym | Ty::Usym | Ty::Kstack | Ty::Ustack)) => key_tys.push(t),
+                        Some(t @ (Ty::Probe | Ty::Ksym | Ty::Usym | Ty::Kstack | Ty::Ustack)) => {
+                            key_tys.push(t)
+                        }
                         Some(t) => {
                             self.err(Diagnostic::new(
                                 format!("a map key cannot be {t}"),
