@@ -604,3 +604,63 @@ pub fn attaching(n: usize, format: Format) -> String {
         format!("Attaching {n} probes...\n")
     }
 }
+
+#[cfg(test)]
+mod stack_tests {
+    use super::*;
+
+    /// Stack `id` has `id` frames named `f0`, `f1`, …; ustack frames carry the pid.
+    struct Frames;
+
+    impl Symbolizer for Frames {
+        fn ksym(&self, addr: u64) -> String {
+            addr.to_string()
+        }
+        fn usym(&self, addr: u64, _pid: u64) -> String {
+            addr.to_string()
+        }
+        fn probe(&self, id: u64) -> String {
+            id.to_string()
+        }
+        fn stack(&self, id: u64, user: bool, pid: u64) -> Vec<String> {
+            (0..id)
+                .map(|i| {
+                    if user {
+                        format!("u{pid}_{i}")
+                    } else {
+                        format!("f{i}+{i}")
+                    }
+                })
+                .collect()
+        }
+    }
+
+    fn le(v: &[u64]) -> Vec<u8> {
+        v.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn stacks_in_values_and_keys() {
+        assert_eq!(
+            value_to_str(&Ty::Kstack, &le(&[2]), &Frames),
+            "\n        f0+0\n        f1+1\n"
+        );
+        assert_eq!(
+            value_to_str(&Ty::Ustack, &le(&[1, 42]), &Frames),
+            "\n        u42_0\n"
+        );
+        let map = MapInfo {
+            name: String::new(),
+            keys: vec![Ty::Kstack, Ty::Ustack],
+            value: Ty::Count,
+        };
+        let e = Entry {
+            key: le(&[2, 1, 7]),
+            values: vec![le(&[5])],
+        };
+        assert_eq!(
+            map_to_str(&map, &[e], 0, 1, &Frames, Format::Text),
+            "@[\n    f0+0\n    f1+1\n, \n    u7_0\n]: 5\n"
+        );
+    }
+}
