@@ -428,7 +428,8 @@ fn entries(s: &str) -> Vec<String> {
     v
 }
 
-/// `kstack` as a map key and in printf: the kernel stack of the same syscall path, frame
+/// `kstack` (and `kstack(N)`, one stack map per limit as bpftrace keeps them, so stacks
+/// equal in their first N frames count together) as a map key and in printf: the kernel stack of the same syscall path, frame
 /// by frame as `name+offset`, byte-identical to bpftrace 0.17.
 #[test]
 fn kstack_in_map_keys_and_printf() {
@@ -438,7 +439,7 @@ fn kstack_in_map_keys_and_printf() {
     );
     // Deeper, varied stacks, with a tuple key holding a stack.
     if let Some((o, t)) = outputs(
-        "tracepoint:kmem:kmalloc /pid == cpid/ { @[kstack, pid == cpid] = count(); @k[kstack()] = count(); }",
+        "tracepoint:kmem:kmalloc /pid == cpid/ { @[kstack, pid == cpid] = count(); @k[kstack()] = count(); @l[kstack(2)] = count(); printf(\"%s\", kstack(3)); }",
         Some("@W@ 2"),
         &[],
         &[],

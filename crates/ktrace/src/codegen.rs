@@ -90,8 +90,9 @@ pub struct Compiled {
     pub actions: Vec<Action>,
     /// `probe` builtin ids -> names.
     pub probe_names: Vec<String>,
-    /// Index in `maps` of the stack-trace map, when `kstack` or `ustack` is used.
-    pub stackmap: Option<usize>,
+    /// The stack-trace maps (frame limit, index in `maps`; 0 is the default limit), one
+    /// per limit used, as bpftrace keeps them.
+    pub stackmaps: Vec<(u16, usize)>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -145,7 +146,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
     });
     let mut actions = Vec::new();
     let mut progs = Vec::new();
-    let mut stack_used = false;
+    let mut stack_limits: Vec<u16> = Vec::new();
     let probe_names: Vec<String> = a.instances.iter().map(|i| i.name.clone()).collect();
     for (idx, inst) in a.instances.iter().enumerate() {
         let probe = &prog.probes[inst.probe];
@@ -164,7 +165,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             actions: &mut actions,
             opts,
             exit_label: 0,
-            stack_used: &mut stack_used,
+            stack_limits: &mut stack_limits,
         };
         g.exit_label = g.label();
         g.emit(mov_reg(9, 1));
@@ -200,12 +201,19 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             insns,
         });
     }
-    let stackmap = stack_used.then(|| {
+    let mut stackmaps = Vec::new();
+    for &limit in &stack_limits {
+        stackmaps.push((limit, maps.len()));
+        let frames = if limit == 0 {
+            max_stack()
+        } else {
+            limit as u32
+        };
         maps.push(MapSpec {
-            name: "stack".into(),
+            name: format!("stack_{frames}"),
             map_type: BPF_MAP_TYPE_STACK_TRACE,
             key_size: 4,
-            value_size: 8 * max_stack(),
+            value_size: 8 * frames,
             max_entries: if opts.map_keys_max == 0 {
                 MAP_MAX_ENTRIES
             } else {
@@ -213,15 +221,14 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             },
             info: None,
         });
-        ringbuf + 1
-    });
+    }
     Ok(Compiled {
         maps,
         ringbuf,
         progs,
         actions,
         probe_names,
-        stackmap,
+        stackmaps,
     })
 }
 
@@ -251,8 +258,8 @@ struct Gen<'a> {
     actions: &'a mut Vec<Action>,
     opts: &'a Options,
     exit_label: usize,
-    /// Set once a program calls `bpf_get_stackid` (the stack map then follows the ring buffer).
-    stack_used: &'a mut bool,
+    /// The frame limits of the stack maps, in the order they follow the ring buffer.
+    stack_limits: &'a mut Vec<u16>,
 }
 
 const FP: u8 = 10;
@@ -525,20 +532,23 @@ impl Gen<'_> {
             Ty::Probe => {
                 self.emit(st(DW, FP, off, self.inst as i32));
             }
-            Ty::Kstack | Ty::Ustack => {
+            Ty::Kstack(limit) | Ty::Ustack(limit) => {
                 // bpf_get_stackid(ctx, stack map, flags): the id, negative on failure.
-                *self.stack_used = true;
-                self.emit(mov_reg(1, CTX));
-                self.load_map(2, self.ringbuf + 1);
-                let flags = if *ty == Ty::Ustack {
-                    BPF_F_USER_STACK
-                } else {
-                    0
+                let pos = match self.stack_limits.iter().position(|l| l == limit) {
+                    Some(p) => p,
+                    None => {
+                        self.stack_limits.push(*limit);
+                        self.stack_limits.len() - 1
+                    }
                 };
+                self.emit(mov_reg(1, CTX));
+                self.load_map(2, self.ringbuf + 1 + pos);
+                let user = matches!(ty, Ty::Ustack(_));
+                let flags = if user { BPF_F_USER_STACK } else { 0 };
                 self.emit(mov_imm(3, flags));
                 self.emit(call(GET_STACKID));
                 self.emit(stx(DW, FP, 0, off));
-                if *ty == Ty::Ustack {
+                if user {
                     self.emit(call(GET_CURRENT_PID_TGID));
                     self.emit(alu_imm(RSH, 0, 32));
                     self.emit(stx(DW, FP, 0, off + 8));

@@ -16,7 +16,7 @@ pub trait Symbolizer {
     fn usym(&self, addr: u64, pid: u64) -> String;
     fn probe(&self, id: u64) -> String;
     /// The symbolized frames of stack `id` (`kstack`, or `ustack` of process `pid`).
-    fn stack(&self, id: u64, user: bool, pid: u64) -> Vec<String>;
+    fn stack(&self, id: u64, user: bool, pid: u64, limit: u16) -> Vec<String>;
 }
 
 /// Prints addresses in hex; probe ids as numbers. For tests and when nothing better exists.
@@ -32,7 +32,7 @@ impl Symbolizer for NoSymbols {
     fn probe(&self, id: u64) -> String {
         id.to_string()
     }
-    fn stack(&self, _id: u64, _user: bool, _pid: u64) -> Vec<String> {
+    fn stack(&self, _id: u64, _user: bool, _pid: u64, _limit: u16) -> Vec<String> {
         Vec::new()
     }
 }
@@ -40,7 +40,12 @@ impl Symbolizer for NoSymbols {
 /// A stack as bpftrace 0.17 prints it: a newline, then each frame on its own line after
 /// `indent` spaces (8 in `printf`/`print`, 4 as a map key).
 fn stack_to_str(ty: &Ty, b: &[u8], sym: &dyn Symbolizer, indent: usize) -> String {
-    let frames = sym.stack(u64_at(b, 0), *ty == Ty::Ustack, u64_at(b, 8));
+    let (user, limit) = match ty {
+        Ty::Ustack(n) => (true, *n),
+        Ty::Kstack(n) => (false, *n),
+        _ => (false, 0),
+    };
+    let frames = sym.stack(u64_at(b, 0), user, u64_at(b, 8), limit);
     let mut s = String::from("\n");
     for f in frames {
         let _ = writeln!(s, "{:indent$}{f}", "");
@@ -107,7 +112,7 @@ pub fn value_to_str(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
         Ty::Ksym => sym.ksym(u64_at(b, 0)),
         Ty::Usym => sym.usym(u64_at(b, 0), u64_at(b, 8)),
         Ty::Probe => sym.probe(u64_at(b, 0)),
-        Ty::Kstack | Ty::Ustack => stack_to_str(ty, b, sym, 8),
+        Ty::Kstack(_) | Ty::Ustack(_) => stack_to_str(ty, b, sym, 8),
         _ => (u64_at(b, 0) as i64).to_string(),
     }
 }
@@ -144,7 +149,7 @@ pub fn value_to_json(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
             }
             format!("[{}]", parts.join(","))
         }
-        Ty::Str(_) | Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack | Ty::Ustack => {
+        Ty::Str(_) | Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack(_) | Ty::Ustack(_) => {
             format!("\"{}\"", json_escape(&value_to_str(ty, b, sym)))
         }
         _ => value_to_str(ty, b, sym),
@@ -204,7 +209,7 @@ fn key_to_str(map: &MapInfo, key: &[u8], sym: &dyn Symbolizer) -> String {
     for t in &map.keys {
         let b = &key[off.min(key.len())..];
         parts.push(match t {
-            Ty::Kstack | Ty::Ustack => stack_to_str(t, b, sym, 4),
+            Ty::Kstack(_) | Ty::Ustack(_) => stack_to_str(t, b, sym, 4),
             _ => value_to_str(t, b, sym),
         });
         off += t.size().next_multiple_of(8);
@@ -622,7 +627,7 @@ mod stack_tests {
         fn probe(&self, id: u64) -> String {
             id.to_string()
         }
-        fn stack(&self, id: u64, user: bool, pid: u64) -> Vec<String> {
+        fn stack(&self, id: u64, user: bool, pid: u64, _limit: u16) -> Vec<String> {
             (0..id)
                 .map(|i| {
                     if user {
@@ -642,16 +647,16 @@ mod stack_tests {
     #[test]
     fn stacks_in_values_and_keys() {
         assert_eq!(
-            value_to_str(&Ty::Kstack, &le(&[2]), &Frames),
+            value_to_str(&Ty::Kstack(0), &le(&[2]), &Frames),
             "\n        f0+0\n        f1+1\n"
         );
         assert_eq!(
-            value_to_str(&Ty::Ustack, &le(&[1, 42]), &Frames),
+            value_to_str(&Ty::Ustack(0), &le(&[1, 42]), &Frames),
             "\n        u42_0\n"
         );
         let map = MapInfo {
             name: String::new(),
-            keys: vec![Ty::Kstack, Ty::Ustack],
+            keys: vec![Ty::Kstack(0), Ty::Ustack(0)],
             value: Ty::Count,
         };
         let e = Entry {

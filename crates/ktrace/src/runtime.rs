@@ -36,8 +36,8 @@ pub enum RunError {
 struct Syms<'a> {
     names: &'a [String],
     cache: &'a RefCell<SymCache>,
-    /// The stack-trace map and its value size, when the program takes stacks.
-    stacks: Option<(&'a OwnedFd, usize)>,
+    /// The stack-trace maps: frame limit, map, value size.
+    stacks: Vec<(u16, &'a OwnedFd, usize)>,
 }
 
 impl Symbolizer for Syms<'_> {
@@ -50,9 +50,9 @@ impl Symbolizer for Syms<'_> {
     fn probe(&self, id: u64) -> String {
         self.names.get(id as usize).cloned().unwrap_or_default()
     }
-    fn stack(&self, id: u64, user: bool, pid: u64) -> Vec<String> {
+    fn stack(&self, id: u64, user: bool, pid: u64, limit: u16) -> Vec<String> {
         // A negative id is bpf_get_stackid's error: no frames, as bpftrace prints it.
-        let Some((fd, size)) = self.stacks else {
+        let Some(&(_, fd, size)) = self.stacks.iter().find(|s| s.0 == limit) else {
             return Vec::new();
         };
         let Ok(key) = u32::try_from(id) else {
@@ -319,10 +319,15 @@ impl Session {
         Syms {
             names: &self.compiled.probe_names,
             cache: &self.symcache,
-            stacks: self.compiled.stackmap.and_then(|i| {
-                let size = self.compiled.maps[i].value_size as usize;
-                self.maps.get(i).map(|fd| (fd, size))
-            }),
+            stacks: self
+                .compiled
+                .stackmaps
+                .iter()
+                .filter_map(|&(limit, i)| {
+                    let size = self.compiled.maps[i].value_size as usize;
+                    self.maps.get(i).map(|fd| (limit, fd, size))
+                })
+                .collect(),
         }
     }
 

@@ -423,8 +423,8 @@ impl Analysis {
                     "nsecs" | "elapsed" | "cgroup" => UINT64,
                     "comm" => Ty::Str(16),
                     "probe" => Ty::Probe,
-                    "kstack" => Ty::Kstack,
-                    "ustack" => Ty::Ustack,
+                    "kstack" => Ty::Kstack(0),
+                    "ustack" => Ty::Ustack(0),
                     "func" => match pi.kind {
                         ProbeKind::Uprobe { .. } => Ty::Usym,
                         ProbeKind::Kprobe { .. } => Ty::Ksym,
@@ -839,7 +839,10 @@ impl Analysis {
                     }
                     if !(t.is_int()
                         || t.is_str()
-                        || matches!(t, Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack | Ty::Ustack))
+                        || matches!(
+                            t,
+                            Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack(_) | Ty::Ustack(_)
+                        ))
                     {
                         return Err(Diagnostic::new(
                             format!("printf cannot print {t}"),
@@ -877,8 +880,8 @@ impl Analysis {
                                     | Ty::Ksym
                                     | Ty::Usym
                                     | Ty::Probe
-                                    | Ty::Kstack
-                                    | Ty::Ustack
+                                    | Ty::Kstack(_)
+                                    | Ty::Ustack(_)
                             ))
                         {
                             return Err(Diagnostic::new(
@@ -981,8 +984,26 @@ impl Analysis {
                     "not supported",
                 ));
             }
-            "kstack" if args.is_empty() => Ty::Kstack,
-            "ustack" if args.is_empty() => Ty::Ustack,
+            "kstack" | "ustack" if args.len() <= 1 => {
+                // kstack(N): at most N frames, N a literal (bpftrace takes 1 to 1024).
+                let limit = match args.first().map(|a| &a.kind) {
+                    None => 0,
+                    Some(ExprKind::Int(n)) if (1..=1024).contains(n) => *n as u16,
+                    Some(_) => {
+                        return Err(Diagnostic::new(
+                            format!("{name}(): the frame limit must be an integer from 1 to 1024"),
+                            args[0].span,
+                            "not a literal from 1 to 1024",
+                        )
+                        .hint("stack modes (bpftrace, perf, raw) are not supported yet"))
+                    }
+                };
+                if name == "kstack" {
+                    Ty::Kstack(limit)
+                } else {
+                    Ty::Ustack(limit)
+                }
+            }
             "join" | "kstack" | "ustack" | "ntop" | "cat" => {
                 return Err(Diagnostic::new(
                     format!("{name}() is not supported yet by kmodkit trace"),
@@ -1210,9 +1231,9 @@ impl Checker<'_> {
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
                             key_tys.push(t)
                         }
-                        Some(t @ (Ty::Probe | Ty::Ksym | Ty::Usym | Ty::Kstack | Ty::Ustack)) => {
-                            key_tys.push(t)
-                        }
+                        Some(
+                            t @ (Ty::Probe | Ty::Ksym | Ty::Usym | Ty::Kstack(_) | Ty::Ustack(_)),
+                        ) => key_tys.push(t),
                         Some(t) => {
                             self.err(Diagnostic::new(
                                 format!("a map key cannot be {t}"),

@@ -31,8 +31,9 @@ pub enum Ty {
     Ksym,
     Usym,
     /// A stack id in the stack-trace map (`kstack`; `ustack` also keeps the pid).
-    Kstack,
-    Ustack,
+    /// The frame limit (`kstack(N)`); 0 for the default, `perf_event_max_stack`.
+    Kstack(u16),
+    Ustack(u16),
     /// The probe's name (`probe`).
     Probe,
 }
@@ -83,8 +84,8 @@ impl Ty {
             Ty::Int { .. } | Ty::Count | Ty::Sum | Ty::Hist | Ty::Lhist { .. } => 8,
             Ty::Ksym | Ty::Probe => 8,
             Ty::Usym => 16,
-            Ty::Kstack => 8,
-            Ty::Ustack => 16,
+            Ty::Kstack(_) => 8,
+            Ty::Ustack(_) => 16,
             // min/max: one 64-bit value per CPU, as bpftrace 0.17 keeps them.
             Ty::Min | Ty::Max => 8,
             Ty::Avg | Ty::Stats => 16,
@@ -135,8 +136,8 @@ impl fmt::Display for Ty {
             }
             Ty::Ksym => write!(f, "ksym"),
             Ty::Usym => write!(f, "usym"),
-            Ty::Kstack => write!(f, "kstack"),
-            Ty::Ustack => write!(f, "ustack"),
+            Ty::Kstack(_) => write!(f, "kstack"),
+            Ty::Ustack(_) => write!(f, "ustack"),
             Ty::Probe => write!(f, "probe"),
         }
     }
