@@ -437,6 +437,13 @@ fn kstack_in_map_keys_and_printf() {
         r#"tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @[kstack] = count(); printf("%s|\n", kstack); }"#,
         Some(2),
     );
+    // --json: stack keys indented by 4, stack values by 8, as `bpftrace -f json`.
+    same_as(
+        r#"tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @[kstack(2)] = count(); @x = kstack(1); printf("%s|\n", kstack(1)); }"#,
+        Some(2),
+        &["--json"],
+        &["-f", "json"],
+    );
     // Deeper, varied stacks, with a tuple key holding a stack.
     if let Some((o, t)) = outputs(
         "tracepoint:kmem:kmalloc /pid == cpid/ { @[kstack, pid == cpid] = count(); @k[kstack()] = count(); @l[kstack(2)] = count(); printf(\"%s\", kstack(3)); }",

@@ -161,7 +161,7 @@ fn key_to_json(map: &MapInfo, key: &[u8], sym: &dyn Symbolizer) -> String {
     let mut off = 0;
     let mut parts = Vec::new();
     for t in &map.keys {
-        parts.push(value_to_str(t, &key[off.min(key.len())..], sym));
+        parts.push(key_field(t, &key[off.min(key.len())..], sym));
         off += t.size().next_multiple_of(8);
     }
     format!("\"{}\"", json_escape(&parts.join(",")))
@@ -199,6 +199,14 @@ pub enum Format {
     Json,
 }
 
+/// One field of a map key: stacks indented by 4 there, as bpftrace prints them.
+fn key_field(t: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
+    match t {
+        Ty::Kstack(_) | Ty::Ustack(_) => stack_to_str(t, b, sym, 4),
+        _ => value_to_str(t, b, sym),
+    }
+}
+
 /// `@name[k1, k2]` (or `@name` for a map without keys).
 fn key_to_str(map: &MapInfo, key: &[u8], sym: &dyn Symbolizer) -> String {
     if map.keys.is_empty() {
@@ -207,11 +215,7 @@ fn key_to_str(map: &MapInfo, key: &[u8], sym: &dyn Symbolizer) -> String {
     let mut off = 0;
     let mut parts = Vec::new();
     for t in &map.keys {
-        let b = &key[off.min(key.len())..];
-        parts.push(match t {
-            Ty::Kstack(_) | Ty::Ustack(_) => stack_to_str(t, b, sym, 4),
-            _ => value_to_str(t, b, sym),
-        });
+        parts.push(key_field(t, &key[off.min(key.len())..], sym));
         off += t.size().next_multiple_of(8);
     }
     format!("{}[{}]", map.display_name(), parts.join(", "))
