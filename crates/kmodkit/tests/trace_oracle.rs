@@ -461,7 +461,7 @@ fn kstack_in_map_keys_and_printf() {
 /// innermost frame (the syscall's caller) is compared: the frame-pointer walk through code
 /// built without frame pointers reads whatever is on the stack after it, in both tools.
 #[test]
-fn ustack_map_keys() {
+fn ustack_map_keys_and_resolved_frames() {
     let Some(setarch) = ["/usr/bin/setarch", "/bin/setarch"]
         .into_iter()
         .find(|p| Path::new(p).exists())
@@ -490,5 +490,16 @@ fn ustack_map_keys() {
         };
         assert_eq!(inner(&o), inner(&t), "--- kmodkit\n{o}\n--- bpftrace\n{t}");
         assert!(t.contains("\n    0x"), "{t}");
+    }
+    // While the process lives (asleep), its frames resolve through its maps and ELF
+    // symbols: `name+offset`, byte-identical.
+    if let Some((o, t)) = outputs(
+        r#"tracepoint:syscalls:sys_enter_clock_nanosleep /pid == cpid/ { printf("%s|\n", ustack); }"#,
+        Some("/usr/bin/sleep 0.3"),
+        &[],
+        &[],
+    ) {
+        assert_eq!(o, t);
+        assert!(t.contains("        clock_nanosleep+"), "{t}");
     }
 }
