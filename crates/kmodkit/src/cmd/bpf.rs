@@ -271,6 +271,36 @@ fn disasm(args: Vec<OsString>) -> u8 {
     }
 }
 
+/// `load_programs` with the program type given by name (`--type`), for `verify` and `run`:
+/// an unknown type is a usage error (2), a file that cannot be loaded an error (1), each
+/// reported under the subcommand's name.
+fn load_typed(
+    cmd: &str,
+    path: &Path,
+    type_name: Option<&str>,
+) -> Result<
+    (
+        Vec<bpf_insn::object::Program>,
+        Vec<bpf_insn::object::MapDef>,
+    ),
+    u8,
+> {
+    let t = match type_name {
+        None => None,
+        Some(n) => match bpf_insn::object::prog_type_from_name(n) {
+            Some(t) => Some(t),
+            None => {
+                eprintln!("kmodkit bpf {cmd}: unknown program type `{n}`");
+                return Err(2);
+            }
+        },
+    };
+    load_programs(path, t).map_err(|e| {
+        eprintln!("kmodkit bpf {cmd}: {e}");
+        1
+    })
+}
+
 /// Programs of a file: an ELF object, LLVM-syntax assembly (`.s`) or raw instructions.
 fn load_programs(
     path: &Path,
@@ -363,22 +393,9 @@ fn verify(args: Vec<OsString>) -> u8 {
         Ok(a) => a,
         Err(e) => return clap_exit(e),
     };
-    let t = match &a.prog_type {
-        None => None,
-        Some(n) => match bpf_insn::object::prog_type_from_name(n) {
-            Some(t) => Some(t),
-            None => {
-                eprintln!("kmodkit bpf verify: unknown program type `{n}`");
-                return 2;
-            }
-        },
-    };
-    let (progs, maps) = match load_programs(&a.file, t) {
+    let (progs, maps) = match load_typed("verify", &a.file, a.prog_type.as_deref()) {
         Ok(v) => v,
-        Err(e) => {
-            eprintln!("kmodkit bpf verify: {e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let progs: Vec<_> = progs
         .into_iter()
@@ -518,22 +535,9 @@ fn run(args: Vec<OsString>) -> u8 {
         Ok(a) => a,
         Err(e) => return clap_exit(e),
     };
-    let t = match &a.prog_type {
-        None => None,
-        Some(n) => match bpf_insn::object::prog_type_from_name(n) {
-            Some(t) => Some(t),
-            None => {
-                eprintln!("kmodkit bpf run: unknown program type `{n}`");
-                return 2;
-            }
-        },
-    };
-    let (progs, maps) = match load_programs(&a.file, t) {
+    let (progs, maps) = match load_typed("run", &a.file, a.prog_type.as_deref()) {
         Ok(v) => v,
-        Err(e) => {
-            eprintln!("kmodkit bpf run: {e}");
-            return 1;
-        }
+        Err(code) => return code,
     };
     let mut sel: Vec<_> = progs
         .into_iter()
