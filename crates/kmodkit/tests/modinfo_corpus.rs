@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use testsupport::{corpus, have_tool, Corpus};
+use testsupport::{assert_same_output as assert_same, corpus, have_tool, Corpus};
 
 fn kmodkit() -> &'static str {
     env!("CARGO_BIN_EXE_kmodkit")
@@ -26,32 +26,6 @@ fn both(args: &[&str], files: &[PathBuf], cwd: &Path) -> (Output, Output) {
         .output()
         .unwrap();
     (theirs, ours)
-}
-
-fn assert_same(what: &str, theirs: &Output, ours: &Output) {
-    if theirs.stdout != ours.stdout {
-        let t = String::from_utf8_lossy(&theirs.stdout);
-        let o = String::from_utf8_lossy(&ours.stdout);
-        let first = t.lines().zip(o.lines()).position(|(a, b)| a != b);
-        panic!(
-            "{what}: stdout differs ({} vs {} bytes); first differing line {:?}:\n kmod: {:?}\n ours: {:?}",
-            theirs.stdout.len(),
-            ours.stdout.len(),
-            first,
-            first.and_then(|i| t.lines().nth(i)),
-            first.and_then(|i| o.lines().nth(i)),
-        );
-    }
-    assert_eq!(
-        String::from_utf8_lossy(&theirs.stderr),
-        String::from_utf8_lossy(&ours.stderr),
-        "{what}: stderr differs"
-    );
-    assert_eq!(
-        theirs.status.code(),
-        ours.status.code(),
-        "{what}: exit status differs"
-    );
 }
 
 fn setup() -> Option<Corpus> {

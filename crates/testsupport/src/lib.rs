@@ -195,3 +195,31 @@ pub fn corpus_with_headers(arch: &str) -> Option<Corpus> {
     }
     Some(c)
 }
+
+/// Panics unless two runs (an established tool's and ours) printed the same stdout and
+/// stderr and exited alike; for stdout, names the first differing line.
+pub fn assert_same_output(what: &str, theirs: &std::process::Output, ours: &std::process::Output) {
+    if theirs.stdout != ours.stdout {
+        let t = String::from_utf8_lossy(&theirs.stdout);
+        let o = String::from_utf8_lossy(&ours.stdout);
+        let first = t.lines().zip(o.lines()).position(|(a, b)| a != b);
+        panic!(
+            "{what}: stdout differs ({} vs {} bytes); first differing line {:?}:\n kmod: {:?}\n ours: {:?}",
+            theirs.stdout.len(),
+            ours.stdout.len(),
+            first,
+            first.and_then(|i| t.lines().nth(i)),
+            first.and_then(|i| o.lines().nth(i)),
+        );
+    }
+    assert_eq!(
+        String::from_utf8_lossy(&theirs.stderr),
+        String::from_utf8_lossy(&ours.stderr),
+        "{what}: stderr differs"
+    );
+    assert_eq!(
+        theirs.status.code(),
+        ours.status.code(),
+        "{what}: exit status differs"
+    );
+}

@@ -71,31 +71,7 @@ pub fn both(tool: &str, args: &[String]) -> (Output, Output) {
     (theirs, ours)
 }
 
-pub fn assert_same(what: &str, theirs: &Output, ours: &Output) {
-    if theirs.stdout != ours.stdout {
-        let t = String::from_utf8_lossy(&theirs.stdout);
-        let o = String::from_utf8_lossy(&ours.stdout);
-        let first = t.lines().zip(o.lines()).position(|(a, b)| a != b);
-        panic!(
-            "{what}: stdout differs ({} vs {} bytes); first differing line {:?}:\n kmod: {:?}\n ours: {:?}",
-            theirs.stdout.len(),
-            ours.stdout.len(),
-            first,
-            first.and_then(|i| t.lines().nth(i)),
-            first.and_then(|i| o.lines().nth(i)),
-        );
-    }
-    assert_eq!(
-        String::from_utf8_lossy(&theirs.stderr),
-        String::from_utf8_lossy(&ours.stderr),
-        "{what}: stderr differs"
-    );
-    assert_eq!(
-        theirs.status.code(),
-        ours.status.code(),
-        "{what}: exit status differs"
-    );
-}
+pub use testsupport::assert_same_output as assert_same;
 
 /// Every module name of modules.dep (normalised base names).
 pub fn dep_names(dir: &Path) -> Vec<String> {
