@@ -15,6 +15,9 @@
 //! Instructions are passed as raw bytes (8 bytes per slot, little-endian, as the kernel reads
 //! them), so that any encoder (`bpf-insn`, a test's hand-written bytes) can use this crate.
 
+// A system crate: the one floor where `unsafe` is allowed (each block with a SAFETY line).
+#![allow(unsafe_code)]
+
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

@@ -2,9 +2,10 @@
 //! `modprobe`, `depmod` or `dmesg` (through a link of that name) it behaves as that tool; as
 //! `kmodkit <command> ...` likewise, plus the commands kmod does not have.
 //!
-//! This file only dispatches. Each command lives in `cmd/<area>.rs`, parses its own
-//! arguments (kmod's tools have kmod's options, not clap's conventions) and calls one
-//! library function per job.
+//! This file only dispatches, and is the one exit path: each command lives in
+//! `cmd/<area>.rs`, parses its own arguments (kmod's tools have kmod's options, not clap's
+//! conventions), calls one library function per job and returns an [`cmd::Outcome`], which
+//! `main` turns into the process's exit status, printing the error once (see `cmd`).
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -13,9 +14,21 @@ use std::process::ExitCode;
 mod cmd;
 mod getopt;
 
-/// A command: gets the name it was invoked as (for messages) and its arguments
-/// (without the name), returns the process exit status.
-type Command = fn(&str, Vec<OsString>) -> u8;
+use anyhow::Context;
+use cmd::{Command, Exit, Outcome};
+
+/// Adapts a command not yet converted to [`Outcome`] (it prints its own errors and returns
+/// its status).
+macro_rules! legacy {
+    ($f:path) => {
+        |name: &str, args: Vec<OsString>| -> Outcome {
+            match $f(name, args) {
+                0 => Ok(ExitCode::SUCCESS),
+                code => Err(Exit::status(code)),
+            }
+        }
+    };
+}
 
 /// The names a link to the binary can have; `kmodkit install-links DIR` creates these.
 const LINK_NAMES: &[&str] = &[
@@ -26,92 +39,112 @@ const LINK_NAMES: &[&str] = &[
 const COMMANDS: &[(&str, Command, &str)] = &[
     (
         "modinfo",
-        cmd::modinfo::main,
+        legacy!(cmd::modinfo::main),
         "show information about a kernel module (as kmod)",
     ),
-    ("lsmod", cmd::live::lsmod, "list loaded modules (as kmod)"),
-    ("insmod", cmd::live::insmod, "load a module file (as kmod)"),
-    ("rmmod", cmd::live::rmmod, "unload a module (as kmod)"),
+    (
+        "lsmod",
+        legacy!(cmd::live::lsmod),
+        "list loaded modules (as kmod)",
+    ),
+    (
+        "insmod",
+        legacy!(cmd::live::insmod),
+        "load a module file (as kmod)",
+    ),
+    (
+        "rmmod",
+        legacy!(cmd::live::rmmod),
+        "unload a module (as kmod)",
+    ),
     (
         "modprobe",
-        cmd::moddb::modprobe,
+        legacy!(cmd::moddb::modprobe),
         "load or unload modules with dependencies (as kmod)",
     ),
     (
         "depmod",
-        cmd::moddb::depmod,
+        legacy!(cmd::moddb::depmod),
         "write the module index files (as kmod)",
     ),
     (
         "dmesg",
-        cmd::live::dmesg,
+        legacy!(cmd::live::dmesg),
         "read the kernel log from /dev/kmsg",
     ),
     (
         "taint",
-        cmd::live::taint,
+        legacy!(cmd::check::taint),
         "explain why the kernel is tainted",
     ),
     (
         "check",
-        cmd::live::check,
+        legacy!(cmd::check::check),
         "predict whether a module will load and what it will taint",
     ),
     (
         "sign-file",
-        cmd::trust::sign_file,
+        legacy!(cmd::trust::sign_file),
         "sign a module exactly as the kernel's sign-file",
     ),
-    ("sign", cmd::trust::sign, "sign modules or a tree of them"),
+    (
+        "sign",
+        legacy!(cmd::trust::sign),
+        "sign modules or a tree of them",
+    ),
     (
         "strip",
-        cmd::trust::strip,
+        legacy!(cmd::trust::strip),
         "remove the appended signature of modules",
     ),
     (
         "keygen",
-        cmd::trust::keygen,
+        legacy!(cmd::trust::keygen),
         "make a module signing key and certificate",
     ),
     (
         "certs",
-        cmd::trust::certs,
+        legacy!(cmd::trust::certs),
         "list the certificates in a kernel image, file or varstore",
     ),
     (
         "verify",
-        cmd::trust::verify,
+        legacy!(cmd::trust::verify),
         "verify module signatures against a keyring",
     ),
     (
         "vm",
-        cmd::vm::main,
+        legacy!(cmd::vm::main),
         "boot a throwaway real kernel and run a command in it",
     ),
     (
         "new",
-        cmd::kbuild::new,
+        legacy!(cmd::kbuild::new),
         "create a skeleton out-of-tree module",
     ),
     (
         "build",
-        cmd::kbuild::build,
+        legacy!(cmd::kbuild::build),
         "build a module against each installed kernel's headers",
     ),
     (
         "dkms",
-        cmd::kbuild::dkms,
+        legacy!(cmd::kbuild::dkms),
         "DKMS-compatible add/build/install/remove/status",
     ),
     (
         "bpf",
-        cmd::bpf::main,
+        legacy!(cmd::bpf::main),
         "eBPF: asm, disasm, verify, run, load",
     ),
-    ("trace", cmd::trace::main, "bpftrace-compatible tracing"),
+    (
+        "trace",
+        legacy!(cmd::trace::main),
+        "bpftrace-compatible tracing",
+    ),
     (
         "leaks",
-        cmd::leaks::main,
+        legacy!(cmd::leaks::main),
         "kernel allocations not freed, by call site",
     ),
     (
@@ -122,6 +155,7 @@ const COMMANDS: &[(&str, Command, &str)] = &[
 ];
 
 fn main() -> ExitCode {
+    safeio::sigpipe_default();
     let mut args: Vec<OsString> = std::env::args_os().collect();
     let argv0 = args
         .first()
@@ -138,7 +172,7 @@ fn main() -> ExitCode {
     // Multi-call: a link named after a tool.
     if invoked != "kmodkit" {
         if let Some((name, f, _)) = COMMANDS.iter().find(|(n, _, _)| *n == invoked) {
-            return ExitCode::from(f(name, args));
+            return finish(name, f(name, args));
         }
     }
 
@@ -158,13 +192,35 @@ fn main() -> ExitCode {
         _ => match COMMANDS.iter().find(|(n, _, _)| *n == first) {
             Some((name, f, _)) => {
                 args.remove(0);
-                ExitCode::from(f(name, args))
+                finish(name, f(name, args))
             }
             None => {
                 eprintln!("kmodkit: unknown command '{first}' (see kmodkit --help)");
                 ExitCode::from(2)
             }
         },
+    }
+}
+
+/// The one place a command's error is printed: `<prefix>: <error>: <causes>`, status 1; an
+/// [`Exit`] prints its own message (if any) and gives its own status.
+fn finish(name: &str, outcome: Outcome) -> ExitCode {
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(exit) = e.downcast_ref::<Exit>() {
+                if let Some(m) = &exit.message {
+                    eprintln!("{m}");
+                }
+                return ExitCode::from(exit.code);
+            }
+            if LINK_NAMES.contains(&name) {
+                eprintln!("{name}: {e:#}");
+            } else {
+                eprintln!("kmodkit {name}: {e:#}");
+            }
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -180,23 +236,13 @@ fn usage() {
 }
 
 /// `kmodkit install-links DIR`: symlinks DIR/<tool> -> this executable.
-fn install_links(_: &str, args: Vec<OsString>) -> u8 {
+fn install_links(_: &str, args: Vec<OsString>) -> Outcome {
     let [dir] = args.as_slice() else {
-        eprintln!("Usage: kmodkit install-links DIR");
-        return 2;
+        return Err(cmd::usage("Usage: kmodkit install-links DIR"));
     };
-    let exe = match std::env::current_exe() {
-        Ok(e) => e,
-        Err(e) => {
-            eprintln!("kmodkit: install-links: cannot find own executable: {e}");
-            return 1;
-        }
-    };
+    let exe = std::env::current_exe().context("cannot find own executable")?;
     let dir = Path::new(dir);
-    if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("kmodkit: install-links: {}: {e}", dir.display());
-        return 1;
-    }
+    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
     for name in LINK_NAMES {
         let link = dir.join(name);
         // Replace an old link, never a regular file somebody else put there.
@@ -206,10 +252,7 @@ fn install_links(_: &str, args: Vec<OsString>) -> u8 {
         {
             let _ = std::fs::remove_file(&link);
         }
-        if let Err(e) = std::os::unix::fs::symlink(&exe, &link) {
-            eprintln!("kmodkit: install-links: {}: {e}", link.display());
-            return 1;
-        }
+        std::os::unix::fs::symlink(&exe, &link).with_context(|| link.display().to_string())?;
     }
-    0
+    Ok(ExitCode::SUCCESS)
 }

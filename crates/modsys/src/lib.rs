@@ -6,6 +6,9 @@
 //! Paths under /proc and /sys are taken relative to a root (`Sys`), so tests can point it
 //! at a copy and the tools can be asked about another mount.
 
+// A system crate: the one floor where `unsafe` is allowed (each block with a SAFETY line).
+#![allow(unsafe_code)]
+
 pub mod errno;
 pub mod file;
 pub mod kmsg;

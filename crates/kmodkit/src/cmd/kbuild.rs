@@ -42,10 +42,12 @@ pub fn new(_: &str, args: Vec<OsString>) -> u8 {
     }
 }
 
+/// Until this file's commands return `Outcome`: `super::clap_exit` as a status.
 fn clap_exit(e: clap::Error) -> u8 {
-    let code = if e.use_stderr() { 2 } else { 0 };
-    let _ = e.print();
-    code
+    match super::clap_exit(e) {
+        Ok(_) => 0,
+        Err(_) => 2,
+    }
 }
 
 /// `kmodkit build [DIR]`: Kbuild against each kernel's headers, then checks.

@@ -135,10 +135,12 @@ fn sign_file_run(
     write_atomic(dest, &with_suffix(dest, ".~signed~"), &out, None).map_err(|e| e.to_string())
 }
 
+/// Until this file's commands return `Outcome`: `super::clap_exit` as a status.
 fn clap_exit(e: clap::Error) -> u8 {
-    let code = if e.use_stderr() { 2 } else { 0 };
-    let _ = e.print();
-    code
+    match super::clap_exit(e) {
+        Ok(_) => 0,
+        Err(_) => 2,
+    }
 }
 
 fn progress_bar(len: usize, what: &str) -> indicatif::ProgressBar {

@@ -1,0 +1,338 @@
+//! `taint` (why the running kernel, or a given value, is tainted) and `check` (whether a
+//! kernel will load a module and what it will taint, predicted offline by `loadcheck`).
+
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use modsys::state::Sys;
+
+pub fn taint(prog: &str, args: Vec<OsString>) -> u8 {
+    let mut json = false;
+    let mut value: Option<String> = None;
+    for a in &args {
+        match a.as_bytes() {
+            b"--json" => json = true,
+            b"-h" | b"--help" => {
+                println!(
+                    "Usage: kmodkit {prog} [VALUE] [--json]\n\
+                     Explain a taint mask: VALUE (decimal, 0x hex, or letters like OE), default\n\
+                     /proc/sys/kernel/tainted; also lists loaded modules with their own taint."
+                );
+                return 0;
+            }
+            _ if value.is_none() && !a.as_bytes().starts_with(b"-") => {
+                value = Some(a.to_string_lossy().into_owned())
+            }
+            _ => {
+                eprintln!(
+                    "kmodkit {prog}: unexpected argument '{}'",
+                    a.to_string_lossy()
+                );
+                return 2;
+            }
+        }
+    }
+    let sys = Sys::default();
+    let live = value.is_none();
+    let mask = match value {
+        Some(v) => match parse_taint(&v) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("kmodkit {prog}: {e}");
+                return 1;
+            }
+        },
+        None => match sys.tainted() {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("kmodkit {prog}: /proc/sys/kernel/tainted: {e}");
+                return 1;
+            }
+        },
+    };
+    let (flags, unknown) = modsys::taint::decode(mask);
+    let modules = if live {
+        sys.module_taints().unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    if json {
+        let v = serde_json::json!({
+            "value": mask,
+            "letters": flags.iter().map(|f| f.letter).collect::<String>(),
+            "flags": flags.iter().map(|f| serde_json::json!({
+                "bit": f.bit, "letter": f.letter.to_string(), "name": f.name, "meaning": f.meaning,
+            })).collect::<Vec<_>>(),
+            "unknown_bits": unknown,
+            "modules": modules.iter().map(|(m, t)| serde_json::json!({"name": m, "taint": t}))
+                .collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return 0;
+    }
+    if mask == 0 {
+        println!("Kernel not tainted (0)");
+    } else {
+        println!(
+            "Kernel tainted: {mask} ({})",
+            flags.iter().map(|f| f.letter).collect::<String>()
+        );
+        for f in &flags {
+            println!(" {:>2}  {}  {:<22} {}", f.bit, f.letter, f.name, f.meaning);
+        }
+        if unknown != 0 {
+            println!(" bits unknown to kmodkit: {unknown:#x}");
+        }
+    }
+    if !modules.is_empty() {
+        println!("Modules with taint:");
+        for (m, t) in &modules {
+            println!("  {m:<24} {t}");
+        }
+    }
+    0
+}
+
+/// A taint value: decimal, 0x-hex, or a string of letters ("OE").
+fn parse_taint(v: &str) -> Result<u64, String> {
+    if let Some(h) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
+        return u64::from_str_radix(h, 16).map_err(|_| format!("'{v}': not a hex number"));
+    }
+    if v.bytes().all(|b| b.is_ascii_digit()) {
+        return v.parse().map_err(|_| format!("'{v}': number too large"));
+    }
+    modsys::taint::mask_of_letters(v).map_err(|c| format!("'{v}': unknown taint letter '{c}'"))
+}
+
+#[derive(clap::Parser)]
+#[command(
+    name = "kmodkit check",
+    about = "Predict, without booting, whether a kernel will load a module and what it will taint",
+    after_help = "Signatures are verified against the keys that kernel trusts: the certificates \
+built into its image (found beside a modules directory as boot/vmlinuz-R or /boot/vmlinuz-R), \
+--secure-db certificates (firmware db: Debian's kernels trust them for modules) and --keyring \
+sources. --signature overrides the verdict."
+)]
+struct CheckArgs {
+    /// The module file (.ko, .ko.xz, .ko.zst, .ko.gz).
+    module: std::path::PathBuf,
+    /// The kernel: its image (boot/vmlinuz-R, with boot/config-R beside it) or its
+    /// modules directory (lib/modules/R, config from R/build/.config or /boot/config-R).
+    #[arg(long)]
+    kernel: std::path::PathBuf,
+    /// The kernel's config file, when it is not where --kernel implies.
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+    /// module.sig_enforce=1 on the kernel command line.
+    #[arg(long = "sig-enforce", alias = "enforce")]
+    sig_enforce: bool,
+    /// Kernel lockdown in force (e.g. Secure Boot).
+    #[arg(long)]
+    lockdown: bool,
+    /// Inserted with insmod -f (ignore vermagic and symbol versions).
+    #[arg(long, short = 'f')]
+    force: bool,
+    /// Certificates enrolled in the firmware's db (platform keyring), repeatable.
+    #[arg(long = "secure-db", value_name = "CERT")]
+    secure_db: Vec<std::path::PathBuf>,
+    /// More trusted keys: certificate files, directories, kernel images, varstores.
+    #[arg(long, value_name = "SRC")]
+    keyring: Vec<std::path::PathBuf>,
+    /// Override the signature's verdict: valid, unknown-key, unsupported, invalid, bad-format.
+    #[arg(long)]
+    signature: Option<String>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn check(_: &str, args: Vec<OsString>) -> u8 {
+    use clap::Parser;
+    let a = match CheckArgs::try_parse_from(std::iter::once("kmodkit check".into()).chain(args)) {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run_check(&a) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kmodkit check: {e:#}");
+            1
+        }
+    }
+}
+
+/// The kernel release and its config file from --kernel (and --config), and its image.
+fn kernel_facts(a: &CheckArgs) -> anyhow::Result<(loadcheck::Kernel, Option<std::path::PathBuf>)> {
+    use anyhow::Context;
+    let k = &a.kernel;
+    let image_path;
+    let (release, candidates): (String, Vec<std::path::PathBuf>) = if k.is_dir() {
+        let release = k
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .context("--kernel directory has no name")?;
+        let mut c = vec![k.join("build/.config"), k.join("config")];
+        // lib/modules/R inside an unpacked package: its boot/config-R.
+        let mut images = Vec::new();
+        if let Some(root) = k.parent().and_then(|p| p.parent()).and_then(|p| p.parent()) {
+            c.push(root.join("boot").join(format!("config-{release}")));
+            images.push(root.join("boot").join(format!("vmlinuz-{release}")));
+        }
+        c.push(std::path::PathBuf::from(format!("/boot/config-{release}")));
+        images.push(std::path::PathBuf::from(format!("/boot/vmlinuz-{release}")));
+        image_path = images.into_iter().find(|p| p.is_file());
+        (release, c)
+    } else {
+        let image = std::fs::read(k).with_context(|| k.display().to_string())?;
+        let release = vmrun::kernel::image_release(&image).with_context(|| {
+            format!(
+                "{}: not a bzImage (no kernel version in its setup header)",
+                k.display()
+            )
+        })?;
+        image_path = Some(k.clone());
+        let dir = k.parent().unwrap_or(Path::new("."));
+        let c = vec![
+            dir.join(format!("config-{release}")),
+            std::path::PathBuf::from(format!("/boot/config-{release}")),
+            std::path::PathBuf::from(format!("/lib/modules/{release}/build/.config")),
+        ];
+        (release, c)
+    };
+    let config = match &a.config {
+        Some(c) => c.clone(),
+        None => candidates
+            .iter()
+            .find(|p| p.is_file())
+            .cloned()
+            .with_context(|| {
+                format!(
+                    "no config for kernel {release} (looked at {}); pass --config",
+                    candidates
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })?,
+    };
+    let text = std::fs::read_to_string(&config).with_context(|| config.display().to_string())?;
+    Ok((
+        loadcheck::Kernel {
+            release,
+            config: loadcheck::parse_config(&text),
+            sig_enforce: a.sig_enforce,
+            lockdown: a.lockdown,
+        },
+        image_path,
+    ))
+}
+
+/// The keys the kernel trusts for modules: its built-in certificates, the firmware db
+/// certificates given, and any --keyring source.
+fn trusted_keys(
+    a: &CheckArgs,
+    image: Option<&Path>,
+) -> anyhow::Result<(modsign::keyring::Keyring, Vec<String>)> {
+    use anyhow::Context;
+    let mut ring = modsign::keyring::Keyring::new();
+    let mut notes = Vec::new();
+    match image {
+        Some(img) => {
+            let bytes = std::fs::read(img).with_context(|| img.display().to_string())?;
+            let name = img.display().to_string();
+            let certs = modsign::image::kernel_certs(&bytes, &name)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            for c in certs {
+                ring.add(c, name.clone());
+            }
+        }
+        None => notes.push(
+            "no kernel image found: its built-in keys are unknown, only --secure-db/--keyring count"
+                .to_string(),
+        ),
+    }
+    for p in a.secure_db.iter().chain(&a.keyring) {
+        ring.add_path(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    Ok((ring, notes))
+}
+
+fn run_check(a: &CheckArgs) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    use loadcheck::SigVerdict;
+    let (kernel, image) = kernel_facts(a)?;
+    let raw = modsys::file::read(&a.module).with_context(|| a.module.display().to_string())?;
+    let module =
+        modfile::Module::parse(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", a.module.display()))?;
+    let mut notes = Vec::new();
+    let verdict = match a.signature.as_deref() {
+        None => {
+            let (ring, n) = trusted_keys(a, image.as_deref())?;
+            notes = n;
+            SigVerdict::decide(module.bytes(), &ring)
+        }
+        Some("unsigned") => SigVerdict::Unsigned,
+        Some("unknown-key") => SigVerdict::UnknownKey,
+        Some("valid") => SigVerdict::Valid,
+        Some("unsupported") => SigVerdict::Unsupported,
+        Some("invalid") => SigVerdict::Invalid(libc::EKEYREJECTED),
+        Some("bad-format") => SigVerdict::Invalid(libc::EBADMSG),
+        Some(v) => anyhow::bail!(
+            "--signature {v}: expected valid, unknown-key, unsupported, invalid, bad-format or unsigned"
+        ),
+    };
+    let mut p = loadcheck::predict(&kernel, &module, verdict, a.force);
+    p.reasons.extend(notes);
+    let errno = p.errno.map(modsys::Errno);
+    if a.json {
+        let v = serde_json::json!({
+            "module": a.module.display().to_string(),
+            "name": p.name,
+            "kernel": kernel.release,
+            "loads": p.loads,
+            "errno": errno.map(|e| e.name()),
+            "errno_value": p.errno,
+            "error": errno.map(|e| e.message()),
+            "taint": p.letters(),
+            "taint_mask": p.taint_mask,
+            "signature": verdict.name(),
+            "dmesg": p.dmesg,
+            "reasons": p.reasons,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(0);
+    }
+    match errno {
+        None => println!(
+            "{}: loads into {}, taint {} ({})",
+            p.name,
+            kernel.release,
+            if p.taint_mask == 0 {
+                "none".to_string()
+            } else {
+                p.letters()
+            },
+            p.taint_mask
+        ),
+        Some(e) => println!(
+            "{}: rejected by {}: {} ({})",
+            p.name,
+            kernel.release,
+            e.name(),
+            e.message()
+        ),
+    }
+    for r in &p.reasons {
+        println!("  - {r}");
+    }
+    for l in &p.dmesg {
+        println!("  dmesg: {l}");
+    }
+    Ok(0)
+}
