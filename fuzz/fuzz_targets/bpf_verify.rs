@@ -18,7 +18,9 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     // Half the inputs are raw instruction bytes, half go through the structured generator.
     let prog = if data.first().is_some_and(|b| b & 1 == 0) {
-        match bpf_insn::decode_all(&data[1..data.len() / 8 * 8], bpf_insn::Endian::Little) {
+        // Whole instructions after the selector byte.
+        let body = &data[1..];
+        match bpf_insn::decode_all(&body[..body.len() / 8 * 8], bpf_insn::Endian::Little) {
             Ok(p) if !p.is_empty() => p,
             _ => return,
         }

@@ -90,8 +90,9 @@ pub struct DkmsConf {
 
 type Vars = HashMap<String, BTreeMap<usize, String>>;
 
-/// Source the files with bash and return every element of every DKMS variable.
-fn evaluate(files: &[PathBuf], v: &ConfVars) -> Result<Vars> {
+/// Source the files with bash; what it prints is every element of every DKMS variable as
+/// `name NUL index NUL value NUL` triples (read by [`interpret`]).
+fn evaluate(files: &[PathBuf], v: &ConfVars) -> Result<Vec<u8>> {
     let script = format!(
         r#"kernelver=$1 arch=$2 kernel_source_dir=$3 dkms_tree=$4 source_tree=$5 install_tree=$6 module=$7 module_version=$8
 shift 8
@@ -130,8 +131,13 @@ done"#,
             ),
         });
     }
+    Ok(out.stdout)
+}
+
+/// The variables in bash's `name NUL index NUL value NUL` output.
+fn parse_vars(evaluated: &[u8]) -> Vars {
     let mut vars: Vars = HashMap::new();
-    let fields: Vec<&[u8]> = out.stdout.split(|&b| b == 0).collect();
+    let fields: Vec<&[u8]> = evaluated.split(|&b| b == 0).collect();
     for chunk in fields.chunks_exact(3) {
         let name = String::from_utf8_lossy(chunk[0]).into_owned();
         let Ok(idx) = String::from_utf8_lossy(chunk[1]).parse::<usize>() else {
@@ -141,7 +147,7 @@ done"#,
             .or_default()
             .insert(idx, String::from_utf8_lossy(chunk[2]).into_owned());
     }
-    Ok(vars)
+    vars
 }
 
 /// Does bash's `[[ $text =~ $re ]]` hold? (POSIX ERE, unanchored.)
@@ -175,7 +181,16 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
             files.push(p);
         }
     }
-    let vars = evaluate(&files, v)?;
+    let evaluated = evaluate(&files, v)?;
+    interpret(&evaluated, conf, v, debian_like)
+}
+
+/// DKMS's defaults and checks applied to the variables bash printed for `conf` (see
+/// [`read`]); pure apart from reading the kernel's `.config`, so it can be fuzzed without
+/// running bash on random input.
+pub fn interpret(evaluated: &[u8], conf: &Path, v: &ConfVars, debian_like: bool) -> Result<DkmsConf> {
+    let (m, mv, k, a) = (&v.module, &v.module_version, &v.kernelver, &v.arch);
+    let vars = parse_vars(evaluated);
     let get = |name: &str, i: usize| {
         vars.get(name)
             .and_then(|a| a.get(&i))
