@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 fuzz_target!(|data: &[u8]| {
     // Up to the first newline: "kernelver arch" (so the regexes meet varied releases);
     // the rest is bash's output. First byte's low bit: Debian's DEST_MODULE_LOCATION override.
-    let Some((&flags, rest)) = data.split_first() else { return };
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
     let (head, evaluated) = match rest.iter().position(|&b| b == b'\n') {
         Some(i) => (&rest[..i], &rest[i + 1..]),
         None => (&b"6.1.0-56-amd64 x86_64"[..], rest),
@@ -29,7 +31,12 @@ fuzz_target!(|data: &[u8]| {
         module: "fuzzmod".into(),
         module_version: "1.0".into(),
     };
-    if let Ok(c) = interpret(evaluated, Path::new("/usr/src/fuzzmod-1.0/dkms.conf"), &v, flags & 1 == 1) {
+    if let Ok(c) = interpret(
+        evaluated,
+        Path::new("/usr/src/fuzzmod-1.0/dkms.conf"),
+        &v,
+        flags & 1 == 1,
+    ) {
         assert!(!c.modules.is_empty());
         for m in &c.modules {
             assert!(m.built_location.is_empty() || m.built_location.ends_with('/'));

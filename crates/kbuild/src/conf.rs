@@ -188,7 +188,12 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
 /// DKMS's defaults and checks applied to the variables bash printed for `conf` (see
 /// [`read`]); pure apart from reading the kernel's `.config`, so it can be fuzzed without
 /// running bash on random input.
-pub fn interpret(evaluated: &[u8], conf: &Path, v: &ConfVars, debian_like: bool) -> Result<DkmsConf> {
+pub fn interpret(
+    evaluated: &[u8],
+    conf: &Path,
+    v: &ConfVars,
+    debian_like: bool,
+) -> Result<DkmsConf> {
     let (m, mv, k, a) = (&v.module, &v.module_version, &v.kernelver, &v.arch);
     let vars = parse_vars(evaluated);
     let get = |name: &str, i: usize| {
