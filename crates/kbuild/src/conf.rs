@@ -2,6 +2,7 @@
 //! values, test `$kernelver`, use arrays), then applying DKMS 3's defaults and checks
 //! (`read_conf` in dkms 3.0.10) to the variables it set.
 
+use crate::trees::{self, Origin};
 use crate::{Error, Result};
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
@@ -147,6 +148,82 @@ done"#,
 /// Does bash's `[[ $text =~ $re ]]` hold? (POSIX ERE, unanchored.)
 fn matches(text: &str, re: &str) -> bool {
     Regex::new(re).map(|r| r.is_match(text)).unwrap_or(false)
+}
+
+/// Where `name` (element `index` of an array) was set: the last of `files` (they are sourced
+/// in order) with a line assigning it literally, and that line; else the first file.
+fn origin_of(files: &[PathBuf], name: &str, index: usize) -> Origin {
+    let element = format!("{name}[{index}]");
+    for f in files.iter().rev() {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let (mut exact, mut any) = (None, None);
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim_start();
+            let t = t.strip_prefix("export ").map_or(t, str::trim_start);
+            if let Some(rest) = t.strip_prefix(&element) {
+                if rest.starts_with('=') || rest.starts_with("+=") {
+                    exact = Some(i + 1);
+                }
+            }
+            if let Some(rest) = t.strip_prefix(name) {
+                if rest.starts_with('=') || rest.starts_with('[') || rest.starts_with("+=") {
+                    any = Some(i + 1);
+                }
+            }
+        }
+        if let Some(line) = exact.or(any) {
+            return Origin::Conf {
+                file: f.clone(),
+                line: Some(line),
+            };
+        }
+    }
+    Origin::Conf {
+        file: files[0].clone(),
+        line: None,
+    }
+}
+
+/// Every value of the evaluated conf that becomes part of a path, checked (see [`trees`]).
+fn check_paths(files: &[PathBuf], c: &DkmsConf, vars: &Vars) -> Result<()> {
+    let at = |name: &str, i: usize| origin_of(files, name, i);
+    let set = |name: &str, i: usize| {
+        vars.get(name)
+            .and_then(|a| a.get(&i))
+            .is_some_and(|v| !v.is_empty())
+    };
+    trees::component("PACKAGE_NAME", &c.package_name, &at("PACKAGE_NAME", 0))?;
+    trees::component(
+        "PACKAGE_VERSION",
+        &c.package_version,
+        &at("PACKAGE_VERSION", 0),
+    )?;
+    for (i, b) in c.modules.iter().enumerate() {
+        let (built_from, dest_from) = if set("DEST_MODULE_NAME", i) {
+            ("BUILT_MODULE_NAME", "DEST_MODULE_NAME")
+        } else {
+            ("BUILT_MODULE_NAME", "BUILT_MODULE_NAME")
+        };
+        trees::component("BUILT_MODULE_NAME", &b.built_name, &at(built_from, i))?;
+        trees::component(dest_from, &b.dest_name, &at(dest_from, i))?;
+        trees::relative_path(
+            "BUILT_MODULE_LOCATION",
+            &b.built_location,
+            &at("BUILT_MODULE_LOCATION", i),
+            true,
+        )?;
+        trees::dest_location(&b.dest_location_conf, &at("DEST_MODULE_LOCATION", i))?;
+    }
+    for p in &c.patches {
+        let i = vars
+            .get("PATCH")
+            .and_then(|a| a.iter().find(|(_, v)| *v == p).map(|(i, _)| *i))
+            .unwrap_or(0);
+        trees::relative_path("PATCH", p, &at("PATCH", i), false)?;
+    }
+    Ok(())
 }
 
 /// Read `conf` (plus DKMS's per-module overrides in `etc_dir`: `<module>.conf`,
@@ -336,7 +413,7 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
             message: errors.join("\n"),
         });
     }
-    Ok(DkmsConf {
+    let c = DkmsConf {
         package_name,
         package_version,
         modules,
@@ -356,5 +433,7 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
             .get("BUILD_DEPENDS")
             .map(|a| a.values().cloned().collect())
             .unwrap_or_default(),
-    })
+    };
+    check_paths(&files, &c, &vars)?;
+    Ok(c)
 }

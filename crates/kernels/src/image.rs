@@ -46,7 +46,8 @@ pub fn kind(image: &[u8]) -> Option<ImageKind> {
 
 /// Why a file is not a kernel image, for messages.
 pub const NOT_AN_IMAGE: &str =
-    "not a kernel image (no bzImage \"HdrS\" setup header, not an ELF vmlinux, not an ARM Image/zImage)";
+    "not a kernel image: not a bzImage (no \"HdrS\" setup header at 0x202), \
+     not an ELF vmlinux, not an ARM Image or zImage";
 
 /// The kernel release an image names: an x86 bzImage's setup header (`kernel_version`, a
 /// pointer at 0x20E relative to 0x200, to "6.1.0-56-amd64 (debian-kernel@...) #1 SMP ..."),

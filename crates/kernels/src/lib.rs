@@ -150,10 +150,16 @@ impl InstalledKernel {
             .file_name()
             .and_then(|n| n.to_str())
             .filter(|n| !n.is_empty() && *n != "." && *n != "..")
-            .ok_or_else(|| Error::NotModulesDir(dir.to_path_buf()))?
-            .to_string();
-        let root = dir
-            .parent()
+            .ok_or_else(|| Error::NotModulesDir(dir.to_path_buf()))?;
+        let tree = dir.parent().unwrap_or(Path::new("."));
+        Ok(Self::in_modules_tree(tree, release))
+    }
+
+    /// Kernel `release` whose modules live in `tree/release` (`tree` is `ROOT/lib/modules`,
+    /// or any directory DKMS is told to install into: then its other files are looked for
+    /// under `/`). `release` must be one path component (the caller checked it).
+    pub fn in_modules_tree(tree: &Path, release: &str) -> InstalledKernel {
+        let root = Some(tree)
             .filter(|p| p.ends_with("lib/modules"))
             .and_then(|p| p.parent())
             .and_then(Path::parent)
@@ -171,13 +177,13 @@ impl InstalledKernel {
         if root.as_deref() != Some(Path::new("/")) {
             boot_dirs.push(PathBuf::from("/boot"));
         }
-        Ok(Self::assemble(
+        Self::assemble(
             root.as_deref().unwrap_or(Path::new("/")),
-            &release,
+            release,
             boot_dirs,
             None,
-            Some(dir.to_path_buf()),
-        ))
+            Some(tree.join(release)),
+        )
     }
 
     /// The kernel booted from `image`: its release from the image's header, its other files
@@ -247,8 +253,7 @@ impl InstalledKernel {
         image: Option<PathBuf>,
         modules_dir: Option<PathBuf>,
     ) -> InstalledKernel {
-        let modules_dir =
-            modules_dir.unwrap_or_else(|| root.join("lib/modules").join(release));
+        let modules_dir = modules_dir.unwrap_or_else(|| root.join("lib/modules").join(release));
         let mut k = InstalledKernel {
             release: release.to_string(),
             root: root.to_path_buf(),
@@ -304,8 +309,7 @@ impl InstalledKernel {
 
     fn btf_candidates(&self) -> Vec<PathBuf> {
         let mut c = Vec::new();
-        if self.root == Path::new("/") && running_release().ok().as_deref() == Some(&self.release)
-        {
+        if self.root == Path::new("/") && running_release().ok().as_deref() == Some(&self.release) {
             c.push(PathBuf::from("/sys/kernel/btf/vmlinux"));
         }
         c.push(
@@ -389,10 +393,15 @@ impl InstalledKernel {
     /// `UTS_RELEASE` of the headers (`include/generated/utsrelease.h`): the release they
     /// build for, which must be this kernel's.
     pub fn headers_release(&self) -> Option<String> {
-        let text =
-            std::fs::read_to_string(self.headers.as_ref()?.join("include/generated/utsrelease.h"))
-                .ok()?;
-        let line = text.lines().find(|l| l.starts_with("#define UTS_RELEASE"))?;
+        let text = std::fs::read_to_string(
+            self.headers
+                .as_ref()?
+                .join("include/generated/utsrelease.h"),
+        )
+        .ok()?;
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("#define UTS_RELEASE"))?;
         let start = line.find('"')? + 1;
         let end = line[start..].find('"')? + start;
         Some(line[start..end].to_string())

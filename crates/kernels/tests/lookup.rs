@@ -26,12 +26,21 @@ fn fake_root() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().to_path_buf();
     write(&root.join(format!("boot/vmlinuz-{R}")), &bzimage(R));
-    write(&root.join(format!("boot/config-{R}")), b"CONFIG_MODULE_SIG_HASH=\"sha512\"\n");
-    write(&root.join(format!("boot/System.map-{R}")), b"ffffffff81000000 T _text\n");
+    write(
+        &root.join(format!("boot/config-{R}")),
+        b"CONFIG_MODULE_SIG_HASH=\"sha512\"\n",
+    );
+    write(
+        &root.join(format!("boot/System.map-{R}")),
+        b"ffffffff81000000 T _text\n",
+    );
     let headers = root.join(format!("usr/src/linux-headers-{R}"));
     write(&headers.join("Makefile"), b"all:\n");
     write(&headers.join("Module.symvers"), b"");
-    write(&headers.join(".config"), b"CONFIG_MODULE_SIG_HASH=\"sha256\"\nCONFIG_X=y\n");
+    write(
+        &headers.join(".config"),
+        b"CONFIG_MODULE_SIG_HASH=\"sha256\"\nCONFIG_X=y\n",
+    );
     write(
         &headers.join("include/generated/utsrelease.h"),
         format!("#define UTS_RELEASE \"{R}\"\n").as_bytes(),
@@ -49,7 +58,10 @@ fn every_file_of_a_full_tree() {
     assert_eq!(k.release, R);
     assert_eq!(k.image, Some(root.join(format!("boot/vmlinuz-{R}"))));
     assert_eq!(k.config, Some(root.join(format!("boot/config-{R}"))));
-    assert_eq!(k.system_map, Some(root.join(format!("boot/System.map-{R}"))));
+    assert_eq!(
+        k.system_map,
+        Some(root.join(format!("boot/System.map-{R}")))
+    );
     assert_eq!(k.modules_dir, root.join("lib/modules").join(R));
     assert_eq!(k.headers, Some(k.modules_dir.join("build")));
     assert_eq!(k.symvers, Some(k.modules_dir.join("build/Module.symvers")));
@@ -57,7 +69,10 @@ fn every_file_of_a_full_tree() {
     assert_eq!(k.headers_release().as_deref(), Some(R));
     // The kernel's own config wins over the headers' copy; keys only in the headers' copy
     // are still found.
-    assert_eq!(k.config_value("CONFIG_MODULE_SIG_HASH").as_deref(), Some("sha512"));
+    assert_eq!(
+        k.config_value("CONFIG_MODULE_SIG_HASH").as_deref(),
+        Some("sha512")
+    );
     assert_eq!(k.config_value("CONFIG_X").as_deref(), Some("y"));
 
     // The same kernel from its image and from its modules directory.
@@ -90,7 +105,10 @@ fn missing_pieces_are_none_and_errors_say_where_we_looked() {
     // No config in boot/ nor lib/modules/R/{build/.config,config}.
     assert_eq!(k.config, None);
     let e = k.config_file().unwrap_err().to_string();
-    assert!(e.contains(&format!("config-{R}")) && e.contains("build/.config"), "{e}");
+    assert!(
+        e.contains(&format!("config-{R}")) && e.contains("build/.config"),
+        "{e}"
+    );
 
     std::fs::remove_dir_all(root.join("usr/src")).unwrap();
     let k = InstalledKernel::find(&root, R).unwrap();
@@ -99,7 +117,9 @@ fn missing_pieces_are_none_and_errors_say_where_we_looked() {
     assert!(e.contains(&format!("linux-headers-{R}")), "{e}");
 
     // Nothing at all of another release.
-    let e = InstalledKernel::find(&root, "9.9.9").unwrap_err().to_string();
+    let e = InstalledKernel::find(&root, "9.9.9")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no kernel 9.9.9"), "{e}");
 }
 
@@ -118,8 +138,13 @@ fn an_image_given_by_path_anywhere() {
     // Not a kernel: said so, with the path.
     let script = tmp.path().join("run.sh");
     write(&script, b"#!/bin/sh\necho hi\n");
-    let e = InstalledKernel::from_image(&script).unwrap_err().to_string();
-    assert!(e.contains("run.sh") && e.contains("not a kernel image"), "{e}");
+    let e = InstalledKernel::from_image(&script)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("run.sh") && e.contains("not a kernel image"),
+        "{e}"
+    );
     assert!(kernels::check_image(&script).is_err());
     assert!(kernels::check_image(tmp.path()).is_err());
     assert!(kernels::check_image(&tmp.path().join("absent")).is_err());
@@ -132,7 +157,10 @@ fn the_corpus_package() {
     };
     let k = InstalledKernel::find(&c.root, &c.release).unwrap();
     let image = k.image.clone().expect("the package ships boot/vmlinuz-R");
-    assert_eq!(image, c.root.join("boot").join(format!("vmlinuz-{}", c.release)));
+    assert_eq!(
+        image,
+        c.root.join("boot").join(format!("vmlinuz-{}", c.release))
+    );
     assert_eq!(kernels::check_image(&image).unwrap(), ImageKind::BzImage);
     assert!(k.config.is_some() && k.system_map.is_some());
     assert_eq!(k.modules_dir, c.moddir());
