@@ -728,7 +728,12 @@ impl Dkms<'_> {
         for b in &c.modules {
             let built = build.join(format!("{}{}.ko", b.built_location, b.built_name));
             if b.strip {
-                let _ = Command::new("strip").arg("-g").arg(&built).status();
+                // DKMS ignores a failed strip (the module is then installed unstripped).
+                let _ = Command::new("strip")
+                    .arg("-g")
+                    .arg(&built)
+                    .stderr(Stdio::null())
+                    .status();
             }
             if let Some(key) = self.signing {
                 self.say(format!("Signing module {}", built.display()));
@@ -880,6 +885,11 @@ impl Dkms<'_> {
     /// `dkms uninstall` for one kernel/arch.
     pub fn uninstall(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
         let _lock = self.lock(&mv.name)?;
+        // A conf that cannot be read (or names paths outside the trees) is a refusal, not
+        // "not installed".
+        if self.is_added(mv) {
+            self.read_conf(mv, k)?;
+        }
         if !self.is_installed(mv, k) {
             self.say(format!(
                 "Module {} {} is not installed for kernel {} ({}). Skipping...",
@@ -954,6 +964,9 @@ impl Dkms<'_> {
     /// `dkms unbuild` for one kernel/arch (uninstalls first).
     pub fn unbuild(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
         let _lock = self.lock(&mv.name)?;
+        if self.is_added(mv) {
+            self.read_conf(mv, k)?;
+        }
         if self.is_installed(mv, k) {
             self.uninstall_one(mv, k)?;
         }
