@@ -33,7 +33,8 @@ impl fmt::Display for ImageKind {
 pub fn kind(image: &[u8]) -> Option<ImageKind> {
     if image.get(0x202..0x206) == Some(b"HdrS") {
         Some(ImageKind::BzImage)
-    } else if image.starts_with(b"\x7fELF") {
+    } else if image.starts_with(b"\x7fELF") && elf_type(image) == Some(ET_EXEC) {
+        // A vmlinux is an executable (ET_EXEC); programs like /bin/sh are ET_DYN.
         Some(ImageKind::Elf)
     } else if image.get(0x38..0x3C) == Some(b"ARM\x64") {
         Some(ImageKind::Arm64Image)
@@ -42,6 +43,24 @@ pub fn kind(image: &[u8]) -> Option<ImageKind> {
     } else {
         None
     }
+}
+
+const ET_EXEC: u16 = 2;
+
+/// `e_type` of an ELF header, in the file's byte order.
+fn elf_type(image: &[u8]) -> Option<u16> {
+    let b = [*image.get(16)?, *image.get(17)?];
+    match image.get(5)? {
+        1 => Some(u16::from_le_bytes(b)),
+        2 => Some(u16::from_be_bytes(b)),
+        _ => None,
+    }
+}
+
+/// Whether an ELF executable carries the kernel's `Linux version ` banner (a static program
+/// is ET_EXEC too).
+pub fn has_linux_banner(image: &[u8]) -> bool {
+    banner_release(image).is_some()
 }
 
 /// Why a file is not a kernel image, for messages.
@@ -102,6 +121,10 @@ mod tests {
     fn elf_banner_and_other_kinds() {
         let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
         elf.extend_from_slice(&[0; 64]);
+        elf[16] = 2; // ET_EXEC
+        let mut pie = elf.clone();
+        pie[16] = 3; // ET_DYN: a program, not a kernel
+        assert_eq!(kind(&pie), None);
         elf.extend_from_slice(b"Linux version 6.12.117 (me@host) #1\0");
         assert_eq!(kind(&elf), Some(ImageKind::Elf));
         assert_eq!(release(&elf).as_deref(), Some("6.12.117"));

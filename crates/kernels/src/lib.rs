@@ -426,12 +426,24 @@ fn read_head(path: &Path) -> Result<Vec<u8>> {
     Ok(head)
 }
 
-/// Check that `path` is a kernel image before anything boots it; returns its kind.
+/// Check that `path` is a kernel image before anything boots it; returns its kind. An ELF
+/// file must also carry the kernel's `Linux version` banner.
 pub fn check_image(path: &Path) -> Result<ImageKind> {
     let head = read_head(path)?;
-    image::kind(&head).ok_or_else(|| Error::NotAnImage {
+    let not = || Error::NotAnImage {
         path: path.to_path_buf(),
-    })
+    };
+    let kind = image::kind(&head).ok_or_else(not)?;
+    if kind == ImageKind::Elf {
+        let whole = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !image::has_linux_banner(&whole) {
+            return Err(not());
+        }
+    }
+    Ok(kind)
 }
 
 /// `vmlinuz-R` / `vmlinux-R` -> `R`.

@@ -495,6 +495,11 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
         .dkms_tree
         .clone()
         .unwrap_or_else(|| "/var/lib/dkms".into());
+    // Values that become paths are checked before anything is written (the MOK key too).
+    let mut kernels = kernel_targets(&a)?;
+    if let (Some(m), Some(v)) = (&a.module, &a.version) {
+        ModuleVersion::from_cli(m, v)?;
+    }
     // Signing: the given key pair, else DKMS's MOK pair (created when missing, as DKMS does).
     let builds = matches!(
         action.as_str(),
@@ -508,7 +513,6 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
     } else {
         None
     };
-    let mut kernels = kernel_targets(&a)?;
     let bar = match action.as_str() {
         "build" | "install" | "autoinstall" | "match" => {
             kernel_progress(kernels.len().max(1), &format!("dkms {action}"))
