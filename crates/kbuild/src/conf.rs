@@ -229,16 +229,16 @@ fn check_paths(files: &[PathBuf], c: &DkmsConf, vars: &Vars) -> Result<()> {
 /// Read `conf` (plus DKMS's per-module overrides in `etc_dir`: `<module>.conf`,
 /// `<module>-<version>.conf`, ...-<kernel>.conf, ...-<kernel>-<arch>.conf).
 /// `debian_like` applies Debian's override of every DEST_MODULE_LOCATION to `/updates/dkms`.
-pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Result<DkmsConf> {
-    if !conf.is_file() {
-        return Err(Error::Dkms {
-            code: 4,
-            message: format!(
-                "Error! Could not locate dkms.conf file.\nFile: {} does not exist.",
-                conf.display()
-            ),
-        });
-    }
+/// Element `i` of variable `name` (empty when unset).
+fn get(vars: &Vars, name: &str, i: usize) -> String {
+    vars.get(name)
+        .and_then(|a| a.get(&i))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The files sourced, in order: the conf, then the /etc/dkms overrides that exist.
+fn conf_files(conf: &Path, etc_dir: &Path, v: &ConfVars) -> Vec<PathBuf> {
     let (m, mv, k, a) = (&v.module, &v.module_version, &v.kernelver, &v.arch);
     let mut files = vec![conf.to_path_buf()];
     for name in [
@@ -252,17 +252,19 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
             files.push(p);
         }
     }
-    let vars = evaluate(&files, v)?;
-    let get = |name: &str, i: usize| {
-        vars.get(name)
-            .and_then(|a| a.get(&i))
-            .cloned()
-            .unwrap_or_default()
-    };
-    let count = |name: &str| vars.get(name).map_or(0, |a| a.len());
-    let scalar = |name: &str| Some(get(name, 0)).filter(|s| !s.is_empty());
+    files
+}
 
-    let mut errors = Vec::new();
+/// The module records (BUILT_/DEST_MODULE_* arrays, STRIP) with DKMS's defaults and
+/// checks; problems are added to `errors`.
+fn built_modules(
+    vars: &Vars,
+    m: &str,
+    debian_like: bool,
+    errors: &mut Vec<String>,
+) -> Vec<BuiltModule> {
+    let get = |name: &str, i: usize| get(vars, name, i);
+    let count = |name: &str| vars.get(name).map_or(0, |a| a.len());
     let size = [
         "BUILT_MODULE_NAME",
         "BUILT_MODULE_LOCATION",
@@ -278,7 +280,7 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
     for i in 0..size {
         let mut built_name = get("BUILT_MODULE_NAME", i);
         if built_name.is_empty() && count("DEST_MODULE_LOCATION") == 1 {
-            built_name = m.clone();
+            built_name = m.to_string();
         }
         let mut dest_name = get("DEST_MODULE_NAME", i);
         if dest_name.is_empty() {
@@ -337,6 +339,14 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
         });
     }
 
+    modules
+}
+
+/// The make and clean command lines for the kernel (MAKE/MAKE_MATCH, CLEAN, or DKMS's
+/// defaults), with the kernel's compiler choice.
+fn make_commands(vars: &Vars, v: &ConfVars) -> (String, String) {
+    let get = |name: &str, i: usize| get(vars, name, i);
+    let (m, mv, k) = (&v.module, &v.module_version, &v.kernelver);
     let mut make_command = if get("MAKE_MATCH", 0).is_empty() {
         get("MAKE", 0)
     } else {
@@ -376,6 +386,29 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
         make_command.push_str(" LD=ld.lld");
     }
 
+    (make_command, clean)
+}
+
+pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Result<DkmsConf> {
+    if !conf.is_file() {
+        return Err(Error::Dkms {
+            code: 4,
+            message: format!(
+                "Error! Could not locate dkms.conf file.\nFile: {} does not exist.",
+                conf.display()
+            ),
+        });
+    }
+    let files = conf_files(conf, etc_dir, v);
+    let k = &v.kernelver;
+    let a = &v.arch;
+    let vars = evaluate(&files, v)?;
+    let get = |name: &str, i: usize| get(&vars, name, i);
+    let scalar = |name: &str| Some(get(name, 0)).filter(|s| !s.is_empty());
+
+    let mut errors = Vec::new();
+    let modules = built_modules(&vars, &v.module, debian_like, &mut errors);
+    let (make_command, clean) = make_commands(&vars, v);
     let patch_idx = vars
         .get("PATCH")
         .map(|a| a.keys().copied().collect::<Vec<_>>())

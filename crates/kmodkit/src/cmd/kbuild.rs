@@ -542,22 +542,35 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
     if kernels.is_empty() && !a.all && action != "status" {
         kernels.push(KernelTarget::new(&dkms::uname_r(), &dkms::uname_m())?);
     }
-    let code = match action.as_str() {
+    let code = run_action(&mut d, &a, &action, kernels, &bar)?;
+    bar.finish_and_clear();
+    Ok(code)
+}
+
+/// One DKMS action over the kernels; returns DKMS's exit status.
+fn run_action(
+    d: &mut Dkms<'_>,
+    a: &DkmsArgs,
+    action: &str,
+    mut kernels: Vec<KernelTarget>,
+    bar: &indicatif::ProgressBar,
+) -> Result<u8, kbuild::Error> {
+    Ok(match action {
         "add" => {
             match (&a.source_dir, &a.module, &a.version) {
                 (Some(dir), _, _) => d.add(AddFrom::Directory(dir))?,
-                _ => d.add(AddFrom::SourceTree(module_version(&a, "add")?))?,
+                _ => d.add(AddFrom::SourceTree(module_version(a, "add")?))?,
             };
             0
         }
         "status" => {
-            print_status(&d, &a)?;
+            print_status(d, a)?;
             0
         }
         "build" | "install" => {
             let mv = match (&a.module, &a.version, &a.source_dir) {
                 (None, None, Some(dir)) => d.add(AddFrom::Directory(dir))?,
-                _ => module_version(&a, &action)?,
+                _ => module_version(a, action)?,
             };
             for k in &kernels {
                 bar.set_message(format!("dkms {action} {mv} for {}", k.release));
@@ -571,7 +584,7 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
             0
         }
         "uninstall" | "unbuild" | "remove" => {
-            let mv = module_version(&a, &action)?;
+            let mv = module_version(a, action)?;
             if !d.is_added(&mv) {
                 return Err(kbuild::Error::Dkms {
                     code: 3,
@@ -584,7 +597,7 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
             if a.all {
                 kernels = d.built_kernels(&mv);
             }
-            match action.as_str() {
+            match action {
                 "remove" => d.remove(&mv, &kernels)?,
                 "uninstall" => {
                     for k in &kernels {
@@ -648,7 +661,5 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
             }
         }
         _ => return Err(dkms_usage()),
-    };
-    bar.finish_and_clear();
-    Ok(code)
+    })
 }
