@@ -335,3 +335,38 @@ fn every_field_against_every_action() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Two runs on one module do not interleave: while another holder has the module's lock, an
+/// add waits, and goes ahead once the lock is released.
+#[test]
+fn a_second_run_waits_for_the_module_lock() {
+    if !testsupport::have_tool("bash") {
+        return;
+    }
+    let w = Work::new();
+    std::fs::write(w.work.join("pkg/dkms.conf"), VALID_CONF).unwrap();
+    let module_dir = w.work.join("dkms/hello");
+    std::fs::create_dir_all(&module_dir).unwrap();
+    let lock = safeio::Lock::dir(&module_dir).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut log = Vec::new();
+            let r = w
+                .dkms(&mut log)
+                .add(AddFrom::Directory(&w.work.join("pkg")));
+            tx.send(r.map_err(|e| e.to_string())).unwrap();
+        });
+        // Bash evaluates the conf in milliseconds; the add must still be waiting.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            rx.try_recv().is_err(),
+            "add ran while the module was locked"
+        );
+        assert!(!module_dir.join("1/source").exists());
+        drop(lock);
+        let r = rx.recv().unwrap();
+        assert!(r.is_ok(), "{r:?}");
+    });
+    assert!(module_dir.join("1/source").is_symlink());
+}
