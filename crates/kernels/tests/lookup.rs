@@ -175,3 +175,23 @@ fn the_corpus_package() {
         assert!(listed.iter().any(|l| l.release == c.release), "{listed:?}");
     }
 }
+
+#[test]
+fn an_install_tree_of_any_name() {
+    // DKMS's --installtree need not be ROOT/lib/modules: the kernel's other files are then
+    // looked for under /, and its modules directory is still the tree's.
+    let tmp = tempfile::tempdir().unwrap();
+    let k = InstalledKernel::in_modules_tree(tmp.path(), "9.9.9-none");
+    assert_eq!(k.modules_dir, tmp.path().join("9.9.9-none"));
+    assert_eq!(k.root, Path::new("/"));
+    assert_eq!(k.image, None);
+    let (_t, root) = fake_root();
+    let k = InstalledKernel::in_modules_tree(&root.join("lib/modules"), R);
+    assert_eq!(k.root, root);
+    assert!(k.image.is_some() && k.headers.is_some());
+    // Headers given explicitly win, with their Module.symvers.
+    let other = root.join(format!("usr/src/linux-headers-{R}"));
+    let k = InstalledKernel::in_modules_tree(tmp.path(), R).with_headers(other.clone());
+    assert_eq!(k.headers_dir().unwrap(), other);
+    assert_eq!(k.symvers, Some(other.join("Module.symvers")));
+}

@@ -10,16 +10,25 @@ use std::process::Command;
 use crate::Error;
 
 /// The default kernel when none is given: the running kernel's image, else the newest
-/// Debian kernel package in the cache.
+/// x86 Debian kernel package in the cache.
 pub fn default_kernel() -> Result<InstalledKernel, Error> {
     if let Ok(k) = InstalledKernel::running() {
         if k.image.is_some() {
             return Ok(k);
         }
     }
+    // The cache may hold other architectures' packages (the corpus has arm64, armmp,
+    // s390x): QEMU here is x86_64, so only x86 images qualify.
     kernels::cache::cached_kernels()
         .into_iter()
-        .next()
+        .find(|k| {
+            k.image.as_deref().is_some_and(|i| {
+                matches!(
+                    kernels::check_image(i),
+                    Ok(kernels::ImageKind::BzImage | kernels::ImageKind::Elf)
+                )
+            })
+        })
         .ok_or_else(|| {
             Error::NotFound(format!(
                 "no kernel image: /boot/vmlinuz-$(uname -r) does not exist and {} holds no \
