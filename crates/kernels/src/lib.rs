@@ -186,6 +186,16 @@ impl InstalledKernel {
         )
     }
 
+    /// A kernel named by a path, as `check --kernel` and `verify` take one: its modules
+    /// directory (`ROOT/lib/modules/R`) or its image (any file).
+    pub fn from_path(path: &Path) -> Result<InstalledKernel> {
+        if path.is_dir() {
+            Self::from_modules_dir(path)
+        } else {
+            Self::from_image(path)
+        }
+    }
+
     /// The kernel booted from `image`: its release from the image's header, its other files
     /// beside it (`config-R` in the same directory), under the package root it sits in
     /// (`ROOT/boot/vmlinuz-R`), else under `/`.

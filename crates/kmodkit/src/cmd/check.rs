@@ -170,11 +170,7 @@ pub fn check(_: &str, args: Vec<OsString>) -> u8 {
 /// `kernels::InstalledKernel` knows where a kernel's files are.
 fn kernel_facts(a: &CheckArgs) -> anyhow::Result<(loadcheck::Kernel, Option<std::path::PathBuf>)> {
     use anyhow::Context;
-    let k = if a.kernel.is_dir() {
-        kernels::InstalledKernel::from_modules_dir(&a.kernel)?
-    } else {
-        kernels::InstalledKernel::from_image(&a.kernel)?
-    };
+    let k = kernels::InstalledKernel::from_path(&a.kernel)?;
     let config = match &a.config {
         Some(c) => c.clone(),
         None => k
