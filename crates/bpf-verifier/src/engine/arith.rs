@@ -79,102 +79,7 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
     let dst = cx.read_reg(pc, st, i.dst)?;
     match (dst, src) {
         (Reg::Scalar(a), Reg::Scalar(b)) => {
-            let (a, b) = if is64 {
-                (a, b)
-            } else {
-                (a.zext32(), b.zext32())
-            };
-            let shift = |b: &Scalar| -> Option<u32> {
-                b.value().map(|v| (v & if is64 { 63 } else { 31 }) as u32)
-            };
-            let r = match op {
-                alu::ADD => a.add(&b),
-                alu::SUB => a.sub(&b),
-                alu::MUL => a.mul(&b),
-                alu::OR => a.or(&b),
-                alu::AND => a.and(&b),
-                alu::XOR => a.xor(&b),
-                alu::LSH => match shift(&b) {
-                    Some(s) => {
-                        if is64 {
-                            a.lsh(s)
-                        } else {
-                            Scalar::from_tnum(a.t.lshift(s).cast32())
-                        }
-                    }
-                    None => Scalar::unknown(),
-                },
-                alu::RSH => match shift(&b) {
-                    Some(s) => a.rsh(s),
-                    None => Scalar::unknown(),
-                },
-                alu::ARSH => match shift(&b) {
-                    Some(s) => {
-                        if is64 {
-                            a.arsh(s)
-                        } else {
-                            let v32 = Scalar::from_tnum(crate::scalar::Tnum {
-                                value: (a.t.value as u32 as i32 as i64) as u64,
-                                mask: (a.t.mask as u32 as i32 as i64) as u64,
-                            });
-                            v32.arsh(s)
-                        }
-                    }
-                    None => Scalar::unknown(),
-                },
-                alu::DIV => {
-                    if i.off == 0 {
-                        match b.value() {
-                            Some(0) => Scalar::konst(0),
-                            Some(c) => Scalar::urange(a.umin / c, a.umax / c),
-                            None => Scalar::urange(0, a.umax),
-                        }
-                    } else {
-                        Scalar::unknown()
-                    }
-                }
-                alu::MOD => {
-                    if i.off == 0 {
-                        match b.value() {
-                            Some(0) => a,
-                            Some(c) => Scalar::urange(0, (c - 1).min(a.umax)),
-                            None => Scalar::urange(0, a.umax),
-                        }
-                    } else {
-                        Scalar::unknown()
-                    }
-                }
-                alu::NEG => Scalar::konst(0).sub(&a),
-                alu::END => {
-                    let bits = i.imm as u32;
-                    let swap = is64 || i.is_reg_src();
-                    if !swap {
-                        // le on a little-endian machine: truncation.
-                        if bits == 64 {
-                            a
-                        } else {
-                            let max = (1u64 << bits) - 1;
-                            a.and(&Scalar::konst(max))
-                        }
-                    } else if let Some(v) = a.value() {
-                        Scalar::konst(match bits {
-                            16 => (v as u16).swap_bytes() as u64,
-                            32 => (v as u32).swap_bytes() as u64,
-                            _ => v.swap_bytes(),
-                        })
-                    } else if bits == 64 {
-                        Scalar::unknown()
-                    } else {
-                        Scalar::urange(0, (1u64 << bits) - 1)
-                    }
-                }
-                _ => Scalar::unknown(),
-            };
-            let r = if is64 || op == alu::END {
-                r
-            } else {
-                r.zext32()
-            };
+            let r = scalar_alu(i, a, b);
             st.cur_mut().regs[d] = Reg::Scalar(r);
             Ok(())
         }
@@ -285,6 +190,108 @@ pub(super) fn alu_name(op: u8) -> &'static str {
         alu::ARSH => "s>>=",
         alu::END => "bswap",
         _ => "?",
+    }
+}
+
+/// The result of a scalar ALU operation `a OP b` (`i` gives the operation, width and, for
+/// byte swaps and sign-extending moves, the operand size).
+fn scalar_alu(i: Insn, a: Scalar, b: Scalar) -> Scalar {
+    let is64 = i.class() == class::ALU64;
+    let op = i.op();
+    let (a, b) = if is64 {
+        (a, b)
+    } else {
+        (a.zext32(), b.zext32())
+    };
+    let shift =
+        |b: &Scalar| -> Option<u32> { b.value().map(|v| (v & if is64 { 63 } else { 31 }) as u32) };
+    let r = match op {
+        alu::ADD => a.add(&b),
+        alu::SUB => a.sub(&b),
+        alu::MUL => a.mul(&b),
+        alu::OR => a.or(&b),
+        alu::AND => a.and(&b),
+        alu::XOR => a.xor(&b),
+        alu::LSH => match shift(&b) {
+            Some(s) => {
+                if is64 {
+                    a.lsh(s)
+                } else {
+                    Scalar::from_tnum(a.t.lshift(s).cast32())
+                }
+            }
+            None => Scalar::unknown(),
+        },
+        alu::RSH => match shift(&b) {
+            Some(s) => a.rsh(s),
+            None => Scalar::unknown(),
+        },
+        alu::ARSH => match shift(&b) {
+            Some(s) => {
+                if is64 {
+                    a.arsh(s)
+                } else {
+                    let v32 = Scalar::from_tnum(crate::scalar::Tnum {
+                        value: (a.t.value as u32 as i32 as i64) as u64,
+                        mask: (a.t.mask as u32 as i32 as i64) as u64,
+                    });
+                    v32.arsh(s)
+                }
+            }
+            None => Scalar::unknown(),
+        },
+        alu::DIV => {
+            if i.off == 0 {
+                match b.value() {
+                    Some(0) => Scalar::konst(0),
+                    Some(c) => Scalar::urange(a.umin / c, a.umax / c),
+                    None => Scalar::urange(0, a.umax),
+                }
+            } else {
+                Scalar::unknown()
+            }
+        }
+        alu::MOD => {
+            if i.off == 0 {
+                match b.value() {
+                    Some(0) => a,
+                    Some(c) => Scalar::urange(0, (c - 1).min(a.umax)),
+                    None => Scalar::urange(0, a.umax),
+                }
+            } else {
+                Scalar::unknown()
+            }
+        }
+        alu::NEG => Scalar::konst(0).sub(&a),
+        alu::END => {
+            let bits = i.imm as u32;
+            let swap = is64 || i.is_reg_src();
+            if !swap {
+                // le on a little-endian machine: truncation.
+                if bits == 64 {
+                    a
+                } else {
+                    let max = (1u64 << bits) - 1;
+                    a.and(&Scalar::konst(max))
+                }
+            } else if let Some(v) = a.value() {
+                Scalar::konst(match bits {
+                    16 => (v as u16).swap_bytes() as u64,
+                    32 => (v as u32).swap_bytes() as u64,
+                    _ => v.swap_bytes(),
+                })
+            } else if bits == 64 {
+                Scalar::unknown()
+            } else {
+                Scalar::urange(0, (1u64 << bits) - 1)
+            }
+        }
+        _ => Scalar::unknown(),
+    };
+    if is64 || op == alu::END {
+        r
+    } else {
+        r.zext32()
     }
 }
 

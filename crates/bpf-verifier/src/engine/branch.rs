@@ -308,7 +308,12 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
     }
 }
 
-pub(super) fn branch(pc: usize, target: usize, taken: Option<State>, fall: Option<State>) -> Res<Next> {
+pub(super) fn branch(
+    pc: usize,
+    target: usize,
+    taken: Option<State>,
+    fall: Option<State>,
+) -> Res<Next> {
     Ok(match (taken, fall) {
         (Some(t), Some(f)) => Next::Branch((pc + 1, f), (target, t)),
         (Some(t), None) => Next::Move(target, t),

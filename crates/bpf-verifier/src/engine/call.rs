@@ -145,190 +145,15 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             maps,
         );
     }
-    let mut map: Option<u32> = None;
-    let mut alloc_size: Option<u64> = None;
-    let mut release_id: Option<u32> = None;
+    let mut found = HelperArgs::default();
     for (k, arg) in p.args.iter().enumerate() {
-        let r = (k + 1) as u8;
         if *arg == Arg::None {
             break;
         }
-        let v = cx.read_reg(pc, st, r).map_err(|mut e| {
-            e.class = Class::Uninit;
-            e.msg = format!(
-                "R{r} !read_ok: argument {} of bpf_{} is not initialised",
-                k + 1,
-                p.name
-            );
-            e
-        })?;
-        let want = |what: &str, st: &State| -> Res<Next> {
-            rej(
-                pc,
-                Class::Helper,
-                format!(
-                    "R{r} type={} expected={what} (argument {} of bpf_{})",
-                    fmt_reg(&v, maps),
-                    k + 1,
-                    p.name
-                ),
-                None,
-                st,
-                maps,
-            )
-        };
-        match arg {
-            Arg::None | Arg::Anything => {}
-            Arg::Scalar => {
-                if !matches!(v, Reg::Scalar(_)) {
-                    return want("scalar", st);
-                }
-            }
-            Arg::ConstMapPtr => match v {
-                Reg::Ptr(Ptr {
-                    kind: Kind::MapPtr(m),
-                    ..
-                }) => {
-                    let mi = &maps[m as usize];
-                    if let Some(why) = helpers::map_incompatible(p.id, mi.map_type) {
-                        let class =
-                            if matches!(p.id, 1..=3) && !matches!(mi.map_type, 3 | 4 | 7 | 27) {
-                                Class::Unsupported
-                            } else {
-                                Class::Helper
-                            };
-                        return rej(
-                            pc,
-                            class,
-                            format!(
-                                "cannot pass map_type {} into func bpf_{}#{id} ({why})",
-                                mi.map_type, p.name
-                            ),
-                            None,
-                            st,
-                            maps,
-                        );
-                    }
-                    map = Some(m);
-                }
-                _ => return want("map_ptr", st),
-            },
-            Arg::MapKey | Arg::MapValue => {
-                let Some(m) = map else {
-                    return want("map_ptr first", st);
-                };
-                let mi = &maps[m as usize];
-                let size = if *arg == Arg::MapKey {
-                    mi.key_size
-                } else {
-                    mi.value_size
-                } as usize;
-                check_mem_arg(cx, pc, st, r, &v, size, false, p.name)?;
-            }
-            Arg::Mem | Arg::UninitMem => {
-                // Size is the next register.
-                let sr = r + 1;
-                let sv = cx.read_reg(pc, st, sr)?;
-                let Reg::Scalar(ss) = sv else {
-                    return rej(
-                        pc,
-                        Class::Helper,
-                        format!(
-                            "R{sr} must be a scalar size (argument {} of bpf_{})",
-                            k + 2,
-                            p.name
-                        ),
-                        None,
-                        st,
-                        maps,
-                    );
-                };
-                let zero_ok = p.args[k + 1] == Arg::SizeOrZero;
-                if ss.umax > (1 << 29) || ss.smin < 0 {
-                    return rej(
-                        pc,
-                        Class::Bounds,
-                        format!("R{sr} unbounded memory access, use 'var &= const' or 'if (var < const)' (size argument of bpf_{})", p.name),
-                        Some("bound the size argument with a constant".into()),
-                        st,
-                        maps,
-                    );
-                }
-                if ss.umin == 0 && !zero_ok {
-                    return rej(
-                        pc,
-                        Class::Helper,
-                        format!(
-                            "R{sr} invalid zero-sized read (size argument of bpf_{} must be > 0)",
-                            p.name
-                        ),
-                        None,
-                        st,
-                        maps,
-                    );
-                }
-                if ss.umax == 0 {
-                    if let Reg::Scalar(s) = v {
-                        if s.value() == Some(0) {
-                            continue;
-                        }
-                    }
-                }
-                check_mem_arg(
-                    cx,
-                    pc,
-                    st,
-                    r,
-                    &v,
-                    ss.umax as usize,
-                    *arg == Arg::UninitMem,
-                    p.name,
-                )?;
-            }
-            Arg::Size | Arg::SizeOrZero => {}
-            Arg::Ctx => match v {
-                Reg::Ptr(Ptr {
-                    kind: Kind::Ctx,
-                    off: 0,
-                    ..
-                }) => {}
-                _ => return want("ctx", st),
-            },
-            Arg::ConstAllocSize => match v {
-                Reg::Scalar(s) if s.is_const() => alloc_size = s.value(),
-                _ => return want("a constant size", st),
-            },
-            Arg::AllocMem => match v {
-                Reg::Ptr(Ptr {
-                    kind: Kind::Mem(_),
-                    off: 0,
-                    nullable: false,
-                    id,
-                    ..
-                }) => release_id = Some(id),
-                Reg::Ptr(Ptr {
-                    kind: Kind::Mem(_),
-                    nullable: true,
-                    ..
-                }) => {
-                    return rej(
-                        pc,
-                        Class::Null,
-                        format!(
-                        "R{r} may be NULL: check the result of bpf_ringbuf_reserve before bpf_{}",
-                        p.name
-                    ),
-                        None,
-                        st,
-                        maps,
-                    )
-                }
-                _ => return want("ringbuf_mem", st),
-            },
-        }
+        helper_arg(cx, pc, st, p, k, &mut found)?;
     }
     // Effects: R1-R5 clobbered, R0 the result.
-    if let Some(rid) = release_id {
+    if let Some(rid) = found.release_id {
         Ctx::for_id(st, rid, &mut |r| *r = Reg::unknown());
     }
     let f = st.cur_mut();
@@ -339,7 +164,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         Ret::Integer => Reg::unknown(),
         Ret::Void => Reg::unknown(),
         Ret::MapValueOrNull => {
-            let m = map.expect("ConstMapPtr checked");
+            let m = found.map.expect("ConstMapPtr checked");
             let id = cx.new_id();
             Reg::Ptr(Ptr {
                 kind: Kind::MapValue(m),
@@ -353,7 +178,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         Ret::AllocMemOrNull => {
             let id = cx.new_id();
             Reg::Ptr(Ptr {
-                kind: Kind::Mem(alloc_size.unwrap_or(0) as u32),
+                kind: Kind::Mem(found.alloc_size.unwrap_or(0) as u32),
                 off: 0,
                 var: Scalar::konst(0),
                 id,
@@ -363,6 +188,202 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         }
     };
     Ok(Next::Goto(pc + 1))
+}
+
+/// What the arguments of one helper call established for the arguments after them and
+/// for the result.
+#[derive(Default)]
+struct HelperArgs {
+    map: Option<u32>,
+    alloc_size: Option<u64>,
+    release_id: Option<u32>,
+}
+
+/// Check argument `k` (in R`k+1`) of helper `p` against its declared type.
+fn helper_arg(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &mut State,
+    p: &helpers::Proto,
+    k: usize,
+    found: &mut HelperArgs,
+) -> Res<()> {
+    let maps = cx.input.maps;
+    let arg = &p.args[k];
+    let r = (k + 1) as u8;
+    let v = cx.read_reg(pc, st, r).map_err(|mut e| {
+        e.class = Class::Uninit;
+        e.msg = format!(
+            "R{r} !read_ok: argument {} of bpf_{} is not initialised",
+            k + 1,
+            p.name
+        );
+        e
+    })?;
+    let want = |what: &str, st: &State| -> Res<()> {
+        rej(
+            pc,
+            Class::Helper,
+            format!(
+                "R{r} type={} expected={what} (argument {} of bpf_{})",
+                fmt_reg(&v, maps),
+                k + 1,
+                p.name
+            ),
+            None,
+            st,
+            maps,
+        )
+    };
+    match arg {
+        Arg::None | Arg::Anything => {}
+        Arg::Scalar => {
+            if !matches!(v, Reg::Scalar(_)) {
+                return want("scalar", st);
+            }
+        }
+        Arg::ConstMapPtr => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::MapPtr(m),
+                ..
+            }) => {
+                let mi = &maps[m as usize];
+                if let Some(why) = helpers::map_incompatible(p.id, mi.map_type) {
+                    let class = if matches!(p.id, 1..=3) && !matches!(mi.map_type, 3 | 4 | 7 | 27) {
+                        Class::Unsupported
+                    } else {
+                        Class::Helper
+                    };
+                    return rej(
+                        pc,
+                        class,
+                        format!(
+                            "cannot pass map_type {} into func bpf_{}#{} ({why})",
+                            mi.map_type, p.name, p.id
+                        ),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                found.map = Some(m);
+            }
+            _ => return want("map_ptr", st),
+        },
+        Arg::MapKey | Arg::MapValue => {
+            let Some(m) = found.map else {
+                return want("map_ptr first", st);
+            };
+            let mi = &maps[m as usize];
+            let size = if *arg == Arg::MapKey {
+                mi.key_size
+            } else {
+                mi.value_size
+            } as usize;
+            check_mem_arg(cx, pc, st, r, &v, size, false, p.name)?;
+        }
+        Arg::Mem | Arg::UninitMem => {
+            // Size is the next register.
+            let sr = r + 1;
+            let sv = cx.read_reg(pc, st, sr)?;
+            let Reg::Scalar(ss) = sv else {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    format!(
+                        "R{sr} must be a scalar size (argument {} of bpf_{})",
+                        k + 2,
+                        p.name
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
+            };
+            let zero_ok = p.args[k + 1] == Arg::SizeOrZero;
+            if ss.umax > (1 << 29) || ss.smin < 0 {
+                return rej(
+                    pc,
+                    Class::Bounds,
+                    format!("R{sr} unbounded memory access, use 'var &= const' or 'if (var < const)' (size argument of bpf_{})", p.name),
+                    Some("bound the size argument with a constant".into()),
+                    st,
+                    maps,
+                );
+            }
+            if ss.umin == 0 && !zero_ok {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    format!(
+                        "R{sr} invalid zero-sized read (size argument of bpf_{} must be > 0)",
+                        p.name
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            if ss.umax == 0 {
+                if let Reg::Scalar(s) = v {
+                    if s.value() == Some(0) {
+                        return Ok(());
+                    }
+                }
+            }
+            check_mem_arg(
+                cx,
+                pc,
+                st,
+                r,
+                &v,
+                ss.umax as usize,
+                *arg == Arg::UninitMem,
+                p.name,
+            )?;
+        }
+        Arg::Size | Arg::SizeOrZero => {}
+        Arg::Ctx => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::Ctx,
+                off: 0,
+                ..
+            }) => {}
+            _ => return want("ctx", st),
+        },
+        Arg::ConstAllocSize => match v {
+            Reg::Scalar(s) if s.is_const() => found.alloc_size = s.value(),
+            _ => return want("a constant size", st),
+        },
+        Arg::AllocMem => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::Mem(_),
+                off: 0,
+                nullable: false,
+                id,
+                ..
+            }) => found.release_id = Some(id),
+            Reg::Ptr(Ptr {
+                kind: Kind::Mem(_),
+                nullable: true,
+                ..
+            }) => {
+                return rej(
+                    pc,
+                    Class::Null,
+                    format!(
+                        "R{r} may be NULL: check the result of bpf_ringbuf_reserve before bpf_{}",
+                        p.name
+                    ),
+                    None,
+                    st,
+                    maps,
+                )
+            }
+            _ => return want("ringbuf_mem", st),
+        },
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]

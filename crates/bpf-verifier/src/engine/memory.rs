@@ -75,145 +75,7 @@ impl Ctx<'_> {
             rej(pc, Class::Bounds, what, hint, st, maps)
         };
         match p.kind {
-            Kind::Stack(fr) => {
-                if p.var.smin < p.var.smax || !p.var.is_const() {
-                    // Variable offset: allowed for privileged loaders within bounds.
-                    if p.var.smin == i64::MIN || p.var.smax == i64::MAX {
-                        return bounds(
-                            format!("invalid unbounded variable-offset access to stack R{reg}"),
-                            Some("bound the offset with a comparison first".into()),
-                            st,
-                        );
-                    }
-                }
-                if lo < -(STACK as i128) || hi > 0 {
-                    return bounds(
-                        format!("invalid {} of stack R{reg} off={} size={size}: outside the 512-byte stack [-512, 0)", if is_write { "write" } else { "read" }, p.off + off as i64),
-                        Some("stack offsets are negative from r10 and at least -512".into()),
-                        st,
-                    );
-                }
-                // The stack is always accessed with strict alignment.
-                if !self.helper_access
-                    && p.var.is_const()
-                    && (p.off + off as i64 + p.var.t.value as i64).rem_euclid(size as i64) != 0
-                {
-                    return bounds(
-                        format!(
-                            "misaligned stack access off {}+{}+{} size {size}",
-                            p.var.t.value as i64, p.off, off
-                        ),
-                        Some(format!(
-                            "{size}-byte stack accesses must be {size}-byte aligned"
-                        )),
-                        st,
-                    );
-                }
-                if let Some(Reg::Ptr(_)) = write {
-                    if size != 8 {
-                        return rej(
-                            pc,
-                            Class::Pointer,
-                            "invalid size of register spill".to_string(),
-                            None,
-                            st,
-                            maps,
-                        );
-                    }
-                }
-                let f = fr as usize;
-                let func = st.frames[f].func;
-                let depth = (-lo) as usize;
-                let d = st.frames[f].stack.depth.max(depth);
-                st.frames[f].stack.depth = d;
-                let e = self.func_depth.entry(func).or_insert(0);
-                *e = (*e).max(d);
-                // Combined depth along the call chain.
-                let total: usize = st
-                    .frames
-                    .iter()
-                    .map(|fr| self.func_depth.get(&fr.func).copied().unwrap_or(0))
-                    .sum();
-                if total > STACK {
-                    return bounds(
-                        format!(
-                            "combined stack size of {} calls is {total}. Too large",
-                            st.frames.len()
-                        ),
-                        None,
-                        st,
-                    );
-                }
-                let start = (STACK as i128 + lo) as usize;
-                let end = (STACK as i128 + hi) as usize;
-                let var = !p.var.is_const();
-                let stack = &mut st.frames[f].stack;
-                if let Some(v) = write {
-                    if var {
-                        for b in start..end {
-                            stack.bytes[b] = SLOT_MISC;
-                            stack.spills[b / 8] = None;
-                        }
-                        return Ok(v);
-                    }
-                    if size == 8 && start.is_multiple_of(8) && !atomic {
-                        // Spill of a full register.
-                        stack.spills[start / 8] = Some(v);
-                        for b in start..end {
-                            stack.bytes[b] = SLOT_SPILL;
-                        }
-                        if let Reg::Scalar(s) = v {
-                            if s.value() == Some(0) {
-                                for b in start..end {
-                                    stack.bytes[b] = SLOT_ZERO;
-                                }
-                                stack.spills[start / 8] = Some(v);
-                            }
-                        }
-                        return Ok(v);
-                    }
-                    // Partial overwrite of a spilled pointer destroys it.
-                    for b in start..end {
-                        if stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO {
-                            let slot = b / 8;
-                            if let Some(Reg::Ptr(_)) = stack.spills[slot] {
-                                for k in slot * 8..slot * 8 + 8 {
-                                    stack.bytes[k] = SLOT_MISC;
-                                }
-                            } else {
-                                for k in slot * 8..slot * 8 + 8 {
-                                    if stack.bytes[k] == SLOT_SPILL || stack.bytes[k] == SLOT_ZERO {
-                                        stack.bytes[k] = SLOT_MISC;
-                                    }
-                                }
-                            }
-                            stack.spills[slot] = None;
-                        }
-                    }
-                    let zero = matches!(v, Reg::Scalar(s) if s.value() == Some(0));
-                    for b in start..end {
-                        stack.bytes[b] = if zero { SLOT_ZERO } else { SLOT_MISC };
-                    }
-                    return Ok(v);
-                }
-                // Read.
-                if !var && size == 8 && start.is_multiple_of(8) {
-                    if let Some(r) = stack.spills[start / 8] {
-                        if (start..end)
-                            .all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO)
-                        {
-                            return Ok(r);
-                        }
-                    }
-                }
-                let all_zero = (start..end).all(|b| stack.bytes[b] == SLOT_ZERO);
-                // A partial read of a spilled pointer is a pointer leak, allowed for root: scalar.
-                Ok(if all_zero {
-                    Reg::konst(0)
-                } else {
-                    Reg::unknown()
-                })
-            }
+            Kind::Stack(fr) => self.stack_access(pc, st, reg, (p, fr), off, size, write, atomic),
             Kind::MapValue(m) => {
                 let vs = maps.get(m as usize).map(|m| m.value_size).unwrap_or(0) as i128;
                 if p.var.smin == i64::MIN || p.var.smax == i64::MAX || p.var.umax == u64::MAX {
@@ -335,6 +197,165 @@ impl Ctx<'_> {
                 maps,
             ),
         }
+    }
+
+    /// An access to the stack of frame `fr`: bounds, alignment, the frame's and the call
+    /// chain's depth, and spilled registers.
+    #[allow(clippy::too_many_arguments)]
+    fn stack_access(
+        &mut self,
+        pc: usize,
+        st: &mut State,
+        reg: u8,
+        (p, fr): (Ptr, u8),
+        off: i16,
+        size: usize,
+        write: Option<Reg>,
+        atomic: bool,
+    ) -> Res<Reg> {
+        let maps = self.input.maps;
+        let lo = p.off as i128 + off as i128 + p.var.smin as i128;
+        let hi = p.off as i128 + off as i128 + p.var.smax as i128 + size as i128;
+        let is_write = write.is_some();
+        let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
+            rej(pc, Class::Bounds, what, hint, st, maps)
+        };
+        if p.var.smin < p.var.smax || !p.var.is_const() {
+            // Variable offset: allowed for privileged loaders within bounds.
+            if p.var.smin == i64::MIN || p.var.smax == i64::MAX {
+                return bounds(
+                    format!("invalid unbounded variable-offset access to stack R{reg}"),
+                    Some("bound the offset with a comparison first".into()),
+                    st,
+                );
+            }
+        }
+        if lo < -(STACK as i128) || hi > 0 {
+            return bounds(
+                    format!("invalid {} of stack R{reg} off={} size={size}: outside the 512-byte stack [-512, 0)", if is_write { "write" } else { "read" }, p.off + off as i64),
+                    Some("stack offsets are negative from r10 and at least -512".into()),
+                    st,
+                );
+        }
+        // The stack is always accessed with strict alignment.
+        if !self.helper_access
+            && p.var.is_const()
+            && (p.off + off as i64 + p.var.t.value as i64).rem_euclid(size as i64) != 0
+        {
+            return bounds(
+                format!(
+                    "misaligned stack access off {}+{}+{} size {size}",
+                    p.var.t.value as i64, p.off, off
+                ),
+                Some(format!(
+                    "{size}-byte stack accesses must be {size}-byte aligned"
+                )),
+                st,
+            );
+        }
+        if let Some(Reg::Ptr(_)) = write {
+            if size != 8 {
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    "invalid size of register spill".to_string(),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+        }
+        let f = fr as usize;
+        let func = st.frames[f].func;
+        let depth = (-lo) as usize;
+        let d = st.frames[f].stack.depth.max(depth);
+        st.frames[f].stack.depth = d;
+        let e = self.func_depth.entry(func).or_insert(0);
+        *e = (*e).max(d);
+        // Combined depth along the call chain.
+        let total: usize = st
+            .frames
+            .iter()
+            .map(|fr| self.func_depth.get(&fr.func).copied().unwrap_or(0))
+            .sum();
+        if total > STACK {
+            return bounds(
+                format!(
+                    "combined stack size of {} calls is {total}. Too large",
+                    st.frames.len()
+                ),
+                None,
+                st,
+            );
+        }
+        let start = (STACK as i128 + lo) as usize;
+        let end = (STACK as i128 + hi) as usize;
+        let var = !p.var.is_const();
+        let stack = &mut st.frames[f].stack;
+        if let Some(v) = write {
+            if var {
+                for b in start..end {
+                    stack.bytes[b] = SLOT_MISC;
+                    stack.spills[b / 8] = None;
+                }
+                return Ok(v);
+            }
+            if size == 8 && start.is_multiple_of(8) && !atomic {
+                // Spill of a full register.
+                stack.spills[start / 8] = Some(v);
+                for b in start..end {
+                    stack.bytes[b] = SLOT_SPILL;
+                }
+                if let Reg::Scalar(s) = v {
+                    if s.value() == Some(0) {
+                        for b in start..end {
+                            stack.bytes[b] = SLOT_ZERO;
+                        }
+                        stack.spills[start / 8] = Some(v);
+                    }
+                }
+                return Ok(v);
+            }
+            // Partial overwrite of a spilled pointer destroys it.
+            for b in start..end {
+                if stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO {
+                    let slot = b / 8;
+                    if let Some(Reg::Ptr(_)) = stack.spills[slot] {
+                        for k in slot * 8..slot * 8 + 8 {
+                            stack.bytes[k] = SLOT_MISC;
+                        }
+                    } else {
+                        for k in slot * 8..slot * 8 + 8 {
+                            if stack.bytes[k] == SLOT_SPILL || stack.bytes[k] == SLOT_ZERO {
+                                stack.bytes[k] = SLOT_MISC;
+                            }
+                        }
+                    }
+                    stack.spills[slot] = None;
+                }
+            }
+            let zero = matches!(v, Reg::Scalar(s) if s.value() == Some(0));
+            for b in start..end {
+                stack.bytes[b] = if zero { SLOT_ZERO } else { SLOT_MISC };
+            }
+            return Ok(v);
+        }
+        // Read.
+        if !var && size == 8 && start.is_multiple_of(8) {
+            if let Some(r) = stack.spills[start / 8] {
+                if (start..end).all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO)
+                {
+                    return Ok(r);
+                }
+            }
+        }
+        let all_zero = (start..end).all(|b| stack.bytes[b] == SLOT_ZERO);
+        // A partial read of a spilled pointer is a pointer leak, allowed for root: scalar.
+        Ok(if all_zero {
+            Reg::konst(0)
+        } else {
+            Reg::unknown()
+        })
     }
 
     pub(super) fn ctx_access(
@@ -473,4 +494,271 @@ impl Ctx<'_> {
             _ => bad(": program type not modelled"),
         }
     }
+}
+
+/// `LDX`: a load through a pointer register.
+pub(super) fn load(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
+    let d = i.dst;
+    let s = i.src;
+    let size = size_bytes(i.code);
+    let v = cx.access(pc, st, s, i.off, size, None, false)?;
+    let v = match v {
+        Reg::Ptr(p) if size == 8 => Reg::Ptr(p),
+        Reg::Scalar(sc) if size == 8 => Reg::Scalar(sc),
+        Reg::Ptr(p) => {
+            // Narrow ctx loads that give pointers (xdp data) keep them.
+            if matches!(p.kind, Kind::Pkt | Kind::PktEnd | Kind::PktMeta) {
+                Reg::Ptr(p)
+            } else {
+                Reg::Scalar(Scalar::urange(0, (1u64 << (size * 8)) - 1))
+            }
+        }
+        Reg::Scalar(sc) => {
+            let max = (1u64 << (size * 8)) - 1;
+            if sc.umax <= max {
+                Reg::Scalar(sc)
+            } else {
+                Reg::Scalar(Scalar::urange(0, max))
+            }
+        }
+        Reg::Uninit => Reg::unknown(),
+    };
+    let v = if i.mode() == mem::MEMSX {
+        match v {
+            Reg::Scalar(sc) => Reg::Scalar(sc.sext(size as u32 * 8)),
+            _ => Reg::Scalar(Scalar::unknown_signed(size as u32 * 8)),
+        }
+    } else {
+        v
+    };
+    if let Reg::Ptr(p) = v {
+        if matches!(p.kind, Kind::Pkt | Kind::PktEnd | Kind::PktMeta) && p.id == 0 {
+            let id = cx.new_id();
+            st.cur_mut().regs[d as usize] = Reg::Ptr(Ptr { id, ..p });
+            return Ok(Next::Goto(pc + 1));
+        }
+    }
+    st.cur_mut().regs[d as usize] = v;
+    Ok(Next::Goto(pc + 1))
+}
+
+/// `ST`/`STX`: a store of an immediate or a register, including atomic operations.
+pub(super) fn store(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
+    let maps = cx.input.maps;
+    let d = i.dst;
+    let s = i.src;
+    let size = size_bytes(i.code);
+    if i.mode() == mem::ATOMIC {
+        let sv = cx.read_reg(pc, st, s)?;
+        if let Reg::Ptr(_) = sv {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("R{s} leaks addr into mem"),
+                None,
+                st,
+                maps,
+            );
+        }
+        if i.imm == atomic::CMPXCHG {
+            cx.read_reg(pc, st, 0)?;
+        }
+        cx.access(pc, st, d, i.off, size, None, true)?;
+        cx.access(pc, st, d, i.off, size, Some(Reg::unknown()), true)?;
+        if i.imm == atomic::CMPXCHG {
+            st.cur_mut().regs[0] = Reg::unknown();
+        } else if i.imm & atomic::FETCH != 0 {
+            st.cur_mut().regs[s as usize] = if size == 4 {
+                Reg::Scalar(Scalar::urange(0, u32::MAX as u64))
+            } else {
+                Reg::unknown()
+            };
+        }
+        return Ok(Next::Goto(pc + 1));
+    }
+    let v = if i.class() == class::ST {
+        Reg::Scalar(Scalar::konst(i.imm as i64 as u64))
+    } else {
+        cx.read_reg(pc, st, s)?
+    };
+    // Storing a pointer into anything but the stack leaks it (allowed for root only
+    // into map values? The kernel forbids pointer stores into ctx/packet.)
+    if let Reg::Ptr(_) = v {
+        if let Reg::Ptr(dp) = cx.read_reg(pc, st, d)? {
+            if !matches!(dp.kind, Kind::Stack(_)) && size != 8 {
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{s} partial store of a pointer"),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            if matches!(dp.kind, Kind::Ctx | Kind::Pkt | Kind::PktMeta) {
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{s} leaks addr into ctx/packet"),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+        }
+    }
+    let stored = if size < 8 {
+        match v {
+            Reg::Scalar(sc) if sc.umax < (1u64 << (size * 8)) => v,
+            Reg::Scalar(_) => Reg::unknown(),
+            _ => Reg::unknown(),
+        }
+    } else {
+        v
+    };
+    cx.access(pc, st, d, i.off, size, Some(stored), false)?;
+    Ok(Next::Goto(pc + 1))
+}
+
+/// `LD`: the 16-byte `lddw` (constants, map pointers, direct map values) or the legacy
+/// packet loads `LD_ABS`/`LD_IND`.
+pub(super) fn ld(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
+    if i.is_lddw() {
+        return lddw(cx, pc, st, i);
+    }
+    let maps = cx.input.maps;
+    let s = i.src;
+    // Legacy LD_ABS / LD_IND.
+    if !matches!(
+        cx.input.prog_type,
+        ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT
+    ) {
+        return rej(
+            pc,
+            Class::Helper,
+            "BPF_LD_[ABS|IND] instructions not allowed for this program type".to_string(),
+            None,
+            st,
+            maps,
+        );
+    }
+    match cx.read_reg(pc, st, 6)? {
+        Reg::Ptr(p) if p.kind == Kind::Ctx && p.off == 0 => {}
+        _ => {
+            return rej(
+                pc,
+                Class::Pointer,
+                "at the time of BPF_LD_ABS|IND R6 != pointer to skb".to_string(),
+                None,
+                st,
+                maps,
+            )
+        }
+    }
+    if i.mode() == mem::IND {
+        if let Reg::Ptr(_) = cx.read_reg(pc, st, s)? {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("R{s} pointer used as packet offset"),
+                None,
+                st,
+                maps,
+            );
+        }
+    }
+    let f = st.cur_mut();
+    for r in 1..=5 {
+        f.regs[r] = Reg::Uninit;
+    }
+    let size = size_bytes(i.code);
+    f.regs[0] = Reg::Scalar(Scalar::urange(0, (1u64 << (size * 8)) - 1));
+    Ok(Next::Goto(pc + 1))
+}
+
+fn lddw(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
+    let maps = cx.input.maps;
+    let d = i.dst;
+    let hi = cx.input.insns[pc + 1];
+    let v = match i.src {
+        0 => Reg::konst(lddw_value(&i, &hi)),
+        pseudo::MAP_FD | pseudo::MAP_IDX => {
+            let m = i.imm as u32;
+            if maps.get(m as usize).is_none() {
+                return rej(
+                    pc,
+                    Class::Cfg,
+                    format!("fd {} is not pointing to valid bpf_map", i.imm),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            Reg::Ptr(Ptr {
+                kind: Kind::MapPtr(m),
+                off: 0,
+                var: Scalar::konst(0),
+                id: 0,
+                nullable: false,
+                range: 0,
+            })
+        }
+        pseudo::MAP_VALUE | pseudo::MAP_IDX_VALUE => {
+            let m = i.imm as u32;
+            let Some(mi) = maps.get(m as usize) else {
+                return rej(
+                    pc,
+                    Class::Cfg,
+                    format!("fd {} is not pointing to valid bpf_map", i.imm),
+                    None,
+                    st,
+                    maps,
+                );
+            };
+            if mi.map_type != 2 || mi.max_entries != 1 && hi.imm as u32 >= mi.value_size {
+                return rej(
+                    pc,
+                    Class::Cfg,
+                    "direct value access is only for array maps".to_string(),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            let off = hi.imm as u32 as i64;
+            if off >= mi.value_size as i64 {
+                return rej(
+                    pc,
+                    Class::Bounds,
+                    format!(
+                        "invalid access to map value pointer, value_size={} off={off}",
+                        mi.value_size
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            Reg::Ptr(Ptr {
+                kind: Kind::MapValue(m),
+                off,
+                var: Scalar::konst(0),
+                id: 0,
+                nullable: false,
+                range: 0,
+            })
+        }
+        other => {
+            return rej(
+                pc,
+                Class::Unsupported,
+                format!("lddw pseudo source {other} (BTF ids, functions) is not modelled"),
+                None,
+                st,
+                maps,
+            );
+        }
+    };
+    st.cur_mut().regs[d as usize] = v;
+    Ok(Next::Goto(pc + 2))
 }
