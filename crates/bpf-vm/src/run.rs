@@ -15,6 +15,16 @@ pub struct MapInit {
     pub data: Option<Vec<u8>>,
 }
 
+impl From<&bpf_insn::object::MapDef> for MapInit {
+    /// An object's map with its initial contents (global data sections).
+    fn from(m: &bpf_insn::object::MapDef) -> MapInit {
+        MapInit {
+            spec: MapSpec::from(m),
+            data: m.data.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RunResult {
     pub ret: u64,

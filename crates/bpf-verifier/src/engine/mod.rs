@@ -38,6 +38,38 @@ pub struct MapInfo {
     pub frozen: Option<Vec<u8>>,
 }
 
+impl From<&bpf_insn::object::MapDef> for MapInfo {
+    /// A map of an object as a loader creates it: read-only global data (`.rodata*`) is
+    /// frozen with the section's bytes, as libbpf does before loading the programs.
+    fn from(m: &bpf_insn::object::MapDef) -> MapInfo {
+        MapInfo {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            frozen: if m.readonly { m.data.clone() } else { None },
+        }
+    }
+}
+
+impl MapInfo {
+    /// The same map seen before it is frozen (a loader that does not freeze `.rodata`,
+    /// such as a plain `bpftool prog load` of the object): its contents are not constants.
+    pub fn unfrozen(self) -> MapInfo {
+        MapInfo {
+            frozen: None,
+            ..self
+        }
+    }
+}
+
+/// The verifier's view of an object's maps, in the object's order (the order `lddw`
+/// map indexes refer to).
+pub fn map_infos(maps: &[bpf_insn::object::MapDef]) -> Vec<MapInfo> {
+    maps.iter().map(MapInfo::from).collect()
+}
+
 pub struct Input<'a> {
     pub insns: &'a [Insn],
     pub prog_type: u32,
