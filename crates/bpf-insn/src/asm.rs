@@ -14,7 +14,6 @@ use crate::asmtext::{
 use crate::insn::{alu, atomic, class, jmp, lddw, mem, pseudo, Insn, BPF_K, BPF_X};
 use crate::AsmError;
 
-
 fn size_code(s: &str) -> Option<(u8, bool)> {
     Some(match s {
         "u8" => (mem::B, false),
@@ -114,7 +113,6 @@ pub(crate) fn jmp_from_punct(op: &str) -> Option<u8> {
         _ => return None,
     })
 }
-
 
 fn parse_llvm_stmt(p: &mut Parser) -> Result<Stmt, AsmError> {
     // exit / call / callx / goto / gotol / if / lock / store
@@ -505,7 +503,6 @@ fn parse_llvm_stmt(p: &mut Parser) -> Result<Stmt, AsmError> {
         v as i64 as i32,
     )))
 }
-
 
 /// Assemble LLVM-syntax source into sections (`.section NAME` starts one; the first is `.text`).
 pub fn assemble_sections(src: &str) -> Result<Vec<Section>, AsmError> {

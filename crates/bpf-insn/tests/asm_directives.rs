@@ -34,14 +34,25 @@ fn section_name_forms() {
     assert_eq!(names(".section .text\nexit\n"), [".text"]);
     assert_eq!(names(".section \"xdp\"\nexit\n"), ["xdp"]);
     assert_eq!(names(".section \"a b\",\"ax\"\nexit\n"), ["a b"]);
-    assert_eq!(names(".section kprobe/sys_open , \"ax\" , @progbits\nexit\n"), ["kprobe/sys_open"]);
-    assert_eq!(names(".section tc,\"ax\",%progbits,unique,1\nexit\n"), ["tc"]);
     assert_eq!(
-        names(".section socket,\"ax\",@progbits\nexit\n.section xdp,\"ax\",@progbits\nr0 = 2\nexit\n"),
+        names(".section kprobe/sys_open , \"ax\" , @progbits\nexit\n"),
+        ["kprobe/sys_open"]
+    );
+    assert_eq!(
+        names(".section tc,\"ax\",%progbits,unique,1\nexit\n"),
+        ["tc"]
+    );
+    assert_eq!(
+        names(
+            ".section socket,\"ax\",@progbits\nexit\n.section xdp,\"ax\",@progbits\nr0 = 2\nexit\n"
+        ),
         ["socket", "xdp"]
     );
     // Other directives and local labels are no sections.
-    assert_eq!(names(".globl f\n.p2align 3\nf:\n.LBB0_1:\nexit\n"), [".text"]);
+    assert_eq!(
+        names(".globl f\n.p2align 3\nf:\n.LBB0_1:\nexit\n"),
+        [".text"]
+    );
 }
 
 #[test]
