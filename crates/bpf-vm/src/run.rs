@@ -80,6 +80,15 @@ pub fn run(
     vm.helpers = helpers;
     let (ctx, pkt_region) = build_ctx(&mut vm.mem, prog_type, data)?;
     vm.packet = pkt_region;
+    if let (1 | 3 | 4 | 8, Some(region)) = (prog_type, pkt_region) {
+        // Socket filters and cgroup skb programs run with the Ethernet header pulled.
+        let pulled = if matches!(prog_type, 3 | 4) {
+            Vec::new()
+        } else {
+            data[..ETH_HLEN].to_vec()
+        };
+        vm.helpers.skb = Some(crate::skb::Skb { region, pulled });
+    }
     let mut last = None;
     for _ in 0..repeat.max(1) {
         last = Some(vm.run([ctx, 0, 0, 0, 0])?);
