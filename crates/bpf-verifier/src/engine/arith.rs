@@ -83,6 +83,33 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
             st.cur_mut().regs[d] = Reg::Scalar(r);
             Ok(())
         }
+        (Reg::Ptr(_), _) | (_, Reg::Ptr(_)) => pointer_alu(cx, pc, st, i, dst, src),
+        _ => rej(
+            pc,
+            Class::Uninit,
+            "uninitialised operand".to_string(),
+            None,
+            st,
+            maps,
+        ),
+    }
+}
+
+/// ALU operations with a pointer operand: only 64-bit `+`/`-` of a scalar, and the
+/// difference of two pointers of one kind (a scalar).
+fn pointer_alu(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &mut State,
+    i: Insn,
+    dst: Reg,
+    src: Reg,
+) -> Res<()> {
+    let maps = cx.input.maps;
+    let is64 = i.class() == class::ALU64;
+    let d = i.dst as usize;
+    let op = i.op();
+    match (dst, src) {
         (Reg::Ptr(p), Reg::Scalar(b)) => {
             if !is64 {
                 return rej(

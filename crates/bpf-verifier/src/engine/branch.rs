@@ -6,24 +6,7 @@ use super::*;
 /// Refine `a OP b` (scalars) on the taken (`true`) and not-taken side.
 pub(super) fn refine(a: &Scalar, b: &Scalar, op: u8, taken: bool) -> Option<(Scalar, Scalar)> {
     // Normalise to the taken-side condition.
-    let op = if taken {
-        op
-    } else {
-        match op {
-            jmp::JEQ => jmp::JNE,
-            jmp::JNE => jmp::JEQ,
-            jmp::JGT => jmp::JLE,
-            jmp::JLE => jmp::JGT,
-            jmp::JGE => jmp::JLT,
-            jmp::JLT => jmp::JGE,
-            jmp::JSGT => jmp::JSLE,
-            jmp::JSLE => jmp::JSGT,
-            jmp::JSGE => jmp::JSLT,
-            jmp::JSLT => jmp::JSGE,
-            jmp::JSET => 0xff, // not-taken JSET: (a & b) == 0
-            o => o,
-        }
-    };
+    let op = if taken { op } else { negate(op) };
     let (mut a, mut b) = (*a, *b);
     match op {
         jmp::JEQ => {
@@ -163,6 +146,25 @@ pub(super) fn refine(a: &Scalar, b: &Scalar, op: u8, taken: bool) -> Option<(Sca
         return None;
     }
     Some((a, b))
+}
+
+/// The condition that holds when a jump with `op` is not taken (`0xff` stands for
+/// "`a & b == 0`", the negation of `JSET`).
+fn negate(op: u8) -> u8 {
+    match op {
+        jmp::JEQ => jmp::JNE,
+        jmp::JNE => jmp::JEQ,
+        jmp::JGT => jmp::JLE,
+        jmp::JLE => jmp::JGT,
+        jmp::JGE => jmp::JLT,
+        jmp::JLT => jmp::JGE,
+        jmp::JSGT => jmp::JSLE,
+        jmp::JSLE => jmp::JSGT,
+        jmp::JSGE => jmp::JSLT,
+        jmp::JSLT => jmp::JSGE,
+        jmp::JSET => 0xff, // not-taken JSET: (a & b) == 0
+        o => o,
+    }
 }
 
 pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {

@@ -282,66 +282,7 @@ fn helper_arg(
             } as usize;
             check_mem_arg(cx, pc, st, r, &v, size, false, p.name)?;
         }
-        Arg::Mem | Arg::UninitMem => {
-            // Size is the next register.
-            let sr = r + 1;
-            let sv = cx.read_reg(pc, st, sr)?;
-            let Reg::Scalar(ss) = sv else {
-                return rej(
-                    pc,
-                    Class::Helper,
-                    format!(
-                        "R{sr} must be a scalar size (argument {} of bpf_{})",
-                        k + 2,
-                        p.name
-                    ),
-                    None,
-                    st,
-                    maps,
-                );
-            };
-            let zero_ok = p.args[k + 1] == Arg::SizeOrZero;
-            if ss.umax > (1 << 29) || ss.smin < 0 {
-                return rej(
-                    pc,
-                    Class::Bounds,
-                    format!("R{sr} unbounded memory access, use 'var &= const' or 'if (var < const)' (size argument of bpf_{})", p.name),
-                    Some("bound the size argument with a constant".into()),
-                    st,
-                    maps,
-                );
-            }
-            if ss.umin == 0 && !zero_ok {
-                return rej(
-                    pc,
-                    Class::Helper,
-                    format!(
-                        "R{sr} invalid zero-sized read (size argument of bpf_{} must be > 0)",
-                        p.name
-                    ),
-                    None,
-                    st,
-                    maps,
-                );
-            }
-            if ss.umax == 0 {
-                if let Reg::Scalar(s) = v {
-                    if s.value() == Some(0) {
-                        return Ok(());
-                    }
-                }
-            }
-            check_mem_arg(
-                cx,
-                pc,
-                st,
-                r,
-                &v,
-                ss.umax as usize,
-                *arg == Arg::UninitMem,
-                p.name,
-            )?;
-        }
+        Arg::Mem | Arg::UninitMem => mem_and_size_arg(cx, pc, st, p, k, v)?,
         Arg::Size | Arg::SizeOrZero => {}
         Arg::Ctx => match v {
             Reg::Ptr(Ptr {
@@ -383,6 +324,81 @@ fn helper_arg(
             _ => return want("ringbuf_mem", st),
         },
     }
+    Ok(())
+}
+
+/// A memory argument (R`k+1`) and its size in the next register: the size must be a
+/// bounded scalar, non-zero unless the helper takes `SizeOrZero`, and the whole range must
+/// be accessible (writable, for memory the helper fills).
+fn mem_and_size_arg(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &mut State,
+    p: &helpers::Proto,
+    k: usize,
+    v: Reg,
+) -> Res<()> {
+    let maps = cx.input.maps;
+    let arg = &p.args[k];
+    let r = (k + 1) as u8;
+    // Size is the next register.
+    let sr = r + 1;
+    let sv = cx.read_reg(pc, st, sr)?;
+    let Reg::Scalar(ss) = sv else {
+        return rej(
+            pc,
+            Class::Helper,
+            format!(
+                "R{sr} must be a scalar size (argument {} of bpf_{})",
+                k + 2,
+                p.name
+            ),
+            None,
+            st,
+            maps,
+        );
+    };
+    let zero_ok = p.args[k + 1] == Arg::SizeOrZero;
+    if ss.umax > (1 << 29) || ss.smin < 0 {
+        return rej(
+            pc,
+            Class::Bounds,
+            format!("R{sr} unbounded memory access, use 'var &= const' or 'if (var < const)' (size argument of bpf_{})", p.name),
+            Some("bound the size argument with a constant".into()),
+            st,
+            maps,
+        );
+    }
+    if ss.umin == 0 && !zero_ok {
+        return rej(
+            pc,
+            Class::Helper,
+            format!(
+                "R{sr} invalid zero-sized read (size argument of bpf_{} must be > 0)",
+                p.name
+            ),
+            None,
+            st,
+            maps,
+        );
+    }
+    if ss.umax == 0 {
+        if let Reg::Scalar(s) = v {
+            if s.value() == Some(0) {
+                return Ok(());
+            }
+        }
+    }
+    check_mem_arg(
+        cx,
+        pc,
+        st,
+        r,
+        &v,
+        ss.umax as usize,
+        *arg == Arg::UninitMem,
+        p.name,
+    )?;
     Ok(())
 }
 

@@ -77,37 +77,7 @@ impl Ctx<'_> {
         match p.kind {
             Kind::Stack(fr) => self.stack_access(pc, st, reg, (p, fr), off, size, write, atomic),
             Kind::MapValue(m) => {
-                let vs = maps.get(m as usize).map(|m| m.value_size).unwrap_or(0) as i128;
-                if p.var.smin == i64::MIN || p.var.smax == i64::MAX || p.var.umax == u64::MAX {
-                    return bounds(
-                        format!("R{reg} unbounded memory access: the variable offset of the map value pointer has no upper bound"),
-                        Some("compare the index with the value size before adding it to the pointer".into()),
-                        st,
-                    );
-                }
-                if lo < 0 || hi > vs {
-                    return bounds(
-                        format!("invalid access to map value, value_size={vs} off={} size={size}: R{reg} range [{lo}, {hi}) is outside [0, {vs})", p.off + off as i64),
-                        Some(format!("the access must stay within the {vs}-byte map value")),
-                        st,
-                    );
-                }
-                if let (None, Some(data)) =
-                    (write, maps.get(m as usize).and_then(|m| m.frozen.as_ref()))
-                {
-                    if p.var.is_const() && !atomic {
-                        let o = (lo) as usize;
-                        if let Some(b) = data.get(o..o + size) {
-                            let mut v = [0u8; 8];
-                            v[..size].copy_from_slice(b);
-                            return Ok(Reg::konst(u64::from_le_bytes(v)));
-                        }
-                    }
-                }
-                if write.is_some() && maps.get(m as usize).is_some_and(|m| m.frozen.is_some()) {
-                    return rej(pc, Class::Pointer, format!("write into map forbidden, value_size={vs} off={lo} size={size}: the map is read-only"), None, st, maps);
-                }
-                Ok(write.unwrap_or(Reg::unknown()))
+                self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)
             }
             Kind::Mem(sz) => {
                 if lo < 0 || hi > sz as i128 {
@@ -147,38 +117,7 @@ impl Ctx<'_> {
                 self.ctx_access(pc, st, reg, o, size, is_write)
             }
             Kind::Pkt | Kind::PktMeta => {
-                if atomic {
-                    return rej(
-                        pc,
-                        Class::Pointer,
-                        format!("BPF_ATOMIC stores into R{reg} pkt is not allowed"),
-                        None,
-                        st,
-                        maps,
-                    );
-                }
-                if is_write && self.input.prog_type == ptype::SOCKET_FILTER {
-                    return rej(
-                        pc,
-                        Class::Pointer,
-                        "cannot write into packet".to_string(),
-                        None,
-                        st,
-                        maps,
-                    );
-                }
-                let lo_f = p.off + off as i64;
-                if lo_f < 0 || p.var.smin < 0 {
-                    return bounds(format!("invalid access to packet, off={lo_f} size={size}, R{reg}(id={},off={},r={})", p.id, p.off, p.range), None, st);
-                }
-                if lo_f + size as i64 > p.range {
-                    return bounds(
-                        format!("invalid access to packet, off={lo_f} size={size}, R{reg}(id={},off={},r={})", p.id, p.off, p.range),
-                        Some(format!("R{reg} offset is outside of the packet: compare R{reg} + {} with data_end before the access", lo_f + size as i64)),
-                        st,
-                    );
-                }
-                Ok(write.unwrap_or(Reg::unknown()))
+                self.packet_access(pc, st, reg, p, off, size, write, atomic)
             }
             Kind::PktEnd => rej(
                 pc,
@@ -197,6 +136,117 @@ impl Ctx<'_> {
                 maps,
             ),
         }
+    }
+
+    /// An access to the value of map `m`: inside `value_size`, constants from frozen maps,
+    /// no writes into them.
+    #[allow(clippy::too_many_arguments)]
+    fn map_value_access(
+        &self,
+        pc: usize,
+        st: &State,
+        reg: u8,
+        (p, m): (Ptr, u32),
+        off: i16,
+        size: usize,
+        write: Option<Reg>,
+        atomic: bool,
+    ) -> Res<Reg> {
+        let maps = self.input.maps;
+        let lo = p.off as i128 + off as i128 + p.var.smin as i128;
+        let hi = p.off as i128 + off as i128 + p.var.smax as i128 + size as i128;
+        let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
+            rej(pc, Class::Bounds, what, hint, st, maps)
+        };
+        let vs = maps.get(m as usize).map(|m| m.value_size).unwrap_or(0) as i128;
+        if p.var.smin == i64::MIN || p.var.smax == i64::MAX || p.var.umax == u64::MAX {
+            return bounds(
+                    format!("R{reg} unbounded memory access: the variable offset of the map value pointer has no upper bound"),
+                    Some("compare the index with the value size before adding it to the pointer".into()),
+                    st,
+                );
+        }
+        if lo < 0 || hi > vs {
+            return bounds(
+                    format!("invalid access to map value, value_size={vs} off={} size={size}: R{reg} range [{lo}, {hi}) is outside [0, {vs})", p.off + off as i64),
+                    Some(format!("the access must stay within the {vs}-byte map value")),
+                    st,
+                );
+        }
+        if let (None, Some(data)) = (write, maps.get(m as usize).and_then(|m| m.frozen.as_ref())) {
+            if p.var.is_const() && !atomic {
+                let o = (lo) as usize;
+                if let Some(b) = data.get(o..o + size) {
+                    let mut v = [0u8; 8];
+                    v[..size].copy_from_slice(b);
+                    return Ok(Reg::konst(u64::from_le_bytes(v)));
+                }
+            }
+        }
+        if write.is_some() && maps.get(m as usize).is_some_and(|m| m.frozen.is_some()) {
+            return rej(pc, Class::Pointer, format!("write into map forbidden, value_size={vs} off={lo} size={size}: the map is read-only"), None, st, maps);
+        }
+        Ok(write.unwrap_or(Reg::unknown()))
+    }
+
+    /// An access to the packet (or its metadata): below a checked `data_end`, never written
+    /// by socket filters, no atomics.
+    #[allow(clippy::too_many_arguments)]
+    fn packet_access(
+        &self,
+        pc: usize,
+        st: &State,
+        reg: u8,
+        p: Ptr,
+        off: i16,
+        size: usize,
+        write: Option<Reg>,
+        atomic: bool,
+    ) -> Res<Reg> {
+        let maps = self.input.maps;
+        let is_write = write.is_some();
+        let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
+            rej(pc, Class::Bounds, what, hint, st, maps)
+        };
+        if atomic {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("BPF_ATOMIC stores into R{reg} pkt is not allowed"),
+                None,
+                st,
+                maps,
+            );
+        }
+        if is_write && self.input.prog_type == ptype::SOCKET_FILTER {
+            return rej(
+                pc,
+                Class::Pointer,
+                "cannot write into packet".to_string(),
+                None,
+                st,
+                maps,
+            );
+        }
+        let lo_f = p.off + off as i64;
+        if lo_f < 0 || p.var.smin < 0 {
+            return bounds(
+                format!(
+                    "invalid access to packet, off={lo_f} size={size}, R{reg}(id={},off={},r={})",
+                    p.id, p.off, p.range
+                ),
+                None,
+                st,
+            );
+        }
+        if lo_f + size as i64 > p.range {
+            return bounds(
+                    format!("invalid access to packet, off={lo_f} size={size}, R{reg}(id={},off={},r={})", p.id, p.off, p.range),
+                    Some(format!("R{reg} offset is outside of the packet: compare R{reg} + {} with data_end before the access", lo_f + size as i64)),
+                    st,
+                );
+        }
+        Ok(write.unwrap_or(Reg::unknown()))
     }
 
     /// An access to the stack of frame `fr`: bounds, alignment, the frame's and the call
@@ -293,52 +343,7 @@ impl Ctx<'_> {
         let var = !p.var.is_const();
         let stack = &mut st.frames[f].stack;
         if let Some(v) = write {
-            if var {
-                for b in start..end {
-                    stack.bytes[b] = SLOT_MISC;
-                    stack.spills[b / 8] = None;
-                }
-                return Ok(v);
-            }
-            if size == 8 && start.is_multiple_of(8) && !atomic {
-                // Spill of a full register.
-                stack.spills[start / 8] = Some(v);
-                for b in start..end {
-                    stack.bytes[b] = SLOT_SPILL;
-                }
-                if let Reg::Scalar(s) = v {
-                    if s.value() == Some(0) {
-                        for b in start..end {
-                            stack.bytes[b] = SLOT_ZERO;
-                        }
-                        stack.spills[start / 8] = Some(v);
-                    }
-                }
-                return Ok(v);
-            }
-            // Partial overwrite of a spilled pointer destroys it.
-            for b in start..end {
-                if stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO {
-                    let slot = b / 8;
-                    if let Some(Reg::Ptr(_)) = stack.spills[slot] {
-                        for k in slot * 8..slot * 8 + 8 {
-                            stack.bytes[k] = SLOT_MISC;
-                        }
-                    } else {
-                        for k in slot * 8..slot * 8 + 8 {
-                            if stack.bytes[k] == SLOT_SPILL || stack.bytes[k] == SLOT_ZERO {
-                                stack.bytes[k] = SLOT_MISC;
-                            }
-                        }
-                    }
-                    stack.spills[slot] = None;
-                }
-            }
-            let zero = matches!(v, Reg::Scalar(s) if s.value() == Some(0));
-            for b in start..end {
-                stack.bytes[b] = if zero { SLOT_ZERO } else { SLOT_MISC };
-            }
-            return Ok(v);
+            return stack_store(stack, (start, end), var, size, atomic, v);
         }
         // Read.
         if !var && size == 8 && start.is_multiple_of(8) {
@@ -761,4 +766,62 @@ fn lddw(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
     };
     st.cur_mut().regs[d as usize] = v;
     Ok(Next::Goto(pc + 2))
+}
+
+/// A store of `v` into stack bytes `start..end` (`var`: at a variable offset): spills a
+/// full register, zeroes, or destroys the spills it partly overwrites.
+fn stack_store(
+    stack: &mut Stack,
+    (start, end): (usize, usize),
+    var: bool,
+    size: usize,
+    atomic: bool,
+    v: Reg,
+) -> Res<Reg> {
+    if var {
+        for b in start..end {
+            stack.bytes[b] = SLOT_MISC;
+            stack.spills[b / 8] = None;
+        }
+        return Ok(v);
+    }
+    if size == 8 && start.is_multiple_of(8) && !atomic {
+        // Spill of a full register.
+        stack.spills[start / 8] = Some(v);
+        for b in start..end {
+            stack.bytes[b] = SLOT_SPILL;
+        }
+        if let Reg::Scalar(s) = v {
+            if s.value() == Some(0) {
+                for b in start..end {
+                    stack.bytes[b] = SLOT_ZERO;
+                }
+                stack.spills[start / 8] = Some(v);
+            }
+        }
+        return Ok(v);
+    }
+    // Partial overwrite of a spilled pointer destroys it.
+    for b in start..end {
+        if stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO {
+            let slot = b / 8;
+            if let Some(Reg::Ptr(_)) = stack.spills[slot] {
+                for k in slot * 8..slot * 8 + 8 {
+                    stack.bytes[k] = SLOT_MISC;
+                }
+            } else {
+                for k in slot * 8..slot * 8 + 8 {
+                    if stack.bytes[k] == SLOT_SPILL || stack.bytes[k] == SLOT_ZERO {
+                        stack.bytes[k] = SLOT_MISC;
+                    }
+                }
+            }
+            stack.spills[slot] = None;
+        }
+    }
+    let zero = matches!(v, Reg::Scalar(s) if s.value() == Some(0));
+    for b in start..end {
+        stack.bytes[b] = if zero { SLOT_ZERO } else { SLOT_MISC };
+    }
+    Ok(v)
 }
