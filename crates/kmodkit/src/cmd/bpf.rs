@@ -53,7 +53,7 @@ fn parse<P: clap::Parser>(name: &str, args: Vec<OsString>) -> Result<P, Outcome>
     name = "kmodkit bpf conformance",
     about = "Run bpf_conformance test vectors (.data files) through the assembler and interpreter"
 )]
-struct ConformanceArgs {
+pub(crate) struct ConformanceArgs {
     /// Vector files, or directories whose *.data files are run.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -115,7 +115,7 @@ fn run_file(f: &Path) -> Result<(), String> {
     name = "kmodkit bpf asm",
     about = "Assemble eBPF (LLVM syntax, or uBPF syntax with --ubpf)"
 )]
-struct AsmArgs {
+pub(crate) struct AsmArgs {
     /// Source file.
     input: PathBuf,
     /// Output: an ELF object if it ends in .o, raw instructions otherwise.
@@ -169,7 +169,7 @@ fn asm(args: Vec<OsString>) -> Outcome {
     name = "kmodkit bpf disasm",
     about = "Disassemble an eBPF object (as llvm-objdump -d) or raw instructions"
 )]
-struct DisasmArgs {
+pub(crate) struct DisasmArgs {
     file: PathBuf,
     /// Raw input is big-endian.
     #[arg(long)]
@@ -279,7 +279,7 @@ fn load_programs(
     name = "kmodkit bpf verify",
     about = "Verify eBPF programs as a current kernel does for a privileged (CAP_BPF+CAP_PERFMON) loader"
 )]
-struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// ELF object, LLVM-syntax assembly (.s) or raw instructions.
     file: PathBuf,
     /// Program type (xdp, socket_filter, kprobe, tracepoint, sched_cls, ...); default: from the section name.
@@ -403,7 +403,7 @@ fn verify(args: Vec<OsString>) -> Outcome {
     name = "kmodkit bpf run",
     about = "Verify, then run an eBPF program in the interpreter (as BPF_PROG_TEST_RUN)"
 )]
-struct RunArgs {
+pub(crate) struct RunArgs {
     /// ELF object, LLVM-syntax assembly (.s) or raw instructions.
     file: PathBuf,
     /// Program (function or section name); required when the file has several.
