@@ -1,5 +1,19 @@
 //! The exploration engine: CFG check, then a depth-first walk over paths with abstract
 //! register/stack states, pruning states subsumed by fully explored ones.
+//!
+//! This module owns the walk ([`verify`]) and the dispatch of one instruction (`step`);
+//! each kind of instruction is judged in its own module:
+//! - `state`: registers, pointer kinds, stack slots and frames, their printing, and the
+//!   subsumption test that prunes explored states;
+//! - `cfg`: the control-flow graph check before the walk, and the prune points;
+//! - `memory`: loads, stores, `lddw` and legacy packet loads, and every memory access
+//!   through a pointer (stack, map value, context, packet, ring-buffer record);
+//! - `arith`: scalar ALU operations and pointer arithmetic;
+//! - `branch`: conditional jumps, range refinement on each side, NULL and packet checks;
+//! - `call`: BPF-to-BPF calls, helper calls (arguments, results) and `exit`.
+//!
+//! The submodules share the parent's names (`use super::*`) and add theirs to it; none of
+//! them is visible outside the engine.
 
 use std::collections::HashMap;
 
