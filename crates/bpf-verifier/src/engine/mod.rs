@@ -6,8 +6,9 @@
 //! - `state`: registers, pointer kinds, stack slots and frames, their printing, and the
 //!   subsumption test that prunes explored states;
 //! - `cfg`: the control-flow graph check before the walk, and the prune points;
-//! - `memory`: loads, stores, `lddw` and legacy packet loads, and every memory access
-//!   through a pointer (stack, map value, context, packet, ring-buffer record);
+//! - `ldst`: load and store instructions, `lddw` and the legacy packet loads;
+//! - `memory`: every memory access through a pointer (stack, map value, packet,
+//!   ring-buffer record); `context`: the context layouts and their fields;
 //! - `arith`: scalar ALU operations and pointer arithmetic;
 //! - `branch`: conditional jumps, range refinement on each side, NULL and packet checks;
 //! - `call`: BPF-to-BPF calls, helper calls (arguments, results) and `exit`.
@@ -29,6 +30,8 @@ mod arith;
 mod branch;
 mod call;
 mod cfg;
+mod context;
+mod ldst;
 mod memory;
 mod state;
 
@@ -36,7 +39,8 @@ use arith::*;
 use branch::*;
 use call::*;
 use cfg::*;
-use memory::*;
+use context::*;
+use ldst::*;
 use state::*;
 
 /// A map as the verifier needs it.
