@@ -4,8 +4,12 @@
 //!
 //! A jump or call target may be a label (`goto out`, `if r0 == 0 goto out`, `call func`:
 //! a label as call target makes a BPF-to-BPF call, `src = 1`). Comments start with `#`,
-//! `//` or `;`. Directives (`.text`, `.globl x`, ...) are accepted and ignored, except
-//! `.section NAME` / `.text` which start a new section in [`assemble_sections`].
+//! `//` or `;`. Directives (`.globl x`, `.p2align 3`, ...) are accepted and ignored, except
+//! the section directives, written as clang and gas write them, which start a new section
+//! in [`assemble_sections`]: `.text`, `.section NAME`, `.section NAME,"ax",@progbits`
+//! (flags and type ignored), `.section "NAME"`. The lexer, the directives and the label
+//! resolution are shared with the uBPF syntax ([`crate::ubpf`]) in a private module that
+//! knows neither dialect.
 
 pub use crate::asmtext::Section;
 use crate::asmtext::{
