@@ -7,6 +7,7 @@
 
 pub mod asm;
 pub mod btf;
+pub mod build;
 pub mod conformance;
 pub mod disasm;
 pub mod elfwrite;

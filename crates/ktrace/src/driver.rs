@@ -3,7 +3,6 @@
 
 use crate::codegen;
 use crate::diag::Diagnostics;
-use crate::insn;
 use crate::parser;
 use crate::runtime::{RunError, Session};
 use crate::sema::{self, Env};
@@ -94,7 +93,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
     if opts.dump {
         for p in &compiled.progs {
             let _ = writeln!(out, "; {} ({} instructions)", p.name, p.insns.len());
-            let _ = out.write_all(insn::disasm(&p.insns).as_bytes());
+            let _ = out.write_all(bpf_insn::disassemble(&p.insns).as_bytes());
         }
         return Ok(());
     }

@@ -3,7 +3,8 @@
 //! the way bpftrace 0.17 does it.
 
 use crate::codegen::{self, Action, Compiled};
-use crate::insn::{Insn, PSEUDO_MAP_FD};
+use bpf_insn::insn::pseudo::MAP_FD as PSEUDO_MAP_FD;
+use bpf_insn::{Endian, Insn};
 use crate::output::{self, Entry, Symbolizer};
 use crate::printf::{self, Arg};
 use crate::symbols::SymCache;
@@ -101,10 +102,13 @@ fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
     let mut out = Vec::with_capacity(insns.len() * 8);
     for i in insns {
         let mut i = *i;
-        if i.code == 0x18 && i.src() == PSEUDO_MAP_FD {
-            i.imm = fds[i.imm as usize].as_raw_fd();
+        if i.is_lddw() && i.src == PSEUDO_MAP_FD {
+            // The code generator only emits indices of the maps it declared.
+            if let Some(fd) = usize::try_from(i.imm).ok().and_then(|m| fds.get(m)) {
+                i.imm = fd.as_raw_fd();
+            }
         }
-        out.extend_from_slice(&i.to_bytes());
+        out.extend_from_slice(&i.encode(Endian::Little));
     }
     out
 }

@@ -10,7 +10,12 @@
 
 use crate::ast::*;
 use crate::diag::Diagnostic;
-use crate::insn::{self, Insn, *};
+use bpf_insn::build::*;
+use bpf_insn::insn::alu::*;
+use bpf_insn::insn::jmp::*;
+use bpf_insn::insn::mem::{B, DW, H, W};
+use bpf_insn::insn::{class::JMP, lddw as ld_imm64, pseudo::MAP_FD as PSEUDO_MAP_FD};
+use bpf_insn::Insn;
 use crate::printf::{parse_format, Piece};
 use crate::sema::{Analysis, MapInfo};
 use crate::types::*;
@@ -185,7 +190,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         let l = g.exit_label;
         g.bind(l);
         g.emit(mov_imm(0, 0));
-        g.emit(insn::exit());
+        g.emit(exit());
         let insns = g.finish();
         let prog_type = match inst.kind {
             ProbeKind::Begin | ProbeKind::End => PROG_RAW_TRACEPOINT,
@@ -313,7 +318,7 @@ impl Gen<'_> {
         // relative and none targets the first instruction, so no offset changes.
         let first_is_save = self.insns.first().is_some_and(|i| *i == mov_reg(9, 1));
         if first_is_save {
-            let uses = |i: &Insn| i.dst() == 9 || i.src() == 9;
+            let uses = |i: &Insn| i.dst == 9 || i.src == 9;
             match self.insns[1..].iter().rposition(uses) {
                 None => {
                     self.insns.remove(0);
@@ -324,14 +329,16 @@ impl Gen<'_> {
                     if self.insns[1..=last + 1].iter().all(|i| {
                         let class = i.code & 7;
                         let writes = matches!(class, 0x00 | 0x01 | 0x04 | 0x07);
-                        !matches!(class, 0x05 | 0x06) && !(writes && (i.dst() == 1 || i.dst() == 9))
+                        !matches!(class, 0x05 | 0x06) && !(writes && (i.dst == 1 || i.dst == 9))
                     }) =>
                 {
                     for i in &mut self.insns[1..=last + 1] {
-                        let (d, s) = (i.dst(), i.src());
-                        let d = if d == 9 { 1 } else { d };
-                        let s = if s == 9 { 1 } else { s };
-                        i.regs = (s << 4) | d;
+                        if i.dst == 9 {
+                            i.dst = 1;
+                        }
+                        if i.src == 9 {
+                            i.src = 1;
+                        }
                     }
                     self.insns.remove(0);
                 }
