@@ -99,7 +99,10 @@ mod tests {
             atomic_add(mem::DW, 0, 1, 0).encode(Endian::Little),
             [0xdb, 0x10, 0, 0, 0, 0, 0, 0]
         );
-        assert_eq!(call(14).encode(Endian::Little), [0x85, 0, 0, 0, 14, 0, 0, 0]);
+        assert_eq!(
+            call(14).encode(Endian::Little),
+            [0x85, 0, 0, 0, 14, 0, 0, 0]
+        );
         assert_eq!(exit().encode(Endian::Little), [0x95, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(
             jmp_imm(jmp::JNE, 0, 7, 3).encode(Endian::Little),

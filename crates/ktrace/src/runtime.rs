@@ -3,13 +3,13 @@
 //! the way bpftrace 0.17 does it.
 
 use crate::codegen::{self, Action, Compiled};
-use bpf_insn::insn::pseudo::MAP_FD as PSEUDO_MAP_FD;
-use bpf_insn::{Endian, Insn};
 use crate::output::{self, Entry, Symbolizer};
 use crate::printf::{self, Arg};
 use crate::symbols::SymCache;
 use crate::system::{resolve_binary, uprobe_offset};
 use crate::types::{ProbeKind, Ty};
+use bpf_insn::insn::pseudo::MAP_FD as PSEUDO_MAP_FD;
+use bpf_insn::{Endian, Insn};
 use std::cell::RefCell;
 use std::io::Write;
 use std::os::fd::OwnedFd;

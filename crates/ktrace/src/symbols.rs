@@ -4,8 +4,8 @@
 //! Names are bare (no `+offset`); what cannot be resolved prints as `0x` and hex, and a
 //! process that has exited no longer resolves (bpftrace 0.17 prints hex then too).
 
-use std::collections::BTreeMap;
 use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
 

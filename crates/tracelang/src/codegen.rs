@@ -10,15 +10,15 @@
 
 use crate::ast::*;
 use crate::diag::Diagnostic;
+use crate::printf::{parse_format, Piece};
+use crate::sema::{Analysis, MapInfo};
+use crate::types::*;
 use bpf_insn::build::*;
 use bpf_insn::insn::alu::*;
 use bpf_insn::insn::jmp::*;
 use bpf_insn::insn::mem::{B, DW, H, W};
 use bpf_insn::insn::{class::JMP, lddw as ld_imm64, pseudo::MAP_FD as PSEUDO_MAP_FD};
 use bpf_insn::Insn;
-use crate::printf::{parse_format, Piece};
-use crate::sema::{Analysis, MapInfo};
-use crate::types::*;
 use std::collections::HashMap;
 
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
@@ -108,6 +108,46 @@ pub struct Options {
     pub start_ns: u64,
     /// Entries per map; 0 means [`MAP_MAX_ENTRIES`] (bpftrace's default).
     pub map_keys_max: u32,
+    /// Frames kept per stack by default: the running kernel's `perf_event_max_stack`, as
+    /// bpftrace uses; 0 means the kernel's default, [`DEFAULT_MAX_STACK`].
+    pub max_stack: u32,
+}
+
+/// The kernel's default `perf_event_max_stack`.
+pub const DEFAULT_MAX_STACK: u32 = 127;
+
+/// The kernel's limit on the instructions of one program for a privileged loader
+/// (`BPF_COMPLEXITY_LIMIT_INSNS`; unprivileged loaders get `BPF_MAXINSNS`, 4096). Code
+/// generation stops as soon as a program passes it, so that `unroll` nested in `unroll`
+/// fails at once rather than building a program the kernel would refuse.
+pub const MAX_INSNS: usize = 1_000_000;
+
+/// The limit on the instructions of all programs of a script together: a wildcard probe
+/// compiles its body once per match, and this keeps that product within memory.
+pub const MAX_TOTAL_INSNS: usize = 16 * MAX_INSNS;
+
+fn too_large(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        format!("BPF program is too large: more than {MAX_INSNS} instructions"),
+        span,
+        "this makes the program larger than the kernel loads",
+    )
+    .hint(
+        "the kernel loads at most 1000000 instructions per program \
+         (BPF_COMPLEXITY_LIMIT_INSNS); lower the unroll counts or use a while loop",
+    )
+}
+
+fn stmt_span(s: &Stmt) -> Span {
+    match s {
+        Stmt::Expr(e) | Stmt::If { cond: e, .. } | Stmt::While { cond: e, .. } => e.span,
+        Stmt::AssignMap { span, .. }
+        | Stmt::AssignVar { span, .. }
+        | Stmt::Unroll { span, .. }
+        | Stmt::Break(span)
+        | Stmt::Continue(span)
+        | Stmt::Return(span) => *span,
+    }
 }
 
 fn round8(n: usize) -> usize {
@@ -153,6 +193,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
     let mut progs = Vec::new();
     let mut stack_limits: Vec<u16> = Vec::new();
     let probe_names: Vec<String> = a.instances.iter().map(|i| i.name.clone()).collect();
+    let mut total = 0usize;
     for (idx, inst) in a.instances.iter().enumerate() {
         let probe = &prog.probes[inst.probe];
         let mut g = Gen {
@@ -191,7 +232,20 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         g.bind(l);
         g.emit(mov_imm(0, 0));
         g.emit(exit());
-        let insns = g.finish();
+        let insns = g.finish(probe.span)?;
+        total += insns.len();
+        if total > MAX_TOTAL_INSNS {
+            return Err(Diagnostic::new(
+                format!(
+                    "the programs are too large together: more than {MAX_TOTAL_INSNS} \
+                     instructions for {} probes",
+                    idx + 1
+                ),
+                probe.span,
+                format!("this probe matches {} attach points", a.instances.len()),
+            )
+            .hint("narrow the wildcards or shorten the probe's actions"));
+        }
         let prog_type = match inst.kind {
             ProbeKind::Begin | ProbeKind::End => PROG_RAW_TRACEPOINT,
             ProbeKind::Tracepoint { .. } => PROG_TRACEPOINT,
@@ -210,7 +264,10 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
     for &limit in &stack_limits {
         stackmaps.push((limit, maps.len()));
         let frames = if limit == 0 {
-            max_stack()
+            match opts.max_stack {
+                0 => DEFAULT_MAX_STACK,
+                n => n,
+            }
         } else {
             limit as u32
         };
@@ -235,15 +292,6 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         probe_names,
         stackmaps,
     })
-}
-
-/// Frames kept per stack: the kernel's `perf_event_max_stack`, as bpftrace uses (127 by default).
-pub fn max_stack() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .filter(|&n: &u32| n > 0)
-        .unwrap_or(127)
 }
 
 struct Gen<'a> {
@@ -309,10 +357,28 @@ impl Gen<'_> {
         self.fixups.push((self.insns.len(), l));
         self.emit(jmp_reg(op, r, s, 0));
     }
-    fn finish(mut self) -> Vec<Insn> {
+    /// Resolves jumps and drops the context save when unused; an error (at `span`, the
+    /// probe) when a jump is farther than the 16-bit offset of an instruction reaches.
+    fn finish(mut self, span: Span) -> Result<Vec<Insn>, Diagnostic> {
+        if self.insns.len() > MAX_INSNS {
+            return Err(too_large(span));
+        }
         for &(at, l) in &self.fixups {
             let target = self.labels[l].unwrap_or(self.insns.len());
-            self.insns[at].off = (target as i64 - at as i64 - 1) as i16;
+            let Ok(off) = i16::try_from(target as i64 - at as i64 - 1) else {
+                return Err(Diagnostic::new(
+                    format!(
+                        "a jump in this probe's program spans {} instructions, more than \
+                         an eBPF jump reaches ({})",
+                        target as i64 - at as i64 - 1,
+                        i16::MAX
+                    ),
+                    span,
+                    "this probe's program",
+                )
+                .hint("lower the unroll counts, or move work out of if/while bodies"));
+            };
+            self.insns[at].off = off;
         }
         // The prologue keeps the context in r9; drop it when nothing reads r9. Jumps are
         // relative and none targets the first instruction, so no offset changes.
@@ -345,7 +411,7 @@ impl Gen<'_> {
                 Some(_) => {}
             }
         }
-        self.insns
+        Ok(self.insns)
     }
 
     fn alloc(&mut self, size: usize, span: Span) -> Result<i16, Diagnostic> {
@@ -427,6 +493,9 @@ impl Gen<'_> {
             let mark = self.stack;
             self.stmt(s)?;
             self.stack = mark;
+            if self.insns.len() > MAX_INSNS {
+                return Err(too_large(stmt_span(s)));
+            }
         }
         Ok(())
     }
@@ -466,9 +535,13 @@ impl Gen<'_> {
                 self.bind(l_end);
                 Ok(())
             }
-            Stmt::Unroll { count, body, .. } => {
+            Stmt::Unroll { count, body, span } => {
                 for _ in 0..*count {
-                    self.stmts(body)?;
+                    // Too large: blame the outermost unroll, which multiplies the rest.
+                    match self.stmts(body) {
+                        Err(_) if self.insns.len() > MAX_INSNS => return Err(too_large(*span)),
+                        r => r?,
+                    }
                 }
                 Ok(())
             }
