@@ -46,8 +46,9 @@ pub use sample::SampleEnv;
 /// Runs the lexer, parser, analysis and code generator on `data` (as UTF-8, lossily) against
 /// [`SampleEnv`], rendering any diagnostic. It must return for every input, without
 /// panicking and without allocating more than the limits allow: this is the body of the
-/// fuzz target (cargo-fuzz or AFL) and of the smoke tests.
-pub fn fuzz_one(data: &[u8]) {
+/// fuzz target (cargo-fuzz or AFL) and of the smoke tests. Returns whether the input
+/// compiled.
+pub fn fuzz_one(data: &[u8]) -> bool {
     let src = String::from_utf8_lossy(data);
     let mut lx = lexer::Lexer::new(&src);
     while let Ok((tok, _)) = lx.next_token() {
@@ -59,7 +60,7 @@ pub fn fuzz_one(data: &[u8]) {
         Ok(p) => p,
         Err(d) => {
             let _ = d.render("fuzz.bt", &src);
-            return;
+            return false;
         }
     };
     let positional = ["1".to_string(), "str".to_string()];
@@ -74,10 +75,14 @@ pub fn fuzz_one(data: &[u8]) {
         Ok(a) => a,
         Err(d) => {
             let _ = d.render("fuzz.bt", &src);
-            return;
+            return false;
         }
     };
-    if let Err(d) = codegen::compile(&prog, &a, &codegen::Options::default()) {
-        let _ = d.render("fuzz.bt", &src);
+    match codegen::compile(&prog, &a, &codegen::Options::default()) {
+        Ok(_) => true,
+        Err(d) => {
+            let _ = d.render("fuzz.bt", &src);
+            false
+        }
     }
 }
