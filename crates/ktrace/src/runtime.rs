@@ -357,7 +357,9 @@ impl Session {
         }
     }
 
-    /// Handles every pending record; true when one was `exit()`.
+    /// Handles every pending record; true when one was `exit()`, or when `out` no longer
+    /// takes output (a closed pipe, with SIGPIPE ignored): tracing then ends as after
+    /// `exit()` rather than running on with nowhere to print.
     pub fn drain(&mut self, out: &mut dyn Write) -> bool {
         let mut records = Vec::new();
         self.ring.consume(|r| records.push(r.to_vec()));
@@ -368,10 +370,10 @@ impl Session {
             }
             exit |= self.handle(&r, out);
         }
-        let _ = out.flush();
-        exit
+        exit | out.flush().is_err()
     }
 
+    /// Acts on one record; true when tracing should end (`exit()`, or output failed).
     fn handle(&self, rec: &[u8], out: &mut dyn Write) -> bool {
         let id = u64::from_le_bytes(
             rec.get(..8)
@@ -380,7 +382,7 @@ impl Session {
         ) as usize;
         let body = rec.get(8..).unwrap_or(&[]);
         let syms = self.syms();
-        match self.compiled.actions.get(id) {
+        let written = match self.compiled.actions.get(id) {
             Some(Action::Exit) => return true,
             Some(Action::Printf { pieces, args }) => {
                 let mut vals = Vec::new();
@@ -405,32 +407,36 @@ impl Session {
                     off += t.size().next_multiple_of(8).max(8);
                 }
                 let text = printf::format(pieces, &vals);
-                let _ = out.write_all(self.event("printf", &text).as_bytes());
+                out.write_all(self.event("printf", &text).as_bytes())
             }
-            Some(Action::PrintValue(t)) => {
-                let _ = match self.format {
-                    output::Format::Text => {
-                        writeln!(out, "{}", output::value_to_str(t, body, &syms))
-                    }
-                    output::Format::Json => writeln!(
-                        out,
-                        "{{\"type\": \"value\", \"data\": {}}}",
-                        output::value_to_json(t, body, &syms)
-                    ),
-                };
-            }
+            Some(Action::PrintValue(t)) => match self.format {
+                output::Format::Text => {
+                    writeln!(out, "{}", output::value_to_str(t, body, &syms))
+                }
+                output::Format::Json => writeln!(
+                    out,
+                    "{{\"type\": \"value\", \"data\": {}}}",
+                    output::value_to_json(t, body, &syms)
+                ),
+            },
             Some(Action::PrintMap { map, top, div }) => {
-                let _ = out.write_all(self.map_text(*map, *top, *div).as_bytes());
+                out.write_all(self.map_text(*map, *top, *div).as_bytes())
             }
             Some(Action::Time(fmt)) => {
                 let text = bpf_sys::strftime_local(fmt);
-                let _ = out.write_all(self.event("time", &text).as_bytes());
+                out.write_all(self.event("time", &text).as_bytes())
             }
-            Some(Action::Clear(m)) => self.clear(*m, false),
-            Some(Action::Zero(m)) => self.clear(*m, true),
-            None => {}
-        }
-        false
+            Some(Action::Clear(m)) => {
+                self.clear(*m, false);
+                Ok(())
+            }
+            Some(Action::Zero(m)) => {
+                self.clear(*m, true);
+                Ok(())
+            }
+            None => Ok(()),
+        };
+        written.is_err()
     }
 
     /// Text output as is, or as a `--json` line `{"type": KIND, "data": "TEXT"}`.

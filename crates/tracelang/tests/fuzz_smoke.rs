@@ -15,11 +15,62 @@ const SEEDS: &[&str] = &[
 ];
 
 const TOKENS: &[&str] = &[
-    "(", ")", "{", "}", "[", "]", "/", "*", "->", ".", ",", ";", ":", "?", "\"", "\\", "$1",
-    "$#", "@", "@x", "$x", "unroll(100)", "while", "if", "else", "(uint8)", "str(", "hist(",
-    "lhist(", "printf(\"%", "%s", "%d", "%999d", "0x", "1e9", "99999999999999999999", "-",
-    "++", "<<=", "BEGIN", "END", "kprobe:", "tracepoint:", "uprobe:", "args", "#include",
-    "/*", "//", "\n", "é", "\u{0}", "kstack(", "ustack(", "exit()", "break", "continue",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[",
+    "]",
+    "/",
+    "*",
+    "->",
+    ".",
+    ",",
+    ";",
+    ":",
+    "?",
+    "\"",
+    "\\",
+    "$1",
+    "$#",
+    "@",
+    "@x",
+    "$x",
+    "unroll(100)",
+    "while",
+    "if",
+    "else",
+    "(uint8)",
+    "str(",
+    "hist(",
+    "lhist(",
+    "printf(\"%",
+    "%s",
+    "%d",
+    "%999d",
+    "0x",
+    "1e9",
+    "99999999999999999999",
+    "-",
+    "++",
+    "<<=",
+    "BEGIN",
+    "END",
+    "kprobe:",
+    "tracepoint:",
+    "uprobe:",
+    "args",
+    "#include",
+    "/*",
+    "//",
+    "\n",
+    "é",
+    "\u{0}",
+    "kstack(",
+    "ustack(",
+    "exit()",
+    "break",
+    "continue",
 ];
 
 /// xorshift64*: enough randomness for mutations, and the same inputs every run.
@@ -91,7 +142,10 @@ fn mutated_scripts_never_panic() {
                 tracelang::fuzz_one(r);
             }
             for s in SEEDS {
-                assert!(tracelang::fuzz_one(s.as_bytes()), "seed does not compile: {s}");
+                assert!(
+                    tracelang::fuzz_one(s.as_bytes()),
+                    "seed does not compile: {s}"
+                );
             }
             // TRACELANG_SMOKE_ITERS=N runs longer (e.g. with --release).
             let iters = std::env::var("TRACELANG_SMOKE_ITERS")

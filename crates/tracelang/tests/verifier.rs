@@ -73,7 +73,9 @@ fn maps_count_sum_and_keys() {
     accepted("tracepoint:syscalls:sys_enter_read { @[comm] = count(); @bytes[pid, args->fd] = sum(args->count); }");
     accepted("tracepoint:syscalls:sys_enter_read { @m[tid] = max(args->count); @n = min(args->count); @a = avg(args->count); @s = stats(args->count); }");
     accepted("tracepoint:syscalls:sys_enter_read { @start[tid] = nsecs; } tracepoint:syscalls:sys_enter_readahead /@start[tid]/ { @x = nsecs - @start[tid]; delete(@start[tid]); }");
-    accepted("BEGIN { @x = 1; @x++; @x += 5; @y[1, 2] = @x; print(@y); clear(@y); zero(@x); exit(); }");
+    accepted(
+        "BEGIN { @x = 1; @x++; @x += 5; @y[1, 2] = @x; print(@y); clear(@y); zero(@x); exit(); }",
+    );
 }
 
 #[test]
@@ -85,7 +87,9 @@ fn histograms() {
 fn printf_and_control_flow() {
     accepted("tracepoint:syscalls:sys_enter_read /args->count > 10/ { printf(\"%d %s %x %-8d|%5s\\n\", pid, comm, args->fd, tid, comm); }");
     accepted("BEGIN { $i = 0; while ($i < 10) { $i++; if ($i == 5) { continue; } if ($i > 8) { break; } } printf(\"%d\\n\", $i); exit(); }");
-    accepted("BEGIN { unroll(4) { @c = count(); } $x = 3 > 2 ? 1 : 2; printf(\"%d\\n\", $x); exit(); }");
+    accepted(
+        "BEGIN { unroll(4) { @c = count(); } $x = 3 > 2 ? 1 : 2; printf(\"%d\\n\", $x); exit(); }",
+    );
     accepted("BEGIN { time(\"%H:%M:%S\\n\"); printf(\"%u %d\\n\", elapsed, cpu); exit(); }");
 }
 
@@ -99,12 +103,16 @@ fn strings() {
 
 #[test]
 fn stacks() {
-    accepted("tracepoint:syscalls:sys_enter_read { @k[kstack] = count(); @u[ustack(5)] = count(); }");
+    accepted(
+        "tracepoint:syscalls:sys_enter_read { @k[kstack] = count(); @u[ustack(5)] = count(); }",
+    );
     accepted("tracepoint:syscalls:sys_enter_read { printf(\"%s\\n\", kstack(3)); }");
 }
 
 #[test]
 fn probe_kinds() {
-    accepted("interval:ms:100 { @ = count(); } profile:hz:99 { @p[cpu] = count(); } END { print(@); }");
+    accepted(
+        "interval:ms:100 { @ = count(); } profile:hz:99 { @p[cpu] = count(); } END { print(@); }",
+    );
     accepted("uprobe:/bin/bash:readline { @[comm] = count(); } uretprobe:/bin/bash:readline { @r = hist(retval); }");
 }
