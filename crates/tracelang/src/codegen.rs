@@ -203,6 +203,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             ringbuf,
             insns: Vec::new(),
             labels: Vec::new(),
+            last_bound: None,
             fixups: Vec::new(),
             stack: 0,
             vars: HashMap::new(),
@@ -301,6 +302,10 @@ struct Gen<'a> {
     ringbuf: usize,
     insns: Vec<Insn>,
     labels: Vec<Option<usize>>,
+    /// Where the most recent label was bound: labels are bound once, at the end of the code
+    /// so far, so "a label points here" is "the last one bound is here" (a constant-time
+    /// question; searching every label made large unrolled programs quadratic).
+    last_bound: Option<usize>,
     fixups: Vec<(usize, usize)>,
     /// Bytes of stack in use (frame offsets are negative).
     stack: usize,
@@ -336,14 +341,14 @@ impl Gen<'_> {
     }
     fn bind(&mut self, l: usize) {
         self.labels[l] = Some(self.insns.len());
+        self.last_bound = Some(self.insns.len());
     }
     /// Whether the next instruction could never run: the last one is an unconditional jump
     /// and no label points here. The kernel refuses unreachable instructions, so structured
     /// statements must not emit their closing jumps then.
     fn unreachable_here(&self) -> bool {
         let here = self.insns.len();
-        self.insns.last().is_some_and(|i| i.code == (JMP | JA))
-            && !self.labels.contains(&Some(here))
+        self.insns.last().is_some_and(|i| i.code == (JMP | JA)) && self.last_bound != Some(here)
     }
     fn jump(&mut self, l: usize) {
         self.fixups.push((self.insns.len(), l));
