@@ -166,6 +166,12 @@ impl Session {
             format: output::Format::Text,
             symcache: RefCell::new(SymCache::default()),
         };
+        // Kernel symbols are read now, before anything is attached, when the script prints
+        // any: reading /proc/kallsyms takes a while, and events handled meanwhile would find
+        // the processes they name gone (their user symbols no longer resolve).
+        if s.compiled.uses_kernel_symbols() {
+            s.symcache.borrow_mut().load_kallsyms();
+        }
         // Everything an attachment needs (tracefs ids, ELF offsets) is read first, so that
         // no file this process opens shows up in probes already attached (bpftrace's order).
         let all_cpus = bpf_sys::online_cpus();

@@ -341,6 +341,11 @@ pub struct SymCache {
 }
 
 impl SymCache {
+    /// Reads kallsyms now rather than at the first kernel address.
+    pub fn load_kallsyms(&mut self) {
+        self.kallsyms.get_or_insert_with(|| Kallsyms::load().ok());
+    }
+
     pub fn ksym(&mut self, addr: u64) -> String {
         let k = self.kallsyms.get_or_insert_with(|| Kallsyms::load().ok());
         k.as_ref()

@@ -100,6 +100,31 @@ pub struct Compiled {
     pub stackmaps: Vec<(u16, usize)>,
 }
 
+impl Compiled {
+    /// Whether anything the programs report prints kernel symbols (`ksym`, `kstack`), so
+    /// that a runtime can read the kernel's symbol table before tracing starts.
+    pub fn uses_kernel_symbols(&self) -> bool {
+        fn kernel(t: &Ty) -> bool {
+            match t {
+                Ty::Ksym | Ty::Kstack(_) => true,
+                Ty::Tuple(v) => v.iter().any(kernel),
+                _ => false,
+            }
+        }
+        let in_maps = self
+            .maps
+            .iter()
+            .filter_map(|m| m.info.as_ref())
+            .any(|i| i.keys.iter().any(kernel) || kernel(&i.value));
+        let in_actions = self.actions.iter().any(|a| match a {
+            Action::Printf { args, .. } => args.iter().any(kernel),
+            Action::PrintValue(t) => kernel(t),
+            _ => false,
+        });
+        in_maps || in_actions
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Pid of the `-c` child (`cpid`).

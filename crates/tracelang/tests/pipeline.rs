@@ -124,3 +124,17 @@ fn positional_strings_only_through_str() {
     )
     .unwrap();
 }
+
+#[test]
+fn kernel_symbol_use_is_known_before_loading() {
+    let uses = |src: &str| compile(src).unwrap().uses_kernel_symbols();
+    assert!(uses(
+        "tracepoint:syscalls:sys_enter_read { @[kstack] = count(); }"
+    ));
+    assert!(uses("BEGIN { printf(\"%s\\n\", ksym(0)); exit(); }"));
+    assert!(uses("BEGIN { @k[1, ksym(0)] = count(); exit(); }"));
+    assert!(!uses(
+        "tracepoint:syscalls:sys_enter_read { @[comm] = count(); }"
+    ));
+    assert!(!uses("BEGIN { printf(\"%s\\n\", usym(0)); exit(); }"));
+}
