@@ -144,7 +144,7 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ),
     (
         "leaks",
-        legacy!(cmd::leaks::main),
+        cmd::leaks::main,
         "kernel allocations not freed, by call site",
     ),
     (
