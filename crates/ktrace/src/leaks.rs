@@ -6,11 +6,20 @@
 //! report groups it by call site, resolved through `/proc/kallsyms` (module symbols are
 //! `sym [module]` there) and bounded by the module's core range from `/proc/modules`.
 //!
+//! With `--module M` the report keeps M's call sites only, named from M's `.ko` (see
+//! [`ModuleImage`]), because kallsyms cannot name them: M's `__init` symbols leave it once
+//! init has run, and all of M's leave it when M is unloaded, which is where the everyday
+//! window (start, load M, use it, unload it) ends. The .ko's sections are placed where M
+//! had them: /sys/module/M/sections when M is loaded at the start or the end of the window,
+//! and for each load during the window the init and exit function pointers the trace reads
+//! from `struct module` at do_init_module(), before the loader can go on to unload it.
+//! Without a .ko, kallsyms names what it can.
+//!
 //! Limits: the maps hold [`MAP_ENTRIES`] entries; a window that fills them is an error
-//! rather than a silently incomplete report. A module's `__init` code is freed after its
-//! init runs and its symbols leave kallsyms, so call sites there are named by section,
-//! `.init.text+0x1d [module]`, from the addresses the kernel keeps in
-//! /sys/module/NAME/sections.
+//! rather than a silently incomplete report. An allocation is the module's when its call
+//! site (the allocator's return address) is in the module's code: what the module allocates
+//! through a kernel helper (kstrdup, kmemdup, ...) is the helper's. The load probe needs
+//! kprobes; without them a module loaded and unloaded inside the window is not named.
 
 use crate::driver::{self, Options};
 use crate::sema::Env;
@@ -79,6 +88,8 @@ pub fn script(
         if !valid_module_name(m) {
             return Err(Error::ModuleName(m.to_string()));
         }
+        // The kernel's name for the module (`_` for `-`), as the tracepoints give it.
+        let m = &normalize(m);
         if let Some(fields) = load_fields {
             s.push_str(&load_probes(m, fields));
         }
@@ -915,5 +926,120 @@ mod tests {
         assert_eq!(g.len(), 1);
         assert!(report_text(&g).contains("128 bytes in     2 allocation(s) from a+0x0 [m]"));
         assert!(parse_output("@site[x]: 1").is_err());
+    }
+
+    /// kmk_helper.ko as built for Debian's 6.1: core text is .text (empty), .exit.text,
+    /// .text.unlikely (where GCC put the cold helper); init text is .init.text.
+    fn helper_image() -> ModuleImage {
+        let sect = |name: &str, size, init, offset| TextSection {
+            name: name.into(),
+            size,
+            init,
+            offset,
+        };
+        let f = |s: &str, v, z, n: &str| (s.to_string(), v, z, n.to_string());
+        let mut funcs = vec![
+            f(".exit.text", 0, 5, "kmk_helper_exit"),
+            f(".exit.text", 0, 5, "cleanup_module"),
+            f(".text.unlikely", 0, 41, "kmk_helper_core"),
+            f(".init.text", 0, 41, "kmk_helper_init_part"),
+            f(".init.text", 0x29, 21, "kmk_helper_init"),
+            f(".init.text", 0x29, 21, "init_module"),
+        ];
+        funcs.sort();
+        ModuleImage {
+            name: "kmk_helper".into(),
+            path: "kmk_helper.ko".into(),
+            text: vec![
+                sect(".text", 0, false, 0),
+                sect(".exit.text", 5, false, 0),
+                sect(".text.unlikely", 0x29, false, 5),
+                sect(".init.text", 0x3e, true, 0),
+            ],
+            funcs,
+            init_fn: Some((".init.text".into(), 0x29)),
+            exit_fn: Some((".exit.text".into(), 0)),
+            fields: LoadFields {
+                init: Some(0x138),
+                exit: Some(0x350),
+            },
+        }
+    }
+
+    #[test]
+    fn places_and_names_a_module_from_its_init_and_exit_pointers() {
+        let img = helper_image();
+        let p = img.place(0xffffffffc03f4029, 0xffffffffc03ef000);
+        assert_eq!(p[".text.unlikely"], 0xffffffffc03ef005);
+        assert_eq!(p[".init.text"], 0xffffffffc03f4000);
+        let code = ModuleCode {
+            image: img.clone(),
+            placements: vec![p],
+        };
+        let name = |a| code.resolve(a).map(|s| s.to_string());
+        assert_eq!(
+            name(0xffffffffc03ef020).as_deref(),
+            Some("kmk_helper_core+0x1b [kmk_helper]")
+        );
+        assert_eq!(
+            name(0xffffffffc03f401b).as_deref(),
+            Some("kmk_helper_init_part+0x1b [kmk_helper]")
+        );
+        assert_eq!(
+            name(0xffffffffc03f402c).as_deref(),
+            Some("kmk_helper_init+0x3 [kmk_helper]"),
+            "the function, not its init_module alias"
+        );
+        assert_eq!(
+            name(0xffffffffc03ef002).as_deref(),
+            Some("kmk_helper_exit+0x2 [kmk_helper]")
+        );
+        assert_eq!(name(0xffffffffc03ef02e), None, "past the text");
+        assert_eq!(name(0xffffffffc03f4040), None, "past the init text");
+        // Pointers that do not fit the layout (another build of the module) place nothing.
+        assert!(img.place(0xffffffffc03f4028, 0xffffffffc03ef001).is_empty());
+        assert!(img.place(0, 0).is_empty());
+        // The load events in the trace output.
+        let loads = parse_loads(
+            &img,
+            "Attaching 7 probes...\nkmodkit-leaks-load ffffffffc03f0000 ffffffffc03f4029 ffffffffc03ef000\n",
+        );
+        assert_eq!(
+            loads,
+            vec![img.place(0xffffffffc03f4029, 0xffffffffc03ef000)]
+        );
+        // The module's sites only, named from the .ko; the kernel's from kallsyms.
+        let out = [
+            Outstanding {
+                ptr: 1,
+                call_site: 0xffffffffc03ef020,
+                bytes: 512,
+            },
+            Outstanding {
+                ptr: 2,
+                call_site: 0xffffffff81000105,
+                bytes: 64,
+            },
+        ];
+        let k = Kallsyms::parse("ffffffff81000000 T _stext\nffffffff81000100 t foo\n", "");
+        assert_eq!(group(&out, &k, None, Some(&code)).len(), 2);
+        let g = group(&out, &k, Some("kmk-helper"), Some(&code));
+        assert_eq!(g.len(), 1);
+        assert_eq!(
+            g[0].symbol.as_ref().unwrap().to_string(),
+            "kmk_helper_core+0x1b [kmk_helper]"
+        );
+    }
+
+    #[test]
+    fn load_probes_use_the_kernels_module_name() {
+        let p = load_probes(
+            "kmk_helper",
+            LoadFields {
+                init: Some(0x138),
+                exit: None,
+            },
+        );
+        assert!(p.contains("*(arg0 + 312), 0)"), "{p}");
     }
 }
