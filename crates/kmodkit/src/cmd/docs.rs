@@ -285,6 +285,11 @@ const LEAKS_LONG: &[LongOpt] = &[
         val: 'M',
     },
     LongOpt {
+        name: "ko",
+        has_arg: HasArg::Required,
+        val: 'K',
+    },
+    LongOpt {
         name: "duration",
         has_arg: HasArg::Required,
         val: 'D',
@@ -303,12 +308,17 @@ const LEAKS_LONG: &[LongOpt] = &[
 const LEAKS_HELP: &[(char, &str)] = &[
     (
         'M',
-        "only call sites in this module; the window also ends when it is unloaded",
+        "only call sites in this module's code, named from its .ko (init functions too); \
+the window also ends when it is unloaded",
+    ),
+    (
+        'K',
+        "the module's .ko (default: a .ko named in the command, ./NAME.ko, modules.dep)",
     ),
     ('D', "end the window after this many seconds"),
     (
         'c',
-        "run this command (split on spaces) and end the window when it exits",
+        "run this command with /bin/sh -c and end the window when it exits",
     ),
     ('j', "one JSON object instead of text"),
     ('h', "print the help"),
