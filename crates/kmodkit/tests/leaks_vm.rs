@@ -119,7 +119,7 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
         ));
     }
     script.push_str(
-        "echo '=== loaded'; kmodkit leaks --module kmk_helper -c 'insmod /kmk_helper.ko'; echo \"rc=$?\"\n\
+        "echo '=== loaded'; kmodkit leaks --module kmk-helper -c 'insmod /kmk_helper.ko'; echo \"rc=$?\"\n\
          echo '=== before'; kmodkit leaks --module kmk_helper --json -c 'rmmod kmk_helper'; echo \"rc=$?\"\n\
          echo '=== wrong_ko'; kmodkit leaks --module kmk_clean --ko /kmk_exitleak.ko -c true 2>&1; echo \"rc=$?\"\n\
          echo '=== all'; kmodkit leaks -c 'cat /proc/version'; echo \"rc=$?\"\n\
@@ -154,7 +154,8 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
         }
     }
 
-    // Still loaded at the end of the window: placed from /sys/module/M/sections too.
+    // Still loaded at the end of the window: placed from /sys/module/M/sections too; the
+    // name as modprobe accepts it, `-` for `_`.
     let s = section(&t, "loaded");
     assert!(s.contains(&"rc=0"), "{t}");
     assert_eq!(sites(&s), expected("kmk_helper"), "{t}");

@@ -612,6 +612,18 @@ pub fn sysfs_placement(m: &str) -> Option<Placement> {
     (!p.is_empty()).then_some(p)
 }
 
+/// Whether this kernel has what the load probes attach to.
+fn can_probe_loads(env: &SystemEnv) -> bool {
+    env.kprobes_available()
+        && env
+            .tracepoints("module", "module_load")
+            .is_ok_and(|v| !v.is_empty())
+        && std::fs::read_to_string(env.tracefs.join("available_filter_functions")).is_ok_and(|t| {
+            t.lines()
+                .any(|l| l.split_whitespace().next() == Some("do_init_module"))
+        })
+}
+
 /// The placements recorded by the load probes in the trace output.
 pub fn parse_loads(image: &ModuleImage, text: &str) -> Vec<Placement> {
     text.lines()
@@ -826,14 +838,14 @@ pub fn run(req: &Request) -> Result<Vec<Site>, Error> {
         map_keys_max: MAP_ENTRIES,
         ..Options::default()
     };
-    let fields = req.image.as_ref().and_then(ModuleImage::fields);
-    let mut src = script(&env, req.duration_s, module, fields)?;
-    // Without kprobes (or do_init_module) the module is placed from sysfs only.
-    if fields.is_some()
-        && (!env.kprobes_available() || driver::check(&src, "leaks", &env, &opts).is_err())
-    {
-        src = script(&env, req.duration_s, module, None)?;
-    }
+    // Without kprobes (or do_init_module, or the module_load tracepoint) the module is
+    // placed from sysfs only.
+    let fields = req
+        .image
+        .as_ref()
+        .and_then(ModuleImage::fields)
+        .filter(|_| can_probe_loads(&env));
+    let src = script(&env, req.duration_s, module, fields)?;
     // The module as it is now, should it be unloaded during the window.
     let before = match module {
         Some(_) => Some(Kallsyms::load()?),
