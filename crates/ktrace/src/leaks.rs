@@ -612,6 +612,12 @@ pub fn sysfs_placement(m: &str) -> Option<Placement> {
     (!p.is_empty()).then_some(p)
 }
 
+/// Whether the running kernel lets the trace record a module's load (see [`script`]):
+/// without, a module loaded and unloaded inside the window cannot be named.
+pub fn load_probes_available() -> bool {
+    can_probe_loads(&SystemEnv::mounted())
+}
+
 /// Whether this kernel has what the load probes attach to.
 fn can_probe_loads(env: &SystemEnv) -> bool {
     env.kprobes_available()

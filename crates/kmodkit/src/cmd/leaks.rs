@@ -92,6 +92,11 @@ pub fn main(name: &str, args: Vec<OsString>) -> Outcome {
                 "kmodkit leaks: no .ko found for {m} (give --ko PATH): its call sites are named \
                  from kallsyms, and not at all once it is unloaded"
             );
+        } else if !ktrace::leaks::load_probes_available() {
+            eprintln!(
+                "kmodkit leaks: this kernel has no kprobes: {m} is named only if it is loaded \
+                 at the start or the end of the window"
+            );
         }
     }
     let sites = ktrace::leaks::run(&req)?;
