@@ -134,7 +134,7 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ),
     (
         "bpf",
-        legacy!(cmd::bpf::main),
+        cmd::bpf::main,
         "eBPF: asm, disasm, verify, run, load",
     ),
     (
