@@ -434,7 +434,7 @@ fn normalize(m: &str) -> String {
 impl ModuleImage {
     /// Reads a module file (compressed or not).
     pub fn read(path: &std::path::Path) -> Result<ModuleImage, Error> {
-        let raw = std::fs::read(path).map_err(|e| Error::Read {
+        let raw = std::fs::read(path).map_err(|e| Error::Ko {
             path: path.display().to_string(),
             err: e.to_string(),
         })?;
