@@ -10,8 +10,9 @@
 //! unload) and with `-c 'insmod M.ko; rmmod M'`. In both the module is gone when the report
 //! is made, and the report must name each leaking function, from the .ko, with its slab
 //! size, and nothing for kmk_clean. Around them: a module that stays loaded at the end of
-//! the window, a window that opens after the leak, a --ko that is another module, and the
-//! unfiltered report (not empty: the filter, not a blind tracer, empties kmk_clean's).
+//! the window, a --ko of another build of it, a window that opens after the leak, a --ko
+//! that is another module, and the unfiltered report (not empty: the filter, not a blind
+//! tracer, empties kmk_clean's).
 
 use std::path::Path;
 use std::process::Command;
@@ -92,19 +93,31 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
         let e = e.unwrap();
         std::fs::copy(e.path(), d.join(e.file_name())).unwrap();
     }
-    let out = Command::new("make")
-        .arg("-s")
-        .arg("-C")
-        .arg(format!("/lib/modules/{}/build", c.release))
-        .arg(format!("M={}", d.display()))
-        .arg("modules")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "building the test modules: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Another build of kmk_helper (another build id), for a --ko that is not the loaded one.
+    let v = d.join("variant");
+    std::fs::create_dir(&v).unwrap();
+    let src = std::fs::read_to_string(data.join("kmk_helper.c")).unwrap();
+    std::fs::write(
+        v.join("kmk_helper.c"),
+        format!("{src}MODULE_DESCRIPTION(\"another build\");\n"),
+    )
+    .unwrap();
+    std::fs::write(v.join("Kbuild"), "obj-m := kmk_helper.o\n").unwrap();
+    for dir in [d, v.as_path()] {
+        let out = Command::new("make")
+            .arg("-s")
+            .arg("-C")
+            .arg(format!("/lib/modules/{}/build", c.release))
+            .arg(format!("M={}", dir.display()))
+            .arg("modules")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "building the test modules: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     let mut script = String::from(
         "cd /\n\
@@ -120,6 +133,7 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
     }
     script.push_str(
         "echo '=== loaded'; kmodkit leaks --module kmk-helper -c 'insmod /kmk_helper.ko'; echo \"rc=$?\"\n\
+         echo '=== other_build'; kmodkit leaks --module kmk_helper --ko /variant.ko -c true 2>&1; echo \"rc=$?\"\n\
          echo '=== before'; kmodkit leaks --module kmk_helper --json -c 'rmmod kmk_helper'; echo \"rc=$?\"\n\
          echo '=== wrong_ko'; kmodkit leaks --module kmk_clean --ko /kmk_exitleak.ko -c true 2>&1; echo \"rc=$?\"\n\
          echo '=== all'; kmodkit leaks -c 'cat /proc/version'; echo \"rc=$?\"\n\
@@ -136,6 +150,8 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
         vm.arg("--add")
             .arg(format!("{}:/{m}.ko", d.join(format!("{m}.ko")).display()));
     }
+    vm.arg("--add")
+        .arg(format!("{}:/variant.ko", v.join("kmk_helper.ko").display()));
     let out = vm.arg("--").arg(&script).output().unwrap();
     let t = format!(
         "{}{}",
@@ -159,6 +175,16 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
     let s = section(&t, "loaded");
     assert!(s.contains(&"rc=0"), "{t}");
     assert_eq!(sites(&s), expected("kmk_helper"), "{t}");
+    // A --ko that is not the loaded build of the module is refused.
+    let s = section(&t, "other_build");
+    assert!(s.contains(&"rc=1"), "{t}");
+    assert!(
+        s.iter().any(|l| l.starts_with("kmodkit leaks: ")
+            && l.contains(
+                "/variant.ko: not the kmk_helper that is loaded (their build ids differ)"
+            )),
+        "{t}"
+    );
     // A window that opens after the leak does not report it.
     let s = section(&t, "before");
     assert!(s.contains(&"rc=0"), "{t}");

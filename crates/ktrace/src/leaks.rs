@@ -422,6 +422,9 @@ pub struct ModuleImage {
     init_fn: Option<(String, u64)>,
     exit_fn: Option<(String, u64)>,
     fields: LoadFields,
+    /// The `.note.gnu.build-id` section, as the kernel shows it in
+    /// /sys/module/NAME/notes/.note.gnu.build-id.
+    build_id: Option<Vec<u8>>,
 }
 
 const SHF_ALLOC: u64 = 0x2;
@@ -478,6 +481,10 @@ impl ModuleImage {
                 offset,
             });
         }
+        let build_id = f
+            .section_by_name(".note.gnu.build-id")
+            .and_then(|s| s.data().ok())
+            .map(<[u8]>::to_vec);
         let mut funcs = Vec::new();
         let (mut init_fn, mut exit_fn, mut this_module) = (None, None, 0);
         for sym in f.symbols() {
@@ -526,7 +533,18 @@ impl ModuleImage {
             init_fn,
             exit_fn,
             fields,
+            build_id,
         })
+    }
+
+    /// Whether this file is the module loaded now, by build id: None when that cannot be
+    /// told (not loaded, or no build id on either side).
+    pub fn is_loaded_one(&self) -> Option<bool> {
+        let path = std::path::Path::new("/sys/module")
+            .join(&self.name)
+            .join("notes/.note.gnu.build-id");
+        let live = std::fs::read(path).ok()?;
+        Some(live == *self.build_id.as_ref()?)
     }
 
     /// Where `struct module` keeps the init and exit pointers; None when the .ko has neither.
@@ -646,7 +664,8 @@ pub fn parse_loads(image: &ModuleImage, text: &str) -> Vec<Placement> {
 
 /// Finds the .ko of module `m`: `ko` if given (it must be that module), else a `.ko` named
 /// in `command` that is module `m`, else `./M.ko`, else modules.dep of the running kernel.
-/// None when none is found.
+/// While `m` is loaded, the file must be the one loaded (same build id). None when none is
+/// found.
 pub fn find_module_file(
     m: &str,
     ko: Option<&std::path::Path>,
@@ -659,6 +678,12 @@ pub fn find_module_file(
             return Err(Error::Ko {
                 path: p.display().to_string(),
                 err: format!("this is module {}, not {want}", img.name),
+            });
+        }
+        if img.is_loaded_one() == Some(false) {
+            return Err(Error::Ko {
+                path: p.display().to_string(),
+                err: format!("not the {want} that is loaded (their build ids differ)"),
             });
         }
         return Ok(Some(img));
@@ -688,7 +713,7 @@ pub fn find_module_file(
         .iter()
         .filter(|p| p.is_file())
         .filter_map(|p| ModuleImage::read(p).ok())
-        .find(|img| img.name == want))
+        .find(|img| img.name == want && img.is_loaded_one() != Some(false)))
 }
 
 /// A module's code as the report names it: its .ko and where it was while loaded.
@@ -981,6 +1006,7 @@ mod tests {
                 init: Some(0x138),
                 exit: Some(0x350),
             },
+            build_id: None,
         }
     }
 
