@@ -137,11 +137,7 @@ const COMMANDS: &[(&str, Command, &str)] = &[
         cmd::bpf::main,
         "eBPF: asm, disasm, verify, run, load",
     ),
-    (
-        "trace",
-        legacy!(cmd::trace::main),
-        "bpftrace-compatible tracing",
-    ),
+    ("trace", cmd::trace::main, "bpftrace-compatible tracing"),
     (
         "leaks",
         cmd::leaks::main,
