@@ -98,7 +98,8 @@ impl Kernel {
     }
 
     /// VERMAGIC_STRING (include/linux/vermagic.h) as this kernel's config makes it.
-    /// x86's MODULE_ARCH_VERMAGIC names the CPU family only for non-generic builds.
+    /// x86's MODULE_ARCH_VERMAGIC names the CPU family only for non-generic builds; arm64's
+    /// is `aarch64`.
     pub fn vermagic(&self) -> String {
         let mut s = format!("{} ", self.release);
         if self.enabled("CONFIG_SMP") {
@@ -124,6 +125,10 @@ impl Kernel {
             if self.enabled(k) {
                 s.push_str(fam);
             }
+        }
+        // arm64's MODULE_ARCH_VERMAGIC (arch/arm64/include/asm/module.h).
+        if self.enabled("CONFIG_ARM64") {
+            s.push_str("aarch64");
         }
         if self.enabled("CONFIG_RANDSTRUCT") {
             if let Some(seed) = self.config.get("CONFIG_RANDSTRUCT_SEED") {
