@@ -1,10 +1,12 @@
-//! Is this a module the kernel's loader would take? The checks of `elf_validity_cache_copy`
-//! (kernel/module/main.c, 6.1), in its order, each with the reason it gives: ELF header
-//! length and magic, `ET_REL`, the target's machine (`elf_check_arch`), the section header
-//! size and table bounds, the section name table (index, bounds, NUL-terminated), the null
-//! section 0, every section's bounds and names, exactly one symbol table whose `sh_link` is
-//! sound, at most one `.modinfo`, and exactly one allocated `.gnu.linkonce.this_module` with
-//! contents.
+//! Is this a module the kernel's loader would take? The checks of `elf_validity_check` and
+//! `setup_load_info` (kernel/module/main.c, 6.1), in their order, each with the reason and
+//! the line the kernel gives: ELF header length and magic, `ET_REL`, the target's machine
+//! (`elf_check_arch`), the section header size and table bounds, the section name table
+//! (index, bounds, not empty, NUL-terminated), the null section 0, every section's bounds
+//! and names and the symbol table's `sh_link`; then a symbol table, and an allocated
+//! `.gnu.linkonce.this_module` (the kernel's `find_sec` skips sections without SHF_ALLOC).
+//! Later kernels (6.4+) word the last checks differently; 6.1's are Debian 12's, checked
+//! against it under QEMU.
 //!
 //! The kernel reads the header in its own word size and byte order, so with a [`Target`]
 //! the file is read the target's way (a big-endian module on x86-64 fails on its type, as
@@ -97,16 +99,10 @@ pub enum Invalid {
     SectionBounds { index: u16, kind: u32, len: usize },
     #[error("section {index} (type {kind}) has a name offset outside the section name table")]
     SectionName { index: u16, kind: u32 },
-    #[error("more than one .modinfo section")]
-    ManyModinfo,
     #[error("no symbol table (stripped?)")]
     NoSymbols,
-    #[error("{count} .gnu.linkonce.this_module sections (exactly one expected): not a module")]
-    ThisModuleCount { count: usize },
-    #[error(".gnu.linkonce.this_module has no contents (SHT_NOBITS)")]
-    ThisModuleNobits,
-    #[error(".gnu.linkonce.this_module is not allocated (no SHF_ALLOC)")]
-    ThisModuleNotAlloc,
+    #[error("no allocated .gnu.linkonce.this_module section: not a module")]
+    NoThisModule,
     /// Not an ELF check of the kernel's (it goes on and fails on the missing `vermagic`),
     /// but a file without `.modinfo` is not a module.
     #[error("no .modinfo section: not a module")]
@@ -178,17 +174,8 @@ impl Invalid {
             Invalid::SectionName { index, kind } => {
                 format!("Invalid ELF section name in module (section {index} type {kind})")
             }
-            Invalid::ManyModinfo => "Only one .modinfo section must exist.".into(),
             Invalid::NoSymbols => format!("{who}: module has no symbols (stripped?)"),
-            Invalid::ThisModuleCount { .. } => {
-                format!("module {who}: Only one .gnu.linkonce.this_module section must exist.")
-            }
-            Invalid::ThisModuleNobits => {
-                format!("module {who}: .gnu.linkonce.this_module section must have a size set")
-            }
-            Invalid::ThisModuleNotAlloc => format!(
-                "module {who}: .gnu.linkonce.this_module must occupy memory during process execution"
-            ),
+            Invalid::NoThisModule => format!("{who}: No module found in object"),
             Invalid::NoModinfo => return None,
         })
     }
@@ -327,7 +314,7 @@ pub fn validate(elf: &[u8], target: Option<Target>) -> Result<(), Invalid> {
         let rest = &names[start..];
         &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())]
     };
-    let (mut symtabs, mut modinfo, mut this_module) = (0usize, 0usize, Vec::new());
+    let (mut symtabs, mut modinfo, mut this_module) = (0usize, 0usize, 0usize);
     for i in 1..shnum {
         let s = sh(i);
         match s.kind {
@@ -352,7 +339,7 @@ pub fn validate(elf: &[u8], target: Option<Target>) -> Result<(), Invalid> {
             });
         }
         match name_of(&s) {
-            b".gnu.linkonce.this_module" => this_module.push(s),
+            b".gnu.linkonce.this_module" if s.flags & SHF_ALLOC != 0 => this_module += 1,
             b".modinfo" => modinfo += 1,
             _ => {}
         }
@@ -363,22 +350,11 @@ pub fn validate(elf: &[u8], target: Option<Target>) -> Result<(), Invalid> {
             });
         }
     }
-    if modinfo > 1 {
-        return Err(Invalid::ManyModinfo);
-    }
-    if symtabs != 1 {
+    if symtabs == 0 {
         return Err(Invalid::NoSymbols);
     }
-    let [m] = this_module.as_slice() else {
-        return Err(Invalid::ThisModuleCount {
-            count: this_module.len(),
-        });
-    };
-    if m.kind == SHT_NOBITS {
-        return Err(Invalid::ThisModuleNobits);
-    }
-    if m.flags & SHF_ALLOC == 0 {
-        return Err(Invalid::ThisModuleNotAlloc);
+    if this_module == 0 {
+        return Err(Invalid::NoThisModule);
     }
     if modinfo == 0 {
         return Err(Invalid::NoModinfo);

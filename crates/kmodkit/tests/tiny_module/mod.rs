@@ -1,6 +1,6 @@
 //! The smallest file the kernel's loader takes for a module (for tests that need a module
 //! without the Debian corpus): ELF64 little-endian `ET_REL` for `machine`, with a null
-//! section, `.modinfo` (the given `key=value` strings), an allocated
+//! section, an allocated `.modinfo` (the given `key=value` strings), an allocated
 //! `.gnu.linkonce.this_module` holding `name` at offset 24 (`struct module`'s `name` on
 //! 64-bit), a symbol table linked to its string table, and the section name table.
 
@@ -36,7 +36,7 @@ pub fn tiny_module(name: &str, modinfo: &[&str], machine: u16) -> Vec<u8> {
     }
     // (type, flags, data, link, entsize)
     let sections: [(u32, u64, &[u8], u32, u64); 5] = [
-        (1, 0, &info, 0, 0),
+        (1, 2, &info, 0, 0), // allocated, as modpost's: the kernel looks only there
         (1, 2 | 1, &this_module, 0, 0),
         (2, 0, &symtab, 4, 24),
         (3, 0, &strtab, 0, 0),
@@ -45,13 +45,13 @@ pub fn tiny_module(name: &str, modinfo: &[&str], machine: u16) -> Vec<u8> {
     let mut out = vec![0u8; 64];
     let mut placed = Vec::new();
     for (_, _, data, _, _) in &sections {
-        while out.len() % 8 != 0 {
+        while out.len() & 7 != 0 {
             out.push(0);
         }
         placed.push(out.len() as u64);
         out.extend_from_slice(data);
     }
-    while out.len() % 8 != 0 {
+    while out.len() & 7 != 0 {
         out.push(0);
     }
     let shoff = out.len() as u64;
