@@ -107,7 +107,7 @@ sources. --signature overrides the verdict.
 
 Exit status: 0 the module loads, 1 the kernel rejects it (or it could not be read), 2 usage error."
 )]
-struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The module file (.ko, .ko.xz, .ko.zst, .ko.gz).
     module: std::path::PathBuf,
     /// The kernel: its image (boot/vmlinuz-R, with boot/config-R beside it) or its

@@ -17,7 +17,9 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-const LONGOPTS: &[LongOpt] = &[
+/// modinfo's options (kmod 30's tools/modinfo.c), also the source of its man page.
+pub(crate) const SHORTOPTS: &str = "adlpn0mF:k:b:Vh";
+pub(crate) const LONGOPTS: &[LongOpt] = &[
     LongOpt {
         name: "author",
         has_arg: HasArg::No,
@@ -91,7 +93,7 @@ struct Options {
 }
 
 pub fn main(prog: &str, args: Vec<OsString>) -> u8 {
-    let Ok(parsed) = getopt::parse(prog, &args, "adlpn0mF:k:b:Vh", LONGOPTS) else {
+    let Ok(parsed) = getopt::parse(prog, &args, SHORTOPTS, LONGOPTS) else {
         return 1;
     };
     let mut opts = Options {
