@@ -117,6 +117,9 @@ fn sign_file_run(
         Some(d) if d != &ops[3] => Path::new(d),
         _ => module,
     };
+    // Runs on one destination take turns (read, sign, replace). Advisory: where it cannot
+    // be taken, the read or the write below fails with sign-file's own message.
+    let _lock = safeio::Lock::target(dest).ok();
     let content = read(module)?;
     // With -s, sign-file neither reads the certificate nor looks the hash up.
     let p7 = if raw_sig {
