@@ -14,7 +14,7 @@
 //! Each man page ends with a DIFFERENCES section: where kmodkit's command differs from the
 //! tool it stands in for (kmod, sign-file, DKMS, bpftrace), or what it adds.
 
-use crate::getopt::{HasArg, LongOpt};
+use crate::getopt::{opt, HasArg, LongOpt};
 use anyhow::Context;
 use clap::{Arg, ArgAction, Command};
 use std::ffi::OsString;
@@ -236,26 +236,10 @@ const SIGN_FILE_HELP: &[(char, &str)] = &[
 
 /// `trace` options (bpftrace's names); `parse` in cmd/trace.rs accepts each (tested).
 const TRACE_LONG: &[LongOpt] = &[
-    LongOpt {
-        name: "tool",
-        has_arg: HasArg::Required,
-        val: 'T',
-    },
-    LongOpt {
-        name: "unsafe",
-        has_arg: HasArg::No,
-        val: 'U',
-    },
-    LongOpt {
-        name: "json",
-        has_arg: HasArg::No,
-        val: 'j',
-    },
-    LongOpt {
-        name: "help",
-        has_arg: HasArg::No,
-        val: 'h',
-    },
+    opt("tool", HasArg::Required, 'T'),
+    opt("unsafe", HasArg::No, 'U'),
+    opt("json", HasArg::No, 'j'),
+    opt("help", HasArg::No, 'h'),
 ];
 const TRACE_HELP: &[(char, &str)] = &[
     ('e', "the program text"),
@@ -279,26 +263,10 @@ const TRACE_HELP: &[(char, &str)] = &[
 ];
 
 const LEAKS_LONG: &[LongOpt] = &[
-    LongOpt {
-        name: "module",
-        has_arg: HasArg::Required,
-        val: 'M',
-    },
-    LongOpt {
-        name: "duration",
-        has_arg: HasArg::Required,
-        val: 'D',
-    },
-    LongOpt {
-        name: "json",
-        has_arg: HasArg::No,
-        val: 'j',
-    },
-    LongOpt {
-        name: "help",
-        has_arg: HasArg::No,
-        val: 'h',
-    },
+    opt("module", HasArg::Required, 'M'),
+    opt("duration", HasArg::Required, 'D'),
+    opt("json", HasArg::No, 'j'),
+    opt("help", HasArg::No, 'h'),
 ];
 const LEAKS_HELP: &[(char, &str)] = &[
     (
@@ -315,71 +283,20 @@ const LEAKS_HELP: &[(char, &str)] = &[
 ];
 
 const DKMS_LONG: &[LongOpt] = &[
-    LongOpt {
-        name: "module",
-        has_arg: HasArg::Required,
-        val: 'm',
-    },
-    LongOpt {
-        name: "kernelver",
-        has_arg: HasArg::Required,
-        val: 'k',
-    },
-    LongOpt {
-        name: "arch",
-        has_arg: HasArg::Required,
-        val: 'a',
-    },
-    LongOpt {
-        name: "all",
-        has_arg: HasArg::No,
-        val: 'A',
-    },
-    LongOpt {
-        name: "force",
-        has_arg: HasArg::No,
-        val: 'f',
-    },
-    LongOpt {
-        name: "no-depmod",
-        has_arg: HasArg::No,
-        val: 'N',
-    },
-    LongOpt {
-        name: "dkmstree",
-        has_arg: HasArg::Required,
-        val: 'D',
-    },
-    LongOpt {
-        name: "sourcetree",
-        has_arg: HasArg::Required,
-        val: 'S',
-    },
-    LongOpt {
-        name: "installtree",
-        has_arg: HasArg::Required,
-        val: 'I',
-    },
-    LongOpt {
-        name: "kernelsourcedir",
-        has_arg: HasArg::Required,
-        val: 'K',
-    },
-    LongOpt {
-        name: "templatekernel",
-        has_arg: HasArg::Required,
-        val: 't',
-    },
-    LongOpt {
-        name: "sign-key",
-        has_arg: HasArg::Required,
-        val: 'Y',
-    },
-    LongOpt {
-        name: "sign-cert",
-        has_arg: HasArg::Required,
-        val: 'C',
-    },
+    opt("module", HasArg::Required, 'm'),
+    opt("kernelver", HasArg::Required, 'k'),
+    opt("arch", HasArg::Required, 'a'),
+    opt("all", HasArg::No, 'A'),
+    opt("force", HasArg::No, 'f'),
+    opt("no-depmod", HasArg::No, 'N'),
+    opt("dkmstree", HasArg::Required, 'D'),
+    opt("sourcetree", HasArg::Required, 'S'),
+    opt("installtree", HasArg::Required, 'I'),
+    opt("kernelsourcedir", HasArg::Required, 'K'),
+    opt("templatekernel", HasArg::Required, 't'),
+    opt("sign-key", HasArg::Required, 'Y'),
+    opt("sign-cert", HasArg::Required, 'C'),
+    opt("json", HasArg::No, 'J'),
 ];
 const DKMS_HELP: &[(char, &str)] = &[
     ('m', "the module (NAME or NAME/VERSION)"),
@@ -402,6 +319,7 @@ const DKMS_HELP: &[(char, &str)] = &[
     ),
     ('Y', "the signing key"),
     ('C', "the signing certificate"),
+    ('J', "with status: one JSON document (kmodkit)"),
     ('j', "parallel make jobs"),
 ];
 
