@@ -82,7 +82,10 @@ pub fn trust_warning(module: &Path, kernel: &InstalledKernel) -> Option<String> 
     let image = kernel.image.as_ref()?;
     let mut ring = Keyring::new();
     ring.add_path(image).ok()?;
-    if modsign::tree::verify_file(module, &ring).is_ok() {
+    let trusted = std::fs::read(module).ok().is_some_and(|raw| {
+        modfile::decompress(&raw).is_ok_and(|data| modsign::module::verify(&data, &ring).is_ok())
+    });
+    if trusted {
         return None;
     }
     Some(format!(

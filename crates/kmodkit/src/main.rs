@@ -74,42 +74,38 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ),
     (
         "taint",
-        legacy!(cmd::check::taint),
+        cmd::check::taint,
         "explain why the kernel is tainted",
     ),
     (
         "check",
-        legacy!(cmd::check::check),
+        cmd::check::check,
         "predict whether a module will load and what it will taint",
     ),
     (
         "sign-file",
-        legacy!(cmd::trust::sign_file),
+        cmd::trust::sign_file,
         "sign a module exactly as the kernel's sign-file",
     ),
-    (
-        "sign",
-        legacy!(cmd::trust::sign),
-        "sign modules or a tree of them",
-    ),
+    ("sign", cmd::trust::sign, "sign modules or a tree of them"),
     (
         "strip",
-        legacy!(cmd::trust::strip),
+        cmd::trust::strip,
         "remove the appended signature of modules",
     ),
     (
         "keygen",
-        legacy!(cmd::trust::keygen),
+        cmd::trust::keygen,
         "make a module signing key and certificate",
     ),
     (
         "certs",
-        legacy!(cmd::trust::certs),
+        cmd::trust::certs,
         "list the certificates in a kernel image, file or varstore",
     ),
     (
         "verify",
-        legacy!(cmd::trust::verify),
+        cmd::trust::verify,
         "verify module signatures against a keyring",
     ),
     (
