@@ -39,7 +39,7 @@ const LINK_NAMES: &[&str] = &[
 const COMMANDS: &[(&str, Command, &str)] = &[
     (
         "modinfo",
-        legacy!(cmd::modinfo::main),
+        cmd::modinfo::main,
         "show information about a kernel module (as kmod)",
     ),
     (
@@ -59,12 +59,12 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ),
     (
         "modprobe",
-        legacy!(cmd::moddb::modprobe),
+        cmd::moddb::modprobe,
         "load or unload modules with dependencies (as kmod)",
     ),
     (
         "depmod",
-        legacy!(cmd::moddb::depmod),
+        cmd::moddb::depmod,
         "write the module index files (as kmod)",
     ),
     (

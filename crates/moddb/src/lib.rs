@@ -10,7 +10,7 @@
 //! Reproduced behaviour is kmod's, including its quirks, because the contract is byte-identical
 //! output: see each module's documentation for the rules it follows.
 //!
-//! - [`index`]: the `.bin` trie reader (both of libkmod's value orders), [`depmod::writer`] its
+//! - [`index`]: the `.bin` trie reader (both of libkmod's value orders), [`index::writer`] its
 //!   writer; [`text`]: the text files; [`builtin`]: `modules.builtin.modinfo`.
 //! - [`Context`]: lookups by name and alias in libkmod's order (modinfo, modprobe).
 //! - [`depmod`]: the whole of kmod 30's depmod, [`config`]: modprobe.d, [`modprobe`]: the plan.
@@ -33,8 +33,11 @@ mod context;
 pub mod depmod;
 pub mod fnmatch;
 pub mod index;
+pub mod live;
+pub mod modinfo;
 pub mod modprobe;
 pub mod modules_load;
+pub mod source;
 pub mod text;
 
 pub use config::Config;
@@ -53,6 +56,13 @@ pub enum Error {
     },
     #[error("{path}: offset {offset:#x}: expected {what}")]
     Index {
+        path: PathBuf,
+        offset: usize,
+        what: String,
+    },
+    /// A file ends before something it points at: `what` was expected at `offset`.
+    #[error("{path}: truncated at offset {offset}: expected {what}")]
+    Truncated {
         path: PathBuf,
         offset: usize,
         what: String,

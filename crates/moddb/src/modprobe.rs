@@ -9,10 +9,12 @@
 //! repetitions depend on it: dependencies come from modules.dep in reverse line order
 //! (libkmod prepends), each wrapped in its own softdeps; softdep modules are probed
 //! recursively and may appear more than once; a module with softdeps ignores its install
-//! command. What is loaded in the kernel is asked of the caller (`loaded`), never read here.
+//! command. What is loaded in the kernel is asked of a [`LiveKernel`], never read here;
+//! [`crate::live`] executes the plans.
 
 use crate::context::{Context, Source};
 use crate::fnmatch::fnmatch;
+use crate::live::{LiveKernel, ModuleState};
 use crate::Error;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -372,14 +374,14 @@ impl<'c> Resolver<'c> {
     }
 
     /// `kmod_module_probe_insert_module` in dry-run: the plan for pool module `i`.
-    /// `extra` are command-line options (for the requested module only); `loaded` says
-    /// whether a module name is live in the target kernel.
+    /// `extra` are command-line options (for the requested module only); `kernel` says
+    /// which modules are live (it is only asked, never changed).
     pub fn plan(
         &mut self,
         i: usize,
         flags: Flags,
         extra: Option<&str>,
-        loaded: &dyn Fn(&str) -> bool,
+        kernel: &dyn LiveKernel,
     ) -> Result<Plan, Error> {
         let why = self.mods[i].why.clone().unwrap_or(Reason::Requested {
             query: self.mods[i].name.clone(),
@@ -397,7 +399,7 @@ impl<'c> Resolver<'c> {
             error: None,
         };
         let in_kernel = |r: &mut Self, m: usize| -> Result<bool, Error> {
-            Ok(r.is_builtin(m)? || loaded(&r.mods[m].name))
+            Ok(r.is_builtin(m)? || kernel.state(&r.mods[m].name) == ModuleState::Live)
         };
         if !flags.ignore_loaded && in_kernel(self, i)? {
             if flags.first_time {
@@ -495,16 +497,6 @@ impl Plan {
     }
 }
 
-/// What the caller knows about the running kernel's modules, for removal.
-pub trait Live {
-    /// `Some(true)` live, `Some(false)` coming or going, `None` not loaded.
-    fn initstate(&self, name: &str) -> Option<bool>;
-    /// The use count (`/sys/module/NAME/refcnt`), `None` when not loaded.
-    fn refcnt(&self, name: &str) -> Option<u32>;
-    /// Modules holding this one (`/sys/module/NAME/holders`).
-    fn holders(&self, name: &str) -> Vec<String>;
-}
-
 /// One step of `modprobe -r`.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -551,7 +543,7 @@ impl Resolver<'_> {
         i: usize,
         ignore_builtin: bool,
         f: RemoveFlags,
-        live: &dyn Live,
+        live: &dyn LiveKernel,
         plan: &mut RemovePlan,
     ) -> Result<(), Error> {
         let name = self.mods[i].name.clone();
@@ -569,7 +561,7 @@ impl Resolver<'_> {
                 }
                 return Ok(());
             }
-            if live.initstate(&name).is_none() {
+            if live.state(&name) == ModuleState::NotLoaded {
                 if f.first_time {
                     plan.error = Some(format!("Module {name} is not in kernel."));
                 }
@@ -620,7 +612,7 @@ impl Resolver<'_> {
                         })
                         .count();
                     let refcnt = live.refcnt(&dn).map(|r| r.saturating_sub(released as u32));
-                    if live.initstate(&dn) == Some(true) && refcnt == Some(0) {
+                    if live.state(&dn) == ModuleState::Live && refcnt == Some(0) {
                         plan.steps.push(RemoveStep::Rmmod { module: dn });
                     }
                 }
@@ -641,7 +633,7 @@ impl Resolver<'_> {
         &mut self,
         i: usize,
         f: RemoveFlags,
-        live: &dyn Live,
+        live: &dyn LiveKernel,
     ) -> Result<RemovePlan, Error> {
         let mut plan = RemovePlan::default();
         self.rmmod_do(i, false, f, live, &mut plan)?;

@@ -1,10 +1,13 @@
 //! Module database commands: `depmod`, `modprobe`. Argument parsing and printing only; the
 //! work is in the `moddb` crate.
 
+use super::{Exit, Outcome};
 use crate::getopt::{self, HasArg, LongOpt};
+use anyhow::{anyhow, bail};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 const fn lo(name: &'static str, has_arg: HasArg, val: char) -> LongOpt {
     LongOpt { name, has_arg, val }
@@ -95,9 +98,9 @@ fn is_version_number(v: &str) -> bool {
         && digits(b)
 }
 
-pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
     let Ok(parsed) = getopt::parse(prog, &args, "aAb:C:E:F:euqrvnP:wmVh", DEPMOD_LONGOPTS) else {
-        return 1;
+        return Err(Exit::status(1));
     };
     let mut o = moddb::depmod::Options::default();
     let mut verbose = moddb::depmod::Level::Warning as i32;
@@ -119,8 +122,7 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
             'P' => {
                 let p = text(v).unwrap_or_default();
                 if p.len() != 1 {
-                    eprintln!("{prog}: FATAL: -P only takes a single char");
-                    return 1;
+                    bail!("FATAL: -P only takes a single char");
                 }
                 o.sym_prefix = p.as_bytes()[0];
             }
@@ -128,12 +130,12 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
             'u' | 'q' | 'r' | 'm' => deprecated.push(*c),
             'h' => {
                 depmod_help(prog);
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'V' => {
                 println!("kmod version 30");
                 println!("+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL");
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             _ => unreachable!("getopt returns only declared options"),
         }
@@ -149,17 +151,13 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
     if !operands.is_empty() {
         let v = operands.remove(0);
         if !is_version_number(&v) {
-            eprintln!("{prog}: ERROR: Bad version passed {v}");
-            return 1;
+            bail!("ERROR: Bad version passed {v}");
         }
         o.kversion = v;
     } else {
         match uname_release() {
             Some(r) => o.kversion = r,
-            None => {
-                eprintln!("{prog}: FATAL: uname() failed");
-                return 1;
-            }
+            None => bail!("FATAL: uname() failed"),
         }
     }
     if operands.is_empty() {
@@ -186,25 +184,24 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
         message: &mut message,
         show: &mut show,
     };
-    // Module files are mapped (modsys), as kmod maps them: depmod reads a few sections of each.
-    let read = |p: &std::path::Path| -> std::io::Result<moddb::depmod::Bytes> {
-        Ok(Box::new(modsys::file::read(p)?))
-    };
-    let r = moddb::depmod::run(&o, &read, &mut out, &mut log);
-    let ok = match r {
-        Ok(moddb::depmod::Outcome::Cycles) => false,
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("{prog}: FATAL: {e}");
-            false
-        }
-    };
+    // Module files are mapped (modsys), as kmod maps them: depmod reads a few sections of
+    // each. The files are committed together through safeio (modsys::live::IndexStore).
+    let r = moddb::depmod::run(
+        &o,
+        &modsys::file::read_boxed,
+        &mut out,
+        &mut log,
+        &mut modsys::live::IndexStore,
+    );
     // kmod prints -v lines as it goes, before the -n text.
     let _ = std::io::stdout().write_all(&shown);
-    if out.flush().is_err() {
-        return 1;
+    let flushed = out.flush();
+    match r {
+        Ok(moddb::depmod::Outcome::Cycles) => Err(Exit::status(1)),
+        Ok(_) if flushed.is_err() => Err(Exit::status(1)),
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(anyhow!("FATAL: {e}")),
     }
-    u8::from(!ok)
 }
 
 const MODPROBE_LONGOPTS: &[LongOpt] = &[
@@ -340,45 +337,12 @@ fn options_from_array(args: &[String]) -> Option<String> {
     Some(out)
 }
 
-/// The running kernel's modules, from /sys/module.
-struct SysModule;
-
-impl moddb::modprobe::Live for SysModule {
-    fn initstate(&self, name: &str) -> Option<bool> {
-        match std::fs::read_to_string(format!("/sys/module/{name}/initstate")) {
-            Ok(s) => Some(s == "live\n"),
-            Err(_) => std::path::Path::new(&format!("/sys/module/{name}"))
-                .is_dir()
-                .then_some(false),
-        }
-    }
-    fn refcnt(&self, name: &str) -> Option<u32> {
-        std::fs::read_to_string(format!("/sys/module/{name}/refcnt"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-    }
-    fn holders(&self, name: &str) -> Vec<String> {
-        std::fs::read_dir(format!("/sys/module/{name}/holders"))
-            .map(|rd| {
-                rd.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-/// Whether `name` is live in the running kernel (`/sys/module/NAME/initstate`).
-fn live_in_kernel(name: &str) -> bool {
-    std::fs::read_to_string(format!("/sys/module/{name}/initstate")).is_ok_and(|s| s == "live\n")
-}
-
-pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
     let mut all_args = options_from_env();
     all_args.extend(args);
     let Ok(parsed) = getopt::parse(prog, &all_args, "arw:RibfDcnC:d:S:sqvVh", MODPROBE_LONGOPTS)
     else {
-        return 1;
+        return Err(Exit::status(1));
     };
     const WARNING: i32 = 4;
     let mut verbose = WARNING;
@@ -408,8 +372,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             'w' => {
                 let t = text();
                 if t.is_empty() || t.parse::<u64>().is_err() {
-                    eprintln!("{prog}: ERROR: unexpected wait value '{t}'.");
-                    return 1;
+                    bail!("ERROR: unexpected wait value '{t}'.");
                 }
                 wait_given = t.parse::<u64>().is_ok_and(|v| v > 0);
             }
@@ -424,10 +387,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             'R' => lookup_only = true,
             'c' => show_config = true,
             '4' | '6' => {
-                eprintln!(
-                    "{prog}: ERROR: --show-modversions/--show-exports: use `kmodkit modinfo`"
-                );
-                return 1;
+                bail!("ERROR: --show-modversions/--show-exports: use `kmodkit modinfo`")
             }
             'n' => dry_run = true,
             'C' => config.push(PathBuf::from(text())),
@@ -438,11 +398,11 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             'V' => {
                 println!("kmod version 30");
                 println!("+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL");
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'h' => {
                 modprobe_help(prog);
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'X' => {
                 explain = true;
@@ -481,7 +441,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             }
         }
         if listed.is_empty() {
-            return 0;
+            return Ok(ExitCode::SUCCESS);
         }
         log_priority = WARNING;
         (listed.into_iter().map(|l| l.name).collect::<Vec<_>>(), true)
@@ -490,14 +450,14 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
     };
     if !show_config && args.is_empty() {
         err(3, "missing parameters. See -h.");
-        return 1;
+        return Err(Exit::status(1));
     }
     let dirname = if root.is_some() || kversion.is_some() {
         let k = match kversion.or_else(uname_release) {
             Some(k) => k,
             None => {
                 err(3, "uname() failed");
-                return 1;
+                return Err(Exit::status(1));
             }
         };
         format!("{}/lib/modules/{k}", root.unwrap_or_default())
@@ -523,11 +483,8 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
     for m in msgs {
         eprint!("{m}");
     }
-    let mut ctx = moddb::Context::new(std::path::Path::new(&dirname), cfg).with_reader(Box::new(
-        |p: &std::path::Path| -> std::io::Result<moddb::depmod::Bytes> {
-            Ok(Box::new(modsys::file::read(p)?))
-        },
-    ));
+    let mut ctx = moddb::Context::new(std::path::Path::new(&dirname), cfg)
+        .with_reader(Box::new(modsys::file::read_boxed));
     ctx.load_resources();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -560,8 +517,13 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
                 let _ = out.write_all(&d);
             }
         }
-        return u8::from(out.flush().is_err());
+        return match out.flush() {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(_) => Err(Exit::status(1)),
+        };
     }
+    // The running kernel (moddb's LiveKernel): plans ask it what is loaded, and run on it.
+    let mut kernel = modsys::live::Kernel::default();
     if remove {
         let mut r = moddb::modprobe::Resolver::new(&ctx);
         let rf = moddb::modprobe::RemoveFlags {
@@ -577,7 +539,14 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             vec![&args[0]]
         };
         for q in queries {
-            let found = r.lookup(q).unwrap_or_default();
+            let found = match r.lookup(q) {
+                Ok(f) => f,
+                Err(e) => {
+                    err(3, &e.to_string());
+                    failed = true;
+                    continue;
+                }
+            };
             for m in std::mem::take(&mut r.messages) {
                 eprint!("{m}");
             }
@@ -585,13 +554,13 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
                 err(log_priority, &format!("Module {q} not found."));
                 if log_priority <= 2 && verbose >= 2 {
                     let _ = out.flush();
-                    return 1;
+                    return Err(Exit::status(1));
                 }
                 failed = true;
                 continue;
             }
             for i in found {
-                let plan = match r.remove_plan(i, rf, &SysModule) {
+                let plan = match r.remove_plan(i, rf, &kernel) {
                     Ok(p) => p,
                     Err(e) => {
                         err(3, &e.to_string());
@@ -609,15 +578,15 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
                     let _ = out.flush();
                     err(log_priority, e);
                     if log_priority <= 2 && verbose >= 2 {
-                        return 1;
+                        return Err(Exit::status(1));
                     }
                     failed = true;
                     break;
                 }
                 if !dry_run {
                     let _ = out.flush();
-                    if let Err(e) = execute_removal(&plan, force) {
-                        err(3, &e);
+                    if let Err(e) = moddb::live::execute_removal(&plan, force, &mut kernel) {
+                        err(3, &e.to_string());
                         failed = true;
                         break;
                     }
@@ -625,7 +594,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             }
         }
         let _ = out.flush();
-        return u8::from(failed);
+        return status(failed);
     }
 
     let mut r = moddb::modprobe::Resolver::new(&ctx);
@@ -637,7 +606,14 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
         vec![(args[0].clone(), options_from_array(&args))]
     };
     for (q, extra) in queries {
-        let found = r.lookup(&q).unwrap_or_default();
+        let found = match r.lookup(&q) {
+            Ok(f) => f,
+            Err(e) => {
+                err(3, &e.to_string());
+                failed = true;
+                continue;
+            }
+        };
         for m in std::mem::take(&mut r.messages) {
             eprint!("{m}");
         }
@@ -648,7 +624,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             );
             if log_priority <= 2 && verbose >= 2 {
                 let _ = out.flush();
-                return 1;
+                return Err(Exit::status(1));
             }
             failed = true;
             continue;
@@ -658,7 +634,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
                 let _ = writeln!(out, "{}", r.name(i));
                 continue;
             }
-            let plan = match r.plan(i, flags, extra.as_deref(), &live_in_kernel) {
+            let plan = match r.plan(i, flags, extra.as_deref(), &kernel) {
                 Ok(p) => p,
                 Err(e) => {
                     err(3, &e.to_string());
@@ -682,8 +658,15 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
                 failed = true;
             } else if !dry_run && plan.skipped.is_none() {
                 let _ = out.flush();
-                if let Err(e) = execute_plan(&plan, r.name(i), force, flags.first_time) {
-                    err(3, &e);
+                let requested = r.name(i).to_string();
+                if let Err(e) = moddb::live::execute_plan(
+                    &plan,
+                    &requested,
+                    force,
+                    flags.first_time,
+                    &mut kernel,
+                ) {
+                    err(3, &e.to_string());
                     failed = true;
                 }
             }
@@ -700,105 +683,17 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
         }
     }
     if out.flush().is_err() {
-        return 1;
+        return Err(Exit::status(1));
     }
-    u8::from(failed)
+    status(failed)
 }
 
-/// Carries out a load plan on the running kernel as kmod's modprobe does: the steps in
-/// order; a module already loaded (EEXIST) is fine unless it is the requested one under
-/// `--first-time`; a failing soft dependency is ignored; any other failure stops, reported
-/// (as kmod does) under the requested module's name.
-fn execute_plan(
-    plan: &moddb::modprobe::Plan,
-    requested: &str,
-    force: bool,
-    first_time: bool,
-) -> Result<(), String> {
-    use moddb::modprobe::Action;
-    let compression = modsys::state::Sys::default().compression();
-    for st in &plan.steps {
-        let errno = match &st.action {
-            Action::Insmod { path, options } => {
-                match modsys::load::insert_file(path, options, force, compression.as_deref()) {
-                    Ok(_) => continue,
-                    Err(modsys::load::InsertError::Kernel(e)) => e.0,
-                    Err(modsys::load::InsertError::Open { source, .. }) => {
-                        source.raw_os_error().unwrap_or(libc::EIO)
-                    }
-                    Err(e) => return Err(format!("could not insert '{requested}': {e}")),
-                }
-            }
-            Action::Install { command, options } => {
-                let command = command.replace("$CMDLINE_OPTS", options);
-                match run_config_command(&command, &st.module) {
-                    Ok(()) => continue,
-                    Err(code) if st.required => {
-                        return Err(format!(
-                        "Error running install command '{command}' for module {}: retcode {code}",
-                        st.module
-                    ))
-                    }
-                    Err(_) => continue,
-                }
-            }
-            Action::Builtin | Action::Nothing | Action::AlreadyLoaded => continue,
-        };
-        let is_requested = st.module == requested;
-        match errno {
-            libc::EEXIST if !(first_time && is_requested) => {}
-            _ if !st.required => {}
-            libc::EEXIST => {
-                return Err(format!("could not insert '{requested}': Module already in kernel"))
-            }
-            libc::ENOENT => {
-                return Err(format!(
-                    "could not insert '{requested}': Unknown symbol in module, or unknown parameter (see dmesg)"
-                ))
-            }
-            e => {
-                return Err(format!(
-                    "could not insert '{requested}': {}",
-                    modsys::Errno(e).message()
-                ))
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `modprobe -r`: the removal plan's steps in order (the plan already checked holders and
-/// use counts); the first failure stops, with kmod's message.
-fn execute_removal(plan: &moddb::modprobe::RemovePlan, force: bool) -> Result<(), String> {
-    use moddb::modprobe::RemoveStep;
-    for st in &plan.steps {
-        match st {
-            RemoveStep::Rmmod { module } => modsys::load::remove(module, force)
-                .map_err(|e| format!("could not remove '{module}': {}", e.message()))?,
-            RemoveStep::Command { module, command } => {
-                let command = command.replace("$CMDLINE_OPTS", "");
-                run_config_command(&command, module).map_err(|code| {
-                    format!("Error running remove command '{command}' for module {module}: retcode {code}")
-                })?
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A modprobe.d install/remove command, run by the shell with `MODPROBE_MODULE` set, as
-/// libkmod's `command_do` runs it. `Err` carries the exit status.
-fn run_config_command(command: &str, module: &str) -> Result<(), i32> {
-    let status = std::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .env("MODPROBE_MODULE", module)
-        .status()
-        .map_err(|e| e.raw_os_error().unwrap_or(1))?;
-    if status.success() {
-        Ok(())
+/// kmod's tools report each failing argument as they go and end with status 1.
+fn status(failed: bool) -> Outcome {
+    if failed {
+        Err(Exit::status(1))
     } else {
-        Err(status.code().unwrap_or(1))
+        Ok(ExitCode::SUCCESS)
     }
 }
 
