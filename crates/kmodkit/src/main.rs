@@ -40,21 +40,21 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     (
         "modinfo",
         cmd::modinfo::main,
-        "show information about a kernel module (as kmod)",
+        "show information about a kernel module (as kmod; --json)",
     ),
     (
         "lsmod",
-        legacy!(cmd::live::lsmod),
-        "list loaded modules (as kmod)",
+        cmd::live::lsmod,
+        "list loaded modules (as kmod; --json: a JSON array)",
     ),
     (
         "insmod",
-        legacy!(cmd::live::insmod),
+        cmd::live::insmod,
         "load a module file (as kmod)",
     ),
     (
         "rmmod",
-        legacy!(cmd::live::rmmod),
+        cmd::live::rmmod,
         "unload a module (as kmod)",
     ),
     (
@@ -69,7 +69,7 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ),
     (
         "dmesg",
-        legacy!(cmd::live::dmesg),
+        cmd::live::dmesg,
         "read the kernel log from /dev/kmsg",
     ),
     (

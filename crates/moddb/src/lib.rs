@@ -29,6 +29,7 @@
 
 pub mod builtin;
 pub mod config;
+pub mod confdir;
 mod context;
 pub mod depmod;
 pub mod fnmatch;

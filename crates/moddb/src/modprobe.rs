@@ -590,7 +590,25 @@ impl Resolver<'_> {
                 command,
             }),
             None => {
-                if !f.wait && live.refcnt(&name).unwrap_or(0) > 0 {
+                let removed = |plan: &RemovePlan, m: &str| {
+                    plan.steps
+                        .iter()
+                        .any(|s| matches!(s, RemoveStep::Rmmod { module } if module == m))
+                };
+                // Removed already in this plan (as an unused dependency of a holder that
+                // `--remove-holders` took out first): nothing left to do for it.
+                if removed(plan, &name) {
+                    return Ok(());
+                }
+                // Holders this plan removed no longer count (the kernel drops their
+                // references as they go).
+                let released = live
+                    .holders(&name)
+                    .iter()
+                    .filter(|h| removed(plan, h))
+                    .count() as u32;
+                let refcnt = live.refcnt(&name).unwrap_or(0).saturating_sub(released);
+                if !f.wait && refcnt > 0 {
                     plan.error = Some(format!("Module {name} is in use."));
                     return Ok(());
                 }

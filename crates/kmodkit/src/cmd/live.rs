@@ -4,10 +4,13 @@
 //! options, output, messages (`insmod: ERROR: could not insert module X: ...`) and exit
 //! statuses. `dmesg` prints util-linux's default format from `/dev/kmsg`.
 
+use super::{usage, Exit, Outcome};
 use crate::getopt::{self, HasArg, LongOpt};
+use anyhow::bail;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
+use std::process::ExitCode;
 
 use modsys::state::{InitState, Sys};
 
@@ -31,13 +34,13 @@ fn insmod_strerror(e: modsys::Errno) -> String {
     }
 }
 
-pub fn insmod(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn insmod(prog: &str, args: Vec<OsString>) -> Outcome {
     const LONG: &[LongOpt] = &[
         opt("version", HasArg::No, 'V'),
         opt("help", HasArg::No, 'h'),
     ];
     let Ok(p) = getopt::parse(prog, &args, "psfVh", LONG) else {
-        return 1;
+        return Err(Exit::status(1));
     };
     let mut force = false;
     for (c, _) in &p.opts {
@@ -48,23 +51,21 @@ pub fn insmod(prog: &str, args: Vec<OsString>) -> u8 {
                 println!(
                     "Usage:\n\t{prog} [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help"
                 );
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'V' => {
                 kmod_version();
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
-            _ => return 1,
+            _ => return Err(Exit::status(1)),
         }
     }
     let Some(file) = p.operands.first() else {
-        eprintln!("{prog}: ERROR: missing filename.");
-        return 1;
+        bail!("ERROR: missing filename.");
     };
     let filename = file.to_string_lossy();
     if filename == "-" {
-        eprintln!("{prog}: ERROR: this tool does not support loading from stdin!");
-        return 1;
+        bail!("ERROR: this tool does not support loading from stdin!");
     }
     let params: Vec<String> = p.operands[1..]
         .iter()
@@ -77,26 +78,19 @@ pub fn insmod(prog: &str, args: Vec<OsString>) -> u8 {
         force,
         compression.as_deref(),
     ) {
-        Ok(_) => 0,
+        Ok(_) => Ok(ExitCode::SUCCESS),
         Err(modsys::load::InsertError::Open { source, .. }) => {
             let msg = source
                 .raw_os_error()
                 .map(|e| modsys::Errno(e).message())
                 .unwrap_or_else(|| source.to_string());
-            eprintln!("{prog}: ERROR: could not load module {filename}: {msg}");
-            1
+            bail!("ERROR: could not load module {filename}: {msg}")
         }
-        Err(modsys::load::InsertError::Kernel(e)) => {
-            eprintln!(
-                "{prog}: ERROR: could not insert module {filename}: {}",
-                insmod_strerror(e)
-            );
-            1
-        }
-        Err(e) => {
-            eprintln!("{prog}: ERROR: could not insert module {filename}: {e}");
-            1
-        }
+        Err(modsys::load::InsertError::Kernel(e)) => bail!(
+            "ERROR: could not insert module {filename}: {}",
+            insmod_strerror(e)
+        ),
+        Err(e) => bail!("ERROR: could not insert module {filename}: {e}"),
     }
 }
 
@@ -107,7 +101,7 @@ fn name_from_path(path: &str) -> String {
     base.replace('-', "_")
 }
 
-pub fn rmmod(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn rmmod(prog: &str, args: Vec<OsString>) -> Outcome {
     const LONG: &[LongOpt] = &[
         opt("force", HasArg::No, 'f'),
         opt("syslog", HasArg::No, 's'),
@@ -116,7 +110,7 @@ pub fn rmmod(prog: &str, args: Vec<OsString>) -> u8 {
         opt("help", HasArg::No, 'h'),
     ];
     let Ok(p) = getopt::parse(prog, &args, "fsvVwh", LONG) else {
-        return 1;
+        return Err(Exit::status(1));
     };
     let mut force = false;
     for (c, _) in &p.opts {
@@ -127,18 +121,17 @@ pub fn rmmod(prog: &str, args: Vec<OsString>) -> u8 {
                 println!(
                     "Usage:\n\t{prog} [options] modulename ...\nOptions:\n\t-f, --force       forces a module unload and may crash your\n\t                  machine. This requires Forced Module Removal\n\t                  option in your kernel. DANGEROUS\n\t-s, --syslog      print to syslog, not stderr\n\t-v, --verbose     enables more messages\n\t-V, --version     show version\n\t-h, --help        show this help"
                 );
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'V' => {
                 kmod_version();
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
-            _ => return 1,
+            _ => return Err(Exit::status(1)),
         }
     }
     if p.operands.is_empty() {
-        eprintln!("{prog}: ERROR: missing module name.");
-        return 1;
+        bail!("ERROR: missing module name.");
     }
     let sys = Sys::default();
     let mut failures = 0;
@@ -166,7 +159,11 @@ pub fn rmmod(prog: &str, args: Vec<OsString>) -> u8 {
             failures += 1;
         }
     }
-    u8::from(failures != 0)
+    // Each failing argument was reported as it came (as kmod does).
+    if failures != 0 {
+        return Err(Exit::status(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// kmod's check_module_inuse: builtin, not loaded, held by others, or referenced.
@@ -189,16 +186,18 @@ fn check_in_use(sys: &Sys, name: &str) -> Result<(), String> {
     }
 }
 
-pub fn lsmod(prog: &str, args: Vec<OsString>) -> u8 {
-    if !args.is_empty() {
+/// `lsmod`, and (kmodkit only) `lsmod --json`: one JSON array of objects `{name, size,
+/// refcnt, used_by}` (`used_by`: the holders, as the text's last column lists them).
+pub fn lsmod(prog: &str, args: Vec<OsString>) -> Outcome {
+    let json = args.len() == 1 && args[0] == "--json";
+    if !args.is_empty() && !json {
         // kmod prints argv[0] as given (a path, when called through one).
         let argv0 = std::env::args_os()
             .next()
             .map(|a| a.to_string_lossy().into_owned())
             .filter(|a| Path::new(a).file_name().is_some_and(|n| n == prog))
             .unwrap_or_else(|| prog.to_string());
-        eprintln!("Usage: {argv0}");
-        return 1;
+        return Err(Exit::with(1, format!("Usage: {argv0}")));
     }
     let sys = Sys::default();
     let mods = match sys.proc_modules() {
@@ -208,22 +207,46 @@ pub fn lsmod(prog: &str, args: Vec<OsString>) -> u8 {
                 .raw_os_error()
                 .map(|n| modsys::Errno(n).message())
                 .unwrap_or_else(|| e.to_string());
+            let mut text = String::new();
             if e.kind() == std::io::ErrorKind::NotFound {
                 // libkmod's own line first, as Debian's kmod 30 prints it.
-                eprintln!(
-                    "libkmod: ERROR ../libkmod/libkmod-module.c:1725 kmod_module_new_from_loaded: could not open /proc/modules: {msg}"
-                );
+                text.push_str(&format!(
+                    "libkmod: ERROR ../libkmod/libkmod-module.c:1725 kmod_module_new_from_loaded: could not open /proc/modules: {msg}\n"
+                ));
             }
-            eprintln!("Error: could not get list of modules: {msg}");
-            return 1;
+            text.push_str(&format!("Error: could not get list of modules: {msg}"));
+            return Err(Exit::with(1, text));
         }
     };
     let mut out = std::io::stdout().lock();
+    let rows: Vec<(String, u64, i64, Vec<String>)> = mods
+        .into_iter()
+        .map(|m| {
+            let refcnt = sys.refcnt(&m.name).unwrap_or(-(libc::ENOENT as i64));
+            let holders = sys.holders(&m.name).unwrap_or_default();
+            (m.name, m.size, refcnt, holders)
+        })
+        .collect();
+    if json {
+        let doc: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(name, size, refcnt, holders)| {
+                serde_json::json!({
+                    "name": name,
+                    "size": size,
+                    "refcnt": refcnt,
+                    "used_by": holders,
+                })
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&doc)?;
+        text.push('\n');
+        out.write_all(text.as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut text = String::from("Module                  Size  Used by\n");
-    for m in mods {
-        let refcnt = sys.refcnt(&m.name).unwrap_or(-(libc::ENOENT as i64));
-        text.push_str(&format!("{:<19} {:>8}  {}", m.name, m.size, refcnt));
-        let holders = sys.holders(&m.name).unwrap_or_default();
+    for (name, size, refcnt, holders) in rows {
+        text.push_str(&format!("{name:<19} {size:>8}  {refcnt}"));
         if !holders.is_empty() {
             text.push(' ');
             text.push_str(&holders.join(","));
@@ -231,10 +254,10 @@ pub fn lsmod(prog: &str, args: Vec<OsString>) -> u8 {
         text.push('\n');
     }
     let _ = out.write_all(text.as_bytes());
-    0
+    Ok(ExitCode::SUCCESS)
 }
 
-pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn dmesg(prog: &str, args: Vec<OsString>) -> Outcome {
     const LONG: &[LongOpt] = &[
         opt("follow", HasArg::No, 'w'),
         opt("level", HasArg::Required, 'l'),
@@ -244,7 +267,7 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
         opt("help", HasArg::No, 'h'),
     ];
     let Ok(p) = getopt::parse(prog, &args, "wl:rJh", LONG) else {
-        return 2;
+        return Err(Exit::status(2));
     };
     let (mut follow, mut json, mut raw) = (false, false, false);
     let mut levels: Option<Vec<u8>> = None;
@@ -261,10 +284,7 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
                 for name in v.unwrap_or_default().split(',') {
                     match modsys::kmsg::LEVELS.iter().position(|l| *l == name) {
                         Some(i) => set.push(i as u8),
-                        None => {
-                            eprintln!("{prog}: unknown level '{name}'");
-                            return 2;
-                        }
+                        None => return Err(usage(format!("{prog}: unknown level '{name}'"))),
                     }
                 }
                 levels = Some(set);
@@ -279,21 +299,17 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
                      \x20 -r, --raw          print <level> prefixes, as util-linux's -r\n\
                      \x20 -J, --json         one JSON array of records"
                 );
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
-            _ => return 2,
+            _ => return Err(Exit::status(2)),
         }
     }
     if !p.operands.is_empty() {
-        eprintln!("{prog}: bad usage (no operands expected)");
-        return 2;
+        return Err(usage(format!("{prog}: bad usage (no operands expected)")));
     }
     let mut k = match modsys::kmsg::Kmsg::open(Path::new("/dev/kmsg"), follow) {
         Ok(k) => k,
-        Err(e) => {
-            eprintln!("{prog}: read kernel buffer failed: /dev/kmsg: {e}");
-            return 1;
-        }
+        Err(e) => bail!("read kernel buffer failed: /dev/kmsg: {e}"),
     };
     let mut out = std::io::stdout().lock();
     let mut recs = Vec::new();
@@ -301,10 +317,7 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
         let r = match k.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break,
-            Err(e) => {
-                eprintln!("{prog}: read kernel buffer failed: {e}");
-                return 1;
-            }
+            Err(e) => bail!("read kernel buffer failed: {e}"),
         };
         if levels.as_ref().is_some_and(|l| !l.contains(&r.level)) {
             continue;
@@ -343,7 +356,7 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
         line.extend_from_slice(&r.message);
         line.push(b'\n');
         if out.write_all(&line).is_err() {
-            return 1;
+            return Err(Exit::status(1));
         }
         if follow {
             let _ = out.flush();
@@ -356,5 +369,5 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
             serde_json::to_string_pretty(&recs).unwrap_or_default()
         );
     }
-    0
+    Ok(ExitCode::SUCCESS)
 }
