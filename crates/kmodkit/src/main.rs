@@ -47,16 +47,8 @@ const COMMANDS: &[(&str, Command, &str)] = &[
         cmd::live::lsmod,
         "list loaded modules (as kmod; --json: a JSON array)",
     ),
-    (
-        "insmod",
-        cmd::live::insmod,
-        "load a module file (as kmod)",
-    ),
-    (
-        "rmmod",
-        cmd::live::rmmod,
-        "unload a module (as kmod)",
-    ),
+    ("insmod", cmd::live::insmod, "load a module file (as kmod)"),
+    ("rmmod", cmd::live::rmmod, "unload a module (as kmod)"),
     (
         "modprobe",
         cmd::moddb::modprobe,

@@ -110,7 +110,11 @@ mod tests {
         );
         assert_eq!(got, vec![lib.join("a.conf"), etc.join("b.conf")]);
         assert_eq!(notes.len(), 2, "{notes:?}");
-        assert!(notes.iter().any(|n| n.contains("WrongName") && n.contains("x.txt")));
-        assert!(notes.iter().any(|n| n.contains("Directory") && n.contains("sub.conf")));
+        assert!(notes
+            .iter()
+            .any(|n| n.contains("WrongName") && n.contains("x.txt")));
+        assert!(notes
+            .iter()
+            .any(|n| n.contains("Directory") && n.contains("sub.conf")));
     }
 }

@@ -28,8 +28,8 @@
 //! its exact rules decide which module an alias resolves to.
 
 pub mod builtin;
-pub mod config;
 pub mod confdir;
+pub mod config;
 mod context;
 pub mod depmod;
 pub mod fnmatch;

@@ -278,8 +278,11 @@ impl LiveKernel for Recorded {
     }
 
     fn insert(&mut self, path: &Path, options: &str, _force: bool) -> Result<(), KernelError> {
-        self.log
-            .push(format!("insmod {} {options}", path.display()).trim_end().to_string());
+        self.log.push(
+            format!("insmod {} {options}", path.display())
+                .trim_end()
+                .to_string(),
+        );
         let name = module_name(path);
         if let Some(&e) = self.fail_insert.get(&name) {
             return Err(Recorded::error(e));

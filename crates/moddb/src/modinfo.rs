@@ -122,8 +122,9 @@ impl Modinfo {
 
     fn db(&mut self) -> &Context {
         let (dirname, read) = (&self.dirname, self.read);
-        self.db
-            .get_or_insert_with(|| Context::new(dirname, Config::default()).with_reader(Box::new(read)))
+        self.db.get_or_insert_with(|| {
+            Context::new(dirname, Config::default()).with_reader(Box::new(read))
+        })
     }
 
     /// The modules `query` names (several for an alias that matches several).

@@ -282,7 +282,10 @@ fn removal_takes_unused_dependencies_and_respects_holders() {
     // a goes, then b (held only by a); c is still held by x.
     let mut k = kernel();
     let (steps, err, done) = remove(&t, "a", RemoveFlags::default(), &mut k);
-    assert_eq!((steps, err), (vec!["rmmod a".into(), "rmmod b".into()], None));
+    assert_eq!(
+        (steps, err),
+        (vec!["rmmod a".into(), "rmmod b".into()], None)
+    );
     assert_eq!(done, Ok(()));
     assert_eq!(k.log, ["rmmod a", "rmmod b"]);
     assert_eq!(k.state("c"), ModuleState::Live);
@@ -311,13 +314,20 @@ fn removal_takes_unused_dependencies_and_respects_holders() {
     let t = tree(&[("a", &[]), ("b", &[])], &[], "");
     let mut k = Recorded::new().loaded("a", 0, &[]).loaded("b", 1, &["a"]);
     let (steps, err, done) = remove(&t, "b", holders, &mut k);
-    assert_eq!((steps, err), (vec!["rmmod a".into(), "rmmod b".into()], None));
+    assert_eq!(
+        (steps, err),
+        (vec!["rmmod a".into(), "rmmod b".into()], None)
+    );
     assert_eq!(done, Ok(()));
 }
 
 #[test]
 fn removal_of_builtin_absent_and_commanded_modules() {
-    let t = tree(&[("a", &[]), ("r", &[])], &["ext4"], "remove r /sbin/teardown\n");
+    let t = tree(
+        &[("a", &[]), ("r", &[])],
+        &["ext4"],
+        "remove r /sbin/teardown\n",
+    );
     let mut k = Recorded::new().loaded("r", 0, &[]);
     let (_, err, _) = remove(&t, "ext4", RemoveFlags::default(), &mut k);
     assert_eq!(err.as_deref(), Some("Module ext4 is builtin."));
@@ -368,7 +378,10 @@ fn damaged_indexes_are_named_with_their_cause() {
     // Not an index at all.
     std::fs::write(&dep, b"this is text, not a trie").unwrap();
     let e = t.ctx().lookup_name("a").unwrap_err().to_string();
-    assert!(e.contains("modules.dep.bin") && e.contains("not a kmod index"), "{e}");
+    assert!(
+        e.contains("modules.dep.bin") && e.contains("not a kmod index"),
+        "{e}"
+    );
 
     // Every single-byte corruption: an answer or an error, never a panic.
     for i in 0..good.len() {

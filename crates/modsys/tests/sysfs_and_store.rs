@@ -80,8 +80,14 @@ fn index_sets_replace_whole_and_leave_no_temporaries() {
         ("modules.dep.bin", b"new bin".to_vec()),
     ];
     write_index_set(dir, &files).unwrap();
-    assert_eq!(std::fs::read(dir.join("modules.dep")).unwrap(), b"new dep\n");
-    assert_eq!(std::fs::read(dir.join("modules.dep.bin")).unwrap(), b"new bin");
+    assert_eq!(
+        std::fs::read(dir.join("modules.dep")).unwrap(),
+        b"new dep\n"
+    );
+    assert_eq!(
+        std::fs::read(dir.join("modules.dep.bin")).unwrap(),
+        b"new bin"
+    );
     let names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -99,7 +105,12 @@ fn index_sets_replace_whole_and_leave_no_temporaries() {
 fn concurrent_index_sets_never_mix() {
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().to_path_buf();
-    let names = ["modules.dep", "modules.alias", "modules.symbols", "modules.devname"];
+    let names = [
+        "modules.dep",
+        "modules.alias",
+        "modules.symbols",
+        "modules.devname",
+    ];
     let writers: Vec<_> = (0..2u8)
         .map(|w| {
             let dir = dir.clone();

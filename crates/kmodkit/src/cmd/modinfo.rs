@@ -303,7 +303,14 @@ fn describe(
 /// Keys that may repeat in a module (kmod prints one line each): always a JSON array, so
 /// that a consumer need not guess. Other keys are a string, or an array where a module
 /// repeats one.
-const LIST_KEYS: &[&str] = &["alias", "depends", "parm", "firmware", "softdep", "import_ns"];
+const LIST_KEYS: &[&str] = &[
+    "alias",
+    "depends",
+    "parm",
+    "firmware",
+    "softdep",
+    "import_ns",
+];
 
 /// `--json`: one object per module with what the text output shows: `name` (builtin only),
 /// `filename`, each entry (values as the text lines print them, `sig_key` and `signature`
@@ -341,15 +348,17 @@ fn describe_json(
                     pairs.push((text(k), text(v)));
                 }
             }
-            let mut w = Vec::new();
-            params.write_bare(&mut w, b'\n');
-            for l in w.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                pairs.push(("parm".into(), text(l)));
+            // As the text's `parm:` lines show them.
+            for l in params.lines() {
+                pairs.push(("parm".into(), text(&l)));
             }
         }
         Ok(None) => {}
         Err(e) => {
-            eprintln!("{prog}: ERROR: could not get modinfo from '{}': {e}", t.name);
+            eprintln!(
+                "{prog}: ERROR: could not get modinfo from '{}': {e}",
+                t.name
+            );
             ok = false;
         }
     }
@@ -459,12 +468,21 @@ impl Params {
         }
     }
 
-    /// The default output: `parm:` padded, then `name:type` (no description),
-    /// `name:desc (type)` or `name:desc`.
+    /// The default output: `parm:` padded, then each of [`Params::lines`].
     fn write_prefixed(&self, w: &mut Vec<u8>, sep: u8) {
-        for p in self.list.iter().rev() {
+        for l in self.lines() {
             w.extend_from_slice(b"parm:           ");
-            w.extend_from_slice(&p.name);
+            w.extend_from_slice(&l);
+            w.push(sep);
+        }
+    }
+
+    /// Each parameter as the default output shows it after `parm:`: `name:type` (no
+    /// description), `name:desc (type)` or `name:desc`.
+    fn lines(&self) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.list.len());
+        for p in self.list.iter().rev() {
+            let mut w = p.name.clone();
             w.push(b':');
             match (&p.desc, &p.kind) {
                 (None, k) => w.extend_from_slice(k.as_deref().unwrap_or_default()),
@@ -476,7 +494,8 @@ impl Params {
                 }
                 (Some(d), None) => w.extend_from_slice(d),
             }
-            w.push(sep);
+            out.push(w);
         }
+        out
     }
 }

@@ -15,15 +15,15 @@
 pub mod cfg;
 pub mod hash;
 
+/// The trie writer, now beside its reader in [`crate::index`].
+pub use crate::index::writer;
+use crate::index::writer::Trie;
 use crate::{alias_normalize, Error};
 use cfg::{Cfg, Search};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use crate::index::writer::Trie;
-/// The trie writer, now beside its reader in [`crate::index`].
-pub use crate::index::writer;
 
 /// Message levels, as kmod's log prefixes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]

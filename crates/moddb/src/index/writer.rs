@@ -212,9 +212,16 @@ mod tests {
         let idx = Index::from_bytes(p, b, ReadMode::File).unwrap();
         let e = idx.search(b"x").unwrap_err().to_string();
         assert_eq!(e, "bad.bin: truncated at offset 65535: expected a node");
-        let e = Index::from_bytes(p, Vec::new(), ReadMode::File).err().unwrap();
-        assert!(e.to_string().starts_with("bad.bin: truncated at offset 0"), "{e}");
-        let e = Index::from_bytes(p, b"not an index".to_vec(), ReadMode::File).err().unwrap();
+        let e = Index::from_bytes(p, Vec::new(), ReadMode::File)
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().starts_with("bad.bin: truncated at offset 0"),
+            "{e}"
+        );
+        let e = Index::from_bytes(p, b"not an index".to_vec(), ReadMode::File)
+            .err()
+            .unwrap();
         assert!(e.to_string().contains("not a kmod index"), "{e}");
     }
 
