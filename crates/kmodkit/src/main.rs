@@ -140,9 +140,15 @@ const COMMANDS: &[(&str, Command, &str)] = &[
         "kernel allocations not freed, by call site",
     ),
     (
+        "completions",
+        cmd::docs::completions,
+        "print shell completions (bash, zsh, fish)",
+    ),
+    ("man", cmd::docs::man, "write the man pages into DIR"),
+    (
         "install-links",
         install_links,
-        "create the multi-call links (modinfo, lsmod, ...) in DIR",
+        "create the multi-call links in DIR; --man DIR, --completions PREFIX",
     ),
 ];
 
@@ -227,14 +233,33 @@ fn usage() {
     );
 }
 
-/// `kmodkit install-links DIR`: symlinks DIR/<tool> -> this executable.
+/// `kmodkit install-links DIR [--man MANDIR] [--completions PREFIX]`: symlinks
+/// DIR/<tool> -> this executable; with `--man`, the man pages into MANDIR/man1 and man8;
+/// with `--completions`, the bash, zsh and fish completions under PREFIX/share.
 fn install_links(_: &str, args: Vec<OsString>) -> Outcome {
-    let [dir] = args.as_slice() else {
-        return Err(cmd::usage("Usage: kmodkit install-links DIR"));
+    const USAGE: &str = "Usage: kmodkit install-links DIR [--man MANDIR] [--completions PREFIX]";
+    let mut args = args.into_iter();
+    let (mut dir, mut man, mut completions) = (None, None, None);
+    while let Some(a) = args.next() {
+        let slot = match a.to_str() {
+            Some("--man") => &mut man,
+            Some("--completions") => &mut completions,
+            Some(s) if s.starts_with('-') => return Err(cmd::usage(USAGE)),
+            _ if dir.is_none() => {
+                dir = Some(std::path::PathBuf::from(a));
+                continue;
+            }
+            _ => return Err(cmd::usage(USAGE)),
+        };
+        *slot = Some(std::path::PathBuf::from(
+            args.next().ok_or_else(|| cmd::usage(USAGE))?,
+        ));
+    }
+    let Some(dir) = dir else {
+        return Err(cmd::usage(USAGE));
     };
     let exe = std::env::current_exe().context("cannot find own executable")?;
-    let dir = Path::new(dir);
-    std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
     for name in LINK_NAMES {
         let link = dir.join(name);
         // Replace an old link, never a regular file somebody else put there.
@@ -245,6 +270,12 @@ fn install_links(_: &str, args: Vec<OsString>) -> Outcome {
             let _ = std::fs::remove_file(&link);
         }
         std::os::unix::fs::symlink(&exe, &link).with_context(|| link.display().to_string())?;
+    }
+    if let Some(man) = man {
+        cmd::docs::write_man(&man)?;
+    }
+    if let Some(prefix) = completions {
+        cmd::docs::install_completions(&prefix)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -52,7 +52,7 @@ fn clap_exit(e: clap::Error) -> u8 {
     name = "kmodkit bpf conformance",
     about = "Run bpf_conformance test vectors (.data files) through the assembler and interpreter"
 )]
-struct ConformanceArgs {
+pub(crate) struct ConformanceArgs {
     /// Vector files, or directories whose *.data files are run.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -148,7 +148,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     name = "kmodkit bpf asm",
     about = "Assemble eBPF (LLVM syntax, or uBPF syntax with --ubpf)"
 )]
-struct AsmArgs {
+pub(crate) struct AsmArgs {
     /// Source file.
     input: PathBuf,
     /// Output: an ELF object if it ends in .o, raw instructions otherwise.
@@ -221,7 +221,7 @@ fn asm(args: Vec<OsString>) -> u8 {
     name = "kmodkit bpf disasm",
     about = "Disassemble an eBPF object (as llvm-objdump -d) or raw instructions"
 )]
-struct DisasmArgs {
+pub(crate) struct DisasmArgs {
     file: PathBuf,
     /// Raw input is big-endian.
     #[arg(long)]
@@ -373,7 +373,7 @@ fn map_infos(maps: &[bpf_insn::object::MapDef]) -> Vec<bpf_verifier::MapInfo> {
     name = "kmodkit bpf verify",
     about = "Verify eBPF programs as a current kernel does for a privileged (CAP_BPF+CAP_PERFMON) loader"
 )]
-struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// ELF object, LLVM-syntax assembly (.s) or raw instructions.
     file: PathBuf,
     /// Program type (xdp, socket_filter, kprobe, tracepoint, sched_cls, ...); default: from the section name.
@@ -504,7 +504,7 @@ fn verify(args: Vec<OsString>) -> u8 {
     name = "kmodkit bpf run",
     about = "Verify, then run an eBPF program in the interpreter (as BPF_PROG_TEST_RUN)"
 )]
-struct RunArgs {
+pub(crate) struct RunArgs {
     /// ELF object, LLVM-syntax assembly (.s) or raw instructions.
     file: PathBuf,
     /// Program (function or section name); required when the file has several.

@@ -114,7 +114,7 @@ built into its image (found beside a modules directory as boot/vmlinuz-R or /boo
 --secure-db certificates (firmware db: Debian's kernels trust them for modules) and --keyring \
 sources. --signature overrides the verdict."
 )]
-struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The module file (.ko, .ko.xz, .ko.zst, .ko.gz).
     module: std::path::PathBuf,
     /// The kernel: its image (boot/vmlinuz-R, with boot/config-R beside it) or its

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 /// `kmodkit new NAME [--dir DIR]`: a skeleton module that builds as is.
 #[derive(Parser)]
 #[command(name = "kmodkit new", about = "Create a skeleton out-of-tree module")]
-struct NewArgs {
+pub(crate) struct NewArgs {
     /// Module name (letters, digits, '_').
     name: String,
     /// Directory to create (default: ./NAME).
@@ -56,7 +56,7 @@ fn clap_exit(e: clap::Error) -> u8 {
     name = "kmodkit build",
     about = "Build a module against installed kernel headers and check the result"
 )]
-struct BuildArgs {
+pub(crate) struct BuildArgs {
     /// Module source directory (with a Kbuild Makefile).
     #[arg(default_value = ".")]
     dir: PathBuf,
@@ -266,7 +266,7 @@ fn dkms_usage() -> kbuild::Error {
     kbuild::Error::Dkms {
         code: 2,
         message: format!(
-            "Usage: kmodkit dkms [{}] [-m MODULE[/VERSION]] [-v VERSION] [-k KERNEL[/ARCH]] [-a ARCH] [--all] [--force]\n\
+            "Usage: kmodkit dkms [{}] [-m|--module MODULE[/VERSION]] [-v VERSION] [-k|--kernelver KERNEL[/ARCH]] [-a|--arch ARCH] [--all] [--force]\n\
              \x20      [--dkmstree DIR] [--sourcetree DIR] [--installtree DIR] [--kernelsourcedir DIR] [--no-depmod]\n\
              \x20      [--templatekernel KERNEL (match)]\n\
              \x20      [--sign-key KEY --sign-cert CERT] [-j N] [MODULE/VERSION | SOURCE-DIR]",

@@ -34,12 +34,14 @@ fn insmod_strerror(e: modsys::Errno) -> String {
     }
 }
 
+pub(crate) const INSMOD_SHORTOPTS: &str = "psfVh";
+pub(crate) const INSMOD_LONGOPTS: &[LongOpt] = &[
+    opt("version", HasArg::No, 'V'),
+    opt("help", HasArg::No, 'h'),
+];
+
 pub fn insmod(prog: &str, args: Vec<OsString>) -> Outcome {
-    const LONG: &[LongOpt] = &[
-        opt("version", HasArg::No, 'V'),
-        opt("help", HasArg::No, 'h'),
-    ];
-    let Ok(p) = getopt::parse(prog, &args, "psfVh", LONG) else {
+    let Ok(p) = getopt::parse(prog, &args, INSMOD_SHORTOPTS, INSMOD_LONGOPTS) else {
         return Err(Exit::status(1));
     };
     let mut force = false;
@@ -101,15 +103,17 @@ fn name_from_path(path: &str) -> String {
     base.replace('-', "_")
 }
 
+pub(crate) const RMMOD_SHORTOPTS: &str = "fsvVwh";
+pub(crate) const RMMOD_LONGOPTS: &[LongOpt] = &[
+    opt("force", HasArg::No, 'f'),
+    opt("syslog", HasArg::No, 's'),
+    opt("verbose", HasArg::No, 'v'),
+    opt("version", HasArg::No, 'V'),
+    opt("help", HasArg::No, 'h'),
+];
+
 pub fn rmmod(prog: &str, args: Vec<OsString>) -> Outcome {
-    const LONG: &[LongOpt] = &[
-        opt("force", HasArg::No, 'f'),
-        opt("syslog", HasArg::No, 's'),
-        opt("verbose", HasArg::No, 'v'),
-        opt("version", HasArg::No, 'V'),
-        opt("help", HasArg::No, 'h'),
-    ];
-    let Ok(p) = getopt::parse(prog, &args, "fsvVwh", LONG) else {
+    let Ok(p) = getopt::parse(prog, &args, RMMOD_SHORTOPTS, RMMOD_LONGOPTS) else {
         return Err(Exit::status(1));
     };
     let mut force = false;
@@ -257,16 +261,18 @@ pub fn lsmod(prog: &str, args: Vec<OsString>) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+pub(crate) const DMESG_SHORTOPTS: &str = "wl:rJh";
+pub(crate) const DMESG_LONGOPTS: &[LongOpt] = &[
+    opt("follow", HasArg::No, 'w'),
+    opt("level", HasArg::Required, 'l'),
+    opt("module", HasArg::Required, 'm'),
+    opt("json", HasArg::No, 'J'),
+    opt("raw", HasArg::No, 'r'),
+    opt("help", HasArg::No, 'h'),
+];
+
 pub fn dmesg(prog: &str, args: Vec<OsString>) -> Outcome {
-    const LONG: &[LongOpt] = &[
-        opt("follow", HasArg::No, 'w'),
-        opt("level", HasArg::Required, 'l'),
-        opt("module", HasArg::Required, 'm'),
-        opt("json", HasArg::No, 'J'),
-        opt("raw", HasArg::No, 'r'),
-        opt("help", HasArg::No, 'h'),
-    ];
-    let Ok(p) = getopt::parse(prog, &args, "wl:rJh", LONG) else {
+    let Ok(p) = getopt::parse(prog, &args, DMESG_SHORTOPTS, DMESG_LONGOPTS) else {
         return Err(Exit::status(2));
     };
     let (mut follow, mut json, mut raw) = (false, false, false);

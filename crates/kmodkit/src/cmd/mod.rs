@@ -19,6 +19,7 @@ use std::process::ExitCode;
 
 pub mod bpf;
 pub mod check;
+pub mod docs;
 pub mod kbuild;
 pub mod leaks;
 pub mod live;

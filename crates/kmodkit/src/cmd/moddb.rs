@@ -13,7 +13,8 @@ const fn lo(name: &'static str, has_arg: HasArg, val: char) -> LongOpt {
     LongOpt { name, has_arg, val }
 }
 
-const DEPMOD_LONGOPTS: &[LongOpt] = &[
+pub(crate) const DEPMOD_SHORTOPTS: &str = "aAb:C:E:F:euqrvnP:wmVh";
+pub(crate) const DEPMOD_LONGOPTS: &[LongOpt] = &[
     lo("all", HasArg::No, 'a'),
     lo("quick", HasArg::No, 'A'),
     lo("basedir", HasArg::Required, 'b'),
@@ -99,7 +100,7 @@ fn is_version_number(v: &str) -> bool {
 }
 
 pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
-    let Ok(parsed) = getopt::parse(prog, &args, "aAb:C:E:F:euqrvnP:wmVh", DEPMOD_LONGOPTS) else {
+    let Ok(parsed) = getopt::parse(prog, &args, DEPMOD_SHORTOPTS, DEPMOD_LONGOPTS) else {
         return Err(Exit::status(1));
     };
     let mut o = moddb::depmod::Options::default();
@@ -204,7 +205,8 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
     }
 }
 
-const MODPROBE_LONGOPTS: &[LongOpt] = &[
+pub(crate) const MODPROBE_SHORTOPTS: &str = "arw:RibfDcnC:d:S:sqvVh";
+pub(crate) const MODPROBE_LONGOPTS: &[LongOpt] = &[
     lo("all", HasArg::No, 'a'),
     lo("remove", HasArg::No, 'r'),
     lo("remove-dependencies", HasArg::No, '5'),
@@ -340,8 +342,7 @@ fn options_from_array(args: &[String]) -> Option<String> {
 pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
     let mut all_args = options_from_env();
     all_args.extend(args);
-    let Ok(parsed) = getopt::parse(prog, &all_args, "arw:RibfDcnC:d:S:sqvVh", MODPROBE_LONGOPTS)
-    else {
+    let Ok(parsed) = getopt::parse(prog, &all_args, MODPROBE_SHORTOPTS, MODPROBE_LONGOPTS) else {
         return Err(Exit::status(1));
     };
     const WARNING: i32 = 4;

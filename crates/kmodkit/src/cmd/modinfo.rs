@@ -21,7 +21,9 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const LONGOPTS: &[LongOpt] = &[
+/// modinfo's options (kmod 30's tools/modinfo.c), also the source of its man page.
+pub(crate) const SHORTOPTS: &str = "adlpn0mF:k:b:Vh";
+pub(crate) const LONGOPTS: &[LongOpt] = &[
     LongOpt {
         name: "author",
         has_arg: HasArg::No,
@@ -98,7 +100,7 @@ struct Options {
 }
 
 pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
-    let Ok(parsed) = getopt::parse(prog, &args, "adlpn0mF:k:b:Vh", LONGOPTS) else {
+    let Ok(parsed) = getopt::parse(prog, &args, SHORTOPTS, LONGOPTS) else {
         return Err(Exit::status(1));
     };
     let mut opts = Options {

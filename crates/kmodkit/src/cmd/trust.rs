@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 const SIGN_FILE_USAGE: &str = "Usage: scripts/sign-file [-dp] <hash algo> <key> <x509> <module> [<dest>]\n       scripts/sign-file -s <raw sig> <hash algo> <x509> <module> [<dest>]\n  <key> may be a pkcs11: URI (RFC 7512); --pkcs11-module LIB (or KMODKIT_PKCS11_MODULE)\n  names the PKCS#11 library (default /usr/lib/softhsm/libsofthsm2.so), KBUILD_SIGN_PIN the PIN.";
 
 /// sign-file's only long option (a kmodkit extension): the PKCS#11 module library.
-const SIGN_FILE_LONGOPTS: &[LongOpt] = &[LongOpt {
+pub(crate) const SIGN_FILE_SHORTOPTS: &str = "sdpk";
+pub(crate) const SIGN_FILE_LONGOPTS: &[LongOpt] = &[LongOpt {
     name: "pkcs11-module",
     has_arg: HasArg::Required,
     val: 'M',
@@ -51,7 +52,7 @@ fn parse_hash(name: &str) -> Result<HashAlgo, String> {
 
 /// `sign-file [-dpk] HASH KEY X509 MODULE [DEST]`, `sign-file -s RAWSIG HASH X509 MODULE [DEST]`.
 pub fn sign_file(name: &str, args: Vec<OsString>) -> u8 {
-    let Ok(parsed) = getopt::parse(name, &args, "sdpk", SIGN_FILE_LONGOPTS) else {
+    let Ok(parsed) = getopt::parse(name, &args, SIGN_FILE_SHORTOPTS, SIGN_FILE_LONGOPTS) else {
         eprintln!("{SIGN_FILE_USAGE}");
         return 2;
     };
@@ -164,7 +165,7 @@ fn progress_bar(len: usize, what: &str) -> indicatif::ProgressBar {
     name = "kmodkit sign",
     about = "Sign or re-sign modules (.ko, .ko.xz, .ko.zst, .ko.gz)"
 )]
-struct SignArgs {
+pub(crate) struct SignArgs {
     /// Private key (PEM or DER; PKCS#1, PKCS#8 or SEC1), or a pkcs11: URI (PIN from the URI
     /// or KBUILD_SIGN_PIN).
     #[arg(long)]
@@ -292,7 +293,7 @@ pub fn strip(name: &str, args: Vec<OsString>) -> u8 {
     name = "kmodkit keygen",
     about = "Make a module signing key and certificate"
 )]
-struct KeygenArgs {
+pub(crate) struct KeygenArgs {
     /// The certificate's subject common name.
     #[arg(long)]
     cn: String,
@@ -362,7 +363,7 @@ pub fn keygen(_name: &str, args: Vec<OsString>) -> u8 {
     name = "kmodkit certs",
     about = "List the certificates in a kernel image, certificate file or directory, EFI signature list or edk2 varstore"
 )]
-struct CertsArgs {
+pub(crate) struct CertsArgs {
     /// Write each certificate as DER into DIR.
     #[arg(long)]
     extract: Option<PathBuf>,
@@ -463,7 +464,7 @@ pub fn certs(_name: &str, args: Vec<OsString>) -> u8 {
     name = "kmodkit verify",
     about = "Verify module signatures as the kernel would"
 )]
-struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// A source of trusted certificates (certificate, directory, kernel image, EFI signature
     /// list, edk2 varstore); repeatable.
     #[arg(long, required = true)]

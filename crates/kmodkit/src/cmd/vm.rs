@@ -22,7 +22,7 @@ the layout scripts/corpus makes); --debian-kernel downloads the current one ther
 Inside, insmod lsmod rmmod modprobe modinfo depmod dmesg are kmodkit; the rest is busybox.\n\
 Exit status: the command's; 124 if it timed out; 125 if the VM failed (panic, no status, setup)."
 )]
-struct Args {
+pub(crate) struct Args {
     /// Kernel image (bzImage) to boot.
     #[arg(long)]
     kernel: Option<PathBuf>,
