@@ -38,6 +38,7 @@ pub mod live;
 pub mod modinfo;
 pub mod modprobe;
 pub mod modules_load;
+pub mod probe;
 pub mod source;
 pub mod text;
 

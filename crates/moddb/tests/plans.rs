@@ -393,3 +393,86 @@ fn damaged_indexes_are_named_with_their_cause() {
         let _ = ctx.lookup_name("b");
     }
 }
+
+/// What `moddb::probe::run` reports, line by line.
+#[derive(Default)]
+struct Lines(Vec<String>);
+
+impl moddb::probe::Report for Lines {
+    fn log(&mut self, priority: i32, message: &str) {
+        self.0.push(format!("log{priority}: {message}"));
+    }
+    fn libkmod(&mut self, text: &str) {
+        self.0.push(format!("libkmod: {text}"));
+    }
+    fn out(&mut self, text: &str) {
+        self.0.push(format!("out: {text}"));
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn a_run_over_several_names_reports_and_goes_on_or_stops_as_kmod() {
+    use moddb::probe::{run, Request, LOG_CRIT, LOG_WARNING};
+    let t = tree(&[("a", &["b"]), ("b", &[])], &[], "");
+    let ctx = t.ctx();
+    // -a: a missing name is a warning, the others load.
+    let req = Request {
+        queries: vec![("nope".into(), None), ("a".into(), None)],
+        log_priority: LOG_WARNING,
+        verbose: LOG_WARNING,
+        show: true,
+        dirname: "/lib/modules/6.1.0-test".into(),
+        ..Request::default()
+    };
+    let mut k = Recorded::new();
+    let mut out = Lines::default();
+    let done = run(&ctx, &req, &mut k, &mut out);
+    assert!(done.failed && !done.fatal);
+    assert_eq!(
+        out.0[0],
+        "log4: Module nope not found in directory /lib/modules/6.1.0-test"
+    );
+    assert_eq!(
+        out.0[1],
+        format!(
+            "out: insmod {} \ninsmod {} \n",
+            t.path("b").display(),
+            t.path("a").display()
+        )
+    );
+    assert_eq!(k.state("a"), ModuleState::Live);
+
+    // One name (LOG_CRIT): not found ends the run at once.
+    let req = Request {
+        queries: vec![("nope".into(), None), ("a".into(), None)],
+        log_priority: LOG_CRIT,
+        verbose: LOG_WARNING,
+        ..Request::default()
+    };
+    let mut k = Recorded::new();
+    let done = run(&ctx, &req, &mut k, &mut Lines::default());
+    assert!(done.fatal);
+    assert!(k.log.is_empty());
+
+    // -R prints names only; -r removes.
+    let req = Request {
+        queries: vec![("a".into(), None)],
+        lookup_only: true,
+        ..Request::default()
+    };
+    let mut out = Lines::default();
+    run(&ctx, &req, &mut Recorded::new(), &mut out);
+    assert_eq!(out.0, ["out: a\n"]);
+    let req = Request {
+        queries: vec![("a".into(), None)],
+        remove: true,
+        log_priority: LOG_CRIT,
+        verbose: LOG_WARNING,
+        ..Request::default()
+    };
+    let mut k = Recorded::new().loaded("a", 0, &[]).loaded("b", 1, &["a"]);
+    let done = run(&ctx, &req, &mut k, &mut Lines::default());
+    assert!(!done.failed);
+    assert_eq!(k.log, ["rmmod a", "rmmod b"]);
+}

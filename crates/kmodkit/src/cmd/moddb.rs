@@ -420,16 +420,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
         .iter()
         .map(|s| s.to_string_lossy().into_owned())
         .collect();
-    let err = |prio: i32, msg: &str| {
-        if prio <= verbose {
-            let name = match prio {
-                0..=2 => "FATAL",
-                3 => "ERROR",
-                _ => "WARNING",
-            };
-            eprintln!("{prog}: {name}: {msg}");
-        }
-    };
+    let err = |prio: i32, msg: &str| log_line(prog, verbose, prio, msg);
     // kmodkit only: what systemd-modules-load does at boot, the modules listed in
     // modules-load.d (under the -d root) and on the kernel command line, as with -a.
     let (args, use_all) = if modules_load {
@@ -525,154 +516,41 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
     }
     // The running kernel (moddb's LiveKernel): plans ask it what is loaded, and run on it.
     let mut kernel = modsys::live::Kernel::default();
-    if remove {
-        let mut r = moddb::modprobe::Resolver::new(&ctx);
-        let rf = moddb::modprobe::RemoveFlags {
-            ignore_commands: flags.ignore_commands,
-            first_time: flags.first_time,
-            remove_holders,
-            wait: wait_given,
-        };
-        let mut failed = false;
-        let queries: Vec<&String> = if use_all {
-            args.iter().collect()
-        } else {
-            vec![&args[0]]
-        };
-        for q in queries {
-            let found = match r.lookup(q) {
-                Ok(f) => f,
-                Err(e) => {
-                    err(3, &e.to_string());
-                    failed = true;
-                    continue;
-                }
-            };
-            for m in std::mem::take(&mut r.messages) {
-                eprint!("{m}");
-            }
-            if found.is_empty() {
-                err(log_priority, &format!("Module {q} not found."));
-                if log_priority <= 2 && verbose >= 2 {
-                    let _ = out.flush();
-                    return Err(Exit::status(1));
-                }
-                failed = true;
-                continue;
-            }
-            for i in found {
-                let plan = match r.remove_plan(i, rf, &kernel) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        err(3, &e.to_string());
-                        failed = true;
-                        break;
-                    }
-                };
-                for m in std::mem::take(&mut r.messages) {
-                    eprint!("{m}");
-                }
-                if do_show || verbose > WARNING {
-                    let _ = out.write_all(plan.show().as_bytes());
-                }
-                if let Some(e) = &plan.error {
-                    let _ = out.flush();
-                    err(log_priority, e);
-                    if log_priority <= 2 && verbose >= 2 {
-                        return Err(Exit::status(1));
-                    }
-                    failed = true;
-                    break;
-                }
-                if !dry_run {
-                    let _ = out.flush();
-                    if let Err(e) = moddb::live::execute_removal(&plan, force, &mut kernel) {
-                        err(3, &e.to_string());
-                        failed = true;
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = out.flush();
-        return status(failed);
-    }
-
-    let mut r = moddb::modprobe::Resolver::new(&ctx);
-    let mut failed = false;
-    let mut plans = Vec::new();
     let queries: Vec<(String, Option<String>)> = if use_all {
         args.iter().map(|a| (a.clone(), None)).collect()
     } else {
         vec![(args[0].clone(), options_from_array(&args))]
     };
-    for (q, extra) in queries {
-        let found = match r.lookup(&q) {
-            Ok(f) => f,
-            Err(e) => {
-                err(3, &e.to_string());
-                failed = true;
-                continue;
-            }
-        };
-        for m in std::mem::take(&mut r.messages) {
-            eprint!("{m}");
-        }
-        if found.is_empty() {
-            err(
-                log_priority,
-                &format!("Module {q} not found in directory {dirname}"),
-            );
-            if log_priority <= 2 && verbose >= 2 {
-                let _ = out.flush();
-                return Err(Exit::status(1));
-            }
-            failed = true;
-            continue;
-        }
-        for i in found {
-            if lookup_only {
-                let _ = writeln!(out, "{}", r.name(i));
-                continue;
-            }
-            let plan = match r.plan(i, flags, extra.as_deref(), &kernel) {
-                Ok(p) => p,
-                Err(e) => {
-                    err(3, &e.to_string());
-                    failed = true;
-                    continue;
-                }
-            };
-            for m in std::mem::take(&mut r.messages) {
-                eprint!("{m}");
-            }
-            if explain {
-                plans.push(plan);
-                continue;
-            }
-            if do_show || verbose > WARNING {
-                let _ = out.write_all(plan.show().as_bytes());
-            }
-            if let Some(e) = &plan.error {
-                let _ = out.flush();
-                err(3, e);
-                failed = true;
-            } else if !dry_run && plan.skipped.is_none() {
-                let _ = out.flush();
-                let requested = r.name(i).to_string();
-                if let Err(e) = moddb::live::execute_plan(
-                    &plan,
-                    &requested,
-                    force,
-                    flags.first_time,
-                    &mut kernel,
-                ) {
-                    err(3, &e.to_string());
-                    failed = true;
-                }
-            }
-        }
+    let req = moddb::probe::Request {
+        queries,
+        remove,
+        lookup_only,
+        explain,
+        dry_run,
+        show: do_show || verbose > WARNING,
+        force,
+        flags,
+        remove_flags: moddb::modprobe::RemoveFlags {
+            ignore_commands: flags.ignore_commands,
+            first_time: flags.first_time,
+            remove_holders,
+            wait: wait_given,
+        },
+        log_priority,
+        verbose,
+        dirname: dirname.clone(),
+    };
+    let mut report = Printer {
+        prog,
+        verbose,
+        out: &mut out,
+    };
+    let done = moddb::probe::run(&ctx, &req, &mut kernel, &mut report);
+    if done.fatal {
+        return Err(Exit::status(1));
     }
+    let plans = done.plans;
+    let failed = done.failed;
     if explain {
         if json {
             let _ = serde_json::to_writer_pretty(&mut out, &plans);
@@ -687,6 +565,40 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
         return Err(Exit::status(1));
     }
     status(failed)
+}
+
+/// modprobe's `log_printf` to stderr: shown when `prio <= verbose`.
+fn log_line(prog: &str, verbose: i32, prio: i32, msg: &str) {
+    if prio <= verbose {
+        let name = match prio {
+            0..=2 => "FATAL",
+            3 => "ERROR",
+            _ => "WARNING",
+        };
+        eprintln!("{prog}: {name}: {msg}");
+    }
+}
+
+/// Prints what `moddb::probe::run` reports, as modprobe does.
+struct Printer<'a, W: Write> {
+    prog: &'a str,
+    verbose: i32,
+    out: &'a mut W,
+}
+
+impl<W: Write> moddb::probe::Report for Printer<'_, W> {
+    fn log(&mut self, priority: i32, message: &str) {
+        log_line(self.prog, self.verbose, priority, message);
+    }
+    fn libkmod(&mut self, text: &str) {
+        eprint!("{text}");
+    }
+    fn out(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
 }
 
 /// kmod's tools report each failing argument as they go and end with status 1.
