@@ -222,7 +222,18 @@ pub fn lsmod(prog: &str, args: Vec<OsString>) -> Outcome {
             return Err(Exit::with(1, text));
         }
     };
-    let mut out = std::io::stdout().lock();
+    let text = lsmod_output(&sys, mods, json)?;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// lsmod's table (kmod's columns) or its `--json` array, for the modules of `/proc/modules`
+/// (`mods`), with use counts and holders from `/sys/module` (`sys`).
+fn lsmod_output(
+    sys: &Sys,
+    mods: Vec<modsys::state::ProcModule>,
+    json: bool,
+) -> anyhow::Result<String> {
     let rows: Vec<(String, u64, i64, Vec<String>)> = mods
         .into_iter()
         .map(|m| {
@@ -245,8 +256,7 @@ pub fn lsmod(prog: &str, args: Vec<OsString>) -> Outcome {
             .collect();
         let mut text = serde_json::to_string_pretty(&doc)?;
         text.push('\n');
-        out.write_all(text.as_bytes())?;
-        return Ok(ExitCode::SUCCESS);
+        return Ok(text);
     }
     let mut text = String::from("Module                  Size  Used by\n");
     for (name, size, refcnt, holders) in rows {
@@ -257,8 +267,7 @@ pub fn lsmod(prog: &str, args: Vec<OsString>) -> Outcome {
         }
         text.push('\n');
     }
-    let _ = out.write_all(text.as_bytes());
-    Ok(ExitCode::SUCCESS)
+    Ok(text)
 }
 
 pub(crate) const DMESG_SHORTOPTS: &str = "wl:rJh";
@@ -376,4 +385,68 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> Outcome {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `lsmod --json` holds what the table shows, over a recorded /proc and /sys.
+    #[test]
+    fn lsmod_json_matches_the_table() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("proc")).unwrap();
+        std::fs::write(
+            root.join("proc/modules"),
+            "ext4 1064960 1 - Live 0xffffffffc0800000\n\
+             jbd2 196608 1 ext4, Live 0xffffffffc0700000\n",
+        )
+        .unwrap();
+        for (m, refcnt, holders) in [("ext4", 1, &[][..]), ("jbd2", 1, &["ext4"][..])] {
+            let d = root.join("sys/module").join(m);
+            std::fs::create_dir_all(d.join("holders")).unwrap();
+            std::fs::write(d.join("refcnt"), format!("{refcnt}\n")).unwrap();
+            for h in holders {
+                std::fs::create_dir_all(d.join("holders").join(h)).unwrap();
+            }
+        }
+        let sys = Sys::new(root);
+        let mods = sys.proc_modules().unwrap();
+        let table = lsmod_output(&sys, mods.clone(), false).unwrap();
+        assert_eq!(
+            table,
+            "Module                  Size  Used by\n\
+             ext4                 1064960  1\n\
+             jbd2                  196608  1 ext4\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&lsmod_output(&sys, mods, true).unwrap()).unwrap();
+        let rows: Vec<String> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let used: Vec<&str> = m["used_by"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h.as_str().unwrap())
+                    .collect();
+                format!(
+                    "{:<19} {:>8}  {}{}",
+                    m["name"].as_str().unwrap(),
+                    m["size"].as_u64().unwrap(),
+                    m["refcnt"].as_i64().unwrap(),
+                    if used.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", used.join(","))
+                    }
+                )
+            })
+            .collect();
+        let lines: Vec<&str> = table.lines().skip(1).collect();
+        assert_eq!(rows, lines);
+    }
 }
