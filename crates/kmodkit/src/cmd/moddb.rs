@@ -504,15 +504,24 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
         }
         s.push_str("\n# End of configuration files. Dumping indexes now:\n\n");
         let _ = out.write_all(s.as_bytes());
+        let mut failed = false;
         for symbols in [false, true] {
-            if let Ok(d) = ctx.dump_index(symbols) {
-                let _ = out.write_all(&d);
+            match ctx.dump_index(symbols) {
+                Ok(d) => {
+                    let _ = out.write_all(&d);
+                }
+                Err(e) => {
+                    // A damaged index, named (kmod prints nothing for it).
+                    let _ = out.flush();
+                    err(3, &e.to_string());
+                    failed = true;
+                }
             }
         }
-        return match out.flush() {
-            Ok(()) => Ok(ExitCode::SUCCESS),
-            Err(_) => Err(Exit::status(1)),
-        };
+        if out.flush().is_err() {
+            return Err(Exit::status(1));
+        }
+        return status(failed);
     }
     // The running kernel (moddb's LiveKernel): plans ask it what is loaded, and run on it.
     let mut kernel = modsys::live::Kernel::default();
