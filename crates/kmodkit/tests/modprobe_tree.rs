@@ -292,7 +292,9 @@ fn damaged_indexes_are_named() {
             .output()
             .unwrap()
     };
-    for cut in [good.len() / 2, 11, 0] {
+    // (An empty file is no index at all, as kmod's depmod writes modules.builtin.bin when
+    // there is no modules.builtin; only a cut inside the file is damage.)
+    for cut in [good.len() / 2, 11, 3] {
         std::fs::write(&dep, &good[..cut]).unwrap();
         for (tool, args) in [
             ("modprobe", &["--show-depends", "ext4"][..]),

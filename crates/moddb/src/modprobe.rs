@@ -478,6 +478,40 @@ fn concat_options(opt: Option<String>, extra: Option<&str>) -> String {
 }
 
 impl Plan {
+    /// `--explain`: each step with why it is there.
+    pub fn explain(&self) -> String {
+        let mut s = format!("{}:\n", self.query);
+        if let Some(k) = &self.skipped {
+            s.push_str(&format!("  skipped: {k}\n"));
+        }
+        for st in &self.steps {
+            let what = match &st.action {
+                Action::Insmod { path, options } if options.is_empty() => {
+                    format!("insmod {}", path.display())
+                }
+                Action::Insmod { path, options } => format!("insmod {} {options}", path.display()),
+                Action::Install { command, options } => {
+                    format!("install command `{command}` {options}")
+                }
+                Action::Builtin => "builtin (nothing to load)".into(),
+                Action::Nothing => "not in modules.dep: skipped".into(),
+                Action::AlreadyLoaded => "already loaded".into(),
+            };
+            let why = match &st.why {
+                Reason::Requested { query, how } => {
+                    format!("requested as {query} (found in {how})")
+                }
+                Reason::Dependency { of } => format!("{of} uses its symbols (modules.dep)"),
+                Reason::Softdep { of, pre, config } => format!(
+                    "softdep {} of {of} ({config})",
+                    if *pre { "pre" } else { "post" }
+                ),
+            };
+            s.push_str(&format!("  {}: {what}\n      because {why}\n", st.module));
+        }
+        s
+    }
+
     /// The lines `modprobe --show-depends` (or `-v`) prints for this plan.
     pub fn show(&self) -> String {
         let mut s = String::new();

@@ -566,7 +566,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
             let _ = writeln!(out);
         } else {
             for p in &plans {
-                let _ = out.write_all(explain_text(p).as_bytes());
+                let _ = out.write_all(p.explain().as_bytes());
             }
         }
     }
@@ -617,37 +617,4 @@ fn status(failed: bool) -> Outcome {
     } else {
         Ok(ExitCode::SUCCESS)
     }
-}
-
-/// `--explain`: each step with why it is there.
-fn explain_text(p: &moddb::modprobe::Plan) -> String {
-    use moddb::modprobe::{Action, Reason};
-    let mut s = format!("{}:\n", p.query);
-    if let Some(k) = &p.skipped {
-        s.push_str(&format!("  skipped: {k}\n"));
-    }
-    for st in &p.steps {
-        let what = match &st.action {
-            Action::Insmod { path, options } if options.is_empty() => {
-                format!("insmod {}", path.display())
-            }
-            Action::Insmod { path, options } => format!("insmod {} {options}", path.display()),
-            Action::Install { command, options } => {
-                format!("install command `{command}` {options}")
-            }
-            Action::Builtin => "builtin (nothing to load)".into(),
-            Action::Nothing => "not in modules.dep: skipped".into(),
-            Action::AlreadyLoaded => "already loaded".into(),
-        };
-        let why = match &st.why {
-            Reason::Requested { query, how } => format!("requested as {query} (found in {how})"),
-            Reason::Dependency { of } => format!("{of} uses its symbols (modules.dep)"),
-            Reason::Softdep { of, pre, config } => format!(
-                "softdep {} of {of} ({config})",
-                if *pre { "pre" } else { "post" }
-            ),
-        };
-        s.push_str(&format!("  {}: {what}\n      because {why}\n", st.module));
-    }
-    s
 }

@@ -123,15 +123,18 @@ impl Index {
         })
     }
 
-    /// Read an index file; `Ok(None)` when it does not exist (libkmod then behaves as if it
-    /// had no entries). A file that exists but is not a whole index (a bad magic number, cut
-    /// short) is an error naming it: libkmod would silently find nothing in it, or crash.
+    /// Read an index file; `Ok(None)` when it does not exist or is empty (libkmod then
+    /// behaves as if it had no entries; kmod's depmod itself writes an empty
+    /// modules.builtin.bin when there is no modules.builtin). A file that is not a whole
+    /// index (a bad magic number, cut short) is an error naming it: libkmod would silently
+    /// find nothing in it, or crash.
     pub fn open(
         path: &Path,
         mode: ReadMode,
         read: &crate::source::Reader,
     ) -> Result<Option<Index>, Error> {
         match read(path) {
+            Ok(data) if data.is_empty() => Ok(None),
             Ok(data) => Index::from_boxed(path, data, mode).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Io {
