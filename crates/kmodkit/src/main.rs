@@ -129,14 +129,10 @@ const COMMANDS: &[(&str, Command, &str)] = &[
         cmd::bpf::main,
         "eBPF: asm, disasm, verify, run, load",
     ),
-    (
-        "trace",
-        legacy!(cmd::trace::main),
-        "bpftrace-compatible tracing",
-    ),
+    ("trace", cmd::trace::main, "bpftrace-compatible tracing"),
     (
         "leaks",
-        legacy!(cmd::leaks::main),
+        cmd::leaks::main,
         "kernel allocations not freed, by call site",
     ),
     (
