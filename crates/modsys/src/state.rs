@@ -160,6 +160,12 @@ impl Sys {
         Ok(out)
     }
 
+    /// `/sys/module/NAME/notes/NOTE` (e.g. `.note.gnu.build-id`): the note's raw bytes as
+    /// the kernel exports them (root only).
+    pub fn note(&self, name: &str, note: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(self.module_dir(name).join("notes").join(note))
+    }
+
     /// `/proc/sys/kernel/tainted`.
     pub fn tainted(&self) -> io::Result<u64> {
         let p = self.path("proc/sys/kernel/tainted");

@@ -49,6 +49,14 @@ fn sys_module_state_refcnt_holders_and_sections() {
         ]
     );
     assert!(sys.sections("absent").is_err());
+    let notes = root.join("sys/module/ext4/notes");
+    std::fs::create_dir_all(&notes).unwrap();
+    std::fs::write(notes.join(".note.gnu.build-id"), b"\x04\0\0\0id").unwrap();
+    assert_eq!(
+        sys.note("ext4", ".note.gnu.build-id").unwrap(),
+        b"\x04\0\0\0id"
+    );
+    assert!(sys.note("absent", ".note.gnu.build-id").is_err());
 
     // The same through moddb's LiveKernel trait.
     let k = Kernel::new(Sys::new(root));
