@@ -121,7 +121,15 @@ pub fn depmod(install_tree: &Path, release: &str) -> Result<()> {
         show: &mut show,
     };
     let mut sink = std::io::sink();
-    match moddb::depmod::run(&opts, &moddb::depmod::read_whole, &mut sink, &mut log) {
+    // The index set is replaced as a whole, under a lock on the directory (modsys/safeio).
+    let mut store = modsys::live::IndexStore;
+    match moddb::depmod::run(
+        &opts,
+        &moddb::depmod::read_whole,
+        &mut sink,
+        &mut log,
+        &mut store,
+    ) {
         Ok(moddb::depmod::Outcome::Cycles) => Err(Error::Depmod(format!(
             "{}: dependency cycles between modules; indexes not written",
             opts.dirname()

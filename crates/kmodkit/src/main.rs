@@ -39,37 +39,29 @@ const LINK_NAMES: &[&str] = &[
 const COMMANDS: &[(&str, Command, &str)] = &[
     (
         "modinfo",
-        legacy!(cmd::modinfo::main),
-        "show information about a kernel module (as kmod)",
+        cmd::modinfo::main,
+        "show information about a kernel module (as kmod; --json)",
     ),
     (
         "lsmod",
-        legacy!(cmd::live::lsmod),
-        "list loaded modules (as kmod)",
+        cmd::live::lsmod,
+        "list loaded modules (as kmod; --json: a JSON array)",
     ),
-    (
-        "insmod",
-        legacy!(cmd::live::insmod),
-        "load a module file (as kmod)",
-    ),
-    (
-        "rmmod",
-        legacy!(cmd::live::rmmod),
-        "unload a module (as kmod)",
-    ),
+    ("insmod", cmd::live::insmod, "load a module file (as kmod)"),
+    ("rmmod", cmd::live::rmmod, "unload a module (as kmod)"),
     (
         "modprobe",
-        legacy!(cmd::moddb::modprobe),
+        cmd::moddb::modprobe,
         "load or unload modules with dependencies (as kmod)",
     ),
     (
         "depmod",
-        legacy!(cmd::moddb::depmod),
+        cmd::moddb::depmod,
         "write the module index files (as kmod)",
     ),
     (
         "dmesg",
-        legacy!(cmd::live::dmesg),
+        cmd::live::dmesg,
         "read the kernel log from /dev/kmsg",
     ),
     (

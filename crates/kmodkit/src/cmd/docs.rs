@@ -109,6 +109,10 @@ const MODINFO_HELP: &[(char, &str)] = &[
     ),
     ('V', "print the version"),
     ('h', "print the help"),
+    (
+        'J',
+        "(kmodkit) one JSON array of objects, one per module; keys that may repeat are arrays",
+    ),
 ];
 
 const DEPMOD_HELP: &[(char, &str)] = &[
