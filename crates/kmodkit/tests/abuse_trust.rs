@@ -13,7 +13,7 @@ use tiny_module::{tiny_module, EM_AARCH64, EM_X86_64};
 const SIGN_FILE: &str = "/usr/lib/linux-kbuild-6.1/scripts/sign-file";
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    Command::new(testsupport::kmodkit())
 }
 
 fn kmodkit(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
@@ -533,7 +533,7 @@ fn encrypted_keys_sign_with_kbuild_sign_pin_or_say_they_are_encrypted() {
         let (ours, theirs) = (d.join("ours.ko"), d.join("theirs.ko"));
         std::fs::write(d.join("plain.ko"), &original).unwrap();
         for (prog, out) in [
-            (PathBuf::from(env!("CARGO_BIN_EXE_kmodkit")), &ours),
+            (PathBuf::from(testsupport::kmodkit()), &ours),
             (PathBuf::from(SIGN_FILE), &theirs),
         ] {
             let mut c = Command::new(&prog);

@@ -16,9 +16,9 @@
 
 use std::path::Path;
 use std::process::Command;
+use testsupport::kmodkit;
 use testsupport::{corpus_with_headers, have_tool};
 
-const KMODKIT: &str = env!("CARGO_BIN_EXE_kmodkit");
 const MODULES: [&str; 4] = ["kmk_initleak", "kmk_helper", "kmk_exitleak", "kmk_clean"];
 
 /// The lines between `=== NAME` and the next `=== ` marker.
@@ -140,7 +140,7 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
          echo '=== lsmod'; lsmod; echo '=== end'",
     );
     let image = c.root.join("boot").join(format!("vmlinuz-{}", c.release));
-    let mut vm = Command::new(KMODKIT);
+    let mut vm = Command::new(kmodkit());
     vm.arg("vm")
         .arg("--kernel")
         .arg(&image)
@@ -225,7 +225,7 @@ fn leaks_usage_errors_exit_2_before_tracing() {
         &["--bogus"],
         &["--ko", "/x.ko"],
     ] {
-        let out = Command::new(KMODKIT)
+        let out = Command::new(kmodkit())
             .arg("leaks")
             .args(args)
             .output()

@@ -6,7 +6,7 @@ use std::process::Command;
 use testsupport::{assert_same_output as assert_same, corpus, have_tool};
 
 fn ours(args: &[&str], files: &[PathBuf], cwd: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    Command::new(testsupport::kmodkit())
         .arg("modinfo")
         .args(args)
         .args(files)

@@ -7,9 +7,8 @@
 //! `kmodkit leaks` has its own boot: tests/leaks_vm.rs.
 
 use std::process::Command;
+use testsupport::kmodkit;
 use testsupport::{corpus, have_tool};
-
-const KMODKIT: &str = env!("CARGO_BIN_EXE_kmodkit");
 
 /// The lines between `=== NAME` and the next `=== ` marker.
 fn section<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
@@ -51,7 +50,7 @@ fn kprobes_in_the_debian_kernel() {
          echo '=== list'; kmodkit trace -l 'kprobe:do_sys_open*'\n\
          echo '=== end'";
     let image = c.root.join("boot").join(format!("vmlinuz-{release}"));
-    let out = Command::new(KMODKIT)
+    let out = Command::new(kmodkit())
         .arg("vm")
         .arg("--kernel")
         .arg(&image)

@@ -11,7 +11,7 @@ mod tiny_module;
 const SIGN_FILE: &str = "/usr/lib/linux-kbuild-6.1/scripts/sign-file";
 
 fn kmodkit(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    Command::new(testsupport::kmodkit())
         .args(args)
         .output()
         .unwrap()
