@@ -5,7 +5,7 @@
 //! statuses. `dmesg` prints util-linux's default format from `/dev/kmsg`.
 
 use super::{usage, Exit, Outcome};
-use crate::getopt::{self, HasArg, LongOpt};
+use crate::getopt::{self, opt, HasArg, LongOpt};
 use anyhow::bail;
 use std::ffi::OsString;
 use std::io::Write;
@@ -13,10 +13,6 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use modsys::state::{InitState, Sys};
-
-const fn opt(name: &'static str, has_arg: HasArg, val: char) -> LongOpt {
-    LongOpt { name, has_arg, val }
-}
 
 fn kmod_version() {
     println!("kmod version 30");

@@ -2,37 +2,33 @@
 //! work is in the `moddb` crate.
 
 use super::{Exit, Outcome};
-use crate::getopt::{self, HasArg, LongOpt};
+use crate::getopt::{self, opt, HasArg, LongOpt};
 use anyhow::{anyhow, bail};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const fn lo(name: &'static str, has_arg: HasArg, val: char) -> LongOpt {
-    LongOpt { name, has_arg, val }
-}
-
 pub(crate) const DEPMOD_SHORTOPTS: &str = "aAb:C:E:F:euqrvnP:wmVh";
 pub(crate) const DEPMOD_LONGOPTS: &[LongOpt] = &[
-    lo("all", HasArg::No, 'a'),
-    lo("quick", HasArg::No, 'A'),
-    lo("basedir", HasArg::Required, 'b'),
-    lo("config", HasArg::Required, 'C'),
-    lo("symvers", HasArg::Required, 'E'),
-    lo("filesyms", HasArg::Required, 'F'),
-    lo("errsyms", HasArg::No, 'e'),
-    lo("unresolved-error", HasArg::No, 'u'),
-    lo("quiet", HasArg::No, 'q'),
-    lo("root", HasArg::No, 'r'),
-    lo("verbose", HasArg::No, 'v'),
-    lo("show", HasArg::No, 'n'),
-    lo("dry-run", HasArg::No, 'n'),
-    lo("symbol-prefix", HasArg::Required, 'P'),
-    lo("warn", HasArg::No, 'w'),
-    lo("map", HasArg::No, 'm'),
-    lo("version", HasArg::No, 'V'),
-    lo("help", HasArg::No, 'h'),
+    opt("all", HasArg::No, 'a'),
+    opt("quick", HasArg::No, 'A'),
+    opt("basedir", HasArg::Required, 'b'),
+    opt("config", HasArg::Required, 'C'),
+    opt("symvers", HasArg::Required, 'E'),
+    opt("filesyms", HasArg::Required, 'F'),
+    opt("errsyms", HasArg::No, 'e'),
+    opt("unresolved-error", HasArg::No, 'u'),
+    opt("quiet", HasArg::No, 'q'),
+    opt("root", HasArg::No, 'r'),
+    opt("verbose", HasArg::No, 'v'),
+    opt("show", HasArg::No, 'n'),
+    opt("dry-run", HasArg::No, 'n'),
+    opt("symbol-prefix", HasArg::Required, 'P'),
+    opt("warn", HasArg::No, 'w'),
+    opt("map", HasArg::No, 'm'),
+    opt("version", HasArg::No, 'V'),
+    opt("help", HasArg::No, 'h'),
 ];
 
 fn depmod_help(prog: &str) {
@@ -63,13 +59,6 @@ fn depmod_help(prog: &str) {
          \t-E, --symvers=FILE   Use Module.symvers file to check\n\
          \t                     symbol versions.\n"
     );
-}
-
-/// The kernel release of the running system (`uname -r`).
-pub(crate) fn uname_release() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .ok()
-        .map(|s| s.trim_end().to_string())
 }
 
 /// libkmod's `path_make_absolute_cwd`.
@@ -156,7 +145,7 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
         }
         o.kversion = v;
     } else {
-        match uname_release() {
+        match kernels::running_release().ok() {
             Some(r) => o.kversion = r,
             None => bail!("FATAL: uname() failed"),
         }
@@ -207,39 +196,39 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
 
 pub(crate) const MODPROBE_SHORTOPTS: &str = "arw:RibfDcnC:d:S:sqvVh";
 pub(crate) const MODPROBE_LONGOPTS: &[LongOpt] = &[
-    lo("all", HasArg::No, 'a'),
-    lo("remove", HasArg::No, 'r'),
-    lo("remove-dependencies", HasArg::No, '5'),
-    lo("remove-holders", HasArg::No, '5'),
-    lo("wait", HasArg::Required, 'w'),
-    lo("resolve-alias", HasArg::No, 'R'),
-    lo("first-time", HasArg::No, '3'),
-    lo("ignore-install", HasArg::No, 'i'),
-    lo("ignore-remove", HasArg::No, 'i'),
-    lo("use-blacklist", HasArg::No, 'b'),
-    lo("force", HasArg::No, 'f'),
-    lo("force-modversion", HasArg::No, '2'),
-    lo("force-vermagic", HasArg::No, '1'),
-    lo("show-depends", HasArg::No, 'D'),
-    lo("showconfig", HasArg::No, 'c'),
-    lo("show-config", HasArg::No, 'c'),
-    lo("show-modversions", HasArg::No, '4'),
-    lo("dump-modversions", HasArg::No, '4'),
-    lo("show-exports", HasArg::No, '6'),
-    lo("dry-run", HasArg::No, 'n'),
-    lo("show", HasArg::No, 'n'),
-    lo("config", HasArg::Required, 'C'),
-    lo("dirname", HasArg::Required, 'd'),
-    lo("set-version", HasArg::Required, 'S'),
-    lo("syslog", HasArg::No, 's'),
-    lo("quiet", HasArg::No, 'q'),
-    lo("verbose", HasArg::No, 'v'),
-    lo("version", HasArg::No, 'V'),
-    lo("help", HasArg::No, 'h'),
+    opt("all", HasArg::No, 'a'),
+    opt("remove", HasArg::No, 'r'),
+    opt("remove-dependencies", HasArg::No, '5'),
+    opt("remove-holders", HasArg::No, '5'),
+    opt("wait", HasArg::Required, 'w'),
+    opt("resolve-alias", HasArg::No, 'R'),
+    opt("first-time", HasArg::No, '3'),
+    opt("ignore-install", HasArg::No, 'i'),
+    opt("ignore-remove", HasArg::No, 'i'),
+    opt("use-blacklist", HasArg::No, 'b'),
+    opt("force", HasArg::No, 'f'),
+    opt("force-modversion", HasArg::No, '2'),
+    opt("force-vermagic", HasArg::No, '1'),
+    opt("show-depends", HasArg::No, 'D'),
+    opt("showconfig", HasArg::No, 'c'),
+    opt("show-config", HasArg::No, 'c'),
+    opt("show-modversions", HasArg::No, '4'),
+    opt("dump-modversions", HasArg::No, '4'),
+    opt("show-exports", HasArg::No, '6'),
+    opt("dry-run", HasArg::No, 'n'),
+    opt("show", HasArg::No, 'n'),
+    opt("config", HasArg::Required, 'C'),
+    opt("dirname", HasArg::Required, 'd'),
+    opt("set-version", HasArg::Required, 'S'),
+    opt("syslog", HasArg::No, 's'),
+    opt("quiet", HasArg::No, 'q'),
+    opt("verbose", HasArg::No, 'v'),
+    opt("version", HasArg::No, 'V'),
+    opt("help", HasArg::No, 'h'),
     // kmodkit only.
-    lo("explain", HasArg::No, 'X'),
-    lo("json", HasArg::No, 'J'),
-    lo("modules-load", HasArg::No, 'L'),
+    opt("explain", HasArg::No, 'X'),
+    opt("json", HasArg::No, 'J'),
+    opt("modules-load", HasArg::No, 'L'),
 ];
 
 fn modprobe_help(prog: &str) {
@@ -445,7 +434,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
         return Err(Exit::status(1));
     }
     let dirname = if root.is_some() || kversion.is_some() {
-        let k = match kversion.or_else(uname_release) {
+        let k = match kversion.or_else(|| kernels::running_release().ok()) {
             Some(k) => k,
             None => {
                 err(3, "uname() failed");
@@ -454,7 +443,10 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
         };
         format!("{}/lib/modules/{k}", root.unwrap_or_default())
     } else {
-        format!("/lib/modules/{}", uname_release().unwrap_or_default())
+        format!(
+            "/lib/modules/{}",
+            kernels::running_release().ok().unwrap_or_default()
+        )
     };
     let paths: Vec<PathBuf> = if config.is_empty() {
         moddb::config::DEFAULT_PATHS

@@ -12,7 +12,7 @@
 //! - key ids and signatures print as `AA:BB:...` hex, 20 bytes a line, continued with `\n\t\t`.
 
 use super::{Exit, Outcome};
-use crate::getopt::{self, HasArg, LongOpt};
+use crate::getopt::{self, opt, HasArg, LongOpt};
 use anyhow::{anyhow, bail};
 use moddb::modinfo::{Modinfo, Module, Query};
 use std::ffi::OsString;
@@ -24,72 +24,20 @@ use std::process::ExitCode;
 /// modinfo's options (kmod 30's tools/modinfo.c), also the source of its man page.
 pub(crate) const SHORTOPTS: &str = "adlpn0mF:k:b:Vh";
 pub(crate) const LONGOPTS: &[LongOpt] = &[
-    LongOpt {
-        name: "author",
-        has_arg: HasArg::No,
-        val: 'a',
-    },
-    LongOpt {
-        name: "description",
-        has_arg: HasArg::No,
-        val: 'd',
-    },
-    LongOpt {
-        name: "license",
-        has_arg: HasArg::No,
-        val: 'l',
-    },
-    LongOpt {
-        name: "parameters",
-        has_arg: HasArg::No,
-        val: 'p',
-    },
-    LongOpt {
-        name: "filename",
-        has_arg: HasArg::No,
-        val: 'n',
-    },
-    LongOpt {
-        name: "null",
-        has_arg: HasArg::No,
-        val: '0',
-    },
-    LongOpt {
-        name: "modname",
-        has_arg: HasArg::No,
-        val: 'm',
-    },
-    LongOpt {
-        name: "field",
-        has_arg: HasArg::Required,
-        val: 'F',
-    },
-    LongOpt {
-        name: "set-version",
-        has_arg: HasArg::Required,
-        val: 'k',
-    },
-    LongOpt {
-        name: "basedir",
-        has_arg: HasArg::Required,
-        val: 'b',
-    },
-    LongOpt {
-        name: "version",
-        has_arg: HasArg::No,
-        val: 'V',
-    },
-    LongOpt {
-        name: "help",
-        has_arg: HasArg::No,
-        val: 'h',
-    },
+    opt("author", HasArg::No, 'a'),
+    opt("description", HasArg::No, 'd'),
+    opt("license", HasArg::No, 'l'),
+    opt("parameters", HasArg::No, 'p'),
+    opt("filename", HasArg::No, 'n'),
+    opt("null", HasArg::No, '0'),
+    opt("modname", HasArg::No, 'm'),
+    opt("field", HasArg::Required, 'F'),
+    opt("set-version", HasArg::Required, 'k'),
+    opt("basedir", HasArg::Required, 'b'),
+    opt("version", HasArg::No, 'V'),
+    opt("help", HasArg::No, 'h'),
     // kmodkit only.
-    LongOpt {
-        name: "json",
-        has_arg: HasArg::No,
-        val: 'J',
-    },
+    opt("json", HasArg::No, 'J'),
 ];
 
 /// How the output is shaped.
@@ -140,7 +88,10 @@ pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
 
     let release = || match &kversion {
         Some(k) => Ok(k.clone()),
-        None => uname_release().ok_or_else(|| anyhow!("ERROR: uname() failed")),
+        None => kernels::running_release()
+            .ok()
+            .map(OsString::from)
+            .ok_or_else(|| anyhow!("ERROR: uname() failed")),
     };
     let dirname = if root.is_some() || kversion.is_some() {
         let mut d = root.clone().unwrap_or_default();
@@ -149,7 +100,12 @@ pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
         PathBuf::from(d)
     } else {
         let mut d = OsString::from("/lib/modules/");
-        d.push(uname_release().unwrap_or_default());
+        d.push(
+            kernels::running_release()
+                .ok()
+                .map(OsString::from)
+                .unwrap_or_default(),
+        );
         PathBuf::from(d)
     };
 
@@ -207,17 +163,6 @@ fn help(prog: &str) {
          \t                            alias, depends, parm, firmware, softdep, import_ns\n\
          \t                            (and any key a module repeats) are arrays\n"
     );
-}
-
-fn uname_release() -> Option<OsString> {
-    std::fs::read("/proc/sys/kernel/osrelease")
-        .ok()
-        .map(|mut v| {
-            while v.last() == Some(&b'\n') {
-                v.pop();
-            }
-            OsString::from(std::ffi::OsStr::from_bytes(&v))
-        })
 }
 
 /// kmod's `modinfo_do`.

@@ -7,7 +7,7 @@
 mod tree;
 
 use super::{clap_exit, usage, Exit, Outcome};
-use crate::getopt::{self, HasArg, LongOpt};
+use crate::getopt::{self, opt, HasArg, LongOpt};
 use anyhow::{anyhow, Context};
 use clap::Parser;
 use modsign::{Cert, HashAlgo, Keyring, PrivateKey, SignerId, SigningKey};
@@ -21,11 +21,7 @@ const SIGN_FILE_USAGE: &str = "Usage: scripts/sign-file [-dp] <hash algo> <key> 
 
 /// sign-file's only long option (a kmodkit extension): the PKCS#11 module library.
 pub(crate) const SIGN_FILE_SHORTOPTS: &str = "sdpk";
-pub(crate) const SIGN_FILE_LONGOPTS: &[LongOpt] = &[LongOpt {
-    name: "pkcs11-module",
-    has_arg: HasArg::Required,
-    val: 'M',
-}];
+pub(crate) const SIGN_FILE_LONGOPTS: &[LongOpt] = &[opt("pkcs11-module", HasArg::Required, 'M')];
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| path.display().to_string())
