@@ -531,8 +531,16 @@ fn all_pages() -> Vec<(&'static str, u8, Command, &'static str)> {
     v.push((
         "lsmod",
         8,
-        Command::new("lsmod").about("Show the loaded kernel modules"),
-        "kmod 30's output and messages.",
+        // kmod's lsmod takes no options; `--json` alone is kmodkit's one addition.
+        Command::new("lsmod")
+            .about("Show the loaded kernel modules")
+            .arg(
+                Arg::new("json")
+                    .long("json")
+                    .action(ArgAction::SetTrue)
+                    .help("one JSON document: name, size, refcnt, used_by per module (kmodkit)"),
+            ),
+        "kmod 30's output and messages. kmodkit adds --json.",
     ));
     v.extend(clap_pages().into_iter().map(|(n, c, d)| (n, 1, c, d)));
     v
