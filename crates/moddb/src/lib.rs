@@ -50,6 +50,7 @@ pub mod confdir;
 pub mod config;
 mod context;
 pub mod depmod;
+pub mod exec;
 pub mod fnmatch;
 pub mod index;
 pub mod live;

@@ -4,7 +4,8 @@
 //! priorities and kmod's rule for stopping. The tool only parses options, loads the
 //! configuration and prints what [`Report`] receives.
 
-use crate::live::{self, LiveKernel};
+use crate::exec;
+use crate::live::LiveKernel;
 use crate::modprobe::{Flags, Plan, RemoveFlags, Resolver};
 use crate::Context;
 
@@ -134,7 +135,7 @@ pub fn run(
                 }
                 if !req.dry_run {
                     report.flush();
-                    if let Err(e) = live::execute_removal(&plan, req.force, kernel) {
+                    if let Err(e) = exec::execute_removal(&plan, req.force, kernel) {
                         report.log(LOG_ERR, &e.to_string());
                         done.failed = true;
                         break;
@@ -170,7 +171,7 @@ pub fn run(
                 report.flush();
                 let requested = r.name(i).to_string();
                 if let Err(e) =
-                    live::execute_plan(&plan, &requested, req.force, req.flags.first_time, kernel)
+                    exec::execute_plan(&plan, &requested, req.force, req.flags.first_time, kernel)
                 {
                     report.log(LOG_ERR, &e.to_string());
                     done.failed = true;

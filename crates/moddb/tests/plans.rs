@@ -7,8 +7,9 @@
 //! moddb's own writer); module files need not exist, since the recorded kernel only notes
 //! what it is asked to load.
 
+use moddb::exec::{self, ExecError};
 use moddb::index::writer::Trie;
-use moddb::live::{self, errno, ExecError, LiveKernel, ModuleState, Recorded};
+use moddb::live::{errno, LiveKernel, ModuleState, Recorded};
 use moddb::modprobe::{Action, Flags, RemoveFlags, RemoveStep, Resolver};
 use moddb::{Config, Context};
 use std::path::PathBuf;
@@ -97,7 +98,7 @@ fn probe(
         .chain(plan.error.iter().map(|e| format!("error: {e}")))
         .collect();
     let requested = r.name(found[0]).to_string();
-    let done = live::execute_plan(&plan, &requested, false, flags.first_time, kernel);
+    let done = exec::execute_plan(&plan, &requested, false, flags.first_time, kernel);
     (shown, done)
 }
 
@@ -265,7 +266,7 @@ fn remove(
             RemoveStep::Command { command, .. } => format!("remove {command}"),
         })
         .collect();
-    let done = live::execute_removal(&plan, false, k);
+    let done = exec::execute_removal(&plan, false, k);
     (steps, plan.error.clone(), done)
 }
 

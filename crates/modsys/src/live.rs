@@ -4,7 +4,7 @@
 //! [`moddb::depmod::Store`] (safeio's staged files under a directory lock).
 //!
 //! No policy here: what to load, in which order, and what a failure means are decided by
-//! `moddb::live::execute_plan`.
+//! `moddb::exec::execute_plan`.
 
 use crate::errno::Errno;
 use crate::load::{self, InsertError};
