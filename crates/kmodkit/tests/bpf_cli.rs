@@ -7,7 +7,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 
 fn kmodkit(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    Command::new(testsupport::kmodkit())
         .args(args)
         .output()
         .expect("run kmodkit")
@@ -93,7 +93,7 @@ fn disasm_into_a_pipe_closed_early_ends_quietly() {
     let o = tmp.path().join("big.o");
     let out = kmodkit(&["bpf", "asm", s.to_str().unwrap(), "-o", o.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let mut child = Command::new(testsupport::kmodkit())
         .args(["bpf", "disasm", o.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

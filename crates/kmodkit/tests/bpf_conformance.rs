@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn kmodkit(args: &[&Path]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    Command::new(testsupport::kmodkit())
         .arg("bpf")
         .arg("conformance")
         .args(args)
@@ -80,12 +80,12 @@ fn a_wrong_expectation_fails_and_is_reported() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let out = Command::new(testsupport::kmodkit())
         .args(["bpf", "conformance"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let out = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let out = Command::new(testsupport::kmodkit())
         .args(["bpf", "nosuch"])
         .output()
         .unwrap();

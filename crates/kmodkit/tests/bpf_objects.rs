@@ -9,7 +9,7 @@ use std::process::Command;
 use testsupport::{have_tool, skip, Requirement};
 
 fn kmodkit(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    Command::new(testsupport::kmodkit())
         .args(args)
         .output()
         .unwrap()

@@ -5,11 +5,8 @@
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
+use testsupport::kmodkit;
 use testsupport::{corpus, skip, Requirement};
-
-fn kmodkit() -> &'static str {
-    env!("CARGO_BIN_EXE_kmodkit")
-}
 
 /// Runs `args`, reads one line of stdout, closes the pipe, and checks how the command ended.
 /// Returns false when the command printed nothing at all (then the test proves nothing).

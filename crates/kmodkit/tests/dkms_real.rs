@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use testsupport::{corpus_with_headers, debpkg};
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    Command::new(testsupport::kmodkit())
         .args(args)
         .output()
         .unwrap()
@@ -171,7 +171,7 @@ fn dkms_failures_install_nothing() {
     let runv = |v: Vec<String>| run(&v.iter().map(String::as_str).collect::<Vec<_>>());
 
     // A skeleton whose dkms.conf only wants kernels 1.2.x.
-    let out = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let out = Command::new(testsupport::kmodkit())
         .args(["new", "kmk_excl"])
         .current_dir(d)
         .output()
@@ -198,7 +198,7 @@ fn dkms_failures_install_nothing() {
     assert!(msg.contains("BUILD_EXCLUSIVE"), "{msg}");
 
     // A skeleton that does not compile.
-    let out = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let out = Command::new(testsupport::kmodkit())
         .args(["new", "kmk_broken"])
         .current_dir(d)
         .output()

@@ -6,10 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 use testsupport::have_tool;
-
-fn kmodkit() -> &'static str {
-    env!("CARGO_BIN_EXE_kmodkit")
-}
+use testsupport::kmodkit;
 
 #[test]
 fn installed_completions_and_man_pages_parse() {

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use testsupport::corpus_with_headers;
 
 fn kmodkit(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    Command::new(testsupport::kmodkit())
         .args(args)
         .current_dir(cwd)
         .output()

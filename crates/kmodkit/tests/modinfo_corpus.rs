@@ -4,11 +4,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use testsupport::kmodkit;
 use testsupport::{assert_same_output as assert_same, corpus, have_tool, Corpus};
-
-fn kmodkit() -> &'static str {
-    env!("CARGO_BIN_EXE_kmodkit")
-}
 
 /// Run kmod's modinfo and ours with `args` in `cwd`; return both outputs.
 fn both(args: &[&str], files: &[PathBuf], cwd: &Path) -> (Output, Output) {

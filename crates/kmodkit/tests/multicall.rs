@@ -5,7 +5,7 @@ use std::process::Command;
 #[test]
 fn links_behave_as_their_tool() {
     let tmp = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_kmodkit");
+    let bin = testsupport::kmodkit();
     let st = Command::new(bin)
         .arg("install-links")
         .arg(tmp.path())
@@ -49,7 +49,7 @@ fn links_behave_as_their_tool() {
 
 #[test]
 fn missing_operand_is_kmods_error() {
-    let bin = env!("CARGO_BIN_EXE_kmodkit");
+    let bin = testsupport::kmodkit();
     let out = Command::new(bin).arg("modinfo").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(

@@ -13,7 +13,7 @@ struct Run {
 }
 
 fn trace(script: &str) -> Run {
-    let o = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let o = Command::new(testsupport::kmodkit())
         .args(["trace", "-e", script])
         .output()
         .expect("run kmodkit");
@@ -151,13 +151,13 @@ fn syntax_error() {
 
 #[test]
 fn missing_file_and_bad_usage() {
-    let o = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let o = Command::new(testsupport::kmodkit())
         .args(["trace", "/nonexistent/script.bt"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/script.bt"));
-    let o = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let o = Command::new(testsupport::kmodkit())
         .args(["trace", "--bogus"])
         .output()
         .unwrap();
@@ -167,7 +167,7 @@ fn missing_file_and_bad_usage() {
 /// Runs `kmodkit trace ARGS...` and returns (status, stderr), asserting it neither
 /// panicked nor aborted.
 fn trace_args(args: &[&str]) -> (i32, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let o = Command::new(testsupport::kmodkit())
         .arg("trace")
         .args(args)
         .output()
@@ -245,7 +245,7 @@ fn nested_unrolls_fail_fast_at_the_instruction_limit() {
 fn ends_quietly_when_the_reader_leaves(args: &[&str]) {
     use std::io::BufRead;
     use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    let mut child = Command::new(testsupport::kmodkit())
         .arg("trace")
         .args(args)
         .stdout(Stdio::piped())

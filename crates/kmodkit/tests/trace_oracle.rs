@@ -10,11 +10,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
+use testsupport::kmodkit;
 use testsupport::{have_tool, skip, Requirement};
-
-fn kmodkit() -> &'static str {
-    env!("CARGO_BIN_EXE_kmodkit")
-}
 
 /// Builds the workload once; None (after printing why) when this host cannot run the test.
 fn workload() -> Option<&'static Path> {

@@ -62,7 +62,7 @@ fn both(name: &str, cmd: &str) -> (String, String) {
     };
     let ours = run(Command::new("timeout")
         .arg("60")
-        .arg(env!("CARGO_BIN_EXE_kmodkit"))
+        .arg(testsupport::kmodkit())
         .args(["trace", "--tool", name, "-c", cmd]));
     let theirs = run(Command::new("timeout")
         .arg("60")

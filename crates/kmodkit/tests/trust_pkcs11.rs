@@ -122,7 +122,7 @@ impl Token {
     /// `kmodkit ARGS` with this token's SoftHSM2 configuration and no inherited PIN or
     /// module variables.
     fn kmodkit(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kmodkit"));
+        let mut c = Command::new(testsupport::kmodkit());
         c.args(args)
             .env("SOFTHSM2_CONF", &self.conf)
             .env_remove("KBUILD_SIGN_PIN")

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use testsupport::{corpus, have_tool, Corpus};
 
 fn kmodkit<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+    Command::new(testsupport::kmodkit())
         .args(args)
         .output()
         .unwrap()

@@ -4,8 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-
-const KMODKIT: &str = env!("CARGO_BIN_EXE_kmodkit");
+use testsupport::kmodkit;
 
 fn kernel() -> Option<PathBuf> {
     let c = testsupport::corpus("amd64")?;
@@ -16,7 +15,7 @@ fn kernel() -> Option<PathBuf> {
 }
 
 fn vm(kernel: &PathBuf, extra: &[&str], command: &str) -> std::process::Output {
-    Command::new(KMODKIT)
+    Command::new(kmodkit())
         .arg("vm")
         .arg("--kernel")
         .arg(kernel)
@@ -76,13 +75,13 @@ fn panic_and_hang_are_failures() {
 
 #[test]
 fn bad_input_is_named() {
-    let out = Command::new(KMODKIT)
+    let out = Command::new(kmodkit())
         .args(["vm", "--kernel", "/nonexistent/vmlinuz", "--", "true"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(125));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/vmlinuz"));
-    let out = Command::new(KMODKIT)
+    let out = Command::new(kmodkit())
         .args(["vm", "--kernel", "/x"])
         .output()
         .unwrap();
@@ -90,7 +89,7 @@ fn bad_input_is_named() {
     // A file that is not a kernel image is named as such before QEMU is started (here QEMU
     // does not even exist: the image is checked first).
     for not_an_image in ["/bin/sh", "/etc/os-release"] {
-        let out = Command::new(KMODKIT)
+        let out = Command::new(kmodkit())
             .args([
                 "vm",
                 "--kernel",
@@ -116,7 +115,7 @@ fn bad_input_is_named() {
     let mut img = vec![0u8; 0x400];
     img[0x202..0x206].copy_from_slice(b"HdrS");
     std::fs::write(&fake, img).unwrap();
-    let out = Command::new(KMODKIT)
+    let out = Command::new(kmodkit())
         .arg("vm")
         .arg("--kernel")
         .arg(&fake)

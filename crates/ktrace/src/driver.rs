@@ -28,6 +28,8 @@ pub struct Options {
     pub positional: Vec<String>,
     /// Entries per map (bpftrace's BPFTRACE_MAP_KEYS_MAX); 0 for its default, 4096.
     pub map_keys_max: u32,
+    /// Run `command` with `/bin/sh -c` instead of splitting it on spaces (`kmodkit leaks`).
+    pub shell: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,14 +80,17 @@ fn on_compiler_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, Error> 
     })
 }
 
-/// Starts `cmd` (split on spaces, as bpftrace does) held before its exec, so that probes are
-/// attached first.
-fn spawn_gated(cmd: &str) -> Result<GatedChild, Error> {
-    let words: Vec<String> = cmd
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect();
+/// Starts `cmd` (split on spaces, as bpftrace does, or with `/bin/sh -c` when `shell`) held
+/// before its exec, so that probes are attached first.
+fn spawn_gated(cmd: &str, shell: bool) -> Result<GatedChild, Error> {
+    let words: Vec<String> = match shell {
+        true => vec!["/bin/sh".into(), "-c".into(), cmd.to_string()],
+        false => cmd
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
     GatedChild::spawn(&words).map_err(|e| Error::Command {
         cmd: cmd.to_string(),
         err: e.to_string(),
@@ -97,7 +102,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
     let env = SystemEnv::mounted();
     let (prog, a) = on_compiler_stack(|| check(src, file_name, &env, opts))??;
     let mut child = match (&opts.command, opts.dump) {
-        (Some(c), false) => Some(spawn_gated(c)?),
+        (Some(c), false) => Some(spawn_gated(c, opts.shell)?),
         _ => None,
     };
     let copts = codegen::Options {

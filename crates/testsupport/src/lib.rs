@@ -8,6 +8,27 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The `kmodkit` binary cargo built for this test run: every test that runs the binary
+/// runs this one. It sits in the target directory beside the test executable's `deps/`
+/// (cargo builds a package's binaries before its integration tests).
+pub fn kmodkit() -> &'static str {
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("the test executable's path");
+        let target = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("test executables live in <target>/<profile>/deps");
+        let bin = target.join("kmodkit");
+        assert!(
+            bin.exists(),
+            "{} is not built: run this test through `cargo test -p kmodkit`",
+            bin.display()
+        );
+        bin.display().to_string()
+    })
+}
+
 /// The repository's top directory.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -109,6 +109,10 @@ const MODINFO_HELP: &[(char, &str)] = &[
     ),
     ('V', "print the version"),
     ('h', "print the help"),
+    (
+        'J',
+        "(kmodkit) one JSON array of objects, one per module; keys that may repeat are arrays",
+    ),
 ];
 
 const DEPMOD_HELP: &[(char, &str)] = &[
@@ -264,6 +268,7 @@ const TRACE_HELP: &[(char, &str)] = &[
 
 const LEAKS_LONG: &[LongOpt] = &[
     opt("module", HasArg::Required, 'M'),
+    opt("ko", HasArg::Required, 'K'),
     opt("duration", HasArg::Required, 'D'),
     opt("json", HasArg::No, 'j'),
     opt("help", HasArg::No, 'h'),
@@ -271,12 +276,17 @@ const LEAKS_LONG: &[LongOpt] = &[
 const LEAKS_HELP: &[(char, &str)] = &[
     (
         'M',
-        "only call sites in this module; the window also ends when it is unloaded",
+        "only call sites in this module's code, named from its .ko (init functions too); \
+the window also ends when it is unloaded",
+    ),
+    (
+        'K',
+        "the module's .ko (default: a .ko named in the command, ./NAME.ko, modules.dep)",
     ),
     ('D', "end the window after this many seconds"),
     (
         'c',
-        "run this command (split on spaces) and end the window when it exits",
+        "run this command with /bin/sh -c and end the window when it exits",
     ),
     ('j', "one JSON object instead of text"),
     ('h', "print the help"),
@@ -521,8 +531,16 @@ fn all_pages() -> Vec<(&'static str, u8, Command, &'static str)> {
     v.push((
         "lsmod",
         8,
-        Command::new("lsmod").about("Show the loaded kernel modules"),
-        "kmod 30's output and messages.",
+        // kmod's lsmod takes no options; `--json` alone is kmodkit's one addition.
+        Command::new("lsmod")
+            .about("Show the loaded kernel modules")
+            .arg(
+                Arg::new("json")
+                    .long("json")
+                    .action(ArgAction::SetTrue)
+                    .help("one JSON document: name, size, refcnt, used_by per module (kmodkit)"),
+            ),
+        "kmod 30's output and messages. kmodkit adds --json.",
     ));
     v.extend(clap_pages().into_iter().map(|(n, c, d)| (n, 1, c, d)));
     v

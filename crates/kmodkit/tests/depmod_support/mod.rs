@@ -5,11 +5,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+pub use testsupport::kmodkit;
 use testsupport::{corpus, have_tool, Corpus};
-
-pub fn kmodkit() -> &'static str {
-    env!("CARGO_BIN_EXE_kmodkit")
-}
 
 /// The corpus, if it and kmod's `tool` are available (else the test is skipped).
 pub fn setup(tool: &str) -> Option<Corpus> {
