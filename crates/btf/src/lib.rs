@@ -25,6 +25,12 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+/// How many members one lookup may visit, anonymous members' included (the largest real
+/// kernel structs have a few hundred).
+const MEMBER_BUDGET: u32 = 100_000;
+/// How deep anonymous structs and unions may nest in a lookup (C code has a few levels).
+const MAX_ANON_DEPTH: u32 = 32;
+
 /// BTF's magic number (`0xeB9F`), as a `u16` in the file's byte order.
 pub const MAGIC: u16 = 0xeb9f;
 
@@ -573,6 +579,14 @@ impl Btf {
     /// The size of type `id` in bytes (pointers are 8), or None for void, functions and
     /// forward declarations.
     pub fn size_of(&self, id: TypeId) -> Option<u64> {
+        self.size_at(id, 0)
+    }
+
+    fn size_at(&self, id: TypeId, depth: u32) -> Option<u64> {
+        if depth > 64 {
+            // Only a malformed file nests arrays this deep (or in a cycle).
+            return None;
+        }
         let id = self.resolve(id);
         match &self.get(id)?.kind {
             Kind::Int { size, .. }
@@ -582,7 +596,9 @@ impl Btf {
             | Kind::Float { size }
             | Kind::Datasec { size, .. } => Some(u64::from(*size)),
             Kind::Ptr(_) => Some(8),
-            Kind::Array { elem, len, .. } => self.size_of(*elem)?.checked_mul(u64::from(*len)),
+            Kind::Array { elem, len, .. } => {
+                self.size_at(*elem, depth + 1)?.checked_mul(u64::from(*len))
+            }
             _ => None,
         }
     }
@@ -598,24 +614,39 @@ impl Btf {
     /// Member `name` of struct/union `id`, looked for through anonymous struct and union
     /// members as C does; its bit offset is from the start of `id`.
     pub fn member(&self, id: TypeId, name: &str) -> Option<Member> {
-        self.member_at(id, name, 0, 0)
+        self.member_at(id, name, 0, 0, &mut MEMBER_BUDGET.clone())
     }
 
-    fn member_at(&self, id: TypeId, name: &str, base: u32, depth: u32) -> Option<Member> {
-        if depth > 32 {
+    /// `depth` and `budget` bound the anonymous levels and the members visited: real
+    /// nesting is a few levels, but a malformed file can make anonymous members refer back
+    /// to their own struct.
+    fn member_at(
+        &self,
+        id: TypeId,
+        name: &str,
+        base: u32,
+        depth: u32,
+        budget: &mut u32,
+    ) -> Option<Member> {
+        if depth > MAX_ANON_DEPTH {
             return None;
         }
         for m in self.members(id) {
+            *budget = budget.checked_sub(1)?;
             if m.name_off != 0 {
                 if self.str_at(m.name_off) == name {
                     return Some(Member {
-                        bit_offset: base + m.bit_offset,
+                        bit_offset: base.wrapping_add(m.bit_offset),
                         ..*m
                     });
                 }
-            } else if let Some(found) =
-                self.member_at(m.type_id, name, base + m.bit_offset, depth + 1)
-            {
+            } else if let Some(found) = self.member_at(
+                m.type_id,
+                name,
+                base.wrapping_add(m.bit_offset),
+                depth + 1,
+                budget,
+            ) {
                 return Some(found);
             }
         }
@@ -626,19 +657,29 @@ impl Btf {
     /// for "no member X; it has: ..." diagnostics.
     pub fn member_names(&self, id: TypeId) -> Vec<&str> {
         let mut out = Vec::new();
-        self.collect_names(id, &mut out, 0);
+        self.collect_names(id, &mut out, 0, &mut MEMBER_BUDGET.clone());
         out
     }
 
-    fn collect_names<'a>(&'a self, id: TypeId, out: &mut Vec<&'a str>, depth: u32) {
-        if depth > 32 {
+    fn collect_names<'a>(
+        &'a self,
+        id: TypeId,
+        out: &mut Vec<&'a str>,
+        depth: u32,
+        budget: &mut u32,
+    ) {
+        if depth > MAX_ANON_DEPTH {
             return;
         }
         for m in self.members(id) {
+            let Some(left) = budget.checked_sub(1) else {
+                return;
+            };
+            *budget = left;
             if m.name_off != 0 {
                 out.push(self.str_at(m.name_off));
             } else {
-                self.collect_names(m.type_id, out, depth + 1);
+                self.collect_names(m.type_id, out, depth + 1, budget);
             }
         }
     }
@@ -1053,6 +1094,36 @@ mod tests {
             assert!(Btf::parse(&full[..len]).is_err(), "accepted {len} bytes");
         }
         assert!(matches!(Btf::parse(&[0; 24]), Err(Error::Magic(0))));
+    }
+
+    /// A malformed file where an anonymous member is its own struct, and an array of
+    /// itself: lookups end, sizes are unknown, nothing recurses forever.
+    #[test]
+    fn cycles_end() {
+        let mut t: Vec<u32> = Vec::new();
+        // 1: struct (anon) { (anon) member of type 1 }
+        t.extend([0, (4 << 24) | 1, 4, 0, 1, 0]);
+        // 2: array of itself
+        t.extend([0, 3 << 24, 0, 2, 1, 4]);
+        let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let strings = b"\0".to_vec();
+        let mut data = vec![0x9f, 0xeb, 1, 0];
+        for v in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
+            data.extend(v.to_le_bytes());
+        }
+        data.extend(types);
+        data.extend(strings);
+        let b = Btf::parse(&data).unwrap();
+        assert!(b.member(1, "x").is_none());
+        assert!(b.member_names(1).is_empty());
+        assert_eq!(b.size_of(2), None);
+        assert!(b.c_type(2).contains('['));
     }
 
     #[test]
