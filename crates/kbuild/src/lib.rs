@@ -13,8 +13,10 @@ pub mod check;
 pub mod conf;
 pub mod dkms;
 pub mod headers;
+pub mod kernel;
 pub mod make;
 pub mod skeleton;
+pub mod skeleton_rust;
 
 use std::path::PathBuf;
 

@@ -132,6 +132,7 @@ const COMMANDS: &[(&str, Command, &str)] = &[
         legacy!(cmd::kbuild::dkms),
         "DKMS-compatible add/build/install/remove/status",
     ),
+    ("kernel", cmd::kernel::main, "build a Rust-enabled kernel for QEMU (cached)"),
     (
         "bpf",
         legacy!(cmd::bpf::main),

@@ -19,6 +19,9 @@ pub(crate) struct NewArgs {
     /// MODULE_AUTHOR.
     #[arg(long, default_value = "kmodkit user")]
     author: String,
+    /// A module in Rust (for a kernel with CONFIG_RUST=y; see `kmodkit kernel build --rust`).
+    #[arg(long)]
+    rust: bool,
 }
 
 pub fn new(_: &str, args: Vec<OsString>) -> u8 {
@@ -27,7 +30,12 @@ pub fn new(_: &str, args: Vec<OsString>) -> u8 {
         Err(e) => return clap_exit(e),
     };
     let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));
-    match kbuild::skeleton::create(&a.name, &dir, &a.author) {
+    let create = if a.rust {
+        kbuild::skeleton_rust::create
+    } else {
+        kbuild::skeleton::create
+    };
+    match create(&a.name, &dir, &a.author) {
         Ok(files) => {
             for f in files {
                 println!("created {}", f.display());
@@ -142,7 +150,7 @@ pub fn build(_: &str, args: Vec<OsString>) -> u8 {
             h.dir.display(),
             out.display()
         );
-        let built = match kbuild::make::build(&src, &h, &out, jobs) {
+        let built = match kbuild::kernel::build_module(&src, &h, &out, jobs) {
             Ok(b) => b,
             Err(kbuild::Error::BuildFailed {
                 release,
