@@ -76,14 +76,30 @@ pub const BASE: &[(&str, &str, &str)] = &[
     ("EXPERT", "y", "tinyconfig's options need it"),
     ("MODULES", "y", "loadable modules"),
     ("MODULE_UNLOAD", "y", "rmmod"),
-    ("MODULE_SIG", "y", "signature checking, taint E for unsigned modules"),
-    ("MODULE_SIG_ALL", "y", "sign in-tree modules at modules_install"),
+    (
+        "MODULE_SIG",
+        "y",
+        "signature checking, taint E for unsigned modules",
+    ),
+    (
+        "MODULE_SIG_ALL",
+        "y",
+        "sign in-tree modules at modules_install",
+    ),
     ("MODULE_SIG_SHA256", "y", "sha256 signatures"),
-    ("MODULE_SIG_KEY", "\"certs/signing_key.pem\"", "a key of its own, generated at build time"),
+    (
+        "MODULE_SIG_KEY",
+        "\"certs/signing_key.pem\"",
+        "a key of its own, generated at build time",
+    ),
     ("PRINTK", "y", "pr_info! and dmesg"),
     ("EARLY_PRINTK", "y", "early console"),
     ("TTY", "y", "serial console"),
-    ("SERIAL_8250", "y", "serial ports (console, command stdout, stderr)"),
+    (
+        "SERIAL_8250",
+        "y",
+        "serial ports (console, command stdout, stderr)",
+    ),
     ("SERIAL_8250_CONSOLE", "y", "console=ttyS0"),
     ("BLK_DEV_INITRD", "y", "the guest is an initramfs"),
     ("DEVTMPFS", "y", "/dev"),
@@ -96,7 +112,11 @@ pub const BASE: &[(&str, &str, &str)] = &[
     ("BINFMT_ELF", "y", "programs"),
     ("BINFMT_SCRIPT", "y", "shell scripts"),
     ("MULTIUSER", "y", "uids for the guest's tools"),
-    ("FUTEX", "y", "Rust's std (the kmodkit binary in the guest) locks with futexes"),
+    (
+        "FUTEX",
+        "y",
+        "Rust's std (the kmodkit binary in the guest) locks with futexes",
+    ),
     ("FILE_LOCKING", "y", "flock for kmodkit's locks"),
     ("POSIX_TIMERS", "y", "sleep and timeouts in the guest"),
     ("EPOLL", "y", "event loops in guest tools"),
@@ -229,7 +249,11 @@ pub fn clean_path(path: Option<OsString>) -> OsString {
 }
 
 fn first_line(cmd: &mut Command) -> Option<String> {
-    let out = cmd.stdin(Stdio::null()).stderr(Stdio::null()).output().ok()?;
+    let out = cmd
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
     if !out.status.success() {
         return None;
     }
@@ -279,7 +303,15 @@ impl Toolchain {
         }
         let clang_version = first_line(Command::new("clang").arg("--version").env("PATH", &path))
             .ok_or_else(|| missing("clang"))?;
-        for tool in ["ld.lld", "llvm-ar", "llvm-nm", "llvm-objcopy", "flex", "bison", "bc"] {
+        for tool in [
+            "ld.lld",
+            "llvm-ar",
+            "llvm-nm",
+            "llvm-objcopy",
+            "flex",
+            "bison",
+            "bc",
+        ] {
             if find_in(&path, tool).is_none() {
                 return Err(missing(tool));
             }
@@ -292,7 +324,10 @@ impl Toolchain {
             if !install_bindgen {
                 return Err(Error::Missing {
                     what: bindgen.display().to_string(),
-                    hint: format!("cargo install --locked bindgen-cli --version {BINDGEN_VERSION} --root {}", bindgen_root.display()),
+                    hint: format!(
+                        "cargo install --locked bindgen-cli --version {BINDGEN_VERSION} --root {}",
+                        bindgen_root.display()
+                    ),
                 });
             }
             progress(Progress::Step(format!(
@@ -301,8 +336,8 @@ impl Toolchain {
             )));
             install_bindgen_cli(&bindgen_root, cache)?;
         }
-        let bindgen_version = first_line(Command::new(&bindgen).arg("--version"))
-            .ok_or_else(|| Error::Missing {
+        let bindgen_version =
+            first_line(Command::new(&bindgen).arg("--version")).ok_or_else(|| Error::Missing {
                 what: format!("a working {}", bindgen.display()),
                 hint: "it needs libclang (package libclang-dev)".into(),
             })?;
@@ -323,7 +358,10 @@ impl Toolchain {
             ("LLVM".into(), "1".into()),
             ("RUSTC".into(), self.rustc.display().to_string()),
             ("BINDGEN".into(), self.bindgen.display().to_string()),
-            ("RUST_LIB_SRC".into(), self.rust_lib_src.display().to_string()),
+            (
+                "RUST_LIB_SRC".into(),
+                self.rust_lib_src.display().to_string(),
+            ),
         ]
     }
 
@@ -343,9 +381,7 @@ fn install_bindgen_cli(root: &Path, cache: &Path) -> Result<()> {
         .map(PathBuf::from)
         .filter(|p| p.is_file())
         .or_else(|| find_in(&std::env::var_os("PATH").unwrap_or_default(), "cargo"))
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/cargo"))
-        })
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/cargo")))
         .filter(|p| p.is_file())
         .ok_or_else(|| Error::Missing {
             what: "cargo (to install bindgen-cli)".into(),
@@ -355,22 +391,23 @@ fn install_bindgen_cli(root: &Path, cache: &Path) -> Result<()> {
     let log = cache.join("toolchain").join("bindgen-install.log");
     std::fs::create_dir_all(log.parent().unwrap_or(cache)).map_err(io(&log))?;
     let mut cmd = Command::new(cargo);
-    cmd.args(["install", "--locked", "bindgen-cli", "--version", BINDGEN_VERSION])
-        .arg("--root")
-        .arg(root)
-        // Not the caller's target directory: a private one, removed by cargo afterwards.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("CARGO_BUILD_TARGET_DIR");
+    cmd.args([
+        "install",
+        "--locked",
+        "bindgen-cli",
+        "--version",
+        BINDGEN_VERSION,
+    ])
+    .arg("--root")
+    .arg(root)
+    // Not the caller's target directory: a private one, removed by cargo afterwards.
+    .env_remove("CARGO_TARGET_DIR")
+    .env_remove("CARGO_BUILD_TARGET_DIR");
     run_logged(&mut cmd, &log, "cargo install bindgen-cli", &mut |_| {})
 }
 
 /// Runs `cmd` with its output into `log`, each line also given to `line`.
-fn run_logged(
-    cmd: &mut Command,
-    log: &Path,
-    what: &str,
-    line: &mut dyn FnMut(&str),
-) -> Result<()> {
+fn run_logged(cmd: &mut Command, log: &Path, what: &str, line: &mut dyn FnMut(&str)) -> Result<()> {
     use std::io::Write;
     let mut file = std::fs::File::create(log).map_err(io(log))?;
     let (reader, writer) = std::io::pipe().map_err(io(log))?;
@@ -395,7 +432,9 @@ fn run_logged(
     let text = std::fs::read_to_string(log).unwrap_or_default();
     Err(Error::Command {
         cmd: what.to_string(),
-        status: status.code().map_or("killed by a signal".into(), |c| format!("exit status {c}")),
+        status: status
+            .code()
+            .map_or("killed by a signal".into(), |c| format!("exit status {c}")),
         log: log.to_path_buf(),
         excerpt: make::excerpt(&text),
     })
@@ -614,7 +653,13 @@ pub fn build(req: &Request, progress: &mut dyn FnMut(Progress)) -> Result<Kernel
     let safe_version: String = source
         .version
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let root = req.cache.join("rust-kernel");
     std::fs::create_dir_all(&root).map_err(io(&root))?;
@@ -622,12 +667,19 @@ pub fn build(req: &Request, progress: &mut dyn FnMut(Progress)) -> Result<Kernel
     let tree = entry.join("linux");
     let stamp = entry.join(STAMP);
     let finish = |build_time: Duration, cached: bool| -> Result<Kernel> {
-        let config = std::fs::read_to_string(tree.join(".config")).map_err(io(tree.join(".config")))?;
+        let config =
+            std::fs::read_to_string(tree.join(".config")).map_err(io(tree.join(".config")))?;
         let got = read_config(&config);
         let dropped = plan
             .iter()
             .filter(|(k, v)| got.get(k).map_or(v != "n", |g| g != v))
-            .map(|(k, v)| (k.clone(), v.clone(), got.get(k).cloned().unwrap_or_else(|| "(absent)".into())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.clone(),
+                    got.get(k).cloned().unwrap_or_else(|| "(absent)".into()),
+                )
+            })
             .collect();
         let release_file = tree.join("include/config/kernel.release");
         let release = std::fs::read_to_string(&release_file)
@@ -656,7 +708,10 @@ pub fn build(req: &Request, progress: &mut dyn FnMut(Progress)) -> Result<Kernel
     }
     let started = Instant::now();
     if entry.exists() {
-        progress(Progress::Step(format!("removing an unfinished build in {}", entry.display())));
+        progress(Progress::Step(format!(
+            "removing an unfinished build in {}",
+            entry.display()
+        )));
         std::fs::remove_dir_all(&entry).map_err(io(&entry))?;
     }
     std::fs::create_dir_all(&entry).map_err(io(&entry))?;
@@ -694,10 +749,24 @@ pub fn build(req: &Request, progress: &mut dyn FnMut(Progress)) -> Result<Kernel
         cmd.args(args);
         run_logged(&mut cmd, &entry.join(log), what, line)
     };
-    progress(Progress::Step("checking the Rust toolchain (make rustavailable)".into()));
-    make(&["rustavailable"], "rustavailable.log", "make LLVM=1 rustavailable", &mut |_| {})?;
-    progress(Progress::Step("configuring (tinyconfig + base + fragment + Rust's needs)".into()));
-    make(&["tinyconfig"], "config.log", "make LLVM=1 tinyconfig", &mut |_| {})?;
+    progress(Progress::Step(
+        "checking the Rust toolchain (make rustavailable)".into(),
+    ));
+    make(
+        &["rustavailable"],
+        "rustavailable.log",
+        "make LLVM=1 rustavailable",
+        &mut |_| {},
+    )?;
+    progress(Progress::Step(
+        "configuring (tinyconfig + base + fragment + Rust's needs)".into(),
+    ));
+    make(
+        &["tinyconfig"],
+        "config.log",
+        "make LLVM=1 tinyconfig",
+        &mut |_| {},
+    )?;
     let config_path = tree.join(".config");
     // Twice: an option whose dependency is itself set by the plan may need a second pass.
     for _ in 0..2 {
@@ -705,7 +774,12 @@ pub fn build(req: &Request, progress: &mut dyn FnMut(Progress)) -> Result<Kernel
         config.push_str("# kmodkit: base, fragment, Rust's needs\n");
         config.push_str(&plan_text);
         std::fs::write(&config_path, config).map_err(io(&config_path))?;
-        make(&["olddefconfig"], "config.log", "make LLVM=1 olddefconfig", &mut |_| {})?;
+        make(
+            &["olddefconfig"],
+            "config.log",
+            "make LLVM=1 olddefconfig",
+            &mut |_| {},
+        )?;
     }
     let got = read_config(&std::fs::read_to_string(&config_path).map_err(io(&config_path))?);
     for (k, v, _) in RUST_NEEDS {
@@ -718,11 +792,17 @@ pub fn build(req: &Request, progress: &mut dyn FnMut(Progress)) -> Result<Kernel
             });
         }
     }
-    progress(Progress::Step(format!("building with make LLVM=1 -j{}", req.jobs)));
+    progress(Progress::Step(format!(
+        "building with make LLVM=1 -j{}",
+        req.jobs
+    )));
     let jobs = format!("-j{}", req.jobs.max(1));
-    make(&[&jobs], "build.log", "make LLVM=1 (the kernel)", &mut |l| {
-        progress(Progress::Line(l.to_string()))
-    })?;
+    make(
+        &[&jobs],
+        "build.log",
+        "make LLVM=1 (the kernel)",
+        &mut |l| progress(Progress::Line(l.to_string())),
+    )?;
     let vars: String = toolchain
         .make_vars()
         .iter()
@@ -826,7 +906,9 @@ pub fn build_module(
         excerpt: make::excerpt(&text),
     };
     if !status.success() {
-        return Err(failed(status.code().map_or("signal".into(), |c| c.to_string())));
+        return Err(failed(
+            status.code().map_or("signal".into(), |c| c.to_string()),
+        ));
     }
     let modules = make::find_modules(out);
     if modules.is_empty() {
@@ -860,7 +942,9 @@ mod tests {
                 ("C".into(), "\"x y\"".into())
             ]
         );
-        let e = parse_fragment(p, "CONFIG_A=y\nA=y\n").unwrap_err().to_string();
+        let e = parse_fragment(p, "CONFIG_A=y\nA=y\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("frag:2: expected CONFIG_NAME=value"), "{e}");
     }
 

@@ -147,7 +147,8 @@ AUTOINSTALL="yes"
     )
 }
 
-const GITIGNORE: &str = "*.o\n*.ko\n*.ko.*\n*.mod\n*.mod.c\n*.cmd\n.*.cmd\nmodules.order\nModule.symvers\n.build/\n";
+const GITIGNORE: &str =
+    "*.o\n*.ko\n*.ko.*\n*.mod\n*.mod.c\n*.cmd\n.*.cmd\nmodules.order\nModule.symvers\n.build/\n";
 
 fn readme(name: &str) -> String {
     format!(
@@ -196,7 +197,14 @@ mod tests {
         let names: Vec<&str> = f.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["kmk_rust.rs", "Kbuild", "Makefile", "dkms.conf", ".gitignore", "README.md"]
+            [
+                "kmk_rust.rs",
+                "Kbuild",
+                "Makefile",
+                "dkms.conf",
+                ".gitignore",
+                "README.md"
+            ]
         );
         assert!(f[0].1.contains("name: \"kmk_rust\""));
         assert!(f[0].1.contains("type: KmkRust,"));
@@ -210,7 +218,9 @@ mod tests {
         assert!(create("1bad", &d.path().join("x"), "a").is_err());
         assert!(create("ok", &d.path().join("x"), "a\"b").is_err());
         create("ok", &d.path().join("y"), "a").unwrap();
-        let e = create("ok", &d.path().join("y"), "a").unwrap_err().to_string();
+        let e = create("ok", &d.path().join("y"), "a")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("already exists"), "{e}");
     }
 }

@@ -132,7 +132,11 @@ const COMMANDS: &[(&str, Command, &str)] = &[
         legacy!(cmd::kbuild::dkms),
         "DKMS-compatible add/build/install/remove/status",
     ),
-    ("kernel", cmd::kernel::main, "build a Rust-enabled kernel for QEMU (cached)"),
+    (
+        "kernel",
+        cmd::kernel::main,
+        "build a Rust-enabled kernel for QEMU (cached)",
+    ),
     (
         "bpf",
         legacy!(cmd::bpf::main),

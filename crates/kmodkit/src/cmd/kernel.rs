@@ -109,10 +109,7 @@ pub fn main(_: &str, args: Vec<OsString>) -> Outcome {
         println!("not applied: CONFIG_{o}={want} is {got} after olddefconfig (its dependencies are not met)");
     }
     let how = if k.cached {
-        format!(
-            "cached (built in {:.0} s)",
-            k.build_time.as_secs_f64()
-        )
+        format!("cached (built in {:.0} s)", k.build_time.as_secs_f64())
     } else {
         format!("built in {:.0} s", k.build_time.as_secs_f64())
     };
@@ -150,14 +147,21 @@ fn publish(k: &kernel::Kernel, out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| out.display().to_string())?;
     let image = std::fs::read(&k.image).with_context(|| k.image.display().to_string())?;
     safeio::replace(&out.join("bzImage"), &image, Some(0o644))?;
-    safeio::replace(&out.join("release"), format!("{}\n", k.release).as_bytes(), None)?;
+    safeio::replace(
+        &out.join("release"),
+        format!("{}\n", k.release).as_bytes(),
+        None,
+    )?;
     for (name, target) in [
         ("build", &k.tree),
         ("signing_key.pem", &k.signing_key),
         ("signing_key.x509", &k.signing_cert_der),
     ] {
         let link = out.join(name);
-        if link.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink()) {
+        if link
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
             std::fs::remove_file(&link).with_context(|| link.display().to_string())?;
         }
         std::os::unix::fs::symlink(target, &link).with_context(|| link.display().to_string())?;
