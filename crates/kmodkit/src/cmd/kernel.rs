@@ -99,6 +99,11 @@ pub fn main(_: &str, args: Vec<OsString>) -> Outcome {
     let k = kernel::build(&req, &mut on_progress).context("building the Rust kernel")?;
     bar.finish_and_clear();
     publish(&k, &b.out)?;
+    for (o, v, why) in kernel::RUST_NEEDS {
+        if !o.starts_with("RANDSTRUCT_") || *v == "y" {
+            println!("set for Rust: CONFIG_{o}={v}: {why}");
+        }
+    }
     for c in &k.changes {
         println!(
             "changed: CONFIG_{}={} (the fragment asked for {}): {}",
