@@ -6,6 +6,7 @@
 //! interpreter (`bpf-vm`) build on [`Insn`].
 
 pub mod asm;
+mod asmtext;
 pub mod btf;
 pub mod conformance;
 pub mod disasm;

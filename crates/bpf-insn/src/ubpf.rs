@@ -3,7 +3,7 @@
 //! `lock fetch add [%r10-8], %r1`, `call 5`, `call local f`, `call %r2`, `exit`.
 //! Register names may be written with or without `%`.
 
-use crate::asm::{FixKind, Parser, Section, Stmt, Syntax, Target, Tok};
+use crate::asmtext::{assemble_with, Dialect, FixKind, Parser, Section, Stmt, Target, Tok};
 use crate::insn::{alu, atomic, class, jmp, lddw, mem, pseudo, Insn, BPF_K, BPF_X};
 use crate::AsmError;
 
@@ -330,6 +330,12 @@ pub(crate) fn parse_stmt(p: &mut Parser) -> Result<Stmt, AsmError> {
 
 /// Assemble uBPF-style source (one section).
 pub fn assemble(src: &str) -> Result<Vec<Insn>, AsmError> {
-    let secs: Vec<Section> = crate::asm::assemble_with(src, Syntax::Ubpf)?;
+    let secs: Vec<Section> = assemble_with(
+        src,
+        &Dialect {
+            parse_stmt,
+            exit_label_is_last_exit: true,
+        },
+    )?;
     Ok(secs.into_iter().flat_map(|s| s.insns).collect())
 }

@@ -28,7 +28,7 @@ pub mod scalar;
 #[doc(hidden)]
 pub mod testgen;
 
-pub use engine::{verify, Input, MapInfo, Options, Verdict};
+pub use engine::{map_infos, verify, Input, MapInfo, Options, Verdict};
 
 /// Why a program was rejected; `class` groups the reasons like the differential tests do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use crate::maps::{Map, MapSpec, EINVAL};
+use crate::skb::Skb;
 use crate::{Memory, RegionKind, VmError};
 
 /// Map pointers (what `lddw rX, map_fd(N)` yields) live outside every region.
@@ -46,6 +47,12 @@ pub mod id {
     pub const RINGBUF_RESERVE: i64 = 131;
     pub const RINGBUF_SUBMIT: i64 = 132;
     pub const RINGBUF_DISCARD: i64 = 133;
+    pub const SKB_STORE_BYTES: i64 = 9;
+    pub const L3_CSUM_REPLACE: i64 = 10;
+    pub const L4_CSUM_REPLACE: i64 = 11;
+    pub const SKB_LOAD_BYTES: i64 = 26;
+    pub const GET_SOCKET_UID: i64 = 47;
+    pub const SKB_LOAD_BYTES_RELATIVE: i64 = 68;
 }
 
 /// The common helpers over user-space maps. Maps are numbered by their index, which is
@@ -59,6 +66,9 @@ pub struct StdHelpers {
     rng: u64,
     /// Reserved ring-buffer records: region index -> map index.
     reserved: Vec<(usize, usize)>,
+    /// The socket buffer of a packet run (socket filters, tc, cgroup skb), for the packet
+    /// helpers.
+    pub skb: Option<Skb>,
 }
 
 impl Default for StdHelpers {
@@ -69,6 +79,7 @@ impl Default for StdHelpers {
             start: Instant::now(),
             rng: 0x2545_f491_4f6c_dd1d,
             reserved: Vec::new(),
+            skb: None,
         }
     }
 }
@@ -310,6 +321,29 @@ impl Helpers for StdHelpers {
                 }
                 mem.regions[r].live = false;
                 0
+            }
+            id::SKB_LOAD_BYTES
+            | id::SKB_LOAD_BYTES_RELATIVE
+            | id::SKB_STORE_BYTES
+            | id::L3_CSUM_REPLACE
+            | id::L4_CSUM_REPLACE
+            | id::GET_SOCKET_UID => {
+                let Some(skb) = &self.skb else {
+                    return Err(VmError::Helper {
+                        pc,
+                        id: hid,
+                        msg: "a packet helper in a run without a socket buffer".into(),
+                    });
+                };
+                match hid {
+                    id::SKB_LOAD_BYTES => skb.load_bytes(pc, mem, a)?,
+                    id::SKB_LOAD_BYTES_RELATIVE => skb.load_bytes_relative(pc, mem, a)?,
+                    id::SKB_STORE_BYTES => skb.store_bytes(pc, mem, a)?,
+                    id::L3_CSUM_REPLACE => skb.l3_csum_replace(mem, a),
+                    id::L4_CSUM_REPLACE => skb.l4_csum_replace(mem, a),
+                    // The test run's socket belongs to the calling task, root here.
+                    _ => 0,
+                }
             }
             _ => return Err(VmError::UnknownHelper { pc, id: hid }),
         })

@@ -16,6 +16,7 @@ pub mod fuzzcheck;
 pub mod helpers;
 pub mod maps;
 pub mod run;
+pub mod skb;
 
 use bpf_insn::insn::{alu, atomic, class, jmp, mem, pseudo};
 use bpf_insn::Insn;

@@ -47,6 +47,37 @@ pub struct MapSpec {
     pub flags: u32,
 }
 
+impl From<&bpf_insn::object::MapDef> for MapSpec {
+    fn from(m: &bpf_insn::object::MapDef) -> MapSpec {
+        MapSpec {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: m.flags,
+        }
+    }
+}
+
+impl MapSpec {
+    /// The same map as an object's map definition (no initial contents), for the crates
+    /// that take object maps (the verifier's `MapInfo::from`).
+    pub fn to_def(&self) -> bpf_insn::object::MapDef {
+        bpf_insn::object::MapDef {
+            name: self.name.clone(),
+            map_type: self.map_type,
+            key_size: self.key_size,
+            value_size: self.value_size,
+            max_entries: self.max_entries,
+            flags: self.flags,
+            data: None,
+            section: ".maps".into(),
+            readonly: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Map {
     pub spec: MapSpec,

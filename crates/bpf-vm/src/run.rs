@@ -15,6 +15,16 @@ pub struct MapInit {
     pub data: Option<Vec<u8>>,
 }
 
+impl From<&bpf_insn::object::MapDef> for MapInit {
+    /// An object's map with its initial contents (global data sections).
+    fn from(m: &bpf_insn::object::MapDef) -> MapInit {
+        MapInit {
+            spec: MapSpec::from(m),
+            data: m.data.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RunResult {
     pub ret: u64,
@@ -70,6 +80,15 @@ pub fn run(
     vm.helpers = helpers;
     let (ctx, pkt_region) = build_ctx(&mut vm.mem, prog_type, data)?;
     vm.packet = pkt_region;
+    if let (1 | 3 | 4 | 8, Some(region)) = (prog_type, pkt_region) {
+        // Socket filters and cgroup skb programs run with the Ethernet header pulled.
+        let pulled = if matches!(prog_type, 3 | 4) {
+            Vec::new()
+        } else {
+            data[..ETH_HLEN].to_vec()
+        };
+        vm.helpers.skb = Some(crate::skb::Skb { region, pulled });
+    }
     let mut last = None;
     for _ in 0..repeat.max(1) {
         last = Some(vm.run([ctx, 0, 0, 0, 0])?);

@@ -2,6 +2,7 @@
 //! values, test `$kernelver`, use arrays), then applying DKMS 3's defaults and checks
 //! (`read_conf` in dkms 3.0.10) to the variables it set.
 
+use crate::trees::{self, Origin};
 use crate::{Error, Result};
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
@@ -149,19 +150,95 @@ fn matches(text: &str, re: &str) -> bool {
     Regex::new(re).map(|r| r.is_match(text)).unwrap_or(false)
 }
 
+/// Where `name` (element `index` of an array) was set: the last of `files` (they are sourced
+/// in order) with a line assigning it literally, and that line; else the first file.
+fn origin_of(files: &[PathBuf], name: &str, index: usize) -> Origin {
+    let element = format!("{name}[{index}]");
+    for f in files.iter().rev() {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        let (mut exact, mut any) = (None, None);
+        for (i, line) in text.lines().enumerate() {
+            let t = line.trim_start();
+            let t = t.strip_prefix("export ").map_or(t, str::trim_start);
+            if let Some(rest) = t.strip_prefix(&element) {
+                if rest.starts_with('=') || rest.starts_with("+=") {
+                    exact = Some(i + 1);
+                }
+            }
+            if let Some(rest) = t.strip_prefix(name) {
+                if rest.starts_with('=') || rest.starts_with('[') || rest.starts_with("+=") {
+                    any = Some(i + 1);
+                }
+            }
+        }
+        if let Some(line) = exact.or(any) {
+            return Origin::Conf {
+                file: f.clone(),
+                line: Some(line),
+            };
+        }
+    }
+    Origin::Conf {
+        file: files[0].clone(),
+        line: None,
+    }
+}
+
+/// Every value of the evaluated conf that becomes part of a path, checked (see [`trees`]).
+fn check_paths(files: &[PathBuf], c: &DkmsConf, vars: &Vars) -> Result<()> {
+    let at = |name: &str, i: usize| origin_of(files, name, i);
+    let set = |name: &str, i: usize| {
+        vars.get(name)
+            .and_then(|a| a.get(&i))
+            .is_some_and(|v| !v.is_empty())
+    };
+    trees::component("PACKAGE_NAME", &c.package_name, &at("PACKAGE_NAME", 0))?;
+    trees::component(
+        "PACKAGE_VERSION",
+        &c.package_version,
+        &at("PACKAGE_VERSION", 0),
+    )?;
+    for (i, b) in c.modules.iter().enumerate() {
+        let (built_from, dest_from) = if set("DEST_MODULE_NAME", i) {
+            ("BUILT_MODULE_NAME", "DEST_MODULE_NAME")
+        } else {
+            ("BUILT_MODULE_NAME", "BUILT_MODULE_NAME")
+        };
+        trees::component("BUILT_MODULE_NAME", &b.built_name, &at(built_from, i))?;
+        trees::component(dest_from, &b.dest_name, &at(dest_from, i))?;
+        trees::relative_path(
+            "BUILT_MODULE_LOCATION",
+            &b.built_location,
+            &at("BUILT_MODULE_LOCATION", i),
+            true,
+        )?;
+        trees::dest_location(&b.dest_location_conf, &at("DEST_MODULE_LOCATION", i))?;
+    }
+    for p in &c.patches {
+        let i = vars
+            .get("PATCH")
+            .and_then(|a| a.iter().find(|(_, v)| *v == p).map(|(i, _)| *i))
+            .unwrap_or(0);
+        trees::relative_path("PATCH", p, &at("PATCH", i), false)?;
+    }
+    Ok(())
+}
+
 /// Read `conf` (plus DKMS's per-module overrides in `etc_dir`: `<module>.conf`,
 /// `<module>-<version>.conf`, ...-<kernel>.conf, ...-<kernel>-<arch>.conf).
 /// `debian_like` applies Debian's override of every DEST_MODULE_LOCATION to `/updates/dkms`.
-pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Result<DkmsConf> {
-    if !conf.is_file() {
-        return Err(Error::Dkms {
-            code: 4,
-            message: format!(
-                "Error! Could not locate dkms.conf file.\nFile: {} does not exist.",
-                conf.display()
-            ),
-        });
-    }
+/// Element `i` of variable `name` (empty when unset).
+fn get(vars: &Vars, name: &str, i: usize) -> String {
+    vars.get(name)
+        .and_then(|a| a.get(&i))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The files sourced, in order: the conf, then the /etc/dkms overrides that exist.
+fn conf_files(conf: &Path, etc_dir: &Path, v: &ConfVars) -> Vec<PathBuf> {
     let (m, mv, k, a) = (&v.module, &v.module_version, &v.kernelver, &v.arch);
     let mut files = vec![conf.to_path_buf()];
     for name in [
@@ -175,17 +252,19 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
             files.push(p);
         }
     }
-    let vars = evaluate(&files, v)?;
-    let get = |name: &str, i: usize| {
-        vars.get(name)
-            .and_then(|a| a.get(&i))
-            .cloned()
-            .unwrap_or_default()
-    };
-    let count = |name: &str| vars.get(name).map_or(0, |a| a.len());
-    let scalar = |name: &str| Some(get(name, 0)).filter(|s| !s.is_empty());
+    files
+}
 
-    let mut errors = Vec::new();
+/// The module records (BUILT_/DEST_MODULE_* arrays, STRIP) with DKMS's defaults and
+/// checks; problems are added to `errors`.
+fn built_modules(
+    vars: &Vars,
+    m: &str,
+    debian_like: bool,
+    errors: &mut Vec<String>,
+) -> Vec<BuiltModule> {
+    let get = |name: &str, i: usize| get(vars, name, i);
+    let count = |name: &str| vars.get(name).map_or(0, |a| a.len());
     let size = [
         "BUILT_MODULE_NAME",
         "BUILT_MODULE_LOCATION",
@@ -201,7 +280,7 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
     for i in 0..size {
         let mut built_name = get("BUILT_MODULE_NAME", i);
         if built_name.is_empty() && count("DEST_MODULE_LOCATION") == 1 {
-            built_name = m.clone();
+            built_name = m.to_string();
         }
         let mut dest_name = get("DEST_MODULE_NAME", i);
         if dest_name.is_empty() {
@@ -260,6 +339,14 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
         });
     }
 
+    modules
+}
+
+/// The make and clean command lines for the kernel (MAKE/MAKE_MATCH, CLEAN, or DKMS's
+/// defaults), with the kernel's compiler choice.
+fn make_commands(vars: &Vars, v: &ConfVars) -> (String, String) {
+    let get = |name: &str, i: usize| get(vars, name, i);
+    let (m, mv, k) = (&v.module, &v.module_version, &v.kernelver);
     let mut make_command = if get("MAKE_MATCH", 0).is_empty() {
         get("MAKE", 0)
     } else {
@@ -299,6 +386,29 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
         make_command.push_str(" LD=ld.lld");
     }
 
+    (make_command, clean)
+}
+
+pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Result<DkmsConf> {
+    if !conf.is_file() {
+        return Err(Error::Dkms {
+            code: 4,
+            message: format!(
+                "Error! Could not locate dkms.conf file.\nFile: {} does not exist.",
+                conf.display()
+            ),
+        });
+    }
+    let files = conf_files(conf, etc_dir, v);
+    let k = &v.kernelver;
+    let a = &v.arch;
+    let vars = evaluate(&files, v)?;
+    let get = |name: &str, i: usize| get(&vars, name, i);
+    let scalar = |name: &str| Some(get(name, 0)).filter(|s| !s.is_empty());
+
+    let mut errors = Vec::new();
+    let modules = built_modules(&vars, &v.module, debian_like, &mut errors);
+    let (make_command, clean) = make_commands(&vars, v);
     let patch_idx = vars
         .get("PATCH")
         .map(|a| a.keys().copied().collect::<Vec<_>>())
@@ -336,7 +446,7 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
             message: errors.join("\n"),
         });
     }
-    Ok(DkmsConf {
+    let c = DkmsConf {
         package_name,
         package_version,
         modules,
@@ -356,5 +466,7 @@ pub fn read(conf: &Path, etc_dir: &Path, v: &ConfVars, debian_like: bool) -> Res
             .get("BUILD_DEPENDS")
             .map(|a| a.values().cloned().collect())
             .unwrap_or_default(),
-    })
+    };
+    check_paths(&files, &c, &vars)?;
+    Ok(c)
 }

@@ -14,30 +14,24 @@
 //! all-or-nothing (a build lands in its final directory only complete, an install that fails
 //! half-way is rolled back), `autoinstall` that goes on past a failing package and reports
 //! every failure, and a missing-headers error that names the package to install.
+//!
+//! Trees are boundaries ([`crate::trees`]): names and versions are checked single path
+//! components ([`ModuleVersion`], [`KernelTarget`], dkms.conf's fields when it is read), and
+//! every path created or removed is checked to lie inside its tree after resolving symlinks.
+//! Files are written with `safeio` (unique temporary names, atomic renames), and each
+//! add/build/install/uninstall/unbuild/remove holds a lock on the module's directory in the
+//! DKMS tree, so two runs on one module cannot interleave.
 
 use crate::conf::{self, ConfVars, DkmsConf};
 use crate::make::excerpt;
+use crate::sign;
+use crate::trees::{self, Origin};
+pub use crate::trees::{KernelTarget, ModuleVersion};
 use crate::{Error, Result};
+use kernels::InstalledKernel;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-/// Signs a built module file in place with the given hash algorithm.
-pub type SignFn<'a> = dyn Fn(&Path, &str) -> std::result::Result<(), String> + Sync + 'a;
-/// Regenerates the module indexes of `<install_tree>/<kernel>`.
-pub type DepmodFn<'a> = dyn Fn(&Path, &str) -> std::result::Result<(), String> + 'a;
-/// Before install: a warning when the target kernel will not trust the module's signature.
-pub type TrustFn<'a> = dyn Fn(&Path, &str) -> Option<String> + 'a;
-
-/// Steps the caller provides: signing and indexing belong to other crates.
-pub struct Hooks<'a> {
-    /// Sign a built module file in place with the given hash algorithm.
-    pub sign: Option<&'a SignFn<'a>>,
-    /// Regenerate the module indexes of `<install_tree>/<kernel>`.
-    pub depmod: &'a DepmodFn<'a>,
-    /// Before install: a warning when the target kernel will not trust the signature.
-    pub trust_warning: Option<&'a TrustFn<'a>>,
-}
 
 /// Where DKMS keeps things, and how it behaves.
 pub struct Dkms<'a> {
@@ -46,32 +40,52 @@ pub struct Dkms<'a> {
     pub install_tree: PathBuf,
     /// Per-module dkms.conf overrides (`/etc/dkms`).
     pub etc_dir: PathBuf,
-    /// `--kernelsourcedir`: the headers for every kernel (else `<install_tree>/<k>/build`).
+    /// `--kernelsourcedir`: the headers for every kernel (else the kernel's own).
     pub kernel_source_dir: Option<PathBuf>,
     /// Debian and Ubuntu install into `/updates/dkms` whatever dkms.conf says.
     pub debian_like: bool,
     pub jobs: usize,
     pub force: bool,
     pub no_depmod: bool,
-    pub hooks: Hooks<'a>,
+    /// Sign every built module with this key (DKMS's MOK key, or the one given).
+    pub signing: Option<&'a sign::Key>,
+    /// Before install, warn when the target kernel's built-in keys do not trust the module.
+    pub trust_check: bool,
     /// Progress messages (DKMS prints them on stdout).
     pub out: &'a mut dyn Write,
 }
 
+/// Where a module to add comes from.
+pub enum AddFrom<'p> {
+    /// `<source_tree>/<module>-<version>`, already in place.
+    SourceTree(ModuleVersion),
+    /// A directory with a dkms.conf, copied to `<source_tree>/<name>-<version>` first.
+    Directory(&'p Path),
+}
+
 /// One state line of `dkms status`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum State {
     Added,
     Built,
     Installed,
 }
 
+impl State {
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Added => "added",
+            State::Built => "built",
+            State::Installed => "installed",
+        }
+    }
+}
+
 /// A module/version, optionally for a kernel/arch, and its state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Status {
-    pub module: String,
-    pub version: String,
-    pub kernel: Option<(String, String)>,
+    pub module: ModuleVersion,
+    pub kernel: Option<KernelTarget>,
     pub state: State,
     /// DKMS's remarks, e.g. " (WARNING! Diff between built and installed module!)".
     pub extra: String,
@@ -80,17 +94,14 @@ pub struct Status {
 impl Status {
     /// The line `dkms status` prints.
     pub fn line(&self) -> String {
-        match (&self.kernel, &self.state) {
-            (None, _) | (_, State::Added) => format!("{}/{}: added", self.module, self.version),
-            (Some((k, a)), s) => format!(
-                "{}/{}, {k}, {a}: {}{}",
-                self.module,
-                self.version,
-                if *s == State::Installed {
-                    "installed"
-                } else {
-                    "built"
-                },
+        let mv = &self.module;
+        match (&self.kernel, self.state) {
+            (None, _) | (_, State::Added) => format!("{mv}: added"),
+            (Some(k), s) => format!(
+                "{mv}, {}, {}: {}{}",
+                k.release,
+                k.arch,
+                s.name(),
                 self.extra
             ),
         }
@@ -102,10 +113,6 @@ fn die(code: u8, lines: &[String]) -> Error {
         code,
         message: format!("Error! {}", lines.join("\n")),
     }
-}
-
-fn is_dir(p: &Path) -> bool {
-    p.is_dir()
 }
 
 /// The module file with any of the suffixes DKMS knows, if present.
@@ -159,6 +166,41 @@ fn version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     parts(a).cmp(&parts(b))
 }
 
+/// The lock on one module's directory in the DKMS tree; the directory is removed again when
+/// the operation leaves it empty (a failed first add).
+struct ModuleLock {
+    dir: PathBuf,
+    _lock: safeio::Lock,
+}
+
+impl Drop for ModuleLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// A file (or directory) written through a unique temporary name, for directories.
+fn unique_sibling(path: &Path, what: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(
+        ".{name}.{}.{}.{what}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Copy a file into place with `safeio` (unique temporary, atomic rename).
+fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    let bytes = std::fs::read(from).map_err(Error::io(from))?;
+    safeio::replace(to, &bytes, Some(0o644))?;
+    Ok(())
+}
+
 impl Dkms<'_> {
     fn say(&mut self, line: impl AsRef<str>) {
         let _ = writeln!(self.out, "{}", line.as_ref());
@@ -168,28 +210,63 @@ impl Dkms<'_> {
         self.dkms_tree.join(m)
     }
 
-    fn version_dir(&self, m: &str, v: &str) -> PathBuf {
-        self.dkms_tree.join(m).join(v)
+    fn version_dir(&self, mv: &ModuleVersion) -> PathBuf {
+        self.dkms_tree.join(&mv.name).join(&mv.version)
     }
 
-    fn base_dir(&self, m: &str, v: &str, k: &str, a: &str) -> PathBuf {
-        self.version_dir(m, v).join(k).join(a)
+    fn base_dir(&self, mv: &ModuleVersion, k: &KernelTarget) -> PathBuf {
+        self.version_dir(mv).join(&k.release).join(&k.arch)
     }
 
-    fn kernel_link(&self, m: &str, k: &str, a: &str) -> PathBuf {
-        self.module_dir(m).join(format!("kernel-{k}-{a}"))
+    fn kernel_link(&self, m: &str, k: &KernelTarget) -> PathBuf {
+        self.module_dir(m)
+            .join(format!("kernel-{}-{}", k.release, k.arch))
     }
 
-    fn headers_dir(&self, k: &str) -> PathBuf {
-        self.kernel_source_dir
-            .clone()
-            .unwrap_or_else(|| self.install_tree.join(k).join("build"))
+    /// Checks that `path`, to be created or written, is inside the DKMS tree.
+    fn in_dkms_tree(&self, path: &Path) -> Result<()> {
+        trees::inside(&self.dkms_tree, path, false)
     }
 
-    fn vars(&self, m: &str, v: &str, k: &str, a: &str) -> ConfVars {
+    /// Checks that `path`, to be removed, is inside the DKMS tree.
+    fn removable_in_dkms_tree(&self, path: &Path) -> Result<()> {
+        trees::inside(&self.dkms_tree, path, true)
+    }
+
+    /// Locks the module's directory (created, inside the DKMS tree) for one operation.
+    fn lock(&self, m: &str) -> Result<ModuleLock> {
+        std::fs::create_dir_all(&self.dkms_tree).map_err(Error::io(&self.dkms_tree))?;
+        let dir = self.module_dir(m);
+        self.in_dkms_tree(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+        Ok(ModuleLock {
+            _lock: safeio::Lock::dir(&dir)?,
+            dir,
+        })
+    }
+
+    /// The target kernel: its files under the install tree's root, its headers from
+    /// `--kernelsourcedir` when given.
+    pub fn kernel(&self, k: &KernelTarget) -> InstalledKernel {
+        let found = InstalledKernel::in_modules_tree(&self.install_tree, &k.release);
+        match &self.kernel_source_dir {
+            Some(d) => found.with_headers(d.clone()),
+            None => found,
+        }
+    }
+
+    /// The headers directory DKMS uses for `k` (existing or not, for messages).
+    fn headers_dir(&self, k: &KernelTarget) -> PathBuf {
+        let kernel = self.kernel(k);
+        kernel
+            .headers
+            .unwrap_or_else(|| self.install_tree.join(&k.release).join("build"))
+    }
+
+    fn vars(&self, m: &str, v: &str, k: &KernelTarget) -> ConfVars {
         ConfVars {
-            kernelver: k.into(),
-            arch: a.into(),
+            kernelver: k.release.clone(),
+            arch: k.arch.clone(),
             kernel_source_dir: self.headers_dir(k),
             dkms_tree: self.dkms_tree.clone(),
             source_tree: self.source_tree.clone(),
@@ -199,20 +276,20 @@ impl Dkms<'_> {
         }
     }
 
-    /// Read the added module's dkms.conf for a kernel.
-    pub fn read_conf(&self, m: &str, v: &str, k: &str, a: &str) -> Result<DkmsConf> {
-        let path = self.version_dir(m, v).join("source/dkms.conf");
+    /// Read the added module's dkms.conf for a kernel (every path-forming value checked).
+    pub fn read_conf(&self, mv: &ModuleVersion, k: &KernelTarget) -> Result<DkmsConf> {
+        let path = self.version_dir(mv).join("source/dkms.conf");
         conf::read(
             &path,
             &self.etc_dir,
-            &self.vars(m, v, k, a),
+            &self.vars(&mv.name, &mv.version, k),
             self.debian_like,
         )
     }
 
     /// The compressed-module suffix the kernel's tree uses (from its modules.dep).
-    fn module_suffix(&self, k: &str) -> &'static str {
-        let dep = std::fs::read_to_string(self.install_tree.join(k).join("modules.dep"))
+    fn module_suffix(&self, k: &KernelTarget) -> &'static str {
+        let dep = std::fs::read_to_string(self.install_tree.join(&k.release).join("modules.dep"))
             .unwrap_or_default();
         if dep.contains(".ko.zst:") {
             ".ko.zst"
@@ -225,17 +302,17 @@ impl Dkms<'_> {
         }
     }
 
-    pub fn is_added(&self, m: &str, v: &str) -> bool {
-        let s = self.version_dir(m, v).join("source");
-        is_dir(&self.version_dir(m, v)) && (s.is_symlink() || s.is_dir())
+    pub fn is_added(&self, mv: &ModuleVersion) -> bool {
+        let s = self.version_dir(mv).join("source");
+        self.version_dir(mv).is_dir() && (s.is_symlink() || s.is_dir())
     }
 
-    pub fn is_built(&self, m: &str, v: &str, k: &str, a: &str) -> bool {
-        let dir = self.base_dir(m, v, k, a).join("module");
+    pub fn is_built(&self, mv: &ModuleVersion, k: &KernelTarget) -> bool {
+        let dir = self.base_dir(mv, k).join("module");
         if !dir.is_dir() {
             return false;
         }
-        match self.read_conf(m, v, k, a) {
+        match self.read_conf(mv, k) {
             Ok(c) => c
                 .modules
                 .iter()
@@ -244,31 +321,37 @@ impl Dkms<'_> {
         }
     }
 
-    pub fn is_installed(&self, m: &str, v: &str, k: &str, a: &str) -> bool {
-        self.is_built(m, v, k, a) && self.is_active(m, v, k, a)
+    pub fn is_installed(&self, mv: &ModuleVersion, k: &KernelTarget) -> bool {
+        self.is_built(mv, k) && self.is_active(mv, k)
     }
 
-    fn is_active(&self, m: &str, v: &str, k: &str, a: &str) -> bool {
-        let link = self.kernel_link(m, k, a);
+    fn is_active(&self, mv: &ModuleVersion, k: &KernelTarget) -> bool {
+        let link = self.kernel_link(&mv.name, k);
         link.is_symlink()
-            && std::fs::canonicalize(&link).ok()
-                == std::fs::canonicalize(self.base_dir(m, v, k, a)).ok()
+            && std::fs::canonicalize(&link).ok() == std::fs::canonicalize(self.base_dir(mv, k)).ok()
     }
 
-    /// `dkms add`: register `<source_tree>/<m>-<v>` (or copy a given source directory there
-    /// first, as DKMS does for `dkms add DIR`). Returns (module, version).
-    pub fn add(
-        &mut self,
-        m: Option<&str>,
-        v: Option<&str>,
-        from: Option<&Path>,
-    ) -> Result<(String, String)> {
-        let (m, v) = match (m, v, from) {
-            (Some(m), Some(v), _) => (m.to_string(), v.to_string()),
-            (_, _, Some(dir)) => self.add_source_tree(dir)?,
-            _ => return Err(module_args_error("add")),
+    /// `dkms add`: register `<source_tree>/<m>-<v>`, or copy a directory holding a
+    /// dkms.conf there first, as DKMS does for `dkms add DIR`.
+    pub fn add(&mut self, from: AddFrom<'_>) -> Result<ModuleVersion> {
+        let mv = match from {
+            AddFrom::SourceTree(mv) => mv,
+            AddFrom::Directory(dir) => {
+                let (mv, from) = self.read_source_dir(dir)?;
+                let _lock = self.lock(&mv.name)?;
+                self.copy_source_dir(&mv, &from)?;
+                self.add_locked(&mv)?;
+                return Ok(mv);
+            }
         };
-        if self.is_added(&m, &v) {
+        let _lock = self.lock(&mv.name)?;
+        self.add_locked(&mv)?;
+        Ok(mv)
+    }
+
+    fn add_locked(&mut self, mv: &ModuleVersion) -> Result<()> {
+        let (m, v) = (&mv.name, &mv.version);
+        if self.is_added(mv) {
             return Err(die(
                 3,
                 &[
@@ -287,15 +370,19 @@ impl Dkms<'_> {
                 ],
             ));
         }
-        let k = uname_r();
-        let a = uname_m();
+        let k = KernelTarget {
+            release: uname_r(),
+            arch: uname_m(),
+        };
         conf::read(
             &src.join("dkms.conf"),
             &self.etc_dir,
-            &self.vars(&m, &v, &k, &a),
+            &self.vars(m, v, &k),
             self.debian_like,
         )?;
-        let vdir = self.version_dir(&m, &v);
+        let vdir = self.version_dir(mv);
+        self.in_dkms_tree(&vdir.join("build"))?;
+        self.in_dkms_tree(&vdir.join("source"))?;
         self.say(format!(
             "Creating symlink {}/source -> {}",
             vdir.display(),
@@ -304,12 +391,14 @@ impl Dkms<'_> {
         std::fs::create_dir_all(vdir.join("build")).map_err(Error::io(&vdir))?;
         std::os::unix::fs::symlink(&src, vdir.join("source"))
             .map_err(Error::io(vdir.join("source")))?;
-        let c = self.read_conf(&m, &v, &k, &a)?;
+        let c = self.read_conf(mv, &k)?;
         self.run_script("post_add", c.post_add.as_deref(), &vdir.join("source"))?;
-        Ok((m, v))
+        Ok(())
     }
 
-    fn add_source_tree(&mut self, dir: &Path) -> Result<(String, String)> {
+    /// The name and version a source directory's dkms.conf gives (checked), and the
+    /// directory resolved.
+    fn read_source_dir(&mut self, dir: &Path) -> Result<(ModuleVersion, PathBuf)> {
         let from = std::fs::canonicalize(dir).map_err(Error::io(dir))?;
         if !from.join("dkms.conf").is_file() {
             return Err(die(
@@ -317,28 +406,48 @@ impl Dkms<'_> {
                 &[format!("{} must contain a dkms.conf file!", dir.display())],
             ));
         }
-        let vars = self.vars("", "", &uname_r(), &uname_m());
+        let k = KernelTarget {
+            release: uname_r(),
+            arch: uname_m(),
+        };
+        let vars = self.vars("", "", &k);
         let c = conf::read(
             &from.join("dkms.conf"),
             &self.etc_dir,
             &vars,
             self.debian_like,
         )
-        .map_err(|_| {
+        .map_err(|e| {
+            let reason = e.to_string();
             die(
                 10,
-                &["Malformed dkms.conf file. Cannot load source tree.".into()],
+                &[
+                    "Malformed dkms.conf file. Cannot load source tree.".into(),
+                    reason.trim_start_matches("Error! ").to_string(),
+                ],
             )
         })?;
-        let (m, v) = (c.package_name, c.package_version);
-        let dest = self.source_tree.join(format!("{m}-{v}"));
-        if from != dest {
-            if self.force && dest.exists() {
-                std::fs::remove_dir_all(&dest).map_err(Error::io(&dest))?;
-            }
-            crate::make::copy_tree(&from, &dest, Path::new("/nonexistent"))?;
+        let at = Origin::Conf {
+            file: from.join("dkms.conf"),
+            line: None,
+        };
+        let mv = ModuleVersion::new(&c.package_name, &at, &c.package_version, &at)?;
+        Ok((mv, from))
+    }
+
+    /// `dkms add DIR`: its files to `<source_tree>/<name>-<version>`.
+    fn copy_source_dir(&mut self, mv: &ModuleVersion, from: &Path) -> Result<()> {
+        let dest = self.source_tree.join(format!("{}-{}", mv.name, mv.version));
+        if from == dest {
+            return Ok(());
         }
-        Ok((m, v))
+        std::fs::create_dir_all(&self.source_tree).map_err(Error::io(&self.source_tree))?;
+        if self.force && dest.exists() {
+            trees::inside(&self.source_tree, &dest, true)?;
+            std::fs::remove_dir_all(&dest).map_err(Error::io(&dest))?;
+        }
+        trees::inside(&self.source_tree, &dest, false)?;
+        crate::make::copy_tree(from, &dest, Path::new("/nonexistent"))
     }
 
     /// Run a PRE_/POST_ script as DKMS does: relative to `dir`, only if executable.
@@ -378,32 +487,53 @@ impl Dkms<'_> {
     }
 
     /// `dkms build` for one kernel/arch (adds the module first if needed).
-    pub fn build(&mut self, m: &str, v: &str, k: &str, a: &str) -> Result<()> {
-        if self.is_built(m, v, k, a) {
+    pub fn build(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
+        let _lock = self.lock(&mv.name)?;
+        self.build_locked(mv, k)
+    }
+
+    fn build_locked(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
+        let (m, v) = (&mv.name, &mv.version);
+        if self.is_built(mv, k) {
             if !self.force {
-                self.say(format!("Module {m}/{v} already built for kernel {k} ({a}), skip. You may override by specifying --force."));
+                self.say(format!("Module {m}/{v} already built for kernel {} ({}), skip. You may override by specifying --force.", k.release, k.arch));
                 return Ok(());
             }
-            self.unbuild_one(m, v, k, a)?;
+            self.unbuild_one(mv, k)?;
         }
-        if !self.is_added(m, v) {
-            self.add(Some(m), Some(v), None)?;
+        if !self.is_added(mv) {
+            self.add_locked(mv)?;
         }
-        let base = self.base_dir(m, v, k, a);
+        let c = self.build_preflight(mv, k)?;
+        let build = self.prepare_build_dir(mv, &c)?;
+        self.run_script("pre_build", c.pre_build.as_deref(), &build)?;
+        let log = self.compile(mv, k, &c, &build)?;
+        self.land(mv, k, &c, &build, &log)?;
+        self.run_script("post_build", c.post_build.as_deref(), &build)?;
+        self.shell(&c.clean, &build, None);
+        let _ = std::fs::remove_dir_all(&build);
+        Ok(())
+    }
+
+    /// What must hold before a build starts: not built there yet, not excluded, sources and
+    /// headers present. Returns the conf for the kernel.
+    fn build_preflight(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<DkmsConf> {
+        let (m, kr) = (&mv.name, &k.release);
+        let base = self.base_dir(mv, k);
         if base.exists() {
             return Err(die(3, &[
-                format!("This module/version has already been built on: {k}"),
+                format!("This module/version has already been built on: {kr}"),
                 format!("Directory {} already exists. Use the dkms remove function before trying to build again.", base.display()),
             ]));
         }
-        let c = self.read_conf(m, v, k, a)?;
+        let c = self.read_conf(mv, k)?;
         if c.build_exclude {
             return Err(die(9, &[
                 format!("The {}/dkms.conf for module {m} includes a BUILD_EXCLUSIVE directive which does not match this kernel/arch.", base.display()),
                 "This indicates that it should not be built.".into(),
             ]));
         }
-        let source = self.version_dir(m, v).join("source");
+        let source = self.version_dir(mv).join("source");
         if std::fs::read_dir(&source).map(|d| d.count()).unwrap_or(0) < 2 {
             return Err(die(
                 8,
@@ -419,14 +549,22 @@ impl Dkms<'_> {
         let headers = self.headers_dir(k);
         if !headers.join("Makefile").is_file() {
             return Err(die(1, &[
-                format!("Your kernel headers for kernel {k} cannot be found at {}.", headers.display()),
-                format!("Please install the linux-headers-{k} package or use the --kernelsourcedir option to tell DKMS where it's located."),
+                format!("Your kernel headers for kernel {kr} cannot be found at {}.", headers.display()),
+                format!("Please install the linux-headers-{kr} package or use the --kernelsourcedir option to tell DKMS where it's located."),
             ]));
         }
-        let build = self.version_dir(m, v).join("build");
+        Ok(c)
+    }
+
+    /// A fresh copy of the sources in `<version>/build`, with the patches applied.
+    fn prepare_build_dir(&mut self, mv: &ModuleVersion, c: &DkmsConf) -> Result<PathBuf> {
+        let source = self.version_dir(mv).join("source");
+        let build = self.version_dir(mv).join("build");
+        self.removable_in_dkms_tree(&build)?;
         if build.exists() {
             std::fs::remove_dir_all(&build).map_err(Error::io(&build))?;
         }
+        self.in_dkms_tree(&build)?;
         crate::make::copy_tree(
             &std::fs::canonicalize(&source).map_err(Error::io(&source))?,
             &build,
@@ -461,29 +599,45 @@ impl Dkms<'_> {
                 ));
             }
         }
-        self.run_script("pre_build", c.pre_build.as_deref(), &build)?;
+        Ok(build)
+    }
 
+    /// Run the clean and make commands; every module the conf names must come out.
+    /// Returns the make log.
+    fn compile(
+        &mut self,
+        mv: &ModuleVersion,
+        k: &KernelTarget,
+        c: &DkmsConf,
+        build: &Path,
+    ) -> Result<PathBuf> {
+        let (kr, a) = (&k.release, &k.arch);
         self.say("");
         self.say("Building module:");
-        self.shell(&c.clean, &build, None);
+        self.shell(&c.clean, build, None);
         let log = build.join("make.log");
         let make = c.make_command.replacen(
             "make",
-            &format!("make -j{} KERNELRELEASE={k}", self.jobs.max(1)),
+            &format!("make -j{} KERNELRELEASE={kr}", self.jobs.max(1)),
             1,
         );
-        {
-            let mut f = std::fs::File::create(&log).map_err(Error::io(&log))?;
-            let _ = writeln!(f, "DKMS make.log for {m}-{v} for kernel {k} ({a})");
-        }
+        safeio::replace(
+            &log,
+            format!(
+                "DKMS make.log for {}-{} for kernel {kr} ({a})\n",
+                mv.name, mv.version
+            )
+            .as_bytes(),
+            Some(0o644),
+        )?;
         self.say(format!("{make}..."));
-        if !self.shell(&make, &build, Some(&log)) {
+        if !self.shell(&make, build, Some(&log)) {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
-            let kept = self.keep_failed_log(m, v, k, a, &log);
+            let kept = self.keep_failed_log(mv, k, &log);
             return Err(die(
                 10,
                 &[
-                    format!("Bad return status for module build on kernel: {k} ({a})"),
+                    format!("Bad return status for module build on kernel: {kr} ({a})"),
                     format!("Consult {} for more information.", kept.display()),
                     format!("The build's output:\n{}", excerpt(&text)),
                 ],
@@ -494,37 +648,54 @@ impl Dkms<'_> {
                 .join(format!("{}{}.ko", b.built_location, b.built_name))
                 .is_file()
             {
-                let kept = self.keep_failed_log(m, v, k, a, &log);
+                let kept = self.keep_failed_log(mv, k, &log);
                 return Err(die(7, &[
-                    format!(" Build of {}.ko failed for: {k} ({a})", b.built_name),
+                    format!(" Build of {}.ko failed for: {kr} ({a})", b.built_name),
                     "Make sure the name of the generated module is correct and at the root of the".into(),
                     format!("build directory, or consult {}.", kept.display()),
                 ]));
             }
         }
+        Ok(log)
+    }
 
-        // Assemble the result in a scratch directory; it becomes <kernel>/<arch> only whole.
-        let parent = base.parent().expect("base has a parent").to_path_buf();
+    /// Assemble the result in a uniquely named scratch directory beside its place; it becomes
+    /// `<kernel>/<arch>` only whole.
+    fn land(
+        &mut self,
+        mv: &ModuleVersion,
+        k: &KernelTarget,
+        c: &DkmsConf,
+        build: &Path,
+        log: &Path,
+    ) -> Result<()> {
+        let base = self.base_dir(mv, k);
+        self.in_dkms_tree(&base)?;
+        let parent = self.version_dir(mv).join(&k.release);
         std::fs::create_dir_all(&parent).map_err(Error::io(&parent))?;
-        let tmp = parent.join(format!(".{a}.partial"));
-        let _ = std::fs::remove_dir_all(&tmp);
-        let result = self.assemble(&c, k, &build, &tmp, &log);
+        let tmp = unique_sibling(&base, "partial");
+        let result = self.assemble(c, k, build, &tmp, log);
         if let Err(e) = result {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
         }
-        std::fs::rename(&tmp, &base).map_err(Error::io(&base))?;
-        self.run_script("post_build", c.post_build.as_deref(), &build)?;
-        self.shell(&c.clean, &build, None);
-        let _ = std::fs::remove_dir_all(&build);
-        Ok(())
+        std::fs::rename(&tmp, &base).map_err(|e| {
+            let _ = std::fs::remove_dir_all(&tmp);
+            Error::io(&base)(e)
+        })
     }
 
     /// Keep a failed build's log where `dkms status` users look for it.
-    fn keep_failed_log(&self, m: &str, v: &str, k: &str, a: &str, log: &Path) -> PathBuf {
-        let dir = self.version_dir(m, v).join("log").join(format!("{k}-{a}"));
+    fn keep_failed_log(&self, mv: &ModuleVersion, k: &KernelTarget, log: &Path) -> PathBuf {
+        let dir = self
+            .version_dir(mv)
+            .join("log")
+            .join(format!("{}-{}", k.release, k.arch));
         let dest = dir.join("make.log");
-        if std::fs::create_dir_all(&dir).is_ok() && std::fs::copy(log, &dest).is_ok() {
+        if self.in_dkms_tree(&dest).is_ok()
+            && std::fs::create_dir_all(&dir).is_ok()
+            && copy_file(log, &dest).is_ok()
+        {
             dest
         } else {
             log.to_path_buf()
@@ -534,7 +705,7 @@ impl Dkms<'_> {
     fn assemble(
         &mut self,
         c: &DkmsConf,
-        k: &str,
+        k: &KernelTarget,
         build: &Path,
         dest: &Path,
         log: &Path,
@@ -543,26 +714,30 @@ impl Dkms<'_> {
         let moddir = dest.join("module");
         std::fs::create_dir_all(&logdir).map_err(Error::io(&logdir))?;
         std::fs::create_dir_all(&moddir).map_err(Error::io(&moddir))?;
-        let kconfig = self.headers_dir(k).join(".config");
-        if kconfig.is_file() {
-            let _ = std::fs::copy(&kconfig, logdir.join(".config"));
+        let kernel = self.kernel(k);
+        if let Some(kconfig) = kernel.headers.as_ref().map(|h| h.join(".config")) {
+            if kconfig.is_file() {
+                let _ = copy_file(&kconfig, &logdir.join(".config"));
+            }
         }
-        std::fs::copy(log, logdir.join("make.log")).map_err(Error::io(log))?;
+        copy_file(log, &logdir.join("make.log"))?;
         let suffix = self.module_suffix(k);
-        let hash = crate::headers::Headers {
-            release: k.into(),
-            dir: self.headers_dir(k),
-        }
-        .config("CONFIG_MODULE_SIG_HASH")
-        .unwrap_or_else(|| "sha512".into());
+        let hash = kernel
+            .config_value("CONFIG_MODULE_SIG_HASH")
+            .unwrap_or_else(|| "sha512".into());
         for b in &c.modules {
             let built = build.join(format!("{}{}.ko", b.built_location, b.built_name));
             if b.strip {
-                let _ = Command::new("strip").arg("-g").arg(&built).status();
+                // DKMS ignores a failed strip (the module is then installed unstripped).
+                let _ = Command::new("strip")
+                    .arg("-g")
+                    .arg(&built)
+                    .stderr(Stdio::null())
+                    .status();
             }
-            if let Some(sign) = self.hooks.sign {
+            if let Some(key) = self.signing {
                 self.say(format!("Signing module {}", built.display()));
-                sign(&built, &hash)
+                key.sign_in_place(&built, &hash)
                     .map_err(|e| die(1, &[format!("signing {} failed: {e}", built.display())]))?;
             }
             let target = moddir.join(format!("{}{suffix}", b.dest_name));
@@ -573,7 +748,7 @@ impl Dkms<'_> {
                 ".ko.gz" => compress("gzip", &["-9", "-c"], &raw)?,
                 _ => raw,
             };
-            std::fs::write(&target, bytes).map_err(Error::io(&target))?;
+            safeio::replace(&target, &bytes, Some(0o644))?;
         }
         Ok(())
     }
@@ -601,18 +776,24 @@ impl Dkms<'_> {
     }
 
     /// `dkms install` for one kernel/arch (builds first if needed).
-    pub fn install(&mut self, m: &str, v: &str, k: &str, a: &str) -> Result<()> {
-        if self.is_installed(m, v, k, a) {
+    pub fn install(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
+        let _lock = self.lock(&mv.name)?;
+        self.install_locked(mv, k)
+    }
+
+    fn install_locked(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
+        let (m, v, kr, a) = (&mv.name, &mv.version, &k.release, &k.arch);
+        if self.is_installed(mv, k) {
             if !self.force {
-                self.say(format!("Module {m}/{v} already installed on kernel {k} ({a}), skip. You may override by specifying --force."));
+                self.say(format!("Module {m}/{v} already installed on kernel {kr} ({a}), skip. You may override by specifying --force."));
                 return Ok(());
             }
-            self.uninstall_one(m, v, k, a)?;
+            self.uninstall_one(mv, k)?;
         }
-        if !self.is_built(m, v, k, a) {
-            self.build(m, v, k, a)?;
+        if !self.is_built(mv, k) {
+            self.build_locked(mv, k)?;
         }
-        let lib_tree = self.install_tree.join(k);
+        let lib_tree = self.install_tree.join(kr);
         if !lib_tree.exists() {
             return Err(die(
                 6,
@@ -622,79 +803,33 @@ impl Dkms<'_> {
                 ],
             ));
         }
-        let c = self.read_conf(m, v, k, a)?;
-        let moddir = self.base_dir(m, v, k, a).join("module");
-        if let Some(check) = self.hooks.trust_warning {
+        let c = self.read_conf(mv, k)?;
+        let moddir = self.base_dir(mv, k).join("module");
+        if self.trust_check {
+            let kernel = self.kernel(k);
             for b in &c.modules {
                 if let Some(built) = compressed_or_uncompressed(&moddir, &b.dest_name) {
-                    if let Some(w) = check(&built, k) {
+                    if let Some(w) = sign::trust_warning(&built, &kernel) {
                         let _ = writeln!(std::io::stderr(), "Warning: {w}");
                     }
                 }
             }
         }
-        self.run_script(
-            "pre_install",
-            c.pre_install.as_deref(),
-            &self.version_dir(m, v).join("source"),
-        )
-        .or_else(|e| if self.force { Ok(()) } else { Err(e) })?;
-        // Copy every module to a temporary name, then rename them all: on any failure the
-        // copies made so far are removed and the kernel's tree is as before.
-        let mut placed: Vec<(PathBuf, PathBuf)> = Vec::new();
-        let mut result = Ok(());
-        for b in &c.modules {
-            self.say("");
-            let Some(src) = compressed_or_uncompressed(&moddir, &b.dest_name) else {
-                result = Err(die(
-                    6,
-                    &[format!(
-                        "built module {} is missing from {}",
-                        b.dest_name,
-                        moddir.display()
-                    )],
-                ));
-                break;
-            };
-            let file = src.file_name().expect("a module file").to_owned();
-            self.say(format!("{}:", file.to_string_lossy()));
-            let dest_dir = lib_tree.join(b.dest_location.trim_start_matches('/'));
-            self.say(" - Installation");
-            self.say(format!("   - Installing to {}/", dest_dir.display()));
-            let tmp = dest_dir.join(format!(".{}.dkms-new", file.to_string_lossy()));
-            let step = std::fs::create_dir_all(&dest_dir)
-                .and_then(|_| std::fs::copy(&src, &tmp).map(|_| ()))
-                .map_err(Error::io(&tmp));
-            if let Err(e) = step {
-                result = Err(e);
-                break;
-            }
-            placed.push((tmp, dest_dir.join(file)));
-        }
-        if result.is_ok() {
-            for (tmp, dest) in &placed {
-                if let Err(e) = std::fs::rename(tmp, dest) {
-                    result = Err(Error::io(dest.clone())(e));
-                    break;
-                }
-            }
-        }
-        if let Err(e) = result {
-            for (tmp, _) in &placed {
-                let _ = std::fs::remove_file(tmp);
-            }
-            return Err(e);
-        }
-        let link = self.kernel_link(m, k, a);
-        let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(format!("{v}/{k}/{a}"), &link).map_err(Error::io(&link))?;
-        self.run_script(
-            "post_install",
-            c.post_install.as_deref(),
-            &self.version_dir(m, v).join("source"),
-        )?;
+        let source = self.version_dir(mv).join("source");
+        self.run_script("pre_install", c.pre_install.as_deref(), &source)
+            .or_else(|e| if self.force { Ok(()) } else { Err(e) })?;
+        self.place_modules(&c, &moddir, &lib_tree)?;
+        let link = self.kernel_link(m, k);
+        self.removable_in_dkms_tree(&link)?;
+        let tmp = unique_sibling(&link, "tmp");
+        std::os::unix::fs::symlink(format!("{v}/{kr}/{a}"), &tmp).map_err(Error::io(&tmp))?;
+        std::fs::rename(&tmp, &link).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(&link)(e)
+        })?;
+        self.run_script("post_install", c.post_install.as_deref(), &source)?;
         if let Err(e) = self.depmod(k) {
-            self.uninstall_one(m, v, k, a)?;
+            self.uninstall_one(mv, k)?;
             return Err(die(6, &[
                 format!("Problems with depmod detected ({e}). Automatically uninstalling this module."),
                 "Install Failed (depmod problems). Module rolled back to built state.".into(),
@@ -703,58 +838,79 @@ impl Dkms<'_> {
         Ok(())
     }
 
-    fn depmod(&mut self, k: &str) -> std::result::Result<(), String> {
+    /// Stage every module in its place in the kernel's tree, then commit them all: on any
+    /// failure nothing is left behind and the kernel's tree is as before.
+    fn place_modules(&mut self, c: &DkmsConf, moddir: &Path, lib_tree: &Path) -> Result<()> {
+        let mut staged = Vec::new();
+        for b in &c.modules {
+            self.say("");
+            let Some(src) = compressed_or_uncompressed(moddir, &b.dest_name) else {
+                return Err(die(
+                    6,
+                    &[format!(
+                        "built module {} is missing from {}",
+                        b.dest_name,
+                        moddir.display()
+                    )],
+                ));
+            };
+            let file = src
+                .file_name()
+                .map(|f| f.to_os_string())
+                .unwrap_or_default();
+            self.say(format!("{}:", file.to_string_lossy()));
+            let dest_dir = lib_tree.join(b.dest_location.trim_start_matches('/'));
+            let dest = dest_dir.join(&file);
+            trees::inside(&self.install_tree, &dest, false)?;
+            self.say(" - Installation");
+            self.say(format!("   - Installing to {}/", dest_dir.display()));
+            std::fs::create_dir_all(&dest_dir).map_err(Error::io(&dest_dir))?;
+            // Created directories may have moved the path: check again before writing.
+            trees::inside(&self.install_tree, &dest, false)?;
+            let bytes = std::fs::read(&src).map_err(Error::io(&src))?;
+            staged.push(safeio::Staged::write(&dest, &bytes, Some(0o644))?);
+        }
+        safeio::Staged::commit_all(staged)?;
+        Ok(())
+    }
+
+    fn depmod(&mut self, k: &KernelTarget) -> Result<()> {
         if self.no_depmod {
             return Ok(());
         }
         self.say("depmod...");
-        (self.hooks.depmod)(&self.install_tree, k)
+        sign::depmod(&self.install_tree, &k.release)
     }
 
     /// `dkms uninstall` for one kernel/arch.
-    pub fn uninstall(&mut self, m: &str, v: &str, k: &str, a: &str) -> Result<()> {
-        if !self.is_installed(m, v, k, a) {
+    pub fn uninstall(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
+        let _lock = self.lock(&mv.name)?;
+        // A conf that cannot be read (or names paths outside the trees) is a refusal, not
+        // "not installed".
+        if self.is_added(mv) {
+            self.read_conf(mv, k)?;
+        }
+        if !self.is_installed(mv, k) {
             self.say(format!(
-                "Module {m} {v} is not installed for kernel {k} ({a}). Skipping..."
+                "Module {} {} is not installed for kernel {} ({}). Skipping...",
+                mv.name, mv.version, k.release, k.arch
             ));
             return Ok(());
         }
-        self.uninstall_one(m, v, k, a)
+        self.uninstall_one(mv, k)
     }
 
-    fn uninstall_one(&mut self, m: &str, v: &str, k: &str, a: &str) -> Result<()> {
-        self.say(format!("Module {m}-{v} for kernel {k} ({a})."));
-        let c = self.read_conf(m, v, k, a)?;
-        if self.is_active(m, v, k, a) {
+    fn uninstall_one(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
+        self.say(format!(
+            "Module {}-{} for kernel {} ({}).",
+            mv.name, mv.version, k.release, k.arch
+        ));
+        let c = self.read_conf(mv, k)?;
+        if self.is_active(mv, k) {
             self.say("Before uninstall, this module version was ACTIVE on this kernel.");
-            let lib_tree = self.install_tree.join(k);
-            for b in &c.modules {
-                self.say("");
-                self.say(format!("{}.ko:", b.dest_name));
-                self.say(" - Uninstallation");
-                let mut found = false;
-                for loc in [&b.dest_location, &b.dest_location_conf] {
-                    let dir = lib_tree.join(loc.trim_start_matches('/'));
-                    if let Some(f) = compressed_or_uncompressed(&dir, &b.dest_name) {
-                        self.say(format!("   - Deleting from: {}/", dir.display()));
-                        std::fs::remove_file(&f).map_err(Error::io(&f))?;
-                        // Remove the directories the install created, if now empty.
-                        let mut d = dir.clone();
-                        while d != lib_tree && std::fs::remove_dir(&d).is_ok() {
-                            d.pop();
-                        }
-                        found = true;
-                        break;
-                    }
-                }
-                if !found {
-                    self.say(format!(
-                        "   - Module was not found within {}/",
-                        lib_tree.display()
-                    ));
-                }
-            }
-            let link = self.kernel_link(m, k, a);
+            self.delete_installed(&c, k)?;
+            let link = self.kernel_link(&mv.name, k);
+            self.removable_in_dkms_tree(&link)?;
             std::fs::remove_file(&link).map_err(Error::io(&link))?;
         } else {
             self.say("This module version was INACTIVE for this kernel.");
@@ -762,32 +918,74 @@ impl Dkms<'_> {
         self.run_script(
             "post_remove",
             c.post_remove.as_deref(),
-            &self.version_dir(m, v).join("source"),
+            &self.version_dir(mv).join("source"),
         )?;
         self.depmod(k)
             .map_err(|e| die(6, &[format!("depmod failed: {e}")]))?;
         Ok(())
     }
 
-    /// `dkms unbuild` for one kernel/arch (uninstalls first).
-    pub fn unbuild(&mut self, m: &str, v: &str, k: &str, a: &str) -> Result<()> {
-        if self.is_installed(m, v, k, a) {
-            self.uninstall_one(m, v, k, a)?;
+    /// Remove the installed copies of the conf's modules from the kernel's tree (and the
+    /// directories the install created, when now empty).
+    fn delete_installed(&mut self, c: &DkmsConf, k: &KernelTarget) -> Result<()> {
+        let lib_tree = self.install_tree.join(&k.release);
+        for b in &c.modules {
+            self.say("");
+            self.say(format!("{}.ko:", b.dest_name));
+            self.say(" - Uninstallation");
+            let mut found = false;
+            for loc in [&b.dest_location, &b.dest_location_conf] {
+                let dir = lib_tree.join(loc.trim_start_matches('/'));
+                if let Some(f) = compressed_or_uncompressed(&dir, &b.dest_name) {
+                    trees::inside(&self.install_tree, &f, true)?;
+                    self.say(format!("   - Deleting from: {}/", dir.display()));
+                    std::fs::remove_file(&f).map_err(Error::io(&f))?;
+                    let mut d = dir.clone();
+                    while d != lib_tree
+                        && trees::inside(&lib_tree, &d, true).is_ok()
+                        && std::fs::remove_dir(&d).is_ok()
+                    {
+                        d.pop();
+                    }
+                    found = true;
+                    break;
+                }
+            }
+            if !found {
+                self.say(format!(
+                    "   - Module was not found within {}/",
+                    lib_tree.display()
+                ));
+            }
         }
-        if !self.is_built(m, v, k, a) {
+        Ok(())
+    }
+
+    /// `dkms unbuild` for one kernel/arch (uninstalls first).
+    pub fn unbuild(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
+        let _lock = self.lock(&mv.name)?;
+        if self.is_added(mv) {
+            self.read_conf(mv, k)?;
+        }
+        if self.is_installed(mv, k) {
+            self.uninstall_one(mv, k)?;
+        }
+        if !self.is_built(mv, k) {
             self.say(format!(
-                "Module {m} {v} is not built for kernel {k} ({a}). Skipping..."
+                "Module {} {} is not built for kernel {} ({}). Skipping...",
+                mv.name, mv.version, k.release, k.arch
             ));
             return Ok(());
         }
-        self.unbuild_one(m, v, k, a)
+        self.unbuild_one(mv, k)
     }
 
-    fn unbuild_one(&mut self, m: &str, v: &str, k: &str, a: &str) -> Result<()> {
-        let base = self.base_dir(m, v, k, a);
+    fn unbuild_one(&mut self, mv: &ModuleVersion, k: &KernelTarget) -> Result<()> {
+        let base = self.base_dir(mv, k);
+        self.removable_in_dkms_tree(&base)?;
         std::fs::remove_dir_all(&base).map_err(Error::io(&base))?;
-        let kdir = self.version_dir(m, v).join(k);
-        if subdirs(&kdir).is_empty() {
+        let kdir = self.version_dir(mv).join(&k.release);
+        if subdirs(&kdir).is_empty() && self.removable_in_dkms_tree(&kdir).is_ok() {
             let _ = std::fs::remove_dir_all(&kdir);
         }
         Ok(())
@@ -795,8 +993,10 @@ impl Dkms<'_> {
 
     /// `dkms remove` for the given kernels (uninstall, unbuild), then drop the version when
     /// no kernel uses it any more.
-    pub fn remove(&mut self, m: &str, v: &str, kernels: &[(String, String)]) -> Result<()> {
-        if !self.is_added(m, v) {
+    pub fn remove(&mut self, mv: &ModuleVersion, kernels: &[KernelTarget]) -> Result<()> {
+        let (m, v) = (&mv.name, &mv.version);
+        let _lock = self.lock(m)?;
+        if !self.is_added(mv) {
             return Err(die(
                 3,
                 &[format!(
@@ -804,23 +1004,28 @@ impl Dkms<'_> {
                 )],
             ));
         }
-        for (k, a) in kernels {
-            if self.is_installed(m, v, k, a) {
-                self.uninstall_one(m, v, k, a)?;
+        for k in kernels {
+            // A conf that cannot be read (or names paths outside the trees) stops here, before
+            // anything of this version is deleted.
+            self.read_conf(mv, k)?;
+            if self.is_installed(mv, k) {
+                self.uninstall_one(mv, k)?;
             } else {
                 self.say(format!(
-                    "Module {m} {v} is not installed for kernel {k} ({a}). Skipping..."
+                    "Module {m} {v} is not installed for kernel {} ({}). Skipping...",
+                    k.release, k.arch
                 ));
             }
-            if self.is_built(m, v, k, a) {
-                self.unbuild_one(m, v, k, a)?;
+            if self.is_built(mv, k) {
+                self.unbuild_one(mv, k)?;
             } else {
                 self.say(format!(
-                    "Module {m} {v} is not built for kernel {k} ({a}). Skipping..."
+                    "Module {m} {v} is not built for kernel {} ({}). Skipping...",
+                    k.release, k.arch
                 ));
             }
         }
-        let vdir = self.version_dir(m, v);
+        let vdir = self.version_dir(mv);
         let busy = subdirs(&vdir).iter().any(|d| {
             ![
                 "build",
@@ -837,36 +1042,34 @@ impl Dkms<'_> {
             self.say(format!(
                 "Deleting module {m}-{v} completely from the DKMS tree."
             ));
+            self.removable_in_dkms_tree(&vdir)?;
             std::fs::remove_dir_all(&vdir).map_err(Error::io(&vdir))?;
-        }
-        let mdir = self.module_dir(m);
-        if std::fs::read_dir(&mdir)
-            .map(|d| d.count() == 0)
-            .unwrap_or(false)
-        {
-            let _ = std::fs::remove_dir(&mdir);
         }
         Ok(())
     }
 
-    /// Every (kernel, arch) a module/version is built for.
-    pub fn built_kernels(&self, m: &str, v: &str) -> Vec<(String, String)> {
-        let vdir = self.version_dir(m, v);
+    /// Every kernel/arch a module/version is built for.
+    pub fn built_kernels(&self, mv: &ModuleVersion) -> Vec<KernelTarget> {
+        let vdir = self.version_dir(mv);
         let mut out = Vec::new();
-        for k in subdirs(&vdir) {
-            if !k.starts_with(|c: char| c.is_ascii_digit()) || !k.contains('.') {
+        for kr in subdirs(&vdir) {
+            if !kr.starts_with(|c: char| c.is_ascii_digit()) || !kr.contains('.') {
                 continue;
             }
-            for a in subdirs(&vdir.join(&k)) {
-                if self.is_built(m, v, &k, &a) {
-                    out.push((k.clone(), a));
+            for a in subdirs(&vdir.join(&kr)) {
+                let k = KernelTarget {
+                    release: kr.clone(),
+                    arch: a,
+                };
+                if self.is_built(mv, &k) {
+                    out.push(k);
                 }
             }
         }
         out
     }
 
-    /// `dkms status [-m M [-v V]] [-k K]`: DKMS's lines, in its order.
+    /// `dkms status [-m M [-v V]] [-k K[/A]]`: DKMS's lines, in its order.
     pub fn status(&self, m: Option<&str>, v: Option<&str>, k: Option<(&str, &str)>) -> Vec<Status> {
         let mut out = Vec::new();
         let modules: Vec<String> = match m {
@@ -879,35 +1082,37 @@ impl Dkms<'_> {
                 None => subdirs(&self.module_dir(m)),
             };
             for v in &versions {
-                if !self.is_added(m, v) {
+                let mv = ModuleVersion {
+                    name: m.clone(),
+                    version: v.clone(),
+                };
+                if !self.is_added(&mv) {
                     continue;
                 }
                 let mut any = false;
-                for (bk, ba) in self.built_kernels(m, v) {
+                for bk in self.built_kernels(&mv) {
                     if let Some((fk, fa)) = k {
-                        if fk != bk || (!fa.is_empty() && fa != ba) {
+                        if fk != bk.release || (!fa.is_empty() && fa != bk.arch) {
                             continue;
                         }
                     }
                     any = true;
-                    let installed = self.is_active(m, v, &bk, &ba);
-                    let extra = self.status_extra(m, v, &bk, &ba, installed);
+                    let installed = self.is_active(&mv, &bk);
+                    let extra = self.status_extra(&mv, &bk, installed);
                     out.push(Status {
-                        module: m.clone(),
-                        version: v.clone(),
+                        module: mv.clone(),
                         state: if installed {
                             State::Installed
                         } else {
                             State::Built
                         },
-                        kernel: Some((bk, ba)),
+                        kernel: Some(bk),
                         extra,
                     });
                 }
                 if !any {
                     out.push(Status {
-                        module: m.clone(),
-                        version: v.clone(),
+                        module: mv,
                         kernel: None,
                         state: State::Added,
                         extra: String::new(),
@@ -918,23 +1123,23 @@ impl Dkms<'_> {
         out
     }
 
-    fn status_extra(&self, m: &str, v: &str, k: &str, a: &str, installed: bool) -> String {
+    fn status_extra(&self, mv: &ModuleVersion, k: &KernelTarget, installed: bool) -> String {
         let mut extra = String::new();
         if self
-            .module_dir(m)
+            .module_dir(&mv.name)
             .join("original_module")
-            .join(k)
-            .join(a)
+            .join(&k.release)
+            .join(&k.arch)
             .is_dir()
         {
             extra.push_str(" (original_module exists)");
         }
-        let Ok(c) = self.read_conf(m, v, k, a) else {
+        let Ok(c) = self.read_conf(mv, k) else {
             return extra;
         };
         for b in &c.modules {
             let Some(tree_mod) =
-                compressed_or_uncompressed(&self.base_dir(m, v, k, a).join("module"), &b.dest_name)
+                compressed_or_uncompressed(&self.base_dir(mv, k).join("module"), &b.dest_name)
             else {
                 extra.push_str(" (WARNING! Missing some built modules!)");
                 continue;
@@ -942,7 +1147,7 @@ impl Dkms<'_> {
             if installed {
                 let dir = self
                     .install_tree
-                    .join(k)
+                    .join(&k.release)
                     .join(b.dest_location.trim_start_matches('/'));
                 let same = compressed_or_uncompressed(&dir, &b.dest_name)
                     .is_some_and(|inst| std::fs::read(&inst).ok() == std::fs::read(&tree_mod).ok());
@@ -954,20 +1159,26 @@ impl Dkms<'_> {
         extra
     }
 
-    /// `dkms autoinstall` for one kernel: install the newest version of every added module
-    /// with AUTOINSTALL set that is not installed yet, dependencies (BUILD_DEPENDS) first.
-    /// Goes on past failures; returns the modules that failed with why.
     /// `dkms match --templatekernel T -k K`: install on `k` every module version that is
     /// installed (active) on the template kernel `t`, building it first where needed.
     /// Returns the failures (module/version, error); the others are installed.
-    pub fn match_kernel(&mut self, t: &str, k: &str, a: &str) -> Vec<(String, Error)> {
+    pub fn match_kernel(
+        &mut self,
+        template: &str,
+        k: &KernelTarget,
+    ) -> Vec<(ModuleVersion, Error)> {
+        let t = KernelTarget {
+            release: template.to_string(),
+            arch: k.arch.clone(),
+        };
         self.say(format!(
-            "Matching modules in kernel: {k} ({a}) to the configuration of template kernel: {t} ({a})."
+            "Matching modules in kernel: {} ({}) to the configuration of template kernel: {} ({}).",
+            k.release, k.arch, t.release, t.arch
         ));
         let mut failed = Vec::new();
         for m in subdirs(&self.dkms_tree) {
             // The template's link names the version: `<v>/<t>/<a>`.
-            let Ok(target) = std::fs::read_link(self.kernel_link(&m, t, a)) else {
+            let Ok(target) = std::fs::read_link(self.kernel_link(&m, &t)) else {
                 continue;
             };
             let Some(v) = target
@@ -977,31 +1188,95 @@ impl Dkms<'_> {
             else {
                 continue;
             };
-            if !self.is_active(&m, &v, t, a) {
+            let mv = ModuleVersion {
+                name: m,
+                version: v,
+            };
+            if trees::component(
+                "version",
+                &mv.version,
+                &Origin::CommandLine("--templatekernel"),
+            )
+            .is_err()
+                || !self.is_active(&mv, &t)
+            {
                 continue;
             }
-            if let Err(e) = self.install(&m, &v, k, a) {
-                failed.push((format!("{m}/{v}"), e));
+            if let Err(e) = self.install(&mv, k) {
+                failed.push((mv, e));
             }
         }
         failed
     }
 
-    pub fn autoinstall(&mut self, k: &str, a: &str) -> Vec<(String, Error)> {
-        let mut candidates: Vec<(String, String, Vec<String>)> = Vec::new();
-        let mut installed: Vec<String> = Vec::new();
+    /// `dkms autoinstall` for one kernel: install the newest version of every added module
+    /// with AUTOINSTALL set that is not installed yet, dependencies (BUILD_DEPENDS) first.
+    /// Goes on past failures; returns the modules that failed with why.
+    pub fn autoinstall(&mut self, k: &KernelTarget) -> Vec<(ModuleVersion, Error)> {
+        let (mut candidates, mut installed) = self.autoinstall_candidates(k);
+        let mut failed = Vec::new();
+        loop {
+            let mut progress = false;
+            let mut next = Vec::new();
+            for (mv, deps) in candidates {
+                if deps
+                    .iter()
+                    .all(|d| installed.contains(d) || !self.module_dir(d).exists())
+                {
+                    progress = true;
+                    match self.install(&mv, k) {
+                        Ok(()) => installed.push(mv.name),
+                        Err(e) => failed.push((mv, e)),
+                    }
+                } else {
+                    next.push((mv, deps));
+                }
+            }
+            candidates = next;
+            if candidates.is_empty() || !progress {
+                break;
+            }
+        }
+        for (mv, deps) in candidates {
+            failed.push((
+                mv,
+                die(
+                    1,
+                    &[format!(
+                        "not installed: it needs {} which could not be installed",
+                        deps.join(", ")
+                    )],
+                ),
+            ));
+        }
+        failed
+    }
+
+    /// For autoinstall: the newest AUTOINSTALL version of each module not installed on `k`
+    /// (with its BUILD_DEPENDS), and the modules that are installed there.
+    #[allow(clippy::type_complexity)]
+    fn autoinstall_candidates(
+        &self,
+        k: &KernelTarget,
+    ) -> (Vec<(ModuleVersion, Vec<String>)>, Vec<String>) {
+        let mut candidates = Vec::new();
+        let mut installed = Vec::new();
         for m in subdirs(&self.dkms_tree) {
             let mut best: Option<(String, Vec<String>)> = None;
             let mut done = false;
             for v in subdirs(&self.module_dir(&m)) {
-                if !self.is_added(&m, &v) {
+                let mv = ModuleVersion {
+                    name: m.clone(),
+                    version: v.clone(),
+                };
+                if !self.is_added(&mv) {
                     continue;
                 }
-                if self.is_installed(&m, &v, k, a) {
+                if self.is_installed(&mv, k) {
                     done = true;
                     continue;
                 }
-                let Ok(c) = self.read_conf(&m, &v, k, a) else {
+                let Ok(c) = self.read_conf(&mv, k) else {
                     continue;
                 };
                 if !c.autoinstall {
@@ -1017,45 +1292,16 @@ impl Dkms<'_> {
             if done {
                 installed.push(m);
             } else if let Some((v, deps)) = best {
-                candidates.push((m, v, deps));
+                candidates.push((
+                    ModuleVersion {
+                        name: m,
+                        version: v,
+                    },
+                    deps,
+                ));
             }
         }
-        let mut failed = Vec::new();
-        loop {
-            let mut progress = false;
-            let mut next = Vec::new();
-            for (m, v, deps) in candidates {
-                if deps
-                    .iter()
-                    .all(|d| installed.contains(d) || !self.module_dir(d).exists())
-                {
-                    progress = true;
-                    match self.install(&m, &v, k, a) {
-                        Ok(()) => installed.push(m),
-                        Err(e) => failed.push((format!("{m}/{v}"), e)),
-                    }
-                } else {
-                    next.push((m, v, deps));
-                }
-            }
-            candidates = next;
-            if candidates.is_empty() || !progress {
-                break;
-            }
-        }
-        for (m, v, deps) in candidates {
-            failed.push((
-                format!("{m}/{v}"),
-                die(
-                    1,
-                    &[format!(
-                        "not installed: it needs {} which could not be installed",
-                        deps.join(", ")
-                    )],
-                ),
-            ));
-        }
-        failed
+        (candidates, installed)
     }
 }
 
@@ -1077,7 +1323,8 @@ fn compress(tool: &str, args: &[&str], data: &[u8]) -> Result<Vec<u8>> {
     Ok(out.stdout)
 }
 
-fn module_args_error(action: &str) -> Error {
+/// DKMS's error when an action needs a module and version and none was given.
+pub fn module_args_error(action: &str) -> Error {
     die(
         1,
         &[

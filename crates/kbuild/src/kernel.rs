@@ -33,7 +33,6 @@
 //! This is orchestration: it runs `tar`, `make`, `dpkg-query`, `cargo`; it does not sign
 //! modules (the caller does, with the tree's `certs/signing_key.pem`).
 
-use crate::headers::Headers;
 use crate::make::{self, Built as BuiltModules};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -858,12 +857,13 @@ pub fn tree_make_vars(dir: &Path) -> Option<Vec<(String, String)>> {
 /// tree's toolchain (`make LLVM=1 RUSTC=... -C TREE M=DIR modules`), else [`make::build`].
 pub fn build_module(
     src: &Path,
-    headers: &Headers,
+    release: &str,
+    headers: &Path,
     out: &Path,
     jobs: usize,
 ) -> crate::Result<BuiltModules> {
-    let Some(vars) = tree_make_vars(&headers.dir) else {
-        return make::build(src, headers, out, jobs);
+    let Some(vars) = tree_make_vars(headers) else {
+        return make::build(src, release, headers, out, jobs);
     };
     if out.exists() {
         std::fs::remove_dir_all(out).map_err(crate::Error::io(out))?;
@@ -878,7 +878,7 @@ pub fn build_module(
     let log_file = std::fs::File::create(&log).map_err(crate::Error::io(&log))?;
     let log_err = log_file.try_clone().map_err(crate::Error::io(&log))?;
     let mut cmd = Command::new("make");
-    cmd.arg("-C").arg(&headers.dir);
+    cmd.arg("-C").arg(headers);
     for (k, v) in &vars {
         cmd.arg(format!("{k}={v}"));
     }
@@ -900,7 +900,7 @@ pub fn build_module(
         .map_err(crate::Error::io("make"))?;
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     let failed = |status: String| crate::Error::BuildFailed {
-        release: headers.release.clone(),
+        release: release.to_string(),
         status,
         log: log.clone(),
         excerpt: make::excerpt(&text),
@@ -915,7 +915,7 @@ pub fn build_module(
         return Err(failed("0, but no .ko was produced".into()));
     }
     Ok(BuiltModules {
-        release: headers.release.clone(),
+        release: release.to_string(),
         dir: out.to_path_buf(),
         modules,
         log,

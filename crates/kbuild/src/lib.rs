@@ -5,9 +5,11 @@
 //!
 //! This is orchestration: it runs `make`, `bash` (to read `dkms.conf`, which *is* a bash
 //! fragment — evaluating it with bash is the only way to be compatible with the packages
-//! that compute values in it), `patch` and `strip`, and moves files. It does not sign and
-//! does not index: the caller passes those steps in ([`dkms::Hooks`]), so that this crate
-//! stays independent of the signing and depmod crates.
+//! that compute values in it), `patch` and `strip`, and moves files. Signing and indexing
+//! are library calls into `modsign` and `moddb` ([`sign`]), not runs of another program;
+//! where a kernel's files are (headers, config, image) is the `kernels` crate's knowledge.
+//! Files in the DKMS and install trees are written with `safeio`, and every path built from
+//! outside data is checked to stay inside its tree ([`trees`]).
 
 pub mod check;
 pub mod conf;
@@ -15,8 +17,10 @@ pub mod dkms;
 pub mod headers;
 pub mod kernel;
 pub mod make;
+pub mod sign;
 pub mod skeleton;
 pub mod skeleton_rust;
+pub mod trees;
 
 use std::path::PathBuf;
 
@@ -30,8 +34,29 @@ pub enum Error {
     },
     #[error("{0}")]
     Invalid(String),
-    #[error("kernel headers for {release} not found at {dir} (install the package linux-headers-{release})")]
-    NoHeaders { release: String, dir: PathBuf },
+    #[error(transparent)]
+    Kernel(#[from] kernels::Error),
+    #[error(transparent)]
+    File(#[from] safeio::Error),
+    #[error("{0}")]
+    Sign(String),
+    #[error("depmod: {0}")]
+    Depmod(String),
+    /// A value from dkms.conf or the command line that would put a path outside its tree.
+    #[error("Error! {origin}: {field}=\"{value}\" refused: {why}")]
+    Refused {
+        field: String,
+        value: String,
+        origin: String,
+        why: String,
+    },
+    /// A path that resolves outside its tree (a symlink planted in the tree).
+    #[error("Error! {} is outside {} ({why}): refusing to write or delete it", path.display(), tree.display())]
+    Outside {
+        path: PathBuf,
+        tree: PathBuf,
+        why: String,
+    },
     #[error("build for {release} failed (exit status {status}); log: {log}\n{excerpt}")]
     BuildFailed {
         release: String,
@@ -59,6 +84,8 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Dkms { code, .. } => *code,
+            // DKMS's status for a conf it refuses ("Bad conf file").
+            Error::Refused { .. } | Error::Outside { .. } => 8,
             _ => 1,
         }
     }

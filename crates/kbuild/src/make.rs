@@ -2,7 +2,6 @@
 //! copy of the sources per release so that builds for several kernels can run side by side
 //! and their results stay apart.
 
-use crate::headers::Headers;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -95,8 +94,9 @@ pub fn excerpt(log: &str) -> String {
     out
 }
 
-/// Build the module sources in `src` for `headers` in `out` (replaced).
-pub fn build(src: &Path, headers: &Headers, out: &Path, jobs: usize) -> Result<Built> {
+/// Build the module sources in `src` for kernel `release` with its `headers` (the `make -C`
+/// directory) in `out` (replaced).
+pub fn build(src: &Path, release: &str, headers: &Path, out: &Path, jobs: usize) -> Result<Built> {
     if out.exists() {
         std::fs::remove_dir_all(out).map_err(Error::io(out))?;
     }
@@ -111,7 +111,7 @@ pub fn build(src: &Path, headers: &Headers, out: &Path, jobs: usize) -> Result<B
     let log_err = log_file.try_clone().map_err(Error::io(&log))?;
     let status = Command::new("make")
         .arg("-C")
-        .arg(&headers.dir)
+        .arg(headers)
         .arg(format!("M={}", out.display()))
         .arg(format!("-j{}", jobs.max(1)))
         .arg("modules")
@@ -123,7 +123,7 @@ pub fn build(src: &Path, headers: &Headers, out: &Path, jobs: usize) -> Result<B
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     if !status.success() {
         return Err(Error::BuildFailed {
-            release: headers.release.clone(),
+            release: release.to_string(),
             status: status.code().map_or("signal".into(), |c| c.to_string()),
             log,
             excerpt: excerpt(&text),
@@ -132,14 +132,14 @@ pub fn build(src: &Path, headers: &Headers, out: &Path, jobs: usize) -> Result<B
     let modules = find_modules(out);
     if modules.is_empty() {
         return Err(Error::BuildFailed {
-            release: headers.release.clone(),
+            release: release.to_string(),
             status: "0, but no .ko was produced".into(),
             log,
             excerpt: excerpt(&text),
         });
     }
     Ok(Built {
-        release: headers.release.clone(),
+        release: release.to_string(),
         dir: out.to_path_buf(),
         modules,
         log,

@@ -2,14 +2,14 @@
 //! clean against its own kernel, and each mismatch the kernel would refuse is reported.
 
 use kbuild::check::{check, Problem};
-use kbuild::headers::Headers;
+use kernels::InstalledKernel;
 use std::path::Path;
 
 #[test]
 fn real_module_against_matching_and_mismatching_kernels() {
-    let Some(h) = Headers::installed(Path::new("/lib/modules"))
+    let Some(h) = InstalledKernel::installed(Path::new("/"))
         .into_iter()
-        .next()
+        .find(|k| k.headers_dir().is_ok())
     else {
         testsupport::skip(
             testsupport::Requirement::Corpus,
@@ -20,9 +20,11 @@ fn real_module_against_matching_and_mismatching_kernels() {
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("chk");
     kbuild::skeleton::create("chk", &src, "test").unwrap();
-    let built = kbuild::make::build(&src, &h, &src.join(".build").join(&h.release), 2).unwrap();
+    let headers = h.headers_dir().unwrap();
+    let out = src.join(".build").join(&h.release);
+    let built = kbuild::make::build(&src, &h.release, headers, &out, 2).unwrap();
     let ko = &built.modules[0];
-    let symvers = h.symvers().unwrap();
+    let symvers = kbuild::headers::symvers(h.symvers.as_ref().unwrap()).unwrap();
     assert_eq!(check(ko, &h.release, &symvers).unwrap(), vec![]);
 
     // Another release.

@@ -114,22 +114,22 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ),
     (
         "vm",
-        legacy!(cmd::vm::main),
+        cmd::vm::main,
         "boot a throwaway real kernel and run a command in it",
     ),
     (
         "new",
-        legacy!(cmd::kbuild::new),
+        cmd::kbuild::new,
         "create a skeleton out-of-tree module",
     ),
     (
         "build",
-        legacy!(cmd::kbuild::build),
+        cmd::kbuild::build,
         "build a module against each installed kernel's headers",
     ),
     (
         "dkms",
-        legacy!(cmd::kbuild::dkms),
+        cmd::kbuild::dkms,
         "DKMS-compatible add/build/install/remove/status",
     ),
     (
@@ -139,7 +139,7 @@ const COMMANDS: &[(&str, Command, &str)] = &[
     ),
     (
         "bpf",
-        legacy!(cmd::bpf::main),
+        cmd::bpf::main,
         "eBPF: asm, disasm, verify, run, load",
     ),
     (

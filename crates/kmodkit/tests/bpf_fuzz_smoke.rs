@@ -14,17 +14,7 @@ fn xorshift(s: &mut u64) -> u64 {
 
 #[test]
 fn accepted_programs_never_violate_memory() {
-    let infos: Vec<MapInfo> = maps()
-        .iter()
-        .map(|m| MapInfo {
-            name: m.name.clone(),
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            frozen: None,
-        })
-        .collect();
+    let infos: Vec<MapInfo> = maps().iter().map(|m| MapInfo::from(&m.to_def())).collect();
     let opts = Options {
         complexity_limit: 100_000,
     };

@@ -203,14 +203,7 @@ fn clang_objects_verify_here_and_in_the_kernel() {
             let infos: Vec<bpf_verifier::MapInfo> = o
                 .maps
                 .iter()
-                .map(|m| bpf_verifier::MapInfo {
-                    name: m.name.clone(),
-                    map_type: m.map_type,
-                    key_size: m.key_size,
-                    value_size: m.value_size,
-                    max_entries: m.max_entries,
-                    frozen: None,
-                })
+                .map(|m| bpf_verifier::MapInfo::from(m).unfrozen())
                 .collect();
             let input = bpf_verifier::Input {
                 insns: &p.insns,
@@ -409,14 +402,7 @@ fn ebpf_samples_accepted_programs_load_in_the_kernel() {
             let infos: Vec<bpf_verifier::MapInfo> = o
                 .maps
                 .iter()
-                .map(|m| bpf_verifier::MapInfo {
-                    name: m.name.clone(),
-                    map_type: m.map_type,
-                    key_size: m.key_size,
-                    value_size: m.value_size,
-                    max_entries: m.max_entries,
-                    frozen: None,
-                })
+                .map(|m| bpf_verifier::MapInfo::from(m).unfrozen())
                 .collect();
             let input = bpf_verifier::Input {
                 insns: &p.insns,

@@ -237,14 +237,7 @@ fn generated_programs_never_accepted_when_the_kernel_rejects() {
     }
     let infos: Vec<bpf_verifier::MapInfo> = specs
         .iter()
-        .map(|m| bpf_verifier::MapInfo {
-            name: m.name.clone(),
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            frozen: None,
-        })
+        .map(|m| bpf_verifier::MapInfo::from(&m.to_def()))
         .collect();
     let mut seed = 0x1234_5678_9abc_def1u64;
     let mut next = || {

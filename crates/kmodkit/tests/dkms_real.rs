@@ -260,3 +260,80 @@ fn dkms_failures_install_nothing() {
         "{found:?}"
     );
 }
+
+/// `dkms status --json`, and refusals through the command line: each names the field, its
+/// value and where it came from, and nothing is created.
+#[test]
+fn status_json_and_refusals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| -> PathBuf { tmp.path().join(p) };
+    let trees: Vec<String> = vec![
+        "--dkmstree".into(),
+        t("dkms").display().to_string(),
+        "--sourcetree".into(),
+        t("src").display().to_string(),
+        "--installtree".into(),
+        t("lib/modules").display().to_string(),
+    ];
+    let with = |action: &[&str]| -> Output {
+        let mut v: Vec<String> = action.iter().map(|s| s.to_string()).collect();
+        v.extend(trees.iter().cloned());
+        run(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let pkg = t("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    std::fs::write(pkg.join("hello.c"), "/* */\n").unwrap();
+    std::fs::write(
+        pkg.join("dkms.conf"),
+        "PACKAGE_NAME=hello\nPACKAGE_VERSION=1.0\nBUILT_MODULE_NAME[0]=hello\nDEST_MODULE_LOCATION[0]=/updates\n",
+    )
+    .unwrap();
+    let out = with(&["dkms", "add", pkg.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = with(&["dkms", "status", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!([{"module": "hello", "version": "1.0", "kernel": null,
+            "arch": null, "state": "added", "warnings": []}])
+    );
+
+    // A name from dkms.conf that leaves the source tree.
+    std::fs::write(
+        pkg.join("dkms.conf"),
+        "PACKAGE_NAME=../../evil\nPACKAGE_VERSION=1.0\nBUILT_MODULE_NAME[0]=hello\nDEST_MODULE_LOCATION[0]=/updates\n",
+    )
+    .unwrap();
+    let out = with(&["dkms", "add", pkg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(10), "{err}");
+    assert!(
+        err.contains("PACKAGE_NAME=\"../../evil\"") && err.contains("dkms.conf:1"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("evil-1.0").exists());
+
+    // Names from the command line.
+    for (args, names) in [
+        (vec!["dkms", "build", "-m", "../x", "-v", "1"], "(-m)"),
+        (vec!["dkms", "remove", "hello/..", "--all"], "(-v)"),
+        (
+            vec!["dkms", "install", "-m", "hello/1.0", "-k", "../../k"],
+            "(-k)",
+        ),
+    ] {
+        let out = with(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            err.contains("refused") && err.contains(names),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!t("k").exists() && !t("x").exists());
+}

@@ -87,10 +87,40 @@ fn bad_input_is_named() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "no command is a usage error");
+    // A file that is not a kernel image is named as such before QEMU is started (here QEMU
+    // does not even exist: the image is checked first).
+    for not_an_image in ["/bin/sh", "/etc/os-release"] {
+        let out = Command::new(KMODKIT)
+            .args([
+                "vm",
+                "--kernel",
+                not_an_image,
+                "--qemu",
+                "/nonexistent/qemu",
+                "--",
+                "true",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(125), "{err}");
+        assert!(
+            err.contains(not_an_image) && err.contains("not a kernel image"),
+            "{err}"
+        );
+        assert!(!err.contains("qemu"), "{err}");
+    }
+    // A bzImage header is enough to get past the image check to the next one.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("bzImage");
+    let mut img = vec![0u8; 0x400];
+    img[0x202..0x206].copy_from_slice(b"HdrS");
+    std::fs::write(&fake, img).unwrap();
     let out = Command::new(KMODKIT)
-        .args([
-            "vm", "--kernel", "/bin/sh", "--add", "relative", "--", "true",
-        ])
+        .arg("vm")
+        .arg("--kernel")
+        .arg(&fake)
+        .args(["--add", "relative", "--", "true"])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(125));

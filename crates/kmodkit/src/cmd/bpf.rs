@@ -2,6 +2,11 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, Context};
+
+use super::{clap_exit, usage, Exit, Outcome};
 
 const USAGE: &str = "usage: kmodkit bpf <command> ...
 
@@ -13,11 +18,10 @@ commands:
   conformance FILE.data|DIR...    run bpf_conformance test vectors through the interpreter
 ";
 
-pub fn main(_name: &str, args: Vec<OsString>) -> u8 {
+pub fn main(_name: &str, args: Vec<OsString>) -> Outcome {
     let mut args = args.into_iter();
     let Some(sub) = args.next() else {
-        eprint!("{USAGE}");
-        return 2;
+        return Err(usage(USAGE.trim_end()));
     };
     let rest: Vec<OsString> = args.collect();
     match sub.to_string_lossy().as_ref() {
@@ -28,22 +32,19 @@ pub fn main(_name: &str, args: Vec<OsString>) -> u8 {
         "disasm" => disasm(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
-            0
+            Ok(ExitCode::SUCCESS)
         }
-        other => {
-            eprintln!("kmodkit bpf: unknown command `{other}`");
-            eprint!("{USAGE}");
-            2
-        }
+        other => Err(usage(format!(
+            "kmodkit bpf: unknown command `{other}`\n{}",
+            USAGE.trim_end()
+        ))),
     }
 }
 
-/// Until this file's commands return `Outcome`: `super::clap_exit` as a status.
-fn clap_exit(e: clap::Error) -> u8 {
-    match super::clap_exit(e) {
-        Ok(_) => 0,
-        Err(_) => 2,
-    }
+/// Parses a subcommand's arguments; `Err` is the outcome of a parse failure (or of
+/// `--help`/`--version`, which end the command successfully).
+fn parse<P: clap::Parser>(name: &str, args: Vec<OsString>) -> Result<P, Outcome> {
+    P::try_parse_from(std::iter::once(OsString::from(name)).chain(args)).map_err(clap_exit)
 }
 
 /// `kmodkit bpf conformance FILE.data|DIR...`
@@ -61,31 +62,21 @@ pub(crate) struct ConformanceArgs {
     verbose: bool,
 }
 
-fn conformance(args: Vec<OsString>) -> u8 {
-    use clap::Parser;
-    let a = match ConformanceArgs::try_parse_from(
-        std::iter::once(OsString::from("kmodkit bpf conformance")).chain(args),
-    ) {
+fn conformance(args: Vec<OsString>) -> Outcome {
+    let a: ConformanceArgs = match parse("kmodkit bpf conformance", args) {
         Ok(a) => a,
-        Err(e) => return clap_exit(e),
+        Err(outcome) => return outcome,
     };
     let mut files = Vec::new();
     for p in &a.paths {
         if p.is_dir() {
-            match std::fs::read_dir(p) {
-                Ok(rd) => {
-                    let mut v: Vec<PathBuf> = rd
-                        .filter_map(|e| e.ok().map(|e| e.path()))
-                        .filter(|p| p.extension().is_some_and(|x| x == "data"))
-                        .collect();
-                    v.sort();
-                    files.extend(v);
-                }
-                Err(e) => {
-                    eprintln!("kmodkit bpf conformance: {}: {e}", p.display());
-                    return 1;
-                }
-            }
+            let rd = std::fs::read_dir(p).with_context(|| p.display().to_string())?;
+            let mut v: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "data"))
+                .collect();
+            v.sort();
+            files.extend(v);
         } else {
             files.push(p.clone());
         }
@@ -107,39 +98,15 @@ fn conformance(args: Vec<OsString>) -> u8 {
     }
     println!("{passed} passed, {failed} failed");
     if failed == 0 && passed > 0 {
-        0
+        Ok(ExitCode::SUCCESS)
     } else {
-        1
+        Err(Exit::status(1))
     }
 }
 
 fn run_file(f: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(f).map_err(|e| e.to_string())?;
     bpf_vm::conformance::run_vector(&text).map_err(|e| e.to_string())
-}
-
-/// Write `bytes` to `path` atomically: a temporary file in the same directory, then rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let res = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if res.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    res
 }
 
 /// `kmodkit bpf asm FILE.s -o OUT`
@@ -162,21 +129,12 @@ pub(crate) struct AsmArgs {
     big_endian: bool,
 }
 
-fn asm(args: Vec<OsString>) -> u8 {
-    use clap::Parser;
-    let a = match AsmArgs::try_parse_from(
-        std::iter::once(OsString::from("kmodkit bpf asm")).chain(args),
-    ) {
+fn asm(args: Vec<OsString>) -> Outcome {
+    let a: AsmArgs = match parse("kmodkit bpf asm", args) {
         Ok(a) => a,
-        Err(e) => return clap_exit(e),
+        Err(outcome) => return outcome,
     };
-    let src = match std::fs::read_to_string(&a.input) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("kmodkit bpf asm: {}: {e}", a.input.display());
-            return 1;
-        }
-    };
+    let src = std::fs::read_to_string(&a.input).with_context(|| a.input.display().to_string())?;
     let sections = if a.ubpf {
         bpf_insn::ubpf::assemble(&src).map(|insns| {
             vec![bpf_insn::Section {
@@ -188,13 +146,8 @@ fn asm(args: Vec<OsString>) -> u8 {
     } else {
         bpf_insn::assemble_sections(&src)
     };
-    let sections = match sections {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("kmodkit bpf asm: {}:{e}", a.input.display());
-            return 1;
-        }
-    };
+    // The error is `line:col: what was expected`.
+    let sections = sections.map_err(|e| anyhow!("{}:{e}", a.input.display()))?;
     let endian = if a.big_endian {
         bpf_insn::Endian::Big
     } else {
@@ -206,13 +159,8 @@ fn asm(args: Vec<OsString>) -> u8 {
         let all: Vec<bpf_insn::Insn> = sections.into_iter().flat_map(|s| s.insns).collect();
         bpf_insn::encode_all(&all, endian)
     };
-    match write_atomic(&a.output, &bytes) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("kmodkit bpf asm: {}: {e}", a.output.display());
-            1
-        }
-    }
+    safeio::replace(&a.output, &bytes, None)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `kmodkit bpf disasm FILE`
@@ -228,79 +176,50 @@ pub(crate) struct DisasmArgs {
     big_endian: bool,
 }
 
-fn disasm(args: Vec<OsString>) -> u8 {
-    use clap::Parser;
-    let a = match DisasmArgs::try_parse_from(
-        std::iter::once(OsString::from("kmodkit bpf disasm")).chain(args),
-    ) {
+fn disasm(args: Vec<OsString>) -> Outcome {
+    let a: DisasmArgs = match parse("kmodkit bpf disasm", args) {
         Ok(a) => a,
-        Err(e) => return clap_exit(e),
+        Err(outcome) => return outcome,
     };
-    let data = match std::fs::read(&a.file) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("kmodkit bpf disasm: {}: {e}", a.file.display());
-            return 1;
-        }
-    };
-    if data.starts_with(b"\x7fELF") {
-        match bpf_insn::objdump::objdump(&data, &a.file.to_string_lossy()) {
-            Ok(t) => {
-                print!("{t}");
-                0
-            }
-            Err(e) => {
-                eprintln!("kmodkit bpf disasm: {}: {e}", a.file.display());
-                1
-            }
-        }
+    let file = a.file.display().to_string();
+    let data = std::fs::read(&a.file).with_context(|| file.clone())?;
+    let text = if data.starts_with(b"\x7fELF") {
+        bpf_insn::objdump::objdump(&data, &a.file.to_string_lossy()).with_context(|| file)?
     } else {
         let endian = if a.big_endian {
             bpf_insn::Endian::Big
         } else {
             bpf_insn::Endian::Little
         };
-        match bpf_insn::decode_all(&data, endian) {
-            Ok(insns) => {
-                print!("{}", bpf_insn::disassemble(&insns));
-                0
-            }
-            Err(e) => {
-                eprintln!("kmodkit bpf disasm: {}: {e}", a.file.display());
-                1
-            }
-        }
-    }
+        bpf_insn::disassemble(&bpf_insn::decode_all(&data, endian).with_context(|| file)?)
+    };
+    // A closed pipe (`| head -1`) ends the process by SIGPIPE (main restores its default).
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `load_programs` with the program type given by name (`--type`), for `verify` and `run`:
-/// an unknown type is a usage error (2), a file that cannot be loaded an error (1), each
-/// reported under the subcommand's name.
+/// an unknown type is a usage error (2), a file that cannot be loaded an error (1).
 fn load_typed(
     cmd: &str,
     path: &Path,
     type_name: Option<&str>,
-) -> Result<
-    (
-        Vec<bpf_insn::object::Program>,
-        Vec<bpf_insn::object::MapDef>,
-    ),
-    u8,
-> {
+) -> anyhow::Result<(
+    Vec<bpf_insn::object::Program>,
+    Vec<bpf_insn::object::MapDef>,
+)> {
     let t = match type_name {
         None => None,
         Some(n) => match bpf_insn::object::prog_type_from_name(n) {
             Some(t) => Some(t),
             None => {
-                eprintln!("kmodkit bpf {cmd}: unknown program type `{n}`");
-                return Err(2);
+                return Err(usage(format!(
+                    "kmodkit bpf {cmd}: unknown program type `{n}`"
+                )))
             }
         },
     };
-    load_programs(path, t).map_err(|e| {
-        eprintln!("kmodkit bpf {cmd}: {e}");
-        1
-    })
+    load_programs(path, t).map_err(|e| anyhow!("{e}"))
 }
 
 /// Programs of a file: an ELF object, LLVM-syntax assembly (`.s`) or raw instructions.
@@ -354,19 +273,6 @@ fn load_programs(
     ))
 }
 
-fn map_infos(maps: &[bpf_insn::object::MapDef]) -> Vec<bpf_verifier::MapInfo> {
-    maps.iter()
-        .map(|m| bpf_verifier::MapInfo {
-            name: m.name.clone(),
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
-            frozen: if m.readonly { m.data.clone() } else { None },
-        })
-        .collect()
-}
-
 /// `kmodkit bpf verify FILE`
 #[derive(clap::Parser)]
 #[command(
@@ -387,18 +293,12 @@ pub(crate) struct VerifyArgs {
     json: bool,
 }
 
-fn verify(args: Vec<OsString>) -> u8 {
-    use clap::Parser;
-    let a = match VerifyArgs::try_parse_from(
-        std::iter::once(OsString::from("kmodkit bpf verify")).chain(args),
-    ) {
+fn verify(args: Vec<OsString>) -> Outcome {
+    let a: VerifyArgs = match parse("kmodkit bpf verify", args) {
         Ok(a) => a,
-        Err(e) => return clap_exit(e),
+        Err(outcome) => return outcome,
     };
-    let (progs, maps) = match load_typed("verify", &a.file, a.prog_type.as_deref()) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
+    let (progs, maps) = load_typed("verify", &a.file, a.prog_type.as_deref())?;
     let progs: Vec<_> = progs
         .into_iter()
         .filter(|p| {
@@ -408,23 +308,21 @@ fn verify(args: Vec<OsString>) -> u8 {
         })
         .collect();
     if progs.is_empty() {
-        eprintln!(
-            "kmodkit bpf verify: {}: no program{}",
+        return Err(anyhow!(
+            "{}: no program{}",
             a.file.display(),
             a.prog
                 .as_ref()
                 .map(|n| format!(" named `{n}`"))
                 .unwrap_or_default()
-        );
-        return 1;
+        ));
     }
-    let infos = map_infos(&maps);
+    let infos = bpf_verifier::map_infos(&maps);
     let mut rejected = 0;
     let mut json = Vec::new();
     for p in &progs {
         let Some(pt) = p.prog_type else {
-            eprintln!("kmodkit bpf verify: {}: program `{}` (section `{}`): unknown program type; pass --type", a.file.display(), p.name, p.section);
-            return 2;
+            return Err(usage(format!("kmodkit bpf verify: {}: program `{}` (section `{}`): unknown program type; pass --type", a.file.display(), p.name, p.section)));
         };
         let input = bpf_verifier::Input {
             insns: &p.insns,
@@ -492,9 +390,10 @@ fn verify(args: Vec<OsString>) -> u8 {
         );
     }
     if rejected > 0 {
-        1
+        // The reasons are printed above, with the accepted programs.
+        Err(Exit::status(1))
     } else {
-        0
+        Ok(ExitCode::SUCCESS)
     }
 }
 
@@ -529,18 +428,12 @@ pub(crate) struct RunArgs {
     json: bool,
 }
 
-fn run(args: Vec<OsString>) -> u8 {
-    use clap::Parser;
-    let a = match RunArgs::try_parse_from(
-        std::iter::once(OsString::from("kmodkit bpf run")).chain(args),
-    ) {
+fn run(args: Vec<OsString>) -> Outcome {
+    let a: RunArgs = match parse("kmodkit bpf run", args) {
         Ok(a) => a,
-        Err(e) => return clap_exit(e),
+        Err(outcome) => return outcome,
     };
-    let (progs, maps) = match load_typed("run", &a.file, a.prog_type.as_deref()) {
-        Ok(v) => v,
-        Err(code) => return code,
-    };
+    let (progs, maps) = load_typed("run", &a.file, a.prog_type.as_deref())?;
     let mut sel: Vec<_> = progs
         .into_iter()
         .filter(|p| {
@@ -551,8 +444,8 @@ fn run(args: Vec<OsString>) -> u8 {
         .collect();
     if sel.len() != 1 {
         let names: Vec<String> = sel.iter().map(|p| p.name.clone()).collect();
-        eprintln!(
-            "kmodkit bpf run: {}: {} programs match{}; choose one with --prog",
+        let msg = format!(
+            "{}: {} programs match{}; choose one with --prog",
             a.file.display(),
             sel.len(),
             if names.is_empty() {
@@ -561,69 +454,48 @@ fn run(args: Vec<OsString>) -> u8 {
                 format!(" ({})", names.join(", "))
             }
         );
-        return if sel.is_empty() { 1 } else { 2 };
+        return Err(if sel.is_empty() {
+            anyhow!(msg)
+        } else {
+            usage(format!("kmodkit bpf run: {msg}"))
+        });
     }
     let p = sel.remove(0);
     let Some(pt) = p.prog_type else {
-        eprintln!(
+        return Err(usage(format!(
             "kmodkit bpf run: program `{}`: unknown program type; pass --type",
             p.name
-        );
-        return 2;
+        )));
     };
     if !a.no_verify {
-        let infos = map_infos(&maps);
+        let infos = bpf_verifier::map_infos(&maps);
         let input = bpf_verifier::Input {
             insns: &p.insns,
             prog_type: pt,
             maps: &infos,
         };
         if let Err(r) = bpf_verifier::verify(&input, &bpf_verifier::Options::default()) {
-            eprintln!(
-                "kmodkit bpf run: {}: the verifier rejects `{}`: {r}",
+            let hint = r.hint.as_ref().map(|h| format!("\n  hint: {h}"));
+            return Err(anyhow!(
+                "{}: the verifier rejects `{}`: {r}{}",
                 a.file.display(),
-                p.name
-            );
-            if let Some(h) = r.hint {
-                eprintln!("  hint: {h}");
-            }
-            return 1;
+                p.name,
+                hint.unwrap_or_default()
+            ));
         }
     }
     let data = match &a.data {
-        Some(d) => match std::fs::read(d) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("kmodkit bpf run: {}: {e}", d.display());
-                return 1;
-            }
-        },
+        Some(d) => std::fs::read(d).with_context(|| d.display().to_string())?,
         None => Vec::new(),
     };
-    let inits: Vec<bpf_vm::run::MapInit> = maps
-        .iter()
-        .map(|m| bpf_vm::run::MapInit {
-            spec: bpf_vm::MapSpec {
-                name: m.name.clone(),
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: m.max_entries,
-                flags: m.flags,
-            },
-            data: m.data.clone(),
-        })
-        .collect();
+    let inits: Vec<bpf_vm::run::MapInit> = maps.iter().map(bpf_vm::run::MapInit::from).collect();
     let start = std::time::Instant::now();
     let res = bpf_vm::run::run(&p.insns, pt, &inits, &data, a.repeat);
     let ns = start.elapsed().as_nanos() / a.repeat.max(1) as u128;
     match res {
         Ok(r) => {
             if let Some(out) = &a.data_out {
-                if let Err(e) = write_atomic(out, &r.data_out) {
-                    eprintln!("kmodkit bpf run: {}: {e}", out.display());
-                    return 1;
-                }
+                safeio::replace(out, &r.data_out, None)?;
             }
             if a.json {
                 println!(
@@ -636,11 +508,8 @@ fn run(args: Vec<OsString>) -> u8 {
                 }
                 println!("Return value: {}, duration (average): {ns}ns", r.ret);
             }
-            0
+            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            eprintln!("kmodkit bpf run: {}: `{}`: {e}", a.file.display(), p.name);
-            1
-        }
+        Err(e) => Err(anyhow!("{}: `{}`: {e}", a.file.display(), p.name)),
     }
 }

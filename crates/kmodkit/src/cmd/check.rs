@@ -166,70 +166,27 @@ pub fn check(_: &str, args: Vec<OsString>) -> u8 {
     }
 }
 
-/// The kernel release and its config file from --kernel (and --config), and its image.
+/// The kernel release and its config file from --kernel (and --config), and its image:
+/// `kernels::InstalledKernel` knows where a kernel's files are.
 fn kernel_facts(a: &CheckArgs) -> anyhow::Result<(loadcheck::Kernel, Option<std::path::PathBuf>)> {
     use anyhow::Context;
-    let k = &a.kernel;
-    let image_path;
-    let (release, candidates): (String, Vec<std::path::PathBuf>) = if k.is_dir() {
-        let release = k
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .context("--kernel directory has no name")?;
-        let mut c = vec![k.join("build/.config"), k.join("config")];
-        // lib/modules/R inside an unpacked package: its boot/config-R.
-        let mut images = Vec::new();
-        if let Some(root) = k.parent().and_then(|p| p.parent()).and_then(|p| p.parent()) {
-            c.push(root.join("boot").join(format!("config-{release}")));
-            images.push(root.join("boot").join(format!("vmlinuz-{release}")));
-        }
-        c.push(std::path::PathBuf::from(format!("/boot/config-{release}")));
-        images.push(std::path::PathBuf::from(format!("/boot/vmlinuz-{release}")));
-        image_path = images.into_iter().find(|p| p.is_file());
-        (release, c)
-    } else {
-        let image = std::fs::read(k).with_context(|| k.display().to_string())?;
-        let release = vmrun::kernel::image_release(&image).with_context(|| {
-            format!(
-                "{}: not a bzImage (no kernel version in its setup header)",
-                k.display()
-            )
-        })?;
-        image_path = Some(k.clone());
-        let dir = k.parent().unwrap_or(Path::new("."));
-        let c = vec![
-            dir.join(format!("config-{release}")),
-            std::path::PathBuf::from(format!("/boot/config-{release}")),
-            std::path::PathBuf::from(format!("/lib/modules/{release}/build/.config")),
-        ];
-        (release, c)
-    };
+    let k = kernels::InstalledKernel::from_path(&a.kernel)?;
     let config = match &a.config {
         Some(c) => c.clone(),
-        None => candidates
-            .iter()
-            .find(|p| p.is_file())
-            .cloned()
-            .with_context(|| {
-                format!(
-                    "no config for kernel {release} (looked at {}); pass --config",
-                    candidates
-                        .iter()
-                        .map(|p| p.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })?,
+        None => k
+            .config_file()
+            .map_err(|e| anyhow::anyhow!("{e}; pass --config"))?
+            .to_path_buf(),
     };
     let text = std::fs::read_to_string(&config).with_context(|| config.display().to_string())?;
     Ok((
         loadcheck::Kernel {
-            release,
+            release: k.release,
             config: loadcheck::parse_config(&text),
             sig_enforce: a.sig_enforce,
             lockdown: a.lockdown,
         },
-        image_path,
+        k.image,
     ))
 }
 

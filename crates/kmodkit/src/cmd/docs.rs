@@ -380,6 +380,11 @@ const DKMS_LONG: &[LongOpt] = &[
         has_arg: HasArg::Required,
         val: 'C',
     },
+    LongOpt {
+        name: "json",
+        has_arg: HasArg::No,
+        val: 'J',
+    },
 ];
 const DKMS_HELP: &[(char, &str)] = &[
     ('m', "the module (NAME or NAME/VERSION)"),
@@ -402,6 +407,7 @@ const DKMS_HELP: &[(char, &str)] = &[
     ),
     ('Y', "the signing key"),
     ('C', "the signing certificate"),
+    ('J', "with status: one JSON document (kmodkit)"),
     ('j', "parallel make jobs"),
 ];
 

@@ -1,11 +1,18 @@
 //! Out-of-tree module commands: `new`, `build`, `dkms`.
+//!
+//! Where a kernel's headers, config and image are is `kernels::InstalledKernel`'s knowledge;
+//! building, signing (modsign as a library) and the DKMS lifecycle are `kbuild`'s. This file
+//! parses arguments, prints, and shows a progress bar per kernel on a terminal.
 
+use super::{Exit, Outcome};
+use anyhow::Context;
 use clap::Parser;
-use kbuild::dkms::{self, Dkms, Hooks};
-use kbuild::headers::Headers;
+use kbuild::dkms::{self, AddFrom, Dkms, KernelTarget, ModuleVersion};
+use kernels::InstalledKernel;
 use std::ffi::OsString;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 /// `kmodkit new NAME [--dir DIR]`: a skeleton module that builds as is.
 #[derive(Parser)]
@@ -24,10 +31,10 @@ pub(crate) struct NewArgs {
     rust: bool,
 }
 
-pub fn new(_: &str, args: Vec<OsString>) -> u8 {
+pub fn new(_: &str, args: Vec<OsString>) -> Outcome {
     let a = match NewArgs::try_parse_from(std::iter::once("kmodkit new".into()).chain(args)) {
         Ok(a) => a,
-        Err(e) => return clap_exit(e),
+        Err(e) => return super::clap_exit(e),
     };
     let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));
     let create = if a.rust {
@@ -35,26 +42,40 @@ pub fn new(_: &str, args: Vec<OsString>) -> u8 {
     } else {
         kbuild::skeleton::create
     };
-    match create(&a.name, &dir, &a.author) {
-        Ok(files) => {
-            for f in files {
-                println!("created {}", f.display());
-            }
-            println!("next: kmodkit build {}", dir.display());
-            0
-        }
-        Err(e) => {
-            eprintln!("kmodkit new: {e}");
-            1
-        }
+    let files = create(&a.name, &dir, &a.author)?;
+    for f in files {
+        println!("created {}", f.display());
     }
+    println!("next: kmodkit build {}", dir.display());
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Until this file's commands return `Outcome`: `super::clap_exit` as a status.
-fn clap_exit(e: clap::Error) -> u8 {
-    match super::clap_exit(e) {
-        Ok(_) => 0,
-        Err(_) => 2,
+/// A bar on stderr counting kernels, hidden when stderr is not a terminal.
+fn kernel_progress(len: usize, what: &str) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || len == 0 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len as u64);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} kernels ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Stdout that steps around the progress bar.
+struct AroundBar<'a> {
+    bar: &'a indicatif::ProgressBar,
+}
+
+impl Write for AroundBar<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bar.suspend(|| std::io::stdout().write(buf))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stdout().flush()
     }
 }
 
@@ -91,149 +112,173 @@ pub(crate) struct BuildArgs {
     jobs: Option<usize>,
 }
 
-pub fn build(_: &str, args: Vec<OsString>) -> u8 {
+/// The kernels to build for: those named (with --headers for one), else every kernel under
+/// the modules root that has headers.
+fn build_targets(a: &BuildArgs) -> anyhow::Result<Vec<InstalledKernel>> {
+    if a.kernels.is_empty() {
+        let mut releases: Vec<String> = std::fs::read_dir(&a.modules_root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_string))
+            .collect();
+        releases.sort();
+        let all: Vec<InstalledKernel> = releases
+            .iter()
+            .filter(|r| kbuild::trees::KernelTarget::new(r, "-").is_ok())
+            .map(|r| InstalledKernel::in_modules_tree(&a.modules_root, r))
+            .filter(|k| k.headers_dir().is_ok())
+            .collect();
+        if all.is_empty() {
+            anyhow::bail!(
+                "no kernel headers under {}/*/build; install linux-headers-$(uname -r) or pass --kernel and --headers",
+                a.modules_root.display()
+            );
+        }
+        return Ok(all);
+    }
+    a.kernels
+        .iter()
+        .map(|r| {
+            kbuild::trees::KernelTarget::new(r, "-")?;
+            let k = InstalledKernel::in_modules_tree(&a.modules_root, r);
+            Ok(match &a.headers {
+                Some(h) => k.with_headers(h.clone()),
+                None => k,
+            })
+        })
+        .collect()
+}
+
+pub fn build(_: &str, args: Vec<OsString>) -> Outcome {
     let a = match BuildArgs::try_parse_from(std::iter::once("kmodkit build".into()).chain(args)) {
         Ok(a) => a,
-        Err(e) => return clap_exit(e),
+        Err(e) => return super::clap_exit(e),
     };
     let jobs = a
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let src = match std::fs::canonicalize(&a.dir) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("kmodkit build: {}: {e}", a.dir.display());
-            return 1;
-        }
+    let src = std::fs::canonicalize(&a.dir).with_context(|| a.dir.display().to_string())?;
+    let key = match (&a.sign_key, &a.sign_cert) {
+        (Some(k), Some(c)) => Some(super::signing::given_key(k, c)?),
+        _ => None,
     };
-    let targets: Vec<Result<Headers, kbuild::Error>> = if a.kernels.is_empty() {
-        let all = Headers::installed(&a.modules_root);
-        if all.is_empty() {
-            eprintln!(
-                "kmodkit build: no kernel headers under {}/*/build; install linux-headers-$(uname -r) or pass --kernel and --headers",
-                a.modules_root.display()
-            );
-            return 1;
-        }
-        all.into_iter().map(Ok).collect()
-    } else {
-        a.kernels
-            .iter()
-            .map(|k| Headers::find(k, &a.modules_root, a.headers.as_deref()))
-            .collect()
-    };
-    let color = std::io::stderr().is_terminal();
+    let targets = build_targets(&a)?;
+    let bar = kernel_progress(targets.len(), "building");
     let mut failed = false;
-    for t in targets {
-        let h = match t {
-            Ok(h) => h,
-            Err(e) => {
-                eprintln!("kmodkit build: {e}");
-                failed = true;
-                continue;
-            }
-        };
-        if let Some(uts) = h.uts_release().filter(|u| *u != h.release) {
-            eprintln!(
-                "kmodkit build: the headers in {} are for {uts}, not {}: modules built there would not load into {}",
-                h.dir.display(),
-                h.release,
-                h.release
-            );
+    for k in &targets {
+        bar.set_message(format!("building for {}", k.release));
+        if let Err(e) = build_one(&a, &src, k, key.as_ref(), jobs, &bar) {
+            bar.suspend(|| eprintln!("kmodkit build: {}: {e:#}", k.release));
             failed = true;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if failed {
+        return Err(Exit::status(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Build for one kernel, check each module against it, sign when asked. Problems found in
+/// the results are printed as they are found; the error is what stopped this kernel.
+fn build_one(
+    a: &BuildArgs,
+    src: &Path,
+    k: &InstalledKernel,
+    key: Option<&kbuild::sign::Key>,
+    jobs: usize,
+    bar: &indicatif::ProgressBar,
+) -> anyhow::Result<()> {
+    let headers = k.headers_dir()?;
+    if let Some(uts) = k.headers_release().filter(|u| *u != k.release) {
+        anyhow::bail!(
+            "the headers in {} are for {uts}, not {}: modules built there would not load into {}",
+            headers.display(),
+            k.release,
+            k.release
+        );
+    }
+    let out = src.join(".build").join(&k.release);
+    let say = |s: String| bar.suspend(|| println!("{s}"));
+    say(format!(
+        "{}: make -C {} M={}",
+        k.release,
+        headers.display(),
+        out.display()
+    ));
+    let built = match kbuild::kernel::build_module(src, &k.release, headers, &out, jobs) {
+        Ok(b) => b,
+        Err(kbuild::Error::BuildFailed {
+            status,
+            log,
+            excerpt,
+            ..
+        }) => {
+            let color = std::io::stderr().is_terminal();
+            let mut text = format!(
+                "build failed (status {status}); full log: {}",
+                log.display()
+            );
+            for line in excerpt.lines() {
+                text.push('\n');
+                if color && line.starts_with("==> ") {
+                    text.push_str(&format!("\x1b[1;31m{line}\x1b[0m"));
+                } else {
+                    text.push_str(line);
+                }
+            }
+            anyhow::bail!(text);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let symvers_path = k
+        .symvers
+        .clone()
+        .unwrap_or_else(|| headers.join("Module.symvers"));
+    let symvers = kbuild::headers::symvers(&symvers_path)?;
+    let mut problems = false;
+    for m in &built.modules {
+        let found = kbuild::check::check(m, &k.release, &symvers)?;
+        if !found.is_empty() {
+            for p in found {
+                bar.suspend(|| eprintln!("kmodkit build: {}: {p}", m.display()));
+            }
+            problems = true;
             continue;
         }
-        let out = src.join(".build").join(&h.release);
-        println!(
-            "{}: make -C {} M={}",
-            h.release,
-            h.dir.display(),
-            out.display()
-        );
-        let built = match kbuild::kernel::build_module(&src, &h, &out, jobs) {
-            Ok(b) => b,
-            Err(kbuild::Error::BuildFailed {
-                release,
-                status,
-                log,
-                excerpt,
-            }) => {
-                eprintln!(
-                    "kmodkit build: {release}: build failed (status {status}); full log: {}",
-                    log.display()
-                );
-                for line in excerpt.lines() {
-                    if color && line.starts_with("==> ") {
-                        eprintln!("\x1b[1;31m{line}\x1b[0m");
-                    } else {
-                        eprintln!("{line}");
-                    }
-                }
-                failed = true;
-                continue;
-            }
-            Err(e) => {
-                eprintln!("kmodkit build: {}: {e}", h.release);
-                failed = true;
-                continue;
-            }
-        };
-        let symvers = match h.symvers() {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("kmodkit build: {}: {e}", h.release);
-                failed = true;
-                continue;
-            }
-        };
-        for m in &built.modules {
-            match kbuild::check::check(m, &h.release, &symvers) {
-                Ok(problems) if problems.is_empty() => {}
-                Ok(problems) => {
-                    for p in problems {
-                        eprintln!("kmodkit build: {}: {p}", m.display());
-                    }
-                    failed = true;
-                    continue;
-                }
-                Err(e) => {
-                    eprintln!("kmodkit build: {e}");
-                    failed = true;
-                    continue;
-                }
-            }
-            if let (Some(key), Some(cert)) = (&a.sign_key, &a.sign_cert) {
+        match key {
+            Some(key) => {
                 let hash = a
                     .hash
                     .clone()
-                    .or_else(|| h.config("CONFIG_MODULE_SIG_HASH"))
+                    .or_else(|| k.config_value("CONFIG_MODULE_SIG_HASH"))
                     .unwrap_or_else(|| "sha256".into());
-                if let Err(e) = super::signing::sign_in_place(m, key, cert, &hash) {
-                    eprintln!("kmodkit build: signing {}: {e}", m.display());
-                    failed = true;
-                    continue;
-                }
-                println!(
+                key.sign_in_place(m, &hash)
+                    .with_context(|| format!("signing {}", m.display()))?;
+                say(format!(
                     "{}: {} (checked, signed with {hash})",
-                    h.release,
+                    k.release,
                     m.display()
-                );
-            } else {
-                println!("{}: {} (checked)", h.release, m.display());
+                ));
             }
+            None => say(format!("{}: {} (checked)", k.release, m.display())),
         }
     }
-    u8::from(failed)
+    if problems {
+        anyhow::bail!("the kernel would refuse or taint these modules (see above)");
+    }
+    Ok(())
 }
 
-/// `kmodkit dkms ACTION [options]`, with DKMS 3's argument conventions.
-pub fn dkms(_: &str, args: Vec<OsString>) -> u8 {
+/// `kmodkit dkms ACTION [options]`, with DKMS 3's argument conventions, messages and
+/// statuses (printed verbatim, without a prefix, as DKMS prints them).
+pub fn dkms(_: &str, args: Vec<OsString>) -> Outcome {
     match run_dkms(args) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("{e}");
-            e.exit_code()
-        }
+        Ok(0) => Ok(ExitCode::SUCCESS),
+        Ok(code) => Err(Exit::status(code)),
+        Err(e) => Err(Exit::with(e.exit_code(), e.to_string())),
     }
 }
 
@@ -256,6 +301,7 @@ struct DkmsArgs {
     jobs: Option<usize>,
     source_dir: Option<PathBuf>,
     template_kernel: Option<String>,
+    json: bool,
 }
 
 const DKMS_ACTIONS: &[&str] = &[
@@ -276,7 +322,7 @@ fn dkms_usage() -> kbuild::Error {
         message: format!(
             "Usage: kmodkit dkms [{}] [-m|--module MODULE[/VERSION]] [-v VERSION] [-k|--kernelver KERNEL[/ARCH]] [-a|--arch ARCH] [--all] [--force]\n\
              \x20      [--dkmstree DIR] [--sourcetree DIR] [--installtree DIR] [--kernelsourcedir DIR] [--no-depmod]\n\
-             \x20      [--templatekernel KERNEL (match)]\n\
+             \x20      [--templatekernel KERNEL (match)] [--json (status)]\n\
              \x20      [--sign-key KEY --sign-cert CERT] [-j N] [MODULE/VERSION | SOURCE-DIR]",
             DKMS_ACTIONS.join("|")
         ),
@@ -336,6 +382,7 @@ fn parse_dkms_args(args: Vec<OsString>) -> Result<DkmsArgs, kbuild::Error> {
             }
             "-a" | "--arch" => a.arches.push(value(&mut i)?),
             "--all" => a.all = true,
+            "--json" => a.json = true,
             "--force" => a.force = true,
             "--no-depmod" => a.no_depmod = true,
             "--dkmstree" => a.dkms_tree = Some(value(&mut i)?.into()),
@@ -381,72 +428,113 @@ fn parse_dkms_args(args: Vec<OsString>) -> Result<DkmsArgs, kbuild::Error> {
     Ok(a)
 }
 
+/// The module/version an action works on, checked (single path components).
+fn module_version(a: &DkmsArgs, action: &str) -> Result<ModuleVersion, kbuild::Error> {
+    match (&a.module, &a.version) {
+        (Some(m), Some(v)) => ModuleVersion::from_cli(m, v),
+        _ => Err(dkms::module_args_error(action)),
+    }
+}
+
+/// The kernels an action works on: `-k K[/A]` (each with its `-a`, else the first, else
+/// this machine's), checked.
+fn kernel_targets(a: &DkmsArgs) -> Result<Vec<KernelTarget>, kbuild::Error> {
+    let default_arch = dkms::uname_m();
+    a.kernels
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let arch = a
+                .arches
+                .get(i)
+                .or(a.arches.first())
+                .unwrap_or(&default_arch);
+            KernelTarget::new(k, arch)
+        })
+        .collect()
+}
+
+fn print_status(d: &Dkms<'_>, a: &DkmsArgs) -> Result<(), kbuild::Error> {
+    if let Some(m) = &a.module {
+        kbuild::trees::component("module name", m, &kbuild::trees::Origin::CommandLine("-m"))?;
+    }
+    if let Some(v) = &a.version {
+        kbuild::trees::component(
+            "module version",
+            v,
+            &kbuild::trees::Origin::CommandLine("-v"),
+        )?;
+    }
+    let k = a
+        .kernels
+        .first()
+        .map(|k| (k.as_str(), a.arches.first().map_or("", |s| s.as_str())));
+    let lines = d.status(a.module.as_deref(), a.version.as_deref(), k);
+    if a.json {
+        let v: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "module": s.module.name,
+                    "version": s.module.version,
+                    "kernel": s.kernel.as_ref().map(|k| &k.release),
+                    "arch": s.kernel.as_ref().map(|k| &k.arch),
+                    "state": s.state.name(),
+                    "warnings": s.extra.split(" (").map(|w| w.trim().trim_end_matches(')'))
+                        .filter(|w| !w.is_empty()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        for s in lines {
+            println!("{}", s.line());
+        }
+    }
+    Ok(())
+}
+
 fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
     let a = parse_dkms_args(args)?;
     let Some(action) = a.action.clone() else {
         return Err(dkms_usage());
     };
-    let install_tree = a
-        .install_tree
-        .clone()
-        .unwrap_or_else(|| "/lib/modules".into());
-    let self_exe = std::env::current_exe().map_err(|e| kbuild::Error::Io {
-        path: "/proc/self/exe".into(),
-        source: e,
-    })?;
-
-    // Signing: the given key pair, else DKMS's MOK pair (created when missing, as DKMS does).
     let dkms_tree = a
         .dkms_tree
         .clone()
         .unwrap_or_else(|| "/var/lib/dkms".into());
-    let (key, cert) = match (&a.sign_key, &a.sign_cert) {
-        (Some(k), Some(c)) => (k.clone(), c.clone()),
-        _ => (dkms_tree.join("mok.key"), dkms_tree.join("mok.pub")),
-    };
-    let builds = matches!(action.as_str(), "build" | "install" | "autoinstall");
-    if builds && !key.exists() && !cert.exists() {
-        std::fs::create_dir_all(&dkms_tree).map_err(|e| kbuild::Error::Io {
-            path: dkms_tree.clone(),
-            source: e,
-        })?;
-        println!("Certificate or key are missing, generating self signed certificate for MOK...");
-        super::signing::generate_mok(&key, &cert).map_err(|e| kbuild::Error::Dkms {
-            code: 1,
-            message: format!("Error! {e}"),
-        })?;
+    // Values that become paths are checked before anything is written (the MOK key too).
+    let mut kernels = kernel_targets(&a)?;
+    if let (Some(m), Some(v)) = (&a.module, &a.version) {
+        ModuleVersion::from_cli(m, v)?;
     }
-    if builds {
-        println!("Signing key: {}", key.display());
-        println!("Public certificate (MOK): {}", cert.display());
-    }
-    let sign = move |m: &Path, hash: &str| super::signing::sign_in_place(m, &key, &cert, hash);
-    let depmod = |tree: &Path, k: &str| -> Result<(), String> {
-        let mut cmd = std::process::Command::new(&self_exe);
-        cmd.arg("depmod");
-        if tree != Path::new("/lib/modules") {
-            let root = tree.strip_suffix_lib_modules().ok_or_else(|| {
-                format!(
-                    "cannot index {}: not of the form ROOT/lib/modules",
-                    tree.display()
-                )
-            })?;
-            cmd.arg("-b").arg(root);
-        }
-        cmd.arg("-a").arg(k);
-        let st = cmd.status().map_err(|e| e.to_string())?;
-        if st.success() {
-            Ok(())
-        } else {
-            Err(format!("depmod exited with {st}"))
-        }
+    // Signing: the given key pair, else DKMS's MOK pair (created when missing, as DKMS does).
+    let builds = matches!(
+        action.as_str(),
+        "build" | "install" | "autoinstall" | "match"
+    );
+    let key = if builds {
+        Some(super::signing::dkms_key(
+            &dkms_tree,
+            (a.sign_key.as_ref(), a.sign_cert.as_ref()),
+        )?)
+    } else {
+        None
     };
-    let trust = |m: &Path, k: &str| super::signing::trust_warning(m, &install_tree, k);
-    let mut stdout = std::io::stdout();
+    let bar = match action.as_str() {
+        "build" | "install" | "autoinstall" | "match" => {
+            kernel_progress(kernels.len().max(1), &format!("dkms {action}"))
+        }
+        _ => indicatif::ProgressBar::hidden(),
+    };
+    let mut out = AroundBar { bar: &bar };
     let mut d = Dkms {
-        dkms_tree: dkms_tree.clone(),
+        dkms_tree,
         source_tree: a.source_tree.clone().unwrap_or_else(|| "/usr/src".into()),
-        install_tree: install_tree.clone(),
+        install_tree: a
+            .install_tree
+            .clone()
+            .unwrap_or_else(|| "/lib/modules".into()),
         etc_dir: "/etc/dkms".into(),
         kernel_source_dir: a.kernel_source_dir.clone(),
         debian_like: dkms::debian_like(),
@@ -455,102 +543,82 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
         force: a.force,
         no_depmod: a.no_depmod,
-        hooks: Hooks {
-            sign: Some(&sign),
-            depmod: &depmod,
-            trust_warning: Some(&trust),
-        },
-        out: &mut stdout,
-    };
-
-    let default_arch = dkms::uname_m();
-    let mut kernels: Vec<(String, String)> = a
-        .kernels
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            (
-                k.clone(),
-                a.arches
-                    .get(i)
-                    .or(a.arches.first())
-                    .cloned()
-                    .unwrap_or_else(|| default_arch.clone()),
-            )
-        })
-        .collect();
-    let need_mv = |a: &DkmsArgs| -> Result<(String, String), kbuild::Error> {
-        match (&a.module, &a.version) {
-            (Some(m), Some(v)) => Ok((m.clone(), v.clone())),
-            _ => Err(kbuild::Error::Dkms {
-                code: 1,
-                message: format!(
-                    "Error! Arguments <module> and <module-version> are not specified.\n\
-                     Usage: {action} <module>/<module-version> or\n\
-                     \x20      {action} -m <module>/<module-version> or\n\
-                     \x20      {action} -m <module> -v <module-version>"
-                ),
-            }),
-        }
+        signing: key.as_ref(),
+        trust_check: true,
+        out: &mut out,
     };
     if kernels.is_empty() && !a.all && action != "status" {
-        kernels.push((dkms::uname_r(), default_arch.clone()));
+        kernels.push(KernelTarget::new(&dkms::uname_r(), &dkms::uname_m())?);
     }
-    match action.as_str() {
+    let code = run_action(&mut d, &a, &action, kernels, &bar)?;
+    bar.finish_and_clear();
+    Ok(code)
+}
+
+/// One DKMS action over the kernels; returns DKMS's exit status.
+fn run_action(
+    d: &mut Dkms<'_>,
+    a: &DkmsArgs,
+    action: &str,
+    mut kernels: Vec<KernelTarget>,
+    bar: &indicatif::ProgressBar,
+) -> Result<u8, kbuild::Error> {
+    Ok(match action {
         "add" => {
-            d.add(
-                a.module.as_deref(),
-                a.version.as_deref(),
-                a.source_dir.as_deref(),
-            )?;
+            match (&a.source_dir, &a.module, &a.version) {
+                (Some(dir), _, _) => d.add(AddFrom::Directory(dir))?,
+                _ => d.add(AddFrom::SourceTree(module_version(a, "add")?))?,
+            };
+            0
         }
         "status" => {
-            let k = a
-                .kernels
-                .first()
-                .map(|k| (k.as_str(), a.arches.first().map_or("", |s| s.as_str())));
-            for s in d.status(a.module.as_deref(), a.version.as_deref(), k) {
-                println!("{}", s.line());
-            }
+            print_status(d, a)?;
+            0
         }
         "build" | "install" => {
-            let (m, v) = match (&a.module, &a.version, &a.source_dir) {
-                (None, None, Some(dir)) => d.add(None, None, Some(dir))?,
-                _ => need_mv(&a)?,
+            let mv = match (&a.module, &a.version, &a.source_dir) {
+                (None, None, Some(dir)) => d.add(AddFrom::Directory(dir))?,
+                _ => module_version(a, action)?,
             };
-            for (k, ar) in &kernels {
+            for k in &kernels {
+                bar.set_message(format!("dkms {action} {mv} for {}", k.release));
                 if action == "build" {
-                    d.build(&m, &v, k, ar)?;
+                    d.build(&mv, k)?;
                 } else {
-                    d.install(&m, &v, k, ar)?;
+                    d.install(&mv, k)?;
                 }
+                bar.inc(1);
             }
+            0
         }
         "uninstall" | "unbuild" | "remove" => {
-            let (m, v) = need_mv(&a)?;
-            if !d.is_added(&m, &v) {
+            let mv = module_version(a, action)?;
+            if !d.is_added(&mv) {
                 return Err(kbuild::Error::Dkms {
                     code: 3,
                     message: format!(
-                        "Error! The module/version combo: {m}-{v} is not located in the DKMS tree."
+                        "Error! The module/version combo: {}-{} is not located in the DKMS tree.",
+                        mv.name, mv.version
                     ),
                 });
             }
             if a.all {
-                kernels = d.built_kernels(&m, &v);
+                kernels = d.built_kernels(&mv);
             }
-            match action.as_str() {
-                "remove" => d.remove(&m, &v, &kernels)?,
+            match action {
+                "remove" => d.remove(&mv, &kernels)?,
+                "uninstall" => {
+                    for k in &kernels {
+                        d.uninstall(&mv, k)?;
+                    }
+                }
                 _ => {
-                    for (k, ar) in &kernels {
-                        if action == "uninstall" {
-                            d.uninstall(&m, &v, k, ar)?;
-                        } else {
-                            d.unbuild(&m, &v, k, ar)?;
-                        }
+                    for k in &kernels {
+                        d.unbuild(&mv, k)?;
                     }
                 }
             }
+            0
         }
         "match" => {
             let Some(t) = a.template_kernel.clone() else {
@@ -559,9 +627,12 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
                     message: "Error! The action match requires --templatekernel.".into(),
                 });
             };
+            KernelTarget::new(&t, "-")?;
             let mut failures = Vec::new();
-            for (k, ar) in &kernels {
-                failures.extend(d.match_kernel(&t, k, ar));
+            for k in &kernels {
+                bar.set_message(format!("dkms match {t} -> {}", k.release));
+                failures.extend(d.match_kernel(&t, k));
+                bar.inc(1);
             }
             if let Some((mv, e)) = failures.first() {
                 return Err(kbuild::Error::Dkms {
@@ -569,41 +640,34 @@ fn run_dkms(args: Vec<OsString>) -> Result<u8, kbuild::Error> {
                     message: format!("Error! Installing {mv} failed: {e}"),
                 });
             }
+            0
         }
         "autoinstall" => {
             let mut failures = Vec::new();
-            for (k, ar) in &kernels {
+            for k in &kernels {
+                bar.set_message(format!("dkms autoinstall for {}", k.release));
                 failures.extend(
-                    d.autoinstall(k, ar)
+                    d.autoinstall(k)
                         .into_iter()
-                        .map(|(mv, e)| (format!("{mv} for {k} ({ar})"), e)),
+                        .map(|(mv, e)| (format!("{mv} for {k}"), e)),
                 );
+                bar.inc(1);
             }
-            if !failures.is_empty() {
-                eprintln!("Error! One or more modules failed to install during autoinstall:");
-                for (what, e) in &failures {
-                    eprintln!(
-                        "  {what}: {}",
-                        e.to_string().lines().next().unwrap_or_default()
-                    );
-                }
-                return Ok(11);
+            if failures.is_empty() {
+                0
+            } else {
+                bar.suspend(|| {
+                    eprintln!("Error! One or more modules failed to install during autoinstall:");
+                    for (what, e) in &failures {
+                        eprintln!(
+                            "  {what}: {}",
+                            e.to_string().lines().next().unwrap_or_default()
+                        );
+                    }
+                });
+                11
             }
         }
         _ => return Err(dkms_usage()),
-    }
-    Ok(0)
-}
-
-/// `ROOT/lib/modules` -> `ROOT`.
-trait StripLibModules {
-    fn strip_suffix_lib_modules(&self) -> Option<PathBuf>;
-}
-
-impl StripLibModules for Path {
-    fn strip_suffix_lib_modules(&self) -> Option<PathBuf> {
-        let s = self.to_str()?.trim_end_matches('/');
-        s.strip_suffix("/lib/modules")
-            .map(|r| PathBuf::from(if r.is_empty() { "/" } else { r }))
-    }
+    })
 }

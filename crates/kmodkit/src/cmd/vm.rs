@@ -5,9 +5,11 @@
 //! 124 when the guest did not finish in time, 125 for every other failure (bad input, QEMU
 //! missing, kernel panic, no status reported). Usage errors are 2.
 
+use anyhow::Context;
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use vmrun::{Outcome, Vm};
@@ -75,34 +77,79 @@ pub(crate) struct Args {
 const VM_FAILED: u8 = 125;
 const VM_TIMEOUT: u8 = 124;
 
-pub fn main(name: &str, args: Vec<OsString>) -> u8 {
+pub fn main(name: &str, args: Vec<OsString>) -> super::Outcome {
     let a = match Args::try_parse_from(std::iter::once("kmodkit vm".into()).chain(args)) {
         Ok(a) => a,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(e) => return super::clap_exit(e),
     };
-    match run(&a) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("kmodkit {name}: {e:#}");
-            VM_FAILED
+    // The harness's own failures keep their documented status (125), not main's 1.
+    let code =
+        run(&a).map_err(|e| super::Exit::with(VM_FAILED, format!("kmodkit {name}: {e:#}")))?;
+    Ok(ExitCode::from(code))
+}
+
+/// The kernel to boot: the image given (checked to be one before QEMU is asked), the
+/// current Debian package, or the default (running kernel's image, else the cache's newest).
+fn kernel(a: &Args) -> anyhow::Result<(PathBuf, Option<String>)> {
+    let k = match (&a.kernel, a.debian_kernel) {
+        (Some(path), _) => {
+            kernels::check_image(path)?;
+            // An image whose release cannot be read still boots; modules then come from
+            // the only release in --modules-from.
+            return Ok((
+                path.clone(),
+                kernels::InstalledKernel::from_image(path)
+                    .ok()
+                    .map(|k| k.release),
+            ));
         }
+        (None, true) => kernels::InstalledKernel::from_image(&vmrun::kernel::fetch_debian()?)?,
+        (None, false) => vmrun::kernel::default_kernel()?,
+    };
+    let image = k
+        .image
+        .clone()
+        .with_context(|| format!("kernel {}: no image", k.release))?;
+    kernels::check_image(&image)?;
+    Ok((image, Some(k.release)))
+}
+
+/// A spinner on stderr while the guest boots (hidden when stderr is not a terminal),
+/// cleared by the guest's first output.
+fn boot_spinner(release: Option<&str>) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(format!(
+        "booting {} under QEMU",
+        release.unwrap_or("the kernel")
+    ));
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// A writer that clears the boot spinner before its first bytes.
+struct AfterSpinner<W> {
+    inner: W,
+    spinner: indicatif::ProgressBar,
+}
+
+impl<W: std::io::Write> std::io::Write for AfterSpinner<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !self.spinner.is_finished() {
+            self.spinner.finish_and_clear();
+        }
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
 fn run(a: &Args) -> anyhow::Result<u8> {
-    use anyhow::Context;
-    let kernel = match (&a.kernel, a.debian_kernel) {
-        (Some(k), _) => k.clone(),
-        (None, true) => vmrun::kernel::fetch_debian()?,
-        (None, false) => vmrun::kernel::default_image()?,
-    };
-    let image = std::fs::read(&kernel).with_context(|| format!("{}", kernel.display()))?;
-    let release = vmrun::kernel::image_release(&image);
-    drop(image);
+    let (kernel, release) = kernel(a)?;
     let busybox = match &a.busybox {
         Some(b) => b.clone(),
         None => ["/bin/busybox", "/usr/bin/busybox"]
@@ -145,7 +192,18 @@ fn run(a: &Args) -> anyhow::Result<u8> {
         vm.firmware = Some(vmrun::firmware::Firmware::find_ovmf()?);
         vm.secure_db = a.secure_db.clone();
     }
-    let (outcome, log) = vm.run(&fs, &nonce, std::io::stdout(), std::io::stderr())?;
+    let spinner = boot_spinner(release.as_deref());
+    let out = AfterSpinner {
+        inner: std::io::stdout(),
+        spinner: spinner.clone(),
+    };
+    let err = AfterSpinner {
+        inner: std::io::stderr(),
+        spinner: spinner.clone(),
+    };
+    let result = vm.run(&fs, &nonce, out, err);
+    spinner.finish_and_clear();
+    let (outcome, log) = result?;
     if a.console {
         eprintln!("--- kernel console ---\n{}", log.trim_end());
     }

@@ -1,5 +1,5 @@
 # type: socket_filter
 # expect: reject
-# class: uninit
+# class: return
 r1 = 0
 exit

@@ -1,0 +1,325 @@
+//! Conditional jumps: deciding branches, refining scalar ranges on each side, NULL
+//! checks and packet range checks.
+
+use super::*;
+
+/// Refine `a OP b` (scalars) on the taken (`true`) and not-taken side.
+pub(super) fn refine(a: &Scalar, b: &Scalar, op: u8, taken: bool) -> Option<(Scalar, Scalar)> {
+    // Normalise to the taken-side condition.
+    let op = if taken { op } else { negate(op) };
+    let (mut a, mut b) = (*a, *b);
+    match op {
+        jmp::JEQ => {
+            let lo = a.umin.max(b.umin);
+            let hi = a.umax.min(b.umax);
+            let slo = a.smin.max(b.smin);
+            let shi = a.smax.min(b.smax);
+            let t = a.t.intersect(b.t);
+            if lo > hi || slo > shi || (a.t.value ^ b.t.value) & !(a.t.mask | b.t.mask) != 0 {
+                return None;
+            }
+            for x in [&mut a, &mut b] {
+                x.umin = lo;
+                x.umax = hi;
+                x.smin = slo;
+                x.smax = shi;
+                x.t = t;
+                x.sync();
+            }
+        }
+        jmp::JNE => {
+            if let (Some(x), Some(y)) = (a.value(), b.value()) {
+                if x == y {
+                    return None;
+                }
+            }
+            if let Some(y) = b.value() {
+                if a.umin == y && a.umin < a.umax {
+                    a.umin += 1;
+                } else if a.umax == y && a.umin < a.umax {
+                    a.umax -= 1;
+                }
+                if a.smin == y as i64 && a.smin < a.smax {
+                    a.smin += 1;
+                } else if a.smax == y as i64 && a.smin < a.smax {
+                    a.smax -= 1;
+                }
+                a.sync();
+            }
+        }
+        jmp::JGT => {
+            // a > b
+            if a.umax <= b.umin {
+                return None;
+            }
+            a.umin = a.umin.max(b.umin.saturating_add(1));
+            b.umax = b.umax.min(a.umax - 1);
+            a.sync();
+            b.sync();
+        }
+        jmp::JGE => {
+            if a.umax < b.umin {
+                return None;
+            }
+            a.umin = a.umin.max(b.umin);
+            b.umax = b.umax.min(a.umax);
+            a.sync();
+            b.sync();
+        }
+        jmp::JLT => {
+            if a.umin >= b.umax {
+                return None;
+            }
+            a.umax = a.umax.min(b.umax - 1);
+            b.umin = b.umin.max(a.umin.saturating_add(1));
+            a.sync();
+            b.sync();
+        }
+        jmp::JLE => {
+            if a.umin > b.umax {
+                return None;
+            }
+            a.umax = a.umax.min(b.umax);
+            b.umin = b.umin.max(a.umin);
+            a.sync();
+            b.sync();
+        }
+        jmp::JSGT => {
+            if a.smax <= b.smin {
+                return None;
+            }
+            a.smin = a.smin.max(b.smin.saturating_add(1));
+            b.smax = b.smax.min(a.smax - 1);
+            a.sync();
+            b.sync();
+        }
+        jmp::JSGE => {
+            if a.smax < b.smin {
+                return None;
+            }
+            a.smin = a.smin.max(b.smin);
+            b.smax = b.smax.min(a.smax);
+            a.sync();
+            b.sync();
+        }
+        jmp::JSLT => {
+            if a.smin >= b.smax {
+                return None;
+            }
+            a.smax = a.smax.min(b.smax - 1);
+            b.smin = b.smin.max(a.smin.saturating_add(1));
+            a.sync();
+            b.sync();
+        }
+        jmp::JSLE => {
+            if a.smin > b.smax {
+                return None;
+            }
+            a.smax = a.smax.min(b.smax);
+            b.smin = b.smin.max(a.smin);
+            a.sync();
+            b.sync();
+        }
+        jmp::JSET => {
+            // (a & b) != 0
+            if let Some(y) = b.value() {
+                if a.t.value & y != 0 {
+                    // certainly set: nothing to refine
+                } else if (a.t.value | a.t.mask) & y == 0 {
+                    return None;
+                }
+            }
+        }
+        0xff => {
+            // (a & b) == 0
+            if let Some(y) = b.value() {
+                if a.t.value & y != 0 {
+                    return None;
+                }
+                a.t.mask &= !y;
+                a.sync();
+            }
+        }
+        _ => {}
+    }
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    Some((a, b))
+}
+
+/// The condition that holds when a jump with `op` is not taken (`0xff` stands for
+/// "`a & b == 0`", the negation of `JSET`).
+fn negate(op: u8) -> u8 {
+    match op {
+        jmp::JEQ => jmp::JNE,
+        jmp::JNE => jmp::JEQ,
+        jmp::JGT => jmp::JLE,
+        jmp::JLE => jmp::JGT,
+        jmp::JGE => jmp::JLT,
+        jmp::JLT => jmp::JGE,
+        jmp::JSGT => jmp::JSLE,
+        jmp::JSLE => jmp::JSGT,
+        jmp::JSGE => jmp::JSLT,
+        jmp::JSLT => jmp::JSGE,
+        jmp::JSET => 0xff, // not-taken JSET: (a & b) == 0
+        o => o,
+    }
+}
+
+pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
+    let maps = cx.input.maps;
+    let is32 = i.class() == class::JMP32;
+    match i.op() {
+        jmp::JA => {
+            let t = (pc as i64 + 1 + i.jump_offset()) as usize;
+            Ok(Next::Goto(t))
+        }
+        jmp::EXIT => exit(cx, pc, st),
+        jmp::CALL => call(cx, pc, st, i),
+        op => {
+            let target = (pc as i64 + 1 + i.off as i64) as usize;
+            let a = cx.read_reg(pc, st, i.dst)?;
+            let b = if i.is_reg_src() {
+                cx.read_reg(pc, st, i.src)?
+            } else {
+                Reg::Scalar(Scalar::konst(if is32 {
+                    i.imm as u32 as u64
+                } else {
+                    i.imm as i64 as u64
+                }))
+            };
+            match (a, b) {
+                (Reg::Scalar(sa), Reg::Scalar(sb)) => {
+                    let fits = |s: &Scalar| s.umax <= u32::MAX as u64;
+                    let signed = matches!(op, jmp::JSGT | jmp::JSGE | jmp::JSLT | jmp::JSLE);
+                    // JMP32 compares the low halves: refine only when both are 32-bit values
+                    // (and, for signed compares, non-negative as 32-bit values).
+                    let exact = !is32
+                        || (fits(&sa)
+                            && fits(&sb)
+                            && (!signed
+                                || (sa.umax <= i32::MAX as u64 && sb.umax <= i32::MAX as u64)));
+                    let (t, f) = if exact {
+                        (refine(&sa, &sb, op, true), refine(&sa, &sb, op, false))
+                    } else {
+                        (Some((sa, sb)), Some((sa, sb)))
+                    };
+                    let mk = |r: Option<(Scalar, Scalar)>, st: &State| -> Option<State> {
+                        r.map(|(x, y)| {
+                            let mut s2 = st.clone();
+                            s2.cur_mut().regs[i.dst as usize] = Reg::Scalar(x);
+                            if i.is_reg_src() {
+                                s2.cur_mut().regs[i.src as usize] = Reg::Scalar(y);
+                            }
+                            s2
+                        })
+                    };
+                    let ts = mk(t, st);
+                    let fs = mk(f, st);
+                    branch(pc, target, ts, fs)
+                }
+                (Reg::Ptr(p), Reg::Scalar(sb)) | (Reg::Scalar(sb), Reg::Ptr(p))
+                    if p.nullable
+                        && sb.value() == Some(0)
+                        && !is32
+                        && matches!(op, jmp::JEQ | jmp::JNE) =>
+                {
+                    // NULL check: on the `== 0` side the pointer is 0; on the other it is valid.
+                    let mut null_st = st.clone();
+                    Ctx::for_id(&mut null_st, p.id, &mut |r| *r = Reg::konst(0));
+                    let mut ok_st = st.clone();
+                    Ctx::for_id(&mut ok_st, p.id, &mut |r| {
+                        if let Reg::Ptr(q) = r {
+                            q.nullable = false;
+                        }
+                    });
+                    if op == jmp::JEQ {
+                        branch(pc, target, Some(null_st), Some(ok_st))
+                    } else {
+                        branch(pc, target, Some(ok_st), Some(null_st))
+                    }
+                }
+                (Reg::Ptr(pa), Reg::Ptr(pb)) if !is32 => {
+                    // Packet bounds: pkt (+K) vs pkt_end.
+                    let pkt = |k: Kind| matches!(k, Kind::Pkt | Kind::PktMeta);
+                    let (pk, swapped) = if pkt(pa.kind) && pb.kind == Kind::PktEnd {
+                        (Some(pa), false)
+                    } else if pa.kind == Kind::PktEnd && pkt(pb.kind) {
+                        (Some(pb), true)
+                    } else {
+                        (None, false)
+                    };
+                    let Some(pk) = pk else {
+                        // Other pointer comparisons: root may compare pointers; both sides live.
+                        return branch(pc, target, Some(st.clone()), Some(st.clone()));
+                    };
+                    // Normalise to `pk OP end`.
+                    let op = if swapped {
+                        match op {
+                            jmp::JGT => jmp::JLT,
+                            jmp::JLT => jmp::JGT,
+                            jmp::JGE => jmp::JLE,
+                            jmp::JLE => jmp::JGE,
+                            o => o,
+                        }
+                    } else {
+                        op
+                    };
+                    // Which side knows pk <= end (range = off) or pk < end (range = off+... we use off).
+                    let (safe_taken, safe_fall) = match op {
+                        jmp::JGT => (false, true), // pk > end taken -> fallthrough pk <= end
+                        jmp::JGE => (false, true), // pk >= end taken -> fallthrough pk < end
+                        jmp::JLT => (true, false), // pk < end taken
+                        jmp::JLE => (true, false), // pk <= end taken
+                        _ => (false, false),
+                    };
+                    let range = if pk.var.is_const() {
+                        pk.off + pk.var.t.value as i64
+                    } else {
+                        pk.off
+                    };
+                    let mark = |mut s: State| -> State {
+                        Ctx::for_id(&mut s, pk.id, &mut |r| {
+                            if let Reg::Ptr(q) = r {
+                                q.range = q.range.max(range);
+                            }
+                        });
+                        s
+                    };
+                    let ts = if safe_taken {
+                        mark(st.clone())
+                    } else {
+                        st.clone()
+                    };
+                    let fs = if safe_fall {
+                        mark(st.clone())
+                    } else {
+                        st.clone()
+                    };
+                    branch(pc, target, Some(ts), Some(fs))
+                }
+                _ => {
+                    // Pointer vs scalar comparisons other than NULL checks: privileged loaders
+                    // may compare; both outcomes are possible.
+                    let _ = maps;
+                    branch(pc, target, Some(st.clone()), Some(st.clone()))
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn branch(
+    pc: usize,
+    target: usize,
+    taken: Option<State>,
+    fall: Option<State>,
+) -> Res<Next> {
+    Ok(match (taken, fall) {
+        (Some(t), Some(f)) => Next::Branch((pc + 1, f), (target, t)),
+        (Some(t), None) => Next::Move(target, t),
+        (None, Some(f)) => Next::Move(pc + 1, f),
+        (None, None) => Next::End,
+    })
+}

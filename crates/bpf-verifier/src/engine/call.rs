@@ -1,0 +1,491 @@
+//! Calls and exits: BPF-to-BPF calls, helper calls (argument and return types), and
+//! the return value check at exit.
+
+use super::*;
+
+pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
+    let maps = cx.input.maps;
+    let r0 = cx.read_reg(pc, st, 0).map_err(|mut e| {
+        e.class = Class::Return;
+        e.msg = "R0 !read_ok: R0 is not set at exit".into();
+        e.hint = Some("return a value: set r0 before exit".into());
+        e
+    })?;
+    if st.frames.len() > 1 {
+        if let Reg::Ptr(Ptr {
+            kind: Kind::Stack(f),
+            ..
+        }) = r0
+        {
+            if f as usize == st.frames.len() - 1 {
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    "cannot return stack pointer to the caller".to_string(),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+        }
+        let callee = st.frames.pop().expect("len > 1");
+        let caller = st.cur_mut();
+        caller.regs[0] = r0;
+        for r in 1..=5 {
+            caller.regs[r] = Reg::Uninit;
+        }
+        return Ok(Next::Goto(callee.callsite + 1));
+    }
+    // Return value ranges checked by the kernel for some types.
+    let range: Option<(i64, i64)> = match cx.input.prog_type {
+        ptype::CGROUP_SKB => Some((0, 1)),
+        _ => None,
+    };
+    if let Some((lo, hi)) = range {
+        match r0 {
+            Reg::Scalar(s) if s.smin >= lo && s.smax <= hi => {}
+            _ => {
+                return rej(
+                    pc,
+                    Class::Return,
+                    format!(
+                        "At program exit the register R0 has {} should have been in [{lo}, {hi}]",
+                        fmt_reg(&r0, maps)
+                    ),
+                    Some(format!(
+                        "this program type must return a value in [{lo}, {hi}]"
+                    )),
+                    st,
+                    maps,
+                )
+            }
+        }
+    }
+    Ok(Next::End)
+}
+
+pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
+    let maps = cx.input.maps;
+    if i.is_reg_src() {
+        return rej(
+            pc,
+            Class::Unsupported,
+            "callx (indirect calls) is not supported".to_string(),
+            None,
+            st,
+            maps,
+        );
+    }
+    match i.src {
+        pseudo::CALL_LOCAL => {
+            if st.frames.len() >= MAX_FRAMES {
+                return rej(
+                    pc,
+                    Class::Bounds,
+                    format!(
+                        "the call stack of {} frames is too deep",
+                        st.frames.len() + 1
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            let target = (pc as i64 + 1 + i.imm as i64) as usize;
+            let caller = st.cur().regs;
+            let depth = st.frames.len() as u8;
+            let mut regs = [Reg::Uninit; 11];
+            regs[1..6].copy_from_slice(&caller[1..6]);
+            regs[10] = fp(depth);
+            st.frames.push(Frame {
+                regs,
+                stack: Stack::new(),
+                callsite: pc,
+                func: target,
+            });
+            let _ = &cx.funcs;
+            Ok(Next::Goto(target))
+        }
+        pseudo::CALL_KFUNC => rej(
+            pc,
+            Class::Unsupported,
+            format!("kfunc call (btf id {}) is not modelled", i.imm),
+            None,
+            st,
+            maps,
+        ),
+        _ => helper_call(cx, pc, st, i.imm),
+    }
+}
+
+pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next> {
+    let maps = cx.input.maps;
+    let pt = cx.input.prog_type;
+    let Some(p) = helpers::proto(id) else {
+        return rej(
+            pc,
+            Class::Helper,
+            format!("invalid func unknown#{id}"),
+            Some("this helper is not modelled or does not exist".into()),
+            st,
+            maps,
+        );
+    };
+    if !helpers::allowed(p, pt) {
+        return rej(
+            pc,
+            Class::Helper,
+            format!("program of this type cannot use helper bpf_{}#{id}", p.name),
+            Some(format!(
+                "bpf_{} is not available to {} programs",
+                p.name,
+                bpf_insn::object::prog_type_name(pt)
+            )),
+            st,
+            maps,
+        );
+    }
+    let mut found = HelperArgs::default();
+    for (k, arg) in p.args.iter().enumerate() {
+        if *arg == Arg::None {
+            break;
+        }
+        helper_arg(cx, pc, st, p, k, &mut found)?;
+    }
+    // Effects: R1-R5 clobbered, R0 the result.
+    if let Some(rid) = found.release_id {
+        Ctx::for_id(st, rid, &mut |r| *r = Reg::unknown());
+    }
+    let f = st.cur_mut();
+    for r in 1..=5 {
+        f.regs[r] = Reg::Uninit;
+    }
+    f.regs[0] = match p.ret {
+        Ret::Integer => Reg::unknown(),
+        Ret::Void => Reg::unknown(),
+        Ret::MapValueOrNull => {
+            let m = found.map.expect("ConstMapPtr checked");
+            let id = cx.new_id();
+            Reg::Ptr(Ptr {
+                kind: Kind::MapValue(m),
+                off: 0,
+                var: Scalar::konst(0),
+                id,
+                nullable: true,
+                range: 0,
+            })
+        }
+        Ret::AllocMemOrNull => {
+            let id = cx.new_id();
+            Reg::Ptr(Ptr {
+                kind: Kind::Mem(found.alloc_size.unwrap_or(0) as u32),
+                off: 0,
+                var: Scalar::konst(0),
+                id,
+                nullable: true,
+                range: 0,
+            })
+        }
+    };
+    Ok(Next::Goto(pc + 1))
+}
+
+/// What the arguments of one helper call established for the arguments after them and
+/// for the result.
+#[derive(Default)]
+struct HelperArgs {
+    map: Option<u32>,
+    alloc_size: Option<u64>,
+    release_id: Option<u32>,
+}
+
+/// Check argument `k` (in R`k+1`) of helper `p` against its declared type.
+fn helper_arg(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &mut State,
+    p: &helpers::Proto,
+    k: usize,
+    found: &mut HelperArgs,
+) -> Res<()> {
+    let maps = cx.input.maps;
+    let arg = &p.args[k];
+    let r = (k + 1) as u8;
+    let v = cx.read_reg(pc, st, r).map_err(|mut e| {
+        e.class = Class::Uninit;
+        e.msg = format!(
+            "R{r} !read_ok: argument {} of bpf_{} is not initialised",
+            k + 1,
+            p.name
+        );
+        e
+    })?;
+    let want = |what: &str, st: &State| -> Res<()> {
+        rej(
+            pc,
+            Class::Helper,
+            format!(
+                "R{r} type={} expected={what} (argument {} of bpf_{})",
+                fmt_reg(&v, maps),
+                k + 1,
+                p.name
+            ),
+            None,
+            st,
+            maps,
+        )
+    };
+    match arg {
+        Arg::None | Arg::Anything => {}
+        Arg::Scalar => {
+            if !matches!(v, Reg::Scalar(_)) {
+                return want("scalar", st);
+            }
+        }
+        Arg::ConstMapPtr => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::MapPtr(m),
+                ..
+            }) => {
+                let mi = &maps[m as usize];
+                if let Some(why) = helpers::map_incompatible(p.id, mi.map_type) {
+                    let class = if matches!(p.id, 1..=3) && !matches!(mi.map_type, 3 | 4 | 7 | 27) {
+                        Class::Unsupported
+                    } else {
+                        Class::Helper
+                    };
+                    return rej(
+                        pc,
+                        class,
+                        format!(
+                            "cannot pass map_type {} into func bpf_{}#{} ({why})",
+                            mi.map_type, p.name, p.id
+                        ),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                found.map = Some(m);
+            }
+            _ => return want("map_ptr", st),
+        },
+        Arg::MapKey | Arg::MapValue => {
+            let Some(m) = found.map else {
+                return want("map_ptr first", st);
+            };
+            let mi = &maps[m as usize];
+            let size = if *arg == Arg::MapKey {
+                mi.key_size
+            } else {
+                mi.value_size
+            } as usize;
+            check_mem_arg(cx, pc, st, r, &v, size, false, p.name)?;
+        }
+        Arg::Mem | Arg::UninitMem => mem_and_size_arg(cx, pc, st, p, k, v)?,
+        Arg::Size | Arg::SizeOrZero => {}
+        Arg::Ctx => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::Ctx,
+                off: 0,
+                ..
+            }) => {}
+            _ => return want("ctx", st),
+        },
+        Arg::ConstAllocSize => match v {
+            Reg::Scalar(s) if s.is_const() => found.alloc_size = s.value(),
+            _ => return want("a constant size", st),
+        },
+        Arg::AllocMem => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::Mem(_),
+                off: 0,
+                nullable: false,
+                id,
+                ..
+            }) => found.release_id = Some(id),
+            Reg::Ptr(Ptr {
+                kind: Kind::Mem(_),
+                nullable: true,
+                ..
+            }) => {
+                return rej(
+                    pc,
+                    Class::Null,
+                    format!(
+                        "R{r} may be NULL: check the result of bpf_ringbuf_reserve before bpf_{}",
+                        p.name
+                    ),
+                    None,
+                    st,
+                    maps,
+                )
+            }
+            _ => return want("ringbuf_mem", st),
+        },
+    }
+    Ok(())
+}
+
+/// A memory argument (R`k+1`) and its size in the next register: the size must be a
+/// bounded scalar, non-zero unless the helper takes `SizeOrZero`, and the whole range must
+/// be accessible (writable, for memory the helper fills).
+fn mem_and_size_arg(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &mut State,
+    p: &helpers::Proto,
+    k: usize,
+    v: Reg,
+) -> Res<()> {
+    let maps = cx.input.maps;
+    let arg = &p.args[k];
+    let r = (k + 1) as u8;
+    // Size is the next register.
+    let sr = r + 1;
+    let sv = cx.read_reg(pc, st, sr)?;
+    let Reg::Scalar(ss) = sv else {
+        return rej(
+            pc,
+            Class::Helper,
+            format!(
+                "R{sr} must be a scalar size (argument {} of bpf_{})",
+                k + 2,
+                p.name
+            ),
+            None,
+            st,
+            maps,
+        );
+    };
+    let zero_ok = p.args[k + 1] == Arg::SizeOrZero;
+    if ss.umax > (1 << 29) || ss.smin < 0 {
+        return rej(
+            pc,
+            Class::Bounds,
+            format!("R{sr} unbounded memory access, use 'var &= const' or 'if (var < const)' (size argument of bpf_{})", p.name),
+            Some("bound the size argument with a constant".into()),
+            st,
+            maps,
+        );
+    }
+    if ss.umin == 0 && !zero_ok {
+        return rej(
+            pc,
+            Class::Helper,
+            format!(
+                "R{sr} invalid zero-sized read (size argument of bpf_{} must be > 0)",
+                p.name
+            ),
+            None,
+            st,
+            maps,
+        );
+    }
+    if ss.umax == 0 {
+        if let Reg::Scalar(s) = v {
+            if s.value() == Some(0) {
+                return Ok(());
+            }
+        }
+    }
+    check_mem_arg(
+        cx,
+        pc,
+        st,
+        r,
+        &v,
+        ss.umax as usize,
+        *arg == Arg::UninitMem,
+        p.name,
+    )?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn check_mem_arg(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &mut State,
+    r: u8,
+    v: &Reg,
+    size: usize,
+    write: bool,
+    name: &str,
+) -> Res<()> {
+    let maps = cx.input.maps;
+    match v {
+        Reg::Ptr(p) => {
+            if p.nullable {
+                return rej(
+                    pc,
+                    Class::Null,
+                    format!(
+                        "R{r} type={} may be NULL: bpf_{name} needs valid memory",
+                        fmt_reg(v, maps)
+                    ),
+                    Some("check the pointer against NULL first".into()),
+                    st,
+                    maps,
+                );
+            }
+            if matches!(p.kind, Kind::MapPtr(_) | Kind::PktEnd) {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    format!(
+                        "R{r} type={} is not memory (argument of bpf_{name})",
+                        fmt_reg(v, maps)
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            if matches!(p.kind, Kind::Ctx) {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    format!(
+                        "R{r} type=ctx expected=fp, pkt, map_value, mem (argument of bpf_{name})"
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            if size == 0 {
+                return Ok(());
+            }
+            // Check the whole range as one access of `size` bytes (byte-wise for stack).
+            let fake = if write { Some(Reg::unknown()) } else { None };
+            if let Kind::Stack(_) = p.kind {
+                // Stack: check both ends, then mark/read.
+                let mut off = 0usize;
+                cx.helper_access = true;
+                let mut res = Ok(());
+                while off < size {
+                    let chunk = (size - off).min(8);
+                    if let Err(e) = cx.access(pc, st, r, off as i16, chunk, fake, false) {
+                        res = Err(e);
+                        break;
+                    }
+                    off += chunk;
+                }
+                cx.helper_access = false;
+                res
+            } else {
+                cx.access(pc, st, r, 0, size, fake, false).map(|_| ())
+            }
+        }
+        Reg::Scalar(_) => rej(
+            pc,
+            Class::Helper,
+            format!("R{r} type=scalar expected=fp, pkt, map_value, mem (argument of bpf_{name})"),
+            Some("pass a pointer (e.g. to the stack: r2 = r10; r2 += -8)".into()),
+            st,
+            maps,
+        ),
+        Reg::Uninit => rej(pc, Class::Uninit, format!("R{r} !read_ok"), None, st, maps),
+    }
+}

@@ -1,0 +1,161 @@
+//! The control-flow graph check that runs before exploration, and the prune points.
+
+use super::*;
+
+/// Check the control-flow graph; returns the function starts.
+pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
+    let empty = State { frames: vec![] };
+    let r = |pc: usize, msg: String| -> Res<Vec<usize>> {
+        Err(Rejection {
+            pc,
+            class: Class::Cfg,
+            msg,
+            hint: None,
+            regs: String::new(),
+        })
+    };
+    let _ = &empty;
+    if insns.is_empty() {
+        return r(0, "empty program".into());
+    }
+    if insns.len() > 1_000_000 {
+        return r(
+            0,
+            format!(
+                "program of {} instructions is too large (limit 1000000)",
+                insns.len()
+            ),
+        );
+    }
+    let n = insns.len();
+    let mut second = vec![false; n];
+    let mut funcs = vec![0usize];
+    let mut pc = 0;
+    while pc < n {
+        let i = insns[pc];
+        if !is_valid(insns, pc) {
+            if i.is_lddw() && pc + 1 >= n {
+                return r(pc, "invalid lddw: its second slot is missing".into());
+            }
+            return r(
+                pc,
+                format!(
+                    "invalid instruction (opcode {:#04x}, dst r{}, src r{}, off {}, imm {})",
+                    i.code, i.dst, i.src, i.off, i.imm
+                ),
+            );
+        }
+        if i.is_lddw() {
+            second[pc + 1] = true;
+            pc += 2;
+            continue;
+        }
+        if i.is_call() && i.src == pseudo::CALL_LOCAL {
+            let t = pc as i64 + 1 + i.imm as i64;
+            if t < 0 || t as usize >= n {
+                return r(
+                    pc,
+                    format!("call to insn {t}, outside the program of {n} instructions"),
+                );
+            }
+            funcs.push(t as usize);
+        }
+        pc += 1;
+    }
+    funcs.sort();
+    funcs.dedup();
+    for &f in &funcs {
+        if second[f] {
+            return r(f, "function starts inside an lddw".into());
+        }
+    }
+    let func_of = |pc: usize| funcs.iter().rposition(|&f| f <= pc).unwrap_or(0);
+    for (fi, &f) in funcs.iter().enumerate() {
+        let end = funcs.get(fi + 1).copied().unwrap_or(n);
+        let last = end - 1;
+        let li = if second[last] {
+            insns[last - 1]
+        } else {
+            insns[last]
+        };
+        let ok = li.is_exit()
+            || (li.code == class::JMP | jmp::JA)
+            || (li.code == class::JMP32 | jmp::JA);
+        if !ok {
+            return r(
+                last,
+                "last instruction of a function is not an exit or an unconditional jump".into(),
+            );
+        }
+        let _ = f;
+    }
+    // Jumps, reachability.
+    let mut seen = vec![false; n];
+    let mut work = vec![0usize];
+    while let Some(pc) = work.pop() {
+        if pc >= n || seen[pc] {
+            continue;
+        }
+        seen[pc] = true;
+        let i = insns[pc];
+        if i.is_lddw() {
+            seen[pc + 1] = true;
+            work.push(pc + 2);
+            continue;
+        }
+        if i.is_exit() {
+            continue;
+        }
+        if i.is_jump() {
+            let t = pc as i64 + 1 + i.jump_offset();
+            if t < 0 || t as usize >= n {
+                return r(pc, format!("jump out of range from insn {pc} to {t}"));
+            }
+            let t = t as usize;
+            if second[t] {
+                return r(
+                    pc,
+                    format!("jump from insn {pc} into the middle of lddw at {}", t - 1),
+                );
+            }
+            if func_of(t) != func_of(pc) {
+                return r(
+                    pc,
+                    format!("jump out of range from insn {pc} to {t} (into another function)"),
+                );
+            }
+            work.push(t);
+            let uncond = i.op() == jmp::JA;
+            if !uncond {
+                work.push(pc + 1);
+            }
+            continue;
+        }
+        if i.is_call() && i.src == pseudo::CALL_LOCAL {
+            work.push((pc as i64 + 1 + i.imm as i64) as usize);
+        }
+        work.push(pc + 1);
+    }
+    if let Some(pc) = seen.iter().position(|s| !s) {
+        return r(pc, format!("unreachable insn {pc}"));
+    }
+    Ok(funcs)
+}
+
+/// Prune points: jump targets and the instructions after conditional jumps and calls.
+pub(super) fn prune_points(insns: &[Insn]) -> Vec<bool> {
+    let mut p = vec![false; insns.len() + 1];
+    for (pc, i) in insns.iter().enumerate() {
+        if i.is_jump() {
+            let t = (pc as i64 + 1 + i.jump_offset()) as usize;
+            if t < p.len() {
+                p[t] = true;
+            }
+            p[pc + 1] = true;
+        }
+        if i.is_call() {
+            p[pc + 1] = true;
+        }
+    }
+    p
+}

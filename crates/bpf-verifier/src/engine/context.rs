@@ -1,0 +1,156 @@
+//! The context of each program type: its size and the fields a program may read or
+//! write (`__sk_buff`, `xdp_md`, `pt_regs`, ...).
+
+use super::*;
+
+/// Context layout per program type: (size, writable range).
+pub(super) fn ctx_size(pt: u32) -> Option<u32> {
+    Some(match pt {
+        ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB => 192, // __sk_buff
+        ptype::XDP => 24,            // xdp_md
+        ptype::KPROBE => 168,        // pt_regs (x86-64)
+        ptype::TRACEPOINT => 8192,   // PERF_MAX_TRACE_SIZE
+        ptype::PERF_EVENT => 184,    // bpf_perf_event_data
+        ptype::RAW_TRACEPOINT => 96, // 12 u64 args
+        _ => return None,
+    })
+}
+
+impl Ctx<'_> {
+    pub(super) fn ctx_access(
+        &mut self,
+        pc: usize,
+        st: &State,
+        _reg: u8,
+        off: i64,
+        size: usize,
+        write: bool,
+    ) -> Res<Reg> {
+        let pt = self.input.prog_type;
+        let maps = self.input.maps;
+        let ctxsz = ctx_size(pt).unwrap_or(0) as i64;
+        let bad = |why: &str| -> Res<Reg> {
+            rej(pc, Class::Bounds, format!("invalid bpf_context access off={off} size={size}{why}"), Some(format!("the context of this program type has {ctxsz} bytes; see its struct for valid fields")), st, maps)
+        };
+        if off < 0 || off + size as i64 > ctxsz {
+            return bad("");
+        }
+        let pkt = |kind: Kind, id: u32| {
+            Reg::Ptr(Ptr {
+                kind,
+                off: 0,
+                var: Scalar::konst(0),
+                id,
+                nullable: false,
+                range: 0,
+            })
+        };
+        match pt {
+            ptype::XDP => {
+                if write || size != 4 || off % 4 != 0 {
+                    return bad(if write { ": xdp_md is read-only" } else { "" });
+                }
+                Ok(match off {
+                    0 => pkt(Kind::Pkt, 0),
+                    4 => pkt(Kind::PktEnd, 0),
+                    8 => pkt(Kind::PktMeta, 0),
+                    _ => Reg::Scalar(Scalar::urange(0, u32::MAX as u64)),
+                })
+            }
+            ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB => {
+                // __sk_buff (bpf_skb_is_valid_access and the per-type checks): accesses are
+                // aligned to their size; u32 fields allow narrow reads; cb[0..4] (48..68)
+                // is scratch; tstamp (152) and hwtstamp (184) are u64; flow_keys (144) and
+                // sk (168) are pointers this model does not follow.
+                let tc = matches!(pt, ptype::SCHED_CLS | ptype::SCHED_ACT);
+                let within = |lo: i64, hi: i64| off < hi && off + size as i64 > lo;
+                if off % size as i64 != 0 {
+                    return bad(": misaligned");
+                }
+                let cb = within(48, 68);
+                if cb && off + size as i64 > 68 {
+                    return bad("");
+                }
+                let denied = match pt {
+                    ptype::SOCKET_FILTER => {
+                        within(72, 84) || within(88, 144) || within(152, 164) || within(184, 192)
+                    }
+                    ptype::CGROUP_SKB => within(72, 76) || within(140, 152) || within(160, 164),
+                    _ => within(88, 140),
+                };
+                if denied || within(144, 152) || within(168, 176) {
+                    return bad(": this field is not accessible to this program type");
+                }
+                if within(152, 160) || within(184, 192) {
+                    if size != 8 || write && (within(184, 192) || !tc) {
+                        return bad("");
+                    }
+                    return Ok(Reg::unknown());
+                }
+                if !cb && size > 4 {
+                    return bad("");
+                }
+                if write {
+                    // tc may write mark, queue_mapping, priority, tc_index, tc_classid;
+                    // every skb type may write cb[].
+                    let tc_u32 = tc && matches!(off, 8 | 12 | 32 | 44 | 72);
+                    if !(cb || tc_u32 && size == 4) {
+                        return bad(": this field is read-only");
+                    }
+                    return Ok(Reg::unknown());
+                }
+                if within(76, 84) || within(140, 144) {
+                    if size != 4 {
+                        return bad("");
+                    }
+                    return Ok(match off {
+                        76 => pkt(Kind::Pkt, 0),
+                        80 => pkt(Kind::PktEnd, 0),
+                        _ => pkt(Kind::PktMeta, 0),
+                    });
+                }
+                Ok(Reg::Scalar(Scalar::urange(
+                    0,
+                    if size == 8 {
+                        u64::MAX
+                    } else {
+                        (1u64 << (size * 8)) - 1
+                    },
+                )))
+            }
+            ptype::KPROBE | ptype::PERF_EVENT => {
+                if write {
+                    return bad(": the context is read-only");
+                }
+                if off % size as i64 != 0 {
+                    return bad(": misaligned");
+                }
+                // bpf_perf_event_data: the pt_regs part is read in whole longs.
+                if pt == ptype::PERF_EVENT && off < 168 && size != 8 {
+                    return bad(": pt_regs fields are read as u64");
+                }
+                Ok(Reg::unknown())
+            }
+            ptype::TRACEPOINT => {
+                if write {
+                    return bad(": the context is read-only");
+                }
+                // The first 8 bytes (common fields header pointer) are not readable.
+                if off < 8 {
+                    return bad(": tracepoint fields start at offset 8");
+                }
+                if off % size as i64 != 0 {
+                    return bad(": misaligned");
+                }
+                Ok(Reg::unknown())
+            }
+            ptype::RAW_TRACEPOINT => {
+                if write || size != 8 || off % 8 != 0 {
+                    return bad(": raw tracepoint arguments are read-only u64s");
+                }
+                Ok(Reg::unknown())
+            }
+            _ => bad(": program type not modelled"),
+        }
+    }
+}

@@ -1,0 +1,410 @@
+//! Memory access through a pointer: the stack (bounds, alignment, depth, spills), map
+//! values, packets and ring-buffer records; context accesses are in `context`.
+
+use super::*;
+
+impl Ctx<'_> {
+    /// Check a memory access through `ptr + off` of `size` bytes; for loads returns the
+    /// value read.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn access(
+        &mut self,
+        pc: usize,
+        st: &mut State,
+        reg: u8,
+        off: i16,
+        size: usize,
+        write: Option<Reg>,
+        atomic: bool,
+    ) -> Res<Reg> {
+        let maps = self.input.maps;
+        let p = match self.read_reg(pc, st, reg)? {
+            Reg::Ptr(p) => p,
+            Reg::Scalar(s) => {
+                let what = if s.value() == Some(0) {
+                    "NULL"
+                } else {
+                    "a scalar"
+                };
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{reg} invalid mem access 'scalar': R{reg} is {what}, not a pointer"),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            Reg::Uninit => unreachable!("read_reg rejects uninit"),
+        };
+        if p.nullable {
+            let hint = match p.kind {
+                Kind::MapValue(_) => Some(format!("check the result of bpf_map_lookup_elem against NULL (`if (!r{reg}) ...`) before using it")),
+                Kind::Mem(_) => Some("check the result of bpf_ringbuf_reserve against NULL before using it".into()),
+                _ => None,
+            };
+            return rej(
+                pc,
+                Class::Null,
+                format!(
+                    "R{reg} invalid mem access '{}': R{reg} may be NULL here",
+                    fmt_reg(&Reg::Ptr(p), maps)
+                ),
+                hint,
+                st,
+                maps,
+            );
+        }
+        let lo = p.off as i128 + off as i128 + p.var.smin as i128;
+        let hi = p.off as i128 + off as i128 + p.var.smax as i128 + size as i128;
+        let is_write = write.is_some();
+        let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
+            rej(pc, Class::Bounds, what, hint, st, maps)
+        };
+        match p.kind {
+            Kind::Stack(fr) => self.stack_access(pc, st, reg, (p, fr), off, size, write, atomic),
+            Kind::MapValue(m) => {
+                self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)
+            }
+            Kind::Mem(sz) => {
+                if lo < 0 || hi > sz as i128 {
+                    return bounds(
+                        format!(
+                            "invalid access to memory, mem_size={sz} off={} size={size}",
+                            p.off + off as i64
+                        ),
+                        None,
+                        st,
+                    );
+                }
+                Ok(write.unwrap_or(Reg::unknown()))
+            }
+            Kind::Ctx => {
+                if atomic {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("BPF_ATOMIC stores into R{reg} ctx is not allowed"),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                if !p.var.is_const() || p.var.t.value != 0 {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("variable ctx access var_off={} disallowed", p.var),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                let o = p.off + off as i64;
+                self.ctx_access(pc, st, reg, o, size, is_write)
+            }
+            Kind::Pkt | Kind::PktMeta => {
+                self.packet_access(pc, st, reg, p, off, size, write, atomic)
+            }
+            Kind::PktEnd => rej(
+                pc,
+                Class::Pointer,
+                format!("R{reg} invalid mem access 'pkt_end'"),
+                None,
+                st,
+                maps,
+            ),
+            Kind::MapPtr(_) => rej(
+                pc,
+                Class::Pointer,
+                format!("R{reg} invalid mem access 'map_ptr': a map is not memory"),
+                Some("use bpf_map_lookup_elem to get a pointer to a value".into()),
+                st,
+                maps,
+            ),
+        }
+    }
+
+    /// An access to the value of map `m`: inside `value_size`, constants from frozen maps,
+    /// no writes into them.
+    #[allow(clippy::too_many_arguments)]
+    fn map_value_access(
+        &self,
+        pc: usize,
+        st: &State,
+        reg: u8,
+        (p, m): (Ptr, u32),
+        off: i16,
+        size: usize,
+        write: Option<Reg>,
+        atomic: bool,
+    ) -> Res<Reg> {
+        let maps = self.input.maps;
+        let lo = p.off as i128 + off as i128 + p.var.smin as i128;
+        let hi = p.off as i128 + off as i128 + p.var.smax as i128 + size as i128;
+        let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
+            rej(pc, Class::Bounds, what, hint, st, maps)
+        };
+        let vs = maps.get(m as usize).map(|m| m.value_size).unwrap_or(0) as i128;
+        if p.var.smin == i64::MIN || p.var.smax == i64::MAX || p.var.umax == u64::MAX {
+            return bounds(
+                    format!("R{reg} unbounded memory access: the variable offset of the map value pointer has no upper bound"),
+                    Some("compare the index with the value size before adding it to the pointer".into()),
+                    st,
+                );
+        }
+        if lo < 0 || hi > vs {
+            return bounds(
+                    format!("invalid access to map value, value_size={vs} off={} size={size}: R{reg} range [{lo}, {hi}) is outside [0, {vs})", p.off + off as i64),
+                    Some(format!("the access must stay within the {vs}-byte map value")),
+                    st,
+                );
+        }
+        if let (None, Some(data)) = (write, maps.get(m as usize).and_then(|m| m.frozen.as_ref())) {
+            if p.var.is_const() && !atomic {
+                let o = (lo) as usize;
+                if let Some(b) = data.get(o..o + size) {
+                    let mut v = [0u8; 8];
+                    v[..size].copy_from_slice(b);
+                    return Ok(Reg::konst(u64::from_le_bytes(v)));
+                }
+            }
+        }
+        if write.is_some() && maps.get(m as usize).is_some_and(|m| m.frozen.is_some()) {
+            return rej(pc, Class::Pointer, format!("write into map forbidden, value_size={vs} off={lo} size={size}: the map is read-only"), None, st, maps);
+        }
+        Ok(write.unwrap_or(Reg::unknown()))
+    }
+
+    /// An access to the packet (or its metadata): below a checked `data_end`, never written
+    /// by socket filters, no atomics.
+    #[allow(clippy::too_many_arguments)]
+    fn packet_access(
+        &self,
+        pc: usize,
+        st: &State,
+        reg: u8,
+        p: Ptr,
+        off: i16,
+        size: usize,
+        write: Option<Reg>,
+        atomic: bool,
+    ) -> Res<Reg> {
+        let maps = self.input.maps;
+        let is_write = write.is_some();
+        let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
+            rej(pc, Class::Bounds, what, hint, st, maps)
+        };
+        if atomic {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("BPF_ATOMIC stores into R{reg} pkt is not allowed"),
+                None,
+                st,
+                maps,
+            );
+        }
+        if is_write && self.input.prog_type == ptype::SOCKET_FILTER {
+            return rej(
+                pc,
+                Class::Pointer,
+                "cannot write into packet".to_string(),
+                None,
+                st,
+                maps,
+            );
+        }
+        let lo_f = p.off + off as i64;
+        if lo_f < 0 || p.var.smin < 0 {
+            return bounds(
+                format!(
+                    "invalid access to packet, off={lo_f} size={size}, R{reg}(id={},off={},r={})",
+                    p.id, p.off, p.range
+                ),
+                None,
+                st,
+            );
+        }
+        if lo_f + size as i64 > p.range {
+            return bounds(
+                    format!("invalid access to packet, off={lo_f} size={size}, R{reg}(id={},off={},r={})", p.id, p.off, p.range),
+                    Some(format!("R{reg} offset is outside of the packet: compare R{reg} + {} with data_end before the access", lo_f + size as i64)),
+                    st,
+                );
+        }
+        Ok(write.unwrap_or(Reg::unknown()))
+    }
+
+    /// An access to the stack of frame `fr`: bounds, alignment, the frame's and the call
+    /// chain's depth, and spilled registers.
+    #[allow(clippy::too_many_arguments)]
+    fn stack_access(
+        &mut self,
+        pc: usize,
+        st: &mut State,
+        reg: u8,
+        (p, fr): (Ptr, u8),
+        off: i16,
+        size: usize,
+        write: Option<Reg>,
+        atomic: bool,
+    ) -> Res<Reg> {
+        let maps = self.input.maps;
+        let lo = p.off as i128 + off as i128 + p.var.smin as i128;
+        let hi = p.off as i128 + off as i128 + p.var.smax as i128 + size as i128;
+        let is_write = write.is_some();
+        let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
+            rej(pc, Class::Bounds, what, hint, st, maps)
+        };
+        if p.var.smin < p.var.smax || !p.var.is_const() {
+            // Variable offset: allowed for privileged loaders within bounds.
+            if p.var.smin == i64::MIN || p.var.smax == i64::MAX {
+                return bounds(
+                    format!("invalid unbounded variable-offset access to stack R{reg}"),
+                    Some("bound the offset with a comparison first".into()),
+                    st,
+                );
+            }
+        }
+        if lo < -(STACK as i128) || hi > 0 {
+            return bounds(
+                    format!("invalid {} of stack R{reg} off={} size={size}: outside the 512-byte stack [-512, 0)", if is_write { "write" } else { "read" }, p.off + off as i64),
+                    Some("stack offsets are negative from r10 and at least -512".into()),
+                    st,
+                );
+        }
+        // The stack is always accessed with strict alignment.
+        if !self.helper_access
+            && p.var.is_const()
+            && (p.off + off as i64 + p.var.t.value as i64).rem_euclid(size as i64) != 0
+        {
+            return bounds(
+                format!(
+                    "misaligned stack access off {}+{}+{} size {size}",
+                    p.var.t.value as i64, p.off, off
+                ),
+                Some(format!(
+                    "{size}-byte stack accesses must be {size}-byte aligned"
+                )),
+                st,
+            );
+        }
+        if let Some(Reg::Ptr(_)) = write {
+            if size != 8 {
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    "invalid size of register spill".to_string(),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+        }
+        let f = fr as usize;
+        let func = st.frames[f].func;
+        let depth = (-lo) as usize;
+        let d = st.frames[f].stack.depth.max(depth);
+        st.frames[f].stack.depth = d;
+        let e = self.func_depth.entry(func).or_insert(0);
+        *e = (*e).max(d);
+        // Combined depth along the call chain.
+        let total: usize = st
+            .frames
+            .iter()
+            .map(|fr| self.func_depth.get(&fr.func).copied().unwrap_or(0))
+            .sum();
+        if total > STACK {
+            return bounds(
+                format!(
+                    "combined stack size of {} calls is {total}. Too large",
+                    st.frames.len()
+                ),
+                None,
+                st,
+            );
+        }
+        let start = (STACK as i128 + lo) as usize;
+        let end = (STACK as i128 + hi) as usize;
+        let var = !p.var.is_const();
+        let stack = &mut st.frames[f].stack;
+        if let Some(v) = write {
+            return stack_store(stack, (start, end), var, size, atomic, v);
+        }
+        // Read.
+        if !var && size == 8 && start.is_multiple_of(8) {
+            if let Some(r) = stack.spills[start / 8] {
+                if (start..end).all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO)
+                {
+                    return Ok(r);
+                }
+            }
+        }
+        let all_zero = (start..end).all(|b| stack.bytes[b] == SLOT_ZERO);
+        // A partial read of a spilled pointer is a pointer leak, allowed for root: scalar.
+        Ok(if all_zero {
+            Reg::konst(0)
+        } else {
+            Reg::unknown()
+        })
+    }
+}
+
+/// A store of `v` into stack bytes `start..end` (`var`: at a variable offset): spills a
+/// full register, zeroes, or destroys the spills it partly overwrites.
+fn stack_store(
+    stack: &mut Stack,
+    (start, end): (usize, usize),
+    var: bool,
+    size: usize,
+    atomic: bool,
+    v: Reg,
+) -> Res<Reg> {
+    if var {
+        for b in start..end {
+            stack.bytes[b] = SLOT_MISC;
+            stack.spills[b / 8] = None;
+        }
+        return Ok(v);
+    }
+    if size == 8 && start.is_multiple_of(8) && !atomic {
+        // Spill of a full register.
+        stack.spills[start / 8] = Some(v);
+        for b in start..end {
+            stack.bytes[b] = SLOT_SPILL;
+        }
+        if let Reg::Scalar(s) = v {
+            if s.value() == Some(0) {
+                for b in start..end {
+                    stack.bytes[b] = SLOT_ZERO;
+                }
+                stack.spills[start / 8] = Some(v);
+            }
+        }
+        return Ok(v);
+    }
+    // Partial overwrite of a spilled pointer destroys it.
+    for b in start..end {
+        if stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO {
+            let slot = b / 8;
+            if let Some(Reg::Ptr(_)) = stack.spills[slot] {
+                for k in slot * 8..slot * 8 + 8 {
+                    stack.bytes[k] = SLOT_MISC;
+                }
+            } else {
+                for k in slot * 8..slot * 8 + 8 {
+                    if stack.bytes[k] == SLOT_SPILL || stack.bytes[k] == SLOT_ZERO {
+                        stack.bytes[k] = SLOT_MISC;
+                    }
+                }
+            }
+            stack.spills[slot] = None;
+        }
+    }
+    let zero = matches!(v, Reg::Scalar(s) if s.value() == Some(0));
+    for b in start..end {
+        stack.bytes[b] = if zero { SLOT_ZERO } else { SLOT_MISC };
+    }
+    Ok(v)
+}

@@ -1,0 +1,363 @@
+//! The exploration engine: CFG check, then a depth-first walk over paths with abstract
+//! register/stack states, pruning states subsumed by fully explored ones.
+//!
+//! This module owns the walk ([`verify`]) and the dispatch of one instruction (`step`);
+//! each kind of instruction is judged in its own module:
+//! - `state`: registers, pointer kinds, stack slots and frames, their printing, and the
+//!   subsumption test that prunes explored states;
+//! - `cfg`: the control-flow graph check before the walk, and the prune points;
+//! - `ldst`: load and store instructions, `lddw` and the legacy packet loads;
+//! - `memory`: every memory access through a pointer (stack, map value, packet,
+//!   ring-buffer record); `context`: the context layouts and their fields;
+//! - `arith`: scalar ALU operations and pointer arithmetic;
+//! - `branch`: conditional jumps, range refinement on each side, NULL and packet checks;
+//! - `call`: BPF-to-BPF calls, helper calls (arguments, results) and `exit`.
+//!
+//! The submodules share the parent's names (`use super::*`) and add theirs to it; none of
+//! them is visible outside the engine.
+
+use std::collections::HashMap;
+
+use bpf_insn::insn::{
+    alu, atomic, class, is_valid, jmp, lddw_value, mem, pseudo, size_bytes, Insn,
+};
+
+use crate::helpers::{self, ptype, Arg, Ret};
+use crate::scalar::Scalar;
+use crate::{Class, Rejection};
+
+mod arith;
+mod branch;
+mod call;
+mod cfg;
+mod context;
+mod ldst;
+mod memory;
+mod state;
+
+use arith::*;
+use branch::*;
+use call::*;
+use cfg::*;
+use context::*;
+use ldst::*;
+use state::*;
+
+/// A map as the verifier needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapInfo {
+    pub name: String,
+    pub map_type: u32,
+    pub key_size: u32,
+    pub value_size: u32,
+    pub max_entries: u32,
+    /// Contents of a read-only (frozen) array map such as `.rodata`: loads from it at a
+    /// constant offset give constants, as the kernel does for `BPF_F_RDONLY_PROG` maps.
+    pub frozen: Option<Vec<u8>>,
+}
+
+impl From<&bpf_insn::object::MapDef> for MapInfo {
+    /// A map of an object as a loader creates it: read-only global data (`.rodata*`) is
+    /// frozen with the section's bytes, as libbpf does before loading the programs.
+    fn from(m: &bpf_insn::object::MapDef) -> MapInfo {
+        MapInfo {
+            name: m.name.clone(),
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            frozen: if m.readonly { m.data.clone() } else { None },
+        }
+    }
+}
+
+impl MapInfo {
+    /// The same map seen before it is frozen (a loader that does not freeze `.rodata`,
+    /// such as a plain `bpftool prog load` of the object): its contents are not constants.
+    pub fn unfrozen(self) -> MapInfo {
+        MapInfo {
+            frozen: None,
+            ..self
+        }
+    }
+}
+
+/// The verifier's view of an object's maps, in the object's order (the order `lddw`
+/// map indexes refer to).
+pub fn map_infos(maps: &[bpf_insn::object::MapDef]) -> Vec<MapInfo> {
+    maps.iter().map(MapInfo::from).collect()
+}
+
+pub struct Input<'a> {
+    pub insns: &'a [Insn],
+    pub prog_type: u32,
+    /// Maps referenced by `lddw` with `MAP_IDX`/`MAP_IDX_VALUE` (index) or `MAP_FD` (index).
+    pub maps: &'a [MapInfo],
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub complexity_limit: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            complexity_limit: 1_000_000,
+        }
+    }
+}
+
+/// Statistics of an accepted program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub insns_processed: u64,
+    pub states_stored: usize,
+    pub max_stack_depth: usize,
+}
+
+struct Ctx<'a> {
+    input: &'a Input<'a>,
+    next_id: u32,
+    /// Subprogram starts (sorted).
+    funcs: Vec<usize>,
+    /// Max stack depth per function start.
+    func_depth: HashMap<usize, usize>,
+    /// Helper memory arguments are range checks, not loads: no alignment rule.
+    helper_access: bool,
+}
+
+type Res<T> = Result<T, Rejection>;
+
+fn rej<T>(
+    pc: usize,
+    class: Class,
+    msg: impl Into<String>,
+    hint: Option<String>,
+    st: &State,
+    maps: &[MapInfo],
+) -> Res<T> {
+    Err(Rejection {
+        pc,
+        class,
+        msg: msg.into(),
+        hint,
+        regs: fmt_regs(st, maps),
+    })
+}
+
+struct Node {
+    parent: Option<usize>,
+    branches: u32,
+}
+
+/// Verify a program. `Ok` carries statistics; `Err` the first problem found.
+pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
+    let insns = input.insns;
+    let funcs = check_cfg(insns)?;
+    let maps = input.maps;
+    let pt = input.prog_type;
+    if ctx_size(pt).is_none() {
+        return Err(Rejection {
+            pc: 0,
+            class: Class::Unsupported,
+            msg: format!("program type {pt} is not modelled by this verifier"),
+            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, raw_tracepoint".into()),
+            regs: String::new(),
+        });
+    }
+    let prune = prune_points(insns);
+    let mut cx = Ctx {
+        input,
+        next_id: 1,
+        funcs: funcs.clone(),
+        func_depth: HashMap::new(),
+        helper_access: false,
+    };
+    let mut init = State {
+        frames: vec![Frame {
+            regs: [Reg::Uninit; 11],
+            stack: Stack::new(),
+            callsite: usize::MAX,
+            func: 0,
+        }],
+    };
+    init.frames[0].regs[1] = Reg::Ptr(Ptr {
+        kind: Kind::Ctx,
+        off: 0,
+        var: Scalar::konst(0),
+        id: 0,
+        nullable: false,
+        range: 0,
+    });
+    init.frames[0].regs[10] = fp(0);
+    let mut nodes: Vec<Node> = Vec::new();
+    #[allow(clippy::type_complexity)]
+    let mut visited: HashMap<usize, Vec<(State, usize, u32, u32)>> = HashMap::new();
+    let mut stored = 0usize;
+    // Work list: (pc, state, last checkpoint node).
+    let mut work: Vec<(usize, State, Option<usize>)> = vec![(0, init, None)];
+    let mut processed: u64 = 0;
+    let finish = |nodes: &mut Vec<Node>, mut n: Option<usize>| {
+        while let Some(i) = n {
+            nodes[i].branches -= 1;
+            if nodes[i].branches > 0 {
+                break;
+            }
+            n = nodes[i].parent;
+        }
+    };
+    'paths: while let Some((mut pc, mut st, mut node)) = work.pop() {
+        loop {
+            processed += 1;
+            if processed > opts.complexity_limit {
+                return rej(
+                    pc,
+                    Class::Loop,
+                    format!("BPF program is too large: processed {processed} insns (limit {})", opts.complexity_limit),
+                    Some("a loop whose bound the verifier cannot prove runs until this limit; bound the loop counter with a constant".into()),
+                    &st,
+                    maps,
+                );
+            }
+            if prune[pc] {
+                let list = visited.entry(pc).or_default();
+                let mut pruned = false;
+                for (old, n, hits, misses) in list.iter_mut() {
+                    if state_covered(old, &st) {
+                        *hits += 1;
+                        if nodes[*n].branches == 0 {
+                            pruned = true;
+                            break;
+                        }
+                        if *old == st {
+                            return rej(
+                                pc,
+                                Class::Loop,
+                                format!("infinite loop detected at insn {pc}"),
+                                Some("the loop reaches this instruction again in exactly the same state: nothing changes between iterations".into()),
+                                &st,
+                                maps,
+                            );
+                        }
+                    } else {
+                        *misses += 1;
+                    }
+                }
+                if pruned {
+                    finish(&mut nodes, node);
+                    continue 'paths;
+                }
+                // Like the kernel, forget states that keep failing to match: they cost a
+                // comparison on every visit and only help pruning.
+                list.retain(|(_, _, h, m)| *m <= *h * 3 + 3);
+                nodes.push(Node {
+                    parent: node,
+                    branches: 1,
+                });
+                let id = nodes.len() - 1;
+                // Bound the states kept per instruction (fewer stored states only means less
+                // pruning, never a wrong verdict).
+                if list.len() >= 64 {
+                    if let Some(pos) = list.iter().position(|(_, n, _, _)| nodes[*n].branches == 0)
+                    {
+                        list.swap_remove(pos);
+                    }
+                }
+                if list.len() < 64 {
+                    list.push((st.clone(), id, 0u32, 0u32));
+                    stored += 1;
+                    node = Some(id);
+                } else {
+                    nodes.pop();
+                }
+            }
+            match step(&mut cx, pc, &mut st)? {
+                Next::Goto(t) => pc = t,
+                Next::Move(t, s) => {
+                    pc = t;
+                    st = s;
+                }
+                Next::Branch(a, b) => {
+                    // Push the other branch; it shares the current checkpoint.
+                    if let Some(n) = node {
+                        nodes[n].branches += 1;
+                    }
+                    work.push((b.0, b.1, node));
+                    pc = a.0;
+                    st = a.1;
+                }
+                Next::End => {
+                    finish(&mut nodes, node);
+                    continue 'paths;
+                }
+            }
+        }
+    }
+    // Combined stack depth of call chains.
+    let max_depth = cx.func_depth.values().copied().max().unwrap_or(0);
+    Ok(Verdict {
+        insns_processed: processed,
+        states_stored: stored,
+        max_stack_depth: max_depth,
+    })
+}
+
+enum Next {
+    Goto(usize),
+    /// Continue at `pc` with a replaced state (one side of a decided branch).
+    Move(usize, State),
+    Branch((usize, State), (usize, State)),
+    End,
+}
+
+impl Ctx<'_> {
+    fn maps(&self) -> &[MapInfo] {
+        self.input.maps
+    }
+
+    fn new_id(&mut self) -> u32 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn read_reg(&self, pc: usize, st: &State, r: u8) -> Res<Reg> {
+        let v = st.cur().regs[r as usize];
+        if v == Reg::Uninit {
+            let hint = if r == 0 {
+                Some("R0 is set by a call or an assignment before it can be read".to_string())
+            } else if (1..=5).contains(&r) {
+                Some(format!(
+                    "R{r} is clobbered by every call and is uninitialised until written"
+                ))
+            } else {
+                Some(format!("assign R{r} before reading it"))
+            };
+            return rej(
+                pc,
+                Class::Uninit,
+                format!("R{r} !read_ok: reading R{r}, which was never written"),
+                hint,
+                st,
+                self.maps(),
+            );
+        }
+        Ok(v)
+    }
+}
+
+fn step(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
+    let i = cx.input.insns[pc];
+    let maps = cx.input.maps;
+    match i.class() {
+        class::ALU | class::ALU64 => {
+            alu_op(cx, pc, st, i)?;
+            Ok(Next::Goto(pc + 1))
+        }
+        class::LDX => load(cx, pc, st, i),
+        class::ST | class::STX => store(cx, pc, st, i),
+        class::LD => ld(cx, pc, st, i),
+        class::JMP | class::JMP32 => jmp_op(cx, pc, st, i),
+        _ => rej(pc, Class::Cfg, "invalid instruction class", None, st, maps),
+    }
+}

@@ -1,0 +1,245 @@
+//! Abstract machine state: registers, pointer kinds, stack slots, frames; their
+//! printing and the subsumption test used to prune explored states.
+
+use super::*;
+
+pub(super) const MAX_FRAMES: usize = 8;
+pub(super) const STACK: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Kind {
+    Ctx,
+    Stack(u8),
+    MapValue(u32),
+    MapPtr(u32),
+    Pkt,
+    PktEnd,
+    PktMeta,
+    /// Ring-buffer record of the given size.
+    Mem(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Ptr {
+    pub(super) kind: Kind,
+    pub(super) off: i64,
+    pub(super) var: Scalar,
+    /// Identity shared by copies (NULL checks and packet ranges apply to all copies).
+    pub(super) id: u32,
+    pub(super) nullable: bool,
+    /// Packet pointers: bytes known to be below data_end from this pointer's base.
+    pub(super) range: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Reg {
+    Uninit,
+    Scalar(Scalar),
+    Ptr(Ptr),
+}
+
+impl Reg {
+    pub(super) fn konst(v: u64) -> Reg {
+        Reg::Scalar(Scalar::konst(v))
+    }
+    pub(super) fn unknown() -> Reg {
+        Reg::Scalar(Scalar::unknown())
+    }
+}
+
+pub(super) const SLOT_INVALID: u8 = 0;
+pub(super) const SLOT_MISC: u8 = 1;
+pub(super) const SLOT_ZERO: u8 = 2;
+pub(super) const SLOT_SPILL: u8 = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Stack {
+    pub(super) bytes: Vec<u8>,
+    pub(super) spills: Vec<Option<Reg>>,
+    /// Lowest offset (from the frame top) written or read: the frame's depth.
+    pub(super) depth: usize,
+}
+
+impl Stack {
+    pub(super) fn new() -> Stack {
+        Stack {
+            bytes: vec![SLOT_INVALID; STACK],
+            spills: vec![None; STACK / 8],
+            depth: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Frame {
+    pub(super) regs: [Reg; 11],
+    pub(super) stack: Stack,
+    /// The call instruction that created this frame.
+    pub(super) callsite: usize,
+    /// First instruction of the function.
+    pub(super) func: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct State {
+    pub(super) frames: Vec<Frame>,
+}
+
+impl State {
+    pub(super) fn cur(&self) -> &Frame {
+        &self.frames[self.frames.len() - 1]
+    }
+    pub(super) fn cur_mut(&mut self) -> &mut Frame {
+        let n = self.frames.len() - 1;
+        &mut self.frames[n]
+    }
+}
+
+pub(super) fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
+    match r {
+        Reg::Uninit => "uninit".into(),
+        Reg::Scalar(s) => format!("scalar({s})"),
+        Reg::Ptr(p) => {
+            let k = match p.kind {
+                Kind::Ctx => "ctx".to_string(),
+                Kind::Stack(_) => "fp".to_string(),
+                Kind::MapValue(m) => format!(
+                    "map_value({})",
+                    maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")
+                ),
+                Kind::MapPtr(m) => format!(
+                    "map_ptr({})",
+                    maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")
+                ),
+                Kind::Pkt => "pkt".into(),
+                Kind::PktEnd => "pkt_end".into(),
+                Kind::PktMeta => "pkt_meta".into(),
+                Kind::Mem(n) => format!("mem({n})"),
+            };
+            let mut s = k;
+            if p.nullable {
+                s.push_str("_or_null");
+            }
+            if p.off != 0 {
+                s.push_str(&format!("{:+}", p.off));
+            }
+            if !p.var.is_const() || p.var.t.value != 0 {
+                s.push_str(&format!("+var({})", p.var));
+            }
+            if p.kind == Kind::Pkt {
+                s.push_str(&format!(",r={}", p.range));
+            }
+            s
+        }
+    }
+}
+
+pub(super) fn fmt_regs(st: &State, maps: &[MapInfo]) -> String {
+    let f = st.cur();
+    f.regs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r != Reg::Uninit)
+        .map(|(i, r)| format!("R{i}={}", fmt_reg(r, maps)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether `new` is covered by `old` (everything safe from `old` is safe from `new`).
+pub(super) fn reg_covered(old: &Reg, new: &Reg) -> bool {
+    match (old, new) {
+        (Reg::Uninit, _) => true,
+        (Reg::Scalar(a), Reg::Scalar(b)) => a.contains(b),
+        (Reg::Ptr(a), Reg::Ptr(b)) => {
+            a.kind == b.kind
+                && a.off == b.off
+                && a.var.contains(&b.var)
+                && a.nullable == b.nullable
+                && (a.kind != Kind::Pkt || b.range >= a.range)
+        }
+        _ => false,
+    }
+}
+
+pub(super) fn state_covered(old: &State, new: &State) -> bool {
+    if old.frames.len() != new.frames.len() {
+        return false;
+    }
+    for (fo, fnw) in old.frames.iter().zip(&new.frames) {
+        if fo.callsite != fnw.callsite {
+            return false;
+        }
+        for (a, b) in fo.regs.iter().zip(&fnw.regs) {
+            if !reg_covered(a, b) {
+                return false;
+            }
+        }
+        for k in 0..STACK {
+            let (a, b) = (fo.stack.bytes[k], fnw.stack.bytes[k]);
+            match a {
+                SLOT_INVALID => {}
+                SLOT_MISC => {
+                    if b == SLOT_INVALID {
+                        return false;
+                    }
+                    if b == SLOT_SPILL {
+                        if let Some(Reg::Ptr(_)) = fnw.stack.spills[k / 8] {
+                            return false;
+                        }
+                    }
+                }
+                SLOT_ZERO => {
+                    if b != SLOT_ZERO {
+                        return false;
+                    }
+                }
+                _ => {
+                    if b != SLOT_SPILL {
+                        return false;
+                    }
+                }
+            }
+        }
+        for (a, b) in fo.stack.spills.iter().zip(&fnw.stack.spills) {
+            if let (Some(a), Some(b)) = (a, b) {
+                if !reg_covered(a, b) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+pub(super) fn fp(frame: u8) -> Reg {
+    Reg::Ptr(Ptr {
+        kind: Kind::Stack(frame),
+        off: 0,
+        var: Scalar::konst(0),
+        id: 0,
+        nullable: false,
+        range: 0,
+    })
+}
+
+impl Ctx<'_> {
+    /// Set all copies of pointer `id` (NULL-check results / packet pointers) in the state.
+    pub(super) fn for_id(st: &mut State, id: u32, f: &mut dyn FnMut(&mut Reg)) {
+        for fr in st.frames.iter_mut() {
+            for r in fr.regs.iter_mut() {
+                if let Reg::Ptr(p) = r {
+                    if p.id == id {
+                        f(r);
+                    }
+                }
+            }
+            for s in fr.stack.spills.iter_mut().flatten() {
+                if let Reg::Ptr(p) = s {
+                    if p.id == id {
+                        f(s);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The verifier's own API, without the binary or a kernel: verdicts and reasons on the
+//! annotated corpus (`# expect:`/`# class:` in each file, checked against the host kernel
+//! by kmodkit's bpf_verifier_diff test), and the fields of `Verdict`/`Rejection` on small
+//! programs written here.
+
+use std::path::Path;
+
+use bpf_insn::object::{prog_type_from_name, MapDef};
+use bpf_verifier::{map_infos, verify, Class, Input, MapInfo, Options, Rejection, Verdict};
+
+const SOCKET: u32 = 1;
+const XDP: u32 = 6;
+
+fn check(src: &str, prog_type: u32, maps: &[MapInfo]) -> Result<Verdict, Rejection> {
+    let insns = bpf_insn::assemble(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+    verify(
+        &Input {
+            insns: &insns,
+            prog_type,
+            maps,
+        },
+        &Options::default(),
+    )
+}
+
+fn map(name: &str, map_type: u32, key: u32, value: u32, max: u32) -> MapInfo {
+    MapInfo {
+        name: name.into(),
+        map_type,
+        key_size: key,
+        value_size: value,
+        max_entries: max,
+        frozen: None,
+    }
+}
+
+fn class_of(name: &str) -> Option<Class> {
+    Some(match name {
+        "cfg" => Class::Cfg,
+        "uninit" => Class::Uninit,
+        "bounds" => Class::Bounds,
+        "null" => Class::Null,
+        "helper" => Class::Helper,
+        "return" => Class::Return,
+        "loop" => Class::Loop,
+        "pointer" => Class::Pointer,
+        "unsupported" => Class::Unsupported,
+        _ => return None,
+    })
+}
+
+#[test]
+fn annotated_corpus_verdicts_and_classes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../kmodkit/tests/data/bpf_verifier");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|f| f.extension().is_some_and(|e| e == "s"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "{} cases", files.len());
+    let mut wrong = Vec::new();
+    for f in &files {
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(f).unwrap();
+        let (mut pt, mut maps, mut accept, mut class) = (None, Vec::new(), None, None);
+        for l in text.lines() {
+            if let Some(t) = l.strip_prefix("# type: ") {
+                pt = prog_type_from_name(t.trim());
+            } else if let Some(m) = l.strip_prefix("# map: ") {
+                let v: Vec<u32> = m.split_whitespace().map(|x| x.parse().unwrap()).collect();
+                maps.push(map(&format!("m{}", maps.len()), v[0], v[1], v[2], v[3]));
+            } else if let Some(e) = l.strip_prefix("# expect: ") {
+                accept = Some(e.trim() == "accept");
+            } else if let Some(c) = l.strip_prefix("# class: ") {
+                class = Some(class_of(c.trim()).unwrap_or_else(|| panic!("{name}: class {c}")));
+            }
+        }
+        let pt = pt.unwrap_or_else(|| panic!("{name}: no # type"));
+        let accept = accept.unwrap_or_else(|| panic!("{name}: no # expect"));
+        match (check(&text, pt, &maps), accept) {
+            (Ok(_), true) => {}
+            (Err(r), false) => {
+                if class.is_some_and(|c| c != r.class) {
+                    wrong.push(format!(
+                        "{name}: class {:?}, annotated {class:?}: {r}",
+                        r.class
+                    ));
+                }
+                if r.msg.is_empty() {
+                    wrong.push(format!("{name}: rejection without a message"));
+                }
+            }
+            (Ok(_), false) => wrong.push(format!("{name}: accepted, annotated reject")),
+            (Err(r), true) => wrong.push(format!("{name}: rejected ({r}), annotated accept")),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn accepted_program_statistics() {
+    let v = check(
+        "r1 = 0\n*(u64 *)(r10 - 16) = r1\nr0 = *(u64 *)(r10 - 16)\nexit\n",
+        SOCKET,
+        &[],
+    )
+    .unwrap();
+    assert_eq!(v.insns_processed, 4);
+    assert_eq!(v.max_stack_depth, 16);
+    // A bounded loop is walked iteration by iteration.
+    let v = check(
+        "r1 = 0\nloop:\nr1 += 1\nif r1 < 10 goto loop\nr0 = 0\nexit\n",
+        SOCKET,
+        &[],
+    )
+    .unwrap();
+    assert!(v.insns_processed >= 20, "{v:?}");
+}
+
+#[test]
+fn rejection_points_at_the_instruction_with_registers_and_hint() {
+    let r = check("r0 = 0\nr0 = *(u64 *)(r10 - 520)\nexit\n", SOCKET, &[]).unwrap_err();
+    assert_eq!((r.pc, r.class), (1, Class::Bounds), "{r}");
+    assert!(r.msg.contains("stack"), "{r}");
+    assert!(r.regs.contains("R10=fp"), "{}", r.regs);
+    assert!(r.hint.is_some());
+    assert_eq!(r.to_string(), format!("insn 1: {}", r.msg));
+
+    let r = check("r0 = r2\nexit\n", SOCKET, &[]).unwrap_err();
+    assert_eq!((r.pc, r.class), (0, Class::Uninit), "{r}");
+
+    let r = check("exit\n", SOCKET, &[]).unwrap_err();
+    assert_eq!(r.class, Class::Return, "R0 not set at exit: {r}");
+
+    let r = check("r0 = 0\ngoto +1\nr0 = 1\nexit\n", SOCKET, &[]).unwrap_err();
+    assert_eq!((r.pc, r.class), (2, Class::Cfg), "unreachable insn: {r}");
+
+    let r = check("r0 = 0\nl:\ngoto l\n", SOCKET, &[]).unwrap_err();
+    assert_eq!(r.class, Class::Loop, "{r}");
+}
+
+#[test]
+fn map_lookup_needs_a_null_check() {
+    let maps = [map("m", 2, 4, 8, 4)];
+    let lookup =
+        "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map_idx(0, 0) ll\ncall 1\n";
+    let r = check(
+        &format!("{lookup}r0 = *(u64 *)(r0 + 0)\nexit\n"),
+        SOCKET,
+        &maps,
+    )
+    .unwrap_err();
+    assert_eq!(r.class, Class::Null, "{r}");
+    check(
+        &format!("{lookup}if r0 == 0 goto out\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 0\nexit\n"),
+        SOCKET,
+        &maps,
+    )
+    .unwrap();
+    let r = check(
+        &format!("{lookup}if r0 == 0 goto out\nr0 = *(u64 *)(r0 + 4)\nout:\nr0 = 0\nexit\n"),
+        SOCKET,
+        &maps,
+    )
+    .unwrap_err();
+    assert_eq!(r.class, Class::Bounds, "8-byte value, read at 4..12: {r}");
+}
+
+#[test]
+fn helpers_are_checked_per_program_type() {
+    // bpf_skb_store_bytes (9) is for tc, not XDP.
+    let src = "r2 = 0\nr3 = r10\nr3 += -8\nr4 = 1\nr5 = 0\n*(u64 *)(r10 - 8) = r2\ncall 9\nr0 = 0\nexit\n";
+    let r = check(src, XDP, &[]).unwrap_err();
+    assert_eq!(r.class, Class::Helper, "{r}");
+    check(src, 3, &[]).unwrap(); // sched_cls
+}
+
+#[test]
+fn frozen_rodata_gives_constants_and_is_read_only() {
+    let def = MapDef {
+        name: ".rodata".into(),
+        map_type: 2,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 1,
+        flags: 0x80,
+        data: Some(vec![4, 0, 0, 0, 0, 0, 0, 0]),
+        section: ".rodata".into(),
+        readonly: true,
+    };
+    let infos = map_infos(std::slice::from_ref(&def));
+    assert_eq!(infos[0], MapInfo::from(&def));
+    assert_eq!(
+        infos[0].frozen.as_deref(),
+        Some(&[4u8, 0, 0, 0, 0, 0, 0, 0][..])
+    );
+    // r1 = the constant 4 from .rodata, so the stack access at r10-8+r1 stays in bounds
+    // only because the value is known.
+    let src = "r2 = map_idx_value(0, 0) ll\nr1 = *(u64 *)(r2 + 0)\nr3 = r10\nr3 += -16\nr3 += r1\nr0 = *(u32 *)(r3 + 0)\nexit\n";
+    let insns = bpf_insn::assemble(src).unwrap();
+    let run = |maps: &[MapInfo]| {
+        verify(
+            &Input {
+                insns: &insns,
+                prog_type: SOCKET,
+                maps,
+            },
+            &Options::default(),
+        )
+    };
+    run(&infos).unwrap();
+    let unfrozen = [infos[0].clone().unfrozen()];
+    assert!(unfrozen[0].frozen.is_none());
+    let r = run(&unfrozen).unwrap_err();
+    assert_eq!(r.class, Class::Bounds, "unknown offset into the stack: {r}");
+    // Writes into a frozen map are refused.
+    let w = bpf_insn::assemble(
+        "r2 = map_idx_value(0, 0) ll\nr1 = 0\n*(u64 *)(r2 + 0) = r1\nr0 = 0\nexit\n",
+    )
+    .unwrap();
+    let r = verify(
+        &Input {
+            insns: &w,
+            prog_type: SOCKET,
+            maps: &infos,
+        },
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(r.class, Class::Pointer, "{r}");
+}
+
+#[test]
+fn limits_and_unsupported_types() {
+    let r = check("r0 = 0\nexit\n", 9999, &[]).unwrap_err();
+    assert_eq!(r.class, Class::Unsupported, "{r}");
+    let insns =
+        bpf_insn::assemble("r1 = 0\nloop:\nr1 += 1\nif r1 < 1000 goto loop\nr0 = 0\nexit\n")
+            .unwrap();
+    let input = Input {
+        insns: &insns,
+        prog_type: SOCKET,
+        maps: &[],
+    };
+    verify(&input, &Options::default()).unwrap();
+    let r = verify(
+        &input,
+        &Options {
+            complexity_limit: 100,
+        },
+    )
+    .unwrap_err();
+    assert_eq!(r.class, Class::Loop, "{r}");
+    assert!(r.msg.contains("too large"), "{r}");
+}
