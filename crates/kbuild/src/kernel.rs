@@ -621,16 +621,10 @@ pub struct Kernel {
     pub toolchain: Toolchain,
 }
 
-/// The cache directory for kmodkit: `$KMODKIT_CACHE` or `~/.cache/kmodkit`.
+/// The cache directory for kmodkit (`kernels::cache::cache_dir`: `$KMODKIT_CACHE`, else
+/// `$XDG_CACHE_HOME/kmodkit`, else `~/.cache/kmodkit`).
 pub fn default_cache() -> PathBuf {
-    if let Some(c) = std::env::var_os("KMODKIT_CACHE").filter(|c| !c.is_empty()) {
-        return PathBuf::from(c);
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("/root"), PathBuf::from);
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|c| !c.is_empty())
-        .map_or_else(|| home.join(".cache"), PathBuf::from)
-        .join("kmodkit")
+    kernels::cache::cache_dir()
 }
 
 /// Builds (or finds in the cache) the Rust-enabled kernel `req` describes.
