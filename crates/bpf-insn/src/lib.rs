@@ -8,6 +8,7 @@
 pub mod asm;
 mod asmtext;
 pub mod btf;
+pub mod build;
 pub mod conformance;
 pub mod disasm;
 pub mod elfwrite;

@@ -82,7 +82,10 @@ pub fn trust_warning(module: &Path, kernel: &InstalledKernel) -> Option<String> 
     let image = kernel.image.as_ref()?;
     let mut ring = Keyring::new();
     ring.add_path(image).ok()?;
-    if modsign::tree::verify_file(module, &ring).is_ok() {
+    let trusted = std::fs::read(module).ok().is_some_and(|raw| {
+        modfile::decompress(&raw).is_ok_and(|data| modsign::module::verify(&data, &ring).is_ok())
+    });
+    if trusted {
         return None;
     }
     Some(format!(
@@ -118,7 +121,15 @@ pub fn depmod(install_tree: &Path, release: &str) -> Result<()> {
         show: &mut show,
     };
     let mut sink = std::io::sink();
-    match moddb::depmod::run(&opts, &moddb::depmod::read_whole, &mut sink, &mut log) {
+    // The index set is replaced as a whole, under a lock on the directory (modsys/safeio).
+    let mut store = modsys::live::IndexStore;
+    match moddb::depmod::run(
+        &opts,
+        &moddb::depmod::read_whole,
+        &mut sink,
+        &mut log,
+        &mut store,
+    ) {
         Ok(moddb::depmod::Outcome::Cycles) => Err(Error::Depmod(format!(
             "{}: dependency cycles between modules; indexes not written",
             opts.dirname()

@@ -22,6 +22,11 @@ pub struct LongOpt {
     pub val: char,
 }
 
+/// `LongOpt { name, has_arg, val }`, short enough for option tables.
+pub const fn opt(name: &'static str, has_arg: HasArg, val: char) -> LongOpt {
+    LongOpt { name, has_arg, val }
+}
+
 /// Parsed command line: options in order (letter, argument), then operands in order.
 pub struct Parsed {
     pub opts: Vec<(char, Option<OsString>)>,

@@ -39,77 +39,65 @@ const LINK_NAMES: &[&str] = &[
 const COMMANDS: &[(&str, Command, &str)] = &[
     (
         "modinfo",
-        legacy!(cmd::modinfo::main),
-        "show information about a kernel module (as kmod)",
+        cmd::modinfo::main,
+        "show information about a kernel module (as kmod; --json)",
     ),
     (
         "lsmod",
-        legacy!(cmd::live::lsmod),
-        "list loaded modules (as kmod)",
+        cmd::live::lsmod,
+        "list loaded modules (as kmod; --json: a JSON array)",
     ),
-    (
-        "insmod",
-        legacy!(cmd::live::insmod),
-        "load a module file (as kmod)",
-    ),
-    (
-        "rmmod",
-        legacy!(cmd::live::rmmod),
-        "unload a module (as kmod)",
-    ),
+    ("insmod", cmd::live::insmod, "load a module file (as kmod)"),
+    ("rmmod", cmd::live::rmmod, "unload a module (as kmod)"),
     (
         "modprobe",
-        legacy!(cmd::moddb::modprobe),
+        cmd::moddb::modprobe,
         "load or unload modules with dependencies (as kmod)",
     ),
     (
         "depmod",
-        legacy!(cmd::moddb::depmod),
+        cmd::moddb::depmod,
         "write the module index files (as kmod)",
     ),
     (
         "dmesg",
-        legacy!(cmd::live::dmesg),
+        cmd::live::dmesg,
         "read the kernel log from /dev/kmsg",
     ),
     (
         "taint",
-        legacy!(cmd::check::taint),
+        cmd::check::taint,
         "explain why the kernel is tainted",
     ),
     (
         "check",
-        legacy!(cmd::check::check),
+        cmd::check::check,
         "predict whether a module will load and what it will taint",
     ),
     (
         "sign-file",
-        legacy!(cmd::trust::sign_file),
+        cmd::trust::sign_file,
         "sign a module exactly as the kernel's sign-file",
     ),
-    (
-        "sign",
-        legacy!(cmd::trust::sign),
-        "sign modules or a tree of them",
-    ),
+    ("sign", cmd::trust::sign, "sign modules or a tree of them"),
     (
         "strip",
-        legacy!(cmd::trust::strip),
+        cmd::trust::strip,
         "remove the appended signature of modules",
     ),
     (
         "keygen",
-        legacy!(cmd::trust::keygen),
+        cmd::trust::keygen,
         "make a module signing key and certificate",
     ),
     (
         "certs",
-        legacy!(cmd::trust::certs),
+        cmd::trust::certs,
         "list the certificates in a kernel image, file or varstore",
     ),
     (
         "verify",
-        legacy!(cmd::trust::verify),
+        cmd::trust::verify,
         "verify module signatures against a keyring",
     ),
     (
@@ -142,14 +130,10 @@ const COMMANDS: &[(&str, Command, &str)] = &[
         cmd::bpf::main,
         "eBPF: asm, disasm, verify, run, load",
     ),
-    (
-        "trace",
-        legacy!(cmd::trace::main),
-        "bpftrace-compatible tracing",
-    ),
+    ("trace", cmd::trace::main, "bpftrace-compatible tracing"),
     (
         "leaks",
-        legacy!(cmd::leaks::main),
+        cmd::leaks::main,
         "kernel allocations not freed, by call site",
     ),
     (

@@ -271,3 +271,51 @@ fn modules_load_d_as_kmod_resolves_the_list() {
     assert_same("modprobe --modules-load --show-depends", &theirs, &ours);
     assert!(String::from_utf8_lossy(&ours.stdout).contains("/ext4.ko"));
 }
+
+/// A damaged index is named with its cause (kmod says "not found", or crashes): modprobe and
+/// modinfo report the file and where it ends, exit 1, and never panic.
+#[test]
+fn damaged_indexes_are_named() {
+    let Some(t) = tree() else { return };
+    let dep = t.dir().join("modules.dep.bin");
+    let good = std::fs::read(&dep).unwrap();
+    let run = |tool: &str, args: &[&str]| {
+        let root = t.root.to_str().unwrap();
+        let mut all: Vec<&str> = match tool {
+            "modprobe" => vec!["-d", root, "-S", &t.release],
+            _ => vec!["-b", root, "-k", &t.release],
+        };
+        all.extend(args);
+        std::process::Command::new(kmodkit())
+            .arg(tool)
+            .args(&all)
+            .output()
+            .unwrap()
+    };
+    // (An empty file is no index at all, as kmod's depmod writes modules.builtin.bin when
+    // there is no modules.builtin; only a cut inside the file is damage.)
+    for cut in [good.len() / 2, 11, 3] {
+        std::fs::write(&dep, &good[..cut]).unwrap();
+        for (tool, args) in [
+            ("modprobe", &["--show-depends", "ext4"][..]),
+            ("modinfo", &["-F", "filename", "ext4"][..]),
+        ] {
+            let o = run(tool, args);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{tool} cut at {cut}: {err}");
+            let want = format!("{tool}: ERROR: {}: truncated at offset ", dep.display());
+            assert!(err.starts_with(&want), "{tool} cut at {cut}: {err}");
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    std::fs::write(&dep, b"garbage, not an index").unwrap();
+    let o = run("modprobe", &["--show-depends", "ext4"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("modules.dep.bin") && err.contains("not a kmod index"),
+        "{err}"
+    );
+    std::fs::write(&dep, &good).unwrap();
+    let o = run("modprobe", &["--show-depends", "ext4"]);
+    assert!(o.status.success());
+}

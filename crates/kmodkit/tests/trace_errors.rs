@@ -163,3 +163,130 @@ fn missing_file_and_bad_usage() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Runs `kmodkit trace ARGS...` and returns (status, stderr), asserting it neither
+/// panicked nor aborted.
+fn trace_args(args: &[&str]) -> (i32, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+        .arg("trace")
+        .args(args)
+        .output()
+        .expect("run kmodkit");
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let code = o.status.code().unwrap_or(-1);
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("overflow") && code != 101,
+        "{args:?}: status {code}, stderr:\n{stderr}"
+    );
+    (code, stderr)
+}
+
+#[test]
+fn deep_nesting_is_a_diagnostic_not_an_abort() {
+    let n = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let scripts = [
+        format!("BEGIN {{ @x = {}1{}; }}", "(".repeat(n), ")".repeat(n)),
+        format!("BEGIN {{ {}{} }}", "if (1) { ".repeat(n), "}".repeat(n)),
+        format!("BEGIN {{ if (0) {{ }} {} }}", "else if (1) { } ".repeat(n)),
+        format!("BEGIN {{ {}{} }}", "unroll(2) { ".repeat(n), "}".repeat(n)),
+        format!("BEGIN {{ @x = {}1; }}", "(uint32)".repeat(n)),
+        format!("BEGIN {{ @x = 1 {}; }}", "? 1 : 1 ".repeat(n)),
+        format!("BEGIN {{ @x = 1{}; }}", " + 1".repeat(n)),
+    ];
+    for (i, script) in scripts.iter().enumerate() {
+        let f = dir.path().join(format!("deep{i}.bt"));
+        std::fs::write(&f, script).unwrap();
+        let path = f.to_str().unwrap();
+        // A command-line argument is at most 128 KiB: -e gets a shorter prefix-closed cut.
+        let short = &script[..script.len().min(100_000)];
+        for (args, file) in [
+            (vec!["-d", path], path),
+            (vec![path], path),
+            (vec!["-d", "-e", short], "stdin"),
+            (vec!["-e", short], "stdin"),
+        ] {
+            let (code, stderr) = trace_args(&args);
+            assert_eq!(code, 1, "{}: {stderr}", &script[..30]);
+            assert!(
+                stderr.contains("error: the program nests too deeply"),
+                "{}: {stderr}",
+                &script[..30]
+            );
+            assert!(stderr.contains(&format!("--> {file}:1:")), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn nested_unrolls_fail_fast_at_the_instruction_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("unroll.bt");
+    std::fs::write(
+        &f,
+        "BEGIN {\n  unroll(100) { unroll(100) { unroll(100) { unroll(100) { @x = 1; } } } }\n  exit();\n}\n",
+    )
+    .unwrap();
+    let path = f.to_str().unwrap();
+    for args in [vec!["-d", path], vec![path]] {
+        let (code, stderr) = trace_args(&args);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains("BPF program is too large: more than 1000000 instructions"),
+            "{stderr}"
+        );
+        // Blamed on the outermost unroll.
+        assert!(stderr.contains(&format!("--> {path}:2:3")), "{stderr}");
+    }
+}
+
+/// `kmodkit trace ... | head -1`: once the reader is gone, the next write ends the process
+/// (SIGPIPE, or a quiet stop), never a panic.
+fn ends_quietly_when_the_reader_leaves(args: &[&str]) {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kmodkit"))
+        .arg("trace")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run kmodkit");
+    let mut first = String::new();
+    {
+        let mut r = std::io::BufReader::new(child.stdout.take().unwrap());
+        r.read_line(&mut first).unwrap();
+    } // the reader closes its end here
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !first.is_empty(),
+        "{args:?}: no first line; stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    assert_ne!(o.status.code(), Some(101), "{args:?}: {stderr}");
+    assert_ne!(o.status.code(), Some(134), "{args:?}: {stderr}");
+}
+
+#[test]
+fn a_closed_pipe_ends_a_dry_run_quietly() {
+    ends_quietly_when_the_reader_leaves(&[
+        "-d",
+        "-e",
+        "BEGIN { unroll(100) { unroll(100) { @x = 1; } } }",
+    ]);
+}
+
+#[test]
+fn a_closed_pipe_ends_tracing_quietly() {
+    if !bpf_sys::available() {
+        skip(Requirement::Bpf, "bpf() is not usable here (no CAP_BPF?)");
+        return;
+    }
+    // Prints until the pipe is gone: 100 lines at once, then 100 more every 10 ms.
+    ends_quietly_when_the_reader_leaves(&[
+        "-e",
+        "BEGIN { unroll(100) { printf(\"line\\n\"); } } \
+         interval:ms:10 { unroll(100) { printf(\"line\\n\"); } }",
+    ]);
+}

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use testsupport::{corpus, have_tool, skip, Requirement};
 
+mod tiny_module;
+
 const SIGN_FILE: &str = "/usr/lib/linux-kbuild-6.1/scripts/sign-file";
 
 fn kmodkit(args: &[&std::ffi::OsStr]) -> Output {
@@ -773,7 +775,8 @@ fn sign_refuses_an_expired_certificate_unless_forced() {
     );
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let module = dir.join("m.ko");
-    std::fs::write(&module, b"\x7fELF module").unwrap();
+    let original = tiny_module::tiny_module("m", &["license=GPL"], tiny_module::EM_X86_64);
+    std::fs::write(&module, &original).unwrap();
     let args = [
         os("sign"),
         os("--key"),
@@ -786,7 +789,7 @@ fn sign_refuses_an_expired_certificate_unless_forced() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("c.pem") && err.contains("expired"), "{err}");
-    assert_eq!(std::fs::read(&module).unwrap(), b"\x7fELF module");
+    assert_eq!(std::fs::read(&module).unwrap(), original);
     let mut forced = args.to_vec();
     forced.insert(1, os("--force"));
     let out = kmodkit(&forced);

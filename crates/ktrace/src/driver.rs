@@ -3,7 +3,6 @@
 
 use crate::codegen;
 use crate::diag::Diagnostics;
-use crate::insn;
 use crate::parser;
 use crate::runtime::{RunError, Session};
 use crate::sema::{self, Env};
@@ -29,6 +28,8 @@ pub struct Options {
     pub positional: Vec<String>,
     /// Entries per map (bpftrace's BPFTRACE_MAP_KEYS_MAX); 0 for its default, 4096.
     pub map_keys_max: u32,
+    /// Run `command` with `/bin/sh -c` instead of splitting it on spaces (`kmodkit leaks`).
+    pub shell: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -62,14 +63,34 @@ pub fn check(
     Ok((prog, a))
 }
 
-/// Starts `cmd` (split on spaces, as bpftrace does) held before its exec, so that probes are
-/// attached first.
-fn spawn_gated(cmd: &str) -> Result<GatedChild, Error> {
-    let words: Vec<String> = cmd
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect();
+/// Stack for the compiler's recursive passes. The parser bounds nesting
+/// (`tracelang::parser::MAX_DEPTH`), and at that bound a debug build needs about 4 MiB;
+/// a thread of its own makes that independent of the caller's thread and `ulimit -s`.
+const COMPILER_STACK: usize = 64 << 20;
+
+/// Runs `f` (parsing, analysis, code generation) on a thread with [`COMPILER_STACK`].
+fn on_compiler_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, Error> {
+    std::thread::scope(|s| {
+        let t = std::thread::Builder::new()
+            .name("tracelang".into())
+            .stack_size(COMPILER_STACK)
+            .spawn_scoped(s, f)
+            .map_err(|e| Error::Script(format!("cannot start the compiler: {e}\n")))?;
+        t.join().map_err(|p| std::panic::resume_unwind(p))
+    })
+}
+
+/// Starts `cmd` (split on spaces, as bpftrace does, or with `/bin/sh -c` when `shell`) held
+/// before its exec, so that probes are attached first.
+fn spawn_gated(cmd: &str, shell: bool) -> Result<GatedChild, Error> {
+    let words: Vec<String> = match shell {
+        true => vec!["/bin/sh".into(), "-c".into(), cmd.to_string()],
+        false => cmd
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
     GatedChild::spawn(&words).map_err(|e| Error::Command {
         cmd: cmd.to_string(),
         err: e.to_string(),
@@ -79,22 +100,23 @@ fn spawn_gated(cmd: &str) -> Result<GatedChild, Error> {
 /// Runs a script to completion, writing bpftrace's output to `out`.
 pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> Result<(), Error> {
     let env = SystemEnv::mounted();
-    let (prog, a) = check(src, file_name, &env, opts)?;
+    let (prog, a) = on_compiler_stack(|| check(src, file_name, &env, opts))??;
     let mut child = match (&opts.command, opts.dump) {
-        (Some(c), false) => Some(spawn_gated(c)?),
+        (Some(c), false) => Some(spawn_gated(c, opts.shell)?),
         _ => None,
     };
     let copts = codegen::Options {
         cpid: child.as_ref().map_or(0, |c| c.id() as u64),
         start_ns: bpf_sys::ktime_get_ns(),
         map_keys_max: opts.map_keys_max,
+        max_stack: crate::system::perf_event_max_stack(),
     };
-    let compiled =
-        codegen::compile(&prog, &a, &copts).map_err(|d| Error::Script(d.render(file_name, src)))?;
+    let compiled = on_compiler_stack(|| codegen::compile(&prog, &a, &copts))?
+        .map_err(|d| Error::Script(d.render(file_name, src)))?;
     if opts.dump {
         for p in &compiled.progs {
             let _ = writeln!(out, "; {} ({} instructions)", p.name, p.insns.len());
-            let _ = out.write_all(insn::disasm(&p.insns).as_bytes());
+            let _ = out.write_all(bpf_insn::disassemble(&p.insns).as_bytes());
         }
         return Ok(());
     }

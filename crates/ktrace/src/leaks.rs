@@ -6,14 +6,24 @@
 //! report groups it by call site, resolved through `/proc/kallsyms` (module symbols are
 //! `sym [module]` there) and bounded by the module's core range from `/proc/modules`.
 //!
+//! With `--module M` the report keeps M's call sites only, named from M's `.ko` (see
+//! [`ModuleImage`]), because kallsyms cannot name them: M's `__init` symbols leave it once
+//! init has run, and all of M's leave it when M is unloaded, which is where the everyday
+//! window (start, load M, use it, unload it) ends. The .ko's sections are placed where M
+//! had them: /sys/module/M/sections when M is loaded at the start or the end of the window,
+//! and for each load during the window the init and exit function pointers the trace reads
+//! from `struct module` at do_init_module(), before the loader can go on to unload it.
+//! Without a .ko, kallsyms names what it can.
+//!
 //! Limits: the maps hold [`MAP_ENTRIES`] entries; a window that fills them is an error
-//! rather than a silently incomplete report. A module's `__init` code is freed after its
-//! init runs and its symbols leave kallsyms, so call sites there are named by section,
-//! `.init.text+0x1d [module]`, from the addresses the kernel keeps in
-//! /sys/module/NAME/sections.
+//! rather than a silently incomplete report. An allocation is the module's when its call
+//! site (the allocator's return address) is in the module's code: what the module allocates
+//! through a kernel helper (kstrdup, kmemdup, ...) is the helper's. The load probe needs
+//! kprobes; without them a module loaded and unloaded inside the window is not named.
 
 use crate::driver::{self, Options};
 use crate::sema::Env;
+pub use crate::symbols::{Kallsyms, Symbol};
 use crate::system::SystemEnv;
 use std::collections::BTreeMap;
 
@@ -23,23 +33,29 @@ pub enum Error {
     Trace(#[from] driver::Error),
     #[error("no kmem allocation tracepoints on this kernel (tracepoint:kmem:kmalloc)")]
     NoTracepoints,
-    #[error("{path}: {err}")]
-    Read { path: String, err: String },
+    #[error("{0}")]
+    Read(#[from] crate::symbols::ReadError),
     #[error("{0} allocations outstanding fill the tracing map: the report would be incomplete; use a shorter --duration or a narrower -c command")]
     Full(usize),
     #[error("{0:?} is not a module name (letters, digits, `_` and `-`)")]
     ModuleName(String),
     #[error("unexpected line in the trace output: {0:?}")]
     Output(String),
+    #[error("{path}: {err}")]
+    Ko { path: String, err: String },
 }
 
 /// The tracing script for the tracepoints this kernel has; `duration_s` adds an interval
 /// probe that ends the window.
 /// `until_unload` adds a probe that ends the window when that module is unloaded.
+/// `load_fields` (where `struct module` keeps its init and exit pointers, see
+/// [`ModuleImage::fields`]) adds the probes that record where that module's code is placed
+/// when it is loaded during the window.
 pub fn script(
     env: &dyn Env,
     duration_s: Option<u64>,
     until_unload: Option<&str>,
+    load_fields: Option<LoadFields>,
 ) -> Result<String, Error> {
     let have = |n: &str| env.tracepoints("kmem", n).is_ok_and(|v| !v.is_empty());
     let alloc: Vec<String> = [
@@ -72,6 +88,11 @@ pub fn script(
     if let Some(m) = until_unload {
         if !valid_module_name(m) {
             return Err(Error::ModuleName(m.to_string()));
+        }
+        // The kernel's name for the module (`_` for `-`), as the tracepoints give it.
+        let m = &normalize(m);
+        if let Some(fields) = load_fields {
+            s.push_str(&load_probes(m, fields));
         }
         if env
             .tracepoints("module", "module_free")
@@ -139,205 +160,371 @@ fn parse_num(s: &str) -> Option<u64> {
     }
 }
 
-/// A resolved code address.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Symbol {
+// The module's own code, named from its .ko.
+//
+// A module loaded and unloaded inside the window is gone from kallsyms and
+// /sys/module/NAME/sections by the time the report is made, and its `__init` symbols leave
+// kallsyms as soon as its init has run. So the report names the module's call sites from its
+// `.ko` (symbol table and section sizes) placed at the addresses the module had: read from
+// /sys/module/NAME/sections when it is loaded at the start or the end of the window, and for
+// a load during the window recorded by the trace itself, synchronously: at do_init_module()
+// the `struct module` holds its init and exit function pointers, which place the init and
+// the core text (the kernel lays out each in section order, see `layout_sections` in
+// kernel/module/main.c).
+
+/// The first word of a load event line in the trace output: `TAG MODULE INIT EXIT` (hex).
+const LOAD_TAG: &str = "kmodkit-leaks-load";
+
+/// Offsets in `struct module` of the init and exit function pointers (taken from the
+/// relocations of the .ko's `__this_module`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadFields {
+    pub init: Option<u64>,
+    pub exit: Option<u64>,
+}
+
+/// The probes that record a load of module `m`: `module:module_load` fires in the loading
+/// task just before it calls do_init_module(mod), which runs the module's init.
+fn load_probes(m: &str, f: LoadFields) -> String {
+    let field = |o: Option<u64>| o.map_or("0".to_string(), |o| format!("*(arg0 + {o})"));
+    format!(
+        "tracepoint:module:module_load /str(args->name) == \"{m}\"/ {{ @kmk_loading[tid] = 1; }}\n\
+         kprobe:do_init_module /@kmk_loading[tid]/ {{ delete(@kmk_loading[tid]); printf(\"{LOAD_TAG} %lx %lx %lx\\n\", arg0, {}, {}); }}\n",
+        field(f.init),
+        field(f.exit)
+    )
+}
+
+/// An executable section of a .ko, placed where the kernel puts it: at `offset` in the
+/// module's init text (`.init*` sections) or core text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TextSection {
+    name: String,
+    size: u64,
+    init: bool,
+    offset: u64,
+}
+
+/// Where a module's sections were while it was loaded: section name -> address.
+pub type Placement = BTreeMap<String, u64>;
+
+/// What a module's `.ko` says about its code.
+#[derive(Debug, Clone)]
+pub struct ModuleImage {
+    /// The module name, as the kernel spells it (`_` for `-`).
     pub name: String,
-    pub offset: u64,
-    /// The module, or None for the kernel image.
-    pub module: Option<String>,
+    pub path: std::path::PathBuf,
+    text: Vec<TextSection>,
+    /// Function symbols: (section, value, size, name), sorted.
+    funcs: Vec<(String, u64, u64, String)>,
+    /// `init_module` and `cleanup_module`: (section, value).
+    init_fn: Option<(String, u64)>,
+    exit_fn: Option<(String, u64)>,
+    fields: LoadFields,
+    /// The `.note.gnu.build-id` section, as the kernel shows it in
+    /// /sys/module/NAME/notes/.note.gnu.build-id.
+    build_id: Option<Vec<u8>>,
 }
 
-impl std::fmt::Display for Symbol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}+{:#x}", self.name, self.offset)?;
-        if let Some(m) = &self.module {
-            write!(f, " [{m}]")?;
-        }
-        Ok(())
+const SHF_ALLOC: u64 = 0x2;
+const SHF_EXECINSTR: u64 = 0x4;
+
+fn normalize(m: &str) -> String {
+    m.replace('-', "_")
+}
+
+impl ModuleImage {
+    /// Reads a module file (compressed or not).
+    pub fn read(path: &std::path::Path) -> Result<ModuleImage, Error> {
+        let raw = std::fs::read(path).map_err(|e| Error::Ko {
+            path: path.display().to_string(),
+            err: e.to_string(),
+        })?;
+        ModuleImage::parse(path, &raw)
     }
-}
 
-/// Text symbols from /proc/kallsyms plus the modules' core ranges from /proc/modules.
-#[derive(Debug, Default)]
-pub struct Kallsyms {
-    syms: Vec<(u64, String, Option<String>)>,
-    modules: BTreeMap<String, (u64, u64)>,
-    /// Start of each module's `.init.*` section (from /sys/module/NAME/sections), sorted:
-    /// the kernel frees init code and its symbols after init, but keeps these addresses.
-    init_sections: Vec<(u64, String, String)>,
-}
-
-impl Kallsyms {
-    pub fn load() -> Result<Kallsyms, Error> {
-        let read = |p: &str| {
-            std::fs::read_to_string(p).map_err(|e| Error::Read {
-                path: p.to_string(),
-                err: e.to_string(),
-            })
+    pub fn parse(path: &std::path::Path, raw: &[u8]) -> Result<ModuleImage, Error> {
+        use object::{Object, ObjectSection, ObjectSymbol};
+        let err = |e: String| Error::Ko {
+            path: path.display().to_string(),
+            err: e,
         };
-        let mut k = Kallsyms::parse(
-            &read("/proc/kallsyms")?,
-            &read("/proc/modules").unwrap_or_default(),
+        let m = modfile::Module::parse(raw).map_err(|e| err(e.to_string()))?;
+        let name = normalize(
+            &m.name()
+                .ok_or_else(|| err("no module name (.gnu.linkonce.this_module)".into()))?,
         );
-        let mut init = Vec::new();
-        for m in k.modules.keys() {
-            let dir = std::path::Path::new("/sys/module").join(m).join("sections");
-            let Ok(rd) = std::fs::read_dir(&dir) else {
+        let f = object::File::parse(m.bytes()).map_err(|e| err(e.to_string()))?;
+        let (mut core, mut init) = (0u64, 0u64);
+        let mut text = Vec::new();
+        let mut names = BTreeMap::new();
+        for sec in f.sections() {
+            let flags = match sec.flags() {
+                object::SectionFlags::Elf { sh_flags } => sh_flags,
+                _ => 0,
+            };
+            let Ok(sname) = sec.name() else { continue };
+            names.insert(sec.index().0, sname.to_string());
+            if flags & (SHF_ALLOC | SHF_EXECINSTR) != SHF_ALLOC | SHF_EXECINSTR {
+                continue;
+            }
+            // module_init_layout_section(): `.init*` goes to the init layout.
+            let is_init = sname.starts_with(".init");
+            let size = if is_init { &mut init } else { &mut core };
+            let offset = size.next_multiple_of(sec.align().max(1));
+            *size = offset + sec.size();
+            text.push(TextSection {
+                name: sname.to_string(),
+                size: sec.size(),
+                init: is_init,
+                offset,
+            });
+        }
+        let build_id = f
+            .section_by_name(".note.gnu.build-id")
+            .and_then(|s| s.data().ok())
+            .map(<[u8]>::to_vec);
+        let mut funcs = Vec::new();
+        let (mut init_fn, mut exit_fn, mut this_module) = (None, None, 0);
+        for sym in f.symbols() {
+            let (Ok(n), Some(idx)) = (sym.name(), sym.section_index()) else {
                 continue;
             };
-            for e in rd.flatten() {
-                let sect = e.file_name().to_string_lossy().into_owned();
-                if !sect.starts_with(".init.") {
+            let Some(sect) = names.get(&idx.0) else {
+                continue;
+            };
+            match n {
+                "init_module" => init_fn = Some((sect.clone(), sym.address())),
+                "cleanup_module" => exit_fn = Some((sect.clone(), sym.address())),
+                "__this_module" => this_module = sym.address(),
+                _ => {}
+            }
+            if sym.kind() == object::SymbolKind::Text && !n.is_empty() {
+                funcs.push((sect.clone(), sym.address(), sym.size(), n.to_string()));
+            }
+        }
+        funcs.sort();
+        let mut fields = LoadFields {
+            init: None,
+            exit: None,
+        };
+        if let Some(sec) = f.section_by_name(".gnu.linkonce.this_module") {
+            for (off, rel) in sec.relocations() {
+                let object::RelocationTarget::Symbol(i) = rel.target() else {
+                    continue;
+                };
+                let Ok(target) = f.symbol_by_index(i) else {
+                    continue;
+                };
+                let at = off.checked_sub(this_module);
+                match target.name() {
+                    Ok("init_module") => fields.init = at,
+                    Ok("cleanup_module") => fields.exit = at,
+                    _ => {}
+                }
+            }
+        }
+        Ok(ModuleImage {
+            name,
+            path: path.to_path_buf(),
+            text,
+            funcs,
+            init_fn,
+            exit_fn,
+            fields,
+            build_id,
+        })
+    }
+
+    /// Whether this file is the module loaded now, by build id: None when that cannot be
+    /// told (not loaded, or no build id on either side).
+    pub fn is_loaded_one(&self) -> Option<bool> {
+        let path = std::path::Path::new("/sys/module")
+            .join(&self.name)
+            .join("notes/.note.gnu.build-id");
+        let live = std::fs::read(path).ok()?;
+        Some(live == *self.build_id.as_ref()?)
+    }
+
+    /// Where `struct module` keeps the init and exit pointers; None when the .ko has neither.
+    pub fn fields(&self) -> Option<LoadFields> {
+        (self.fields.init.is_some() || self.fields.exit.is_some()).then_some(self.fields)
+    }
+
+    /// The placement of the text sections implied by the module's init and exit functions
+    /// being at `init_addr` and `exit_addr` (0: unknown). A layout whose start is not
+    /// page-aligned (the kernel allocates each layout in pages) means the .ko is not the
+    /// module that was loaded, and is left out.
+    pub fn place(&self, init_addr: u64, exit_addr: u64) -> Placement {
+        let mut p = Placement::new();
+        for (anchor, addr) in [(&self.init_fn, init_addr), (&self.exit_fn, exit_addr)] {
+            let Some((sect, value)) = anchor else {
+                continue;
+            };
+            let Some(t) = self.text.iter().find(|t| t.name == *sect) else {
+                continue;
+            };
+            let Some(start) = addr
+                .checked_sub(*value)
+                .and_then(|a| a.checked_sub(t.offset))
+                .filter(|s| addr != 0 && s % 4096 == 0)
+            else {
+                continue;
+            };
+            for u in self.text.iter().filter(|u| u.init == t.init) {
+                p.insert(u.name.clone(), start + u.offset);
+            }
+        }
+        p
+    }
+
+    /// The function of this module at `addr` under one of `placements` (latest first), or
+    /// its section when no symbol covers it.
+    pub fn resolve(&self, placements: &[Placement], addr: u64) -> Option<Symbol> {
+        for p in placements.iter().rev() {
+            for t in &self.text {
+                let Some(&base) = p.get(&t.name) else {
+                    continue;
+                };
+                if addr < base || addr - base >= t.size {
                     continue;
                 }
-                if let Some(a) = std::fs::read_to_string(e.path())
-                    .ok()
-                    .and_then(|t| parse_num(&t))
-                {
-                    init.push((a, sect, m.clone()));
-                }
-            }
-        }
-        k.set_init_sections(init);
-        Ok(k)
-    }
-
-    /// Adds what `older` knew of modules that are gone from `self` (unloaded since): their
-    /// symbols, core ranges and init sections.
-    pub fn merge_gone(&mut self, older: Kallsyms) {
-        let gone: Vec<String> = older
-            .modules
-            .keys()
-            .filter(|m| !self.modules.contains_key(*m))
-            .cloned()
-            .collect();
-        let is_gone = |m: &Option<String>| m.as_ref().is_some_and(|m| gone.contains(m));
-        self.syms
-            .extend(older.syms.into_iter().filter(|(_, _, m)| is_gone(m)));
-        Self::sort_syms(&mut self.syms);
-        for m in &gone {
-            self.modules.insert(m.clone(), older.modules[m]);
-        }
-        let mut init = std::mem::take(&mut self.init_sections);
-        init.extend(
-            older
-                .init_sections
-                .into_iter()
-                .filter(|(_, _, m)| gone.contains(m)),
-        );
-        self.set_init_sections(init);
-    }
-
-    /// Sets the modules' init section starts as (address, section, module).
-    pub fn set_init_sections(&mut self, mut v: Vec<(u64, String, String)>) {
-        v.retain(|(a, _, _)| *a != 0);
-        v.sort();
-        self.init_sections = v;
-    }
-
-    /// An address in a module's freed init code, named by the section: the init section
-    /// with the greatest start at or below it, when no module core or later section lies
-    /// between, and within 1 MiB (init sections of a module are small and contiguous).
-    fn resolve_init(&self, addr: u64) -> Option<Symbol> {
-        let i = self.init_sections.partition_point(|(a, _, _)| *a <= addr);
-        let (start, sect, module) = self.init_sections.get(i.checked_sub(1)?)?;
-        if addr - start >= 1 << 20
-            || self
-                .modules
-                .values()
-                .any(|(b, sz)| *b <= addr && (*b > *start || addr < b + sz))
-        {
-            return None;
-        }
-        Some(Symbol {
-            name: sect.clone(),
-            offset: addr - start,
-            module: Some(module.clone()),
-        })
-    }
-
-    /// Aliases sort first at their address, so the lookup (the last symbol at or below the
-    /// address) names the function, not the module_init()/module_exit() alias.
-    fn sort_syms(syms: &mut [(u64, String, Option<String>)]) {
-        syms.sort_by(|a, b| {
-            let alias = |n: &str| !matches!(n, "init_module" | "cleanup_module");
-            (a.0, alias(&a.1), &a.1).cmp(&(b.0, alias(&b.1), &b.1))
-        });
-    }
-
-    pub fn parse(kallsyms: &str, modules: &str) -> Kallsyms {
-        let mut syms = Vec::new();
-        for l in kallsyms.lines() {
-            let mut w = l.split_whitespace();
-            let (Some(a), Some(ty), Some(name)) = (w.next(), w.next(), w.next()) else {
-                continue;
-            };
-            if !matches!(ty, "t" | "T" | "W" | "w") {
-                continue;
-            }
-            let Ok(addr) = u64::from_str_radix(a, 16) else {
-                continue;
-            };
-            if addr == 0 {
-                continue;
-            }
-            let module = w
-                .next()
-                .and_then(|m| m.strip_prefix('[')?.strip_suffix(']'))
-                .map(str::to_string);
-            syms.push((addr, name.to_string(), module));
-        }
-        Self::sort_syms(&mut syms);
-        let mut mods = BTreeMap::new();
-        for l in modules.lines() {
-            let w: Vec<&str> = l.split_whitespace().collect();
-            if w.len() >= 6 {
-                if let (Ok(size), Some(addr)) = (w[1].parse::<u64>(), parse_num(w[5])) {
-                    mods.insert(w[0].to_string(), (addr, size));
-                }
-            }
-        }
-        Kallsyms {
-            syms,
-            modules: mods,
-            init_sections: Vec::new(),
-        }
-    }
-
-    /// The nearest text symbol at or below `addr`; None when there is none, or when it is a
-    /// module's and `addr` lies outside that module's core (e.g. in its freed init code).
-    pub fn resolve(&self, addr: u64) -> Option<Symbol> {
-        self.resolve_core(addr).or_else(|| self.resolve_init(addr))
-    }
-
-    fn resolve_core(&self, addr: u64) -> Option<Symbol> {
-        let i = self.syms.partition_point(|(a, _, _)| *a <= addr);
-        let (a, name, module) = self.syms.get(i.checked_sub(1)?)?;
-        // Past the kernel image's last symbol, where module memory begins: not the kernel's
-        // (no function is a MiB long; modules live a GiB above the kernel's text).
-        if module.is_none()
-            && (addr - a >= 1 << 20
-                || self.modules.values().any(|(b, _)| *b > *a && *b <= addr)
-                || self
-                    .init_sections
+                let off = addr - base;
+                let is_alias = |n: &str| matches!(n, "init_module" | "cleanup_module");
+                let f = self
+                    .funcs
                     .iter()
-                    .any(|(b, _, _)| *b > *a && *b <= addr))
-        {
-            return None;
-        }
-        if let Some(m) = module {
-            if let Some((base, size)) = self.modules.get(m) {
-                if addr < *base || addr >= base + size {
-                    return None;
-                }
+                    .filter(|(s, v, _, _)| *s == t.name && *v <= off)
+                    .max_by_key(|(_, v, _, n)| (*v, !is_alias(n)));
+                let (name, offset) = match f {
+                    Some((_, v, _, n)) => (n.clone(), off - v),
+                    None => (t.name.clone(), off),
+                };
+                return Some(Symbol {
+                    name,
+                    offset,
+                    module: Some(self.name.clone()),
+                });
             }
         }
-        Some(Symbol {
-            name: name.clone(),
-            offset: addr - a,
-            module: module.clone(),
+        None
+    }
+}
+
+/// The sections of loaded module `m` from /sys/module/M/sections; None when it is not loaded.
+pub fn sysfs_placement(m: &str) -> Option<Placement> {
+    let dir = std::path::Path::new("/sys/module")
+        .join(normalize(m))
+        .join("sections");
+    let mut p = Placement::new();
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        if let Some(a) = std::fs::read_to_string(e.path())
+            .ok()
+            .and_then(|t| parse_num(&t))
+            .filter(|a| *a != 0)
+        {
+            p.insert(e.file_name().to_string_lossy().into_owned(), a);
+        }
+    }
+    (!p.is_empty()).then_some(p)
+}
+
+/// Whether the running kernel lets the trace record a module's load (see [`script`]):
+/// without, a module loaded and unloaded inside the window cannot be named.
+pub fn load_probes_available() -> bool {
+    can_probe_loads(&SystemEnv::mounted())
+}
+
+/// Whether this kernel has what the load probes attach to.
+fn can_probe_loads(env: &SystemEnv) -> bool {
+    env.kprobes_available()
+        && env
+            .tracepoints("module", "module_load")
+            .is_ok_and(|v| !v.is_empty())
+        && std::fs::read_to_string(env.tracefs.join("available_filter_functions")).is_ok_and(|t| {
+            t.lines()
+                .any(|l| l.split_whitespace().next() == Some("do_init_module"))
         })
+}
+
+/// The placements recorded by the load probes in the trace output.
+pub fn parse_loads(image: &ModuleImage, text: &str) -> Vec<Placement> {
+    text.lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix(LOAD_TAG)?.split_whitespace();
+            let _module = w.next()?;
+            let hex = |s: &str| u64::from_str_radix(s, 16).ok();
+            let (init, exit) = (hex(w.next()?)?, hex(w.next()?)?);
+            Some(image.place(init, exit))
+        })
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// Finds the .ko of module `m`: `ko` if given (it must be that module), else a `.ko` named
+/// in `command` that is module `m`, else `./M.ko`, else modules.dep of the running kernel.
+/// While `m` is loaded, the file must be the one loaded (same build id). None when none is
+/// found.
+pub fn find_module_file(
+    m: &str,
+    ko: Option<&std::path::Path>,
+    command: Option<&str>,
+) -> Result<Option<ModuleImage>, Error> {
+    let want = normalize(m);
+    if let Some(p) = ko {
+        let img = ModuleImage::read(p)?;
+        if img.name != want {
+            return Err(Error::Ko {
+                path: p.display().to_string(),
+                err: format!("this is module {}, not {want}", img.name),
+            });
+        }
+        if img.is_loaded_one() == Some(false) {
+            return Err(Error::Ko {
+                path: p.display().to_string(),
+                err: format!("not the {want} that is loaded (their build ids differ)"),
+            });
+        }
+        return Ok(Some(img));
+    }
+    let is_ko = |w: &str| {
+        [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+            .iter()
+            .any(|e| w.ends_with(e))
+    };
+    let mut candidates: Vec<std::path::PathBuf> = command
+        .unwrap_or("")
+        .split(|c: char| c.is_whitespace() || ";&|()'\"<>".contains(c))
+        .filter(|w| is_ko(w))
+        .map(std::path::PathBuf::from)
+        .collect();
+    for n in [m.to_string(), want.clone(), want.replace('_', "-")] {
+        candidates.push(std::path::PathBuf::from(format!("{n}.ko")));
+    }
+    if let Ok(rel) = std::fs::read_to_string("/proc/sys/kernel/osrelease") {
+        let dir = std::path::Path::new("/lib/modules").join(rel.trim());
+        let ctx = moddb::Context::new(&dir, moddb::Config::default());
+        if let Ok(Some((p, _))) = ctx.moddep(&want) {
+            candidates.push(p);
+        }
+    }
+    Ok(candidates
+        .iter()
+        .filter(|p| p.is_file())
+        .filter_map(|p| ModuleImage::read(p).ok())
+        .find(|img| img.name == want && img.is_loaded_one() != Some(false)))
+}
+
+/// A module's code as the report names it: its .ko and where it was while loaded.
+#[derive(Debug, Clone)]
+pub struct ModuleCode {
+    pub image: ModuleImage,
+    pub placements: Vec<Placement>,
+}
+
+impl ModuleCode {
+    pub fn resolve(&self, addr: u64) -> Option<Symbol> {
+        self.image.resolve(&self.placements, addr)
     }
 }
 
@@ -351,12 +538,20 @@ pub struct Site {
 }
 
 /// Groups by call site, largest byte total first; `module` keeps only that module's sites.
-pub fn group(out: &[Outstanding], syms: &Kallsyms, module: Option<&str>) -> Vec<Site> {
+/// `code` names the module's own call sites first (from its .ko), kallsyms the others.
+pub fn group(
+    out: &[Outstanding],
+    syms: &Kallsyms,
+    module: Option<&str>,
+    code: Option<&ModuleCode>,
+) -> Vec<Site> {
     let mut by: BTreeMap<u64, Site> = BTreeMap::new();
     for o in out {
         let s = by.entry(o.call_site).or_insert_with(|| Site {
             call_site: o.call_site,
-            symbol: syms.resolve(o.call_site),
+            symbol: code
+                .and_then(|c| c.resolve(o.call_site))
+                .or_else(|| syms.resolve(o.call_site)),
             count: 0,
             bytes: 0,
         });
@@ -369,7 +564,7 @@ pub fn group(out: &[Outstanding], syms: &Kallsyms, module: Option<&str>) -> Vec<
             module.is_none_or(|m| {
                 s.symbol
                     .as_ref()
-                    .is_some_and(|sym| sym.module.as_deref() == Some(m))
+                    .is_some_and(|sym| sym.module.as_deref().map(normalize) == Some(normalize(m)))
             })
         })
         .collect();
@@ -450,32 +645,50 @@ impl std::io::Write for Announce {
 /// report with this many is incomplete and is refused.
 pub const MAP_ENTRIES: u32 = 65536;
 
-/// Traces for the window (until `command` exits, or `duration_s`, or `module` is unloaded,
-/// or Ctrl-C) and returns the
-/// outstanding allocations grouped by call site.
-pub fn run(
-    command: Option<String>,
-    duration_s: Option<u64>,
-    module: Option<&str>,
-) -> Result<Vec<Site>, Error> {
+/// What `kmodkit leaks` was asked for.
+#[derive(Debug, Default, Clone)]
+pub struct Request {
+    /// Run this shell command (`/bin/sh -c`) and end the window when it exits.
+    pub command: Option<String>,
+    pub duration_s: Option<u64>,
+    /// Only this module's call sites; the window also ends when it is unloaded.
+    pub module: Option<String>,
+    /// The module's .ko (see [`find_module_file`]), to name its code.
+    pub image: Option<ModuleImage>,
+}
+
+/// Traces for the window (until the command exits, or the duration, or the module is
+/// unloaded, or Ctrl-C) and returns the outstanding allocations grouped by call site.
+pub fn run(req: &Request) -> Result<Vec<Site>, Error> {
     let env = SystemEnv::mounted();
-    let src = script(&env, duration_s, module)?;
-    // Symbols as they are now, for the module should it be unloaded during the window.
+    let module = req.module.as_deref();
+    let opts = Options {
+        command: req.command.clone(),
+        shell: true,
+        map_keys_max: MAP_ENTRIES,
+        ..Options::default()
+    };
+    // Without kprobes (or do_init_module, or the module_load tracepoint) the module is
+    // placed from sysfs only.
+    let fields = req
+        .image
+        .as_ref()
+        .and_then(ModuleImage::fields)
+        .filter(|_| can_probe_loads(&env));
+    let src = script(&env, req.duration_s, module, fields)?;
+    // The module as it is now, should it be unloaded during the window.
     let before = match module {
         Some(_) => Some(Kallsyms::load()?),
         None => None,
     };
-    let opts = Options {
-        command,
-        map_keys_max: MAP_ENTRIES,
-        ..Options::default()
-    };
+    let mut placements: Vec<Placement> = module.and_then(sysfs_placement).into_iter().collect();
     let mut w = Announce {
         buf: Vec::new(),
         announced: false,
     };
     driver::run(&src, "leaks", &opts, &mut w)?;
-    let out = parse_output(&String::from_utf8_lossy(&w.buf))?;
+    let text = String::from_utf8_lossy(&w.buf);
+    let out = parse_output(&text)?;
     if out.len() >= MAP_ENTRIES as usize {
         return Err(Error::Full(out.len()));
     }
@@ -483,7 +696,12 @@ pub fn run(
     if let Some(b) = before {
         syms.merge_gone(b);
     }
-    Ok(group(&out, &syms, module))
+    let code = req.image.clone().map(|image| {
+        placements.extend(parse_loads(&image, &text));
+        placements.extend(module.and_then(sysfs_placement));
+        ModuleCode { image, placements }
+    });
+    Ok(group(&out, &syms, module, code.as_ref()))
 }
 
 #[cfg(test)]
@@ -542,13 +760,129 @@ mod tests {
             "0000000000001000 t a [m]\n0000000000001000 t init_module [m]\n0000000000001300 t b\n",
             "",
         );
-        let g = group(&out, &k, None);
+        let g = group(&out, &k, None, None);
         assert_eq!(g.len(), 2);
         assert_eq!((g[0].count, g[0].bytes), (2, 128));
         assert_eq!(g[0].symbol.as_ref().unwrap().to_string(), "a+0x0 [m]");
-        let g = group(&out, &k, Some("m"));
+        let g = group(&out, &k, Some("m"), None);
         assert_eq!(g.len(), 1);
         assert!(report_text(&g).contains("128 bytes in     2 allocation(s) from a+0x0 [m]"));
         assert!(parse_output("@site[x]: 1").is_err());
+    }
+
+    /// kmk_helper.ko as built for Debian's 6.1: core text is .text (empty), .exit.text,
+    /// .text.unlikely (where GCC put the cold helper); init text is .init.text.
+    fn helper_image() -> ModuleImage {
+        let sect = |name: &str, size, init, offset| TextSection {
+            name: name.into(),
+            size,
+            init,
+            offset,
+        };
+        let f = |s: &str, v, z, n: &str| (s.to_string(), v, z, n.to_string());
+        let mut funcs = vec![
+            f(".exit.text", 0, 5, "kmk_helper_exit"),
+            f(".exit.text", 0, 5, "cleanup_module"),
+            f(".text.unlikely", 0, 41, "kmk_helper_core"),
+            f(".init.text", 0, 41, "kmk_helper_init_part"),
+            f(".init.text", 0x29, 21, "kmk_helper_init"),
+            f(".init.text", 0x29, 21, "init_module"),
+        ];
+        funcs.sort();
+        ModuleImage {
+            name: "kmk_helper".into(),
+            path: "kmk_helper.ko".into(),
+            text: vec![
+                sect(".text", 0, false, 0),
+                sect(".exit.text", 5, false, 0),
+                sect(".text.unlikely", 0x29, false, 5),
+                sect(".init.text", 0x3e, true, 0),
+            ],
+            funcs,
+            init_fn: Some((".init.text".into(), 0x29)),
+            exit_fn: Some((".exit.text".into(), 0)),
+            fields: LoadFields {
+                init: Some(0x138),
+                exit: Some(0x350),
+            },
+            build_id: None,
+        }
+    }
+
+    #[test]
+    fn places_and_names_a_module_from_its_init_and_exit_pointers() {
+        let img = helper_image();
+        let p = img.place(0xffffffffc03f4029, 0xffffffffc03ef000);
+        assert_eq!(p[".text.unlikely"], 0xffffffffc03ef005);
+        assert_eq!(p[".init.text"], 0xffffffffc03f4000);
+        let code = ModuleCode {
+            image: img.clone(),
+            placements: vec![p],
+        };
+        let name = |a| code.resolve(a).map(|s| s.to_string());
+        assert_eq!(
+            name(0xffffffffc03ef020).as_deref(),
+            Some("kmk_helper_core+0x1b [kmk_helper]")
+        );
+        assert_eq!(
+            name(0xffffffffc03f401b).as_deref(),
+            Some("kmk_helper_init_part+0x1b [kmk_helper]")
+        );
+        assert_eq!(
+            name(0xffffffffc03f402c).as_deref(),
+            Some("kmk_helper_init+0x3 [kmk_helper]"),
+            "the function, not its init_module alias"
+        );
+        assert_eq!(
+            name(0xffffffffc03ef002).as_deref(),
+            Some("kmk_helper_exit+0x2 [kmk_helper]")
+        );
+        assert_eq!(name(0xffffffffc03ef02e), None, "past the text");
+        assert_eq!(name(0xffffffffc03f4040), None, "past the init text");
+        // Pointers that do not fit the layout (another build of the module) place nothing.
+        assert!(img.place(0xffffffffc03f4028, 0xffffffffc03ef001).is_empty());
+        assert!(img.place(0, 0).is_empty());
+        // The load events in the trace output.
+        let loads = parse_loads(
+            &img,
+            "Attaching 7 probes...\nkmodkit-leaks-load ffffffffc03f0000 ffffffffc03f4029 ffffffffc03ef000\n",
+        );
+        assert_eq!(
+            loads,
+            vec![img.place(0xffffffffc03f4029, 0xffffffffc03ef000)]
+        );
+        // The module's sites only, named from the .ko; the kernel's from kallsyms.
+        let out = [
+            Outstanding {
+                ptr: 1,
+                call_site: 0xffffffffc03ef020,
+                bytes: 512,
+            },
+            Outstanding {
+                ptr: 2,
+                call_site: 0xffffffff81000105,
+                bytes: 64,
+            },
+        ];
+        let k = Kallsyms::parse("ffffffff81000000 T _stext\nffffffff81000100 t foo\n", "");
+        assert_eq!(group(&out, &k, None, Some(&code)).len(), 2);
+        let g = group(&out, &k, Some("kmk-helper"), Some(&code));
+        assert_eq!(g.len(), 1);
+        assert_eq!(
+            g[0].symbol.as_ref().unwrap().to_string(),
+            "kmk_helper_core+0x1b [kmk_helper]"
+        );
+    }
+
+    #[test]
+    fn load_probes_use_the_kernels_module_name() {
+        let p = load_probes(
+            "kmk_helper",
+            LoadFields {
+                init: Some(0x138),
+                exit: None,
+            },
+        );
+        assert!(p.contains("*(arg0 + 312), 0)"), "{p}");
     }
 }

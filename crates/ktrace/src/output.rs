@@ -294,7 +294,9 @@ fn bar_row(out: &mut String, header: &str, count: u64, max_value: u64, div: u64)
     } else {
         (v as f32 / max_value as i32 as f32 * 52.0) as i32
     };
-    let bar = "@".repeat(bar.max(0) as usize);
+    // At most the 52 columns: counts past 31 bits wrap in the casts above, and a wrapped
+    // count above a wrapped maximum must not become a bar of 2^31 characters.
+    let bar = "@".repeat(bar.clamp(0, 52) as usize);
     let _ = writeln!(out, "{header:<16}{:>8} |{bar:<52}|", count / div);
 }
 

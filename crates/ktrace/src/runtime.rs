@@ -3,12 +3,13 @@
 //! the way bpftrace 0.17 does it.
 
 use crate::codegen::{self, Action, Compiled};
-use crate::insn::{Insn, PSEUDO_MAP_FD};
 use crate::output::{self, Entry, Symbolizer};
 use crate::printf::{self, Arg};
 use crate::symbols::SymCache;
 use crate::system::{resolve_binary, uprobe_offset};
 use crate::types::{ProbeKind, Ty};
+use bpf_insn::insn::pseudo::MAP_FD as PSEUDO_MAP_FD;
+use bpf_insn::{Endian, Insn};
 use std::cell::RefCell;
 use std::io::Write;
 use std::os::fd::OwnedFd;
@@ -101,10 +102,13 @@ fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
     let mut out = Vec::with_capacity(insns.len() * 8);
     for i in insns {
         let mut i = *i;
-        if i.code == 0x18 && i.src() == PSEUDO_MAP_FD {
-            i.imm = fds[i.imm as usize].as_raw_fd();
+        if i.is_lddw() && i.src == PSEUDO_MAP_FD {
+            // The code generator only emits indices of the maps it declared.
+            if let Some(fd) = usize::try_from(i.imm).ok().and_then(|m| fds.get(m)) {
+                i.imm = fd.as_raw_fd();
+            }
         }
-        out.extend_from_slice(&i.to_bytes());
+        out.extend_from_slice(&i.encode(Endian::Little));
     }
     out
 }
@@ -162,6 +166,12 @@ impl Session {
             format: output::Format::Text,
             symcache: RefCell::new(SymCache::default()),
         };
+        // Kernel symbols are read now, before anything is attached, when the script prints
+        // any: reading /proc/kallsyms takes a while, and events handled meanwhile would find
+        // the processes they name gone (their user symbols no longer resolve).
+        if s.compiled.uses_kernel_symbols() {
+            s.symcache.borrow_mut().load_kallsyms();
+        }
         // Everything an attachment needs (tracefs ids, ELF offsets) is read first, so that
         // no file this process opens shows up in probes already attached (bpftrace's order).
         let all_cpus = bpf_sys::online_cpus();
@@ -353,7 +363,9 @@ impl Session {
         }
     }
 
-    /// Handles every pending record; true when one was `exit()`.
+    /// Handles every pending record; true when one was `exit()`, or when `out` no longer
+    /// takes output (a closed pipe, with SIGPIPE ignored): tracing then ends as after
+    /// `exit()` rather than running on with nowhere to print.
     pub fn drain(&mut self, out: &mut dyn Write) -> bool {
         let mut records = Vec::new();
         self.ring.consume(|r| records.push(r.to_vec()));
@@ -364,10 +376,10 @@ impl Session {
             }
             exit |= self.handle(&r, out);
         }
-        let _ = out.flush();
-        exit
+        exit | out.flush().is_err()
     }
 
+    /// Acts on one record; true when tracing should end (`exit()`, or output failed).
     fn handle(&self, rec: &[u8], out: &mut dyn Write) -> bool {
         let id = u64::from_le_bytes(
             rec.get(..8)
@@ -376,7 +388,7 @@ impl Session {
         ) as usize;
         let body = rec.get(8..).unwrap_or(&[]);
         let syms = self.syms();
-        match self.compiled.actions.get(id) {
+        let written = match self.compiled.actions.get(id) {
             Some(Action::Exit) => return true,
             Some(Action::Printf { pieces, args }) => {
                 let mut vals = Vec::new();
@@ -401,32 +413,36 @@ impl Session {
                     off += t.size().next_multiple_of(8).max(8);
                 }
                 let text = printf::format(pieces, &vals);
-                let _ = out.write_all(self.event("printf", &text).as_bytes());
+                out.write_all(self.event("printf", &text).as_bytes())
             }
-            Some(Action::PrintValue(t)) => {
-                let _ = match self.format {
-                    output::Format::Text => {
-                        writeln!(out, "{}", output::value_to_str(t, body, &syms))
-                    }
-                    output::Format::Json => writeln!(
-                        out,
-                        "{{\"type\": \"value\", \"data\": {}}}",
-                        output::value_to_json(t, body, &syms)
-                    ),
-                };
-            }
+            Some(Action::PrintValue(t)) => match self.format {
+                output::Format::Text => {
+                    writeln!(out, "{}", output::value_to_str(t, body, &syms))
+                }
+                output::Format::Json => writeln!(
+                    out,
+                    "{{\"type\": \"value\", \"data\": {}}}",
+                    output::value_to_json(t, body, &syms)
+                ),
+            },
             Some(Action::PrintMap { map, top, div }) => {
-                let _ = out.write_all(self.map_text(*map, *top, *div).as_bytes());
+                out.write_all(self.map_text(*map, *top, *div).as_bytes())
             }
             Some(Action::Time(fmt)) => {
                 let text = bpf_sys::strftime_local(fmt);
-                let _ = out.write_all(self.event("time", &text).as_bytes());
+                out.write_all(self.event("time", &text).as_bytes())
             }
-            Some(Action::Clear(m)) => self.clear(*m, false),
-            Some(Action::Zero(m)) => self.clear(*m, true),
-            None => {}
-        }
-        false
+            Some(Action::Clear(m)) => {
+                self.clear(*m, false);
+                Ok(())
+            }
+            Some(Action::Zero(m)) => {
+                self.clear(*m, true);
+                Ok(())
+            }
+            None => Ok(()),
+        };
+        written.is_err()
     }
 
     /// Text output as is, or as a `--json` line `{"type": KIND, "data": "TEXT"}`.

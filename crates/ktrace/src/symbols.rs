@@ -1,13 +1,231 @@
 //! Address → name, the way bpftrace 0.17 prints `ksym()`, `usym()` and `func`: kernel
-//! addresses through /proc/kallsyms (the resolver of [`crate::leaks`]), user addresses
+//! addresses through /proc/kallsyms ([`Kallsyms`], also the resolver of [`crate::leaks`]), user addresses
 //! through /proc/PID/maps and the mapped file's ELF symbol tables (.symtab, then .dynsym).
 //! Names are bare (no `+offset`); what cannot be resolved prints as `0x` and hex, and a
 //! process that has exited no longer resolves (bpftrace 0.17 prints hex then too).
 
-use crate::leaks::Kallsyms;
 use object::{Object, ObjectSegment, ObjectSymbol, SymbolKind};
+use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::path::PathBuf;
+
+/// A file of the running kernel's symbol information could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {err}")]
+pub struct ReadError {
+    pub path: String,
+    pub err: String,
+}
+
+/// A resolved code address.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Symbol {
+    pub name: String,
+    pub offset: u64,
+    /// The module, or None for the kernel image.
+    pub module: Option<String>,
+}
+
+impl std::fmt::Display for Symbol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}+{:#x}", self.name, self.offset)?;
+        if let Some(m) = &self.module {
+            write!(f, " [{m}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// Text symbols from /proc/kallsyms plus the modules' core ranges from /proc/modules.
+#[derive(Debug, Default)]
+pub struct Kallsyms {
+    syms: Vec<(u64, String, Option<String>)>,
+    modules: BTreeMap<String, (u64, u64)>,
+    /// Start of each module's `.init.*` section (from /sys/module/NAME/sections), sorted:
+    /// the kernel frees init code and its symbols after init, but keeps these addresses.
+    init_sections: Vec<(u64, String, String)>,
+}
+
+impl Kallsyms {
+    pub fn load() -> Result<Kallsyms, ReadError> {
+        let read = |p: &str| {
+            std::fs::read_to_string(p).map_err(|e| ReadError {
+                path: p.to_string(),
+                err: e.to_string(),
+            })
+        };
+        let mut k = Kallsyms::parse(
+            &read("/proc/kallsyms")?,
+            &read("/proc/modules").unwrap_or_default(),
+        );
+        let mut init = Vec::new();
+        for m in k.modules.keys() {
+            let dir = std::path::Path::new("/sys/module").join(m).join("sections");
+            let Ok(rd) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let sect = e.file_name().to_string_lossy().into_owned();
+                if !sect.starts_with(".init.") {
+                    continue;
+                }
+                if let Some(a) = std::fs::read_to_string(e.path())
+                    .ok()
+                    .and_then(|t| parse_num(&t))
+                {
+                    init.push((a, sect, m.clone()));
+                }
+            }
+        }
+        k.set_init_sections(init);
+        Ok(k)
+    }
+
+    /// Adds what `older` knew of modules that are gone from `self` (unloaded since): their
+    /// symbols, core ranges and init sections.
+    pub fn merge_gone(&mut self, older: Kallsyms) {
+        let gone: Vec<String> = older
+            .modules
+            .keys()
+            .filter(|m| !self.modules.contains_key(*m))
+            .cloned()
+            .collect();
+        let is_gone = |m: &Option<String>| m.as_ref().is_some_and(|m| gone.contains(m));
+        self.syms
+            .extend(older.syms.into_iter().filter(|(_, _, m)| is_gone(m)));
+        Self::sort_syms(&mut self.syms);
+        for m in &gone {
+            self.modules.insert(m.clone(), older.modules[m]);
+        }
+        let mut init = std::mem::take(&mut self.init_sections);
+        init.extend(
+            older
+                .init_sections
+                .into_iter()
+                .filter(|(_, _, m)| gone.contains(m)),
+        );
+        self.set_init_sections(init);
+    }
+
+    /// Sets the modules' init section starts as (address, section, module).
+    pub fn set_init_sections(&mut self, mut v: Vec<(u64, String, String)>) {
+        v.retain(|(a, _, _)| *a != 0);
+        v.sort();
+        self.init_sections = v;
+    }
+
+    /// An address in a module's freed init code, named by the section: the init section
+    /// with the greatest start at or below it, when no module core or later section lies
+    /// between, and within 1 MiB (init sections of a module are small and contiguous).
+    fn resolve_init(&self, addr: u64) -> Option<Symbol> {
+        let i = self.init_sections.partition_point(|(a, _, _)| *a <= addr);
+        let (start, sect, module) = self.init_sections.get(i.checked_sub(1)?)?;
+        if addr - start >= 1 << 20
+            || self
+                .modules
+                .values()
+                .any(|(b, sz)| *b <= addr && (*b > *start || addr < b + sz))
+        {
+            return None;
+        }
+        Some(Symbol {
+            name: sect.clone(),
+            offset: addr - start,
+            module: Some(module.clone()),
+        })
+    }
+
+    /// Aliases sort first at their address, so the lookup (the last symbol at or below the
+    /// address) names the function, not the module_init()/module_exit() alias.
+    fn sort_syms(syms: &mut [(u64, String, Option<String>)]) {
+        syms.sort_by(|a, b| {
+            let alias = |n: &str| !matches!(n, "init_module" | "cleanup_module");
+            (a.0, alias(&a.1), &a.1).cmp(&(b.0, alias(&b.1), &b.1))
+        });
+    }
+
+    pub fn parse(kallsyms: &str, modules: &str) -> Kallsyms {
+        let mut syms = Vec::new();
+        for l in kallsyms.lines() {
+            let mut w = l.split_whitespace();
+            let (Some(a), Some(ty), Some(name)) = (w.next(), w.next(), w.next()) else {
+                continue;
+            };
+            if !matches!(ty, "t" | "T" | "W" | "w") {
+                continue;
+            }
+            let Ok(addr) = u64::from_str_radix(a, 16) else {
+                continue;
+            };
+            if addr == 0 {
+                continue;
+            }
+            let module = w
+                .next()
+                .and_then(|m| m.strip_prefix('[')?.strip_suffix(']'))
+                .map(str::to_string);
+            syms.push((addr, name.to_string(), module));
+        }
+        Self::sort_syms(&mut syms);
+        let mut mods = BTreeMap::new();
+        for l in modules.lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if w.len() >= 6 {
+                if let (Ok(size), Some(addr)) = (w[1].parse::<u64>(), parse_num(w[5])) {
+                    mods.insert(w[0].to_string(), (addr, size));
+                }
+            }
+        }
+        Kallsyms {
+            syms,
+            modules: mods,
+            init_sections: Vec::new(),
+        }
+    }
+
+    /// The nearest text symbol at or below `addr`; None when there is none, or when it is a
+    /// module's and `addr` lies outside that module's core (e.g. in its freed init code).
+    pub fn resolve(&self, addr: u64) -> Option<Symbol> {
+        self.resolve_core(addr).or_else(|| self.resolve_init(addr))
+    }
+
+    fn resolve_core(&self, addr: u64) -> Option<Symbol> {
+        let i = self.syms.partition_point(|(a, _, _)| *a <= addr);
+        let (a, name, module) = self.syms.get(i.checked_sub(1)?)?;
+        // Past the kernel image's last symbol, where module memory begins: not the kernel's
+        // (no function is a MiB long; modules live a GiB above the kernel's text).
+        if module.is_none()
+            && (addr - a >= 1 << 20
+                || self.modules.values().any(|(b, _)| *b > *a && *b <= addr)
+                || self
+                    .init_sections
+                    .iter()
+                    .any(|(b, _, _)| *b > *a && *b <= addr))
+        {
+            return None;
+        }
+        if let Some(m) = module {
+            if let Some((base, size)) = self.modules.get(m) {
+                if addr < *base || addr >= base + size {
+                    return None;
+                }
+            }
+        }
+        Some(Symbol {
+            name: name.clone(),
+            offset: addr - a,
+            module: module.clone(),
+        })
+    }
+}
+
+fn parse_num(s: &str) -> Option<u64> {
+    let s = s.trim();
+    match s.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
 
 /// bpftrace's fallback: the address as `std::ostream << (void *)addr` writes it.
 pub fn hex(addr: u64) -> String {
@@ -123,6 +341,11 @@ pub struct SymCache {
 }
 
 impl SymCache {
+    /// Reads kallsyms now rather than at the first kernel address.
+    pub fn load_kallsyms(&mut self) {
+        self.kallsyms.get_or_insert_with(|| Kallsyms::load().ok());
+    }
+
     pub fn ksym(&mut self, addr: u64) -> String {
         let k = self.kallsyms.get_or_insert_with(|| Kallsyms::load().ok());
         k.as_ref()

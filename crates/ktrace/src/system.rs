@@ -118,6 +118,15 @@ impl Env for SystemEnv {
 }
 
 /// Resolves a binary name through PATH when it has no slash.
+/// Frames kept per stack: the kernel's `perf_event_max_stack` (0 when unreadable, which the
+/// code generator takes as the kernel's default).
+pub fn perf_event_max_stack() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 pub fn resolve_binary(path: &str) -> PathBuf {
     if path.contains('/') {
         return PathBuf::from(path);

@@ -98,7 +98,8 @@ impl Kernel {
     }
 
     /// VERMAGIC_STRING (include/linux/vermagic.h) as this kernel's config makes it.
-    /// x86's MODULE_ARCH_VERMAGIC names the CPU family only for non-generic builds.
+    /// x86's MODULE_ARCH_VERMAGIC names the CPU family only for non-generic builds; arm64's
+    /// is `aarch64`.
     pub fn vermagic(&self) -> String {
         let mut s = format!("{} ", self.release);
         if self.enabled("CONFIG_SMP") {
@@ -125,12 +126,22 @@ impl Kernel {
                 s.push_str(fam);
             }
         }
+        // arm64's MODULE_ARCH_VERMAGIC (arch/arm64/include/asm/module.h).
+        if self.enabled("CONFIG_ARM64") {
+            s.push_str("aarch64");
+        }
         if self.enabled("CONFIG_RANDSTRUCT") {
             if let Some(seed) = self.config.get("CONFIG_RANDSTRUCT_SEED") {
                 s.push_str(&format!("RANDSTRUCT_{seed}"));
             }
         }
         s
+    }
+
+    /// The machine this kernel loads modules for, from its config (`None`: not known,
+    /// then a module is checked against the machine it names).
+    pub fn target(&self) -> Option<modfile::Target> {
+        modfile::Target::from_config(|k| self.enabled(k))
     }
 
     fn enforcing(&self) -> bool {
@@ -157,8 +168,26 @@ pub struct Prediction {
 impl Prediction {
     /// The per-module taint letters ("OE").
     pub fn letters(&self) -> String {
-        modsys::taint::module_letters(self.taint_mask)
+        modfile::taint::module_letters(self.taint_mask)
     }
+}
+
+/// The C name of an errno a prediction can give (`ENOEXEC`), `E<number>` for others.
+pub fn errno_name(e: i32) -> String {
+    const NAMES: &[(i32, &str)] = &[
+        (libc::EPERM, "EPERM"),
+        (libc::ENOEXEC, "ENOEXEC"),
+        (libc::EINVAL, "EINVAL"),
+        (libc::ENODATA, "ENODATA"),
+        (libc::ENOPKG, "ENOPKG"),
+        (libc::EBADMSG, "EBADMSG"),
+        (libc::ENOKEY, "ENOKEY"),
+        (libc::EKEYREJECTED, "EKEYREJECTED"),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == e)
+        .map_or_else(|| format!("E{e}"), |(_, s)| s.to_string())
 }
 
 /// `license_is_gpl_compatible` (include/linux/license.h).
@@ -181,33 +210,114 @@ const TAINT_OOT: u32 = 12;
 const TAINT_UNSIGNED: u32 = 13;
 const TAINT_LIVEPATCH: u32 = 15;
 
+fn fail(p: &mut Prediction, e: i32, why: String) {
+    p.loads = false;
+    p.errno = Some(e);
+    p.taint_mask = 0;
+    p.reasons.push(why);
+}
+
 /// Replays `load_module()`'s decisions for `module` inserted into `kernel`
-/// (`force`: `insmod -f`, both IGNORE flags).
+/// (`force`: `insmod -f`, both IGNORE flags). The module's ELF is taken as valid; see
+/// [`predict_bytes`] for a file that may not be a module at all.
 pub fn predict(
     kernel: &Kernel,
     module: &modfile::Module,
     sig: SigVerdict,
     force: bool,
 ) -> Prediction {
-    let info = module.modinfo();
-    let get = |k: &str| info.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
-    let name = module.name().or_else(|| get("name")).unwrap_or_default();
-    let mut p = Prediction {
-        name: name.clone(),
-        loads: true,
-        errno: None,
-        taint_mask: 0,
-        dmesg: Vec::new(),
-        reasons: Vec::new(),
-    };
-    let fail = |p: &mut Prediction, e: i32, why: String| {
-        p.loads = false;
-        p.errno = Some(e);
-        p.taint_mask = 0;
-        p.reasons.push(why);
-    };
+    let name = module_name(module);
+    let mut p = Prediction::new(name);
+    if signature_step(&mut p, kernel, sig, force) {
+        module_steps(&mut p, kernel, module, force);
+    }
+    p
+}
 
-    // 1. Signature.
+/// Replays `load_module()`'s decisions for the module file `data` (uncompressed, with any
+/// signature): the signature check first (6.1 checks it before looking at the ELF), then
+/// the ELF checks of `elf_validity_cache_copy` for the kernel's machine (a truncated file,
+/// an executable, a module built for another architecture: `ENOEXEC` and the kernel's
+/// line), then the module's own. `file_name` names the module where the file gives no
+/// name.
+pub fn predict_bytes(
+    kernel: &Kernel,
+    data: &[u8],
+    sig: SigVerdict,
+    force: bool,
+    file_name: &str,
+) -> Prediction {
+    let parsed = modfile::Module::parse(data).ok();
+    let name = parsed
+        .as_ref()
+        .map(module_name)
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| file_name.to_string());
+    let mut p = Prediction::new(name);
+    if !signature_step(&mut p, kernel, sig, force) {
+        return p;
+    }
+    // The kernel validates what the signature covered.
+    let content = modsign::module::unsigned_content(data).unwrap_or(data);
+    let target = kernel.target();
+    match modfile::validate(content, target) {
+        Ok(()) | Err(modfile::Invalid::NoModinfo) => {}
+        Err(invalid) => {
+            let modinfo_name = parsed.as_ref().and_then(|m| {
+                m.modinfo()
+                    .get("name")
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+            });
+            if let Some(line) = invalid.kernel_message(modinfo_name.as_deref()) {
+                p.dmesg.push(line);
+            }
+            fail(
+                &mut p,
+                libc::ENOEXEC,
+                format!("not a module this kernel can load: {invalid}"),
+            );
+            return p;
+        }
+    }
+    match parsed {
+        Some(module) => module_steps(&mut p, kernel, &module, force),
+        None => {
+            let why = modfile::Module::parse(data)
+                .err()
+                .map_or_else(String::new, |e| e.to_string());
+            fail(&mut p, libc::ENOEXEC, format!("unreadable module: {why}"));
+        }
+    }
+    p
+}
+
+fn module_name(module: &modfile::Module) -> String {
+    module
+        .name()
+        .or_else(|| {
+            module
+                .modinfo()
+                .get("name")
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        })
+        .unwrap_or_default()
+}
+
+impl Prediction {
+    fn new(name: String) -> Prediction {
+        Prediction {
+            name,
+            loads: true,
+            errno: None,
+            taint_mask: 0,
+            dmesg: Vec::new(),
+            reasons: Vec::new(),
+        }
+    }
+}
+
+/// `module_sig_check`: false when the load ends here.
+fn signature_step(p: &mut Prediction, kernel: &Kernel, sig: SigVerdict, force: bool) -> bool {
     if kernel.enabled("CONFIG_MODULE_SIG") {
         let verdict = if force { SigVerdict::Unsigned } else { sig };
         if force && sig != SigVerdict::Unsigned {
@@ -224,39 +334,43 @@ pub fn predict(
             SigVerdict::Unsupported => Some("module with unsupported crypto"),
             SigVerdict::Invalid(e) => {
                 fail(
-                    &mut p,
+                    p,
                     e,
-                    format!("signature invalid: fatal ({})", modsys::Errno(e).name()),
+                    format!("signature invalid: fatal ({})", errno_name(e)),
                 );
-                return p;
+                return false;
             }
         };
         if let Some(reason) = soft {
             if kernel.enforcing() {
                 p.dmesg.push(format!("Loading of {reason} is rejected"));
                 fail(
-                    &mut p,
+                    p,
                     libc::EKEYREJECTED,
                     format!("{reason}, signature enforcement on: rejected"),
                 );
-                return p;
+                return false;
             }
             if kernel.lockdown {
                 p.dmesg.push(format!(
                     "Lockdown: insmod: {reason} is restricted; see man kernel_lockdown.7"
                 ));
-                fail(
-                    &mut p,
-                    libc::EPERM,
-                    format!("{reason} under lockdown: EPERM"),
-                );
-                return p;
+                fail(p, libc::EPERM, format!("{reason} under lockdown: EPERM"));
+                return false;
             }
             p.taint_mask |= 1 << TAINT_UNSIGNED;
             p.reasons
                 .push(format!("{reason}, enforcement off: taint E"));
         }
     }
+    true
+}
+
+/// What `load_module` decides from the module's contents, after the signature.
+fn module_steps(p: &mut Prediction, kernel: &Kernel, module: &modfile::Module, force: bool) {
+    let info = module.modinfo();
+    let get = |k: &str| info.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
+    let name = p.name.clone();
 
     // 2. The module's `module_layout` symbol version (check_modstruct_version, before
     //    anything in .modinfo is read): without versions (forced, or none in the file) on
@@ -277,13 +391,13 @@ pub fn predict(
         true
     };
     if modversions && (force || !has_versions) {
-        if !forced(&mut p, "module_layout") {
+        if !forced(p, "module_layout") {
             fail(
-                &mut p,
+                p,
                 libc::ENOEXEC,
                 "no symbol versions and no CONFIG_MODULE_FORCE_LOAD".into(),
             );
-            return p;
+            return;
         }
         p.reasons
             .push("symbol versions ignored (forced or absent): taint F".into());
@@ -293,13 +407,13 @@ pub fn predict(
     let modmagic = if force { None } else { get("vermagic") };
     match modmagic {
         None => {
-            if !forced(&mut p, "bad vermagic") {
+            if !forced(p, "bad vermagic") {
                 fail(
-                    &mut p,
+                    p,
                     libc::ENOEXEC,
                     "no vermagic (or forced) and no CONFIG_MODULE_FORCE_LOAD".into(),
                 );
-                return p;
+                return;
             }
             p.reasons
                 .push("vermagic ignored (forced or absent): taint F".into());
@@ -317,11 +431,11 @@ pub fn predict(
                 p.dmesg
                     .push(format!("{name}: version magic '{m}' should be '{ours}'"));
                 fail(
-                    &mut p,
+                    p,
                     libc::ENOEXEC,
                     format!("vermagic '{m}' differs from the kernel's '{ours}'"),
                 );
-                return p;
+                return;
             }
             p.reasons.push("vermagic matches".into());
         }
@@ -361,8 +475,6 @@ pub fn predict(
             "license '{license}' is not GPL-compatible: taint P"
         ));
     }
-
-    p
 }
 
 #[cfg(test)]

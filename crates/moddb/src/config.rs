@@ -369,54 +369,18 @@ impl Config {
         cmdline: Option<&[u8]>,
         msgs: &mut Vec<String>,
     ) -> Config {
-        // (name, full path)
-        let mut files: Vec<(Vec<u8>, PathBuf)> = Vec::new();
-        let mut insert = |name: Vec<u8>, path: PathBuf| {
-            let pos = files.iter().position(|(n, _)| name <= *n);
-            match pos {
-                Some(i) if files[i].0 == name => {}
-                Some(i) => files.insert(i, (name, path)),
-                None => files.push((name, path)),
+        let seed = vec![(b"modules.softdep".to_vec(), dirname.join("modules.softdep"))];
+        let files = crate::confdir::files(seed, paths, &[".conf", ".alias"], &mut |n| {
+            if let crate::confdir::Note::Directory { dir, name } = n {
+                msgs.push(format!(
+                    "libkmod: ERROR {SRC}:772 conf_files_filter_out: Directories inside directories are not supported: {}/{}\n",
+                    dir.display(),
+                    name.to_string_lossy()
+                ));
             }
-        };
-        insert(b"modules.softdep".to_vec(), dirname.join("modules.softdep"));
-        use std::os::unix::ffi::OsStrExt;
-        for p in paths {
-            let Ok(md) = std::fs::metadata(p) else {
-                continue;
-            };
-            if !md.is_dir() {
-                let name = p
-                    .file_name()
-                    .map(|n| n.as_bytes().to_vec())
-                    .unwrap_or_default();
-                insert(name, p.clone());
-                continue;
-            }
-            let Ok(rd) = std::fs::read_dir(p) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let name = e.file_name().as_bytes().to_vec();
-                if name.first() == Some(&b'.') || name.len() < 6 {
-                    continue;
-                }
-                if !name.ends_with(b".conf") && !name.ends_with(b".alias") {
-                    continue;
-                }
-                if e.path().is_dir() {
-                    msgs.push(format!(
-                        "libkmod: ERROR {SRC}:772 conf_files_filter_out: Directories inside directories are not supported: {}/{}\n",
-                        p.display(),
-                        String::from_utf8_lossy(&name)
-                    ));
-                    continue;
-                }
-                insert(name, p.join(e.file_name()));
-            }
-        }
+        });
         let mut cfg = Config::default();
-        for (_, f) in files {
+        for f in files {
             if let Ok(text) = std::fs::read(&f) {
                 cfg.parse(&f.to_string_lossy(), &text, msgs);
             }

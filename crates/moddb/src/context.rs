@@ -68,7 +68,7 @@ pub struct ModuleRef {
 pub struct Context {
     dirname: PathBuf,
     config: Config,
-    read: Box<crate::depmod::Reader>,
+    read: Box<crate::source::Reader>,
     indexes: [OnceLock<Option<Index>>; 5],
 }
 
@@ -78,14 +78,14 @@ impl Context {
         Context {
             dirname: dirname.to_path_buf(),
             config,
-            read: Box::new(crate::depmod::read_whole),
+            read: Box::new(crate::source::read_whole),
             indexes: Default::default(),
         }
     }
 
     /// Read index files with `read` (e.g. a system crate's mapping) instead of reading them
     /// whole.
-    pub fn with_reader(mut self, read: Box<crate::depmod::Reader>) -> Context {
+    pub fn with_reader(mut self, read: Box<crate::source::Reader>) -> Context {
         self.read = read;
         self
     }
@@ -120,22 +120,23 @@ impl Context {
         &self.config
     }
 
-    fn index(&self, k: Kind) -> Option<&Index> {
-        self.indexes[k as usize]
-            .get_or_init(|| {
-                Index::open(
-                    &self.dirname.join(FILES[k as usize]),
-                    ReadMode::File,
-                    &*self.read,
-                )
-                .ok()
-                .flatten()
-            })
-            .as_ref()
+    /// The index of kind `k`, read on first use. A missing file is `None` (libkmod treats it
+    /// as empty); a damaged one is an error naming it, not kept, so every lookup reports it.
+    fn index(&self, k: Kind) -> Result<Option<&Index>, Error> {
+        let slot = &self.indexes[k as usize];
+        if let Some(i) = slot.get() {
+            return Ok(i.as_ref());
+        }
+        let idx = Index::open(
+            &self.dirname.join(FILES[k as usize]),
+            ReadMode::File,
+            &*self.read,
+        )?;
+        Ok(slot.get_or_init(|| idx).as_ref())
     }
 
     fn search(&self, k: Kind, key: &str) -> Result<Option<String>, Error> {
-        match self.index(k) {
+        match self.index(k)? {
             Some(i) => Ok(i
                 .search(key.as_bytes())?
                 .map(|v| String::from_utf8_lossy(&v).into_owned())),
@@ -144,7 +145,7 @@ impl Context {
     }
 
     fn search_wild(&self, k: Kind, key: &str) -> Result<Vec<String>, Error> {
-        match self.index(k) {
+        match self.index(k)? {
             Some(i) => Ok(i
                 .search_wild(key.as_bytes())?
                 .into_iter()
@@ -188,7 +189,7 @@ impl Context {
     pub fn dump_index(&self, symbols: bool) -> Result<Vec<u8>, Error> {
         let k = if symbols { Kind::Symbol } else { Kind::Alias };
         let mut out = Vec::new();
-        if let Some(idx) = self.index(k) {
+        if let Some(idx) = self.index(k)? {
             for (key, values) in idx.entries()? {
                 for v in values {
                     out.extend_from_slice(b"alias ");

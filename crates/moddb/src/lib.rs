@@ -1,19 +1,37 @@
 //! The module database: kmod's index files (text and `.bin`), `depmod`, modprobe.d and
-//! modprobe's resolution of a name or alias into an ordered plan.
+//! modprobe's resolution of a name or alias into an ordered plan, and the execution of that
+//! plan against a live kernel given as a trait.
 //!
 //! What this crate owns: the knowledge of how kmod 30 (libkmod, tools/depmod.c,
-//! tools/modprobe.c) builds and reads `/lib/modules/<release>/modules.*`, and which module a
-//! name or alias resolves to. It reads module files through `modfile` and touches the file
-//! system only to read a module directory and to replace index files atomically; it never talks
-//! to the running kernel (what is loaded is passed in by the caller).
+//! tools/modprobe.c, tools/modinfo.c) builds and reads `/lib/modules/<release>/modules.*`,
+//! which module a name or alias resolves to, and what modprobe does with it. It reads module
+//! directories, configuration folders and module files (through `modfile`), and writes
+//! nothing: depmod hands its files to a [`depmod::Store`]. It never talks to the running
+//! kernel: what is loaded, and loading itself, go through [`live::LiveKernel`].
+//!
+//! Layering: this is a *format* crate and may not depend on a system crate (the layering test
+//! in crates/testsupport/tests/layers.rs checks it). So the traits for what needs the system
+//! ([`live::LiveKernel`], [`depmod::Store`]) are defined here, next to the decisions that use
+//! them, and `modsys` (a system crate, which may depend on this one) implements them for the
+//! real kernel (`modsys::live::Kernel`) and the real file system (`modsys::live::IndexStore`,
+//! through `safeio`). Tests run plans against [`live::Recorded`], a recorded kernel state.
 //!
 //! Reproduced behaviour is kmod's, including its quirks, because the contract is byte-identical
 //! output: see each module's documentation for the rules it follows.
 //!
-//! - [`index`]: the `.bin` trie reader (both of libkmod's value orders), [`depmod::writer`] its
-//!   writer; [`text`]: the text files; [`builtin`]: `modules.builtin.modinfo`.
-//! - [`Context`]: lookups by name and alias in libkmod's order (modinfo, modprobe).
-//! - [`depmod`]: the whole of kmod 30's depmod, [`config`]: modprobe.d, [`modprobe`]: the plan.
+//! - [`source`]: how files are read (the bottom of the crate); [`confdir`]: configuration
+//!   folders (`/etc`, `/run`, `/usr/local/lib`, `/lib`, override by name), one rule for
+//!   modprobe.d, depmod.d and modules-load.d.
+//! - [`index`]: the `.bin` trie reader (both of libkmod's value orders) and [`index::writer`]
+//!   its writer; [`text`]: the text files; [`builtin`]: `modules.builtin.modinfo`.
+//! - [`Context`]: lookups by name and alias in libkmod's order; [`modinfo`]: modinfo's
+//!   lookups and info entries (signature fields included).
+//! - [`depmod`]: the whole of kmod 30's depmod, [`config`]: modprobe.d, [`modprobe`]: the plan,
+//!   [`live`]: the live-kernel trait and the plan's execution, [`probe`]: modprobe's run over
+//!   its arguments.
+//!
+//! A damaged `.bin` index (cut short, not an index) is an error naming the file, the offset
+//! and what was expected there, where libkmod finds nothing or crashes.
 //!
 //! Known, deliberate differences from kmod 30: `depmod -vv` does not print libkmod's debug
 //! lines (they contain pointers); a dependency-cycle report that would walk without end in
@@ -28,13 +46,18 @@
 //! its exact rules decide which module an alias resolves to.
 
 pub mod builtin;
+pub mod confdir;
 pub mod config;
 mod context;
 pub mod depmod;
 pub mod fnmatch;
 pub mod index;
+pub mod live;
+pub mod modinfo;
 pub mod modprobe;
 pub mod modules_load;
+pub mod probe;
+pub mod source;
 pub mod text;
 
 pub use config::Config;
@@ -53,6 +76,13 @@ pub enum Error {
     },
     #[error("{path}: offset {offset:#x}: expected {what}")]
     Index {
+        path: PathBuf,
+        offset: usize,
+        what: String,
+    },
+    /// A file ends before something it points at: `what` was expected at `offset`.
+    #[error("{path}: truncated at offset {offset}: expected {what}")]
+    Truncated {
         path: PathBuf,
         offset: usize,
         what: String,

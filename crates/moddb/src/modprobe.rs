@@ -9,10 +9,12 @@
 //! repetitions depend on it: dependencies come from modules.dep in reverse line order
 //! (libkmod prepends), each wrapped in its own softdeps; softdep modules are probed
 //! recursively and may appear more than once; a module with softdeps ignores its install
-//! command. What is loaded in the kernel is asked of the caller (`loaded`), never read here.
+//! command. What is loaded in the kernel is asked of a [`LiveKernel`], never read here;
+//! [`crate::live`] executes the plans.
 
 use crate::context::{Context, Source};
 use crate::fnmatch::fnmatch;
+use crate::live::{LiveKernel, ModuleState};
 use crate::Error;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -372,14 +374,14 @@ impl<'c> Resolver<'c> {
     }
 
     /// `kmod_module_probe_insert_module` in dry-run: the plan for pool module `i`.
-    /// `extra` are command-line options (for the requested module only); `loaded` says
-    /// whether a module name is live in the target kernel.
+    /// `extra` are command-line options (for the requested module only); `kernel` says
+    /// which modules are live (it is only asked, never changed).
     pub fn plan(
         &mut self,
         i: usize,
         flags: Flags,
         extra: Option<&str>,
-        loaded: &dyn Fn(&str) -> bool,
+        kernel: &dyn LiveKernel,
     ) -> Result<Plan, Error> {
         let why = self.mods[i].why.clone().unwrap_or(Reason::Requested {
             query: self.mods[i].name.clone(),
@@ -397,7 +399,7 @@ impl<'c> Resolver<'c> {
             error: None,
         };
         let in_kernel = |r: &mut Self, m: usize| -> Result<bool, Error> {
-            Ok(r.is_builtin(m)? || loaded(&r.mods[m].name))
+            Ok(r.is_builtin(m)? || kernel.state(&r.mods[m].name) == ModuleState::Live)
         };
         if !flags.ignore_loaded && in_kernel(self, i)? {
             if flags.first_time {
@@ -476,6 +478,40 @@ fn concat_options(opt: Option<String>, extra: Option<&str>) -> String {
 }
 
 impl Plan {
+    /// `--explain`: each step with why it is there.
+    pub fn explain(&self) -> String {
+        let mut s = format!("{}:\n", self.query);
+        if let Some(k) = &self.skipped {
+            s.push_str(&format!("  skipped: {k}\n"));
+        }
+        for st in &self.steps {
+            let what = match &st.action {
+                Action::Insmod { path, options } if options.is_empty() => {
+                    format!("insmod {}", path.display())
+                }
+                Action::Insmod { path, options } => format!("insmod {} {options}", path.display()),
+                Action::Install { command, options } => {
+                    format!("install command `{command}` {options}")
+                }
+                Action::Builtin => "builtin (nothing to load)".into(),
+                Action::Nothing => "not in modules.dep: skipped".into(),
+                Action::AlreadyLoaded => "already loaded".into(),
+            };
+            let why = match &st.why {
+                Reason::Requested { query, how } => {
+                    format!("requested as {query} (found in {how})")
+                }
+                Reason::Dependency { of } => format!("{of} uses its symbols (modules.dep)"),
+                Reason::Softdep { of, pre, config } => format!(
+                    "softdep {} of {of} ({config})",
+                    if *pre { "pre" } else { "post" }
+                ),
+            };
+            s.push_str(&format!("  {}: {what}\n      because {why}\n", st.module));
+        }
+        s
+    }
+
     /// The lines `modprobe --show-depends` (or `-v`) prints for this plan.
     pub fn show(&self) -> String {
         let mut s = String::new();
@@ -493,16 +529,6 @@ impl Plan {
         }
         s
     }
-}
-
-/// What the caller knows about the running kernel's modules, for removal.
-pub trait Live {
-    /// `Some(true)` live, `Some(false)` coming or going, `None` not loaded.
-    fn initstate(&self, name: &str) -> Option<bool>;
-    /// The use count (`/sys/module/NAME/refcnt`), `None` when not loaded.
-    fn refcnt(&self, name: &str) -> Option<u32>;
-    /// Modules holding this one (`/sys/module/NAME/holders`).
-    fn holders(&self, name: &str) -> Vec<String>;
 }
 
 /// One step of `modprobe -r`.
@@ -551,7 +577,7 @@ impl Resolver<'_> {
         i: usize,
         ignore_builtin: bool,
         f: RemoveFlags,
-        live: &dyn Live,
+        live: &dyn LiveKernel,
         plan: &mut RemovePlan,
     ) -> Result<(), Error> {
         let name = self.mods[i].name.clone();
@@ -569,7 +595,7 @@ impl Resolver<'_> {
                 }
                 return Ok(());
             }
-            if live.initstate(&name).is_none() {
+            if live.state(&name) == ModuleState::NotLoaded {
                 if f.first_time {
                     plan.error = Some(format!("Module {name} is not in kernel."));
                 }
@@ -598,7 +624,25 @@ impl Resolver<'_> {
                 command,
             }),
             None => {
-                if !f.wait && live.refcnt(&name).unwrap_or(0) > 0 {
+                let removed = |plan: &RemovePlan, m: &str| {
+                    plan.steps
+                        .iter()
+                        .any(|s| matches!(s, RemoveStep::Rmmod { module } if module == m))
+                };
+                // Removed already in this plan (as an unused dependency of a holder that
+                // `--remove-holders` took out first): nothing left to do for it.
+                if removed(plan, &name) {
+                    return Ok(());
+                }
+                // Holders this plan removed no longer count (the kernel drops their
+                // references as they go).
+                let released = live
+                    .holders(&name)
+                    .iter()
+                    .filter(|h| removed(plan, h))
+                    .count() as u32;
+                let refcnt = live.refcnt(&name).unwrap_or(0).saturating_sub(released);
+                if !f.wait && refcnt > 0 {
                     plan.error = Some(format!("Module {name} is in use."));
                     return Ok(());
                 }
@@ -620,7 +664,7 @@ impl Resolver<'_> {
                         })
                         .count();
                     let refcnt = live.refcnt(&dn).map(|r| r.saturating_sub(released as u32));
-                    if live.initstate(&dn) == Some(true) && refcnt == Some(0) {
+                    if live.state(&dn) == ModuleState::Live && refcnt == Some(0) {
                         plan.steps.push(RemoveStep::Rmmod { module: dn });
                     }
                 }
@@ -641,7 +685,7 @@ impl Resolver<'_> {
         &mut self,
         i: usize,
         f: RemoveFlags,
-        live: &dyn Live,
+        live: &dyn LiveKernel,
     ) -> Result<RemovePlan, Error> {
         let mut plan = RemovePlan::default();
         self.rmmod_do(i, false, f, live, &mut plan)?;

@@ -40,19 +40,8 @@ pub fn listed(root: &Path, cmdline: Option<&[u8]>) -> Vec<Listed> {
 
 /// The `*.conf` files in effect, in file-name order.
 pub fn config_files(root: &Path) -> Vec<PathBuf> {
-    let mut files: std::collections::BTreeMap<String, PathBuf> = Default::default();
-    for dir in DIRS {
-        let Ok(rd) = std::fs::read_dir(root.join(dir)) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".conf") && !name.starts_with('.') {
-                files.entry(name).or_insert_with(|| e.path());
-            }
-        }
-    }
-    files.into_values().collect()
+    let dirs: Vec<PathBuf> = DIRS.iter().map(|d| root.join(d)).collect();
+    crate::confdir::files(Vec::new(), &dirs, &[".conf"], &mut |_| {})
 }
 
 /// One file's module names.

@@ -28,6 +28,58 @@ impl Compression {
         }
     }
 
+    /// The compression a file name implies (`.ko.xz`, `.ko.zst`, `.ko.gz`): the kernel build
+    /// compresses after signing, as the name says.
+    pub fn of_name(name: &[u8]) -> Compression {
+        if name.ends_with(b".xz") {
+            Compression::Xz
+        } else if name.ends_with(b".zst") {
+            Compression::Zstd
+        } else if name.ends_with(b".gz") {
+            Compression::Gzip
+        } else {
+            Compression::None
+        }
+    }
+
+    /// Compresses `data` as the kernel's `scripts/Makefile.modinst` does (xz --check=crc32
+    /// --lzma2=dict=1MiB, zstd at level 19, gzip -9).
+    pub fn compress(self, data: &[u8]) -> Result<Vec<u8>, Error> {
+        use std::io::Write;
+        let fail = |e: std::io::Error| Error::Compress {
+            format: self,
+            detail: e.to_string(),
+        };
+        match self {
+            Compression::None => Ok(data.to_vec()),
+            Compression::Xz => {
+                let lzma = |e: liblzma::stream::Error| Error::Compress {
+                    format: self,
+                    detail: e.to_string(),
+                };
+                let mut opts = liblzma::stream::LzmaOptions::new_preset(6).map_err(lzma)?;
+                opts.dict_size(1 << 20);
+                let mut filters = liblzma::stream::Filters::new();
+                filters.lzma2(&opts);
+                let stream = liblzma::stream::Stream::new_stream_encoder(
+                    &filters,
+                    liblzma::stream::Check::Crc32,
+                )
+                .map_err(lzma)?;
+                let mut enc = liblzma::write::XzEncoder::new_stream(Vec::new(), stream);
+                enc.write_all(data).map_err(fail)?;
+                enc.finish().map_err(fail)
+            }
+            Compression::Zstd => zstd::bulk::compress(data, 19).map_err(fail),
+            Compression::Gzip => {
+                let mut enc =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                enc.write_all(data).map_err(fail)?;
+                enc.finish().map_err(fail)
+            }
+        }
+    }
+
     /// The file name extension the kernel build gives this compression (`.ko` + this).
     pub fn extension(self) -> &'static str {
         match self {

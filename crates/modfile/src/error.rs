@@ -26,6 +26,9 @@ pub enum Error {
     /// Decompression failed.
     #[error("{format} data is corrupt: {detail}")]
     Decompress { format: Compression, detail: String },
+    /// Compression failed.
+    #[error("{format} compression failed: {detail}")]
+    Compress { format: Compression, detail: String },
 }
 
 impl Error {

@@ -21,6 +21,8 @@ mod error;
 mod info;
 pub mod signature;
 mod symbols;
+pub mod taint;
+pub mod validate;
 
 pub use compress::{decompress, Compression};
 pub use elf::{Elf, Section};
@@ -28,6 +30,7 @@ pub use error::Error;
 pub use info::ModInfo;
 pub use signature::{ModuleSignature, SignatureInfo, SIG_MAGIC};
 pub use symbols::{Bind, Symbol};
+pub use validate::{validate, Invalid, Target};
 
 use std::borrow::Cow;
 

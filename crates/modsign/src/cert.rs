@@ -1,7 +1,8 @@
 //! X.509 certificates: reading (PEM, DER, several in one file), the facts `certs` shows, and
 //! the public key operation a module signature needs (verification, through ring).
 
-use crate::key::{Curve, KeyAlgo};
+use crate::algo::{Curve, KeyAlgo};
+pub use crate::hex::hex;
 use crate::{Error, HashAlgo};
 use der::{Decode, Encode};
 use sha2::Digest;
@@ -167,12 +168,12 @@ impl Cert {
     }
 
     /// The public-key algorithm, or why it is one this crate does not handle.
-    pub fn key_algo(&self) -> Result<KeyAlgo, String> {
+    pub fn key_algo(&self) -> Result<KeyAlgo, AlgoError> {
         let spki = &self.cert.tbs_certificate.subject_public_key_info;
         let oid = spki.algorithm.oid;
         if oid == der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1") {
-            let k = pkcs1::RsaPublicKey::from_der(self.public_key_bits())
-                .map_err(|e| format!("RSA public key: {e}"))?;
+            let k =
+                pkcs1::RsaPublicKey::from_der(self.public_key_bits()).map_err(AlgoError::RsaKey)?;
             let m = k.modulus.as_bytes();
             let lead = m.iter().position(|&b| b != 0).unwrap_or(m.len());
             let bits = m[lead..]
@@ -187,12 +188,12 @@ impl Cert {
                 .parameters
                 .as_ref()
                 .and_then(|p| p.decode_as::<der::oid::ObjectIdentifier>().ok())
-                .ok_or("EC key without a named curve")?;
+                .ok_or(AlgoError::NoCurve)?;
             return Curve::from_oid(&curve)
                 .map(KeyAlgo::Ec)
-                .ok_or_else(|| format!("unsupported curve {curve}"));
+                .ok_or(AlgoError::Curve(curve));
         }
-        Err(format!("unsupported public key algorithm {oid}"))
+        Err(AlgoError::Algorithm(oid))
     }
 
     /// Check `signature` over `message` with this certificate's key and `hash`.
@@ -203,7 +204,9 @@ impl Cert {
         signature: &[u8],
     ) -> Result<(), VerifyFailure> {
         use ring::signature as s;
-        let algo = self.key_algo().map_err(VerifyFailure::Unsupported)?;
+        let algo = self
+            .key_algo()
+            .map_err(|e| VerifyFailure::Unsupported(e.to_string()))?;
         let alg: &'static dyn s::VerificationAlgorithm = match (algo, hash) {
             (KeyAlgo::Rsa { bits }, HashAlgo::Sha1) if bits >= 1024 => {
                 &s::RSA_PKCS1_1024_8192_SHA1_FOR_LEGACY_USE_ONLY
@@ -233,6 +236,19 @@ impl Cert {
     }
 }
 
+/// Why a certificate's public key is not one this crate handles.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AlgoError {
+    #[error("RSA public key: {0}")]
+    RsaKey(der::Error),
+    #[error("EC key without a named curve")]
+    NoCurve,
+    #[error("unsupported curve {0}")]
+    Curve(der::oid::ObjectIdentifier),
+    #[error("unsupported public key algorithm {0}")]
+    Algorithm(der::oid::ObjectIdentifier),
+}
+
 /// Why [`Cert::verify`] failed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VerifyFailure {
@@ -243,14 +259,4 @@ pub enum VerifyFailure {
 fn pem_text(bytes: &[u8]) -> Option<&str> {
     let text = std::str::from_utf8(bytes).ok()?;
     text.contains("-----BEGIN ").then_some(text)
-}
-
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }

@@ -8,61 +8,10 @@
 //! A key may also live on a PKCS#11 token ([`PrivateKey::from_pkcs11_uri`]); it then signs
 //! there, and everything after the raw signature is shared with file keys.
 
+pub use crate::algo::{Curve, KeyAlgo};
 use crate::{Error, HashAlgo};
 use der::Decode;
 use ring::signature::{self, EcdsaKeyPair, KeyPair, RsaKeyPair};
-
-/// An elliptic curve ring can sign with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Curve {
-    P256,
-    P384,
-}
-
-impl Curve {
-    pub fn oid(self) -> der::oid::ObjectIdentifier {
-        match self {
-            Curve::P256 => der::oid::ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7"),
-            Curve::P384 => der::oid::ObjectIdentifier::new_unwrap("1.3.132.0.34"),
-        }
-    }
-    pub fn from_oid(oid: &der::oid::ObjectIdentifier) -> Option<Self> {
-        [Curve::P256, Curve::P384]
-            .into_iter()
-            .find(|c| c.oid() == *oid)
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Curve::P256 => "P-256",
-            Curve::P384 => "P-384",
-        }
-    }
-    /// ring's signing algorithm for this curve and hash. ring signs ECDSA only with the
-    /// hash that matches the curve's strength.
-    fn signing_alg(self, hash: HashAlgo) -> Option<&'static signature::EcdsaSigningAlgorithm> {
-        match (self, hash) {
-            (Curve::P256, HashAlgo::Sha256) => Some(&signature::ECDSA_P256_SHA256_ASN1_SIGNING),
-            (Curve::P384, HashAlgo::Sha384) => Some(&signature::ECDSA_P384_SHA384_ASN1_SIGNING),
-            _ => None,
-        }
-    }
-}
-
-/// The public-key algorithm of a key or certificate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KeyAlgo {
-    Rsa { bits: usize },
-    Ec(Curve),
-}
-
-impl std::fmt::Display for KeyAlgo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeyAlgo::Rsa { bits } => write!(f, "RSA-{bits}"),
-            KeyAlgo::Ec(c) => write!(f, "ECDSA {}", c.name()),
-        }
-    }
-}
 
 enum Material {
     Rsa(RsaKeyPair),
@@ -99,8 +48,21 @@ impl PrivateKey {
         })
     }
 
-    /// Read a key from PEM or DER bytes. `what` names the source in errors.
+    /// Read a key from PEM or DER bytes. `what` names the source in errors. An encrypted
+    /// key is refused, saying so; see [`PrivateKey::from_bytes_with_passphrase`].
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Self, Error> {
+        Self::from_bytes_with_passphrase(bytes, what, None)
+    }
+
+    /// Read a key from PEM or DER bytes, decrypting an encrypted PKCS#8 PEM key
+    /// (`ENCRYPTED PRIVATE KEY`, PBES2 as `openssl genpkey -aes256` writes it) with
+    /// `passphrase`, as sign-file does with `KBUILD_SIGN_PIN`. Old-style PEM encryption
+    /// (`Proc-Type: 4,ENCRYPTED` headers) is named as such and refused.
+    pub fn from_bytes_with_passphrase(
+        bytes: &[u8],
+        what: &str,
+        passphrase: Option<&str>,
+    ) -> Result<Self, Error> {
         let trimmed = bytes
             .iter()
             .position(|b| !b.is_ascii_whitespace())
@@ -117,20 +79,35 @@ impl PrivateKey {
                     .find("-----END ")
                     .and_then(|e| block[e..].find("\n").map(|n| e + n + 1))
                     .unwrap_or(block.len());
+                if block[..end_label].contains("Proc-Type: 4,ENCRYPTED") {
+                    let cipher = block[..end_label]
+                        .lines()
+                        .find_map(|l| l.strip_prefix("DEK-Info: "))
+                        .and_then(|d| d.split(',').next())
+                        .unwrap_or("unknown cipher");
+                    return Err(Error::key(
+                        what,
+                        format!(
+                            "encrypted private key in the old PEM format (Proc-Type: 4,ENCRYPTED, {cipher}), which is not supported: convert it to encrypted PKCS#8 (`openssl pkey -in KEY -aes256 -out NEW`) and give the passphrase in KBUILD_SIGN_PIN"
+                        ),
+                    ));
+                }
                 let (label, doc) = pem_label(&block.as_bytes()[..end_label])
                     .ok_or_else(|| Error::key(what, "malformed PEM block"))?;
                 match label.as_str() {
                     "PRIVATE KEY" => return Self::from_pkcs8(&doc, what),
                     "RSA PRIVATE KEY" => return Self::from_pkcs1(&doc, what),
                     "EC PRIVATE KEY" => return Self::from_sec1(&doc, what),
-                    "ENCRYPTED PRIVATE KEY" => return Err(Error::key(
-                        what,
-                        "encrypted private keys are not supported (decrypt it with `openssl pkey`)",
-                    )),
+                    "ENCRYPTED PRIVATE KEY" => {
+                        return Self::from_encrypted_pkcs8(&doc, what, passphrase)
+                    }
                     _ => rest = &block[end_label..],
                 }
             }
             return Err(Error::key(what, "no private key PEM block in file"));
+        }
+        if pkcs8::EncryptedPrivateKeyInfo::from_der(bytes).is_ok() {
+            return Self::from_encrypted_pkcs8(bytes, what, passphrase);
         }
         Self::from_pkcs8(bytes, what)
             .or_else(|_| Self::from_pkcs1(bytes, what))
@@ -141,6 +118,30 @@ impl PrivateKey {
                     "not a private key (expected PEM, or DER PKCS#8, PKCS#1 or SEC1)",
                 )
             })
+    }
+
+    fn from_encrypted_pkcs8(
+        der_bytes: &[u8],
+        what: &str,
+        passphrase: Option<&str>,
+    ) -> Result<Self, Error> {
+        let Some(pass) = passphrase else {
+            return Err(Error::key(
+                what,
+                "encrypted private key (PKCS#8): give its passphrase in KBUILD_SIGN_PIN",
+            ));
+        };
+        let info = pkcs8::EncryptedPrivateKeyInfo::from_der(der_bytes)
+            .map_err(|e| Error::key(what, format!("encrypted private key (PKCS#8): {e}")))?;
+        let doc = info.decrypt(pass).map_err(|e| {
+            Error::key(
+                what,
+                format!(
+                    "encrypted private key (PKCS#8): cannot decrypt with the passphrase in KBUILD_SIGN_PIN ({e}; wrong passphrase?)"
+                ),
+            )
+        })?;
+        Self::from_pkcs8(doc.as_bytes(), what)
     }
 
     fn from_pkcs8(der_bytes: &[u8], what: &str) -> Result<Self, Error> {

@@ -29,9 +29,11 @@
 //! File I/O lives only in [`keyring`] (reading sources), [`keygen`] (key files 0600) and
 //! [`tree`] (atomic writes); the rest works on bytes.
 
+pub mod algo;
 pub mod cert;
 pub mod error;
 pub mod hash;
+pub mod hex;
 pub mod image;
 pub mod key;
 pub mod keygen;
@@ -39,12 +41,12 @@ pub mod keyring;
 pub mod module;
 pub mod pkcs11;
 pub mod pkcs7;
-pub mod tree;
 
+pub use algo::{Curve, KeyAlgo};
 pub use cert::Cert;
 pub use error::Error;
 pub use hash::HashAlgo;
-pub use key::{Curve, KeyAlgo, PrivateKey};
+pub use key::PrivateKey;
 pub use keyring::{Keyring, SourceKind, TrustedCert};
 pub use module::{Failure, ModuleSigner, SigningKey, Verified};
 pub use pkcs7::SignerId;

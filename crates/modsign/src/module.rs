@@ -255,8 +255,8 @@ pub fn verify_detached(content: &[u8], sig: &[u8], keyring: &Keyring) -> Result<
     }
     // Parser stage: every signer's algorithms must be known.
     for s in &msg.signers {
-        if let Err(h) = &s.hash {
-            return Err(Failure::Unsupported(h.clone()));
+        if let Err(oid) = &s.hash {
+            return Err(Failure::Unsupported(format!("digest algorithm {oid}")));
         }
         if pkcs7::sig_alg_is_rsa(&s.signature_algorithm).is_none() {
             return Err(Failure::Unsupported(format!(
@@ -272,7 +272,7 @@ pub fn verify_detached(content: &[u8], sig: &[u8], keyring: &Keyring) -> Result<
         let hash = *s
             .hash
             .as_ref()
-            .map_err(|h| Failure::Unsupported(h.clone()))?;
+            .map_err(|oid| Failure::Unsupported(format!("digest algorithm {oid}")))?;
         let Some(cert) = keyring.find(&s.id) else {
             continue;
         };

@@ -17,7 +17,8 @@
 //! attributes (`library-*`, `slot-*`) are accepted and not used for matching. The PIN, in
 //! order: the URI's, else `KBUILD_SIGN_PIN` (as sign-file), else none (no login).
 
-use crate::{Curve, Error, HashAlgo, KeyAlgo};
+use crate::algo::{Curve, KeyAlgo};
+use crate::{Error, HashAlgo};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
@@ -46,7 +47,24 @@ pub struct Uri {
     pub module_path: Option<String>,
 }
 
-fn pct_decode(s: &str) -> Result<Vec<u8>, String> {
+/// Why a `pkcs11:` URI could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UriError(pub String);
+
+impl From<String> for UriError {
+    fn from(s: String) -> Self {
+        UriError(s)
+    }
+}
+
+impl From<&str> for UriError {
+    fn from(s: &str) -> Self {
+        UriError(s.to_string())
+    }
+}
+
+fn pct_decode(s: &str) -> Result<Vec<u8>, UriError> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -67,8 +85,8 @@ fn pct_decode(s: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn pct_string(s: &str) -> Result<String, String> {
-    String::from_utf8(pct_decode(s)?).map_err(|_| format!("'{s}' is not UTF-8 once decoded"))
+fn pct_string(s: &str) -> Result<String, UriError> {
+    String::from_utf8(pct_decode(s)?).map_err(|_| format!("'{s}' is not UTF-8 once decoded").into())
 }
 
 /// The URI with any `pin-value` replaced, for messages.
@@ -94,7 +112,7 @@ impl Uri {
         key.len() >= 7 && key[..7].eq_ignore_ascii_case("pkcs11:")
     }
 
-    pub fn parse(uri: &str) -> Result<Self, String> {
+    pub fn parse(uri: &str) -> Result<Self, UriError> {
         if !Self::is_uri(uri) {
             return Err("does not start with 'pkcs11:'".into());
         }
@@ -104,7 +122,7 @@ impl Uri {
             None => (rest, None),
         };
         let mut u = Uri::default();
-        let mut set = |name: &str, value: &str, in_query: bool| -> Result<(), String> {
+        let mut set = |name: &str, value: &str, in_query: bool| -> Result<(), UriError> {
             match (name, in_query) {
                 ("token", false) => u.token = Some(pct_string(value)?),
                 ("manufacturer", false) => u.manufacturer = Some(pct_string(value)?),
@@ -124,7 +142,8 @@ impl Uri {
                     if t != "private" {
                         return Err(format!(
                             "type={t}: a signing key must be a private key (type=private)"
-                        ));
+                        )
+                        .into());
                     }
                 }
                 ("pin-value", _) => u.pin_value = Some(pct_string(value)?),
@@ -143,7 +162,8 @@ impl Uri {
                     return Err(format!(
                         "unknown {} attribute '{n}'",
                         if q { "query" } else { "path" }
-                    ))
+                    )
+                    .into())
                 }
             }
             Ok(())
@@ -174,7 +194,7 @@ impl Uri {
             parts.push(format!("label '{o}'"));
         }
         if let Some(id) = &self.id {
-            parts.push(format!("id {}", crate::cert::hex(id)));
+            parts.push(format!("id {}", crate::hex::hex(id)));
         }
         parts.join(", ")
     }

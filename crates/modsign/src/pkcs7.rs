@@ -112,11 +112,33 @@ pub fn build(
     Ok(ci.to_der()?)
 }
 
+/// Why a module signature is not a well-formed SignedData.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("{0}")]
+    Der(#[from] der::Error),
+    #[error("content type {0} is not signedData")]
+    NotSignedData(der::oid::ObjectIdentifier),
+    #[error("SignedData version {0} (1 or 3 expected)")]
+    Version(String),
+    #[error("digest algorithm {0} has parameters")]
+    Parameters(der::oid::ObjectIdentifier),
+    #[error("{0}")]
+    SignerVersion(String),
+    #[error("signer's digest algorithm {0} is not among SignedData's digestAlgorithms")]
+    DigestNotListed(der::oid::ObjectIdentifier),
+    #[error("SignerInfo algorithm parameters are neither absent nor NULL")]
+    SignerParameters,
+    #[error("SignerInfo has unsigned attributes")]
+    UnsignedAttributes,
+}
+
 /// One signer of a parsed module signature.
 #[derive(Clone, Debug)]
 pub struct Signer {
     pub id: SignerKey,
-    pub hash: Result<HashAlgo, String>,
+    /// The digest algorithm, or its OID when it is not one the kernel knows.
+    pub hash: Result<HashAlgo, der::oid::ObjectIdentifier>,
     pub signature_algorithm: der::oid::ObjectIdentifier,
     pub has_signed_attrs: bool,
     pub signature: Vec<u8>,
@@ -147,20 +169,15 @@ pub struct Message {
 /// two checks the kernel leaves out, so that no single changed byte of a signature goes
 /// unnoticed: the signer's digest algorithm must be among SignedData's digestAlgorithms, and
 /// algorithm parameters must be absent or NULL.
-pub fn parse(bytes: &[u8]) -> Result<Message, String> {
-    let ci = ContentInfo::from_der(bytes).map_err(|e| e.to_string())?;
+pub fn parse(bytes: &[u8]) -> Result<Message, ParseError> {
+    let ci = ContentInfo::from_der(bytes)?;
     if ci.content_type != ID_SIGNED_DATA {
-        return Err(format!(
-            "content type {} is not signedData",
-            ci.content_type
-        ));
+        return Err(ParseError::NotSignedData(ci.content_type));
     }
-    let sd: SignedData = ci.content.decode_as().map_err(|e| e.to_string())?;
+    let sd: SignedData = ci.content.decode_as()?;
     let sd_version = sd.version;
     if !matches!(sd_version, CmsVersion::V1 | CmsVersion::V3) {
-        return Err(format!(
-            "SignedData version {sd_version:?} (1 or 3 expected)"
-        ));
+        return Err(ParseError::Version(format!("{sd_version:?}")));
     }
     let params_ok = |a: &AlgorithmIdentifierOwned| match a.parameters.as_ref() {
         None => true,
@@ -168,7 +185,7 @@ pub fn parse(bytes: &[u8]) -> Result<Message, String> {
     };
     for a in sd.digest_algorithms.iter() {
         if !params_ok(a) {
-            return Err(format!("digest algorithm {} has parameters", a.oid));
+            return Err(ParseError::Parameters(a.oid));
         }
     }
     let mut signers = Vec::new();
@@ -176,7 +193,7 @@ pub fn parse(bytes: &[u8]) -> Result<Message, String> {
         let id = match (&si.sid, si.version, sd_version) {
             (SignerIdentifier::IssuerAndSerialNumber(ias), CmsVersion::V1, CmsVersion::V1) => {
                 SignerKey::IssuerSerial {
-                    issuer: ias.issuer.to_der().map_err(|e| e.to_string())?,
+                    issuer: ias.issuer.to_der()?,
                     serial: ias.serial_number.as_bytes().to_vec(),
                 }
             }
@@ -184,9 +201,9 @@ pub fn parse(bytes: &[u8]) -> Result<Message, String> {
                 SignerKey::KeyId(k.0.as_bytes().to_vec())
             }
             (_, v, sv) => {
-                return Err(format!(
+                return Err(ParseError::SignerVersion(format!(
                     "SignerInfo version {v:?} does not fit its signer identifier or SignedData version {sv:?}"
-                ))
+                )))
             }
         };
         if !sd
@@ -194,21 +211,17 @@ pub fn parse(bytes: &[u8]) -> Result<Message, String> {
             .iter()
             .any(|a| a.oid == si.digest_alg.oid)
         {
-            return Err(format!(
-                "signer's digest algorithm {} is not among SignedData's digestAlgorithms",
-                si.digest_alg.oid
-            ));
+            return Err(ParseError::DigestNotListed(si.digest_alg.oid));
         }
         if !params_ok(&si.digest_alg) || !params_ok(&si.signature_algorithm) {
-            return Err("SignerInfo algorithm parameters are neither absent nor NULL".into());
+            return Err(ParseError::SignerParameters);
         }
         if si.unsigned_attrs.is_some() {
-            return Err("SignerInfo has unsigned attributes".into());
+            return Err(ParseError::UnsignedAttributes);
         }
         signers.push(Signer {
             id,
-            hash: HashAlgo::from_oid(&si.digest_alg.oid)
-                .ok_or_else(|| format!("digest algorithm {}", si.digest_alg.oid)),
+            hash: HashAlgo::from_oid(&si.digest_alg.oid).ok_or(si.digest_alg.oid),
             signature_algorithm: si.signature_algorithm.oid,
             has_signed_attrs: si.signed_attrs.is_some(),
             signature: si.signature.as_bytes().to_vec(),

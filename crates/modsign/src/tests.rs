@@ -109,3 +109,73 @@ fn certificates_are_found_in_a_compressed_kernel() {
     );
     assert!(crate::image::kernel_certs(&[0u8; 4096], "zeros").is_err());
 }
+
+#[test]
+fn encrypted_pkcs8_keys_open_with_their_passphrase_only() {
+    use der::Decode;
+    let g = generate(KeygenAlgo::Ec(Curve::P256), "enc", 1).unwrap();
+    let plain = PrivateKey::from_bytes(&g.key_pkcs8, "k").unwrap();
+    let info = pkcs8::PrivateKeyInfo::from_der(&g.key_pkcs8).unwrap();
+    let params =
+        pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, b"saltsalt", &[7u8; 16])
+            .unwrap();
+    let enc = info.encrypt_with_params(params, "s3cret").unwrap();
+    let pem = enc
+        .to_pem("ENCRYPTED PRIVATE KEY", der::pem::LineEnding::LF)
+        .unwrap();
+    for bytes in [pem.as_bytes(), enc.as_bytes()] {
+        let k = PrivateKey::from_bytes_with_passphrase(bytes, "enc.key", Some("s3cret")).unwrap();
+        assert_eq!(k.public_key_bits(), plain.public_key_bits());
+        let none = PrivateKey::from_bytes(bytes, "enc.key")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            none.contains("enc.key")
+                && none.contains("encrypted")
+                && none.contains("KBUILD_SIGN_PIN"),
+            "{none}"
+        );
+        let wrong = PrivateKey::from_bytes_with_passphrase(bytes, "enc.key", Some("nope"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(wrong.contains("cannot decrypt"), "{wrong}");
+    }
+    // The old PEM encryption is named, not reported as a parse error.
+    let old = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,00112233445566778899AABBCCDDEEFF\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+    let e = PrivateKey::from_bytes_with_passphrase(old.as_bytes(), "old.key", Some("x"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("old.key") && e.contains("encrypted") && e.contains("AES-256-CBC"),
+        "{e}"
+    );
+}
+
+#[test]
+fn malformed_signatures_have_typed_reasons() {
+    use crate::pkcs7::{parse, ParseError};
+    assert!(matches!(parse(b"junk"), Err(ParseError::Der(_))));
+    let (sk, cert) = pair(KeygenAlgo::Ec(Curve::P256));
+    let p7 = sk
+        .module_signer(HashAlgo::Sha256, SignerId::IssuerSerial)
+        .unwrap()
+        .pkcs7(b"content")
+        .unwrap();
+    let msg = parse(&p7).unwrap();
+    assert!(msg.detached);
+    assert_eq!(msg.signers.len(), 1);
+    assert_eq!(msg.signers[0].hash, Ok(HashAlgo::Sha256));
+    assert!(!msg.signers[0].has_signed_attrs);
+    assert_eq!(cert.key_algo(), Ok(crate::KeyAlgo::Ec(Curve::P256)));
+    // A trailing byte is an error, as for the kernel's decoder.
+    let mut longer = p7.clone();
+    longer.push(0);
+    assert!(parse(&longer).is_err());
+    assert!(matches!(
+        crate::pkcs11::Uri::parse("pkcs11:object=x;bogus=1"),
+        Err(crate::pkcs11::UriError(m)) if m.contains("bogus")
+    ));
+}

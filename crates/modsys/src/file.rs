@@ -42,3 +42,8 @@ pub fn read(path: &Path) -> std::io::Result<FileBytes> {
     let map = unsafe { memmap2::Mmap::map(&f)? };
     Ok(FileBytes::Mapped(map))
 }
+
+/// [`read`] in the shape `moddb` takes a file reader (`moddb::source::Reader`).
+pub fn read_boxed(path: &Path) -> std::io::Result<moddb::source::Bytes> {
+    Ok(Box::new(read(path)?))
+}

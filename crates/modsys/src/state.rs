@@ -137,6 +137,35 @@ impl Sys {
         }
     }
 
+    /// `/sys/module/NAME/sections/*`: each section's name and load address, in directory
+    /// order (e.g. `.init.text`; the kernel keeps these after it frees init code). `Err`
+    /// when the directory cannot be read (module not loaded, or not root: the addresses are
+    /// readable by root only); entries that are not a number are skipped.
+    pub fn sections(&self, name: &str) -> io::Result<Vec<(String, u64)>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(self.module_dir(name).join("sections"))? {
+            let e = e?;
+            let Ok(text) = read_trim(&e.path()) else {
+                continue;
+            };
+            let t = text.trim();
+            let addr = match t.strip_prefix("0x") {
+                Some(hex) => u64::from_str_radix(hex, 16).ok(),
+                None => t.parse().ok(),
+            };
+            if let Some(a) = addr {
+                out.push((e.file_name().to_string_lossy().into_owned(), a));
+            }
+        }
+        Ok(out)
+    }
+
+    /// `/sys/module/NAME/notes/NOTE` (e.g. `.note.gnu.build-id`): the note's raw bytes as
+    /// the kernel exports them (root only).
+    pub fn note(&self, name: &str, note: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(self.module_dir(name).join("notes").join(note))
+    }
+
     /// `/proc/sys/kernel/tainted`.
     pub fn tainted(&self) -> io::Result<u64> {
         let p = self.path("proc/sys/kernel/tainted");

@@ -29,7 +29,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 use std::sync::Once;
 
 /// An I/O error on a path.
@@ -87,6 +87,14 @@ impl Staged {
         let dir = parent(path);
         let name = path.file_name().unwrap_or(OsStr::new("file"));
         static COUNTER: AtomicU32 = AtomicU32::new(0);
+        // Creating and registering a temporary file is one step for the signal handler: it
+        // never runs on this thread meanwhile, and waits for other threads to finish it.
+        let _creating = Creating::enter().ok_or_else(|| {
+            Error::new(
+                path,
+                std::io::Error::other("the process is ending on a signal"),
+            )
+        })?;
         for _ in 0..100 {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
             let mut tmp_name = OsString::from(".");
@@ -275,7 +283,58 @@ fn unregister(slot: usize) {
     }
 }
 
+/// Set by the signal handler: no new temporary file may be created.
+static DYING: AtomicBool = AtomicBool::new(false);
+/// Threads between creating a temporary file and registering it.
+static CREATING: AtomicU32 = AtomicU32::new(0);
+
+/// A thread creating and registering a temporary file, with the fatal signals blocked on it
+/// (so the handler runs elsewhere and waits for it). `None` once the process is dying.
+struct Creating {
+    old_mask: libc::sigset_t,
+}
+
+impl Creating {
+    fn enter() -> Option<Creating> {
+        // SAFETY: sigset_t is plain data that sigemptyset/sigaddset initialise;
+        // pthread_sigmask only changes this thread's mask and writes `old_mask`.
+        let old_mask = unsafe {
+            let mut block: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut block);
+            for sig in FATAL {
+                libc::sigaddset(&mut block, sig);
+            }
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, &block, &mut old);
+            old
+        };
+        let me = Creating { old_mask };
+        CREATING.fetch_add(1, Ordering::SeqCst);
+        if DYING.load(Ordering::SeqCst) {
+            // Dropping `me` restores the mask; the pending signal then ends the process.
+            return None;
+        }
+        Some(me)
+    }
+}
+
+impl Drop for Creating {
+    fn drop(&mut self) {
+        CREATING.fetch_sub(1, Ordering::SeqCst);
+        // SAFETY: restores the mask saved by `enter` on this same thread.
+        unsafe {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &self.old_mask, std::ptr::null_mut());
+        }
+    }
+}
+
 extern "C" fn on_fatal_signal(sig: libc::c_int) {
+    // No thread starts a temporary file from now on; wait for those that did to register
+    // theirs (they run with the signal blocked, so none of them is this thread).
+    DYING.store(true, Ordering::SeqCst);
+    while CREATING.load(Ordering::SeqCst) != 0 {
+        std::hint::spin_loop();
+    }
     for slot in &TEMPS {
         let p = slot.load(Ordering::Acquire);
         if !p.is_null() {

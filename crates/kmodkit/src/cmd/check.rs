@@ -4,10 +4,14 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::process::ExitCode;
 
+use anyhow::{anyhow, Context};
 use modsys::state::Sys;
 
-pub fn taint(prog: &str, args: Vec<OsString>) -> u8 {
+use super::{clap_exit, usage, Exit, Outcome};
+
+pub fn taint(prog: &str, args: Vec<OsString>) -> Outcome {
     let mut json = false;
     let mut value: Option<String> = None;
     for a in &args {
@@ -19,37 +23,24 @@ pub fn taint(prog: &str, args: Vec<OsString>) -> u8 {
                      Explain a taint mask: VALUE (decimal, 0x hex, or letters like OE), default\n\
                      /proc/sys/kernel/tainted; also lists loaded modules with their own taint."
                 );
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             _ if value.is_none() && !a.as_bytes().starts_with(b"-") => {
                 value = Some(a.to_string_lossy().into_owned())
             }
             _ => {
-                eprintln!(
+                return Err(usage(format!(
                     "kmodkit {prog}: unexpected argument '{}'",
                     a.to_string_lossy()
-                );
-                return 2;
+                )));
             }
         }
     }
     let sys = Sys::default();
     let live = value.is_none();
     let mask = match value {
-        Some(v) => match parse_taint(&v) {
-            Ok(m) => m,
-            Err(e) => {
-                eprintln!("kmodkit {prog}: {e}");
-                return 1;
-            }
-        },
-        None => match sys.tainted() {
-            Ok(m) => m,
-            Err(e) => {
-                eprintln!("kmodkit {prog}: /proc/sys/kernel/tainted: {e}");
-                return 1;
-            }
-        },
+        Some(v) => parse_taint(&v)?,
+        None => sys.tainted().context("/proc/sys/kernel/tainted")?,
     };
     let (flags, unknown) = modsys::taint::decode(mask);
     let modules = if live {
@@ -68,8 +59,8 @@ pub fn taint(prog: &str, args: Vec<OsString>) -> u8 {
             "modules": modules.iter().map(|(m, t)| serde_json::json!({"name": m, "taint": t}))
                 .collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return 0;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
     }
     if mask == 0 {
         println!("Kernel not tainted (0)");
@@ -91,18 +82,18 @@ pub fn taint(prog: &str, args: Vec<OsString>) -> u8 {
             println!("  {m:<24} {t}");
         }
     }
-    0
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A taint value: decimal, 0x-hex, or a string of letters ("OE").
-fn parse_taint(v: &str) -> Result<u64, String> {
+fn parse_taint(v: &str) -> anyhow::Result<u64> {
     if let Some(h) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        return u64::from_str_radix(h, 16).map_err(|_| format!("'{v}': not a hex number"));
+        return u64::from_str_radix(h, 16).map_err(|_| anyhow!("'{v}': not a hex number"));
     }
     if v.bytes().all(|b| b.is_ascii_digit()) {
-        return v.parse().map_err(|_| format!("'{v}': number too large"));
+        return v.parse().map_err(|_| anyhow!("'{v}': number too large"));
     }
-    modsys::taint::mask_of_letters(v).map_err(|c| format!("'{v}': unknown taint letter '{c}'"))
+    modsys::taint::mask_of_letters(v).map_err(|c| anyhow!("'{v}': unknown taint letter '{c}'"))
 }
 
 #[derive(clap::Parser)]
@@ -112,7 +103,9 @@ fn parse_taint(v: &str) -> Result<u64, String> {
     after_help = "Signatures are verified against the keys that kernel trusts: the certificates \
 built into its image (found beside a modules directory as boot/vmlinuz-R or /boot/vmlinuz-R), \
 --secure-db certificates (firmware db: Debian's kernels trust them for modules) and --keyring \
-sources. --signature overrides the verdict."
+sources. --signature overrides the verdict.
+
+Exit status: 0 the module loads, 1 the kernel rejects it (or it could not be read), 2 usage error."
 )]
 pub(crate) struct CheckArgs {
     /// The module file (.ko, .ko.xz, .ko.zst, .ko.gz).
@@ -147,23 +140,14 @@ pub(crate) struct CheckArgs {
     json: bool,
 }
 
-pub fn check(_: &str, args: Vec<OsString>) -> u8 {
+/// Exit status 0 when the module loads, 1 when the kernel rejects it, 2 for usage errors.
+pub fn check(_: &str, args: Vec<OsString>) -> Outcome {
     use clap::Parser;
     let a = match CheckArgs::try_parse_from(std::iter::once("kmodkit check".into()).chain(args)) {
         Ok(a) => a,
-        Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
-            return code;
-        }
+        Err(e) => return clap_exit(e),
     };
-    match run_check(&a) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("kmodkit check: {e:#}");
-            1
-        }
-    }
+    run_check(&a)
 }
 
 /// The kernel release and its config file from --kernel (and --config), and its image:
@@ -196,15 +180,13 @@ fn trusted_keys(
     a: &CheckArgs,
     image: Option<&Path>,
 ) -> anyhow::Result<(modsign::keyring::Keyring, Vec<String>)> {
-    use anyhow::Context;
     let mut ring = modsign::keyring::Keyring::new();
     let mut notes = Vec::new();
     match image {
         Some(img) => {
             let bytes = std::fs::read(img).with_context(|| img.display().to_string())?;
             let name = img.display().to_string();
-            let certs = modsign::image::kernel_certs(&bytes, &name)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let certs = modsign::image::kernel_certs(&bytes, &name)?;
             for c in certs {
                 ring.add(c, name.clone());
             }
@@ -215,24 +197,23 @@ fn trusted_keys(
         ),
     }
     for p in a.secure_db.iter().chain(&a.keyring) {
-        ring.add_path(p).map_err(|e| anyhow::anyhow!("{e}"))?;
+        ring.add_path(p)?;
     }
     Ok((ring, notes))
 }
 
-fn run_check(a: &CheckArgs) -> anyhow::Result<u8> {
-    use anyhow::Context;
+fn run_check(a: &CheckArgs) -> Outcome {
     use loadcheck::SigVerdict;
     let (kernel, image) = kernel_facts(a)?;
     let raw = modsys::file::read(&a.module).with_context(|| a.module.display().to_string())?;
-    let module =
-        modfile::Module::parse(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", a.module.display()))?;
+    // The kernel decompresses first (finit_module with MODULE_INIT_COMPRESSED_FILE).
+    let data = modfile::decompress(&raw).with_context(|| a.module.display().to_string())?;
     let mut notes = Vec::new();
     let verdict = match a.signature.as_deref() {
         None => {
             let (ring, n) = trusted_keys(a, image.as_deref())?;
             notes = n;
-            SigVerdict::decide(module.bytes(), &ring)
+            SigVerdict::decide(&data, &ring)
         }
         Some("unsigned") => SigVerdict::Unsigned,
         Some("unknown-key") => SigVerdict::UnknownKey,
@@ -240,11 +221,23 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<u8> {
         Some("unsupported") => SigVerdict::Unsupported,
         Some("invalid") => SigVerdict::Invalid(libc::EKEYREJECTED),
         Some("bad-format") => SigVerdict::Invalid(libc::EBADMSG),
-        Some(v) => anyhow::bail!(
-            "--signature {v}: expected valid, unknown-key, unsupported, invalid, bad-format or unsigned"
-        ),
+        Some(v) => {
+            return Err(usage(format!(
+                "kmodkit check: --signature {v}: expected valid, unknown-key, unsupported, invalid, bad-format or unsigned"
+            )))
+        }
     };
-    let mut p = loadcheck::predict(&kernel, &module, verdict, a.force);
+    let file_name = a
+        .module
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let file_name = file_name
+        .split('.')
+        .next()
+        .unwrap_or_default()
+        .replace('-', "_");
+    let mut p = loadcheck::predict_bytes(&kernel, &data, verdict, a.force, &file_name);
     p.reasons.extend(notes);
     let errno = p.errno.map(modsys::Errno);
     if a.json {
@@ -263,7 +256,7 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<u8> {
             "reasons": p.reasons,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(0);
+        return rejected_status(&p);
     }
     match errno {
         None => println!(
@@ -291,5 +284,14 @@ fn run_check(a: &CheckArgs) -> anyhow::Result<u8> {
     for l in &p.dmesg {
         println!("  dmesg: {l}");
     }
-    Ok(0)
+    rejected_status(&p)
+}
+
+/// 0 when the module loads, 1 when it is rejected (the reasons are printed already).
+fn rejected_status(p: &loadcheck::Prediction) -> Outcome {
+    if p.loads {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Exit::status(1))
+    }
 }

@@ -14,7 +14,7 @@
 //! Each man page ends with a DIFFERENCES section: where kmodkit's command differs from the
 //! tool it stands in for (kmod, sign-file, DKMS, bpftrace), or what it adds.
 
-use crate::getopt::{HasArg, LongOpt};
+use crate::getopt::{opt, HasArg, LongOpt};
 use anyhow::Context;
 use clap::{Arg, ArgAction, Command};
 use std::ffi::OsString;
@@ -109,6 +109,10 @@ const MODINFO_HELP: &[(char, &str)] = &[
     ),
     ('V', "print the version"),
     ('h', "print the help"),
+    (
+        'J',
+        "(kmodkit) one JSON array of objects, one per module; keys that may repeat are arrays",
+    ),
 ];
 
 const DEPMOD_HELP: &[(char, &str)] = &[
@@ -236,26 +240,10 @@ const SIGN_FILE_HELP: &[(char, &str)] = &[
 
 /// `trace` options (bpftrace's names); `parse` in cmd/trace.rs accepts each (tested).
 const TRACE_LONG: &[LongOpt] = &[
-    LongOpt {
-        name: "tool",
-        has_arg: HasArg::Required,
-        val: 'T',
-    },
-    LongOpt {
-        name: "unsafe",
-        has_arg: HasArg::No,
-        val: 'U',
-    },
-    LongOpt {
-        name: "json",
-        has_arg: HasArg::No,
-        val: 'j',
-    },
-    LongOpt {
-        name: "help",
-        has_arg: HasArg::No,
-        val: 'h',
-    },
+    opt("tool", HasArg::Required, 'T'),
+    opt("unsafe", HasArg::No, 'U'),
+    opt("json", HasArg::No, 'j'),
+    opt("help", HasArg::No, 'h'),
 ];
 const TRACE_HELP: &[(char, &str)] = &[
     ('e', "the program text"),
@@ -279,112 +267,46 @@ const TRACE_HELP: &[(char, &str)] = &[
 ];
 
 const LEAKS_LONG: &[LongOpt] = &[
-    LongOpt {
-        name: "module",
-        has_arg: HasArg::Required,
-        val: 'M',
-    },
-    LongOpt {
-        name: "duration",
-        has_arg: HasArg::Required,
-        val: 'D',
-    },
-    LongOpt {
-        name: "json",
-        has_arg: HasArg::No,
-        val: 'j',
-    },
-    LongOpt {
-        name: "help",
-        has_arg: HasArg::No,
-        val: 'h',
-    },
+    opt("module", HasArg::Required, 'M'),
+    opt("ko", HasArg::Required, 'K'),
+    opt("duration", HasArg::Required, 'D'),
+    opt("json", HasArg::No, 'j'),
+    opt("help", HasArg::No, 'h'),
 ];
 const LEAKS_HELP: &[(char, &str)] = &[
     (
         'M',
-        "only call sites in this module; the window also ends when it is unloaded",
+        "only call sites in this module's code, named from its .ko (init functions too); \
+the window also ends when it is unloaded",
+    ),
+    (
+        'K',
+        "the module's .ko (default: a .ko named in the command, ./NAME.ko, modules.dep)",
     ),
     ('D', "end the window after this many seconds"),
     (
         'c',
-        "run this command (split on spaces) and end the window when it exits",
+        "run this command with /bin/sh -c and end the window when it exits",
     ),
     ('j', "one JSON object instead of text"),
     ('h', "print the help"),
 ];
 
 const DKMS_LONG: &[LongOpt] = &[
-    LongOpt {
-        name: "module",
-        has_arg: HasArg::Required,
-        val: 'm',
-    },
-    LongOpt {
-        name: "kernelver",
-        has_arg: HasArg::Required,
-        val: 'k',
-    },
-    LongOpt {
-        name: "arch",
-        has_arg: HasArg::Required,
-        val: 'a',
-    },
-    LongOpt {
-        name: "all",
-        has_arg: HasArg::No,
-        val: 'A',
-    },
-    LongOpt {
-        name: "force",
-        has_arg: HasArg::No,
-        val: 'f',
-    },
-    LongOpt {
-        name: "no-depmod",
-        has_arg: HasArg::No,
-        val: 'N',
-    },
-    LongOpt {
-        name: "dkmstree",
-        has_arg: HasArg::Required,
-        val: 'D',
-    },
-    LongOpt {
-        name: "sourcetree",
-        has_arg: HasArg::Required,
-        val: 'S',
-    },
-    LongOpt {
-        name: "installtree",
-        has_arg: HasArg::Required,
-        val: 'I',
-    },
-    LongOpt {
-        name: "kernelsourcedir",
-        has_arg: HasArg::Required,
-        val: 'K',
-    },
-    LongOpt {
-        name: "templatekernel",
-        has_arg: HasArg::Required,
-        val: 't',
-    },
-    LongOpt {
-        name: "sign-key",
-        has_arg: HasArg::Required,
-        val: 'Y',
-    },
-    LongOpt {
-        name: "sign-cert",
-        has_arg: HasArg::Required,
-        val: 'C',
-    },
-    LongOpt {
-        name: "json",
-        has_arg: HasArg::No,
-        val: 'J',
-    },
+    opt("module", HasArg::Required, 'm'),
+    opt("kernelver", HasArg::Required, 'k'),
+    opt("arch", HasArg::Required, 'a'),
+    opt("all", HasArg::No, 'A'),
+    opt("force", HasArg::No, 'f'),
+    opt("no-depmod", HasArg::No, 'N'),
+    opt("dkmstree", HasArg::Required, 'D'),
+    opt("sourcetree", HasArg::Required, 'S'),
+    opt("installtree", HasArg::Required, 'I'),
+    opt("kernelsourcedir", HasArg::Required, 'K'),
+    opt("templatekernel", HasArg::Required, 't'),
+    opt("sign-key", HasArg::Required, 'Y'),
+    opt("sign-cert", HasArg::Required, 'C'),
+    opt("json", HasArg::No, 'J'),
 ];
 const DKMS_HELP: &[(char, &str)] = &[
     ('m', "the module (NAME or NAME/VERSION)"),

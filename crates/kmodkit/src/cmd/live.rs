@@ -4,10 +4,13 @@
 //! options, output, messages (`insmod: ERROR: could not insert module X: ...`) and exit
 //! statuses. `dmesg` prints util-linux's default format from `/dev/kmsg`.
 
+use super::{usage, Exit, Outcome};
 use crate::getopt::{self, HasArg, LongOpt};
+use anyhow::bail;
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::Path;
+use std::process::ExitCode;
 
 use modsys::state::{InitState, Sys};
 
@@ -37,9 +40,9 @@ pub(crate) const INSMOD_LONGOPTS: &[LongOpt] = &[
     opt("help", HasArg::No, 'h'),
 ];
 
-pub fn insmod(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn insmod(prog: &str, args: Vec<OsString>) -> Outcome {
     let Ok(p) = getopt::parse(prog, &args, INSMOD_SHORTOPTS, INSMOD_LONGOPTS) else {
-        return 1;
+        return Err(Exit::status(1));
     };
     let mut force = false;
     for (c, _) in &p.opts {
@@ -50,23 +53,21 @@ pub fn insmod(prog: &str, args: Vec<OsString>) -> u8 {
                 println!(
                     "Usage:\n\t{prog} [options] filename [args]\nOptions:\n\t-V, --version     show version\n\t-h, --help        show this help"
                 );
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'V' => {
                 kmod_version();
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
-            _ => return 1,
+            _ => return Err(Exit::status(1)),
         }
     }
     let Some(file) = p.operands.first() else {
-        eprintln!("{prog}: ERROR: missing filename.");
-        return 1;
+        bail!("ERROR: missing filename.");
     };
     let filename = file.to_string_lossy();
     if filename == "-" {
-        eprintln!("{prog}: ERROR: this tool does not support loading from stdin!");
-        return 1;
+        bail!("ERROR: this tool does not support loading from stdin!");
     }
     let params: Vec<String> = p.operands[1..]
         .iter()
@@ -79,26 +80,19 @@ pub fn insmod(prog: &str, args: Vec<OsString>) -> u8 {
         force,
         compression.as_deref(),
     ) {
-        Ok(_) => 0,
+        Ok(_) => Ok(ExitCode::SUCCESS),
         Err(modsys::load::InsertError::Open { source, .. }) => {
             let msg = source
                 .raw_os_error()
                 .map(|e| modsys::Errno(e).message())
                 .unwrap_or_else(|| source.to_string());
-            eprintln!("{prog}: ERROR: could not load module {filename}: {msg}");
-            1
+            bail!("ERROR: could not load module {filename}: {msg}")
         }
-        Err(modsys::load::InsertError::Kernel(e)) => {
-            eprintln!(
-                "{prog}: ERROR: could not insert module {filename}: {}",
-                insmod_strerror(e)
-            );
-            1
-        }
-        Err(e) => {
-            eprintln!("{prog}: ERROR: could not insert module {filename}: {e}");
-            1
-        }
+        Err(modsys::load::InsertError::Kernel(e)) => bail!(
+            "ERROR: could not insert module {filename}: {}",
+            insmod_strerror(e)
+        ),
+        Err(e) => bail!("ERROR: could not insert module {filename}: {e}"),
     }
 }
 
@@ -118,9 +112,9 @@ pub(crate) const RMMOD_LONGOPTS: &[LongOpt] = &[
     opt("help", HasArg::No, 'h'),
 ];
 
-pub fn rmmod(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn rmmod(prog: &str, args: Vec<OsString>) -> Outcome {
     let Ok(p) = getopt::parse(prog, &args, RMMOD_SHORTOPTS, RMMOD_LONGOPTS) else {
-        return 1;
+        return Err(Exit::status(1));
     };
     let mut force = false;
     for (c, _) in &p.opts {
@@ -131,18 +125,17 @@ pub fn rmmod(prog: &str, args: Vec<OsString>) -> u8 {
                 println!(
                     "Usage:\n\t{prog} [options] modulename ...\nOptions:\n\t-f, --force       forces a module unload and may crash your\n\t                  machine. This requires Forced Module Removal\n\t                  option in your kernel. DANGEROUS\n\t-s, --syslog      print to syslog, not stderr\n\t-v, --verbose     enables more messages\n\t-V, --version     show version\n\t-h, --help        show this help"
                 );
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'V' => {
                 kmod_version();
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
-            _ => return 1,
+            _ => return Err(Exit::status(1)),
         }
     }
     if p.operands.is_empty() {
-        eprintln!("{prog}: ERROR: missing module name.");
-        return 1;
+        bail!("ERROR: missing module name.");
     }
     let sys = Sys::default();
     let mut failures = 0;
@@ -170,7 +163,11 @@ pub fn rmmod(prog: &str, args: Vec<OsString>) -> u8 {
             failures += 1;
         }
     }
-    u8::from(failures != 0)
+    // Each failing argument was reported as it came (as kmod does).
+    if failures != 0 {
+        return Err(Exit::status(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// kmod's check_module_inuse: builtin, not loaded, held by others, or referenced.
@@ -193,16 +190,18 @@ fn check_in_use(sys: &Sys, name: &str) -> Result<(), String> {
     }
 }
 
-pub fn lsmod(prog: &str, args: Vec<OsString>) -> u8 {
-    if !args.is_empty() {
+/// `lsmod`, and (kmodkit only) `lsmod --json`: one JSON array of objects `{name, size,
+/// refcnt, used_by}` (`used_by`: the holders, as the text's last column lists them).
+pub fn lsmod(prog: &str, args: Vec<OsString>) -> Outcome {
+    let json = args.len() == 1 && args[0] == "--json";
+    if !args.is_empty() && !json {
         // kmod prints argv[0] as given (a path, when called through one).
         let argv0 = std::env::args_os()
             .next()
             .map(|a| a.to_string_lossy().into_owned())
             .filter(|a| Path::new(a).file_name().is_some_and(|n| n == prog))
             .unwrap_or_else(|| prog.to_string());
-        eprintln!("Usage: {argv0}");
-        return 1;
+        return Err(Exit::with(1, format!("Usage: {argv0}")));
     }
     let sys = Sys::default();
     let mods = match sys.proc_modules() {
@@ -212,30 +211,63 @@ pub fn lsmod(prog: &str, args: Vec<OsString>) -> u8 {
                 .raw_os_error()
                 .map(|n| modsys::Errno(n).message())
                 .unwrap_or_else(|| e.to_string());
+            let mut text = String::new();
             if e.kind() == std::io::ErrorKind::NotFound {
                 // libkmod's own line first, as Debian's kmod 30 prints it.
-                eprintln!(
-                    "libkmod: ERROR ../libkmod/libkmod-module.c:1725 kmod_module_new_from_loaded: could not open /proc/modules: {msg}"
-                );
+                text.push_str(&format!(
+                    "libkmod: ERROR ../libkmod/libkmod-module.c:1725 kmod_module_new_from_loaded: could not open /proc/modules: {msg}\n"
+                ));
             }
-            eprintln!("Error: could not get list of modules: {msg}");
-            return 1;
+            text.push_str(&format!("Error: could not get list of modules: {msg}"));
+            return Err(Exit::with(1, text));
         }
     };
-    let mut out = std::io::stdout().lock();
+    let text = lsmod_output(&sys, mods, json)?;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// lsmod's table (kmod's columns) or its `--json` array, for the modules of `/proc/modules`
+/// (`mods`), with use counts and holders from `/sys/module` (`sys`).
+fn lsmod_output(
+    sys: &Sys,
+    mods: Vec<modsys::state::ProcModule>,
+    json: bool,
+) -> anyhow::Result<String> {
+    let rows: Vec<(String, u64, i64, Vec<String>)> = mods
+        .into_iter()
+        .map(|m| {
+            let refcnt = sys.refcnt(&m.name).unwrap_or(-(libc::ENOENT as i64));
+            let holders = sys.holders(&m.name).unwrap_or_default();
+            (m.name, m.size, refcnt, holders)
+        })
+        .collect();
+    if json {
+        let doc: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(name, size, refcnt, holders)| {
+                serde_json::json!({
+                    "name": name,
+                    "size": size,
+                    "refcnt": refcnt,
+                    "used_by": holders,
+                })
+            })
+            .collect();
+        let mut text = serde_json::to_string_pretty(&doc)?;
+        text.push('\n');
+        return Ok(text);
+    }
     let mut text = String::from("Module                  Size  Used by\n");
-    for m in mods {
-        let refcnt = sys.refcnt(&m.name).unwrap_or(-(libc::ENOENT as i64));
-        text.push_str(&format!("{:<19} {:>8}  {}", m.name, m.size, refcnt));
-        let holders = sys.holders(&m.name).unwrap_or_default();
+    for (name, size, refcnt, holders) in rows {
+        text.push_str(&format!("{name:<19} {size:>8}  {refcnt}"));
         if !holders.is_empty() {
             text.push(' ');
             text.push_str(&holders.join(","));
         }
         text.push('\n');
     }
-    let _ = out.write_all(text.as_bytes());
-    0
+    Ok(text)
 }
 
 pub(crate) const DMESG_SHORTOPTS: &str = "wl:rJh";
@@ -248,9 +280,9 @@ pub(crate) const DMESG_LONGOPTS: &[LongOpt] = &[
     opt("help", HasArg::No, 'h'),
 ];
 
-pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn dmesg(prog: &str, args: Vec<OsString>) -> Outcome {
     let Ok(p) = getopt::parse(prog, &args, DMESG_SHORTOPTS, DMESG_LONGOPTS) else {
-        return 2;
+        return Err(Exit::status(2));
     };
     let (mut follow, mut json, mut raw) = (false, false, false);
     let mut levels: Option<Vec<u8>> = None;
@@ -267,10 +299,7 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
                 for name in v.unwrap_or_default().split(',') {
                     match modsys::kmsg::LEVELS.iter().position(|l| *l == name) {
                         Some(i) => set.push(i as u8),
-                        None => {
-                            eprintln!("{prog}: unknown level '{name}'");
-                            return 2;
-                        }
+                        None => return Err(usage(format!("{prog}: unknown level '{name}'"))),
                     }
                 }
                 levels = Some(set);
@@ -285,21 +314,17 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
                      \x20 -r, --raw          print <level> prefixes, as util-linux's -r\n\
                      \x20 -J, --json         one JSON array of records"
                 );
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
-            _ => return 2,
+            _ => return Err(Exit::status(2)),
         }
     }
     if !p.operands.is_empty() {
-        eprintln!("{prog}: bad usage (no operands expected)");
-        return 2;
+        return Err(usage(format!("{prog}: bad usage (no operands expected)")));
     }
     let mut k = match modsys::kmsg::Kmsg::open(Path::new("/dev/kmsg"), follow) {
         Ok(k) => k,
-        Err(e) => {
-            eprintln!("{prog}: read kernel buffer failed: /dev/kmsg: {e}");
-            return 1;
-        }
+        Err(e) => bail!("read kernel buffer failed: /dev/kmsg: {e}"),
     };
     let mut out = std::io::stdout().lock();
     let mut recs = Vec::new();
@@ -307,10 +332,7 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
         let r = match k.next_record() {
             Ok(Some(r)) => r,
             Ok(None) => break,
-            Err(e) => {
-                eprintln!("{prog}: read kernel buffer failed: {e}");
-                return 1;
-            }
+            Err(e) => bail!("read kernel buffer failed: {e}"),
         };
         if levels.as_ref().is_some_and(|l| !l.contains(&r.level)) {
             continue;
@@ -349,7 +371,7 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
         line.extend_from_slice(&r.message);
         line.push(b'\n');
         if out.write_all(&line).is_err() {
-            return 1;
+            return Err(Exit::status(1));
         }
         if follow {
             let _ = out.flush();
@@ -362,5 +384,69 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> u8 {
             serde_json::to_string_pretty(&recs).unwrap_or_default()
         );
     }
-    0
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `lsmod --json` holds what the table shows, over a recorded /proc and /sys.
+    #[test]
+    fn lsmod_json_matches_the_table() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        std::fs::create_dir_all(root.join("proc")).unwrap();
+        std::fs::write(
+            root.join("proc/modules"),
+            "ext4 1064960 1 - Live 0xffffffffc0800000\n\
+             jbd2 196608 1 ext4, Live 0xffffffffc0700000\n",
+        )
+        .unwrap();
+        for (m, refcnt, holders) in [("ext4", 1, &[][..]), ("jbd2", 1, &["ext4"][..])] {
+            let d = root.join("sys/module").join(m);
+            std::fs::create_dir_all(d.join("holders")).unwrap();
+            std::fs::write(d.join("refcnt"), format!("{refcnt}\n")).unwrap();
+            for h in holders {
+                std::fs::create_dir_all(d.join("holders").join(h)).unwrap();
+            }
+        }
+        let sys = Sys::new(root);
+        let mods = sys.proc_modules().unwrap();
+        let table = lsmod_output(&sys, mods.clone(), false).unwrap();
+        assert_eq!(
+            table,
+            "Module                  Size  Used by\n\
+             ext4                 1064960  1\n\
+             jbd2                  196608  1 ext4\n"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&lsmod_output(&sys, mods, true).unwrap()).unwrap();
+        let rows: Vec<String> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let used: Vec<&str> = m["used_by"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|h| h.as_str().unwrap())
+                    .collect();
+                format!(
+                    "{:<19} {:>8}  {}{}",
+                    m["name"].as_str().unwrap(),
+                    m["size"].as_u64().unwrap(),
+                    m["refcnt"].as_i64().unwrap(),
+                    if used.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {}", used.join(","))
+                    }
+                )
+            })
+            .collect();
+        let lines: Vec<&str> = table.lines().skip(1).collect();
+        assert_eq!(rows, lines);
+    }
 }

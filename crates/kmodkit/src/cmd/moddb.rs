@@ -1,10 +1,13 @@
 //! Module database commands: `depmod`, `modprobe`. Argument parsing and printing only; the
 //! work is in the `moddb` crate.
 
+use super::{Exit, Outcome};
 use crate::getopt::{self, HasArg, LongOpt};
+use anyhow::{anyhow, bail};
 use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 const fn lo(name: &'static str, has_arg: HasArg, val: char) -> LongOpt {
     LongOpt { name, has_arg, val }
@@ -96,9 +99,9 @@ fn is_version_number(v: &str) -> bool {
         && digits(b)
 }
 
-pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
     let Ok(parsed) = getopt::parse(prog, &args, DEPMOD_SHORTOPTS, DEPMOD_LONGOPTS) else {
-        return 1;
+        return Err(Exit::status(1));
     };
     let mut o = moddb::depmod::Options::default();
     let mut verbose = moddb::depmod::Level::Warning as i32;
@@ -120,8 +123,7 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
             'P' => {
                 let p = text(v).unwrap_or_default();
                 if p.len() != 1 {
-                    eprintln!("{prog}: FATAL: -P only takes a single char");
-                    return 1;
+                    bail!("FATAL: -P only takes a single char");
                 }
                 o.sym_prefix = p.as_bytes()[0];
             }
@@ -129,12 +131,12 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
             'u' | 'q' | 'r' | 'm' => deprecated.push(*c),
             'h' => {
                 depmod_help(prog);
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'V' => {
                 println!("kmod version 30");
                 println!("+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL");
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             _ => unreachable!("getopt returns only declared options"),
         }
@@ -150,17 +152,13 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
     if !operands.is_empty() {
         let v = operands.remove(0);
         if !is_version_number(&v) {
-            eprintln!("{prog}: ERROR: Bad version passed {v}");
-            return 1;
+            bail!("ERROR: Bad version passed {v}");
         }
         o.kversion = v;
     } else {
         match uname_release() {
             Some(r) => o.kversion = r,
-            None => {
-                eprintln!("{prog}: FATAL: uname() failed");
-                return 1;
-            }
+            None => bail!("FATAL: uname() failed"),
         }
     }
     if operands.is_empty() {
@@ -187,25 +185,24 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> u8 {
         message: &mut message,
         show: &mut show,
     };
-    // Module files are mapped (modsys), as kmod maps them: depmod reads a few sections of each.
-    let read = |p: &std::path::Path| -> std::io::Result<moddb::depmod::Bytes> {
-        Ok(Box::new(modsys::file::read(p)?))
-    };
-    let r = moddb::depmod::run(&o, &read, &mut out, &mut log);
-    let ok = match r {
-        Ok(moddb::depmod::Outcome::Cycles) => false,
-        Ok(_) => true,
-        Err(e) => {
-            eprintln!("{prog}: FATAL: {e}");
-            false
-        }
-    };
+    // Module files are mapped (modsys), as kmod maps them: depmod reads a few sections of
+    // each. The files are committed together through safeio (modsys::live::IndexStore).
+    let r = moddb::depmod::run(
+        &o,
+        &modsys::file::read_boxed,
+        &mut out,
+        &mut log,
+        &mut modsys::live::IndexStore,
+    );
     // kmod prints -v lines as it goes, before the -n text.
     let _ = std::io::stdout().write_all(&shown);
-    if out.flush().is_err() {
-        return 1;
+    let flushed = out.flush();
+    match r {
+        Ok(moddb::depmod::Outcome::Cycles) => Err(Exit::status(1)),
+        Ok(_) if flushed.is_err() => Err(Exit::status(1)),
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(anyhow!("FATAL: {e}")),
     }
-    u8::from(!ok)
 }
 
 pub(crate) const MODPROBE_SHORTOPTS: &str = "arw:RibfDcnC:d:S:sqvVh";
@@ -342,44 +339,11 @@ fn options_from_array(args: &[String]) -> Option<String> {
     Some(out)
 }
 
-/// The running kernel's modules, from /sys/module.
-struct SysModule;
-
-impl moddb::modprobe::Live for SysModule {
-    fn initstate(&self, name: &str) -> Option<bool> {
-        match std::fs::read_to_string(format!("/sys/module/{name}/initstate")) {
-            Ok(s) => Some(s == "live\n"),
-            Err(_) => std::path::Path::new(&format!("/sys/module/{name}"))
-                .is_dir()
-                .then_some(false),
-        }
-    }
-    fn refcnt(&self, name: &str) -> Option<u32> {
-        std::fs::read_to_string(format!("/sys/module/{name}/refcnt"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-    }
-    fn holders(&self, name: &str) -> Vec<String> {
-        std::fs::read_dir(format!("/sys/module/{name}/holders"))
-            .map(|rd| {
-                rd.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-/// Whether `name` is live in the running kernel (`/sys/module/NAME/initstate`).
-fn live_in_kernel(name: &str) -> bool {
-    std::fs::read_to_string(format!("/sys/module/{name}/initstate")).is_ok_and(|s| s == "live\n")
-}
-
-pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
+pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
     let mut all_args = options_from_env();
     all_args.extend(args);
     let Ok(parsed) = getopt::parse(prog, &all_args, MODPROBE_SHORTOPTS, MODPROBE_LONGOPTS) else {
-        return 1;
+        return Err(Exit::status(1));
     };
     const WARNING: i32 = 4;
     let mut verbose = WARNING;
@@ -409,8 +373,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             'w' => {
                 let t = text();
                 if t.is_empty() || t.parse::<u64>().is_err() {
-                    eprintln!("{prog}: ERROR: unexpected wait value '{t}'.");
-                    return 1;
+                    bail!("ERROR: unexpected wait value '{t}'.");
                 }
                 wait_given = t.parse::<u64>().is_ok_and(|v| v > 0);
             }
@@ -425,10 +388,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             'R' => lookup_only = true,
             'c' => show_config = true,
             '4' | '6' => {
-                eprintln!(
-                    "{prog}: ERROR: --show-modversions/--show-exports: use `kmodkit modinfo`"
-                );
-                return 1;
+                bail!("ERROR: --show-modversions/--show-exports: use `kmodkit modinfo`")
             }
             'n' => dry_run = true,
             'C' => config.push(PathBuf::from(text())),
@@ -439,11 +399,11 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             'V' => {
                 println!("kmod version 30");
                 println!("+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL");
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'h' => {
                 modprobe_help(prog);
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
             'X' => {
                 explain = true;
@@ -460,16 +420,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
         .iter()
         .map(|s| s.to_string_lossy().into_owned())
         .collect();
-    let err = |prio: i32, msg: &str| {
-        if prio <= verbose {
-            let name = match prio {
-                0..=2 => "FATAL",
-                3 => "ERROR",
-                _ => "WARNING",
-            };
-            eprintln!("{prog}: {name}: {msg}");
-        }
-    };
+    let err = |prio: i32, msg: &str| log_line(prog, verbose, prio, msg);
     // kmodkit only: what systemd-modules-load does at boot, the modules listed in
     // modules-load.d (under the -d root) and on the kernel command line, as with -a.
     let (args, use_all) = if modules_load {
@@ -482,7 +433,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
             }
         }
         if listed.is_empty() {
-            return 0;
+            return Ok(ExitCode::SUCCESS);
         }
         log_priority = WARNING;
         (listed.into_iter().map(|l| l.name).collect::<Vec<_>>(), true)
@@ -491,14 +442,14 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
     };
     if !show_config && args.is_empty() {
         err(3, "missing parameters. See -h.");
-        return 1;
+        return Err(Exit::status(1));
     }
     let dirname = if root.is_some() || kversion.is_some() {
         let k = match kversion.or_else(uname_release) {
             Some(k) => k,
             None => {
                 err(3, "uname() failed");
-                return 1;
+                return Err(Exit::status(1));
             }
         };
         format!("{}/lib/modules/{k}", root.unwrap_or_default())
@@ -524,11 +475,8 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
     for m in msgs {
         eprint!("{m}");
     }
-    let mut ctx = moddb::Context::new(std::path::Path::new(&dirname), cfg).with_reader(Box::new(
-        |p: &std::path::Path| -> std::io::Result<moddb::depmod::Bytes> {
-            Ok(Box::new(modsys::file::read(p)?))
-        },
-    ));
+    let mut ctx = moddb::Context::new(std::path::Path::new(&dirname), cfg)
+        .with_reader(Box::new(modsys::file::read_boxed));
     ctx.load_resources();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -556,282 +504,117 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> u8 {
         }
         s.push_str("\n# End of configuration files. Dumping indexes now:\n\n");
         let _ = out.write_all(s.as_bytes());
-        for symbols in [false, true] {
-            if let Ok(d) = ctx.dump_index(symbols) {
-                let _ = out.write_all(&d);
-            }
-        }
-        return u8::from(out.flush().is_err());
-    }
-    if remove {
-        let mut r = moddb::modprobe::Resolver::new(&ctx);
-        let rf = moddb::modprobe::RemoveFlags {
-            ignore_commands: flags.ignore_commands,
-            first_time: flags.first_time,
-            remove_holders,
-            wait: wait_given,
-        };
         let mut failed = false;
-        let queries: Vec<&String> = if use_all {
-            args.iter().collect()
-        } else {
-            vec![&args[0]]
-        };
-        for q in queries {
-            let found = r.lookup(q).unwrap_or_default();
-            for m in std::mem::take(&mut r.messages) {
-                eprint!("{m}");
-            }
-            if found.is_empty() {
-                err(log_priority, &format!("Module {q} not found."));
-                if log_priority <= 2 && verbose >= 2 {
+        for symbols in [false, true] {
+            match ctx.dump_index(symbols) {
+                Ok(d) => {
+                    let _ = out.write_all(&d);
+                }
+                Err(e) => {
+                    // A damaged index, named (kmod prints nothing for it).
                     let _ = out.flush();
-                    return 1;
-                }
-                failed = true;
-                continue;
-            }
-            for i in found {
-                let plan = match r.remove_plan(i, rf, &SysModule) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        err(3, &e.to_string());
-                        failed = true;
-                        break;
-                    }
-                };
-                for m in std::mem::take(&mut r.messages) {
-                    eprint!("{m}");
-                }
-                if do_show || verbose > WARNING {
-                    let _ = out.write_all(plan.show().as_bytes());
-                }
-                if let Some(e) = &plan.error {
-                    let _ = out.flush();
-                    err(log_priority, e);
-                    if log_priority <= 2 && verbose >= 2 {
-                        return 1;
-                    }
+                    err(3, &e.to_string());
                     failed = true;
-                    break;
-                }
-                if !dry_run {
-                    let _ = out.flush();
-                    if let Err(e) = execute_removal(&plan, force) {
-                        err(3, &e);
-                        failed = true;
-                        break;
-                    }
                 }
             }
         }
-        let _ = out.flush();
-        return u8::from(failed);
+        if out.flush().is_err() {
+            return Err(Exit::status(1));
+        }
+        return status(failed);
     }
-
-    let mut r = moddb::modprobe::Resolver::new(&ctx);
-    let mut failed = false;
-    let mut plans = Vec::new();
+    // The running kernel (moddb's LiveKernel): plans ask it what is loaded, and run on it.
+    let mut kernel = modsys::live::Kernel::default();
     let queries: Vec<(String, Option<String>)> = if use_all {
         args.iter().map(|a| (a.clone(), None)).collect()
     } else {
         vec![(args[0].clone(), options_from_array(&args))]
     };
-    for (q, extra) in queries {
-        let found = r.lookup(&q).unwrap_or_default();
-        for m in std::mem::take(&mut r.messages) {
-            eprint!("{m}");
-        }
-        if found.is_empty() {
-            err(
-                log_priority,
-                &format!("Module {q} not found in directory {dirname}"),
-            );
-            if log_priority <= 2 && verbose >= 2 {
-                let _ = out.flush();
-                return 1;
-            }
-            failed = true;
-            continue;
-        }
-        for i in found {
-            if lookup_only {
-                let _ = writeln!(out, "{}", r.name(i));
-                continue;
-            }
-            let plan = match r.plan(i, flags, extra.as_deref(), &live_in_kernel) {
-                Ok(p) => p,
-                Err(e) => {
-                    err(3, &e.to_string());
-                    failed = true;
-                    continue;
-                }
-            };
-            for m in std::mem::take(&mut r.messages) {
-                eprint!("{m}");
-            }
-            if explain {
-                plans.push(plan);
-                continue;
-            }
-            if do_show || verbose > WARNING {
-                let _ = out.write_all(plan.show().as_bytes());
-            }
-            if let Some(e) = &plan.error {
-                let _ = out.flush();
-                err(3, e);
-                failed = true;
-            } else if !dry_run && plan.skipped.is_none() {
-                let _ = out.flush();
-                if let Err(e) = execute_plan(&plan, r.name(i), force, flags.first_time) {
-                    err(3, &e);
-                    failed = true;
-                }
-            }
-        }
+    let req = moddb::probe::Request {
+        queries,
+        remove,
+        lookup_only,
+        explain,
+        dry_run,
+        show: do_show || verbose > WARNING,
+        force,
+        flags,
+        remove_flags: moddb::modprobe::RemoveFlags {
+            ignore_commands: flags.ignore_commands,
+            first_time: flags.first_time,
+            remove_holders,
+            wait: wait_given,
+        },
+        log_priority,
+        verbose,
+        dirname: dirname.clone(),
+    };
+    let mut report = Printer {
+        prog,
+        verbose,
+        out: &mut out,
+    };
+    let done = moddb::probe::run(&ctx, &req, &mut kernel, &mut report);
+    if done.fatal {
+        return Err(Exit::status(1));
     }
+    let plans = done.plans;
+    let failed = done.failed;
     if explain {
         if json {
             let _ = serde_json::to_writer_pretty(&mut out, &plans);
             let _ = writeln!(out);
         } else {
             for p in &plans {
-                let _ = out.write_all(explain_text(p).as_bytes());
+                let _ = out.write_all(p.explain().as_bytes());
             }
         }
     }
     if out.flush().is_err() {
-        return 1;
+        return Err(Exit::status(1));
     }
-    u8::from(failed)
+    status(failed)
 }
 
-/// Carries out a load plan on the running kernel as kmod's modprobe does: the steps in
-/// order; a module already loaded (EEXIST) is fine unless it is the requested one under
-/// `--first-time`; a failing soft dependency is ignored; any other failure stops, reported
-/// (as kmod does) under the requested module's name.
-fn execute_plan(
-    plan: &moddb::modprobe::Plan,
-    requested: &str,
-    force: bool,
-    first_time: bool,
-) -> Result<(), String> {
-    use moddb::modprobe::Action;
-    let compression = modsys::state::Sys::default().compression();
-    for st in &plan.steps {
-        let errno = match &st.action {
-            Action::Insmod { path, options } => {
-                match modsys::load::insert_file(path, options, force, compression.as_deref()) {
-                    Ok(_) => continue,
-                    Err(modsys::load::InsertError::Kernel(e)) => e.0,
-                    Err(modsys::load::InsertError::Open { source, .. }) => {
-                        source.raw_os_error().unwrap_or(libc::EIO)
-                    }
-                    Err(e) => return Err(format!("could not insert '{requested}': {e}")),
-                }
-            }
-            Action::Install { command, options } => {
-                let command = command.replace("$CMDLINE_OPTS", options);
-                match run_config_command(&command, &st.module) {
-                    Ok(()) => continue,
-                    Err(code) if st.required => {
-                        return Err(format!(
-                        "Error running install command '{command}' for module {}: retcode {code}",
-                        st.module
-                    ))
-                    }
-                    Err(_) => continue,
-                }
-            }
-            Action::Builtin | Action::Nothing | Action::AlreadyLoaded => continue,
+/// modprobe's `log_printf` to stderr: shown when `prio <= verbose`.
+fn log_line(prog: &str, verbose: i32, prio: i32, msg: &str) {
+    if prio <= verbose {
+        let name = match prio {
+            0..=2 => "FATAL",
+            3 => "ERROR",
+            _ => "WARNING",
         };
-        let is_requested = st.module == requested;
-        match errno {
-            libc::EEXIST if !(first_time && is_requested) => {}
-            _ if !st.required => {}
-            libc::EEXIST => {
-                return Err(format!("could not insert '{requested}': Module already in kernel"))
-            }
-            libc::ENOENT => {
-                return Err(format!(
-                    "could not insert '{requested}': Unknown symbol in module, or unknown parameter (see dmesg)"
-                ))
-            }
-            e => {
-                return Err(format!(
-                    "could not insert '{requested}': {}",
-                    modsys::Errno(e).message()
-                ))
-            }
-        }
+        eprintln!("{prog}: {name}: {msg}");
     }
-    Ok(())
 }
 
-/// `modprobe -r`: the removal plan's steps in order (the plan already checked holders and
-/// use counts); the first failure stops, with kmod's message.
-fn execute_removal(plan: &moddb::modprobe::RemovePlan, force: bool) -> Result<(), String> {
-    use moddb::modprobe::RemoveStep;
-    for st in &plan.steps {
-        match st {
-            RemoveStep::Rmmod { module } => modsys::load::remove(module, force)
-                .map_err(|e| format!("could not remove '{module}': {}", e.message()))?,
-            RemoveStep::Command { module, command } => {
-                let command = command.replace("$CMDLINE_OPTS", "");
-                run_config_command(&command, module).map_err(|code| {
-                    format!("Error running remove command '{command}' for module {module}: retcode {code}")
-                })?
-            }
-        }
-    }
-    Ok(())
+/// Prints what `moddb::probe::run` reports, as modprobe does.
+struct Printer<'a, W: Write> {
+    prog: &'a str,
+    verbose: i32,
+    out: &'a mut W,
 }
 
-/// A modprobe.d install/remove command, run by the shell with `MODPROBE_MODULE` set, as
-/// libkmod's `command_do` runs it. `Err` carries the exit status.
-fn run_config_command(command: &str, module: &str) -> Result<(), i32> {
-    let status = std::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
-        .env("MODPROBE_MODULE", module)
-        .status()
-        .map_err(|e| e.raw_os_error().unwrap_or(1))?;
-    if status.success() {
-        Ok(())
+impl<W: Write> moddb::probe::Report for Printer<'_, W> {
+    fn log(&mut self, priority: i32, message: &str) {
+        log_line(self.prog, self.verbose, priority, message);
+    }
+    fn libkmod(&mut self, text: &str) {
+        eprint!("{text}");
+    }
+    fn out(&mut self, text: &str) {
+        let _ = self.out.write_all(text.as_bytes());
+    }
+    fn flush(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+/// kmod's tools report each failing argument as they go and end with status 1.
+fn status(failed: bool) -> Outcome {
+    if failed {
+        Err(Exit::status(1))
     } else {
-        Err(status.code().unwrap_or(1))
+        Ok(ExitCode::SUCCESS)
     }
-}
-
-/// `--explain`: each step with why it is there.
-fn explain_text(p: &moddb::modprobe::Plan) -> String {
-    use moddb::modprobe::{Action, Reason};
-    let mut s = format!("{}:\n", p.query);
-    if let Some(k) = &p.skipped {
-        s.push_str(&format!("  skipped: {k}\n"));
-    }
-    for st in &p.steps {
-        let what = match &st.action {
-            Action::Insmod { path, options } if options.is_empty() => {
-                format!("insmod {}", path.display())
-            }
-            Action::Insmod { path, options } => format!("insmod {} {options}", path.display()),
-            Action::Install { command, options } => {
-                format!("install command `{command}` {options}")
-            }
-            Action::Builtin => "builtin (nothing to load)".into(),
-            Action::Nothing => "not in modules.dep: skipped".into(),
-            Action::AlreadyLoaded => "already loaded".into(),
-        };
-        let why = match &st.why {
-            Reason::Requested { query, how } => format!("requested as {query} (found in {how})"),
-            Reason::Dependency { of } => format!("{of} uses its symbols (modules.dep)"),
-            Reason::Softdep { of, pre, config } => format!(
-                "softdep {} of {of} ({config})",
-                if *pre { "pre" } else { "post" }
-            ),
-        };
-        s.push_str(&format!("  {}: {what}\n      because {why}\n", st.module));
-    }
-    s
 }

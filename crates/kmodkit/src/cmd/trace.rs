@@ -1,8 +1,14 @@
 //! `kmodkit trace`: the bpftrace-compatible tracing language. Parsing of the command line
-//! only; the compiler and runtime live in the `ktrace` crate.
+//! only; the compiler lives in the `tracelang` crate and the runtime in `ktrace`.
+//!
+//! Exit statuses are bpftrace's: 0 when the script ran (or `-d`/`-l` printed), 1 for an
+//! error in the script (its diagnostics, verbatim) or at run time, 2 for a usage error.
 
+use super::{usage, Exit, Outcome};
+use anyhow::Context;
 use std::ffi::OsString;
 use std::io::Write;
+use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: kmodkit trace [options] -e 'program' [args...]
@@ -21,16 +27,23 @@ options:
   -h, --help   this text
 ";
 
-fn usage_error(name: &str, msg: &str) -> u8 {
-    eprintln!("{name}: {msg}");
-    eprint!("{USAGE}");
-    2
+/// A usage error: the message, then the usage text; status 2.
+fn usage_error(name: &str, msg: &str) -> anyhow::Error {
+    usage(format!(
+        "kmodkit {name}: {msg}\n{}",
+        USAGE.trim_end_matches('\n')
+    ))
 }
 
-pub fn main(name: &str, args: Vec<OsString>) -> u8 {
+pub fn main(name: &str, args: Vec<OsString>) -> Outcome {
     let args: Vec<String> = match args.into_iter().map(|a| a.into_string()).collect() {
         Ok(a) => a,
-        Err(bad) => return usage_error(name, &format!("argument is not UTF-8: {bad:?}")),
+        Err(bad) => {
+            return Err(usage_error(
+                name,
+                &format!("argument is not UTF-8: {bad:?}"),
+            ))
+        }
     };
     let mut opts = ktrace::driver::Options::default();
     let mut program: Option<(String, String)> = None;
@@ -39,7 +52,7 @@ pub fn main(name: &str, args: Vec<OsString>) -> u8 {
     let mut rest: Vec<String> = Vec::new();
     while i < args.len() {
         let a = args[i].as_str();
-        let mut value = |what: &str| -> Result<String, u8> {
+        let mut value = |what: &str| -> anyhow::Result<String> {
             i += 1;
             args.get(i)
                 .cloned()
@@ -48,20 +61,13 @@ pub fn main(name: &str, args: Vec<OsString>) -> u8 {
         match a {
             "-h" | "--help" => {
                 print!("{USAGE}");
-                return 0;
+                return Ok(ExitCode::SUCCESS);
             }
-            "-e" => match value("a program") {
-                Ok(p) => program = Some((p, "stdin".to_string())),
-                Err(c) => return c,
-            },
-            "-c" => match value("a command") {
-                Ok(c) => opts.command = Some(c),
-                Err(c) => return c,
-            },
-            "-p" => match value("a pid").map(|p| p.parse::<i32>()) {
-                Ok(Ok(p)) if p > 0 => opts.pid = Some(p),
-                Ok(_) => return usage_error(name, "-p needs a positive process id"),
-                Err(c) => return c,
+            "-e" => program = Some((value("a program")?, "stdin".to_string())),
+            "-c" => opts.command = Some(value("a command")?),
+            "-p" => match value("a pid")?.parse::<i32>() {
+                Ok(p) if p > 0 => opts.pid = Some(p),
+                _ => return Err(usage_error(name, "-p needs a positive process id")),
             },
             "-l" => {
                 let pat = args.get(i + 1).filter(|p| !p.starts_with('-')).cloned();
@@ -70,8 +76,9 @@ pub fn main(name: &str, args: Vec<OsString>) -> u8 {
                 }
                 list = Some(pat);
             }
-            "--tool" => match value("a tool name") {
-                Ok(t) => match ktrace::tools::tool(&t) {
+            "--tool" => {
+                let t = value("a tool name")?;
+                match ktrace::tools::tool(&t) {
                     Some(src) => program = Some((src.to_string(), format!("tool:{t}"))),
                     None => {
                         let list = t == "list";
@@ -84,13 +91,15 @@ pub fn main(name: &str, args: Vec<OsString>) -> u8 {
                             }
                         }
                         if list {
-                            return 0;
+                            return Ok(ExitCode::SUCCESS);
                         }
-                        return usage_error(name, &format!("no tool named {t:?} (listed above)"));
+                        return Err(usage_error(
+                            name,
+                            &format!("no tool named {t:?} (listed above)"),
+                        ));
                     }
-                },
-                Err(c) => return c,
-            },
+                }
+            }
             "-d" => opts.dump = true,
             "--unsafe" => opts.unsafe_ok = true,
             "--json" => opts.json = true,
@@ -99,7 +108,7 @@ pub fn main(name: &str, args: Vec<OsString>) -> u8 {
                 break;
             }
             s if s.starts_with('-') && s.len() > 1 => {
-                return usage_error(name, &format!("unknown option {s}"));
+                return Err(usage_error(name, &format!("unknown option {s}")));
             }
             _ => rest.push(a.to_string()),
         }
@@ -108,45 +117,30 @@ pub fn main(name: &str, args: Vec<OsString>) -> u8 {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Some(pat) = list {
-        return match ktrace::driver::list(pat.as_deref(), &mut out) {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("{name}: {e}");
-                1
-            }
-        };
+        ktrace::driver::list(pat.as_deref(), &mut out)?;
+        return Ok(ExitCode::SUCCESS);
     }
     let (src, file) = match program {
         Some(p) => p,
         None => {
             if rest.is_empty() {
-                return usage_error(name, "no program given (-e PROGRAM or FILE)");
+                return Err(usage_error(name, "no program given (-e PROGRAM or FILE)"));
             }
             let f = rest.remove(0);
-            match std::fs::read_to_string(&f) {
-                Ok(s) => (s, f),
-                Err(e) => {
-                    eprintln!("{name}: {f}: {e}");
-                    return 1;
-                }
-            }
+            let text = std::fs::read_to_string(&f).with_context(|| f.clone())?;
+            (text, f)
         }
     };
     opts.positional = rest;
-    match ktrace::driver::run(&src, &file, &opts, &mut out) {
-        Ok(()) => {
-            let _ = out.flush();
-            0
-        }
-        Err(ktrace::driver::Error::Script(rendered)) => {
-            let _ = out.flush();
-            eprint!("{rendered}");
-            1
-        }
-        Err(e) => {
-            let _ = out.flush();
-            eprintln!("{name}: {e}");
-            1
-        }
+    let result = ktrace::driver::run(&src, &file, &opts, &mut out);
+    let _ = out.flush();
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        // The diagnostics, rendered against the source, are the whole message.
+        Err(ktrace::driver::Error::Script(rendered)) => Err(Exit::with(
+            1,
+            rendered.strip_suffix('\n').unwrap_or(&rendered),
+        )),
+        Err(e) => Err(e.into()),
     }
 }

@@ -1,13 +1,21 @@
 //! Trust commands: `sign-file` (the kernel's scripts/sign-file, same arguments and bytes),
 //! `sign` (re-sign files or a tree, compressed modules too), `keygen`, `certs`, `verify`.
-//! The knowledge is in `modsign`; this file parses arguments and prints.
+//! The knowledge is in `modsign` (bytes) and `modfile`; files and trees are handled in
+//! [`tree`] (validation, locks, atomic replacement through `safeio`, parallelism); this file
+//! parses arguments and prints.
 
+mod tree;
+
+use super::{clap_exit, usage, Exit, Outcome};
 use crate::getopt::{self, HasArg, LongOpt};
+use anyhow::{anyhow, Context};
 use clap::Parser;
-use modsign::tree::{self, with_suffix, write_atomic, FileFailure};
 use modsign::{Cert, HashAlgo, Keyring, PrivateKey, SignerId, SigningKey};
+use safeio::with_suffix;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tree::FileFailure;
 
 const SIGN_FILE_USAGE: &str = "Usage: scripts/sign-file [-dp] <hash algo> <key> <x509> <module> [<dest>]\n       scripts/sign-file -s <raw sig> <hash algo> <x509> <module> [<dest>]\n  <key> may be a pkcs11: URI (RFC 7512); --pkcs11-module LIB (or KMODKIT_PKCS11_MODULE)\n  names the PKCS#11 library (default /usr/lib/softhsm/libsofthsm2.so), KBUILD_SIGN_PIN the PIN.";
 
@@ -19,8 +27,13 @@ pub(crate) const SIGN_FILE_LONGOPTS: &[LongOpt] = &[LongOpt {
     val: 'M',
 }];
 
-fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))
+fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| path.display().to_string())
+}
+
+/// The PIN or passphrase sign-file takes from the environment.
+fn sign_pin() -> Option<String> {
+    std::env::var("KBUILD_SIGN_PIN").ok()
 }
 
 /// Load KEY (a key file, or a `pkcs11:` URI signing on a token through `pkcs11_module`,
@@ -29,32 +42,35 @@ fn load_signing_key(
     key: &Path,
     cert: &Path,
     pkcs11_module: Option<&Path>,
-) -> Result<SigningKey, String> {
+) -> anyhow::Result<SigningKey> {
     let key_str = key.to_string_lossy();
+    let pin = sign_pin();
     let key = if modsign::pkcs11::Uri::is_uri(&key_str) {
-        let pin = std::env::var("KBUILD_SIGN_PIN").ok();
-        PrivateKey::from_pkcs11_uri(&key_str, pkcs11_module, pin.as_deref())
-            .map_err(|e| e.to_string())?
+        PrivateKey::from_pkcs11_uri(&key_str, pkcs11_module, pin.as_deref())?
     } else {
         let key_bytes = read(key)?;
-        PrivateKey::from_bytes(&key_bytes, &key.display().to_string()).map_err(|e| e.to_string())?
+        PrivateKey::from_bytes_with_passphrase(
+            &key_bytes,
+            &key.display().to_string(),
+            pin.as_deref(),
+        )?
     };
     let cert_bytes = read(cert)?;
     let what = cert.display().to_string();
-    let mut certs = Cert::parse_file(&cert_bytes, &what).map_err(|e| e.to_string())?;
+    let mut certs = Cert::parse_file(&cert_bytes, &what)?;
     let cert = certs.remove(0);
-    SigningKey::new(key, cert).map_err(|e| format!("{what}: {e}"))
+    SigningKey::new(key, cert).with_context(|| what.clone())
 }
 
-fn parse_hash(name: &str) -> Result<HashAlgo, String> {
-    HashAlgo::from_name(name).ok_or_else(|| modsign::Error::UnknownHash(name.into()).to_string())
+fn parse_hash(name: &str) -> anyhow::Result<HashAlgo> {
+    HashAlgo::from_name(name).ok_or_else(|| modsign::Error::UnknownHash(name.into()).into())
 }
 
 /// `sign-file [-dpk] HASH KEY X509 MODULE [DEST]`, `sign-file -s RAWSIG HASH X509 MODULE [DEST]`.
-pub fn sign_file(name: &str, args: Vec<OsString>) -> u8 {
+/// Like the kernel's script, which signs any file: no module validation here.
+pub fn sign_file(name: &str, args: Vec<OsString>) -> Outcome {
     let Ok(parsed) = getopt::parse(name, &args, SIGN_FILE_SHORTOPTS, SIGN_FILE_LONGOPTS) else {
-        eprintln!("{SIGN_FILE_USAGE}");
-        return 2;
+        return Err(usage(SIGN_FILE_USAGE));
     };
     let (mut raw_sig, mut save_sig, mut sign_only, mut keyid) = (false, false, false, false);
     let mut pkcs11_module = None;
@@ -73,23 +89,19 @@ pub fn sign_file(name: &str, args: Vec<OsString>) -> u8 {
     }
     let ops = &parsed.operands;
     if ops.len() < 4 || ops.len() > 5 {
-        eprintln!("{SIGN_FILE_USAGE}");
-        return 2;
+        return Err(usage(SIGN_FILE_USAGE));
     }
-    match sign_file_run(
+    // sign-file's messages carry its own name, not `kmodkit sign-file`.
+    sign_file_run(
         raw_sig,
         save_sig,
         sign_only,
         keyid,
         pkcs11_module.as_deref(),
         ops,
-    ) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            1
-        }
-    }
+    )
+    .map_err(|e| Exit::with(1, format!("{name}: {e:#}")))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn sign_file_run(
@@ -99,12 +111,15 @@ fn sign_file_run(
     keyid: bool,
     pkcs11_module: Option<&Path>,
     ops: &[OsString],
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let module = Path::new(&ops[3]);
     let dest = match ops.get(4) {
         Some(d) if d != &ops[3] => Path::new(d),
         _ => module,
     };
+    // Runs on one destination take turns (read, sign, replace). Advisory: where it cannot
+    // be taken, the read or the write below fails with sign-file's own message.
+    let _lock = safeio::Lock::target(dest).ok();
     let content = read(module)?;
     // With -s, sign-file neither reads the certificate nor looks the hash up.
     let p7 = if raw_sig {
@@ -117,31 +132,24 @@ fn sign_file_run(
         } else {
             SignerId::IssuerSerial
         };
-        let signer = sk.module_signer(hash, id).map_err(|e| e.to_string())?;
+        let signer = sk.module_signer(hash, id)?;
         let p7 = signer
             .pkcs7(&content)
-            .map_err(|e| format!("{}: {e}", module.display()))?;
+            .with_context(|| module.display().to_string())?;
         if save_sig {
-            let p7s = with_suffix(module, ".p7s");
-            write_atomic(&p7s, &with_suffix(&p7s, ".~tmp~"), &p7, None)
-                .map_err(|e| e.to_string())?;
+            safeio::replace(&with_suffix(module, ".p7s"), &p7, None)?;
         }
         if sign_only {
             return Ok(());
         }
         p7
     };
+    // sign-file writes `<dest>.~signed~` and renames it; a unique temporary name beside
+    // the destination gives the same bytes without two runs sharing one.
     let mut out = content;
     out.extend_from_slice(&modsign::module::trailer(&p7));
-    write_atomic(dest, &with_suffix(dest, ".~signed~"), &out, None).map_err(|e| e.to_string())
-}
-
-/// Until this file's commands return `Outcome`: `super::clap_exit` as a status.
-fn clap_exit(e: clap::Error) -> u8 {
-    match super::clap_exit(e) {
-        Ok(_) => 0,
-        Err(_) => 2,
-    }
+    safeio::replace(dest, &out, None)?;
+    Ok(())
 }
 
 fn progress_bar(len: usize, what: &str) -> indicatif::ProgressBar {
@@ -195,96 +203,95 @@ pub(crate) struct SignArgs {
     modules: Vec<PathBuf>,
 }
 
-pub fn sign(_name: &str, args: Vec<OsString>) -> u8 {
+/// Every module is checked (`modfile::validate`) before it is signed: a file that is not a
+/// module is refused with the reason and left untouched.
+pub fn sign(_name: &str, args: Vec<OsString>) -> Outcome {
     let a = match SignArgs::try_parse_from(std::iter::once("kmodkit sign".into()).chain(args)) {
         Ok(a) => a,
         Err(e) => return clap_exit(e),
     };
     if a.tree.is_none() && a.modules.is_empty() {
-        eprintln!("kmodkit sign: no MODULE and no --tree DIR given");
-        return 2;
+        return Err(usage("kmodkit sign: no MODULE and no --tree DIR given"));
     }
     if a.output.is_some() && a.modules.len() != 1 {
-        eprintln!("kmodkit sign: --output needs exactly one MODULE");
-        return 2;
+        return Err(usage("kmodkit sign: --output needs exactly one MODULE"));
     }
-    let run = || -> Result<u8, String> {
-        let hash = parse_hash(&a.hash)?;
-        let sk = load_signing_key(&a.key, &a.cert, a.pkcs11_module.as_deref())?;
-        if let Some(problem) = sk.cert().signing_problem(std::time::SystemTime::now()) {
-            if !a.force {
-                return Err(format!(
-                    "{}: {problem} (--force signs anyway; the kernel does not check this)",
-                    a.cert.display()
-                ));
-            }
-            eprintln!("kmodkit sign: warning: {}: {problem}", a.cert.display());
+    let hash = parse_hash(&a.hash)?;
+    let sk = load_signing_key(&a.key, &a.cert, a.pkcs11_module.as_deref())?;
+    if let Some(problem) = sk.cert().signing_problem(std::time::SystemTime::now()) {
+        if !a.force {
+            return Err(anyhow!(
+                "{}: {problem} (--force signs anyway; the kernel does not check this)",
+                a.cert.display()
+            ));
         }
-        let id = if a.keyid {
-            SignerId::KeyId
-        } else {
-            SignerId::IssuerSerial
-        };
-        let signer = sk.module_signer(hash, id).map_err(|e| e.to_string())?;
-        if let Some(out) = &a.output {
-            tree::sign_file(&signer, &a.modules[0], Some(out)).map_err(|e| e.to_string())?;
-            return Ok(0);
-        }
-        let mut paths = a.modules.clone();
-        if let Some(dir) = &a.tree {
-            paths.extend(tree::find_modules(dir).map_err(|e| e.to_string())?);
-        }
-        let pb = progress_bar(paths.len(), "signing");
-        let results = tree::sign_files(&signer, &paths, &|| pb.inc(1));
-        pb.finish_and_clear();
-        let mut failed = 0;
-        for (p, r) in &results {
-            if let Err(e) = r {
-                failed += 1;
-                let msg = e.to_string();
-                if msg.starts_with(&*p.to_string_lossy()) {
-                    eprintln!("kmodkit sign: {msg}");
-                } else {
-                    eprintln!("kmodkit sign: {}: {msg}", p.display());
-                }
-            }
-        }
-        if a.tree.is_some() {
-            eprintln!(
-                "signed {} of {} modules",
-                results.len() - failed,
-                results.len()
-            );
-        }
-        Ok(u8::from(failed > 0))
+        eprintln!("kmodkit sign: warning: {}: {problem}", a.cert.display());
+    }
+    let id = if a.keyid {
+        SignerId::KeyId
+    } else {
+        SignerId::IssuerSerial
     };
-    match run() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("kmodkit sign: {e}");
-            1
+    let signer = sk.module_signer(hash, id)?;
+    if let Some(out) = &a.output {
+        tree::sign_file(&signer, &a.modules[0], Some(out))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.tree.is_none() && a.modules.len() == 1 {
+        tree::sign_file(&signer, &a.modules[0], None)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut paths = a.modules.clone();
+    if let Some(dir) = &a.tree {
+        paths.extend(tree::find_modules(dir)?);
+    }
+    let pb = progress_bar(paths.len(), "signing");
+    let results = tree::sign_files(&signer, &paths, &|| pb.inc(1));
+    pb.finish_and_clear();
+    let mut failed = 0;
+    for (_, r) in &results {
+        if let Err(e) = r {
+            failed += 1;
+            eprintln!("kmodkit sign: {e:#}");
         }
     }
+    if a.tree.is_some() {
+        eprintln!(
+            "signed {} of {} modules",
+            results.len() - failed,
+            results.len()
+        );
+    }
+    if failed > 0 {
+        return Err(Exit::status(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `kmodkit strip MODULE...`: remove the appended signature (compressed modules are
-/// decompressed and recompressed), atomically, keeping permissions.
-pub fn strip(name: &str, args: Vec<OsString>) -> u8 {
+/// decompressed and recompressed), atomically, keeping permissions. A file that is not a
+/// module is refused with the reason and left untouched.
+pub fn strip(name: &str, args: Vec<OsString>) -> Outcome {
     if args.is_empty() || args.iter().any(|a| a.to_string_lossy().starts_with('-')) {
-        eprintln!(
+        return Err(usage(format!(
             "Usage: kmodkit {name} MODULE...\n  Remove the appended signature of each module."
-        );
-        return 2;
+        )));
     }
-    let mut status = 0;
+    if let [one] = args.as_slice() {
+        tree::strip_file(Path::new(one))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut failed = false;
     for a in &args {
-        let p = Path::new(a);
-        if let Err(e) = tree::strip_file(p) {
-            eprintln!("kmodkit {name}: {e}");
-            status = 1;
+        if let Err(e) = tree::strip_file(Path::new(a)) {
+            eprintln!("kmodkit {name}: {e:#}");
+            failed = true;
         }
     }
-    status
+    if failed {
+        return Err(Exit::status(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `kmodkit keygen --cn NAME [--algo ...] --key K.pem --cert C.pem [--der C.der] [--days N]`
@@ -314,47 +321,29 @@ pub(crate) struct KeygenArgs {
     der: Option<PathBuf>,
 }
 
-pub fn keygen(_name: &str, args: Vec<OsString>) -> u8 {
+/// The key and its certificate(s) are written together or not at all: each is staged
+/// (written and synced beside its target) before any is renamed into place.
+pub fn keygen(_name: &str, args: Vec<OsString>) -> Outcome {
     let a = match KeygenArgs::try_parse_from(std::iter::once("kmodkit keygen".into()).chain(args)) {
         Ok(a) => a,
         Err(e) => return clap_exit(e),
     };
     let Some(algo) = modsign::keygen::KeygenAlgo::from_name(&a.algo) else {
-        eprintln!(
+        return Err(usage(format!(
             "kmodkit keygen: unknown --algo '{}' (rsa2048, rsa3072, rsa4096, p256, p384)",
             a.algo
-        );
-        return 2;
+        )));
     };
-    let run = || -> Result<(), String> {
-        let g = modsign::keygen::generate(algo, &a.cn, a.days).map_err(|e| e.to_string())?;
-        write_atomic(
-            &a.key,
-            &with_suffix(&a.key, ".~tmp~"),
-            g.key_pem().as_bytes(),
-            Some(0o600),
-        )
-        .map_err(|e| e.to_string())?;
-        write_atomic(
-            &a.cert,
-            &with_suffix(&a.cert, ".~tmp~"),
-            g.cert_pem().as_bytes(),
-            None,
-        )
-        .map_err(|e| e.to_string())?;
-        if let Some(d) = &a.der {
-            write_atomic(d, &with_suffix(d, ".~tmp~"), &g.cert_der, None)
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    };
-    match run() {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("kmodkit keygen: {e}");
-            1
-        }
+    let g = modsign::keygen::generate(algo, &a.cn, a.days)?;
+    let mut staged = vec![
+        safeio::Staged::write(&a.key, g.key_pem().as_bytes(), Some(0o600))?,
+        safeio::Staged::write(&a.cert, g.cert_pem().as_bytes(), None)?,
+    ];
+    if let Some(d) = &a.der {
+        staged.push(safeio::Staged::write(d, &g.cert_der, None)?);
     }
+    safeio::Staged::commit_all(staged)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `kmodkit certs SRC... [--extract DIR] [--json]`
@@ -381,7 +370,7 @@ fn cert_json(c: &Cert, source: &str) -> serde_json::Value {
         "issuer": c.issuer(),
         "serial": modsign::cert::hex(c.serial()),
         "skid": c.skid().map(modsign::cert::hex),
-        "algorithm": c.key_algo().map(|a| a.to_string()).unwrap_or_else(|e| e),
+        "algorithm": c.key_algo().map(|a| a.to_string()).unwrap_or_else(|e| e.to_string()),
         "not_before": c.not_before(),
         "not_after": c.not_after(),
         "sha256": modsign::cert::hex(&c.fingerprint_sha256()),
@@ -403,38 +392,27 @@ fn safe_name(s: &str) -> String {
     n.trim_matches('_').chars().take(64).collect()
 }
 
-pub fn certs(_name: &str, args: Vec<OsString>) -> u8 {
+pub fn certs(_name: &str, args: Vec<OsString>) -> Outcome {
     let a = match CertsArgs::try_parse_from(std::iter::once("kmodkit certs".into()).chain(args)) {
         Ok(a) => a,
         Err(e) => return clap_exit(e),
     };
     let mut all = Vec::new();
     for src in &a.sources {
-        match modsign::keyring::load_path(src) {
-            Ok((_, certs)) => all.extend(certs),
-            Err(e) => {
-                eprintln!("kmodkit certs: {e}");
-                return 1;
-            }
-        }
+        let (_, certs) = modsign::keyring::load_path(src)?;
+        all.extend(certs);
     }
     if let Some(dir) = &a.extract {
-        if let Err(e) = std::fs::create_dir_all(dir) {
-            eprintln!("kmodkit certs: {}: {e}", dir.display());
-            return 1;
-        }
+        std::fs::create_dir_all(dir).with_context(|| dir.display().to_string())?;
         for (i, t) in all.iter().enumerate() {
             let p = dir.join(format!("{:02}-{}.der", i, safe_name(&t.cert.common_name())));
-            if let Err(e) = write_atomic(&p, &with_suffix(&p, ".~tmp~"), t.cert.der(), None) {
-                eprintln!("kmodkit certs: {e}");
-                return 1;
-            }
+            safeio::replace(&p, t.cert.der(), None)?;
         }
     }
     if a.json {
         let v: Vec<_> = all.iter().map(|t| cert_json(&t.cert, &t.source)).collect();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return 0;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
     }
     for t in &all {
         let c = &t.cert;
@@ -447,7 +425,9 @@ pub fn certs(_name: &str, args: Vec<OsString>) -> u8 {
         }
         println!(
             "  algorithm:   {}",
-            c.key_algo().map(|a| a.to_string()).unwrap_or_else(|e| e)
+            c.key_algo()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|e| e.to_string())
         );
         println!("  valid:       {} .. {}", c.not_before(), c.not_after());
         println!(
@@ -455,7 +435,7 @@ pub fn certs(_name: &str, args: Vec<OsString>) -> u8 {
             modsign::cert::hex(&c.fingerprint_sha256())
         );
     }
-    0
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `kmodkit verify --keyring SRC... MODULE... | --tree DIR [--json]`
@@ -478,31 +458,23 @@ pub(crate) struct VerifyArgs {
     modules: Vec<PathBuf>,
 }
 
-pub fn verify(_name: &str, args: Vec<OsString>) -> u8 {
+pub fn verify(_name: &str, args: Vec<OsString>) -> Outcome {
     let a = match VerifyArgs::try_parse_from(std::iter::once("kmodkit verify".into()).chain(args)) {
         Ok(a) => a,
         Err(e) => return clap_exit(e),
     };
     if a.tree.is_none() && a.modules.is_empty() {
-        eprintln!("kmodkit verify: no MODULE and no --tree DIR given");
-        return 2;
+        return Err(usage("kmodkit verify: no MODULE and no --tree DIR given"));
     }
     let mut keyring = Keyring::new();
     for src in &a.keyring {
-        if let Err(e) = keyring.add_path(src) {
-            eprintln!("kmodkit verify: keyring {}: {e}", src.display());
-            return 1;
-        }
+        keyring
+            .add_path(src)
+            .with_context(|| format!("keyring {}", src.display()))?;
     }
     let mut paths = a.modules.clone();
     if let Some(dir) = &a.tree {
-        match tree::find_modules(dir) {
-            Ok(p) => paths.extend(p),
-            Err(e) => {
-                eprintln!("kmodkit verify: {e}");
-                return 1;
-            }
-        }
+        paths.extend(tree::find_modules(dir)?);
     }
     let pb = progress_bar(paths.len(), "verifying");
     let results = tree::verify_files(&paths, &keyring, &|| pb.inc(1));
@@ -525,7 +497,7 @@ pub fn verify(_name: &str, args: Vec<OsString>) -> u8 {
                 }),
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         for (p, r) in paths.iter().zip(&results) {
             match r {
@@ -547,5 +519,8 @@ pub fn verify(_name: &str, args: Vec<OsString>) -> u8 {
             );
         }
     }
-    u8::from(failed > 0)
+    if failed > 0 {
+        return Err(Exit::status(1));
+    }
+    Ok(ExitCode::SUCCESS)
 }

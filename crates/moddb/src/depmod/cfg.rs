@@ -141,55 +141,24 @@ impl Cfg {
     /// `cfg_load`: files from every path (a directory's `*.conf`, or the file itself), sorted
     /// by base name with the first of equal names winning, parsed in that order.
     pub fn load(kversion: &str, paths: &[PathBuf], log: &mut Log<'_>) -> Cfg {
-        let mut files: Vec<(String, PathBuf)> = Vec::new();
-        let mut insert = |name: String, path: PathBuf| match files
-            .binary_search_by(|(n, _)| n.as_bytes().cmp(name.as_bytes()))
-        {
-            Ok(_) => {}
-            Err(at) => files.insert(at, (name, path)),
-        };
-        for p in paths {
-            let Ok(md) = std::fs::metadata(p) else {
-                continue;
-            };
-            if !md.is_dir() {
-                let name = p
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                insert(name, p.clone());
-                continue;
+        use crate::confdir::Note;
+        let files = crate::confdir::files(Vec::new(), paths, &[".conf"], &mut |n| match n {
+            Note::Unlisted(p) => {
+                log.err(format!("files list {}: Permission denied\n", p.display()))
             }
-            let Ok(rd) = std::fs::read_dir(p) else {
-                log.err(format!("files list {}: Permission denied\n", p.display()));
-                continue;
-            };
-            for e in rd.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') {
-                    continue;
-                }
-                if name.len() < 6 || !name.ends_with(".conf") {
-                    log.info(format!(
-                        "All cfg files need .conf: {}/{}\n",
-                        p.display(),
-                        name
-                    ));
-                    continue;
-                }
-                if e.path().is_dir() {
-                    log.err(format!(
-                        "Directories inside directories are not supported: {}/{}\n",
-                        p.display(),
-                        name
-                    ));
-                    continue;
-                }
-                insert(name, p.join(e.file_name()));
-            }
-        }
+            Note::WrongName { dir, name } => log.info(format!(
+                "All cfg files need .conf: {}/{}\n",
+                dir.display(),
+                name.to_string_lossy()
+            )),
+            Note::Directory { dir, name } => log.err(format!(
+                "Directories inside directories are not supported: {}/{}\n",
+                dir.display(),
+                name.to_string_lossy()
+            )),
+        });
         let mut cfg = Cfg::default();
-        for (_, f) in &files {
+        for f in &files {
             cfg.parse_file(kversion, f, log);
         }
         if cfg.searches.is_empty() {

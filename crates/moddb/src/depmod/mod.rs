@@ -7,20 +7,23 @@
 //! one thing done differently is the work: module files are read and parsed in parallel
 //! (rayon), then everything order-dependent runs sequentially over the results.
 //!
-//! Output files are written to a temporary name in the module directory and renamed into
-//! place (after an fsync), so a reader sees the old file or the new one.
+//! Output files are built in memory and handed to a [`Store`] as one set: the real store
+//! (`modsys::live::write_index_set`) stages each under a unique temporary name, then renames
+//! them all into place under a lock on the directory, so a reader sees old files or new ones
+//! and two depmods never interleave their sets.
 
 pub mod cfg;
 pub mod hash;
-pub mod writer;
 
+/// The trie writer, now beside its reader in [`crate::index`].
+pub use crate::index::writer;
+use crate::index::writer::Trie;
 use crate::{alias_normalize, Error};
 use cfg::{Cfg, Search};
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use writer::Trie;
 
 /// Message levels, as kmod's log prefixes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -175,17 +178,7 @@ struct Depmod {
     by_name: HashMap<String, Mod>,
 }
 
-/// A file's bytes as the caller chose to get them (read, or mapped by a system crate: kmod
-/// maps module files, and depmod touches only a few pages of each).
-pub type Bytes = Box<dyn std::ops::Deref<Target = [u8]> + Send + Sync>;
-
-/// How module files are read.
-pub type Reader = dyn Fn(&Path) -> std::io::Result<Bytes> + Sync;
-
-/// The plain reader: the whole file into memory.
-pub fn read_whole(path: &Path) -> std::io::Result<Bytes> {
-    Ok(Box::new(std::fs::read(path)?))
-}
+pub use crate::source::{read_whole, Bytes, Reader};
 
 /// The result of a run, for the caller's exit status.
 #[derive(Debug, PartialEq, Eq)]
@@ -198,12 +191,38 @@ pub enum Outcome {
     Cycles,
 }
 
-/// Run depmod. `out` receives the text files with `-n` (kmod writes them to stdout).
+/// Where depmod's output files go (unless `-n`): the whole set of one run at once, in kmod's
+/// order, so that a store can replace them together and keep two runs from interleaving.
+/// `modsys::live::write_index_set` is the real one (safeio's staged files, committed under
+/// a lock on the directory); this crate writes no files itself.
+pub trait Store {
+    fn write_set(&mut self, dir: &Path, files: Vec<(&'static str, Vec<u8>)>) -> Result<(), Error>;
+}
+
+/// A [`Store`] that keeps the files in memory (for tests and for callers that only want the
+/// bytes).
+#[derive(Debug, Default)]
+pub struct InMemory {
+    pub dir: PathBuf,
+    pub files: Vec<(&'static str, Vec<u8>)>,
+}
+
+impl Store for InMemory {
+    fn write_set(&mut self, dir: &Path, files: Vec<(&'static str, Vec<u8>)>) -> Result<(), Error> {
+        self.dir = dir.to_path_buf();
+        self.files = files;
+        Ok(())
+    }
+}
+
+/// Run depmod. `out` receives the text files with `-n` (kmod writes them to stdout); `store`
+/// gets the files otherwise.
 pub fn run(
     opts: &Options,
     read: &Reader,
     out: &mut dyn Write,
     log: &mut Log<'_>,
+    store: &mut dyn Store,
 ) -> Result<Outcome, Error> {
     let dirname = opts.dirname();
     if opts.quick {
@@ -416,14 +435,16 @@ pub fn run(
             (bytes, msgs)
         })
         .collect();
+    let mut set = Vec::new();
     for ((name, _), (bytes, msgs)) in FILES.iter().zip(built) {
         for (l, m) in msgs {
             log.at(l, m);
         }
         if let Some(bytes) = bytes {
-            write_atomic(Path::new(&dirname), name, &bytes)?;
+            set.push((*name, bytes));
         }
     }
+    store.write_set(Path::new(&dirname), set)?;
     Ok(Outcome::Written)
 }
 
@@ -1156,35 +1177,6 @@ fn out_devname(o: &Output<'_>, msgs: &mut Msgs, _: bool) -> Option<Vec<u8>> {
         }
     }
     Some(out)
-}
-
-/// Replace `dir/name` with `bytes`: a temporary file in the same directory (kmod's
-/// `name.pid.usec.sec` naming), fsync, rename.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), Error> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        "{name}.{}.{}.{}",
-        std::process::id(),
-        now.subsec_micros(),
-        now.as_secs()
-    ));
-    let write = || -> std::io::Result<()> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, dir.join(name))
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(dir.join(name), e)
-    })
 }
 
 /// `depfile_up_to_date`: modules.dep exists and no module file is newer.

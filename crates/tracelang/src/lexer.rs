@@ -151,20 +151,20 @@ impl<'a> Lexer<'a> {
                 match ch {
                     '"' => break,
                     '\\' => {
-                        let e = b.get(self.pos).copied().unwrap_or(b'\\');
-                        self.pos += 1;
+                        let e = self.src[self.pos..].chars().next().unwrap_or('\\');
+                        self.pos += if self.pos < b.len() { e.len_utf8() } else { 0 };
                         s.push(match e {
-                            b'n' => '\n',
-                            b't' => '\t',
-                            b'r' => '\r',
-                            b'0' => '\0',
-                            b'"' => '"',
-                            b'\\' => '\\',
+                            'n' => '\n',
+                            't' => '\t',
+                            'r' => '\r',
+                            '0' => '\0',
+                            '"' => '"',
+                            '\\' => '\\',
                             other => {
                                 return Err(Diagnostic::new(
                                     "unknown escape sequence",
-                                    Span::new(self.pos - 2, self.pos),
-                                    format!("`\\{}` is not an escape", other as char),
+                                    Span::new(self.pos - 1 - other.len_utf8(), self.pos),
+                                    format!("`\\{other}` is not an escape"),
                                 )
                                 .hint("known escapes: \\n \\t \\r \\0 \\\" \\\\"))
                             }

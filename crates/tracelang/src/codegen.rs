@@ -10,10 +10,15 @@
 
 use crate::ast::*;
 use crate::diag::Diagnostic;
-use crate::insn::{self, Insn, *};
 use crate::printf::{parse_format, Piece};
 use crate::sema::{Analysis, MapInfo};
 use crate::types::*;
+use bpf_insn::build::*;
+use bpf_insn::insn::alu::*;
+use bpf_insn::insn::jmp::*;
+use bpf_insn::insn::mem::{B, DW, H, W};
+use bpf_insn::insn::{class::JMP, lddw as ld_imm64, pseudo::MAP_FD as PSEUDO_MAP_FD};
+use bpf_insn::Insn;
 use std::collections::HashMap;
 
 pub const BPF_MAP_TYPE_HASH: u32 = 1;
@@ -95,6 +100,31 @@ pub struct Compiled {
     pub stackmaps: Vec<(u16, usize)>,
 }
 
+impl Compiled {
+    /// Whether anything the programs report prints kernel symbols (`ksym`, `kstack`), so
+    /// that a runtime can read the kernel's symbol table before tracing starts.
+    pub fn uses_kernel_symbols(&self) -> bool {
+        fn kernel(t: &Ty) -> bool {
+            match t {
+                Ty::Ksym | Ty::Kstack(_) => true,
+                Ty::Tuple(v) => v.iter().any(kernel),
+                _ => false,
+            }
+        }
+        let in_maps = self
+            .maps
+            .iter()
+            .filter_map(|m| m.info.as_ref())
+            .any(|i| i.keys.iter().any(kernel) || kernel(&i.value));
+        let in_actions = self.actions.iter().any(|a| match a {
+            Action::Printf { args, .. } => args.iter().any(kernel),
+            Action::PrintValue(t) => kernel(t),
+            _ => false,
+        });
+        in_maps || in_actions
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Pid of the `-c` child (`cpid`).
@@ -103,6 +133,46 @@ pub struct Options {
     pub start_ns: u64,
     /// Entries per map; 0 means [`MAP_MAX_ENTRIES`] (bpftrace's default).
     pub map_keys_max: u32,
+    /// Frames kept per stack by default: the running kernel's `perf_event_max_stack`, as
+    /// bpftrace uses; 0 means the kernel's default, [`DEFAULT_MAX_STACK`].
+    pub max_stack: u32,
+}
+
+/// The kernel's default `perf_event_max_stack`.
+pub const DEFAULT_MAX_STACK: u32 = 127;
+
+/// The kernel's limit on the instructions of one program for a privileged loader
+/// (`BPF_COMPLEXITY_LIMIT_INSNS`; unprivileged loaders get `BPF_MAXINSNS`, 4096). Code
+/// generation stops as soon as a program passes it, so that `unroll` nested in `unroll`
+/// fails at once rather than building a program the kernel would refuse.
+pub const MAX_INSNS: usize = 1_000_000;
+
+/// The limit on the instructions of all programs of a script together: a wildcard probe
+/// compiles its body once per match, and this keeps that product within memory.
+pub const MAX_TOTAL_INSNS: usize = 16 * MAX_INSNS;
+
+fn too_large(span: Span) -> Diagnostic {
+    Diagnostic::new(
+        format!("BPF program is too large: more than {MAX_INSNS} instructions"),
+        span,
+        "this makes the program larger than the kernel loads",
+    )
+    .hint(
+        "the kernel loads at most 1000000 instructions per program \
+         (BPF_COMPLEXITY_LIMIT_INSNS); lower the unroll counts or use a while loop",
+    )
+}
+
+fn stmt_span(s: &Stmt) -> Span {
+    match s {
+        Stmt::Expr(e) | Stmt::If { cond: e, .. } | Stmt::While { cond: e, .. } => e.span,
+        Stmt::AssignMap { span, .. }
+        | Stmt::AssignVar { span, .. }
+        | Stmt::Unroll { span, .. }
+        | Stmt::Break(span)
+        | Stmt::Continue(span)
+        | Stmt::Return(span) => *span,
+    }
 }
 
 fn round8(n: usize) -> usize {
@@ -148,6 +218,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
     let mut progs = Vec::new();
     let mut stack_limits: Vec<u16> = Vec::new();
     let probe_names: Vec<String> = a.instances.iter().map(|i| i.name.clone()).collect();
+    let mut total = 0usize;
     for (idx, inst) in a.instances.iter().enumerate() {
         let probe = &prog.probes[inst.probe];
         let mut g = Gen {
@@ -157,6 +228,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             ringbuf,
             insns: Vec::new(),
             labels: Vec::new(),
+            last_bound: None,
             fixups: Vec::new(),
             stack: 0,
             vars: HashMap::new(),
@@ -185,8 +257,21 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         let l = g.exit_label;
         g.bind(l);
         g.emit(mov_imm(0, 0));
-        g.emit(insn::exit());
-        let insns = g.finish();
+        g.emit(exit());
+        let insns = g.finish(probe.span)?;
+        total += insns.len();
+        if total > MAX_TOTAL_INSNS {
+            return Err(Diagnostic::new(
+                format!(
+                    "the programs are too large together: more than {MAX_TOTAL_INSNS} \
+                     instructions for {} probes",
+                    idx + 1
+                ),
+                probe.span,
+                format!("this probe matches {} attach points", a.instances.len()),
+            )
+            .hint("narrow the wildcards or shorten the probe's actions"));
+        }
         let prog_type = match inst.kind {
             ProbeKind::Begin | ProbeKind::End => PROG_RAW_TRACEPOINT,
             ProbeKind::Tracepoint { .. } => PROG_TRACEPOINT,
@@ -205,7 +290,10 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
     for &limit in &stack_limits {
         stackmaps.push((limit, maps.len()));
         let frames = if limit == 0 {
-            max_stack()
+            match opts.max_stack {
+                0 => DEFAULT_MAX_STACK,
+                n => n,
+            }
         } else {
             limit as u32
         };
@@ -232,15 +320,6 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
     })
 }
 
-/// Frames kept per stack: the kernel's `perf_event_max_stack`, as bpftrace uses (127 by default).
-pub fn max_stack() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/perf_event_max_stack")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .filter(|&n: &u32| n > 0)
-        .unwrap_or(127)
-}
-
 struct Gen<'a> {
     a: &'a Analysis,
     inst: usize,
@@ -248,6 +327,10 @@ struct Gen<'a> {
     ringbuf: usize,
     insns: Vec<Insn>,
     labels: Vec<Option<usize>>,
+    /// Where the most recent label was bound: labels are bound once, at the end of the code
+    /// so far, so "a label points here" is "the last one bound is here" (a constant-time
+    /// question; searching every label made large unrolled programs quadratic).
+    last_bound: Option<usize>,
     fixups: Vec<(usize, usize)>,
     /// Bytes of stack in use (frame offsets are negative).
     stack: usize,
@@ -283,14 +366,14 @@ impl Gen<'_> {
     }
     fn bind(&mut self, l: usize) {
         self.labels[l] = Some(self.insns.len());
+        self.last_bound = Some(self.insns.len());
     }
     /// Whether the next instruction could never run: the last one is an unconditional jump
     /// and no label points here. The kernel refuses unreachable instructions, so structured
     /// statements must not emit their closing jumps then.
     fn unreachable_here(&self) -> bool {
         let here = self.insns.len();
-        self.insns.last().is_some_and(|i| i.code == (JMP | JA))
-            && !self.labels.contains(&Some(here))
+        self.insns.last().is_some_and(|i| i.code == (JMP | JA)) && self.last_bound != Some(here)
     }
     fn jump(&mut self, l: usize) {
         self.fixups.push((self.insns.len(), l));
@@ -304,16 +387,34 @@ impl Gen<'_> {
         self.fixups.push((self.insns.len(), l));
         self.emit(jmp_reg(op, r, s, 0));
     }
-    fn finish(mut self) -> Vec<Insn> {
+    /// Resolves jumps and drops the context save when unused; an error (at `span`, the
+    /// probe) when a jump is farther than the 16-bit offset of an instruction reaches.
+    fn finish(mut self, span: Span) -> Result<Vec<Insn>, Diagnostic> {
+        if self.insns.len() > MAX_INSNS {
+            return Err(too_large(span));
+        }
         for &(at, l) in &self.fixups {
             let target = self.labels[l].unwrap_or(self.insns.len());
-            self.insns[at].off = (target as i64 - at as i64 - 1) as i16;
+            let Ok(off) = i16::try_from(target as i64 - at as i64 - 1) else {
+                return Err(Diagnostic::new(
+                    format!(
+                        "a jump in this probe's program spans {} instructions, more than \
+                         an eBPF jump reaches ({})",
+                        target as i64 - at as i64 - 1,
+                        i16::MAX
+                    ),
+                    span,
+                    "this probe's program",
+                )
+                .hint("lower the unroll counts, or move work out of if/while bodies"));
+            };
+            self.insns[at].off = off;
         }
         // The prologue keeps the context in r9; drop it when nothing reads r9. Jumps are
         // relative and none targets the first instruction, so no offset changes.
         let first_is_save = self.insns.first().is_some_and(|i| *i == mov_reg(9, 1));
         if first_is_save {
-            let uses = |i: &Insn| i.dst() == 9 || i.src() == 9;
+            let uses = |i: &Insn| i.dst == 9 || i.src == 9;
             match self.insns[1..].iter().rposition(uses) {
                 None => {
                     self.insns.remove(0);
@@ -324,21 +425,23 @@ impl Gen<'_> {
                     if self.insns[1..=last + 1].iter().all(|i| {
                         let class = i.code & 7;
                         let writes = matches!(class, 0x00 | 0x01 | 0x04 | 0x07);
-                        !matches!(class, 0x05 | 0x06) && !(writes && (i.dst() == 1 || i.dst() == 9))
+                        !matches!(class, 0x05 | 0x06) && !(writes && (i.dst == 1 || i.dst == 9))
                     }) =>
                 {
                     for i in &mut self.insns[1..=last + 1] {
-                        let (d, s) = (i.dst(), i.src());
-                        let d = if d == 9 { 1 } else { d };
-                        let s = if s == 9 { 1 } else { s };
-                        i.regs = (s << 4) | d;
+                        if i.dst == 9 {
+                            i.dst = 1;
+                        }
+                        if i.src == 9 {
+                            i.src = 1;
+                        }
                     }
                     self.insns.remove(0);
                 }
                 Some(_) => {}
             }
         }
-        self.insns
+        Ok(self.insns)
     }
 
     fn alloc(&mut self, size: usize, span: Span) -> Result<i16, Diagnostic> {
@@ -420,6 +523,9 @@ impl Gen<'_> {
             let mark = self.stack;
             self.stmt(s)?;
             self.stack = mark;
+            if self.insns.len() > MAX_INSNS {
+                return Err(too_large(stmt_span(s)));
+            }
         }
         Ok(())
     }
@@ -459,9 +565,13 @@ impl Gen<'_> {
                 self.bind(l_end);
                 Ok(())
             }
-            Stmt::Unroll { count, body, .. } => {
+            Stmt::Unroll { count, body, span } => {
                 for _ in 0..*count {
-                    self.stmts(body)?;
+                    // Too large: blame the outermost unroll, which multiplies the rest.
+                    match self.stmts(body) {
+                        Err(_) if self.insns.len() > MAX_INSNS => return Err(too_large(*span)),
+                        r => r?,
+                    }
                 }
                 Ok(())
             }

@@ -16,6 +16,8 @@
 //! This module owns reading and writing the format; it does not know file names or which index
 //! holds what.
 
+pub mod writer;
+
 use crate::Error;
 use std::path::{Path, PathBuf};
 
@@ -48,7 +50,7 @@ pub type Entry = (Vec<u8>, Vec<Value>);
 /// An index file's bytes, checked for magic and major version.
 pub struct Index {
     path: PathBuf,
-    data: crate::depmod::Bytes,
+    data: crate::source::Bytes,
     root: u32,
     mode: ReadMode,
 }
@@ -85,7 +87,7 @@ impl Index {
     /// Like [`Index::from_bytes`] over bytes read or mapped by the caller.
     pub fn from_boxed(
         path: &Path,
-        data: crate::depmod::Bytes,
+        data: crate::source::Bytes,
         mode: ReadMode,
     ) -> Result<Index, Error> {
         let be = |i: usize| -> Option<u32> {
@@ -97,15 +99,22 @@ impl Index {
             offset: 0,
             what: what.to_string(),
         };
+        let short = |offset: usize, what: &str| Error::Truncated {
+            path: path.to_path_buf(),
+            offset,
+            what: what.to_string(),
+        };
         match be(0) {
             Some(MAGIC) => {}
-            _ => return Err(bad("magic 0xB007F457")),
+            None => return Err(short(0, "the magic number 0xB007F457")),
+            Some(_) => return Err(bad("magic 0xB007F457 (not a kmod index)")),
         }
         match be(4) {
             Some(v) if v >> 16 == VERSION >> 16 => {}
-            _ => return Err(bad("index version 2.x")),
+            None => return Err(short(4, "the index version")),
+            Some(v) => return Err(bad(&format!("index version 2.x, found {v:#x}"))),
         }
-        let root = be(8).ok_or_else(|| bad("a root offset"))?;
+        let root = be(8).ok_or_else(|| short(8, "the root node's offset"))?;
         Ok(Index {
             path: path.to_path_buf(),
             data,
@@ -114,15 +123,19 @@ impl Index {
         })
     }
 
-    /// Read an index file; `Ok(None)` when it does not exist or is not an index (libkmod then
-    /// behaves as if the file were absent).
+    /// Read an index file; `Ok(None)` when it does not exist or is empty (libkmod then
+    /// behaves as if it had no entries; kmod's depmod itself writes an empty
+    /// modules.builtin.bin when there is no modules.builtin). A file that is not a whole
+    /// index (a bad magic number, cut short) is an error naming it: libkmod would silently
+    /// find nothing in it, or crash.
     pub fn open(
         path: &Path,
         mode: ReadMode,
-        read: &crate::depmod::Reader,
+        read: &crate::source::Reader,
     ) -> Result<Option<Index>, Error> {
         match read(path) {
-            Ok(data) => Ok(Index::from_boxed(path, data, mode).ok()),
+            Ok(data) if data.is_empty() => Ok(None),
+            Ok(data) => Index::from_boxed(path, data, mode).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Io {
                 path: path.to_path_buf(),
@@ -143,11 +156,20 @@ impl Index {
         }
     }
 
+    /// Something expected at `offset` lies past the end of the file.
+    fn short(&self, offset: usize, what: &str) -> Error {
+        Error::Truncated {
+            path: self.path.clone(),
+            offset,
+            what: what.to_string(),
+        }
+    }
+
     fn u32_at(&self, at: usize) -> Result<u32, Error> {
         self.data
             .get(at..at.saturating_add(4))
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-            .ok_or_else(|| self.err(at, "a 32-bit big-endian integer"))
+            .ok_or_else(|| self.short(at, "a 32-bit big-endian integer"))
     }
 
     /// Bytes up to a NUL (or the end of the file, as `buf_freadchars` stops at EOF).
@@ -155,7 +177,7 @@ impl Index {
         let rest = self
             .data
             .get(at..)
-            .ok_or_else(|| self.err(at, "a string inside the file"))?;
+            .ok_or_else(|| self.short(at, "a string"))?;
         match rest.iter().position(|&b| b == 0) {
             Some(n) => Ok((&rest[..n], at + n + 1)),
             None => Ok((rest, self.data.len())),
@@ -167,8 +189,10 @@ impl Index {
             return Ok(None);
         }
         let mut p = (offset & NODE_MASK) as usize;
-        if p >= self.data.len() {
-            return Err(self.err(p, "a node inside the file"));
+        // A node without flags has no bytes: at the very end of the file it is still whole
+        // (the root of an empty trie, as depmod writes it).
+        if p > self.data.len() || (p == self.data.len() && offset & !NODE_MASK != 0) {
+            return Err(self.short(p, "a node"));
         }
         let mut prefix: &[u8] = &[];
         if offset & NODE_PREFIX != 0 {
@@ -181,14 +205,14 @@ impl Index {
             let fl = self
                 .data
                 .get(p..p + 2)
-                .ok_or_else(|| self.err(p, "first and last child characters"))?;
+                .ok_or_else(|| self.short(p, "first and last child characters"))?;
             first = i32::from(fl[0] as i8);
             last = i32::from(fl[1] as i8);
             children_at = p + 2;
             let count = (last - first + 1).max(0) as usize;
             p = children_at + 4 * count;
             if p > self.data.len() {
-                return Err(self.err(children_at, "child offsets inside the file"));
+                return Err(self.short(children_at, "child offsets"));
             }
         }
         let mut values = Vec::new();

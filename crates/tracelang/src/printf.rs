@@ -21,6 +21,26 @@ pub struct Conv {
     pub conv: char,
 }
 
+/// The largest field width or precision a format may ask for. C's printf takes up to
+/// `INT_MAX`, which would make every event a 2 GiB string; no sensible format needs more
+/// than this, and the limit keeps the padding a user-space formatter writes bounded.
+pub const MAX_WIDTH: usize = 65_535;
+
+/// A width or precision: decimal digits, at most [`MAX_WIDTH`].
+fn number(chars: &mut std::iter::Peekable<std::str::Chars>, what: &str) -> Result<usize, String> {
+    let mut n: usize = 0;
+    while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
+        n = n * 10 + d as usize;
+        if n > MAX_WIDTH {
+            return Err(format!(
+                "the {what} of a conversion is larger than {MAX_WIDTH}"
+            ));
+        }
+        chars.next();
+    }
+    Ok(n)
+}
+
 pub fn parse_format(fmt: &str) -> Result<Vec<Piece>, String> {
     let mut out = Vec::new();
     let mut lit = String::new();
@@ -57,18 +77,10 @@ pub fn parse_format(fmt: &str) -> Result<Vec<Piece>, String> {
             }
             chars.next();
         }
-        while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-            conv.width = conv.width * 10 + d as usize;
-            chars.next();
-        }
+        conv.width = number(&mut chars, "width")?;
         if chars.peek() == Some(&'.') {
             chars.next();
-            let mut p = 0;
-            while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-                p = p * 10 + d as usize;
-                chars.next();
-            }
-            conv.precision = Some(p);
+            conv.precision = Some(number(&mut chars, "precision")?);
         }
         while let Some(&l) = chars.peek() {
             if matches!(l, 'h' | 'l' | 'z' | 'j' | 't') {

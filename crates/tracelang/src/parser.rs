@@ -1,14 +1,27 @@
 //! A hand-written Pratt parser from source text to [`crate::ast::Program`]. Operator
 //! precedence is C's; the first error stops parsing with a diagnostic at its place.
+//!
+//! Nesting is limited to [`MAX_DEPTH`] levels, counted as the tree grows: each recursive
+//! call (parentheses, calls, blocks, `if`/`else if`, `unroll`, unary operators, casts,
+//! ternaries) and each link of a left-associative chain (`a + b + c`, `a.b.c`) is a level.
+//! The later passes walk the tree recursively, and dropping it is recursive too, so the
+//! depth of the tree, not only of the parser's own calls, must be bounded for no input to
+//! overflow the stack.
 
 use crate::ast::*;
 use crate::diag::Diagnostic;
 use crate::lexer::{Lexer, Tok};
 
+/// How deeply expressions and statements may nest. Real scripts stay far below it (the
+/// code generator keeps at most three pending operands in registers); the bound keeps the
+/// recursive passes within a thread's stack.
+pub const MAX_DEPTH: usize = 128;
+
 pub fn parse(src: &str) -> Result<Program, Diagnostic> {
     let mut p = Parser {
         lx: Lexer::new(src),
         no_div: false,
+        depth: 0,
     };
     p.program()
 }
@@ -17,6 +30,9 @@ struct Parser<'a> {
     lx: Lexer<'a>,
     /// Inside a predicate `/ ... /`, a bare `/` closes it rather than dividing.
     no_div: bool,
+    /// Levels of nesting open now (see [`MAX_DEPTH`]). An error ends the parse, so only
+    /// successful returns close their levels.
+    depth: usize,
 }
 
 pub const CAST_TYPES: &[&str] = &[
@@ -66,6 +82,28 @@ fn compound_op(p: &str) -> Option<BinOp> {
 }
 
 impl Parser<'_> {
+    /// Opens `levels` levels of nesting at the next token; an error past [`MAX_DEPTH`].
+    fn enter(&mut self, levels: usize) -> Result<(), Diagnostic> {
+        self.depth += levels;
+        if self.depth <= MAX_DEPTH {
+            return Ok(());
+        }
+        let (_, span) = self.peek()?;
+        Err(Diagnostic::new(
+            "the program nests too deeply",
+            span,
+            format!("more than {MAX_DEPTH} levels of nesting here"),
+        )
+        .hint(format!(
+            "expressions, blocks and statements may nest at most {MAX_DEPTH} deep; \
+             split the expression using scratch variables (`$x = ...;`)"
+        )))
+    }
+
+    fn leave(&mut self, levels: usize) {
+        self.depth -= levels;
+    }
+
     fn peek(&mut self) -> Result<(Tok, Span), Diagnostic> {
         let save = self.lx.pos;
         let t = self.lx.next_token();
@@ -178,10 +216,12 @@ impl Parser<'_> {
 
     fn block(&mut self) -> Result<(Vec<Stmt>, Span), Diagnostic> {
         self.expect("{", "to start a block")?;
+        self.enter(1)?;
         let mut stmts = Vec::new();
         loop {
             if self.is_punct("}")? {
                 let (_, end) = self.next()?;
+                self.leave(1);
                 return Ok((stmts, end));
             }
             if self.eat(";")? {
@@ -314,6 +354,7 @@ impl Parser<'_> {
     }
 
     fn if_rest(&mut self) -> Result<Stmt, Diagnostic> {
+        self.enter(1)?;
         let cond = self.expr(0)?;
         let (then, _) = self.block()?;
         let mut els = Vec::new();
@@ -326,17 +367,23 @@ impl Parser<'_> {
                 els = self.block()?.0;
             }
         }
+        self.leave(1);
         Ok(Stmt::If { cond, then, els })
     }
 
     /// Pratt loop: a prefix expression, then binary operators binding tighter than `min`.
     fn expr(&mut self, min: u8) -> Result<Expr, Diagnostic> {
+        self.enter(1)?;
+        // Each operator applied in this loop puts `lhs` one level deeper in the tree.
+        let mut chain = 0;
         let mut lhs = self.unary()?;
         loop {
             let (t, _) = self.peek()?;
             let Tok::Punct(p) = t else { break };
             if p == "?" && min <= 1 {
                 self.next()?;
+                self.enter(1)?;
+                chain += 1;
                 let then = self.expr(1)?;
                 self.expect(":", "in the ternary `cond ? a : b`")?;
                 let els = self.expr(1)?;
@@ -359,6 +406,8 @@ impl Parser<'_> {
                 break;
             }
             self.next()?;
+            self.enter(1)?;
+            chain += 1;
             let rhs = self.expr(prec)?;
             let span = lhs.span.to(rhs.span);
             lhs = Expr {
@@ -370,6 +419,7 @@ impl Parser<'_> {
                 span,
             };
         }
+        self.leave(1 + chain);
         Ok(lhs)
     }
 
@@ -385,7 +435,9 @@ impl Parser<'_> {
             };
             if let Some(op) = op {
                 self.next()?;
+                self.enter(1)?;
                 let e = self.unary()?;
+                self.leave(1);
                 let span = span.to(e.span);
                 if let (UnOp::Neg, ExprKind::Int(i)) = (op, &e.kind) {
                     return Ok(Expr {
@@ -407,11 +459,14 @@ impl Parser<'_> {
     }
 
     fn postfix(&mut self, mut e: Expr) -> Result<Expr, Diagnostic> {
+        let mut chain = 0;
         loop {
             let (t, _) = self.peek()?;
             match t {
                 Tok::Punct("->") | Tok::Punct(".") => {
                     self.next()?;
+                    self.enter(1)?;
+                    chain += 1;
                     let (t, fspan) = self.next()?;
                     let field = match t {
                         Tok::Ident(f) => f,
@@ -434,7 +489,10 @@ impl Parser<'_> {
                         span,
                     };
                 }
-                _ => return Ok(e),
+                _ => {
+                    self.leave(chain);
+                    return Ok(e);
+                }
             }
         }
     }
@@ -504,7 +562,9 @@ impl Parser<'_> {
                         let save = self.lx.pos;
                         self.next()?;
                         if self.eat(")")? {
+                            self.enter(1)?;
                             let e = self.unary()?;
+                            self.leave(1);
                             let span = span.to(e.span);
                             return Ok(Expr {
                                 kind: ExprKind::Cast {

@@ -71,6 +71,10 @@ pub struct Options<'a> {
     pub unsafe_ok: bool,
 }
 
+/// Diagnostics reported at most: more say nothing new, and comparing each with those kept
+/// (the same error in every probe instance is reported once) would grow quadratically.
+pub const MAX_ERRORS: usize = 100;
+
 pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis, Diagnostics> {
     let mut instances = Vec::new();
     for (i, probe) in prog.probes.iter().enumerate() {
@@ -137,7 +141,7 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
         }
         cx.stmts(&probe.body);
         for e in cx.errors {
-            if !errors.contains(&e) {
+            if errors.len() < MAX_ERRORS && !errors.contains(&e) {
                 errors.push(e);
             }
         }

@@ -33,7 +33,7 @@ impl Diagnostic {
 
     /// 1-based line and column of the start of the span.
     pub fn line_col(&self, src: &str) -> (usize, usize) {
-        let start = self.span.start.min(src.len());
+        let start = floor_char(src, self.span.start);
         let before = &src[..start];
         let line = before.matches('\n').count() + 1;
         let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
@@ -44,8 +44,8 @@ impl Diagnostic {
     /// with carets under the span, then `= hint: ...` lines.
     pub fn render(&self, file_name: &str, src: &str) -> String {
         let file = SimpleFile::new(file_name, src);
-        let end = self.span.end.max(self.span.start).min(src.len());
-        let start = self.span.start.min(end);
+        let end = floor_char(src, self.span.end.max(self.span.start));
+        let start = floor_char(src, self.span.start.min(end));
         let mut d = CsDiag::error()
             .with_message(&self.message)
             .with_labels(vec![
@@ -63,6 +63,16 @@ impl Diagnostic {
         }
         String::from_utf8_lossy(&out.into_inner()).into_owned()
     }
+}
+
+/// `at`, clamped to `src` and moved back to the start of the character it falls in, so that
+/// slicing there cannot panic whatever span a diagnostic carries.
+fn floor_char(src: &str, at: usize) -> usize {
+    let mut at = at.min(src.len());
+    while !src.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// A script error: one or more diagnostics.

@@ -3,7 +3,7 @@
 //! first value of equal or higher priority), children written depth-first before their
 //! parent, root last.
 
-use crate::index::{MAGIC, VERSION};
+use super::{MAGIC, VERSION};
 
 const NODE_PREFIX: u32 = 0x8000_0000;
 const NODE_VALUES: u32 = 0x4000_0000;
@@ -211,7 +211,18 @@ mod tests {
         b[8..12].copy_from_slice(&0x8000_ffffu32.to_be_bytes());
         let idx = Index::from_bytes(p, b, ReadMode::File).unwrap();
         let e = idx.search(b"x").unwrap_err().to_string();
-        assert!(e.starts_with("bad.bin: offset 0xffff"), "{e}");
+        assert_eq!(e, "bad.bin: truncated at offset 65535: expected a node");
+        let e = Index::from_bytes(p, Vec::new(), ReadMode::File)
+            .err()
+            .unwrap();
+        assert!(
+            e.to_string().starts_with("bad.bin: truncated at offset 0"),
+            "{e}"
+        );
+        let e = Index::from_bytes(p, b"not an index".to_vec(), ReadMode::File)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("not a kmod index"), "{e}");
     }
 
     /// Every single-byte corruption and every truncation of a small index either reads or

@@ -1,0 +1,19 @@
+//! How the crate gets the bytes of a file it reads (module files, index files): through a
+//! [`Reader`] the caller chooses. The plain one reads the whole file; a system crate can map
+//! it instead (kmod maps module and index files, and touches only a few pages of each).
+//!
+//! This module is the bottom of the crate: [`crate::index`], [`crate::Context`] and
+//! [`crate::depmod`] all use it and it uses none of them.
+
+use std::path::Path;
+
+/// A file's bytes as the caller chose to get them (read, or mapped by a system crate).
+pub type Bytes = Box<dyn std::ops::Deref<Target = [u8]> + Send + Sync>;
+
+/// How files are read.
+pub type Reader = dyn Fn(&Path) -> std::io::Result<Bytes> + Sync;
+
+/// The plain reader: the whole file into memory.
+pub fn read_whole(path: &Path) -> std::io::Result<Bytes> {
+    Ok(Box::new(std::fs::read(path)?))
+}
