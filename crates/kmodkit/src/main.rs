@@ -17,19 +17,6 @@ mod getopt;
 use anyhow::Context;
 use cmd::{Command, Exit, Outcome};
 
-/// Adapts a command not yet converted to [`Outcome`] (it prints its own errors and returns
-/// its status).
-macro_rules! legacy {
-    ($f:path) => {
-        |name: &str, args: Vec<OsString>| -> Outcome {
-            match $f(name, args) {
-                0 => Ok(ExitCode::SUCCESS),
-                code => Err(Exit::status(code)),
-            }
-        }
-    };
-}
-
 /// The names a link to the binary can have; `kmodkit install-links DIR` creates these.
 const LINK_NAMES: &[&str] = &[
     "modinfo", "lsmod", "insmod", "rmmod", "modprobe", "depmod", "dmesg",
