@@ -15,9 +15,11 @@ pub mod check;
 pub mod conf;
 pub mod dkms;
 pub mod headers;
+pub mod kernel;
 pub mod make;
 pub mod sign;
 pub mod skeleton;
+pub mod skeleton_rust;
 pub mod trees;
 
 use std::path::PathBuf;

@@ -108,6 +108,11 @@ const COMMANDS: &[(&str, Command, &str)] = &[
         "DKMS-compatible add/build/install/remove/status",
     ),
     (
+        "kernel",
+        cmd::kernel::main,
+        "build a Rust-enabled kernel for QEMU (cached)",
+    ),
+    (
         "bpf",
         cmd::bpf::main,
         "eBPF: asm, disasm, verify, run, load",

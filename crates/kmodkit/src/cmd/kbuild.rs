@@ -26,6 +26,9 @@ pub(crate) struct NewArgs {
     /// MODULE_AUTHOR.
     #[arg(long, default_value = "kmodkit user")]
     author: String,
+    /// A module in Rust (for a kernel with CONFIG_RUST=y; see `kmodkit kernel build --rust`).
+    #[arg(long)]
+    rust: bool,
 }
 
 pub fn new(_: &str, args: Vec<OsString>) -> Outcome {
@@ -34,7 +37,12 @@ pub fn new(_: &str, args: Vec<OsString>) -> Outcome {
         Err(e) => return super::clap_exit(e),
     };
     let dir = a.dir.unwrap_or_else(|| PathBuf::from(&a.name));
-    let files = kbuild::skeleton::create(&a.name, &dir, &a.author)?;
+    let create = if a.rust {
+        kbuild::skeleton_rust::create
+    } else {
+        kbuild::skeleton::create
+    };
+    let files = create(&a.name, &dir, &a.author)?;
     for f in files {
         println!("created {}", f.display());
     }
@@ -200,7 +208,7 @@ fn build_one(
         headers.display(),
         out.display()
     ));
-    let built = match kbuild::make::build(src, &k.release, headers, &out, jobs) {
+    let built = match kbuild::kernel::build_module(src, &k.release, headers, &out, jobs) {
         Ok(b) => b,
         Err(kbuild::Error::BuildFailed {
             status,

@@ -21,6 +21,7 @@ pub mod bpf;
 pub mod check;
 pub mod docs;
 pub mod kbuild;
+pub mod kernel;
 pub mod leaks;
 pub mod live;
 pub mod moddb;
