@@ -11,10 +11,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use testsupport::{assert_same_output, have_tool, skip, Requirement};
 
-const KMODKIT: &str = env!("CARGO_BIN_EXE_kmodkit");
-
 fn kmodkit(args: &[&str], cwd: &Path) -> Output {
-    Command::new(KMODKIT)
+    Command::new(testsupport::kmodkit())
         .args(args)
         .current_dir(cwd)
         .output()
@@ -139,7 +137,7 @@ fn rust_module_new_build_sign_load_unload() {
     // modinfo: the same bytes as kmod's, signed and unsigned.
     for ko in [&signed, &unsigned] {
         let theirs = Command::new("modinfo").arg(ko).output().unwrap();
-        let ours = Command::new(KMODKIT)
+        let ours = Command::new(testsupport::kmodkit())
             .arg("modinfo")
             .arg(ko)
             .output()
@@ -150,7 +148,7 @@ fn rust_module_new_build_sign_load_unload() {
         assert!(t.contains("name:           kmk_rust"), "{t}");
     }
     let t = String::from_utf8_lossy(
-        &Command::new(KMODKIT)
+        &Command::new(testsupport::kmodkit())
             .arg("modinfo")
             .arg(&signed)
             .output()

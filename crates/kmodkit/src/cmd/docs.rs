@@ -508,6 +508,14 @@ objects exactly as llvm-objdump -d; verify is a user-space verifier with source-
 diagnostics (bpftool prog load gives the kernel's own verdict); run is an interpreter.",
         ),
         (
+            "kernel",
+            super::kernel::Args::command(),
+            "No established tool builds a kernel to build Rust modules against: kmodkit \
+kernel build --rust makes a small Rust-enabled kernel from Debian's linux-source with Debian's \
+Rust toolchain, says which options it changed and why, and caches it by source, config and \
+toolchain.",
+        ),
+        (
             "new",
             super::kbuild::NewArgs::command(),
             "A skeleton out-of-tree module with Kbuild and dkms.conf.",

@@ -20,7 +20,7 @@ use super::Outcome;
 $KMODKIT_CACHE (default ~/.cache/kmodkit)/rust-kernel by source version, configuration and \
 toolchain, and a second call returns at once."
 )]
-struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
     command: Sub,
 }
