@@ -32,7 +32,12 @@ pub fn files(name: &str, author: &str) -> Vec<(String, String)> {
 /// Write the skeleton into `dir` (created; must not already hold any of its files).
 pub fn create(name: &str, dir: &Path, author: &str) -> Result<Vec<PathBuf>> {
     check_name(name)?;
-    let files = files(name, author);
+    write_new(dir, files(name, author))
+}
+
+/// Writes `files` (relative path, contents) into `dir` (created), refusing before writing
+/// anything if one of them already exists there.
+pub(crate) fn write_new(dir: &Path, files: Vec<(String, String)>) -> Result<Vec<PathBuf>> {
     for (rel, _) in &files {
         let p = dir.join(rel);
         if p.exists() {

@@ -32,24 +32,7 @@ pub fn create(name: &str, dir: &Path, author: &str) -> Result<Vec<PathBuf>> {
             "invalid author '{author}': no quotes, backslashes or newlines"
         )));
     }
-    let files = files(name, author);
-    for (rel, _) in &files {
-        let p = dir.join(rel);
-        if p.exists() {
-            return Err(Error::Invalid(format!(
-                "{}: already exists; not overwriting",
-                p.display()
-            )));
-        }
-    }
-    std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-    let mut written = Vec::new();
-    for (rel, text) in files {
-        let p = dir.join(rel);
-        std::fs::write(&p, text).map_err(Error::io(&p))?;
-        written.push(p);
-    }
-    Ok(written)
+    crate::skeleton::write_new(dir, files(name, author))
 }
 
 /// `Name` for `name` (`my_mod` -> `MyMod`): the module's type.
