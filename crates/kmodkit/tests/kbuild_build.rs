@@ -2,15 +2,11 @@
 //! (`linux-headers-<release>` of the corpus kernel), and the build's failure paths.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use testsupport::corpus_with_headers;
 
 fn kmodkit(args: &[&str], cwd: &Path) -> Output {
-    Command::new(testsupport::kmodkit())
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
+    testsupport::kmodkit_in(cwd, args)
 }
 
 /// The corpus kernel's release, if its headers are installed.

@@ -6,23 +6,15 @@
 //! and unloading cleanly.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use testsupport::{corpus_with_headers, have_tool, skip, Requirement};
 
 fn kmodkit(args: &[&str], cwd: &Path) -> Output {
-    Command::new(testsupport::kmodkit())
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
+    testsupport::kmodkit_in(cwd, args)
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    testsupport::output_text(o)
 }
 
 #[test]

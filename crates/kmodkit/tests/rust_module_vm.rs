@@ -12,19 +12,11 @@ use std::process::{Command, Output};
 use testsupport::{assert_same_output, have_tool, skip, Requirement};
 
 fn kmodkit(args: &[&str], cwd: &Path) -> Output {
-    Command::new(testsupport::kmodkit())
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
+    testsupport::kmodkit_in(cwd, args)
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    testsupport::output_text(o)
 }
 
 /// Why the Rust toolchain or kernel sources are unusable here, if they are.

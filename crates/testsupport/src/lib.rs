@@ -29,6 +29,24 @@ pub fn kmodkit() -> &'static str {
     })
 }
 
+/// Runs the kmodkit binary with `args` in `cwd` and waits for it.
+pub fn kmodkit_in(cwd: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(kmodkit())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", kmodkit()))
+}
+
+/// A finished command's stdout then stderr, as text (for assertion messages).
+pub fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 /// The repository's top directory.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
