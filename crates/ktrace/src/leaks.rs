@@ -339,10 +339,9 @@ impl ModuleImage {
     /// Whether this file is the module loaded now, by build id: None when that cannot be
     /// told (not loaded, or no build id on either side).
     pub fn is_loaded_one(&self) -> Option<bool> {
-        let path = std::path::Path::new("/sys/module")
-            .join(&self.name)
-            .join("notes/.note.gnu.build-id");
-        let live = std::fs::read(path).ok()?;
+        let live = modsys::state::Sys::default()
+            .note(&self.name, ".note.gnu.build-id")
+            .ok()?;
         Some(live == *self.build_id.as_ref()?)
     }
 
@@ -413,18 +412,10 @@ impl ModuleImage {
 
 /// The sections of loaded module `m` from /sys/module/M/sections; None when it is not loaded.
 pub fn sysfs_placement(m: &str) -> Option<Placement> {
-    let dir = std::path::Path::new("/sys/module")
-        .join(normalize(m))
-        .join("sections");
+    let sections = modsys::state::Sys::default().sections(&normalize(m)).ok()?;
     let mut p = Placement::new();
-    for e in std::fs::read_dir(dir).ok()?.flatten() {
-        if let Some(a) = std::fs::read_to_string(e.path())
-            .ok()
-            .and_then(|t| parse_num(&t))
-            .filter(|a| *a != 0)
-        {
-            p.insert(e.file_name().to_string_lossy().into_owned(), a);
-        }
+    for (name, addr) in sections.into_iter().filter(|(_, a)| *a != 0) {
+        p.insert(name, addr);
     }
     (!p.is_empty()).then_some(p)
 }

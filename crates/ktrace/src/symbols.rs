@@ -59,20 +59,13 @@ impl Kallsyms {
             &read("/proc/modules").unwrap_or_default(),
         );
         let mut init = Vec::new();
+        let sys = modsys::state::Sys::default();
         for m in k.modules.keys() {
-            let dir = std::path::Path::new("/sys/module").join(m).join("sections");
-            let Ok(rd) = std::fs::read_dir(&dir) else {
+            let Ok(sections) = sys.sections(m) else {
                 continue;
             };
-            for e in rd.flatten() {
-                let sect = e.file_name().to_string_lossy().into_owned();
-                if !sect.starts_with(".init.") {
-                    continue;
-                }
-                if let Some(a) = std::fs::read_to_string(e.path())
-                    .ok()
-                    .and_then(|t| parse_num(&t))
-                {
+            for (sect, a) in sections {
+                if sect.starts_with(".init.") {
                     init.push((a, sect, m.clone()));
                 }
             }
