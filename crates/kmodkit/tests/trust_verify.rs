@@ -394,3 +394,34 @@ fn which(tool: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
 }
+
+/// `verify --kernel`: a kernel named by its modules directory (or image) supplies the keys
+/// built into its image, found as `check --kernel` finds it, and with nothing else named its
+/// own modules are verified: every Debian module against its own kernel.
+#[test]
+fn a_kernel_verifies_its_own_modules() {
+    let Some(c) = testsupport::corpus("amd64") else {
+        return;
+    };
+    let out = std::process::Command::new(testsupport::kmodkit())
+        .args(["verify", "--kernel"])
+        .arg(c.moddir())
+        .output()
+        .unwrap();
+    let text = testsupport::output_text(&out);
+    assert!(out.status.success(), "{text}");
+    let n = c.modules().len();
+    assert!(
+        text.contains(&format!("{n} of {n} modules verified")),
+        "{text}"
+    );
+    // By image, on one subtree.
+    let out = std::process::Command::new(testsupport::kmodkit())
+        .args(["verify", "--kernel"])
+        .arg(c.root.join(format!("boot/vmlinuz-{}", c.release)))
+        .arg("--tree")
+        .arg(c.moddir().join("kernel/fs"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", testsupport::output_text(&out));
+}

@@ -443,8 +443,13 @@ pub fn certs(_name: &str, args: Vec<OsString>) -> Outcome {
 pub(crate) struct VerifyArgs {
     /// A source of trusted certificates (certificate, directory, kernel image, EFI signature
     /// list, edk2 varstore); repeatable.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "kernel")]
     keyring: Vec<PathBuf>,
+    /// A kernel whose built-in certificates to trust: its image, or its modules directory
+    /// (lib/modules/R, its image found beside it as `check --kernel` finds it); repeatable.
+    /// With no MODULE and no --tree, the modules of the (first) kernel are verified.
+    #[arg(long)]
+    kernel: Vec<PathBuf>,
     /// Verify every module under DIR.
     #[arg(long)]
     tree: Option<PathBuf>,
@@ -459,17 +464,35 @@ pub fn verify(_name: &str, args: Vec<OsString>) -> Outcome {
         Ok(a) => a,
         Err(e) => return clap_exit(e),
     };
-    if a.tree.is_none() && a.modules.is_empty() {
+    let kernels = a
+        .kernel
+        .iter()
+        .map(|p| kernels::InstalledKernel::from_path(p).with_context(|| p.display().to_string()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let tree_dir = match (&a.tree, kernels.first()) {
+        (Some(t), _) => Some(t.clone()),
+        (None, Some(k)) if a.modules.is_empty() => Some(k.modules_dir.clone()),
+        _ => None,
+    };
+    if tree_dir.is_none() && a.modules.is_empty() {
         return Err(usage("kmodkit verify: no MODULE and no --tree DIR given"));
     }
     let mut keyring = Keyring::new();
+    for k in &kernels {
+        let image = k.image.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("kernel {}: no image found to take its keys from", k.release)
+        })?;
+        keyring
+            .add_path(image)
+            .with_context(|| format!("kernel image {}", image.display()))?;
+    }
     for src in &a.keyring {
         keyring
             .add_path(src)
             .with_context(|| format!("keyring {}", src.display()))?;
     }
     let mut paths = a.modules.clone();
-    if let Some(dir) = &a.tree {
+    if let Some(dir) = &tree_dir {
         paths.extend(tree::find_modules(dir)?);
     }
     let pb = progress_bar(paths.len(), "verifying");
