@@ -108,17 +108,17 @@ impl Staged {
                 .open(&tmp)
             {
                 Ok(f) => {
-                    let slot = register(&tmp);
+                    // From here on, dropping `staged` removes the file.
+                    let staged = Staged {
+                        slot: register(&tmp),
+                        tmp,
+                        target: path.to_path_buf(),
+                    };
                     if let Some(m) = mode {
                         // Exact bits, whatever the umask.
                         f.set_permissions(std::fs::Permissions::from_mode(m))
-                            .map_err(|e| Error::new(&tmp, e))?;
+                            .map_err(|e| Error::new(&staged.tmp, e))?;
                     }
-                    let staged = Staged {
-                        tmp,
-                        target: path.to_path_buf(),
-                        slot,
-                    };
                     return Ok((f, staged));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
