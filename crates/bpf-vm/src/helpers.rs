@@ -91,7 +91,11 @@ fn read(mem: &Memory, pc: usize, addr: u64, size: usize) -> Result<Vec<u8>, VmEr
 }
 
 impl StdHelpers {
-    pub fn add_map(&mut self, spec: MapSpec, mem: &mut Memory) -> Result<usize, String> {
+    pub fn add_map(
+        &mut self,
+        spec: MapSpec,
+        mem: &mut Memory,
+    ) -> Result<usize, crate::maps::MapError> {
         self.maps.push(Map::new(spec, mem)?);
         Ok(self.maps.len() - 1)
     }

@@ -99,26 +99,38 @@ pub const EEXIST: i64 = 17;
 pub const EINVAL: i64 = 22;
 pub const ENOMEM: i64 = 12;
 
+/// Why a map cannot be made in the interpreter.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MapError {
+    #[error("map `{name}`: map type {map_type} is not supported by the interpreter")]
+    Unsupported { name: String, map_type: u32 },
+    #[error("map `{name}`: zero key or value size")]
+    ZeroSize { name: String },
+    #[error("map `{name}`: array maps have 4-byte keys")]
+    ArrayKey { name: String },
+    #[error("map `{name}`: {bytes} bytes of values is too large")]
+    TooLarge { name: String, bytes: u64 },
+}
+
 impl Map {
-    pub fn new(spec: MapSpec, mem: &mut Memory) -> Result<Map, String> {
-        let kind = MapKind::from_type(spec.map_type).ok_or_else(|| {
-            format!(
-                "map `{}`: map type {} is not supported by the interpreter",
-                spec.name, spec.map_type
-            )
+    pub fn new(spec: MapSpec, mem: &mut Memory) -> Result<Map, MapError> {
+        let name = || spec.name.clone();
+        let kind = MapKind::from_type(spec.map_type).ok_or_else(|| MapError::Unsupported {
+            name: name(),
+            map_type: spec.map_type,
         })?;
         if kind != MapKind::RingBuf && (spec.value_size == 0 || spec.key_size == 0) {
-            return Err(format!("map `{}`: zero key or value size", spec.name));
+            return Err(MapError::ZeroSize { name: name() });
         }
         if kind.is_array() && spec.key_size != 4 {
-            return Err(format!("map `{}`: array maps have 4-byte keys", spec.name));
+            return Err(MapError::ArrayKey { name: name() });
         }
         let total = spec.value_size as u64 * spec.max_entries as u64;
         if total > 1 << 28 {
-            return Err(format!(
-                "map `{}`: {} bytes of values is too large",
-                spec.name, total
-            ));
+            return Err(MapError::TooLarge {
+                name: name(),
+                bytes: total,
+            });
         }
         let array_region = if kind.is_array() {
             mem.add(RegionKind::MapValue, vec![0; total as usize], true);

@@ -62,7 +62,7 @@ pub fn run(
     for m in maps {
         let idx = helpers
             .add_map(m.spec.clone(), &mut vm.mem)
-            .map_err(RunError::Setup)?;
+            .map_err(|e| RunError::Setup(e.to_string()))?;
         if let Some(d) = &m.data {
             let key = 0u32.to_le_bytes();
             let addr = helpers.maps[idx].lookup(&key).ok_or_else(|| {
