@@ -1007,10 +1007,23 @@ pub fn find_in_image(image: &[u8]) -> Result<Btf> {
 mod tests {
     use super::*;
 
+    /// BTF bytes: a little-endian header, the type words `t`, then `strings`.
+    fn blob(t: &[u32], strings: &[u8]) -> Vec<u8> {
+        let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut out = vec![0x9f, 0xeb, 1, 0];
+        let lens = [types.len() as u32, strings.len() as u32];
+        for v in [24, 0, lens[0], lens[0], lens[1]] {
+            out.extend(v.to_le_bytes());
+        }
+        out.extend(types);
+        out.extend(strings);
+        out
+    }
+
     /// A tiny BTF blob built by hand: int, struct with a bitfield and an anonymous union,
     /// pointer, array, enum, func proto and func.
     pub(crate) fn sample() -> Vec<u8> {
-        let mut strings = b"\0int\0s\0a\0b\0x\0y\0E\0ONE\0f\0arg\0".to_vec();
+        let strings = b"\0int\0s\0a\0b\0x\0y\0E\0ONE\0f\0arg\0".to_vec();
         let off = |name: &str, s: &[u8]| -> u32 {
             let n = name.as_bytes();
             s.windows(n.len() + 2)
@@ -1046,20 +1059,7 @@ mod tests {
         t.extend([0, info(13, 1, false), 1, off("arg", &strings), 4]);
         // 8: func f
         t.extend([off("f", &strings), info(12, 1, false), 7]);
-        let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let mut out = vec![0x9f, 0xeb, 1, 0];
-        for v in [
-            24u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            out.extend(v.to_le_bytes());
-        }
-        out.extend(types);
-        out.append(&mut strings);
-        out
+        blob(&t, &strings)
     }
 
     #[test]
@@ -1105,21 +1105,7 @@ mod tests {
         t.extend([0, (4 << 24) | 1, 4, 0, 1, 0]);
         // 2: array of itself
         t.extend([0, 3 << 24, 0, 2, 1, 4]);
-        let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let strings = b"\0".to_vec();
-        let mut data = vec![0x9f, 0xeb, 1, 0];
-        for v in [
-            24u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            data.extend(v.to_le_bytes());
-        }
-        data.extend(types);
-        data.extend(strings);
-        let b = Btf::parse(&data).unwrap();
+        let b = Btf::parse(&blob(&t, b"\0")).unwrap();
         assert!(b.member(1, "x").is_none());
         assert!(b.member_names(1).is_empty());
         assert_eq!(b.size_of(2), None);
@@ -1133,19 +1119,7 @@ mod tests {
         let strings = b"\0m\0p\0".to_vec();
         let base_str = base.strings.len() as u32;
         let t: Vec<u32> = vec![base_str + 1, (4 << 24) | 1, 8, base_str + 3, 4, 0];
-        let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
-        let mut data = vec![0x9f, 0xeb, 1, 0];
-        for v in [
-            24u32,
-            0,
-            types.len() as u32,
-            types.len() as u32,
-            strings.len() as u32,
-        ] {
-            data.extend(v.to_le_bytes());
-        }
-        data.extend(types);
-        data.extend(strings);
+        let data = blob(&t, &strings);
         let m = Btf::parse_split(&data, &base).unwrap();
         let id = m.struct_named("m").unwrap();
         assert_eq!(id, 9);
