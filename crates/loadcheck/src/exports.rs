@@ -113,7 +113,11 @@ impl Exports {
 
 /// `drivers/gpu/drm/drm-kms` or `/tmp/x/dep-a` -> `drm_kms`, `dep_a`.
 fn owner_name(module: &str) -> String {
-    module.rsplit('/').next().unwrap_or(module).replace('-', "_")
+    module
+        .rsplit('/')
+        .next()
+        .unwrap_or(module)
+        .replace('-', "_")
 }
 
 #[cfg(test)]

@@ -106,6 +106,9 @@ pub struct Kernel {
     /// The kernel's taint before the load: the kernel prints some lines only the first
     /// time a taint is set, and they are left out when it already is.
     pub tainted: u64,
+    /// `sizeof(struct module)` of the kernel (the size of `.gnu.linkonce.this_module` in
+    /// its own modules): since 6.4 a module whose section differs is refused first.
+    pub struct_module_size: Option<u64>,
 }
 
 /// Parses a kernel `.config`.
@@ -203,6 +206,8 @@ pub struct Prediction {
 /// One aspect of a load that a kernel judges.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CheckKind {
+    /// `.gnu.linkonce.this_module` is the kernel's `struct module` (6.4 and later).
+    StructModule,
     Vermagic,
     Modversions,
     UnknownSymbols,
@@ -213,7 +218,8 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
-    pub const ALL: [CheckKind; 7] = [
+    pub const ALL: [CheckKind; 8] = [
+        CheckKind::StructModule,
         CheckKind::Vermagic,
         CheckKind::Modversions,
         CheckKind::UnknownSymbols,
@@ -225,6 +231,7 @@ impl CheckKind {
 
     pub fn name(self) -> &'static str {
         match self {
+            CheckKind::StructModule => "struct-module",
             CheckKind::Vermagic => "vermagic",
             CheckKind::Modversions => "modversions",
             CheckKind::UnknownSymbols => "unknown-symbols",
@@ -417,6 +424,18 @@ pub fn predict_bytes(
             );
             return p;
         }
+    }
+    if let Some(line) = parsed
+        .as_ref()
+        .and_then(|m| struct_module_mismatch(kernel, m))
+    {
+        p.dmesg.push(line);
+        fail(
+            &mut p,
+            libc::ENOEXEC,
+            "its struct module is not the kernel's: built for another kernel".into(),
+        );
+        return p;
     }
     match parsed {
         Some(module) => module_steps(&mut p, kernel, &module, force),
@@ -645,8 +664,9 @@ fn module_steps(p: &mut Prediction, kernel: &Kernel, module: &modfile::Module, f
     // 5. Symbols (simplify_symbols): every undefined symbol, the last error wins. The
     //    taints above stay on the kernel whatever happens now.
     let Some(exports) = &kernel.exports else {
-        p.reasons
-            .push("symbols not checked: the kernel's exports are unknown (no Module.symvers)".into());
+        p.reasons.push(
+            "symbols not checked: the kernel's exports are unknown (no Module.symvers)".into(),
+        );
         return;
     };
     let uses = match resolve_all(kernel, exports, module, gpl, force, &name) {
@@ -668,8 +688,10 @@ fn module_steps(p: &mut Prediction, kernel: &Kernel, module: &modfile::Module, f
                 }
             }
             Resolution::Unknown | Resolution::GplOnly => {
-                p.dmesg
-                    .push(format!("{name}: Unknown symbol {sym} (err -{})", libc::ENOENT));
+                p.dmesg.push(format!(
+                    "{name}: Unknown symbol {sym} (err -{})",
+                    libc::ENOENT
+                ));
                 last = Some(libc::ENOENT);
                 p.reasons.push(if matches!(r, Resolution::GplOnly) {
                     format!("{sym} is GPL-only and the licence '{license}' is not GPL-compatible")
@@ -693,7 +715,8 @@ fn module_steps(p: &mut Prediction, kernel: &Kernel, module: &modfile::Module, f
             p.letters()
         ));
     } else {
-        p.reasons.push(format!("all {} symbols resolve", uses.len()));
+        p.reasons
+            .push(format!("all {} symbols resolve", uses.len()));
     }
 }
 
@@ -701,6 +724,29 @@ fn module_steps(p: &mut Prediction, kernel: &Kernel, module: &modfile::Module, f
 /// (P, F) was set before.
 fn lock_debugging_off(tainted: u64) -> bool {
     tainted & (1 << TAINT_PROPRIETARY | 1 << TAINT_FORCED) != 0
+}
+
+/// 6.4's `elf_validity_cache_copy`: the module's `.gnu.linkonce.this_module` must be as
+/// large as the kernel's `struct module`; the kernel's line when it is not.
+fn struct_module_mismatch(kernel: &Kernel, module: &modfile::Module) -> Option<String> {
+    let want = kernel.struct_module_size?;
+    if kernel.version()? < (6, 4) {
+        return None;
+    }
+    let have = module
+        .elf()
+        .section_by_name(".gnu.linkonce.this_module")?
+        .size;
+    let name = module
+        .modinfo()
+        .get("name")
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .unwrap_or_else(|| "(missing .modinfo name field)".into());
+    (have != want).then(|| {
+        format!(
+            "module {name}: .gnu.linkonce.this_module section size must match the kernel's built struct module size at run time"
+        )
+    })
 }
 
 /// The kernel's line when the module's vermagic `m` is not the kernel's (`same_magic`:
@@ -739,11 +785,19 @@ enum Resolution {
     /// printed once per boot; the load goes on).
     NoVersion(String),
     /// From a namespace the module does not import: the kernel's lines.
-    Namespace { namespace: String, lines: Vec<String> },
+    Namespace {
+        namespace: String,
+        lines: Vec<String>,
+    },
 }
 
 /// `check_version` for `sym` found in `exports`.
-fn symbol_version(exports: &Exports, module: &modfile::Module, sym: &str, name: &str) -> Resolution {
+fn symbol_version(
+    exports: &Exports,
+    module: &modfile::Module,
+    sym: &str,
+    name: &str,
+) -> Resolution {
     let Some(crc) = exports.get(sym).and_then(|e| e.crc) else {
         return Resolution::NoCrc;
     };
@@ -798,7 +852,10 @@ fn resolve_all(
                 if matches!(version, Resolution::BadCrc { .. }) {
                     let mut version = version;
                     if let Resolution::BadCrc { lines, .. } = &mut version {
-                        lines.push(format!("{name}: Unknown symbol {sym} (err -{})", libc::EINVAL));
+                        lines.push(format!(
+                            "{name}: Unknown symbol {sym} (err -{})",
+                            libc::EINVAL
+                        ));
                     }
                     version
                 } else if !e.namespace.is_empty()
@@ -837,9 +894,17 @@ fn undefined_symbols(module: &modfile::Module) -> Result<Vec<(String, bool)>, St
     for i in 1..tab.size / entsize {
         let base = tab.offset + i * entsize;
         let (name_off, info, shndx) = if elf.is_64() {
-            (elf.uint(base, 4), elf.uint(base + 4, 1), elf.uint(base + 6, 2))
+            (
+                elf.uint(base, 4),
+                elf.uint(base + 4, 1),
+                elf.uint(base + 6, 2),
+            )
         } else {
-            (elf.uint(base, 4), elf.uint(base + 12, 1), elf.uint(base + 14, 2))
+            (
+                elf.uint(base, 4),
+                elf.uint(base + 12, 1),
+                elf.uint(base + 14, 2),
+            )
         };
         let (Some(name_off), Some(info), Some(shndx)) = (name_off, info, shndx) else {
             return Err(format!(".symtab entry {i}: past the end of the file"));
@@ -848,7 +913,9 @@ fn undefined_symbols(module: &modfile::Module) -> Result<Vec<(String, bool)>, St
             continue;
         }
         let Some(tail) = strtab.get(name_off as usize..) else {
-            return Err(format!(".symtab entry {i}: name offset {name_off} past .strtab"));
+            return Err(format!(
+                ".symtab entry {i}: name offset {name_off} past .strtab"
+            ));
         };
         let end = tail.iter().position(|&b| b == 0).unwrap_or(tail.len());
         if end == 0 {
@@ -875,11 +942,19 @@ fn checks(
     // Signature.
     let mut p = Prediction::new(name.to_string());
     let sig_check = if !kernel.enabled("CONFIG_MODULE_SIG") {
-        Check::new(CheckKind::Signature, Verdict::Pass, "the kernel does not check signatures")
+        Check::new(
+            CheckKind::Signature,
+            Verdict::Pass,
+            "the kernel does not check signatures",
+        )
     } else if signature_step(&mut p, kernel, sig, force) {
         let mut c = Check::new(
             CheckKind::Signature,
-            if p.taint_mask == 0 { Verdict::Pass } else { Verdict::Warn },
+            if p.taint_mask == 0 {
+                Verdict::Pass
+            } else {
+                Verdict::Warn
+            },
             p.reasons.join("; "),
         );
         c.taint_mask = p.taint_mask;
@@ -913,6 +988,29 @@ fn checks(
     let license = get("license").unwrap_or_else(|| "unspecified".into());
     let gpl = license_is_gpl_compatible(&license);
 
+    // struct module's size.
+    out.push(match struct_module_mismatch(kernel, module) {
+        Some(line) => {
+            let mut c = Check::new(
+                CheckKind::StructModule,
+                Verdict::Fail,
+                "its struct module's size is not the kernel's: built for another kernel",
+            );
+            c.errno = Some(libc::ENOEXEC);
+            c.dmesg.push(line);
+            c
+        }
+        None if kernel.struct_module_size.is_none() => unknown(
+            CheckKind::StructModule,
+            "the kernel's struct module size is unknown (no module of its own to compare)",
+        ),
+        None if kernel.version() < Some((6, 4)) => Check::new(
+            CheckKind::StructModule,
+            Verdict::Pass,
+            "not compared before 6.4",
+        ),
+        None => Check::new(CheckKind::StructModule, Verdict::Pass, "same size"),
+    });
     // Vermagic.
     out.push(match get("vermagic").filter(|_| !force) {
         None if force_load => {
@@ -922,7 +1020,8 @@ fn checks(
                 "not compared (forced or absent): taint F",
             );
             c.taint_mask = 1 << TAINT_FORCED;
-            c.dmesg.push(format!("{name}: bad vermagic: kernel tainted."));
+            c.dmesg
+                .push(format!("{name}: bad vermagic: kernel tainted."));
             c
         }
         None => {
@@ -956,7 +1055,10 @@ fn checks(
             CheckKind::GplOnly,
             CheckKind::Namespaces,
         ] {
-            out.push(unknown(k, "the kernel's exports are unknown (no Module.symvers)"));
+            out.push(unknown(
+                k,
+                "the kernel's exports are unknown (no Module.symvers)",
+            ));
         }
         out.push(dependency_check(kernel, module, None));
         out.push(sig_check);
@@ -981,23 +1083,36 @@ fn checks(
 
     // Modversions: module_layout first (ENOEXEC), then each symbol's CRC (EINVAL).
     let mut c = if !modversions {
-        Check::new(CheckKind::Modversions, Verdict::Pass, "the kernel has no CONFIG_MODVERSIONS")
+        Check::new(
+            CheckKind::Modversions,
+            Verdict::Pass,
+            "the kernel has no CONFIG_MODVERSIONS",
+        )
     } else if force || !has_versions {
         let mut c = Check::new(
             CheckKind::Modversions,
-            if force_load { Verdict::Warn } else { Verdict::Fail },
+            if force_load {
+                Verdict::Warn
+            } else {
+                Verdict::Fail
+            },
             "no symbol versions (forced or absent)",
         );
         if force_load {
             c.taint_mask = 1 << TAINT_FORCED;
-            c.dmesg.push(format!("{name}: module_layout: kernel tainted."));
+            c.dmesg
+                .push(format!("{name}: module_layout: kernel tainted."));
         } else {
             c.errno = Some(libc::ENOEXEC);
         }
         c
     } else {
         match symbol_version(exports, module, "module_layout", name) {
-            Resolution::BadCrc { module: m, kernel: k, lines } => {
+            Resolution::BadCrc {
+                module: m,
+                kernel: k,
+                lines,
+            } => {
                 let mut c = Check::new(
                     CheckKind::Modversions,
                     Verdict::Fail,
@@ -1014,13 +1129,22 @@ fn checks(
         let bad: Vec<_> = uses
             .iter()
             .filter_map(|(s, r)| match r {
-                Resolution::BadCrc { module, kernel, lines } => Some((s, module, kernel, lines)),
+                Resolution::BadCrc {
+                    module,
+                    kernel,
+                    lines,
+                } => Some((s, module, kernel, lines)),
                 _ => None,
             })
             .collect();
         let checked = uses
             .iter()
-            .filter(|(_, r)| !matches!(r, Resolution::Unknown | Resolution::GplOnly | Resolution::WeakMissing))
+            .filter(|(_, r)| {
+                !matches!(
+                    r,
+                    Resolution::Unknown | Resolution::GplOnly | Resolution::WeakMissing
+                )
+            })
             .count();
         if bad.is_empty() {
             c.detail = format!("module_layout and {checked} symbols' CRCs match");
@@ -1051,7 +1175,11 @@ fn checks(
         c.errno = Some(libc::ENOENT);
         c.detail = format!(
             "nothing exports {}",
-            missing.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", ")
+            missing
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         c.dmesg = missing.iter().map(|(s, _)| unknown_line(s)).collect();
     }
@@ -1067,7 +1195,11 @@ fn checks(
         c.errno = Some(libc::ENOENT);
         c.detail = format!(
             "licence '{license}' is not GPL-compatible and {} GPL-only",
-            gpl_used.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>().join(", ")
+            gpl_used
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         c.dmesg = gpl_used.iter().map(|(s, _)| unknown_line(s)).collect();
     }
@@ -1123,7 +1255,11 @@ fn dependency_check(
         .map(|d| d.replace('-', "_"))
         .collect();
     if deps.is_empty() {
-        return Check::new(CheckKind::Dependencies, Verdict::Pass, "depends on no module");
+        return Check::new(
+            CheckKind::Dependencies,
+            Verdict::Pass,
+            "depends on no module",
+        );
     }
     let owners = kernel.exports.as_ref().map(|e| e.owners());
     let have = |d: &str| -> Option<bool> {
@@ -1143,7 +1279,11 @@ fn dependency_check(
             Verdict::Fail,
             format!(
                 "the kernel has no module {}",
-                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         );
         c.errno = Some(libc::ENOENT);
@@ -1161,7 +1301,10 @@ fn dependency_check(
         return Check::new(
             CheckKind::Dependencies,
             Verdict::Unknown,
-            format!("depends on {}; the kernel's modules are unknown", deps.join(", ")),
+            format!(
+                "depends on {}; the kernel's modules are unknown",
+                deps.join(", ")
+            ),
         );
     }
     Check::new(

@@ -6,7 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use loadcheck::{parse_config, predict_bytes, CheckKind, Export, Exports, Kernel, SigVerdict, Verdict};
+use loadcheck::{
+    parse_config, predict_bytes, CheckKind, Export, Exports, Kernel, SigVerdict, Verdict,
+};
 
 struct Kern {
     kernel: Kernel,
@@ -43,18 +45,28 @@ fn kern(series: Option<&str>) -> Option<Kern> {
     };
     let config =
         std::fs::read_to_string(root.join("boot").join(format!("config-{release}"))).ok()?;
-    let moddir = root.join("lib/modules").join(&release).join("kernel/drivers/net");
+    let moddir = root
+        .join("lib/modules")
+        .join(&release)
+        .join("kernel/drivers/net");
     let raw = std::fs::read(moddir.join("dummy.ko"))
         .or_else(|_| std::fs::read(moddir.join("dummy.ko.xz")))
         .ok()?;
+    let dummy = modfile::decompress(&raw).unwrap().into_owned();
+    let struct_module_size = modfile::Module::parse(&dummy)
+        .unwrap()
+        .elf()
+        .section_by_name(".gnu.linkonce.this_module")
+        .map(|s| s.size);
     Some(Kern {
         kernel: Kernel {
+            struct_module_size,
             release,
             config: parse_config(&config),
             exports: Some(Exports::parse_symvers(&text).unwrap()),
             ..Default::default()
         },
-        dummy: modfile::decompress(&raw).unwrap().into_owned(),
+        dummy,
     })
 }
 
@@ -71,14 +83,27 @@ fn each_kernel_loads_its_own_and_refuses_the_others() {
         let p = predict_bytes(&own.kernel, &own.dummy, SigVerdict::Valid, false, "dummy");
         assert!(p.loads, "{p:#?}");
         assert_eq!(p.taint_mask, 0);
-        assert!(p.checks.iter().all(|c| c.verdict == Verdict::Pass), "{p:#?}");
+        assert!(
+            p.checks.iter().all(|c| c.verdict == Verdict::Pass),
+            "{p:#?}"
+        );
 
         let p = predict_bytes(&other.kernel, &own.dummy, SigVerdict::Valid, false, "dummy");
         assert_eq!(p.errno, Some(libc::ENOEXEC), "{p:#?}");
-        assert_eq!(
-            p.dmesg,
-            ["dummy: disagrees about version of symbol module_layout"]
-        );
+        // 6.12 (since 6.4) compares struct module's size first; 6.1 module_layout's CRC.
+        if other.kernel.version() >= Some((6, 4)) {
+            assert_eq!(
+                p.dmesg,
+                ["module dummy: .gnu.linkonce.this_module section size must match the kernel's built struct module size at run time"]
+            );
+            assert_eq!(check(&p, CheckKind::StructModule).verdict, Verdict::Fail);
+        } else {
+            assert_eq!(
+                p.dmesg,
+                ["dummy: disagrees about version of symbol module_layout"]
+            );
+            assert_eq!(check(&p, CheckKind::StructModule).verdict, Verdict::Pass);
+        }
         let c = check(&p, CheckKind::Modversions);
         assert_eq!((c.verdict, c.errno), (Verdict::Fail, Some(libc::ENOEXEC)));
         // vermagic alone would pass: with modversions the release is not compared.
@@ -171,10 +196,7 @@ fn changed_exports_give_the_loaders_other_refusals() {
     // GPL-only, in a module whose licence is not GPL-compatible: not found (ENOENT), and
     // the P taint stays on the kernel.
     let mut bad = k.dummy.clone();
-    let at = bad
-        .windows(12)
-        .position(|w| w == b"license=GPL\0")
-        .unwrap();
+    let at = bad.windows(12).position(|w| w == b"license=GPL\0").unwrap();
     bad[at + 8..at + 11].copy_from_slice(b"BSD");
     let mut e = base.clone();
     let x = with(&e, a, &|x| x.gpl_only = true);
@@ -186,8 +208,12 @@ fn changed_exports_give_the_loaders_other_refusals() {
     let p = predict_bytes(&kernel, &bad, SigVerdict::Valid, false, "dummy");
     assert_eq!(p.errno, Some(libc::ENOENT), "{p:#?}");
     assert_eq!(p.letters(), "P");
-    assert!(p.dmesg.contains(&format!("dummy: Unknown symbol {a} (err -2)")));
-    assert!(p.dmesg.contains(&"dummy: module license 'BSD' taints kernel.".to_string()));
+    assert!(p
+        .dmesg
+        .contains(&format!("dummy: Unknown symbol {a} (err -2)")));
+    assert!(p
+        .dmesg
+        .contains(&"dummy: module license 'BSD' taints kernel.".to_string()));
     let c = check(&p, CheckKind::GplOnly);
     assert_eq!((c.verdict, c.errno), (Verdict::Fail, Some(libc::ENOENT)));
 }

@@ -227,7 +227,9 @@ fn is_deb(path: &Path) -> anyhow::Result<bool> {
     use std::io::Read;
     let mut head = [0u8; 8];
     let mut f = std::fs::File::open(path).with_context(|| path.display().to_string())?;
-    let n = f.read(&mut head).with_context(|| path.display().to_string())?;
+    let n = f
+        .read(&mut head)
+        .with_context(|| path.display().to_string())?;
     Ok(n == 8 && &head == b"!<arch>\n")
 }
 
@@ -323,10 +325,45 @@ fn kernel_facts(a: &CheckArgs, spec: &std::ffi::OsStr, tainted: u64) -> anyhow::
             exports,
             modules: modules_of(&k.modules_dir),
             tainted,
+            struct_module_size: struct_module_size(&k.modules_dir),
         },
         image: k.image,
         notes,
     })
+}
+
+/// `sizeof(struct module)` of a kernel: the size of `.gnu.linkonce.this_module` in the
+/// first of its own modules (under `kernel/`) that can be read.
+fn struct_module_size(dir: &Path) -> Option<u64> {
+    let mut stack = vec![dir.join("kernel")];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&d).ok()?.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if !e.file_name().to_string_lossy().contains(".ko") {
+                continue;
+            }
+            let Ok(raw) = std::fs::read(&p) else {
+                continue;
+            };
+            let Ok(data) = modfile::decompress(&raw) else {
+                continue;
+            };
+            if let Some(size) = modfile::Module::parse(&data).ok().and_then(|m| {
+                m.elf()
+                    .section_by_name(".gnu.linkonce.this_module")
+                    .map(|s| s.size)
+            }) {
+                return Some(size);
+            }
+        }
+    }
+    None
 }
 
 /// The names of the modules in a modules directory, and of those built in
@@ -557,12 +594,7 @@ fn print_human(results: &[(String, loadcheck::SigVerdict, loadcheck::Prediction)
             (v, None) => v.name().to_string(),
         }
     };
-    let width = results
-        .iter()
-        .map(|r| r.0.len())
-        .max()
-        .unwrap_or(0)
-        .max(12);
+    let width = results.iter().map(|r| r.0.len()).max().unwrap_or(0).max(12);
     println!();
     print!("{:<16}", "check");
     for (release, _, _) in results {
@@ -580,7 +612,14 @@ fn print_human(results: &[(String, loadcheck::SigVerdict, loadcheck::Prediction)
     print!("{:<16}", "result");
     for (_, _, p) in results {
         let r = match p.errno {
-            None => format!("loads ({})", if p.letters().is_empty() { "-".into() } else { p.letters() }),
+            None => format!(
+                "loads ({})",
+                if p.letters().is_empty() {
+                    "-".into()
+                } else {
+                    p.letters()
+                }
+            ),
             Some(e) => modsys::Errno(e).name().to_string(),
         };
         print!(" {r:<width$}");
@@ -588,10 +627,7 @@ fn print_human(results: &[(String, loadcheck::SigVerdict, loadcheck::Prediction)
     println!();
     for (release, _, p) in results {
         for c in &p.checks {
-            if matches!(
-                c.verdict,
-                loadcheck::Verdict::Pass
-            ) {
+            if matches!(c.verdict, loadcheck::Verdict::Pass) {
                 continue;
             }
             let errno = c
