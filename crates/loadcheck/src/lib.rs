@@ -1204,7 +1204,10 @@ fn checks(
         c.dmesg = gpl_used.iter().map(|(s, _)| unknown_line(s)).collect();
     }
     out.push(c);
-    let ns: Vec<_> = uses
+    // Judged on its own: with the CRCs left aside (a CRC that differs would stop the
+    // kernel before it looks at the namespace).
+    let unversioned = resolve_all(kernel, exports, module, gpl, true, name).unwrap_or_default();
+    let ns: Vec<_> = unversioned
         .iter()
         .filter_map(|(s, r)| match r {
             Resolution::Namespace { namespace, lines } => Some((s, namespace, lines)),
