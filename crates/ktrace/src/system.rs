@@ -6,18 +6,52 @@ use crate::sema::{wildcard_match, Env};
 use crate::types::{parse_tp_format, TpField};
 use object::{Object, ObjectSegment, ObjectSymbol};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 pub const TRACEFS: &str = "/sys/kernel/tracing";
 
 pub struct SystemEnv {
     pub tracefs: PathBuf,
+    /// Where the kernel's types come from: `--btf FILE`, else [`VMLINUX_BTF`].
+    pub btf_path: Option<PathBuf>,
+    /// The BTF, read on the first question that needs it (most scripts never ask).
+    btf: OnceLock<Result<Arc<btf::Btf>, String>>,
 }
+
+/// The running kernel's BTF.
+pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 impl Default for SystemEnv {
     fn default() -> Self {
         SystemEnv {
             tracefs: PathBuf::from(TRACEFS),
+            btf_path: None,
+            btf: OnceLock::new(),
         }
+    }
+}
+
+/// Reads BTF from `path`: raw BTF (`/sys/kernel/btf/vmlinux`, `bpftool btf dump ... format
+/// raw`'s input), an ELF file with a `.BTF` section (a `vmlinux`), or a kernel image
+/// (a bzImage or a compressed payload, decompressed first).
+pub fn load_btf(path: &Path) -> Result<btf::Btf, String> {
+    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let what = |e: btf::Error| format!("{}: {e}", path.display());
+    if data.starts_with(&btf::MAGIC.to_le_bytes()) || data.starts_with(&btf::MAGIC.to_be_bytes())
+    {
+        return btf::Btf::parse(&data).map_err(what);
+    }
+    if data.starts_with(b"\x7fELF") {
+        return btf::from_elf(&data, None).map_err(what);
+    }
+    match modsign::image::decompress_payload(&data) {
+        Some(payload) => btf::find_in_image(&payload).map_err(what),
+        None => btf::find_in_image(&data).map_err(|_| {
+            format!(
+                "{}: no BTF found (not raw BTF, not an ELF file with .BTF, not a kernel image)",
+                path.display()
+            )
+        }),
     }
 }
 
@@ -114,6 +148,18 @@ impl Env for SystemEnv {
 
     fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String> {
         uprobe_offset(path, symbol).map(|_| ())
+    }
+
+    fn btf(&self) -> Result<Arc<btf::Btf>, String> {
+        self.btf
+            .get_or_init(|| {
+                let path = self
+                    .btf_path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(VMLINUX_BTF));
+                load_btf(&path).map(Arc::new)
+            })
+            .clone()
     }
 }
 

@@ -34,6 +34,7 @@
 pub mod ast;
 pub mod codegen;
 pub mod diag;
+pub mod kernel;
 pub mod lexer;
 pub mod parser;
 pub mod printf;
@@ -70,6 +71,7 @@ pub fn fuzz_one(data: &[u8]) -> bool {
         &sema::Options {
             positional: &positional,
             unsafe_ok: true,
+            dry_run: true,
         },
     ) {
         Ok(a) => a,
