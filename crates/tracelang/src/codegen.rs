@@ -1769,10 +1769,7 @@ impl Gen<'_> {
             Ty::Ptr(_) => (8, false),
             other => {
                 return Err(Diagnostic::new(
-                    format!(
-                        "cannot use {} as an integer",
-                        self.a.describe(other)
-                    ),
+                    format!("cannot use {} as an integer", self.a.describe(other)),
                     span,
                     "read a member of it, or print a string member",
                 ))

@@ -37,7 +37,10 @@ pub fn needs_btf(prog: &Program) -> bool {
                 ty,
                 "kfunc" | "kretfunc" | "fentry" | "fexit" | "f" | "fr" | "rawtracepoint" | "rt"
             )
-        }) || p.predicate.as_ref().is_some_and(|e| expr_needs(e, &defined))
+        }) || p
+            .predicate
+            .as_ref()
+            .is_some_and(|e| expr_needs(e, &defined))
             || p.body.iter().any(|s| stmt_needs(s, &defined))
     })
 }
@@ -71,7 +74,8 @@ fn expr_needs(e: &Expr, defined: &[&str]) -> bool {
         | ExprKind::Positional(_)
         | ExprKind::PositionalCount => false,
         ExprKind::Builtin(b) => {
-            b == "curtask" || (!PLAIN_BUILTINS.contains(&b.as_str()) && !defined.contains(&b.as_str()))
+            b == "curtask"
+                || (!PLAIN_BUILTINS.contains(&b.as_str()) && !defined.contains(&b.as_str()))
         }
         ExprKind::Map { keys, .. } => any(keys),
         ExprKind::Call { args, .. } => any(args),
@@ -137,7 +141,12 @@ fn fixed_int(name: &str) -> Option<(u32, bool)> {
         "int16" | "s16" | "__s16" | "int16_t" | "short int" => (2, true),
         "uint32" | "u32" | "__u32" | "uint32_t" | "unsigned int" => (4, false),
         "int32" | "s32" | "__s32" | "int32_t" | "int" | "pid_t" => (4, true),
-        "uint64" | "u64" | "__u64" | "uint64_t" | "long unsigned int" | "size_t"
+        "uint64"
+        | "u64"
+        | "__u64"
+        | "uint64_t"
+        | "long unsigned int"
+        | "size_t"
         | "long long unsigned int" => (8, false),
         "int64" | "s64" | "__s64" | "int64_t" | "long int" | "ssize_t" | "long long int" => {
             (8, true)
@@ -164,7 +173,11 @@ pub(crate) fn prepare(a: &mut Analysis, prog: &Program) -> Result<(), Diagnostic
         for def in &prog.structs {
             let id = define_struct(a, &mut b, def)?;
             a.local_types.insert(
-                format!("{} {}", if def.union { "union" } else { "struct" }, def.name),
+                format!(
+                    "{} {}",
+                    if def.union { "union" } else { "struct" },
+                    def.name
+                ),
                 id,
             );
         }
@@ -213,7 +226,9 @@ fn collect_stmt_idents(s: &Stmt, out: &mut Vec<String>) {
         Stmt::AssignVar { value, .. } => collect_idents(value, out),
         Stmt::If { cond, then, els } => {
             collect_idents(cond, out);
-            then.iter().chain(els).for_each(|s| collect_stmt_idents(s, out));
+            then.iter()
+                .chain(els)
+                .for_each(|s| collect_stmt_idents(s, out));
         }
         Stmt::Unroll { body, .. } => body.iter().for_each(|s| collect_stmt_idents(s, out)),
         Stmt::While { cond, body } => {
@@ -227,9 +242,9 @@ fn collect_stmt_idents(s: &Stmt, out: &mut Vec<String>) {
 fn collect_idents(e: &Expr, out: &mut Vec<String>) {
     match &e.kind {
         ExprKind::Builtin(b) => out.push(b.clone()),
-        ExprKind::Map { keys: v, .. }
-        | ExprKind::Call { args: v, .. }
-        | ExprKind::Tuple(v) => v.iter().for_each(|e| collect_idents(e, out)),
+        ExprKind::Map { keys: v, .. } | ExprKind::Call { args: v, .. } | ExprKind::Tuple(v) => {
+            v.iter().for_each(|e| collect_idents(e, out))
+        }
         ExprKind::Binary { lhs, rhs, .. }
         | ExprKind::Index {
             expr: lhs,
@@ -300,7 +315,11 @@ fn define_struct(a: &Analysis, b: &mut Btf, def: &StructDef) -> Result<TypeId, D
         };
         let malign = align_of(b, tid, 0);
         align = align.max(malign);
-        let at = if def.union { 0 } else { offset.next_multiple_of(malign) };
+        let at = if def.union {
+            0
+        } else {
+            offset.next_multiple_of(malign)
+        };
         let name_off = b.add_str(&m.name);
         members.push(Member {
             name_off,
@@ -339,7 +358,12 @@ fn type_in(
 }
 
 fn split_stars(written: &str) -> (&str, usize) {
-    let stars = written.chars().rev().take_while(|c| *c == '*' || *c == ' ').filter(|c| *c == '*').count();
+    let stars = written
+        .chars()
+        .rev()
+        .take_while(|c| *c == '*' || *c == ' ')
+        .filter(|c| *c == '*')
+        .count();
     (written.trim_end_matches(['*', ' ']), stars)
 }
 
@@ -531,19 +555,22 @@ impl Analysis {
         let id = match base {
             Ty::Ptr(p) => b.resolve(*p),
             Ty::Record(id) => *id,
-            t => {
-                return Err(Diagnostic::new(
-                    format!("{} has no fields", self.describe(t)),
-                    base_span,
-                    format!("this is {}", self.describe(t)),
-                )
-                .hint("cast an address to a struct pointer first: `((struct task_struct *)addr)->pid`"))
-            }
+            t => return Err(Diagnostic::new(
+                format!("{} has no fields", self.describe(t)),
+                base_span,
+                format!("this is {}", self.describe(t)),
+            )
+            .hint(
+                "cast an address to a struct pointer first: `((struct task_struct *)addr)->pid`",
+            )),
         };
         match b.get(id).map(|t| &t.kind) {
             Some(Kind::Struct { .. } | Kind::Union { .. }) => Ok(id),
             Some(Kind::Fwd { .. }) => Err(Diagnostic::new(
-                format!("`{}` is incomplete: BTF has only its declaration", b.c_type(id)),
+                format!(
+                    "`{}` is incomplete: BTF has only its declaration",
+                    b.c_type(id)
+                ),
                 base_span,
                 "no members known",
             )),
@@ -578,7 +605,11 @@ impl Analysis {
         let t = self.btf_ty(m.type_id, field_span)?;
         let place = if m.bitfield_size > 0 {
             let Ty::Int { size, signed } = t else {
-                return Err(Diagnostic::new("a bitfield that is not an integer", field_span, "here"));
+                return Err(Diagnostic::new(
+                    "a bitfield that is not an integer",
+                    field_span,
+                    "here",
+                ));
             };
             let _ = (size, signed);
             Place {
@@ -605,9 +636,7 @@ impl Analysis {
 
     /// The element type and size of `base[...]` (a pointer or an array).
     pub fn element_of(&self, base: &Ty, span: Span) -> Result<(Ty, u64), Diagnostic> {
-        let b = self
-            .types()
-            .ok_or_else(|| self.no_btf("indexing", span))?;
+        let b = self.types().ok_or_else(|| self.no_btf("indexing", span))?;
         let elem = match base {
             Ty::Ptr(p) => *p,
             Ty::Array(id) => match b.get(*id).map(|t| &t.kind) {
@@ -624,7 +653,10 @@ impl Analysis {
         };
         let size = b.size_of(elem).filter(|s| *s > 0).ok_or_else(|| {
             Diagnostic::new(
-                format!("cannot index a `{}`: its elements have no size", self.describe(base)),
+                format!(
+                    "cannot index a `{}`: its elements have no size",
+                    self.describe(base)
+                ),
                 span,
                 "here",
             )
@@ -657,10 +689,9 @@ impl Analysis {
                 }
             }
             ExprKind::SizeofExpr(x) => match self.ty(x, inst)? {
-                Ty::Record(id) | Ty::Array(id) => self
-                    .types()
-                    .and_then(|b| b.size_of(id))
-                    .unwrap_or(0) as i64,
+                Ty::Record(id) | Ty::Array(id) => {
+                    self.types().and_then(|b| b.size_of(id)).unwrap_or(0) as i64
+                }
                 Ty::Int { size, .. } => i64::from(size),
                 t => t.size() as i64,
             },
@@ -671,7 +702,8 @@ impl Analysis {
                 let mut id = base_type(self, b, ty, e.span)?;
                 let mut off = 0u64;
                 for f in fields {
-                    let (t, place) = self.member_of(&Ty::Record(b.resolve(id)), f, e.span, e.span)?;
+                    let (t, place) =
+                        self.member_of(&Ty::Record(b.resolve(id)), f, e.span, e.span)?;
                     off += u64::from(place.offset);
                     id = match t {
                         Ty::Record(r) => r,

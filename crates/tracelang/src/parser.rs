@@ -168,7 +168,9 @@ impl Parser<'_> {
                 let directive = line[1..].trim_start();
                 let word = directive.split_whitespace().next().unwrap_or("");
                 let arg = directive[word.len()..].trim();
-                let defined = |n: &str| n == "BPFTRACE_HAVE_BTF" || defines.iter().any(|d: &Define| d.name == n);
+                let defined = |n: &str| {
+                    n == "BPFTRACE_HAVE_BTF" || defines.iter().any(|d: &Define| d.name == n)
+                };
                 match word {
                     "ifdef" => conds.push(defined(arg)),
                     "ifndef" => conds.push(!defined(arg)),
@@ -193,8 +195,12 @@ impl Parser<'_> {
                             break;
                         };
                         at += nl + 1;
-                        if self.lx.src[at..].trim_start_matches([' ', '\t']).starts_with('#') {
-                            at += self.lx.src[at..].len() - self.lx.src[at..].trim_start_matches([' ', '\t']).len();
+                        if self.lx.src[at..]
+                            .trim_start_matches([' ', '\t'])
+                            .starts_with('#')
+                        {
+                            at += self.lx.src[at..].len()
+                                - self.lx.src[at..].trim_start_matches([' ', '\t']).len();
                             break;
                         }
                     }
@@ -283,16 +289,16 @@ impl Parser<'_> {
                         words.push(w);
                         decl_start.get_or_insert(span);
                     }
-                    Tok::Punct("*") | Tok::Punct(";") | Tok::Punct(",") | Tok::Punct("[") => {
-                        break
-                    }
+                    Tok::Punct("*") | Tok::Punct(";") | Tok::Punct(",") | Tok::Punct("[") => break,
                     other => {
                         return Err(Diagnostic::new(
                             format!("expected a member declaration, found {}", other.describe()),
                             span,
                             "in this struct definition",
                         )
-                        .hint("members are written `TYPE NAME;`, `TYPE *NAME;` or `TYPE NAME[N];`"))
+                        .hint(
+                            "members are written `TYPE NAME;`, `TYPE *NAME;` or `TYPE NAME[N];`",
+                        ))
                     }
                 }
             }
@@ -343,9 +349,10 @@ impl Parser<'_> {
                             "not an integer",
                         ));
                     };
-                    array = Some(u32::try_from(n).map_err(|_| {
-                        Diagnostic::new("array length out of range", span, "here")
-                    })?);
+                    array =
+                        Some(u32::try_from(n).map_err(|_| {
+                            Diagnostic::new("array length out of range", span, "here")
+                        })?);
                     self.expect("]", "to close the array length")?;
                 }
                 let ty = if stars > 0 {
@@ -402,7 +409,9 @@ impl Parser<'_> {
             None => false,
             Some("struct" | "union" | "enum") => words.len() == 2,
             Some(_) => {
-                words.iter().all(|w| C_TYPE_WORDS.contains(&w.as_str()) || CAST_TYPES.contains(&w.as_str()))
+                words
+                    .iter()
+                    .all(|w| C_TYPE_WORDS.contains(&w.as_str()) || CAST_TYPES.contains(&w.as_str()))
                     || (words.len() == 1 && stars > 0)
             }
         };
@@ -814,7 +823,9 @@ impl Parser<'_> {
                     keys: Vec::new(),
                 }
             }
-            Tok::Ident(name) if (name == "sizeof" || name == "offsetof") && self.is_punct("(")? => {
+            Tok::Ident(name)
+                if (name == "sizeof" || name == "offsetof") && self.is_punct("(")? =>
+            {
                 self.next()?;
                 let saved = self.no_div;
                 self.no_div = false;

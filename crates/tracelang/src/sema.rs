@@ -475,8 +475,8 @@ pub fn kernel_funcs(b: &btf::Btf) -> impl Iterator<Item = (&str, u32)> {
 
 const BUILTINS: &[&str] = &[
     "pid", "tid", "uid", "gid", "comm", "nsecs", "elapsed", "cpu", "cgroup", "func", "probe",
-    "retval", "args", "cpid", "rand", "kstack", "ustack", "curtask", "arg0", "arg1", "arg2", "arg3", "arg4",
-    "arg5",
+    "retval", "args", "cpid", "rand", "kstack", "ustack", "curtask", "arg0", "arg1", "arg2",
+    "arg3", "arg4", "arg5",
 ];
 
 /// Number of arguments each function takes: (min, max).
@@ -534,7 +534,12 @@ impl Analysis {
     }
 
     /// Argument `name` of a kfunc probe: its index and type.
-    pub fn kfunc_arg(&self, inst: usize, name: &str, span: Span) -> Result<(usize, Ty), Diagnostic> {
+    pub fn kfunc_arg(
+        &self,
+        inst: usize,
+        name: &str,
+        span: Span,
+    ) -> Result<(usize, Ty), Diagnostic> {
         let (_, params) = self.kfunc_proto(inst, span)?;
         let b = self.types().expect("kfunc_proto checked BTF");
         match params.iter().position(|p| b.str_at(p.name_off) == name) {
@@ -576,102 +581,98 @@ impl Analysis {
                 }
             }
             ExprKind::PositionalCount => INT64,
-            ExprKind::Builtin(b) => {
-                match b.as_str() {
-                    "pid" | "tid" | "uid" | "gid" | "cpu" | "rand" | "cpid" => Ty::Int {
-                        size: 8,
-                        signed: false,
-                    },
-                    "nsecs" | "elapsed" | "cgroup" => UINT64,
-                    "curtask" => match self
-                        .types()
-                        .and_then(|b| b.struct_named("task_struct"))
-                    {
-                        Some(id) => Ty::Ptr(id),
-                        None => UINT64,
-                    },
-                    "comm" => Ty::Str(16),
-                    "probe" => Ty::Probe,
-                    "kstack" => Ty::Kstack(0),
-                    "ustack" => Ty::Ustack(0),
-                    "func" => match pi.kind {
-                        ProbeKind::Kfunc { .. } => Ty::Ksym,
-                        ProbeKind::Uprobe { .. } => Ty::Usym,
-                        ProbeKind::Kprobe { .. } => Ty::Ksym,
-                        _ => {
-                            return Err(Diagnostic::new(
-                                "`func` is only available in uprobes and kprobes",
-                                e.span,
-                                "not available here",
-                            ))
-                        }
-                    },
-                    "retval" => match pi.kind {
-                        ProbeKind::Uprobe { ret: true, .. }
-                        | ProbeKind::Kprobe { ret: true, .. } => UINT64,
-                        ProbeKind::Kfunc { ret: true, .. } => {
-                            let (ret, _) = self.kfunc_proto(inst, e.span)?;
-                            if ret == 0 {
-                                return Err(Diagnostic::new(
-                                    format!("{} returns void: there is no `retval`", pi.name),
-                                    e.span,
-                                    "void function",
-                                ));
-                            }
-                            self.btf_ty(ret, e.span)?
-                        }
-                        _ => {
-                            return Err(Diagnostic::new(
-                                "`retval` is only available in uretprobes and kretprobes",
-                                e.span,
-                                format!("not available in {}", pi.name),
-                            ))
-                        }
-                    },
-                    "args" => match pi.kind {
-                        ProbeKind::Tracepoint { .. } | ProbeKind::Kfunc { .. } => Ty::Args,
-                        _ => {
-                            return Err(Diagnostic::new(
-                                "`args` is only available in tracepoints",
-                                e.span,
-                                format!("not available in {}", pi.name),
-                            )
-                            .hint("in uprobes and kprobes use arg0, arg1, ..."))
-                        }
-                    },
-                    a if a.starts_with("arg") && a[3..].parse::<u8>().is_ok() => match pi.kind {
-                        ProbeKind::Uprobe { ret: false, .. }
-                        | ProbeKind::Kprobe { ret: false, .. }
-                        | ProbeKind::RawTracepoint { .. } => UINT64,
-                        _ => {
-                            return Err(Diagnostic::new(
-                                format!("`{a}` is only available in uprobes and kprobes"),
-                                e.span,
-                                format!("not available in {}", pi.name),
-                            )
-                            .hint(
-                                if matches!(pi.kind, ProbeKind::Tracepoint { .. }) {
-                                    "tracepoints have `args->FIELD`"
-                                } else {
-                                    "argN is the Nth function argument of a uprobe or kprobe"
-                                },
-                            ))
-                        }
-                    },
-                    other if self.constants.contains_key(other) => INT64,
-                    other => {
+            ExprKind::Builtin(b) => match b.as_str() {
+                "pid" | "tid" | "uid" | "gid" | "cpu" | "rand" | "cpid" => Ty::Int {
+                    size: 8,
+                    signed: false,
+                },
+                "nsecs" | "elapsed" | "cgroup" => UINT64,
+                "curtask" => match self.types().and_then(|b| b.struct_named("task_struct")) {
+                    Some(id) => Ty::Ptr(id),
+                    None => UINT64,
+                },
+                "comm" => Ty::Str(16),
+                "probe" => Ty::Probe,
+                "kstack" => Ty::Kstack(0),
+                "ustack" => Ty::Ustack(0),
+                "func" => match pi.kind {
+                    ProbeKind::Kfunc { .. } => Ty::Ksym,
+                    ProbeKind::Uprobe { .. } => Ty::Usym,
+                    ProbeKind::Kprobe { .. } => Ty::Ksym,
+                    _ => {
                         return Err(Diagnostic::new(
-                            format!("unknown identifier `{other}`"),
+                            "`func` is only available in uprobes and kprobes",
                             e.span,
-                            "not a builtin",
-                        )
-                        .hint(format!(
-                            "builtins: {}; scratch variables start with `$`, maps with `@`",
-                            BUILTINS.join(" ")
-                        )))
+                            "not available here",
+                        ))
                     }
+                },
+                "retval" => match pi.kind {
+                    ProbeKind::Uprobe { ret: true, .. } | ProbeKind::Kprobe { ret: true, .. } => {
+                        UINT64
+                    }
+                    ProbeKind::Kfunc { ret: true, .. } => {
+                        let (ret, _) = self.kfunc_proto(inst, e.span)?;
+                        if ret == 0 {
+                            return Err(Diagnostic::new(
+                                format!("{} returns void: there is no `retval`", pi.name),
+                                e.span,
+                                "void function",
+                            ));
+                        }
+                        self.btf_ty(ret, e.span)?
+                    }
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "`retval` is only available in uretprobes and kretprobes",
+                            e.span,
+                            format!("not available in {}", pi.name),
+                        ))
+                    }
+                },
+                "args" => match pi.kind {
+                    ProbeKind::Tracepoint { .. } | ProbeKind::Kfunc { .. } => Ty::Args,
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "`args` is only available in tracepoints",
+                            e.span,
+                            format!("not available in {}", pi.name),
+                        )
+                        .hint("in uprobes and kprobes use arg0, arg1, ..."))
+                    }
+                },
+                a if a.starts_with("arg") && a[3..].parse::<u8>().is_ok() => match pi.kind {
+                    ProbeKind::Uprobe { ret: false, .. }
+                    | ProbeKind::Kprobe { ret: false, .. }
+                    | ProbeKind::RawTracepoint { .. } => UINT64,
+                    _ => {
+                        return Err(Diagnostic::new(
+                            format!("`{a}` is only available in uprobes and kprobes"),
+                            e.span,
+                            format!("not available in {}", pi.name),
+                        )
+                        .hint(
+                            if matches!(pi.kind, ProbeKind::Tracepoint { .. }) {
+                                "tracepoints have `args->FIELD`"
+                            } else {
+                                "argN is the Nth function argument of a uprobe or kprobe"
+                            },
+                        ))
+                    }
+                },
+                other if self.constants.contains_key(other) => INT64,
+                other => {
+                    return Err(Diagnostic::new(
+                        format!("unknown identifier `{other}`"),
+                        e.span,
+                        "not a builtin",
+                    )
+                    .hint(format!(
+                        "builtins: {}; scratch variables start with `$`, maps with `@`",
+                        BUILTINS.join(" ")
+                    )))
                 }
-            }
+            },
             ExprKind::Var(v) => match pi.vars.get(v) {
                 Some(t) => t.clone(),
                 None => {
@@ -1468,7 +1469,9 @@ impl Checker<'_> {
                     }
                     _ => self.expr(value),
                 };
-                let Some(vt) = vt.map(|t| t.stored()) else { return };
+                let Some(vt) = vt.map(|t| t.stored()) else {
+                    return;
+                };
                 if matches!(vt, Ty::Void | Ty::Args | Ty::Record(_) | Ty::Array(_)) {
                     self.err(Diagnostic::new(
                         format!("cannot store {vt} in a map"),

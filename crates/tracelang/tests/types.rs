@@ -200,8 +200,10 @@ fn member_chains_read_through_probe_read_kernel() {
 
 #[test]
 fn anonymous_unions_bitfields_and_char_arrays() {
-    let l = compile("BEGIN { $t = (struct task *)0; printf(\"%d %d %s\\n\", $t->y, $t->b, $t->comm); }")
-        .unwrap();
+    let l = compile(
+        "BEGIN { $t = (struct task *)0; printf(\"%d %d %s\\n\", $t->y, $t->b, $t->comm); }",
+    )
+    .unwrap();
     // y is in the anonymous union at byte 40; b is bits 1..4 of byte 32.
     assert!(l.contains("+= 40"), "{l}");
     assert!(l.contains("+= 32"), "{l}");
@@ -244,7 +246,10 @@ fn kfunc_arguments_and_retval_are_typed_from_the_prototype() {
     let l = compile("kretfunc:f { @ = hist(retval); }").unwrap();
     assert!(l.contains("+ 16)"), "{l}");
     let e = compile("kfunc:f { printf(\"%d\\n\", args->m); }").unwrap_err();
-    assert!(e.contains("unknown field `m` in the args of kfunc:f"), "{e}");
+    assert!(
+        e.contains("unknown field `m` in the args of kfunc:f"),
+        "{e}"
+    );
     assert!(e.contains("fields: t, n"), "{e}");
 }
 
