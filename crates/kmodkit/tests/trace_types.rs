@@ -68,7 +68,10 @@ fn kfunc_kretfunc_and_rawtracepoint_compile_in_a_dry_run() {
     let l = dry("kfunc:vfs_read { printf(\"%d %d\\n\", args->count, args->file->f_flags); }");
     assert!(l.contains("; kfunc:vfs_read ("), "{l}");
     // args->count is the third u64 of the trampoline's context.
-    assert!(l.contains("*(u64 *)(r1 + 16)") || l.contains("*(u64 *)(r9 + 16)"), "{l}");
+    assert!(
+        l.contains("*(u64 *)(r1 + 16)") || l.contains("*(u64 *)(r9 + 16)"),
+        "{l}"
+    );
     // The member is read with bpf_probe_read_kernel (helper 113).
     assert!(l.contains("call 113"), "{l}");
     let l = dry("kretfunc:vfs_read { @ = hist(retval); }");
@@ -107,20 +110,30 @@ fn type_errors_point_at_the_member_and_list_the_real_ones() {
     }
     let e = dry_error(
         "BEGIN { $t = (struct task_struct *)curtask; printf(\"%d\\n\", $t->nosuch); }",
-        &["struct task_struct has no field named `nosuch`", "fields: ", "real_parent"],
+        &[
+            "struct task_struct has no field named `nosuch`",
+            "fields: ",
+            "real_parent",
+        ],
     );
     // The caret is under `nosuch` (column 64, six carets).
     assert!(e.contains("--> stdin:1:64"), "{e}");
     assert!(e.contains("^^^^^^ no such field"), "{e}");
     dry_error(
         "kfunc:vfs_read { printf(\"%d\\n\", args->nosuch); }",
-        &["unknown field `nosuch` in the args of kfunc:vfs_read", "fields: file, buf, count, pos"],
+        &[
+            "unknown field `nosuch` in the args of kfunc:vfs_read",
+            "fields: file, buf, count, pos",
+        ],
     );
     dry_error(
         "BEGIN { printf(\"%d\\n\", ((struct no_such_struct *)0)->x); }",
         &["unknown type `struct no_such_struct`"],
     );
-    dry_error("kfunc:no_such_function_x { }", &["no kernel function `no_such_function_x`"]);
+    dry_error(
+        "kfunc:no_such_function_x { }",
+        &["no kernel function `no_such_function_x`"],
+    );
 }
 
 #[test]
@@ -139,9 +152,19 @@ fn btf_file_option_and_verbose_listing() {
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(text(&o.stdout), a);
-    let o = trace(&["--btf", "/nonexistent", "-d", "-e", "BEGIN { printf(\"%d\\n\", curtask->pid); }"]);
+    let o = trace(&[
+        "--btf",
+        "/nonexistent",
+        "-d",
+        "-e",
+        "BEGIN { printf(\"%d\\n\", curtask->pid); }",
+    ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("/nonexistent"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("/nonexistent"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = trace(&["-lv", "kfunc:vfs_read"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(
@@ -157,7 +180,10 @@ fn tracepoint_verbose_listing_is_bpftraces() {
     }
     let pat = "tracepoint:syscalls:sys_enter_openat";
     let ours = trace(&["-lv", pat]);
-    let theirs = Command::new("bpftrace").args(["-lv", pat]).output().expect("bpftrace");
+    let theirs = Command::new("bpftrace")
+        .args(["-lv", pat])
+        .output()
+        .expect("bpftrace");
     assert!(ours.status.success(), "{}", text(&ours.stderr));
     assert_eq!(text(&ours.stdout), text(&theirs.stdout));
 }
@@ -205,10 +231,17 @@ fn same(script: &str) {
     };
     let ours = run(&kmodkit(), &["trace"]);
     let theirs = run(Path::new("bpftrace"), &[]);
-    assert!(theirs.status.success(), "bpftrace: {}", text(&theirs.stderr));
+    assert!(
+        theirs.status.success(),
+        "bpftrace: {}",
+        text(&theirs.stderr)
+    );
     assert!(ours.status.success(), "kmodkit: {}", text(&ours.stderr));
     let (o, t) = (text(&ours.stdout), text(&theirs.stdout));
-    assert!(t.lines().count() > 1, "no output from bpftrace for {script}");
+    assert!(
+        t.lines().count() > 1,
+        "no output from bpftrace for {script}"
+    );
     assert_eq!(o, t, "output differs for {script}");
 }
 
@@ -256,7 +289,10 @@ fn shipped_tools_compile_in_a_dry_run() {
         Err(_) => Vec::new(),
     };
     if tools.len() < 30 {
-        skip(Requirement::Bpf, "bpftrace's tools are not installed in /usr/sbin");
+        skip(
+            Requirement::Bpf,
+            "bpftrace's tools are not installed in /usr/sbin",
+        );
         return;
     }
     tools.sort();
@@ -290,7 +326,11 @@ fn shipped_tools_compile_in_a_dry_run() {
         "tcplife.bt",
     ] {
         if tools.iter().any(|t| t.ends_with(must)) {
-            assert!(ok.iter().any(|n| n == must), "{must} does not compile:\n  {}", failed.join("\n  "));
+            assert!(
+                ok.iter().any(|n| n == must),
+                "{must} does not compile:\n  {}",
+                failed.join("\n  ")
+            );
         }
     }
 }

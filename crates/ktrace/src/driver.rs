@@ -213,7 +213,12 @@ pub struct ListOptions {
 
 /// The `-lv` lines of a tracepoint: its format's fields as declared, less the common ones.
 fn tracepoint_fields(env: &SystemEnv, category: &str, name: &str) -> Vec<String> {
-    let p = env.tracefs.join("events").join(category).join(name).join("format");
+    let p = env
+        .tracefs
+        .join("events")
+        .join(category)
+        .join(name)
+        .join("format");
     let text = std::fs::read_to_string(p).unwrap_or_default();
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("field:"))
@@ -253,7 +258,11 @@ fn kfunc_params(b: &btf::Btf, func: u32) -> Vec<String> {
 }
 
 /// `-l`/`-lv` with options.
-pub fn list_with(pattern: Option<&str>, lo: &ListOptions, out: &mut dyn Write) -> Result<(), Error> {
+pub fn list_with(
+    pattern: Option<&str>,
+    lo: &ListOptions,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let mut env = SystemEnv::mounted();
     env.btf_path = lo.btf.clone();
     let pat = pattern.unwrap_or("*");
@@ -285,7 +294,9 @@ pub fn list_with(pattern: Option<&str>, lo: &ListOptions, out: &mut dyn Write) -
         .find(|t| *t == ty);
     let raw_ty = matches!(ty, "rawtracepoint" | "rt");
     if kfunc_ty.is_some() || raw_ty {
-        let b = env.btf().map_err(|e| Error::Script(format!("cannot list {ty} probes: {e}\n")))?;
+        let b = env
+            .btf()
+            .map_err(|e| Error::Script(format!("cannot list {ty} probes: {e}\n")))?;
         let func_pat = rest.rsplit(':').next().unwrap_or("*");
         if let Some(kt) = kfunc_ty {
             for (f, id) in sema::kernel_funcs(&b) {

@@ -24,6 +24,9 @@ pub struct Program {
     pub defines: Vec<Define>,
     /// `struct NAME { ... };` (or `union`) definitions written in the script.
     pub structs: Vec<StructDef>,
+    /// `#include <NAME>` / `#include "NAME"`: the headers named, whose integer `#define`s
+    /// the script may use (types come from BTF).
+    pub includes: Vec<String>,
 }
 
 /// `#define NAME VALUE`: an integer constant the script can name.

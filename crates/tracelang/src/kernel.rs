@@ -101,7 +101,7 @@ fn expr_needs(e: &Expr, defined: &[&str]) -> bool {
 /// The value of a `#define` as written: an integer literal, possibly negated or in
 /// parentheses, or the name of an earlier define.
 fn define_value(text: &str, known: &HashMap<String, i64>) -> Option<i64> {
-    let t = text.trim();
+    let t = text.split("/*").next().unwrap_or("").trim();
     let t = t
         .strip_prefix('(')
         .and_then(|t| t.strip_suffix(')'))
@@ -159,7 +159,21 @@ fn fixed_int(name: &str) -> Option<(u32, bool)> {
 /// Builds the analysis's type table: the kernel's BTF (when loaded), with the script's own
 /// struct definitions added on top, and the constants the script names (its `#define`s
 /// and, from BTF, enum constants).
-pub(crate) fn prepare(a: &mut Analysis, prog: &Program) -> Result<(), Diagnostic> {
+pub(crate) fn prepare(
+    a: &mut Analysis,
+    prog: &Program,
+    included: &[(String, String)],
+) -> Result<(), Diagnostic> {
+    // Headers' defines first (twice: a value may name a later one), the script's own last.
+    for _ in 0..2 {
+        for (name, value) in included {
+            if !a.constants.contains_key(name) {
+                if let Some(v) = define_value(value, &a.constants) {
+                    a.constants.insert(name.clone(), v);
+                }
+            }
+        }
+    }
     for d in &prog.defines {
         if let Some(v) = define_value(&d.value, &a.constants) {
             a.constants.insert(d.name.clone(), v);
@@ -421,6 +435,21 @@ pub struct Place {
 impl Analysis {
     pub(crate) fn types(&self) -> Option<&Btf> {
         self.btf.as_deref()
+    }
+
+    /// A tracepoint field declared `struct X *` (or `union`): a pointer typed from BTF when
+    /// the kernel's types are loaded, else an address.
+    pub(crate) fn tp_pointer(&self, c_type: &str) -> Ty {
+        let t = c_type.trim_start_matches("const ").trim();
+        let (base, stars) = split_stars(t);
+        let base = base.trim_start_matches("const ").trim();
+        if stars != 1 || !(base.starts_with("struct ") || base.starts_with("union ")) {
+            return UINT64;
+        }
+        match self.types() {
+            Some(b) => base_type(self, b, base, Span::default()).map_or(UINT64, Ty::Ptr),
+            None => UINT64,
+        }
     }
 
     /// A BTF type rendered as C writes it, for messages.

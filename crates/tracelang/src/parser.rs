@@ -154,6 +154,7 @@ impl Parser<'_> {
         let mut defines = Vec::new();
         let mut structs = Vec::new();
         let mut conds: Vec<bool> = Vec::new();
+        let mut includes = Vec::new();
         loop {
             self.lx.skip_trivia()?;
             // C preamble lines: `#define NAME VALUE` is kept, `#include <...>` and other
@@ -172,6 +173,12 @@ impl Parser<'_> {
                     n == "BPFTRACE_HAVE_BTF" || defines.iter().any(|d: &Define| d.name == n)
                 };
                 match word {
+                    "include" if conds.iter().all(|c| *c) => {
+                        let name = arg.trim_matches(['<', '>', '"', ' ']);
+                        if !name.is_empty() {
+                            includes.push(name.to_string());
+                        }
+                    }
                     "ifdef" => conds.push(defined(arg)),
                     "ifndef" => conds.push(!defined(arg)),
                     "if" => conds.push(arg != "0"),
@@ -248,6 +255,7 @@ impl Parser<'_> {
             probes,
             defines,
             structs,
+            includes,
         })
     }
 

@@ -26,6 +26,11 @@ pub trait Env {
     fn btf(&self) -> Result<Arc<btf::Btf>, String> {
         Err("no BTF in this environment".into())
     }
+    /// The `#define NAME VALUE` lines of a header a script includes (`linux/socket.h`),
+    /// as (name, value text); none when the header is not found.
+    fn include_defines(&self, _header: &str) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// One attach point of one probe, with the fields its `args` has.
@@ -96,7 +101,8 @@ pub const MAX_ERRORS: usize = 100;
 
 pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis, Diagnostics> {
     // The kernel's types, only for scripts that use them (vmlinux BTF is several MB).
-    let (btf, btf_error) = if crate::kernel::needs_btf(prog) {
+    let needs_types = crate::kernel::needs_btf(prog);
+    let (btf, btf_error) = if needs_types {
         match env.btf() {
             Ok(b) => (Some(b), None),
             Err(e) => (None, Some(e)),
@@ -136,7 +142,16 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
         constants: HashMap::new(),
         local_types: HashMap::new(),
     };
-    crate::kernel::prepare(&mut a, prog)?;
+    // Headers are read only for scripts that name constants (or use types).
+    let included: Vec<(String, String)> = match needs_types {
+        true => prog
+            .includes
+            .iter()
+            .flat_map(|h| env.include_defines(h))
+            .collect(),
+        false => Vec::new(),
+    };
+    crate::kernel::prepare(&mut a, prog, &included)?;
     // Map types come from assignments anywhere in the program, in source order; a value may
     // read another map, so repeat until nothing new is learned, then check for real.
     for _ in 0..4 {
@@ -820,7 +835,8 @@ impl Analysis {
                         size: f.size as u8,
                         signed: f.signed,
                     },
-                    TpFieldKind::CharPtr | TpFieldKind::Ptr => UINT64,
+                    TpFieldKind::Ptr => self.tp_pointer(&f.c_type),
+                    TpFieldKind::CharPtr => UINT64,
                     TpFieldKind::CharArray => Ty::Str(f.size as usize),
                     TpFieldKind::DataLocStr => Ty::Str(STRLEN),
                     TpFieldKind::Other => {

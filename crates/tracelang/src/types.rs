@@ -236,6 +236,8 @@ impl ProbeKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TpField {
     pub name: String,
+    /// The C type as the format file declares it (`struct __kernel_timespec *`).
+    pub c_type: String,
     pub offset: u32,
     pub size: u32,
     pub signed: bool,
@@ -314,6 +316,7 @@ pub fn parse_tp_format(text: &str) -> Vec<TpField> {
         };
         out.push(TpField {
             name: name.to_string(),
+            c_type: ty.to_string(),
             offset,
             size,
             signed,
