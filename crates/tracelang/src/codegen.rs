@@ -50,6 +50,7 @@ const GET_CURRENT_CGROUP_ID: i32 = 80;
 const GET_STACKID: i32 = 27;
 const RINGBUF_OUTPUT: i32 = 130;
 const GET_CURRENT_TASK: i32 = 35;
+const PROBE_READ_USER: i32 = 112;
 const PROBE_READ_KERNEL: i32 = 113;
 const GET_FUNC_IP: i32 = 173;
 
@@ -1361,7 +1362,7 @@ impl Gen<'_> {
             } if matches!(self.ty(expr)?, Ty::Ptr(_)) && self.a.btf.is_some() => {
                 let t = self.ty(e)?;
                 let r = self.int(expr)?;
-                self.read_mem(r, &t, 0, 0, e.span)?;
+                self.read_mem(r, &t, 0, 0, e)?;
                 Ok(r)
             }
             ExprKind::Unary { op, expr } => {
@@ -1407,7 +1408,7 @@ impl Gen<'_> {
                 let bt = self.ty(base)?;
                 let (t, place) = self.a.member_of(&bt, field, base.span, *field_span)?;
                 let r = self.addr(e)?;
-                self.read_mem(r, &t, place.bit_shift, place.bits, e.span)?;
+                self.read_mem(r, &t, place.bit_shift, place.bits, e)?;
                 Ok(r)
             }
             ExprKind::Field {
@@ -1424,7 +1425,7 @@ impl Gen<'_> {
             ExprKind::Index { .. } => {
                 let t = self.ty(e)?;
                 let r = self.addr(e)?;
-                self.read_mem(r, &t, 0, 0, e.span)?;
+                self.read_mem(r, &t, 0, 0, e)?;
                 Ok(r)
             }
             ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) | ExprKind::Offsetof { .. } => {
@@ -1619,7 +1620,7 @@ impl Gen<'_> {
                 self.frame_ptr(1, off);
                 self.emit(mov_imm(2, n as i32));
                 self.emit(mov_reg(3, r));
-                self.emit(call(PROBE_READ_KERNEL));
+                self.emit(call(self.read_helper(e)));
                 self.free();
                 Ok((off, cap))
             }
@@ -1696,6 +1697,31 @@ impl Gen<'_> {
         }
     }
 
+    /// The helper that reads the memory `e` names: bpf_probe_read_user when the pointer it
+    /// goes through came from a syscall's arguments (a tracepoint of the `syscalls`
+    /// category: user memory, as bpftrace marks it), bpf_probe_read_kernel otherwise.
+    fn read_helper(&self, e: &Expr) -> i32 {
+        if self.user_memory(e) {
+            PROBE_READ_USER
+        } else {
+            PROBE_READ_KERNEL
+        }
+    }
+
+    fn user_memory(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Builtin(b) if b == "args" => matches!(
+                &self.a.instances[self.inst].kind,
+                ProbeKind::Tracepoint { category, .. } if category == "syscalls"
+            ),
+            ExprKind::Field { expr, .. }
+            | ExprKind::Index { expr, .. }
+            | ExprKind::Cast { expr, .. }
+            | ExprKind::Unary { expr, .. } => self.user_memory(expr),
+            _ => false,
+        }
+    }
+
     /// The kernel address of a place read through BTF types (a member, an element, a
     /// dereferenced pointer), in a newly taken temporary.
     fn addr(&mut self, e: &Expr) -> Result<u8, Diagnostic> {
@@ -1762,8 +1788,10 @@ impl Gen<'_> {
         t: &Ty,
         shift: u32,
         bits: u32,
-        span: Span,
+        e: &Expr,
     ) -> Result<(), Diagnostic> {
+        let span = e.span;
+        let helper = self.read_helper(e);
         let (size, signed) = match t {
             Ty::Int { size, signed } => (*size as u32, *signed),
             Ty::Ptr(_) => (8, false),
@@ -1789,7 +1817,7 @@ impl Gen<'_> {
         self.frame_ptr(1, tmp);
         self.emit(mov_imm(2, bytes as i32));
         self.emit(mov_reg(3, r));
-        self.emit(call(PROBE_READ_KERNEL));
+        self.emit(call(helper));
         let code = match bytes {
             1 => B,
             2 => H,
