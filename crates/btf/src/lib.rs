@@ -585,8 +585,22 @@ impl Btf {
         self.named(name, |k| matches!(k, Kind::Func { .. }))
     }
 
-    /// The typedef or other named type `name` of a kind `pred` accepts.
+    /// The typedef or other named type `name` of a kind `pred` accepts (the first, in id
+    /// order). Before the name index exists this is a scan: a compiler asking for a few
+    /// types (a script's casts) is done sooner than the index of vmlinux's ~100,000 names
+    /// is built; [`Btf::by_name`] builds it for callers that ask many times.
     pub fn named(&self, name: &str, pred: impl Fn(&Kind) -> bool) -> Option<TypeId> {
+        if self.names.get().is_none() {
+            return self
+                .types
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find(|(_, t)| {
+                    t.name_off != 0 && pred(&t.kind) && self.str_at(t.name_off) == name
+                })
+                .map(|(id, _)| id as TypeId);
+        }
         self.by_name(name)
             .iter()
             .copied()

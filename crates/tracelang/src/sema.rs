@@ -464,7 +464,7 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
             }
             // The kernel declares every tracepoint's raw arguments as `btf_trace_NAME`.
             if let Some(b) = cx.btf {
-                if b.by_name(&format!("btf_trace_{name}")).is_empty() {
+                if b.named(&format!("btf_trace_{name}"), |_| true).is_none() {
                     return bad(
                         format!("unknown raw tracepoint `{name}`"),
                         "raw tracepoints are named as their tracepoint, without the category: rawtracepoint:sched_switch",
