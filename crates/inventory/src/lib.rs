@@ -190,11 +190,6 @@ pub fn key_id_hex(bytes: &[u8]) -> String {
         .join(":")
 }
 
-/// The verdict name of a `loadcheck` signature verdict.
-fn verdict_name(v: loadcheck::SigVerdict) -> &'static str {
-    v.name()
-}
-
 /// The signature of `data` (a module file, decompressed) against `keyring`, with the keys
 /// the kernel holds by name (`kernel_keys`, `/proc/keys` descriptions) for signers whose
 /// certificate is not in `keyring`.
@@ -203,39 +198,48 @@ pub fn signature(
     keyring: &modsign::keyring::Keyring,
     kernel_keys: &[String],
 ) -> Signature {
+    signature_and_verdict(data, keyring, kernel_keys).0
+}
+
+/// [`signature`], with `loadcheck`'s verdict for the load: a key the kernel holds by name
+/// counts as trusted (the kernel would have checked the signature with it).
+fn signature_and_verdict(
+    data: &[u8],
+    keyring: &modsign::keyring::Keyring,
+    kernel_keys: &[String],
+) -> (Signature, loadcheck::SigVerdict) {
+    use loadcheck::SigVerdict;
     let info = modfile::ModuleSignature::find(data)
         .ok()
         .flatten()
         .and_then(|s| s.info());
-    let verdict = loadcheck::SigVerdict::decide(data, keyring);
     let signer = info
         .as_ref()
         .map(|i| String::from_utf8_lossy(&i.signer).into_owned());
+    // One verification when it succeeds; `decide` names the failure otherwise.
+    let (verdict, key) = match modsign::module::verify(data, keyring) {
+        Ok(v) => (SigVerdict::Valid, Some(v.signer)),
+        Err(_) => (SigVerdict::decide(data, keyring), None),
+    };
     let mut sig = Signature {
-        verdict: verdict_name(verdict).to_string(),
+        verdict: verdict.name().to_string(),
         signer: signer.clone(),
         key_id: info.as_ref().map(|i| key_id_hex(&i.key_id)),
         hash_algo: info.as_ref().map(|i| i.hash_algo.to_string()),
-        key: None,
+        key,
     };
-    match verdict {
-        loadcheck::SigVerdict::Valid => {
-            sig.key = modsign::module::verify(data, keyring)
-                .ok()
-                .map(|v| v.signer);
-        }
-        loadcheck::SigVerdict::UnknownKey => {
-            if let Some(s) = signer.filter(|s| !s.is_empty()) {
-                let prefix = format!("{s}: ");
-                if let Some(k) = kernel_keys.iter().find(|k| k.starts_with(&prefix)) {
-                    sig.verdict = "key-in-kernel".into();
-                    sig.key = Some(k.clone());
-                }
+    let mut load_verdict = verdict;
+    if verdict == SigVerdict::UnknownKey {
+        if let Some(s) = signer.filter(|s| !s.is_empty()) {
+            let prefix = format!("{s}: ");
+            if let Some(k) = kernel_keys.iter().find(|k| k.starts_with(&prefix)) {
+                sig.verdict = "key-in-kernel".into();
+                sig.key = Some(k.clone());
+                load_verdict = SigVerdict::Valid;
             }
         }
-        _ => {}
     }
-    sig
+    (sig, load_verdict)
 }
 
 /// What the module file `data` (decompressed) says of itself.
@@ -244,22 +248,32 @@ pub fn file_facts(
     keyring: &modsign::keyring::Keyring,
     kernel_keys: &[String],
 ) -> FileFacts {
-    let signature = signature(data, keyring, kernel_keys);
+    file_facts_and_verdict(data, keyring, kernel_keys).0
+}
+
+fn file_facts_and_verdict(
+    data: &[u8],
+    keyring: &modsign::keyring::Keyring,
+    kernel_keys: &[String],
+) -> (FileFacts, loadcheck::SigVerdict) {
+    let (signature, verdict) = signature_and_verdict(data, keyring, kernel_keys);
     let Ok(m) = modfile::Module::parse(data) else {
-        return FileFacts {
+        let facts = FileFacts {
             signature,
             ..FileFacts::default()
         };
+        return (facts, verdict);
     };
     let info = m.modinfo();
     let get = |k: &str| info.get(k).map(|v| String::from_utf8_lossy(v).into_owned());
-    FileFacts {
+    let facts = FileFacts {
         name: m.name(),
         in_tree: get("intree").is_some(),
         version: get("version"),
         srcversion: get("srcversion"),
         signature,
-    }
+    };
+    (facts, verdict)
 }
 
 /// The module name a file stands for, as kmod derives it from a path: the file name up to
@@ -316,13 +330,8 @@ pub fn examine(
             }
         }
     };
-    let facts = file_facts(&data, keyring, kernel_keys);
+    let (facts, verdict) = file_facts_and_verdict(&data, keyring, kernel_keys);
     let unloadable = kernel.and_then(|k| {
-        let verdict = match facts.signature.verdict.as_str() {
-            // A key the kernel holds by name: trusted as the kernel would trust it.
-            "valid" | "key-in-kernel" => loadcheck::SigVerdict::Valid,
-            _ => loadcheck::SigVerdict::decide(&data, keyring),
-        };
         let p = loadcheck::predict_bytes(k, &data, verdict, false, &module);
         (!p.loads).then(|| Unloadable {
             file: file.to_string(),

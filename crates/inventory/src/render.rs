@@ -39,8 +39,8 @@ fn columns(rows: &[Vec<String>]) -> String {
             if i + 1 == r.len() {
                 line.push_str(c);
             } else {
-                line.push_str(c);
-                line.extend(std::iter::repeat(' ').take(width[i] - c.chars().count() + 2));
+                // Rust pads by characters, so names with non-ASCII letters align too.
+                line.push_str(&format!("{c:<w$}", w = width[i] + 2));
             }
         }
         out.push_str(line.trim_end());
