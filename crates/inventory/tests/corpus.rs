@@ -62,7 +62,13 @@ fn debian_module_verdicts() {
         sig_enforce: true,
         ..kernel.clone()
     };
-    let e = inventory::examine(Some(&enforcing), &path, &data, &empty, &[key.clone()]);
+    let e = inventory::examine(
+        Some(&enforcing),
+        &path,
+        &data,
+        &empty,
+        std::slice::from_ref(&key),
+    );
     assert_eq!(e.unloadable, None);
     let u = inventory::examine(Some(&enforcing), &path, &data, &empty, &[])
         .unloadable
