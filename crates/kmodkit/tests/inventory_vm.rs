@@ -191,6 +191,8 @@ ls -a /var/lib/prometheus/node-exporter/ | sed 's/^/@@promdir /'
 
     let v: serde_json::Value = serde_json::from_str(&section(&stdout, "json")).unwrap();
     let table = section(&stdout, "table");
+    // Shown with --nocapture.
+    eprintln!("{table}\n{}", section(&stdout, "prom"));
 
     // Kernel-wide taint: the kernel's own number, decoded. (Nothing else taints this boot;
     // the inventory ran after every load, and taint bits never clear.)
