@@ -596,9 +596,7 @@ impl Btf {
                 .iter()
                 .enumerate()
                 .skip(1)
-                .find(|(_, t)| {
-                    t.name_off != 0 && pred(&t.kind) && self.str_at(t.name_off) == name
-                })
+                .find(|(_, t)| t.name_off != 0 && pred(&t.kind) && self.str_at(t.name_off) == name)
                 .map(|(id, _)| id as TypeId);
         }
         self.by_name(name)
