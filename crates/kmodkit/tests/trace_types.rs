@@ -351,3 +351,29 @@ fn shipped_tools_compile_in_a_dry_run() {
     }
     assert!(ok.len() >= 23, "only {} tools compile", ok.len());
 }
+
+/// `--btf` with another kernel's image: a dry run of a kfunc script against Debian's 6.1
+/// bzImage (its BTF found in the decompressed payload), and its prototype listed.
+#[test]
+fn dry_run_against_a_debian_kernel_image() {
+    let Some(c) = testsupport::corpus("amd64") else {
+        return;
+    };
+    let image = c.root.join(format!("boot/vmlinuz-{}", c.release));
+    let image = image.to_str().expect("UTF-8 path");
+    let o = trace(&[
+        "--btf",
+        image,
+        "-d",
+        "-e",
+        "kfunc:tcp_connect { printf(\"%d\\n\", args->sk->__sk_common.skc_family); }",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).starts_with("; kfunc:tcp_connect ("));
+    let o = trace(&["--btf", image, "-lv", "kfunc:tcp_connect"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        text(&o.stdout),
+        "kfunc:tcp_connect\n    struct sock *sk\n    int retval\n"
+    );
+}
