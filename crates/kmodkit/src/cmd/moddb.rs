@@ -57,7 +57,8 @@ pub(crate) const DEPMOD_LONGOPTS: &[LongOpt] = &[
     opt("help", HasArg::No, 'h'),
 ];
 
-/// kmod 30's depmod options (deprecated ones accepted with a warning; `-m` is `--map`).
+/// kmod 30's depmod options (deprecated ones accepted with a warning naming the form used:
+/// their long forms get their own letters here; `-m` is `--map`).
 const DEPMOD30_SHORTOPTS: &str = "aAb:C:E:F:euqrvnP:wmVh";
 const DEPMOD30_LONGOPTS: &[LongOpt] = &[
     opt("all", HasArg::No, 'a'),
@@ -67,9 +68,9 @@ const DEPMOD30_LONGOPTS: &[LongOpt] = &[
     opt("symvers", HasArg::Required, 'E'),
     opt("filesyms", HasArg::Required, 'F'),
     opt("errsyms", HasArg::No, 'e'),
-    opt("unresolved-error", HasArg::No, 'u'),
-    opt("quiet", HasArg::No, 'q'),
-    opt("root", HasArg::No, 'r'),
+    opt("unresolved-error", HasArg::No, 'U'),
+    opt("quiet", HasArg::No, 'Q'),
+    opt("root", HasArg::No, 'R'),
     opt("verbose", HasArg::No, 'v'),
     opt("show", HasArg::No, 'n'),
     opt("dry-run", HasArg::No, 'n'),
@@ -162,7 +163,6 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
     let mut config: Vec<PathBuf> = Vec::new();
     let mut maybe_all = false;
     let text = |v: &Option<OsString>| v.as_ref().map(|s| s.to_string_lossy().into_owned());
-    let mut deprecated = Vec::new();
     for (c, v) in &parsed.opts {
         match c {
             'a' => o.all = true,
@@ -184,8 +184,16 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
             'w' => o.warn_dups = true,
             'm' if kmod == moddb::Kmod::V34 => o.moduledir = text(v),
             'o' => o.outdir = text(v).map(|s| absolute(&s)),
-            'u' | 'q' | 'r' => deprecated.push(*c),
-            'M' => deprecated.push('m'),
+            'u' | 'q' | 'r' | 'm' => {
+                eprintln!("{prog}: WARNING: Ignored deprecated option -{c}")
+            }
+            'U' | 'Q' | 'R' | 'M' => {
+                let name = DEPMOD30_LONGOPTS
+                    .iter()
+                    .find(|o| o.val == *c)
+                    .map_or("", |o| o.name);
+                eprintln!("{prog}: WARNING: Ignored deprecated option --{name}")
+            }
             'h' => {
                 depmod_help(prog, kmod);
                 return Ok(ExitCode::SUCCESS);
@@ -196,9 +204,6 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
             }
             _ => unreachable!("getopt returns only declared options"),
         }
-    }
-    for c in deprecated {
-        eprintln!("{prog}: WARNING: Ignored deprecated option -{c}");
     }
     let mut operands: Vec<String> = parsed
         .operands

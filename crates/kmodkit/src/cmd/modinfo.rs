@@ -80,13 +80,7 @@ pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
                 return Ok(ExitCode::SUCCESS);
             }
             'V' => {
-                match opts.kmod {
-                    moddb::Kmod::V30 => {
-                        println!("kmod version 30");
-                        println!("+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL");
-                    }
-                    moddb::Kmod::V34 => super::moddb::print_kmod_version(opts.kmod),
-                }
+                super::moddb::print_kmod_version(opts.kmod);
                 return Ok(ExitCode::SUCCESS);
             }
             _ => unreachable!("getopt returns only declared options"),
@@ -170,8 +164,8 @@ fn help(prog: &str) {
          \t-V, --version               Show version\n\
          \t-h, --help                  Show this help\n\
          \t    --json                  (kmodkit) One JSON array of objects, one per module;\n\
-         \t                            alias, depends, parm, firmware, softdep, import_ns\n\
-         \t                            (and any key a module repeats) are arrays\n"
+         \t                            alias, depends, parm, firmware, softdep, weakdep,\n\
+         \t                            import_ns (and any key a module repeats) are arrays\n"
     );
 }
 
