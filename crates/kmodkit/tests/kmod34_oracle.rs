@@ -60,7 +60,11 @@ impl Env {
     /// kmod 34.2's `tool args` in `cwd`.
     fn kmod34(&self, cwd: &Path, tool: &str, args: &[String]) -> Output {
         let binds: Vec<&Path> = self.binds.iter().map(PathBuf::as_path).collect();
-        self.t.command(&binds, cwd, tool).args(args).output().unwrap()
+        self.t
+            .command(&binds, cwd, tool)
+            .args(args)
+            .output()
+            .unwrap()
     }
 }
 
@@ -95,15 +99,32 @@ fn remove(dir: &Path, files: &[&str]) {
 }
 
 fn read_all(dir: &Path, files: &[&str]) -> Vec<Option<Vec<u8>>> {
-    files.iter().map(|f| std::fs::read(dir.join(f)).ok()).collect()
+    files
+        .iter()
+        .map(|f| std::fs::read(dir.join(f)).ok())
+        .collect()
 }
 
-fn assert_files(what: &str, files: &[&str], theirs: &[Option<Vec<u8>>], ours: &[Option<Vec<u8>>]) -> usize {
+fn assert_files(
+    what: &str,
+    files: &[&str],
+    theirs: &[Option<Vec<u8>>],
+    ours: &[Option<Vec<u8>>],
+) -> usize {
     let mut n = 0;
     for ((f, t), o) in files.iter().zip(theirs).zip(ours) {
-        assert_eq!(t.is_some(), o.is_some(), "{what}: {f} written by only one of the two");
+        assert_eq!(
+            t.is_some(),
+            o.is_some(),
+            "{what}: {f} written by only one of the two"
+        );
         if let (Some(t), Some(o)) = (t, o) {
-            assert!(t == o, "{what}: {f} differs ({} vs {} bytes)", t.len(), o.len());
+            assert!(
+                t == o,
+                "{what}: {f} differs ({} vs {} bytes)",
+                t.len(),
+                o.len()
+            );
             n += 1;
         }
     }
@@ -140,15 +161,32 @@ fn compare_depmod30(outdir: &Path, args: &[String], what: &str) -> usize {
 #[test]
 fn depmod_tree_identical_to_kmod34() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((e, c)) = corpus_env(tmp.path()) else { return };
+    let Some((e, c)) = corpus_env(tmp.path()) else {
+        return;
+    };
     let root = symlink_root(&c, tmp.path());
     let dir = root.join("lib/modules").join(&c.release);
     let r = root.to_str().unwrap().to_string();
-    let n = compare_depmod34(&e, &dir, &strings(&["-b", &r, &c.release]), "depmod -b ROOT REL");
+    let n = compare_depmod34(
+        &e,
+        &dir,
+        &strings(&["-b", &r, &c.release]),
+        "depmod -b ROOT REL",
+    );
     assert_eq!(n, DEPMOD34_FILES.len());
     let ours34 = std::fs::read(dir.join("modules.alias.bin")).unwrap();
-    compare_depmod34(&e, &dir, &strings(&["-n", "-b", &r, &c.release]), "depmod -n");
-    compare_depmod34(&e, &dir, &strings(&["-a", "-w", "-v", "-b", &r, &c.release]), "depmod -a -w -v");
+    compare_depmod34(
+        &e,
+        &dir,
+        &strings(&["-n", "-b", &r, &c.release]),
+        "depmod -n",
+    );
+    compare_depmod34(
+        &e,
+        &dir,
+        &strings(&["-a", "-w", "-v", "-b", &r, &c.release]),
+        "depmod -a -w -v",
+    );
     // The switch: kmod 30's bytes (root-last tries, no modules.weakdep).
     let n = compare_depmod30(&dir, &strings(&["-b", &r, &c.release]), "depmod (kmod 30)");
     assert_eq!(n, DEPMOD34_FILES.len() - 1);
@@ -163,7 +201,9 @@ fn depmod_tree_identical_to_kmod34() {
 #[test]
 fn depmod_outdir_moduledir_and_options() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((e, c)) = corpus_env(tmp.path()) else { return };
+    let Some((e, c)) = corpus_env(tmp.path()) else {
+        return;
+    };
     // The tree under usr/lib/modules: only -m finds it.
     let root = tmp.path().join("root");
     let dir = root.join("usr/lib/modules").join(&c.release);
@@ -175,8 +215,23 @@ fn depmod_outdir_moduledir_and_options() {
     let out = tmp.path().join("out");
     let outdir = out.join("usr/lib/modules").join(&c.release);
     for args in [
-        vec!["-b", &r, "-m", "/usr/lib/modules", "-o", out.to_str().unwrap(), &c.release],
-        vec!["-b", &r, "--moduledir=usr/lib/modules", "--outdir", out.to_str().unwrap(), &c.release],
+        vec![
+            "-b",
+            &r,
+            "-m",
+            "/usr/lib/modules",
+            "-o",
+            out.to_str().unwrap(),
+            &c.release,
+        ],
+        vec![
+            "-b",
+            &r,
+            "--moduledir=usr/lib/modules",
+            "--outdir",
+            out.to_str().unwrap(),
+            &c.release,
+        ],
     ] {
         let _ = std::fs::remove_dir_all(&out);
         let what = format!("depmod {}", args.join(" "));
@@ -187,9 +242,15 @@ fn depmod_outdir_moduledir_and_options() {
         let o = ours(Path::new("/"), None, "depmod", &strings(&args));
         assert_same(&what, &t, &o);
         let mine = read_all(&outdir, &DEPMOD34_FILES);
-        assert_eq!(assert_files(&what, &DEPMOD34_FILES, &theirs, &mine), DEPMOD34_FILES.len());
+        assert_eq!(
+            assert_files(&what, &DEPMOD34_FILES, &theirs, &mine),
+            DEPMOD34_FILES.len()
+        );
         // Nothing written into the input tree.
-        assert!(!dir.join("modules.dep").exists(), "{what}: wrote into the module directory");
+        assert!(
+            !dir.join("modules.dep").exists(),
+            "{what}: wrote into the module directory"
+        );
     }
     // Release-specific options: errors and warnings as each release prints them.
     let cases: [&[&str]; 6] = [
@@ -203,9 +264,15 @@ fn depmod_outdir_moduledir_and_options() {
     for args in cases {
         let a = strings(args);
         let what = format!("depmod {}", args.join(" "));
-        let (t, o) = (e.kmod34(Path::new("/"), "depmod", &a), ours(Path::new("/"), None, "depmod", &a));
+        let (t, o) = (
+            e.kmod34(Path::new("/"), "depmod", &a),
+            ours(Path::new("/"), None, "depmod", &a),
+        );
         assert_same(&format!("{what} (kmod 34)"), &t, &o);
-        let (t, o) = (kmod30(Path::new("/"), "depmod", &a), ours(Path::new("/"), Some("30"), "depmod", &a));
+        let (t, o) = (
+            kmod30(Path::new("/"), "depmod", &a),
+            ours(Path::new("/"), Some("30"), "depmod", &a),
+        );
         assert_same(&format!("{what} (kmod 30)"), &t, &o);
     }
     // --help and --version; kmodkit's own options add lines naming kmodkit to --help.
@@ -226,9 +293,15 @@ fn depmod_outdir_moduledir_and_options() {
         let a = strings(args);
         for tool in ["depmod", "modprobe", "modinfo"] {
             let what = format!("{tool} {}", args[0]);
-            let (t, o) = (e.kmod34(Path::new("/"), tool, &a), ours(Path::new("/"), None, tool, &a));
+            let (t, o) = (
+                e.kmod34(Path::new("/"), tool, &a),
+                ours(Path::new("/"), None, tool, &a),
+            );
             assert_same(&format!("{what} (kmod 34)"), &t, &without_ours(o));
-            let (t, o) = (kmod30(Path::new("/"), tool, &a), ours(Path::new("/"), Some("30"), tool, &a));
+            let (t, o) = (
+                kmod30(Path::new("/"), tool, &a),
+                ours(Path::new("/"), Some("30"), tool, &a),
+            );
             assert_same(&format!("{what} (kmod 30)"), &t, &without_ours(o));
         }
     }
@@ -238,9 +311,15 @@ fn depmod_outdir_moduledir_and_options() {
 /// kmod 30 (with the switch).
 #[test]
 fn modinfo_every_module_identical_to_kmod34() {
-    let Some(c) = testsupport::corpus("amd64") else { return };
+    let Some(c) = testsupport::corpus("amd64") else {
+        return;
+    };
     let Some(e) = env(&[&c.root]) else { return };
-    let mods: Vec<String> = c.modules().iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    let mods: Vec<String> = c
+        .modules()
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
     assert!(mods.len() > 1000);
     for chunk in mods.chunks(1000) {
         let t = e.kmod34(Path::new("/"), "modinfo", chunk);
@@ -339,7 +418,13 @@ fn weak_dependencies_in_modules() {
     let mods: [(&str, &[&str], &[&str], &[&str]); 4] = [
         (
             "wk_main",
-            &["weakdep=wk_helper", "weakdep=wk-extra", "softdep=pre: wk_pre", "alias=wk:main*", "a_key_longer_than_15=x"],
+            &[
+                "weakdep=wk_helper",
+                "weakdep=wk-extra",
+                "softdep=pre: wk_pre",
+                "alias=wk:main*",
+                "a_key_longer_than_15=x",
+            ],
             &["main_sym"],
             &["pre_sym"],
         ),
@@ -364,7 +449,11 @@ fn weak_dependencies_in_modules() {
     assert!(weak.contains("weakdep wk_main wk_helper\n"), "{weak}");
     let dep34 = std::fs::read(dir.join("modules.dep")).unwrap();
     compare_depmod30(&dir, &args, "depmod, modules with weakdep (kmod 30)");
-    assert_ne!(dep34, std::fs::read(dir.join("modules.dep")).unwrap(), "modules.order ties");
+    assert_ne!(
+        dep34,
+        std::fs::read(dir.join("modules.dep")).unwrap(),
+        "modules.order ties"
+    );
     // Indexes by kmod 34 for the modprobe and modinfo comparisons below.
     compare_depmod34(&e, &dir, &args, "depmod again");
     let files: Vec<String> = ["wk_main", "wk_helper", "wk-extra"]
@@ -387,13 +476,22 @@ fn weak_dependencies_in_modules() {
         ("modinfo", mi(&["-0", "wk:main-x"])),
         ("modprobe", mp(&["-c"])),
         ("modprobe", mp(&["--show-depends", "wk_main"])),
-        ("modprobe", mp(&["-a", "--show-depends", "wk_helper", "wk:helper", "wk-extra"])),
+        (
+            "modprobe",
+            mp(&["-a", "--show-depends", "wk_helper", "wk:helper", "wk-extra"]),
+        ),
     ];
     for (tool, a) in &cases {
         let what = format!("{tool} {}", a.join(" "));
-        let (t, o) = (e.kmod34(Path::new("/"), tool, a), ours(Path::new("/"), None, tool, a));
+        let (t, o) = (
+            e.kmod34(Path::new("/"), tool, a),
+            ours(Path::new("/"), None, tool, a),
+        );
         assert_same(&format!("{what} (kmod 34)"), &t, &o);
-        let (t, o) = (kmod30(Path::new("/"), tool, a), ours(Path::new("/"), Some("30"), tool, a));
+        let (t, o) = (
+            kmod30(Path::new("/"), tool, a),
+            ours(Path::new("/"), Some("30"), tool, a),
+        );
         assert_same(&format!("{what} (kmod 30)"), &t, &o);
     }
 }
@@ -404,7 +502,9 @@ fn weak_dependencies_in_modules() {
 #[test]
 fn modprobe_config_with_weakdep_and_softdep() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((e, c)) = corpus_env(tmp.path()) else { return };
+    let Some((e, c)) = corpus_env(tmp.path()) else {
+        return;
+    };
     let root = symlink_root(&c, tmp.path());
     let r = root.to_str().unwrap().to_string();
     let conf = tmp.path().join("conf");
@@ -415,7 +515,11 @@ fn modprobe_config_with_weakdep_and_softdep() {
     )
     .unwrap();
     std::fs::write(conf.join("b.alias"), "alias fromalias vfat\n").unwrap();
-    std::fs::write(conf.join("c.conf"), "softdep vfat pre: nonexistent_mod post: fat\n").unwrap();
+    std::fs::write(
+        conf.join("c.conf"),
+        "softdep vfat pre: nonexistent_mod post: fat\n",
+    )
+    .unwrap();
     let conf_s = conf.to_str().unwrap().to_string();
     let args = |extra: &[&str]| {
         let mut a = strings(&["-d", &r, "-S", &c.release, "-C", &conf_s]);
@@ -425,7 +529,16 @@ fn modprobe_config_with_weakdep_and_softdep() {
     let cases = [
         args(&["-c"]),
         args(&["--show-depends", "ext4"]),
-        args(&["-a", "--show-depends", "ext4", "vfat", "btrfs", "myalias", "fromalias", "snd-pcm"]),
+        args(&[
+            "-a",
+            "--show-depends",
+            "ext4",
+            "vfat",
+            "btrfs",
+            "myalias",
+            "fromalias",
+            "snd-pcm",
+        ]),
         args(&["-R", "myalias"]),
     ];
     let bargs = strings(&["-b", &r, &c.release]);
@@ -433,7 +546,10 @@ fn modprobe_config_with_weakdep_and_softdep() {
     assert!(st.status.success(), "kmod 34 depmod failed");
     for a in &cases {
         let what = format!("modprobe {}", a.join(" "));
-        let (t, o) = (e.kmod34(Path::new("/"), "modprobe", a), ours(Path::new("/"), None, "modprobe", a));
+        let (t, o) = (
+            e.kmod34(Path::new("/"), "modprobe", a),
+            ours(Path::new("/"), None, "modprobe", a),
+        );
         assert_same(&format!("{what} (kmod 34)"), &t, &o);
         if a.contains(&"-c".to_string()) {
             assert!(String::from_utf8_lossy(&o.stdout).contains("\nweakdep ext4 vfat loop\n"));
@@ -443,7 +559,10 @@ fn modprobe_config_with_weakdep_and_softdep() {
     assert!(st.status.success(), "kmod 30 depmod failed");
     for a in &cases {
         let what = format!("modprobe {}", a.join(" "));
-        let (t, o) = (kmod30(Path::new("/"), "modprobe", a), ours(Path::new("/"), Some("30"), "modprobe", a));
+        let (t, o) = (
+            kmod30(Path::new("/"), "modprobe", a),
+            ours(Path::new("/"), Some("30"), "modprobe", a),
+        );
         assert_same(&format!("{what} (kmod 30)"), &t, &o);
     }
 }
@@ -454,7 +573,9 @@ fn modprobe_config_with_weakdep_and_softdep() {
 #[test]
 fn modprobe_module_by_path() {
     let tmp = tempfile::tempdir().unwrap();
-    let Some((e, c)) = corpus_env(tmp.path()) else { return };
+    let Some((e, c)) = corpus_env(tmp.path()) else {
+        return;
+    };
     let root = symlink_root(&c, tmp.path());
     let r = root.to_str().unwrap().to_string();
     let dir = root.join("lib/modules").join(&c.release);
@@ -463,8 +584,16 @@ fn modprobe_module_by_path() {
     // A copy outside the tree (what a kernel developer loads after a rebuild).
     let build = tmp.path().join("build");
     std::fs::create_dir_all(&build).unwrap();
-    std::fs::copy(c.moddir().join("kernel/fs/btrfs/btrfs.ko"), build.join("btrfs.ko")).unwrap();
-    std::fs::copy(c.moddir().join("kernel/fs/fat/vfat.ko"), build.join("v-fat.ko")).unwrap();
+    std::fs::copy(
+        c.moddir().join("kernel/fs/btrfs/btrfs.ko"),
+        build.join("btrfs.ko"),
+    )
+    .unwrap();
+    std::fs::copy(
+        c.moddir().join("kernel/fs/fat/vfat.ko"),
+        build.join("v-fat.ko"),
+    )
+    .unwrap();
     let base = |extra: &[&str]| {
         let mut a = strings(&["-d", &r, "-S", &c.release, "-C", "/nonexistent"]);
         a.extend(strings(extra));
@@ -472,14 +601,32 @@ fn modprobe_module_by_path() {
     };
     let btrfs_abs = build.join("btrfs.ko").to_string_lossy().into_owned();
     let cases: Vec<(PathBuf, Vec<String>)> = vec![
-        (dir.clone(), base(&["--show-depends", "./kernel/fs/ext4/ext4.ko"])),
-        (build.clone(), base(&["--show-depends", "./btrfs.ko", "compress_level=1"])),
-        (tmp.path().to_path_buf(), base(&["--show-depends", &btrfs_abs])),
-        (build.clone(), base(&["-a", "--show-depends", "./v-fat.ko", "./btrfs.ko", "ext4"])),
+        (
+            dir.clone(),
+            base(&["--show-depends", "./kernel/fs/ext4/ext4.ko"]),
+        ),
+        (
+            build.clone(),
+            base(&["--show-depends", "./btrfs.ko", "compress_level=1"]),
+        ),
+        (
+            tmp.path().to_path_buf(),
+            base(&["--show-depends", &btrfs_abs]),
+        ),
+        (
+            build.clone(),
+            base(&["-a", "--show-depends", "./v-fat.ko", "./btrfs.ko", "ext4"]),
+        ),
         (build.clone(), base(&["-R", "./v-fat.ko"])),
         (build.clone(), base(&["--show-depends", "./missing.ko"])),
-        (build.clone(), base(&["-a", "--show-depends", "/nonexistent/x.ko", "./btrfs.ko"])),
-        (build.clone(), base(&["-q", "--show-depends", "./missing.ko"])),
+        (
+            build.clone(),
+            base(&["-a", "--show-depends", "/nonexistent/x.ko", "./btrfs.ko"]),
+        ),
+        (
+            build.clone(),
+            base(&["-q", "--show-depends", "./missing.ko"]),
+        ),
     ];
     for (cwd, a) in &cases {
         let what = format!("(in {}) modprobe {}", cwd.display(), a.join(" "));
@@ -488,13 +635,22 @@ fn modprobe_module_by_path() {
     }
     let shown = ours(&build, None, "modprobe", &cases[1].1);
     let text = String::from_utf8_lossy(&shown.stdout);
-    assert!(text.contains(&format!("insmod {}/./btrfs.ko compress_level=1", build.display())), "{text}");
+    assert!(
+        text.contains(&format!(
+            "insmod {}/./btrfs.ko compress_level=1",
+            build.display()
+        )),
+        "{text}"
+    );
     assert!(text.contains("/kernel/lib/raid6/raid6_pq.ko"), "{text}");
     let st = kmod30(Path::new("/"), "depmod", &strings(&["-b", &r, &c.release]));
     assert!(st.status.success(), "kmod 30 depmod failed");
     for (cwd, a) in &cases {
         let what = format!("(in {}) modprobe {}", cwd.display(), a.join(" "));
-        let (t, o) = (kmod30(cwd, "modprobe", a), ours(cwd, Some("30"), "modprobe", a));
+        let (t, o) = (
+            kmod30(cwd, "modprobe", a),
+            ours(cwd, Some("30"), "modprobe", a),
+        );
         assert_same(&format!("{what} (kmod 30)"), &t, &o);
     }
 }

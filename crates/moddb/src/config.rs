@@ -506,7 +506,9 @@ mod tests {
         c.parse("w.conf", text, &mut m);
         assert!(c.weakdeps.is_empty());
         assert_eq!(m.len(), 2);
-        assert!(m[0].starts_with("libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: w.conf line 1"));
+        assert!(m[0].starts_with(
+            "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: w.conf line 1"
+        ));
     }
 
     #[test]

@@ -293,7 +293,9 @@ fn make_trixie() -> Result<Trixie, String> {
         let found = std::env::var_os("PATH")
             .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()));
         if !found {
-            return Err(format!("`{tool}` is not installed (needed for the trixie oracle)"));
+            return Err(format!(
+                "`{tool}` is not installed (needed for the trixie oracle)"
+            ));
         }
     }
     let script = repo_root().join("scripts/oracle-trixie");

@@ -280,7 +280,11 @@ impl moddb::depmod::Store for OutStore {
         dir: &std::path::Path,
         files: Vec<(&'static str, Vec<u8>)>,
     ) -> Result<(), moddb::Error> {
-        if let Err(e) = self.mkdir.then(|| std::fs::create_dir_all(dir)).unwrap_or(Ok(())) {
+        if let Err(e) = self
+            .mkdir
+            .then(|| std::fs::create_dir_all(dir))
+            .unwrap_or(Ok(()))
+        {
             return Err(moddb::Error::Other(format!(
                 "could not create directory {}: {}",
                 dir.display(),

@@ -319,7 +319,10 @@ mod tests {
         assert_eq!(post.len(), pre.len());
         assert_ne!(post, pre);
         // Root first: right after the header.
-        assert_eq!(u32::from_be_bytes(pre[8..12].try_into().unwrap()) & 0x0fff_ffff, 12);
+        assert_eq!(
+            u32::from_be_bytes(pre[8..12].try_into().unwrap()) & 0x0fff_ffff,
+            12
+        );
         let a = Index::from_bytes(Path::new("a.bin"), post, ReadMode::File).unwrap();
         let b = Index::from_bytes(Path::new("b.bin"), pre, ReadMode::File).unwrap();
         assert_eq!(a.entries().unwrap(), b.entries().unwrap());
