@@ -654,3 +654,42 @@ fn modprobe_module_by_path() {
         assert_same(&format!("{what} (kmod 30)"), &t, &o);
     }
 }
+
+/// depmod.d (search, override, external, exclude, a bad line) on the real tree, as kmod 34.2.
+#[test]
+fn depmod_d_config_identical_to_kmod34() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some((e, c)) = corpus_env(tmp.path()) else {
+        return;
+    };
+    let root = symlink_root(&c, tmp.path());
+    let dir = root.join("lib/modules").join(&c.release);
+    let kernel = c.moddir().join("kernel");
+    let ext = tmp.path().join("extdir");
+    let link = |from: &str, to: &Path| {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(kernel.join(from), to).unwrap();
+    };
+    link("fs/ext4/ext4.ko", &dir.join("updates/ext4.ko"));
+    link("fs/fat/vfat.ko", &dir.join("updates/vfat.ko"));
+    link("fs/fat/vfat.ko", &dir.join("extra/vfat.ko"));
+    link("fs/jbd2/jbd2.ko", &dir.join("extra/sub/jbd2.ko"));
+    link("fs/fat/fat.ko", &dir.join("skipme/fat.ko"));
+    link("fs/isofs/isofs.ko", &ext.join("x/isofs.ko"));
+    let conf = tmp.path().join("depmod.d");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("a.conf"),
+        format!(
+            "# test\nsearch extra external updates built-in\noverride vfat * extra\n\
+             override fat 5.* skipme\nexternal 6\\.1.* {}\nexclude skipme\nbogus line here\n",
+            ext.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(conf.join("b.conf"), "override ext4 .* updates\n").unwrap();
+    let r = root.to_str().unwrap().to_string();
+    let args = strings(&["-C", conf.to_str().unwrap(), "-b", &r, &c.release]);
+    let n = compare_depmod34(&e, &dir, &args, "depmod -C depmod.d (kmod 34)");
+    assert_eq!(n, DEPMOD34_FILES.len());
+}

@@ -20,6 +20,23 @@ pub const DEFAULT_PATHS: [&str; 4] = [
     "/lib/modprobe.d",
 ];
 
+/// kmod 34's (Debian 13's build): its distribution directory `/usr/lib` before `/lib`.
+pub const DEFAULT_PATHS_34: [&str; 5] = [
+    "/etc/modprobe.d",
+    "/run/modprobe.d",
+    "/usr/local/lib/modprobe.d",
+    "/usr/lib/modprobe.d",
+    "/lib/modprobe.d",
+];
+
+/// The default modprobe.d directories of `kmod`.
+pub fn default_paths(kmod: crate::Kmod) -> &'static [&'static str] {
+    match kmod {
+        crate::Kmod::V30 => &DEFAULT_PATHS,
+        crate::Kmod::V34 => &DEFAULT_PATHS_34,
+    }
+}
+
 /// One `softdep` line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Softdep {

@@ -280,11 +280,12 @@ impl moddb::depmod::Store for OutStore {
         dir: &std::path::Path,
         files: Vec<(&'static str, Vec<u8>)>,
     ) -> Result<(), moddb::Error> {
-        if let Err(e) = self
-            .mkdir
-            .then(|| std::fs::create_dir_all(dir))
-            .unwrap_or(Ok(()))
-        {
+        let made = if self.mkdir {
+            std::fs::create_dir_all(dir)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = made {
             return Err(moddb::Error::Other(format!(
                 "could not create directory {}: {}",
                 dir.display(),
@@ -554,7 +555,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
         )
     };
     let paths: Vec<PathBuf> = if config.is_empty() {
-        moddb::config::DEFAULT_PATHS
+        moddb::config::default_paths(kmod)
             .iter()
             .map(PathBuf::from)
             .collect()

@@ -304,7 +304,10 @@ pub fn run(
     if opts.all {
         let paths: Vec<PathBuf> = match &opts.config_paths {
             Some(p) => p.clone(),
-            None => cfg::DEFAULT_PATHS.iter().map(PathBuf::from).collect(),
+            None => cfg::default_paths(opts.kmod)
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
         };
         d.cfg = Cfg::load(&opts.kversion, &paths, log);
         d.search(log)?;
