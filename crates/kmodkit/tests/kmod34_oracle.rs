@@ -415,7 +415,9 @@ fn weak_dependencies_in_modules() {
     let dir = root.join("lib/modules").join(release);
     let k = dir.join("kernel/drivers");
     std::fs::create_dir_all(&k).unwrap();
-    let mods: [(&str, &[&str], &[&str], &[&str]); 4] = [
+    // (name, modinfo entries, exported symbols, needed symbols)
+    type Tiny<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
+    let mods: [Tiny; 4] = [
         (
             "wk_main",
             &[
