@@ -118,8 +118,8 @@ result per kernel is the first failure in the loader's order, with the taint the
 --json prints one object for one kernel, and {\"module\", \"loads\", \"kernels\": [...]} for \
 several.
 
-Exit status: 0 the module loads (into every kernel given), 1 the kernel rejects it \
-(some kernel does) or it could not be read, 2 usage error."
+Exit status: 0 the module loads, 1 the kernel rejects it (with several kernels: 0 when \
+every one loads it, 1 when any rejects it) or it could not be read, 2 usage error."
 )]
 pub(crate) struct CheckArgs {
     /// The module file (.ko, .ko.xz, .ko.zst, .ko.gz).
