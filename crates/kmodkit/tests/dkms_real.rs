@@ -422,7 +422,13 @@ fn one_package_for_both_kernels_loads_in_each() {
     let cmd = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     okv(cmd(&["dkms", "add", src.to_str().unwrap()]), trees(None));
     for k in [&k61, &k612] {
-        std::fs::create_dir_all(install_tree.join(k.release())).unwrap();
+        let dir = install_tree.join(k.release());
+        std::fs::create_dir_all(&dir).unwrap();
+        // The install tree as each kernel's package leaves it: 6.12's modules are .ko.xz
+        // (DKMS compresses what it installs the same way; the kernel decompresses it).
+        if k.config("CONFIG_MODULE_COMPRESS_XZ").as_deref() == Some("y") {
+            std::fs::write(dir.join("modules.dep"), "kernel/fs/fat/fat.ko.xz:\n").unwrap();
+        }
         let h = k.headers();
         okv(
             cmd(&["dkms", "build", "-m", &mv, "-k", k.release()]),
@@ -449,6 +455,13 @@ fn one_package_for_both_kernels_loads_in_each() {
         let [ko] = &found[..] else {
             panic!("one acpi_call module for {}: {found:?}", k.release());
         };
+        let xz = k.config("CONFIG_MODULE_COMPRESS_XZ").as_deref() == Some("y");
+        assert_eq!(
+            ko.to_string_lossy().ends_with(".ko.xz"),
+            xz,
+            "{}",
+            ko.display()
+        );
         // Built for this kernel, signed with the DKMS key.
         let vermagic = ok(&["modinfo", "-F", "vermagic", ko.to_str().unwrap()]);
         assert!(

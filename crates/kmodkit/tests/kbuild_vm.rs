@@ -89,7 +89,8 @@ fn skeleton_built_signed_and_loaded(k: &Kernel) {
         .join("kmk_hello.ko"));
 
     let image = s(k.image());
-    let script = "uname -r && insmod /kmk_hello.ko bufsize=8192 && cat /proc/sys/kernel/tainted && \
+    let script =
+        "uname -r && insmod /kmk_hello.ko bufsize=8192 && cat /proc/sys/kernel/tainted && \
                   cat /sys/module/kmk_hello/taint && lsmod && rmmod kmk_hello && dmesg";
     let out = kmodkit(
         &[

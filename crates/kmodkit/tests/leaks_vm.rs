@@ -155,7 +155,7 @@ fn leaks_in_the_window(k: &Kernel) {
         .arg("--kernel")
         .arg(&image)
         .arg("--timeout")
-        .arg("300");
+        .arg("900");
     for m in MODULES {
         vm.arg("--add")
             .arg(format!("{}:/{m}.ko", d.join(format!("{m}.ko")).display()));

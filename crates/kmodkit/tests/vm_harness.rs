@@ -119,7 +119,15 @@ fn bad_input_is_named() {
         ("x;y", "not an image path, a release"),
     ] {
         let out = Command::new(kmodkit())
-            .args(["vm", "--kernel", spec, "--qemu", "/nonexistent/qemu", "--", "true"])
+            .args([
+                "vm",
+                "--kernel",
+                spec,
+                "--qemu",
+                "/nonexistent/qemu",
+                "--",
+                "true",
+            ])
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);

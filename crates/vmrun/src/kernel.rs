@@ -312,8 +312,8 @@ fn answer(meta: &str) -> Option<String> {
             }
         }
     }
-    let deps = run(Command::new("apt-cache").args(["depends", &format!("linux-image-{meta}")]))
-        .ok()?;
+    let deps =
+        run(Command::new("apt-cache").args(["depends", &format!("linux-image-{meta}")])).ok()?;
     let pkg = deps
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Depends: "))
@@ -400,10 +400,7 @@ mod tests {
 
     #[test]
     fn specs() {
-        assert_eq!(
-            KernelSpec::parse("6.12"),
-            KernelSpec::Series("6.12".into())
-        );
+        assert_eq!(KernelSpec::parse("6.12"), KernelSpec::Series("6.12".into()));
         assert_eq!(KernelSpec::parse("6.1"), KernelSpec::Series("6.1".into()));
         assert_eq!(
             KernelSpec::parse("6.12.117+deb12-amd64"),
@@ -427,7 +424,10 @@ mod tests {
     #[test]
     fn release_order() {
         use std::cmp::Ordering::*;
-        assert_eq!(version_cmp("6.12.9+deb12-amd64", "6.12.117+deb12-amd64"), Less);
+        assert_eq!(
+            version_cmp("6.12.9+deb12-amd64", "6.12.117+deb12-amd64"),
+            Less
+        );
         assert_eq!(version_cmp("6.1.0-56-amd64", "6.1.0-9-amd64"), Greater);
         assert_eq!(version_cmp("6.12.1", "6.12.1"), Equal);
     }
