@@ -130,17 +130,28 @@ fn bootable(k: &InstalledKernel) -> bool {
     })
 }
 
-/// The default kernel when none is given: the running kernel's image, else the newest
-/// x86 Debian kernel package in the cache.
+/// The default kernel when none is given: the running kernel's image, else the
+/// distribution's own kernel package (`linux-image-<flavour>`'s) if it is cached, else the
+/// newest x86 Debian kernel package in the cache. Not simply the newest: which packages a
+/// cache holds, and in which order they came, differs from machine to machine.
 pub fn default_kernel() -> Result<InstalledKernel, Error> {
     if let Ok(k) = InstalledKernel::running() {
         if k.image.is_some() {
             return Ok(k);
         }
     }
-    kernels::cache::cached_kernels()
+    let mut cached: Vec<InstalledKernel> = kernels::cache::cached_kernels()
         .into_iter()
-        .find(bootable)
+        .filter(bootable)
+        .collect();
+    cached.sort_by(|a, b| version_cmp(&b.release, &a.release));
+    let distribution = current_package(None).ok();
+    let own = distribution.as_deref().and_then(|pkg| {
+        let release = pkg.trim_start_matches("linux-image-");
+        cached.iter().position(|k| k.release == release)
+    });
+    own.map(|i| cached.swap_remove(i))
+        .or_else(|| cached.into_iter().next())
         .ok_or_else(|| {
             Error::NotFound(format!(
                 "no kernel image: /boot/vmlinuz-$(uname -r) does not exist and {} holds no \
