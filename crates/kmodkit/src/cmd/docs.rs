@@ -194,7 +194,10 @@ const MODPROBE_HELP: &[(char, &str)] = &[
 ];
 
 const INSMOD_HELP: &[(char, &str)] = &[
-    ('f', "force: ignore version magic and symbol versions (dangerous)"),
+    (
+        'f',
+        "force: ignore version magic and symbol versions (dangerous)",
+    ),
     ('s', "report errors to syslog instead of stderr"),
     ('v', "verbose"),
     ('V', "print the version"),

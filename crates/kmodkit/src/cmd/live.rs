@@ -57,6 +57,24 @@ fn failed() -> Outcome {
     Err(Exit::status(1))
 }
 
+/// getopt_long as kmod's tools loop over it: options are acted on as they come, so `-h` or
+/// `-V` before a bad option wins (`insmod -V -x` prints the version). None of these tools'
+/// options takes an argument, so each prefix of the arguments parses on its own.
+fn parse_in_order(
+    prog: &str,
+    args: &[OsString],
+    shortopts: &str,
+    longopts: &[LongOpt],
+) -> Result<getopt::Parsed, ()> {
+    for k in 1..args.len() {
+        let p = getopt::parse(prog, &args[..k], shortopts, longopts)?;
+        if p.opts.iter().any(|(c, _)| matches!(c, 'h' | 'V')) {
+            return Ok(p);
+        }
+    }
+    getopt::parse(prog, args, shortopts, longopts)
+}
+
 /// kmod's insmod names some errnos its own way (tools/insmod.c, mod_strerror).
 fn insmod_strerror(e: modsys::Errno) -> String {
     match e.0 {
@@ -110,7 +128,7 @@ pub fn insmod(prog: &str, args: Vec<OsString>) -> Outcome {
         Kmod::V30 => (INSMOD30_SHORTOPTS, INSMOD30_LONGOPTS),
         Kmod::V34 => (INSMOD_SHORTOPTS, INSMOD_LONGOPTS),
     };
-    let Ok(p) = getopt::parse(prog, &args, shortopts, longopts) else {
+    let Ok(p) = parse_in_order(prog, &args, shortopts, longopts) else {
         return failed();
     };
     let mut force = false;
@@ -178,9 +196,13 @@ pub fn insmod(prog: &str, args: Vec<OsString>) -> Outcome {
             "could not insert module {filename}: {}",
             insmod_strerror(errno_of(&source))
         ),
-        Err(modsys::load::InsertError::Kernel(e)) => format!(
+        Err(modsys::load::InsertError::Kernel(e)) => {
+            format!("could not insert module {filename}: {}", insmod_strerror(e))
+        }
+        // libkmod fails a compressed file it cannot decompress with EINVAL.
+        Err(modsys::load::InsertError::Decompress { .. }) => format!(
             "could not insert module {filename}: {}",
-            insmod_strerror(e)
+            insmod_strerror(modsys::Errno(libc::EINVAL))
         ),
         Err(e) => format!("could not insert module {filename}: {e}"),
     };
@@ -269,7 +291,7 @@ pub fn rmmod(prog: &str, args: Vec<OsString>) -> Outcome {
         Kmod::V30 => RMMOD30_SHORTOPTS,
         Kmod::V34 => RMMOD_SHORTOPTS,
     };
-    let Ok(p) = getopt::parse(prog, &args, shortopts, RMMOD_LONGOPTS) else {
+    let Ok(p) = parse_in_order(prog, &args, shortopts, RMMOD_LONGOPTS) else {
         return failed();
     };
     let mut force = false;
@@ -439,7 +461,7 @@ pub fn lsmod(prog: &str, args: Vec<OsString>) -> Outcome {
             }
         }
         Kmod::V34 => {
-            let Ok(p) = getopt::parse(prog, &args, LSMOD_SHORTOPTS, LSMOD_LONGOPTS) else {
+            let Ok(p) = parse_in_order(prog, &args, LSMOD_SHORTOPTS, LSMOD_LONGOPTS) else {
                 return failed();
             };
             let mut j = false;
