@@ -495,9 +495,14 @@ pub fn guest_system(
     fs.data("/bin/kmodkit", 0o755, strip_to_segments(&exe).into_owned())?;
     fs.data("/init", 0o755, init_script(nonce).into_bytes())?;
     fs.data("/etc/kmodkit/tools.sh", 0o644, tools_prelude().into_bytes())?;
-    let script = format!(". /etc/kmodkit/tools.sh\n{command}\n");
-    fs.data("/etc/kmodkit/command", 0o644, script.into_bytes())?;
+    set_command(&mut fs, command)?;
     Ok(fs)
+}
+
+/// Sets (or replaces) the shell command the guest runs, in a system made by [`guest_system`].
+pub fn set_command(fs: &mut Initramfs, command: &str) -> Result<(), Error> {
+    let script = format!(". /etc/kmodkit/tools.sh\n{command}\n");
+    fs.data("/etc/kmodkit/command", 0o644, script.into_bytes())
 }
 
 #[cfg(test)]

@@ -154,6 +154,7 @@ fn loadcheck_kernel(
             config: loadcheck::parse_config(&text),
             sig_enforce: policy.sig_enforce == Some(true),
             lockdown: policy.lockdown.as_deref().is_some_and(|m| m != "none"),
+            ..Default::default()
         }),
         Err(e) => {
             notes.push(format!("{}: {e}", config.display()));
