@@ -12,7 +12,9 @@ fn run_in(cwd: Option<&std::path::Path>, prog: &str, args: &[&str]) -> (i32, Str
     // Through sh, so that argv[0] is exactly `prog` (std may rewrite a relative program
     // path when the working directory changes).
     let mut cmd = Command::new("sh");
-    cmd.arg("-c")
+    // The expected bytes are the host's kmod 30's (kmod 34 is compared in kmod34_live.rs).
+    cmd.env("KMODKIT_KMOD_COMPAT", "30")
+        .arg("-c")
         .arg("cd \"$1\" && shift && exec \"$@\"")
         .arg("sh");
     cmd.arg(cwd.unwrap_or(std::path::Path::new(".")));

@@ -194,9 +194,12 @@ const MODPROBE_HELP: &[(char, &str)] = &[
 ];
 
 const INSMOD_HELP: &[(char, &str)] = &[
-    ('p', "compatibility option; ignored"),
-    ('s', "compatibility option; ignored"),
-    ('f', "force: ignore version magic and symbol versions"),
+    (
+        'f',
+        "force: ignore version magic and symbol versions (dangerous)",
+    ),
+    ('s', "report errors to syslog instead of stderr"),
+    ('v', "verbose"),
     ('V', "print the version"),
     ('h', "print the help"),
 ];
@@ -204,13 +207,23 @@ const INSMOD_HELP: &[(char, &str)] = &[
 const RMMOD_HELP: &[(char, &str)] = &[
     (
         'f',
-        "force the removal (only with CONFIG_MODULE_FORCE_UNLOAD)",
+        "force the removal (only with CONFIG_MODULE_FORCE_UNLOAD; dangerous)",
     ),
-    ('s', "report errors to syslog too"),
+    ('s', "report errors to syslog instead of stderr"),
     ('v', "verbose"),
     ('V', "print the version"),
-    ('w', "compatibility option; ignored"),
     ('h', "print the help"),
+];
+
+const LSMOD_HELP: &[(char, &str)] = &[
+    ('s', "report errors to syslog instead of stderr"),
+    ('v', "verbose"),
+    ('V', "print the version"),
+    ('h', "print the help"),
+    (
+        'J',
+        "one JSON document: name, size, refcnt, used_by per module (kmodkit)",
+    ),
 ];
 
 const DMESG_HELP: &[(char, &str)] = &[
@@ -361,8 +374,14 @@ is looked up afresh, as kmod does. kmodkit adds --json.",
         short: super::live::INSMOD_SHORTOPTS,
         long: super::live::INSMOD_LONGOPTS,
         help: INSMOD_HELP,
-        differs: "kmod 30's options, messages and exit statuses; compressed modules are \
-passed to the kernel as files (finit_module) when it decompresses them itself.",
+        differs: "kmod 34.2's options, help, messages and exit statuses (Debian 13); kmod \
+30's (Debian 12: -p and -s accepted and ignored, no -v or long --force, libkmod messages \
+with their source positions) with the environment variable KMODKIT_KMOD_COMPAT=30. \
+Compressed modules are passed to the kernel as files (finit_module) when it decompresses \
+them itself. -s sends the messages to /dev/log without a timestamp and drops them when no \
+syslog daemon listens (kmod writes them to /dev/console then); -v adds nothing, as libkmod \
+adds nothing at -v and -vv on the paths kmodkit reproduces (its -vvv INFO lines are not \
+reproduced).",
     },
     Getopt {
         name: "rmmod",
@@ -372,7 +391,23 @@ passed to the kernel as files (finit_module) when it decompresses them itself.",
         short: super::live::RMMOD_SHORTOPTS,
         long: super::live::RMMOD_LONGOPTS,
         help: RMMOD_HELP,
-        differs: "kmod 30's options, messages and exit statuses.",
+        differs: "kmod 34.2's options, help, messages and exit statuses (Debian 13); kmod \
+30's with the environment variable KMODKIT_KMOD_COMPAT=30 (its help text, -w rejected as \
+an unexpected option, libkmod messages with their source positions). -s and -v as for \
+insmod.",
+    },
+    Getopt {
+        name: "lsmod",
+        section: 8,
+        about: "Show the loaded kernel modules",
+        operands: "[OPTIONS]",
+        short: super::live::LSMOD_SHORTOPTS,
+        long: super::live::LSMOD_LONGOPTS,
+        help: LSMOD_HELP,
+        differs: "kmod 34.2's options, output, messages and exit statuses (Debian 13); kmod \
+30's with the environment variable KMODKIT_KMOD_COMPAT=30 (no options: any argument is a \
+usage error; libkmod's message with its source position). -s and -v as for insmod. \
+kmodkit adds --json (with KMODKIT_KMOD_COMPAT=30, only as the sole argument).",
     },
     Getopt {
         name: "modprobe",
@@ -561,20 +596,6 @@ fn all_pages() -> Vec<(&'static str, u8, Command, &'static str)> {
         .iter()
         .map(|g| (short_name(g), g.section, from_getopt(g), g.differs))
         .collect();
-    v.push((
-        "lsmod",
-        8,
-        // kmod's lsmod takes no options; `--json` alone is kmodkit's one addition.
-        Command::new("lsmod")
-            .about("Show the loaded kernel modules")
-            .arg(
-                Arg::new("json")
-                    .long("json")
-                    .action(ArgAction::SetTrue)
-                    .help("one JSON document: name, size, refcnt, used_by per module (kmodkit)"),
-            ),
-        "kmod 30's output and messages. kmodkit adds --json.",
-    ));
     v.extend(clap_pages().into_iter().map(|(n, c, d)| (n, 1, c, d)));
     v
 }
