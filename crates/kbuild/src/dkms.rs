@@ -743,7 +743,14 @@ impl Dkms<'_> {
             let target = moddir.join(format!("{}{suffix}", b.dest_name));
             let raw = std::fs::read(&built).map_err(Error::io(&built))?;
             let bytes = match suffix {
-                ".ko.xz" => compress("xz", &["-c", "-f"], &raw)?,
+                // The kernel's own settings (scripts/Makefile.modinst, DKMS since 3.0.13): its
+                // in-kernel decompressor (6.12's CONFIG_MODULE_DECOMPRESS) refuses xz's
+                // default CRC64 check ("decompression failed with status 6", EINVAL).
+                ".ko.xz" => compress(
+                    "xz",
+                    &["--check=crc32", "--lzma2=dict=1MiB", "-c", "-f"],
+                    &raw,
+                )?,
                 ".ko.zst" => compress("zstd", &["-q", "-c", "-T0", "-19"], &raw)?,
                 ".ko.gz" => compress("gzip", &["-9", "-c"], &raw)?,
                 _ => raw,

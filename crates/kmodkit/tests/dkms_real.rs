@@ -2,8 +2,16 @@
 //! fetched by `scripts/debpkg`), built against the corpus kernel's real headers, in temporary
 //! trees: add, build, install (signed with the DKMS MOK key that `kmodkit dkms` generates),
 //! status, uninstall, remove. The installed module must carry our signature and be indexed.
+//!
+//! And one package for both of Debian 12's kernels: acpi-call-dkms (which builds on 6.1 and
+//! 6.12; bookworm's v4l2loopback 0.12.7 does not compile on 6.12: it calls `strlcpy`, gone
+//! since 6.8) built and installed for each release in one DKMS tree, then each kernel booted
+//! under OVMF with the DKMS MOK certificate in the firmware's db and `module.sig_enforce=1`:
+//! the module built for it loads there, trusted (taint O only).
 
-use std::path::PathBuf;
+mod vm_kernels;
+
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use testsupport::{corpus_with_headers, debpkg};
 
@@ -336,4 +344,157 @@ fn status_json_and_refusals() {
         );
     }
     assert!(!t("k").exists() && !t("x").exists());
+}
+
+/// Every file under `dir` whose name starts with `prefix`.
+fn files_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else if e.file_name().to_string_lossy().starts_with(prefix) {
+                found.push(e.path());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn one_package_for_both_kernels_loads_in_each() {
+    let (Some(k61), Some(k612)) = (
+        vm_kernels::kernel_with_headers("6.1"),
+        vm_kernels::kernel_with_headers("6.12"),
+    ) else {
+        return;
+    };
+    if !Path::new("/usr/share/OVMF/OVMF_VARS_4M.fd").is_file() {
+        testsupport::skip(
+            testsupport::Requirement::Vm,
+            "OVMF (package ovmf) is not installed",
+        );
+        return;
+    }
+    let Some(pkg) = debpkg("acpi-call-dkms") else {
+        return;
+    };
+    let src = std::fs::read_dir(pkg.join("usr/src"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.join("dkms.conf").is_file())
+        .expect("the package ships /usr/src/NAME-VERSION/dkms.conf");
+    let version = src
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .trim_start_matches("acpi-call-")
+        .to_string();
+    let mv = format!("acpi-call/{version}");
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| -> PathBuf { tmp.path().join(p) };
+    let (dkms_tree, source_tree, install_tree) =
+        (t("var/lib/dkms"), t("usr/src"), t("lib/modules"));
+    std::fs::create_dir_all(&source_tree).unwrap();
+    let trees = |headers: Option<&Path>| -> Vec<String> {
+        let mut v = vec![
+            "--dkmstree".to_string(),
+            dkms_tree.display().to_string(),
+            "--sourcetree".to_string(),
+            source_tree.display().to_string(),
+            "--installtree".to_string(),
+            install_tree.display().to_string(),
+        ];
+        if let Some(h) = headers {
+            v.push("--kernelsourcedir".into());
+            v.push(h.display().to_string());
+        }
+        v
+    };
+    let okv = |mut v: Vec<String>, extra: Vec<String>| {
+        v.extend(extra);
+        ok(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let cmd = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    okv(cmd(&["dkms", "add", src.to_str().unwrap()]), trees(None));
+    for k in [&k61, &k612] {
+        let dir = install_tree.join(k.release());
+        std::fs::create_dir_all(&dir).unwrap();
+        // The install tree as each kernel's package leaves it: 6.12's modules are .ko.xz
+        // (DKMS compresses what it installs the same way; the kernel decompresses it).
+        if k.config("CONFIG_MODULE_COMPRESS_XZ").as_deref() == Some("y") {
+            std::fs::write(dir.join("modules.dep"), "kernel/fs/fat/fat.ko.xz:\n").unwrap();
+        }
+        let h = k.headers();
+        okv(
+            cmd(&["dkms", "build", "-m", &mv, "-k", k.release()]),
+            trees(Some(&h)),
+        );
+        okv(
+            cmd(&["dkms", "install", "-m", &mv, "-k", k.release()]),
+            trees(Some(&h)),
+        );
+    }
+    let status = okv(cmd(&["dkms", "status"]), trees(None));
+    for k in [&k61, &k612] {
+        let prefix = format!("{mv}, {}, ", k.release());
+        assert!(
+            status
+                .lines()
+                .any(|l| l.starts_with(&prefix) && l.ends_with(": installed")),
+            "{status}"
+        );
+    }
+    let mok = dkms_tree.join("mok.pub");
+    for k in [&k61, &k612] {
+        let found = files_named(&install_tree.join(k.release()), "acpi_call.ko");
+        let [ko] = &found[..] else {
+            panic!("one acpi_call module for {}: {found:?}", k.release());
+        };
+        let xz = k.config("CONFIG_MODULE_COMPRESS_XZ").as_deref() == Some("y");
+        assert_eq!(
+            ko.to_string_lossy().ends_with(".ko.xz"),
+            xz,
+            "{}",
+            ko.display()
+        );
+        // Built for this kernel, signed with the DKMS key.
+        let vermagic = ok(&["modinfo", "-F", "vermagic", ko.to_str().unwrap()]);
+        assert!(
+            vermagic.starts_with(&format!("{} ", k.release())),
+            "{}: {vermagic}",
+            ko.display()
+        );
+        let signer = ok(&["modinfo", "-F", "signer", ko.to_str().unwrap()]);
+        assert_eq!(signer, "DKMS module signing key\n");
+        // Loaded in that kernel, under enforcement, trusted through the firmware's db.
+        let name = ko.file_name().unwrap().to_string_lossy().into_owned();
+        let out = Command::new(testsupport::kmodkit())
+            .arg("vm")
+            .arg("--kernel")
+            .arg(k.image())
+            .arg("--secure-db")
+            .arg(&mok)
+            .args(["--append", "module.sig_enforce=1", "--timeout", "300"])
+            .arg("--add")
+            .arg(format!("{}:/m/{name}", ko.display()))
+            .arg("--")
+            .arg(format!(
+                "uname -r; insmod /m/{name} && cat /sys/module/acpi_call/taint && \
+                 test -e /proc/acpi/call && echo 'proc entry: yes'"
+            ))
+            .output()
+            .unwrap();
+        let text = testsupport::output_text(&out);
+        assert!(out.status.success(), "{}: {text}", k.release());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            format!("{}\nO\nproc entry: yes\n", k.release()),
+            "{text}"
+        );
+    }
 }

@@ -1,6 +1,6 @@
-//! `kmodkit leaks --module M` in the real Debian kernel (one `kmodkit vm` boot, our binary as
-//! /bin/kmodkit), on the modules of tests/data/leaks built here against that kernel's
-//! headers:
+//! `kmodkit leaks --module M` in the real Debian kernels, 6.1 and 6.12 (one `kmodkit vm` boot
+//! each, our binary as /bin/kmodkit), on the modules of tests/data/leaks built here against
+//! that kernel's headers:
 //! - kmk_initleak leaks in its `__init` function (kallsyms drops it after init),
 //! - kmk_helper leaks in two helpers called from init, one in core text, one `__init`,
 //! - kmk_exitleak frees at exit what init allocated and leaks what exit allocates,
@@ -14,10 +14,13 @@
 //! that is another module, and the unfiltered report (not empty: the filter, not a blind
 //! tracer, empties kmk_clean's).
 
+mod vm_kernels;
+
 use std::path::Path;
 use std::process::Command;
+use testsupport::have_tool;
 use testsupport::kmodkit;
-use testsupport::{corpus_with_headers, have_tool};
+use vm_kernels::Kernel;
 
 const MODULES: [&str; 4] = ["kmk_initleak", "kmk_helper", "kmk_exitleak", "kmk_clean"];
 
@@ -76,14 +79,21 @@ fn head(sites: &[(u64, u64, String, String)]) -> String {
 }
 
 #[test]
-fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
-    let Some(c) = corpus_with_headers("amd64") else {
-        return;
-    };
-    if !["qemu-system-x86_64", "busybox", "make"]
-        .iter()
-        .all(|t| have_tool(t))
-    {
+fn leaks_of_a_module_loaded_and_unloaded_in_the_window_6_1() {
+    if let Some(k) = vm_kernels::kernel_with_headers("6.1") {
+        leaks_in_the_window(&k);
+    }
+}
+
+#[test]
+fn leaks_of_a_module_loaded_and_unloaded_in_the_window_6_12() {
+    if let Some(k) = vm_kernels::kernel_with_headers("6.12") {
+        leaks_in_the_window(&k);
+    }
+}
+
+fn leaks_in_the_window(k: &Kernel) {
+    if !have_tool("make") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -107,7 +117,7 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
         let out = Command::new("make")
             .arg("-s")
             .arg("-C")
-            .arg(format!("/lib/modules/{}/build", c.release))
+            .arg(k.headers())
             .arg(format!("M={}", dir.display()))
             .arg("modules")
             .output()
@@ -139,13 +149,13 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
          echo '=== all'; kmodkit leaks -c 'cat /proc/version'; echo \"rc=$?\"\n\
          echo '=== lsmod'; lsmod; echo '=== end'",
     );
-    let image = c.root.join("boot").join(format!("vmlinuz-{}", c.release));
+    let image = k.image();
     let mut vm = Command::new(kmodkit());
     vm.arg("vm")
         .arg("--kernel")
         .arg(&image)
         .arg("--timeout")
-        .arg("300");
+        .arg("900");
     for m in MODULES {
         vm.arg("--add")
             .arg(format!("{}:/{m}.ko", d.join(format!("{m}.ko")).display()));
@@ -158,7 +168,7 @@ fn leaks_of_a_module_loaded_and_unloaded_in_the_window() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "vm failed:\n{t}");
+    assert!(out.status.success(), "vm failed on {}:\n{t}", k.release());
 
     for m in MODULES {
         for case in ["window", "c"] {

@@ -1,14 +1,16 @@
-//! Tracing inside the real Debian kernel (the host kernel has no kprobes): one `kmodkit vm`
-//! boot runs, with our binary as /bin/kmodkit,
+//! Tracing inside the real Debian kernels (the host kernel has no kprobes): one `kmodkit vm`
+//! boot per kernel (Debian 12's 6.1 and 6.12) runs, with our binary as /bin/kmodkit,
 //! - a kprobe + kretprobe script on `do_sys_openat2` around a `cat` started with `-c`
 //!   (`arg0` is the directory fd, AT_FDCWD; `retval` the new fd, 3 for cat's one open);
 //! - `kmodkit trace -l 'kprobe:do_sys_open*'` listing the two functions.
 //!
 //! `kmodkit leaks` has its own boot: tests/leaks_vm.rs.
 
+mod vm_kernels;
+
 use std::process::Command;
 use testsupport::kmodkit;
-use testsupport::{corpus, have_tool};
+use vm_kernels::Kernel;
 
 /// The lines between `=== NAME` and the next `=== ` marker.
 fn section<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
@@ -27,15 +29,20 @@ fn map_value(lines: &[&str], prefix: &str) -> Option<u64> {
 }
 
 #[test]
-fn kprobes_in_the_debian_kernel() {
-    let Some(c) = corpus("amd64") else { return };
-    if !["qemu-system-x86_64", "busybox"]
-        .iter()
-        .all(|t| have_tool(t))
-    {
-        return;
+fn kprobes_in_the_debian_kernel_6_1() {
+    if let Some(k) = vm_kernels::kernel("6.1") {
+        kprobes(&k);
     }
-    let release = c.release.clone();
+}
+
+#[test]
+fn kprobes_in_the_debian_kernel_6_12() {
+    if let Some(k) = vm_kernels::kernel("6.12") {
+        kprobes(&k);
+    }
+}
+
+fn kprobes(k: &Kernel) {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let kp = d.join("open.bt");
@@ -49,7 +56,7 @@ fn kprobes_in_the_debian_kernel() {
         "echo '=== kprobe'; kmodkit trace -c 'cat /proc/version' /open.bt; echo \"rc=$?\"\n\
          echo '=== list'; kmodkit trace -l 'kprobe:do_sys_open*'\n\
          echo '=== end'";
-    let image = c.root.join("boot").join(format!("vmlinuz-{release}"));
+    let image = k.image();
     let out = Command::new(kmodkit())
         .arg("vm")
         .arg("--kernel")
@@ -67,7 +74,7 @@ fn kprobes_in_the_debian_kernel() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "vm failed:\n{t}");
+    assert!(out.status.success(), "vm failed on {}:\n{t}", k.release());
 
     // kprobe + kretprobe: every open of cat's returned, from AT_FDCWD, the one file is fd 3.
     let k = section(&t, "kprobe");

@@ -1,10 +1,15 @@
-//! The real kernel as the oracle: Debian's kernel booted with `kmodkit vm`, our insmod,
-//! rmmod, lsmod and dmesg inside, Debian's own kmod beside them for comparison, and for
-//! every load `kmodkit check`'s prediction (loads, errno, taint mask) compared with what
-//! the kernel really did.
+//! The real kernel as the oracle: Debian's kernels (12's own 6.1 and its 6.12) booted with
+//! `kmodkit vm`, our insmod, rmmod, lsmod and dmesg inside, Debian's own kmod beside them for
+//! comparison, and for every load `kmodkit check`'s prediction (loads, errno, taint mask)
+//! compared with what the kernel really did.
 //!
-//! Two boots (each a batch of cases in one shell script): one as Debian boots, one with
-//! `module.sig_enforce=1`. Test modules are built here against the corpus kernel's headers.
+//! Two boots per kernel (each a batch of cases in one shell script): one as Debian boots,
+//! one under OVMF with `module.sig_enforce=1` and a certificate of ours in the firmware's db.
+//! Test modules are built here against each kernel's headers. On 6.12 the modules that
+//! `modprobe` loads from the tree are `.ko.xz`, as Debian ships that kernel's own (its loader
+//! decompresses them: `CONFIG_MODULE_DECOMPRESS`).
+
+mod vm_kernels;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,35 +17,24 @@ use std::process::Command;
 
 use testsupport::kmodkit;
 use testsupport::Requirement;
+use vm_kernels::Kernel;
 
 struct Env {
-    corpus: testsupport::Corpus,
+    k: Kernel,
     image: PathBuf,
     dir: tempfile::TempDir,
 }
 
-fn env() -> Option<Env> {
-    let corpus = testsupport::corpus("amd64")?;
-    for tool in ["qemu-system-x86_64", "busybox", "make", "depmod", "kmod"] {
+fn env(series: &'static str) -> Option<Env> {
+    let k = vm_kernels::kernel_with_headers(series)?;
+    for tool in ["make", "depmod", "kmod", "xz", "zstd"] {
         if !testsupport::have_tool(tool) {
             return None;
         }
     }
-    let headers = PathBuf::from(format!("/lib/modules/{}/build", corpus.release));
-    if !headers.join("Makefile").is_file() {
-        testsupport::skip(
-            Requirement::Vm,
-            &format!("no headers for {} at {}", corpus.release, headers.display()),
-        );
-        return None;
-    }
-    let image = corpus
-        .root
-        .join("boot")
-        .join(format!("vmlinuz-{}", corpus.release));
     Some(Env {
-        corpus,
-        image,
+        image: k.image(),
+        k,
         dir: tempfile::tempdir().unwrap(),
     })
 }
@@ -80,7 +74,7 @@ fn build(
     let mut cmd = Command::new("make");
     cmd.arg("-s")
         .arg("-C")
-        .arg(format!("/lib/modules/{}/build", e.corpus.release))
+        .arg(e.k.headers())
         .arg(format!("M={}", src.display()))
         .arg("modules");
     if let Some(x) = extra {
@@ -100,6 +94,8 @@ struct Modules {
     prop: PathBuf,
     vmagic: PathBuf,
     tree: PathBuf,
+    /// The file name suffix of the modules in `tree`: `.ko`, or `.ko.xz` on 6.12.
+    tree_suffix: &'static str,
 }
 
 fn build_all(e: &Env) -> Modules {
@@ -133,22 +129,52 @@ fn build_all(e: &Env) -> Modules {
         r#"pr_info("dep_b: dep_a says %d\n", dep_a_value);"#,
         Some(&symvers),
     );
-    for (tool, m) in [("xz", &hello), ("zstd", &vmagic)] {
-        let st = Command::new(tool).arg("-kq").arg(m).status().unwrap();
+    // xz as the kernel's own build compresses modules (scripts/Makefile.modinst: CRC32 check,
+    // 1 MiB dictionary: what the kernel's decompressor handles), and xz's default (CRC64),
+    // which it does not.
+    for (tool, args, m) in [
+        ("xz", &["--check=crc32", "--lzma2=dict=1MiB"][..], &hello),
+        ("zstd", &[][..], &vmagic),
+    ] {
+        let st = Command::new(tool)
+            .arg("-kq")
+            .args(args)
+            .arg(m)
+            .status()
+            .unwrap();
         assert!(st.success(), "{tool} {}", m.display());
     }
+    let crc64 = Command::new("xz")
+        .args(["-cq", "--check=crc64"])
+        .arg(&hello)
+        .output()
+        .unwrap();
+    assert!(crc64.status.success());
+    std::fs::write(hello.with_file_name("hello64.ko.xz"), crc64.stdout).unwrap();
     let tree = e.dir.path().join("tree");
-    let extra = tree
-        .join("lib/modules")
-        .join(&e.corpus.release)
-        .join("extra");
+    let extra = tree.join("lib/modules").join(e.k.release()).join("extra");
     std::fs::create_dir_all(&extra).unwrap();
     std::fs::copy(&dep_a, extra.join("dep_a.ko")).unwrap();
     std::fs::copy(&dep_b, extra.join("dep_b.ko")).unwrap();
+    // A kernel that decompresses modules itself gets them compressed, as its distribution
+    // ships them (Debian's 6.12: every module .ko.xz).
+    let tree_suffix = if e.k.config("CONFIG_MODULE_DECOMPRESS").as_deref() == Some("y") {
+        for m in ["dep_a.ko", "dep_b.ko"] {
+            let st = Command::new("xz")
+                .args(["-q", "--check=crc32"])
+                .arg(extra.join(m))
+                .status()
+                .unwrap();
+            assert!(st.success());
+        }
+        ".ko.xz"
+    } else {
+        ".ko"
+    };
     let st = Command::new("depmod")
         .arg("-b")
         .arg(&tree)
-        .arg(&e.corpus.release)
+        .arg(e.k.release())
         .stderr(std::process::Stdio::null())
         .status()
         .unwrap();
@@ -158,6 +184,7 @@ fn build_all(e: &Env) -> Modules {
         prop,
         vmagic,
         tree,
+        tree_suffix,
     }
 }
 
@@ -219,6 +246,11 @@ fn boot(e: &Env, m: &Modules, append: &str, extra: &[String], script: &str) -> S
         .arg(format!("{}:/m/vmagic.ko", m.vmagic.display()))
         .arg("--add")
         .arg(format!("{}.xz:/m/hello.ko.xz", m.hello.display()))
+        .arg("--add")
+        .arg(format!(
+            "{}:/m/hello64.ko.xz",
+            m.hello.with_file_name("hello64.ko.xz").display()
+        ))
         .arg("--add")
         .arg(format!("{}.zst:/m/vmagic.ko.zst", m.vmagic.display()))
         .arg("--modules-from")
@@ -354,13 +386,25 @@ fn assert_same_as_kmod(r: &Results, ours: &str, theirs: &str) {
 }
 
 #[test]
-fn real_kernel_loads_taints_and_refuses_as_predicted() {
-    let Some(e) = env() else { return };
-    let m = build_all(&e);
+fn real_kernel_loads_taints_and_refuses_as_predicted_6_1() {
+    if let Some(e) = env("6.1") {
+        real_kernel(&e);
+    }
+}
+
+#[test]
+fn real_kernel_loads_taints_and_refuses_as_predicted_6_12() {
+    if let Some(e) = env("6.12") {
+        real_kernel(&e);
+    }
+}
+
+fn real_kernel(e: &Env) {
+    let m = build_all(e);
 
     // Boot 1: Debian's defaults (signatures checked, not enforced).
     let out = boot(
-        &e,
+        e,
         &m,
         "",
         &[],
@@ -393,9 +437,13 @@ run modprobe_r_inuse modprobe -r dep_a
 run modprobe_r_inuse_kmod /k/modprobe -r dep_a
 run rmmod_chain modprobe -r dep_b
 run after lsmod
-# Compressed modules on a kernel without in-kernel decompression: decompressed here and
-# given to init_module; forced, with vermagic and __versions stripped from the image.
+# Compressed modules: on a kernel that decompresses the kind itself (6.12: xz), given to
+# finit_module as they are; else decompressed here and given to init_module; forced, with
+# vermagic and __versions stripped from the image. An xz file with a CRC64 check, which the
+# kernel's decompressor refuses (EINVAL), fails there for kmod too.
 run rm_hello rmmod hello
+run hello64_kmod /k/insmod /m/hello64.ko.xz; /k/rmmod hello 2>/dev/null
+run hello64 insmod /m/hello64.ko.xz; /k/rmmod hello 2>/dev/null
 run hello_xz insmod /m/hello.ko.xz; state hello_xz hello
 run rm_vmagic rmmod vmagic
 run vmagic_zst insmod /m/vmagic.ko.zst
@@ -412,7 +460,7 @@ run dmesg_err_util udmesg --level err,warn
     let r = parse(&out);
 
     // Unsigned out-of-tree module: loads, OE, 12288 on a fresh kernel.
-    let p = check(&e, &m.hello, &[]);
+    let p = check(e, &m.hello, &[]);
     assert_predicted(&r, "hello", "/m/hello.ko", &p);
     assert_eq!(field(&r, "hello", "taint"), ["OE"]);
     assert_eq!(field(&r, "hello", "tainted"), ["12288"]);
@@ -429,11 +477,11 @@ run dmesg_err_util udmesg --level err,warn
         );
     }
 
-    let p = check(&e, &m.prop, &[]);
+    let p = check(e, &m.prop, &[]);
     assert_predicted(&r, "prop", "/m/prop.ko", &p);
     assert_eq!(field(&r, "prop", "taint"), ["POE"]);
 
-    let p = check(&e, &m.vmagic, &[]);
+    let p = check(e, &m.vmagic, &[]);
     assert_eq!(p["errno"], "ENOEXEC");
     assert_predicted(&r, "vmagic", "/m/vmagic.ko", &p);
     assert_eq!(field(&r, "vmagic", "taint"), [""]);
@@ -446,12 +494,30 @@ run dmesg_err_util udmesg --level err,warn
         );
     }
 
-    let p = check(&e, &m.vmagic, &["-f"]);
+    let p = check(e, &m.vmagic, &["-f"]);
     assert_predicted(&r, "vmagic_f", "/m/vmagic.ko", &p);
     assert!(field(&r, "vmagic_f", "taint")[0].contains('F'));
 
-    // The compressed copies: loaded through init_module, same taint as the plain files.
+    // The compressed copies: same taint as the plain files.
     assert_eq!(rc(&r, "rm_hello"), 0);
+    // A CRC64-checked xz file: where the kernel decompresses xz itself, our insmod hands it
+    // the file as kmod 31 and later do, and the kernel refuses it (EINVAL, "decompression
+    // failed with status 6": XZ_OPTIONS_ERROR); Debian 12's kmod 30 always decompresses in
+    // user space and loads it (the documented difference, insmod(8)). Elsewhere both load it.
+    if m.tree_suffix == ".ko.xz" {
+        assert_eq!(
+            field(&r, "hello64", "err"),
+            ["insmod: ERROR: could not insert module /m/hello64.ko.xz: Invalid parameters"]
+        );
+        assert_eq!(rc(&r, "hello64_kmod"), 0, "{:?}", r.get("hello64_kmod"));
+        assert!(
+            all.contains(&"decompression failed with status 6".to_string()),
+            "{all:?}"
+        );
+    } else {
+        assert_same_as_kmod(&r, "hello64", "hello64_kmod");
+        assert_eq!(rc(&r, "hello64"), 0, "{:?}", r.get("hello64"));
+    }
     assert_eq!(rc(&r, "hello_xz"), 0, "{:?}", r.get("hello_xz"));
     assert_eq!(field(&r, "hello_xz", "taint"), ["OE"]);
     assert_eq!(rc(&r, "rm_vmagic"), 0);
@@ -471,7 +537,13 @@ run dmesg_err_util udmesg --level err,warn
     assert_same_as_kmod(&r, "modprobe_first", "modprobe_first_kmod");
     assert_eq!(rc(&r, "modprobe_first"), 1);
     assert_same_as_kmod(&r, "show_deps", "show_deps_kmod");
-    assert_eq!(field(&r, "show_deps", "out").len(), 2);
+    let plan = field(&r, "show_deps", "out");
+    assert_eq!(plan.len(), 2);
+    assert!(
+        plan.iter().all(|l| l.trim_end().ends_with(m.tree_suffix)),
+        "{plan:?} should load {} files",
+        m.tree_suffix
+    );
     let lsmod = field(&r, "lsmod", "out");
     assert!(
         lsmod
@@ -516,35 +588,9 @@ run dmesg_err_util udmesg --level err,warn
         .iter()
         .any(|l| l.contains("user: a\\")));
 
-    // Boot 2: module.sig_enforce=1. The unsigned module is refused, nothing tainted.
-    let out = boot(
-        &e,
-        &m,
-        "module.sig_enforce=1",
-        &[],
-        r#"
-run hello insmod /m/hello.ko; state hello hello
-run hello_kmod /k/insmod /m/hello.ko
-run dmesg dmesg
-"#,
-    );
-    let r = parse(&out);
-    let p = check(&e, &m.hello, &["--sig-enforce"]);
-    assert_eq!(p["errno"], "EKEYREJECTED");
-    assert_predicted(&r, "hello", "/m/hello.ko", &p);
-    assert_eq!(field(&r, "hello", "tainted"), ["0"]);
-    assert_same_as_kmod(&r, "hello", "hello_kmod");
-    let all = dmesg_messages(&r, "dmesg");
-    for l in p["dmesg"].as_array().unwrap() {
-        assert!(
-            all.contains(&l.as_str().unwrap().to_string()),
-            "{l} not in {all:?}"
-        );
-    }
-
-    // Boot 3: OVMF with our certificate enrolled in db, enforcement on. The module signed
-    // with that key loads with O only (4096); the same module with one byte flipped is
-    // refused. `kmodkit check --secure-db` predicts both.
+    // Boot 2: OVMF with our certificate enrolled in db, enforcement on. The unsigned module
+    // is refused, nothing tainted; the module signed with that key loads with O only (4096);
+    // the same module with one byte flipped is refused. `kmodkit check` predicts each.
     if !Path::new("/usr/share/OVMF/OVMF_CODE_4M.fd").is_file() {
         testsupport::skip(Requirement::Vm, "OVMF (package ovmf) is not installed");
         return;
@@ -590,11 +636,13 @@ run dmesg dmesg
         format!("{}:/m/flipped.ko", flipped.display()),
     ];
     let out = boot(
-        &e,
+        e,
         &m,
         "module.sig_enforce=1",
         &extra,
         r#"
+run hello insmod /m/hello.ko; state hello hello
+run hello_kmod /k/insmod /m/hello.ko
 run flipped insmod /m/flipped.ko; state flipped hello
 run signed insmod /m/signed.ko; state signed hello
 run dmesg dmesg
@@ -602,21 +650,32 @@ run dmesg dmesg
     );
     let r = parse(&out);
     let all = dmesg_messages(&r, "dmesg");
+    let p = check(e, &m.hello, &["--sig-enforce"]);
+    assert_eq!(p["errno"], "EKEYREJECTED");
+    assert_predicted(&r, "hello", "/m/hello.ko", &p);
+    assert_eq!(field(&r, "hello", "tainted"), ["0"]);
+    assert_same_as_kmod(&r, "hello", "hello_kmod");
+    for l in p["dmesg"].as_array().unwrap() {
+        assert!(
+            all.contains(&l.as_str().unwrap().to_string()),
+            "{l} not in {all:?}"
+        );
+    }
     assert!(
         all.iter()
             .any(|l| l.contains("Loaded X.509 cert 'kmodkit vm test db key")),
         "the firmware db certificate was not loaded: {all:?}"
     );
     let db = ["--sig-enforce", "--secure-db", cert.to_str().unwrap()];
-    let p = check(&e, &flipped, &db);
+    let p = check(e, &flipped, &db);
     assert_eq!(p["errno"], "EKEYREJECTED");
     assert_predicted(&r, "flipped", "/m/flipped.ko", &p);
-    let p = check(&e, &signed, &db);
+    let p = check(e, &signed, &db);
     assert_eq!(p["signature"], "valid");
     assert_predicted(&r, "signed", "/m/signed.ko", &p);
     assert_eq!(field(&r, "signed", "taint"), ["O"]);
     assert_eq!(field(&r, "signed", "tainted"), ["4096"]);
     // Without the db certificate the same module would be refused.
-    let p = check(&e, &signed, &["--sig-enforce"]);
+    let p = check(e, &signed, &["--sig-enforce"]);
     assert_eq!(p["errno"], "EKEYREJECTED");
 }

@@ -18,7 +18,7 @@ fn kernel(enforce: bool) -> Kernel {
             "CONFIG_X86_64=y\nCONFIG_SMP=y\nCONFIG_MODULE_UNLOAD=y\nCONFIG_MODULE_SIG=y\n",
         ),
         sig_enforce: enforce,
-        lockdown: false,
+        ..Default::default()
     }
 }
 

@@ -567,9 +567,14 @@ pub fn guest_system_with(
         fs.data("/etc/kmodkit/tools.sh", 0o644, Vec::new())?;
     }
     fs.data("/init", 0o755, init_script(nonce).into_bytes())?;
-    let script = format!(". /etc/kmodkit/tools.sh\n{command}\n");
-    fs.data("/etc/kmodkit/command", 0o644, script.into_bytes())?;
+    set_command(&mut fs, command)?;
     Ok(fs)
+}
+
+/// Sets (or replaces) the shell command the guest runs, in a system made by [`guest_system`].
+pub fn set_command(fs: &mut Initramfs, command: &str) -> Result<(), Error> {
+    let script = format!(". /etc/kmodkit/tools.sh\n{command}\n");
+    fs.data("/etc/kmodkit/command", 0o644, script.into_bytes())
 }
 
 #[cfg(test)]

@@ -18,27 +18,33 @@ use vmrun::{Outcome, Vm};
 #[command(
     name = "kmodkit vm",
     about = "Boot a throwaway real kernel under QEMU and run a shell command inside",
-    after_help = "Without --kernel: /boot/vmlinuz-$(uname -r) if it exists, else the newest \
-Debian kernel package unpacked in the cache ($KMODKIT_CACHE, default ~/.cache/kmodkit/corpus, \
-the layout scripts/corpus makes); --debian-kernel downloads the current one there first.\n\
+    after_help = "--kernel takes an image (a path), a release (6.12.117+deb12-amd64: the host's \
+/boot/vmlinuz-R, else a cached package, else linux-image-R downloaded) or a series (6.12, 6.1: \
+the newest package of it that apt's lists offer, downloaded once). Packages are unpacked into \
+$KMODKIT_CACHE (default ~/.cache/kmodkit/corpus, the layout scripts/corpus makes).\n\
+Without --kernel: /boot/vmlinuz-$(uname -r) if it exists, else the newest Debian kernel \
+package in the cache; --debian-kernel downloads the distribution's current one there first.\n\
 Inside, insmod lsmod rmmod modprobe modinfo depmod dmesg are kmodkit; the rest is busybox.\n\
 Exit status: the command's; 124 if it timed out; 125 if the VM failed (panic, no status, setup)."
 )]
 pub(crate) struct Args {
-    /// Kernel image (bzImage) to boot.
-    #[arg(long)]
-    kernel: Option<PathBuf>,
+    /// Kernel to boot: an image (bzImage or vmlinux path), a release
+    /// (6.12.117+deb12-amd64) or a series (6.12).
+    #[arg(long, value_name = "IMAGE|RELEASE|SERIES")]
+    kernel: Option<String>,
     /// Download the current Debian kernel package into the cache and boot it.
     #[arg(long, conflicts_with = "kernel")]
     debian_kernel: bool,
     /// Copy a host file or directory into the guest (SRC:DEST, DEST absolute).
     #[arg(long = "add", value_name = "SRC:DEST")]
     add: Vec<String>,
-    /// A module tree (holding lib/modules/<release>/modules.dep) to copy modules from.
+    /// A module tree (ROOT/lib/modules/<release>/, indexed or as a package unpacks it) to
+    /// copy --with modules from (default: the booted kernel's own modules).
     #[arg(long, value_name = "ROOT")]
     modules_from: Option<PathBuf>,
-    /// A module to copy, with its dependencies, from --modules-from (repeatable).
-    #[arg(long = "with", value_name = "NAME", requires = "modules_from")]
+    /// A module to copy, with its dependencies, from --modules-from, else from the booted
+    /// kernel's own modules (repeatable); `modprobe NAME` inside finds it.
+    #[arg(long = "with", value_name = "NAME")]
     with: Vec<String>,
     /// Boot OVMF with CERT enrolled in the firmware's db (repeatable).
     #[arg(long = "secure-db", value_name = "CERT")]
@@ -88,30 +94,18 @@ pub fn main(name: &str, args: Vec<OsString>) -> super::Outcome {
     Ok(ExitCode::from(code))
 }
 
-/// The kernel to boot: the image given (checked to be one before QEMU is asked), the
-/// current Debian package, or the default (running kernel's image, else the cache's newest).
-fn kernel(a: &Args) -> anyhow::Result<(PathBuf, Option<String>)> {
-    let k = match (&a.kernel, a.debian_kernel) {
-        (Some(path), _) => {
-            kernels::check_image(path)?;
-            // An image whose release cannot be read still boots; modules then come from
-            // the only release in --modules-from.
-            return Ok((
-                path.clone(),
-                kernels::InstalledKernel::from_image(path)
-                    .ok()
-                    .map(|k| k.release),
-            ));
-        }
-        (None, true) => kernels::InstalledKernel::from_image(&vmrun::kernel::fetch_debian()?)?,
-        (None, false) => vmrun::kernel::default_kernel()?,
-    };
-    let image = k
-        .image
-        .clone()
-        .with_context(|| format!("kernel {}: no image", k.release))?;
-    kernels::check_image(&image)?;
-    Ok((image, Some(k.release)))
+/// The kernel to boot: the one `--kernel` names (an image is checked to be one before QEMU
+/// is asked), the current Debian package, or the default (running kernel's image, else the
+/// cache's newest).
+fn kernel(a: &Args) -> anyhow::Result<vmrun::kernel::Resolved> {
+    use vmrun::kernel::{resolve, with_image, KernelSpec};
+    Ok(match (&a.kernel, a.debian_kernel) {
+        (Some(spec), _) => resolve(&KernelSpec::parse(spec))?,
+        (None, true) => with_image(kernels::InstalledKernel::from_image(
+            &vmrun::kernel::fetch_debian()?,
+        )?)?,
+        (None, false) => with_image(vmrun::kernel::default_kernel()?)?,
+    })
 }
 
 /// A spinner on stderr while the guest boots (hidden when stderr is not a terminal),
@@ -149,7 +143,8 @@ impl<W: std::io::Write> std::io::Write for AfterSpinner<W> {
 }
 
 fn run(a: &Args) -> anyhow::Result<u8> {
-    let (kernel, release) = kernel(a)?;
+    let resolved = kernel(a)?;
+    let release = resolved.release().map(str::to_string);
     let busybox = match &a.busybox {
         Some(b) => b.clone(),
         None => ["/bin/busybox", "/usr/bin/busybox"]
@@ -169,7 +164,10 @@ fn run(a: &Args) -> anyhow::Result<u8> {
     let nonce = vmrun::run::nonce();
     let command = a.command.join(" ");
     // The kmod tools go in when the command names one, or may call one from what is added.
-    let tools = vmrun::run::needs_tools(&command) || !a.add.is_empty() || a.modules_from.is_some();
+    let tools = vmrun::run::needs_tools(&command)
+        || !a.add.is_empty()
+        || a.modules_from.is_some()
+        || !a.with.is_empty();
     let exe = tools.then_some(exe.as_path());
     let mut fs = vmrun::run::guest_system_with(&busybox, exe, &command, &nonce)?;
     for spec in &a.add {
@@ -179,13 +177,36 @@ fn run(a: &Args) -> anyhow::Result<u8> {
             .with_context(|| format!("--add {spec}: expected SRC:DEST with an absolute DEST"))?;
         fs.host_tree(std::path::Path::new(src), dest)?;
     }
-    if let Some(root) = &a.modules_from {
-        vmrun::modules::add_closure(&mut fs, root, release.as_deref(), &a.with)?;
+    if a.modules_from.is_some() || !a.with.is_empty() {
+        let root = match (&a.modules_from, &resolved.kernel) {
+            (Some(root), _) => root.clone(),
+            (None, Some(k)) if k.modules_dir.is_dir() => k.root.clone(),
+            _ => anyhow::bail!(
+                "--with: the modules of {} are not known (no {}); name a tree with --modules-from",
+                resolved.image.display(),
+                resolved
+                    .kernel
+                    .as_ref()
+                    .map(|k| k.modules_dir.display().to_string())
+                    .unwrap_or_else(|| "release in the image".into())
+            ),
+        };
+        let closure = vmrun::modules::add_closure(&mut fs, &root, release.as_deref(), &a.with)?;
+        if closure.needs_depmod {
+            // The tree has no indexes (an unpacked package): the guest indexes what it got.
+            vmrun::run::set_command(
+                &mut fs,
+                &format!(
+                    "depmod {} || {{ echo 'kmodkit vm: depmod in the guest failed' >&2; exit 125; }}\n{command}",
+                    closure.release
+                ),
+            )?;
+        }
     }
     if vmrun::which(&a.qemu.to_string_lossy()).is_none() && !a.qemu.is_file() {
         anyhow::bail!("{} not found (install qemu-system-x86)", a.qemu.display());
     }
-    let mut vm = Vm::new(kernel);
+    let mut vm = Vm::new(resolved.image.clone());
     vm.qemu = a.qemu.clone();
     vm.append = a.append.clone();
     vm.mem_mib = a.mem;
