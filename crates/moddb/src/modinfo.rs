@@ -170,9 +170,26 @@ impl Modinfo {
         let Some(path) = &m.path else {
             return Ok(None);
         };
-        let bytes = (self.read)(path).map_err(|e| InfoError::Io(strerror(&e)))?;
-        module_info(path, &bytes).map(Some)
+        file_info(self.read, path).map(Some)
     }
+
+    /// Whether [`Modinfo::info`] of `m` reads only its file (no index), so that
+    /// [`file_info`] can do it on another thread.
+    pub fn is_file_only(m: &Module) -> bool {
+        !m.builtin && m.path.is_some()
+    }
+
+    /// The file reader, for [`file_info`].
+    pub fn reader(&self) -> ReadFn {
+        self.read
+    }
+}
+
+/// [`Modinfo::info`] of a module file: read with `read`, then [`module_info`]. Needs no
+/// index, so a caller can describe many files at once.
+pub fn file_info(read: ReadFn, path: &Path) -> Result<Entries, InfoError> {
+    let bytes = read(path).map_err(|e| InfoError::Io(strerror(&e)))?;
+    module_info(path, &bytes)
 }
 
 fn module(m: ModuleRef) -> Module {

@@ -222,6 +222,13 @@ pub(crate) fn dependencies(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
     // SPARC's STT_REGISTER symbols are not really undefined.
     let sparc = matches!(elf.machine(), 2 | 43);
     let mut visited = vec![false; ventries.len()];
+    // Each undefined symbol's first `__versions` entry of that name (kmod scans the list
+    // for each symbol; a map gives the same answer without the quadratic walk).
+    let mut first: std::collections::HashMap<&[u8], usize> =
+        std::collections::HashMap::with_capacity(ventries.len());
+    for (i, (n, _)) in ventries.iter().enumerate() {
+        first.entry(*n).or_insert(i);
+    }
     let mut out = Vec::new();
     for i in 1..tab.count {
         let s = tab.get(i);
@@ -242,7 +249,7 @@ pub(crate) fn dependencies(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
         if name.is_empty() {
             continue;
         }
-        let crc = match ventries.iter().position(|(n, _)| *n == name) {
+        let crc = match first.get(name).copied() {
             Some(idx) => {
                 visited[idx] = true;
                 ventries[idx].1

@@ -131,9 +131,23 @@ pub fn write_index_set(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), modd
         source: e.source,
     };
     let _lock = safeio::Lock::dir(dir).map_err(io)?;
-    let mut staged = Vec::with_capacity(files.len());
-    for (name, bytes) in files {
-        staged.push(safeio::Staged::write(&dir.join(name), bytes, Some(0o644)).map_err(io)?);
-    }
+    // Each file written and synced on a thread of its own: the syncs then overlap (the
+    // file system commits them together) instead of waiting on the disk one by one.
+    let staged: Vec<Result<safeio::Staged, safeio::Error>> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .iter()
+            .map(|(name, bytes)| {
+                s.spawn(move || safeio::Staged::write(&dir.join(name), bytes, Some(0o644)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let staged = staged
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(io)?;
     safeio::Staged::commit_all(staged).map_err(io)
 }

@@ -150,11 +150,32 @@ impl Staged {
     /// Commits every staged file in order; on the first failure the rest are removed. Files
     /// already renamed stay (a rename cannot be undone atomically), so put the file whose
     /// presence means "done" last.
+    /// Each directory is synced once, after the last rename into it.
     pub fn commit_all(staged: Vec<Staged>) -> Result<()> {
-        for s in staged {
-            s.commit()?;
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut result = Ok(());
+        for mut s in staged {
+            if result.is_err() {
+                continue; // dropped: removed
+            }
+            match std::fs::rename(&s.tmp, &s.target) {
+                Ok(()) => {
+                    s.forget();
+                    let d = parent(&s.target).to_path_buf();
+                    if !dirs.contains(&d) {
+                        dirs.push(d);
+                    }
+                }
+                Err(e) => result = Err(Error::new(&s.target, e)),
+            }
         }
-        Ok(())
+        // The renames are done; a failed directory sync only weakens durability.
+        for d in dirs {
+            if let Ok(d) = File::open(&d) {
+                let _ = d.sync_all();
+            }
+        }
+        result
     }
 
     fn forget(&mut self) {

@@ -36,6 +36,7 @@ pub mod initramfs;
 pub mod kernel;
 pub mod modules;
 pub mod run;
+pub mod vmlinux;
 
 pub use initramfs::Initramfs;
 pub use run::{Outcome, Vm};

@@ -117,33 +117,111 @@ pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut db = moddb::modinfo::Modinfo::new(dirname, modsys::file::read_boxed);
     let mut failed = false;
-    let mut docs = Vec::new();
-    for arg in &parsed.operands {
-        let found = match db.lookup(&Query::of(arg, by_name)) {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("{prog}: ERROR: {e}");
-                failed = true;
-                continue;
-            }
-        };
-        for m in found {
-            let ok = if opts.json {
-                describe_json(prog, &mut db, &m, &opts, &mut docs)
-            } else {
-                describe(prog, &mut db, &m, &opts, &mut out)
-            };
-            failed |= !ok;
-        }
-    }
     if opts.json {
+        let mut docs = Vec::new();
+        for arg in &parsed.operands {
+            match db.lookup(&Query::of(arg, by_name)) {
+                Ok(found) => {
+                    for m in found {
+                        failed |= !describe_json(prog, &mut db, &m, &opts, &mut docs);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("{prog}: ERROR: {e}");
+                    failed = true;
+                }
+            }
+        }
         let _ = serde_json::to_writer_pretty(&mut out, &docs);
         let _ = writeln!(out);
+    } else {
+        failed |= describe_all(prog, &mut db, &parsed.operands, by_name, &opts, &mut out);
     }
     if out.flush().is_err() || failed {
         return Err(Exit::status(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One argument's part of the text output, in argument order.
+enum Job {
+    /// The argument named no module: kmod's message.
+    NotFound(String),
+    /// A module whose info needs the index (builtin), read already.
+    Read(Module, Info),
+    /// A module file, read and formatted on any thread.
+    File(Module),
+}
+
+type Info = Result<Option<moddb::modinfo::Entries>, moddb::modinfo::InfoError>;
+
+/// Arguments described as kmod's `modinfo_do` does, one after the other on the outputs,
+/// but the module files read and formatted on every core (kmod reads them one at a time):
+/// lookups first (they share the index), then batches of modules in parallel, each
+/// batch's stdout and stderr bytes written in argument order. Returns whether anything
+/// failed.
+fn describe_all(
+    prog: &str,
+    db: &mut Modinfo,
+    args: &[OsString],
+    by_name: bool,
+    opts: &Options,
+    out: &mut impl Write,
+) -> bool {
+    use rayon::prelude::*;
+    const BATCH: usize = 256;
+    let mut failed = false;
+    let mut jobs = Vec::new();
+    let read = db.reader();
+    let mut flush = |jobs: &mut Vec<Job>, failed: &mut bool| {
+        let done: Vec<(Vec<u8>, Vec<u8>, bool)> = std::mem::take(jobs)
+            .into_par_iter()
+            .map(|j| {
+                let (mut w, mut e) = (Vec::new(), Vec::new());
+                let ok = match j {
+                    Job::NotFound(msg) => {
+                        e.extend_from_slice(msg.as_bytes());
+                        false
+                    }
+                    Job::Read(m, info) => describe(prog, &m, || info, opts, &mut w, &mut e),
+                    Job::File(m) => {
+                        let info = || match &m.path {
+                            Some(p) => moddb::modinfo::file_info(read, p).map(Some),
+                            None => Ok(None),
+                        };
+                        describe(prog, &m, info, opts, &mut w, &mut e)
+                    }
+                };
+                (w, e, ok)
+            })
+            .collect();
+        for (w, e, ok) in done {
+            if !e.is_empty() {
+                let _ = std::io::stderr().write_all(&e);
+            }
+            *failed |= !ok || out.write_all(&w).is_err();
+        }
+    };
+    for arg in args {
+        match db.lookup(&Query::of(arg, by_name)) {
+            Ok(found) => {
+                for m in found {
+                    if Modinfo::is_file_only(&m) {
+                        jobs.push(Job::File(m));
+                    } else {
+                        let info = db.info(&m);
+                        jobs.push(Job::Read(m, info));
+                    }
+                }
+            }
+            Err(e) => jobs.push(Job::NotFound(format!("{prog}: ERROR: {e}\n"))),
+        }
+        if jobs.len() >= BATCH {
+            flush(&mut jobs, &mut failed);
+        }
+    }
+    flush(&mut jobs, &mut failed);
+    failed
 }
 
 fn help(prog: &str) {
@@ -169,23 +247,25 @@ fn help(prog: &str) {
     );
 }
 
-/// kmod's `modinfo_do`.
+/// kmod's `modinfo_do`: the module's text into `w`, its error messages into `e`; `info`
+/// reads its entries (not called when only the file name is asked for). Returns whether
+/// it succeeded.
 fn describe(
     prog: &str,
-    db: &mut Modinfo,
     t: &Module,
+    info: impl FnOnce() -> Info,
     opts: &Options,
-    out: &mut impl Write,
+    w: &mut Vec<u8>,
+    e: &mut Vec<u8>,
 ) -> bool {
     let field = opts.field.as_deref();
     let sep = opts.sep;
-    let mut w = Vec::with_capacity(4096);
     let filename: Vec<u8> = match &t.path {
         Some(p) => p.as_os_str().as_bytes().to_vec(),
         None => {
             match field {
-                None => pad_line(&mut w, b"name:", t.name.as_bytes(), sep),
-                Some(b"name") => line(&mut w, t.name.as_bytes(), sep),
+                None => pad_line(w, b"name:", t.name.as_bytes(), sep),
+                Some(b"name") => line(w, t.name.as_bytes(), sep),
                 Some(_) => {}
             }
             b"(builtin)".to_vec()
@@ -193,21 +273,21 @@ fn describe(
     };
     match field {
         Some(b"filename") => {
-            line(&mut w, &filename, sep);
-            return out.write_all(&w).is_ok();
+            line(w, &filename, sep);
+            return true;
         }
-        None => pad_line(&mut w, b"filename:", &filename, sep),
+        None => pad_line(w, b"filename:", &filename, sep),
         Some(_) => {}
     }
 
-    let entries = match db.info(t) {
-        Ok(Some(e)) => e,
-        Ok(None) => return out.write_all(&w).is_ok(),
-        Err(e) => {
-            let _ = out.write_all(&w);
-            eprintln!(
-                "{prog}: ERROR: could not get modinfo from '{}': {}",
-                t.name, e
+    let entries = match info() {
+        Ok(Some(entries)) => entries,
+        Ok(None) => return true,
+        Err(err) => {
+            let _ = writeln!(
+                e,
+                "{prog}: ERROR: could not get modinfo from '{}': {err}",
+                t.name
             );
             return false;
         }
@@ -216,20 +296,20 @@ fn describe(
     let mut params = Params::default();
     if field == Some(b"parm") {
         for (k, v) in &entries {
-            params.add(prog, k, v);
+            params.add(prog, k, v, e);
         }
-        params.write_bare(&mut w, sep);
-        return out.write_all(&w).is_ok();
+        params.write_bare(w, sep);
+        return true;
     }
     for (k, v) in &entries {
         if let Some(f) = field {
             if f == &k[..] {
-                line(&mut w, v, sep);
+                line(w, v, sep);
             }
             continue;
         }
         if k == b"parm" || k == b"parmtype" {
-            params.add(prog, k, v);
+            params.add(prog, k, v, e);
             continue;
         }
         if sep == 0 {
@@ -250,9 +330,9 @@ fn describe(
         w.push(sep);
     }
     if field.is_none() {
-        params.write_prefixed(&mut w, sep);
+        params.write_prefixed(w, sep);
     }
-    out.write_all(&w).is_ok()
+    true
 }
 
 /// Keys that may repeat in a module (kmod prints one line each): always a JSON array, so
@@ -296,7 +376,9 @@ fn describe_json(
             let mut params = Params::default();
             for (k, v) in &entries {
                 if k == b"parm" || k == b"parmtype" {
-                    params.add(prog, k, v);
+                    let mut e = Vec::new();
+                    params.add(prog, k, v, &mut e);
+                    let _ = std::io::stderr().write_all(&e);
                 } else if k == b"sig_key" || k == b"signature" {
                     // Hex without the text output's line wrapping.
                     pairs.push((text(k), text(v).replace("\n\t\t", "")));
@@ -369,12 +451,14 @@ struct Param {
 }
 
 impl Params {
-    fn add(&mut self, prog: &str, key: &[u8], value: &[u8]) {
+    /// Merge one entry; a malformed one is reported into `e`.
+    fn add(&mut self, prog: &str, key: &[u8], value: &[u8], e: &mut Vec<u8>) {
         if key != b"parm" && key != b"parmtype" {
             return;
         }
         let Some(colon) = value.iter().position(|&b| b == b':') else {
-            eprintln!(
+            let _ = writeln!(
+                e,
                 "{prog}: ERROR: Found invalid \"{}={}\": missing ':'",
                 String::from_utf8_lossy(key),
                 String::from_utf8_lossy(value)

@@ -163,7 +163,13 @@ fn run(a: &Args) -> anyhow::Result<u8> {
     };
     let nonce = vmrun::run::nonce();
     let command = a.command.join(" ");
-    let mut fs = vmrun::run::guest_system(&busybox, &exe, &command, &nonce)?;
+    // The kmod tools go in when the command names one, or may call one from what is added.
+    let tools = vmrun::run::needs_tools(&command)
+        || !a.add.is_empty()
+        || a.modules_from.is_some()
+        || !a.with.is_empty();
+    let exe = tools.then_some(exe.as_path());
+    let mut fs = vmrun::run::guest_system_with(&busybox, exe, &command, &nonce)?;
     for spec in &a.add {
         let (src, dest) = spec
             .rsplit_once(':')

@@ -366,43 +366,78 @@ pub fn run(
         }
     }
 
-    // Dependencies from undefined symbols.
+    // Dependencies from undefined symbols: resolved for every module at once (the symbol
+    // table is only read), then counted and reported in module order.
     let n = mods.len();
+    enum Found {
+        Unknown(usize),
+        Disagrees(usize),
+        Dep(usize, usize),
+    }
+    let found: Vec<Vec<Found>> = loaded
+        .par_iter()
+        .map(|l| {
+            let mut f = Vec::new();
+            let mut seen: Vec<usize> = Vec::new();
+            for (k, s) in l.deps.iter().enumerate() {
+                let mut name = s.name.as_str();
+                if let Some(r) = name.strip_prefix('.') {
+                    name = r;
+                }
+                if name.as_bytes().first() == Some(&opts.sym_prefix) {
+                    name = &name[1..];
+                }
+                let weak = s.bind == modfile::Bind::Weak;
+                let Some(sym) = symbols.get(name) else {
+                    if print_unknown && !weak {
+                        f.push(Found::Unknown(k));
+                    }
+                    continue;
+                };
+                if check_symvers && sym.crc != s.crc && !weak && print_unknown {
+                    f.push(Found::Disagrees(k));
+                }
+                let Some(owner) = sym.owner else { continue };
+                if seen.contains(&owner) {
+                    continue;
+                }
+                seen.push(owner);
+                f.push(Found::Dep(k, owner));
+            }
+            f
+        })
+        .collect();
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut users = vec![0u32; n];
-    for (i, l) in loaded.iter().enumerate() {
+    for (i, f) in found.into_iter().enumerate() {
         let m = &mods[i];
-        for s in &l.deps {
-            let mut name = s.name.as_str();
-            if let Some(r) = name.strip_prefix('.') {
-                name = r;
-            }
-            if name.as_bytes().first() == Some(&opts.sym_prefix) {
-                name = &name[1..];
-            }
-            let weak = s.bind == modfile::Bind::Weak;
-            let Some(sym) = symbols.get(name) else {
-                if print_unknown && !weak {
-                    log.warn(format!("{} needs unknown symbol {}\n", m.path, s.name));
-                }
-                continue;
-            };
-            if check_symvers && sym.crc != s.crc && !weak && print_unknown {
-                log.warn(format!(
+        let l = &loaded[i];
+        for x in f {
+            match x {
+                Found::Unknown(k) => log.warn(format!(
+                    "{} needs unknown symbol {}\n",
+                    m.path, l.deps[k].name
+                )),
+                Found::Disagrees(k) => log.warn(format!(
                     "{} disagrees about version of symbol {}\n",
-                    m.path, s.name
-                ));
+                    m.path, l.deps[k].name
+                )),
+                Found::Dep(k, owner) => {
+                    deps[i].push(owner);
+                    users[owner] += 1;
+                    let mut name = l.deps[k].name.as_str();
+                    if let Some(r) = name.strip_prefix('.') {
+                        name = r;
+                    }
+                    if name.as_bytes().first() == Some(&opts.sym_prefix) {
+                        name = &name[1..];
+                    }
+                    log.show(format!(
+                        "{} needs \"{}\": {}\n",
+                        m.path, name, mods[owner].path
+                    ));
+                }
             }
-            let Some(owner) = sym.owner else { continue };
-            if deps[i].contains(&owner) {
-                continue;
-            }
-            deps[i].push(owner);
-            users[owner] += 1;
-            log.show(format!(
-                "{} needs \"{}\": {}\n",
-                m.path, name, mods[owner].path
-            ));
         }
     }
 

@@ -63,9 +63,10 @@ pub fn sign_file(
     Ok(())
 }
 
-/// Files locked, signed and staged together before one sync. Below the number of
-/// temporary files `safeio` can remove on a signal (256), and of open files.
-const BATCH: usize = 128;
+/// Files locked, signed and staged together before one sync. Two batches are in flight
+/// at once (see [`sign_files`]): together below the number of temporary files `safeio`
+/// can remove on a signal (256), and of open files.
+const BATCH: usize = 100;
 
 /// Sign many module files in parallel; `progress` is called once per file.
 ///
@@ -94,12 +95,29 @@ pub fn sign_files(
             _ => unique.push(p),
         }
     }
+    // A pipeline: while one batch is synced and renamed (waiting on the disk), the next
+    // is signed (on the CPUs). Batches are locked in path order, one after the other, so
+    // the order of lock acquisition stays the global path order.
     io_pool(|| {
+        let mut staged: Option<Batch<'_>> = None;
         for batch in unique.chunks(BATCH) {
-            results.extend(sign_batch(signer, batch, progress));
+            let (done, next) = rayon::join(
+                || staged.take().map(commit_batch).unwrap_or_default(),
+                || stage_batch(signer, batch, progress),
+            );
+            results.extend(done);
+            staged = Some(next);
         }
+        results.extend(staged.map(commit_batch).unwrap_or_default());
     });
     results
+}
+
+/// A batch signed into temporary files, holding its files' locks.
+struct Batch<'a> {
+    paths: &'a [PathBuf],
+    locks: Vec<anyhow::Result<safeio::Lock>>,
+    staged: Vec<anyhow::Result<Pending>>,
 }
 
 /// A module's new bytes written beside it, not yet synced or renamed.
@@ -108,11 +126,12 @@ struct Pending {
     device: u64,
 }
 
-fn sign_batch(
+/// Lock a batch's files and sign each into a temporary file beside it.
+fn stage_batch<'a>(
     signer: &ModuleSigner<'_>,
-    batch: &[PathBuf],
+    batch: &'a [PathBuf],
     progress: &(dyn Fn() + Sync),
-) -> Vec<(PathBuf, anyhow::Result<()>)> {
+) -> Batch<'a> {
     // Locks first, one after the other in path order.
     let locks: Vec<anyhow::Result<safeio::Lock>> = batch
         .iter()
@@ -130,6 +149,21 @@ fn sign_batch(
             r
         })
         .collect();
+    Batch {
+        paths: batch,
+        locks,
+        staged,
+    }
+}
+
+/// Sync a staged batch (once per file system), rename each file over its original, and
+/// release the locks.
+fn commit_batch(b: Batch<'_>) -> Vec<(PathBuf, anyhow::Result<()>)> {
+    let Batch {
+        paths: batch,
+        locks,
+        staged,
+    } = b;
     // One sync per file system that received files.
     let mut devices: Vec<u64> = Vec::new();
     let mut sync_error: Option<String> = None;
