@@ -175,7 +175,7 @@ pub struct Type {
 }
 
 /// Parsed BTF: vmlinux's, or a module's on top of it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Btf {
     types: Vec<Type>,
     strings: Vec<u8>,
@@ -275,6 +275,40 @@ impl Btf {
         };
         btf.read_types(data, &h)?;
         Ok(btf)
+    }
+
+    /// BTF with no types but `void`, for callers that add their own ([`Btf::push`]).
+    pub fn empty() -> Btf {
+        Btf {
+            types: vec![Type {
+                name_off: 0,
+                kind: Kind::Void,
+            }],
+            strings: vec![0],
+            base_types: 0,
+            names: OnceLock::new(),
+        }
+    }
+
+    /// Appends a type named `name` ("" for none) and returns its id: how a compiler adds
+    /// the types a program defines itself (a tracing script's `struct` definitions) on
+    /// top of the kernel's. Member and enumerator names are offsets from [`Btf::add_str`].
+    pub fn push(&mut self, name: &str, kind: Kind) -> TypeId {
+        let name_off = self.add_str(name);
+        self.types.push(Type { name_off, kind });
+        self.names = OnceLock::new();
+        (self.types.len() - 1) as TypeId
+    }
+
+    /// Adds `s` to the string section and returns its offset (0 for "").
+    pub fn add_str(&mut self, s: &str) -> u32 {
+        if s.is_empty() {
+            return 0;
+        }
+        let off = self.strings.len() as u32;
+        self.strings.extend_from_slice(s.as_bytes());
+        self.strings.push(0);
+        off
     }
 
     /// Parses a module's split BTF on top of `base` (its vmlinux's): type ids continue
@@ -551,8 +585,20 @@ impl Btf {
         self.named(name, |k| matches!(k, Kind::Func { .. }))
     }
 
-    /// The typedef or other named type `name` of a kind `pred` accepts.
+    /// The typedef or other named type `name` of a kind `pred` accepts (the first, in id
+    /// order). Before the name index exists this is a scan: a compiler asking for a few
+    /// types (a script's casts) is done sooner than the index of vmlinux's ~100,000 names
+    /// is built; [`Btf::by_name`] builds it for callers that ask many times.
     pub fn named(&self, name: &str, pred: impl Fn(&Kind) -> bool) -> Option<TypeId> {
+        if self.names.get().is_none() {
+            return self
+                .types
+                .iter()
+                .enumerate()
+                .skip(1)
+                .find(|(_, t)| t.name_off != 0 && pred(&t.kind) && self.str_at(t.name_off) == name)
+                .map(|(id, _)| id as TypeId);
+        }
         self.by_name(name)
             .iter()
             .copied()

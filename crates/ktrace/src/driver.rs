@@ -30,6 +30,9 @@ pub struct Options {
     pub map_keys_max: u32,
     /// Run `command` with `/bin/sh -c` instead of splitting it on spaces (`kmodkit leaks`).
     pub shell: bool,
+    /// `--btf FILE`: the kernel's types from this file (raw BTF, a vmlinux, a kernel
+    /// image) instead of /sys/kernel/btf/vmlinux, for dry runs against another kernel.
+    pub btf: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +60,7 @@ pub fn check(
         &sema::Options {
             positional: &opts.positional,
             unsafe_ok: opts.unsafe_ok,
+            dry_run: opts.dump,
         },
     )
     .map_err(|d: Diagnostics| Error::Script(d.render(file_name, src)))?;
@@ -99,7 +103,8 @@ fn spawn_gated(cmd: &str, shell: bool) -> Result<GatedChild, Error> {
 
 /// Runs a script to completion, writing bpftrace's output to `out`.
 pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> Result<(), Error> {
-    let env = SystemEnv::mounted();
+    let mut env = SystemEnv::mounted();
+    env.btf_path = opts.btf.clone();
     let (prog, a) = on_compiler_stack(|| check(src, file_name, &env, opts))??;
     let mut child = match (&opts.command, opts.dump) {
         (Some(c), false) => Some(spawn_gated(c, opts.shell)?),
@@ -194,9 +199,76 @@ fn kprobe_functions(tracefs: &std::path::Path) -> Vec<String> {
 
 /// `-l [PATTERN]`: probe names, one per line, bpftrace's spelling.
 pub fn list(pattern: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
-    let env = SystemEnv::mounted();
+    list_with(pattern, &ListOptions::default(), out)
+}
+
+/// How `-l` lists.
+#[derive(Debug, Default, Clone)]
+pub struct ListOptions {
+    /// `-lv`: each probe's arguments with their types, indented under it.
+    pub verbose: bool,
+    /// `--btf FILE` for kfunc listings.
+    pub btf: Option<std::path::PathBuf>,
+}
+
+/// The `-lv` lines of a tracepoint: its format's fields as declared, less the common ones.
+fn tracepoint_fields(env: &SystemEnv, category: &str, name: &str) -> Vec<String> {
+    let p = env
+        .tracefs
+        .join("events")
+        .join(category)
+        .join(name)
+        .join("format");
+    let text = std::fs::read_to_string(p).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("field:"))
+        .filter_map(|l| l.split(';').next())
+        .map(str::trim)
+        .filter(|d| {
+            !d.rsplit([' ', '*'])
+                .next()
+                .is_some_and(|n| n.starts_with("common_"))
+        })
+        .map(|d| format!("    {d}"))
+        .collect()
+}
+
+/// The `-lv` lines of a kfunc: its parameters as C declares them, then `retval`.
+fn kfunc_params(b: &btf::Btf, func: u32) -> Vec<String> {
+    let Some((ret, params)) = b.func_proto(func) else {
+        return Vec::new();
+    };
+    let decl = |ty: u32, name: &str| {
+        let t = b.c_type(ty);
+        if t.ends_with('*') {
+            format!("    {t}{name}")
+        } else {
+            format!("    {t} {name}")
+        }
+    };
+    let mut v: Vec<String> = params
+        .iter()
+        .filter(|p| p.type_id != 0)
+        .map(|p| decl(p.type_id, b.str_at(p.name_off)))
+        .collect();
+    if ret != 0 {
+        v.push(decl(ret, "retval"));
+    }
+    v
+}
+
+/// `-l`/`-lv` with options.
+pub fn list_with(
+    pattern: Option<&str>,
+    lo: &ListOptions,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let mut env = SystemEnv::mounted();
+    env.btf_path = lo.btf.clone();
     let pat = pattern.unwrap_or("*");
     let mut names: Vec<String> = Vec::new();
+    // `-lv` details, by probe name.
+    let mut details: std::collections::HashMap<String, Vec<String>> = Default::default();
     let (ty, rest) = pat.split_once(':').unwrap_or(("*", pat));
     if sema::wildcard_match(ty, "tracepoint") || ty == "t" {
         let (c, n) = rest.split_once(':').unwrap_or((rest, "*"));
@@ -206,7 +278,44 @@ pub fn list(pattern: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
             ("*", "*")
         };
         if let Ok(tps) = env.tracepoints(c, n) {
-            names.extend(tps.into_iter().map(|(c, n)| format!("tracepoint:{c}:{n}")));
+            for (c, n) in tps {
+                let full = format!("tracepoint:{c}:{n}");
+                if lo.verbose {
+                    details.insert(full.clone(), tracepoint_fields(&env, &c, &n));
+                }
+                names.push(full);
+            }
+        }
+    }
+    // kfuncs and raw tracepoints come from BTF: listed when the pattern names their type
+    // (bpftrace 0.17 lists no kfuncs on a kernel without BPF trampolines, as here).
+    let kfunc_ty = ["kfunc", "kretfunc", "fentry", "fexit"]
+        .into_iter()
+        .find(|t| *t == ty);
+    let raw_ty = matches!(ty, "rawtracepoint" | "rt");
+    if kfunc_ty.is_some() || raw_ty {
+        let b = env
+            .btf()
+            .map_err(|e| Error::Script(format!("cannot list {ty} probes: {e}\n")))?;
+        let func_pat = rest.rsplit(':').next().unwrap_or("*");
+        if let Some(kt) = kfunc_ty {
+            for (f, id) in sema::kernel_funcs(&b) {
+                if sema::wildcard_match(func_pat, f) {
+                    let full = format!("{kt}:{f}");
+                    if lo.verbose {
+                        details.insert(full.clone(), kfunc_params(&b, id));
+                    }
+                    names.push(full);
+                }
+            }
+        } else {
+            for id in 1..b.len() as u32 {
+                if let Some(n) = b.name(id).strip_prefix("btf_trace_") {
+                    if sema::wildcard_match(func_pat, n) {
+                        names.push(format!("rawtracepoint:{n}"));
+                    }
+                }
+            }
         }
     }
     if let Some(path) = rest
@@ -264,6 +373,9 @@ pub fn list(pattern: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
     names.dedup();
     for n in names {
         let _ = writeln!(out, "{n}");
+        for d in details.get(&n).into_iter().flatten() {
+            let _ = writeln!(out, "{d}");
+        }
     }
     Ok(())
 }

@@ -32,6 +32,8 @@ pub enum RunError {
     Attach { probe: String, err: String },
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot attach {probe}: {why}")]
+    Unsupported { probe: String, why: &'static str },
 }
 
 struct Syms<'a> {
@@ -116,6 +118,20 @@ fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
 impl Session {
     /// Creates maps, loads every program, attaches all but BEGIN/END.
     pub fn load(compiled: Compiled, pid: Option<i32>) -> Result<Session, RunError> {
+        // Programs this runtime compiles (`-d` prints them) but cannot attach yet: they
+        // need a BTF attach target (BPF_PROG_TYPE_TRACING) or BPF_RAW_TRACEPOINT_OPEN,
+        // which bpf-sys does not offer yet.
+        for p in &compiled.progs {
+            let why = match p.kind {
+                ProbeKind::Kfunc { .. } => "kfunc/kretfunc probes are compiled (see -d) but not attached by kmodkit trace yet",
+                ProbeKind::RawTracepoint { .. } => "rawtracepoint probes are compiled (see -d) but not attached by kmodkit trace yet",
+                _ => continue,
+            };
+            return Err(RunError::Unsupported {
+                probe: p.name.clone(),
+                why,
+            });
+        }
         let mut maps = Vec::new();
         for m in &compiled.maps {
             let name = m.name.trim_start_matches('@');
@@ -217,6 +233,9 @@ impl Session {
         };
         let (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32) = match &p.kind {
             ProbeKind::Begin | ProbeKind::End => return Ok(None),
+            ProbeKind::Kfunc { .. } | ProbeKind::RawTracepoint { .. } => {
+                return Err(err("this probe type is not attached yet".into()))
+            }
             ProbeKind::Tracepoint { category, name } => {
                 let id = read_u64(&format!(
                     "{}/events/{category}/{name}/id",

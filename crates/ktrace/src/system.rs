@@ -6,18 +6,51 @@ use crate::sema::{wildcard_match, Env};
 use crate::types::{parse_tp_format, TpField};
 use object::{Object, ObjectSegment, ObjectSymbol};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 pub const TRACEFS: &str = "/sys/kernel/tracing";
 
 pub struct SystemEnv {
     pub tracefs: PathBuf,
+    /// Where the kernel's types come from: `--btf FILE`, else [`VMLINUX_BTF`].
+    pub btf_path: Option<PathBuf>,
+    /// The BTF, read on the first question that needs it (most scripts never ask).
+    btf: OnceLock<Result<Arc<btf::Btf>, String>>,
 }
+
+/// The running kernel's BTF.
+pub const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 impl Default for SystemEnv {
     fn default() -> Self {
         SystemEnv {
             tracefs: PathBuf::from(TRACEFS),
+            btf_path: None,
+            btf: OnceLock::new(),
         }
+    }
+}
+
+/// Reads BTF from `path`: raw BTF (`/sys/kernel/btf/vmlinux`, `bpftool btf dump ... format
+/// raw`'s input), an ELF file with a `.BTF` section (a `vmlinux`), or a kernel image
+/// (a bzImage or a compressed payload, decompressed first).
+pub fn load_btf(path: &Path) -> Result<btf::Btf, String> {
+    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let what = |e: btf::Error| format!("{}: {e}", path.display());
+    if data.starts_with(&btf::MAGIC.to_le_bytes()) || data.starts_with(&btf::MAGIC.to_be_bytes()) {
+        return btf::Btf::parse(&data).map_err(what);
+    }
+    if data.starts_with(b"\x7fELF") {
+        return btf::from_elf(&data, None).map_err(what);
+    }
+    match modsign::image::decompress_payload(&data) {
+        Some(payload) => btf::find_in_image(&payload).map_err(what),
+        None => btf::find_in_image(&data).map_err(|_| {
+            format!(
+                "{}: no BTF found (not raw BTF, not an ELF file with .BTF, not a kernel image)",
+                path.display()
+            )
+        }),
     }
 }
 
@@ -115,6 +148,102 @@ impl Env for SystemEnv {
     fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String> {
         uprobe_offset(path, symbol).map(|_| ())
     }
+
+    fn include_defines(&self, header: &str) -> Vec<(String, String)> {
+        if header.contains("..") {
+            return Vec::new();
+        }
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let build = format!("/lib/modules/{}/build", release.trim());
+        let dirs = [
+            format!("{build}/include"),
+            format!("{build}/arch/x86/include"),
+            format!("{build}/include/uapi"),
+            format!("{build}/arch/x86/include/uapi"),
+            format!("{build}/arch/x86/include/generated"),
+            "/usr/include".to_string(),
+            "/usr/include/x86_64-linux-gnu".to_string(),
+        ];
+        let mut out = Vec::new();
+        let mut seen = Vec::new();
+        include_tree(header, &dirs, 0, &mut seen, &mut out);
+        out
+    }
+
+    fn btf(&self) -> Result<Arc<btf::Btf>, String> {
+        self.btf
+            .get_or_init(|| {
+                let path = self
+                    .btf_path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(VMLINUX_BTF));
+                load_btf(&path).map(Arc::new)
+            })
+            .clone()
+    }
+}
+
+/// Headers an include reads at most (its own includes counted), and how deep they nest:
+/// enough for `<sys/socket.h>` to reach `AF_INET` through `<bits/socket.h>`, without
+/// reading the whole kernel's headers for `<linux/sched.h>`.
+const MAX_HEADERS: usize = 64;
+const MAX_INCLUDE_DEPTH: usize = 3;
+
+/// The defines of `header` (found in the first of `dirs` that has it) and of the headers
+/// it includes, each header read once.
+fn include_tree(
+    header: &str,
+    dirs: &[String],
+    depth: usize,
+    seen: &mut Vec<String>,
+    out: &mut Vec<(String, String)>,
+) {
+    if header.contains("..") || seen.len() >= MAX_HEADERS || seen.iter().any(|s| s == header) {
+        return;
+    }
+    seen.push(header.to_string());
+    let Some(text) = dirs
+        .iter()
+        .find_map(|d| std::fs::read_to_string(Path::new(d).join(header)).ok())
+    else {
+        return;
+    };
+    if depth < MAX_INCLUDE_DEPTH {
+        for l in text.lines() {
+            let Some(d) = l.trim_start().strip_prefix('#') else {
+                continue;
+            };
+            if let Some(inc) = d.trim_start().strip_prefix("include") {
+                let name = inc.trim().trim_matches(['<', '>', '"']);
+                let name = name.split(['>', '"']).next().unwrap_or("");
+                if !name.is_empty() {
+                    include_tree(name, dirs, depth + 1, seen, out);
+                }
+            }
+        }
+    }
+    out.extend(header_defines(&text));
+}
+
+/// The object-like `#define NAME VALUE` lines of a C header (function-like macros and
+/// continued lines left out): what a script's `#include` gives it, as clang's preprocessor
+/// would for integer constants.
+pub fn header_defines(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let d = l.trim_start().strip_prefix('#')?.trim_start();
+            let d = d.strip_prefix("define")?;
+            if !d.starts_with([' ', '\t']) || l.trim_end().ends_with('\\') {
+                return None;
+            }
+            let d = d.trim();
+            let (name, value) = d.split_once([' ', '\t'])?;
+            if name.contains('(') {
+                return None;
+            }
+            Some((name.to_string(), value.trim().to_string()))
+        })
+        .collect()
 }
 
 /// Resolves a binary name through PATH when it has no slash.

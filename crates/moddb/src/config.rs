@@ -1,12 +1,14 @@
 //! modprobe.d configuration (libkmod-config.c): `alias`, `options`, `install`, `remove`,
-//! `blacklist`, `softdep`, the module directory's `modules.softdep`, and `modprobe.blacklist=`
-//! / `module.param=` from the kernel command line.
+//! `blacklist`, `softdep`, `weakdep` (kmod 34), the module directory's `modules.softdep`
+//! (and `modules.weakdep` with kmod 34), and `modprobe.blacklist=` / `module.param=` from
+//! the kernel command line.
 //!
-//! Files are gathered from every configuration path (a directory's `*.conf` and `*.alias`
-//! files, or a file named directly), sorted by base name with the first of equal names
-//! winning, and parsed in that order; `modules.softdep` joins that sort under its own name.
-//! Bad lines are reported with libkmod's messages (including the source position libkmod's
-//! default logger prints, so that stderr matches kmod's) and skipped.
+//! Files are gathered from every configuration path (a directory's `*.conf` files, and with
+//! kmod 30 its `*.alias` files too, or a file named directly), sorted by base name with the
+//! first of equal names winning, and parsed in that order; `modules.softdep` joins that sort
+//! under its own name. Bad lines are reported with libkmod's messages (kmod 30's debug build
+//! prints libkmod's source position, kmod 34's does not: both are reproduced, so that stderr
+//! matches) and skipped.
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +19,23 @@ pub const DEFAULT_PATHS: [&str; 4] = [
     "/usr/local/lib/modprobe.d",
     "/lib/modprobe.d",
 ];
+
+/// kmod 34's (Debian 13's build): its distribution directory `/usr/lib` before `/lib`.
+pub const DEFAULT_PATHS_34: [&str; 5] = [
+    "/etc/modprobe.d",
+    "/run/modprobe.d",
+    "/usr/local/lib/modprobe.d",
+    "/usr/lib/modprobe.d",
+    "/lib/modprobe.d",
+];
+
+/// The default modprobe.d directories of `kmod`.
+pub fn default_paths(kmod: crate::Kmod) -> &'static [&'static str] {
+    match kmod {
+        crate::Kmod::V30 => &DEFAULT_PATHS,
+        crate::Kmod::V34 => &DEFAULT_PATHS_34,
+    }
+}
 
 /// One `softdep` line.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,6 +61,29 @@ impl Softdep {
     }
 }
 
+/// One `weakdep` line (kmod 34): modules a module may use, made available but not loaded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Weakdep {
+    pub name: String,
+    pub weak: Vec<String>,
+}
+
+impl Weakdep {
+    /// libkmod's `weakdep_to_char` (what `modprobe -c` prints).
+    pub fn plain(&self) -> String {
+        self.weak.join(" ")
+    }
+}
+
+/// libkmod's own message, as its default logger prints it for `kmod` (`line`: the source
+/// line in libkmod-config.c that kmod 30's debug build names).
+pub(crate) fn libkmod_message(kmod: crate::Kmod, line: u32, func: &str, msg: &str) -> String {
+    match kmod {
+        crate::Kmod::V30 => format!("libkmod: ERROR {SRC}:{line} {func}: {msg}"),
+        crate::Kmod::V34 => format!("libkmod: ERROR: {func}: {msg}"),
+    }
+}
+
 /// Where a configuration entry came from (file and line), for `--explain`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Origin {
@@ -61,6 +103,10 @@ pub struct Config {
     pub remove: Vec<(String, String, Origin)>,
     pub blacklist: Vec<(String, Origin)>,
     pub softdeps: Vec<(Softdep, Origin)>,
+    /// `weakdep` lines (kmod 34 only).
+    pub weakdeps: Vec<(Weakdep, Origin)>,
+    /// Which kmod's rules apply (set it before parsing).
+    pub kmod: crate::Kmod,
 }
 
 /// kmod's `freadline_wrapped`: logical lines (a backslash joins the next physical line, and
@@ -215,6 +261,21 @@ impl Config {
                     }
                     None => false,
                 },
+                "weakdep" if self.kmod >= crate::Kmod::V34 => {
+                    let m = underscores(t.word());
+                    match (m, t.rest()) {
+                        (Some(m), Some(rest)) => {
+                            let weak = rest
+                                .split(|c: char| c.is_ascii_whitespace())
+                                .filter(|w| !w.is_empty())
+                                .map(str::to_string)
+                                .collect();
+                            self.weakdeps.push((Weakdep { name: m, weak }, origin));
+                            true
+                        }
+                        _ => false,
+                    }
+                }
                 "options" | "install" | "remove" | "softdep" => {
                     let m = underscores(t.word());
                     match (m, t.rest()) {
@@ -233,16 +294,22 @@ impl Config {
                     }
                 }
                 "include" | "config" => {
-                    msgs.push(format!(
-                        "libkmod: ERROR {SRC}:708 kmod_config_parse: {file}: command {cmd} is deprecated and not parsed anymore\n"
+                    msgs.push(libkmod_message(
+                        self.kmod,
+                        708,
+                        "kmod_config_parse",
+                        &format!("{file}: command {cmd} is deprecated and not parsed anymore\n"),
                     ));
                     true
                 }
                 _ => false,
             };
             if !ok {
-                msgs.push(format!(
-                    "libkmod: ERROR {SRC}:712 kmod_config_parse: {file} line {n}: ignoring bad line starting with '{cmd}'\n"
+                msgs.push(libkmod_message(
+                    self.kmod,
+                    712,
+                    "kmod_config_parse",
+                    &format!("{file} line {n}: ignoring bad line starting with '{cmd}'\n"),
                 ));
             }
         }
@@ -345,8 +412,11 @@ impl Config {
                     } else {
                         match underscores(Some(&name)) {
                             Some(n) => self.options.push((n, par.replace('\t', " "), origin.clone())),
-                            None => msgs.push(format!(
-                                "libkmod: ERROR {SRC}:489 kcmdline_parse_result: Ignoring bad option on kernel command line while parsing module name: '{name}'\n"
+                            None => msgs.push(libkmod_message(
+                                self.kmod,
+                                489,
+                                "kcmdline_parse_result",
+                                &format!("Ignoring bad option on kernel command line while parsing module name: '{name}'\n"),
                             )),
                         }
                     }
@@ -361,25 +431,42 @@ impl Config {
         }
     }
 
-    /// `kmod_config_new`: `dirname/modules.softdep` and every file of `paths`, sorted by
-    /// name, then the kernel command line (`cmdline`, normally /proc/cmdline's contents).
+    /// `kmod_config_new`: `dirname/modules.softdep` (and `modules.weakdep` with kmod 34) and
+    /// every file of `paths`, sorted by name, then the kernel command line (`cmdline`,
+    /// normally /proc/cmdline's contents).
     pub fn load(
+        kmod: crate::Kmod,
         dirname: &Path,
         paths: &[PathBuf],
         cmdline: Option<&[u8]>,
         msgs: &mut Vec<String>,
     ) -> Config {
-        let seed = vec![(b"modules.softdep".to_vec(), dirname.join("modules.softdep"))];
-        let files = crate::confdir::files(seed, paths, &[".conf", ".alias"], &mut |n| {
+        let mut seed = vec![(b"modules.softdep".to_vec(), dirname.join("modules.softdep"))];
+        let exts: &[&str] = match kmod {
+            crate::Kmod::V30 => &[".conf", ".alias"],
+            crate::Kmod::V34 => {
+                seed.push((b"modules.weakdep".to_vec(), dirname.join("modules.weakdep")));
+                &[".conf"]
+            }
+        };
+        let files = crate::confdir::files(seed, paths, exts, &mut |n| {
             if let crate::confdir::Note::Directory { dir, name } = n {
-                msgs.push(format!(
-                    "libkmod: ERROR {SRC}:772 conf_files_filter_out: Directories inside directories are not supported: {}/{}\n",
-                    dir.display(),
-                    name.to_string_lossy()
+                msgs.push(libkmod_message(
+                    kmod,
+                    772,
+                    "conf_files_filter_out",
+                    &format!(
+                        "Directories inside directories are not supported: {}/{}\n",
+                        dir.display(),
+                        name.to_string_lossy()
+                    ),
                 ));
             }
         });
-        let mut cfg = Config::default();
+        let mut cfg = Config {
+            kmod,
+            ..Config::default()
+        };
         for f in files {
             if let Ok(text) = std::fs::read(&f) {
                 cfg.parse(&f.to_string_lossy(), &text, msgs);
@@ -413,6 +500,32 @@ mod tests {
         assert_eq!(c.softdeps[0].0.plain(), "pre: a bpost: c");
         assert_eq!(m.len(), 2);
         assert!(m[0].ends_with("t.conf line 7: ignoring bad line starting with 'bogus'\n"));
+    }
+
+    #[test]
+    fn weakdep_lines_by_release() {
+        let text = b"weakdep a-b  c\td \nweakdep x\n";
+        let mut c = Config::default();
+        let mut m = Vec::new();
+        c.parse("w.conf", text, &mut m);
+        assert_eq!(c.weakdeps.len(), 1);
+        assert_eq!(c.weakdeps[0].0.name, "a_b");
+        assert_eq!(c.weakdeps[0].0.plain(), "c d");
+        assert_eq!(
+            m,
+            ["libkmod: ERROR: kmod_config_parse: w.conf line 2: ignoring bad line starting with 'weakdep'\n"]
+        );
+        let mut c = Config {
+            kmod: crate::Kmod::V30,
+            ..Config::default()
+        };
+        let mut m = Vec::new();
+        c.parse("w.conf", text, &mut m);
+        assert!(c.weakdeps.is_empty());
+        assert_eq!(m.len(), 2);
+        assert!(m[0].starts_with(
+            "libkmod: ERROR ../libkmod/libkmod-config.c:712 kmod_config_parse: w.conf line 1"
+        ));
     }
 
     #[test]

@@ -33,10 +33,17 @@
 //! A damaged `.bin` index (cut short, not an index) is an error naming the file, the offset
 //! and what was expected there, where libkmod finds nothing or crashes.
 //!
-//! Known, deliberate differences from kmod 30: `depmod -vv` does not print libkmod's debug
+//! Two kmod releases are reproduced, chosen with [`Kmod`]: kmod 34 (Debian 13's 34.2, the
+//! default) and kmod 30 (Debian 12). Where they differ: depmod's `.bin` tries are laid out in
+//! pre-order (root first) by 34 and post-order by 30; 34 writes `modules.weakdep` (from the
+//! modules' `weakdep` modinfo key), reads `weakdep` lines in modprobe.d and shows them with
+//! `modprobe -c`; 34 no longer reads `*.alias` files in modprobe.d; for a module listed twice
+//! in modules.order, 34 keeps its first position and 30 its last; libkmod's messages name
+//! other source lines.
+//!
+//! Known, deliberate differences from kmod: `depmod -vv` does not print libkmod's debug
 //! lines (they contain pointers); a dependency-cycle report that would walk without end in
-//! kmod (a path from one cycle into another) stops after a bounded number of steps; kmod 30
-//! writes no `modules.weakdep` (added in kmod 33), so neither does this.
+//! kmod (a path from one cycle into another) stops after a bounded number of steps.
 //!
 //! Crates used, and why: `rayon` to read and parse thousands of module files on every core
 //! (kmod uses one) and to build the output files concurrently; `regex` for depmod.d's kernel
@@ -65,6 +72,35 @@ pub use config::Config;
 pub use context::{Context, ModuleRef, Source};
 
 use std::path::PathBuf;
+
+/// Which kmod release to reproduce where releases differ (see the crate documentation).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kmod {
+    /// kmod 30 (Debian 12).
+    V30,
+    /// kmod 34 (Debian 13's 34.2).
+    #[default]
+    V34,
+}
+
+impl Kmod {
+    /// `"30"` or `"34"` (also `"34.2"`) to a release; anything else is `None`.
+    pub fn parse(s: &str) -> Option<Kmod> {
+        match s.trim() {
+            "30" => Some(Kmod::V30),
+            "34" | "34.2" => Some(Kmod::V34),
+            _ => None,
+        }
+    }
+
+    /// What `--version` prints as the version (`kmod version N`).
+    pub fn version(self) -> &'static str {
+        match self {
+            Kmod::V30 => "30",
+            Kmod::V34 => "34.2",
+        }
+    }
+}
 
 /// Everything that can go wrong reading or writing the module database.
 #[derive(Debug, thiserror::Error)]

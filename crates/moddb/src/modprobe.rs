@@ -277,6 +277,49 @@ impl<'c> Resolver<'c> {
         Ok(out)
     }
 
+    /// `kmod_module_new_from_path` for a module file named on modprobe's command line (kmod
+    /// 31+: an argument starting with `/` or `./`): the module is the file (made absolute
+    /// against `cwd` as libkmod does, without normalising), its dependencies those that
+    /// modules.dep records for its name. Errors carry strerror's text, as modprobe prints
+    /// it after "Failed to get module from path".
+    pub fn from_path(&mut self, query: &str, cwd: &std::path::Path) -> Result<usize, String> {
+        let abs = if query.starts_with('/') {
+            PathBuf::from(query)
+        } else {
+            PathBuf::from(format!("{}/{query}", cwd.display()))
+        };
+        if let Err(e) = std::fs::metadata(&abs) {
+            return Err(crate::depmod::strerror(&e));
+        }
+        let base = query.rsplit('/').next().unwrap_or(query);
+        let name = crate::modname_normalize(base);
+        let i = self.pool_name(&name);
+        match &self.mods[i].path {
+            None => self.mods[i].path = Some(abs),
+            Some(p) if *p == abs => {}
+            Some(p) => {
+                let msg = format!(
+                    "kmod_module '{name}' already exists with different path: new-path='{}' old-path='{}'\n",
+                    abs.display(),
+                    p.display()
+                );
+                self.messages.push(crate::config::libkmod_message(
+                    self.ctx.config().kmod,
+                    0,
+                    "kmod_module_new_from_path",
+                    &msg,
+                ));
+                return Err("File exists".into());
+            }
+        }
+        self.mods[i].builtin = Some(false);
+        self.mods[i].why = Some(Reason::Requested {
+            query: query.to_string(),
+            how: "file".into(),
+        });
+        Ok(i)
+    }
+
     /// The module's name (for `-R`).
     pub fn name(&self, i: usize) -> &str {
         &self.mods[i].name
@@ -294,14 +337,20 @@ impl<'c> Resolver<'c> {
         else {
             return (Vec::new(), Vec::new(), String::new());
         };
+        let kmod = self.ctx.config().kmod;
         let look = |r: &mut Self, list: &[String]| -> Vec<usize> {
             let mut out = Vec::new();
             for d in list {
                 match r.lookup(d) {
                     Ok(v) => out.extend(v),
-                    Err(_) => r.messages.push(format!(
-                        "modprobe: ERROR: ../libkmod/libkmod-module.c:1567 lookup_softdep() failed to lookup soft dependency '{d}', continuing anyway.\n"
-                    )),
+                    Err(_) => r.messages.push(match kmod {
+                        crate::Kmod::V30 => format!(
+                            "modprobe: ERROR: ../libkmod/libkmod-module.c:1567 lookup_softdep() failed to lookup soft dependency '{d}', continuing anyway.\n"
+                        ),
+                        crate::Kmod::V34 => format!(
+                            "modprobe: ERROR: failed to lookup dependency '{d}', continuing anyway.\n"
+                        ),
+                    }),
                 }
             }
             out

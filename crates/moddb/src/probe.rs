@@ -42,6 +42,8 @@ pub struct Request {
     pub verbose: i32,
     /// The module directory, for "not found in directory" messages.
     pub dirname: String,
+    /// The current directory: a module file named `./x.ko` is made absolute against it.
+    pub cwd: std::path::PathBuf,
 }
 
 /// Where the run's output goes.
@@ -84,7 +86,33 @@ pub fn run(
         }
     };
     for (q, extra) in &req.queries {
-        let found = match r.lookup(q) {
+        // kmod 31+: a module file, by path.
+        let by_path = !req.remove
+            && ctx.config().kmod >= crate::Kmod::V34
+            && (q.starts_with('/') || q.starts_with("./"));
+        let found = if by_path {
+            match r.from_path(q, &req.cwd) {
+                Ok(i) => Ok(vec![i]),
+                Err(e) => {
+                    drain(&mut r, report);
+                    report.log(
+                        req.log_priority,
+                        &format!("Failed to get module from path {q}: {e}"),
+                    );
+                    if fatal(req) {
+                        report.flush();
+                        done.fatal = true;
+                        done.failed = true;
+                        return done;
+                    }
+                    done.failed = true;
+                    continue;
+                }
+            }
+        } else {
+            r.lookup(q)
+        };
+        let found = match found {
             Ok(f) => f,
             Err(e) => {
                 report.log(LOG_ERR, &e.to_string());

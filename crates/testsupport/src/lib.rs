@@ -325,3 +325,89 @@ pub fn assert_same_output(what: &str, theirs: &std::process::Output, ours: &std:
         "{what}: exit status differs"
     );
 }
+
+/// Debian 13 (trixie) in a chroot holding kmod 34.2, the second kmod oracle, made once by
+/// `scripts/oracle-trixie` (debootstrap, cached under the kmodkit cache directory).
+#[derive(Clone, Debug)]
+pub struct Trixie {
+    /// The chroot's directory.
+    pub root: PathBuf,
+    /// kmod's version inside it, e.g. `34.2`.
+    pub kmod_version: String,
+}
+
+/// The trixie chroot, made if needed; `None` (after printing why, or panicking under CI) when
+/// it cannot be had (not root, no `unshare`/`chroot`, debootstrap failing, no network).
+pub fn trixie() -> Option<Trixie> {
+    static CACHE: std::sync::Mutex<Option<Result<Trixie, String>>> = std::sync::Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let found = cache.get_or_insert_with(make_trixie);
+    match found {
+        Ok(t) => Some(t.clone()),
+        Err(e) => {
+            skip(Requirement::Tool, e);
+            None
+        }
+    }
+}
+
+fn make_trixie() -> Result<Trixie, String> {
+    for tool in ["unshare", "chroot", "mount"] {
+        let found = std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()));
+        if !found {
+            return Err(format!(
+                "`{tool}` is not installed (needed for the trixie oracle)"
+            ));
+        }
+    }
+    let script = repo_root().join("scripts/oracle-trixie");
+    let run = |args: &[&str]| -> Result<String, String> {
+        let out = Command::new(&script)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/oracle-trixie {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let root = PathBuf::from(run(&[])?);
+    let kmod_version = run(&["--version"])?;
+    if kmod_version.is_empty() {
+        return Err(format!("{}: no kmod inside", root.display()));
+    }
+    Ok(Trixie { root, kmod_version })
+}
+
+impl Trixie {
+    /// A command running `program` inside the chroot in directory `cwd` (a path inside it),
+    /// with each of `binds` (absolute host directories) bind-mounted at the same path inside,
+    /// and the host's /proc and /sys. The mounts live in a private mount namespace
+    /// (`unshare -m`): they vanish with the command, whatever happens to the test. Paths in
+    /// the oracle's output are therefore the host's. Add the program's arguments to it.
+    pub fn command(&self, binds: &[&Path], cwd: &Path, program: &str) -> Command {
+        const SCRIPT: &str = r#"set -e
+root=$1; cwd=$2; n=$3; shift 3
+while [ "$n" -gt 0 ]; do
+  mkdir -p "$root$1"
+  mount --bind "$1" "$root$1"
+  n=$((n - 1)); shift
+done
+for d in /proc /sys; do mkdir -p "$root$d"; mount --rbind "$d" "$root$d"; done
+exec chroot "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$cwd" "$@"
+"#;
+        let mut c = Command::new("unshare");
+        c.args(["-m", "--propagation", "private", "sh", "-c", SCRIPT, "sh"])
+            .arg(&self.root)
+            .arg(cwd)
+            .arg(binds.len().to_string())
+            .args(binds)
+            .arg(program);
+        c
+    }
+}

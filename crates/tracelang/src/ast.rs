@@ -20,6 +20,41 @@ impl Span {
 #[derive(Debug, Clone)]
 pub struct Program {
     pub probes: Vec<Probe>,
+    /// `#define NAME VALUE` lines of the preamble, in order (the value as written).
+    pub defines: Vec<Define>,
+    /// `struct NAME { ... };` (or `union`) definitions written in the script.
+    pub structs: Vec<StructDef>,
+    /// `#include <NAME>` / `#include "NAME"`: the headers named, whose integer `#define`s
+    /// the script may use (types come from BTF).
+    pub includes: Vec<String>,
+}
+
+/// `#define NAME VALUE`: an integer constant the script can name.
+#[derive(Debug, Clone)]
+pub struct Define {
+    pub name: String,
+    pub value: String,
+    pub span: Span,
+}
+
+/// A C struct or union written in the script, as clang would read it: members in order,
+/// each with its type as written (`struct load_weight`, `unsigned int`, `char *`) and, for
+/// arrays, the element count.
+#[derive(Debug, Clone)]
+pub struct StructDef {
+    pub union: bool,
+    pub name: String,
+    pub members: Vec<MemberDef>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberDef {
+    /// The type as written, pointer stars included (`struct sock *`).
+    pub ty: String,
+    pub name: String,
+    pub array: Option<u32>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone)]
@@ -178,10 +213,24 @@ pub enum ExprKind {
         field: String,
         field_span: Span,
     },
-    /// `(uint8)expr`
+    /// `(uint8)expr`, `(struct task_struct *)expr`: the type as written, normalised to
+    /// single spaces (`struct task_struct *`).
     Cast {
         ty: String,
         expr: Box<Expr>,
+    },
+    /// `expr[index]` on a pointer or an array read from kernel memory.
+    Index {
+        expr: Box<Expr>,
+        index: Box<Expr>,
+    },
+    /// `sizeof(struct x)` (a type as written) or `sizeof(expr)`.
+    SizeofType(String),
+    SizeofExpr(Box<Expr>),
+    /// `offsetof(struct x, a.b)`.
+    Offsetof {
+        ty: String,
+        fields: Vec<String>,
     },
     Tuple(Vec<Expr>),
 }

@@ -32,6 +32,7 @@ pub const PROG_KPROBE: u32 = 2;
 pub const PROG_TRACEPOINT: u32 = 5;
 pub const PROG_PERF_EVENT: u32 = 7;
 pub const PROG_RAW_TRACEPOINT: u32 = 17;
+pub const PROG_TRACING: u32 = 26;
 
 // Helper ids (include/uapi/linux/bpf.h).
 const MAP_LOOKUP: i32 = 1;
@@ -48,6 +49,10 @@ const PROBE_READ_STR: i32 = 45;
 const GET_CURRENT_CGROUP_ID: i32 = 80;
 const GET_STACKID: i32 = 27;
 const RINGBUF_OUTPUT: i32 = 130;
+const GET_CURRENT_TASK: i32 = 35;
+const PROBE_READ_USER: i32 = 112;
+const PROBE_READ_KERNEL: i32 = 113;
+const GET_FUNC_IP: i32 = 173;
 
 /// Ring buffer size in bytes (a power of two, a multiple of the page size).
 pub const RINGBUF_SIZE: u32 = 256 * 1024;
@@ -276,6 +281,8 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             ProbeKind::Begin | ProbeKind::End => PROG_RAW_TRACEPOINT,
             ProbeKind::Tracepoint { .. } => PROG_TRACEPOINT,
             ProbeKind::Uprobe { .. } | ProbeKind::Kprobe { .. } => PROG_KPROBE,
+            ProbeKind::Kfunc { .. } => PROG_TRACING,
+            ProbeKind::RawTracepoint { .. } => PROG_RAW_TRACEPOINT,
             _ => PROG_PERF_EVENT,
         };
         progs.push(ProgSpec {
@@ -922,7 +929,7 @@ impl Gen<'_> {
                 let size = 8 + tys.iter().map(|t| round8(t.size()).max(8)).sum::<usize>();
                 let id = self.add_action(Action::Printf {
                     pieces,
-                    args: tys.clone(),
+                    args: tys.iter().map(Ty::stored).collect(),
                 });
                 let off = self.alloc(size, e.span)?;
                 self.emit(st(DW, FP, off, id));
@@ -974,7 +981,7 @@ impl Gen<'_> {
                 }
                 let t = self.ty(&args[0])?;
                 let size = 8 + round8(t.size()).max(8);
-                let id = self.add_action(Action::PrintValue(t.clone()));
+                let id = self.add_action(Action::PrintValue(t.stored()));
                 let off = self.alloc(size, e.span)?;
                 self.emit(st(DW, FP, off, id));
                 self.store(&t, &args[0], off + 8)?;
@@ -1212,7 +1219,30 @@ impl Gen<'_> {
                     "cgroup" => self.helper_into(r, GET_CURRENT_CGROUP_ID),
                     "rand" => self.helper_into(r, GET_PRANDOM_U32),
                     "cpid" => self.imm(r, self.opts.cpid as i64),
+                    "curtask" => self.helper_into(r, GET_CURRENT_TASK),
+                    "retval" if matches!(pi.kind, ProbeKind::Kfunc { .. }) => {
+                        // fexit's context: the arguments, then the return value.
+                        let (_, params) = self.a.kfunc_proto(self.inst, e.span)?;
+                        let at = 8 * params.len() as i16;
+                        let t = self.ty(e)?;
+                        self.emit(ldx(DW, r, CTX, at));
+                        if let Ty::Int { size, signed } = t {
+                            self.narrow(r, size, signed);
+                        }
+                    }
                     "retval" => self.emit(ldx(DW, r, CTX, PT_REGS_RAX)),
+                    a if a.starts_with("arg")
+                        && matches!(pi.kind, ProbeKind::RawTracepoint { .. }) =>
+                    {
+                        // A raw tracepoint's context is its arguments as u64s.
+                        let n: i16 = a[3..].parse().unwrap_or(0);
+                        self.emit(ldx(DW, r, CTX, 8 * n));
+                    }
+                    // A trampoline's function: bpf_get_func_ip(ctx).
+                    "func" if matches!(pi.kind, ProbeKind::Kfunc { .. }) => {
+                        self.emit(mov_reg(1, CTX));
+                        self.helper_into(r, GET_FUNC_IP);
+                    }
                     // Only reached through a ksym/usym store: the probed instruction.
                     "func" => self.emit(ldx(DW, r, CTX, PT_REGS_IP)),
                     a if a.starts_with("arg") => {
@@ -1230,6 +1260,9 @@ impl Gen<'_> {
                                 self.emit(ldx(DW, r, FP, tmp));
                             }
                         }
+                    }
+                    other if self.a.constants.contains_key(other) => {
+                        self.imm(r, self.a.constants[other]);
                     }
                     other => {
                         return Err(Diagnostic::new(
@@ -1323,6 +1356,15 @@ impl Gen<'_> {
                     }
                 }
             }
+            ExprKind::Unary {
+                op: UnOp::Deref,
+                expr,
+            } if matches!(self.ty(expr)?, Ty::Ptr(_)) && self.a.btf.is_some() => {
+                let t = self.ty(e)?;
+                let r = self.int(expr)?;
+                self.read_mem(r, &t, 0, 0, e)?;
+                Ok(r)
+            }
             ExprKind::Unary { op, expr } => {
                 let r = self.int(expr)?;
                 match op {
@@ -1356,6 +1398,40 @@ impl Gen<'_> {
                 let r2 = self.int(els)?;
                 debug_assert_eq!(r, r2);
                 self.bind(l_end);
+                Ok(r)
+            }
+            ExprKind::Field {
+                expr: base,
+                field,
+                field_span,
+            } if self.ty(base)? != Ty::Args => {
+                let bt = self.ty(base)?;
+                let (t, place) = self.a.member_of(&bt, field, base.span, *field_span)?;
+                let r = self.addr(e)?;
+                self.read_mem(r, &t, place.bit_shift, place.bits, e)?;
+                Ok(r)
+            }
+            ExprKind::Field {
+                field, field_span, ..
+            } if matches!(pi.kind, ProbeKind::Kfunc { .. }) => {
+                let (i, t) = self.a.kfunc_arg(self.inst, field, *field_span)?;
+                let r = self.take(e.span)?;
+                self.emit(ldx(DW, r, CTX, 8 * i as i16));
+                if let Ty::Int { size, signed } = t {
+                    self.narrow(r, size, signed);
+                }
+                Ok(r)
+            }
+            ExprKind::Index { .. } => {
+                let t = self.ty(e)?;
+                let r = self.addr(e)?;
+                self.read_mem(r, &t, 0, 0, e)?;
+                Ok(r)
+            }
+            ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) | ExprKind::Offsetof { .. } => {
+                let v = self.a.const_value(e, self.inst)?.unwrap_or(0);
+                let r = self.take(e.span)?;
+                self.imm(r, v);
                 Ok(r)
             }
             ExprKind::Field { field, .. } => {
@@ -1508,7 +1584,9 @@ impl Gen<'_> {
                 // `func`: the probe's function name, known at compile time.
                 let name = match &self.a.instances[self.inst].kind {
                     ProbeKind::Uprobe { symbol, .. } => symbol.clone(),
-                    ProbeKind::Kprobe { function, .. } => function.clone(),
+                    ProbeKind::Kprobe { function, .. } | ProbeKind::Kfunc { function, .. } => {
+                        function.clone()
+                    }
                     _ => String::new(),
                 };
                 let off = self.alloc(cap, e.span)?;
@@ -1530,6 +1608,20 @@ impl Gen<'_> {
                     self.emit(stx(DW, FP, 1, off + i as i16));
                 }
                 self.bind(end);
+                Ok((off, cap))
+            }
+            ExprKind::Field { expr: base, .. } | ExprKind::Index { expr: base, .. }
+                if self.ty(base)? != Ty::Args =>
+            {
+                // A char array in kernel memory, read whole (as bpftrace does).
+                let off = self.alloc(cap, e.span)?;
+                self.zero(off, cap);
+                let r = self.addr(e)?;
+                self.frame_ptr(1, off);
+                self.emit(mov_imm(2, n as i32));
+                self.emit(mov_reg(3, r));
+                self.emit(call(self.read_helper(e)));
+                self.free();
                 Ok((off, cap))
             }
             ExprKind::Field { field, .. } => {
@@ -1603,6 +1695,149 @@ impl Gen<'_> {
                 "here",
             )),
         }
+    }
+
+    /// The helper that reads the memory `e` names: bpf_probe_read_user when the pointer it
+    /// goes through came from a syscall's arguments (a tracepoint of the `syscalls`
+    /// category: user memory, as bpftrace marks it), bpf_probe_read_kernel otherwise.
+    fn read_helper(&self, e: &Expr) -> i32 {
+        if self.user_memory(e) {
+            PROBE_READ_USER
+        } else {
+            PROBE_READ_KERNEL
+        }
+    }
+
+    fn user_memory(&self, e: &Expr) -> bool {
+        match &e.kind {
+            ExprKind::Builtin(b) if b == "args" => matches!(
+                &self.a.instances[self.inst].kind,
+                ProbeKind::Tracepoint { category, .. } if category == "syscalls"
+            ),
+            ExprKind::Field { expr, .. }
+            | ExprKind::Index { expr, .. }
+            | ExprKind::Cast { expr, .. }
+            | ExprKind::Unary { expr, .. } => self.user_memory(expr),
+            _ => false,
+        }
+    }
+
+    /// The kernel address of a place read through BTF types (a member, an element, a
+    /// dereferenced pointer), in a newly taken temporary.
+    fn addr(&mut self, e: &Expr) -> Result<u8, Diagnostic> {
+        match &e.kind {
+            ExprKind::Field {
+                expr,
+                field,
+                field_span,
+            } => {
+                let bt = self.ty(expr)?;
+                let (_, place) = self.a.member_of(&bt, field, expr.span, *field_span)?;
+                let r = self.base_addr(expr, &bt)?;
+                if place.offset != 0 {
+                    self.emit(alu_imm(ADD, r, place.offset as i32));
+                }
+                Ok(r)
+            }
+            ExprKind::Index { expr, index } => {
+                let bt = self.ty(expr)?;
+                let (_, size) = self.a.element_of(&bt, expr.span)?;
+                let r = self.base_addr(expr, &bt)?;
+                match index.kind {
+                    ExprKind::Int(i) => {
+                        let off = i.wrapping_mul(size as i64);
+                        if off != 0 {
+                            self.alu_const(ADD, r, off);
+                        }
+                    }
+                    _ => {
+                        let x = self.int(index)?;
+                        self.alu_const(MUL, x, size as i64);
+                        self.emit(alu_reg(ADD, r, x));
+                        self.free();
+                    }
+                }
+                Ok(r)
+            }
+            ExprKind::Unary {
+                op: UnOp::Deref,
+                expr,
+            } => self.int(expr),
+            _ => Err(Diagnostic::new(
+                "this expression has no address in kernel memory",
+                e.span,
+                "here",
+            )),
+        }
+    }
+
+    /// The address a member or element of `base` is read from: the pointer's value, or
+    /// the address of the struct or array `base` is.
+    fn base_addr(&mut self, base: &Expr, bt: &Ty) -> Result<u8, Diagnostic> {
+        match bt {
+            Ty::Ptr(_) => self.int(base),
+            _ => self.addr(base),
+        }
+    }
+
+    /// r = the value of type `t` at the kernel address in r (bpf_probe_read_kernel through
+    /// a stack slot); for a bitfield, its `bits` bits from `shift`.
+    fn read_mem(
+        &mut self,
+        r: u8,
+        t: &Ty,
+        shift: u32,
+        bits: u32,
+        e: &Expr,
+    ) -> Result<(), Diagnostic> {
+        let span = e.span;
+        let helper = self.read_helper(e);
+        let (size, signed) = match t {
+            Ty::Int { size, signed } => (*size as u32, *signed),
+            Ty::Ptr(_) => (8, false),
+            other => {
+                return Err(Diagnostic::new(
+                    format!("cannot use {} as an integer", self.a.describe(other)),
+                    span,
+                    "read a member of it, or print a string member",
+                ))
+            }
+        };
+        let bytes = if bits > 0 {
+            match (shift + bits).div_ceil(8) {
+                0..=1 => 1,
+                2 => 2,
+                3..=4 => 4,
+                _ => 8,
+            }
+        } else {
+            size
+        };
+        let tmp = self.alloc(8, span)?;
+        self.frame_ptr(1, tmp);
+        self.emit(mov_imm(2, bytes as i32));
+        self.emit(mov_reg(3, r));
+        self.emit(call(helper));
+        let code = match bytes {
+            1 => B,
+            2 => H,
+            4 => W,
+            _ => DW,
+        };
+        self.emit(ldx(code, r, FP, tmp));
+        if bits > 0 {
+            let left = 64 - (shift + bits) as i32;
+            if left > 0 {
+                self.emit(alu_imm(LSH, r, left));
+            }
+            let right = 64 - bits as i32;
+            if right > 0 {
+                self.emit(alu_imm(if signed { ARSH } else { RSH }, r, right));
+            }
+        } else if signed && size < 8 {
+            self.narrow(r, size as u8, true);
+        }
+        Ok(())
     }
 
     fn literal(&mut self, off: i16, bytes: &[u8], cap: usize) {

@@ -6,7 +6,9 @@
 //! [`lexer`] (tokens, scanned on demand) -> [`parser`] (hand-written Pratt parser to the
 //! [`ast`]) -> [`sema`] (types of expressions, maps and variables; probe expansion through
 //! the [`sema::Env`] trait, which the caller implements) -> [`codegen`] (lowering to
-//! `bpf_insn::Insn`s). [`printf`] parses formats at compile time and applies them to event
+//! `bpf_insn::Insn`s). [`kernel`] gives the language the kernel's types from BTF (casts,
+//! member chains, enum constants, `sizeof`/`offsetof`, a script's own structs), asked of
+//! [`sema::Env::btf`] only when a script uses them. [`printf`] parses formats at compile time and applies them to event
 //! values. Errors in a script are [`diag::Diagnostic`]s pointing at the source
 //! (`file:line:col`, the line, a caret), produced before anything is loaded.
 //!
@@ -34,6 +36,7 @@
 pub mod ast;
 pub mod codegen;
 pub mod diag;
+pub mod kernel;
 pub mod lexer;
 pub mod parser;
 pub mod printf;
@@ -70,6 +73,7 @@ pub fn fuzz_one(data: &[u8]) -> bool {
         &sema::Options {
             positional: &positional,
             unsafe_ok: true,
+            dry_run: true,
         },
     ) {
         Ok(a) => a,

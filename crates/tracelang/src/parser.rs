@@ -39,6 +39,15 @@ pub const CAST_TYPES: &[&str] = &[
     "uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64",
 ];
 
+/// Words of C's basic type names and the kernel's fixed-size integer typedefs, accepted in
+/// casts, `sizeof` and struct definitions without BTF's help to tell them from variables.
+pub const C_TYPE_WORDS: &[&str] = &[
+    "char", "short", "int", "long", "unsigned", "signed", "void", "bool", "_Bool", "const",
+    "volatile", "u8", "u16", "u32", "u64", "s8", "s16", "s32", "s64", "__u8", "__u16", "__u32",
+    "__u64", "__s8", "__s16", "__s32", "__s64", "size_t", "ssize_t", "pid_t", "uint8_t",
+    "uint16_t", "uint32_t", "uint64_t", "int8_t", "int16_t", "int32_t", "int64_t",
+];
+
 fn binop(p: &str) -> Option<(BinOp, u8)> {
     use BinOp::*;
     Some(match p {
@@ -142,16 +151,95 @@ impl Parser<'_> {
 
     fn program(&mut self) -> Result<Program, Diagnostic> {
         let mut probes = Vec::new();
+        let mut defines = Vec::new();
+        let mut structs = Vec::new();
+        let mut conds: Vec<bool> = Vec::new();
+        let mut includes = Vec::new();
         loop {
             self.lx.skip_trivia()?;
-            // A C preamble line (`#include <...>`) is accepted and ignored.
+            // C preamble lines: `#define NAME VALUE` is kept, `#include <...>` and other
+            // preprocessor lines are accepted and ignored (types come from BTF).
             while self.lx.src[self.lx.pos..].starts_with('#') {
-                let rest = &self.lx.src[self.lx.pos..];
-                self.lx.pos += rest.find('\n').unwrap_or(rest.len());
+                let start = self.lx.pos;
+                let rest = &self.lx.src[start..];
+                let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+                // Conditionals as the tools use them: `#ifndef BPFTRACE_HAVE_BTF` (BTF is
+                // how this compiler knows types, so it is always defined), `#ifdef NAME`
+                // for the script's own defines, `#else`, `#endif`; other `#if`s are true.
+                let directive = line[1..].trim_start();
+                let word = directive.split_whitespace().next().unwrap_or("");
+                let arg = directive[word.len()..].trim();
+                let defined = |n: &str| {
+                    n == "BPFTRACE_HAVE_BTF" || defines.iter().any(|d: &Define| d.name == n)
+                };
+                match word {
+                    "include" if conds.iter().all(|c| *c) => {
+                        let name = arg.trim_matches(['<', '>', '"', ' ']);
+                        if !name.is_empty() {
+                            includes.push(name.to_string());
+                        }
+                    }
+                    "ifdef" => conds.push(defined(arg)),
+                    "ifndef" => conds.push(!defined(arg)),
+                    "if" => conds.push(arg != "0"),
+                    "else" => {
+                        if let Some(c) = conds.last_mut() {
+                            *c = !*c;
+                        }
+                    }
+                    "endif" => {
+                        conds.pop();
+                    }
+                    _ => {}
+                }
+                if conds.iter().any(|c| !c) {
+                    // Inside a false conditional: skip to the next directive line.
+                    let mut at = start + line.len();
+                    loop {
+                        let rest = &self.lx.src[at..];
+                        let Some(nl) = rest.find('\n') else {
+                            at = self.lx.src.len();
+                            break;
+                        };
+                        at += nl + 1;
+                        if self.lx.src[at..]
+                            .trim_start_matches([' ', '\t'])
+                            .starts_with('#')
+                        {
+                            at += self.lx.src[at..].len()
+                                - self.lx.src[at..].trim_start_matches([' ', '\t']).len();
+                            break;
+                        }
+                    }
+                    self.lx.pos = at;
+                    continue;
+                }
+                if let Some(d) = line
+                    .strip_prefix('#')
+                    .map(str::trim_start)
+                    .and_then(|l| l.strip_prefix("define"))
+                    .filter(|d| d.starts_with([' ', '\t']))
+                {
+                    let d = d.trim();
+                    let (name, value) = d.split_once([' ', '\t']).unwrap_or((d, ""));
+                    let value = value.split("//").next().unwrap_or("").trim();
+                    if !name.is_empty() && !name.contains('(') {
+                        defines.push(Define {
+                            name: name.to_string(),
+                            value: value.to_string(),
+                            span: Span::new(start, start + line.len()),
+                        });
+                    }
+                }
+                self.lx.pos += line.len();
                 self.lx.skip_trivia()?;
             }
             if self.lx.pos >= self.lx.src.len() {
                 break;
+            }
+            if let Some(def) = self.struct_def()? {
+                structs.push(def);
+                continue;
             }
             probes.push(self.probe()?);
         }
@@ -163,7 +251,188 @@ impl Parser<'_> {
             )
             .hint("a program is one or more `probe { actions }`, e.g. `BEGIN { printf(\"hello\\n\"); }`"));
         }
-        Ok(Program { probes })
+        Ok(Program {
+            probes,
+            defines,
+            structs,
+            includes,
+        })
+    }
+
+    /// `struct NAME { TYPE NAME; ... };` (or `union`) at the top level; None (nothing read)
+    /// when the program does not continue with one.
+    fn struct_def(&mut self) -> Result<Option<StructDef>, Diagnostic> {
+        let save = self.lx.pos;
+        let (t, start) = self.next()?;
+        let union = match &t {
+            Tok::Ident(k) if k == "struct" || k == "union" => k == "union",
+            _ => {
+                self.lx.pos = save;
+                return Ok(None);
+            }
+        };
+        let (name, _) = self.next()?;
+        let Tok::Ident(name) = name else {
+            self.lx.pos = save;
+            return Ok(None);
+        };
+        if !self.is_punct("{")? {
+            self.lx.pos = save;
+            return Ok(None);
+        }
+        self.next()?;
+        let mut members = Vec::new();
+        loop {
+            if self.is_punct("}")? {
+                break;
+            }
+            // The base type: every word up to the first declarator.
+            let mut words: Vec<String> = Vec::new();
+            let mut decl_start = None;
+            loop {
+                let (t, span) = self.peek()?;
+                match t {
+                    Tok::Ident(w) => {
+                        self.next()?;
+                        words.push(w);
+                        decl_start.get_or_insert(span);
+                    }
+                    Tok::Punct("*") | Tok::Punct(";") | Tok::Punct(",") | Tok::Punct("[") => break,
+                    other => {
+                        return Err(Diagnostic::new(
+                            format!("expected a member declaration, found {}", other.describe()),
+                            span,
+                            "in this struct definition",
+                        )
+                        .hint(
+                            "members are written `TYPE NAME;`, `TYPE *NAME;` or `TYPE NAME[N];`",
+                        ))
+                    }
+                }
+            }
+            let span0 = decl_start.unwrap_or(start);
+            // `int a, b;` or `int *a;`: the last word read is the first declarator's name
+            // when no star follows.
+            let mut pending_name = if self.is_punct("*")? || words.len() < 2 {
+                None
+            } else {
+                words.pop()
+            };
+            let base = words.join(" ");
+            if base.is_empty() {
+                return Err(Diagnostic::new(
+                    "expected a member type",
+                    span0,
+                    "no type here",
+                ));
+            }
+            loop {
+                let mut stars = 0;
+                let name = match pending_name.take() {
+                    Some(n) => n,
+                    None => {
+                        while self.eat("*")? {
+                            stars += 1;
+                        }
+                        let (t, span) = self.next()?;
+                        match t {
+                            Tok::Ident(n) => n,
+                            other => {
+                                return Err(Diagnostic::new(
+                                    format!("expected a member name, found {}", other.describe()),
+                                    span,
+                                    "expected a name",
+                                ))
+                            }
+                        }
+                    }
+                };
+                let mut array = None;
+                if self.eat("[")? {
+                    let (t, span) = self.next()?;
+                    let Tok::Int(n) = t else {
+                        return Err(Diagnostic::new(
+                            "an array length must be an integer literal",
+                            span,
+                            "not an integer",
+                        ));
+                    };
+                    array =
+                        Some(u32::try_from(n).map_err(|_| {
+                            Diagnostic::new("array length out of range", span, "here")
+                        })?);
+                    self.expect("]", "to close the array length")?;
+                }
+                let ty = if stars > 0 {
+                    format!("{base} {}", "*".repeat(stars))
+                } else {
+                    base.clone()
+                };
+                let (_, here) = self.peek()?;
+                members.push(MemberDef {
+                    ty,
+                    name,
+                    array,
+                    span: span0.to(here),
+                });
+                if !self.eat(",")? {
+                    break;
+                }
+            }
+            self.expect(";", "after a member declaration")?;
+        }
+        let end = self.expect("}", "to close the struct definition")?;
+        self.eat(";")?;
+        Ok(Some(StructDef {
+            union,
+            name,
+            members,
+            span: start.to(end),
+        }))
+    }
+
+    /// A C type name as casts, `sizeof` and `offsetof` take it (`struct sock *`,
+    /// `unsigned int`, `uint8`), normalised to single spaces; None (nothing read) when the
+    /// tokens here are not one. Unknown single words are types only when a `*` follows.
+    fn type_name(&mut self) -> Result<Option<String>, Diagnostic> {
+        let save = self.lx.pos;
+        let mut words: Vec<String> = Vec::new();
+        while let (Tok::Ident(w), _) = self.peek()? {
+            self.next()?;
+            let tagged = matches!(w.as_str(), "struct" | "union" | "enum");
+            words.push(w);
+            if tagged {
+                if let (Tok::Ident(n), _) = self.peek()? {
+                    self.next()?;
+                    words.push(n);
+                }
+                break;
+            }
+        }
+        let mut stars = 0;
+        while self.eat("*")? {
+            stars += 1;
+        }
+        let known = match words.first().map(String::as_str) {
+            None => false,
+            Some("struct" | "union" | "enum") => words.len() == 2,
+            Some(_) => {
+                words
+                    .iter()
+                    .all(|w| C_TYPE_WORDS.contains(&w.as_str()) || CAST_TYPES.contains(&w.as_str()))
+                    || (words.len() == 1 && stars > 0)
+            }
+        };
+        if !known || !matches!(self.peek()?.0, Tok::Punct(")") | Tok::Punct(",")) {
+            self.lx.pos = save;
+            return Ok(None);
+        }
+        let mut ty = words.join(" ");
+        if stars > 0 {
+            ty.push(' ');
+            ty.push_str(&"*".repeat(stars));
+        }
+        Ok(Some(ty))
     }
 
     fn probe(&mut self) -> Result<Probe, Diagnostic> {
@@ -489,6 +758,24 @@ impl Parser<'_> {
                         span,
                     };
                 }
+                Tok::Punct("[") => {
+                    self.next()?;
+                    self.enter(1)?;
+                    chain += 1;
+                    let saved = self.no_div;
+                    self.no_div = false;
+                    let index = self.expr(0)?;
+                    self.no_div = saved;
+                    let end = self.expect("]", "to close the index")?;
+                    let span = e.span.to(end);
+                    e = Expr {
+                        kind: ExprKind::Index {
+                            expr: Box::new(e),
+                            index: Box::new(index),
+                        },
+                        span,
+                    };
+                }
                 _ => {
                     self.leave(chain);
                     return Ok(e);
@@ -544,6 +831,57 @@ impl Parser<'_> {
                     keys: Vec::new(),
                 }
             }
+            Tok::Ident(name)
+                if (name == "sizeof" || name == "offsetof") && self.is_punct("(")? =>
+            {
+                self.next()?;
+                let saved = self.no_div;
+                self.no_div = false;
+                let ty = self.type_name()?;
+                let kind = if name == "sizeof" {
+                    match ty {
+                        Some(t) => ExprKind::SizeofType(t),
+                        None => {
+                            self.enter(1)?;
+                            let e = self.expr(0)?;
+                            self.leave(1);
+                            ExprKind::SizeofExpr(Box::new(e))
+                        }
+                    }
+                } else {
+                    let Some(ty) = ty else {
+                        let (t, s) = self.peek()?;
+                        return Err(Diagnostic::new(
+                            format!("expected a type in offsetof(), found {}", t.describe()),
+                            s,
+                            "expected `struct NAME`",
+                        ));
+                    };
+                    self.expect(",", "after the type in offsetof()")?;
+                    let mut fields = Vec::new();
+                    loop {
+                        let (t, s) = self.next()?;
+                        let Tok::Ident(f) = t else {
+                            return Err(Diagnostic::new(
+                                format!("expected a member name, found {}", t.describe()),
+                                s,
+                                "expected a member name",
+                            ));
+                        };
+                        fields.push(f);
+                        if !self.eat(".")? {
+                            break;
+                        }
+                    }
+                    ExprKind::Offsetof { ty, fields }
+                };
+                let end = self.expect(")", &format!("to close {name}()"))?;
+                self.no_div = saved;
+                return Ok(Expr {
+                    kind,
+                    span: span.to(end),
+                });
+            }
             Tok::Ident(name) => {
                 if self.is_punct("(")? {
                     self.next()?;
@@ -556,11 +894,11 @@ impl Parser<'_> {
                 ExprKind::Builtin(name)
             }
             Tok::Punct("(") => {
-                // A cast `(uint32)e`, a tuple `(a, b)` or a parenthesised expression.
-                if let (Tok::Ident(ty), _) = self.peek()? {
-                    if CAST_TYPES.contains(&ty.as_str()) {
-                        let save = self.lx.pos;
-                        self.next()?;
+                // A cast `(uint32)e`, `(struct sock *)e`, a tuple `(a, b)` or a
+                // parenthesised expression.
+                if let (Tok::Ident(_), _) = self.peek()? {
+                    let save = self.lx.pos;
+                    if let Some(ty) = self.type_name()? {
                         if self.eat(")")? {
                             self.enter(1)?;
                             let e = self.unary()?;
@@ -574,8 +912,8 @@ impl Parser<'_> {
                                 span,
                             });
                         }
-                        self.lx.pos = save;
                     }
+                    self.lx.pos = save;
                 }
                 let saved = self.no_div;
                 self.no_div = false;

@@ -11,6 +11,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::printf::{parse_format, Conv, Piece};
 use crate::types::*;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 /// What semantic analysis needs to know about the running system.
 pub trait Env {
@@ -20,6 +21,16 @@ pub trait Env {
     fn kprobes_available(&self) -> bool;
     /// Checks that `path` is an ELF file with the function `symbol`.
     fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String>;
+    /// The kernel's BTF (vmlinux's, or a file given instead), asked for only when a script
+    /// uses kernel types; the error says why there is none.
+    fn btf(&self) -> Result<Arc<btf::Btf>, String> {
+        Err("no BTF in this environment".into())
+    }
+    /// The `#define NAME VALUE` lines of a header a script includes (`linux/socket.h`),
+    /// as (name, value text); none when the header is not found.
+    fn include_defines(&self, _header: &str) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// One attach point of one probe, with the fields its `args` has.
@@ -30,6 +41,8 @@ pub struct ProbeInst {
     pub kind: ProbeKind,
     pub name: String,
     pub tp_fields: Vec<TpField>,
+    /// A kfunc's BTF `FUNC` id (its prototype types `args` and `retval`).
+    pub btf_func: Option<u32>,
     /// Scratch variable types, fixed by the first assignment.
     pub vars: HashMap<String, Ty>,
 }
@@ -64,11 +77,22 @@ pub struct Analysis {
     pub positional: Vec<String>,
     /// `--unsafe` was given: `system` and `signal` are allowed.
     pub unsafe_ok: bool,
+    /// The kernel's types with the script's own structs added, when the script uses types.
+    pub btf: Option<Arc<btf::Btf>>,
+    /// Why there are no kernel types, when the script needed them.
+    pub btf_error: Option<String>,
+    /// `#define`s and the enum constants the script names, by name.
+    pub constants: HashMap<String, i64>,
+    /// The script's struct definitions (`struct NAME`) in `btf`.
+    pub local_types: HashMap<String, u32>,
 }
 
 pub struct Options<'a> {
     pub positional: &'a [String],
     pub unsafe_ok: bool,
+    /// A dry run (`-d`): probes are compiled even where this kernel could not attach them
+    /// (kprobes on a kernel without them).
+    pub dry_run: bool,
 }
 
 /// Diagnostics reported at most: more say nothing new, and comparing each with those kept
@@ -76,16 +100,33 @@ pub struct Options<'a> {
 pub const MAX_ERRORS: usize = 100;
 
 pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis, Diagnostics> {
+    // The kernel's types, only for scripts that use them (vmlinux BTF is several MB).
+    let needs_types = crate::kernel::needs_btf(prog);
+    let (btf, btf_error) = if needs_types {
+        match env.btf() {
+            Ok(b) => (Some(b), None),
+            Err(e) => (None, Some(e)),
+        }
+    } else {
+        (None, None)
+    };
     let mut instances = Vec::new();
     for (i, probe) in prog.probes.iter().enumerate() {
         for ap in &probe.attach {
-            for (kind, fields) in expand(ap, env)? {
+            let cx = ExpandCx {
+                env,
+                dry_run: opts.dry_run,
+                btf: btf.as_deref(),
+                btf_error: btf_error.as_deref(),
+            };
+            for (kind, fields, btf_func) in expand(ap, &cx)? {
                 let name = kind.full_name(&ap.text);
                 instances.push(ProbeInst {
                     probe: i,
                     kind,
                     name,
                     tp_fields: fields,
+                    btf_func,
                     vars: HashMap::new(),
                 });
             }
@@ -96,7 +137,21 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
         maps: BTreeMap::new(),
         positional: opts.positional.to_vec(),
         unsafe_ok: opts.unsafe_ok,
+        btf,
+        btf_error,
+        constants: HashMap::new(),
+        local_types: HashMap::new(),
     };
+    // Headers are read only for scripts that name constants (or use types).
+    let included: Vec<(String, String)> = match needs_types {
+        true => prog
+            .includes
+            .iter()
+            .flat_map(|h| env.include_defines(h))
+            .collect(),
+        false => Vec::new(),
+    };
+    crate::kernel::prepare(&mut a, prog, &included)?;
     // Map types come from assignments anywhere in the program, in source order; a value may
     // read another map, so repeat until nothing new is learned, then check for real.
     for _ in 0..4 {
@@ -207,16 +262,28 @@ const HARDWARE_EVENTS: &[(&str, &str, u64, u64)] = &[
     ("ref-cycles", "", 9, 1_000_000),
 ];
 
-fn expand(ap: &AttachPoint, env: &dyn Env) -> Result<Vec<(ProbeKind, Vec<TpField>)>, Diagnostic> {
+/// What expanding attach points needs: the system, whether this is a dry run, and the
+/// kernel's BTF when the script uses types.
+struct ExpandCx<'a> {
+    env: &'a dyn Env,
+    dry_run: bool,
+    btf: Option<&'a btf::Btf>,
+    btf_error: Option<&'a str>,
+}
+
+type Expanded = Vec<(ProbeKind, Vec<TpField>, Option<u32>)>;
+
+fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
+    let env = cx.env;
     let t = ap.text.as_str();
     let bad = |msg: String, hint: &str| {
         Err(Diagnostic::new(msg, ap.span, "in this probe").hint(hint.to_string()))
     };
     if t == "BEGIN" {
-        return Ok(vec![(ProbeKind::Begin, vec![])]);
+        return Ok(vec![(ProbeKind::Begin, vec![], None)]);
     }
     if t == "END" {
-        return Ok(vec![(ProbeKind::End, vec![])]);
+        return Ok(vec![(ProbeKind::End, vec![], None)]);
     }
     let parts: Vec<&str> = t.split(':').collect();
     let ty = parts[0];
@@ -253,6 +320,7 @@ fn expand(ap: &AttachPoint, env: &dyn Env) -> Result<Vec<(ProbeKind, Vec<TpField
                         name: n,
                     },
                     fields,
+                    None,
                 ));
             }
             Ok(out)
@@ -274,13 +342,14 @@ fn expand(ap: &AttachPoint, env: &dyn Env) -> Result<Vec<(ProbeKind, Vec<TpField
                     ret: ty.starts_with("ur"),
                 },
                 vec![],
+                None,
             )])
         }
         "kprobe" | "k" | "kretprobe" | "kr" => {
             if parts.len() != 2 || parts[1].is_empty() {
                 return bad(format!("invalid kprobe `{t}`"), "write kprobe:function");
             }
-            if !env.kprobes_available() {
+            if !cx.dry_run && !env.kprobes_available() {
                 return bad(
                     format!("kprobes are not available on this kernel: `{t}`"),
                     "this kernel was built without CONFIG_KPROBES; use a tracepoint, or run inside `kmodkit vm`",
@@ -292,6 +361,7 @@ fn expand(ap: &AttachPoint, env: &dyn Env) -> Result<Vec<(ProbeKind, Vec<TpField
                     ret: ty.starts_with("kr"),
                 },
                 vec![],
+                None,
             )])
         }
         "interval" | "i" | "profile" | "p" => {
@@ -311,11 +381,11 @@ fn expand(ap: &AttachPoint, env: &dyn Env) -> Result<Vec<(ProbeKind, Vec<TpField
                 _ => return bad(format!("unknown unit `{unit}` in `{t}`"), "units: s, ms, us, hz"),
             };
             if ty.starts_with('i') {
-                Ok(vec![(ProbeKind::Interval { period_ns }, vec![])])
+                Ok(vec![(ProbeKind::Interval { period_ns }, vec![], None)])
             } else if unit == "hz" {
-                Ok(vec![(ProbeKind::Profile { freq_hz: n }, vec![])])
+                Ok(vec![(ProbeKind::Profile { freq_hz: n }, vec![], None)])
             } else {
-                Ok(vec![(ProbeKind::Profile { freq_hz: 1_000_000_000 / period_ns.max(1) }, vec![])])
+                Ok(vec![(ProbeKind::Profile { freq_hz: 1_000_000_000 / period_ns.max(1) }, vec![], None)])
             }
         }
         "software" | "s" | "hardware" | "h" => {
@@ -341,19 +411,87 @@ fn expand(ap: &AttachPoint, env: &dyn Env) -> Result<Vec<(ProbeKind, Vec<TpField
                     ProbeKind::Hardware { config, period }
                 },
                 vec![],
+                None,
             )])
+        }
+        "kfunc" | "kretfunc" | "fentry" | "fexit" | "f" | "fr" => {
+            let ret = matches!(ty, "kretfunc" | "fexit" | "fr");
+            // `kfunc:FUNC`, or `kfunc:MODULE:FUNC` (vmlinux's functions are the ones known).
+            let func = match parts.len() {
+                2 => parts[1],
+                3 => parts[2],
+                _ => "",
+            };
+            if func.is_empty() {
+                return bad(format!("invalid {ty} probe `{t}`"), "write kfunc:FUNCTION, e.g. kfunc:vfs_read");
+            }
+            let Some(b) = cx.btf else {
+                return bad(
+                    format!("cannot attach `{t}`: the kernel's BTF is not available"),
+                    &format!("{}; kfunc probes are typed from BTF (give a file with --btf FILE)", cx.btf_error.unwrap_or("no BTF")),
+                );
+            };
+            let mut out = Vec::new();
+            if func.contains(['*', '?']) {
+                let mut names: Vec<(String, u32)> = kernel_funcs(b)
+                    .filter(|(n, _)| wildcard_match(func, n))
+                    .map(|(n, id)| (n.to_string(), id))
+                    .collect();
+                names.sort();
+                names.dedup_by(|a, b| a.0 == b.0);
+                for (n, id) in names {
+                    out.push((ProbeKind::Kfunc { function: n, ret }, vec![], Some(id)));
+                }
+            } else if let Some(id) = b.func_named(func) {
+                out.push((ProbeKind::Kfunc { function: func.to_string(), ret }, vec![], Some(id)));
+            }
+            if out.is_empty() {
+                return bad(
+                    format!("no kernel function `{func}` in BTF: `{t}`"),
+                    "list them with `kmodkit trace -l 'kfunc:*'`",
+                );
+            }
+            Ok(out)
+        }
+        "rawtracepoint" | "rt" => {
+            let name = match parts.len() {
+                2 => parts[1],
+                3 => parts[2],
+                _ => "",
+            };
+            if name.is_empty() || name.contains(['*', '?']) {
+                return bad(format!("invalid rawtracepoint `{t}`"), "write rawtracepoint:NAME, e.g. rawtracepoint:sched_switch");
+            }
+            // The kernel declares every tracepoint's raw arguments as `btf_trace_NAME`.
+            if let Some(b) = cx.btf {
+                if b.named(&format!("btf_trace_{name}"), |_| true).is_none() {
+                    return bad(
+                        format!("unknown raw tracepoint `{name}`"),
+                        "raw tracepoints are named as their tracepoint, without the category: rawtracepoint:sched_switch",
+                    );
+                }
+            }
+            Ok(vec![(ProbeKind::RawTracepoint { name: name.to_string() }, vec![], None)])
         }
         _ => bad(
             format!("unknown probe type `{ty}`"),
-            "probe types: BEGIN, END, tracepoint, uprobe, uretprobe, kprobe, kretprobe, interval, profile, software, hardware",
+            "probe types: BEGIN, END, tracepoint, uprobe, uretprobe, kprobe, kretprobe, kfunc, kretfunc, rawtracepoint, interval, profile, software, hardware",
         ),
     }
 }
 
+/// The kernel's functions BTF describes: (name, FUNC id).
+pub fn kernel_funcs(b: &btf::Btf) -> impl Iterator<Item = (&str, u32)> {
+    (1..b.len() as u32).filter_map(move |id| match b.get(id).map(|t| &t.kind) {
+        Some(btf::Kind::Func { .. }) => Some((b.name(id), id)),
+        _ => None,
+    })
+}
+
 const BUILTINS: &[&str] = &[
     "pid", "tid", "uid", "gid", "comm", "nsecs", "elapsed", "cpu", "cgroup", "func", "probe",
-    "retval", "args", "cpid", "rand", "kstack", "ustack", "arg0", "arg1", "arg2", "arg3", "arg4",
-    "arg5",
+    "retval", "args", "cpid", "rand", "kstack", "ustack", "curtask", "arg0", "arg1", "arg2",
+    "arg3", "arg4", "arg5",
 ];
 
 /// Number of arguments each function takes: (min, max).
@@ -396,6 +534,46 @@ impl Analysis {
         }
     }
 
+    /// A kfunc probe's prototype: (return type id, parameters).
+    pub fn kfunc_proto(&self, inst: usize, span: Span) -> Result<(u32, &[btf::Param]), Diagnostic> {
+        let pi = &self.instances[inst];
+        pi.btf_func
+            .and_then(|f| self.types()?.func_proto(f))
+            .ok_or_else(|| {
+                Diagnostic::new(
+                    format!("no BTF prototype for {}", pi.name),
+                    span,
+                    "in this probe",
+                )
+            })
+    }
+
+    /// Argument `name` of a kfunc probe: its index and type.
+    pub fn kfunc_arg(
+        &self,
+        inst: usize,
+        name: &str,
+        span: Span,
+    ) -> Result<(usize, Ty), Diagnostic> {
+        let (_, params) = self.kfunc_proto(inst, span)?;
+        let b = self.types().expect("kfunc_proto checked BTF");
+        match params.iter().position(|p| b.str_at(p.name_off) == name) {
+            Some(i) => Ok((i, self.btf_ty(params[i].type_id, span)?)),
+            None => {
+                let names: Vec<&str> = params.iter().map(|p| b.str_at(p.name_off)).collect();
+                Err(Diagnostic::new(
+                    format!(
+                        "unknown field `{name}` in the args of {}",
+                        self.instances[inst].name
+                    ),
+                    span,
+                    "no such argument",
+                )
+                .hint(format!("fields: {}", names.join(", "))))
+            }
+        }
+    }
+
     /// The type of an expression in probe instance `inst`. Pure: the same answer for
     /// analysis and for code generation.
     pub fn ty(&self, e: &Expr, inst: usize) -> Result<Ty, Diagnostic> {
@@ -418,81 +596,98 @@ impl Analysis {
                 }
             }
             ExprKind::PositionalCount => INT64,
-            ExprKind::Builtin(b) => {
-                match b.as_str() {
-                    "pid" | "tid" | "uid" | "gid" | "cpu" | "rand" | "cpid" => Ty::Int {
-                        size: 8,
-                        signed: false,
-                    },
-                    "nsecs" | "elapsed" | "cgroup" => UINT64,
-                    "comm" => Ty::Str(16),
-                    "probe" => Ty::Probe,
-                    "kstack" => Ty::Kstack(0),
-                    "ustack" => Ty::Ustack(0),
-                    "func" => match pi.kind {
-                        ProbeKind::Uprobe { .. } => Ty::Usym,
-                        ProbeKind::Kprobe { .. } => Ty::Ksym,
-                        _ => {
-                            return Err(Diagnostic::new(
-                                "`func` is only available in uprobes and kprobes",
-                                e.span,
-                                "not available here",
-                            ))
-                        }
-                    },
-                    "retval" => match pi.kind {
-                        ProbeKind::Uprobe { ret: true, .. }
-                        | ProbeKind::Kprobe { ret: true, .. } => UINT64,
-                        _ => {
-                            return Err(Diagnostic::new(
-                                "`retval` is only available in uretprobes and kretprobes",
-                                e.span,
-                                format!("not available in {}", pi.name),
-                            ))
-                        }
-                    },
-                    "args" => match pi.kind {
-                        ProbeKind::Tracepoint { .. } => Ty::Args,
-                        _ => {
-                            return Err(Diagnostic::new(
-                                "`args` is only available in tracepoints",
-                                e.span,
-                                format!("not available in {}", pi.name),
-                            )
-                            .hint("in uprobes and kprobes use arg0, arg1, ..."))
-                        }
-                    },
-                    a if a.starts_with("arg") && a[3..].parse::<u8>().is_ok() => match pi.kind {
-                        ProbeKind::Uprobe { ret: false, .. }
-                        | ProbeKind::Kprobe { ret: false, .. } => UINT64,
-                        _ => {
-                            return Err(Diagnostic::new(
-                                format!("`{a}` is only available in uprobes and kprobes"),
-                                e.span,
-                                format!("not available in {}", pi.name),
-                            )
-                            .hint(
-                                if matches!(pi.kind, ProbeKind::Tracepoint { .. }) {
-                                    "tracepoints have `args->FIELD`"
-                                } else {
-                                    "argN is the Nth function argument of a uprobe or kprobe"
-                                },
-                            ))
-                        }
-                    },
-                    other => {
+            ExprKind::Builtin(b) => match b.as_str() {
+                "pid" | "tid" | "uid" | "gid" | "cpu" | "rand" | "cpid" => Ty::Int {
+                    size: 8,
+                    signed: false,
+                },
+                "nsecs" | "elapsed" | "cgroup" => UINT64,
+                "curtask" => match self.types().and_then(|b| b.struct_named("task_struct")) {
+                    Some(id) => Ty::Ptr(id),
+                    None => UINT64,
+                },
+                "comm" => Ty::Str(16),
+                "probe" => Ty::Probe,
+                "kstack" => Ty::Kstack(0),
+                "ustack" => Ty::Ustack(0),
+                "func" => match pi.kind {
+                    ProbeKind::Kfunc { .. } => Ty::Ksym,
+                    ProbeKind::Uprobe { .. } => Ty::Usym,
+                    ProbeKind::Kprobe { .. } => Ty::Ksym,
+                    _ => {
                         return Err(Diagnostic::new(
-                            format!("unknown identifier `{other}`"),
+                            "`func` is only available in uprobes and kprobes",
                             e.span,
-                            "not a builtin",
-                        )
-                        .hint(format!(
-                            "builtins: {}; scratch variables start with `$`, maps with `@`",
-                            BUILTINS.join(" ")
-                        )))
+                            "not available here",
+                        ))
                     }
+                },
+                "retval" => match pi.kind {
+                    ProbeKind::Uprobe { ret: true, .. } | ProbeKind::Kprobe { ret: true, .. } => {
+                        UINT64
+                    }
+                    ProbeKind::Kfunc { ret: true, .. } => {
+                        let (ret, _) = self.kfunc_proto(inst, e.span)?;
+                        if ret == 0 {
+                            return Err(Diagnostic::new(
+                                format!("{} returns void: there is no `retval`", pi.name),
+                                e.span,
+                                "void function",
+                            ));
+                        }
+                        self.btf_ty(ret, e.span)?
+                    }
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "`retval` is only available in uretprobes and kretprobes",
+                            e.span,
+                            format!("not available in {}", pi.name),
+                        ))
+                    }
+                },
+                "args" => match pi.kind {
+                    ProbeKind::Tracepoint { .. } | ProbeKind::Kfunc { .. } => Ty::Args,
+                    _ => {
+                        return Err(Diagnostic::new(
+                            "`args` is only available in tracepoints",
+                            e.span,
+                            format!("not available in {}", pi.name),
+                        )
+                        .hint("in uprobes and kprobes use arg0, arg1, ..."))
+                    }
+                },
+                a if a.starts_with("arg") && a[3..].parse::<u8>().is_ok() => match pi.kind {
+                    ProbeKind::Uprobe { ret: false, .. }
+                    | ProbeKind::Kprobe { ret: false, .. }
+                    | ProbeKind::RawTracepoint { .. } => UINT64,
+                    _ => {
+                        return Err(Diagnostic::new(
+                            format!("`{a}` is only available in uprobes and kprobes"),
+                            e.span,
+                            format!("not available in {}", pi.name),
+                        )
+                        .hint(
+                            if matches!(pi.kind, ProbeKind::Tracepoint { .. }) {
+                                "tracepoints have `args->FIELD`"
+                            } else {
+                                "argN is the Nth function argument of a uprobe or kprobe"
+                            },
+                        ))
+                    }
+                },
+                other if self.constants.contains_key(other) => INT64,
+                other => {
+                    return Err(Diagnostic::new(
+                        format!("unknown identifier `{other}`"),
+                        e.span,
+                        "not a builtin",
+                    )
+                    .hint(format!(
+                        "builtins: {}; scratch variables start with `$`, maps with `@`",
+                        BUILTINS.join(" ")
+                    )))
                 }
-            }
+            },
             ExprKind::Var(v) => match pi.vars.get(v) {
                 Some(t) => t.clone(),
                 None => {
@@ -527,18 +722,23 @@ impl Analysis {
             ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.ty(lhs, inst)?;
                 let r = self.ty(rhs, inst)?;
-                match (&l, &r) {
-                    (Ty::Int { signed: a, .. }, Ty::Int { signed: b, .. }) => {
+                let num = |t: &Ty| match t {
+                    Ty::Int { signed, .. } => Some(*signed),
+                    Ty::Ptr(_) => Some(false),
+                    _ => None,
+                };
+                match (num(&l), num(&r)) {
+                    (Some(a), Some(b)) => {
                         if op.is_comparison() || matches!(op, BinOp::LAnd | BinOp::LOr) {
                             INT64
                         } else {
                             Ty::Int {
                                 size: 8,
-                                signed: *a || *b,
+                                signed: a || b,
                             }
                         }
                     }
-                    (Ty::Str(_), Ty::Str(_)) if matches!(op, BinOp::Eq | BinOp::Ne) => INT64,
+                    _ if l.is_str() && r.is_str() && matches!(op, BinOp::Eq | BinOp::Ne) => INT64,
                     _ => {
                         return Err(Diagnostic::new(
                             format!("type mismatch for `{}`: {l} and {r}", op.symbol()),
@@ -562,9 +762,20 @@ impl Analysis {
                         format!("operand is {t}"),
                     ));
                 }
-                match op {
-                    UnOp::Not => INT64,
-                    UnOp::Deref => UINT64,
+                match (op, &t) {
+                    (UnOp::Not, _) => INT64,
+                    (UnOp::Deref, Ty::Ptr(p)) if self.types().is_some() => {
+                        if *p == 0 {
+                            return Err(Diagnostic::new(
+                                "cannot dereference a `void *`",
+                                e.span,
+                                "cast it to a typed pointer first",
+                            ));
+                        }
+                        self.btf_ty(*p, e.span)?
+                    }
+                    (UnOp::Deref, _) => UINT64,
+                    (_, Ty::Ptr(_)) => UINT64,
                     _ => t,
                 }
             }
@@ -581,6 +792,8 @@ impl Analysis {
                 let b = self.ty(els, inst)?;
                 match (&a, &b) {
                     (Ty::Int { .. }, Ty::Int { .. }) => a,
+                    (Ty::Ptr(x), Ty::Ptr(y)) if x == y => a,
+                    _ if a.is_int() && b.is_int() => UINT64,
                     (Ty::Str(x), Ty::Str(y)) => Ty::Str(*x.max(y)),
                     _ => {
                         return Err(Diagnostic::new(
@@ -598,11 +811,10 @@ impl Analysis {
             } => {
                 let t = self.ty(expr, inst)?;
                 if t != Ty::Args {
-                    return Err(Diagnostic::new(
-                        format!("{t} has no fields"),
-                        expr.span,
-                        format!("this is {t}"),
-                    ));
+                    return Ok(self.member_of(&t, field, expr.span, *field_span)?.0);
+                }
+                if let ProbeKind::Kfunc { .. } = pi.kind {
+                    return Ok(self.kfunc_arg(inst, field, *field_span)?.1);
                 }
                 let Some(f) = pi.tp_fields.iter().find(|f| &f.name == field) else {
                     let names: Vec<&str> = pi
@@ -623,7 +835,8 @@ impl Analysis {
                         size: f.size as u8,
                         signed: f.signed,
                     },
-                    TpFieldKind::CharPtr | TpFieldKind::Ptr => UINT64,
+                    TpFieldKind::Ptr => self.tp_pointer(&f.c_type),
+                    TpFieldKind::CharPtr => UINT64,
                     TpFieldKind::CharArray => Ty::Str(f.size as usize),
                     TpFieldKind::DataLocStr => Ty::Str(STRLEN),
                     TpFieldKind::Other => {
@@ -639,20 +852,28 @@ impl Analysis {
                 let t = self.ty(expr, inst)?;
                 if !t.is_int() {
                     return Err(Diagnostic::new(
-                        format!("cannot cast {t} to {ty}"),
+                        format!("cannot cast {} to {ty}", self.describe(&t)),
                         e.span,
-                        "only integers can be cast",
+                        "only integers and pointers can be cast",
                     ));
                 }
-                let signed = !ty.starts_with('u');
-                let bits: u8 = ty
-                    .trim_start_matches(|c: char| c.is_alphabetic())
-                    .parse()
-                    .unwrap_or(64);
-                Ty::Int {
-                    size: bits / 8,
-                    signed,
+                self.cast_target(ty, e.span)?
+            }
+            ExprKind::Index { expr, index } => {
+                let it = self.ty(index, inst)?;
+                if !it.is_int() {
+                    return Err(Diagnostic::new(
+                        format!("an index must be an integer, not {it}"),
+                        index.span,
+                        format!("this is {it}"),
+                    ));
                 }
+                let bt = self.ty(expr, inst)?;
+                self.element_of(&bt, expr.span)?.0
+            }
+            ExprKind::SizeofType(_) | ExprKind::SizeofExpr(_) | ExprKind::Offsetof { .. } => {
+                self.const_value(e, inst)?;
+                UINT64
             }
             ExprKind::Tuple(items) => {
                 let mut ts = Vec::new();
@@ -1210,7 +1431,9 @@ impl Checker<'_> {
                         *span,
                         "updated before any assignment",
                     ));
-                } else if matches!(t, Ty::Void | Ty::Args) || t.is_aggregation() {
+                } else if matches!(t, Ty::Void | Ty::Args | Ty::Record(_) | Ty::Array(_))
+                    || t.is_aggregation()
+                {
                     self.err(Diagnostic::new(
                         format!("cannot store {t} in a variable"),
                         value.span,
@@ -1233,7 +1456,7 @@ impl Checker<'_> {
                 for k in keys {
                     match self.expr(k) {
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
-                            key_tys.push(t)
+                            key_tys.push(t.stored())
                         }
                         Some(
                             t @ (Ty::Probe | Ty::Ksym | Ty::Usym | Ty::Kstack(_) | Ty::Ustack(_)),
@@ -1262,8 +1485,10 @@ impl Checker<'_> {
                     }
                     _ => self.expr(value),
                 };
-                let Some(vt) = vt else { return };
-                if matches!(vt, Ty::Void | Ty::Args) {
+                let Some(vt) = vt.map(|t| t.stored()) else {
+                    return;
+                };
+                if matches!(vt, Ty::Void | Ty::Args | Ty::Record(_) | Ty::Array(_)) {
                     self.err(Diagnostic::new(
                         format!("cannot store {vt} in a map"),
                         value.span,

@@ -36,6 +36,13 @@ pub enum Ty {
     Ustack(u16),
     /// The probe's name (`probe`).
     Probe,
+    /// A pointer into kernel memory to the BTF type with this id (0: `void *`). An integer
+    /// for arithmetic, comparisons and printing; `->` reads through it.
+    Ptr(u32),
+    /// A struct or union (BTF id) at a kernel address: only its members can be read.
+    Record(u32),
+    /// An array (BTF id of the array type) at a kernel address: only indexed.
+    Array(u32),
 }
 
 pub const INT64: Ty = Ty::Int {
@@ -51,8 +58,17 @@ pub const UINT64: Ty = Ty::Int {
 pub const STRLEN: usize = 64;
 
 impl Ty {
+    /// Integers, and pointers (which are integers to everything but `->`).
     pub fn is_int(&self) -> bool {
-        matches!(self, Ty::Int { .. })
+        matches!(self, Ty::Int { .. } | Ty::Ptr(_))
+    }
+    /// The type a value keeps once stored (in a map, an event): pointers become uint64.
+    pub fn stored(&self) -> Ty {
+        match self {
+            Ty::Ptr(_) => UINT64,
+            Ty::Tuple(t) => Ty::Tuple(t.iter().map(Ty::stored).collect()),
+            t => t.clone(),
+        }
     }
     pub fn is_str(&self) -> bool {
         matches!(self, Ty::Str(_))
@@ -82,6 +98,8 @@ impl Ty {
     pub fn size(&self) -> usize {
         match self {
             Ty::Int { .. } | Ty::Count | Ty::Sum | Ty::Hist | Ty::Lhist { .. } => 8,
+            Ty::Ptr(_) => 8,
+            Ty::Record(_) | Ty::Array(_) => 0,
             Ty::Ksym | Ty::Probe => 8,
             Ty::Usym => 16,
             Ty::Kstack(_) => 8,
@@ -97,7 +115,8 @@ impl Ty {
     /// May values of `other` be stored where this type was first stored?
     pub fn accepts(&self, other: &Ty) -> bool {
         match (self, other) {
-            (Ty::Int { .. }, Ty::Int { .. }) => true,
+            (Ty::Int { .. }, Ty::Int { .. } | Ty::Ptr(_)) => true,
+            (Ty::Ptr(_), Ty::Int { .. } | Ty::Ptr(_)) => true,
             (Ty::Str(_), Ty::Str(_)) => true,
             (Ty::Tuple(a), Ty::Tuple(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.accepts(b))
@@ -139,6 +158,9 @@ impl fmt::Display for Ty {
             Ty::Kstack(_) => write!(f, "kstack"),
             Ty::Ustack(_) => write!(f, "ustack"),
             Ty::Probe => write!(f, "probe"),
+            Ty::Ptr(_) => write!(f, "pointer"),
+            Ty::Record(_) => write!(f, "struct"),
+            Ty::Array(_) => write!(f, "array"),
         }
     }
 }
@@ -175,6 +197,16 @@ pub enum ProbeKind {
         config: u64,
         period: u64,
     },
+    /// `kfunc:`/`kretfunc:` (also spelled `fentry:`/`fexit:`): a BPF trampoline on a
+    /// kernel function, its arguments typed from BTF.
+    Kfunc {
+        function: String,
+        ret: bool,
+    },
+    /// `rawtracepoint:NAME`: the tracepoint's raw arguments.
+    RawTracepoint {
+        name: String,
+    },
 }
 
 impl ProbeKind {
@@ -191,6 +223,10 @@ impl ProbeKind {
             ProbeKind::Kprobe { function, ret } => {
                 format!("{}:{function}", if *ret { "kretprobe" } else { "kprobe" })
             }
+            ProbeKind::Kfunc { function, ret } => {
+                format!("{}:{function}", if *ret { "kretfunc" } else { "kfunc" })
+            }
+            ProbeKind::RawTracepoint { name } => format!("rawtracepoint:{name}"),
             _ => written.to_string(),
         }
     }
@@ -200,6 +236,8 @@ impl ProbeKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TpField {
     pub name: String,
+    /// The C type as the format file declares it (`struct __kernel_timespec *`).
+    pub c_type: String,
     pub offset: u32,
     pub size: u32,
     pub signed: bool,
@@ -278,6 +316,7 @@ pub fn parse_tp_format(text: &str) -> Vec<TpField> {
         };
         out.push(TpField {
             name: name.to_string(),
+            c_type: ty.to_string(),
             offset,
             size,
             signed,

@@ -15,6 +15,7 @@ fn compile(src: &str) -> Result<codegen::Compiled, String> {
         &sema::Options {
             positional: &[],
             unsafe_ok: false,
+            dry_run: false,
         },
     )
     .map_err(|d| d.render("t.bt", src))?;

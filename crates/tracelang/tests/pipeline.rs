@@ -17,6 +17,7 @@ fn compile(src: &str) -> Result<Compiled, String> {
         &sema::Options {
             positional: &[],
             unsafe_ok: false,
+            dry_run: false,
         },
     )
     .map_err(|d| d.render("t.bt", src))?;
@@ -111,6 +112,7 @@ fn positional_strings_only_through_str() {
             &sema::Options {
                 positional: &pos,
                 unsafe_ok: false,
+                dry_run: false,
             },
         )
         .map(|_| ())

@@ -14,6 +14,7 @@ fn compile(src: &str) -> Compiled {
         &sema::Options {
             positional: &[],
             unsafe_ok: false,
+            dry_run: false,
         },
     )
     .unwrap_or_else(|d| panic!("{}", d.render("t.bt", src)));

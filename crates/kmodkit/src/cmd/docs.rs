@@ -125,10 +125,15 @@ const DEPMOD_HELP: &[(char, &str)] = &[
     ('C', "use this file or directory instead of /etc/depmod.d"),
     ('E', "check symbol versions against this Module.symvers"),
     ('F', "check symbols against this System.map"),
+    (
+        'm',
+        "module directory under the root (default /lib/modules; kmod 34)",
+    ),
+    (
+        'o',
+        "write the files under this root instead of the -b root (kmod 34)",
+    ),
     ('e', "report unresolved symbols"),
-    ('u', "with -e: exit with an error on unresolved symbols"),
-    ('q', "quiet: no warnings about missing symbols"),
-    ('r', "compatibility option; ignored"),
     ('v', "verbose"),
     (
         'n',
@@ -136,7 +141,6 @@ const DEPMOD_HELP: &[(char, &str)] = &[
     ),
     ('P', "architecture symbol prefix to ignore"),
     ('w', "warn on duplicate dependencies, aliases, symbols"),
-    ('m', "compatibility option; ignored"),
     ('V', "print the version"),
     ('h', "print the help"),
 ];
@@ -343,9 +347,11 @@ const GETOPT_PAGES: &[Getopt] = &[
         short: super::modinfo::SHORTOPTS,
         long: super::modinfo::LONGOPTS,
         help: MODINFO_HELP,
-        differs: "Output, messages and exit statuses are kmod 30's, byte for byte, for files \
-(plain, .xz, .zst, .gz; any architecture and byte order), names, aliases and built-in \
-modules. Each argument is looked up afresh, as kmod does. kmodkit adds --json.",
+        differs: "Output, messages and exit statuses are kmod 34.2's (Debian 13), byte for \
+byte, for files (plain, .xz, .zst, .gz; any architecture and byte order), names, aliases and \
+built-in modules; kmod 30's (Debian 12) with the environment variable KMODKIT_KMOD_COMPAT=30 \
+(they differ in --version and in the padding of keys longer than 15 bytes). Each argument \
+is looked up afresh, as kmod does. kmodkit adds --json.",
     },
     Getopt {
         name: "insmod",
@@ -376,9 +382,13 @@ passed to the kernel as files (finit_module) when it decompresses them itself.",
         short: super::moddb::MODPROBE_SHORTOPTS,
         long: super::moddb::MODPROBE_LONGOPTS,
         help: MODPROBE_HELP,
-        differs: "kmod 30's decisions and output (--show-depends, -c, -R, -n, -r). kmodkit \
-adds --explain [--json], which says why each module is loaded or skipped, and \
---modules-load.",
+        differs: "kmod 34.2's decisions and output (--show-depends, -c, -R, -n, -r): weakdep \
+lines in modprobe.d and the module directory's modules.weakdep (shown by -c, never \
+loaded), a module file given by path (/x.ko or ./x.ko) loaded with the dependencies \
+modules.dep records for its name, *.conf files only. With KMODKIT_KMOD_COMPAT=30, kmod 30's \
+(*.alias files read too, no weakdep, a path is looked up as an alias, libkmod messages \
+with its source positions). kmodkit adds --explain [--json], which says why each module is \
+loaded or skipped, and --modules-load.",
     },
     Getopt {
         name: "depmod",
@@ -388,8 +398,12 @@ adds --explain [--json], which says why each module is loaded or skipped, and \
         short: super::moddb::DEPMOD_SHORTOPTS,
         long: super::moddb::DEPMOD_LONGOPTS,
         help: DEPMOD_HELP,
-        differs: "Writes the same bytes as kmod 30 (text and .bin files). The index set is \
-replaced as a whole under a lock, so two runs cannot mix their files.",
+        differs: "Writes the same bytes as kmod 34.2 (text and .bin files: tries laid out \
+root first, and modules.weakdep from the modules' weakdep entries), with -m/--moduledir \
+and -o/--outdir. With the environment variable KMODKIT_KMOD_COMPAT=30, the same bytes as \
+kmod 30 (tries laid out root last, no modules.weakdep) and kmod 30's options (-u, -q, -r, \
+-m accepted and ignored with a warning; no -o). The index set is replaced as a whole under \
+a lock, so two runs cannot mix their files.",
     },
     Getopt {
         name: "dmesg",
@@ -463,6 +477,14 @@ fn clap_pages() -> Vec<(&'static str, Command, &'static str)> {
             "No established tool predicts a load; kmodkit replays the kernel's loader \
 decisions (ELF checks, vermagic, signature and keyrings, license, taint) offline. Exit \
 status: 0 loads, 1 rejected, 2 usage.",
+        ),
+        (
+            "inventory",
+            super::inventory::InventoryArgs::command(),
+            "No established tool reports this: lsmod lists modules, modinfo reads files, \
+/proc/sys/kernel/tainted is a number. kmodkit inventory joins them with signature verdicts \
+against the running kernel's keys and a prediction for every module on disk, as a table, JSON \
+or Prometheus text for node_exporter's textfile collector.",
         ),
         (
             "sign",

@@ -9,8 +9,58 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-pub(crate) const DEPMOD_SHORTOPTS: &str = "aAb:C:E:F:euqrvnP:wmVh";
+/// The environment variable that chooses the kmod release to reproduce: `30` for kmod 30
+/// (Debian 12), `34` (the default) for kmod 34.2 (Debian 13).
+pub(crate) const COMPAT_ENV: &str = "KMODKIT_KMOD_COMPAT";
+
+/// The kmod release to reproduce, from `KMODKIT_KMOD_COMPAT` (unset or empty: kmod 34).
+pub(crate) fn kmod_compat() -> anyhow::Result<moddb::Kmod> {
+    match std::env::var_os(COMPAT_ENV) {
+        None => Ok(moddb::Kmod::default()),
+        Some(v) if v.is_empty() => Ok(moddb::Kmod::default()),
+        Some(v) => moddb::Kmod::parse(&v.to_string_lossy()).ok_or_else(|| {
+            anyhow!(
+                "ERROR: {COMPAT_ENV}={}: expected 30 or 34",
+                v.to_string_lossy()
+            )
+        }),
+    }
+}
+
+/// `--version` of kmod's tools, for the release reproduced.
+pub(crate) fn print_kmod_version(kmod: moddb::Kmod) {
+    println!("kmod version {}", kmod.version());
+    match kmod {
+        moddb::Kmod::V30 => println!("+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL"),
+        moddb::Kmod::V34 => println!("+ZSTD +XZ -ZLIB +OPENSSL"),
+    }
+}
+
+/// kmod 34's depmod options (the default; what the man page describes).
+pub(crate) const DEPMOD_SHORTOPTS: &str = "aAb:m:o:C:E:F:evnP:wVh";
 pub(crate) const DEPMOD_LONGOPTS: &[LongOpt] = &[
+    opt("all", HasArg::No, 'a'),
+    opt("quick", HasArg::No, 'A'),
+    opt("basedir", HasArg::Required, 'b'),
+    opt("moduledir", HasArg::Required, 'm'),
+    opt("outdir", HasArg::Required, 'o'),
+    opt("config", HasArg::Required, 'C'),
+    opt("symvers", HasArg::Required, 'E'),
+    opt("filesyms", HasArg::Required, 'F'),
+    opt("errsyms", HasArg::No, 'e'),
+    opt("verbose", HasArg::No, 'v'),
+    opt("show", HasArg::No, 'n'),
+    opt("dry-run", HasArg::No, 'n'),
+    opt("symbol-prefix", HasArg::Required, 'P'),
+    opt("warn", HasArg::No, 'w'),
+    opt("version", HasArg::No, 'V'),
+    opt("help", HasArg::No, 'h'),
+];
+
+/// kmod 30's depmod options (deprecated ones accepted with a warning naming the form used:
+/// their long forms get their own letters here; `-m` is `--map`).
+const DEPMOD30_SHORTOPTS: &str = "aAb:C:E:F:euqrvnP:wmVh";
+const DEPMOD30_LONGOPTS: &[LongOpt] = &[
     opt("all", HasArg::No, 'a'),
     opt("quick", HasArg::No, 'A'),
     opt("basedir", HasArg::Required, 'b'),
@@ -18,20 +68,28 @@ pub(crate) const DEPMOD_LONGOPTS: &[LongOpt] = &[
     opt("symvers", HasArg::Required, 'E'),
     opt("filesyms", HasArg::Required, 'F'),
     opt("errsyms", HasArg::No, 'e'),
-    opt("unresolved-error", HasArg::No, 'u'),
-    opt("quiet", HasArg::No, 'q'),
-    opt("root", HasArg::No, 'r'),
+    opt("unresolved-error", HasArg::No, 'U'),
+    opt("quiet", HasArg::No, 'Q'),
+    opt("root", HasArg::No, 'R'),
     opt("verbose", HasArg::No, 'v'),
     opt("show", HasArg::No, 'n'),
     opt("dry-run", HasArg::No, 'n'),
     opt("symbol-prefix", HasArg::Required, 'P'),
     opt("warn", HasArg::No, 'w'),
-    opt("map", HasArg::No, 'm'),
+    opt("map", HasArg::No, 'M'),
     opt("version", HasArg::No, 'V'),
     opt("help", HasArg::No, 'h'),
 ];
 
-fn depmod_help(prog: &str) {
+fn depmod_help(prog: &str, kmod: moddb::Kmod) {
+    let dirs = match kmod {
+        moddb::Kmod::V30 => "\t-b, --basedir=DIR    Use an image of a module tree.\n",
+        moddb::Kmod::V34 => {
+            "\t-b, --basedir=DIR    Root path (default: /).\n\
+             \t-m, --moduledir=DIR  Module directory (default: /lib/modules).\n\
+             \t-o, --outdir=DIR     Output root path (default: same as <basedir>).\n"
+        }
+    };
     print!(
         "Usage:\n\
          \t{prog} -[aA] [options] [forced_version]\n\
@@ -53,7 +111,7 @@ fn depmod_help(prog: &str) {
          \t-h, --help           show this help\n\
          \n\
          The following options are useful for people managing distributions:\n\
-         \t-b, --basedir=DIR    Use an image of a module tree.\n\
+         {dirs}\
          \t-F, --filesyms=FILE  Use the file instead of the\n\
          \t                     current kernel symbols.\n\
          \t-E, --symvers=FILE   Use Module.symvers file to check\n\
@@ -89,15 +147,22 @@ fn is_version_number(v: &str) -> bool {
 }
 
 pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
-    let Ok(parsed) = getopt::parse(prog, &args, DEPMOD_SHORTOPTS, DEPMOD_LONGOPTS) else {
+    let kmod = kmod_compat()?;
+    let (short, long) = match kmod {
+        moddb::Kmod::V30 => (DEPMOD30_SHORTOPTS, DEPMOD30_LONGOPTS),
+        moddb::Kmod::V34 => (DEPMOD_SHORTOPTS, DEPMOD_LONGOPTS),
+    };
+    let Ok(parsed) = getopt::parse(prog, &args, short, long) else {
         return Err(Exit::status(1));
     };
-    let mut o = moddb::depmod::Options::default();
+    let mut o = moddb::depmod::Options {
+        kmod,
+        ..Default::default()
+    };
     let mut verbose = moddb::depmod::Level::Warning as i32;
     let mut config: Vec<PathBuf> = Vec::new();
     let mut maybe_all = false;
     let text = |v: &Option<OsString>| v.as_ref().map(|s| s.to_string_lossy().into_owned());
-    let mut deprecated = Vec::new();
     for (c, v) in &parsed.opts {
         match c {
             'a' => o.all = true,
@@ -117,21 +182,28 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
                 o.sym_prefix = p.as_bytes()[0];
             }
             'w' => o.warn_dups = true,
-            'u' | 'q' | 'r' | 'm' => deprecated.push(*c),
+            'm' if kmod == moddb::Kmod::V34 => o.moduledir = text(v),
+            'o' => o.outdir = text(v).map(|s| absolute(&s)),
+            'u' | 'q' | 'r' | 'm' => {
+                eprintln!("{prog}: WARNING: Ignored deprecated option -{c}")
+            }
+            'U' | 'Q' | 'R' | 'M' => {
+                let name = DEPMOD30_LONGOPTS
+                    .iter()
+                    .find(|o| o.val == *c)
+                    .map_or("", |o| o.name);
+                eprintln!("{prog}: WARNING: Ignored deprecated option --{name}")
+            }
             'h' => {
-                depmod_help(prog);
+                depmod_help(prog, kmod);
                 return Ok(ExitCode::SUCCESS);
             }
             'V' => {
-                println!("kmod version 30");
-                println!("+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL");
+                print_kmod_version(kmod);
                 return Ok(ExitCode::SUCCESS);
             }
             _ => unreachable!("getopt returns only declared options"),
         }
-    }
-    for c in deprecated {
-        eprintln!("{prog}: WARNING: Ignored deprecated option -{c}");
     }
     let mut operands: Vec<String> = parsed
         .operands
@@ -181,7 +253,9 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
         &modsys::file::read_boxed,
         &mut out,
         &mut log,
-        &mut modsys::live::IndexStore,
+        &mut OutStore {
+            mkdir: kmod >= moddb::Kmod::V34,
+        },
     );
     // kmod prints -v lines as it goes, before the -n text.
     let _ = std::io::stdout().write_all(&shown);
@@ -191,6 +265,34 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
         Ok(_) if flushed.is_err() => Err(Exit::status(1)),
         Ok(_) => Ok(ExitCode::SUCCESS),
         Err(e) => Err(anyhow!("FATAL: {e}")),
+    }
+}
+
+/// modsys's index store, creating the output directory first as kmod 34 does (`-o` may
+/// name a new directory; kmod 30 fails on a missing one the same way when opening it).
+struct OutStore {
+    mkdir: bool,
+}
+
+impl moddb::depmod::Store for OutStore {
+    fn write_set(
+        &mut self,
+        dir: &std::path::Path,
+        files: Vec<(&'static str, Vec<u8>)>,
+    ) -> Result<(), moddb::Error> {
+        let made = if self.mkdir {
+            std::fs::create_dir_all(dir)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = made {
+            return Err(moddb::Error::Other(format!(
+                "could not create directory {}: {}",
+                dir.display(),
+                moddb::depmod::strerror(&e)
+            )));
+        }
+        modsys::live::IndexStore.write_set(dir, files)
     }
 }
 
@@ -231,7 +333,11 @@ pub(crate) const MODPROBE_LONGOPTS: &[LongOpt] = &[
     opt("modules-load", HasArg::No, 'L'),
 ];
 
-fn modprobe_help(prog: &str) {
+fn modprobe_help(prog: &str, kmod: moddb::Kmod) {
+    let wait = match kmod {
+        moddb::Kmod::V30 => "-w, --wait <MSEC>  ",
+        moddb::Kmod::V34 => "-w, --wait=<MSEC>  ",
+    };
     print!(
         "Usage:\n\
          \t{prog} [options] [-i] [-b] modulename\n\
@@ -248,7 +354,7 @@ fn modprobe_help(prog: &str) {
          \t-r, --remove                Remove modules instead of inserting\n\
          \t    --remove-dependencies   Deprecated: use --remove-holders\n\
          \t    --remove-holders        Also remove module holders (use together with -r)\n\
-         \t-w, --wait <MSEC>           When removing a module, wait up to MSEC for\n\
+         \t{wait}         When removing a module, wait up to MSEC for\n\
          \t                            module's refcount to become 0 so it can be\n\
          \t                            removed (use together with -r)\n\
          \t    --first-time            Fail if module already inserted or removed\n\
@@ -329,6 +435,7 @@ fn options_from_array(args: &[String]) -> Option<String> {
 }
 
 pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
+    let kmod = kmod_compat()?;
     let mut all_args = options_from_env();
     all_args.extend(args);
     let Ok(parsed) = getopt::parse(prog, &all_args, MODPROBE_SHORTOPTS, MODPROBE_LONGOPTS) else {
@@ -386,12 +493,11 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
             'q' => verbose = 0,
             'v' => verbose += 1,
             'V' => {
-                println!("kmod version 30");
-                println!("+ZSTD +XZ -ZLIB +LIBCRYPTO -EXPERIMENTAL");
+                print_kmod_version(kmod);
                 return Ok(ExitCode::SUCCESS);
             }
             'h' => {
-                modprobe_help(prog);
+                modprobe_help(prog, kmod);
                 return Ok(ExitCode::SUCCESS);
             }
             'X' => {
@@ -449,7 +555,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
         )
     };
     let paths: Vec<PathBuf> = if config.is_empty() {
-        moddb::config::DEFAULT_PATHS
+        moddb::config::default_paths(kmod)
             .iter()
             .map(PathBuf::from)
             .collect()
@@ -459,6 +565,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
     let cmdline = std::fs::read("/proc/cmdline").ok();
     let mut msgs = Vec::new();
     let cfg = moddb::Config::load(
+        kmod,
         std::path::Path::new(&dirname),
         &paths,
         cmdline.as_deref(),
@@ -493,6 +600,9 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
         }
         for (sd, _) in &c.softdeps {
             s.push_str(&format!("softdep {} {}\n", sd.name, sd.plain()));
+        }
+        for (wd, _) in &c.weakdeps {
+            s.push_str(&format!("weakdep {} {}\n", wd.name, wd.plain()));
         }
         s.push_str("\n# End of configuration files. Dumping indexes now:\n\n");
         let _ = out.write_all(s.as_bytes());
@@ -540,6 +650,7 @@ pub fn modprobe(prog: &str, args: Vec<OsString>) -> Outcome {
         log_priority,
         verbose,
         dirname: dirname.clone(),
+        cwd: std::env::current_dir().unwrap_or_default(),
     };
     let mut report = Printer {
         prog,

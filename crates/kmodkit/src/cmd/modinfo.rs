@@ -1,11 +1,14 @@
-//! `modinfo`, as kmod 30 prints it (tools/modinfo.c + libkmod's kmod_module_get_info).
+//! `modinfo`, as kmod prints it (tools/modinfo.c + libkmod's kmod_module_get_info): kmod
+//! 34.2 by default, kmod 30 with `KMODKIT_KMOD_COMPAT=30` (they differ in `--version` and in
+//! keys longer than 15 bytes, see below).
 //!
 //! Output rules reproduced here, each visible in kmod's output:
 //! - `filename:` first (`name:` before it for builtin modules, whose filename is
 //!   `(builtin)`), then every `.modinfo` entry in file order, then the signature fields
 //!   (`sig_id`, `signer`, `sig_key`, `sig_hashalgo`, `signature`), then `parm:` lines;
-//! - keys are padded to 16 columns (`%-*s` with `15 - len(key)`; a longer key still gets
-//!   `len - 15` spaces, as C's printf treats a negative width as left-justified);
+//! - keys are padded to 16 columns (`%-*s` with `15 - len(key)`; with kmod 30 a longer key
+//!   still gets `len - 15` spaces, as C's printf treats a negative width as left-justified;
+//!   kmod 34 clamps the length to 15, so a longer key gets none);
 //! - `parm` and `parmtype` entries merge per parameter name and print in reverse order of
 //!   first appearance (kmod prepends to a list);
 //! - `-0` separates with NUL and prints `key=value`; `-F` prints bare values;
@@ -42,6 +45,7 @@ pub(crate) const LONGOPTS: &[LongOpt] = &[
 
 /// How the output is shaped.
 struct Options {
+    kmod: moddb::Kmod,
     field: Option<Vec<u8>>,
     sep: u8,
     json: bool,
@@ -52,6 +56,7 @@ pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
         return Err(Exit::status(1));
     };
     let mut opts = Options {
+        kmod: super::moddb::kmod_compat()?,
         field: None,
         sep: b'\n',
         json: false,
@@ -75,8 +80,7 @@ pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
                 return Ok(ExitCode::SUCCESS);
             }
             'V' => {
-                println!("kmod version 30");
-                println!("+ZSTD +XZ +ZLIB +LIBCRYPTO -EXPERIMENTAL");
+                super::moddb::print_kmod_version(opts.kmod);
                 return Ok(ExitCode::SUCCESS);
             }
             _ => unreachable!("getopt returns only declared options"),
@@ -160,8 +164,8 @@ fn help(prog: &str) {
          \t-V, --version               Show version\n\
          \t-h, --help                  Show this help\n\
          \t    --json                  (kmodkit) One JSON array of objects, one per module;\n\
-         \t                            alias, depends, parm, firmware, softdep, import_ns\n\
-         \t                            (and any key a module repeats) are arrays\n"
+         \t                            alias, depends, parm, firmware, softdep, weakdep,\n\
+         \t                            import_ns (and any key a module repeats) are arrays\n"
     );
 }
 
@@ -237,7 +241,11 @@ fn describe(
         }
         w.extend_from_slice(k);
         w.push(b':');
-        w.resize(w.len() + 15usize.abs_diff(k.len()), b' ');
+        let pad = match opts.kmod {
+            moddb::Kmod::V30 => 15usize.abs_diff(k.len()),
+            moddb::Kmod::V34 => 15usize.saturating_sub(k.len()),
+        };
+        w.resize(w.len() + pad, b' ');
         w.extend_from_slice(v);
         w.push(sep);
     }
@@ -256,6 +264,7 @@ const LIST_KEYS: &[&str] = &[
     "parm",
     "firmware",
     "softdep",
+    "weakdep",
     "import_ns",
 ];
 

@@ -20,8 +20,12 @@ options:
   -c CMD       run CMD (split on spaces) and trace until it exits; `cpid` is its pid
   -p PID       attach uprobes to PID only, stop when it exits
   --tool NAME  run a bundled tool (--tool list names them)
-  -l [PATTERN] list probes matching PATTERN (tracepoints; uprobe:BINARY:PATTERN)
+  -l [PATTERN] list probes matching PATTERN (tracepoints; uprobe:BINARY:PATTERN;
+               kfunc:PATTERN; rawtracepoint:PATTERN)
+  -lv [PATTERN] the same, with each probe's arguments and their types
   -d           print the compiled eBPF programs and stop before loading
+  --btf FILE   the kernel's types from FILE (raw BTF, a vmlinux, a kernel image)
+               instead of /sys/kernel/btf/vmlinux
   --unsafe     allow system() and signal()
   --json       bpftrace's `-f json` output (one JSON object per line)
   -h, --help   this text
@@ -48,6 +52,7 @@ pub fn main(name: &str, args: Vec<OsString>) -> Outcome {
     let mut opts = ktrace::driver::Options::default();
     let mut program: Option<(String, String)> = None;
     let mut list: Option<Option<String>> = None;
+    let mut list_opts = ktrace::driver::ListOptions::default();
     let mut i = 0;
     let mut rest: Vec<String> = Vec::new();
     while i < args.len() {
@@ -69,7 +74,8 @@ pub fn main(name: &str, args: Vec<OsString>) -> Outcome {
                 Ok(p) if p > 0 => opts.pid = Some(p),
                 _ => return Err(usage_error(name, "-p needs a positive process id")),
             },
-            "-l" => {
+            "-l" | "-lv" | "-vl" => {
+                list_opts.verbose = a != "-l";
                 let pat = args.get(i + 1).filter(|p| !p.starts_with('-')).cloned();
                 if pat.is_some() {
                     i += 1;
@@ -101,6 +107,11 @@ pub fn main(name: &str, args: Vec<OsString>) -> Outcome {
                 }
             }
             "-d" => opts.dump = true,
+            "--btf" => {
+                let f = std::path::PathBuf::from(value("a BTF file")?);
+                list_opts.btf = Some(f.clone());
+                opts.btf = Some(f);
+            }
             "--unsafe" => opts.unsafe_ok = true,
             "--json" => opts.json = true,
             "--" => {
@@ -117,7 +128,13 @@ pub fn main(name: &str, args: Vec<OsString>) -> Outcome {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Some(pat) = list {
-        ktrace::driver::list(pat.as_deref(), &mut out)?;
+        match ktrace::driver::list_with(pat.as_deref(), &list_opts, &mut out) {
+            Ok(()) => {}
+            Err(ktrace::driver::Error::Script(m)) => {
+                return Err(Exit::with(1, m.strip_suffix('\n').unwrap_or(&m)))
+            }
+            Err(e) => return Err(e.into()),
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let (src, file) = match program {

@@ -58,10 +58,15 @@ pub fn kmod_depmod(args: &[&str]) -> Output {
     Command::new("depmod").args(args).output().unwrap()
 }
 
-/// Run `kmodkit <tool> args` and kmod's `<tool> args`; return (kmod, ours).
+/// The host's kmod is kmod 30 (Debian 12): kmodkit is compared with it under its kmod 30
+/// switch (the default is kmod 34.2, compared in kmod34_oracle.rs).
+pub const COMPAT: (&str, &str) = ("KMODKIT_KMOD_COMPAT", "30");
+
+/// Run `kmodkit <tool> args` (as kmod 30) and kmod's `<tool> args`; return (kmod, ours).
 pub fn both(tool: &str, args: &[String]) -> (Output, Output) {
     let theirs = Command::new(tool).args(args).output().unwrap();
     let ours = Command::new(kmodkit())
+        .env(COMPAT.0, COMPAT.1)
         .arg(tool)
         .args(args)
         .output()
@@ -133,6 +138,7 @@ pub fn compare_depmod(root: &Path, release: &str, args: &[&str], what: &str) -> 
         .collect();
     remove_outputs(&dir);
     let ours = Command::new(kmodkit())
+        .env(COMPAT.0, COMPAT.1)
         .arg("depmod")
         .args(&full)
         .output()

@@ -12,6 +12,23 @@ pub const DEFAULT_PATHS: [&str; 4] = [
     "/lib/depmod.d",
 ];
 
+/// kmod 34's (Debian 13's build): its distribution directory `/usr/lib` before `/lib`.
+pub const DEFAULT_PATHS_34: [&str; 5] = [
+    "/etc/depmod.d",
+    "/run/depmod.d",
+    "/usr/local/lib/depmod.d",
+    "/usr/lib/depmod.d",
+    "/lib/depmod.d",
+];
+
+/// The default depmod.d directories of `kmod`.
+pub fn default_paths(kmod: crate::Kmod) -> &'static [&'static str] {
+    match kmod {
+        crate::Kmod::V30 => &DEFAULT_PATHS,
+        crate::Kmod::V34 => &DEFAULT_PATHS_34,
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Search {
     Path(String),

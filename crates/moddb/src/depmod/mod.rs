@@ -1,5 +1,6 @@
-//! `depmod`: scan a module tree and write kmod's index files, byte for byte as kmod 30's
-//! tools/depmod.c does.
+//! `depmod`: scan a module tree and write kmod's index files, byte for byte as kmod's
+//! tools/depmod.c does (kmod 34 or kmod 30, [`Options::kmod`]: they differ in the `.bin`
+//! layout, `modules.weakdep`, `-m`/`-o`, and modules listed twice in modules.order).
 //!
 //! The order of everything written is kmod's: modules by modules.order line (the rest in the
 //! iteration order of kmod's name hash, see [`hash`]), dependencies by a topological sort
@@ -80,7 +81,7 @@ impl Log<'_> {
 }
 
 /// strerror text of an I/O error, without Rust's " (os error N)".
-pub(crate) fn strerror(e: &std::io::Error) -> String {
+pub fn strerror(e: &std::io::Error) -> String {
     let s = e.to_string();
     match s.find(" (os error") {
         Some(i) => s[..i].to_string(),
@@ -114,16 +115,37 @@ pub struct Options {
     pub dry_run: bool,
     /// Absolute module paths given on the command line (when not `all`).
     pub modules: Vec<String>,
+    /// Which kmod's output to reproduce.
+    pub kmod: crate::Kmod,
+    /// `-m`/`--moduledir` (kmod 34): the module directory under the base directory, instead
+    /// of `/lib/modules`.
+    pub moduledir: Option<String>,
+    /// `-o`/`--outdir` (kmod 31+): absolute directory to write under instead of the base
+    /// directory (the module directory path is appended to it).
+    pub outdir: Option<String>,
 }
 
+/// kmod's built-in module directory (Debian's kmod 30 and 34).
+pub const MODULE_DIRECTORY: &str = "/lib/modules";
+
 impl Options {
-    /// `<basedir>/lib/modules/<kversion>`.
+    /// `<basedir>/lib/modules/<kversion>` (the module directory given with `-m` instead of
+    /// `lib/modules`, leading slashes dropped, as kmod 34 does).
     pub fn dirname(&self) -> String {
-        format!(
-            "{}/lib/modules/{}",
-            self.basedir.as_deref().unwrap_or(""),
-            self.kversion
-        )
+        self.dir_under(self.basedir.as_deref().unwrap_or(""))
+    }
+
+    /// Where the files are written: [`Options::dirname`] under `-o`'s directory if given.
+    pub fn outdirname(&self) -> String {
+        match &self.outdir {
+            Some(o) => self.dir_under(o),
+            None => self.dirname(),
+        }
+    }
+
+    fn dir_under(&self, root: &str) -> String {
+        let m = self.moduledir.as_deref().unwrap_or(MODULE_DIRECTORY);
+        format!("{root}/{}/{}", m.trim_start_matches('/'), self.kversion)
     }
 }
 
@@ -282,7 +304,10 @@ pub fn run(
     if opts.all {
         let paths: Vec<PathBuf> = match &opts.config_paths {
             Some(p) => p.clone(),
-            None => cfg::DEFAULT_PATHS.iter().map(PathBuf::from).collect(),
+            None => cfg::default_paths(opts.kmod)
+                .iter()
+                .map(PathBuf::from)
+                .collect(),
         };
         d.cfg = Cfg::load(&opts.kversion, &paths, log);
         d.search(log)?;
@@ -315,12 +340,12 @@ pub fn run(
             m.modname.clone(),
         )
     });
-    d.sort_by_order(&mut mods, log);
+    d.sort_by_order(&mut mods, opts.kmod, log);
 
     // Read every module in parallel.
     let loaded: Vec<Loaded> = mods
         .par_iter()
-        .map(|m| load_module(&m.path, read))
+        .map(|m| load_module(&m.path, read, opts.kmod))
         .collect();
 
     for (i, l) in loaded.iter().enumerate() {
@@ -409,11 +434,13 @@ pub fn run(
         symbols: &symbols,
         dirname: &dirname,
         warn_dups: opts.warn_dups,
+        kmod: opts.kmod,
         dep_lines: Vec::new(),
     };
+    let files = files(opts.kmod);
     ctx.dep_lines = (0..n).into_par_iter().map(|i| ctx.dep_line(i)).collect();
     if opts.dry_run {
-        for (_, f) in FILES {
+        for (_, f) in &files {
             let mut msgs = Vec::new();
             let text = f(&ctx, &mut msgs, true);
             for (l, m) in msgs {
@@ -427,7 +454,7 @@ pub fn run(
     }
     // Build every file (in parallel), then replace them in kmod's order, printing each
     // file's messages as kmod would while writing it.
-    let built: Vec<(Option<Vec<u8>>, Msgs)> = FILES
+    let built: Vec<(Option<Vec<u8>>, Msgs)> = files
         .par_iter()
         .map(|(_, f)| {
             let mut msgs = Vec::new();
@@ -436,7 +463,7 @@ pub fn run(
         })
         .collect();
     let mut set = Vec::new();
-    for ((name, _), (bytes, msgs)) in FILES.iter().zip(built) {
+    for ((name, _), (bytes, msgs)) in files.iter().zip(built) {
         for (l, m) in msgs {
             log.at(l, m);
         }
@@ -444,7 +471,7 @@ pub fn run(
             set.push((*name, bytes));
         }
     }
-    store.write_set(Path::new(&dirname), set)?;
+    store.write_set(Path::new(&opts.outdirname()), set)?;
     Ok(Outcome::Written)
 }
 
@@ -625,8 +652,9 @@ impl Depmod {
         Ok(())
     }
 
-    /// `depmod_modules_sort`: modules listed in modules.order first, in its order.
-    fn sort_by_order(&self, mods: &mut [Mod], log: &mut Log<'_>) {
+    /// `depmod_modules_sort`: modules listed in modules.order first, in its order (a module
+    /// listed twice: its last line with kmod 30, its first with kmod 34).
+    fn sort_by_order(&self, mods: &mut [Mod], kmod: crate::Kmod, log: &mut Log<'_>) {
         let file = format!("{}/modules.order", self.dirname);
         let Ok(data) = std::fs::read(&file) else {
             log.warn(format!(
@@ -654,7 +682,12 @@ impl Depmod {
         for (n, l) in lines.iter().enumerate() {
             let l = &l[..l.len() - 1];
             if let Some(&i) = std::str::from_utf8(l).ok().and_then(|s| by_unc.get(s)) {
-                idx_of[i] = n as i64 + 1 - total;
+                // Both are negative, increasing with the line: only the ties differ.
+                match kmod {
+                    crate::Kmod::V30 => idx_of[i] = n as i64 + 1 - total,
+                    crate::Kmod::V34 if idx_of[i] >= 0 => idx_of[i] = n as i64 + 1 - total,
+                    crate::Kmod::V34 => {}
+                }
             }
         }
         for (m, i) in mods.iter_mut().zip(idx_of) {
@@ -665,7 +698,7 @@ impl Depmod {
 }
 
 /// Read one module: exported symbols, undefined symbols, `.modinfo`.
-fn load_module(path: &str, read: &Reader) -> Loaded {
+fn load_module(path: &str, read: &Reader, kmod: crate::Kmod) -> Loaded {
     let mut l = Loaded::default();
     let bytes = match read(Path::new(path)) {
         Ok(b) => b,
@@ -689,7 +722,9 @@ fn load_module(path: &str, read: &Reader) -> Loaded {
     l.info = module
         .modinfo()
         .iter()
-        .filter(|(k, _)| *k == b"alias" || *k == b"softdep")
+        .filter(|(k, _)| {
+            *k == b"alias" || *k == b"softdep" || (kmod >= crate::Kmod::V34 && *k == b"weakdep")
+        })
         .map(|(k, v)| {
             (
                 String::from_utf8_lossy(k).into_owned(),
@@ -857,6 +892,7 @@ struct Output<'a> {
     symbols: &'a HashMap<String, Symbol>,
     dirname: &'a str,
     warn_dups: bool,
+    kmod: crate::Kmod,
     /// modules.dep's line of each module (shared by the text and binary files).
     dep_lines: Vec<String>,
 }
@@ -865,12 +901,26 @@ type Builder = fn(&Output<'_>, &mut Msgs, bool) -> Option<Vec<u8>>;
 
 /// The files depmod writes, in its order; a builder returns `None` when it writes nothing
 /// (binary files with `-n`, a builtin index without its source file).
-const FILES: [(&str, Builder); 10] = [
+fn files(kmod: crate::Kmod) -> Vec<(&'static str, Builder)> {
+    FILES
+        .iter()
+        .copied()
+        .filter(|(name, _)| kmod >= crate::Kmod::V34 || *name != "modules.weakdep")
+        .collect()
+}
+
+/// The names of the files depmod writes, in its order.
+pub fn file_names(kmod: crate::Kmod) -> Vec<&'static str> {
+    files(kmod).into_iter().map(|(n, _)| n).collect()
+}
+
+const FILES: [(&str, Builder); 11] = [
     ("modules.dep", out_deps),
     ("modules.dep.bin", out_deps_bin),
     ("modules.alias", out_aliases),
     ("modules.alias.bin", out_aliases_bin),
     ("modules.softdep", out_softdeps),
+    ("modules.weakdep", out_weakdeps),
     ("modules.symbols", out_symbols),
     ("modules.symbols.bin", out_symbols_bin),
     ("modules.builtin.bin", out_builtin_bin),
@@ -943,7 +993,7 @@ fn out_deps_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>> {
             msgs.push((Level::Warning, format!("duplicate module deps:\n{line}\n")));
         }
     }
-    Some(t.write())
+    Some(t.write_for(o.kmod))
 }
 
 fn out_aliases(o: &Output<'_>, _: &mut Msgs, _: bool) -> Option<Vec<u8>> {
@@ -980,7 +1030,7 @@ fn out_aliases_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>
             }
         }
     }
-    Some(t.write())
+    Some(t.write_for(o.kmod))
 }
 
 fn out_softdeps(o: &Output<'_>, _: &mut Msgs, _: bool) -> Option<Vec<u8>> {
@@ -989,6 +1039,18 @@ fn out_softdeps(o: &Output<'_>, _: &mut Msgs, _: bool) -> Option<Vec<u8>> {
         for (k, v) in &l.info {
             if k == "softdep" {
                 out.extend_from_slice(format!("softdep {} {v}\n", m.modname).as_bytes());
+            }
+        }
+    }
+    Some(out)
+}
+
+fn out_weakdeps(o: &Output<'_>, _: &mut Msgs, _: bool) -> Option<Vec<u8>> {
+    let mut out = b"# Weak dependencies extracted from modules themselves.\n".to_vec();
+    for (m, l) in o.mods.iter().zip(o.loaded) {
+        for (k, v) in &l.info {
+            if k == "weakdep" {
+                out.extend_from_slice(format!("weakdep {} {v}\n", m.modname).as_bytes());
             }
         }
     }
@@ -1020,7 +1082,7 @@ fn out_symbols_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>
             ));
         }
     }
-    Some(t.write())
+    Some(t.write_for(o.kmod))
 }
 
 fn out_builtin_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>> {
@@ -1051,7 +1113,7 @@ fn out_builtin_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<Vec<u8>
             .collect();
         t.insert(&name, b"", 0);
     }
-    Some(t.write())
+    Some(t.write_for(o.kmod))
 }
 
 /// `output_builtin_alias_bin`'s stream reading of `modname.key=value\0` strings, including
@@ -1098,7 +1160,7 @@ fn out_builtin_alias_bin(o: &Output<'_>, msgs: &mut Msgs, dry: bool) -> Option<V
         };
         t.insert(a.as_bytes(), &modname, 0);
     }
-    Some(t.write())
+    Some(t.write_for(o.kmod))
 }
 
 /// kmod's `dfdopen` for reading: the file's bytes, or a warning naming it.

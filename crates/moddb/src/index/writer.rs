@@ -1,7 +1,9 @@
 //! Building and writing kmod's `.bin` trie the way depmod's `index_insert`/`index_write` do,
 //! so that the bytes are identical: same node splits, same value order (inserted before the
-//! first value of equal or higher priority), children written depth-first before their
-//! parent, root last.
+//! first value of equal or higher priority). Two layouts: kmod 30 writes children
+//! depth-first before their parent, root last ([`Trie::write`]); kmod 34 writes each node
+//! before its children, root first, children's offsets computed from the subtree sizes
+//! ([`Trie::write_preorder`]). Readers follow offsets, so both read the same.
 
 use super::{MAGIC, VERSION};
 
@@ -115,7 +117,104 @@ impl Trie {
         }
     }
 
-    /// The file's bytes (`index_write`).
+    /// The file's bytes in the layout of `kmod`'s depmod.
+    pub fn write_for(&self, kmod: crate::Kmod) -> Vec<u8> {
+        match kmod {
+            crate::Kmod::V30 => self.write(),
+            crate::Kmod::V34 => self.write_preorder(),
+        }
+    }
+
+    /// The file's bytes as kmod 34 writes them (`index_write`, pre-order): header, root,
+    /// then each child subtree in character order.
+    pub fn write_preorder(&self) -> Vec<u8> {
+        // (size of the node itself, size of its whole subtree), by node index.
+        let mut sizes = vec![(0u32, 0u32); self.nodes.len()];
+        self.subtree_size(0, &mut sizes);
+        let mut out = Vec::with_capacity(12 + sizes[0].1 as usize);
+        out.extend_from_slice(&MAGIC.to_be_bytes());
+        out.extend_from_slice(&VERSION.to_be_bytes());
+        out.extend_from_slice(&(12 | self.mask(0)).to_be_bytes());
+        self.write_node_preorder(0, &sizes, &mut out);
+        out
+    }
+
+    fn mask(&self, idx: usize) -> u32 {
+        let n = &self.nodes[idx];
+        let mut m = 0;
+        if !n.children.is_empty() {
+            m |= NODE_CHILDS;
+        }
+        if !n.prefix.is_empty() {
+            m |= NODE_PREFIX;
+        }
+        if !n.values.is_empty() {
+            m |= NODE_VALUES;
+        }
+        m
+    }
+
+    /// `index_calculate_size`.
+    fn subtree_size(&self, idx: usize, sizes: &mut [(u32, u32)]) -> u32 {
+        let n = &self.nodes[idx];
+        let mut size = 0usize;
+        let mut total = 0u32;
+        if let (Some(&(first, _)), Some(&(last, _))) = (n.children.first(), n.children.last()) {
+            size += 2 + (last - first) as usize * 4 + 4;
+            for &(_, c) in &n.children {
+                total = total.wrapping_add(self.subtree_size(c, sizes));
+            }
+        }
+        if !n.prefix.is_empty() {
+            size += n.prefix.len() + 1;
+        }
+        if !n.values.is_empty() {
+            size += 4;
+            for (_, v) in &n.values {
+                size += 4 + v.len() + 1;
+            }
+        }
+        let size = size as u32;
+        total = total.wrapping_add(size);
+        sizes[idx] = (size, total);
+        total
+    }
+
+    /// `index_write__node` (kmod 34): the node at `out.len()`, then its children.
+    fn write_node_preorder(&self, idx: usize, sizes: &[(u32, u32)], out: &mut Vec<u8>) {
+        let n = &self.nodes[idx];
+        let offset = out.len() as u32;
+        if !n.prefix.is_empty() {
+            out.extend_from_slice(&n.prefix);
+            out.push(0);
+        }
+        if let (Some(&(first, _)), Some(&(last, _))) = (n.children.first(), n.children.last()) {
+            out.push(first);
+            out.push(last);
+            let mut offs = vec![0u32; (last - first) as usize + 1];
+            let mut at = offset.wrapping_add(sizes[idx].0);
+            for &(c, child) in &n.children {
+                offs[(c - first) as usize] = at | self.mask(child);
+                at = at.wrapping_add(sizes[child].1);
+            }
+            for o in offs {
+                out.extend_from_slice(&o.to_be_bytes());
+            }
+        }
+        if !n.values.is_empty() {
+            out.extend_from_slice(&(n.values.len() as u32).to_be_bytes());
+            for (p, v) in &n.values {
+                out.extend_from_slice(&p.to_be_bytes());
+                out.extend_from_slice(v);
+                out.push(0);
+            }
+        }
+        for &(_, child) in &n.children {
+            self.write_node_preorder(child, sizes, out);
+        }
+    }
+
+    /// The file's bytes as kmod 30 writes them (`index_write`, children before parents).
     pub fn write(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(64 * 1024);
         out.extend_from_slice(&MAGIC.to_be_bytes());
@@ -204,6 +303,38 @@ mod tests {
     }
 
     #[test]
+    fn preorder_layout_reads_the_same() {
+        let mut t = Trie::new();
+        for (k, v, p) in [
+            ("pci:v00001234d*", "foo", 3),
+            ("pci:v00001234d00005678", "bar", 1),
+            ("usb:v*p*", "baz", 2),
+            ("usb:v1p2", "qux", 2),
+            ("a", "x", 0),
+        ] {
+            t.insert(k.as_bytes(), v.as_bytes(), p);
+        }
+        let post = t.write();
+        let pre = t.write_preorder();
+        assert_eq!(post.len(), pre.len());
+        assert_ne!(post, pre);
+        // Root first: right after the header.
+        assert_eq!(
+            u32::from_be_bytes(pre[8..12].try_into().unwrap()) & 0x0fff_ffff,
+            12
+        );
+        let a = Index::from_bytes(Path::new("a.bin"), post, ReadMode::File).unwrap();
+        let b = Index::from_bytes(Path::new("b.bin"), pre, ReadMode::File).unwrap();
+        assert_eq!(a.entries().unwrap(), b.entries().unwrap());
+        for k in ["pci:v00001234d00005678", "usb:v1p2", "a"] {
+            assert_eq!(
+                a.search_wild(k.as_bytes()).unwrap(),
+                b.search_wild(k.as_bytes()).unwrap()
+            );
+        }
+    }
+
+    #[test]
     fn malformed_index_errors() {
         let p = Path::new("bad.bin");
         assert!(Index::from_bytes(p, b"\xb0\x07\xf4\x57".to_vec(), ReadMode::File).is_err());
@@ -223,6 +354,30 @@ mod tests {
             .err()
             .unwrap();
         assert!(e.to_string().contains("not a kmod index"), "{e}");
+    }
+
+    /// A crafted file whose child offsets all point at one large node: walking it would read
+    /// that node once per offset (quadratic in the file's size). The walk stops with an error.
+    #[test]
+    fn shared_nodes_stop_the_walk() {
+        let mut b = Vec::new();
+        for w in [super::super::MAGIC, super::super::VERSION, 0x2000_0000 | 12] {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        b.extend_from_slice(&[0, 127]);
+        let shared = 12 + 2 + 4 * 128;
+        for _ in 0..128 {
+            b.extend_from_slice(&(0x4000_0000u32 | shared).to_be_bytes());
+        }
+        b.extend_from_slice(&200u32.to_be_bytes());
+        for _ in 0..200 {
+            b.extend_from_slice(&1u32.to_be_bytes());
+            b.extend_from_slice(b"x\0");
+        }
+        let idx = Index::from_bytes(Path::new("s.bin"), b, ReadMode::File).unwrap();
+        let e = idx.entries().unwrap_err().to_string();
+        assert!(e.contains("without cycles"), "{e}");
+        assert!(idx.search_wild(b"").is_ok());
     }
 
     /// Every single-byte corruption and every truncation of a small index either reads or
