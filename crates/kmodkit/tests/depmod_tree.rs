@@ -9,7 +9,7 @@ use testsupport::Corpus;
 
 #[test]
 fn full_tree_identical() {
-    for c in setup("depmod") {
+    for c in setup_all("depmod") {
         full_tree(&c);
     }
 }
@@ -29,7 +29,7 @@ fn full_tree(c: &Corpus) {
 /// same way with -e and System.map or Module.symvers (CRC checks).
 #[test]
 fn removed_modules_warnings_identical() {
-    for c in setup("depmod") {
+    for c in setup_all("depmod") {
         removed_modules_warnings(&c);
     }
 }
@@ -83,7 +83,7 @@ fn removed_modules_warnings(c: &Corpus) {
 /// directories outside the tree, exclude, a bad line; modules outside modules.order.
 #[test]
 fn depmod_d_config_identical() {
-    for c in setup("depmod") {
+    for c in setup_all("depmod") {
         depmod_d_config(&c);
     }
 }
@@ -145,7 +145,7 @@ fn depmod_d_config(c: &Corpus) {
 
 #[test]
 fn usage_errors_identical() {
-    for c in setup("depmod") {
+    for c in setup_all("depmod") {
         usage_errors(&c);
     }
 }
@@ -183,7 +183,7 @@ fn usage_errors(c: &Corpus) {
 /// indexes are still written (empty), as kmod does.
 #[test]
 fn without_order_and_builtin_files_identical() {
-    for c in setup("depmod") {
+    for c in setup_all("depmod") {
         without_order_and_builtin_files(&c);
     }
 }

@@ -16,7 +16,9 @@ fn both(args: &[&str], files: &[PathBuf], cwd: &Path) -> (Output, Output) {
         .current_dir(cwd)
         .output()
         .unwrap();
+    // The host's kmod is kmod 30 (Debian 12): ours under its kmod 30 switch.
     let ours = Command::new(kmodkit())
+        .env("KMODKIT_KMOD_COMPAT", "30")
         .arg("modinfo")
         .args(args)
         .args(files)

@@ -7,6 +7,7 @@ use testsupport::{assert_same_output as assert_same, corpora, have_tool, Corpus}
 
 fn ours(args: &[&str], files: &[PathBuf], cwd: &Path) -> std::process::Output {
     Command::new(testsupport::kmodkit())
+        .env("KMODKIT_KMOD_COMPAT", "30")
         .arg("modinfo")
         .args(args)
         .args(files)

@@ -25,7 +25,7 @@ fn names_aliases_and_builtins_identical() {
     if !testsupport::have_tool("depmod") {
         return;
     }
-    for c in setup("modinfo") {
+    for c in setup_all("modinfo") {
         names_aliases_and_builtins(&c);
     }
 }
@@ -105,7 +105,7 @@ fn names_aliases_and_builtins(c: &Corpus) {
 /// Without index files, every lookup fails the way kmod's does.
 #[test]
 fn missing_indexes_identical() {
-    for c in setup("modinfo") {
+    for c in setup_all("modinfo") {
         missing_indexes(&c);
     }
 }

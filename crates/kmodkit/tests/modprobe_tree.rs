@@ -16,7 +16,7 @@ struct Tree {
 /// A scratch root per kernel (6.1 and 6.12, each skipped with a reason when missing), its
 /// indexes written by kmod's depmod.
 fn trees() -> Vec<Tree> {
-    let cs = setup("modprobe");
+    let cs = setup_all("modprobe");
     if cs.is_empty() || !testsupport::have_tool("depmod") {
         return Vec::new();
     }
@@ -294,6 +294,7 @@ fn modules_load_d_as_kmod_resolves_the_list_on(t: &Tree) {
         "--show-depends",
     ];
     let ours = std::process::Command::new(kmodkit())
+        .env(COMPAT.0, COMPAT.1)
         .arg("modprobe")
         .args(base)
         .arg("--modules-load")

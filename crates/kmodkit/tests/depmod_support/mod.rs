@@ -6,11 +6,19 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 pub use testsupport::kmodkit;
-use testsupport::{corpora, have_tool, Corpus};
+use testsupport::{corpora, corpus, have_tool, Corpus};
+
+/// The default (6.1) corpus, if it and kmod's `tool` are available (else the test is skipped).
+pub fn setup(tool: &str) -> Option<Corpus> {
+    if !have_tool(tool) {
+        return None;
+    }
+    corpus("amd64")
+}
 
 /// Both amd64 corpora (6.1 and 6.12; each skipped with a reason when missing), if kmod's
 /// `tool` is available (else the test is skipped).
-pub fn setup(tool: &str) -> Vec<Corpus> {
+pub fn setup_all(tool: &str) -> Vec<Corpus> {
     if !have_tool(tool) {
         return Vec::new();
     }
