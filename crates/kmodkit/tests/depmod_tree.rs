@@ -1,16 +1,22 @@
-//! kmodkit's depmod against kmod 30's on the real Debian tree: every output file, stdout,
-//! stderr and exit status byte-identical.
+//! kmodkit's depmod against kmod 30's on the real Debian trees (6.1's `.ko` and 6.12's
+//! `.ko.xz`): every output file, stdout, stderr and exit status byte-identical.
 
 mod depmod_support;
 
 use depmod_support::*;
 use std::path::Path;
+use testsupport::Corpus;
 
 #[test]
 fn full_tree_identical() {
-    let Some(c) = setup("depmod") else { return };
+    for c in setup_all("depmod") {
+        full_tree(&c);
+    }
+}
+
+fn full_tree(c: &Corpus) {
     let tmp = tempfile::tempdir().unwrap();
-    let root = symlink_root(&c, tmp.path());
+    let root = symlink_root(c, tmp.path());
     let n = compare_depmod(&root, &c.release, &[], "depmod -b ROOT RELEASE");
     assert_eq!(n, DEPMOD_FILES.len());
     // -n writes the text files to stdout instead.
@@ -23,15 +29,20 @@ fn full_tree_identical() {
 /// same way with -e and System.map or Module.symvers (CRC checks).
 #[test]
 fn removed_modules_warnings_identical() {
-    let Some(c) = setup("depmod") else { return };
+    for c in setup_all("depmod") {
+        removed_modules_warnings(&c);
+    }
+}
+
+fn removed_modules_warnings(c: &Corpus) {
     let tmp = tempfile::tempdir().unwrap();
     let gone = [
-        "fs/jbd2/",
-        "lib/libcrc32c.ko",
-        "drivers/usb/core/usbcore.ko",
-        "net/wireless/cfg80211.ko",
+        "fs/jbd2/".to_string(),
+        c.ko("lib/libcrc32c"),
+        c.ko("drivers/usb/core/usbcore"),
+        c.ko("net/wireless/cfg80211"),
     ];
-    let root = filtered_root(&c, tmp.path(), |p| gone.iter().any(|g| p.starts_with(g)));
+    let root = filtered_root(c, tmp.path(), |p| gone.iter().any(|g| p.starts_with(g)));
     let map = c
         .root
         .join("boot")
@@ -72,27 +83,34 @@ fn removed_modules_warnings_identical() {
 /// directories outside the tree, exclude, a bad line; modules outside modules.order.
 #[test]
 fn depmod_d_config_identical() {
-    let Some(c) = setup("depmod") else { return };
+    for c in setup_all("depmod") {
+        depmod_d_config(&c);
+    }
+}
+
+fn depmod_d_config(c: &Corpus) {
     let tmp = tempfile::tempdir().unwrap();
-    let root = symlink_root(&c, tmp.path());
+    let root = symlink_root(c, tmp.path());
     let dir = root.join("lib/modules").join(&c.release);
     let kernel = c.moddir().join("kernel");
     let ext = tmp.path().join("extdir");
-    let link = |from: &str, to: &Path| {
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::os::unix::fs::symlink(kernel.join(from), to).unwrap();
+    // Module files keep the tree's ending (`.ko` or `.ko.xz`).
+    let link = |from: &str, to: &Path, name: &str| {
+        std::fs::create_dir_all(to).unwrap();
+        std::os::unix::fs::symlink(kernel.join(c.ko(from)), to.join(c.ko(name))).unwrap();
     };
-    link("fs/ext4/ext4.ko", &dir.join("updates/ext4.ko"));
-    link("fs/fat/vfat.ko", &dir.join("updates/vfat.ko"));
-    link("fs/fat/vfat.ko", &dir.join("extra/vfat.ko"));
-    link("fs/jbd2/jbd2.ko", &dir.join("extra/sub/jbd2.ko"));
+    link("fs/ext4/ext4", &dir.join("updates"), "ext4");
+    link("fs/fat/vfat", &dir.join("updates"), "vfat");
+    link("fs/fat/vfat", &dir.join("extra"), "vfat");
+    link("fs/jbd2/jbd2", &dir.join("extra/sub"), "jbd2");
     link(
-        "drivers/usb/serial/usbserial.ko",
-        &dir.join("extra/usbserial.ko"),
+        "drivers/usb/serial/usbserial",
+        &dir.join("extra"),
+        "usbserial",
     );
-    link("fs/fat/fat.ko", &dir.join("skipme/fat.ko"));
-    link("fs/isofs/isofs.ko", &ext.join("x/isofs.ko"));
-    link("lib/crc-itu-t.ko", &ext.join("crc-itu-t.ko"));
+    link("fs/fat/fat", &dir.join("skipme"), "fat");
+    link("fs/isofs/isofs", &ext.join("x"), "isofs");
+    link("lib/crc-itu-t", &ext, "crc-itu-t");
     let conf = tmp.path().join("depmod.d");
     std::fs::create_dir_all(&conf).unwrap();
     std::fs::write(
@@ -127,9 +145,14 @@ fn depmod_d_config_identical() {
 
 #[test]
 fn usage_errors_identical() {
-    let Some(c) = setup("depmod") else { return };
+    for c in setup_all("depmod") {
+        usage_errors(&c);
+    }
+}
+
+fn usage_errors(c: &Corpus) {
     let tmp = tempfile::tempdir().unwrap();
-    let root = symlink_root(&c, tmp.path());
+    let root = symlink_root(c, tmp.path());
     let r = root.to_str().unwrap().to_string();
     for args in [
         vec!["-b".to_string(), r.clone(), "notaversion".into()],
@@ -160,7 +183,12 @@ fn usage_errors_identical() {
 /// indexes are still written (empty), as kmod does.
 #[test]
 fn without_order_and_builtin_files_identical() {
-    let Some(c) = setup("depmod") else { return };
+    for c in setup_all("depmod") {
+        without_order_and_builtin_files(&c);
+    }
+}
+
+fn without_order_and_builtin_files(c: &Corpus) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
     let dir = root.join("lib/modules").join(&c.release);

@@ -1,11 +1,12 @@
-//! kmodkit's `modinfo` against kmod's, byte for byte, on the real Debian kernel tree.
+//! kmodkit's `modinfo` against kmod's, byte for byte, on the real Debian kernel trees: 6.1
+//! (plain `.ko`) and 6.12 (every module `.ko.xz`).
 //!
 //! Both tools get the same arguments; stdout, stderr and exit status must be identical.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use testsupport::kmodkit;
-use testsupport::{assert_same_output as assert_same, corpus, have_tool, Corpus};
+use testsupport::{assert_same_output as assert_same, corpora, corpus, have_tool, Corpus};
 
 /// Run kmod's modinfo and ours with `args` in `cwd`; return both outputs.
 fn both(args: &[&str], files: &[PathBuf], cwd: &Path) -> (Output, Output) {
@@ -15,7 +16,9 @@ fn both(args: &[&str], files: &[PathBuf], cwd: &Path) -> (Output, Output) {
         .current_dir(cwd)
         .output()
         .unwrap();
+    // The host's kmod is kmod 30 (Debian 12): ours under its kmod 30 switch.
     let ours = Command::new(kmodkit())
+        .env("KMODKIT_KMOD_COMPAT", "30")
         .arg("modinfo")
         .args(args)
         .args(files)
@@ -25,38 +28,47 @@ fn both(args: &[&str], files: &[PathBuf], cwd: &Path) -> (Output, Output) {
     (theirs, ours)
 }
 
-fn setup() -> Option<Corpus> {
+/// Both amd64 kernels (each skipped with a reason when missing), if kmod's modinfo is there.
+fn setup() -> Vec<Corpus> {
     if !have_tool("modinfo") {
-        return None;
+        return Vec::new();
     }
-    corpus("amd64")
+    corpora()
 }
 
 /// Every module in chunks (as xargs would pass them), with `args`.
 fn compare_all(c: &Corpus, args: &[&str], what: &str) {
     let mods = c.modules();
     assert!(mods.len() > 1000, "corpus has only {} modules", mods.len());
+    let what = format!("{what} ({})", c.release);
     for chunk in mods.chunks(1000) {
         let (t, o) = both(args, chunk, Path::new("/"));
-        assert_same(what, &t, &o);
+        assert_same(&what, &t, &o);
     }
 }
 
 #[test]
 fn every_module_identical() {
-    let Some(c) = setup() else { return };
-    compare_all(&c, &[], "modinfo <every module>");
+    for c in setup() {
+        compare_all(&c, &[], "modinfo <every module>");
+    }
 }
 
 #[test]
 fn null_separated_identical() {
-    let Some(c) = setup() else { return };
-    compare_all(&c, &["-0"], "modinfo -0");
+    for c in setup() {
+        compare_all(&c, &["-0"], "modinfo -0");
+    }
 }
 
 #[test]
 fn fields_identical() {
-    let Some(c) = setup() else { return };
+    for c in setup() {
+        fields(&c);
+    }
+}
+
+fn fields(c: &Corpus) {
     for args in [
         &["-F", "vermagic"][..],
         &["-F", "alias"],
@@ -74,18 +86,23 @@ fn fields_identical() {
         &["-0", "-p"],
         &["-0F", "parmtype"],
     ] {
-        compare_all(&c, args, &format!("modinfo {}", args.join(" ")));
+        compare_all(c, args, &format!("modinfo {}", args.join(" ")));
     }
 }
 
 #[test]
 fn relative_paths_and_errors_identical() {
-    let Some(c) = setup() else { return };
+    for c in setup() {
+        relative_paths_and_errors(&c);
+    }
+}
+
+fn relative_paths_and_errors(c: &Corpus) {
     let kernel = c.moddir().join("kernel");
     let rel = [
-        PathBuf::from("fs/ext4/ext4.ko"),
-        PathBuf::from("./fs/fat/vfat.ko"),
-        PathBuf::from("fs/does-not-exist.ko"),
+        PathBuf::from(c.ko("fs/ext4/ext4")),
+        PathBuf::from(c.ko("./fs/fat/vfat")),
+        PathBuf::from(c.ko("fs/does-not-exist")),
         PathBuf::from("not-a-module-name"),
     ];
     let (t, o) = both(&[], &rel, &kernel);
@@ -100,20 +117,37 @@ fn relative_paths_and_errors_identical() {
     assert_same("no arguments", &t, &o);
 }
 
-/// Compressed copies: kmod 30 reads .ko.xz and .ko.zst by content; so must we.
+/// Every compression of the same modules: kmod 30 reads .ko, .ko.xz and .ko.zst by content;
+/// so must we. A sample of each tree, uncompressed (6.12's `.ko.xz` decompressed) and
+/// recompressed as xz (with crc32, as the kernel build does) and zstd.
 #[test]
 fn compressed_copies_identical() {
-    let Some(c) = setup() else { return };
     if !have_tool("xz") || !have_tool("zstd") {
         return;
     }
+    for c in setup() {
+        compressed_copies(&c);
+    }
+}
+
+fn compressed_copies(c: &Corpus) {
     let tmp = tempfile::tempdir().unwrap();
     let mods: Vec<PathBuf> = c.modules().into_iter().step_by(40).collect();
     let mut files = Vec::new();
     for (i, m) in mods.iter().enumerate() {
-        let base = m.file_name().unwrap().to_string_lossy().into_owned();
+        let name = m.file_name().unwrap().to_string_lossy().into_owned();
+        let base = name.strip_suffix(".xz").unwrap_or(&name);
+        let plain = tmp.path().join(format!("p{i}-{base}"));
+        if name.ends_with(".xz") {
+            let out = Command::new("xz").arg("-dc").arg(m).output().unwrap();
+            assert!(out.status.success(), "xz -dc {}", m.display());
+            std::fs::write(&plain, out.stdout).unwrap();
+        } else {
+            std::fs::copy(m, &plain).unwrap();
+        }
+        files.push(plain.clone());
         let xz = tmp.path().join(format!("x{i}-{base}"));
-        std::fs::copy(m, &xz).unwrap();
+        std::fs::copy(&plain, &xz).unwrap();
         let st = Command::new("xz")
             .arg("-q")
             .arg("--check=crc32")
@@ -123,7 +157,7 @@ fn compressed_copies_identical() {
         assert!(st.success());
         files.push(PathBuf::from(format!("{}.xz", xz.display())));
         let zs = tmp.path().join(format!("z{i}-{base}"));
-        std::fs::copy(m, &zs).unwrap();
+        std::fs::copy(&plain, &zs).unwrap();
         let st = Command::new("zstd")
             .args(["-q", "--rm"])
             .arg(&zs)
@@ -138,7 +172,7 @@ fn compressed_copies_identical() {
         "kmod failed: {}",
         String::from_utf8_lossy(&t.stderr)
     );
-    assert_same("compressed copies", &t, &o);
+    assert_same(&format!("compressed copies ({})", c.release), &t, &o);
 }
 
 /// Other architectures' real modules: arm64 (64-bit LE), s390x (64-bit big-endian) and

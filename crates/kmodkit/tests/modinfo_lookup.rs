@@ -1,9 +1,11 @@
 //! `modinfo` by module name and alias through the indexes kmod's depmod wrote: byte-identical
-//! to kmod's modinfo with the same `-b ROOT -k RELEASE` arguments.
+//! to kmod's modinfo with the same `-b ROOT -k RELEASE` arguments, on the 6.1 (`.ko`) and
+//! 6.12 (`.ko.xz`) trees.
 
 mod depmod_support;
 
 use depmod_support::*;
+use testsupport::Corpus;
 
 fn compare(root: &str, release: &str, extra: &[&str], names: &[String], what: &str) {
     for chunk in names.chunks(2000) {
@@ -14,18 +16,23 @@ fn compare(root: &str, release: &str, extra: &[&str], names: &[String], what: &s
             .collect();
         args.extend(chunk.iter().cloned());
         let (t, o) = both("modinfo", &args);
-        assert_same(what, &t, &o);
+        assert_same(&format!("{what} ({release})"), &t, &o);
     }
 }
 
 #[test]
 fn names_aliases_and_builtins_identical() {
-    let Some(c) = setup("modinfo") else { return };
     if !testsupport::have_tool("depmod") {
         return;
     }
+    for c in setup_all("modinfo") {
+        names_aliases_and_builtins(&c);
+    }
+}
+
+fn names_aliases_and_builtins(c: &Corpus) {
     let tmp = tempfile::tempdir().unwrap();
-    let root = symlink_root(&c, tmp.path());
+    let root = symlink_root(c, tmp.path());
     let r = root.to_str().unwrap();
     let st = kmod_depmod(&["-b", r, &c.release]);
     assert!(st.status.success(), "kmod depmod failed");
@@ -98,9 +105,14 @@ fn names_aliases_and_builtins_identical() {
 /// Without index files, every lookup fails the way kmod's does.
 #[test]
 fn missing_indexes_identical() {
-    let Some(c) = setup("modinfo") else { return };
+    for c in setup_all("modinfo") {
+        missing_indexes(&c);
+    }
+}
+
+fn missing_indexes(c: &Corpus) {
     let tmp = tempfile::tempdir().unwrap();
-    let root = symlink_root(&c, tmp.path());
+    let root = symlink_root(c, tmp.path());
     let r = root.to_str().unwrap();
     let args: Vec<String> = [
         "ext4",

@@ -1,5 +1,5 @@
-//! kmodkit's modprobe resolution against kmod 30's modprobe on the real Debian tree (indexes
-//! written by kmod's depmod): `--show-depends`, `-R`, `-c`, `-n`, errors; byte-identical
+//! kmodkit's modprobe resolution against kmod 30's modprobe on the real Debian trees, 6.1
+//! (`.ko`) and 6.12 (`.ko.xz`) (indexes written by kmod's depmod): `--show-depends`, `-R`, `-c`, `-n`, errors; byte-identical
 //! stdout, stderr and exit status.
 
 mod depmod_support;
@@ -13,20 +13,26 @@ struct Tree {
     release: String,
 }
 
-fn tree() -> Option<Tree> {
-    let c = setup("modprobe")?;
-    if !testsupport::have_tool("depmod") {
-        return None;
+/// A scratch root per kernel (6.1 and 6.12, each skipped with a reason when missing), its
+/// indexes written by kmod's depmod.
+fn trees() -> Vec<Tree> {
+    let cs = setup_all("modprobe");
+    if cs.is_empty() || !testsupport::have_tool("depmod") {
+        return Vec::new();
     }
-    let tmp = tempfile::tempdir().unwrap();
-    let root = symlink_root(&c, tmp.path());
-    let st = kmod_depmod(&["-b", root.to_str().unwrap(), &c.release]);
-    assert!(st.status.success(), "kmod depmod failed");
-    Some(Tree {
-        _tmp: tmp,
-        root,
-        release: c.release,
-    })
+    cs.into_iter()
+        .map(|c| {
+            let tmp = tempfile::tempdir().unwrap();
+            let root = symlink_root(&c, tmp.path());
+            let st = kmod_depmod(&["-b", root.to_str().unwrap(), &c.release]);
+            assert!(st.status.success(), "kmod depmod failed ({})", c.release);
+            Tree {
+                _tmp: tmp,
+                root,
+                release: c.release,
+            }
+        })
+        .collect()
 }
 
 impl Tree {
@@ -43,13 +49,18 @@ impl Tree {
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let (t, o) = both("modprobe", &args);
-        assert_same(what, &t, &o);
+        assert_same(&format!("{what} ({})", self.release), &t, &o);
     }
 }
 
 #[test]
 fn show_depends_every_module_name() {
-    let Some(t) = tree() else { return };
+    for t in trees() {
+        show_depends_every_module_name_on(&t);
+    }
+}
+
+fn show_depends_every_module_name_on(t: &Tree) {
     let names = dep_names(&t.dir());
     assert!(names.len() > 4000);
     // -a keeps libkmod's module pool across names: a stronger check than one name a run.
@@ -68,7 +79,12 @@ fn show_depends_every_module_name() {
 
 #[test]
 fn show_depends_and_resolve_aliases() {
-    let Some(t) = tree() else { return };
+    for t in trees() {
+        show_depends_and_resolve_aliases_on(&t);
+    }
+}
+
+fn show_depends_and_resolve_aliases_on(t: &Tree) {
     let patterns = alias_sample(&t.dir(), 13);
     let concrete: Vec<String> = patterns
         .iter()
@@ -116,7 +132,12 @@ include /elsewhere\n";
 
 #[test]
 fn modprobe_d_config_identical() {
-    let Some(t) = tree() else { return };
+    for t in trees() {
+        modprobe_d_config_identical_on(&t);
+    }
+}
+
+fn modprobe_d_config_identical_on(t: &Tree) {
     let tmp = tempfile::tempdir().unwrap();
     let conf = tmp.path().join("modprobe.d");
     std::fs::create_dir_all(&conf).unwrap();
@@ -168,7 +189,12 @@ fn modprobe_d_config_identical() {
 
 #[test]
 fn config_dump_and_errors_identical() {
-    let Some(t) = tree() else { return };
+    for t in trees() {
+        config_dump_and_errors_identical_on(&t);
+    }
+}
+
+fn config_dump_and_errors_identical_on(t: &Tree) {
     t.compare(&["-c"], "modprobe -c");
     t.compare(&["--show-depends", "no-such-module"], "not found");
     t.compare(&["-q", "--show-depends", "no-such-module"], "-q not found");
@@ -196,7 +222,12 @@ fn config_dump_and_errors_identical() {
 /// `--explain --json` lists the same steps `--show-depends` prints, each with a reason.
 #[test]
 fn explain_matches_show_depends() {
-    let Some(t) = tree() else { return };
+    for t in trees() {
+        explain_matches_show_depends_on(&t);
+    }
+}
+
+fn explain_matches_show_depends_on(t: &Tree) {
     let base = |extra: &[&str]| {
         let mut a = vec![
             "modprobe".to_string(),
@@ -238,7 +269,12 @@ fn explain_matches_show_depends() {
 /// systemd's order, resolved exactly as kmod resolves the same names given with `-a`.
 #[test]
 fn modules_load_d_as_kmod_resolves_the_list() {
-    let Some(t) = tree() else { return };
+    for t in trees() {
+        modules_load_d_as_kmod_resolves_the_list_on(&t);
+    }
+}
+
+fn modules_load_d_as_kmod_resolves_the_list_on(t: &Tree) {
     let w = |rel: &str, text: &str| {
         let p = t.root.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -258,6 +294,7 @@ fn modules_load_d_as_kmod_resolves_the_list() {
         "--show-depends",
     ];
     let ours = std::process::Command::new(kmodkit())
+        .env(COMPAT.0, COMPAT.1)
         .arg("modprobe")
         .args(base)
         .arg("--modules-load")
@@ -276,7 +313,12 @@ fn modules_load_d_as_kmod_resolves_the_list() {
 /// modinfo report the file and where it ends, exit 1, and never panic.
 #[test]
 fn damaged_indexes_are_named() {
-    let Some(t) = tree() else { return };
+    for t in trees() {
+        damaged_indexes_are_named_on(&t);
+    }
+}
+
+fn damaged_indexes_are_named_on(t: &Tree) {
     let dep = t.dir().join("modules.dep.bin");
     let good = std::fs::read(&dep).unwrap();
     let run = |tool: &str, args: &[&str]| {

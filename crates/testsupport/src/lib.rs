@@ -106,6 +106,38 @@ impl Corpus {
         self.root.join("lib/modules").join(&self.release)
     }
 
+    /// The boot image, `boot/vmlinuz-<release>`.
+    pub fn vmlinuz(&self) -> PathBuf {
+        self.root
+            .join("boot")
+            .join(format!("vmlinuz-{}", self.release))
+    }
+
+    /// The file name ending its modules have: `.ko`, or `.ko.xz` when the tree is compressed
+    /// (6.12 in Debian 12), as seen on `kernel/fs/ext4/ext4.ko*`.
+    pub fn ext(&self) -> &'static str {
+        let ext4 = self.moddir().join("kernel/fs/ext4");
+        [".ko.xz", ".ko.zst", ".ko.gz"]
+            .into_iter()
+            .find(|e| ext4.join(format!("ext4{e}")).is_file())
+            .unwrap_or(".ko")
+    }
+
+    /// `stem` (a path or name without extension, e.g. `fs/ext4/ext4`) with this tree's
+    /// module file ending.
+    pub fn ko(&self, stem: &str) -> String {
+        format!("{stem}{}", self.ext())
+    }
+
+    /// The module file named `name` (file name without its `.ko*` ending), found anywhere
+    /// under `kernel/`.
+    pub fn module(&self, name: &str) -> Option<PathBuf> {
+        let want = self.ko(name);
+        self.modules()
+            .into_iter()
+            .find(|p| p.file_name().is_some_and(|f| *f == *want))
+    }
+
     /// Every module file in the corpus, sorted.
     pub fn modules(&self) -> Vec<PathBuf> {
         let mut out = Vec::new();
@@ -133,19 +165,45 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The Debian kernel corpus for `arch` (e.g. "amd64", "arm64"), fetched if needed.
-/// Returns `None` (after printing why, or panicking under CI) when it cannot be had.
+/// The Debian kernel corpus for `arch` (e.g. "amd64", "arm64"): the distribution's own
+/// kernel (6.1 in Debian 12), fetched if needed. Returns `None` (after printing why, or
+/// panicking under CI) when it cannot be had.
 pub fn corpus(arch: &str) -> Option<Corpus> {
-    static CACHE: std::sync::Mutex<Vec<(String, Result<Corpus, String>)>> =
-        std::sync::Mutex::new(Vec::new());
+    corpus_of(arch, "")
+}
+
+/// The amd64 corpus of another kernel series Debian ships for this release
+/// (`scripts/corpus --series 6.12`: Debian 12's 6.12, every module `.ko.xz`), fetched if
+/// needed; `None` after a skip (a failure under CI) when it cannot be had.
+pub fn corpus_series(series: &str) -> Option<Corpus> {
+    corpus_of("amd64", series)
+}
+
+/// The kernel series every corpus test runs on besides the distribution's own: `""` is the
+/// default kernel (6.1, plain `.ko`), then Debian 12's 6.12 (`.ko.xz`, its own signing key).
+pub const SERIES: [&str; 2] = ["", "6.12"];
+
+/// Both amd64 kernels of [`SERIES`], in that order; each one that cannot be had is skipped
+/// with a printed reason (a failure under CI), so a test loops over what is there.
+pub fn corpora() -> Vec<Corpus> {
+    SERIES
+        .iter()
+        .filter_map(|s| corpus_of("amd64", s))
+        .collect()
+}
+
+fn corpus_of(arch: &str, series: &str) -> Option<Corpus> {
+    type Found = ((String, String), Result<Corpus, String>);
+    static CACHE: std::sync::Mutex<Vec<Found>> = std::sync::Mutex::new(Vec::new());
+    let key = (arch.to_string(), series.to_string());
     let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if !cache.iter().any(|(a, _)| a == arch) {
-        let found = fetch_corpus(arch);
-        cache.push((arch.to_string(), found));
+    if !cache.iter().any(|(k, _)| *k == key) {
+        let found = fetch_corpus(arch, series);
+        cache.push((key.clone(), found));
     }
     let (_, found) = cache
         .iter()
-        .find(|(a, _)| a == arch)
+        .find(|(k, _)| *k == key)
         .expect("inserted above");
     match found {
         Ok(c) => Some(c.clone()),
@@ -156,15 +214,20 @@ pub fn corpus(arch: &str) -> Option<Corpus> {
     }
 }
 
-fn fetch_corpus(arch: &str) -> Result<Corpus, String> {
+fn fetch_corpus(arch: &str, series: &str) -> Result<Corpus, String> {
     let script = repo_root().join("scripts/corpus");
+    let mut args = vec!["--arch", arch];
+    if !series.is_empty() {
+        args.extend(["--series", series]);
+    }
     let out = Command::new(&script)
-        .args(["--arch", arch])
+        .args(&args)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if !out.status.success() {
         return Err(format!(
-            "scripts/corpus --arch {arch} failed: {}",
+            "scripts/corpus {} failed: {}",
+            args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }

@@ -1,19 +1,28 @@
 //! Shared by the depmod/modprobe/modinfo-lookup tests: a scratch root whose
-//! `lib/modules/<release>` mirrors the Debian corpus through symlinks, and side-by-side runs of
-//! kmod's tools and ours.
+//! `lib/modules/<release>` mirrors a Debian corpus (6.1's `.ko` or 6.12's `.ko.xz`) through
+//! symlinks, and side-by-side runs of kmod's tools and ours.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 pub use testsupport::kmodkit;
-use testsupport::{corpus, have_tool, Corpus};
+use testsupport::{corpora, corpus, have_tool, Corpus};
 
-/// The corpus, if it and kmod's `tool` are available (else the test is skipped).
+/// The default (6.1) corpus, if it and kmod's `tool` are available (else the test is skipped).
 pub fn setup(tool: &str) -> Option<Corpus> {
     if !have_tool(tool) {
         return None;
     }
     corpus("amd64")
+}
+
+/// Both amd64 corpora (6.1 and 6.12; each skipped with a reason when missing), if kmod's
+/// `tool` is available (else the test is skipped).
+pub fn setup_all(tool: &str) -> Vec<Corpus> {
+    if !have_tool(tool) {
+        return Vec::new();
+    }
+    corpora()
 }
 
 /// A root under `tmp` with `lib/modules/<release>/` holding symlinks to the corpus's
@@ -123,6 +132,7 @@ fn remove_outputs(dir: &Path) {
 /// so that paths in messages agree) and require identical stdout, stderr, exit status and
 /// output files. Returns how many files were compared.
 pub fn compare_depmod(root: &Path, release: &str, args: &[&str], what: &str) -> usize {
+    let what = &format!("{what} ({release})");
     let dir = root.join("lib/modules").join(release);
     let mut full: Vec<String> = vec!["-b".into(), root.to_str().unwrap().into()];
     full.extend(args.iter().map(|s| s.to_string()));
