@@ -125,7 +125,7 @@ BUILT_MODULE_NAME[0]="{name}"
 DEST_MODULE_LOCATION[0]="/updates/dkms"
 # Rust modules build with LLVM and with the compiler the kernel was built with (a kernel
 # made by `kmodkit kernel build --rust` records it in kmodkit-toolchain: LLVM=1 RUSTC=...).
-MAKE[0]="make $(tr '\n' ' ' 2>/dev/null <${{kernel_source_dir}}/kmodkit-toolchain || echo LLVM=1) -C ${{kernel_source_dir}} M=${{dkms_tree}}/${{PACKAGE_NAME}}/${{PACKAGE_VERSION}}/build modules"
+MAKE[0]="make $(xargs 2>/dev/null <${{kernel_source_dir}}/kmodkit-toolchain || echo LLVM=1) -C ${{kernel_source_dir}} M=${{dkms_tree}}/${{PACKAGE_NAME}}/${{PACKAGE_VERSION}}/build modules"
 AUTOINSTALL="yes"
 "#
     )
