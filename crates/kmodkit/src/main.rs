@@ -62,6 +62,11 @@ const COMMANDS: &[(&str, Command, &str)] = &[
         "predict whether a module will load and what it will taint",
     ),
     (
+        "inventory",
+        cmd::inventory::main,
+        "report loaded modules, taint, signatures, and modules that would not load (--json, --prometheus)",
+    ),
+    (
         "sign-file",
         cmd::trust::sign_file,
         "sign a module exactly as the kernel's sign-file",

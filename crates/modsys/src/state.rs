@@ -192,6 +192,53 @@ impl Sys {
         Ok(out)
     }
 
+    /// `/sys/module/NAME/ATTR` (e.g. `version`, `srcversion`, `coresize`, `taint`,
+    /// `parameters/sig_enforce`), without its trailing newline. `Err` when it cannot be read
+    /// (a module without `MODULE_VERSION` has no `version`).
+    pub fn module_attr(&self, name: &str, attr: &str) -> io::Result<String> {
+        read_trim(&self.module_dir(name).join(attr))
+    }
+
+    /// `/sys/module/NAME/coresize`: bytes of the module's core sections.
+    pub fn coresize(&self, name: &str) -> io::Result<u64> {
+        let p = self.module_dir(name).join("coresize");
+        read_trim(&p)?.parse().map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: not a number", p.display()),
+            )
+        })
+    }
+
+    /// `/proc/keys`: the keys this process may view (the kernel's trusted keyrings and their
+    /// asymmetric keys among them), as text.
+    pub fn proc_keys(&self) -> io::Result<String> {
+        std::fs::read_to_string(self.path("proc/keys"))
+    }
+
+    /// `/sys/kernel/security/lockdown` (`[none] integrity confidentiality`, the one in force
+    /// in brackets); `Err` without securityfs or lockdown support.
+    pub fn lockdown(&self) -> io::Result<String> {
+        read_trim(&self.path("sys/kernel/security/lockdown"))
+    }
+
+    /// An EFI variable's data from efivarfs (`/sys/firmware/efi/efivars/NAME-GUID`), without
+    /// the 4 attribute bytes efivarfs puts first.
+    pub fn efi_variable(&self, name: &str, guid: &str) -> io::Result<Vec<u8>> {
+        let p = self
+            .path("sys/firmware/efi/efivars")
+            .join(format!("{name}-{guid}"));
+        let mut bytes = std::fs::read(&p)?;
+        if bytes.len() < 4 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: shorter than its 4 attribute bytes", p.display()),
+            ));
+        }
+        bytes.drain(..4);
+        Ok(bytes)
+    }
+
     /// `/sys/module/compression`: the method the kernel decompresses modules with, if any.
     pub fn compression(&self) -> Option<String> {
         read_trim(&self.path("sys/module/compression")).ok()

@@ -17,6 +17,7 @@ const FORMAT: &[&str] = &[
     "bpf-vm",
     "tracelang",
     "btf",
+    "inventory",
 ];
 const SYSTEM: &[&str] = &["modsys", "bpf-sys", "safeio"];
 const ORCHESTRATION: &[&str] = &["kbuild", "vmrun", "ktrace", "kernels"];

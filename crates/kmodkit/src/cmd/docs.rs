@@ -465,6 +465,14 @@ decisions (ELF checks, vermagic, signature and keyrings, license, taint) offline
 status: 0 loads, 1 rejected, 2 usage.",
         ),
         (
+            "inventory",
+            super::inventory::InventoryArgs::command(),
+            "No established tool reports this: lsmod lists modules, modinfo reads files, \
+/proc/sys/kernel/tainted is a number. kmodkit inventory joins them with signature verdicts \
+against the running kernel's keys and a prediction for every module on disk, as a table, JSON \
+or Prometheus text for node_exporter's textfile collector.",
+        ),
+        (
             "sign",
             super::trust::SignArgs::command(),
             "sign-file signs one file; kmodkit sign re-signs files or whole trees in \

@@ -20,6 +20,7 @@ use std::process::ExitCode;
 pub mod bpf;
 pub mod check;
 pub mod docs;
+pub mod inventory;
 pub mod kbuild;
 pub mod kernel;
 pub mod leaks;

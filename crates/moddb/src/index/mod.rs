@@ -61,6 +61,8 @@ struct Node<'a> {
     last: i32,
     children_at: usize,
     values: Vec<(u32, &'a [u8])>,
+    /// Bytes the node occupies (what reading it costs).
+    size: usize,
 }
 
 /// libkmod's `add_value`: insert before the first value whose priority is not lower.
@@ -188,7 +190,8 @@ impl Index {
         if offset & NODE_MASK == 0 {
             return Ok(None);
         }
-        let mut p = (offset & NODE_MASK) as usize;
+        let start = (offset & NODE_MASK) as usize;
+        let mut p = start;
         // A node without flags has no bytes: at the very end of the file it is still whole
         // (the root of an empty trie, as depmod writes it).
         if p > self.data.len() || (p == self.data.len() && offset & !NODE_MASK != 0) {
@@ -232,6 +235,7 @@ impl Index {
             last,
             children_at,
             values,
+            size: p - start,
         }))
     }
 
@@ -298,7 +302,7 @@ impl Index {
         let mut node = self.node(self.root)?;
         let mut i = 0usize;
         while let Some(n) = node {
-            budget.spend(self)?;
+            budget.spend(self, &n)?;
             for (j, &c) in n.prefix.iter().enumerate() {
                 if c == b'*' || c == b'?' || c == b'[' {
                     let sub = key.get(i + j..).unwrap_or_default();
@@ -341,7 +345,7 @@ impl Index {
         budget: &mut Budget,
         depth: usize,
     ) -> Result<(), Error> {
-        budget.spend(self)?;
+        budget.spend(self, n)?;
         if depth > 4096 {
             return Err(self.err(0, "a trie less than 4096 levels deep"));
         }
@@ -384,7 +388,7 @@ impl Index {
         budget: &mut Budget,
         depth: usize,
     ) -> Result<(), Error> {
-        budget.spend(self)?;
+        budget.spend(self, n)?;
         if depth > 4096 {
             return Err(self.err(0, "a trie less than 4096 levels deep"));
         }
@@ -407,15 +411,19 @@ impl Index {
     }
 }
 
-/// Bounds the work done on a crafted file whose offsets form cycles.
+/// Bounds the work done on a crafted file whose offsets form cycles or share nodes: a walk
+/// reads each node of a real trie once, so reading more than a few times the file's bytes
+/// means the offsets loop back. Counted in bytes read, not in nodes, so that many offsets to
+/// one large node cannot make a walk quadratic.
 struct Budget(usize);
 
 impl Budget {
-    fn spend(&mut self, idx: &Index) -> Result<(), Error> {
-        if self.0 == 0 {
+    fn spend(&mut self, idx: &Index, n: &Node<'_>) -> Result<(), Error> {
+        let cost = n.size + 1;
+        if self.0 < cost {
             return Err(idx.err(0, "a trie without cycles"));
         }
-        self.0 -= 1;
+        self.0 -= cost;
         Ok(())
     }
 }

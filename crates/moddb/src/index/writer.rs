@@ -225,6 +225,30 @@ mod tests {
         assert!(e.to_string().contains("not a kmod index"), "{e}");
     }
 
+    /// A crafted file whose child offsets all point at one large node: walking it would read
+    /// that node once per offset (quadratic in the file's size). The walk stops with an error.
+    #[test]
+    fn shared_nodes_stop_the_walk() {
+        let mut b = Vec::new();
+        for w in [super::super::MAGIC, super::super::VERSION, 0x2000_0000 | 12] {
+            b.extend_from_slice(&w.to_be_bytes());
+        }
+        b.extend_from_slice(&[0, 127]);
+        let shared = 12 + 2 + 4 * 128;
+        for _ in 0..128 {
+            b.extend_from_slice(&(0x4000_0000u32 | shared).to_be_bytes());
+        }
+        b.extend_from_slice(&200u32.to_be_bytes());
+        for _ in 0..200 {
+            b.extend_from_slice(&1u32.to_be_bytes());
+            b.extend_from_slice(b"x\0");
+        }
+        let idx = Index::from_bytes(Path::new("s.bin"), b, ReadMode::File).unwrap();
+        let e = idx.entries().unwrap_err().to_string();
+        assert!(e.contains("without cycles"), "{e}");
+        assert!(idx.search_wild(b"").is_ok());
+    }
+
     /// Every single-byte corruption and every truncation of a small index either reads or
     /// fails with an error: no panic, no endless walk (the fuzz target's property, run
     /// exhaustively on one input).
