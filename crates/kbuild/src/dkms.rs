@@ -33,6 +33,44 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+/// The `make` variables a build against a tree made by `kmodkit kernel build --rust` needs
+/// beyond dkms.conf's: the toolchain that tree records ([`crate::kernel::TOOLCHAIN_FILE`]:
+/// `LLVM=1`, `RUSTC`, `BINDGEN`, `RUST_LIB_SRC`), which a Rust module needs and a C one
+/// uses too (DKMS's own `CC=clang LD=ld.lld` for clang kernels, [`conf`], is not all of
+/// LLVM). Variables dkms.conf's MAKE already sets are left to it. Other kernels: none.
+struct ToolchainVars {
+    vars: Vec<(String, String)>,
+    /// Run make in the clean environment of [`crate::kernel::clean_env`].
+    clean_env: bool,
+}
+
+impl ToolchainVars {
+    fn of(headers: &Path) -> ToolchainVars {
+        match crate::kernel::tree_make_vars(headers) {
+            Some(vars) => ToolchainVars {
+                vars,
+                clean_env: true,
+            },
+            None => ToolchainVars {
+                vars: Vec::new(),
+                clean_env: false,
+            },
+        }
+    }
+}
+
+/// `s` as one bash word.
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./=+,:@%".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// Where DKMS keeps things, and how it behaves.
 pub struct Dkms<'a> {
     pub dkms_tree: PathBuf,
@@ -616,9 +654,16 @@ impl Dkms<'_> {
         self.say("Building module:");
         self.shell(&c.clean, build, None);
         let log = build.join("make.log");
+        let toolchain = ToolchainVars::of(&self.headers_dir(k));
+        let extra: String = toolchain
+            .vars
+            .iter()
+            .filter(|(var, _)| !c.make_command.contains(&format!("{var}=")))
+            .map(|(var, value)| format!(" {var}={}", shell_word(value)))
+            .collect();
         let make = c.make_command.replacen(
             "make",
-            &format!("make -j{} KERNELRELEASE={kr}", self.jobs.max(1)),
+            &format!("make -j{} KERNELRELEASE={kr}{extra}", self.jobs.max(1)),
             1,
         );
         safeio::replace(
@@ -631,7 +676,7 @@ impl Dkms<'_> {
             Some(0o644),
         )?;
         self.say(format!("{make}..."));
-        if !self.shell(&make, build, Some(&log)) {
+        if !self.shell_in(&make, build, Some(&log), toolchain.clean_env) {
             let text = std::fs::read_to_string(&log).unwrap_or_default();
             let kept = self.keep_failed_log(mv, k, &log);
             return Err(die(
@@ -762,6 +807,12 @@ impl Dkms<'_> {
 
     /// Run a command line with bash in `dir`; output to `log` (appended) or discarded.
     fn shell(&mut self, cmd: &str, dir: &Path, log: Option<&Path>) -> bool {
+        self.shell_in(cmd, dir, log, false)
+    }
+
+    /// [`Self::shell`]; `clean_env`: with a `PATH` without rustup's directories and without
+    /// rustup's and cargo's flags, as a Rust kernel's toolchain needs ([`crate::kernel`]).
+    fn shell_in(&mut self, cmd: &str, dir: &Path, log: Option<&Path>, clean_env: bool) -> bool {
         let (out, err) =
             match log.and_then(|l| std::fs::OpenOptions::new().append(true).open(l).ok()) {
                 Some(f) => match f.try_clone() {
@@ -770,8 +821,11 @@ impl Dkms<'_> {
                 },
                 None => (Stdio::null(), Stdio::null()),
             };
-        Command::new("bash")
-            .arg("-c")
+        let mut bash = Command::new("bash");
+        if clean_env {
+            crate::kernel::clean_env(&mut bash);
+        }
+        bash.arg("-c")
             .arg(cmd)
             .current_dir(dir)
             .env_remove("CC")
@@ -1371,8 +1425,40 @@ pub fn debian_like() -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::version_cmp;
+    use super::{shell_word, version_cmp, ToolchainVars};
     use std::cmp::Ordering;
+
+    #[test]
+    fn a_rust_kernel_tree_gives_its_toolchain_others_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        let t = ToolchainVars::of(d.path());
+        assert!(t.vars.is_empty() && !t.clean_env);
+        std::fs::write(
+            d.path().join(crate::kernel::TOOLCHAIN_FILE),
+            "LLVM=1\nRUSTC=/usr/bin/rustc\n",
+        )
+        .unwrap();
+        let t = ToolchainVars::of(d.path());
+        assert!(t.clean_env);
+        assert_eq!(
+            t.vars,
+            [
+                ("LLVM".to_string(), "1".to_string()),
+                ("RUSTC".to_string(), "/usr/bin/rustc".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn shell_words() {
+        assert_eq!(
+            shell_word("/usr/src/rustc-1.96.0/library"),
+            "/usr/src/rustc-1.96.0/library"
+        );
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
 
     #[test]
     fn versions_compare_numerically() {

@@ -18,7 +18,9 @@
 //! module builds against it ([`build_module`]) use the very same compiler.
 //!
 //! # Configuration
-//! `make tinyconfig`, then [`BASE`] (what the QEMU guest and the module tools need), then
+//! `make tinyconfig`, then [`BASE`] (what the QEMU guest and the module tools need, and
+//! what `kmodkit leaks` and `kmodkit trace` attach to: bpf(), perf events, tracefs with the
+//! kmem and module tracepoints, kprobes and the ftrace function list), then
 //! the user's fragment, then [`RUST_NEEDS`]: in 6.12 `RUST` depends on `!MODVERSIONS`,
 //! `!RANDSTRUCT` and `!DEBUG_INFO_BTF`, so those win over the fragment, and each option
 //! they overrode is reported with the reason ([`Change`]). `olddefconfig` resolves the rest;
@@ -121,7 +123,46 @@ pub const BASE: &[(&str, &str, &str)] = &[
     ("EPOLL", "y", "event loops in guest tools"),
     ("PCI", "y", "QEMU's devices"),
     ("ACPI", "y", "poweroff ends the QEMU run"),
-    ("KALLSYMS", "y", "symbol names in oopses and backtraces"),
+    (
+        "KALLSYMS",
+        "y",
+        "symbol names in oopses, backtraces and leak reports",
+    ),
+    // What `kmodkit leaks` and `kmodkit trace` attach to (checked in this kernel: without
+    // them, leaks finds no kmem tracepoints or cannot load its programs).
+    (
+        "PERF_EVENTS",
+        "y",
+        "perf events: how BPF programs attach to tracepoints and kprobes",
+    ),
+    (
+        "BPF_SYSCALL",
+        "y",
+        "bpf(): leaks and trace load their programs",
+    ),
+    ("BPF_JIT", "y", "BPF programs run compiled, not interpreted"),
+    (
+        "FTRACE",
+        "y",
+        "tracefs and the kmem:kmalloc/kfree and module:module_load/free tracepoints",
+    ),
+    (
+        "FUNCTION_TRACER",
+        "y",
+        "available_filter_functions, the list of kprobe targets (leaks checks do_init_module)",
+    ),
+    (
+        "DYNAMIC_FTRACE",
+        "y",
+        "available_filter_functions, the list of kprobe targets (leaks checks do_init_module)",
+    ),
+    (
+        "KPROBES",
+        "y",
+        "kprobes: leaks records where a module loaded during the window was placed",
+    ),
+    ("KPROBE_EVENTS", "y", "kprobe perf events for BPF programs"),
+    ("BPF_EVENTS", "y", "BPF programs on tracepoints and kprobes"),
 ];
 
 /// What Rust needs in 6.12 (`init/Kconfig`: `config RUST` depends on `!MODVERSIONS`,
@@ -819,7 +860,16 @@ fn make_command(tree: &Path, t: &Toolchain) -> Command {
     for (k, v) in t.make_vars() {
         cmd.arg(format!("{k}={v}"));
     }
+    clean_env(&mut cmd);
     cmd.env("PATH", &t.path);
+    cmd
+}
+
+/// The environment a build with a Rust kernel's toolchain runs in: `PATH` without rustup's
+/// directories ([`clean_path`]), and none of rustup's, cargo's or an enclosing make's
+/// variables (`RUSTUP_*`, `CARGO*`, `RUSTFLAGS`, `RUSTC_WRAPPER`, `MAKEFLAGS`, `MFLAGS`).
+pub fn clean_env(cmd: &mut Command) {
+    cmd.env("PATH", clean_path(std::env::var_os("PATH")));
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy();
         if k.starts_with("RUSTUP_")
@@ -832,7 +882,6 @@ fn make_command(tree: &Path, t: &Toolchain) -> Command {
             cmd.env_remove(&*k);
         }
     }
-    cmd
 }
 
 /// The `make` variables recorded in a tree built here ([`TOOLCHAIN_FILE`]), or `None`
@@ -876,13 +925,7 @@ pub fn build_module(
     for (k, v) in &vars {
         cmd.arg(format!("{k}={v}"));
     }
-    cmd.env("PATH", clean_path(std::env::var_os("PATH")));
-    for (k, _) in std::env::vars_os() {
-        let k = k.to_string_lossy();
-        if k.starts_with("RUSTUP_") || k == "RUSTFLAGS" || k == "MAKEFLAGS" || k == "MFLAGS" {
-            cmd.env_remove(&*k);
-        }
-    }
+    clean_env(&mut cmd);
     let status = cmd
         .arg(format!("M={}", out.display()))
         .arg(format!("-j{}", jobs.max(1)))

@@ -123,8 +123,9 @@ fn dkms_conf(name: &str) -> String {
 PACKAGE_VERSION="0.1"
 BUILT_MODULE_NAME[0]="{name}"
 DEST_MODULE_LOCATION[0]="/updates/dkms"
-# Rust modules build with LLVM and with the compiler the kernel was built with.
-MAKE[0]="make LLVM=1 $(cat ${{kernel_source_dir}}/kmodkit-toolchain 2>/dev/null | tr '\n' ' ') -C ${{kernel_source_dir}} M=${{dkms_tree}}/${{PACKAGE_NAME}}/${{PACKAGE_VERSION}}/build modules"
+# Rust modules build with LLVM and with the compiler the kernel was built with (a kernel
+# made by `kmodkit kernel build --rust` records it in kmodkit-toolchain: LLVM=1 RUSTC=...).
+MAKE[0]="make $(xargs 2>/dev/null <${{kernel_source_dir}}/kmodkit-toolchain || echo LLVM=1) -C ${{kernel_source_dir}} M=${{dkms_tree}}/${{PACKAGE_NAME}}/${{PACKAGE_VERSION}}/build modules"
 AUTOINSTALL="yes"
 "#
     )
@@ -157,8 +158,13 @@ unload it (its `Drop` runs):
 
 No module parameter: 6.12's `module!` has none (they came to the Rust API later).
 
-Packaged for DKMS (`dkms.conf` is included, building with `LLVM=1`): copy this directory to
-`/usr/src/{name}-0.1`, then `kmodkit dkms install -m {name} -v 0.1 -k RELEASE`.
+Packaged for DKMS (`dkms.conf` is included, building with `LLVM=1` and the kernel's own
+Rust compiler): add it, then build, sign with the kernel's key and install it for that kernel
+(`--kernelsourcedir`: its tree is not under /lib/modules):
+
+    kmodkit dkms add .
+    kmodkit dkms install -m {name}/0.1 -k $(cat kernel/release) --kernelsourcedir kernel/build \
+        --sign-key kernel/signing_key.pem --sign-cert kernel/signing_key.pem
 "#
     )
 }
