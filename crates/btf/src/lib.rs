@@ -760,10 +760,14 @@ impl Btf {
     /// Type `id` written as C writes it: `int`, `struct sock *`, `const char *`,
     /// `char[16]`, `void (*)(int)`.
     pub fn c_type(&self, id: TypeId) -> String {
-        self.c_decl(id, String::new(), 0)
+        // A prototype's parameters branch: crafted BTF whose parameters point back at their
+        // own prototype would be exponential under a depth limit alone, so the types visited
+        // are counted too.
+        let mut budget = 1024u32;
+        self.c_decl(id, String::new(), 0, &mut budget)
     }
 
-    fn c_decl(&self, id: TypeId, inner: String, depth: u32) -> String {
+    fn c_decl(&self, id: TypeId, inner: String, depth: u32, budget: &mut u32) -> String {
         let join = |base: String, inner: &str| {
             if inner.is_empty() {
                 base
@@ -773,9 +777,10 @@ impl Btf {
                 format!("{base} {inner}")
             }
         };
-        let Some(t) = self.get(id).filter(|_| depth < 64) else {
+        let Some(t) = self.get(id).filter(|_| depth < 64 && *budget > 0) else {
             return join("?".into(), &inner);
         };
+        *budget -= 1;
         let name = self.str_at(t.name_off);
         let named = |what: &str| {
             if name.is_empty() {
@@ -802,14 +807,14 @@ impl Btf {
                 } else {
                     format!("*{inner}")
                 };
-                self.c_decl(*t, inner, depth + 1)
+                self.c_decl(*t, inner, depth + 1, budget)
             }
-            Kind::Const(t) => self.qualified("const", *t, inner, depth),
-            Kind::Volatile(t) => self.qualified("volatile", *t, inner, depth),
-            Kind::Restrict(t) => self.qualified("restrict", *t, inner, depth),
-            Kind::TypeTag(t) => self.c_decl(*t, inner, depth + 1),
+            Kind::Const(t) => self.qualified("const", *t, inner, depth, budget),
+            Kind::Volatile(t) => self.qualified("volatile", *t, inner, depth, budget),
+            Kind::Restrict(t) => self.qualified("restrict", *t, inner, depth, budget),
+            Kind::TypeTag(t) => self.c_decl(*t, inner, depth + 1, budget),
             Kind::Array { elem, len, .. } => {
-                self.c_decl(*elem, format!("{inner}[{len}]"), depth + 1)
+                self.c_decl(*elem, format!("{inner}[{len}]"), depth + 1, budget)
             }
             Kind::FuncProto { ret, params } => {
                 let args: Vec<String> = params
@@ -818,7 +823,7 @@ impl Btf {
                         if p.type_id == 0 {
                             "...".to_string()
                         } else {
-                            self.c_decl(p.type_id, String::new(), depth + 1)
+                            self.c_decl(p.type_id, String::new(), depth + 1, budget)
                         }
                     })
                     .collect();
@@ -827,26 +832,26 @@ impl Btf {
                 } else {
                     args.join(", ")
                 };
-                self.c_decl(*ret, format!("{inner}({args})"), depth + 1)
+                self.c_decl(*ret, format!("{inner}({args})"), depth + 1, budget)
             }
-            Kind::Func { proto, .. } => self.c_decl(*proto, name.to_string(), depth + 1),
-            Kind::Var { type_id, .. } => self.c_decl(*type_id, name.to_string(), depth + 1),
+            Kind::Func { proto, .. } => self.c_decl(*proto, name.to_string(), depth + 1, budget),
+            Kind::Var { type_id, .. } => self.c_decl(*type_id, name.to_string(), depth + 1, budget),
             Kind::Datasec { .. } => format!("SEC(\"{name}\")"),
-            Kind::DeclTag { type_id, .. } => self.c_decl(*type_id, inner, depth + 1),
+            Kind::DeclTag { type_id, .. } => self.c_decl(*type_id, inner, depth + 1, budget),
         }
     }
 
-    fn qualified(&self, q: &str, t: TypeId, inner: String, depth: u32) -> String {
+    fn qualified(&self, q: &str, t: TypeId, inner: String, depth: u32, budget: &mut u32) -> String {
         // `const char *`: the qualifier of a pointee goes before its base type.
         if inner.starts_with('*') || inner.is_empty() {
-            let base = self.c_decl(t, String::new(), depth + 1);
+            let base = self.c_decl(t, String::new(), depth + 1, budget);
             if inner.is_empty() {
                 format!("{q} {base}")
             } else {
                 format!("{q} {base} {inner}")
             }
         } else {
-            self.c_decl(t, format!("{q} {inner}"), depth + 1)
+            self.c_decl(t, format!("{q} {inner}"), depth + 1, budget)
         }
     }
 }
