@@ -40,6 +40,13 @@ fn names_aliases_and_builtins(c: &Corpus) {
 
     let names = dep_names(&dir);
     assert!(names.len() > 4000, "only {} names", names.len());
+    // A compressed tree (6.12's .ko.xz) by every 4th name: decompressing dominates both
+    // tools, and modinfo_corpus compares that whole tree already.
+    let names: Vec<String> = if c.ext() == ".ko" {
+        names
+    } else {
+        names.into_iter().step_by(4).collect()
+    };
     compare(r, &c.release, &[], &names, "modinfo NAME (every module)");
     compare(
         r,
