@@ -111,6 +111,11 @@ pub fn depmod(install_tree: &Path, release: &str) -> Result<()> {
         basedir: (root != Path::new("/")).then(|| root.to_string_lossy().into_owned()),
         kversion: release.to_string(),
         all: true,
+        // The same switch as kmodkit's depmod: kmod 34's layout, or kmod 30's on request.
+        kmod: std::env::var("KMODKIT_KMOD_COMPAT")
+            .ok()
+            .and_then(|v| moddb::Kmod::parse(&v))
+            .unwrap_or_default(),
         ..Default::default()
     };
     let mut message = |l: moddb::depmod::Level, s: &str| eprint!("depmod: {}: {s}", l.name());
