@@ -190,8 +190,11 @@ fn build_all(e: &Env) -> Modules {
 
 /// Shell helpers for the guest: `run NAME CMD...` records CMD's status, stdout and
 /// stderr as `@@NAME rc|out|err ...` lines; `state NAME MODULE` the module's and the
-/// kernel's taint. `/k/<tool>` is Debian's kmod under the tool's name.
+/// kernel's taint. `/k/<tool>` is Debian's kmod under the tool's name: kmod 30, so our tools
+/// run with its bytes (`KMODKIT_KMOD_COMPAT=30`; kmod 34, the default, prints "in use by"
+/// holders differently).
 const PRELUDE: &str = r#"
+export KMODKIT_KMOD_COMPAT=30
 run() { n=$1; shift; "$@" >/tmp/o 2>/tmp/e; rc=$?; echo "@@$n rc $rc"; sed "s/^/@@$n out /" /tmp/o; sed "s/^/@@$n err /" /tmp/e; }
 state() { echo "@@$1 taint $(cat /sys/module/$2/taint 2>/dev/null)"; echo "@@$1 tainted $(cat /proc/sys/kernel/tainted)"; }
 mkdir -p /k; for t in insmod rmmod lsmod modprobe; do ln -s /usr/bin/kmod /k/$t; done

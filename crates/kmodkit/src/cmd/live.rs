@@ -671,7 +671,16 @@ pub fn dmesg(prog: &str, args: Vec<OsString>) -> Outcome {
             )
             .as_bytes(),
         );
-        line.extend_from_slice(&r.message);
+        // A record of several lines (the kernel escapes their newlines, modsys unescapes them):
+        // util-linux indents each further line by the width of the header printed before it.
+        let indent = line.len();
+        for (i, part) in r.message.split(|&b| b == b'\n').enumerate() {
+            if i > 0 {
+                line.push(b'\n');
+                line.resize(line.len() + indent, b' ');
+            }
+            line.extend_from_slice(part);
+        }
         line.push(b'\n');
         if out.write_all(&line).is_err() {
             return Err(Exit::status(1));
