@@ -1054,6 +1054,31 @@ pub fn find_in_image(image: &[u8]) -> Result<Btf> {
     Err(Error::NoSection)
 }
 
+/// Every question a tracer or loader asks of BTF, on any bytes: the fuzz target's body
+/// (fuzz/fuzz_targets/btf.rs), shared with the regression tests of the inputs it found.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    if let Ok(b) = Btf::parse(data) {
+        for id in 0..b.len() as TypeId {
+            let _ = b.name(id);
+            let _ = b.size_of(id);
+            let _ = b.c_type(id);
+            let _ = b.member_names(id);
+            let _ = b.member(id, "a");
+            let _ = b.func_proto(id);
+        }
+        let _ = b.enum_value("A");
+        let _ = b.struct_named("s");
+        let mut out = String::new();
+        let _ = b.dump_raw(&mut out);
+        if let Ok(split) = Btf::parse_split(data, &b) {
+            let mut out = String::new();
+            let _ = split.dump_raw(&mut out);
+        }
+    }
+    let _ = find_in_image(data);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
