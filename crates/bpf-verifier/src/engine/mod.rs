@@ -198,6 +198,10 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
     // Work list: (pc, state, last checkpoint node).
     let mut work: Vec<(usize, State, Option<usize>)> = vec![(0, init, None)];
     let mut processed: u64 = 0;
+    // Jumps processed, and both counters when the last state was stored (the kernel's rule
+    // for how often a new state is worth keeping).
+    let mut jumps: u64 = 0;
+    let (mut last_insns, mut last_jumps) = (0u64, 0u64);
     let finish = |nodes: &mut Vec<Node>, mut n: Option<usize>| {
         while let Some(i) = n {
             nodes[i].branches -= 1;
@@ -225,11 +229,15 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 let mut pruned = false;
                 for (old, n, hits, misses) in list.iter_mut() {
                     if state_covered(old, &st) {
-                        *hits += 1;
                         if nodes[*n].branches == 0 {
+                            *hits += 1;
                             pruned = true;
                             break;
                         }
+                        // Still being explored (a loop back to it): a miss, as for the kernel,
+                        // so a loop that only shrinks a range does not keep every state it
+                        // passes through.
+                        *misses += 1;
                         if *old == st {
                             return rej(
                                 pc,
@@ -251,11 +259,6 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // Like the kernel, forget states that keep failing to match: they cost a
                 // comparison on every visit and only help pruning.
                 list.retain(|(_, _, h, m)| *m <= *h * 3 + 3);
-                nodes.push(Node {
-                    parent: node,
-                    branches: 1,
-                });
-                let id = nodes.len() - 1;
                 // Bound the states kept per instruction (fewer stored states only means less
                 // pruning, never a wrong verdict).
                 if list.len() >= 64 {
@@ -264,13 +267,24 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                         list.swap_remove(pos);
                     }
                 }
-                if list.len() < 64 {
+                // Nor is a state stored within 20 jumps and 100 instructions of the last one
+                // (the kernel's rule): in a long loop, a state per iteration costs more
+                // comparisons than it saves.
+                let recent = jumps - last_jumps < 20 && processed - last_insns < 100;
+                if list.len() < 64 && !recent {
+                    nodes.push(Node {
+                        parent: node,
+                        branches: 1,
+                    });
+                    let id = nodes.len() - 1;
                     list.push((st.clone(), id, 0u32, 0u32));
                     stored += 1;
                     node = Some(id);
-                } else {
-                    nodes.pop();
+                    (last_insns, last_jumps) = (processed, jumps);
                 }
+            }
+            if matches!(insns[pc].class(), class::JMP | class::JMP32) {
+                jumps += 1;
             }
             match step(&mut cx, pc, &mut st)? {
                 Next::Goto(t) => pc = t,
