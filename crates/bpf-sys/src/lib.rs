@@ -607,6 +607,40 @@ pub fn boottime_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// CLOCK_REALTIME in nanoseconds.
+pub fn realtime_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec that we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// `strftime(fmt)` of the local time at `secs` since the epoch.
+pub fn strftime_at(fmt: &str, secs: i64) -> String {
+    let Ok(cfmt) = CString::new(fmt) else {
+        return String::new();
+    };
+    let mut buf = [0u8; 512];
+    // SAFETY: localtime_r reads our time_t and writes into our zeroed tm (a plain C struct,
+    // for which all-zero is valid); strftime writes at most buf.len() bytes into buf and
+    // returns how many it wrote.
+    let n = unsafe {
+        let t: libc::time_t = secs as libc::time_t;
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        libc::strftime(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            cfmt.as_ptr(),
+            &tm,
+        )
+    };
+    String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned()
+}
+
 /// `strftime(fmt)` of the current local time (the C library's, so that `TZ` and the
 /// system zone apply exactly as for bpftrace's `time()`).
 pub fn strftime_local(fmt: &str) -> String {

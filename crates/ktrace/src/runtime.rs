@@ -410,27 +410,7 @@ impl Session {
         let written = match self.compiled.actions.get(id) {
             Some(Action::Exit) => return true,
             Some(Action::Printf { pieces, args }) => {
-                let mut vals = Vec::new();
-                let mut off = 0;
-                for t in args {
-                    let b = body.get(off..).unwrap_or(&[]);
-                    vals.push(match t {
-                        Ty::Int { size, signed } => {
-                            let raw = u64::from_le_bytes(
-                                b.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]),
-                            );
-                            let v = if *signed {
-                                let s = 64 - *size as u32 * 8;
-                                ((raw << s) as i64) >> s
-                            } else {
-                                raw as i64
-                            };
-                            Arg::Int(v)
-                        }
-                        other => Arg::Str(output::value_to_str(other, b, &syms)),
-                    });
-                    off += t.size().next_multiple_of(8).max(8);
-                }
+                let vals = printf_args(args, body, &syms);
                 let text = printf::format(pieces, &vals);
                 out.write_all(self.event("printf", &text).as_bytes())
             }
@@ -446,6 +426,31 @@ impl Session {
             },
             Some(Action::PrintMap { map, top, div }) => {
                 out.write_all(self.map_text(*map, *top, *div).as_bytes())
+            }
+            Some(Action::Join(delim)) => {
+                let mut parts = Vec::new();
+                for i in 0..codegen::JOIN_ARGNUM {
+                    let at = 8 + i * codegen::JOIN_ARGSIZE;
+                    let s = body.get(at..at + codegen::JOIN_ARGSIZE).unwrap_or(&[]);
+                    if s.first().copied().unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+                    parts.push(String::from_utf8_lossy(&s[..end]).into_owned());
+                }
+                let text = format!("{}\n", parts.join(delim));
+                out.write_all(self.event("join", &text).as_bytes())
+            }
+            Some(Action::Cat { pieces, args }) => {
+                let vals = printf_args(args, body, &syms);
+                let path = printf::format(pieces, &vals);
+                match std::fs::read(&path) {
+                    Ok(data) => out.write_all(&data),
+                    Err(e) => {
+                        eprintln!("ERROR: failed to open file '{path}': {e}");
+                        Ok(())
+                    }
+                }
             }
             Some(Action::Time(fmt)) => {
                 let text = bpf_sys::strftime_local(fmt);
@@ -512,4 +517,30 @@ impl Session {
         out.flush()?;
         Ok(())
     }
+}
+
+/// The values of a printf-like record's arguments, each in its 8-byte-rounded slot.
+fn printf_args(args: &[Ty], body: &[u8], syms: &dyn Symbolizer) -> Vec<Arg> {
+    let mut vals = Vec::new();
+    let mut off = 0;
+    for t in args {
+        let b = body.get(off..).unwrap_or(&[]);
+        vals.push(match t {
+            Ty::Int { size, signed } => {
+                let raw = u64::from_le_bytes(
+                    b.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]),
+                );
+                let v = if *signed {
+                    let s = 64 - *size as u32 * 8;
+                    ((raw << s) as i64) >> s
+                } else {
+                    raw as i64
+                };
+                Arg::Int(v)
+            }
+            other => Arg::Str(output::value_to_str(other, b, syms)),
+        });
+        off += t.size().next_multiple_of(8).max(8);
+    }
+    vals
 }

@@ -146,7 +146,26 @@ impl Env for SystemEnv {
     }
 
     fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String> {
+        if symbol.is_empty() {
+            // The file alone (a dry run: bpftrace -d does not look the symbol up).
+            let p = resolve_binary(path);
+            let data = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            return object::File::parse(&*data)
+                .map(|_| ())
+                .map_err(|e| format!("{}: not an ELF file: {e}", p.display()));
+        }
         uprobe_offset(path, symbol).map(|_| ())
+    }
+
+    fn kernel_symbol(&self, name: &str) -> Option<u64> {
+        let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+        text.lines().find_map(|l| {
+            let mut f = l.split_whitespace();
+            let (addr, _, sym) = (f.next()?, f.next()?, f.next()?);
+            (sym == name)
+                .then(|| u64::from_str_radix(addr, 16).ok())
+                .flatten()
+        })
     }
 
     fn include_defines(&self, header: &str) -> Vec<(String, String)> {
@@ -167,6 +186,14 @@ impl Env for SystemEnv {
         let mut out = Vec::new();
         let mut seen = Vec::new();
         include_tree(header, &dirs, 0, &mut seen, &mut out);
+        // Without the running kernel's headers (the host's kernel has none installed),
+        // the kernel-internal constants the shipped tools use, whose values have not
+        // changed in the kernel's history (newer bpftrace tools define them this way too).
+        for (h, name, value) in STABLE_KERNEL_DEFINES {
+            if *h == header && !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_string(), value.to_string()));
+            }
+        }
         out
     }
 
@@ -182,6 +209,18 @@ impl Env for SystemEnv {
             .clone()
     }
 }
+
+/// (header, name, value) of kernel-internal `#define`s that are the same in every kernel
+/// version: the task states of include/linux/sched.h.
+const STABLE_KERNEL_DEFINES: &[(&str, &str, &str)] = &[
+    ("linux/sched.h", "TASK_RUNNING", "0x00000000"),
+    ("linux/sched.h", "TASK_INTERRUPTIBLE", "0x00000001"),
+    ("linux/sched.h", "TASK_UNINTERRUPTIBLE", "0x00000002"),
+    ("linux/sched.h", "__TASK_STOPPED", "0x00000004"),
+    ("linux/sched.h", "__TASK_TRACED", "0x00000008"),
+    ("linux/sched.h", "EXIT_DEAD", "0x00000010"),
+    ("linux/sched.h", "EXIT_ZOMBIE", "0x00000020"),
+];
 
 /// Headers an include reads at most (its own includes counted), and how deep they nest:
 /// enough for `<sys/socket.h>` to reach `AF_INET` through `<bits/socket.h>`, without
@@ -256,6 +295,11 @@ pub fn perf_event_max_stack() -> u32 {
         .unwrap_or(0)
 }
 
+/// Resolves a uprobe target as bpftrace does: a path as given; a bare name first through
+/// PATH (an executable), then as a shared library (`libc`, `libssl`, `c`) through the
+/// dynamic linker's cache (/etc/ld.so.cache, in its order of preference) and then the
+/// standard library directories. A name found nowhere is returned as is (opening it then
+/// gives the error).
 pub fn resolve_binary(path: &str) -> PathBuf {
     if path.contains('/') {
         return PathBuf::from(path);
@@ -266,7 +310,89 @@ pub fn resolve_binary(path: &str) -> PathBuf {
             return p;
         }
     }
+    if let Some(lib) = resolve_library(path) {
+        return lib;
+    }
     PathBuf::from(path)
+}
+
+/// The standard directories the dynamic linker searches after its cache.
+const LIBRARY_DIRS: &[&str] = &[
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+];
+
+/// A shared library by name: `libc` (or `c`) is the first `libc.so*` of the linker's cache,
+/// else of the standard directories (versioned names sorted, the plain `.so` last).
+pub fn resolve_library(name: &str) -> Option<PathBuf> {
+    if name.is_empty() || name.contains('/') {
+        return None;
+    }
+    let stem = if name.starts_with("lib") {
+        name.to_string()
+    } else {
+        format!("lib{name}")
+    };
+    let prefix = format!("{stem}.so");
+    let matches = |n: &str| n == prefix || n.starts_with(&format!("{prefix}."));
+    if let Ok(cache) = std::fs::read("/etc/ld.so.cache") {
+        if let Some(p) = ld_so_cache(&cache)
+            .into_iter()
+            .find(|(k, _)| matches(k))
+            .map(|(_, v)| PathBuf::from(v))
+        {
+            return Some(p);
+        }
+    }
+    for dir in LIBRARY_DIRS {
+        let mut found: Vec<String> = list_dir(Path::new(dir))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| matches(n))
+            .collect();
+        // libc.so.6 before libc.so (often a linker script, not an ELF file).
+        found.sort_by_key(|n| (n == &prefix, n.clone()));
+        if let Some(n) = found.first() {
+            return Some(Path::new(dir).join(n));
+        }
+    }
+    None
+}
+
+/// The (soname, path) entries of an ld.so.cache in glibc's "new" format
+/// (`glibc-ld.so.cache1.1`: a 48-byte header, then 24-byte entries whose string offsets
+/// count from the header), in file order. Anything malformed ends the list.
+pub fn ld_so_cache(data: &[u8]) -> Vec<(String, String)> {
+    const MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
+    let Some(start) = data.windows(MAGIC.len()).position(|w| w == MAGIC) else {
+        return Vec::new();
+    };
+    let c = &data[start..];
+    let u32_at = |o: usize| -> Option<u32> {
+        Some(u32::from_le_bytes(c.get(o..o + 4)?.try_into().ok()?))
+    };
+    let cstr = |o: usize| -> Option<String> {
+        let s = c.get(o..)?;
+        let end = s.iter().position(|&b| b == 0)?;
+        Some(String::from_utf8_lossy(&s[..end]).into_owned())
+    };
+    let n = u32_at(20).unwrap_or(0) as usize;
+    let mut out = Vec::new();
+    for i in 0..n.min(c.len() / 24) {
+        let e = 48 + i * 24;
+        let (Some(k), Some(v)) = (u32_at(e + 4), u32_at(e + 8)) else {
+            break;
+        };
+        match (cstr(k as usize), cstr(v as usize)) {
+            (Some(k), Some(v)) => out.push((k, v)),
+            _ => break,
+        }
+    }
+    out
 }
 
 /// The file offset of `symbol` in the ELF file at `path` (what a uprobe attaches to).

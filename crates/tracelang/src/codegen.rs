@@ -53,6 +53,15 @@ const GET_CURRENT_TASK: i32 = 35;
 const PROBE_READ_USER: i32 = 112;
 const PROBE_READ_KERNEL: i32 = 113;
 const GET_FUNC_IP: i32 = 173;
+const PROBE_READ_USER_STR: i32 = 114;
+const PROBE_READ_KERNEL_STR: i32 = 115;
+const RINGBUF_RESERVE: i32 = 131;
+const RINGBUF_SUBMIT: i32 = 132;
+
+/// `join()`: the arguments it reads at most and the bytes kept of each (bpftrace 0.17's
+/// `join_argnum` and `join_argsize`).
+pub const JOIN_ARGNUM: usize = 16;
+pub const JOIN_ARGSIZE: usize = 1024;
 
 /// Ring buffer size in bytes (a power of two, a multiple of the page size).
 pub const RINGBUF_SIZE: u32 = 256 * 1024;
@@ -89,6 +98,11 @@ pub enum Action {
     Time(String),
     Clear(usize),
     Zero(usize),
+    /// `join(array, delim)`: the record holds [`JOIN_ARGNUM`] NUL-terminated strings of
+    /// [`JOIN_ARGSIZE`] bytes after a second word; the first empty one ends the list.
+    Join(String),
+    /// `cat(FORMAT, args...)`: the file named by the formatted arguments, printed.
+    Cat { pieces: Vec<Piece>, args: Vec<Ty> },
 }
 
 #[derive(Debug, Clone)]
@@ -619,6 +633,14 @@ impl Gen<'_> {
 
     /// Writes the value of `e` (of storage type `ty`) into the stack at `off`.
     fn store(&mut self, ty: &Ty, e: &Expr, off: i16) -> Result<(), Diagnostic> {
+        if let ExprKind::Var(v) = &e.kind {
+            if matches!(ty, Ty::Inet | Ty::MacAddr | Ty::Buf(_) | Ty::Timestamp(_)) {
+                // A value a function made earlier: copied from its variable.
+                let src = self.vars[v];
+                self.copy(off, src, round8(ty.size()));
+                return Ok(());
+            }
+        }
         match ty {
             Ty::Str(16) if matches!(&e.kind, ExprKind::Builtin(b) if b == "comm") => {
                 // Straight into place: the helper fills all 16 bytes.
@@ -670,6 +692,85 @@ impl Gen<'_> {
                     self.emit(alu_imm(RSH, 0, 32));
                     self.emit(stx(DW, FP, 0, off + 8));
                 }
+            }
+            Ty::Inet => {
+                // [family][address]: the family given, or from the address's size.
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected ntop()", e.span, "here"));
+                };
+                let addr = args.last().expect("sema checks ntop's arguments");
+                self.zero(off, 24);
+                let at = self.ty(addr)?;
+                if args.len() == 2 {
+                    let r = self.int(&args[0])?;
+                    self.emit(stx(DW, FP, r, off));
+                    self.free();
+                } else {
+                    let v6 = match at {
+                        Ty::Array(id) => self.a.types().and_then(|b| b.size_of(id)) == Some(16),
+                        Ty::Str(n) => n == 16,
+                        _ => false,
+                    };
+                    self.emit(st(DW, FP, off, if v6 { 10 } else { 2 }));
+                }
+                match at {
+                    Ty::Str(n) => self.read_into(addr, off + 8, n.min(16))?,
+                    Ty::Array(id) => {
+                        let n = self.a.types().and_then(|b| b.size_of(id)).unwrap_or(4);
+                        self.read_into(addr, off + 8, (n as usize).min(16))?;
+                    }
+                    _ => {
+                        let r = self.int(addr)?;
+                        self.emit(stx(W, FP, r, off + 8));
+                        self.free();
+                    }
+                }
+            }
+            Ty::MacAddr => {
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected macaddr()", e.span, "here"));
+                };
+                self.zero(off, 8);
+                self.read_into(&args[0], off, 6)?;
+            }
+            Ty::Buf(n) => {
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected buf()", e.span, "here"));
+                };
+                let n = *n;
+                self.zero(off, 8 + round8(n));
+                match args.get(1).map(|a| &a.kind) {
+                    None | Some(ExprKind::Int(_)) => {
+                        self.emit(st(DW, FP, off, n as i32));
+                        self.read_into(&args[0], off + 8, n)?;
+                    }
+                    Some(_) => {
+                        let p = match self.ty(&args[0])? {
+                            Ty::Array(_) => self.addr(&args[0])?,
+                            _ => self.int(&args[0])?,
+                        };
+                        let l = self.int(&args[1])?;
+                        let ok = self.label();
+                        self.jump_imm(JLE, l, n as i32, ok);
+                        self.emit(mov_imm(l, n as i32));
+                        self.bind(ok);
+                        self.emit(stx(DW, FP, l, off));
+                        self.frame_ptr(1, off + 8);
+                        self.emit(mov_reg(2, l));
+                        self.emit(mov_reg(3, p));
+                        self.emit(call(self.read_helper(&args[0])));
+                        self.free();
+                        self.free();
+                    }
+                }
+            }
+            Ty::Timestamp(_) => {
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected strftime()", e.span, "here"));
+                };
+                let r = self.int(&args[1])?;
+                self.emit(stx(DW, FP, r, off));
+                self.free();
             }
             Ty::Ksym | Ty::Usym => {
                 // The address; for usym also the process (bpftrace's layout: addr, pid).
@@ -940,6 +1041,31 @@ impl Gen<'_> {
                 }
                 self.output(off, size);
             }
+            "cat" => {
+                let ExprKind::Str(fmt) = &args[0].kind else {
+                    return Ok(());
+                };
+                let pieces =
+                    parse_format(fmt).map_err(|m| Diagnostic::new(m, args[0].span, "here"))?;
+                let tys: Vec<Ty> = args[1..]
+                    .iter()
+                    .map(|a| self.ty(a))
+                    .collect::<Result<_, _>>()?;
+                let size = 8 + tys.iter().map(|t| round8(t.size()).max(8)).sum::<usize>();
+                let id = self.add_action(Action::Cat {
+                    pieces,
+                    args: tys.iter().map(Ty::stored).collect(),
+                });
+                let off = self.alloc(size, e.span)?;
+                self.emit(st(DW, FP, off, id));
+                let mut o = off + 8;
+                for (t, a) in tys.iter().zip(&args[1..]) {
+                    self.store(t, a, o)?;
+                    o += round8(t.size()).max(8) as i16;
+                }
+                self.output(off, size);
+            }
+            "join" => self.join(e, args)?,
             "exit" => {
                 let id = self.add_action(Action::Exit);
                 let off = self.alloc(8, e.span)?;
@@ -1029,6 +1155,81 @@ impl Gen<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `join(array [, delim])`: reserves a record in the ring buffer (16 KiB is more than
+    /// the stack holds), reads the array's pointers one by one until a NULL, each string
+    /// into its slot, and submits it.
+    fn join(&mut self, e: &Expr, args: &[Expr]) -> Result<(), Diagnostic> {
+        let delim = match args.get(1).map(|a| &a.kind) {
+            Some(ExprKind::Str(d)) => d.clone(),
+            _ => " ".to_string(),
+        };
+        let read = self.read_helper(&args[0]);
+        let read_str = if read == PROBE_READ_USER {
+            PROBE_READ_USER_STR
+        } else {
+            PROBE_READ_KERNEL_STR
+        };
+        let id = self.add_action(Action::Join(delim));
+        let size = 16 + JOIN_ARGNUM * JOIN_ARGSIZE;
+        let slot = self.alloc(8, e.span)?;
+        let base = self.int(&args[0])?;
+        let rec = self.take(e.span)?;
+        let done = self.label();
+        let submit = self.label();
+        self.load_map(1, self.ringbuf);
+        self.emit(mov_imm(2, size as i32));
+        self.emit(mov_imm(3, 0));
+        self.emit(call(RINGBUF_RESERVE));
+        self.emit(mov_reg(rec, 0));
+        self.jump_imm(JEQ, rec, 0, done);
+        self.emit(st(DW, rec, 0, id));
+        self.emit(st(DW, rec, 8, 0));
+        for i in 0..JOIN_ARGNUM {
+            let at = (16 + i * JOIN_ARGSIZE) as i16;
+            self.emit(st(DW, FP, slot, 0));
+            self.frame_ptr(1, slot);
+            self.emit(mov_imm(2, 8));
+            self.emit(mov_reg(3, base));
+            if i > 0 {
+                self.emit(alu_imm(ADD, 3, 8 * i as i32));
+            }
+            self.emit(call(read));
+            self.emit(ldx(DW, 3, FP, slot));
+            let present = self.label();
+            self.jump_imm(JNE, 3, 0, present);
+            self.emit(st(B, rec, at, 0));
+            self.jump(submit);
+            self.bind(present);
+            self.emit(mov_reg(1, rec));
+            self.emit(alu_imm(ADD, 1, at as i32));
+            self.emit(mov_imm(2, JOIN_ARGSIZE as i32));
+            self.emit(call(read_str));
+        }
+        self.bind(submit);
+        self.emit(mov_reg(1, rec));
+        self.emit(mov_imm(2, 0));
+        self.emit(call(RINGBUF_SUBMIT));
+        self.bind(done);
+        self.free();
+        self.free();
+        Ok(())
+    }
+
+    /// Writes the bytes at the address `e` gives (an array's place, or a pointer's value)
+    /// into the stack at `off`: `n` bytes read with the helper for that memory.
+    fn read_into(&mut self, e: &Expr, off: i16, n: usize) -> Result<(), Diagnostic> {
+        let r = match self.ty(e)? {
+            Ty::Array(_) | Ty::Str(_) => self.addr(e)?,
+            _ => self.int(e)?,
+        };
+        self.frame_ptr(1, off);
+        self.emit(mov_imm(2, n as i32));
+        self.emit(mov_reg(3, r));
+        self.emit(call(self.read_helper(e)));
+        self.free();
         Ok(())
     }
 
@@ -1460,6 +1661,42 @@ impl Gen<'_> {
                 if let Ty::Int { size, signed } = t {
                     self.narrow(r, size, signed);
                 }
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "kaddr" => {
+                let addr = match &args[0].kind {
+                    ExprKind::Str(sym) => self.a.kernel_symbols.get(sym).copied().unwrap_or(0),
+                    _ => 0,
+                };
+                let r = self.take(e.span)?;
+                self.emit2(ld_imm64(r, 0, addr));
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "bswap" => {
+                let size = match self.ty(&args[0])? {
+                    Ty::Int { size, .. } => size,
+                    _ => 8,
+                };
+                let r = self.int(&args[0])?;
+                if size > 1 {
+                    // BPF_ALU | BPF_END | BPF_TO_BE: a swap on a little-endian machine.
+                    self.emit(Insn::new(
+                        bpf_insn::insn::class::ALU | END | 0x08,
+                        r,
+                        0,
+                        0,
+                        i32::from(size) * 8,
+                    ));
+                }
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "reg" => {
+                let off = match &args[0].kind {
+                    ExprKind::Str(n) => crate::sema::pt_regs_offset(n).unwrap_or(0),
+                    _ => 0,
+                };
+                let r = self.take(e.span)?;
+                self.emit(ldx(DW, r, CTX, off));
                 Ok(r)
             }
             ExprKind::Call { name, args } if name == "strncmp" => {

@@ -19,12 +19,17 @@ pub trait Env {
     fn tracepoints(&self, category: &str, name: &str) -> Result<Vec<(String, String)>, String>;
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<Vec<TpField>, String>;
     fn kprobes_available(&self) -> bool;
-    /// Checks that `path` is an ELF file with the function `symbol`.
+    /// Checks that `path` is an ELF file with the function `symbol` (the file alone when
+    /// `symbol` is empty).
     fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String>;
     /// The kernel's BTF (vmlinux's, or a file given instead), asked for only when a script
     /// uses kernel types; the error says why there is none.
     fn btf(&self) -> Result<Arc<btf::Btf>, String> {
         Err("no BTF in this environment".into())
+    }
+    /// The address of a kernel symbol (`kaddr()`), from /proc/kallsyms.
+    fn kernel_symbol(&self, _name: &str) -> Option<u64> {
+        None
     }
     /// The `#define NAME VALUE` lines of a header a script includes (`linux/socket.h`),
     /// as (name, value text); none when the header is not found.
@@ -85,6 +90,8 @@ pub struct Analysis {
     pub constants: HashMap<String, i64>,
     /// The script's struct definitions (`struct NAME`) in `btf`.
     pub local_types: HashMap<String, u32>,
+    /// The addresses of the kernel symbols `kaddr()` names.
+    pub kernel_symbols: HashMap<String, u64>,
 }
 
 pub struct Options<'a> {
@@ -141,6 +148,15 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
         btf_error,
         constants: HashMap::new(),
         local_types: HashMap::new(),
+        // A dry run compiles what it cannot resolve here with address 0 (as it compiles
+        // kprobes on a kernel without them).
+        kernel_symbols: kaddr_names(prog)
+            .into_iter()
+            .filter_map(|n| match env.kernel_symbol(&n) {
+                Some(a) => Some((n, a)),
+                None => opts.dry_run.then_some((n, 0)),
+            })
+            .collect(),
     };
     // Headers are read only for scripts that name constants (or use types).
     let included: Vec<(String, String)> = match needs_types {
@@ -332,7 +348,9 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
                     "write uprobe:/path/to/binary:function",
                 );
             }
-            if let Err(e) = env.uprobe_target(parts[1], parts[2]) {
+            // A dry run needs the file, not the symbol's offset (as bpftrace -d).
+            let symbol = if cx.dry_run { "" } else { parts[2] };
+            if let Err(e) = env.uprobe_target(parts[1], symbol) {
                 return bad(format!("cannot attach `{t}`: {e}"), "check the path and that the binary has this symbol (nm -D / nm)");
             }
             Ok(vec![(
@@ -494,6 +512,81 @@ const BUILTINS: &[&str] = &[
     "arg3", "arg4", "arg5",
 ];
 
+/// The offset of register `name` in x86-64's `struct pt_regs` (what `reg()` reads).
+pub fn pt_regs_offset(name: &str) -> Option<i16> {
+    const REGS: [&str; 21] = [
+        "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx",
+        "si", "di", "orig_ax", "ip", "cs", "flags", "sp", "ss",
+    ];
+    REGS.iter().position(|r| *r == name).map(|i| i as i16 * 8)
+}
+
+/// The `kaddr("NAME")` calls of a program: the kernel symbols to resolve before analysis.
+pub fn kaddr_names(prog: &Program) -> Vec<String> {
+    fn expr(e: &Expr, out: &mut Vec<String>) {
+        match &e.kind {
+            ExprKind::Call { name, args } => {
+                if name == "kaddr" {
+                    if let Some(ExprKind::Str(s)) = args.first().map(|a| &a.kind) {
+                        out.push(s.clone());
+                    }
+                }
+                args.iter().for_each(|a| expr(a, out));
+            }
+            ExprKind::Map { keys, .. } => keys.iter().for_each(|a| expr(a, out)),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                expr(lhs, out);
+                expr(rhs, out);
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                expr(cond, out);
+                expr(then, out);
+                expr(els, out);
+            }
+            ExprKind::Index { expr: a, index: b } => {
+                expr(a, out);
+                expr(b, out);
+            }
+            ExprKind::Unary { expr: a, .. }
+            | ExprKind::Field { expr: a, .. }
+            | ExprKind::Cast { expr: a, .. }
+            | ExprKind::SizeofExpr(a) => expr(a, out),
+            ExprKind::Tuple(v) => v.iter().for_each(|a| expr(a, out)),
+            _ => {}
+        }
+    }
+    fn stmt(s: &Stmt, out: &mut Vec<String>) {
+        #[allow(unreachable_patterns)]
+        match s {
+            Stmt::Expr(e) | Stmt::AssignVar { value: e, .. } => expr(e, out),
+            Stmt::AssignMap { map, value, .. } => {
+                expr(map, out);
+                expr(value, out);
+            }
+            Stmt::If { cond, then, els } => {
+                expr(cond, out);
+                then.iter().chain(els).for_each(|s| stmt(s, out));
+            }
+            Stmt::While { cond, body } => {
+                expr(cond, out);
+                body.iter().for_each(|s| stmt(s, out));
+            }
+            Stmt::Unroll { body, .. } => body.iter().for_each(|s| stmt(s, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for p in &prog.probes {
+        if let Some(e) = &p.predicate {
+            expr(e, &mut out);
+        }
+        p.body.iter().for_each(|s| stmt(s, &mut out));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Number of arguments each function takes: (min, max).
 fn arity(name: &str) -> Option<(usize, usize)> {
     Some(match name {
@@ -503,8 +596,10 @@ fn arity(name: &str) -> Option<(usize, usize)> {
         "exit" => (0, 0),
         "str" => (1, 2),
         "strncmp" => (3, 3),
-        "join" => (1, 2),
-        "ksym" | "usym" | "ntop" | "cat" | "signal" | "system" => (1, 64),
+        "join" | "ntop" | "buf" => (1, 2),
+        "kaddr" | "bswap" | "macaddr" | "reg" => (1, 1),
+        "strftime" => (2, 2),
+        "ksym" | "usym" | "cat" | "signal" | "system" => (1, 64),
         "kstack" | "ustack" => (0, 2),
         "count" => (0, 0),
         "sum" | "avg" | "min" | "max" | "stats" | "hist" => (1, 1),
@@ -943,7 +1038,7 @@ impl Analysis {
                 span,
                 "not a function",
             )
-            .hint("functions: printf print time exit str strncmp join ksym usym kstack ustack ntop cat signal system count sum avg min max stats hist lhist delete clear zero"));
+            .hint("functions: printf print time exit str strncmp join ksym usym kaddr kstack ustack ntop bswap buf macaddr reg strftime cat signal system count sum avg min max stats hist lhist delete clear zero"));
         };
         if args.len() < min || args.len() > max {
             let want = if min == max {
@@ -1049,6 +1144,7 @@ impl Analysis {
                     let t = self.ty(a, inst)?;
                     let ok = match c.conv {
                         's' => true,
+                        'r' => matches!(t, Ty::Buf(_)),
                         'c' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' => t.is_int(),
                         _ => false,
                     };
@@ -1066,7 +1162,15 @@ impl Analysis {
                         || t.is_str()
                         || matches!(
                             t,
-                            Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack(_) | Ty::Ustack(_)
+                            Ty::Ksym
+                                | Ty::Usym
+                                | Ty::Probe
+                                | Ty::Kstack(_)
+                                | Ty::Ustack(_)
+                                | Ty::Inet
+                                | Ty::MacAddr
+                                | Ty::Buf(_)
+                                | Ty::Timestamp(_)
                         ))
                     {
                         return Err(Diagnostic::new(
@@ -1107,6 +1211,10 @@ impl Analysis {
                                     | Ty::Probe
                                     | Ty::Kstack(_)
                                     | Ty::Ustack(_)
+                                    | Ty::Inet
+                                    | Ty::MacAddr
+                                    | Ty::Buf(_)
+                                    | Ty::Timestamp(_)
                             ))
                         {
                             return Err(Diagnostic::new(
@@ -1229,7 +1337,182 @@ impl Analysis {
                     Ty::Ustack(limit)
                 }
             }
-            "join" | "kstack" | "ustack" | "ntop" | "cat" => {
+            "join" => {
+                int_arg(0)?;
+                if let Some(d) = args.get(1) {
+                    if !matches!(d.kind, ExprKind::Str(_)) {
+                        return Err(Diagnostic::new(
+                            "join() needs a string literal as its delimiter",
+                            d.span,
+                            "not a string literal",
+                        ));
+                    }
+                }
+                Ty::Void
+            }
+            "cat" => {
+                if !matches!(args[0].kind, ExprKind::Str(_)) {
+                    return Err(Diagnostic::new(
+                        "cat() needs a string literal as its file name format",
+                        args[0].span,
+                        "not a string literal",
+                    ));
+                }
+                let pieces = parse_format(match &args[0].kind {
+                    ExprKind::Str(s) => s,
+                    _ => "",
+                })
+                .map_err(|m| Diagnostic::new(format!("invalid cat format: {m}"), args[0].span, "here"))?;
+                let n = pieces.iter().filter(|p| matches!(p, Piece::Conv(_))).count();
+                if n != args.len() - 1 {
+                    return Err(Diagnostic::new(
+                        format!("cat: the format has {n} conversions but {} arguments are given", args.len() - 1),
+                        span,
+                        "argument count does not match the format",
+                    ));
+                }
+                for a in &args[1..] {
+                    self.ty(a, inst)?;
+                }
+                Ty::Void
+            }
+            "ntop" => {
+                let addr = args.last().expect("arity is at least 1");
+                if args.len() == 2 {
+                    int_arg(0)?;
+                }
+                match self.ty(addr, inst)? {
+                    t if t.is_int() => {}
+                    Ty::Str(n) if n == 4 || n == 16 => {}
+                    Ty::Array(id) => {
+                        let n = self.types().and_then(|b| b.size_of(id)).unwrap_or(0);
+                        if n != 4 && n != 16 {
+                            return Err(Diagnostic::new(
+                                format!("ntop() expects an address of 4 or 16 bytes, got {n}"),
+                                addr.span,
+                                "not an IPv4 or IPv6 address",
+                            ));
+                        }
+                    }
+                    t => {
+                        return Err(Diagnostic::new(
+                            format!("ntop() expects an integer or an array, got {t}"),
+                            addr.span,
+                            format!("this is {t}"),
+                        ))
+                    }
+                }
+                Ty::Inet
+            }
+            "kaddr" => match &args[0].kind {
+                ExprKind::Str(sym) => {
+                    if !self.kernel_symbols.contains_key(sym) {
+                        return Err(Diagnostic::new(
+                            format!("kaddr(): unknown kernel symbol `{sym}`"),
+                            args[0].span,
+                            "not in /proc/kallsyms",
+                        ));
+                    }
+                    UINT64
+                }
+                _ => {
+                    return Err(Diagnostic::new(
+                        "kaddr() needs a string literal",
+                        args[0].span,
+                        "not a string literal",
+                    ))
+                }
+            },
+            "bswap" => match self.ty(&args[0], inst)? {
+                Ty::Int { size, .. } => Ty::Int {
+                    size,
+                    signed: false,
+                },
+                Ty::Ptr(_) => UINT64,
+                t => {
+                    return Err(Diagnostic::new(
+                        format!("bswap() expects an integer, got {t}"),
+                        args[0].span,
+                        format!("this is {t}"),
+                    ))
+                }
+            },
+            "macaddr" | "buf" => {
+                let t = self.ty(&args[0], inst)?;
+                if !(t.is_int() || matches!(t, Ty::Array(_))) {
+                    return Err(Diagnostic::new(
+                        format!("{name}() expects a pointer or an array, got {t}"),
+                        args[0].span,
+                        format!("this is {t}"),
+                    ));
+                }
+                if name == "macaddr" {
+                    Ty::MacAddr
+                } else {
+                    let n = match (args.get(1), &t) {
+                        (Some(l), _) => match &l.kind {
+                            ExprKind::Int(v) => (*v).clamp(0, STRLEN as i64) as usize,
+                            _ => {
+                                int_arg(1)?;
+                                STRLEN
+                            }
+                        },
+                        (None, Ty::Array(id)) => self
+                            .types()
+                            .and_then(|b| b.size_of(*id))
+                            .unwrap_or(0)
+                            .min(STRLEN as u64) as usize,
+                        (None, _) => {
+                            return Err(Diagnostic::new(
+                                "buf() of a pointer needs a length",
+                                span,
+                                "write buf(ptr, length)",
+                            ))
+                        }
+                    };
+                    Ty::Buf(n)
+                }
+            }
+            "strftime" => {
+                let ExprKind::Str(fmt) = &args[0].kind else {
+                    return Err(Diagnostic::new(
+                        "strftime() needs a string literal format",
+                        args[0].span,
+                        "not a string literal",
+                    ));
+                };
+                int_arg(1)?;
+                Ty::Timestamp(fmt.clone())
+            }
+            "reg" => {
+                let ExprKind::Str(r) = &args[0].kind else {
+                    return Err(Diagnostic::new(
+                        "reg() needs a string literal",
+                        args[0].span,
+                        "not a string literal",
+                    ));
+                };
+                if pt_regs_offset(r).is_none() {
+                    return Err(Diagnostic::new(
+                        format!("reg(): unknown register `{r}`"),
+                        args[0].span,
+                        "not an x86-64 register",
+                    )
+                    .hint("registers: r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss"));
+                }
+                if !matches!(
+                    self.instances[inst].kind,
+                    ProbeKind::Kprobe { .. } | ProbeKind::Uprobe { .. }
+                ) {
+                    return Err(Diagnostic::new(
+                        "reg() is only available in kprobes and uprobes",
+                        span,
+                        "not available here",
+                    ));
+                }
+                UINT64
+            }
+            "kstack" | "ustack" => {
                 return Err(Diagnostic::new(
                     format!("{name}() is not supported yet by kmodkit trace"),
                     span,
@@ -1459,7 +1742,15 @@ impl Checker<'_> {
                             key_tys.push(t.stored())
                         }
                         Some(
-                            t @ (Ty::Probe | Ty::Ksym | Ty::Usym | Ty::Kstack(_) | Ty::Ustack(_)),
+                            t @ (Ty::Probe
+                            | Ty::Ksym
+                            | Ty::Usym
+                            | Ty::Kstack(_)
+                            | Ty::Ustack(_)
+                            | Ty::Inet
+                            | Ty::MacAddr
+                            | Ty::Buf(_)
+                            | Ty::Timestamp(_)),
                         ) => key_tys.push(t),
                         Some(t) => {
                             self.err(Diagnostic::new(
