@@ -45,7 +45,12 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The script `--tool NAME` runs: bpftrace's installed tool, else the bundled one.
 fn tool_path(name: &str) -> PathBuf {
+    let installed = Path::new("/usr/sbin").join(format!("{name}.bt"));
+    if installed.is_file() {
+        return installed;
+    }
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../ktrace/tools/{name}.bt"))
 }
 
