@@ -558,3 +558,29 @@ fn ustack_map_keys_and_resolved_frames() {
         assert!(t.contains("        clock_nanosleep+"), "{t}");
     }
 }
+
+#[test]
+fn functions_of_the_shipped_tools() {
+    // kaddr, cat, strftime (the year only: bpftrace places monotonic ns on the wall clock
+    // through the boot time, which moves with suspend), buf with %r, macaddr, bswap,
+    // ntop (v4 and v6, values, keys and print) and reg, each on what the workload fixes:
+    // the workload's own execve and its calls of work_add(i, j).
+    let Some(w) = workload() else { return };
+    let file = w.with_file_name("cat.txt");
+    std::fs::write(&file, "line one\nline two\n").unwrap();
+    same(
+        &format!(
+            r#"BEGIN {{ printf("%x\n", kaddr("vfs_read")); cat("{}"); printf("after\n");
+                 printf("%s\n", strftime("%Y", nsecs));
+                 printf("%s %s %s\n", ntop(0x0100007f), ntop(10, 0), ntop(2, 0x0100007f));
+                 @n[ntop(2, 0x0100007f)] = count(); print(ntop(0x0100007f));
+                 $x = bswap((uint16)0x1234); print($x); print(bswap(0x12345678)); }}
+               tracepoint:syscalls:sys_enter_execve /pid == cpid/ {{
+                 printf("[%r] %s %r\n", buf(args->filename, 9), macaddr(args->filename),
+                        buf(args->filename, 3)); }}
+               uprobe:@W@:work_add /pid == cpid/ {{ @[reg("di")] = sum(reg("si")); }}"#,
+            file.display()
+        ),
+        Some(4),
+    );
+}
