@@ -81,6 +81,7 @@ mod cmd {
     pub const MAP_GET_NEXT_KEY: u32 = 4;
     pub const PROG_LOAD: u32 = 5;
     pub const PROG_TEST_RUN: u32 = 10;
+    pub const RAW_TRACEPOINT_OPEN: u32 = 17;
 }
 
 /// Map types (enum bpf_map_type), the ones kmodkit uses.
@@ -105,6 +106,15 @@ pub mod prog_type {
     pub const XDP: u32 = 6;
     pub const PERF_EVENT: u32 = 7;
     pub const RAW_TRACEPOINT: u32 = 17;
+    pub const TRACING: u32 = 26;
+}
+
+/// Attach types (enum bpf_attach_type) for [`ProgSpec::expected_attach_type`].
+pub mod attach_type {
+    /// A BPF trampoline at a kernel function's entry (`fentry`, bpftrace's `kfunc`).
+    pub const TRACE_FENTRY: u32 = 24;
+    /// ... and at its return (`fexit`, `kretfunc`).
+    pub const TRACE_FEXIT: u32 = 25;
 }
 
 /// Update flags for [`map_update`].
@@ -242,6 +252,8 @@ pub struct ProgSpec<'a> {
     /// Up to 15 bytes; other characters are dropped.
     pub name: &'a str,
     pub expected_attach_type: u32,
+    /// The BTF type id (a `FUNC` of vmlinux) a tracing program attaches to; 0 for none.
+    pub attach_btf_id: u32,
     /// 0: ask for the log only when the load fails (then 1). 1 or 2: always collect it
     /// (see [`prog_load_with_log`]).
     pub log_level: u32,
@@ -255,6 +267,7 @@ impl<'a> ProgSpec<'a> {
             license: "GPL",
             name: "",
             expected_attach_type: 0,
+            attach_btf_id: 0,
             log_level: 0,
         }
     }
@@ -275,7 +288,8 @@ fn prog_load_attr(spec: &ProgSpec<'_>, license: &CString) -> Result<Attr> {
         .u64(8, spec.insns.as_ptr() as u64)
         .u64(16, license.as_ptr() as u64)
         .name(48, spec.name)
-        .u32(68, spec.expected_attach_type);
+        .u32(68, spec.expected_attach_type)
+        .u32(108, spec.attach_btf_id);
     Ok(a)
 }
 
@@ -321,6 +335,21 @@ pub fn prog_load_with_log(spec: &ProgSpec<'_>) -> Result<(OwnedFd, String)> {
             log: log_text(&log),
         }),
     }
+}
+
+/// `BPF_RAW_TRACEPOINT_OPEN`: attaches a raw tracepoint program to the tracepoint `name`,
+/// or (with `None`) a tracing program (fentry/fexit) to the function it was loaded for.
+/// The attachment lasts as long as the returned descriptor.
+pub fn raw_tracepoint_open(name: Option<&str>, prog: impl AsFd) -> Result<OwnedFd> {
+    let cname = name
+        .map(|n| CString::new(n).map_err(|_| Error::Invalid("NUL in tracepoint name".into())))
+        .transpose()?;
+    let mut a = Attr::new();
+    a.u64(0, cname.as_ref().map_or(0, |c| c.as_ptr() as u64))
+        .u32(8, fd_u32(prog.as_fd()));
+    bpf(cmd::RAW_TRACEPOINT_OPEN, &mut a)
+        .map(owned_fd)
+        .map_err(Error::sys("BPF_RAW_TRACEPOINT_OPEN"))
 }
 
 /// Input of [`prog_test_run`].

@@ -118,20 +118,6 @@ fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
 impl Session {
     /// Creates maps, loads every program, attaches all but BEGIN/END.
     pub fn load(compiled: Compiled, pid: Option<i32>) -> Result<Session, RunError> {
-        // Programs this runtime compiles (`-d` prints them) but cannot attach yet: they
-        // need a BTF attach target (BPF_PROG_TYPE_TRACING) or BPF_RAW_TRACEPOINT_OPEN,
-        // which bpf-sys does not offer yet.
-        for p in &compiled.progs {
-            let why = match p.kind {
-                ProbeKind::Kfunc { .. } => "kfunc/kretfunc probes are compiled (see -d) but not attached by kmodkit trace yet",
-                ProbeKind::RawTracepoint { .. } => "rawtracepoint probes are compiled (see -d) but not attached by kmodkit trace yet",
-                _ => continue,
-            };
-            return Err(RunError::Unsupported {
-                probe: p.name.clone(),
-                why,
-            });
-        }
         let mut maps = Vec::new();
         for m in &compiled.maps {
             let name = m.name.trim_start_matches('@');
@@ -153,8 +139,16 @@ impl Session {
         let mut progs = Vec::new();
         for p in &compiled.progs {
             let bytes = patch_maps(&p.insns, &maps);
+            // A kfunc program is loaded for its function (BTF id) and entry or exit.
+            let expected_attach_type = match p.kind {
+                ProbeKind::Kfunc { ret: false, .. } => bpf_sys::attach_type::TRACE_FENTRY,
+                ProbeKind::Kfunc { ret: true, .. } => bpf_sys::attach_type::TRACE_FEXIT,
+                _ => 0,
+            };
             let spec = bpf_sys::ProgSpec {
                 name: "kmodkit_trace",
+                expected_attach_type,
+                attach_btf_id: p.attach_btf_id,
                 ..bpf_sys::ProgSpec::new(p.prog_type, &bytes)
             };
             let fd = bpf_sys::prog_load(&spec).map_err(|e| match e {
@@ -192,13 +186,35 @@ impl Session {
         // no file this process opens shows up in probes already attached (bpftrace's order).
         let all_cpus = bpf_sys::online_cpus();
         let mut plans = Vec::new();
+        let mut raw = Vec::new();
         for i in 0..s.compiled.progs.len() {
+            // Attached through bpf() itself, not a perf event.
+            match &s.compiled.progs[i].kind {
+                ProbeKind::Kfunc { .. } => {
+                    raw.push((i, None));
+                    continue;
+                }
+                ProbeKind::RawTracepoint { name } => {
+                    raw.push((i, Some(name.clone())));
+                    continue;
+                }
+                _ => {}
+            }
             if let Some(plan) = s.plan(i, pid, &all_cpus)? {
                 plans.push((i, plan));
             }
         }
         for (i, plan) in plans {
             s.attach(i, plan)?;
+        }
+        for (i, name) in raw {
+            let fd = bpf_sys::raw_tracepoint_open(name.as_deref(), &s.progs[i]).map_err(|e| {
+                RunError::Attach {
+                    probe: s.compiled.progs[i].name.clone(),
+                    err: e.to_string(),
+                }
+            })?;
+            s.links.push(fd);
         }
         s.attached = s.compiled.progs.len();
         Ok(s)
@@ -233,9 +249,7 @@ impl Session {
         };
         let (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32) = match &p.kind {
             ProbeKind::Begin | ProbeKind::End => return Ok(None),
-            ProbeKind::Kfunc { .. } | ProbeKind::RawTracepoint { .. } => {
-                return Err(err("this probe type is not attached yet".into()))
-            }
+            ProbeKind::Kfunc { .. } | ProbeKind::RawTracepoint { .. } => return Ok(None),
             ProbeKind::Tracepoint { category, name } => {
                 let id = read_u64(&format!(
                     "{}/events/{category}/{name}/id",

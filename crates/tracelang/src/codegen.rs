@@ -86,6 +86,8 @@ pub struct ProgSpec {
     pub name: String,
     pub prog_type: u32,
     pub insns: Vec<Insn>,
+    /// A kfunc's BTF `FUNC` id in vmlinux (what the program is loaded for), 0 otherwise.
+    pub attach_btf_id: u32,
 }
 
 /// What user space does when a record with this action's index arrives.
@@ -305,6 +307,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             name: inst.name.clone(),
             prog_type,
             insns,
+            attach_btf_id: inst.btf_func.unwrap_or(0),
         });
     }
     let mut stackmaps = Vec::new();
