@@ -1824,8 +1824,9 @@ impl Gen<'_> {
                 // `func`: the probe's function name, known at compile time.
                 let name = match &self.a.instances[self.inst].kind {
                     ProbeKind::Uprobe { symbol, .. } => symbol.clone(),
+                    // A module's function (`MODULE:FUNC`) is named without its module.
                     ProbeKind::Kprobe { function, .. } | ProbeKind::Kfunc { function, .. } => {
-                        function.clone()
+                        function.rsplit(':').next().unwrap_or("").to_string()
                     }
                     _ => String::new(),
                 };

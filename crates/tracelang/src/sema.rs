@@ -364,9 +364,12 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
             )])
         }
         "kprobe" | "k" | "kretprobe" | "kr" => {
-            if parts.len() != 2 || parts[1].is_empty() {
-                return bad(format!("invalid kprobe `{t}`"), "write kprobe:function");
+            // `kprobe:FUNC`, or `kprobe:MODULE:FUNC`: a module's function, which the kernel
+            // looks up by that same `MODULE:FUNC` name.
+            if !(2..=3).contains(&parts.len()) || parts[1..].iter().any(|p| p.is_empty()) {
+                return bad(format!("invalid kprobe `{t}`"), "write kprobe:function or kprobe:module:function");
             }
+            let function = parts[1..].join(":");
             if !cx.dry_run && !env.kprobes_available() {
                 return bad(
                     format!("kprobes are not available on this kernel: `{t}`"),
@@ -375,7 +378,7 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
             }
             Ok(vec![(
                 ProbeKind::Kprobe {
-                    function: parts[1].to_string(),
+                    function,
                     ret: ty.starts_with("kr"),
                 },
                 vec![],
