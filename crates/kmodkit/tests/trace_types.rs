@@ -340,7 +340,11 @@ fn shipped_tools_compile_in_a_dry_run() {
             "{f}"
         );
     }
-    assert!(ok.len() + 1 >= tools.len(), "only {} tools compile", ok.len());
+    assert!(
+        ok.len() + 1 >= tools.len(),
+        "only {} tools compile",
+        ok.len()
+    );
 }
 
 /// `--btf` with another kernel's image: a dry run of a kfunc script against Debian's 6.1

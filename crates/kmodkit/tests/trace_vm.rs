@@ -125,7 +125,8 @@ fn kfunc_and_module_kprobes_in_the_debian_kernel_6_12() {
         "kprobe:loop:lo_ioctl /pid == cpid/ { @[probe, func] = count(); }\n",
     )
     .unwrap();
-    let script = "echo '=== kfunc'; kmodkit trace -c 'cat /proc/version' /kfunc.bt; echo \"rc=$?\"\n\
+    let script =
+        "echo '=== kfunc'; kmodkit trace -c 'cat /proc/version' /kfunc.bt; echo \"rc=$?\"\n\
          modprobe loop\n\
          echo '=== module'; kmodkit trace -c 'losetup /dev/loop0' /mod.bt; echo \"rc=$?\"\n\
          echo '=== end'";

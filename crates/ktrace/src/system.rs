@@ -372,9 +372,8 @@ pub fn ld_so_cache(data: &[u8]) -> Vec<(String, String)> {
         return Vec::new();
     };
     let c = &data[start..];
-    let u32_at = |o: usize| -> Option<u32> {
-        Some(u32::from_le_bytes(c.get(o..o + 4)?.try_into().ok()?))
-    };
+    let u32_at =
+        |o: usize| -> Option<u32> { Some(u32::from_le_bytes(c.get(o..o + 4)?.try_into().ok()?)) };
     let cstr = |o: usize| -> Option<String> {
         let s = c.get(o..)?;
         let end = s.iter().position(|&b| b == 0)?;

@@ -128,7 +128,9 @@ mod tests {
         assert_eq!(installed("../etc/passwd"), None);
         std::fs::remove_dir_all(&d).unwrap();
         assert_eq!(
-            describe_installed("#!/usr/bin/env bpftrace\n/*\n * opensnoop\tTrace open() syscalls.\n"),
+            describe_installed(
+                "#!/usr/bin/env bpftrace\n/*\n * opensnoop\tTrace open() syscalls.\n"
+            ),
             "Trace open() syscalls."
         );
     }

@@ -94,9 +94,16 @@ pub struct ProgSpec {
 #[derive(Debug, Clone)]
 pub enum Action {
     Exit,
-    Printf { pieces: Vec<Piece>, args: Vec<Ty> },
+    Printf {
+        pieces: Vec<Piece>,
+        args: Vec<Ty>,
+    },
     PrintValue(Ty),
-    PrintMap { map: usize, top: usize, div: u64 },
+    PrintMap {
+        map: usize,
+        top: usize,
+        div: u64,
+    },
     Time(String),
     Clear(usize),
     Zero(usize),
@@ -104,7 +111,10 @@ pub enum Action {
     /// [`JOIN_ARGSIZE`] bytes after a second word; the first empty one ends the list.
     Join(String),
     /// `cat(FORMAT, args...)`: the file named by the formatted arguments, printed.
-    Cat { pieces: Vec<Piece>, args: Vec<Ty> },
+    Cat {
+        pieces: Vec<Piece>,
+        args: Vec<Ty>,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -518,8 +518,8 @@ const BUILTINS: &[&str] = &[
 /// The offset of register `name` in x86-64's `struct pt_regs` (what `reg()` reads).
 pub fn pt_regs_offset(name: &str) -> Option<i16> {
     const REGS: [&str; 21] = [
-        "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx",
-        "si", "di", "orig_ax", "ip", "cs", "flags", "sp", "ss",
+        "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si",
+        "di", "orig_ax", "ip", "cs", "flags", "sp", "ss",
     ];
     REGS.iter().position(|r| *r == name).map(|i| i as i16 * 8)
 }
@@ -1365,11 +1365,19 @@ impl Analysis {
                     ExprKind::Str(s) => s,
                     _ => "",
                 })
-                .map_err(|m| Diagnostic::new(format!("invalid cat format: {m}"), args[0].span, "here"))?;
-                let n = pieces.iter().filter(|p| matches!(p, Piece::Conv(_))).count();
+                .map_err(|m| {
+                    Diagnostic::new(format!("invalid cat format: {m}"), args[0].span, "here")
+                })?;
+                let n = pieces
+                    .iter()
+                    .filter(|p| matches!(p, Piece::Conv(_)))
+                    .count();
                 if n != args.len() - 1 {
                     return Err(Diagnostic::new(
-                        format!("cat: the format has {n} conversions but {} arguments are given", args.len() - 1),
+                        format!(
+                            "cat: the format has {n} conversions but {} arguments are given",
+                            args.len() - 1
+                        ),
                         span,
                         "argument count does not match the format",
                     ));
@@ -1460,11 +1468,12 @@ impl Analysis {
                                 STRLEN
                             }
                         },
-                        (None, Ty::Array(id)) => self
-                            .types()
-                            .and_then(|b| b.size_of(*id))
-                            .unwrap_or(0)
-                            .min(STRLEN as u64) as usize,
+                        (None, Ty::Array(id)) => {
+                            self.types()
+                                .and_then(|b| b.size_of(*id))
+                                .unwrap_or(0)
+                                .min(STRLEN as u64) as usize
+                        }
                         (None, _) => {
                             return Err(Diagnostic::new(
                                 "buf() of a pointer needs a length",
