@@ -561,7 +561,8 @@ fn ustack_map_keys_and_resolved_frames() {
 
 #[test]
 fn functions_of_the_shipped_tools() {
-    // kaddr, cat, strftime (the year only: bpftrace places monotonic ns on the wall clock
+    // kaddr, cat, cgroup_path (of the tracer's own cgroup, every hierarchy and a filtered
+    // one, and of no cgroup), strftime (the year only: bpftrace places monotonic ns on the wall clock
     // through the boot time, which moves with suspend), buf with %r, macaddr, bswap,
     // ntop (v4 and v6, values, keys and print) and reg, each on what the workload fixes:
     // the workload's own execve and its calls of work_add(i, j).
@@ -574,7 +575,9 @@ fn functions_of_the_shipped_tools() {
                  printf("%s\n", strftime("%Y", nsecs));
                  printf("%s %s %s\n", ntop(0x0100007f), ntop(10, 0), ntop(2, 0x0100007f));
                  @n[ntop(2, 0x0100007f)] = count(); print(ntop(0x0100007f));
-                 $x = bswap((uint16)0x1234); print($x); print(bswap(0x12345678)); }}
+                 $x = bswap((uint16)0x1234); print($x); print(bswap(0x12345678));
+                 printf("%s|%s|%s\n", cgroup_path(cgroup), cgroup_path(cgroup, "mem*"),
+                        cgroup_path(1234567)); }}
                tracepoint:syscalls:sys_enter_execve /pid == cpid/ {{
                  printf("[%r] %s %r\n", buf(args->filename, 9), macaddr(args->filename),
                         buf(args->filename, 3)); }}

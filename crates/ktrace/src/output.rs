@@ -125,6 +125,7 @@ pub fn value_to_str(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
             buf_to_str(b.get(8..8 + len).unwrap_or(&[]))
         }
         Ty::Timestamp(fmt) => timestamp_to_str(fmt, u64_at(b, 0)),
+        Ty::CgroupPath(filter) => crate::system::cgroup_paths(u64_at(b, 0), filter),
         _ => (u64_at(b, 0) as i64).to_string(),
     }
 }
@@ -209,7 +210,8 @@ pub fn value_to_json(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
         | Ty::Inet
         | Ty::MacAddr
         | Ty::Buf(_)
-        | Ty::Timestamp(_) => {
+        | Ty::Timestamp(_)
+        | Ty::CgroupPath(_) => {
             format!("\"{}\"", json_escape(&value_to_str(ty, b, sym)))
         }
         _ => value_to_str(ty, b, sym),

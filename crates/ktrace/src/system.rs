@@ -414,3 +414,67 @@ pub fn uprobe_offset(path: &str, symbol: &str) -> Result<u64, String> {
     }
     Ok(addr)
 }
+
+/// `cgroup_path(id, filter)` as bpftrace 0.17 prints it: for every cgroup hierarchy in
+/// /proc/mounts whose name matches `filter` (a v1 hierarchy is named by its mount
+/// point's last component, the v2 one `unified`), `NAME:PATH` where PATH is the directory
+/// whose inode is `id` under that mount (`/` for the mount itself; hierarchies without it
+/// left out); `unified` first, the others by name, joined with commas.
+pub fn cgroup_paths(id: u64, filter: &str) -> String {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let mut roots: Vec<(String, String)> = mounts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(' ');
+            let (dev, dir) = (f.next()?, f.next()?);
+            let name = match dev {
+                "cgroup2" => "unified".to_string(),
+                "cgroup" => Path::new(dir).file_name()?.to_string_lossy().into_owned(),
+                _ => return None,
+            };
+            Some((name, dir.to_string()))
+        })
+        .filter(|(n, _)| wildcard_match(filter, n))
+        .collect();
+    roots.sort_by(|a, b| match (a.0 == "unified", b.0 == "unified") {
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.0.cmp(&b.0),
+    });
+    let parts: Vec<String> = roots
+        .iter()
+        .map(|(name, dir)| (name, cgroup_path_in(Path::new(dir), id)))
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(name, p)| format!("{name}:{p}"))
+        .collect();
+    parts.join(",")
+}
+
+/// The path under `base` of the directory with inode `id` (`/` for `base` itself).
+fn cgroup_path_in(base: &Path, id: u64) -> String {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::metadata(base).is_ok_and(|m| m.ino() == id) {
+        return "/".into();
+    }
+    let mut stack = vec![base.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            if !ft.is_dir() {
+                continue;
+            }
+            let p = e.path();
+            if e.metadata().is_ok_and(|m| m.ino() == id) {
+                return p
+                    .strip_prefix(base)
+                    .map(|r| format!("/{}", r.display()))
+                    .unwrap_or_default();
+            }
+            stack.push(p);
+        }
+    }
+    String::new()
+}

@@ -647,7 +647,10 @@ impl Gen<'_> {
     /// Writes the value of `e` (of storage type `ty`) into the stack at `off`.
     fn store(&mut self, ty: &Ty, e: &Expr, off: i16) -> Result<(), Diagnostic> {
         if let ExprKind::Var(v) = &e.kind {
-            if matches!(ty, Ty::Inet | Ty::MacAddr | Ty::Buf(_) | Ty::Timestamp(_)) {
+            if matches!(
+                ty,
+                Ty::Inet | Ty::MacAddr | Ty::Buf(_) | Ty::Timestamp(_) | Ty::CgroupPath(_)
+            ) {
                 // A value a function made earlier: copied from its variable.
                 let src = self.vars[v];
                 self.copy(off, src, round8(ty.size()));
@@ -776,6 +779,14 @@ impl Gen<'_> {
                         self.free();
                     }
                 }
+            }
+            Ty::CgroupPath(_) => {
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected cgroup_path()", e.span, "here"));
+                };
+                let r = self.int(&args[0])?;
+                self.emit(stx(DW, FP, r, off));
+                self.free();
             }
             Ty::Timestamp(_) => {
                 let ExprKind::Call { args, .. } = &e.kind else {

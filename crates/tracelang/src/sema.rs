@@ -599,7 +599,7 @@ fn arity(name: &str) -> Option<(usize, usize)> {
         "exit" => (0, 0),
         "str" => (1, 2),
         "strncmp" => (3, 3),
-        "join" | "ntop" | "buf" => (1, 2),
+        "join" | "ntop" | "buf" | "cgroup_path" => (1, 2),
         "kaddr" | "bswap" | "macaddr" | "reg" => (1, 1),
         "strftime" => (2, 2),
         "ksym" | "usym" | "cat" | "signal" | "system" => (1, 64),
@@ -1041,7 +1041,7 @@ impl Analysis {
                 span,
                 "not a function",
             )
-            .hint("functions: printf print time exit str strncmp join ksym usym kaddr kstack ustack ntop bswap buf macaddr reg strftime cat signal system count sum avg min max stats hist lhist delete clear zero"));
+            .hint("functions: printf print time exit str strncmp join ksym usym kaddr kstack ustack ntop bswap buf macaddr reg strftime cgroup_path cat signal system count sum avg min max stats hist lhist delete clear zero"));
         };
         if args.len() < min || args.len() > max {
             let want = if min == max {
@@ -1174,6 +1174,7 @@ impl Analysis {
                                 | Ty::MacAddr
                                 | Ty::Buf(_)
                                 | Ty::Timestamp(_)
+                                | Ty::CgroupPath(_)
                         ))
                     {
                         return Err(Diagnostic::new(
@@ -1218,6 +1219,7 @@ impl Analysis {
                                     | Ty::MacAddr
                                     | Ty::Buf(_)
                                     | Ty::Timestamp(_)
+                                    | Ty::CgroupPath(_)
                             ))
                         {
                             return Err(Diagnostic::new(
@@ -1484,6 +1486,21 @@ impl Analysis {
                     };
                     Ty::Buf(n)
                 }
+            }
+            "cgroup_path" => {
+                int_arg(0)?;
+                let filter = match args.get(1).map(|a| &a.kind) {
+                    None => "*".to_string(),
+                    Some(ExprKind::Str(f)) => f.clone(),
+                    Some(_) => {
+                        return Err(Diagnostic::new(
+                            "cgroup_path() needs a string literal as its filter",
+                            args[1].span,
+                            "not a string literal",
+                        ))
+                    }
+                };
+                Ty::CgroupPath(filter)
             }
             "strftime" => {
                 let ExprKind::Str(fmt) = &args[0].kind else {
@@ -1762,7 +1779,8 @@ impl Checker<'_> {
                             | Ty::Inet
                             | Ty::MacAddr
                             | Ty::Buf(_)
-                            | Ty::Timestamp(_)),
+                            | Ty::Timestamp(_)
+                            | Ty::CgroupPath(_)),
                         ) => key_tys.push(t),
                         Some(t) => {
                             self.err(Diagnostic::new(

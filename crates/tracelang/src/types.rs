@@ -51,6 +51,9 @@ pub enum Ty {
     Buf(usize),
     /// A timestamp from `strftime(FORMAT, ns)`: the ns, formatted in user space.
     Timestamp(String),
+    /// `cgroup_path(id [, FILTER])`: the cgroup id, named in user space in each cgroup
+    /// hierarchy whose name matches FILTER (`*` by default).
+    CgroupPath(String),
 }
 
 pub const INT64: Ty = Ty::Int {
@@ -119,7 +122,7 @@ impl Ty {
             Ty::Tuple(t) => t.iter().map(|t| t.size().next_multiple_of(8)).sum(),
             Ty::Void | Ty::Args => 0,
             Ty::Inet => 24,
-            Ty::MacAddr | Ty::Timestamp(_) => 8,
+            Ty::MacAddr | Ty::Timestamp(_) | Ty::CgroupPath(_) => 8,
             Ty::Buf(n) => 8 + n,
         }
     }
@@ -176,6 +179,7 @@ impl fmt::Display for Ty {
             Ty::MacAddr => write!(f, "mac_address"),
             Ty::Buf(_) => write!(f, "buffer"),
             Ty::Timestamp(_) => write!(f, "timestamp"),
+            Ty::CgroupPath(_) => write!(f, "cgroup_path_t"),
         }
     }
 }
