@@ -157,6 +157,10 @@ impl Env for SystemEnv {
         uprobe_offset(path, symbol).map(|_| ())
     }
 
+    fn uprobe_path(&self, path: &str) -> String {
+        resolve_binary(path).display().to_string()
+    }
+
     fn kernel_symbol(&self, name: &str) -> Option<u64> {
         let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
         text.lines().find_map(|l| {
@@ -477,4 +481,89 @@ fn cgroup_path_in(base: &Path, id: u64) -> String {
         }
     }
     String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cache in glibc's new format with two entries, written by hand.
+    fn cache(entries: &[(&str, &str)]) -> Vec<u8> {
+        let mut strings = Vec::new();
+        let table = 48 + 24 * entries.len();
+        let mut offs = Vec::new();
+        for (k, v) in entries {
+            let ko = table + strings.len();
+            strings.extend_from_slice(k.as_bytes());
+            strings.push(0);
+            let vo = table + strings.len();
+            strings.extend_from_slice(v.as_bytes());
+            strings.push(0);
+            offs.push((ko as u32, vo as u32));
+        }
+        let mut b = b"glibc-ld.so.cache1.1".to_vec();
+        b.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(strings.len() as u32).to_le_bytes());
+        b.resize(48, 0);
+        for (k, v) in offs {
+            b.extend_from_slice(&0x303i32.to_le_bytes());
+            b.extend_from_slice(&k.to_le_bytes());
+            b.extend_from_slice(&v.to_le_bytes());
+            b.extend_from_slice(&[0; 12]);
+        }
+        b.extend_from_slice(&strings);
+        b
+    }
+
+    #[test]
+    fn ld_so_cache_entries_in_order() {
+        let c = cache(&[
+            ("libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3"),
+            ("libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"),
+        ]);
+        assert_eq!(
+            ld_so_cache(&c),
+            vec![
+                (
+                    "libssl.so.3".to_string(),
+                    "/lib/x86_64-linux-gnu/libssl.so.3".to_string()
+                ),
+                (
+                    "libc.so.6".to_string(),
+                    "/lib/x86_64-linux-gnu/libc.so.6".to_string()
+                ),
+            ]
+        );
+        // Truncated or foreign bytes give what is whole, never a panic.
+        for n in 0..c.len() {
+            let _ = ld_so_cache(&c[..n]);
+        }
+        assert!(ld_so_cache(b"not a cache").is_empty());
+    }
+
+    #[test]
+    fn library_names_resolve_like_the_dynamic_linker() {
+        // This host's libc (every glibc system has one in its cache).
+        if let Some(p) = resolve_library("libc") {
+            assert!(p.to_string_lossy().contains("libc.so"), "{}", p.display());
+            assert_eq!(resolve_library("c"), Some(p));
+        }
+        assert_eq!(resolve_library("no-such-library-kmodkit"), None);
+        assert_eq!(resolve_library("../libc"), None);
+    }
+
+    #[test]
+    fn task_states_come_with_or_without_kernel_headers() {
+        // From the running kernel's headers when installed, else from the stable table:
+        // either way runqlat's `#include <linux/sched.h>` gives TASK_RUNNING = 0.
+        let defs = SystemEnv::default().include_defines("linux/sched.h");
+        let v = defs
+            .iter()
+            .find(|(n, _)| n == "TASK_RUNNING")
+            .map(|(_, v)| v);
+        assert!(
+            v.is_some_and(|v| crate::lexer::parse_int(v) == Some(0)),
+            "{v:?}"
+        );
+    }
 }

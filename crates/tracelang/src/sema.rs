@@ -27,6 +27,11 @@ pub trait Env {
     fn btf(&self) -> Result<Arc<btf::Btf>, String> {
         Err("no BTF in this environment".into())
     }
+    /// The file a uprobe target names: a bare name (`libc`, `bash`) resolved as bpftrace
+    /// does (PATH, then the linker's cache), a path as given.
+    fn uprobe_path(&self, path: &str) -> String {
+        path.to_string()
+    }
     /// The address of a kernel symbol (`kaddr()`), from /proc/kallsyms.
     fn kernel_symbol(&self, _name: &str) -> Option<u64> {
         None
@@ -355,7 +360,7 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
             }
             Ok(vec![(
                 ProbeKind::Uprobe {
-                    path: parts[1].to_string(),
+                    path: env.uprobe_path(parts[1]),
                     symbol: parts[2].to_string(),
                     ret: ty.starts_with("ur"),
                 },
