@@ -587,3 +587,43 @@ fn functions_of_the_shipped_tools() {
         Some(4),
     );
 }
+
+#[test]
+fn cpp_uprobes_by_demangled_name_and_wildcard() {
+    // bpftrace 0.17 matches a uprobe's function against each symbol's own name and its
+    // C++ demangled name (quoted when it has colons); probes are named by the mangled one.
+    if workload().is_none() || !have_tool("c++") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("kmodkit-cpp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("cppwork.cc");
+    std::fs::write(
+        &src,
+        "namespace ns { struct K { __attribute__((noinline)) int get(int x) \
+           { asm volatile(\"\"); return x + 1; } }; }\n\
+         __attribute__((noinline)) int add(int a, int b) { asm volatile(\"\"); return a + b; }\n\
+         int main() { ns::K k; int t = 0; for (int i = 0; i < 3; i++) t += k.get(i) + add(i, 1);\n\
+           return t > 100; }\n",
+    )
+    .unwrap();
+    let bin = dir.join("cppwork");
+    let st = Command::new("c++")
+        .args(["-O1", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let b = bin.display().to_string();
+    let script = format!(
+        r#"uprobe:{b}:"ns::K::get(int)" /pid == cpid/ {{ @get[probe] = count(); }}
+           uprobe:{b}:*add* /pid == cpid/ {{ @add[probe] = sum(reg("di")); }}
+           uretprobe:{b}:_Z3addii /pid == cpid/ {{ @ret = sum(retval); }}"#
+    );
+    if let Some((o, t)) = outputs(&script, Some(&b), &[], &[]) {
+        assert!(o.contains("@get[uprobe:"), "{o}");
+        assert!(o.contains(":_Z3addii]: 3"), "{o}");
+        assert_eq!(o, t);
+    }
+}

@@ -157,6 +157,10 @@ impl Env for SystemEnv {
         uprobe_offset(path, symbol).map(|_| ())
     }
 
+    fn uprobe_symbols(&self, path: &str, pattern: &str) -> Result<Vec<String>, String> {
+        uprobe_symbols(path, pattern)
+    }
+
     fn uprobe_path(&self, path: &str) -> String {
         resolve_binary(path).display().to_string()
     }
@@ -396,6 +400,48 @@ pub fn ld_so_cache(data: &[u8]) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The function symbols (defined, nonzero address) of the ELF file at `path` that
+/// `pattern` names, as bpftrace 0.17 matches them: the symbol's own name, or its C++
+/// demangled name (`ns::K::get(int)`, as c++filt prints it); with `*`, every symbol whose
+/// name or demangled name matches. Mangled names, sorted, each once.
+pub fn uprobe_symbols(path: &str, pattern: &str) -> Result<Vec<String>, String> {
+    let p = resolve_binary(path);
+    let data = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let file = object::File::parse(&*data)
+        .map_err(|e| format!("{}: not an ELF file: {e}", p.display()))?;
+    let glob = pattern.contains('*');
+    let mut out: Vec<String> = file
+        .symbols()
+        .chain(file.dynamic_symbols())
+        .filter(|s| s.address() != 0 && s.is_definition() && s.kind() == object::SymbolKind::Text)
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter(|name| {
+            let demangled = demangle(name);
+            if glob {
+                tracelang::sema::wildcard_match(pattern, name)
+                    || demangled.is_some_and(|d| tracelang::sema::wildcard_match(pattern, &d))
+            } else {
+                name == pattern || demangled.as_deref() == Some(pattern)
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    if out.is_empty() && !glob {
+        return Err(format!("{}: no symbol `{pattern}`", p.display()));
+    }
+    Ok(out)
+}
+
+/// A C++ symbol's demangled name (`_ZN2ns1K3getEi` -> `ns::K::get(int)`); None for others.
+pub fn demangle(name: &str) -> Option<String> {
+    if !name.starts_with("_Z") {
+        return None;
+    }
+    let sym = cpp_demangle::Symbol::new(name).ok()?;
+    sym.demangle(&cpp_demangle::DemangleOptions::default()).ok()
 }
 
 /// The file offset of `symbol` in the ELF file at `path` (what a uprobe attaches to).

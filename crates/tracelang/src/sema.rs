@@ -27,6 +27,13 @@ pub trait Env {
     fn btf(&self) -> Result<Arc<btf::Btf>, String> {
         Err("no BTF in this environment".into())
     }
+    /// The symbols of the ELF file `path` that a uprobe's function `pattern` names: the
+    /// symbol itself, the C++ function whose demangled name it is (`ns::K::get(int)`), or,
+    /// with `*`, every symbol whose name or demangled name matches; as mangled names.
+    fn uprobe_symbols(&self, path: &str, pattern: &str) -> Result<Vec<String>, String> {
+        self.uprobe_target(path, pattern)
+            .map(|_| vec![pattern.to_string()])
+    }
     /// The file a uprobe target names: a bare name (`libc`, `bash`) resolved as bpftrace
     /// does (PATH, then the linker's cache), a path as given.
     fn uprobe_path(&self, path: &str) -> String {
@@ -347,26 +354,40 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
             Ok(out)
         }
         "uprobe" | "u" | "uretprobe" | "ur" => {
-            if parts.len() != 3 || parts[1].is_empty() || parts[2].is_empty() {
+            // A demangled C++ name keeps its colons (`uprobe:/bin/x:"ns::K::get(int)"`,
+            // the quotes already gone): the function is everything after the file.
+            let function = parts.get(2..).map(|p| p.join(":")).unwrap_or_default();
+            let parts = [parts[0], parts.get(1).copied().unwrap_or(""), function.as_str()];
+            if parts[1].is_empty() || parts[2].is_empty() {
                 return bad(
                     format!("invalid uprobe `{t}`"),
                     "write uprobe:/path/to/binary:function",
                 );
             }
-            // A dry run needs the file, not the symbol's offset (as bpftrace -d).
-            let symbol = if cx.dry_run { "" } else { parts[2] };
-            if let Err(e) = env.uprobe_target(parts[1], symbol) {
-                return bad(format!("cannot attach `{t}`: {e}"), "check the path and that the binary has this symbol (nm -D / nm)");
-            }
-            Ok(vec![(
-                ProbeKind::Uprobe {
-                    path: env.uprobe_path(parts[1]),
-                    symbol: parts[2].to_string(),
-                    ret: ty.starts_with("ur"),
-                },
-                vec![],
-                None,
-            )])
+            let symbols = match env.uprobe_symbols(parts[1], parts[2]) {
+                Ok(s) if !s.is_empty() => s,
+                // A dry run needs the file, not the symbol's offset (as bpftrace -d).
+                _ if cx.dry_run && env.uprobe_target(parts[1], "").is_ok() => {
+                    vec![parts[2].to_string()]
+                }
+                Ok(_) => return bad(format!("no symbol of `{}` matches `{}`", parts[1], parts[2]), "list them with `kmodkit trace -l 'uprobe:BINARY:*'`"),
+                Err(e) => return bad(format!("cannot attach `{t}`: {e}"), "check the path and that the binary has this symbol (nm -D / nm)"),
+            };
+            let path = env.uprobe_path(parts[1]);
+            Ok(symbols
+                .into_iter()
+                .map(|symbol| {
+                    (
+                        ProbeKind::Uprobe {
+                            path: path.clone(),
+                            symbol,
+                            ret: ty.starts_with("ur"),
+                        },
+                        vec![],
+                        None,
+                    )
+                })
+                .collect())
         }
         "kprobe" | "k" | "kretprobe" | "kr" => {
             // `kprobe:FUNC`, or `kprobe:MODULE:FUNC`: a module's function, which the kernel
