@@ -103,6 +103,7 @@ fn kprobes(k: &Kernel) {
 /// as `kprobe:MODULE:FUNC`, in Debian's 6.12 kernel with the guest's own BTF, in one boot:
 /// - kfunc + kretfunc on `do_sys_openat2` around a `cat` (`args->dfd` is AT_FDCWD, `retval`
 ///   the new fd, 3 for cat's one open; every entry has its exit);
+/// - `path()` of `security_inode_getattr`'s path naming the file `stat` asks about;
 /// - `kprobe:loop:lo_ioctl` after `modprobe loop`, fired by `losetup /dev/loop0` (its
 ///   LOOP_GET_STATUS64 ioctl), `func` naming the function.
 #[test]
@@ -119,6 +120,12 @@ fn kfunc_and_module_kprobes_in_the_debian_kernel_6_12() {
          kretfunc:do_sys_openat2 /pid == cpid/ { @fd[retval] = count(); }\n",
     )
     .unwrap();
+    let kp = d.join("path.bt");
+    std::fs::write(
+        &kp,
+        "kfunc:security_inode_getattr /pid == cpid/ { @[path(args->path)] = count(); }\n",
+    )
+    .unwrap();
     let km = d.join("mod.bt");
     std::fs::write(
         &km,
@@ -127,6 +134,7 @@ fn kfunc_and_module_kprobes_in_the_debian_kernel_6_12() {
     .unwrap();
     let script =
         "echo '=== kfunc'; kmodkit trace -c 'cat /proc/version' /kfunc.bt; echo \"rc=$?\"\n\
+         echo '=== path'; kmodkit trace -c 'stat /proc/version' /path.bt; echo \"rc=$?\"\n\
          modprobe loop\n\
          echo '=== module'; kmodkit trace -c 'losetup /dev/loop0' /mod.bt; echo \"rc=$?\"\n\
          echo '=== end'";
@@ -141,6 +149,8 @@ fn kfunc_and_module_kprobes_in_the_debian_kernel_6_12() {
         .arg(format!("{}:/kfunc.bt", kf.display()))
         .arg("--add")
         .arg(format!("{}:/mod.bt", km.display()))
+        .arg("--add")
+        .arg(format!("{}:/path.bt", kp.display()))
         .arg("--")
         .arg(script)
         .output()
@@ -165,6 +175,16 @@ fn kfunc_and_module_kprobes_in_the_debian_kernel_6_12() {
         .filter_map(|l| l.rsplit_once(": ")?.1.parse::<u64>().ok())
         .sum();
     assert_eq!(fd_total, opens, "every kfunc hit has its kretfunc:\n{t}");
+
+    // path(): bpf_d_path on the `struct path *` security_inode_getattr is given (a function the
+    // kernel allows it in), for busybox stat's file.
+    let s = section(&t, "path");
+    assert_eq!(s.first(), Some(&"Attaching 1 probe..."), "{t}");
+    assert!(s.contains(&"rc=0"), "{t}");
+    assert!(
+        map_value(&s, "@[/proc/version]: ").is_some_and(|n| n >= 1),
+        "{t}"
+    );
 
     let s = section(&t, "module");
     assert_eq!(s.first(), Some(&"Attaching 1 probe..."), "{t}");

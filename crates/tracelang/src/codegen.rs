@@ -57,6 +57,7 @@ const PROBE_READ_USER_STR: i32 = 114;
 const PROBE_READ_KERNEL_STR: i32 = 115;
 const RINGBUF_RESERVE: i32 = 131;
 const RINGBUF_SUBMIT: i32 = 132;
+const D_PATH: i32 = 147;
 
 /// `join()`: the arguments it reads at most and the bytes kept of each (bpftrace 0.17's
 /// `join_argnum` and `join_argsize`).
@@ -1909,6 +1910,19 @@ impl Gen<'_> {
                 self.frame_ptr(1, off);
                 self.emit(mov_imm(2, n as i32));
                 self.emit(call(PROBE_READ_STR));
+                Ok((off, cap))
+            }
+            ExprKind::Call { name, args } if name == "path" => {
+                // bpf_d_path(path, buf, size): the pointer straight from the arguments,
+                // which the verifier knows as a `struct path *`.
+                let off = self.alloc(cap, e.span)?;
+                self.zero(off, cap);
+                let r = self.int(&args[0])?;
+                self.emit(mov_reg(1, r));
+                self.frame_ptr(2, off);
+                self.emit(mov_imm(3, n as i32));
+                self.emit(call(D_PATH));
+                self.free();
                 Ok((off, cap))
             }
             ExprKind::Call { name, args } if name == "str" => {

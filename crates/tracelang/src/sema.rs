@@ -626,7 +626,7 @@ fn arity(name: &str) -> Option<(usize, usize)> {
         "str" => (1, 2),
         "strncmp" => (3, 3),
         "join" | "ntop" | "buf" | "cgroup_path" => (1, 2),
-        "kaddr" | "bswap" | "macaddr" | "reg" => (1, 1),
+        "kaddr" | "bswap" | "macaddr" | "reg" | "path" => (1, 1),
         "strftime" => (2, 2),
         "ksym" | "usym" | "cat" | "signal" | "system" => (1, 64),
         "kstack" | "ustack" => (0, 2),
@@ -1067,7 +1067,7 @@ impl Analysis {
                 span,
                 "not a function",
             )
-            .hint("functions: printf print time exit str strncmp join ksym usym kaddr kstack ustack ntop bswap buf macaddr reg strftime cgroup_path cat signal system count sum avg min max stats hist lhist delete clear zero"));
+            .hint("functions: printf print time exit str strncmp join ksym usym kaddr kstack ustack ntop bswap buf macaddr reg strftime cgroup_path path cat signal system count sum avg min max stats hist lhist delete clear zero"));
         };
         if args.len() < min || args.len() > max {
             let want = if min == max {
@@ -1512,6 +1512,19 @@ impl Analysis {
                     };
                     Ty::Buf(n)
                 }
+            }
+            "path" => {
+                // bpf_d_path(): only in kfunc/kretfunc programs, on a `struct path *`
+                // the kernel hands the function (its arguments).
+                if !matches!(self.instances[inst].kind, ProbeKind::Kfunc { .. }) {
+                    return Err(Diagnostic::new(
+                        "path() is only available in kfunc and kretfunc probes",
+                        span,
+                        "not available here",
+                    ));
+                }
+                int_arg(0)?;
+                Ty::Str(STRLEN)
             }
             "cgroup_path" => {
                 int_arg(0)?;
