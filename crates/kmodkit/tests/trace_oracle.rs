@@ -564,7 +564,8 @@ fn functions_of_the_shipped_tools() {
     // kaddr, cat, cgroup_path (of the tracer's own cgroup, every hierarchy and a filtered
     // one, and of no cgroup), strftime (the year only: bpftrace places monotonic ns on the wall clock
     // through the boot time, which moves with suspend), buf with %r, macaddr, bswap,
-    // ntop (v4 and v6, values, keys and print) and reg, each on what the workload fixes:
+    // ntop (v4 and v6, values, keys and print), reg and uaddr (a pointer: a hex map key),
+    // each on what the workload fixes:
     // the workload's own execve and its calls of work_add(i, j).
     let Some(w) = workload() else { return };
     let file = w.with_file_name("cat.txt");
@@ -581,7 +582,8 @@ fn functions_of_the_shipped_tools() {
                tracepoint:syscalls:sys_enter_execve /pid == cpid/ {{
                  printf("[%r] %s %r\n", buf(args->filename, 9), macaddr(args->filename),
                         buf(args->filename, 3)); }}
-               uprobe:@W@:work_add /pid == cpid/ {{ @[reg("di")] = sum(reg("si")); }}"#,
+               uprobe:@W@:work_add /pid == cpid/ {{ @[reg("di")] = sum(reg("si"));
+                 @u[uaddr("__dso_handle")] = count(); }}"#,
             file.display()
         ),
         Some(4),

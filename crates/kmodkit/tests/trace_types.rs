@@ -409,3 +409,11 @@ fn rawtracepoint_attaches_and_counts_what_the_tracepoint_counts() {
     assert!(raw.iter().any(|l| l.starts_with("@[1]: ")), "{raw:?}");
     assert_eq!(raw, tp);
 }
+
+#[test]
+fn struct_pointers_as_map_keys_print_in_hex_as_bpftrace() {
+    same(
+        "tracepoint:syscalls:sys_enter_read /pid == cpid/ { \
+           @k[(struct task_struct *)0x1234] = count(); @v = (struct task_struct *)0x1234; }",
+    );
+}

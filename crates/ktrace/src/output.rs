@@ -265,6 +265,8 @@ pub enum Format {
 fn key_field(t: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
     match t {
         Ty::Kstack(_) | Ty::Ustack(_) => stack_to_str(t, b, sym, 4),
+        // A pointer key is printed in hex, as bpftrace prints pointers.
+        Ty::Ptr(_) => format!("0x{:x}", u64_at(b, 0)),
         _ => value_to_str(t, b, sym),
     }
 }

@@ -161,6 +161,16 @@ impl Env for SystemEnv {
         uprobe_symbols(path, pattern)
     }
 
+    fn user_symbol(&self, path: &str, name: &str) -> Option<u64> {
+        let data = std::fs::read(resolve_binary(path)).ok()?;
+        let file = object::File::parse(&*data).ok()?;
+        let found = file
+            .symbols()
+            .chain(file.dynamic_symbols())
+            .find(|s| s.name() == Ok(name) && s.kind() == object::SymbolKind::Data);
+        found.map(|s| s.address())
+    }
+
     fn uprobe_path(&self, path: &str) -> String {
         resolve_binary(path).display().to_string()
     }

@@ -1697,6 +1697,20 @@ impl Gen<'_> {
                 self.emit2(ld_imm64(r, 0, addr));
                 Ok(r)
             }
+            ExprKind::Call { name, args } if name == "uaddr" => {
+                let addr = match (&self.a.instances[self.inst].kind, &args[0].kind) {
+                    (ProbeKind::Uprobe { path, .. }, ExprKind::Str(sym)) => self
+                        .a
+                        .user_symbols
+                        .get(&(path.clone(), sym.clone()))
+                        .copied()
+                        .unwrap_or(0),
+                    _ => 0,
+                };
+                let r = self.take(e.span)?;
+                self.emit2(ld_imm64(r, 0, addr));
+                Ok(r)
+            }
             ExprKind::Call { name, args } if name == "bswap" => {
                 let size = match self.ty(&args[0])? {
                     Ty::Int { size, .. } => size,

@@ -39,6 +39,11 @@ pub trait Env {
     fn uprobe_path(&self, path: &str) -> String {
         path.to_string()
     }
+    /// The address of the data symbol `name` of the ELF file `path` (`uaddr()`), as its
+    /// symbol table gives it.
+    fn user_symbol(&self, _path: &str, _name: &str) -> Option<u64> {
+        None
+    }
     /// The address of a kernel symbol (`kaddr()`), from /proc/kallsyms.
     fn kernel_symbol(&self, _name: &str) -> Option<u64> {
         None
@@ -104,6 +109,8 @@ pub struct Analysis {
     pub local_types: HashMap<String, u32>,
     /// The addresses of the kernel symbols `kaddr()` names.
     pub kernel_symbols: HashMap<String, u64>,
+    /// The addresses of the data symbols `uaddr()` names, by (uprobe file, symbol).
+    pub user_symbols: HashMap<(String, String), u64>,
 }
 
 pub struct Options<'a> {
@@ -162,7 +169,8 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
         local_types: HashMap::new(),
         // A dry run compiles what it cannot resolve here with address 0 (as it compiles
         // kprobes on a kernel without them).
-        kernel_symbols: kaddr_names(prog)
+        user_symbols: HashMap::new(),
+        kernel_symbols: kaddr_names(prog, "kaddr")
             .into_iter()
             .filter_map(|n| match env.kernel_symbol(&n) {
                 Some(a) => Some((n, a)),
@@ -170,6 +178,15 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
             })
             .collect(),
     };
+    for name in kaddr_names(prog, "uaddr") {
+        for inst in &a.instances {
+            if let ProbeKind::Uprobe { path, .. } = &inst.kind {
+                if let Some(v) = env.user_symbol(path, &name) {
+                    a.user_symbols.insert((path.clone(), name.clone()), v);
+                }
+            }
+        }
+    }
     // Headers are read only for scripts that name constants (or use types).
     let included: Vec<(String, String)> = match needs_types {
         true => prog
@@ -550,66 +567,67 @@ pub fn pt_regs_offset(name: &str) -> Option<i16> {
     REGS.iter().position(|r| *r == name).map(|i| i as i16 * 8)
 }
 
-/// The `kaddr("NAME")` calls of a program: the kernel symbols to resolve before analysis.
-pub fn kaddr_names(prog: &Program) -> Vec<String> {
-    fn expr(e: &Expr, out: &mut Vec<String>) {
+/// The string literals `f("NAME")` calls of a program name (`kaddr`, `uaddr`): the
+/// symbols to resolve before analysis.
+pub fn kaddr_names(prog: &Program, f: &str) -> Vec<String> {
+    fn expr(e: &Expr, f: &str, out: &mut Vec<String>) {
         match &e.kind {
             ExprKind::Call { name, args } => {
-                if name == "kaddr" {
+                if name == f {
                     if let Some(ExprKind::Str(s)) = args.first().map(|a| &a.kind) {
                         out.push(s.clone());
                     }
                 }
-                args.iter().for_each(|a| expr(a, out));
+                args.iter().for_each(|a| expr(a, f, out));
             }
-            ExprKind::Map { keys, .. } => keys.iter().for_each(|a| expr(a, out)),
+            ExprKind::Map { keys, .. } => keys.iter().for_each(|a| expr(a, f, out)),
             ExprKind::Binary { lhs, rhs, .. } => {
-                expr(lhs, out);
-                expr(rhs, out);
+                expr(lhs, f, out);
+                expr(rhs, f, out);
             }
             ExprKind::Ternary { cond, then, els } => {
-                expr(cond, out);
-                expr(then, out);
-                expr(els, out);
+                expr(cond, f, out);
+                expr(then, f, out);
+                expr(els, f, out);
             }
             ExprKind::Index { expr: a, index: b } => {
-                expr(a, out);
-                expr(b, out);
+                expr(a, f, out);
+                expr(b, f, out);
             }
             ExprKind::Unary { expr: a, .. }
             | ExprKind::Field { expr: a, .. }
             | ExprKind::Cast { expr: a, .. }
-            | ExprKind::SizeofExpr(a) => expr(a, out),
-            ExprKind::Tuple(v) => v.iter().for_each(|a| expr(a, out)),
+            | ExprKind::SizeofExpr(a) => expr(a, f, out),
+            ExprKind::Tuple(v) => v.iter().for_each(|a| expr(a, f, out)),
             _ => {}
         }
     }
-    fn stmt(s: &Stmt, out: &mut Vec<String>) {
+    fn stmt(s: &Stmt, f: &str, out: &mut Vec<String>) {
         #[allow(unreachable_patterns)]
         match s {
-            Stmt::Expr(e) | Stmt::AssignVar { value: e, .. } => expr(e, out),
+            Stmt::Expr(e) | Stmt::AssignVar { value: e, .. } => expr(e, f, out),
             Stmt::AssignMap { map, value, .. } => {
-                expr(map, out);
-                expr(value, out);
+                expr(map, f, out);
+                expr(value, f, out);
             }
             Stmt::If { cond, then, els } => {
-                expr(cond, out);
-                then.iter().chain(els).for_each(|s| stmt(s, out));
+                expr(cond, f, out);
+                then.iter().chain(els).for_each(|s| stmt(s, f, out));
             }
             Stmt::While { cond, body } => {
-                expr(cond, out);
-                body.iter().for_each(|s| stmt(s, out));
+                expr(cond, f, out);
+                body.iter().for_each(|s| stmt(s, f, out));
             }
-            Stmt::Unroll { body, .. } => body.iter().for_each(|s| stmt(s, out)),
+            Stmt::Unroll { body, .. } => body.iter().for_each(|s| stmt(s, f, out)),
             _ => {}
         }
     }
     let mut out = Vec::new();
     for p in &prog.probes {
         if let Some(e) = &p.predicate {
-            expr(e, &mut out);
+            expr(e, f, &mut out);
         }
-        p.body.iter().for_each(|s| stmt(s, &mut out));
+        p.body.iter().for_each(|s| stmt(s, f, &mut out));
     }
     out.sort();
     out.dedup();
@@ -626,7 +644,7 @@ fn arity(name: &str) -> Option<(usize, usize)> {
         "str" => (1, 2),
         "strncmp" => (3, 3),
         "join" | "ntop" | "buf" | "cgroup_path" => (1, 2),
-        "kaddr" | "bswap" | "macaddr" | "reg" | "path" => (1, 1),
+        "kaddr" | "uaddr" | "bswap" | "macaddr" | "reg" | "path" => (1, 1),
         "strftime" => (2, 2),
         "ksym" | "usym" | "cat" | "signal" | "system" => (1, 64),
         "kstack" | "ustack" => (0, 2),
@@ -1067,7 +1085,7 @@ impl Analysis {
                 span,
                 "not a function",
             )
-            .hint("functions: printf print time exit str strncmp join ksym usym kaddr kstack ustack ntop bswap buf macaddr reg strftime cgroup_path path cat signal system count sum avg min max stats hist lhist delete clear zero"));
+            .hint("functions: printf print time exit str strncmp join ksym usym kaddr kstack ustack ntop bswap buf macaddr reg strftime cgroup_path path uaddr cat signal system count sum avg min max stats hist lhist delete clear zero"));
         };
         if args.len() < min || args.len() > max {
             let want = if min == max {
@@ -1462,6 +1480,30 @@ impl Analysis {
                     ))
                 }
             },
+            "uaddr" => {
+                let ProbeKind::Uprobe { path, .. } = &self.instances[inst].kind else {
+                    return Err(Diagnostic::new(
+                        "uaddr() is only available in uprobes",
+                        span,
+                        "not available here",
+                    ));
+                };
+                let ExprKind::Str(sym) = &args[0].kind else {
+                    return Err(Diagnostic::new(
+                        "uaddr() needs a string literal",
+                        args[0].span,
+                        "not a string literal",
+                    ));
+                };
+                if !self.user_symbols.contains_key(&(path.clone(), sym.clone())) {
+                    return Err(Diagnostic::new(
+                        format!("Could not resolve symbol: {path}:{sym}"),
+                        args[0].span,
+                        "not a data symbol of this binary",
+                    ));
+                }
+                Ty::Ptr(0)
+            }
             "bswap" => match self.ty(&args[0], inst)? {
                 Ty::Int { size, .. } => Ty::Int {
                     size,
@@ -1806,6 +1848,8 @@ impl Checker<'_> {
                 let mut key_tys = Vec::new();
                 for k in keys {
                     match self.expr(k) {
+                        // A pointer key keeps being a pointer: bpftrace prints it in hex.
+                        Some(Ty::Ptr(_)) => key_tys.push(Ty::Ptr(0)),
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
                             key_tys.push(t.stored())
                         }
