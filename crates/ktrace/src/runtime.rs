@@ -505,7 +505,7 @@ impl Session {
         self.drain(out);
         out.write_all(b"\n\n")?;
         for idx in 0..self.compiled.maps.len() {
-            if self.compiled.maps[idx].info.is_some() {
+            if self.compiled.print_maps_on_exit && self.compiled.maps[idx].info.is_some() {
                 out.write_all(self.map_text(idx, 0, 0).as_bytes())?;
             }
         }

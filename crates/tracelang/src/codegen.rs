@@ -103,6 +103,9 @@ pub struct Compiled {
     /// The stack-trace maps (frame limit, index in `maps`; 0 is the default limit), one
     /// per limit used, as bpftrace keeps them.
     pub stackmaps: Vec<(u16, usize)>,
+    /// Whether the maps are printed at exit (`config = { print_maps_on_exit = 0 }` turns it
+    /// off).
+    pub print_maps_on_exit: bool,
 }
 
 impl Compiled {
@@ -174,6 +177,8 @@ fn stmt_span(s: &Stmt) -> Span {
         Stmt::AssignMap { span, .. }
         | Stmt::AssignVar { span, .. }
         | Stmt::Unroll { span, .. }
+        | Stmt::Let { span, .. }
+        | Stmt::For { span, .. }
         | Stmt::Break(span)
         | Stmt::Continue(span)
         | Stmt::Return(span) => *span,
@@ -324,6 +329,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         actions,
         probe_names,
         stackmaps,
+        print_maps_on_exit: a.config.print_maps_on_exit,
     })
 }
 
@@ -596,6 +602,27 @@ impl Gen<'_> {
                 self.bind(l_end);
                 Ok(())
             }
+            Stmt::Let {
+                name, value, span, ..
+            } => match value {
+                Some(v) => self.stmt(&Stmt::AssignVar {
+                    name: name.clone(),
+                    op: None,
+                    value: v.clone(),
+                    span: *span,
+                }),
+                // The variable's slot is zeroed when the program starts.
+                None => Ok(()),
+            },
+            Stmt::For { span, .. } => Err(Diagnostic::new(
+                "for loops over maps are not supported yet by kmodkit trace",
+                *span,
+                "not supported",
+            )
+            .hint(
+                "they need bpf_for_each_map_elem with a callback described by BTF; \
+                 print the map with print(@map) instead",
+            )),
             Stmt::Break(_) => {
                 let (b, _) = *self.loops.last().expect("sema checks break is in a loop");
                 self.jump(b);
@@ -1400,6 +1427,36 @@ impl Gen<'_> {
                 self.bind(l_end);
                 Ok(r)
             }
+            ExprKind::Field { .. } if self.stack_tuple(e)?.is_some() => {
+                let (off, t) = self.stack_tuple(e)?.expect("checked by the guard");
+                let r = self.take(e.span)?;
+                self.emit(ldx(DW, r, FP, off));
+                if let Ty::Int { size, signed } = t {
+                    self.narrow(r, size, signed);
+                }
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "has_key" => {
+                // has_key(@m, key): whether a lookup finds the key.
+                let ExprKind::Map { name: m, .. } = &args[0].kind else {
+                    return Err(Diagnostic::new("expected a map", args[0].span, "here"));
+                };
+                let info = self.a.maps[m].clone();
+                let keys: Vec<Expr> = match &args[1].kind {
+                    ExprKind::Tuple(items) if info.keys.len() > 1 => items.clone(),
+                    _ => vec![args[1].clone()],
+                };
+                let idx = self.map_idx(m);
+                let key = self.key(&info, &keys, e.span)?;
+                self.lookup(idx, key);
+                let r = self.take(e.span)?;
+                self.imm(r, 1);
+                let l = self.label();
+                self.jump_imm(JNE, 0, 0, l);
+                self.imm(r, 0);
+                self.bind(l);
+                Ok(r)
+            }
             ExprKind::Field {
                 expr: base,
                 field,
@@ -1594,6 +1651,10 @@ impl Gen<'_> {
                 Ok((off, cap))
             }
             ExprKind::Var(v) => Ok((self.vars[v], cap)),
+            ExprKind::Field { .. } if self.stack_tuple(e)?.is_some() => {
+                let (off, _) = self.stack_tuple(e)?.expect("checked by the guard");
+                Ok((off, cap))
+            }
             ExprKind::Map { name, keys } => {
                 let info = self.a.maps[name].clone();
                 let m = self.map_idx(name);
@@ -1694,6 +1755,29 @@ impl Gen<'_> {
                 e.span,
                 "here",
             )),
+        }
+    }
+
+    /// Where an element of a tuple kept on the stack (`$t.0`, `$kv.0.1`) lives: its frame
+    /// offset and type; None when `e` is no such element.
+    fn stack_tuple(&self, e: &Expr) -> Result<Option<(i16, Ty)>, Diagnostic> {
+        match &e.kind {
+            ExprKind::Var(v) => Ok(match self.a.instances[self.inst].vars.get(v) {
+                Some(t @ Ty::Tuple(_)) => self.vars.get(v).map(|off| (*off, t.clone())),
+                _ => None,
+            }),
+            ExprKind::Field {
+                expr,
+                field,
+                field_span,
+            } => {
+                let Some((off, Ty::Tuple(items))) = self.stack_tuple(expr)? else {
+                    return Ok(None);
+                };
+                let (t, at) = crate::sema::tuple_item(&items, field, *field_span)?;
+                Ok(Some((off + at as i16, t)))
+            }
+            _ => Ok(None),
         }
     }
 

@@ -85,6 +85,8 @@ pub struct Analysis {
     pub constants: HashMap<String, i64>,
     /// The script's struct definitions (`struct NAME`) in `btf`.
     pub local_types: HashMap<String, u32>,
+    /// What the script's `config = { ... }` block sets (bpftrace 0.23's defaults without one).
+    pub config: crate::config::Settings,
 }
 
 pub struct Options<'a> {
@@ -100,6 +102,7 @@ pub struct Options<'a> {
 pub const MAX_ERRORS: usize = 100;
 
 pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis, Diagnostics> {
+    let config = crate::config::check(&prog.config).map_err(Diagnostics)?;
     // The kernel's types, only for scripts that use them (vmlinux BTF is several MB).
     let needs_types = crate::kernel::needs_btf(prog);
     let (btf, btf_error) = if needs_types {
@@ -141,7 +144,22 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
         btf_error,
         constants: HashMap::new(),
         local_types: HashMap::new(),
+        config,
     };
+    if let Some(max) = a.config.max_probes {
+        if a.instances.len() as u64 > max {
+            let span = prog.probes.last().map_or(Span::default(), |p| p.span);
+            return Err(Diagnostics(vec![Diagnostic::new(
+                format!(
+                    "Your program is trying to generate more than {max} probes, which exceeds \
+                     the current limit of {max}",
+                ),
+                span,
+                format!("{} probes", a.instances.len()),
+            )
+            .hint("raise max_probes in the config block")]));
+        }
+    }
     // Headers are read only for scripts that name constants (or use types).
     let included: Vec<(String, String)> = match needs_types {
         true => prog
@@ -165,6 +183,8 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
                 quiet: true,
                 errors: Vec::new(),
                 loop_depth: 0,
+                declared: Default::default(),
+                for_vars: Default::default(),
             };
             cx.stmts(&probe.body);
         }
@@ -182,6 +202,8 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
             quiet: false,
             errors: Vec::new(),
             loop_depth: 0,
+            declared: Default::default(),
+            for_vars: Default::default(),
         };
         if let Some(p) = &probe.predicate {
             match cx.a.ty(p, idx) {
@@ -478,6 +500,23 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
             "probe types: BEGIN, END, tracepoint, uprobe, uretprobe, kprobe, kretprobe, kfunc, kretfunc, rawtracepoint, interval, profile, software, hardware",
         ),
     }
+}
+
+/// Element `field` (`0`, `1`, ...) of a tuple of types `items`: its type and its offset in
+/// the tuple's storage (each element 8-byte aligned).
+pub fn tuple_item(items: &[Ty], field: &str, span: Span) -> Result<(Ty, usize), Diagnostic> {
+    let bad = || {
+        Diagnostic::new(
+            format!("invalid tuple index `{field}`: the tuple has {} elements", items.len()),
+            span,
+            "no such element",
+        )
+        .hint(format!("elements are .0 to .{}", items.len().saturating_sub(1)))
+    };
+    let i: usize = field.parse().map_err(|_| bad())?;
+    let t = items.get(i).ok_or_else(bad)?;
+    let off = items[..i].iter().map(|t| t.size().next_multiple_of(8)).sum();
+    Ok((t.clone(), off))
 }
 
 /// The kernel's functions BTF describes: (name, FUNC id).
@@ -810,6 +849,9 @@ impl Analysis {
                 field_span,
             } => {
                 let t = self.ty(expr, inst)?;
+                if let Ty::Tuple(items) = &t {
+                    return Ok(tuple_item(items, field, *field_span)?.0);
+                }
                 if t != Ty::Args {
                     return Ok(self.member_of(&t, field, expr.span, *field_span)?.0);
                 }
@@ -890,7 +932,89 @@ impl Analysis {
                 }
                 Ty::Tuple(ts)
             }
+            ExprKind::Call { name, args } if name == "has_key" => {
+                self.has_key_ty(args, e.span, inst)?
+            }
             ExprKind::Call { name, args } => self.call_ty(name, args, e.span, inst)?,
+        })
+    }
+
+    /// The type a `let $x: TYPE` declaration names: bpftrace's integer names, `bool`,
+    /// `string`/`string[N]`, C types and pointers (from BTF).
+    pub fn decl_ty(&self, written: &str, span: Span) -> Result<Ty, Diagnostic> {
+        if written == "bool" {
+            return Ok(Ty::Int {
+                size: 1,
+                signed: false,
+            });
+        }
+        if written == "string" {
+            return Ok(Ty::Str(STRLEN));
+        }
+        if let Some(n) = written
+            .strip_prefix("string[")
+            .and_then(|r| r.strip_suffix(']'))
+        {
+            return match n.parse::<usize>() {
+                Ok(n) if (1..=STRLEN).contains(&n) => Ok(Ty::Str(n)),
+                _ => Err(Diagnostic::new(
+                    format!("invalid string size in `{written}`"),
+                    span,
+                    format!("must be 1 to {STRLEN}"),
+                )),
+            };
+        }
+        self.cast_target(written, span)
+    }
+
+    /// `has_key(@map, key...)` (bpftrace 0.22+): whether the map holds the key; the map
+    /// must have keys, and the key their types.
+    fn has_key_ty(&self, args: &[Expr], span: Span, inst: usize) -> Result<Ty, Diagnostic> {
+        let [map, key] = args else {
+            return Err(Diagnostic::new(
+                format!("has_key() requires 2 arguments ({} provided)", args.len()),
+                span,
+                "wrong number of arguments",
+            )
+            .hint("has_key(@map, key); a map with several keys takes them as a tuple: (k1, k2)"));
+        };
+        let ExprKind::Map { name, keys } = &map.kind else {
+            return Err(Diagnostic::new(
+                "has_key() expects the first argument to be a map",
+                map.span,
+                "not a map",
+            ));
+        };
+        if !keys.is_empty() {
+            return Err(Diagnostic::new(
+                "has_key() expects the first argument to be a map. Not a map value expression.",
+                map.span,
+                "indexed here",
+            ));
+        }
+        let Some(m) = self.maps.get(name) else {
+            return Err(Diagnostic::new(
+                format!("undefined map `@{name}`"),
+                map.span,
+                "this map is never assigned",
+            ));
+        };
+        if m.keys.is_empty() {
+            return Err(Diagnostic::new(
+                "has_key() only accepts maps that have keys. No scalar maps e.g. `@a = 1;`",
+                map.span,
+                "a map without keys",
+            ));
+        }
+        // A map with several keys takes them as one tuple: `has_key(@m, (1, "a"))`.
+        let given: Vec<Expr> = match &key.kind {
+            ExprKind::Tuple(items) if m.keys.len() > 1 => items.clone(),
+            _ => vec![key.clone()],
+        };
+        self.check_keys(m, &given, span, inst)?;
+        Ok(Ty::Int {
+            size: 8,
+            signed: false,
         })
     }
 
@@ -1363,6 +1487,10 @@ struct Checker<'a> {
     quiet: bool,
     errors: Vec<Diagnostic>,
     loop_depth: u32,
+    /// Variables declared with a type (`let $x: uint8`): a wider integer is not assigned.
+    declared: std::collections::HashSet<String>,
+    /// Loop variables of `for` loops seen so far.
+    for_vars: std::collections::HashSet<String>,
 }
 
 impl Checker<'_> {
@@ -1410,7 +1538,21 @@ impl Checker<'_> {
                 let Some(t) = self.expr(value) else { return };
                 let pi = &mut self.a.instances[self.inst];
                 if let Some(old) = pi.vars.get(name) {
-                    if !old.accepts(&t) {
+                    let narrower = matches!(
+                        (old, &t),
+                        (Ty::Int { size: a, .. }, Ty::Int { size: b, .. }) if b > a
+                    ) && self.declared.contains(name);
+                    if narrower {
+                        let old = old.clone();
+                        self.err(
+                            Diagnostic::new(
+                                format!("type mismatch for ${name}: assigning {t}, but it was declared {old}"),
+                                *span,
+                                format!("this is {t}"),
+                            )
+                            .hint(format!("cast the value: `({old})...`")),
+                        );
+                    } else if !old.accepts(&t) {
                         let old = old.clone();
                         self.err(Diagnostic::new(
                             format!("type mismatch for ${name}: assigning {t}, but it holds {old}"),
@@ -1584,6 +1726,129 @@ impl Checker<'_> {
                 }
             }
             Stmt::Return(_) => {}
+            Stmt::Let {
+                name,
+                ty,
+                value,
+                span,
+            } => {
+                if let Some(written) = ty {
+                    let t = match self.a.decl_ty(written, *span) {
+                        Ok(t) => t,
+                        Err(d) => {
+                            self.err(d);
+                            return;
+                        }
+                    };
+                    self.declared.insert(name.clone());
+                    self.a.instances[self.inst].vars.insert(name.clone(), t);
+                }
+                if let Some(v) = value {
+                    self.stmt(&Stmt::AssignVar {
+                        name: name.clone(),
+                        op: None,
+                        value: v.clone(),
+                        span: *span,
+                    });
+                }
+            }
+            Stmt::For {
+                var,
+                map,
+                body,
+                span,
+            } => self.for_loop(var, map, body, *span),
         }
+    }
+
+    /// `for ($kv : @map) { ... }`, checked as bpftrace 0.23 checks it: a whole map with
+    /// keys, a loop variable that is new, no jumps out of the body.
+    fn for_loop(&mut self, var: &str, map: &Expr, body: &[Stmt], span: Span) {
+        fn jumps(stmts: &[Stmt], out: &mut Vec<(&'static str, Span)>) {
+            for s in stmts {
+                match s {
+                    Stmt::Break(sp) => out.push(("break", *sp)),
+                    Stmt::Continue(sp) => out.push(("continue", *sp)),
+                    Stmt::Return(sp) => out.push(("return", *sp)),
+                    Stmt::If { then, els, .. } => {
+                        jumps(then, out);
+                        jumps(els, out);
+                    }
+                    Stmt::Unroll { body, .. }
+                    | Stmt::While { body, .. }
+                    | Stmt::For { body, .. } => jumps(body, out),
+                    _ => {}
+                }
+            }
+        }
+        let _ = span;
+        let ExprKind::Map { name, keys } = &map.kind else {
+            self.err(Diagnostic::new(
+                "Loop expression must be a map",
+                map.span,
+                "not a map",
+            ));
+            return;
+        };
+        if !keys.is_empty() {
+            self.err(Diagnostic::new(
+                "Loop expression must be a map",
+                map.span,
+                "a map element, not a map",
+            )
+            .hint(format!("iterate over the whole map: `for ($kv : @{name})`")));
+            return;
+        }
+        if !self.for_vars.contains(var) && self.a.instances[self.inst].vars.contains_key(var) {
+            self.err(Diagnostic::new(
+                format!("Loop declaration shadows existing variable: ${var}"),
+                map.span,
+                "already a variable of this probe",
+            ));
+        }
+        let mut found = Vec::new();
+        jumps(body, &mut found);
+        for (what, sp) in found {
+            self.err(Diagnostic::new(
+                format!("'{what}' statement is not allowed in a for-loop"),
+                sp,
+                "not allowed here",
+            ));
+        }
+        let Some(m) = self.a.maps.get(name).cloned() else {
+            // Reports the undefined map (on the last pass only).
+            self.expr(map);
+            return;
+        };
+        if matches!(m.value, Ty::Hist | Ty::Lhist { .. }) {
+            self.err(Diagnostic::new(
+                format!("Loop expression does not support type: {}", m.value),
+                map.span,
+                format!("@{name} holds {}", m.value),
+            ));
+            return;
+        }
+        if m.keys.is_empty() {
+            self.err(Diagnostic::new(
+                "Maps used as for-loop expressions must have keys to iterate over",
+                map.span,
+                "a map without keys",
+            ));
+            return;
+        }
+        let key = match m.keys.as_slice() {
+            [one] => one.clone(),
+            more => Ty::Tuple(more.to_vec()),
+        };
+        let value = if m.value.is_aggregation() {
+            INT64
+        } else {
+            m.value.clone()
+        };
+        self.for_vars.insert(var.to_string());
+        self.a.instances[self.inst]
+            .vars
+            .insert(var.to_string(), Ty::Tuple(vec![key, value]));
+        self.stmts(body);
     }
 }
