@@ -1,0 +1,231 @@
+//! `kmodkit trace` against bpftrace 0.23.2 (Debian 13, in the trixie chroot made by
+//! `scripts/oracle-trixie --bpftrace`) on the host kernel, for the language bpftrace's
+//! current documentation teaches: the `config = { ... }` block, `let`, `has_key`, tuple
+//! map keys, `args.field` with a dot, `fentry`/`fexit`. The same script, the same
+//! deterministic workload (`-c`, filtered on `pid == cpid`; BEGIN/END blocks), and
+//! byte-identical stdout; refusals compared by exit status and message.
+//!
+//! Skipped (printed) without bpf(), the chroot or cc; a failure under KMODKIT_REQUIRE_BPF=1.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+use testsupport::{have_tool, kmodkit, skip, trixie_bpftrace, Requirement, TrixieBpftrace};
+
+/// The oracle and the workload (trace_work.c, built once); None when the host cannot run
+/// the test.
+fn setup() -> Option<(TrixieBpftrace, &'static Path)> {
+    static W: OnceLock<Option<PathBuf>> = OnceLock::new();
+    let w = W
+        .get_or_init(|| {
+            if !bpf_sys::available() {
+                skip(Requirement::Bpf, "bpf() is not usable here (no CAP_BPF?)");
+                return None;
+            }
+            if !have_tool("cc") {
+                return None;
+            }
+            // A directory of its own, bind-mounted at the same path into the chroot.
+            let dir = std::env::temp_dir().join(format!("kmodkit-trace23-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/trace_work.c");
+            let bin = dir.join("work");
+            // Static, so that the chroot's C library plays no part in its syscalls.
+            let st = Command::new("cc")
+                .args(["-O1", "-static", "-o"])
+                .arg(&bin)
+                .arg(&src)
+                .status()
+                .expect("run cc");
+            assert!(st.success(), "cc failed on {}", src.display());
+            Some(bin)
+        })
+        .as_deref()?;
+    let t = trixie_bpftrace()?;
+    assert_eq!(t.version, "0.23.2", "the oracle is bpftrace 0.23.2");
+    Some((t, w))
+}
+
+/// Runs `script` (`@W@` replaced by the workload's path) with `-c "WORKLOAD rounds"` when
+/// given, under kmodkit trace and under bpftrace 0.23.2.
+fn both(script: &str, rounds: Option<u32>) -> Option<(Output, Output)> {
+    let (t, w) = setup()?;
+    let script = script.replace("@W@", &w.display().to_string());
+    let cmd = rounds.map(|n| format!("{} {n}", w.display()));
+    let mut args = vec!["-e", script.as_str()];
+    if let Some(c) = &cmd {
+        args.extend(["-c", c.as_str()]);
+    }
+    // Without cargo's LD_LIBRARY_PATH, which would add the dynamic loader's search of every
+    // directory in it to a workload's syscalls.
+    let ours = Command::new(kmodkit())
+        .env_remove("LD_LIBRARY_PATH")
+        .arg("trace")
+        .args(&args)
+        .output()
+        .expect("kmodkit");
+    let dir = w.parent().expect("the workload's directory");
+    let theirs = t
+        .command(&[dir])
+        .env_remove("LD_LIBRARY_PATH")
+        .args(&args)
+        .output()
+        .expect("bpftrace 0.23 in the chroot");
+    Some((ours, theirs))
+}
+
+/// Requires both to succeed with identical stdout (beyond the banner).
+fn same(script: &str, rounds: Option<u32>) {
+    let Some((ours, theirs)) = both(script, rounds) else {
+        return;
+    };
+    let (o, t) = (
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&theirs.stdout),
+    );
+    assert!(
+        theirs.status.success(),
+        "bpftrace 0.23 failed on {script}: {}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    assert!(
+        ours.status.success(),
+        "kmodkit trace failed on {script}: {}",
+        String::from_utf8_lossy(&ours.stderr)
+    );
+    assert!(t.lines().count() > 1, "no output from bpftrace for {script}");
+    assert!(
+        o == t,
+        "output differs for {script}\n--- kmodkit\n{o}\n--- bpftrace 0.23.2\n{t}"
+    );
+}
+
+/// Requires both to refuse the script, exiting 1 with `message` in their errors.
+fn both_refuse(script: &str, message: &str) {
+    let Some((ours, theirs)) = both(script, None) else {
+        return;
+    };
+    for (who, o) in [("bpftrace 0.23", &theirs), ("kmodkit trace", &ours)] {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{who} on {script}: {err}");
+        assert!(err.contains(message), "{who} on {script}: {err}");
+        assert!(o.stdout.is_empty(), "{who} printed for {script}");
+    }
+}
+
+#[test]
+fn config_block() {
+    // print_maps_on_exit = 0: the blank lines stay, the maps go.
+    same(
+        "config = { print_maps_on_exit = 0 } BEGIN { @a = 1; @b[2] = 3; printf(\"x\\n\"); exit(); }",
+        None,
+    );
+    // max_map_keys: the third key does not fit. bpftrace 0.23 reports the failed update
+    // on stdout (a warning with the source line); kmodkit, as bpftrace 0.17, does not.
+    let script = "config = { max_map_keys = 2; } BEGIN { @a[1] = 1; @a[2] = 2; @a[3] = 3; exit(); }";
+    if let Some((ours, theirs)) = both(script, None) {
+        let t = String::from_utf8_lossy(&theirs.stdout);
+        let mut lines: Vec<&str> = Vec::new();
+        let mut skip_lines = 0;
+        for l in t.lines() {
+            if l.starts_with("stdin:") && l.contains("WARNING: Map full") {
+                skip_lines = 3;
+                continue;
+            }
+            if skip_lines > 0 {
+                skip_lines -= 1;
+                continue;
+            }
+            lines.push(l);
+        }
+        assert!(t.contains("Map full"), "bpftrace 0.23 filled the map: {t}");
+        assert_eq!(String::from_utf8_lossy(&ours.stdout), lines.join("\n") + "\n");
+    }
+    // Keys with bpftrace's prefix and in upper case; keys without effect here.
+    same(
+        "config = { BPFTRACE_MAX_MAP_KEYS = 1; log_size = 100000; cpp_demangle = 0; \
+         missing_probes = \"warn\" } BEGIN { @a[1] = 1; @a[2] = 2; exit(); }",
+        None,
+    );
+    both_refuse(
+        "config = { foo = 1 } BEGIN { exit(); }",
+        "Unrecognized config variable: foo",
+    );
+    both_refuse(
+        "config = { btf = 1 } BEGIN { exit(); }",
+        "btf can only be set as an environment variable",
+    );
+    both_refuse(
+        "config = { log_size = \"a\" } BEGIN { exit(); }",
+        "Invalid type for log_size. Type: string. Expected Type: int",
+    );
+}
+
+#[test]
+fn let_has_key_and_tuple_keys() {
+    same(
+        "BEGIN { @m[1, \"a\"] = 2; @n[3] = 4; @n[5] = 6; let $x: int64; $x = 3; let $y = 5; \
+         let $z: uint8 = (uint8)7; let $s: string = \"str\"; \
+         printf(\"%d %d %d %d %d %d %s\\n\", $x, has_key(@n, 3), $y, has_key(@n, 4), $z, \
+         has_key(@m, (1, \"a\")), $s); \
+         if (!has_key(@m, (1, \"b\"))) { printf(\"no (1, b)\\n\"); } exit(); }",
+        None,
+    );
+    // Tuple keys built from the workload's events: distinct counts per key.
+    same(
+        "tracepoint:syscalls:sys_enter_read /pid == cpid/ { @r[comm, args.count] = count(); } \
+         END { printf(\"%d %d\\n\", has_key(@r, (\"work\", 300)), has_key(@r, (\"work\", 301))); }",
+        Some(4),
+    );
+}
+
+#[test]
+fn args_with_a_dot() {
+    // bpftrace 0.23's `args.field` beside 0.17's `args->field`, on the workload's syscalls.
+    same(
+        "tracepoint:syscalls:sys_enter_write /pid == cpid/ { @w[args.count] = count(); \
+         @s = sum(args->count); }",
+        Some(5),
+    );
+    // In an interval probe's neighbourhood, with let in the probe.
+    same(
+        "tracepoint:syscalls:sys_enter_read /pid == cpid/ { let $n = args.count; @[$n] = count(); } \
+         interval:ms:1 { @ticks = 1; } END { clear(@ticks); }",
+        Some(3),
+    );
+}
+
+#[test]
+fn fentry_compiles_as_kfunc() {
+    // The host has no fentry attachment; `-d` compiles it as bpftrace's dry run does, and
+    // `fentry`/`fexit` give the same programs as `kfunc`/`kretfunc`.
+    let dump = |script: &str| -> Option<String> {
+        let o = Command::new(kmodkit())
+            .args(["trace", "-d", "-e", script])
+            .output()
+            .expect("kmodkit");
+        if !o.status.success() {
+            let err = String::from_utf8_lossy(&o.stderr);
+            if err.contains("BTF is not available") {
+                skip(Requirement::Bpf, "no kernel BTF here");
+                return None;
+            }
+            panic!("kmodkit trace -d {script}: {err}");
+        }
+        Some(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| !l.starts_with(';'))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    };
+    let Some(a) = dump("fentry:vfs_read { @[args.count] = count(); }") else {
+        return;
+    };
+    let b = dump("kfunc:vfs_read { @[args->count] = count(); }").expect("BTF seen once");
+    assert_eq!(a, b);
+    let a = dump("fexit:vfs_read { @ = hist(retval); }").expect("BTF");
+    let b = dump("kretfunc:vfs_read { @ = hist(retval); }").expect("BTF");
+    assert_eq!(a, b);
+}
