@@ -77,7 +77,73 @@ pub struct ProgSpec {
     pub name: String,
     pub prog_type: u32,
     pub insns: Vec<Insn>,
+    /// Where each function after the main one starts (the callbacks of `for` loops), in
+    /// instructions; the kernel wants them described by BTF ([`funcs_btf`]).
+    pub funcs: Vec<u32>,
 }
+
+/// The BTF `FUNC` type of a program's main function in [`funcs_btf`].
+pub const BTF_MAIN_FUNC: u32 = 4;
+/// The BTF `FUNC` type of a `bpf_for_each_map_elem` callback in [`funcs_btf`].
+pub const BTF_CALLBACK_FUNC: u32 = 6;
+
+/// The BTF that describes the functions of a program with callbacks (the kernel refuses a
+/// callback without it): `long prog(void *ctx)` and `long cb(void *map, void *key,
+/// void *value, void *ctx)`, both static.
+pub fn funcs_btf() -> Vec<u8> {
+    let strings = b"\0long\0ctx\0map\0key\0value\0prog\0cb\0";
+    let name = |s: &str| -> u32 {
+        let at = strings
+            .windows(s.len() + 2)
+            .position(|w| w[0] == 0 && &w[1..=s.len()] == s.as_bytes() && w[s.len() + 1] == 0)
+            .expect("the name is in the table");
+        at as u32 + 1
+    };
+    const INT: u32 = 1;
+    const PTR: u32 = 2;
+    const FUNC: u32 = 12;
+    const FUNC_PROTO: u32 = 13;
+    let info = |kind: u32, vlen: u32| (kind << 24) | vlen;
+    let mut t: Vec<u32> = Vec::new();
+    // [1] long: 8 bytes, signed, 64 bits.
+    t.extend([name("long"), info(INT, 0), 8, (1 << 24) | 64]);
+    // [2] void *
+    t.extend([0, info(PTR, 0), 0]);
+    // [3] long (void *ctx)
+    t.extend([0, info(FUNC_PROTO, 1), 1, name("ctx"), 2]);
+    // [4] prog
+    t.extend([name("prog"), info(FUNC, 0), 3]);
+    // [5] long (void *map, void *key, void *value, void *ctx)
+    t.extend([0, info(FUNC_PROTO, 4), 1]);
+    for p in ["map", "key", "value", "ctx"] {
+        t.extend([name(p), 2]);
+    }
+    // [6] cb
+    t.extend([name("cb"), info(FUNC, 0), 5]);
+    let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut out = Vec::new();
+    out.extend(0xeb9f_u16.to_le_bytes());
+    out.extend([1u8, 0]);
+    for v in [24u32, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
+        out.extend(v.to_le_bytes());
+    }
+    out.extend(types);
+    out.extend(strings);
+    out
+}
+
+/// A `for` loop whose body is still to be compiled as a callback.
+#[derive(Clone)]
+struct PendingFor {
+    /// The `ld_imm64` that loads the callback's address.
+    ld_pos: usize,
+    var: String,
+    body: Vec<Stmt>,
+}
+
+/// `bpf_for_each_map_elem` (helper 164) and the `ld_imm64` source of a function's address.
+const FOR_EACH_MAP_ELEM: i32 = 164;
+const PSEUDO_FUNC: u8 = 4;
 
 /// What user space does when a record with this action's index arrives.
 #[derive(Debug, Clone)]
@@ -248,6 +314,9 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             opts,
             exit_label: 0,
             stack_limits: &mut stack_limits,
+            var_area: 0,
+            pending: Vec::new(),
+            cb_starts: Vec::new(),
         };
         g.exit_label = g.label();
         g.emit(mov_reg(9, 1));
@@ -259,6 +328,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             g.zero(off, round8(ty.size()).max(8));
             g.vars.insert(name.clone(), off);
         }
+        g.var_area = g.stack;
         if let Some(p) = &probe.predicate {
             let l = g.exit_label;
             g.branch(p, false, l)?;
@@ -268,7 +338,13 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         g.bind(l);
         g.emit(mov_imm(0, 0));
         g.emit(exit());
+        g.emit_callbacks(probe.span)?;
+        let cb_starts = std::mem::take(&mut g.cb_starts);
+        let before = g.insns.len();
         let insns = g.finish(probe.span)?;
+        // finish() may drop the first instruction (the context's save): one less for all.
+        let shift = before - insns.len();
+        let funcs = cb_starts.iter().map(|s| (s - shift) as u32).collect();
         total += insns.len();
         if total > MAX_TOTAL_INSNS {
             return Err(Diagnostic::new(
@@ -296,6 +372,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             name: inst.name.clone(),
             prog_type,
             insns,
+            funcs,
         });
     }
     let mut stackmaps = Vec::new();
@@ -356,6 +433,12 @@ struct Gen<'a> {
     exit_label: usize,
     /// The frame limits of the stack maps, in the order they follow the ring buffer.
     stack_limits: &'a mut Vec<u16>,
+    /// Bytes of the frame the scratch variables take (they come first).
+    var_area: usize,
+    /// `for` loops whose callbacks are compiled after the main function.
+    pending: Vec<PendingFor>,
+    /// Where each callback starts.
+    cb_starts: Vec<usize>,
 }
 
 const FP: u8 = 10;
@@ -455,6 +538,58 @@ impl Gen<'_> {
             }
         }
         Ok(self.insns)
+    }
+
+    /// Compiles the callbacks of the `for` loops met so far (and of loops inside them), each
+    /// a function after the main one: `long cb(map, key, value, ctx)`. Its frame mirrors the
+    /// main one's variables: they are copied in from `ctx` (the caller's), the loop variable
+    /// is filled with the element's key and value, the body runs, and the variables are
+    /// copied back; then 0 (go on).
+    fn emit_callbacks(&mut self, span: Span) -> Result<(), Diagnostic> {
+        let mut next = 0;
+        while next < self.pending.len() {
+            let p = self.pending[next].clone();
+            next += 1;
+            let start = self.insns.len();
+            self.insns[p.ld_pos].imm = (start - p.ld_pos - 1) as i32;
+            self.cb_starts.push(start);
+            let saved_loops = std::mem::take(&mut self.loops);
+            self.stack = self.var_area;
+            self.depth = 0;
+            let area = self.var_area as i16;
+            let ctx_slot = self.alloc(8, span)?;
+            self.emit(stx(DW, FP, 4, ctx_slot));
+            for o in (0..area).step_by(8) {
+                self.emit(ldx(DW, 1, 4, o));
+                self.emit(stx(DW, FP, 1, o - area));
+            }
+            let kv = self.vars[&p.var];
+            let Some(Ty::Tuple(items)) = self.a.instances[self.inst].vars.get(&p.var) else {
+                return Err(Diagnostic::new("the loop variable is not a tuple", span, "here"));
+            };
+            let ks = round8(items[0].size()) as i16;
+            let vs = round8(items[1].size()) as i16;
+            for o in (0..ks).step_by(8) {
+                self.emit(ldx(DW, 1, 2, o));
+                self.emit(stx(DW, FP, 1, kv + o));
+            }
+            for o in (0..vs).step_by(8) {
+                self.emit(ldx(DW, 1, 3, o));
+                self.emit(stx(DW, FP, 1, kv + ks + o));
+            }
+            self.stmts(&p.body)?;
+            if area > 0 {
+                self.emit(ldx(DW, 2, FP, ctx_slot));
+                for o in (0..area).step_by(8) {
+                    self.emit(ldx(DW, 1, FP, o - area));
+                    self.emit(stx(DW, 2, 1, o));
+                }
+            }
+            self.emit(mov_imm(0, 0));
+            self.emit(exit());
+            self.loops = saved_loops;
+        }
+        Ok(())
     }
 
     fn alloc(&mut self, size: usize, span: Span) -> Result<i16, Diagnostic> {
@@ -614,15 +749,48 @@ impl Gen<'_> {
                 // The variable's slot is zeroed when the program starts.
                 None => Ok(()),
             },
-            Stmt::For { span, .. } => Err(Diagnostic::new(
-                "for loops over maps are not supported yet by kmodkit trace",
-                *span,
-                "not supported",
-            )
-            .hint(
-                "they need bpf_for_each_map_elem with a callback described by BTF; \
-                 print the map with print(@map) instead",
-            )),
+            Stmt::For {
+                var,
+                map,
+                body,
+                span,
+            } => {
+                // bpf_for_each_map_elem(map, callback, ctx, 0), the callback compiled after
+                // the main function ([`Gen::emit_callbacks`]); ctx points at this frame's
+                // variables, which the callback copies in and back out.
+                let ExprKind::Map { name, .. } = &map.kind else {
+                    return Err(Diagnostic::new("expected a map", map.span, "here"));
+                };
+                let info = &self.a.maps[name];
+                if info.value.is_per_cpu() {
+                    return Err(Diagnostic::new(
+                        format!(
+                            "for loops over aggregations ({}) are not supported yet by kmodkit trace",
+                            info.value
+                        ),
+                        *span,
+                        "not supported",
+                    )
+                    .hint("print the map with print(@map) instead"));
+                }
+                let m = self.map_idx(name);
+                self.load_map(1, m);
+                let ld_pos = self.insns.len();
+                self.emit2(ld_imm64(2, PSEUDO_FUNC, 0));
+                if self.var_area > 0 {
+                    self.frame_ptr(3, -(self.var_area as i16));
+                } else {
+                    self.emit(mov_imm(3, 0));
+                }
+                self.emit(mov_imm(4, 0));
+                self.emit(call(FOR_EACH_MAP_ELEM));
+                self.pending.push(PendingFor {
+                    ld_pos,
+                    var: var.clone(),
+                    body: body.clone(),
+                });
+                Ok(())
+            }
             Stmt::Break(_) => {
                 let (b, _) = *self.loops.last().expect("sema checks break is in a loop");
                 self.jump(b);

@@ -1840,11 +1840,8 @@ impl Checker<'_> {
             [one] => one.clone(),
             more => Ty::Tuple(more.to_vec()),
         };
-        let value = if m.value.is_aggregation() {
-            INT64
-        } else {
-            m.value.clone()
-        };
+        // An aggregation's value keeps its type (bpftrace 0.23: `count_t`, not an integer).
+        let value = m.value.clone();
         self.for_vars.insert(var.to_string());
         self.a.instances[self.inst]
             .vars
