@@ -204,6 +204,28 @@ fn args_with_a_dot() {
 }
 
 #[test]
+fn for_loops() {
+    // The kernel walks a hash map in an order of its own (random per map), so the bodies
+    // here do only what does not depend on it: a line for one chosen element, sums, copies
+    // into other maps (printed sorted at exit), outer variables updated inside.
+    same(
+        "BEGIN { @n[3] = 4; @n[5] = 6; @m[1, \"a\"] = 7; @m[2, \"b\"] = 9; $x = 10; \
+         $s = \"str\"; for ($kv : @n) { @copy[$kv.0] = $kv.1 * 2; $x += $kv.1; } \
+         for ($e : @m) { @keys[$e.0.1] = $e.0.0 + $e.1; \
+         if ($e.0.0 == 1) { printf(\"%s %d %s\\n\", $e.0.1, $e.1, $s); } } \
+         printf(\"x=%d\\n\", $x); exit(); }",
+        None,
+    );
+    // Over what the workload's syscalls left in a map, at END; a loop inside a loop.
+    same(
+        "tracepoint:syscalls:sys_enter_write /pid == cpid/ { @w[args.count] = args.fd; } \
+         END { $total = 0; $pairs = 0; for ($kv : @w) { $total += $kv.0; \
+         for ($k2 : @w) { $pairs++; } } printf(\"%d %d\\n\", $total, $pairs); clear(@w); }",
+        Some(5),
+    );
+}
+
+#[test]
 fn fentry_compiles_as_kfunc() {
     // The host has no fentry attachment; `-d` compiles it as bpftrace's dry run does, and
     // `fentry`/`fexit` give the same programs as `kfunc`/`kretfunc`.

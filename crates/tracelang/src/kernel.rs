@@ -244,7 +244,7 @@ pub(crate) fn prepare(
     Ok(())
 }
 
-fn collect_stmt_idents(s: &Stmt, out: &mut Vec<String>) {
+pub(crate) fn collect_stmt_idents(s: &Stmt, out: &mut Vec<String>) {
     match s {
         Stmt::Expr(e) => collect_idents(e, out),
         Stmt::AssignMap { map, value, .. } => {

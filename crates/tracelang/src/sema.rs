@@ -1781,7 +1781,6 @@ impl Checker<'_> {
                 }
             }
         }
-        let _ = span;
         let ExprKind::Map { name, keys } = &map.kind else {
             self.err(Diagnostic::new(
                 "Loop expression must be a map",
@@ -1814,6 +1813,31 @@ impl Checker<'_> {
                 sp,
                 "not allowed here",
             ));
+        }
+        // The callback has no probe context (bpftrace 0.23 refuses the same builtins).
+        let mut idents = Vec::new();
+        body.iter()
+            .for_each(|s| crate::kernel::collect_stmt_idents(s, &mut idents));
+        idents.sort();
+        idents.dedup();
+        for b in idents {
+            let argx = b.strip_prefix("arg").is_some_and(|n| n.parse::<u8>().is_ok());
+            if argx || b == "args" || b == "retval" {
+                self.err(Diagnostic::new(
+                    format!("'{b}' builtin is not allowed in a for-loop"),
+                    span,
+                    "in this loop",
+                ));
+            } else if matches!(b.as_str(), "kstack" | "ustack" | "func") {
+                self.err(
+                    Diagnostic::new(
+                        format!("'{b}' is not supported in a for-loop by kmodkit trace"),
+                        span,
+                        "in this loop",
+                    )
+                    .hint(format!("read it before the loop: `$x = {b};`")),
+                );
+            }
         }
         let Some(m) = self.a.maps.get(name).cloned() else {
             // Reports the undefined map (on the last pass only).
