@@ -93,7 +93,10 @@ fn same(script: &str, rounds: Option<u32>) {
         "kmodkit trace failed on {script}: {}",
         String::from_utf8_lossy(&ours.stderr)
     );
-    assert!(t.lines().count() > 1, "no output from bpftrace for {script}");
+    assert!(
+        t.lines().count() > 1,
+        "no output from bpftrace for {script}"
+    );
     assert!(
         o == t,
         "output differs for {script}\n--- kmodkit\n{o}\n--- bpftrace 0.23.2\n{t}"
@@ -108,7 +111,10 @@ fn same_but_map_full(script: &str) {
     };
     assert!(ours.status.success() && theirs.status.success(), "{script}");
     let t = String::from_utf8_lossy(&theirs.stdout);
-    assert!(t.contains("WARNING: Map full"), "bpftrace 0.23 filled the map: {t}");
+    assert!(
+        t.contains("WARNING: Map full"),
+        "bpftrace 0.23 filled the map: {t}"
+    );
     let mut kept = String::new();
     let mut skip_lines = 0;
     for l in t.lines() {

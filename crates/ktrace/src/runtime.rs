@@ -164,13 +164,15 @@ impl Session {
             } else {
                 let btf = match &funcs_btf {
                     Some(b) => b,
-                    None => funcs_btf.insert(bpf_sys::btf_load(&codegen::funcs_btf()).map_err(
-                        |e| RunError::Verifier {
-                            probe: p.name.clone(),
-                            err: format!("cannot load the BTF of its functions: {e}"),
-                            log: String::new(),
-                        },
-                    )?),
+                    None => {
+                        funcs_btf.insert(bpf_sys::btf_load(&codegen::funcs_btf()).map_err(|e| {
+                            RunError::Verifier {
+                                probe: p.name.clone(),
+                                err: format!("cannot load the BTF of its functions: {e}"),
+                                log: String::new(),
+                            }
+                        })?)
+                    }
                 };
                 let mut info = vec![(0, codegen::BTF_MAIN_FUNC)];
                 info.extend(p.funcs.iter().map(|&at| (at, codegen::BTF_CALLBACK_FUNC)));

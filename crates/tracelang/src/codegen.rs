@@ -124,7 +124,13 @@ pub fn funcs_btf() -> Vec<u8> {
     let mut out = Vec::new();
     out.extend(0xeb9f_u16.to_le_bytes());
     out.extend([1u8, 0]);
-    for v in [24u32, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
+    for v in [
+        24u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
         out.extend(v.to_le_bytes());
     }
     out.extend(types);
@@ -565,7 +571,11 @@ impl Gen<'_> {
             }
             let kv = self.vars[&p.var];
             let Some(Ty::Tuple(items)) = self.a.instances[self.inst].vars.get(&p.var) else {
-                return Err(Diagnostic::new("the loop variable is not a tuple", span, "here"));
+                return Err(Diagnostic::new(
+                    "the loop variable is not a tuple",
+                    span,
+                    "here",
+                ));
             };
             let ks = round8(items[0].size()) as i16;
             let vs = round8(items[1].size()) as i16;

@@ -88,7 +88,8 @@ impl Default for Settings {
 /// The name of a key as bpftrace looks it up: lower case, without a `bpftrace_` prefix.
 fn normalise(key: &str) -> String {
     let k = key.to_ascii_lowercase();
-    k.strip_prefix("bpftrace_").map_or(k.clone(), str::to_string)
+    k.strip_prefix("bpftrace_")
+        .map_or(k.clone(), str::to_string)
 }
 
 /// Checks a program's config block; the settings, or every error in it.
@@ -104,7 +105,10 @@ pub fn check(items: &[ConfigItem]) -> Result<Settings, Vec<Diagnostic>> {
                     item.span,
                     "not a config variable",
                 )
-                .hint(format!("set BPFTRACE_{} in the environment", key.to_uppercase())),
+                .hint(format!(
+                    "set BPFTRACE_{} in the environment",
+                    key.to_uppercase()
+                )),
             );
             continue;
         }
@@ -123,7 +127,10 @@ pub fn check(items: &[ConfigItem]) -> Result<Settings, Vec<Diagnostic>> {
         let v = &item.value;
         let bad_type = |got: &str, expected: &str| {
             Diagnostic::new(
-                format!("Invalid type for {}. Type: {got}. Expected Type: {expected}", item.key),
+                format!(
+                    "Invalid type for {}. Type: {got}. Expected Type: {expected}",
+                    item.key
+                ),
                 item.span,
                 format!("this is {got}"),
             )

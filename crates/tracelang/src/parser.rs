@@ -658,7 +658,9 @@ impl Parser<'_> {
                         None
                     };
                     let (_, here) = self.peek()?;
-                    let end = value.as_ref().map_or(Span::new(here.start, here.start), |v| v.span);
+                    let end = value
+                        .as_ref()
+                        .map_or(Span::new(here.start, here.start), |v| v.span);
                     return Ok((
                         Stmt::Let {
                             name,

@@ -507,15 +507,24 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
 pub fn tuple_item(items: &[Ty], field: &str, span: Span) -> Result<(Ty, usize), Diagnostic> {
     let bad = || {
         Diagnostic::new(
-            format!("invalid tuple index `{field}`: the tuple has {} elements", items.len()),
+            format!(
+                "invalid tuple index `{field}`: the tuple has {} elements",
+                items.len()
+            ),
             span,
             "no such element",
         )
-        .hint(format!("elements are .0 to .{}", items.len().saturating_sub(1)))
+        .hint(format!(
+            "elements are .0 to .{}",
+            items.len().saturating_sub(1)
+        ))
     };
     let i: usize = field.parse().map_err(|_| bad())?;
     let t = items.get(i).ok_or_else(bad)?;
-    let off = items[..i].iter().map(|t| t.size().next_multiple_of(8)).sum();
+    let off = items[..i]
+        .iter()
+        .map(|t| t.size().next_multiple_of(8))
+        .sum();
     Ok((t.clone(), off))
 }
 
@@ -1790,12 +1799,14 @@ impl Checker<'_> {
             return;
         };
         if !keys.is_empty() {
-            self.err(Diagnostic::new(
-                "Loop expression must be a map",
-                map.span,
-                "a map element, not a map",
-            )
-            .hint(format!("iterate over the whole map: `for ($kv : @{name})`")));
+            self.err(
+                Diagnostic::new(
+                    "Loop expression must be a map",
+                    map.span,
+                    "a map element, not a map",
+                )
+                .hint(format!("iterate over the whole map: `for ($kv : @{name})`")),
+            );
             return;
         }
         if !self.for_vars.contains(var) && self.a.instances[self.inst].vars.contains_key(var) {
@@ -1821,7 +1832,9 @@ impl Checker<'_> {
         idents.sort();
         idents.dedup();
         for b in idents {
-            let argx = b.strip_prefix("arg").is_some_and(|n| n.parse::<u8>().is_ok());
+            let argx = b
+                .strip_prefix("arg")
+                .is_some_and(|n| n.parse::<u8>().is_ok());
             if argx || b == "args" || b == "retval" {
                 self.err(Diagnostic::new(
                     format!("'{b}' builtin is not allowed in a for-loop"),

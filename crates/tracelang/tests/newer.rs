@@ -49,14 +49,38 @@ fn config_block_keys_and_values() {
     // The last `;` is optional; an empty block is one.
     compile("config = {} BEGIN { exit(); }").unwrap();
     compile("config = { max_probes = 2; } BEGIN { exit(); }").unwrap();
-    refused("config = { foo = 1 } BEGIN { }", "Unrecognized config variable: foo");
-    refused("config = { vmlinux = 1 } BEGIN { }", "vmlinux can only be set as an environment variable");
-    refused("config = { max_strlen = \"x\" } BEGIN { }", "Invalid type for max_strlen. Type: string. Expected Type: int");
-    refused("config = { cpp_demangle = 2 } BEGIN { }", "Needs to be 0 or 1. Value: 2");
-    refused("config = { missing_probes = \"x\" } BEGIN { }", "valid values are \"ignore\", \"warn\", and \"error\".");
-    refused("config = { stack_mode = nonsense } BEGIN { }", "Unknown stack mode: 'nonsense'");
-    refused("config = { max_map_keys = 1 + 1 } BEGIN { }", "must be literal");
-    refused("config = { max_probes = 1 } BEGIN { } END { }", "more than 1 probes");
+    refused(
+        "config = { foo = 1 } BEGIN { }",
+        "Unrecognized config variable: foo",
+    );
+    refused(
+        "config = { vmlinux = 1 } BEGIN { }",
+        "vmlinux can only be set as an environment variable",
+    );
+    refused(
+        "config = { max_strlen = \"x\" } BEGIN { }",
+        "Invalid type for max_strlen. Type: string. Expected Type: int",
+    );
+    refused(
+        "config = { cpp_demangle = 2 } BEGIN { }",
+        "Needs to be 0 or 1. Value: 2",
+    );
+    refused(
+        "config = { missing_probes = \"x\" } BEGIN { }",
+        "valid values are \"ignore\", \"warn\", and \"error\".",
+    );
+    refused(
+        "config = { stack_mode = nonsense } BEGIN { }",
+        "Unknown stack mode: 'nonsense'",
+    );
+    refused(
+        "config = { max_map_keys = 1 + 1 } BEGIN { }",
+        "must be literal",
+    );
+    refused(
+        "config = { max_probes = 1 } BEGIN { } END { }",
+        "more than 1 probes",
+    );
     // Only before the probes.
     assert!(compile("BEGIN { } config = { max_map_keys = 1 }").is_err());
 }
@@ -73,43 +97,93 @@ fn let_declarations() {
 #[test]
 fn has_key_and_tuple_keys() {
     compile("BEGIN { @m[1, \"a\"] = 1; @n[2] = 3; $a = has_key(@m, (1, \"a\")); @k[has_key(@n, 2)] = has_key(@n, 5); }").unwrap();
-    refused("BEGIN { @s = 1; $a = has_key(@s, 1); }", "has_key() only accepts maps that have keys");
-    refused("BEGIN { @n[1] = 1; $a = has_key(@n[1], 1); }", "Not a map value expression");
-    refused("BEGIN { @n[1] = 1; $a = has_key(@n); }", "has_key() requires 2 arguments (1 provided)");
-    refused("BEGIN { @n[1] = 1; $a = has_key(@n, \"x\"); }", "type mismatch for the key of @n");
-    refused("BEGIN { $a = has_key(1, 2); }", "has_key() expects the first argument to be a map");
+    refused(
+        "BEGIN { @s = 1; $a = has_key(@s, 1); }",
+        "has_key() only accepts maps that have keys",
+    );
+    refused(
+        "BEGIN { @n[1] = 1; $a = has_key(@n[1], 1); }",
+        "Not a map value expression",
+    );
+    refused(
+        "BEGIN { @n[1] = 1; $a = has_key(@n); }",
+        "has_key() requires 2 arguments (1 provided)",
+    );
+    refused(
+        "BEGIN { @n[1] = 1; $a = has_key(@n, \"x\"); }",
+        "type mismatch for the key of @n",
+    );
+    refused(
+        "BEGIN { $a = has_key(1, 2); }",
+        "has_key() expects the first argument to be a map",
+    );
 }
 
 #[test]
 fn tuple_elements() {
-    compile("BEGIN { $t = (1, \"ab\"); printf(\"%d %s\\n\", $t.0, $t.1); @x[$t.1] = $t.0; }").unwrap();
-    refused("BEGIN { $t = (1, 2); $a = $t.2; }", "invalid tuple index `2`");
+    compile("BEGIN { $t = (1, \"ab\"); printf(\"%d %s\\n\", $t.0, $t.1); @x[$t.1] = $t.0; }")
+        .unwrap();
+    refused(
+        "BEGIN { $t = (1, 2); $a = $t.2; }",
+        "invalid tuple index `2`",
+    );
 }
 
 #[test]
 fn for_loops() {
     // bpftrace 0.23's rules hold ...
-    refused("BEGIN { @m[1] = 1; for ($kv : @m) { break; } }", "'break' statement is not allowed in a for-loop");
-    refused("BEGIN { @m = 1; for ($kv : @m) { } }", "Maps used as for-loop expressions must have keys");
-    refused("BEGIN { $kv = 1; @m[1] = 1; for ($kv : @m) { } }", "Loop declaration shadows existing variable: $kv");
-    refused("BEGIN { @m[1] = hist(1); for ($kv : @m) { } }", "Loop expression does not support type");
-    refused("BEGIN { for ($kv : 1) { } }", "Loop expression must be a map");
-    refused("tracepoint:syscalls:sys_enter_read { @m[1] = 1; for ($kv : @m) { @x = args.count; } }", "'args' builtin is not allowed in a for-loop");
+    refused(
+        "BEGIN { @m[1] = 1; for ($kv : @m) { break; } }",
+        "'break' statement is not allowed in a for-loop",
+    );
+    refused(
+        "BEGIN { @m = 1; for ($kv : @m) { } }",
+        "Maps used as for-loop expressions must have keys",
+    );
+    refused(
+        "BEGIN { $kv = 1; @m[1] = 1; for ($kv : @m) { } }",
+        "Loop declaration shadows existing variable: $kv",
+    );
+    refused(
+        "BEGIN { @m[1] = hist(1); for ($kv : @m) { } }",
+        "Loop expression does not support type",
+    );
+    refused(
+        "BEGIN { for ($kv : 1) { } }",
+        "Loop expression must be a map",
+    );
+    refused(
+        "tracepoint:syscalls:sys_enter_read { @m[1] = 1; for ($kv : @m) { @x = args.count; } }",
+        "'args' builtin is not allowed in a for-loop",
+    );
     // ... a loop is a callback after the main function, described to the kernel by BTF ...
     let c = compile("BEGIN { @m[1, \"a\"] = 2; $x = 1; for ($kv : @m) { printf(\"%d %s %d\\n\", $kv.0.0, $kv.0.1, $kv.1 + $x); for ($i : @m) { $x++; } } }").unwrap();
     let p = &c.progs[0];
     assert_eq!(p.funcs.len(), 2, "two callbacks");
-    assert!(p.funcs.iter().all(|&f| (f as usize) < p.insns.len() && p.insns[f as usize - 1].code == 0x95), "each function starts after an exit");
+    assert!(
+        p.funcs
+            .iter()
+            .all(|&f| (f as usize) < p.insns.len() && p.insns[f as usize - 1].code == 0x95),
+        "each function starts after an exit"
+    );
     let btf = codegen::funcs_btf();
     assert_eq!(&btf[..2], &0xeb9f_u16.to_le_bytes());
     // ... but not over aggregations yet.
-    refused("BEGIN { @c[1] = count(); for ($kv : @c) { } }", "for loops over aggregations (count) are not supported yet");
+    refused(
+        "BEGIN { @c[1] = count(); for ($kv : @c) { } }",
+        "for loops over aggregations (count) are not supported yet",
+    );
 }
 
 #[test]
 fn fentry_and_fexit_are_kfunc_and_kretfunc() {
     // SampleEnv has no BTF: both spellings are refused alike, naming BTF.
-    for p in ["fentry:vfs_read", "kfunc:vfs_read", "fexit:vfs_read", "kretfunc:vfs_read"] {
+    for p in [
+        "fentry:vfs_read",
+        "kfunc:vfs_read",
+        "fexit:vfs_read",
+        "kretfunc:vfs_read",
+    ] {
         refused(&format!("{p} {{ @ = count(); }}"), "BTF is not available");
     }
 }
