@@ -69,8 +69,6 @@ pub struct Settings {
     pub max_probes: Option<u64>,
     /// `max_bpf_progs`: more programs than this is an error.
     pub max_bpf_progs: Option<u64>,
-    /// `max_strlen`: a string literal longer than this is an error.
-    pub max_strlen: Option<u64>,
 }
 
 impl Default for Settings {
@@ -80,9 +78,18 @@ impl Default for Settings {
             print_maps_on_exit: true,
             max_probes: None,
             max_bpf_progs: None,
-            max_strlen: None,
         }
     }
+}
+
+/// A key whose setting kmodkit does not follow yet.
+fn unsupported(key: &str, span: crate::ast::Span) -> Diagnostic {
+    Diagnostic::new(
+        format!("config variable {key} is not supported yet by kmodkit trace"),
+        span,
+        "not supported",
+    )
+    .hint("strings are cut at 64 bytes without a trailer, as bpftrace 0.17 does")
 }
 
 /// The name of a key as bpftrace looks it up: lower case, without a `bpftrace_` prefix.
@@ -155,7 +162,7 @@ pub fn check(items: &[ConfigItem]) -> Result<Settings, Vec<Diagnostic>> {
                     "max_map_keys" => s.max_map_keys = Some(n),
                     "max_probes" => s.max_probes = Some(n),
                     "max_bpf_progs" => s.max_bpf_progs = Some(n),
-                    "max_strlen" => s.max_strlen = Some(n),
+                    "max_strlen" => errors.push(unsupported(&item.key, item.span)),
                     _ => {}
                 }
             }
@@ -176,7 +183,9 @@ pub fn check(items: &[ConfigItem]) -> Result<Settings, Vec<Diagnostic>> {
                 )),
             },
             (Want::Bool, _) => errors.push(bad_type(got, "int")),
-            (Want::Str, ExprKind::Str(_)) => {}
+            // The trailer bpftrace 0.23 appends to strings cut at max_strlen: kmodkit cuts
+            // strings as 0.17 does (64 bytes, no trailer).
+            (Want::Str, ExprKind::Str(_)) => errors.push(unsupported(&item.key, item.span)),
             (Want::Str, _) => errors.push(bad_type(got, "string")),
             (Want::OneOf(ok), ExprKind::Str(text)) => {
                 if !ok.contains(&text.as_str()) {

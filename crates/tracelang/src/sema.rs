@@ -185,8 +185,11 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
                 loop_depth: 0,
                 declared: Default::default(),
                 for_vars: Default::default(),
+                scopes: Vec::new(),
+                out_of_scope: Default::default(),
+                used_plain: Default::default(),
             };
-            cx.stmts(&probe.body);
+            cx.block(&probe.body);
         }
         if a.maps.len() == before {
             break;
@@ -204,6 +207,9 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
             loop_depth: 0,
             declared: Default::default(),
             for_vars: Default::default(),
+            scopes: Vec::new(),
+            out_of_scope: Default::default(),
+            used_plain: Default::default(),
         };
         if let Some(p) = &probe.predicate {
             match cx.a.ty(p, idx) {
@@ -216,7 +222,7 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
                 Err(e) => cx.err(e),
             }
         }
-        cx.stmts(&probe.body);
+        cx.block(&probe.body);
         for e in cx.errors {
             if errors.len() < MAX_ERRORS && !errors.contains(&e) {
                 errors.push(e);
@@ -1500,6 +1506,61 @@ struct Checker<'a> {
     declared: std::collections::HashSet<String>,
     /// Loop variables of `for` loops seen so far.
     for_vars: std::collections::HashSet<String>,
+    /// Per open block, the variables `let` declared in it.
+    scopes: Vec<Vec<String>>,
+    /// Variables whose `let` block has ended.
+    out_of_scope: std::collections::HashSet<String>,
+    /// Variables read or assigned so far.
+    used_plain: std::collections::HashSet<String>,
+}
+
+/// The span of a statement, for diagnostics about it as a whole.
+fn stmt_span(s: &Stmt) -> Span {
+    match s {
+        Stmt::Expr(e) | Stmt::If { cond: e, .. } | Stmt::While { cond: e, .. } => e.span,
+        Stmt::AssignMap { span, .. }
+        | Stmt::AssignVar { span, .. }
+        | Stmt::Unroll { span, .. }
+        | Stmt::Let { span, .. }
+        | Stmt::For { span, .. }
+        | Stmt::Break(span)
+        | Stmt::Continue(span)
+        | Stmt::Return(span) => *span,
+    }
+}
+
+/// The scratch variables expression `e` names.
+fn vars_in(e: &Expr, out: &mut Vec<String>) {
+    match &e.kind {
+        ExprKind::Var(v) => out.push(v.clone()),
+        ExprKind::Map { keys: v, .. } | ExprKind::Call { args: v, .. } | ExprKind::Tuple(v) => {
+            v.iter().for_each(|e| vars_in(e, out))
+        }
+        ExprKind::Binary { lhs, rhs, .. }
+        | ExprKind::Index {
+            expr: lhs,
+            index: rhs,
+        } => {
+            vars_in(lhs, out);
+            vars_in(rhs, out);
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            vars_in(cond, out);
+            vars_in(then, out);
+            vars_in(els, out);
+        }
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Field { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::SizeofExpr(expr) => vars_in(expr, out),
+        ExprKind::Int(_)
+        | ExprKind::Str(_)
+        | ExprKind::Builtin(_)
+        | ExprKind::Positional(_)
+        | ExprKind::PositionalCount
+        | ExprKind::SizeofType(_)
+        | ExprKind::Offsetof { .. } => {}
+    }
 }
 
 impl Checker<'_> {
@@ -1525,7 +1586,78 @@ impl Checker<'_> {
         }
     }
 
+    /// A nested block: the variables `let` declares in it end with it (bpftrace 0.23).
+    fn block(&mut self, stmts: &[Stmt]) {
+        self.scopes.push(Vec::new());
+        self.stmts(stmts);
+        if let Some(names) = self.scopes.pop() {
+            self.out_of_scope.extend(names);
+        }
+    }
+
+    /// bpftrace 0.23's rules for `let`: declared once per scope, before any other use, and
+    /// not seen after its block; checked for the variables statement `s` itself names (its
+    /// nested blocks are checked as they are visited).
+    fn scope_rules(&mut self, s: &Stmt) {
+        let mut used = Vec::new();
+        let mut assigned = None;
+        match s {
+            Stmt::Expr(e) => vars_in(e, &mut used),
+            Stmt::AssignMap { map, value, .. } => {
+                vars_in(map, &mut used);
+                vars_in(value, &mut used);
+            }
+            Stmt::AssignVar { name, value, .. } => {
+                vars_in(value, &mut used);
+                assigned = Some(name);
+            }
+            Stmt::If { cond, .. } | Stmt::While { cond, .. } => vars_in(cond, &mut used),
+            Stmt::For { map, .. } => vars_in(map, &mut used),
+            Stmt::Let {
+                name, value, span, ..
+            } => {
+                if let Some(v) = value {
+                    vars_in(v, &mut used);
+                }
+                if self.scopes.iter().any(|sc| sc.contains(name)) {
+                    self.err(Diagnostic::new(
+                        format!("Variable ${name} was already declared. Variable shadowing is not allowed."),
+                        *span,
+                        "declared again",
+                    ));
+                } else if self.used_plain.contains(name) && !self.out_of_scope.contains(name) {
+                    self.err(Diagnostic::new(
+                        format!("Variable declarations need to occur before variable usage or assignment. Variable: ${name}"),
+                        *span,
+                        "declared after its first use",
+                    ));
+                }
+                if let Some(sc) = self.scopes.last_mut() {
+                    sc.push(name.clone());
+                }
+                self.out_of_scope.remove(name);
+            }
+            _ => {}
+        }
+        for v in used.iter().chain(assigned) {
+            if self.out_of_scope.contains(v) && !self.scopes.iter().any(|sc| sc.contains(v)) {
+                if assigned == Some(v) {
+                    // A plain assignment after the block makes a new variable of the probe.
+                    self.out_of_scope.remove(v);
+                } else {
+                    self.err(Diagnostic::new(
+                        format!("Undefined or undeclared variable: ${v}"),
+                        stmt_span(s),
+                        "declared with `let` in a block that has ended",
+                    ));
+                }
+            }
+            self.used_plain.insert(v.clone());
+        }
+    }
+
     fn stmt(&mut self, s: &Stmt) {
+        self.scope_rules(s);
         match s {
             Stmt::Expr(e) => {
                 if let ExprKind::Call { name, .. } = &e.kind {
@@ -1707,10 +1839,10 @@ impl Checker<'_> {
                         ));
                     }
                 }
-                self.stmts(then);
-                self.stmts(els);
+                self.block(then);
+                self.block(els);
             }
-            Stmt::Unroll { body, .. } => self.stmts(body),
+            Stmt::Unroll { body, .. } => self.block(body),
             Stmt::While { cond, body } => {
                 if let Some(t) = self.expr(cond) {
                     if !t.is_int() {
@@ -1722,7 +1854,7 @@ impl Checker<'_> {
                     }
                 }
                 self.loop_depth += 1;
-                self.stmts(body);
+                self.block(body);
                 self.loop_depth -= 1;
             }
             Stmt::Break(span) | Stmt::Continue(span) => {
@@ -1883,6 +2015,11 @@ impl Checker<'_> {
         self.a.instances[self.inst]
             .vars
             .insert(var.to_string(), Ty::Tuple(vec![key, value]));
-        self.stmts(body);
+        self.scopes.push(vec![var.to_string()]);
+        self.out_of_scope.remove(var);
+        self.block(body);
+        if let Some(names) = self.scopes.pop() {
+            self.out_of_scope.extend(names);
+        }
     }
 }

@@ -37,7 +37,7 @@ fn refused(src: &str, message: &str) {
 fn config_block_keys_and_values() {
     let c = compile(
         "config = { max_map_keys = 16; print_maps_on_exit = 0; BPFTRACE_LOG_SIZE = 5; \
-         stack_mode = bpftrace; symbol_source = \"dwarf\"; str_trunc_trailer = \"..\" } \
+         stack_mode = bpftrace; symbol_source = \"dwarf\" } \
          BEGIN { @a[1] = 1; }",
     )
     .unwrap();
@@ -60,6 +60,14 @@ fn config_block_keys_and_values() {
     refused(
         "config = { max_strlen = \"x\" } BEGIN { }",
         "Invalid type for max_strlen. Type: string. Expected Type: int",
+    );
+    refused(
+        "config = { max_strlen = 32 } BEGIN { }",
+        "max_strlen is not supported yet",
+    );
+    refused(
+        "config = { str_trunc_trailer = \"\" } BEGIN { }",
+        "str_trunc_trailer is not supported yet",
     );
     refused(
         "config = { cpp_demangle = 2 } BEGIN { }",
@@ -92,6 +100,27 @@ fn let_declarations() {
     refused("BEGIN { let $x: uint8; $x = 300; }", "declared uint8");
     refused("BEGIN { let $x: int64 = \"s\"; }", "type mismatch for $x");
     refused("BEGIN { let x; }", "expected a variable after `let`");
+    // bpftrace 0.23's scope rules for `let`.
+    refused(
+        "BEGIN { let $x = 1; let $x = 2; }",
+        "Variable $x was already declared. Variable shadowing is not allowed.",
+    );
+    refused(
+        "BEGIN { $x = 1; let $x = 2; }",
+        "Variable declarations need to occur before variable usage or assignment. Variable: $x",
+    );
+    refused(
+        "BEGIN { if (1) { let $x = 1; } printf(\"%d\\n\", $x); }",
+        "Undefined or undeclared variable: $x",
+    );
+    refused(
+        "BEGIN { @m[1] = 1; for ($kv : @m) { } printf(\"%d\\n\", $kv.0); }",
+        "Undefined or undeclared variable: $kv",
+    );
+    compile("BEGIN { if (1) { let $x = 1; } if (1) { let $x = 2; } let $x = 3; }").unwrap();
+    compile("BEGIN { @m[1] = 1; for ($kv : @m) { } for ($kv : @m) { } }").unwrap();
+    // Variables without `let` keep bpftrace 0.17's probe-wide scope.
+    compile("BEGIN { if (1) { $y = 1; } printf(\"%d\\n\", $y); }").unwrap();
 }
 
 #[test]
