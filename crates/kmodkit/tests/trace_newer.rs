@@ -194,6 +194,34 @@ fn let_has_key_and_tuple_keys() {
 }
 
 #[test]
+fn refusals_of_the_newer_language() {
+    both_refuse(
+        "BEGIN { let $x = 1; let $x = 2; exit(); }",
+        "Variable $x was already declared. Variable shadowing is not allowed.",
+    );
+    both_refuse(
+        "BEGIN { $x = 1; let $x = 2; exit(); }",
+        "Variable declarations need to occur before variable usage or assignment. Variable: $x",
+    );
+    both_refuse(
+        "BEGIN { if (1) { let $x = 1; } printf(\"%d\\n\", $x); exit(); }",
+        "Undefined or undeclared variable: $x",
+    );
+    both_refuse(
+        "BEGIN { @a = 1; printf(\"%d\\n\", has_key(@a, 1)); exit(); }",
+        "has_key() only accepts maps that have keys. No scalar maps e.g. `@a = 1;`",
+    );
+    both_refuse(
+        "BEGIN { @m[1] = 1; for ($kv : @m) { break; } exit(); }",
+        "'break' statement is not allowed in a for-loop",
+    );
+    both_refuse(
+        "BEGIN { $kv = 1; @m[1] = 1; for ($kv : @m) { } exit(); }",
+        "Loop declaration shadows existing variable: $kv",
+    );
+}
+
+#[test]
 fn args_with_a_dot() {
     // bpftrace 0.23's `args.field` beside 0.17's `args->field`, on the workload's syscalls.
     same(
