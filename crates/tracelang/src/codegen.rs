@@ -843,6 +843,13 @@ impl Gen<'_> {
             }
             Ty::Tuple(ts) => {
                 let ExprKind::Tuple(items) = &e.kind else {
+                    // A tuple kept on the stack (`$t`, `$kv.0`): copied whole.
+                    if let Some((src, t)) = self.stack_tuple(e)? {
+                        if t.size() == ty.size() {
+                            self.copy(off, src, round8(ty.size()));
+                            return Ok(());
+                        }
+                    }
                     return Err(Diagnostic::new("expected a tuple", e.span, "here"));
                 };
                 let mut o = off;
@@ -933,9 +940,16 @@ impl Gen<'_> {
             return Ok(off);
         }
         let mut o = off;
-        for (t, k) in info.keys.iter().zip(keys) {
-            self.store(t, k, o)?;
-            o += round8(t.size()) as i16;
+        if let ([one], true) = (keys, info.keys.len() > 1) {
+            // One tuple for several keys (`@m[(1, "a")]`, `@m[$t]`): bpftrace 0.23 takes
+            // its elements as the keys, laid out as a tuple is.
+            self.store(&Ty::Tuple(info.keys.clone()), one, o)?;
+            o += info.keys.iter().map(|t| round8(t.size())).sum::<usize>() as i16;
+        } else {
+            for (t, k) in info.keys.iter().zip(keys) {
+                self.store(t, k, o)?;
+                o += round8(t.size()) as i16;
+            }
         }
         if info.value.has_bucket() {
             self.emit(st(DW, FP, o, 0));

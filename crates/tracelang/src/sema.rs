@@ -1040,6 +1040,25 @@ impl Analysis {
         span: Span,
         inst: usize,
     ) -> Result<(), Diagnostic> {
+        // One tuple for several keys (bpftrace 0.23): its elements are the keys.
+        if let ([one], true) = (keys, m.keys.len() > 1) {
+            if let Ty::Tuple(ts) = self.ty(one, inst)? {
+                if ts.len() == m.keys.len() && m.keys.iter().zip(&ts).all(|(w, t)| w.accepts(t)) {
+                    return Ok(());
+                }
+                let show: Vec<String> = m.keys.iter().map(|t| t.to_string()).collect();
+                return Err(Diagnostic::new(
+                    format!(
+                        "type mismatch for the keys of @{}: {}, but they are ({})",
+                        m.name,
+                        Ty::Tuple(ts),
+                        show.join(", ")
+                    ),
+                    one.span,
+                    "different key types",
+                ));
+            }
+        }
         if keys.len() != m.keys.len() {
             return Err(Diagnostic::new(
                 format!(
@@ -1736,7 +1755,17 @@ impl Checker<'_> {
                     return;
                 };
                 let mut key_tys = Vec::new();
-                for k in keys {
+                // `@m[(1, "a")]`, `@m[$t]`: bpftrace 0.23 takes a tuple's elements as the
+                // keys (0.17 refuses a tuple key).
+                if let [one] = keys.as_slice() {
+                    if let Some(Ty::Tuple(ts)) = self.a.ty(one, self.inst).ok() {
+                        if ts.len() > 1 && ts.iter().all(|t| t.is_int() || t.is_str()) {
+                            key_tys = ts.iter().map(Ty::stored).collect();
+                        }
+                    }
+                }
+                let flattened = !key_tys.is_empty();
+                for k in keys.iter().filter(|_| !flattened) {
                     match self.expr(k) {
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
                             key_tys.push(t.stored())
@@ -2011,10 +2040,27 @@ impl Checker<'_> {
         };
         // An aggregation's value keeps its type (bpftrace 0.23: `count_t`, not an integer).
         let value = m.value.clone();
+        let t = Ty::Tuple(vec![key, value]);
+        if self.for_vars.contains(var) {
+            if let Some(old) = self.a.instances[self.inst].vars.get(var) {
+                if *old != t {
+                    // bpftrace 0.23 gives each loop its own variable; here a name has one
+                    // type per probe.
+                    let old = old.clone();
+                    self.err(
+                        Diagnostic::new(
+                            format!("${var} is the loop variable of another loop, as {old}; here it would be {t}"),
+                            map.span,
+                            "a second type for the same name",
+                        )
+                        .hint("kmodkit keeps one type per variable name in a probe: name this loop's variable differently"),
+                    );
+                    return;
+                }
+            }
+        }
         self.for_vars.insert(var.to_string());
-        self.a.instances[self.inst]
-            .vars
-            .insert(var.to_string(), Ty::Tuple(vec![key, value]));
+        self.a.instances[self.inst].vars.insert(var.to_string(), t);
         self.scopes.push(vec![var.to_string()]);
         self.out_of_scope.remove(var);
         self.block(body);

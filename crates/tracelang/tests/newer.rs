@@ -126,6 +126,11 @@ fn let_declarations() {
 #[test]
 fn has_key_and_tuple_keys() {
     compile("BEGIN { @m[1, \"a\"] = 1; @n[2] = 3; $a = has_key(@m, (1, \"a\")); @k[has_key(@n, 2)] = has_key(@n, 5); }").unwrap();
+    compile("BEGIN { $t = (1, \"x\"); @m[$t] = 5; @m[2, \"y\"] = 6; @n[(3, \"z\")] = @m[(2, \"y\")]; delete(@m[$t]); }").unwrap();
+    refused(
+        "BEGIN { @m[1, \"x\"] = 5; @m[(\"y\", 2)] = 6; }",
+        "type mismatch for the keys of @m",
+    );
     refused(
         "BEGIN { @s = 1; $a = has_key(@s, 1); }",
         "has_key() only accepts maps that have keys",
@@ -197,6 +202,11 @@ fn for_loops() {
     );
     let btf = codegen::funcs_btf();
     assert_eq!(&btf[..2], &0xeb9f_u16.to_le_bytes());
+    // One type per variable name in a probe (0.23 scopes each loop's variable to it).
+    refused(
+        "BEGIN { @n[1] = 1; @m[1, \"a\"] = 2; for ($kv : @n) { } for ($kv : @m) { } }",
+        "$kv is the loop variable of another loop",
+    );
     // ... but not over aggregations yet.
     refused(
         "BEGIN { @c[1] = count(); for ($kv : @c) { } }",
