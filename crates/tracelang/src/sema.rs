@@ -1758,7 +1758,7 @@ impl Checker<'_> {
                 // `@m[(1, "a")]`, `@m[$t]`: bpftrace 0.23 takes a tuple's elements as the
                 // keys (0.17 refuses a tuple key).
                 if let [one] = keys.as_slice() {
-                    if let Some(Ty::Tuple(ts)) = self.a.ty(one, self.inst).ok() {
+                    if let Ok(Ty::Tuple(ts)) = self.a.ty(one, self.inst) {
                         if ts.len() > 1 && ts.iter().all(|t| t.is_int() || t.is_str()) {
                             key_tys = ts.iter().map(Ty::stored).collect();
                         }
