@@ -185,6 +185,12 @@ fn let_has_key_and_tuple_keys() {
          if (!has_key(@m, (1, \"b\"))) { printf(\"no (1, b)\\n\"); } exit(); }",
         None,
     );
+    // has_key's value stored, printed, used as a key.
+    same(
+        "BEGIN { @n[1] = 1; $b = has_key(@n, 1); print($b); @h = has_key(@n, 2); \
+         @k[has_key(@n, 1)] = 3; printf(\"%d %s\\n\", $b, \"x\"); exit(); }",
+        None,
+    );
     // A tuple as the key of a map with several keys (0.23; 0.17 refuses it): its elements
     // are the keys.
     same(
