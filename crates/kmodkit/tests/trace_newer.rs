@@ -270,6 +270,13 @@ fn for_loops() {
          for ($e : @m) { @c[$e.0] = $e.1; print($e.0); } exit(); }",
         None,
     );
+    // Counts and sums, added up over the CPUs the workload ran on.
+    same(
+        "tracepoint:syscalls:sys_enter_write /pid == cpid/ { @c[args.count] = count(); \
+         @s[args.count % 3] = sum(args.count); } \
+         END { for ($kv : @c) { @t[$kv.0] = $kv.1; } for ($e : @s) { @u[$e.0] = $e.1 + 1; } }",
+        Some(5),
+    );
     // Over what the workload's syscalls left in a map, at END; a loop inside a loop.
     same(
         "tracepoint:syscalls:sys_enter_write /pid == cpid/ { @w[args.count] = args.fd; } \

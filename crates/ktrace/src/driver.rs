@@ -119,6 +119,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
             (n, _) => n,
         },
         max_stack: crate::system::perf_event_max_stack(),
+        cpus: bpf_sys::possible_cpus() as u32,
     };
     let compiled = on_compiler_stack(|| codegen::compile(&prog, &a, &copts))?
         .map_err(|d| Error::Script(d.render(file_name, src)))?;

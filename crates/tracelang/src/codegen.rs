@@ -144,11 +144,17 @@ struct PendingFor {
     /// The `ld_imm64` that loads the callback's address.
     ld_pos: usize,
     var: String,
+    map: String,
     body: Vec<Stmt>,
 }
 
 /// `bpf_for_each_map_elem` (helper 164) and the `ld_imm64` source of a function's address.
 const FOR_EACH_MAP_ELEM: i32 = 164;
+/// `bpf_map_lookup_percpu_elem` (helper 195, Linux 5.19): one CPU's value of a per-CPU map.
+const MAP_LOOKUP_PERCPU_ELEM: i32 = 195;
+/// The most CPUs a loop over a per-CPU map adds up: the verifier follows every round of
+/// that loop, and refuses more than about 8000 jumps in one path.
+const MAX_CPUS: u32 = 1024;
 const PSEUDO_FUNC: u8 = 4;
 
 /// What user space does when a record with this action's index arrives.
@@ -216,7 +222,13 @@ pub struct Options {
     /// Frames kept per stack by default: the running kernel's `perf_event_max_stack`, as
     /// bpftrace uses; 0 means the kernel's default, [`DEFAULT_MAX_STACK`].
     pub max_stack: u32,
+    /// The machine's possible CPUs, over which a `for` loop adds up a per-CPU map's
+    /// values; 0 means [`DEFAULT_CPUS`].
+    pub cpus: u32,
 }
+
+/// CPUs assumed when [`Options::cpus`] is not given.
+pub const DEFAULT_CPUS: u32 = 64;
 
 /// The kernel's default `perf_event_max_stack`.
 pub const DEFAULT_MAX_STACK: u32 = 127;
@@ -583,9 +595,34 @@ impl Gen<'_> {
                 self.emit(ldx(DW, 1, 2, o));
                 self.emit(stx(DW, FP, 1, kv + o));
             }
-            for o in (0..vs).step_by(8) {
-                self.emit(ldx(DW, 1, 3, o));
-                self.emit(stx(DW, FP, 1, kv + ks + o));
+            if self.a.maps[&p.map].value.is_per_cpu() {
+                // A count or a sum: the total over the CPUs, read one by one with the key
+                // just copied (r6: the CPU, r7: the total).
+                let m = self.map_idx(&p.map);
+                let (l_top, l_end) = (self.label(), self.label());
+                self.emit(mov_imm(6, 0));
+                self.emit(mov_imm(7, 0));
+                self.bind(l_top);
+                self.load_map(1, m);
+                self.frame_ptr(2, kv);
+                self.emit(mov_reg(3, 6));
+                self.emit(call(MAP_LOOKUP_PERCPU_ELEM));
+                self.jump_imm(JEQ, 0, 0, l_end);
+                self.emit(ldx(DW, 1, 0, 0));
+                self.emit(alu_reg(ADD, 7, 1));
+                self.emit(alu_imm(ADD, 6, 1));
+                let cpus = match self.opts.cpus {
+                    0 => DEFAULT_CPUS,
+                    n => n.min(MAX_CPUS),
+                };
+                self.jump_imm(JLT, 6, cpus as i32, l_top);
+                self.bind(l_end);
+                self.emit(stx(DW, FP, 7, kv + ks));
+            } else {
+                for o in (0..vs).step_by(8) {
+                    self.emit(ldx(DW, 1, 3, o));
+                    self.emit(stx(DW, FP, 1, kv + ks + o));
+                }
             }
             self.stmts(&p.body)?;
             if area > 0 {
@@ -771,18 +808,7 @@ impl Gen<'_> {
                 let ExprKind::Map { name, .. } = &map.kind else {
                     return Err(Diagnostic::new("expected a map", map.span, "here"));
                 };
-                let info = &self.a.maps[name];
-                if info.value.is_per_cpu() {
-                    return Err(Diagnostic::new(
-                        format!(
-                            "for loops over aggregations ({}) are not supported yet by kmodkit trace",
-                            info.value
-                        ),
-                        *span,
-                        "not supported",
-                    )
-                    .hint("print the map with print(@map) instead"));
-                }
+                let _ = span;
                 let m = self.map_idx(name);
                 self.load_map(1, m);
                 let ld_pos = self.insns.len();
@@ -797,6 +823,7 @@ impl Gen<'_> {
                 self.pending.push(PendingFor {
                     ld_pos,
                     var: var.clone(),
+                    map: name.clone(),
                     body: body.clone(),
                 });
                 Ok(())

@@ -2038,8 +2038,27 @@ impl Checker<'_> {
             [one] => one.clone(),
             more => Ty::Tuple(more.to_vec()),
         };
-        // An aggregation's value keeps its type (bpftrace 0.23: `count_t`, not an integer).
-        let value = m.value.clone();
+        // A count or a sum is read as the total of every CPU's value (bpftrace 0.23 does the
+        // same); the other aggregations are not supported in a loop yet.
+        let value = match &m.value {
+            Ty::Count => UINT64,
+            Ty::Sum => INT64,
+            v if v.is_aggregation() => {
+                self.err(
+                    Diagnostic::new(
+                        format!(
+                            "for loops over {} maps are not supported yet by kmodkit trace",
+                            m.value
+                        ),
+                        map.span,
+                        format!("@{name} holds {}", m.value),
+                    )
+                    .hint("loops work over plain maps, count() and sum()"),
+                );
+                return;
+            }
+            v => v.clone(),
+        };
         let t = Ty::Tuple(vec![key, value]);
         if self.for_vars.contains(var) {
             if let Some(old) = self.a.instances[self.inst].vars.get(var) {
