@@ -120,6 +120,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
         },
         max_stack: crate::system::perf_event_max_stack(),
         cpus: bpf_sys::possible_cpus() as u32,
+        max_insns: 0,
     };
     let compiled = on_compiler_stack(|| codegen::compile(&prog, &a, &copts))?
         .map_err(|d| Error::Script(d.render(file_name, src)))?;

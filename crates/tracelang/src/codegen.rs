@@ -225,6 +225,19 @@ pub struct Options {
     /// The machine's possible CPUs, over which a `for` loop adds up a per-CPU map's
     /// values; 0 means [`DEFAULT_CPUS`].
     pub cpus: u32,
+    /// Instructions per program before code generation stops; 0 means [`MAX_INSNS`] (the
+    /// fuzz harness uses a smaller limit so that each input stays cheap).
+    pub max_insns: usize,
+}
+
+impl Options {
+    fn insn_limit(&self) -> usize {
+        if self.max_insns == 0 {
+            MAX_INSNS
+        } else {
+            self.max_insns
+        }
+    }
 }
 
 /// CPUs assumed when [`Options::cpus`] is not given.
@@ -243,9 +256,9 @@ pub const MAX_INSNS: usize = 1_000_000;
 /// compiles its body once per match, and this keeps that product within memory.
 pub const MAX_TOTAL_INSNS: usize = 16 * MAX_INSNS;
 
-fn too_large(span: Span) -> Diagnostic {
+fn too_large(span: Span, limit: usize) -> Diagnostic {
     Diagnostic::new(
-        format!("BPF program is too large: more than {MAX_INSNS} instructions"),
+        format!("BPF program is too large: more than {limit} instructions"),
         span,
         "this makes the program larger than the kernel loads",
     )
@@ -364,11 +377,12 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         let shift = before - insns.len();
         let funcs = cb_starts.iter().map(|s| (s - shift) as u32).collect();
         total += insns.len();
-        if total > MAX_TOTAL_INSNS {
+        if total > MAX_TOTAL_INSNS / MAX_INSNS * opts.insn_limit() {
             return Err(Diagnostic::new(
                 format!(
-                    "the programs are too large together: more than {MAX_TOTAL_INSNS} \
+                    "the programs are too large together: more than {} \
                      instructions for {} probes",
+                    MAX_TOTAL_INSNS / MAX_INSNS * opts.insn_limit(),
                     idx + 1
                 ),
                 probe.span,
@@ -504,8 +518,8 @@ impl Gen<'_> {
     /// Resolves jumps and drops the context save when unused; an error (at `span`, the
     /// probe) when a jump is farther than the 16-bit offset of an instruction reaches.
     fn finish(mut self, span: Span) -> Result<Vec<Insn>, Diagnostic> {
-        if self.insns.len() > MAX_INSNS {
-            return Err(too_large(span));
+        if self.insns.len() > self.opts.insn_limit() {
+            return Err(too_large(span, self.opts.insn_limit()));
         }
         for &(at, l) in &self.fixups {
             let target = self.labels[l].unwrap_or(self.insns.len());
@@ -718,8 +732,8 @@ impl Gen<'_> {
             let mark = self.stack;
             self.stmt(s)?;
             self.stack = mark;
-            if self.insns.len() > MAX_INSNS {
-                return Err(too_large(stmt_span(s)));
+            if self.insns.len() > self.opts.insn_limit() {
+                return Err(too_large(stmt_span(s), self.opts.insn_limit()));
             }
         }
         Ok(())
@@ -764,7 +778,9 @@ impl Gen<'_> {
                 for _ in 0..*count {
                     // Too large: blame the outermost unroll, which multiplies the rest.
                     match self.stmts(body) {
-                        Err(_) if self.insns.len() > MAX_INSNS => return Err(too_large(*span)),
+                        Err(_) if self.insns.len() > self.opts.insn_limit() => {
+                            return Err(too_large(*span, self.opts.insn_limit()))
+                        }
                         r => r?,
                     }
                 }
