@@ -1,8 +1,10 @@
 //! ELF objects as `clang -target bpf` emits them, read the way libbpf reads them (without
 //! touching the kernel): programs by SEC() name, BTF-defined (`.maps`) and legacy (`maps`)
 //! map definitions, global data (`.rodata*`, `.data*`, `.bss*`) as single-entry array maps,
-//! relocations (map and global-data references on `lddw`, BPF-to-BPF calls), the license,
-//! and BTF/BTF.ext line information.
+//! relocations (map and global-data references on `lddw`, BPF-to-BPF calls, callbacks: an
+//! `lddw` of a function, as `bpf_loop` and `bpf_for_each_map_elem` take), the license, and
+//! `.BTF`/`.BTF.ext` (read with the `btf` crate: function and line info per program, CO-RE
+//! relocations, which [`Object::relocate_core`] resolves against a target kernel's BTF).
 //!
 //! A loaded [`Program`] is self-contained: the subprograms it calls are appended after it
 //! and its calls patched; map references become `lddw` with pseudo source `MAP_IDX` (5) or
@@ -17,9 +19,10 @@ use object::{
     Endianness, Object as _, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget,
 };
 
-use crate::btf::{self, Btf, LineInfo};
 use crate::insn::{class, jmp, pseudo, Endian, Insn};
 use crate::Error;
+use btf::ext::{BtfExt, CoreRelo, FuncInfo, LineInfo};
+use btf::{Btf, Kind};
 
 /// A map definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +39,35 @@ pub struct MapDef {
     pub section: String,
     /// Read-only global data (`.rodata*`): the kernel freezes such maps.
     pub readonly: bool,
+}
+
+/// What libbpf reads of a map besides its shape: the `pinning` attribute and the BTF ids of
+/// key and value (kept beside [`MapDef`], index for index, in [`Object::map_btf`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MapBtf {
+    /// `LIBBPF_PIN_BY_NAME` (1) pins the map under the pin root by its name; 0: no pinning.
+    pub pinning: u32,
+    pub key_type_id: u32,
+    pub value_type_id: u32,
+}
+
+/// A CO-RE relocation of a program, at instruction `insn` (after subprogram appending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgCoreRelo {
+    pub insn: usize,
+    pub relo: CoreRelo,
+}
+
+/// What [`Object::relocate_core`] did to one instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreReport {
+    pub program: String,
+    pub insn: usize,
+    /// `byte_off struct task_struct (0:54)`.
+    pub what: String,
+    /// The instruction's constant before, and after (None: poisoned).
+    pub old: i64,
+    pub new: Option<i64>,
 }
 
 /// A source position of an instruction (from `.BTF.ext` line info).
@@ -61,6 +93,12 @@ pub struct Program {
     pub lines: Vec<(usize, SourceLine)>,
     /// Where each appended function starts: (insn index, function name).
     pub funcs: Vec<(usize, String)>,
+    /// `.BTF.ext` function info rebased to this program: (insn index, BTF `FUNC` id).
+    pub func_info: Vec<(usize, u32)>,
+    /// `.BTF.ext` line info rebased to this program (string offsets into the object's BTF).
+    pub line_info: Vec<(usize, LineInfo)>,
+    /// CO-RE relocations still to resolve ([`Object::relocate_core`]).
+    pub core_relos: Vec<ProgCoreRelo>,
 }
 
 impl Program {
@@ -81,6 +119,10 @@ pub struct Object {
     pub license: Option<String>,
     pub endian: Endian,
     pub btf: Option<Btf>,
+    /// The object's `.BTF` as the kernel takes it (`DATASEC` sizes and offsets filled in).
+    pub btf_raw: Option<Vec<u8>>,
+    /// Pinning and BTF key/value ids of [`Object::maps`], index for index.
+    pub map_btf: Vec<MapBtf>,
 }
 
 /// `BPF_PROG_TYPE_*` from a SEC() name, following libbpf's section table (prefixes).
@@ -325,13 +367,20 @@ impl Object {
             sec_data.insert(idx, bytes);
         }
         let btf = match &btf_data {
-            Some(b) => Some(Btf::parse(b, big)?),
+            Some(b) => Some(Btf::parse(b).map_err(|e| ferr(format!("section `.BTF`: {e}")))?),
             None => None,
+        };
+        let ext = match (&btf, &btf_ext) {
+            (Some(_), Some(e)) => {
+                BtfExt::parse(e).map_err(|e| ferr(format!("section `.BTF.ext`: {e}")))?
+            }
+            _ => BtfExt::default(),
         };
 
         // Symbols.
         let mut funcs: Vec<Func> = Vec::new();
         let mut maps: Vec<MapDef> = Vec::new();
+        let mut map_btf: Vec<MapBtf> = Vec::new();
         // (section, offset) -> map index, for map symbols; section -> map index for data.
         let mut map_at: HashMap<(usize, u64), usize> = HashMap::new();
         let mut data_map: HashMap<usize, usize> = HashMap::new();
@@ -339,6 +388,8 @@ impl Object {
         // `.maps` symbols by name: older clang leaves the DATASEC offsets 0 and libbpf
         // takes them from the symbol table.
         let mut btf_map_syms: HashMap<String, u64> = HashMap::new();
+        // (section name, symbol name) -> offset: the DATASEC offsets the kernel needs.
+        let mut var_offsets: HashMap<(String, String), u32> = HashMap::new();
         for sym in file.symbols() {
             let Some(si) = sym.section_index().map(|i| i.0) else {
                 continue;
@@ -346,6 +397,11 @@ impl Object {
             let es = sym.elf_symbol();
             let name = sym.name().unwrap_or("").to_string();
             let st = es.st_type();
+            if st == elf::STT_OBJECT || st == elf::STT_NOTYPE && !name.is_empty() {
+                if let Some(sn) = sec_names.get(&si) {
+                    var_offsets.insert((sn.clone(), name.clone()), sym.address() as u32);
+                }
+            }
             if exec.contains(&si) && st == elf::STT_FUNC {
                 let start = (sym.address() / 8) as usize;
                 let len = (es.st_size(en) / 8) as usize;
@@ -403,6 +459,7 @@ impl Object {
                 section: sec_names[&si].clone(),
                 readonly: false,
             });
+            map_btf.push(MapBtf::default());
         }
         // BTF-defined maps: DATASEC `.maps` with one VAR per map.
         if let Some((si, _)) = sec_names.iter().find(|(_, n)| n.as_str() == ".maps") {
@@ -411,19 +468,21 @@ impl Object {
                 .as_ref()
                 .ok_or_else(|| ferr("section `.maps` needs BTF (.BTF section missing)"))?;
             let ds = b
-                .find(btf::KIND_DATASEC, ".maps")
+                .named(".maps", |k| matches!(k, Kind::Datasec { .. }))
                 .ok_or_else(|| ferr("BTF has no DATASEC `.maps`"))?;
-            let vars = b.types[ds as usize].members.clone();
-            for (var_id, offset, _size) in vars {
+            let Some(Kind::Datasec { vars, .. }) = b.get(ds).map(|t| t.kind.clone()) else {
+                return Err(ferr("BTF has no DATASEC `.maps`"));
+            };
+            for v in vars {
                 let var = b
-                    .get(var_id)
-                    .ok_or_else(|| ferr(format!("BTF: .maps var {var_id} missing")))?;
+                    .get(v.type_id)
+                    .ok_or_else(|| ferr(format!("BTF: .maps var {} missing", v.type_id)))?;
                 let name = b.str_at(var.name_off).to_string();
-                let st_id = b.resolve(var.size_type);
-                let st = b
-                    .get(st_id)
-                    .ok_or_else(|| ferr(format!("map `{name}`: BTF type {st_id} missing")))?;
-                if st.kind != btf::KIND_STRUCT {
+                let Kind::Var { type_id, .. } = var.kind else {
+                    return Err(ferr(format!("BTF: .maps entry `{name}` is not a VAR")));
+                };
+                let st_id = b.resolve(type_id);
+                if !matches!(b.get(st_id).map(|t| &t.kind), Some(Kind::Struct { .. })) {
                     return Err(ferr(format!(
                         "map `{name}`: BTF definition is not a struct"
                     )));
@@ -439,21 +498,19 @@ impl Object {
                     section: ".maps".into(),
                     readonly: false,
                 };
-                for &(mname, mtype, _) in &st.members {
-                    let mn = b.str_at(mname);
+                let mut extra = MapBtf::default();
+                for m in b.members(st_id) {
+                    let mn = b.str_at(m.name_off);
                     // `__uint(x, N)` is `int (*x)[N]`; `__type(x, T)` is `T *x`.
-                    let ptr = b.get(b.resolve(mtype));
-                    let pointee = ptr
-                        .filter(|p| p.kind == btf::KIND_PTR)
-                        .map(|p| b.resolve(p.size_type));
+                    let pointee = match b.get(b.resolve(m.type_id)).map(|t| &t.kind) {
+                        Some(Kind::Ptr(t)) => Some(*t),
+                        _ => None,
+                    };
                     let uint = || -> Result<u32, Error> {
-                        pointee
-                            .and_then(|t| b.get(t))
-                            .and_then(|a| a.array)
-                            .map(|(_, n)| n)
-                            .ok_or_else(|| {
-                                ferr(format!("map `{name}`: member `{mn}` is not __uint()"))
-                            })
+                        match pointee.and_then(|t| b.get(b.resolve(t))).map(|t| &t.kind) {
+                            Some(Kind::Array { len, .. }) => Ok(*len),
+                            _ => Err(ferr(format!("map `{name}`: member `{mn}` is not __uint()"))),
+                        }
                     };
                     let size = || -> Result<u32, Error> {
                         pointee
@@ -467,14 +524,25 @@ impl Object {
                         "map_flags" => def.flags = uint()?,
                         "key_size" => def.key_size = uint()?,
                         "value_size" => def.value_size = uint()?,
-                        "key" => def.key_size = size()?,
-                        "value" => def.value_size = size()?,
-                        _ => {} // pinning, numa_node, values (inner maps): not modelled
+                        "pinning" => extra.pinning = uint()?,
+                        "key" => {
+                            def.key_size = size()?;
+                            extra.key_type_id = pointee.unwrap_or(0);
+                        }
+                        "value" => {
+                            def.value_size = size()?;
+                            extra.value_type_id = pointee.unwrap_or(0);
+                        }
+                        _ => {} // numa_node, values (inner maps): not modelled
                     }
                 }
-                let offset = btf_map_syms.get(&name).copied().unwrap_or(offset as u64);
+                let offset = btf_map_syms
+                    .get(&name)
+                    .copied()
+                    .unwrap_or(u64::from(v.offset));
                 map_at.insert((si, offset), maps.len());
                 maps.push(def);
+                map_btf.push(extra);
             }
         }
         // Global data sections.
@@ -495,6 +563,14 @@ impl Object {
                 continue;
             }
             data_map.insert(si, maps.len());
+            map_btf.push(MapBtf {
+                pinning: 0,
+                key_type_id: 0,
+                value_type_id: btf
+                    .as_ref()
+                    .and_then(|b| b.named(&name, |k| matches!(k, Kind::Datasec { .. })))
+                    .unwrap_or(0),
+            });
             maps.push(MapDef {
                 name: name.clone(),
                 map_type: 2,
@@ -545,10 +621,44 @@ impl Object {
             relocs.insert(si, v);
         }
 
-        // Line info.
-        let lines: Vec<LineInfo> = match (&btf, &btf_ext) {
-            (Some(b), Some(e)) => btf::parse_line_info(e, b, big).unwrap_or_default(),
-            _ => Vec::new(),
+        // `.BTF.ext` records by section name.
+        let sec_of = |off: u32| btf.as_ref().map_or("", |b| b.str_at(off)).to_string();
+        let info = ExtInfo {
+            funcs: ext
+                .func_info
+                .iter()
+                .flat_map(|s| s.records.iter().map(move |r| (sec_of(s.sec_name_off), *r)))
+                .collect(),
+            lines: ext
+                .line_info
+                .iter()
+                .flat_map(|s| s.records.iter().map(move |r| (sec_of(s.sec_name_off), *r)))
+                .collect(),
+            core: ext
+                .core_relos
+                .iter()
+                .flat_map(|s| s.records.iter().map(move |r| (sec_of(s.sec_name_off), *r)))
+                .collect(),
+        };
+        let btf_raw = match &btf_data {
+            Some(raw) => Some(
+                btf::ext::fixup_datasecs(
+                    raw,
+                    |sec| {
+                        sec_names
+                            .iter()
+                            .find(|(_, n)| n.as_str() == sec)
+                            .map(|(i, _)| sec_data[i].len() as u32)
+                    },
+                    |sec, var| {
+                        var_offsets
+                            .get(&(sec.to_string(), var.to_string()))
+                            .copied()
+                    },
+                )
+                .map_err(|e| ferr(format!("section `.BTF`: {e}")))?,
+            ),
+            None => None,
         };
 
         let insns_of: HashMap<usize, Vec<Insn>> = exec
@@ -584,7 +694,16 @@ impl Object {
             }
             for f in entries {
                 let p = link_program(
-                    f, &sname, &funcs, &insns_of, &relocs, &sec_names, &map_at, &data_map, &lines,
+                    f,
+                    &sname,
+                    &funcs,
+                    &insns_of,
+                    &relocs,
+                    &sec_names,
+                    &map_at,
+                    &data_map,
+                    &info,
+                    btf.as_ref(),
                 )?;
                 programs.push(p);
             }
@@ -595,8 +714,130 @@ impl Object {
             license,
             endian,
             btf,
+            btf_raw,
+            map_btf,
         })
     }
+}
+
+/// `call 0xbad2310`: what libbpf writes where a CO-RE relocation has no target, so that the
+/// kernel refuses the program only if the instruction is reachable.
+pub const CORE_POISON_HELPER: i32 = 0xbad2310;
+
+impl Object {
+    /// Resolves every program's CO-RE relocations against `target` (a kernel's BTF) and
+    /// patches the instructions as libbpf does: the constant of an ALU instruction, the offset
+    /// of a load or store (and its width, when the field's size differs), or both halves of
+    /// an `lddw`; an unmatched field or type becomes a call to an invalid helper. The
+    /// relocations are consumed; the report lists each with its old and new constant.
+    pub fn relocate_core(&mut self, target: &Btf) -> Result<Vec<CoreReport>, Error> {
+        use btf::co_re::{self, Resolved};
+        let mut report = Vec::new();
+        let Some(local) = &self.btf else {
+            if self.programs.iter().any(|p| !p.core_relos.is_empty()) {
+                return Err(ferr("CO-RE relocations without a .BTF section"));
+            }
+            return Ok(report);
+        };
+        for p in &mut self.programs {
+            for r in std::mem::take(&mut p.core_relos) {
+                let what = co_re::describe(local, &r.relo);
+                let e =
+                    |m: String| ferr(format!("program `{}` insn {}: {what}: {m}", p.name, r.insn));
+                let res = co_re::resolve(local, &r.relo, target).map_err(|x| e(x.to_string()))?;
+                let Some(insn) = p.insns.get(r.insn).copied() else {
+                    return Err(e("instruction out of range".into()));
+                };
+                let cls = insn.code & 7;
+                let old = if cls == class::LDX || cls == class::ST || cls == class::STX {
+                    i64::from(insn.off)
+                } else if insn.is_lddw() {
+                    let hi = p.insns.get(r.insn + 1).map_or(0, |i| i.imm);
+                    (i64::from(hi) << 32) | i64::from(insn.imm as u32)
+                } else {
+                    i64::from(insn.imm)
+                };
+                let new = match res {
+                    Resolved::Poison => {
+                        let i = &mut p.insns[r.insn];
+                        *i = Insn {
+                            code: class::JMP | jmp::CALL,
+                            dst: 0,
+                            src: 0,
+                            off: 0,
+                            imm: CORE_POISON_HELPER,
+                        };
+                        if insn.is_lddw() {
+                            // The second slot becomes `r0 = 0`, a valid instruction.
+                            if let Some(n) = p.insns.get_mut(r.insn + 1) {
+                                *n = Insn {
+                                    code: class::ALU64 | crate::insn::alu::MOV,
+                                    dst: 0,
+                                    src: 0,
+                                    off: 0,
+                                    imm: 0,
+                                };
+                            }
+                        }
+                        None
+                    }
+                    Resolved::Value { value, field_size } => {
+                        let v = value as i64;
+                        let i = &mut p.insns[r.insn];
+                        if cls == class::ALU || cls == class::ALU64 {
+                            if insn.code & crate::insn::BPF_X != 0 {
+                                return Err(e("ALU instruction with a register source".into()));
+                            }
+                            i.imm = i32::try_from(v)
+                                .map_err(|_| e(format!("value {v} does not fit imm")))?;
+                        } else if cls == class::LDX || cls == class::ST || cls == class::STX {
+                            i.off = i16::try_from(v)
+                                .map_err(|_| e(format!("offset {v} does not fit a load")))?;
+                            let width = match field_size {
+                                Some(1) => Some(crate::insn::mem::B),
+                                Some(2) => Some(crate::insn::mem::H),
+                                Some(4) => Some(crate::insn::mem::W),
+                                Some(8) => Some(crate::insn::mem::DW),
+                                _ => None,
+                            };
+                            if let (Some(w), true) =
+                                (width, insn.code & 0xe0 == crate::insn::mem::MEM)
+                            {
+                                i.code = (insn.code & !0x18) | w;
+                            }
+                        } else if insn.is_lddw() {
+                            i.imm = value as u32 as i32;
+                            match p.insns.get_mut(r.insn + 1) {
+                                Some(n) => n.imm = (value >> 32) as u32 as i32,
+                                None => return Err(e("lddw in the last slot".into())),
+                            }
+                        } else {
+                            return Err(e(format!(
+                                "cannot relocate instruction {:#04x}",
+                                insn.code
+                            )));
+                        }
+                        Some(v)
+                    }
+                };
+                report.push(CoreReport {
+                    program: p.name.clone(),
+                    insn: r.insn,
+                    what,
+                    old,
+                    new,
+                });
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// `.BTF.ext` records with their section names resolved.
+struct ExtInfo {
+    funcs: Vec<(String, FuncInfo)>,
+    lines: Vec<(String, LineInfo)>,
+    core: Vec<(String, CoreRelo)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -609,8 +850,12 @@ fn link_program(
     sec_names: &HashMap<usize, String>,
     map_at: &HashMap<(usize, u64), usize>,
     data_map: &HashMap<usize, usize>,
-    lines: &[LineInfo],
+    info: &ExtInfo,
+    btf: Option<&Btf>,
 ) -> Result<Program, Error> {
+    let mut func_info = Vec::new();
+    let mut line_info = Vec::new();
+    let mut core_relos = Vec::new();
     let mut out: Vec<Insn> = Vec::new();
     let mut out_lines = Vec::new();
     let mut placed: Vec<(usize, usize, usize)> = Vec::new(); // (section, start slot, out index)
@@ -636,18 +881,34 @@ fn link_program(
         placed.push((si, start, base));
         fnames.push((base, name.clone()));
         out.extend_from_slice(&all[start..start + len]);
-        for l in lines.iter().filter(|l| l.section == sec_names[&si]) {
-            let slot = (l.insn_off / 8) as usize;
-            if slot >= start && slot < start + len {
+        let here = |sec: &str, off: u32| {
+            let slot = (off / 8) as usize;
+            (sec == sec_names[&si] && slot >= start && slot < start + len)
+                .then_some(base + slot - start)
+        };
+        for (sec, l) in &info.lines {
+            if let Some(at) = here(sec, l.insn_off) {
+                let s = |off| btf.map_or("", |b| b.str_at(off)).to_string();
                 out_lines.push((
-                    base + slot - start,
+                    at,
                     SourceLine {
-                        file: l.file.clone(),
-                        line: l.line,
-                        col: l.col,
-                        text: l.line_text.clone(),
+                        file: s(l.file_name_off),
+                        line: l.line(),
+                        col: l.col(),
+                        text: s(l.line_off),
                     },
                 ));
+                line_info.push((at, *l));
+            }
+        }
+        for (sec, f) in &info.funcs {
+            if let Some(at) = here(sec, f.insn_off) {
+                func_info.push((at, f.type_id));
+            }
+        }
+        for (sec, r) in &info.core {
+            if let Some(at) = here(sec, r.insn_off) {
+                core_relos.push(ProgCoreRelo { insn: at, relo: *r });
             }
         }
         let empty = Vec::new();
@@ -665,6 +926,9 @@ fn link_program(
                 )
             };
             if insn.is_lddw() {
+                if at + 1 >= out.len() {
+                    return Err(ferr(format!("{}: lddw in the last slot", where_())));
+                }
                 if !matches!(
                     r.r_type,
                     R_BPF_64_64 | R_BPF_64_ABS64 | R_BPF_64_NODYLD32 | R_BPF_64_ABS32
@@ -681,7 +945,20 @@ fn link_program(
                         where_()
                     )));
                 };
-                if let Some(&m) = map_at.get(&(ss, r.sym_value)) {
+                if insns_of.contains_key(&ss) {
+                    // A function's address (a callback of bpf_loop, bpf_for_each_map_elem,
+                    // timers): `lddw` with pseudo source FUNC and a pc-relative target.
+                    let off = r.sym_value as i64 + insn.imm as i64;
+                    if off < 0 || off % 8 != 0 {
+                        return Err(ferr(format!(
+                            "{}: function reference to byte {off}, not an instruction",
+                            where_()
+                        )));
+                    }
+                    out[at].src = pseudo::FUNC;
+                    out[at + 1].imm = 0;
+                    calls.push((at, ss, (off / 8) as usize));
+                } else if let Some(&m) = map_at.get(&(ss, r.sym_value)) {
                     out[at].src = pseudo::MAP_IDX;
                     out[at].imm = m as i32;
                 } else if let Some(&m) = data_map.get(&ss) {
@@ -778,7 +1055,13 @@ fn link_program(
         out[at].imm = (base as i64 - at as i64 - 1) as i32;
     }
     out_lines.sort_by_key(|l| l.0);
+    func_info.sort_by_key(|f| f.0);
+    line_info.sort_by_key(|l| l.0);
+    core_relos.sort_by_key(|r| r.insn);
     Ok(Program {
+        func_info,
+        line_info,
+        core_relos,
         name: entry.name.clone(),
         section: sname.to_string(),
         prog_type: prog_type_of_section(sname),

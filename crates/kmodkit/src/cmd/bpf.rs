@@ -268,6 +268,9 @@ fn load_programs(
             insns,
             lines: vec![],
             funcs: vec![],
+            func_info: vec![],
+            line_info: vec![],
+            core_relos: vec![],
         }],
         vec![],
     ))
