@@ -3,7 +3,8 @@
 //! their BTF key and value types, global data as array maps holding the section's bytes
 //! (`.rodata` frozen, as libbpf does, so the verifier may treat its contents as constants),
 //! maps pinned by name reused from or pinned under a pin root, then every program with its
-//! function and line info and its map references turned into file descriptors. Attaching is
+//! function and line info and its map references turned into file descriptors (and
+//! `.rodata` bound to it, as libbpf binds it). Attaching is
 //! separate ([`attach`]): tracepoint (perf event) and raw tracepoint programs.
 //!
 //! Policy (which programs, whether to attach, where the pin root is) is the caller's; this
@@ -27,6 +28,7 @@ const OBJ_GET: u32 = 7;
 const OBJ_GET_INFO_BY_FD: u32 = 15;
 const RAW_TRACEPOINT_OPEN: u32 = 17;
 const MAP_FREEZE: u32 = 22;
+const PROG_BIND_MAP: u32 = 35;
 
 /// `BPF_F_MMAPABLE` and `BPF_F_RDONLY_PROG`, the flags libbpf gives global data maps.
 const F_MMAPABLE: u32 = 0x400;
@@ -151,6 +153,16 @@ pub fn map_freeze(map: BorrowedFd<'_>) -> Result<()> {
     bpf(MAP_FREEZE, &mut a)
         .map(|_| ())
         .map_err(Error::sys("BPF_MAP_FREEZE"))
+}
+
+/// `BPF_PROG_BIND_MAP`: `map` lives as long as `prog`, used by it or not.
+pub fn prog_bind_map(prog: BorrowedFd<'_>, map: BorrowedFd<'_>) -> Result<()> {
+    let mut a = Attr::new();
+    a.u32(0, prog.as_raw_fd() as u32)
+        .u32(4, map.as_raw_fd() as u32);
+    bpf(PROG_BIND_MAP, &mut a)
+        .map(|_| ())
+        .map_err(Error::sys("BPF_PROG_BIND_MAP"))
 }
 
 /// `BPF_OBJ_GET_INFO_BY_FD` into `info` (zeroed; the kernel fills what it knows).
@@ -314,6 +326,10 @@ pub fn load(obj: &Object, opts: &LoadOptions) -> Result<Loaded> {
             ))
         })?;
         let fd = load_program(obj, p, prog_type, &maps, btf.as_ref().map(|b| b.as_fd()))?;
+        // As libbpf: `.rodata` stays with every program (bpftool reads metadata from it).
+        if let Some(ro) = maps.iter().find(|m| m.def.section == ".rodata") {
+            prog_bind_map(fd.as_fd(), ro.fd.as_fd())?;
+        }
         let (id, tag) = prog_id_tag(fd.as_fd())?;
         progs.push(LoadedProg {
             name: p.name.clone(),

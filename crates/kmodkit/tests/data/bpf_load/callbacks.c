@@ -1,5 +1,5 @@
 /* Subprograms, bpf-to-bpf calls, bpf_loop and bpf_for_each_map_elem callbacks, BTF-defined
- * maps (one pinned by name) and global data in .data, .bss and .rodata. Every value it
+ * maps and global data in .data, .bss and .rodata. Every value it
  * writes is the same however often it runs: the map dump after one run is determined. */
 #include "vmlinux.h"
 #include "helpers.h"
@@ -16,8 +16,7 @@ struct {
 	__uint(max_entries, 16);
 	__type(key, u32);
 	__type(value, u64);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
-} pinned_hash SEC(".maps");
+} sums SEC(".maps");
 
 u64 total = 0;
 u64 seen = 7;
@@ -53,7 +52,7 @@ int loops(void *ctx)
 	bpf_for_each_map_elem(&counts, visit, &acc, 0);
 	total = acc;
 	k = 1;
-	bpf_map_update_elem(&pinned_hash, &k, &acc, 0);
+	bpf_map_update_elem(&sums, &k, &acc, 0);
 	return 0;
 }
 
