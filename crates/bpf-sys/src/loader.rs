@@ -5,7 +5,8 @@
 //! maps pinned by name reused from or pinned under a pin root, then every program with its
 //! function and line info and its map references turned into file descriptors (and
 //! `.rodata` bound to it, as libbpf binds it). Attaching is
-//! separate ([`attach`]): tracepoint (perf event) and raw tracepoint programs.
+//! separate ([`attach`]): tracepoint (perf event) and raw tracepoint programs, XDP and tc
+//! (tcx) programs on a network interface through BPF links.
 //!
 //! Policy (which programs, whether to attach, where the pin root is) is the caller's; this
 //! module does what the object says. Every system call goes through `super::bpf`.
@@ -29,6 +30,27 @@ const OBJ_GET_INFO_BY_FD: u32 = 15;
 const RAW_TRACEPOINT_OPEN: u32 = 17;
 const MAP_FREEZE: u32 = 22;
 const PROG_BIND_MAP: u32 = 35;
+const LINK_CREATE: u32 = 28;
+
+/// `enum bpf_attach_type` values used here.
+pub mod attach_type {
+    pub const XDP: u32 = 37;
+    pub const TCX_INGRESS: u32 = 46;
+    pub const TCX_EGRESS: u32 = 47;
+}
+
+/// The attach type libbpf gives a section at load time (`expected_attach_type`).
+pub fn expected_attach_type(section: &str) -> u32 {
+    if section == "xdp" || section.starts_with("xdp/") {
+        attach_type::XDP
+    } else if section == "tcx/ingress" {
+        attach_type::TCX_INGRESS
+    } else if section == "tcx/egress" {
+        attach_type::TCX_EGRESS
+    } else {
+        0
+    }
+}
 
 /// `BPF_F_MMAPABLE` and `BPF_F_RDONLY_PROG`, the flags libbpf gives global data maps.
 const F_MMAPABLE: u32 = 0x400;
@@ -396,7 +418,8 @@ fn load_program(
             .u32(4, insns.len() as u32)
             .u64(8, code.as_ptr() as u64)
             .u64(16, license.as_ptr() as u64)
-            .name(48, &p.name);
+            .name(48, &p.name)
+            .u32(68, expected_attach_type(&p.section));
         if level > 0 {
             a.u32(24, level)
                 .u32(28, log.len() as u32)
@@ -446,11 +469,46 @@ pub fn raw_tracepoint_open(name: &str, prog: BorrowedFd<'_>) -> Result<OwnedFd> 
         .map_err(Error::sys("BPF_RAW_TRACEPOINT_OPEN"))
 }
 
+/// `BPF_LINK_CREATE` of `prog` on network interface `ifindex` (XDP, tcx).
+pub fn link_create(prog: BorrowedFd<'_>, ifindex: u32, attach_type: u32) -> Result<OwnedFd> {
+    let mut a = Attr::new();
+    a.u32(0, prog.as_raw_fd() as u32)
+        .u32(4, ifindex)
+        .u32(8, attach_type);
+    bpf(LINK_CREATE, &mut a)
+        .map(owned_fd)
+        .map_err(Error::sys("BPF_LINK_CREATE"))
+}
+
+/// The index of network interface `name` in this process's network namespace (from
+/// /sys/class/net, which `ip netns exec` mounts for the namespace).
+pub fn ifindex(name: &str) -> Result<u32> {
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return Err(Error::Invalid(format!("`{name}` is not an interface name")));
+    }
+    let p = Path::new("/sys/class/net").join(name).join("ifindex");
+    std::fs::read_to_string(&p)
+        .map_err(|e| Error::Invalid(format!("interface `{name}`: {}: {e}", p.display())))?
+        .trim()
+        .parse()
+        .map_err(|_| Error::Invalid(format!("{}: not a number", p.display())))
+}
+
+/// Where programs attach besides what their section names say.
+#[derive(Debug, Clone)]
+pub struct AttachTo<'a> {
+    /// The tracefs mount, for tracepoint ids.
+    pub tracefs: &'a Path,
+    /// The network interface for XDP and tc programs: (name, index).
+    pub iface: Option<(&'a str, u32)>,
+}
+
 /// Attaches `prog` as its section name says, as libbpf's auto-attach does:
 /// `tracepoint/CAT/NAME` (`tp/`) through a perf event on the tracepoint (its id read from
-/// `tracefs`), `raw_tracepoint/NAME` (`raw_tp/`) with `BPF_RAW_TRACEPOINT_OPEN`. Other
-/// sections are refused with a reason.
-pub fn attach(prog: &LoadedProg, tracefs: &Path) -> Result<Attachment> {
+/// `tracefs`), `raw_tracepoint/NAME` (`raw_tp/`) with `BPF_RAW_TRACEPOINT_OPEN`, and, on
+/// the interface `to.iface`, `xdp` and `tc`/`tcx/ingress`/`tcx/egress` through BPF links (a
+/// plain `tc` program on ingress). Other sections are refused with a reason.
+pub fn attach(prog: &LoadedProg, to: &AttachTo<'_>) -> Result<Attachment> {
     let sec = prog.section.as_str();
     let after = |p: &[&str]| p.iter().find_map(|x| sec.strip_prefix(x));
     if let Some(tp) = after(&["tracepoint/", "tp/"]) {
@@ -460,7 +518,7 @@ pub fn attach(prog: &LoadedProg, tracefs: &Path) -> Result<Attachment> {
                 prog.name
             )));
         };
-        let id_path = tracefs.join("events").join(cat).join(name).join("id");
+        let id_path = to.tracefs.join("events").join(cat).join(name).join("id");
         let id: u64 = std::fs::read_to_string(&id_path)
             .map_err(|e| Error::Invalid(format!("{}: {e}", id_path.display())))?
             .trim()
@@ -482,8 +540,28 @@ pub fn attach(prog: &LoadedProg, tracefs: &Path) -> Result<Attachment> {
             fd,
         });
     }
+    let net = match sec {
+        "xdp" => Some((attach_type::XDP, "xdp")),
+        "tc" | "classifier" | "tcx/ingress" => Some((attach_type::TCX_INGRESS, "tcx ingress")),
+        "tcx/egress" => Some((attach_type::TCX_EGRESS, "tcx egress")),
+        _ => None,
+    };
+    if let Some((t, what)) = net {
+        let Some((ifname, idx)) = to.iface else {
+            return Err(Error::Invalid(format!(
+                "program `{}` (section `{sec}`) attaches to a network interface: name one",
+                prog.name
+            )));
+        };
+        let fd = link_create(prog.fd.as_fd(), idx, t)?;
+        return Ok(Attachment {
+            program: prog.name.clone(),
+            target: format!("{what} {ifname}"),
+            fd,
+        });
+    }
     Err(Error::Invalid(format!(
-        "program `{}`: attaching section `{sec}` is not supported (tracepoint/ and raw_tp/ are)",
+        "program `{}`: attaching section `{sec}` is not supported (tracepoint/, raw_tp/, xdp, tc and tcx/ are)",
         prog.name
     )))
 }

@@ -4,7 +4,8 @@
 //! (program type, name, tag — a hash of the relocated instructions —, translated size, BTF,
 //! maps and their contents); attached programs whose results are fixed by the program (bpf_loop
 //! and bpf_for_each_map_elem callbacks, bpf-to-bpf calls, global data); CO-RE offsets checked
-//! against the kernel's BTF as bpftool prints it; maps pinned by name reused.
+//! against the kernel's BTF as bpftool prints it; maps pinned by name reused; XDP and tc
+//! programs attached to a veth pair between two network namespaces the test makes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -94,7 +95,7 @@ fn setup() -> Option<Setup> {
     assert!(vmlinux_h.status.success(), "{}", text(&vmlinux_h.stderr));
     std::fs::write(dir.path().join("vmlinux.h"), &vmlinux_h.stdout).unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_load");
-    for name in ["callbacks", "core_task", "pinned"] {
+    for name in ["callbacks", "core_task", "pinned", "net_count"] {
         let st = Command::new("clang")
             .args(["-O2", "-g", "-target", "bpf", "-c"])
             .arg("-I")
@@ -153,6 +154,7 @@ fn objects_load_as_bpftool_loads_them() {
     for (obj, progs) in [
         ("callbacks", &["loops", "tp_twice"][..]),
         ("core_task", &["read_task"][..]),
+        ("net_count", &["xdp_probe", "tc_probe"][..]),
     ] {
         let theirs = s.pin_dir(&format!("bpftool_{obj}"));
         let o = Command::new("bpftool")
@@ -407,6 +409,106 @@ fn load_errors_name_the_file() {
     assert_eq!(o.status.code(), Some(1));
     assert!(
         text(&o.stderr).contains("/nonexistent.o"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+/// Two network namespaces joined by a veth pair (kmkv0 in `a`, 10.201.0.1; kmkv1 in `b`,
+/// 10.201.0.2), removed on drop.
+struct Netns {
+    a: String,
+    b: String,
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for n in [&self.a, &self.b] {
+            let _ = Command::new("ip").args(["netns", "del", n]).status();
+        }
+    }
+}
+
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn netns() -> Option<Netns> {
+    if !have_tool("ip") || !have_tool("perl") {
+        skip(
+            Requirement::Tool,
+            "ip (iproute2) and perl are needed for the veth test",
+        );
+        return None;
+    }
+    let pid = std::process::id();
+    let n = Netns {
+        a: format!("kmk_load_a{pid}"),
+        b: format!("kmk_load_b{pid}"),
+    };
+    if !ip(&["netns", "add", &n.a]) || !ip(&["netns", "add", &n.b]) {
+        skip(
+            Requirement::Bpf,
+            "cannot create network namespaces (ip netns add)",
+        );
+        return None;
+    }
+    let ok = ip(&[
+        "-n", &n.a, "link", "add", "kmkv0", "type", "veth", "peer", "name", "kmkv1", "netns", &n.b,
+    ]) && ip(&["-n", &n.a, "addr", "add", "10.201.0.1/24", "dev", "kmkv0"])
+        && ip(&["-n", &n.a, "link", "set", "kmkv0", "up"])
+        && ip(&["-n", &n.b, "addr", "add", "10.201.0.2/24", "dev", "kmkv1"])
+        && ip(&["-n", &n.b, "link", "set", "kmkv1", "up"]);
+    assert!(ok, "setting up the veth pair failed");
+    Some(n)
+}
+
+#[test]
+fn xdp_and_tc_count_packets_on_a_veth_in_a_namespace() {
+    let Some(s) = setup() else { return };
+    let Some(n) = netns() else { return };
+    // In namespace a: a UDP socket on port 9999 that returns only once it has received the
+    // three datagrams sent from namespace b, so every one has passed XDP and tc ingress.
+    let recv = format!(
+        "$s = IO::Socket::INET->new(LocalAddr => '10.201.0.1', LocalPort => 9999, Proto => 'udp') or die $!; \
+         system('ip', 'netns', 'exec', '{}', 'bash', '-c', 'for i in 1 2 3; do echo x > /dev/udp/10.201.0.1/9999; done') == 0 or die; \
+         $s->recv($b, 16) for 1 .. 3;",
+        n.b
+    );
+    let o = Command::new("ip")
+        .args(["netns", "exec", &n.a, testsupport::kmodkit()])
+        .args([
+            "bpf",
+            "load",
+            &s.obj("net_count"),
+            "--attach",
+            "--iface",
+            "kmkv0",
+        ])
+        .args([
+            "--dump-maps",
+            "--json",
+            "--",
+            "perl",
+            "-MIO::Socket::INET",
+            "-e",
+            &recv,
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let seen = map(&out, "seen")["entries"].as_array().unwrap();
+    assert_eq!(u64s(&seen[0]), [3], "xdp: {out}");
+    assert_eq!(u64s(&seen[1]), [3], "tc: {out}");
+    // Without an interface, attaching an XDP program is refused with a reason.
+    let o = kmodkit(&["bpf", "load", &s.obj("net_count"), "--attach"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        text(&o.stderr).contains("network interface"),
         "{}",
         text(&o.stderr)
     );

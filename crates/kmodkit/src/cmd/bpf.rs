@@ -540,9 +540,12 @@ const HOST_BTF: &str = "/sys/kernel/btf/vmlinux";
 pub(crate) struct LoadArgs {
     /// A BPF ELF object (clang -target bpf -g).
     object: PathBuf,
-    /// Attach tracepoint/ and raw_tp/ programs as their section names say.
+    /// Attach programs as their section names say: tracepoint/, raw_tp/; xdp and tc (tcx) on --iface.
     #[arg(long)]
     attach: bool,
+    /// The network interface XDP and tc programs attach to.
+    #[arg(long, value_name = "NAME")]
+    iface: Option<String>,
     /// Resolve CO-RE relocations against this BTF (raw BTF, a vmlinux, or a kernel image)
     /// instead of the running kernel's.
     #[arg(long, value_name = "FILE")]
@@ -681,9 +684,16 @@ fn load(args: Vec<OsString>) -> Outcome {
     let mut attachments = Vec::new();
     if a.attach {
         let tracefs = Path::new("/sys/kernel/tracing");
-        let _ = bpf_sys::ensure_tracefs(tracefs);
+        if loaded.progs.iter().any(|p| p.prog_type == 5) {
+            let _ = bpf_sys::ensure_tracefs(tracefs);
+        }
+        let iface = match &a.iface {
+            Some(n) => Some((n.as_str(), bpf_sys::loader::ifindex(n)?)),
+            None => None,
+        };
+        let to = bpf_sys::loader::AttachTo { tracefs, iface };
         for p in &loaded.progs {
-            let at = bpf_sys::loader::attach(p, tracefs)
+            let at = bpf_sys::loader::attach(p, &to)
                 .with_context(|| format!("attaching `{}`", p.name))?;
             if !a.json {
                 println!("attached {}: {}", at.program, at.target);

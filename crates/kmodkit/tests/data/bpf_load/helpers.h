@@ -5,6 +5,7 @@
 #define __uint(name, val) int (*name)[val]
 #define __type(name, val) typeof(val) *name
 #define __noinline __attribute__((noinline))
+#define __always_inline inline __attribute__((always_inline))
 #define LIBBPF_PIN_BY_NAME 1
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
 static long (*bpf_map_update_elem)(void *map, const void *key, const void *value, u64 flags) = (void *)2;
