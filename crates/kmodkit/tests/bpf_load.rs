@@ -250,13 +250,18 @@ fn attached_callbacks_and_subprograms_run() {
     assert!(total == 270 || total == 284, "total {total}");
 }
 
-/// (offset in bytes, or size) of `task_struct` members and the struct's id and size, from
-/// `bpftool btf dump file /sys/kernel/btf/vmlinux` (raw format).
-fn task_struct_from_bpftool() -> (u64, u64, Vec<(String, u64)>) {
+/// The id and size of `task_struct` and its members' byte offsets, from
+/// `bpftool btf dump file FILE` (raw format).
+fn task_struct_from_bpftool(file: &str) -> (u64, u64, Vec<(String, u64)>) {
     let o = Command::new("bpftool")
-        .args(["btf", "dump", "file", "/sys/kernel/btf/vmlinux"])
+        .args(["btf", "dump", "file", file])
         .output()
         .unwrap();
+    assert!(
+        o.status.success(),
+        "bpftool btf dump {file}: {}",
+        text(&o.stderr)
+    );
     let t = text(&o.stdout);
     let mut lines = t.lines();
     let head = lines
@@ -304,7 +309,7 @@ fn core_relocations_match_the_kernel_btf() {
         "true",
     ]);
     let r = u64s(&map(&out, "core_tas.bss")["entries"][0]);
-    let (id, size, members) = task_struct_from_bpftool();
+    let (id, size, members) = task_struct_from_bpftool("/sys/kernel/btf/vmlinux");
     let off = |n: &str| members.iter().find(|m| m.0 == n).unwrap().1;
     let names = [
         "off_pid",
@@ -512,4 +517,76 @@ fn xdp_and_tc_count_packets_on_a_veth_in_a_namespace() {
         "{}",
         text(&o.stderr)
     );
+}
+
+#[test]
+fn core_relocations_against_a_kernel_image() {
+    let Some(s) = setup() else { return };
+    let Some(corpus) = testsupport::corpus("amd64") else {
+        skip(
+            Requirement::Corpus,
+            "the Debian 6.1 kernel package is not cached (scripts/corpus)",
+        );
+        return;
+    };
+    if !have_tool("xz") {
+        skip(Requirement::Tool, "xz is not installed");
+        return;
+    }
+    let image = corpus.vmlinuz();
+    // The oracle: the image's payload unpacked with xz (as scripts/extract-vmlinux does) and
+    // its BTF printed by bpftool.
+    let data = std::fs::read(&image).unwrap();
+    let at = data
+        .windows(6)
+        .position(|w| w == b"\xfd7zXZ\0")
+        .expect("an xz payload in the Debian image");
+    let xz = s.dir.path().join("payload.xz");
+    std::fs::write(&xz, &data[at..]).unwrap();
+    let vmlinux = Command::new("xz")
+        .args(["-dc", "--single-stream"])
+        .arg(&xz)
+        .output()
+        .unwrap();
+    assert!(vmlinux.status.success(), "{}", text(&vmlinux.stderr));
+    let elf = s.dir.path().join("vmlinux");
+    std::fs::write(&elf, &vmlinux.stdout).unwrap();
+    let (id, size, members) = task_struct_from_bpftool(elf.to_str().unwrap());
+    let off = |n: &str| members.iter().find(|m| m.0 == n).unwrap().1;
+
+    let core = load_json(&[
+        "bpf",
+        "load",
+        &s.obj("core_task"),
+        "--core-only",
+        "--json",
+        "--btf",
+        image.to_str().unwrap(),
+    ]);
+    let new = |what: &str| {
+        core["core"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["relocation"].as_str().unwrap().starts_with(what))
+            .map(|r| r["new"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        new("byte_off struct task_struct "),
+        [off("pid"), off("tgid"), off("real_parent")]
+    );
+    assert_eq!(new("type_size struct task_struct "), [size]);
+    assert_eq!(new("target_type_id struct task_struct "), [id]);
+    // The same answers from the unpacked vmlinux ELF.
+    let from_elf = load_json(&[
+        "bpf",
+        "load",
+        &s.obj("core_task"),
+        "--core-only",
+        "--json",
+        "--btf",
+        elf.to_str().unwrap(),
+    ]);
+    assert_eq!(core, from_elf);
 }
