@@ -99,6 +99,22 @@ pub struct Program {
     pub line_info: Vec<(usize, LineInfo)>,
     /// CO-RE relocations still to resolve ([`Object::relocate_core`]).
     pub core_relos: Vec<ProgCoreRelo>,
+    /// kfunc calls (`call` with pseudo source KFUNC) still to resolve
+    /// ([`Object::resolve_externs`]): (insn index, function name).
+    pub kfunc_calls: Vec<(usize, String)>,
+}
+
+/// An extern variable of `.kconfig` (`extern int CONFIG_HZ __kconfig;`), laid out in the
+/// `.kconfig` global data map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KconfigVar {
+    pub name: String,
+    pub offset: u32,
+    pub size: u32,
+    /// The variable's BTF type (after modifiers), to tell `bool`/`char`/`int` from arrays.
+    pub type_id: u32,
+    /// `__weak`: a missing option is 0 rather than an error.
+    pub weak: bool,
 }
 
 impl Program {
@@ -123,6 +139,11 @@ pub struct Object {
     pub btf_raw: Option<Vec<u8>>,
     /// Pinning and BTF key/value ids of [`Object::maps`], index for index.
     pub map_btf: Vec<MapBtf>,
+    /// `.kconfig` externs and the index of their map in [`Object::maps`].
+    pub kconfig: Vec<KconfigVar>,
+    pub kconfig_map: Option<usize>,
+    /// Weak extern symbols (unresolved weak kfuncs and options are not errors).
+    pub weak_externs: Vec<String>,
 }
 
 /// `BPF_PROG_TYPE_*` from a SEC() name, following libbpf's section table (prefixes).
@@ -584,6 +605,77 @@ impl Object {
             });
         }
 
+        // Externs: `.kconfig` variables get a global data map of their own, laid out in BTF
+        // order at natural alignment; kfuncs are resolved later against the target's BTF.
+        let weak_externs: Vec<String> = file
+            .symbols()
+            .filter(|s| s.section_index().is_none() && s.elf_symbol().st_bind() == elf::STB_WEAK)
+            .filter_map(|s| s.name().ok().map(str::to_string))
+            .collect();
+        let mut kconfig = Vec::new();
+        let mut kconfig_map = None;
+        if let Some(b) = &btf {
+            if let Some(ds) = b.named(".kconfig", |k| matches!(k, Kind::Datasec { .. })) {
+                if let Some(Kind::Datasec { vars, .. }) = b.get(ds).map(|t| &t.kind) {
+                    // libbpf's order: descending alignment, then name.
+                    let mut found = Vec::new();
+                    for v in vars {
+                        let Some(Kind::Var { type_id, .. }) = b.get(v.type_id).map(|t| &t.kind)
+                        else {
+                            continue;
+                        };
+                        let name = b.name(v.type_id).to_string();
+                        let size = b.size_of(*type_id).unwrap_or(0) as u32;
+                        if size == 0 {
+                            return Err(ferr(format!("kconfig extern `{name}` has no size")));
+                        }
+                        let align = match b.get(b.resolve(*type_id)).map(|t| &t.kind) {
+                            Some(Kind::Array { elem, .. }) => b.size_of(*elem).unwrap_or(1),
+                            _ => u64::from(size),
+                        }
+                        .clamp(1, 8) as u32;
+                        found.push((align, name, size, b.resolve(*type_id)));
+                    }
+                    found.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+                    let mut off = 0u32;
+                    for (align, name, size, type_id) in found {
+                        off = off.div_ceil(align) * align;
+                        kconfig.push(KconfigVar {
+                            weak: weak_externs.contains(&name),
+                            name,
+                            offset: off,
+                            size,
+                            type_id,
+                        });
+                        off += size;
+                    }
+                    if off > 0 {
+                        kconfig_map = Some(maps.len());
+                        map_btf.push(MapBtf {
+                            pinning: 0,
+                            key_type_id: 0,
+                            value_type_id: ds,
+                        });
+                        maps.push(MapDef {
+                            name: ".kconfig".into(),
+                            map_type: 2,
+                            key_size: 4,
+                            value_size: off,
+                            max_entries: 1,
+                            flags: 0,
+                            data: Some(vec![0; off as usize]),
+                            section: ".kconfig".into(),
+                            readonly: true,
+                        });
+                    }
+                }
+            }
+        }
+        let kconfig_at: HashMap<String, (usize, u32)> = kconfig
+            .iter()
+            .filter_map(|k| kconfig_map.map(|m| (k.name.clone(), (m, k.offset))))
+            .collect();
+
         // Relocations per executable section.
         let mut relocs: HashMap<usize, Vec<Reloc>> = HashMap::new();
         for s in file.sections() {
@@ -640,22 +732,30 @@ impl Object {
                 .flat_map(|s| s.records.iter().map(move |r| (sec_of(s.sec_name_off), *r)))
                 .collect(),
         };
+        let kconfig_size = kconfig_map.map(|m| maps[m].value_size);
         let btf_raw = match &btf_data {
             Some(raw) => Some(
                 btf::ext::fixup_datasecs(
                     raw,
                     |sec| {
+                        if sec == ".kconfig" {
+                            return kconfig_size;
+                        }
                         sec_names
                             .iter()
                             .find(|(_, n)| n.as_str() == sec)
                             .map(|(i, _)| sec_data[i].len() as u32)
                     },
                     |sec, var| {
+                        if sec == ".kconfig" {
+                            return kconfig_at.get(var).map(|k| k.1);
+                        }
                         var_offsets
                             .get(&(sec.to_string(), var.to_string()))
                             .copied()
                     },
                 )
+                .and_then(|b| btf::ext::sanitize_externs(&b))
                 .map_err(|e| ferr(format!("section `.BTF`: {e}")))?,
             ),
             None => None,
@@ -704,6 +804,7 @@ impl Object {
                     &data_map,
                     &info,
                     btf.as_ref(),
+                    &kconfig_at,
                 )?;
                 programs.push(p);
             }
@@ -716,6 +817,9 @@ impl Object {
             btf,
             btf_raw,
             map_btf,
+            kconfig,
+            kconfig_map,
+            weak_externs,
         })
     }
 }
@@ -833,6 +937,134 @@ impl Object {
     }
 }
 
+impl Object {
+    /// Whether the object has externs to resolve ([`Object::resolve_externs`]).
+    pub fn has_externs(&self) -> bool {
+        !self.kconfig.is_empty() || self.programs.iter().any(|p| !p.kfunc_calls.is_empty())
+    }
+
+    /// Resolves externs as libbpf does: each kfunc call's `imm` becomes the BTF id of the
+    /// function in `target` (an unresolved `__weak` kfunc stays a call to id 0, which the
+    /// kernel refuses unless it is dead code; any other unresolved kfunc is an error); each `.kconfig` variable is filled from `config` (a kernel `.config`:
+    /// `CONFIG_X=y|m|n|number|"string"`), `LINUX_KERNEL_VERSION` from `kernel_version`
+    /// (`KERNEL_VERSION(a, b, c)`). Options the config lacks are 0 when `__weak`, errors
+    /// otherwise.
+    pub fn resolve_externs(
+        &mut self,
+        target: &Btf,
+        config: &str,
+        kernel_version: u32,
+    ) -> Result<(), Error> {
+        for p in &mut self.programs {
+            for (at, name) in std::mem::take(&mut p.kfunc_calls) {
+                match target.func_named(&name) {
+                    Some(id) => {
+                        p.insns[at].imm = id as i32;
+                        p.insns[at].off = 0;
+                    }
+                    // As libbpf 1.1 (Debian's bpftool) writes it: a kfunc call to id 0,
+                    // which the kernel accepts only where the verifier proves it dead.
+                    None if self.weak_externs.contains(&name) => {
+                        p.insns[at].imm = 0;
+                        p.insns[at].off = 0;
+                    }
+                    None => {
+                        return Err(ferr(format!(
+                            "program `{}`: kfunc `{name}` is not in the target kernel's BTF",
+                            p.name
+                        )))
+                    }
+                }
+            }
+        }
+        let Some(m) = self.kconfig_map else {
+            return Ok(());
+        };
+        let values: HashMap<&str, &str> = config
+            .lines()
+            .filter_map(|l| l.trim().split_once('='))
+            .collect();
+        let mut data = self.maps[m].data.clone().unwrap_or_default();
+        for k in &self.kconfig {
+            let at = k.offset as usize;
+            let Some(slot) = data.get_mut(at..at + k.size as usize) else {
+                return Err(ferr(format!("kconfig `{}` lies outside its map", k.name)));
+            };
+            let is_array = matches!(
+                self.btf
+                    .as_ref()
+                    .and_then(|b| b.get(k.type_id))
+                    .map(|t| &t.kind),
+                Some(Kind::Array { .. })
+            );
+            let raw = if k.name == "LINUX_KERNEL_VERSION" {
+                Some(kernel_version.to_string())
+            } else {
+                values.get(k.name.as_str()).map(|v| v.to_string())
+            };
+            let Some(raw) = raw else {
+                if k.weak {
+                    continue;
+                }
+                return Err(ferr(format!(
+                    "kconfig `{}` is not set in the kernel's config (declare it __weak to default to 0)",
+                    k.name
+                )));
+            };
+            if is_array {
+                let text = raw.trim_matches('"');
+                let n = text.len().min(slot.len().saturating_sub(1));
+                slot[..n].copy_from_slice(&text.as_bytes()[..n]);
+                continue;
+            }
+            if slot.len() > 8 {
+                return Err(ferr(format!(
+                    "kconfig `{}`: a {}-byte variable is neither an integer nor a char array",
+                    k.name,
+                    slot.len()
+                )));
+            }
+            let v: u64 = match raw.as_str() {
+                "y" => 1,
+                "m" => 2,
+                "n" => 0,
+                t => {
+                    let parsed = if let Some(h) = t.strip_prefix("0x") {
+                        u64::from_str_radix(h, 16).ok()
+                    } else {
+                        t.parse::<i64>().ok().map(|v| v as u64)
+                    };
+                    parsed.ok_or_else(|| {
+                        ferr(format!("kconfig `{}`: value `{t}` is not a number", k.name))
+                    })?
+                }
+            };
+            let bytes = match self.endian {
+                Endian::Little => v.to_le_bytes(),
+                Endian::Big => v.to_be_bytes(),
+            };
+            match self.endian {
+                Endian::Little => slot.copy_from_slice(&bytes[..slot.len().min(8)]),
+                Endian::Big => slot.copy_from_slice(&bytes[8 - slot.len().min(8)..]),
+            }
+        }
+        self.maps[m].data = Some(data);
+        Ok(())
+    }
+}
+
+/// `KERNEL_VERSION(a, b, c)` of a release string (`6.18.44-fc`), as libbpf computes
+/// `LINUX_KERNEL_VERSION` (the patch level saturates at 255).
+pub fn kernel_version_code(release: &str) -> Option<u32> {
+    let mut it = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    let a = it.next()??;
+    let b = it.next()??;
+    let c = it.next().flatten().unwrap_or(0);
+    Some((a << 16) + (b << 8) + c.min(255))
+}
+
 /// `.BTF.ext` records with their section names resolved.
 struct ExtInfo {
     funcs: Vec<(String, FuncInfo)>,
@@ -852,7 +1084,9 @@ fn link_program(
     data_map: &HashMap<usize, usize>,
     info: &ExtInfo,
     btf: Option<&Btf>,
+    kconfig_at: &HashMap<String, (usize, u32)>,
 ) -> Result<Program, Error> {
+    let mut kfunc_calls = Vec::new();
     let mut func_info = Vec::new();
     let mut line_info = Vec::new();
     let mut core_relos = Vec::new();
@@ -940,10 +1174,17 @@ fn link_program(
                     )));
                 }
                 let Some(ss) = r.sym_section else {
-                    return Err(ferr(format!(
-                        "{}: undefined symbol (extern or kconfig is not supported)",
-                        where_()
-                    )));
+                    let Some(&(m, off)) = kconfig_at.get(&r.sym_name) else {
+                        return Err(ferr(format!(
+                            "{}: extern variable (only .kconfig externs are supported; \
+                             __ksym variables are not)",
+                            where_()
+                        )));
+                    };
+                    out[at].src = pseudo::MAP_IDX_VALUE;
+                    out[at].imm = m as i32;
+                    out[at + 1].imm = (off as i64 + insn.imm as i64) as i32;
+                    continue;
                 };
                 if insns_of.contains_key(&ss) {
                     // A function's address (a callback of bpf_loop, bpf_for_each_map_elem,
@@ -981,7 +1222,12 @@ fn link_program(
                 || insn.is_call() && r.r_type == R_BPF_64_32
             {
                 let Some(ss) = r.sym_section else {
-                    return Err(ferr(format!("{}: call to an undefined function", where_())));
+                    // An extern function: a kfunc, whose BTF id in the target kernel
+                    // becomes the call's imm ([`Object::resolve_externs`]).
+                    out[at].src = pseudo::CALL_KFUNC;
+                    out[at].imm = 0;
+                    kfunc_calls.push((at, r.sym_name.clone()));
+                    continue;
                 };
                 // libbpf: target slot = symbol offset / 8 + imm + 1.
                 let t = r.sym_value as i64 / 8 + insn.imm as i64 + 1;
@@ -1059,6 +1305,7 @@ fn link_program(
     line_info.sort_by_key(|l| l.0);
     core_relos.sort_by_key(|r| r.insn);
     Ok(Program {
+        kfunc_calls,
         func_info,
         line_info,
         core_relos,

@@ -196,8 +196,8 @@ fn extra_len(kind: u32, vlen: usize) -> Option<usize> {
 
 /// `data` (an object's `.BTF`) with every `DATASEC`'s size set from `section_size` (by the
 /// section's name) and each of its variables' offsets from `var_offset` (section name, variable
-/// name), as libbpf does before loading: clang writes zeros for both. Sections and variables
-/// the callbacks do not know keep their values.
+/// name), the variables then sorted by offset, as libbpf does before loading: clang writes
+/// zeros for both. Sections and variables the callbacks do not know keep their values.
 pub fn fixup_datasecs(
     data: &[u8],
     section_size: impl Fn(&str) -> Option<u32>,
@@ -239,9 +239,135 @@ pub fn fixup_datasecs(
                     put(&mut out, v + 4, o);
                 }
             }
+            // The kernel wants the variables in offset order.
+            let at = off + 12;
+            let mut entries: Vec<[u8; 12]> = (0..vlen)
+                .map(|i| {
+                    let mut e = [0u8; 12];
+                    e.copy_from_slice(&out[at + 12 * i..at + 12 * i + 12]);
+                    e
+                })
+                .collect();
+            let rd = |e: &[u8; 12]| {
+                let b = [e[4], e[5], e[6], e[7]];
+                if h.big {
+                    u32::from_be_bytes(b)
+                } else {
+                    u32::from_le_bytes(b)
+                }
+            };
+            entries.sort_by_key(rd);
+            for (i, e) in entries.iter().enumerate() {
+                out[at + 12 * i..at + 12 * i + 12].copy_from_slice(e);
+            }
         }
         off += 12 + extra;
         id += 1;
     }
     Ok(out)
+}
+
+/// `data` (an object's `.BTF`, after [`fixup_datasecs`]) made acceptable to the kernel when the
+/// object has externs, as libbpf makes it: extern `FUNC`s (kfuncs) get global linkage, extern
+/// `VAR`s become global allocated (`void` ones `int`), and the entries of a `DATASEC` that
+/// name a `FUNC` (`.ksyms`) point at a placeholder `int` variable appended to the types, laid
+/// out one `int` after another. BTF without externs comes back unchanged.
+pub fn sanitize_externs(data: &[u8]) -> Result<Vec<u8>> {
+    let btf = crate::Btf::parse(data)?;
+    let h = header(data)?;
+    let mut out = data.to_vec();
+    let put = |out: &mut Vec<u8>, off: usize, v: u32| {
+        let b = if h.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        };
+        out[off..off + 4].copy_from_slice(&b);
+    };
+    let int_id = (1..btf.len() as u32).find(|&id| {
+        matches!(
+            btf.get(id).map(|t| &t.kind),
+            Some(crate::Kind::Int { size: 4, .. })
+        )
+    });
+    let r = Reader { data, big: h.big };
+    let mut off = h.types.start;
+    let mut id = 1u32;
+    let dummy = btf.len() as u32;
+    let mut need_dummy = None;
+    while off < h.types.end {
+        let name_off = r.u32(off, "type")?;
+        let info = r.u32(off + 4, "type")?;
+        let vlen = (info & 0xffff) as usize;
+        let kind = (info >> 24) & 0x1f;
+        let extra = extra_len(kind, vlen).ok_or(Error::Kind {
+            id,
+            offset: off,
+            kind,
+        })?;
+        match kind {
+            12 if vlen == 2 => put(&mut out, off + 4, (info & !0xffff) | 1),
+            14 if r.u32(off + 12, "var")? == 2 => {
+                put(&mut out, off + 12, 1);
+                if r.u32(off + 8, "var")? == 0 {
+                    let int = int_id
+                        .ok_or_else(|| Error::Bad("extern void variable and no int type".into()))?;
+                    put(&mut out, off + 8, int);
+                }
+            }
+            15 => {
+                let funcs = (0..vlen).any(|i| {
+                    let t = r.u32(off + 12 + 12 * i, "datasec").unwrap_or(0);
+                    matches!(btf.get(t).map(|t| &t.kind), Some(crate::Kind::Func { .. }))
+                });
+                if funcs {
+                    for i in 0..vlen {
+                        let v = off + 12 + 12 * i;
+                        let t = r.u32(v, "datasec")?;
+                        if matches!(btf.get(t).map(|t| &t.kind), Some(crate::Kind::Func { .. })) {
+                            put(&mut out, v, dummy);
+                            need_dummy.get_or_insert(btf.get(t).map_or(0, |t| t.name_off));
+                        }
+                        put(&mut out, v + 4, 4 * i as u32);
+                        put(&mut out, v + 8, 4);
+                    }
+                    put(&mut out, off + 8, 4 * vlen as u32);
+                }
+                let _ = name_off;
+            }
+            _ => {}
+        }
+        off += 12 + extra;
+        id += 1;
+    }
+    let Some(name_off) = need_dummy else {
+        return Ok(out);
+    };
+    let int = int_id.ok_or_else(|| Error::Bad("extern functions and no int type".into()))?;
+    // Append `VAR <name> int, global allocated` at the end of the type section.
+    let mut var = Vec::new();
+    for v in [name_off, 14 << 24, int, 1] {
+        var.extend_from_slice(&if h.big {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        });
+    }
+    let mut res = out[..h.types.end].to_vec();
+    res.extend_from_slice(&var);
+    res.extend_from_slice(&out[h.types.end..]);
+    // Header: type_len grows; a string section after the types moves.
+    let type_len = r.u32(12, "header")? + 16;
+    put(&mut res, 12, type_len);
+    let hdr_len = r.u32(4, "header")? as usize;
+    if h.strings.start >= h.types.end {
+        let str_off = (h.strings.start - hdr_len) as u32 + 16;
+        put(&mut res, 16, str_off);
+    }
+    // The result must still parse, with one more type.
+    let check = crate::Btf::parse(&res)?;
+    if check.len() != btf.len() + 1 {
+        return Err(Error::Bad("placeholder variable was not appended".into()));
+    }
+    Ok(res)
 }

@@ -5,7 +5,8 @@
 //! maps and their contents); attached programs whose results are fixed by the program (bpf_loop
 //! and bpf_for_each_map_elem callbacks, bpf-to-bpf calls, global data); CO-RE offsets checked
 //! against the kernel's BTF as bpftool prints it; maps pinned by name reused; XDP and tc
-//! programs attached to a veth pair between two network namespaces the test makes.
+//! programs attached to a veth pair between two network namespaces the test makes; kfunc and
+//! `.kconfig` externs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -95,7 +96,14 @@ fn setup() -> Option<Setup> {
     assert!(vmlinux_h.status.success(), "{}", text(&vmlinux_h.stderr));
     std::fs::write(dir.path().join("vmlinux.h"), &vmlinux_h.stdout).unwrap();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_load");
-    for name in ["callbacks", "core_task", "pinned", "net_count"] {
+    for name in [
+        "callbacks",
+        "core_task",
+        "pinned",
+        "net_count",
+        "externs",
+        "kfunc_missing",
+    ] {
         let st = Command::new("clang")
             .args(["-O2", "-g", "-target", "bpf", "-c"])
             .arg("-I")
@@ -155,6 +163,8 @@ fn objects_load_as_bpftool_loads_them() {
         ("callbacks", &["loops", "tp_twice"][..]),
         ("core_task", &["read_task"][..]),
         ("net_count", &["xdp_probe", "tc_probe"][..]),
+        // kfuncs by BTF id, .kconfig from /proc/config.gz: bpftool's libbpf fills the same map.
+        ("externs", &["ext_use"][..]),
     ] {
         let theirs = s.pin_dir(&format!("bpftool_{obj}"));
         let o = Command::new("bpftool")
@@ -589,4 +599,16 @@ fn core_relocations_against_a_kernel_image() {
         elf.to_str().unwrap(),
     ]);
     assert_eq!(core, from_elf);
+}
+
+#[test]
+fn a_missing_kfunc_is_named() {
+    let Some(s) = setup() else { return };
+    let o = kmodkit(&["bpf", "load", &s.obj("kfunc_missing")]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("kfunc `bpf_kmodkit_no_such_kfunc` is not in the target kernel's BTF"),
+        "{e}"
+    );
 }

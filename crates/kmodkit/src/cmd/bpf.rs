@@ -240,10 +240,12 @@ fn load_programs(
         let mut obj = bpf_insn::object::Object::parse(&data)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         // CO-RE relocations are resolved against the running kernel, as libbpf would.
-        if obj.programs.iter().any(|p| !p.core_relos.is_empty()) {
+        if obj.programs.iter().any(|p| !p.core_relos.is_empty()) || obj.has_externs() {
             let target = ktrace::system::load_btf(Path::new(HOST_BTF))?;
             obj.relocate_core(&target)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
+            resolve_externs(&mut obj, &target, None)
+                .map_err(|e| format!("{}: {e:#}", path.display()))?;
         }
         let mut progs = obj.programs;
         if let Some(t) = type_override {
@@ -279,6 +281,7 @@ fn load_programs(
             func_info: vec![],
             line_info: vec![],
             core_relos: vec![],
+            kfunc_calls: vec![],
         }],
         vec![],
     ))
@@ -528,6 +531,31 @@ fn run(args: Vec<OsString>) -> Outcome {
 /// The running kernel's BTF.
 const HOST_BTF: &str = "/sys/kernel/btf/vmlinux";
 
+/// Fills `.kconfig` externs from `kconfig` (a `.config`, possibly compressed; default the
+/// running kernel's /proc/config.gz) and the running kernel's version, and resolves kfunc
+/// calls against `target`.
+fn resolve_externs(
+    obj: &mut bpf_insn::object::Object,
+    target: &btf::Btf,
+    kconfig: Option<&Path>,
+) -> anyhow::Result<()> {
+    if !obj.has_externs() {
+        return Ok(());
+    }
+    let config = if obj.kconfig.is_empty() {
+        String::new()
+    } else {
+        let p = kconfig.unwrap_or(Path::new("/proc/config.gz"));
+        let raw = std::fs::read(p).with_context(|| p.display().to_string())?;
+        let text = modfile::decompress(&raw).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        String::from_utf8_lossy(&text).into_owned()
+    };
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let version = bpf_insn::object::kernel_version_code(release.trim()).unwrap_or(0);
+    obj.resolve_externs(target, &config, version)?;
+    Ok(())
+}
+
 /// `kmodkit bpf load OBJ`
 #[derive(clap::Parser)]
 #[command(
@@ -550,6 +578,9 @@ pub(crate) struct LoadArgs {
     /// instead of the running kernel's.
     #[arg(long, value_name = "FILE")]
     btf: Option<PathBuf>,
+    /// The kernel config that fills `.kconfig` externs (default /proc/config.gz).
+    #[arg(long, value_name = "FILE")]
+    kconfig: Option<PathBuf>,
     /// Resolve CO-RE and print the relocations; load nothing.
     #[arg(long)]
     core_only: bool,
@@ -588,12 +619,14 @@ fn load(args: Vec<OsString>) -> Outcome {
         bpf_insn::object::Object::parse(&data).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let has_core = obj.programs.iter().any(|p| !p.core_relos.is_empty());
     let mut core = Vec::new();
-    if has_core {
+    if has_core || obj.has_externs() {
         let btf_path = a.btf.clone().unwrap_or_else(|| PathBuf::from(HOST_BTF));
         let target = ktrace::system::load_btf(&btf_path).map_err(|e| anyhow!("{e}"))?;
         core = obj
             .relocate_core(&target)
             .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        resolve_externs(&mut obj, &target, a.kconfig.as_deref())
+            .with_context(|| path.display().to_string())?;
     }
     let mut out = serde_json::Map::new();
     let core_json: Vec<serde_json::Value> = core

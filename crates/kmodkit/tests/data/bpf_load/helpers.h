@@ -7,6 +7,9 @@
 #define __noinline __attribute__((noinline))
 #define __always_inline inline __attribute__((always_inline))
 #define LIBBPF_PIN_BY_NAME 1
+#define __ksym __attribute__((section(".ksyms")))
+#define __kconfig __attribute__((section(".kconfig")))
+#define __weak __attribute__((weak))
 static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
 static long (*bpf_map_update_elem)(void *map, const void *key, const void *value, u64 flags) = (void *)2;
 static long (*bpf_probe_read_kernel)(void *dst, u32 size, const void *src) = (void *)113;
