@@ -102,6 +102,8 @@ pub struct Program {
     /// kfunc calls (`call` with pseudo source KFUNC) still to resolve
     /// ([`Object::resolve_externs`]): (insn index, function name).
     pub kfunc_calls: Vec<(usize, String)>,
+    /// `lddw` of kernel variables (`extern ... __ksym`) still to resolve: (insn, name).
+    pub ksym_refs: Vec<(usize, String)>,
 }
 
 /// An extern variable of `.kconfig` (`extern int CONFIG_HZ __kconfig;`), laid out in the
@@ -639,7 +641,12 @@ impl Object {
                     found.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
                     let mut off = 0u32;
                     for (align, name, size, type_id) in found {
-                        off = off.div_ceil(align) * align;
+                        off = off.div_ceil(align).saturating_mul(align);
+                        if off.saturating_add(size) > 1 << 20 {
+                            return Err(ferr(format!(
+                                "kconfig extern `{name}`: .kconfig larger than 1 MiB"
+                            )));
+                        }
                         kconfig.push(KconfigVar {
                             weak: weak_externs.contains(&name),
                             name,
@@ -940,7 +947,11 @@ impl Object {
 impl Object {
     /// Whether the object has externs to resolve ([`Object::resolve_externs`]).
     pub fn has_externs(&self) -> bool {
-        !self.kconfig.is_empty() || self.programs.iter().any(|p| !p.kfunc_calls.is_empty())
+        !self.kconfig.is_empty()
+            || self
+                .programs
+                .iter()
+                .any(|p| !p.kfunc_calls.is_empty() || !p.ksym_refs.is_empty())
     }
 
     /// Resolves externs as libbpf does: each kfunc call's `imm` becomes the BTF id of the
@@ -948,13 +959,55 @@ impl Object {
     /// kernel refuses unless it is dead code; any other unresolved kfunc is an error); each `.kconfig` variable is filled from `config` (a kernel `.config`:
     /// `CONFIG_X=y|m|n|number|"string"`), `LINUX_KERNEL_VERSION` from `kernel_version`
     /// (`KERNEL_VERSION(a, b, c)`). Options the config lacks are 0 when `__weak`, errors
-    /// otherwise.
+    /// otherwise. A kernel variable (`extern T x __ksym`) with a type becomes an `lddw` of its
+    /// BTF id in `target` (pseudo source BTF_ID); without one (`const void`), its address
+    /// from `kallsyms` (a missing `__weak` one is 0).
     pub fn resolve_externs(
         &mut self,
         target: &Btf,
         config: &str,
         kernel_version: u32,
+        kallsyms: &dyn Fn(&str) -> Option<u64>,
     ) -> Result<(), Error> {
+        let local = self.btf.clone();
+        for p in &mut self.programs {
+            for (at, name) in std::mem::take(&mut p.ksym_refs) {
+                let typed = local.as_ref().and_then(|b| {
+                    let v = b.named(&name, |k| matches!(k, Kind::Var { .. }))?;
+                    match b.get(v).map(|t| &t.kind) {
+                        Some(Kind::Var { type_id, .. }) => Some(b.resolve(*type_id) != 0),
+                        _ => None,
+                    }
+                });
+                if typed == Some(true) {
+                    let id = target
+                        .named(&name, |k| matches!(k, Kind::Var { .. }))
+                        .ok_or_else(|| {
+                            ferr(format!(
+                                "program `{}`: kernel variable `{name}` is not in the target \
+                                 kernel's BTF (only per-CPU variables are)",
+                                p.name
+                            ))
+                        })?;
+                    p.insns[at].src = pseudo::BTF_ID;
+                    p.insns[at].imm = id as i32;
+                    p.insns[at + 1].imm = 0;
+                    continue;
+                }
+                let addr = match kallsyms(&name) {
+                    Some(a) => a,
+                    None if self.weak_externs.contains(&name) => 0,
+                    None => {
+                        return Err(ferr(format!(
+                            "program `{}`: kernel symbol `{name}` is not in kallsyms",
+                            p.name
+                        )))
+                    }
+                };
+                p.insns[at].imm = addr as u32 as i32;
+                p.insns[at + 1].imm = (addr >> 32) as u32 as i32;
+            }
+        }
         for p in &mut self.programs {
             for (at, name) in std::mem::take(&mut p.kfunc_calls) {
                 match target.func_named(&name) {
@@ -1087,6 +1140,7 @@ fn link_program(
     kconfig_at: &HashMap<String, (usize, u32)>,
 ) -> Result<Program, Error> {
     let mut kfunc_calls = Vec::new();
+    let mut ksym_refs = Vec::new();
     let mut func_info = Vec::new();
     let mut line_info = Vec::new();
     let mut core_relos = Vec::new();
@@ -1175,11 +1229,13 @@ fn link_program(
                 }
                 let Some(ss) = r.sym_section else {
                     let Some(&(m, off)) = kconfig_at.get(&r.sym_name) else {
-                        return Err(ferr(format!(
-                            "{}: extern variable (only .kconfig externs are supported; \
-                             __ksym variables are not)",
-                            where_()
-                        )));
+                        // A kernel variable (`__ksym`): its BTF id or address comes from
+                        // the target ([`Object::resolve_externs`]).
+                        out[at].src = 0;
+                        out[at].imm = 0;
+                        out[at + 1].imm = 0;
+                        ksym_refs.push((at, r.sym_name.clone()));
+                        continue;
                     };
                     out[at].src = pseudo::MAP_IDX_VALUE;
                     out[at].imm = m as i32;
@@ -1306,6 +1362,7 @@ fn link_program(
     core_relos.sort_by_key(|r| r.insn);
     Ok(Program {
         kfunc_calls,
+        ksym_refs,
         func_info,
         line_info,
         core_relos,

@@ -107,7 +107,7 @@ pub struct Loaded {
 /// section name, in 15 characters the kernel accepts (`internal_map_name`).
 pub fn internal_map_name(obj: &str, section: &str) -> String {
     let sfx = section.len().clamp(7, 15);
-    let pfx = if section[1.min(section.len())..].contains('.') {
+    let pfx = if section.get(1..).unwrap_or("").contains('.') {
         0
     } else {
         (16 - sfx - 1).min(obj.len())

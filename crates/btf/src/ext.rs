@@ -309,18 +309,20 @@ pub fn sanitize_externs(data: &[u8]) -> Result<Vec<u8>> {
             12 if vlen == 2 => put(&mut out, off + 4, (info & !0xffff) | 1),
             14 if r.u32(off + 12, "var")? == 2 => {
                 put(&mut out, off + 12, 1);
-                if r.u32(off + 8, "var")? == 0 {
+                if btf.resolve(r.u32(off + 8, "var")?) == 0 {
                     let int = int_id
                         .ok_or_else(|| Error::Bad("extern void variable and no int type".into()))?;
                     put(&mut out, off + 8, int);
                 }
             }
             15 => {
-                let funcs = (0..vlen).any(|i| {
-                    let t = r.u32(off + 12 + 12 * i, "datasec").unwrap_or(0);
-                    matches!(btf.get(t).map(|t| &t.kind), Some(crate::Kind::Func { .. }))
-                });
-                if funcs {
+                // `.ksyms` (kfuncs and kernel variables) has no ELF section to size it.
+                let funcs = btf.name(id) == ".ksyms"
+                    || (0..vlen).any(|i| {
+                        let t = r.u32(off + 12 + 12 * i, "datasec").unwrap_or(0);
+                        matches!(btf.get(t).map(|t| &t.kind), Some(crate::Kind::Func { .. }))
+                    });
+                if funcs && vlen > 0 {
                     for i in 0..vlen {
                         let v = off + 12 + 12 * i;
                         let t = r.u32(v, "datasec")?;

@@ -103,6 +103,7 @@ fn setup() -> Option<Setup> {
         "net_count",
         "externs",
         "kfunc_missing",
+        "ksyms",
     ] {
         let st = Command::new("clang")
             .args(["-O2", "-g", "-target", "bpf", "-c"])
@@ -165,6 +166,8 @@ fn objects_load_as_bpftool_loads_them() {
         ("net_count", &["xdp_probe", "tc_probe"][..]),
         // kfuncs by BTF id, .kconfig from /proc/config.gz: bpftool's libbpf fills the same map.
         ("externs", &["ext_use"][..]),
+        // A typeless __ksym: the address from kallsyms is in the instructions (and the tag).
+        ("ksyms", &["ksyms"][..]),
     ] {
         let theirs = s.pin_dir(&format!("bpftool_{obj}"));
         let o = Command::new("bpftool")
@@ -611,4 +614,28 @@ fn a_missing_kfunc_is_named() {
         e.contains("kfunc `bpf_kmodkit_no_such_kfunc` is not in the target kernel's BTF"),
         "{e}"
     );
+}
+
+#[test]
+fn a_typeless_ksym_is_its_kallsyms_address() {
+    let Some(s) = setup() else { return };
+    let out = load_json(&[
+        "bpf",
+        "load",
+        &s.obj("ksyms"),
+        "--attach",
+        "--dump-maps",
+        "--json",
+        "--",
+        "true",
+    ]);
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap();
+    let text_addr = kallsyms
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(2) == Some(&"_text")).then(|| u64::from_str_radix(f[0], 16).unwrap())
+        })
+        .unwrap();
+    assert_eq!(u64s(&map(&out, "ksyms.bss")["entries"][0]), [text_addr]);
 }

@@ -282,6 +282,7 @@ fn load_programs(
             line_info: vec![],
             core_relos: vec![],
             kfunc_calls: vec![],
+            ksym_refs: vec![],
         }],
         vec![],
     ))
@@ -552,7 +553,20 @@ fn resolve_externs(
     };
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let version = bpf_insn::object::kernel_version_code(release.trim()).unwrap_or(0);
-    obj.resolve_externs(target, &config, version)?;
+    let kallsyms = if obj.programs.iter().any(|p| !p.ksym_refs.is_empty()) {
+        std::fs::read_to_string("/proc/kallsyms").context("/proc/kallsyms")?
+    } else {
+        String::new()
+    };
+    let lookup = |name: &str| {
+        kallsyms.lines().find_map(|l| {
+            let mut f = l.split_whitespace();
+            let addr = f.next()?;
+            let _kind = f.next()?;
+            (f.next()? == name).then(|| u64::from_str_radix(addr, 16).ok())?
+        })
+    };
+    obj.resolve_externs(target, &config, version, &lookup)?;
     Ok(())
 }
 
