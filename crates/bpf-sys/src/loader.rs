@@ -494,18 +494,23 @@ pub fn ifindex(name: &str) -> Result<u32> {
         .map_err(|_| Error::Invalid(format!("{}: not a number", p.display())))
 }
 
+/// The file offset of a symbol in an ELF file: (path, symbol) -> offset, for uprobes.
+pub type SymbolOffset<'a> = &'a dyn Fn(&str, &str) -> std::result::Result<u64, String>;
+
 /// Where programs attach besides what their section names say.
-#[derive(Debug, Clone)]
 pub struct AttachTo<'a> {
     /// The tracefs mount, for tracepoint ids.
     pub tracefs: &'a Path,
     /// The network interface for XDP and tc programs: (name, index).
     pub iface: Option<(&'a str, u32)>,
+    /// Finds uprobe targets (`uprobe/PATH:FUNC`).
+    pub symbol_offset: SymbolOffset<'a>,
 }
 
 /// Attaches `prog` as its section name says, as libbpf's auto-attach does:
 /// `tracepoint/CAT/NAME` (`tp/`) through a perf event on the tracepoint (its id read from
-/// `tracefs`), `raw_tracepoint/NAME` (`raw_tp/`) with `BPF_RAW_TRACEPOINT_OPEN`, and, on
+/// `tracefs`), `raw_tracepoint/NAME` (`raw_tp/`) with `BPF_RAW_TRACEPOINT_OPEN`,
+/// `uprobe/PATH:FUNC` and `kprobe/FUNC` (and return probes) through perf events, and, on
 /// the interface `to.iface`, `xdp` and `tc`/`tcx/ingress`/`tcx/egress` through BPF links (a
 /// plain `tc` program on ingress). Other sections are refused with a reason.
 pub fn attach(prog: &LoadedProg, to: &AttachTo<'_>) -> Result<Attachment> {
@@ -540,6 +545,60 @@ pub fn attach(prog: &LoadedProg, to: &AttachTo<'_>) -> Result<Attachment> {
             fd,
         });
     }
+    // libbpf's `uprobe/PATH:FUNC[+OFFSET]`, `uretprobe/...`, `kprobe/FUNC[+OFFSET]`,
+    // `kretprobe/FUNC`.
+    for (prefix, ret, user) in [
+        ("uprobe/", false, true),
+        ("uretprobe/", true, true),
+        ("kprobe/", false, false),
+        ("kretprobe/", true, false),
+    ] {
+        let Some(spec) = sec.strip_prefix(prefix) else {
+            continue;
+        };
+        let (what, plus) = match spec.rsplit_once('+') {
+            Some((w, o)) => {
+                let o = o
+                    .strip_prefix("0x")
+                    .map_or_else(|| o.parse(), |h| u64::from_str_radix(h, 16));
+                (
+                    w,
+                    o.map_err(|_| Error::Invalid(format!("section `{sec}`: bad offset")))?,
+                )
+            }
+            None => (spec, 0),
+        };
+        let (ev, target) = if user {
+            let Some((path, func)) = what.rsplit_once(':') else {
+                return Err(Error::Invalid(format!(
+                    "program `{}`: section `{sec}` is not {prefix}PATH:FUNCTION",
+                    prog.name
+                )));
+            };
+            let off = (to.symbol_offset)(path, func).map_err(Error::Invalid)? + plus;
+            (
+                crate::PerfEvent::uprobe(Path::new(path), off, ret)?,
+                format!("{} {path}:{func}", prefix.trim_end_matches('/')),
+            )
+        } else {
+            (
+                crate::PerfEvent::kprobe(what, plus, ret)?,
+                format!("{} {what}", prefix.trim_end_matches('/')),
+            )
+        };
+        let fd = crate::perf_event_open(&ev, -1, 0)?;
+        crate::perf_attach(&fd, &prog.fd)?;
+        return Ok(Attachment {
+            program: prog.name.clone(),
+            target: target
+                + &if plus > 0 {
+                    format!("+{plus:#x}")
+                } else {
+                    String::new()
+                },
+            fd,
+        });
+    }
     let net = match sec {
         "xdp" => Some((attach_type::XDP, "xdp")),
         "tc" | "classifier" | "tcx/ingress" => Some((attach_type::TCX_INGRESS, "tcx ingress")),
@@ -561,7 +620,8 @@ pub fn attach(prog: &LoadedProg, to: &AttachTo<'_>) -> Result<Attachment> {
         });
     }
     Err(Error::Invalid(format!(
-        "program `{}`: attaching section `{sec}` is not supported (tracepoint/, raw_tp/, xdp, tc and tcx/ are)",
+        "program `{}`: attaching section `{sec}` is not supported (tracepoint/, raw_tp/, \
+         uprobe/, uretprobe/, kprobe/, kretprobe/, xdp, tc and tcx/ are)",
         prog.name
     )))
 }

@@ -6,7 +6,7 @@
 //! and bpf_for_each_map_elem callbacks, bpf-to-bpf calls, global data); CO-RE offsets checked
 //! against the kernel's BTF as bpftool prints it; maps pinned by name reused; XDP and tc
 //! programs attached to a veth pair between two network namespaces the test makes; kfunc and
-//! `.kconfig` externs.
+//! `.kconfig` externs, `__ksym` symbols; a uprobe on a program the test builds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -638,4 +638,45 @@ fn a_typeless_ksym_is_its_kallsyms_address() {
         })
         .unwrap();
     assert_eq!(u64s(&map(&out, "ksyms.bss")["entries"][0]), [text_addr]);
+}
+
+#[test]
+fn a_uprobe_counts_calls_in_a_program_built_here() {
+    let Some(s) = setup() else { return };
+    if !have_tool("gcc") {
+        skip(Requirement::Tool, "gcc is not installed");
+        return;
+    }
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_load");
+    let target = s.dir.path().join("kmk_target");
+    let st = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&target)
+        .arg(src.join("uprobe_target.c"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let obj = s.dir.path().join("uprobe.o");
+    let st = Command::new("clang")
+        .args(["-O2", "-g", "-target", "bpf", "-c"])
+        .arg(format!("-DTARGET=\"{}\"", target.display()))
+        .arg("-I")
+        .arg(s.dir.path())
+        .arg(src.join("uprobe.c"))
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = load_json(&[
+        "bpf",
+        "load",
+        obj.to_str().unwrap(),
+        "--attach",
+        "--dump-maps",
+        "--json",
+        "--",
+        target.to_str().unwrap(),
+    ]);
+    assert_eq!(u64s(&map(&out, "uprobe.bss")["entries"][0]), [3]);
 }

@@ -582,7 +582,7 @@ fn resolve_externs(
 pub(crate) struct LoadArgs {
     /// A BPF ELF object (clang -target bpf -g).
     object: PathBuf,
-    /// Attach programs as their section names say: tracepoint/, raw_tp/; xdp and tc (tcx) on --iface.
+    /// Attach programs as their section names say: tracepoint/, raw_tp/, uprobe/, kprobe/; xdp and tc (tcx) on --iface.
     #[arg(long)]
     attach: bool,
     /// The network interface XDP and tc programs attach to.
@@ -731,14 +731,22 @@ fn load(args: Vec<OsString>) -> Outcome {
     let mut attachments = Vec::new();
     if a.attach {
         let tracefs = Path::new("/sys/kernel/tracing");
-        if loaded.progs.iter().any(|p| p.prog_type == 5) {
+        if loaded
+            .progs
+            .iter()
+            .any(|p| p.prog_type == 5 || p.prog_type == 2)
+        {
             let _ = bpf_sys::ensure_tracefs(tracefs);
         }
         let iface = match &a.iface {
             Some(n) => Some((n.as_str(), bpf_sys::loader::ifindex(n)?)),
             None => None,
         };
-        let to = bpf_sys::loader::AttachTo { tracefs, iface };
+        let to = bpf_sys::loader::AttachTo {
+            tracefs,
+            iface,
+            symbol_offset: &ktrace::system::uprobe_offset,
+        };
         for p in &loaded.progs {
             let at = bpf_sys::loader::attach(p, &to)
                 .with_context(|| format!("attaching `{}`", p.name))?;
