@@ -115,6 +115,7 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
         start_ns: bpf_sys::ktime_get_ns(),
         map_keys_max: opts.map_keys_max,
         max_stack: crate::system::perf_event_max_stack(),
+        max_insns: 0,
     };
     let compiled = on_compiler_stack(|| codegen::compile(&prog, &a, &copts))?
         .map_err(|d| Error::Script(d.render(file_name, src)))?;

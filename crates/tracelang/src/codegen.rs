@@ -141,6 +141,19 @@ pub struct Options {
     /// Frames kept per stack by default: the running kernel's `perf_event_max_stack`, as
     /// bpftrace uses; 0 means the kernel's default, [`DEFAULT_MAX_STACK`].
     pub max_stack: u32,
+    /// Instructions per program before code generation stops; 0 means [`MAX_INSNS`] (the
+    /// fuzz harness uses a smaller limit so that each input stays cheap).
+    pub max_insns: usize,
+}
+
+impl Options {
+    fn insn_limit(&self) -> usize {
+        if self.max_insns == 0 {
+            MAX_INSNS
+        } else {
+            self.max_insns
+        }
+    }
 }
 
 /// The kernel's default `perf_event_max_stack`.
@@ -156,9 +169,9 @@ pub const MAX_INSNS: usize = 1_000_000;
 /// compiles its body once per match, and this keeps that product within memory.
 pub const MAX_TOTAL_INSNS: usize = 16 * MAX_INSNS;
 
-fn too_large(span: Span) -> Diagnostic {
+fn too_large(span: Span, limit: usize) -> Diagnostic {
     Diagnostic::new(
-        format!("BPF program is too large: more than {MAX_INSNS} instructions"),
+        format!("BPF program is too large: more than {limit} instructions"),
         span,
         "this makes the program larger than the kernel loads",
     )
@@ -265,11 +278,12 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         g.emit(exit());
         let insns = g.finish(probe.span)?;
         total += insns.len();
-        if total > MAX_TOTAL_INSNS {
+        if total > MAX_TOTAL_INSNS / MAX_INSNS * opts.insn_limit() {
             return Err(Diagnostic::new(
                 format!(
-                    "the programs are too large together: more than {MAX_TOTAL_INSNS} \
+                    "the programs are too large together: more than {} \
                      instructions for {} probes",
+                    MAX_TOTAL_INSNS / MAX_INSNS * opts.insn_limit(),
                     idx + 1
                 ),
                 probe.span,
@@ -397,8 +411,8 @@ impl Gen<'_> {
     /// Resolves jumps and drops the context save when unused; an error (at `span`, the
     /// probe) when a jump is farther than the 16-bit offset of an instruction reaches.
     fn finish(mut self, span: Span) -> Result<Vec<Insn>, Diagnostic> {
-        if self.insns.len() > MAX_INSNS {
-            return Err(too_large(span));
+        if self.insns.len() > self.opts.insn_limit() {
+            return Err(too_large(span, self.opts.insn_limit()));
         }
         for &(at, l) in &self.fixups {
             let target = self.labels[l].unwrap_or(self.insns.len());
@@ -530,8 +544,8 @@ impl Gen<'_> {
             let mark = self.stack;
             self.stmt(s)?;
             self.stack = mark;
-            if self.insns.len() > MAX_INSNS {
-                return Err(too_large(stmt_span(s)));
+            if self.insns.len() > self.opts.insn_limit() {
+                return Err(too_large(stmt_span(s), self.opts.insn_limit()));
             }
         }
         Ok(())
@@ -576,7 +590,9 @@ impl Gen<'_> {
                 for _ in 0..*count {
                     // Too large: blame the outermost unroll, which multiplies the rest.
                     match self.stmts(body) {
-                        Err(_) if self.insns.len() > MAX_INSNS => return Err(too_large(*span)),
+                        Err(_) if self.insns.len() > self.opts.insn_limit() => {
+                            return Err(too_large(*span, self.opts.insn_limit()))
+                        }
                         r => r?,
                     }
                 }
