@@ -5,6 +5,13 @@
 //! there. Semantics follow libbpf's `relo_core.c` (names are matched up to a `___flavour`
 //! suffix; anonymous members are looked through; the root access index scales by the root
 //! type's size). Patching the instruction is the object loader's job.
+//!
+//! Why not `aya-obj`'s CO-RE: it relocates over its own BTF type and object model, so using
+//! it would mean a second BTF reader beside this crate (which the tracer, the loader and the
+//! verifier share, split BTF included) and a conversion of every program; the algorithm
+//! itself is short once member lookup through anonymous members ([`Btf::member`]) exists.
+//! Its results are checked against the kernel's BTF as bpftool prints it, and the relocated
+//! programs against bpftool's own loads (same kernel tag), in kmodkit's tests/bpf_load.rs.
 
 use crate::ext::CoreRelo;
 use crate::{Btf, Error, Kind, Result, TypeId};
