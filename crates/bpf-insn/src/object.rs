@@ -359,7 +359,12 @@ impl Object {
             let flags = sh.sh_flags(en);
             let typ = sh.sh_type(en);
             let bytes = if typ == elf::SHT_NOBITS {
-                vec![0u8; sh.sh_size(en) as usize]
+                // A `.bss` becomes one map value; the kernel's limit is far below this.
+                let size = sh.sh_size(en);
+                if size > 1 << 28 {
+                    return Err(ferr(format!("section `{name}`: {size} bytes of zeros")));
+                }
+                vec![0u8; size as usize]
             } else {
                 s.data()
                     .map_err(|e| ferr(format!("section `{name}`: {e}")))?
@@ -1158,8 +1163,12 @@ fn link_program(
         let (si, start, len, name) = queue[qi].clone();
         qi += 1;
         let all = &insns_of[&si];
-        let len = if len == 0 { all.len() - start } else { len };
-        if start + len > all.len() {
+        let len = if len == 0 {
+            all.len().saturating_sub(start)
+        } else {
+            len
+        };
+        if start.checked_add(len).is_none_or(|end| end > all.len()) {
             return Err(ferr(format!(
                 "function `{name}` in `{}` extends past its section",
                 sec_names[&si]
@@ -1328,6 +1337,12 @@ fn link_program(
                 || queue.iter().any(|q| q.0 == ts && q.1 == tslot)
             {
                 continue;
+            }
+            if tslot >= insns_of.get(&ts).map_or(0, Vec::len) {
+                return Err(ferr(format!(
+                    "call or function reference to instruction {tslot}, past the end of `{}`",
+                    sec_names.get(&ts).map(String::as_str).unwrap_or("?")
+                )));
             }
             let f = funcs.iter().find(|f| f.section == ts && f.start == tslot);
             let (len, name) = match f {
