@@ -35,6 +35,7 @@
 
 pub mod ast;
 pub mod codegen;
+pub mod config;
 pub mod diag;
 pub mod kernel;
 pub mod lexer;
