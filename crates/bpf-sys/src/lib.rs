@@ -24,6 +24,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 mod attr;
+pub mod loader;
 pub mod perfbuf;
 pub mod process;
 pub mod ringbuf;
