@@ -323,6 +323,67 @@ pub fn prog_load_with_log(spec: &ProgSpec<'_>) -> Result<(OwnedFd, String)> {
     }
 }
 
+/// `BPF_BTF_LOAD`: BTF type information (a `.BTF` section's bytes) for programs to refer
+/// to; on refusal the error carries the kernel's log.
+pub fn btf_load(data: &[u8]) -> Result<OwnedFd> {
+    let mut log = vec![0u8; 1 << 16];
+    let mut a = Attr::new();
+    a.u64(0, data.as_ptr() as u64).u32(16, data.len() as u32);
+    match bpf(18, &mut a) {
+        Ok(r) => Ok(owned_fd(r)),
+        Err(_) => {
+            a.u64(8, log.as_mut_ptr() as u64)
+                .u32(20, log.len() as u32)
+                .u32(24, 1);
+            match bpf(18, &mut a) {
+                Ok(r) => Ok(owned_fd(r)),
+                Err(source) => Err(Error::Verifier {
+                    source,
+                    log: log_text(&log),
+                }),
+            }
+        }
+    }
+}
+
+/// `BPF_PROG_LOAD` of a program made of several functions (bpf-to-bpf calls, callbacks of
+/// `bpf_for_each_map_elem`, `bpf_loop`): `func_info` gives each function's first
+/// instruction and its `FUNC` type in the BTF `btf` (loaded with [`btf_load`]), as the
+/// kernel requires for callbacks. Like [`prog_load`], a refusal carries the verifier's log.
+pub fn prog_load_with_funcs(
+    spec: &ProgSpec<'_>,
+    btf: BorrowedFd<'_>,
+    func_info: &[(u32, u32)],
+) -> Result<OwnedFd> {
+    let license =
+        CString::new(spec.license).map_err(|_| Error::Invalid("NUL in license".into()))?;
+    let records: Vec<u8> = func_info
+        .iter()
+        .flat_map(|(off, ty)| off.to_le_bytes().into_iter().chain(ty.to_le_bytes()))
+        .collect();
+    let mut a = prog_load_attr(spec, &license)?;
+    a.u32(72, fd_u32(btf))
+        .u32(76, 8)
+        .u64(80, records.as_ptr() as u64)
+        .u32(88, func_info.len() as u32);
+    if spec.log_level == 0 {
+        if let Ok(r) = bpf(cmd::PROG_LOAD, &mut a) {
+            return Ok(owned_fd(r));
+        }
+    }
+    let mut log = vec![0u8; LOG_SIZE];
+    a.u32(24, spec.log_level.max(1))
+        .u32(28, log.len() as u32)
+        .u64(32, log.as_mut_ptr() as u64);
+    match bpf(cmd::PROG_LOAD, &mut a) {
+        Ok(r) => Ok(owned_fd(r)),
+        Err(source) => Err(Error::Verifier {
+            source,
+            log: log_text(&log),
+        }),
+    }
+}
+
 /// Input of [`prog_test_run`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TestRun<'a> {

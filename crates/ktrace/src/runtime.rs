@@ -151,13 +151,35 @@ impl Session {
         }
         let ring = bpf_sys::RingBuf::new(&maps[compiled.ringbuf], codegen::RINGBUF_SIZE as usize)?;
         let mut progs = Vec::new();
+        let mut funcs_btf: Option<std::os::fd::OwnedFd> = None;
         for p in &compiled.progs {
             let bytes = patch_maps(&p.insns, &maps);
             let spec = bpf_sys::ProgSpec {
                 name: "kmodkit_trace",
                 ..bpf_sys::ProgSpec::new(p.prog_type, &bytes)
             };
-            let fd = bpf_sys::prog_load(&spec).map_err(|e| match e {
+            // A program with callbacks (`for` loops) needs BTF describing its functions.
+            let loaded = if p.funcs.is_empty() {
+                bpf_sys::prog_load(&spec)
+            } else {
+                let btf = match &funcs_btf {
+                    Some(b) => b,
+                    None => {
+                        funcs_btf.insert(bpf_sys::btf_load(&codegen::funcs_btf()).map_err(|e| {
+                            RunError::Verifier {
+                                probe: p.name.clone(),
+                                err: format!("cannot load the BTF of its functions: {e}"),
+                                log: String::new(),
+                            }
+                        })?)
+                    }
+                };
+                let mut info = vec![(0, codegen::BTF_MAIN_FUNC)];
+                info.extend(p.funcs.iter().map(|&at| (at, codegen::BTF_CALLBACK_FUNC)));
+                use std::os::fd::AsFd;
+                bpf_sys::prog_load_with_funcs(&spec, btf.as_fd(), &info)
+            };
+            let fd = loaded.map_err(|e| match e {
                 bpf_sys::Error::Verifier { source, log } => RunError::Verifier {
                     probe: p.name.clone(),
                     err: source.to_string(),
@@ -505,7 +527,7 @@ impl Session {
         self.drain(out);
         out.write_all(b"\n\n")?;
         for idx in 0..self.compiled.maps.len() {
-            if self.compiled.maps[idx].info.is_some() {
+            if self.compiled.print_maps_on_exit && self.compiled.maps[idx].info.is_some() {
                 out.write_all(self.map_text(idx, 0, 0).as_bytes())?;
             }
         }

@@ -77,7 +77,85 @@ pub struct ProgSpec {
     pub name: String,
     pub prog_type: u32,
     pub insns: Vec<Insn>,
+    /// Where each function after the main one starts (the callbacks of `for` loops), in
+    /// instructions; the kernel wants them described by BTF ([`funcs_btf`]).
+    pub funcs: Vec<u32>,
 }
+
+/// The BTF `FUNC` type of a program's main function in [`funcs_btf`].
+pub const BTF_MAIN_FUNC: u32 = 4;
+/// The BTF `FUNC` type of a `bpf_for_each_map_elem` callback in [`funcs_btf`].
+pub const BTF_CALLBACK_FUNC: u32 = 6;
+
+/// The BTF that describes the functions of a program with callbacks (the kernel refuses a
+/// callback without it): `long prog(void *ctx)` and `long cb(void *map, void *key,
+/// void *value, void *ctx)`, both static.
+pub fn funcs_btf() -> Vec<u8> {
+    let strings = b"\0long\0ctx\0map\0key\0value\0prog\0cb\0";
+    let name = |s: &str| -> u32 {
+        let at = strings
+            .windows(s.len() + 2)
+            .position(|w| w[0] == 0 && &w[1..=s.len()] == s.as_bytes() && w[s.len() + 1] == 0)
+            .expect("the name is in the table");
+        at as u32 + 1
+    };
+    const INT: u32 = 1;
+    const PTR: u32 = 2;
+    const FUNC: u32 = 12;
+    const FUNC_PROTO: u32 = 13;
+    let info = |kind: u32, vlen: u32| (kind << 24) | vlen;
+    let mut t: Vec<u32> = Vec::new();
+    // [1] long: 8 bytes, signed, 64 bits.
+    t.extend([name("long"), info(INT, 0), 8, (1 << 24) | 64]);
+    // [2] void *
+    t.extend([0, info(PTR, 0), 0]);
+    // [3] long (void *ctx)
+    t.extend([0, info(FUNC_PROTO, 1), 1, name("ctx"), 2]);
+    // [4] prog
+    t.extend([name("prog"), info(FUNC, 0), 3]);
+    // [5] long (void *map, void *key, void *value, void *ctx)
+    t.extend([0, info(FUNC_PROTO, 4), 1]);
+    for p in ["map", "key", "value", "ctx"] {
+        t.extend([name(p), 2]);
+    }
+    // [6] cb
+    t.extend([name("cb"), info(FUNC, 0), 5]);
+    let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut out = Vec::new();
+    out.extend(0xeb9f_u16.to_le_bytes());
+    out.extend([1u8, 0]);
+    for v in [
+        24u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        out.extend(v.to_le_bytes());
+    }
+    out.extend(types);
+    out.extend(strings);
+    out
+}
+
+/// A `for` loop whose body is still to be compiled as a callback.
+#[derive(Clone)]
+struct PendingFor {
+    /// The `ld_imm64` that loads the callback's address.
+    ld_pos: usize,
+    var: String,
+    map: String,
+    body: Vec<Stmt>,
+}
+
+/// `bpf_for_each_map_elem` (helper 164) and the `ld_imm64` source of a function's address.
+const FOR_EACH_MAP_ELEM: i32 = 164;
+/// `bpf_map_lookup_percpu_elem` (helper 195, Linux 5.19): one CPU's value of a per-CPU map.
+const MAP_LOOKUP_PERCPU_ELEM: i32 = 195;
+/// The most CPUs a loop over a per-CPU map adds up: the verifier follows every round of
+/// that loop, and refuses more than about 8000 jumps in one path.
+const MAX_CPUS: u32 = 1024;
+const PSEUDO_FUNC: u8 = 4;
 
 /// What user space does when a record with this action's index arrives.
 #[derive(Debug, Clone)]
@@ -103,6 +181,9 @@ pub struct Compiled {
     /// The stack-trace maps (frame limit, index in `maps`; 0 is the default limit), one
     /// per limit used, as bpftrace keeps them.
     pub stackmaps: Vec<(u16, usize)>,
+    /// Whether the maps are printed at exit (`config = { print_maps_on_exit = 0 }` turns it
+    /// off).
+    pub print_maps_on_exit: bool,
 }
 
 impl Compiled {
@@ -141,7 +222,26 @@ pub struct Options {
     /// Frames kept per stack by default: the running kernel's `perf_event_max_stack`, as
     /// bpftrace uses; 0 means the kernel's default, [`DEFAULT_MAX_STACK`].
     pub max_stack: u32,
+    /// The machine's possible CPUs, over which a `for` loop adds up a per-CPU map's
+    /// values; 0 means [`DEFAULT_CPUS`].
+    pub cpus: u32,
+    /// Instructions per program before code generation stops; 0 means [`MAX_INSNS`] (the
+    /// fuzz harness uses a smaller limit so that each input stays cheap).
+    pub max_insns: usize,
 }
+
+impl Options {
+    fn insn_limit(&self) -> usize {
+        if self.max_insns == 0 {
+            MAX_INSNS
+        } else {
+            self.max_insns
+        }
+    }
+}
+
+/// CPUs assumed when [`Options::cpus`] is not given.
+pub const DEFAULT_CPUS: u32 = 64;
 
 /// The kernel's default `perf_event_max_stack`.
 pub const DEFAULT_MAX_STACK: u32 = 127;
@@ -156,9 +256,9 @@ pub const MAX_INSNS: usize = 1_000_000;
 /// compiles its body once per match, and this keeps that product within memory.
 pub const MAX_TOTAL_INSNS: usize = 16 * MAX_INSNS;
 
-fn too_large(span: Span) -> Diagnostic {
+fn too_large(span: Span, limit: usize) -> Diagnostic {
     Diagnostic::new(
-        format!("BPF program is too large: more than {MAX_INSNS} instructions"),
+        format!("BPF program is too large: more than {limit} instructions"),
         span,
         "this makes the program larger than the kernel loads",
     )
@@ -174,6 +274,8 @@ fn stmt_span(s: &Stmt) -> Span {
         Stmt::AssignMap { span, .. }
         | Stmt::AssignVar { span, .. }
         | Stmt::Unroll { span, .. }
+        | Stmt::Let { span, .. }
+        | Stmt::For { span, .. }
         | Stmt::Break(span)
         | Stmt::Continue(span)
         | Stmt::Return(span) => *span,
@@ -243,6 +345,9 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             opts,
             exit_label: 0,
             stack_limits: &mut stack_limits,
+            var_area: 0,
+            pending: Vec::new(),
+            cb_starts: Vec::new(),
         };
         g.exit_label = g.label();
         g.emit(mov_reg(9, 1));
@@ -254,6 +359,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             g.zero(off, round8(ty.size()).max(8));
             g.vars.insert(name.clone(), off);
         }
+        g.var_area = g.stack;
         if let Some(p) = &probe.predicate {
             let l = g.exit_label;
             g.branch(p, false, l)?;
@@ -263,13 +369,20 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         g.bind(l);
         g.emit(mov_imm(0, 0));
         g.emit(exit());
+        g.emit_callbacks(probe.span)?;
+        let cb_starts = std::mem::take(&mut g.cb_starts);
+        let before = g.insns.len();
         let insns = g.finish(probe.span)?;
+        // finish() may drop the first instruction (the context's save): one less for all.
+        let shift = before - insns.len();
+        let funcs = cb_starts.iter().map(|s| (s - shift) as u32).collect();
         total += insns.len();
-        if total > MAX_TOTAL_INSNS {
+        if total > MAX_TOTAL_INSNS / MAX_INSNS * opts.insn_limit() {
             return Err(Diagnostic::new(
                 format!(
-                    "the programs are too large together: more than {MAX_TOTAL_INSNS} \
+                    "the programs are too large together: more than {} \
                      instructions for {} probes",
+                    MAX_TOTAL_INSNS / MAX_INSNS * opts.insn_limit(),
                     idx + 1
                 ),
                 probe.span,
@@ -291,6 +404,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             name: inst.name.clone(),
             prog_type,
             insns,
+            funcs,
         });
     }
     let mut stackmaps = Vec::new();
@@ -324,6 +438,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         actions,
         probe_names,
         stackmaps,
+        print_maps_on_exit: a.config.print_maps_on_exit,
     })
 }
 
@@ -350,6 +465,12 @@ struct Gen<'a> {
     exit_label: usize,
     /// The frame limits of the stack maps, in the order they follow the ring buffer.
     stack_limits: &'a mut Vec<u16>,
+    /// Bytes of the frame the scratch variables take (they come first).
+    var_area: usize,
+    /// `for` loops whose callbacks are compiled after the main function.
+    pending: Vec<PendingFor>,
+    /// Where each callback starts.
+    cb_starts: Vec<usize>,
 }
 
 const FP: u8 = 10;
@@ -397,8 +518,8 @@ impl Gen<'_> {
     /// Resolves jumps and drops the context save when unused; an error (at `span`, the
     /// probe) when a jump is farther than the 16-bit offset of an instruction reaches.
     fn finish(mut self, span: Span) -> Result<Vec<Insn>, Diagnostic> {
-        if self.insns.len() > MAX_INSNS {
-            return Err(too_large(span));
+        if self.insns.len() > self.opts.insn_limit() {
+            return Err(too_large(span, self.opts.insn_limit()));
         }
         for &(at, l) in &self.fixups {
             let target = self.labels[l].unwrap_or(self.insns.len());
@@ -449,6 +570,87 @@ impl Gen<'_> {
             }
         }
         Ok(self.insns)
+    }
+
+    /// Compiles the callbacks of the `for` loops met so far (and of loops inside them), each
+    /// a function after the main one: `long cb(map, key, value, ctx)`. Its frame mirrors the
+    /// main one's variables: they are copied in from `ctx` (the caller's), the loop variable
+    /// is filled with the element's key and value, the body runs, and the variables are
+    /// copied back; then 0 (go on).
+    fn emit_callbacks(&mut self, span: Span) -> Result<(), Diagnostic> {
+        let mut next = 0;
+        while next < self.pending.len() {
+            let p = self.pending[next].clone();
+            next += 1;
+            let start = self.insns.len();
+            self.insns[p.ld_pos].imm = (start - p.ld_pos - 1) as i32;
+            self.cb_starts.push(start);
+            let saved_loops = std::mem::take(&mut self.loops);
+            self.stack = self.var_area;
+            self.depth = 0;
+            let area = self.var_area as i16;
+            let ctx_slot = self.alloc(8, span)?;
+            self.emit(stx(DW, FP, 4, ctx_slot));
+            for o in (0..area).step_by(8) {
+                self.emit(ldx(DW, 1, 4, o));
+                self.emit(stx(DW, FP, 1, o - area));
+            }
+            let kv = self.vars[&p.var];
+            let Some(Ty::Tuple(items)) = self.a.instances[self.inst].vars.get(&p.var) else {
+                return Err(Diagnostic::new(
+                    "the loop variable is not a tuple",
+                    span,
+                    "here",
+                ));
+            };
+            let ks = round8(items[0].size()) as i16;
+            let vs = round8(items[1].size()) as i16;
+            for o in (0..ks).step_by(8) {
+                self.emit(ldx(DW, 1, 2, o));
+                self.emit(stx(DW, FP, 1, kv + o));
+            }
+            if self.a.maps[&p.map].value.is_per_cpu() {
+                // A count or a sum: the total over the CPUs, read one by one with the key
+                // just copied (r6: the CPU, r7: the total).
+                let m = self.map_idx(&p.map);
+                let (l_top, l_end) = (self.label(), self.label());
+                self.emit(mov_imm(6, 0));
+                self.emit(mov_imm(7, 0));
+                self.bind(l_top);
+                self.load_map(1, m);
+                self.frame_ptr(2, kv);
+                self.emit(mov_reg(3, 6));
+                self.emit(call(MAP_LOOKUP_PERCPU_ELEM));
+                self.jump_imm(JEQ, 0, 0, l_end);
+                self.emit(ldx(DW, 1, 0, 0));
+                self.emit(alu_reg(ADD, 7, 1));
+                self.emit(alu_imm(ADD, 6, 1));
+                let cpus = match self.opts.cpus {
+                    0 => DEFAULT_CPUS,
+                    n => n.min(MAX_CPUS),
+                };
+                self.jump_imm(JLT, 6, cpus as i32, l_top);
+                self.bind(l_end);
+                self.emit(stx(DW, FP, 7, kv + ks));
+            } else {
+                for o in (0..vs).step_by(8) {
+                    self.emit(ldx(DW, 1, 3, o));
+                    self.emit(stx(DW, FP, 1, kv + ks + o));
+                }
+            }
+            self.stmts(&p.body)?;
+            if area > 0 {
+                self.emit(ldx(DW, 2, FP, ctx_slot));
+                for o in (0..area).step_by(8) {
+                    self.emit(ldx(DW, 1, FP, o - area));
+                    self.emit(stx(DW, 2, 1, o));
+                }
+            }
+            self.emit(mov_imm(0, 0));
+            self.emit(exit());
+            self.loops = saved_loops;
+        }
+        Ok(())
     }
 
     fn alloc(&mut self, size: usize, span: Span) -> Result<i16, Diagnostic> {
@@ -530,8 +732,8 @@ impl Gen<'_> {
             let mark = self.stack;
             self.stmt(s)?;
             self.stack = mark;
-            if self.insns.len() > MAX_INSNS {
-                return Err(too_large(stmt_span(s)));
+            if self.insns.len() > self.opts.insn_limit() {
+                return Err(too_large(stmt_span(s), self.opts.insn_limit()));
             }
         }
         Ok(())
@@ -576,7 +778,9 @@ impl Gen<'_> {
                 for _ in 0..*count {
                     // Too large: blame the outermost unroll, which multiplies the rest.
                     match self.stmts(body) {
-                        Err(_) if self.insns.len() > MAX_INSNS => return Err(too_large(*span)),
+                        Err(_) if self.insns.len() > self.opts.insn_limit() => {
+                            return Err(too_large(*span, self.opts.insn_limit()))
+                        }
                         r => r?,
                     }
                 }
@@ -594,6 +798,50 @@ impl Gen<'_> {
                     self.jump(l_top);
                 }
                 self.bind(l_end);
+                Ok(())
+            }
+            Stmt::Let {
+                name, value, span, ..
+            } => match value {
+                Some(v) => self.stmt(&Stmt::AssignVar {
+                    name: name.clone(),
+                    op: None,
+                    value: v.clone(),
+                    span: *span,
+                }),
+                // The variable's slot is zeroed when the program starts.
+                None => Ok(()),
+            },
+            Stmt::For {
+                var,
+                map,
+                body,
+                span,
+            } => {
+                // bpf_for_each_map_elem(map, callback, ctx, 0), the callback compiled after
+                // the main function ([`Gen::emit_callbacks`]); ctx points at this frame's
+                // variables, which the callback copies in and back out.
+                let ExprKind::Map { name, .. } = &map.kind else {
+                    return Err(Diagnostic::new("expected a map", map.span, "here"));
+                };
+                let _ = span;
+                let m = self.map_idx(name);
+                self.load_map(1, m);
+                let ld_pos = self.insns.len();
+                self.emit2(ld_imm64(2, PSEUDO_FUNC, 0));
+                if self.var_area > 0 {
+                    self.frame_ptr(3, -(self.var_area as i16));
+                } else {
+                    self.emit(mov_imm(3, 0));
+                }
+                self.emit(mov_imm(4, 0));
+                self.emit(call(FOR_EACH_MAP_ELEM));
+                self.pending.push(PendingFor {
+                    ld_pos,
+                    var: var.clone(),
+                    map: name.clone(),
+                    body: body.clone(),
+                });
                 Ok(())
             }
             Stmt::Break(_) => {
@@ -638,6 +886,13 @@ impl Gen<'_> {
             }
             Ty::Tuple(ts) => {
                 let ExprKind::Tuple(items) = &e.kind else {
+                    // A tuple kept on the stack (`$t`, `$kv.0`): copied whole.
+                    if let Some((src, t)) = self.stack_tuple(e)? {
+                        if t.size() == ty.size() {
+                            self.copy(off, src, round8(ty.size()));
+                            return Ok(());
+                        }
+                    }
                     return Err(Diagnostic::new("expected a tuple", e.span, "here"));
                 };
                 let mut o = off;
@@ -728,9 +983,16 @@ impl Gen<'_> {
             return Ok(off);
         }
         let mut o = off;
-        for (t, k) in info.keys.iter().zip(keys) {
-            self.store(t, k, o)?;
-            o += round8(t.size()) as i16;
+        if let ([one], true) = (keys, info.keys.len() > 1) {
+            // One tuple for several keys (`@m[(1, "a")]`, `@m[$t]`): bpftrace 0.23 takes
+            // its elements as the keys, laid out as a tuple is.
+            self.store(&Ty::Tuple(info.keys.clone()), one, o)?;
+            o += info.keys.iter().map(|t| round8(t.size())).sum::<usize>() as i16;
+        } else {
+            for (t, k) in info.keys.iter().zip(keys) {
+                self.store(t, k, o)?;
+                o += round8(t.size()) as i16;
+            }
         }
         if info.value.has_bucket() {
             self.emit(st(DW, FP, o, 0));
@@ -1400,6 +1662,36 @@ impl Gen<'_> {
                 self.bind(l_end);
                 Ok(r)
             }
+            ExprKind::Field { .. } if self.stack_tuple(e)?.is_some() => {
+                let (off, t) = self.stack_tuple(e)?.expect("checked by the guard");
+                let r = self.take(e.span)?;
+                self.emit(ldx(DW, r, FP, off));
+                if let Ty::Int { size, signed } = t {
+                    self.narrow(r, size, signed);
+                }
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "has_key" => {
+                // has_key(@m, key): whether a lookup finds the key.
+                let ExprKind::Map { name: m, .. } = &args[0].kind else {
+                    return Err(Diagnostic::new("expected a map", args[0].span, "here"));
+                };
+                let info = self.a.maps[m].clone();
+                let keys: Vec<Expr> = match &args[1].kind {
+                    ExprKind::Tuple(items) if info.keys.len() > 1 => items.clone(),
+                    _ => vec![args[1].clone()],
+                };
+                let idx = self.map_idx(m);
+                let key = self.key(&info, &keys, e.span)?;
+                self.lookup(idx, key);
+                let r = self.take(e.span)?;
+                self.imm(r, 1);
+                let l = self.label();
+                self.jump_imm(JNE, 0, 0, l);
+                self.imm(r, 0);
+                self.bind(l);
+                Ok(r)
+            }
             ExprKind::Field {
                 expr: base,
                 field,
@@ -1594,6 +1886,10 @@ impl Gen<'_> {
                 Ok((off, cap))
             }
             ExprKind::Var(v) => Ok((self.vars[v], cap)),
+            ExprKind::Field { .. } if self.stack_tuple(e)?.is_some() => {
+                let (off, _) = self.stack_tuple(e)?.expect("checked by the guard");
+                Ok((off, cap))
+            }
             ExprKind::Map { name, keys } => {
                 let info = self.a.maps[name].clone();
                 let m = self.map_idx(name);
@@ -1694,6 +1990,29 @@ impl Gen<'_> {
                 e.span,
                 "here",
             )),
+        }
+    }
+
+    /// Where an element of a tuple kept on the stack (`$t.0`, `$kv.0.1`) lives: its frame
+    /// offset and type; None when `e` is no such element.
+    fn stack_tuple(&self, e: &Expr) -> Result<Option<(i16, Ty)>, Diagnostic> {
+        match &e.kind {
+            ExprKind::Var(v) => Ok(match self.a.instances[self.inst].vars.get(v) {
+                Some(t @ Ty::Tuple(_)) => self.vars.get(v).map(|off| (*off, t.clone())),
+                _ => None,
+            }),
+            ExprKind::Field {
+                expr,
+                field,
+                field_span,
+            } => {
+                let Some((off, Ty::Tuple(items))) = self.stack_tuple(expr)? else {
+                    return Ok(None);
+                };
+                let (t, at) = crate::sema::tuple_item(&items, field, *field_span)?;
+                Ok(Some((off + at as i16, t)))
+            }
+            _ => Ok(None),
         }
     }
 

@@ -85,6 +85,8 @@ pub struct Analysis {
     pub constants: HashMap<String, i64>,
     /// The script's struct definitions (`struct NAME`) in `btf`.
     pub local_types: HashMap<String, u32>,
+    /// What the script's `config = { ... }` block sets (bpftrace 0.23's defaults without one).
+    pub config: crate::config::Settings,
 }
 
 pub struct Options<'a> {
@@ -100,6 +102,7 @@ pub struct Options<'a> {
 pub const MAX_ERRORS: usize = 100;
 
 pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis, Diagnostics> {
+    let config = crate::config::check(&prog.config).map_err(Diagnostics)?;
     // The kernel's types, only for scripts that use them (vmlinux BTF is several MB).
     let needs_types = crate::kernel::needs_btf(prog);
     let (btf, btf_error) = if needs_types {
@@ -141,7 +144,22 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
         btf_error,
         constants: HashMap::new(),
         local_types: HashMap::new(),
+        config,
     };
+    if let Some(max) = a.config.max_probes {
+        if a.instances.len() as u64 > max {
+            let span = prog.probes.last().map_or(Span::default(), |p| p.span);
+            return Err(Diagnostics(vec![Diagnostic::new(
+                format!(
+                    "Your program is trying to generate more than {max} probes, which exceeds \
+                     the current limit of {max}",
+                ),
+                span,
+                format!("{} probes", a.instances.len()),
+            )
+            .hint("raise max_probes in the config block")]));
+        }
+    }
     // Headers are read only for scripts that name constants (or use types).
     let included: Vec<(String, String)> = match needs_types {
         true => prog
@@ -165,8 +183,13 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
                 quiet: true,
                 errors: Vec::new(),
                 loop_depth: 0,
+                declared: Default::default(),
+                for_vars: Default::default(),
+                scopes: Vec::new(),
+                out_of_scope: Default::default(),
+                used_plain: Default::default(),
             };
-            cx.stmts(&probe.body);
+            cx.block(&probe.body);
         }
         if a.maps.len() == before {
             break;
@@ -182,6 +205,11 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
             quiet: false,
             errors: Vec::new(),
             loop_depth: 0,
+            declared: Default::default(),
+            for_vars: Default::default(),
+            scopes: Vec::new(),
+            out_of_scope: Default::default(),
+            used_plain: Default::default(),
         };
         if let Some(p) = &probe.predicate {
             match cx.a.ty(p, idx) {
@@ -194,7 +222,7 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
                 Err(e) => cx.err(e),
             }
         }
-        cx.stmts(&probe.body);
+        cx.block(&probe.body);
         for e in cx.errors {
             if errors.len() < MAX_ERRORS && !errors.contains(&e) {
                 errors.push(e);
@@ -478,6 +506,32 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
             "probe types: BEGIN, END, tracepoint, uprobe, uretprobe, kprobe, kretprobe, kfunc, kretfunc, rawtracepoint, interval, profile, software, hardware",
         ),
     }
+}
+
+/// Element `field` (`0`, `1`, ...) of a tuple of types `items`: its type and its offset in
+/// the tuple's storage (each element 8-byte aligned).
+pub fn tuple_item(items: &[Ty], field: &str, span: Span) -> Result<(Ty, usize), Diagnostic> {
+    let bad = || {
+        Diagnostic::new(
+            format!(
+                "invalid tuple index `{field}`: the tuple has {} elements",
+                items.len()
+            ),
+            span,
+            "no such element",
+        )
+        .hint(format!(
+            "elements are .0 to .{}",
+            items.len().saturating_sub(1)
+        ))
+    };
+    let i: usize = field.parse().map_err(|_| bad())?;
+    let t = items.get(i).ok_or_else(bad)?;
+    let off = items[..i]
+        .iter()
+        .map(|t| t.size().next_multiple_of(8))
+        .sum();
+    Ok((t.clone(), off))
 }
 
 /// The kernel's functions BTF describes: (name, FUNC id).
@@ -810,6 +864,9 @@ impl Analysis {
                 field_span,
             } => {
                 let t = self.ty(expr, inst)?;
+                if let Ty::Tuple(items) = &t {
+                    return Ok(tuple_item(items, field, *field_span)?.0);
+                }
                 if t != Ty::Args {
                     return Ok(self.member_of(&t, field, expr.span, *field_span)?.0);
                 }
@@ -890,7 +947,89 @@ impl Analysis {
                 }
                 Ty::Tuple(ts)
             }
+            ExprKind::Call { name, args } if name == "has_key" => {
+                self.has_key_ty(args, e.span, inst)?
+            }
             ExprKind::Call { name, args } => self.call_ty(name, args, e.span, inst)?,
+        })
+    }
+
+    /// The type a `let $x: TYPE` declaration names: bpftrace's integer names, `bool`,
+    /// `string`/`string[N]`, C types and pointers (from BTF).
+    pub fn decl_ty(&self, written: &str, span: Span) -> Result<Ty, Diagnostic> {
+        if written == "bool" {
+            return Ok(Ty::Int {
+                size: 1,
+                signed: false,
+            });
+        }
+        if written == "string" {
+            return Ok(Ty::Str(STRLEN));
+        }
+        if let Some(n) = written
+            .strip_prefix("string[")
+            .and_then(|r| r.strip_suffix(']'))
+        {
+            return match n.parse::<usize>() {
+                Ok(n) if (1..=STRLEN).contains(&n) => Ok(Ty::Str(n)),
+                _ => Err(Diagnostic::new(
+                    format!("invalid string size in `{written}`"),
+                    span,
+                    format!("must be 1 to {STRLEN}"),
+                )),
+            };
+        }
+        self.cast_target(written, span)
+    }
+
+    /// `has_key(@map, key...)` (bpftrace 0.22+): whether the map holds the key; the map
+    /// must have keys, and the key their types.
+    fn has_key_ty(&self, args: &[Expr], span: Span, inst: usize) -> Result<Ty, Diagnostic> {
+        let [map, key] = args else {
+            return Err(Diagnostic::new(
+                format!("has_key() requires 2 arguments ({} provided)", args.len()),
+                span,
+                "wrong number of arguments",
+            )
+            .hint("has_key(@map, key); a map with several keys takes them as a tuple: (k1, k2)"));
+        };
+        let ExprKind::Map { name, keys } = &map.kind else {
+            return Err(Diagnostic::new(
+                "has_key() expects the first argument to be a map",
+                map.span,
+                "not a map",
+            ));
+        };
+        if !keys.is_empty() {
+            return Err(Diagnostic::new(
+                "has_key() expects the first argument to be a map. Not a map value expression.",
+                map.span,
+                "indexed here",
+            ));
+        }
+        let Some(m) = self.maps.get(name) else {
+            return Err(Diagnostic::new(
+                format!("undefined map `@{name}`"),
+                map.span,
+                "this map is never assigned",
+            ));
+        };
+        if m.keys.is_empty() {
+            return Err(Diagnostic::new(
+                "has_key() only accepts maps that have keys. No scalar maps e.g. `@a = 1;`",
+                map.span,
+                "a map without keys",
+            ));
+        }
+        // A map with several keys takes them as one tuple: `has_key(@m, (1, "a"))`.
+        let given: Vec<Expr> = match &key.kind {
+            ExprKind::Tuple(items) if m.keys.len() > 1 => items.clone(),
+            _ => vec![key.clone()],
+        };
+        self.check_keys(m, &given, span, inst)?;
+        Ok(Ty::Int {
+            size: 8,
+            signed: false,
         })
     }
 
@@ -901,6 +1040,25 @@ impl Analysis {
         span: Span,
         inst: usize,
     ) -> Result<(), Diagnostic> {
+        // One tuple for several keys (bpftrace 0.23): its elements are the keys.
+        if let ([one], true) = (keys, m.keys.len() > 1) {
+            if let Ty::Tuple(ts) = self.ty(one, inst)? {
+                if ts.len() == m.keys.len() && m.keys.iter().zip(&ts).all(|(w, t)| w.accepts(t)) {
+                    return Ok(());
+                }
+                let show: Vec<String> = m.keys.iter().map(|t| t.to_string()).collect();
+                return Err(Diagnostic::new(
+                    format!(
+                        "type mismatch for the keys of @{}: {}, but they are ({})",
+                        m.name,
+                        Ty::Tuple(ts),
+                        show.join(", ")
+                    ),
+                    one.span,
+                    "different key types",
+                ));
+            }
+        }
         if keys.len() != m.keys.len() {
             return Err(Diagnostic::new(
                 format!(
@@ -1363,6 +1521,65 @@ struct Checker<'a> {
     quiet: bool,
     errors: Vec<Diagnostic>,
     loop_depth: u32,
+    /// Variables declared with a type (`let $x: uint8`): a wider integer is not assigned.
+    declared: std::collections::HashSet<String>,
+    /// Loop variables of `for` loops seen so far.
+    for_vars: std::collections::HashSet<String>,
+    /// Per open block, the variables `let` declared in it.
+    scopes: Vec<Vec<String>>,
+    /// Variables whose `let` block has ended.
+    out_of_scope: std::collections::HashSet<String>,
+    /// Variables read or assigned so far.
+    used_plain: std::collections::HashSet<String>,
+}
+
+/// The span of a statement, for diagnostics about it as a whole.
+fn stmt_span(s: &Stmt) -> Span {
+    match s {
+        Stmt::Expr(e) | Stmt::If { cond: e, .. } | Stmt::While { cond: e, .. } => e.span,
+        Stmt::AssignMap { span, .. }
+        | Stmt::AssignVar { span, .. }
+        | Stmt::Unroll { span, .. }
+        | Stmt::Let { span, .. }
+        | Stmt::For { span, .. }
+        | Stmt::Break(span)
+        | Stmt::Continue(span)
+        | Stmt::Return(span) => *span,
+    }
+}
+
+/// The scratch variables expression `e` names.
+fn vars_in(e: &Expr, out: &mut Vec<String>) {
+    match &e.kind {
+        ExprKind::Var(v) => out.push(v.clone()),
+        ExprKind::Map { keys: v, .. } | ExprKind::Call { args: v, .. } | ExprKind::Tuple(v) => {
+            v.iter().for_each(|e| vars_in(e, out))
+        }
+        ExprKind::Binary { lhs, rhs, .. }
+        | ExprKind::Index {
+            expr: lhs,
+            index: rhs,
+        } => {
+            vars_in(lhs, out);
+            vars_in(rhs, out);
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            vars_in(cond, out);
+            vars_in(then, out);
+            vars_in(els, out);
+        }
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Field { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::SizeofExpr(expr) => vars_in(expr, out),
+        ExprKind::Int(_)
+        | ExprKind::Str(_)
+        | ExprKind::Builtin(_)
+        | ExprKind::Positional(_)
+        | ExprKind::PositionalCount
+        | ExprKind::SizeofType(_)
+        | ExprKind::Offsetof { .. } => {}
+    }
 }
 
 impl Checker<'_> {
@@ -1388,7 +1605,78 @@ impl Checker<'_> {
         }
     }
 
+    /// A nested block: the variables `let` declares in it end with it (bpftrace 0.23).
+    fn block(&mut self, stmts: &[Stmt]) {
+        self.scopes.push(Vec::new());
+        self.stmts(stmts);
+        if let Some(names) = self.scopes.pop() {
+            self.out_of_scope.extend(names);
+        }
+    }
+
+    /// bpftrace 0.23's rules for `let`: declared once per scope, before any other use, and
+    /// not seen after its block; checked for the variables statement `s` itself names (its
+    /// nested blocks are checked as they are visited).
+    fn scope_rules(&mut self, s: &Stmt) {
+        let mut used = Vec::new();
+        let mut assigned = None;
+        match s {
+            Stmt::Expr(e) => vars_in(e, &mut used),
+            Stmt::AssignMap { map, value, .. } => {
+                vars_in(map, &mut used);
+                vars_in(value, &mut used);
+            }
+            Stmt::AssignVar { name, value, .. } => {
+                vars_in(value, &mut used);
+                assigned = Some(name);
+            }
+            Stmt::If { cond, .. } | Stmt::While { cond, .. } => vars_in(cond, &mut used),
+            Stmt::For { map, .. } => vars_in(map, &mut used),
+            Stmt::Let {
+                name, value, span, ..
+            } => {
+                if let Some(v) = value {
+                    vars_in(v, &mut used);
+                }
+                if self.scopes.iter().any(|sc| sc.contains(name)) {
+                    self.err(Diagnostic::new(
+                        format!("Variable ${name} was already declared. Variable shadowing is not allowed."),
+                        *span,
+                        "declared again",
+                    ));
+                } else if self.used_plain.contains(name) && !self.out_of_scope.contains(name) {
+                    self.err(Diagnostic::new(
+                        format!("Variable declarations need to occur before variable usage or assignment. Variable: ${name}"),
+                        *span,
+                        "declared after its first use",
+                    ));
+                }
+                if let Some(sc) = self.scopes.last_mut() {
+                    sc.push(name.clone());
+                }
+                self.out_of_scope.remove(name);
+            }
+            _ => {}
+        }
+        for v in used.iter().chain(assigned) {
+            if self.out_of_scope.contains(v) && !self.scopes.iter().any(|sc| sc.contains(v)) {
+                if assigned == Some(v) {
+                    // A plain assignment after the block makes a new variable of the probe.
+                    self.out_of_scope.remove(v);
+                } else {
+                    self.err(Diagnostic::new(
+                        format!("Undefined or undeclared variable: ${v}"),
+                        stmt_span(s),
+                        "declared with `let` in a block that has ended",
+                    ));
+                }
+            }
+            self.used_plain.insert(v.clone());
+        }
+    }
+
     fn stmt(&mut self, s: &Stmt) {
+        self.scope_rules(s);
         match s {
             Stmt::Expr(e) => {
                 if let ExprKind::Call { name, .. } = &e.kind {
@@ -1410,7 +1698,21 @@ impl Checker<'_> {
                 let Some(t) = self.expr(value) else { return };
                 let pi = &mut self.a.instances[self.inst];
                 if let Some(old) = pi.vars.get(name) {
-                    if !old.accepts(&t) {
+                    let narrower = matches!(
+                        (old, &t),
+                        (Ty::Int { size: a, .. }, Ty::Int { size: b, .. }) if b > a
+                    ) && self.declared.contains(name);
+                    if narrower {
+                        let old = old.clone();
+                        self.err(
+                            Diagnostic::new(
+                                format!("type mismatch for ${name}: assigning {t}, but it was declared {old}"),
+                                *span,
+                                format!("this is {t}"),
+                            )
+                            .hint(format!("cast the value: `({old})...`")),
+                        );
+                    } else if !old.accepts(&t) {
                         let old = old.clone();
                         self.err(Diagnostic::new(
                             format!("type mismatch for ${name}: assigning {t}, but it holds {old}"),
@@ -1453,7 +1755,17 @@ impl Checker<'_> {
                     return;
                 };
                 let mut key_tys = Vec::new();
-                for k in keys {
+                // `@m[(1, "a")]`, `@m[$t]`: bpftrace 0.23 takes a tuple's elements as the
+                // keys (0.17 refuses a tuple key).
+                if let [one] = keys.as_slice() {
+                    if let Ok(Ty::Tuple(ts)) = self.a.ty(one, self.inst) {
+                        if ts.len() > 1 && ts.iter().all(|t| t.is_int() || t.is_str()) {
+                            key_tys = ts.iter().map(Ty::stored).collect();
+                        }
+                    }
+                }
+                let flattened = !key_tys.is_empty();
+                for k in keys.iter().filter(|_| !flattened) {
                     match self.expr(k) {
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
                             key_tys.push(t.stored())
@@ -1556,10 +1868,10 @@ impl Checker<'_> {
                         ));
                     }
                 }
-                self.stmts(then);
-                self.stmts(els);
+                self.block(then);
+                self.block(els);
             }
-            Stmt::Unroll { body, .. } => self.stmts(body),
+            Stmt::Unroll { body, .. } => self.block(body),
             Stmt::While { cond, body } => {
                 if let Some(t) = self.expr(cond) {
                     if !t.is_int() {
@@ -1571,7 +1883,7 @@ impl Checker<'_> {
                     }
                 }
                 self.loop_depth += 1;
-                self.stmts(body);
+                self.block(body);
                 self.loop_depth -= 1;
             }
             Stmt::Break(span) | Stmt::Continue(span) => {
@@ -1584,6 +1896,195 @@ impl Checker<'_> {
                 }
             }
             Stmt::Return(_) => {}
+            Stmt::Let {
+                name,
+                ty,
+                value,
+                span,
+            } => {
+                if let Some(written) = ty {
+                    let t = match self.a.decl_ty(written, *span) {
+                        Ok(t) => t,
+                        Err(d) => {
+                            self.err(d);
+                            return;
+                        }
+                    };
+                    self.declared.insert(name.clone());
+                    self.a.instances[self.inst].vars.insert(name.clone(), t);
+                }
+                if let Some(v) = value {
+                    self.stmt(&Stmt::AssignVar {
+                        name: name.clone(),
+                        op: None,
+                        value: v.clone(),
+                        span: *span,
+                    });
+                }
+            }
+            Stmt::For {
+                var,
+                map,
+                body,
+                span,
+            } => self.for_loop(var, map, body, *span),
+        }
+    }
+
+    /// `for ($kv : @map) { ... }`, checked as bpftrace 0.23 checks it: a whole map with
+    /// keys, a loop variable that is new, no jumps out of the body.
+    fn for_loop(&mut self, var: &str, map: &Expr, body: &[Stmt], span: Span) {
+        fn jumps(stmts: &[Stmt], out: &mut Vec<(&'static str, Span)>) {
+            for s in stmts {
+                match s {
+                    Stmt::Break(sp) => out.push(("break", *sp)),
+                    Stmt::Continue(sp) => out.push(("continue", *sp)),
+                    Stmt::Return(sp) => out.push(("return", *sp)),
+                    Stmt::If { then, els, .. } => {
+                        jumps(then, out);
+                        jumps(els, out);
+                    }
+                    Stmt::Unroll { body, .. }
+                    | Stmt::While { body, .. }
+                    | Stmt::For { body, .. } => jumps(body, out),
+                    _ => {}
+                }
+            }
+        }
+        let ExprKind::Map { name, keys } = &map.kind else {
+            self.err(Diagnostic::new(
+                "Loop expression must be a map",
+                map.span,
+                "not a map",
+            ));
+            return;
+        };
+        if !keys.is_empty() {
+            self.err(
+                Diagnostic::new(
+                    "Loop expression must be a map",
+                    map.span,
+                    "a map element, not a map",
+                )
+                .hint(format!("iterate over the whole map: `for ($kv : @{name})`")),
+            );
+            return;
+        }
+        if !self.for_vars.contains(var) && self.a.instances[self.inst].vars.contains_key(var) {
+            self.err(Diagnostic::new(
+                format!("Loop declaration shadows existing variable: ${var}"),
+                map.span,
+                "already a variable of this probe",
+            ));
+        }
+        let mut found = Vec::new();
+        jumps(body, &mut found);
+        for (what, sp) in found {
+            self.err(Diagnostic::new(
+                format!("'{what}' statement is not allowed in a for-loop"),
+                sp,
+                "not allowed here",
+            ));
+        }
+        // The callback has no probe context (bpftrace 0.23 refuses the same builtins).
+        let mut idents = Vec::new();
+        body.iter()
+            .for_each(|s| crate::kernel::collect_stmt_idents(s, &mut idents));
+        idents.sort();
+        idents.dedup();
+        for b in idents {
+            let argx = b
+                .strip_prefix("arg")
+                .is_some_and(|n| n.parse::<u8>().is_ok());
+            if argx || b == "args" || b == "retval" {
+                self.err(Diagnostic::new(
+                    format!("'{b}' builtin is not allowed in a for-loop"),
+                    span,
+                    "in this loop",
+                ));
+            } else if matches!(b.as_str(), "kstack" | "ustack" | "func") {
+                self.err(
+                    Diagnostic::new(
+                        format!("'{b}' is not supported in a for-loop by kmodkit trace"),
+                        span,
+                        "in this loop",
+                    )
+                    .hint(format!("read it before the loop: `$x = {b};`")),
+                );
+            }
+        }
+        let Some(m) = self.a.maps.get(name).cloned() else {
+            // Reports the undefined map (on the last pass only).
+            self.expr(map);
+            return;
+        };
+        if matches!(m.value, Ty::Hist | Ty::Lhist { .. }) {
+            self.err(Diagnostic::new(
+                format!("Loop expression does not support type: {}", m.value),
+                map.span,
+                format!("@{name} holds {}", m.value),
+            ));
+            return;
+        }
+        if m.keys.is_empty() {
+            self.err(Diagnostic::new(
+                "Maps used as for-loop expressions must have keys to iterate over",
+                map.span,
+                "a map without keys",
+            ));
+            return;
+        }
+        let key = match m.keys.as_slice() {
+            [one] => one.clone(),
+            more => Ty::Tuple(more.to_vec()),
+        };
+        // A count or a sum is read as the total of every CPU's value (bpftrace 0.23 does the
+        // same); the other aggregations are not supported in a loop yet.
+        let value = match &m.value {
+            Ty::Count => UINT64,
+            Ty::Sum => INT64,
+            v if v.is_aggregation() => {
+                self.err(
+                    Diagnostic::new(
+                        format!(
+                            "for loops over {} maps are not supported yet by kmodkit trace",
+                            m.value
+                        ),
+                        map.span,
+                        format!("@{name} holds {}", m.value),
+                    )
+                    .hint("loops work over plain maps, count() and sum()"),
+                );
+                return;
+            }
+            v => v.clone(),
+        };
+        let t = Ty::Tuple(vec![key, value]);
+        if self.for_vars.contains(var) {
+            if let Some(old) = self.a.instances[self.inst].vars.get(var) {
+                if *old != t {
+                    // bpftrace 0.23 gives each loop its own variable; here a name has one
+                    // type per probe.
+                    let old = old.clone();
+                    self.err(
+                        Diagnostic::new(
+                            format!("${var} is the loop variable of another loop, as {old}; here it would be {t}"),
+                            map.span,
+                            "a second type for the same name",
+                        )
+                        .hint("kmodkit keeps one type per variable name in a probe: name this loop's variable differently"),
+                    );
+                    return;
+                }
+            }
+        }
+        self.for_vars.insert(var.to_string());
+        self.a.instances[self.inst].vars.insert(var.to_string(), t);
+        self.scopes.push(vec![var.to_string()]);
+        self.out_of_scope.remove(var);
+        self.block(body);
+        if let Some(names) = self.scopes.pop() {
+            self.out_of_scope.extend(names);
         }
     }
 }
