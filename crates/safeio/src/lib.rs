@@ -136,6 +136,17 @@ impl Staged {
         &self.tmp
     }
 
+    /// Renames the temporary file over the target without syncing its directory: for
+    /// callers that commit many files and make the renames durable with one later sync
+    /// (`syncfs`) instead of one directory sync per file. The target is still either its
+    /// old or its new bytes at every moment; only *when* the rename reaches the disk is
+    /// left to that later sync (or to the kernel's writeback).
+    pub fn rename(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::new(&self.target, e))?;
+        self.forget();
+        Ok(())
+    }
+
     /// Renames the temporary file over the target and syncs the directory.
     pub fn commit(mut self) -> Result<()> {
         std::fs::rename(&self.tmp, &self.target).map_err(|e| Error::new(&self.target, e))?;
@@ -227,6 +238,13 @@ impl Lock {
         Ok(Lock { _file: f })
     }
 
+    /// The open file (read-only) the lock is held on: for [`Lock::file`], the file that
+    /// `path` named once the lock was held, so its bytes and metadata can be read without
+    /// opening it again.
+    pub fn handle(&self) -> &File {
+        &self._file
+    }
+
     /// Locks `path` if it exists, else its directory.
     pub fn target(path: &Path) -> Result<Lock> {
         match Lock::file(path) {
@@ -272,7 +290,7 @@ fn nonce() -> u32 {
 // A fixed table of C strings that a signal handler can read without locks or allocation:
 // each slot holds a pointer leaked by `register` (or null), swapped out by `unregister`.
 
-const SLOTS: usize = 256;
+const SLOTS: usize = 1024;
 static TEMPS: [AtomicPtr<libc::c_char>; SLOTS] =
     [const { AtomicPtr::new(std::ptr::null_mut()) }; SLOTS];
 const FATAL: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE];

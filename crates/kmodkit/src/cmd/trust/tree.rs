@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Condvar, Mutex};
 
 /// The ELF bytes of a module file (decompressed when compressed).
 fn module_elf<'a>(path: &Path, raw: &'a [u8]) -> anyhow::Result<std::borrow::Cow<'a, [u8]>> {
@@ -63,19 +64,35 @@ pub fn sign_file(
     Ok(())
 }
 
-/// Files locked, signed and staged together before one sync. Two batches are in flight
-/// at once (see [`sign_files`]): together below the number of temporary files `safeio`
-/// can remove on a signal (256), and of open files.
-const BATCH: usize = 100;
+/// Files staged between two syncs: the committer syncs and renames at least this many at
+/// once.
+const BATCH: usize = 64;
+/// Files locked and not yet committed, at most: below the number of temporary files
+/// `safeio` removes on a signal (1024) and of open files (each lock holds one). At about
+/// 2.5 ms of signing per module on two cores, this is more than a second of work: a slow
+/// `syncfs` (it waits for every writer of the file system, not only us) does not idle the
+/// CPUs.
+const IN_FLIGHT: usize = 512;
 
 /// Sign many module files in parallel; `progress` is called once per file.
 ///
 /// Every file is replaced atomically under its lock, but a tree is not synced file by file
-/// (thousands of fsyncs would cost more than the signing): a batch of files is locked (in
-/// path order, so that two runs over overlapping trees cannot deadlock), signed into
-/// temporary files beside them, the file systems holding those are synced once (`syncfs`),
-/// and only then is each renamed over its original and the locks released. A crash leaves
-/// every module either old or new; a signal leaves no temporary file.
+/// (thousands of fsyncs would cost more than the signing). Three kinds of threads form a
+/// pipeline:
+/// - one *locker* locks the files one after the other in path order (so that two runs
+///   over overlapping trees cannot deadlock), at most [`IN_FLIGHT`] ahead of the commits;
+/// - one *signer* per core reads each locked file through its lock, signs it and writes
+///   the result to a temporary file beside it — pure CPU work but for the writes into the
+///   page cache;
+/// - the calling thread *commits*: once [`BATCH`] files are staged, it syncs the file
+///   systems holding them (`syncfs`, once per file system), renames each over its original
+///   and releases their locks, while the signers go on.
+///
+/// A crash (or SIGKILL, or power loss) leaves every module either old or new: a new file is
+/// on disk before it is renamed over the old one. The renames themselves are made durable
+/// by the next batch's sync and by one last sync before returning, not by a directory
+/// fsync per file (that was 4,000 synchronous writes per tree for nothing a reader could
+/// see). A signal leaves no temporary file (`safeio` removes them).
 pub fn sign_files(
     signer: &ModuleSigner<'_>,
     paths: &[PathBuf],
@@ -86,7 +103,6 @@ pub fn sign_files(
     order.dedup();
     // One lock per file: the same file under two names would wait on itself.
     let mut seen = std::collections::HashSet::new();
-    let mut results = Vec::with_capacity(order.len());
     let mut unique = Vec::with_capacity(order.len());
     for p in order {
         use std::os::unix::fs::MetadataExt;
@@ -95,118 +111,210 @@ pub fn sign_files(
             _ => unique.push(p),
         }
     }
-    // A pipeline: while one batch is synced and renamed (waiting on the disk), the next
-    // is signed (on the CPUs). Batches are locked in path order, one after the other, so
-    // the order of lock acquisition stays the global path order.
-    io_pool(|| {
-        let mut staged: Option<Batch<'_>> = None;
-        for batch in unique.chunks(BATCH) {
-            let (done, next) = rayon::join(
-                || staged.take().map(commit_batch).unwrap_or_default(),
-                || stage_batch(signer, batch, progress),
-            );
-            results.extend(done);
-            staged = Some(next);
+    let unique = &unique;
+    let signers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let budget = &Budget::new(IN_FLIGHT);
+    let (job_tx, job_rx) = mpsc::channel::<(usize, Result<safeio::Lock, safeio::Error>)>();
+    let job_rx = &Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<Staged>();
+    let mut results: Vec<Option<anyhow::Result<()>>> = unique.iter().map(|_| None).collect();
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for (i, p) in unique.iter().enumerate() {
+                budget.take();
+                if job_tx.send((i, safeio::Lock::file(p))).is_err() {
+                    break;
+                }
+            }
+        });
+        for _ in 0..signers {
+            let done_tx = done_tx.clone();
+            s.spawn(move || loop {
+                let job = job_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok((i, lock)) = job else { break };
+                let staged = match lock {
+                    Ok(lock) => {
+                        let r = stage(signer, &unique[i], &lock);
+                        Staged {
+                            index: i,
+                            lock: Some(lock),
+                            result: r,
+                        }
+                    }
+                    Err(e) => Staged {
+                        index: i,
+                        lock: None,
+                        result: Err(e.into()),
+                    },
+                };
+                progress();
+                if done_tx.send(staged).is_err() {
+                    break;
+                }
+            });
         }
-        results.extend(staged.map(commit_batch).unwrap_or_default());
+        drop(done_tx);
+        let mut committer = Committer::default();
+        let mut batch = Vec::with_capacity(2 * BATCH);
+        while let Ok(first) = done_rx.recv() {
+            batch.push(first);
+            batch.extend(done_rx.try_iter());
+            if batch.len() >= BATCH {
+                committer.commit(&mut batch, &mut results, budget);
+            }
+        }
+        committer.commit(&mut batch, &mut results, budget);
+        committer.finish();
     });
-    results
-}
-
-/// A batch signed into temporary files, holding its files' locks.
-struct Batch<'a> {
-    paths: &'a [PathBuf],
-    locks: Vec<anyhow::Result<safeio::Lock>>,
-    staged: Vec<anyhow::Result<Pending>>,
-}
-
-/// A module's new bytes written beside it, not yet synced or renamed.
-struct Pending {
-    staged: safeio::Staged,
-    device: u64,
-}
-
-/// Lock a batch's files and sign each into a temporary file beside it.
-fn stage_batch<'a>(
-    signer: &ModuleSigner<'_>,
-    batch: &'a [PathBuf],
-    progress: &(dyn Fn() + Sync),
-) -> Batch<'a> {
-    // Locks first, one after the other in path order.
-    let locks: Vec<anyhow::Result<safeio::Lock>> = batch
+    unique
         .iter()
-        .map(|p| safeio::Lock::file(p).map_err(anyhow::Error::from))
-        .collect();
-    let staged: Vec<anyhow::Result<Pending>> = batch
-        .par_iter()
-        .zip(&locks)
-        .map(|(p, lock)| {
-            let r = match lock {
-                Err(e) => Err(anyhow!("{e:#}")),
-                Ok(_) => stage(signer, p),
-            };
-            progress();
-            r
-        })
-        .collect();
-    Batch {
-        paths: batch,
-        locks,
-        staged,
+        .zip(results)
+        .map(|(p, r)| (p.clone(), r.unwrap_or_else(|| Err(anyhow!("not signed")))))
+        .collect()
+}
+
+/// How many more files may be locked: the locker takes one per file, the committer gives
+/// them back once the files are committed and unlocked.
+struct Budget {
+    left: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Budget {
+    fn new(n: usize) -> Self {
+        Budget {
+            left: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+    fn take(&self) {
+        let mut left = self.left.lock().unwrap_or_else(|e| e.into_inner());
+        while *left == 0 {
+            left = self.freed.wait(left).unwrap_or_else(|e| e.into_inner());
+        }
+        *left -= 1;
+    }
+    fn give(&self, n: usize) {
+        *self.left.lock().unwrap_or_else(|e| e.into_inner()) += n;
+        self.freed.notify_one();
     }
 }
 
-/// Sync a staged batch (once per file system), rename each file over its original, and
-/// release the locks.
-fn commit_batch(b: Batch<'_>) -> Vec<(PathBuf, anyhow::Result<()>)> {
-    let Batch {
-        paths: batch,
-        locks,
-        staged,
-    } = b;
-    // One sync per file system that received files.
-    let mut devices: Vec<u64> = Vec::new();
-    let mut sync_error: Option<String> = None;
-    for pending in staged.iter().flatten() {
-        if devices.contains(&pending.device) {
-            continue;
+/// A file signed into a temporary file beside it (or the reason it was not), with its lock.
+struct Staged {
+    index: usize,
+    lock: Option<safeio::Lock>,
+    result: anyhow::Result<safeio::Staged>,
+}
+
+/// The committing side of [`sign_files`]: the file systems it renamed files on, synced once
+/// more at the end.
+#[derive(Default)]
+struct Committer {
+    devices: Vec<(u64, std::fs::File)>,
+}
+
+impl Committer {
+    /// Sync the file systems holding `batch`'s new files (once each), rename each over its
+    /// original, release the locks; record each file's result.
+    fn commit(
+        &mut self,
+        batch: &mut Vec<Staged>,
+        results: &mut [Option<anyhow::Result<()>>],
+        budget: &Budget,
+    ) {
+        use std::os::unix::fs::MetadataExt;
+        if batch.is_empty() {
+            return;
         }
-        devices.push(pending.device);
-        let tmp = pending.staged.temp_path();
-        let synced = std::fs::File::open(tmp).and_then(|f| Ok(rustix::fs::syncfs(&f)?));
-        if let Err(e) = synced {
-            sync_error = Some(format!("{}: syncing its file system: {e}", tmp.display()));
+        let mut synced: Vec<u64> = Vec::new();
+        let mut sync_error: Option<String> = None;
+        for st in batch.iter() {
+            let (Some(lock), Ok(_)) = (&st.lock, &st.result) else {
+                continue;
+            };
+            let f = lock.handle();
+            let Ok(dev) = f.metadata().map(|m| m.dev()) else {
+                continue;
+            };
+            if synced.contains(&dev) {
+                continue;
+            }
+            synced.push(dev);
+            if let Err(e) = rustix::fs::syncfs(f) {
+                sync_error = Some(format!(
+                    "{}: syncing its file system: {e}",
+                    st.result
+                        .as_ref()
+                        .map_or(Path::new(""), |s| s.temp_path())
+                        .display()
+                ));
+            }
+            if !self.devices.iter().any(|(d, _)| *d == dev) {
+                if let Ok(dup) = f.try_clone() {
+                    self.devices.push((dev, dup));
+                }
+            }
         }
-    }
-    // Renames are metadata work that waits on the file system: side by side too.
-    let out = batch
-        .par_iter()
-        .zip(staged)
-        .map(|(p, r)| {
-            let r = r.and_then(|pending| match &sync_error {
+        let n = batch.len();
+        for st in batch.drain(..) {
+            let r = st.result.and_then(|staged| match &sync_error {
                 // Dropping the staged file removes it; the module is untouched.
                 Some(e) => Err(anyhow!("{e}")),
-                None => Ok(pending.staged.commit()?),
+                None => Ok(staged.rename()?),
             });
-            (p.clone(), r)
-        })
-        .collect();
-    drop(locks);
-    out
+            results[st.index] = Some(r);
+            drop(st.lock);
+        }
+        budget.give(n);
+    }
+
+    /// One last sync of each file system, making the last renames durable. A failure here
+    /// cannot undo them: it only weakens durability, as a failed directory sync does in
+    /// `safeio::Staged::commit`.
+    fn finish(self) {
+        for (_, f) in self.devices {
+            let _ = rustix::fs::syncfs(&f);
+        }
+    }
 }
 
-/// Sign `path` into a temporary file beside it (written, not synced).
-fn stage(signer: &ModuleSigner<'_>, path: &Path) -> anyhow::Result<Pending> {
-    use std::os::unix::fs::MetadataExt;
-    let bytes = signed_bytes(signer, path, path)?;
-    let (mut f, staged) = safeio::Staged::create(path, mode_of(path))?;
-    f.write_all(&bytes)
+/// Sign the file `lock` holds (`path`) into a temporary file beside it (written, not
+/// synced), with the file's permissions. The file is read through the lock's descriptor:
+/// the bytes signed are those of the file locked.
+fn stage(
+    signer: &ModuleSigner<'_>,
+    path: &Path,
+    lock: &safeio::Lock,
+) -> anyhow::Result<safeio::Staged> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let what = || path.display().to_string();
+    let mut file = lock.handle();
+    let meta = file.metadata().with_context(what)?;
+    let mut raw = Vec::with_capacity(meta.len() as usize + 1);
+    file.read_to_end(&mut raw).with_context(what)?;
+    let elf = module_elf(path, &raw)?;
+    let content = checked_content(path, &elf)?;
+    let mode = Some(meta.permissions().mode() & 0o7777);
+    let compression = Compression::of_name(path.as_os_str().as_bytes());
+    // The CPU work first, so that the temporary file exists for as short a time as can be.
+    let (head, tail): (std::borrow::Cow<'_, [u8]>, Vec<u8>) = match compression {
+        // Written in two pieces: no copy of the module's bytes.
+        Compression::None => (
+            content.into(),
+            module::trailer(&signer.pkcs7(content).with_context(what)?),
+        ),
+        c => {
+            let signed = signer.sign(content).with_context(what)?;
+            (c.compress(&signed).with_context(what)?.into(), Vec::new())
+        }
+    };
+    let (mut f, staged) = safeio::Staged::create(path, mode)?;
+    f.write_all(&head)
+        .and_then(|()| f.write_all(&tail))
         .with_context(|| staged.temp_path().display().to_string())?;
-    let device = f
-        .metadata()
-        .with_context(|| staged.temp_path().display().to_string())?
-        .dev();
-    Ok(Pending { staged, device })
+    Ok(staged)
 }
 
 /// Run `f` in a rayon pool of four threads per core (file work waits on the file system
