@@ -47,3 +47,27 @@ pub fn read(path: &Path) -> std::io::Result<FileBytes> {
 pub fn read_boxed(path: &Path) -> std::io::Result<moddb::source::Bytes> {
     Ok(Box::new(read(path)?))
 }
+
+/// A file opened for `pread`s, with its length (see [`open_at`]).
+struct At {
+    file: File,
+    len: u64,
+}
+
+impl moddb::source::ReadAt for At {
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, offset)
+    }
+}
+
+/// Open `path` for reads at offsets, in the shape `moddb` takes it
+/// (`moddb::source::OpenAt`): no map, so no page faults and no `munmap` (whose TLB
+/// shootdowns across threads cost more than copying the few pieces a tool needs).
+pub fn open_at(path: &Path) -> std::io::Result<Box<dyn moddb::source::ReadAt>> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    Ok(Box::new(At { file, len }))
+}

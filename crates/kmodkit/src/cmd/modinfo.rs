@@ -115,7 +115,8 @@ pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let mut db = moddb::modinfo::Modinfo::new(dirname, modsys::file::read_boxed);
+    let mut db = moddb::modinfo::Modinfo::new(dirname, modsys::file::read_boxed)
+        .with_open_at(modsys::file::open_at);
     let mut failed = false;
     if opts.json {
         let mut docs = Vec::new();
