@@ -146,11 +146,7 @@ impl Modinfo {
     /// The modules `query` names (several for an alias that matches several).
     pub fn lookup(&mut self, query: &Query) -> Result<Vec<Module>, LookupError> {
         match query {
-            Query::File(p) => Ok(vec![Module {
-                name: crate::live::module_name(p),
-                path: Some(absolute(p)),
-                builtin: false,
-            }]),
+            Query::File(p) => Ok(vec![Modinfo::file_module(p)]),
             Query::Name(n) => match self.db().lookup_name(n)? {
                 Some(m) => Ok(vec![module(m)]),
                 None => Err(LookupError::NameNotFound(n.clone())),
@@ -189,6 +185,16 @@ impl Modinfo {
         file_info(self.reader(), path).map(Some)
     }
 
+    /// The module a [`Query::File`] names (what [`Modinfo::lookup`] returns for it; needs
+    /// no index, so any thread can do it).
+    pub fn file_module(p: &Path) -> Module {
+        Module {
+            name: crate::live::module_name(p),
+            path: Some(absolute(p)),
+            builtin: false,
+        }
+    }
+
     /// Whether [`Modinfo::info`] of `m` reads only its file (no index), so that
     /// [`file_info`] can do it on another thread.
     pub fn is_file_only(m: &Module) -> bool {
@@ -204,6 +210,33 @@ impl Modinfo {
     }
 }
 
+/// A module file argument opened once for both of modinfo's questions: is it a module file
+/// ([`Query::of`]), and what is in it ([`file_info`]). `None` where [`Query::of`] must
+/// decide (`-m`, no module extension, no `open` in `files`, or the file does not open as a
+/// regular file: then it is stat'ed as kmod does, and opened again if it is a file).
+pub fn open_file_arg(files: Files, arg: &OsStr, by_name: bool) -> Option<(Module, Opened)> {
+    let open = files.open?;
+    let name = arg.as_bytes();
+    let ext = MODULE_EXTS
+        .iter()
+        .any(|e| name.len() > e.len() && name.ends_with(e.as_bytes()));
+    if by_name || !ext {
+        return None;
+    }
+    let f = open(Path::new(arg)).ok().filter(|f| f.is_file())?;
+    Some((Modinfo::file_module(Path::new(arg)), Opened(f)))
+}
+
+/// A module file opened by [`open_file_arg`].
+pub struct Opened(Box<dyn crate::source::ReadAt>);
+
+impl Opened {
+    /// [`file_info`] of the file, `path` naming it in errors.
+    pub fn info(&self, path: &Path) -> Result<Entries, InfoError> {
+        opened_info(&*self.0, path)
+    }
+}
+
 /// [`Modinfo::info`] of a module file: read with `files`, then [`module_info`]. Needs no
 /// index, so a caller can describe many files at once.
 pub fn file_info(files: Files, path: &Path) -> Result<Entries, InfoError> {
@@ -213,7 +246,13 @@ pub fn file_info(files: Files, path: &Path) -> Result<Entries, InfoError> {
         return module_info(path, &bytes);
     };
     let f = open(path).map_err(io)?;
-    if let Some(entries) = sparse::info(&*f).map_err(io)? {
+    opened_info(&*f, path)
+}
+
+/// [`file_info`] of a file already opened with [`Files`]'s `open`.
+fn opened_info(f: &dyn crate::source::ReadAt, path: &Path) -> Result<Entries, InfoError> {
+    let io = |e: std::io::Error| InfoError::Io(strerror(&e));
+    if let Some(entries) = sparse::info(f).map_err(io)? {
         return Ok(entries);
     }
     // Small, compressed or unusual: the whole file, through the one parser that names
@@ -322,12 +361,12 @@ mod sparse {
     use std::io;
 
     /// Files up to this size are read whole.
-    const WHOLE: u64 = 32 * 1024;
+    const WHOLE: u64 = 12 * 1024;
     /// The first read: the ELF header and, in most modules, `.modinfo`.
-    const HEAD: u64 = 8 * 1024;
+    const HEAD: u64 = 4 * 1024;
     /// The last read starts at least this far before the section header table, to take the
     /// section names with it (they precede the table in what `ld -r` writes).
-    const BEFORE_TABLE: u64 = 4 * 1024;
+    const BEFORE_TABLE: u64 = 1024;
     /// Longest `struct module_signature` + trailer.
     const TRAILER: u64 = 12 + SIG_MAGIC.len() as u64;
 
@@ -406,7 +445,8 @@ mod sparse {
             return Ok(None);
         }
         // One read from a little before the table to the end of the file: the table, the
-        // section names and the signature in the common layout.
+        // section names and the signature in the common layout. (Copying from the page
+        // cache is most of the cost: a few small reads beat one large one.)
         let from = shoff
             .saturating_sub(BEFORE_TABLE)
             .min(len - TRAILER.min(len))

@@ -23,6 +23,8 @@ pub fn read_whole(path: &Path) -> std::io::Result<Bytes> {
 pub trait ReadAt: Send + Sync {
     /// The file's length when it was opened.
     fn len(&self) -> u64;
+    /// Whether it is a regular file (what `stat` said when it was opened).
+    fn is_file(&self) -> bool;
     /// Fill `buf` from `offset` (an error if the file ends first).
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
 }
