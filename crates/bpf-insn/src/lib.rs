@@ -7,7 +7,6 @@
 
 pub mod asm;
 mod asmtext;
-pub mod btf;
 pub mod build;
 pub mod conformance;
 pub mod disasm;

@@ -1,8 +1,10 @@
 //! ELF objects as `clang -target bpf` emits them, read the way libbpf reads them (without
 //! touching the kernel): programs by SEC() name, BTF-defined (`.maps`) and legacy (`maps`)
 //! map definitions, global data (`.rodata*`, `.data*`, `.bss*`) as single-entry array maps,
-//! relocations (map and global-data references on `lddw`, BPF-to-BPF calls), the license,
-//! and BTF/BTF.ext line information.
+//! relocations (map and global-data references on `lddw`, BPF-to-BPF calls, callbacks: an
+//! `lddw` of a function, as `bpf_loop` and `bpf_for_each_map_elem` take), the license, and
+//! `.BTF`/`.BTF.ext` (read with the `btf` crate: function and line info per program, CO-RE
+//! relocations, which [`Object::relocate_core`] resolves against a target kernel's BTF).
 //!
 //! A loaded [`Program`] is self-contained: the subprograms it calls are appended after it
 //! and its calls patched; map references become `lddw` with pseudo source `MAP_IDX` (5) or
@@ -17,9 +19,10 @@ use object::{
     Endianness, Object as _, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget,
 };
 
-use crate::btf::{self, Btf, LineInfo};
 use crate::insn::{class, jmp, pseudo, Endian, Insn};
 use crate::Error;
+use btf::ext::{BtfExt, CoreRelo, FuncInfo, LineInfo};
+use btf::{Btf, Kind};
 
 /// A map definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +39,35 @@ pub struct MapDef {
     pub section: String,
     /// Read-only global data (`.rodata*`): the kernel freezes such maps.
     pub readonly: bool,
+}
+
+/// What libbpf reads of a map besides its shape: the `pinning` attribute and the BTF ids of
+/// key and value (kept beside [`MapDef`], index for index, in [`Object::map_btf`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MapBtf {
+    /// `LIBBPF_PIN_BY_NAME` (1) pins the map under the pin root by its name; 0: no pinning.
+    pub pinning: u32,
+    pub key_type_id: u32,
+    pub value_type_id: u32,
+}
+
+/// A CO-RE relocation of a program, at instruction `insn` (after subprogram appending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgCoreRelo {
+    pub insn: usize,
+    pub relo: CoreRelo,
+}
+
+/// What [`Object::relocate_core`] did to one instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreReport {
+    pub program: String,
+    pub insn: usize,
+    /// `byte_off struct task_struct (0:54)`.
+    pub what: String,
+    /// The instruction's constant before, and after (None: poisoned).
+    pub old: i64,
+    pub new: Option<i64>,
 }
 
 /// A source position of an instruction (from `.BTF.ext` line info).
@@ -61,6 +93,30 @@ pub struct Program {
     pub lines: Vec<(usize, SourceLine)>,
     /// Where each appended function starts: (insn index, function name).
     pub funcs: Vec<(usize, String)>,
+    /// `.BTF.ext` function info rebased to this program: (insn index, BTF `FUNC` id).
+    pub func_info: Vec<(usize, u32)>,
+    /// `.BTF.ext` line info rebased to this program (string offsets into the object's BTF).
+    pub line_info: Vec<(usize, LineInfo)>,
+    /// CO-RE relocations still to resolve ([`Object::relocate_core`]).
+    pub core_relos: Vec<ProgCoreRelo>,
+    /// kfunc calls (`call` with pseudo source KFUNC) still to resolve
+    /// ([`Object::resolve_externs`]): (insn index, function name).
+    pub kfunc_calls: Vec<(usize, String)>,
+    /// `lddw` of kernel variables (`extern ... __ksym`) still to resolve: (insn, name).
+    pub ksym_refs: Vec<(usize, String)>,
+}
+
+/// An extern variable of `.kconfig` (`extern int CONFIG_HZ __kconfig;`), laid out in the
+/// `.kconfig` global data map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KconfigVar {
+    pub name: String,
+    pub offset: u32,
+    pub size: u32,
+    /// The variable's BTF type (after modifiers), to tell `bool`/`char`/`int` from arrays.
+    pub type_id: u32,
+    /// `__weak`: a missing option is 0 rather than an error.
+    pub weak: bool,
 }
 
 impl Program {
@@ -81,6 +137,15 @@ pub struct Object {
     pub license: Option<String>,
     pub endian: Endian,
     pub btf: Option<Btf>,
+    /// The object's `.BTF` as the kernel takes it (`DATASEC` sizes and offsets filled in).
+    pub btf_raw: Option<Vec<u8>>,
+    /// Pinning and BTF key/value ids of [`Object::maps`], index for index.
+    pub map_btf: Vec<MapBtf>,
+    /// `.kconfig` externs and the index of their map in [`Object::maps`].
+    pub kconfig: Vec<KconfigVar>,
+    pub kconfig_map: Option<usize>,
+    /// Weak extern symbols (unresolved weak kfuncs and options are not errors).
+    pub weak_externs: Vec<String>,
 }
 
 /// `BPF_PROG_TYPE_*` from a SEC() name, following libbpf's section table (prefixes).
@@ -294,7 +359,12 @@ impl Object {
             let flags = sh.sh_flags(en);
             let typ = sh.sh_type(en);
             let bytes = if typ == elf::SHT_NOBITS {
-                vec![0u8; sh.sh_size(en) as usize]
+                // A `.bss` becomes one map value; the kernel's limit is far below this.
+                let size = sh.sh_size(en);
+                if size > 1 << 28 {
+                    return Err(ferr(format!("section `{name}`: {size} bytes of zeros")));
+                }
+                vec![0u8; size as usize]
             } else {
                 s.data()
                     .map_err(|e| ferr(format!("section `{name}`: {e}")))?
@@ -325,13 +395,20 @@ impl Object {
             sec_data.insert(idx, bytes);
         }
         let btf = match &btf_data {
-            Some(b) => Some(Btf::parse(b, big)?),
+            Some(b) => Some(Btf::parse(b).map_err(|e| ferr(format!("section `.BTF`: {e}")))?),
             None => None,
+        };
+        let ext = match (&btf, &btf_ext) {
+            (Some(_), Some(e)) => {
+                BtfExt::parse(e).map_err(|e| ferr(format!("section `.BTF.ext`: {e}")))?
+            }
+            _ => BtfExt::default(),
         };
 
         // Symbols.
         let mut funcs: Vec<Func> = Vec::new();
         let mut maps: Vec<MapDef> = Vec::new();
+        let mut map_btf: Vec<MapBtf> = Vec::new();
         // (section, offset) -> map index, for map symbols; section -> map index for data.
         let mut map_at: HashMap<(usize, u64), usize> = HashMap::new();
         let mut data_map: HashMap<usize, usize> = HashMap::new();
@@ -339,6 +416,8 @@ impl Object {
         // `.maps` symbols by name: older clang leaves the DATASEC offsets 0 and libbpf
         // takes them from the symbol table.
         let mut btf_map_syms: HashMap<String, u64> = HashMap::new();
+        // (section name, symbol name) -> offset: the DATASEC offsets the kernel needs.
+        let mut var_offsets: HashMap<(String, String), u32> = HashMap::new();
         for sym in file.symbols() {
             let Some(si) = sym.section_index().map(|i| i.0) else {
                 continue;
@@ -346,6 +425,11 @@ impl Object {
             let es = sym.elf_symbol();
             let name = sym.name().unwrap_or("").to_string();
             let st = es.st_type();
+            if st == elf::STT_OBJECT || st == elf::STT_NOTYPE && !name.is_empty() {
+                if let Some(sn) = sec_names.get(&si) {
+                    var_offsets.insert((sn.clone(), name.clone()), sym.address() as u32);
+                }
+            }
             if exec.contains(&si) && st == elf::STT_FUNC {
                 let start = (sym.address() / 8) as usize;
                 let len = (es.st_size(en) / 8) as usize;
@@ -403,6 +487,7 @@ impl Object {
                 section: sec_names[&si].clone(),
                 readonly: false,
             });
+            map_btf.push(MapBtf::default());
         }
         // BTF-defined maps: DATASEC `.maps` with one VAR per map.
         if let Some((si, _)) = sec_names.iter().find(|(_, n)| n.as_str() == ".maps") {
@@ -411,19 +496,21 @@ impl Object {
                 .as_ref()
                 .ok_or_else(|| ferr("section `.maps` needs BTF (.BTF section missing)"))?;
             let ds = b
-                .find(btf::KIND_DATASEC, ".maps")
+                .named(".maps", |k| matches!(k, Kind::Datasec { .. }))
                 .ok_or_else(|| ferr("BTF has no DATASEC `.maps`"))?;
-            let vars = b.types[ds as usize].members.clone();
-            for (var_id, offset, _size) in vars {
+            let Some(Kind::Datasec { vars, .. }) = b.get(ds).map(|t| t.kind.clone()) else {
+                return Err(ferr("BTF has no DATASEC `.maps`"));
+            };
+            for v in vars {
                 let var = b
-                    .get(var_id)
-                    .ok_or_else(|| ferr(format!("BTF: .maps var {var_id} missing")))?;
+                    .get(v.type_id)
+                    .ok_or_else(|| ferr(format!("BTF: .maps var {} missing", v.type_id)))?;
                 let name = b.str_at(var.name_off).to_string();
-                let st_id = b.resolve(var.size_type);
-                let st = b
-                    .get(st_id)
-                    .ok_or_else(|| ferr(format!("map `{name}`: BTF type {st_id} missing")))?;
-                if st.kind != btf::KIND_STRUCT {
+                let Kind::Var { type_id, .. } = var.kind else {
+                    return Err(ferr(format!("BTF: .maps entry `{name}` is not a VAR")));
+                };
+                let st_id = b.resolve(type_id);
+                if !matches!(b.get(st_id).map(|t| &t.kind), Some(Kind::Struct { .. })) {
                     return Err(ferr(format!(
                         "map `{name}`: BTF definition is not a struct"
                     )));
@@ -439,21 +526,19 @@ impl Object {
                     section: ".maps".into(),
                     readonly: false,
                 };
-                for &(mname, mtype, _) in &st.members {
-                    let mn = b.str_at(mname);
+                let mut extra = MapBtf::default();
+                for m in b.members(st_id) {
+                    let mn = b.str_at(m.name_off);
                     // `__uint(x, N)` is `int (*x)[N]`; `__type(x, T)` is `T *x`.
-                    let ptr = b.get(b.resolve(mtype));
-                    let pointee = ptr
-                        .filter(|p| p.kind == btf::KIND_PTR)
-                        .map(|p| b.resolve(p.size_type));
+                    let pointee = match b.get(b.resolve(m.type_id)).map(|t| &t.kind) {
+                        Some(Kind::Ptr(t)) => Some(*t),
+                        _ => None,
+                    };
                     let uint = || -> Result<u32, Error> {
-                        pointee
-                            .and_then(|t| b.get(t))
-                            .and_then(|a| a.array)
-                            .map(|(_, n)| n)
-                            .ok_or_else(|| {
-                                ferr(format!("map `{name}`: member `{mn}` is not __uint()"))
-                            })
+                        match pointee.and_then(|t| b.get(b.resolve(t))).map(|t| &t.kind) {
+                            Some(Kind::Array { len, .. }) => Ok(*len),
+                            _ => Err(ferr(format!("map `{name}`: member `{mn}` is not __uint()"))),
+                        }
                     };
                     let size = || -> Result<u32, Error> {
                         pointee
@@ -467,14 +552,25 @@ impl Object {
                         "map_flags" => def.flags = uint()?,
                         "key_size" => def.key_size = uint()?,
                         "value_size" => def.value_size = uint()?,
-                        "key" => def.key_size = size()?,
-                        "value" => def.value_size = size()?,
-                        _ => {} // pinning, numa_node, values (inner maps): not modelled
+                        "pinning" => extra.pinning = uint()?,
+                        "key" => {
+                            def.key_size = size()?;
+                            extra.key_type_id = pointee.unwrap_or(0);
+                        }
+                        "value" => {
+                            def.value_size = size()?;
+                            extra.value_type_id = pointee.unwrap_or(0);
+                        }
+                        _ => {} // numa_node, values (inner maps): not modelled
                     }
                 }
-                let offset = btf_map_syms.get(&name).copied().unwrap_or(offset as u64);
+                let offset = btf_map_syms
+                    .get(&name)
+                    .copied()
+                    .unwrap_or(u64::from(v.offset));
                 map_at.insert((si, offset), maps.len());
                 maps.push(def);
+                map_btf.push(extra);
             }
         }
         // Global data sections.
@@ -495,6 +591,14 @@ impl Object {
                 continue;
             }
             data_map.insert(si, maps.len());
+            map_btf.push(MapBtf {
+                pinning: 0,
+                key_type_id: 0,
+                value_type_id: btf
+                    .as_ref()
+                    .and_then(|b| b.named(&name, |k| matches!(k, Kind::Datasec { .. })))
+                    .unwrap_or(0),
+            });
             maps.push(MapDef {
                 name: name.clone(),
                 map_type: 2,
@@ -507,6 +611,82 @@ impl Object {
                 section: name,
             });
         }
+
+        // Externs: `.kconfig` variables get a global data map of their own, laid out in BTF
+        // order at natural alignment; kfuncs are resolved later against the target's BTF.
+        let weak_externs: Vec<String> = file
+            .symbols()
+            .filter(|s| s.section_index().is_none() && s.elf_symbol().st_bind() == elf::STB_WEAK)
+            .filter_map(|s| s.name().ok().map(str::to_string))
+            .collect();
+        let mut kconfig = Vec::new();
+        let mut kconfig_map = None;
+        if let Some(b) = &btf {
+            if let Some(ds) = b.named(".kconfig", |k| matches!(k, Kind::Datasec { .. })) {
+                if let Some(Kind::Datasec { vars, .. }) = b.get(ds).map(|t| &t.kind) {
+                    // libbpf's order: descending alignment, then name.
+                    let mut found = Vec::new();
+                    for v in vars {
+                        let Some(Kind::Var { type_id, .. }) = b.get(v.type_id).map(|t| &t.kind)
+                        else {
+                            continue;
+                        };
+                        let name = b.name(v.type_id).to_string();
+                        let size = b.size_of(*type_id).unwrap_or(0) as u32;
+                        if size == 0 {
+                            return Err(ferr(format!("kconfig extern `{name}` has no size")));
+                        }
+                        let align = match b.get(b.resolve(*type_id)).map(|t| &t.kind) {
+                            Some(Kind::Array { elem, .. }) => b.size_of(*elem).unwrap_or(1),
+                            _ => u64::from(size),
+                        }
+                        .clamp(1, 8) as u32;
+                        found.push((align, name, size, b.resolve(*type_id)));
+                    }
+                    found.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.1.cmp(&y.1)));
+                    let mut off = 0u32;
+                    for (align, name, size, type_id) in found {
+                        off = off.div_ceil(align).saturating_mul(align);
+                        if off.saturating_add(size) > 1 << 20 {
+                            return Err(ferr(format!(
+                                "kconfig extern `{name}`: .kconfig larger than 1 MiB"
+                            )));
+                        }
+                        kconfig.push(KconfigVar {
+                            weak: weak_externs.contains(&name),
+                            name,
+                            offset: off,
+                            size,
+                            type_id,
+                        });
+                        off += size;
+                    }
+                    if off > 0 {
+                        kconfig_map = Some(maps.len());
+                        map_btf.push(MapBtf {
+                            pinning: 0,
+                            key_type_id: 0,
+                            value_type_id: ds,
+                        });
+                        maps.push(MapDef {
+                            name: ".kconfig".into(),
+                            map_type: 2,
+                            key_size: 4,
+                            value_size: off,
+                            max_entries: 1,
+                            flags: 0,
+                            data: Some(vec![0; off as usize]),
+                            section: ".kconfig".into(),
+                            readonly: true,
+                        });
+                    }
+                }
+            }
+        }
+        let kconfig_at: HashMap<String, (usize, u32)> = kconfig
+            .iter()
+            .filter_map(|k| kconfig_map.map(|m| (k.name.clone(), (m, k.offset))))
+            .collect();
 
         // Relocations per executable section.
         let mut relocs: HashMap<usize, Vec<Reloc>> = HashMap::new();
@@ -545,10 +725,52 @@ impl Object {
             relocs.insert(si, v);
         }
 
-        // Line info.
-        let lines: Vec<LineInfo> = match (&btf, &btf_ext) {
-            (Some(b), Some(e)) => btf::parse_line_info(e, b, big).unwrap_or_default(),
-            _ => Vec::new(),
+        // `.BTF.ext` records by section name.
+        let sec_of = |off: u32| btf.as_ref().map_or("", |b| b.str_at(off)).to_string();
+        let info = ExtInfo {
+            funcs: ext
+                .func_info
+                .iter()
+                .flat_map(|s| s.records.iter().map(move |r| (sec_of(s.sec_name_off), *r)))
+                .collect(),
+            lines: ext
+                .line_info
+                .iter()
+                .flat_map(|s| s.records.iter().map(move |r| (sec_of(s.sec_name_off), *r)))
+                .collect(),
+            core: ext
+                .core_relos
+                .iter()
+                .flat_map(|s| s.records.iter().map(move |r| (sec_of(s.sec_name_off), *r)))
+                .collect(),
+        };
+        let kconfig_size = kconfig_map.map(|m| maps[m].value_size);
+        let btf_raw = match &btf_data {
+            Some(raw) => Some(
+                btf::ext::fixup_datasecs(
+                    raw,
+                    |sec| {
+                        if sec == ".kconfig" {
+                            return kconfig_size;
+                        }
+                        sec_names
+                            .iter()
+                            .find(|(_, n)| n.as_str() == sec)
+                            .map(|(i, _)| sec_data[i].len() as u32)
+                    },
+                    |sec, var| {
+                        if sec == ".kconfig" {
+                            return kconfig_at.get(var).map(|k| k.1);
+                        }
+                        var_offsets
+                            .get(&(sec.to_string(), var.to_string()))
+                            .copied()
+                    },
+                )
+                .and_then(|b| btf::ext::sanitize_externs(&b))
+                .map_err(|e| ferr(format!("section `.BTF`: {e}")))?,
+            ),
+            None => None,
         };
 
         let insns_of: HashMap<usize, Vec<Insn>> = exec
@@ -584,7 +806,17 @@ impl Object {
             }
             for f in entries {
                 let p = link_program(
-                    f, &sname, &funcs, &insns_of, &relocs, &sec_names, &map_at, &data_map, &lines,
+                    f,
+                    &sname,
+                    &funcs,
+                    &insns_of,
+                    &relocs,
+                    &sec_names,
+                    &map_at,
+                    &data_map,
+                    &info,
+                    btf.as_ref(),
+                    &kconfig_at,
                 )?;
                 programs.push(p);
             }
@@ -595,8 +827,307 @@ impl Object {
             license,
             endian,
             btf,
+            btf_raw,
+            map_btf,
+            kconfig,
+            kconfig_map,
+            weak_externs,
         })
     }
+}
+
+/// `call 0xbad2310`: what libbpf writes where a CO-RE relocation has no target, so that the
+/// kernel refuses the program only if the instruction is reachable.
+pub const CORE_POISON_HELPER: i32 = 0xbad2310;
+
+impl Object {
+    /// Resolves every program's CO-RE relocations against `target` (a kernel's BTF) and
+    /// patches the instructions as libbpf does: the constant of an ALU instruction, the offset
+    /// of a load or store (and its width, when the field's size differs), or both halves of
+    /// an `lddw`; an unmatched field or type becomes a call to an invalid helper. The
+    /// relocations are consumed; the report lists each with its old and new constant.
+    pub fn relocate_core(&mut self, target: &Btf) -> Result<Vec<CoreReport>, Error> {
+        use btf::co_re::{self, Resolved};
+        let mut report = Vec::new();
+        let Some(local) = &self.btf else {
+            if self.programs.iter().any(|p| !p.core_relos.is_empty()) {
+                return Err(ferr("CO-RE relocations without a .BTF section"));
+            }
+            return Ok(report);
+        };
+        for p in &mut self.programs {
+            for r in std::mem::take(&mut p.core_relos) {
+                let what = co_re::describe(local, &r.relo);
+                let e =
+                    |m: String| ferr(format!("program `{}` insn {}: {what}: {m}", p.name, r.insn));
+                let res = co_re::resolve(local, &r.relo, target).map_err(|x| e(x.to_string()))?;
+                let Some(insn) = p.insns.get(r.insn).copied() else {
+                    return Err(e("instruction out of range".into()));
+                };
+                let cls = insn.code & 7;
+                let old = if cls == class::LDX || cls == class::ST || cls == class::STX {
+                    i64::from(insn.off)
+                } else if insn.is_lddw() {
+                    let hi = p.insns.get(r.insn + 1).map_or(0, |i| i.imm);
+                    (i64::from(hi) << 32) | i64::from(insn.imm as u32)
+                } else {
+                    i64::from(insn.imm)
+                };
+                let new = match res {
+                    Resolved::Poison => {
+                        let i = &mut p.insns[r.insn];
+                        *i = Insn {
+                            code: class::JMP | jmp::CALL,
+                            dst: 0,
+                            src: 0,
+                            off: 0,
+                            imm: CORE_POISON_HELPER,
+                        };
+                        if insn.is_lddw() {
+                            // The second slot becomes `r0 = 0`, a valid instruction.
+                            if let Some(n) = p.insns.get_mut(r.insn + 1) {
+                                *n = Insn {
+                                    code: class::ALU64 | crate::insn::alu::MOV,
+                                    dst: 0,
+                                    src: 0,
+                                    off: 0,
+                                    imm: 0,
+                                };
+                            }
+                        }
+                        None
+                    }
+                    Resolved::Value { value, field_size } => {
+                        let v = value as i64;
+                        let i = &mut p.insns[r.insn];
+                        if cls == class::ALU || cls == class::ALU64 {
+                            if insn.code & crate::insn::BPF_X != 0 {
+                                return Err(e("ALU instruction with a register source".into()));
+                            }
+                            i.imm = i32::try_from(v)
+                                .map_err(|_| e(format!("value {v} does not fit imm")))?;
+                        } else if cls == class::LDX || cls == class::ST || cls == class::STX {
+                            i.off = i16::try_from(v)
+                                .map_err(|_| e(format!("offset {v} does not fit a load")))?;
+                            let width = match field_size {
+                                Some(1) => Some(crate::insn::mem::B),
+                                Some(2) => Some(crate::insn::mem::H),
+                                Some(4) => Some(crate::insn::mem::W),
+                                Some(8) => Some(crate::insn::mem::DW),
+                                _ => None,
+                            };
+                            if let (Some(w), true) =
+                                (width, insn.code & 0xe0 == crate::insn::mem::MEM)
+                            {
+                                i.code = (insn.code & !0x18) | w;
+                            }
+                        } else if insn.is_lddw() {
+                            i.imm = value as u32 as i32;
+                            match p.insns.get_mut(r.insn + 1) {
+                                Some(n) => n.imm = (value >> 32) as u32 as i32,
+                                None => return Err(e("lddw in the last slot".into())),
+                            }
+                        } else {
+                            return Err(e(format!(
+                                "cannot relocate instruction {:#04x}",
+                                insn.code
+                            )));
+                        }
+                        Some(v)
+                    }
+                };
+                report.push(CoreReport {
+                    program: p.name.clone(),
+                    insn: r.insn,
+                    what,
+                    old,
+                    new,
+                });
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl Object {
+    /// Whether the object has externs to resolve ([`Object::resolve_externs`]).
+    pub fn has_externs(&self) -> bool {
+        !self.kconfig.is_empty()
+            || self
+                .programs
+                .iter()
+                .any(|p| !p.kfunc_calls.is_empty() || !p.ksym_refs.is_empty())
+    }
+
+    /// Resolves externs as libbpf does: each kfunc call's `imm` becomes the BTF id of the
+    /// function in `target` (an unresolved `__weak` kfunc stays a call to id 0, which the
+    /// kernel refuses unless it is dead code; any other unresolved kfunc is an error); each `.kconfig` variable is filled from `config` (a kernel `.config`:
+    /// `CONFIG_X=y|m|n|number|"string"`), `LINUX_KERNEL_VERSION` from `kernel_version`
+    /// (`KERNEL_VERSION(a, b, c)`). Options the config lacks are 0 when `__weak`, errors
+    /// otherwise. A kernel variable (`extern T x __ksym`) with a type becomes an `lddw` of its
+    /// BTF id in `target` (pseudo source BTF_ID); without one (`const void`), its address
+    /// from `kallsyms` (a missing `__weak` one is 0).
+    pub fn resolve_externs(
+        &mut self,
+        target: &Btf,
+        config: &str,
+        kernel_version: u32,
+        kallsyms: &dyn Fn(&str) -> Option<u64>,
+    ) -> Result<(), Error> {
+        let local = self.btf.clone();
+        for p in &mut self.programs {
+            for (at, name) in std::mem::take(&mut p.ksym_refs) {
+                let typed = local.as_ref().and_then(|b| {
+                    let v = b.named(&name, |k| matches!(k, Kind::Var { .. }))?;
+                    match b.get(v).map(|t| &t.kind) {
+                        Some(Kind::Var { type_id, .. }) => Some(b.resolve(*type_id) != 0),
+                        _ => None,
+                    }
+                });
+                if typed == Some(true) {
+                    let id = target
+                        .named(&name, |k| matches!(k, Kind::Var { .. }))
+                        .ok_or_else(|| {
+                            ferr(format!(
+                                "program `{}`: kernel variable `{name}` is not in the target \
+                                 kernel's BTF (only per-CPU variables are)",
+                                p.name
+                            ))
+                        })?;
+                    p.insns[at].src = pseudo::BTF_ID;
+                    p.insns[at].imm = id as i32;
+                    p.insns[at + 1].imm = 0;
+                    continue;
+                }
+                let addr = match kallsyms(&name) {
+                    Some(a) => a,
+                    None if self.weak_externs.contains(&name) => 0,
+                    None => {
+                        return Err(ferr(format!(
+                            "program `{}`: kernel symbol `{name}` is not in kallsyms",
+                            p.name
+                        )))
+                    }
+                };
+                p.insns[at].imm = addr as u32 as i32;
+                p.insns[at + 1].imm = (addr >> 32) as u32 as i32;
+            }
+        }
+        for p in &mut self.programs {
+            for (at, name) in std::mem::take(&mut p.kfunc_calls) {
+                match target.func_named(&name) {
+                    Some(id) => {
+                        p.insns[at].imm = id as i32;
+                        p.insns[at].off = 0;
+                    }
+                    // As libbpf 1.1 (Debian's bpftool) writes it: a kfunc call to id 0,
+                    // which the kernel accepts only where the verifier proves it dead.
+                    None if self.weak_externs.contains(&name) => {
+                        p.insns[at].imm = 0;
+                        p.insns[at].off = 0;
+                    }
+                    None => {
+                        return Err(ferr(format!(
+                            "program `{}`: kfunc `{name}` is not in the target kernel's BTF",
+                            p.name
+                        )))
+                    }
+                }
+            }
+        }
+        let Some(m) = self.kconfig_map else {
+            return Ok(());
+        };
+        let values: HashMap<&str, &str> = config
+            .lines()
+            .filter_map(|l| l.trim().split_once('='))
+            .collect();
+        let mut data = self.maps[m].data.clone().unwrap_or_default();
+        for k in &self.kconfig {
+            let at = k.offset as usize;
+            let Some(slot) = data.get_mut(at..at + k.size as usize) else {
+                return Err(ferr(format!("kconfig `{}` lies outside its map", k.name)));
+            };
+            let is_array = matches!(
+                self.btf
+                    .as_ref()
+                    .and_then(|b| b.get(k.type_id))
+                    .map(|t| &t.kind),
+                Some(Kind::Array { .. })
+            );
+            let raw = if k.name == "LINUX_KERNEL_VERSION" {
+                Some(kernel_version.to_string())
+            } else {
+                values.get(k.name.as_str()).map(|v| v.to_string())
+            };
+            let Some(raw) = raw else {
+                if k.weak {
+                    continue;
+                }
+                return Err(ferr(format!(
+                    "kconfig `{}` is not set in the kernel's config (declare it __weak to default to 0)",
+                    k.name
+                )));
+            };
+            if is_array {
+                let text = raw.trim_matches('"');
+                let n = text.len().min(slot.len().saturating_sub(1));
+                slot[..n].copy_from_slice(&text.as_bytes()[..n]);
+                continue;
+            }
+            if slot.len() > 8 {
+                return Err(ferr(format!(
+                    "kconfig `{}`: a {}-byte variable is neither an integer nor a char array",
+                    k.name,
+                    slot.len()
+                )));
+            }
+            let v: u64 = match raw.as_str() {
+                "y" => 1,
+                "m" => 2,
+                "n" => 0,
+                t => {
+                    let parsed = if let Some(h) = t.strip_prefix("0x") {
+                        u64::from_str_radix(h, 16).ok()
+                    } else {
+                        t.parse::<i64>().ok().map(|v| v as u64)
+                    };
+                    parsed.ok_or_else(|| {
+                        ferr(format!("kconfig `{}`: value `{t}` is not a number", k.name))
+                    })?
+                }
+            };
+            let bytes = match self.endian {
+                Endian::Little => v.to_le_bytes(),
+                Endian::Big => v.to_be_bytes(),
+            };
+            match self.endian {
+                Endian::Little => slot.copy_from_slice(&bytes[..slot.len().min(8)]),
+                Endian::Big => slot.copy_from_slice(&bytes[8 - slot.len().min(8)..]),
+            }
+        }
+        self.maps[m].data = Some(data);
+        Ok(())
+    }
+}
+
+/// `KERNEL_VERSION(a, b, c)` of a release string (`6.18.44-fc`), as libbpf computes
+/// `LINUX_KERNEL_VERSION` (the patch level saturates at 255).
+pub fn kernel_version_code(release: &str) -> Option<u32> {
+    let mut it = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    let a = it.next()??;
+    let b = it.next()??;
+    let c = it.next().flatten().unwrap_or(0);
+    Some((a << 16) + (b << 8) + c.min(255))
+}
+
+/// `.BTF.ext` records with their section names resolved.
+struct ExtInfo {
+    funcs: Vec<(String, FuncInfo)>,
+    lines: Vec<(String, LineInfo)>,
+    core: Vec<(String, CoreRelo)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -609,8 +1140,15 @@ fn link_program(
     sec_names: &HashMap<usize, String>,
     map_at: &HashMap<(usize, u64), usize>,
     data_map: &HashMap<usize, usize>,
-    lines: &[LineInfo],
+    info: &ExtInfo,
+    btf: Option<&Btf>,
+    kconfig_at: &HashMap<String, (usize, u32)>,
 ) -> Result<Program, Error> {
+    let mut kfunc_calls = Vec::new();
+    let mut ksym_refs = Vec::new();
+    let mut func_info = Vec::new();
+    let mut line_info = Vec::new();
+    let mut core_relos = Vec::new();
     let mut out: Vec<Insn> = Vec::new();
     let mut out_lines = Vec::new();
     let mut placed: Vec<(usize, usize, usize)> = Vec::new(); // (section, start slot, out index)
@@ -625,8 +1163,12 @@ fn link_program(
         let (si, start, len, name) = queue[qi].clone();
         qi += 1;
         let all = &insns_of[&si];
-        let len = if len == 0 { all.len() - start } else { len };
-        if start + len > all.len() {
+        let len = if len == 0 {
+            all.len().saturating_sub(start)
+        } else {
+            len
+        };
+        if start.checked_add(len).is_none_or(|end| end > all.len()) {
             return Err(ferr(format!(
                 "function `{name}` in `{}` extends past its section",
                 sec_names[&si]
@@ -636,18 +1178,34 @@ fn link_program(
         placed.push((si, start, base));
         fnames.push((base, name.clone()));
         out.extend_from_slice(&all[start..start + len]);
-        for l in lines.iter().filter(|l| l.section == sec_names[&si]) {
-            let slot = (l.insn_off / 8) as usize;
-            if slot >= start && slot < start + len {
+        let here = |sec: &str, off: u32| {
+            let slot = (off / 8) as usize;
+            (sec == sec_names[&si] && slot >= start && slot < start + len)
+                .then_some(base + slot - start)
+        };
+        for (sec, l) in &info.lines {
+            if let Some(at) = here(sec, l.insn_off) {
+                let s = |off| btf.map_or("", |b| b.str_at(off)).to_string();
                 out_lines.push((
-                    base + slot - start,
+                    at,
                     SourceLine {
-                        file: l.file.clone(),
-                        line: l.line,
-                        col: l.col,
-                        text: l.line_text.clone(),
+                        file: s(l.file_name_off),
+                        line: l.line(),
+                        col: l.col(),
+                        text: s(l.line_off),
                     },
                 ));
+                line_info.push((at, *l));
+            }
+        }
+        for (sec, f) in &info.funcs {
+            if let Some(at) = here(sec, f.insn_off) {
+                func_info.push((at, f.type_id));
+            }
+        }
+        for (sec, r) in &info.core {
+            if let Some(at) = here(sec, r.insn_off) {
+                core_relos.push(ProgCoreRelo { insn: at, relo: *r });
             }
         }
         let empty = Vec::new();
@@ -665,6 +1223,9 @@ fn link_program(
                 )
             };
             if insn.is_lddw() {
+                if at + 1 >= out.len() {
+                    return Err(ferr(format!("{}: lddw in the last slot", where_())));
+                }
                 if !matches!(
                     r.r_type,
                     R_BPF_64_64 | R_BPF_64_ABS64 | R_BPF_64_NODYLD32 | R_BPF_64_ABS32
@@ -676,12 +1237,34 @@ fn link_program(
                     )));
                 }
                 let Some(ss) = r.sym_section else {
-                    return Err(ferr(format!(
-                        "{}: undefined symbol (extern or kconfig is not supported)",
-                        where_()
-                    )));
+                    let Some(&(m, off)) = kconfig_at.get(&r.sym_name) else {
+                        // A kernel variable (`__ksym`): its BTF id or address comes from
+                        // the target ([`Object::resolve_externs`]).
+                        out[at].src = 0;
+                        out[at].imm = 0;
+                        out[at + 1].imm = 0;
+                        ksym_refs.push((at, r.sym_name.clone()));
+                        continue;
+                    };
+                    out[at].src = pseudo::MAP_IDX_VALUE;
+                    out[at].imm = m as i32;
+                    out[at + 1].imm = (off as i64 + insn.imm as i64) as i32;
+                    continue;
                 };
-                if let Some(&m) = map_at.get(&(ss, r.sym_value)) {
+                if insns_of.contains_key(&ss) {
+                    // A function's address (a callback of bpf_loop, bpf_for_each_map_elem,
+                    // timers): `lddw` with pseudo source FUNC and a pc-relative target.
+                    let off = r.sym_value as i64 + insn.imm as i64;
+                    if off < 0 || off % 8 != 0 {
+                        return Err(ferr(format!(
+                            "{}: function reference to byte {off}, not an instruction",
+                            where_()
+                        )));
+                    }
+                    out[at].src = pseudo::FUNC;
+                    out[at + 1].imm = 0;
+                    calls.push((at, ss, (off / 8) as usize));
+                } else if let Some(&m) = map_at.get(&(ss, r.sym_value)) {
                     out[at].src = pseudo::MAP_IDX;
                     out[at].imm = m as i32;
                 } else if let Some(&m) = data_map.get(&ss) {
@@ -704,7 +1287,12 @@ fn link_program(
                 || insn.is_call() && r.r_type == R_BPF_64_32
             {
                 let Some(ss) = r.sym_section else {
-                    return Err(ferr(format!("{}: call to an undefined function", where_())));
+                    // An extern function: a kfunc, whose BTF id in the target kernel
+                    // becomes the call's imm ([`Object::resolve_externs`]).
+                    out[at].src = pseudo::CALL_KFUNC;
+                    out[at].imm = 0;
+                    kfunc_calls.push((at, r.sym_name.clone()));
+                    continue;
                 };
                 // libbpf: target slot = symbol offset / 8 + imm + 1.
                 let t = r.sym_value as i64 / 8 + insn.imm as i64 + 1;
@@ -750,6 +1338,12 @@ fn link_program(
             {
                 continue;
             }
+            if tslot >= insns_of.get(&ts).map_or(0, Vec::len) {
+                return Err(ferr(format!(
+                    "call or function reference to instruction {tslot}, past the end of `{}`",
+                    sec_names.get(&ts).map(String::as_str).unwrap_or("?")
+                )));
+            }
             let f = funcs.iter().find(|f| f.section == ts && f.start == tslot);
             let (len, name) = match f {
                 Some(f) => (f.len, f.name.clone()),
@@ -778,7 +1372,15 @@ fn link_program(
         out[at].imm = (base as i64 - at as i64 - 1) as i32;
     }
     out_lines.sort_by_key(|l| l.0);
+    func_info.sort_by_key(|f| f.0);
+    line_info.sort_by_key(|l| l.0);
+    core_relos.sort_by_key(|r| r.insn);
     Ok(Program {
+        kfunc_calls,
+        ksym_refs,
+        func_info,
+        line_info,
+        core_relos,
         name: entry.name.clone(),
         section: sname.to_string(),
         prog_type: prog_type_of_section(sname),

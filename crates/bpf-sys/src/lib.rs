@@ -24,6 +24,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 mod attr;
+pub mod loader;
 pub mod perfbuf;
 pub mod process;
 pub mod ringbuf;
@@ -81,6 +82,7 @@ mod cmd {
     pub const MAP_GET_NEXT_KEY: u32 = 4;
     pub const PROG_LOAD: u32 = 5;
     pub const PROG_TEST_RUN: u32 = 10;
+    pub const RAW_TRACEPOINT_OPEN: u32 = 17;
 }
 
 /// Map types (enum bpf_map_type), the ones kmodkit uses.
@@ -105,6 +107,15 @@ pub mod prog_type {
     pub const XDP: u32 = 6;
     pub const PERF_EVENT: u32 = 7;
     pub const RAW_TRACEPOINT: u32 = 17;
+    pub const TRACING: u32 = 26;
+}
+
+/// Attach types (enum bpf_attach_type) for [`ProgSpec::expected_attach_type`].
+pub mod attach_type {
+    /// A BPF trampoline at a kernel function's entry (`fentry`, bpftrace's `kfunc`).
+    pub const TRACE_FENTRY: u32 = 24;
+    /// ... and at its return (`fexit`, `kretfunc`).
+    pub const TRACE_FEXIT: u32 = 25;
 }
 
 /// Update flags for [`map_update`].
@@ -242,6 +253,8 @@ pub struct ProgSpec<'a> {
     /// Up to 15 bytes; other characters are dropped.
     pub name: &'a str,
     pub expected_attach_type: u32,
+    /// The BTF type id (a `FUNC` of vmlinux) a tracing program attaches to; 0 for none.
+    pub attach_btf_id: u32,
     /// 0: ask for the log only when the load fails (then 1). 1 or 2: always collect it
     /// (see [`prog_load_with_log`]).
     pub log_level: u32,
@@ -255,6 +268,7 @@ impl<'a> ProgSpec<'a> {
             license: "GPL",
             name: "",
             expected_attach_type: 0,
+            attach_btf_id: 0,
             log_level: 0,
         }
     }
@@ -275,7 +289,8 @@ fn prog_load_attr(spec: &ProgSpec<'_>, license: &CString) -> Result<Attr> {
         .u64(8, spec.insns.as_ptr() as u64)
         .u64(16, license.as_ptr() as u64)
         .name(48, spec.name)
-        .u32(68, spec.expected_attach_type);
+        .u32(68, spec.expected_attach_type)
+        .u32(108, spec.attach_btf_id);
     Ok(a)
 }
 
@@ -316,6 +331,82 @@ pub fn prog_load_with_log(spec: &ProgSpec<'_>) -> Result<(OwnedFd, String)> {
         .u64(32, log.as_mut_ptr() as u64);
     match bpf(cmd::PROG_LOAD, &mut a) {
         Ok(r) => Ok((owned_fd(r), log_text(&log))),
+        Err(source) => Err(Error::Verifier {
+            source,
+            log: log_text(&log),
+        }),
+    }
+}
+
+/// `BPF_RAW_TRACEPOINT_OPEN`: attaches a raw tracepoint program to the tracepoint `name`,
+/// or (with `None`) a tracing program (fentry/fexit) to the function it was loaded for.
+/// The attachment lasts as long as the returned descriptor.
+pub fn raw_tracepoint_open(name: Option<&str>, prog: impl AsFd) -> Result<OwnedFd> {
+    let cname = name
+        .map(|n| CString::new(n).map_err(|_| Error::Invalid("NUL in tracepoint name".into())))
+        .transpose()?;
+    let mut a = Attr::new();
+    a.u64(0, cname.as_ref().map_or(0, |c| c.as_ptr() as u64))
+        .u32(8, fd_u32(prog.as_fd()));
+    bpf(cmd::RAW_TRACEPOINT_OPEN, &mut a)
+        .map(owned_fd)
+        .map_err(Error::sys("BPF_RAW_TRACEPOINT_OPEN"))
+}
+
+/// `BPF_BTF_LOAD`: BTF type information (a `.BTF` section's bytes) for programs to refer
+/// to; on refusal the error carries the kernel's log.
+pub fn btf_load(data: &[u8]) -> Result<OwnedFd> {
+    let mut log = vec![0u8; 1 << 16];
+    let mut a = Attr::new();
+    a.u64(0, data.as_ptr() as u64).u32(16, data.len() as u32);
+    match bpf(18, &mut a) {
+        Ok(r) => Ok(owned_fd(r)),
+        Err(_) => {
+            a.u64(8, log.as_mut_ptr() as u64)
+                .u32(20, log.len() as u32)
+                .u32(24, 1);
+            match bpf(18, &mut a) {
+                Ok(r) => Ok(owned_fd(r)),
+                Err(source) => Err(Error::Verifier {
+                    source,
+                    log: log_text(&log),
+                }),
+            }
+        }
+    }
+}
+
+/// `BPF_PROG_LOAD` of a program made of several functions (bpf-to-bpf calls, callbacks of
+/// `bpf_for_each_map_elem`, `bpf_loop`): `func_info` gives each function's first
+/// instruction and its `FUNC` type in the BTF `btf` (loaded with [`btf_load`]), as the
+/// kernel requires for callbacks. Like [`prog_load`], a refusal carries the verifier's log.
+pub fn prog_load_with_funcs(
+    spec: &ProgSpec<'_>,
+    btf: BorrowedFd<'_>,
+    func_info: &[(u32, u32)],
+) -> Result<OwnedFd> {
+    let license =
+        CString::new(spec.license).map_err(|_| Error::Invalid("NUL in license".into()))?;
+    let records: Vec<u8> = func_info
+        .iter()
+        .flat_map(|(off, ty)| off.to_le_bytes().into_iter().chain(ty.to_le_bytes()))
+        .collect();
+    let mut a = prog_load_attr(spec, &license)?;
+    a.u32(72, fd_u32(btf))
+        .u32(76, 8)
+        .u64(80, records.as_ptr() as u64)
+        .u32(88, func_info.len() as u32);
+    if spec.log_level == 0 {
+        if let Ok(r) = bpf(cmd::PROG_LOAD, &mut a) {
+            return Ok(owned_fd(r));
+        }
+    }
+    let mut log = vec![0u8; LOG_SIZE];
+    a.u32(24, spec.log_level.max(1))
+        .u32(28, log.len() as u32)
+        .u64(32, log.as_mut_ptr() as u64);
+    match bpf(cmd::PROG_LOAD, &mut a) {
+        Ok(r) => Ok(owned_fd(r)),
         Err(source) => Err(Error::Verifier {
             source,
             log: log_text(&log),
@@ -605,6 +696,40 @@ pub fn boottime_ns() -> u64 {
     // SAFETY: clock_gettime writes one timespec that we own.
     unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// CLOCK_REALTIME in nanoseconds.
+pub fn realtime_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec that we own.
+    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// `strftime(fmt)` of the local time at `secs` since the epoch.
+pub fn strftime_at(fmt: &str, secs: i64) -> String {
+    let Ok(cfmt) = CString::new(fmt) else {
+        return String::new();
+    };
+    let mut buf = [0u8; 512];
+    // SAFETY: localtime_r reads our time_t and writes into our zeroed tm (a plain C struct,
+    // for which all-zero is valid); strftime writes at most buf.len() bytes into buf and
+    // returns how many it wrote.
+    let n = unsafe {
+        let t: libc::time_t = secs as libc::time_t;
+        let mut tm: libc::tm = std::mem::zeroed();
+        libc::localtime_r(&t, &mut tm);
+        libc::strftime(
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+            cfmt.as_ptr(),
+            &tm,
+        )
+    };
+    String::from_utf8_lossy(&buf[..n.min(buf.len())]).into_owned()
 }
 
 /// `strftime(fmt)` of the current local time (the C library's, so that `TZ` and the

@@ -14,6 +14,10 @@
 //!   bitfield size ([`Btf::member`]), enum constants, function prototypes, and a C
 //!   rendering of a type (`struct sock *`, `char[16]`) for listings and diagnostics.
 //!
+//! [`ext`] reads `.BTF.ext` (function info, line info, CO-RE relocations) and fixes up an
+//! object's `DATASEC`s for the kernel; [`co_re`] resolves CO-RE relocations against a
+//! target kernel's BTF, as libbpf does.
+//!
 //! Names stay offsets into the string section until asked for, and the name index is built
 //! on the first lookup, so parsing vmlinux's several MB is one pass with no string copies.
 //!
@@ -24,6 +28,9 @@
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+
+pub mod co_re;
+pub mod ext;
 
 /// How many members one lookup may visit, anonymous members' included (the largest real
 /// kernel structs have a few hundred).
@@ -1077,6 +1084,8 @@ pub fn fuzz_one(data: &[u8]) {
         }
     }
     let _ = find_in_image(data);
+    let _ = ext::BtfExt::parse(data);
+    let _ = ext::fixup_datasecs(data, |_| Some(8), |_, _| Some(0));
 }
 
 #[cfg(test)]

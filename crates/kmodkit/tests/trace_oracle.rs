@@ -558,3 +558,74 @@ fn ustack_map_keys_and_resolved_frames() {
         assert!(t.contains("        clock_nanosleep+"), "{t}");
     }
 }
+
+#[test]
+fn functions_of_the_shipped_tools() {
+    // kaddr, cat, cgroup_path (of the tracer's own cgroup, every hierarchy and a filtered
+    // one, and of no cgroup), strftime (the year only: bpftrace places monotonic ns on the wall clock
+    // through the boot time, which moves with suspend), buf with %r, macaddr, bswap,
+    // ntop (v4 and v6, values, keys and print), reg and uaddr (a pointer: a hex map key),
+    // each on what the workload fixes:
+    // the workload's own execve and its calls of work_add(i, j).
+    let Some(w) = workload() else { return };
+    let file = w.with_file_name("cat.txt");
+    std::fs::write(&file, "line one\nline two\n").unwrap();
+    same(
+        &format!(
+            r#"BEGIN {{ printf("%x\n", kaddr("vfs_read")); cat("{}"); printf("after\n");
+                 printf("%s\n", strftime("%Y", nsecs));
+                 printf("%s %s %s\n", ntop(0x0100007f), ntop(10, 0), ntop(2, 0x0100007f));
+                 @n[ntop(2, 0x0100007f)] = count(); print(ntop(0x0100007f));
+                 $x = bswap((uint16)0x1234); print($x); print(bswap(0x12345678));
+                 printf("%s|%s|%s\n", cgroup_path(cgroup), cgroup_path(cgroup, "mem*"),
+                        cgroup_path(1234567)); }}
+               tracepoint:syscalls:sys_enter_execve /pid == cpid/ {{
+                 printf("[%r] %s %r\n", buf(args->filename, 9), macaddr(args->filename),
+                        buf(args->filename, 3)); }}
+               uprobe:@W@:work_add /pid == cpid/ {{ @[reg("di")] = sum(reg("si"));
+                 @u[uaddr("__dso_handle")] = count(); }}"#,
+            file.display()
+        ),
+        Some(4),
+    );
+}
+
+#[test]
+fn cpp_uprobes_by_demangled_name_and_wildcard() {
+    // bpftrace 0.17 matches a uprobe's function against each symbol's own name and its
+    // C++ demangled name (quoted when it has colons); probes are named by the mangled one.
+    if workload().is_none() || !have_tool("c++") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("kmodkit-cpp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("cppwork.cc");
+    std::fs::write(
+        &src,
+        "namespace ns { struct K { __attribute__((noinline)) int get(int x) \
+           { asm volatile(\"\"); return x + 1; } }; }\n\
+         __attribute__((noinline)) int add(int a, int b) { asm volatile(\"\"); return a + b; }\n\
+         int main() { ns::K k; int t = 0; for (int i = 0; i < 3; i++) t += k.get(i) + add(i, 1);\n\
+           return t > 100; }\n",
+    )
+    .unwrap();
+    let bin = dir.join("cppwork");
+    let st = Command::new("c++")
+        .args(["-O1", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let b = bin.display().to_string();
+    let script = format!(
+        r#"uprobe:{b}:"ns::K::get(int)" /pid == cpid/ {{ @get[probe] = count(); }}
+           uprobe:{b}:*add* /pid == cpid/ {{ @add[probe] = sum(reg("di")); }}
+           uretprobe:{b}:_Z3addii /pid == cpid/ {{ @ret = sum(retval); }}"#
+    );
+    if let Some((o, t)) = outputs(&script, Some(&b), &[], &[]) {
+        assert!(o.contains("@get[uprobe:"), "{o}");
+        assert!(o.contains(":_Z3addii]: 3"), "{o}");
+        assert_eq!(o, t);
+    }
+}

@@ -45,7 +45,12 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The script `--tool NAME` runs: bpftrace's installed tool, else the bundled one.
 fn tool_path(name: &str) -> PathBuf {
+    let installed = Path::new("/usr/sbin").join(format!("{name}.bt"));
+    if installed.is_file() {
+        return installed;
+    }
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../ktrace/tools/{name}.bt"))
 }
 
@@ -162,4 +167,28 @@ fn readlat() {
     for b in ["[64, 128)", "[128, 256)", "[256, 512)"] {
         assert!(o.contains(b) && t.contains(b), "{b}\n{o}");
     }
+}
+
+/// bpftrace's installed gethostlatency: uprobes named by library (`uprobe:libc:...`,
+/// resolved through the linker's cache) around getent's getaddrinfo.
+#[test]
+fn gethostlatency_with_library_uprobes() {
+    let _serial = serial();
+    let Some(_) = dir() else { return };
+    if !Path::new("/usr/sbin/gethostlatency.bt").exists() || !Path::new("/usr/bin/getent").exists()
+    {
+        return;
+    }
+    let (o, t) = both("gethostlatency", "/usr/bin/getent ahosts localhost");
+    // TIME PID COMM LATms HOST: the time, pid and latency vary.
+    let pick = |out: &str| select(out, |f| f.get(2) == Some(&"getent"), &[0, 1, 3]);
+    assert_eq!(pick(&o), vec!["getent localhost".to_string()], "{o}");
+    assert_eq!(pick(&o), pick(&t));
+    let header = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("TIME"))
+            .map(str::to_string)
+    };
+    assert!(header(&o).is_some(), "{o}");
+    assert_eq!(header(&o), header(&t));
 }

@@ -330,26 +330,21 @@ fn shipped_tools_compile_in_a_dry_run() {
         tools.len(),
         failed.join("\n  ")
     );
-    // Before kernel types, 11 compiled. The ones that use kernel structs (casts, `->`
-    // chains, struct pointers in tracepoint arguments, #include'd constants) must now;
-    // the rest that fail need functions (ntop, join, kaddr, cat, bswap, %r) or uprobe
-    // library names, or are refused by bpftrace here too (runqlat, runqlen).
-    for must in [
-        "biosnoop.bt",
-        "dcsnoop.bt",
-        "mdflush.bt",
-        "naptime.bt",
-        "tcpsynbl.bt",
-    ] {
-        if tools.iter().any(|t| t.ends_with(must)) {
-            assert!(
-                ok.iter().any(|n| n == must),
-                "{must} does not compile:\n  {}",
-                failed.join("\n  ")
-            );
-        }
+    // Every tool but runqlen (bpftrace -d compiles 34 here). runqlen reads
+    // `cfs_rq->nr_running`, which this host's kernel (6.14 and later) renamed to
+    // `nr_queued`: bpftrace refuses it with the same error; against Debian's 6.1 BTF it
+    // compiles (dry_run_against_a_debian_kernel_image).
+    for f in &failed {
+        assert!(
+            f.starts_with("runqlen.bt: ") && f.contains("nr_running"),
+            "{f}"
+        );
     }
-    assert!(ok.len() >= 23, "only {} tools compile", ok.len());
+    assert!(
+        ok.len() + 1 >= tools.len(),
+        "only {} tools compile",
+        ok.len()
+    );
 }
 
 /// `--btf` with another kernel's image: a dry run of a kfunc script against Debian's 6.1
@@ -370,10 +365,55 @@ fn dry_run_against_a_debian_kernel_image() {
     ]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stdout).starts_with("; kfunc:tcp_connect ("));
+    if Path::new("/usr/sbin/runqlen.bt").exists() {
+        let o = trace(&["--btf", image, "-d", "/usr/sbin/runqlen.bt"]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+    }
     let o = trace(&["--btf", image, "-lv", "kfunc:tcp_connect"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(
         text(&o.stdout),
         "kfunc:tcp_connect\n    struct sock *sk\n    int retval\n"
+    );
+}
+
+/// A raw tracepoint attaches and fires: `rawtracepoint:sys_enter`'s `arg1` (the syscall
+/// number) counted for the workload gives the same map as `tracepoint:raw_syscalls:sys_enter`
+/// (bpftrace 0.17 cannot parse `rawtracepoint:`, so the tracepoint is the oracle). Lines
+/// are compared sorted: counts that tie print in hash order.
+#[test]
+fn rawtracepoint_attaches_and_counts_what_the_tracepoint_counts() {
+    let Some(w) = workload() else { return };
+    let cmd = format!("{} 3", w.display());
+    let run = |script: &str| {
+        let o = Command::new("timeout")
+            .env_remove("LD_LIBRARY_PATH")
+            .arg("60")
+            .arg(kmodkit())
+            .args(["trace", "-e", script, "-c", &cmd])
+            .output()
+            .expect("run kmodkit trace");
+        assert!(o.status.success(), "{script}: {}", text(&o.stderr));
+        let mut lines: Vec<String> = text(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("@["))
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let raw = run("rawtracepoint:sys_enter /pid == cpid/ { @[arg1] = count(); }");
+    let tp = run("tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @[args->id] = count(); }");
+    // read(2) and write(2) at least: the workload's own rounds.
+    assert!(raw.iter().any(|l| l.starts_with("@[0]: ")), "{raw:?}");
+    assert!(raw.iter().any(|l| l.starts_with("@[1]: ")), "{raw:?}");
+    assert_eq!(raw, tp);
+}
+
+#[test]
+fn struct_pointers_as_map_keys_print_in_hex_as_bpftrace() {
+    same(
+        "tracepoint:syscalls:sys_enter_read /pid == cpid/ { \
+           @k[(struct task_struct *)0x1234] = count(); @v = (struct task_struct *)0x1234; }",
     );
 }

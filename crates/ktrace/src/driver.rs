@@ -113,8 +113,14 @@ pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> R
     let copts = codegen::Options {
         cpid: child.as_ref().map_or(0, |c| c.id() as u64),
         start_ns: bpf_sys::ktime_get_ns(),
-        map_keys_max: opts.map_keys_max,
+        // The environment's value wins over the script's config block, as in bpftrace.
+        map_keys_max: match (opts.map_keys_max, a.config.max_map_keys) {
+            (0, Some(n)) => u32::try_from(n).unwrap_or(u32::MAX),
+            (n, _) => n,
+        },
         max_stack: crate::system::perf_event_max_stack(),
+        cpus: bpf_sys::possible_cpus() as u32,
+        max_insns: 0,
     };
     let compiled = on_compiler_stack(|| codegen::compile(&prog, &a, &copts))?
         .map_err(|d| Error::Script(d.render(file_name, src)))?;

@@ -113,8 +113,60 @@ pub fn value_to_str(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
         Ty::Usym => sym.usym(u64_at(b, 0), u64_at(b, 8)),
         Ty::Probe => sym.probe(u64_at(b, 0)),
         Ty::Kstack(_) | Ty::Ustack(_) => stack_to_str(ty, b, sym, 8),
+        Ty::Inet => inet_to_str(b),
+        Ty::MacAddr => {
+            let m: Vec<String> = (0..6)
+                .map(|i| format!("{:02X}", b.get(i).copied().unwrap_or(0)))
+                .collect();
+            m.join(":")
+        }
+        Ty::Buf(n) => {
+            let len = (u64_at(b, 0) as usize).min(*n);
+            buf_to_str(b.get(8..8 + len).unwrap_or(&[]))
+        }
+        Ty::Timestamp(fmt) => timestamp_to_str(fmt, u64_at(b, 0)),
+        Ty::CgroupPath(filter) => crate::system::cgroup_paths(u64_at(b, 0), filter),
         _ => (u64_at(b, 0) as i64).to_string(),
     }
+}
+
+/// An `ntop()` value, `[family u64][16 bytes]`, as inet_ntop(3) writes it; an unknown
+/// family prints nothing.
+fn inet_to_str(b: &[u8]) -> String {
+    let a = b.get(8..24).unwrap_or(&[]);
+    match u64_at(b, 0) {
+        2 if a.len() >= 4 => std::net::Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string(),
+        10 if a.len() >= 16 => {
+            let mut o = [0u8; 16];
+            o.copy_from_slice(&a[..16]);
+            std::net::Ipv6Addr::from(o).to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// A `buf()` value as `%r` prints it (bpftrace's `hex_format_buffer`): printable ASCII as
+/// is, every other byte as `\xNN`.
+pub fn buf_to_str(b: &[u8]) -> String {
+    let mut o = String::with_capacity(b.len());
+    for &c in b {
+        if (32..=126).contains(&c) {
+            o.push(c as char);
+        } else {
+            let _ = write!(o, "\\x{c:02x}");
+        }
+    }
+    o
+}
+
+/// A `strftime()` value: `ns` (CLOCK_MONOTONIC, from `nsecs`) placed on the wall clock as
+/// bpftrace 0.17 does (boot time = CLOCK_REALTIME - CLOCK_BOOTTIME, plus `ns`), then
+/// formatted in local time; `%f` is the microseconds.
+pub fn timestamp_to_str(fmt: &str, ns: u64) -> String {
+    let boot = bpf_sys::realtime_ns().saturating_sub(bpf_sys::boottime_ns());
+    let t = boot + ns;
+    let fmt = fmt.replace("%f", &format!("{:06}", (t % 1_000_000_000) / 1000));
+    bpf_sys::strftime_at(&fmt, (t / 1_000_000_000) as i64)
 }
 
 /// bpftrace's `JsonOutput::json_escape`: quotes, backslashes and control characters.
@@ -149,7 +201,17 @@ pub fn value_to_json(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
             }
             format!("[{}]", parts.join(","))
         }
-        Ty::Str(_) | Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack(_) | Ty::Ustack(_) => {
+        Ty::Str(_)
+        | Ty::Ksym
+        | Ty::Usym
+        | Ty::Probe
+        | Ty::Kstack(_)
+        | Ty::Ustack(_)
+        | Ty::Inet
+        | Ty::MacAddr
+        | Ty::Buf(_)
+        | Ty::Timestamp(_)
+        | Ty::CgroupPath(_) => {
             format!("\"{}\"", json_escape(&value_to_str(ty, b, sym)))
         }
         _ => value_to_str(ty, b, sym),
@@ -203,6 +265,8 @@ pub enum Format {
 fn key_field(t: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
     match t {
         Ty::Kstack(_) | Ty::Ustack(_) => stack_to_str(t, b, sym, 4),
+        // A pointer key is printed in hex, as bpftrace prints pointers.
+        Ty::Ptr(_) => format!("0x{:x}", u64_at(b, 0)),
         _ => value_to_str(t, b, sym),
     }
 }

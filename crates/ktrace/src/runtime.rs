@@ -118,20 +118,6 @@ fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
 impl Session {
     /// Creates maps, loads every program, attaches all but BEGIN/END.
     pub fn load(compiled: Compiled, pid: Option<i32>) -> Result<Session, RunError> {
-        // Programs this runtime compiles (`-d` prints them) but cannot attach yet: they
-        // need a BTF attach target (BPF_PROG_TYPE_TRACING) or BPF_RAW_TRACEPOINT_OPEN,
-        // which bpf-sys does not offer yet.
-        for p in &compiled.progs {
-            let why = match p.kind {
-                ProbeKind::Kfunc { .. } => "kfunc/kretfunc probes are compiled (see -d) but not attached by kmodkit trace yet",
-                ProbeKind::RawTracepoint { .. } => "rawtracepoint probes are compiled (see -d) but not attached by kmodkit trace yet",
-                _ => continue,
-            };
-            return Err(RunError::Unsupported {
-                probe: p.name.clone(),
-                why,
-            });
-        }
         let mut maps = Vec::new();
         for m in &compiled.maps {
             let name = m.name.trim_start_matches('@');
@@ -151,13 +137,43 @@ impl Session {
         }
         let ring = bpf_sys::RingBuf::new(&maps[compiled.ringbuf], codegen::RINGBUF_SIZE as usize)?;
         let mut progs = Vec::new();
+        let mut funcs_btf: Option<std::os::fd::OwnedFd> = None;
         for p in &compiled.progs {
             let bytes = patch_maps(&p.insns, &maps);
+            // A kfunc program is loaded for its function (BTF id) and entry or exit.
+            let expected_attach_type = match p.kind {
+                ProbeKind::Kfunc { ret: false, .. } => bpf_sys::attach_type::TRACE_FENTRY,
+                ProbeKind::Kfunc { ret: true, .. } => bpf_sys::attach_type::TRACE_FEXIT,
+                _ => 0,
+            };
             let spec = bpf_sys::ProgSpec {
                 name: "kmodkit_trace",
+                expected_attach_type,
+                attach_btf_id: p.attach_btf_id,
                 ..bpf_sys::ProgSpec::new(p.prog_type, &bytes)
             };
-            let fd = bpf_sys::prog_load(&spec).map_err(|e| match e {
+            // A program with callbacks (`for` loops) needs BTF describing its functions.
+            let loaded = if p.funcs.is_empty() {
+                bpf_sys::prog_load(&spec)
+            } else {
+                let btf = match &funcs_btf {
+                    Some(b) => b,
+                    None => {
+                        funcs_btf.insert(bpf_sys::btf_load(&codegen::funcs_btf()).map_err(|e| {
+                            RunError::Verifier {
+                                probe: p.name.clone(),
+                                err: format!("cannot load the BTF of its functions: {e}"),
+                                log: String::new(),
+                            }
+                        })?)
+                    }
+                };
+                let mut info = vec![(0, codegen::BTF_MAIN_FUNC)];
+                info.extend(p.funcs.iter().map(|&at| (at, codegen::BTF_CALLBACK_FUNC)));
+                use std::os::fd::AsFd;
+                bpf_sys::prog_load_with_funcs(&spec, btf.as_fd(), &info)
+            };
+            let fd = loaded.map_err(|e| match e {
                 bpf_sys::Error::Verifier { source, log } => RunError::Verifier {
                     probe: p.name.clone(),
                     err: source.to_string(),
@@ -192,13 +208,35 @@ impl Session {
         // no file this process opens shows up in probes already attached (bpftrace's order).
         let all_cpus = bpf_sys::online_cpus();
         let mut plans = Vec::new();
+        let mut raw = Vec::new();
         for i in 0..s.compiled.progs.len() {
+            // Attached through bpf() itself, not a perf event.
+            match &s.compiled.progs[i].kind {
+                ProbeKind::Kfunc { .. } => {
+                    raw.push((i, None));
+                    continue;
+                }
+                ProbeKind::RawTracepoint { name } => {
+                    raw.push((i, Some(name.clone())));
+                    continue;
+                }
+                _ => {}
+            }
             if let Some(plan) = s.plan(i, pid, &all_cpus)? {
                 plans.push((i, plan));
             }
         }
         for (i, plan) in plans {
             s.attach(i, plan)?;
+        }
+        for (i, name) in raw {
+            let fd = bpf_sys::raw_tracepoint_open(name.as_deref(), &s.progs[i]).map_err(|e| {
+                RunError::Attach {
+                    probe: s.compiled.progs[i].name.clone(),
+                    err: e.to_string(),
+                }
+            })?;
+            s.links.push(fd);
         }
         s.attached = s.compiled.progs.len();
         Ok(s)
@@ -233,9 +271,7 @@ impl Session {
         };
         let (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32) = match &p.kind {
             ProbeKind::Begin | ProbeKind::End => return Ok(None),
-            ProbeKind::Kfunc { .. } | ProbeKind::RawTracepoint { .. } => {
-                return Err(err("this probe type is not attached yet".into()))
-            }
+            ProbeKind::Kfunc { .. } | ProbeKind::RawTracepoint { .. } => return Ok(None),
             ProbeKind::Tracepoint { category, name } => {
                 let id = read_u64(&format!(
                     "{}/events/{category}/{name}/id",
@@ -410,27 +446,7 @@ impl Session {
         let written = match self.compiled.actions.get(id) {
             Some(Action::Exit) => return true,
             Some(Action::Printf { pieces, args }) => {
-                let mut vals = Vec::new();
-                let mut off = 0;
-                for t in args {
-                    let b = body.get(off..).unwrap_or(&[]);
-                    vals.push(match t {
-                        Ty::Int { size, signed } => {
-                            let raw = u64::from_le_bytes(
-                                b.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]),
-                            );
-                            let v = if *signed {
-                                let s = 64 - *size as u32 * 8;
-                                ((raw << s) as i64) >> s
-                            } else {
-                                raw as i64
-                            };
-                            Arg::Int(v)
-                        }
-                        other => Arg::Str(output::value_to_str(other, b, &syms)),
-                    });
-                    off += t.size().next_multiple_of(8).max(8);
-                }
+                let vals = printf_args(args, body, &syms);
                 let text = printf::format(pieces, &vals);
                 out.write_all(self.event("printf", &text).as_bytes())
             }
@@ -446,6 +462,31 @@ impl Session {
             },
             Some(Action::PrintMap { map, top, div }) => {
                 out.write_all(self.map_text(*map, *top, *div).as_bytes())
+            }
+            Some(Action::Join(delim)) => {
+                let mut parts = Vec::new();
+                for i in 0..codegen::JOIN_ARGNUM {
+                    let at = 8 + i * codegen::JOIN_ARGSIZE;
+                    let s = body.get(at..at + codegen::JOIN_ARGSIZE).unwrap_or(&[]);
+                    if s.first().copied().unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let end = s.iter().position(|&c| c == 0).unwrap_or(s.len());
+                    parts.push(String::from_utf8_lossy(&s[..end]).into_owned());
+                }
+                let text = format!("{}\n", parts.join(delim));
+                out.write_all(self.event("join", &text).as_bytes())
+            }
+            Some(Action::Cat { pieces, args }) => {
+                let vals = printf_args(args, body, &syms);
+                let path = printf::format(pieces, &vals);
+                match std::fs::read(&path) {
+                    Ok(data) => out.write_all(&data),
+                    Err(e) => {
+                        eprintln!("ERROR: failed to open file '{path}': {e}");
+                        Ok(())
+                    }
+                }
             }
             Some(Action::Time(fmt)) => {
                 let text = bpf_sys::strftime_local(fmt);
@@ -505,11 +546,37 @@ impl Session {
         self.drain(out);
         out.write_all(b"\n\n")?;
         for idx in 0..self.compiled.maps.len() {
-            if self.compiled.maps[idx].info.is_some() {
+            if self.compiled.print_maps_on_exit && self.compiled.maps[idx].info.is_some() {
                 out.write_all(self.map_text(idx, 0, 0).as_bytes())?;
             }
         }
         out.flush()?;
         Ok(())
     }
+}
+
+/// The values of a printf-like record's arguments, each in its 8-byte-rounded slot.
+fn printf_args(args: &[Ty], body: &[u8], syms: &dyn Symbolizer) -> Vec<Arg> {
+    let mut vals = Vec::new();
+    let mut off = 0;
+    for t in args {
+        let b = body.get(off..).unwrap_or(&[]);
+        vals.push(match t {
+            Ty::Int { size, signed } => {
+                let raw = u64::from_le_bytes(
+                    b.get(..8).and_then(|s| s.try_into().ok()).unwrap_or([0; 8]),
+                );
+                let v = if *signed {
+                    let s = 64 - *size as u32 * 8;
+                    ((raw << s) as i64) >> s
+                } else {
+                    raw as i64
+                };
+                Arg::Int(v)
+            }
+            other => Arg::Str(output::value_to_str(other, b, syms)),
+        });
+        off += t.size().next_multiple_of(8).max(8);
+    }
+    vals
 }

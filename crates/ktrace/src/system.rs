@@ -146,7 +146,44 @@ impl Env for SystemEnv {
     }
 
     fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String> {
+        if symbol.is_empty() {
+            // The file alone (a dry run: bpftrace -d does not look the symbol up).
+            let p = resolve_binary(path);
+            let data = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+            return object::File::parse(&*data)
+                .map(|_| ())
+                .map_err(|e| format!("{}: not an ELF file: {e}", p.display()));
+        }
         uprobe_offset(path, symbol).map(|_| ())
+    }
+
+    fn uprobe_symbols(&self, path: &str, pattern: &str) -> Result<Vec<String>, String> {
+        uprobe_symbols(path, pattern)
+    }
+
+    fn user_symbol(&self, path: &str, name: &str) -> Option<u64> {
+        let data = std::fs::read(resolve_binary(path)).ok()?;
+        let file = object::File::parse(&*data).ok()?;
+        let found = file
+            .symbols()
+            .chain(file.dynamic_symbols())
+            .find(|s| s.name() == Ok(name) && s.kind() == object::SymbolKind::Data);
+        found.map(|s| s.address())
+    }
+
+    fn uprobe_path(&self, path: &str) -> String {
+        resolve_binary(path).display().to_string()
+    }
+
+    fn kernel_symbol(&self, name: &str) -> Option<u64> {
+        let text = std::fs::read_to_string("/proc/kallsyms").ok()?;
+        text.lines().find_map(|l| {
+            let mut f = l.split_whitespace();
+            let (addr, _, sym) = (f.next()?, f.next()?, f.next()?);
+            (sym == name)
+                .then(|| u64::from_str_radix(addr, 16).ok())
+                .flatten()
+        })
     }
 
     fn include_defines(&self, header: &str) -> Vec<(String, String)> {
@@ -167,6 +204,14 @@ impl Env for SystemEnv {
         let mut out = Vec::new();
         let mut seen = Vec::new();
         include_tree(header, &dirs, 0, &mut seen, &mut out);
+        // Without the running kernel's headers (the host's kernel has none installed),
+        // the kernel-internal constants the shipped tools use, whose values have not
+        // changed in the kernel's history (newer bpftrace tools define them this way too).
+        for (h, name, value) in STABLE_KERNEL_DEFINES {
+            if *h == header && !out.iter().any(|(n, _)| n == name) {
+                out.push((name.to_string(), value.to_string()));
+            }
+        }
         out
     }
 
@@ -182,6 +227,18 @@ impl Env for SystemEnv {
             .clone()
     }
 }
+
+/// (header, name, value) of kernel-internal `#define`s that are the same in every kernel
+/// version: the task states of include/linux/sched.h.
+const STABLE_KERNEL_DEFINES: &[(&str, &str, &str)] = &[
+    ("linux/sched.h", "TASK_RUNNING", "0x00000000"),
+    ("linux/sched.h", "TASK_INTERRUPTIBLE", "0x00000001"),
+    ("linux/sched.h", "TASK_UNINTERRUPTIBLE", "0x00000002"),
+    ("linux/sched.h", "__TASK_STOPPED", "0x00000004"),
+    ("linux/sched.h", "__TASK_TRACED", "0x00000008"),
+    ("linux/sched.h", "EXIT_DEAD", "0x00000010"),
+    ("linux/sched.h", "EXIT_ZOMBIE", "0x00000020"),
+];
 
 /// Headers an include reads at most (its own includes counted), and how deep they nest:
 /// enough for `<sys/socket.h>` to reach `AF_INET` through `<bits/socket.h>`, without
@@ -256,6 +313,11 @@ pub fn perf_event_max_stack() -> u32 {
         .unwrap_or(0)
 }
 
+/// Resolves a uprobe target as bpftrace does: a path as given; a bare name first through
+/// PATH (an executable), then as a shared library (`libc`, `libssl`, `c`) through the
+/// dynamic linker's cache (/etc/ld.so.cache, in its order of preference) and then the
+/// standard library directories. A name found nowhere is returned as is (opening it then
+/// gives the error).
 pub fn resolve_binary(path: &str) -> PathBuf {
     if path.contains('/') {
         return PathBuf::from(path);
@@ -266,7 +328,130 @@ pub fn resolve_binary(path: &str) -> PathBuf {
             return p;
         }
     }
+    if let Some(lib) = resolve_library(path) {
+        return lib;
+    }
     PathBuf::from(path)
+}
+
+/// The standard directories the dynamic linker searches after its cache.
+const LIBRARY_DIRS: &[&str] = &[
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+];
+
+/// A shared library by name: `libc` (or `c`) is the first `libc.so*` of the linker's cache,
+/// else of the standard directories (versioned names sorted, the plain `.so` last).
+pub fn resolve_library(name: &str) -> Option<PathBuf> {
+    if name.is_empty() || name.contains('/') {
+        return None;
+    }
+    let stem = if name.starts_with("lib") {
+        name.to_string()
+    } else {
+        format!("lib{name}")
+    };
+    let prefix = format!("{stem}.so");
+    let matches = |n: &str| n == prefix || n.starts_with(&format!("{prefix}."));
+    if let Ok(cache) = std::fs::read("/etc/ld.so.cache") {
+        if let Some(p) = ld_so_cache(&cache)
+            .into_iter()
+            .find(|(k, _)| matches(k))
+            .map(|(_, v)| PathBuf::from(v))
+        {
+            return Some(p);
+        }
+    }
+    for dir in LIBRARY_DIRS {
+        let mut found: Vec<String> = list_dir(Path::new(dir))
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| matches(n))
+            .collect();
+        // libc.so.6 before libc.so (often a linker script, not an ELF file).
+        found.sort_by_key(|n| (n == &prefix, n.clone()));
+        if let Some(n) = found.first() {
+            return Some(Path::new(dir).join(n));
+        }
+    }
+    None
+}
+
+/// The (soname, path) entries of an ld.so.cache in glibc's "new" format
+/// (`glibc-ld.so.cache1.1`: a 48-byte header, then 24-byte entries whose string offsets
+/// count from the header), in file order. Anything malformed ends the list.
+pub fn ld_so_cache(data: &[u8]) -> Vec<(String, String)> {
+    const MAGIC: &[u8] = b"glibc-ld.so.cache1.1";
+    let Some(start) = data.windows(MAGIC.len()).position(|w| w == MAGIC) else {
+        return Vec::new();
+    };
+    let c = &data[start..];
+    let u32_at =
+        |o: usize| -> Option<u32> { Some(u32::from_le_bytes(c.get(o..o + 4)?.try_into().ok()?)) };
+    let cstr = |o: usize| -> Option<String> {
+        let s = c.get(o..)?;
+        let end = s.iter().position(|&b| b == 0)?;
+        Some(String::from_utf8_lossy(&s[..end]).into_owned())
+    };
+    let n = u32_at(20).unwrap_or(0) as usize;
+    let mut out = Vec::new();
+    for i in 0..n.min(c.len() / 24) {
+        let e = 48 + i * 24;
+        let (Some(k), Some(v)) = (u32_at(e + 4), u32_at(e + 8)) else {
+            break;
+        };
+        match (cstr(k as usize), cstr(v as usize)) {
+            (Some(k), Some(v)) => out.push((k, v)),
+            _ => break,
+        }
+    }
+    out
+}
+
+/// The function symbols (defined, nonzero address) of the ELF file at `path` that
+/// `pattern` names, as bpftrace 0.17 matches them: the symbol's own name, or its C++
+/// demangled name (`ns::K::get(int)`, as c++filt prints it); with `*`, every symbol whose
+/// name or demangled name matches. Mangled names, sorted, each once.
+pub fn uprobe_symbols(path: &str, pattern: &str) -> Result<Vec<String>, String> {
+    let p = resolve_binary(path);
+    let data = std::fs::read(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let file = object::File::parse(&*data)
+        .map_err(|e| format!("{}: not an ELF file: {e}", p.display()))?;
+    let glob = pattern.contains('*');
+    let mut out: Vec<String> = file
+        .symbols()
+        .chain(file.dynamic_symbols())
+        .filter(|s| s.address() != 0 && s.is_definition() && s.kind() == object::SymbolKind::Text)
+        .filter_map(|s| s.name().ok().map(str::to_string))
+        .filter(|name| {
+            let demangled = demangle(name);
+            if glob {
+                tracelang::sema::wildcard_match(pattern, name)
+                    || demangled.is_some_and(|d| tracelang::sema::wildcard_match(pattern, &d))
+            } else {
+                name == pattern || demangled.as_deref() == Some(pattern)
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    if out.is_empty() && !glob {
+        return Err(format!("{}: no symbol `{pattern}`", p.display()));
+    }
+    Ok(out)
+}
+
+/// A C++ symbol's demangled name (`_ZN2ns1K3getEi` -> `ns::K::get(int)`); None for others.
+pub fn demangle(name: &str) -> Option<String> {
+    if !name.starts_with("_Z") {
+        return None;
+    }
+    let sym = cpp_demangle::Symbol::new(name).ok()?;
+    sym.demangle(&cpp_demangle::DemangleOptions::default()).ok()
 }
 
 /// The file offset of `symbol` in the ELF file at `path` (what a uprobe attaches to).
@@ -288,4 +473,153 @@ pub fn uprobe_offset(path: &str, symbol: &str) -> Result<u64, String> {
         }
     }
     Ok(addr)
+}
+
+/// `cgroup_path(id, filter)` as bpftrace 0.17 prints it: for every cgroup hierarchy in
+/// /proc/mounts whose name matches `filter` (a v1 hierarchy is named by its mount
+/// point's last component, the v2 one `unified`), `NAME:PATH` where PATH is the directory
+/// whose inode is `id` under that mount (`/` for the mount itself; hierarchies without it
+/// left out); `unified` first, the others by name, joined with commas.
+pub fn cgroup_paths(id: u64, filter: &str) -> String {
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    let mut roots: Vec<(String, String)> = mounts
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(' ');
+            let (dev, dir) = (f.next()?, f.next()?);
+            let name = match dev {
+                "cgroup2" => "unified".to_string(),
+                "cgroup" => Path::new(dir).file_name()?.to_string_lossy().into_owned(),
+                _ => return None,
+            };
+            Some((name, dir.to_string()))
+        })
+        .filter(|(n, _)| wildcard_match(filter, n))
+        .collect();
+    roots.sort_by(|a, b| match (a.0 == "unified", b.0 == "unified") {
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        _ => a.0.cmp(&b.0),
+    });
+    let parts: Vec<String> = roots
+        .iter()
+        .map(|(name, dir)| (name, cgroup_path_in(Path::new(dir), id)))
+        .filter(|(_, p)| !p.is_empty())
+        .map(|(name, p)| format!("{name}:{p}"))
+        .collect();
+    parts.join(",")
+}
+
+/// The path under `base` of the directory with inode `id` (`/` for `base` itself).
+fn cgroup_path_in(base: &Path, id: u64) -> String {
+    use std::os::unix::fs::MetadataExt;
+    if std::fs::metadata(base).is_ok_and(|m| m.ino() == id) {
+        return "/".into();
+    }
+    let mut stack = vec![base.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let Ok(ft) = e.file_type() else { continue };
+            if !ft.is_dir() {
+                continue;
+            }
+            let p = e.path();
+            if e.metadata().is_ok_and(|m| m.ino() == id) {
+                return p
+                    .strip_prefix(base)
+                    .map(|r| format!("/{}", r.display()))
+                    .unwrap_or_default();
+            }
+            stack.push(p);
+        }
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cache in glibc's new format with two entries, written by hand.
+    fn cache(entries: &[(&str, &str)]) -> Vec<u8> {
+        let mut strings = Vec::new();
+        let table = 48 + 24 * entries.len();
+        let mut offs = Vec::new();
+        for (k, v) in entries {
+            let ko = table + strings.len();
+            strings.extend_from_slice(k.as_bytes());
+            strings.push(0);
+            let vo = table + strings.len();
+            strings.extend_from_slice(v.as_bytes());
+            strings.push(0);
+            offs.push((ko as u32, vo as u32));
+        }
+        let mut b = b"glibc-ld.so.cache1.1".to_vec();
+        b.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+        b.extend_from_slice(&(strings.len() as u32).to_le_bytes());
+        b.resize(48, 0);
+        for (k, v) in offs {
+            b.extend_from_slice(&0x303i32.to_le_bytes());
+            b.extend_from_slice(&k.to_le_bytes());
+            b.extend_from_slice(&v.to_le_bytes());
+            b.extend_from_slice(&[0; 12]);
+        }
+        b.extend_from_slice(&strings);
+        b
+    }
+
+    #[test]
+    fn ld_so_cache_entries_in_order() {
+        let c = cache(&[
+            ("libssl.so.3", "/lib/x86_64-linux-gnu/libssl.so.3"),
+            ("libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6"),
+        ]);
+        assert_eq!(
+            ld_so_cache(&c),
+            vec![
+                (
+                    "libssl.so.3".to_string(),
+                    "/lib/x86_64-linux-gnu/libssl.so.3".to_string()
+                ),
+                (
+                    "libc.so.6".to_string(),
+                    "/lib/x86_64-linux-gnu/libc.so.6".to_string()
+                ),
+            ]
+        );
+        // Truncated or foreign bytes give what is whole, never a panic.
+        for n in 0..c.len() {
+            let _ = ld_so_cache(&c[..n]);
+        }
+        assert!(ld_so_cache(b"not a cache").is_empty());
+    }
+
+    #[test]
+    fn library_names_resolve_like_the_dynamic_linker() {
+        // This host's libc (every glibc system has one in its cache).
+        if let Some(p) = resolve_library("libc") {
+            assert!(p.to_string_lossy().contains("libc.so"), "{}", p.display());
+            assert_eq!(resolve_library("c"), Some(p));
+        }
+        assert_eq!(resolve_library("no-such-library-kmodkit"), None);
+        assert_eq!(resolve_library("../libc"), None);
+    }
+
+    #[test]
+    fn task_states_come_with_or_without_kernel_headers() {
+        // From the running kernel's headers when installed, else from the stable table:
+        // either way runqlat's `#include <linux/sched.h>` gives TASK_RUNNING = 0.
+        let defs = SystemEnv::default().include_defines("linux/sched.h");
+        let v = defs
+            .iter()
+            .find(|(n, _)| n == "TASK_RUNNING")
+            .map(|(_, v)| v);
+        assert!(
+            v.is_some_and(|v| crate::lexer::parse_int(v) == Some(0)),
+            "{v:?}"
+        );
+    }
 }

@@ -411,3 +411,89 @@ exec chroot "$root" /bin/sh -c 'cd "$0" && exec "$@"' "$cwd" "$@"
         c
     }
 }
+
+/// Debian 13's bpftrace 0.23.2, the oracle of the newer tracing language, in a copy of the
+/// trixie chroot with the package installed (`scripts/oracle-trixie --bpftrace`, made once
+/// and cached beside the kmod chroot).
+#[derive(Clone, Debug)]
+pub struct TrixieBpftrace {
+    /// The chroot's directory.
+    pub root: PathBuf,
+    /// bpftrace's version inside it, e.g. `0.23.2`.
+    pub version: String,
+}
+
+/// The bpftrace 0.23 chroot, made if needed; `None` (after printing why, or panicking under
+/// CI's KMODKIT_REQUIRE_BPF=1) when it cannot be had (not root, no network, no bpf()).
+pub fn trixie_bpftrace() -> Option<TrixieBpftrace> {
+    static CACHE: std::sync::Mutex<Option<Result<TrixieBpftrace, String>>> =
+        std::sync::Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    let found = cache.get_or_insert_with(make_trixie_bpftrace);
+    match found {
+        Ok(t) => Some(t.clone()),
+        Err(e) => {
+            skip(Requirement::Bpf, e);
+            None
+        }
+    }
+}
+
+fn make_trixie_bpftrace() -> Result<TrixieBpftrace, String> {
+    for tool in ["unshare", "chroot", "mount"] {
+        let found = std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()));
+        if !found {
+            return Err(format!(
+                "`{tool}` is not installed (needed for the bpftrace 0.23 oracle)"
+            ));
+        }
+    }
+    let script = repo_root().join("scripts/oracle-trixie");
+    let run = |arg: &str| -> Result<String, String> {
+        let out = Command::new(&script)
+            .arg(arg)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/oracle-trixie {arg} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let root = PathBuf::from(run("--bpftrace")?);
+    let version = run("--bpftrace-version")?;
+    if version.is_empty() {
+        return Err(format!("{}: no bpftrace inside", root.display()));
+    }
+    Ok(TrixieBpftrace { root, version })
+}
+
+impl TrixieBpftrace {
+    /// A command running the chroot's bpftrace against the host kernel: tracefs mounted on
+    /// the host's /sys/kernel/tracing if it is not, then the host's /proc, /sys and /dev
+    /// and each of `binds` (absolute host directories, e.g. a workload's) at the same paths
+    /// inside. The mounts live in a private mount namespace (`unshare -m`) and vanish with
+    /// the command. Add bpftrace's arguments to it.
+    pub fn command(&self, binds: &[&Path]) -> Command {
+        const SCRIPT: &str = r#"set -e
+root=$1; n=$2; shift 2
+[ -e /sys/kernel/tracing/events ] || mount -t tracefs nodev /sys/kernel/tracing
+for d in /proc /sys /dev; do mkdir -p "$root$d"; mount --rbind "$d" "$root$d"; done
+while [ "$n" -gt 0 ]; do
+  mkdir -p "$root$1"
+  mount --bind "$1" "$root$1"
+  n=$((n - 1)); shift
+done
+exec chroot "$root" /usr/bin/bpftrace "$@"
+"#;
+        let mut c = Command::new("unshare");
+        c.args(["-m", "--propagation", "private", "sh", "-c", SCRIPT, "sh"])
+            .arg(&self.root)
+            .arg(binds.len().to_string())
+            .args(binds);
+        c
+    }
+}

@@ -27,6 +27,17 @@ pub struct Program {
     /// `#include <NAME>` / `#include "NAME"`: the headers named, whose integer `#define`s
     /// the script may use (types come from BTF).
     pub includes: Vec<String>,
+    /// `config = { key = value; ... }` (bpftrace 0.19 and later), before the probes.
+    pub config: Vec<ConfigItem>,
+}
+
+/// One `key = value` of a `config = { ... }` block, the value a literal as written.
+#[derive(Debug, Clone)]
+pub struct ConfigItem {
+    pub key: String,
+    pub value: Expr,
+    /// The `=`, where bpftrace 0.23 points its errors.
+    pub span: Span,
 }
 
 /// `#define NAME VALUE`: an integer constant the script can name.
@@ -101,6 +112,22 @@ pub enum Stmt {
     While {
         cond: Expr,
         body: Vec<Stmt>,
+    },
+    /// `let $name;`, `let $name: TYPE;`, `let $name [: TYPE] = value;` (bpftrace 0.21+):
+    /// declares the variable, fixing its type when one is written.
+    Let {
+        name: String,
+        ty: Option<String>,
+        value: Option<Expr>,
+        span: Span,
+    },
+    /// `for ($kv : @map) { ... }` (bpftrace 0.20+): the body runs once per element, `$kv`
+    /// being the tuple (key, value).
+    For {
+        var: String,
+        map: Expr,
+        body: Vec<Stmt>,
+        span: Span,
     },
     Break(Span),
     Continue(Span),

@@ -53,6 +53,16 @@ const GET_CURRENT_TASK: i32 = 35;
 const PROBE_READ_USER: i32 = 112;
 const PROBE_READ_KERNEL: i32 = 113;
 const GET_FUNC_IP: i32 = 173;
+const PROBE_READ_USER_STR: i32 = 114;
+const PROBE_READ_KERNEL_STR: i32 = 115;
+const RINGBUF_RESERVE: i32 = 131;
+const RINGBUF_SUBMIT: i32 = 132;
+const D_PATH: i32 = 147;
+
+/// `join()`: the arguments it reads at most and the bytes kept of each (bpftrace 0.17's
+/// `join_argnum` and `join_argsize`).
+pub const JOIN_ARGNUM: usize = 16;
+pub const JOIN_ARGSIZE: usize = 1024;
 
 /// Ring buffer size in bytes (a power of two, a multiple of the page size).
 pub const RINGBUF_SIZE: u32 = 256 * 1024;
@@ -77,18 +87,113 @@ pub struct ProgSpec {
     pub name: String,
     pub prog_type: u32,
     pub insns: Vec<Insn>,
+    /// A kfunc's BTF `FUNC` id in vmlinux (what the program is loaded for), 0 otherwise.
+    pub attach_btf_id: u32,
+    /// Where each function after the main one starts (the callbacks of `for` loops), in
+    /// instructions; the kernel wants them described by BTF ([`funcs_btf`]).
+    pub funcs: Vec<u32>,
 }
+
+/// The BTF `FUNC` type of a program's main function in [`funcs_btf`].
+pub const BTF_MAIN_FUNC: u32 = 4;
+/// The BTF `FUNC` type of a `bpf_for_each_map_elem` callback in [`funcs_btf`].
+pub const BTF_CALLBACK_FUNC: u32 = 6;
+
+/// The BTF that describes the functions of a program with callbacks (the kernel refuses a
+/// callback without it): `long prog(void *ctx)` and `long cb(void *map, void *key,
+/// void *value, void *ctx)`, both static.
+pub fn funcs_btf() -> Vec<u8> {
+    let strings = b"\0long\0ctx\0map\0key\0value\0prog\0cb\0";
+    let name = |s: &str| -> u32 {
+        let at = strings
+            .windows(s.len() + 2)
+            .position(|w| w[0] == 0 && &w[1..=s.len()] == s.as_bytes() && w[s.len() + 1] == 0)
+            .expect("the name is in the table");
+        at as u32 + 1
+    };
+    const INT: u32 = 1;
+    const PTR: u32 = 2;
+    const FUNC: u32 = 12;
+    const FUNC_PROTO: u32 = 13;
+    let info = |kind: u32, vlen: u32| (kind << 24) | vlen;
+    let mut t: Vec<u32> = Vec::new();
+    // [1] long: 8 bytes, signed, 64 bits.
+    t.extend([name("long"), info(INT, 0), 8, (1 << 24) | 64]);
+    // [2] void *
+    t.extend([0, info(PTR, 0), 0]);
+    // [3] long (void *ctx)
+    t.extend([0, info(FUNC_PROTO, 1), 1, name("ctx"), 2]);
+    // [4] prog
+    t.extend([name("prog"), info(FUNC, 0), 3]);
+    // [5] long (void *map, void *key, void *value, void *ctx)
+    t.extend([0, info(FUNC_PROTO, 4), 1]);
+    for p in ["map", "key", "value", "ctx"] {
+        t.extend([name(p), 2]);
+    }
+    // [6] cb
+    t.extend([name("cb"), info(FUNC, 0), 5]);
+    let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut out = Vec::new();
+    out.extend(0xeb9f_u16.to_le_bytes());
+    out.extend([1u8, 0]);
+    for v in [
+        24u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        out.extend(v.to_le_bytes());
+    }
+    out.extend(types);
+    out.extend(strings);
+    out
+}
+
+/// A `for` loop whose body is still to be compiled as a callback.
+#[derive(Clone)]
+struct PendingFor {
+    /// The `ld_imm64` that loads the callback's address.
+    ld_pos: usize,
+    var: String,
+    map: String,
+    body: Vec<Stmt>,
+}
+
+/// `bpf_for_each_map_elem` (helper 164) and the `ld_imm64` source of a function's address.
+const FOR_EACH_MAP_ELEM: i32 = 164;
+/// `bpf_map_lookup_percpu_elem` (helper 195, Linux 5.19): one CPU's value of a per-CPU map.
+const MAP_LOOKUP_PERCPU_ELEM: i32 = 195;
+/// The most CPUs a loop over a per-CPU map adds up: the verifier follows every round of
+/// that loop, and refuses more than about 8000 jumps in one path.
+const MAX_CPUS: u32 = 1024;
+const PSEUDO_FUNC: u8 = 4;
 
 /// What user space does when a record with this action's index arrives.
 #[derive(Debug, Clone)]
 pub enum Action {
     Exit,
-    Printf { pieces: Vec<Piece>, args: Vec<Ty> },
+    Printf {
+        pieces: Vec<Piece>,
+        args: Vec<Ty>,
+    },
     PrintValue(Ty),
-    PrintMap { map: usize, top: usize, div: u64 },
+    PrintMap {
+        map: usize,
+        top: usize,
+        div: u64,
+    },
     Time(String),
     Clear(usize),
     Zero(usize),
+    /// `join(array, delim)`: the record holds [`JOIN_ARGNUM`] NUL-terminated strings of
+    /// [`JOIN_ARGSIZE`] bytes after a second word; the first empty one ends the list.
+    Join(String),
+    /// `cat(FORMAT, args...)`: the file named by the formatted arguments, printed.
+    Cat {
+        pieces: Vec<Piece>,
+        args: Vec<Ty>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -103,6 +208,9 @@ pub struct Compiled {
     /// The stack-trace maps (frame limit, index in `maps`; 0 is the default limit), one
     /// per limit used, as bpftrace keeps them.
     pub stackmaps: Vec<(u16, usize)>,
+    /// Whether the maps are printed at exit (`config = { print_maps_on_exit = 0 }` turns it
+    /// off).
+    pub print_maps_on_exit: bool,
 }
 
 impl Compiled {
@@ -141,7 +249,26 @@ pub struct Options {
     /// Frames kept per stack by default: the running kernel's `perf_event_max_stack`, as
     /// bpftrace uses; 0 means the kernel's default, [`DEFAULT_MAX_STACK`].
     pub max_stack: u32,
+    /// The machine's possible CPUs, over which a `for` loop adds up a per-CPU map's
+    /// values; 0 means [`DEFAULT_CPUS`].
+    pub cpus: u32,
+    /// Instructions per program before code generation stops; 0 means [`MAX_INSNS`] (the
+    /// fuzz harness uses a smaller limit so that each input stays cheap).
+    pub max_insns: usize,
 }
+
+impl Options {
+    fn insn_limit(&self) -> usize {
+        if self.max_insns == 0 {
+            MAX_INSNS
+        } else {
+            self.max_insns
+        }
+    }
+}
+
+/// CPUs assumed when [`Options::cpus`] is not given.
+pub const DEFAULT_CPUS: u32 = 64;
 
 /// The kernel's default `perf_event_max_stack`.
 pub const DEFAULT_MAX_STACK: u32 = 127;
@@ -156,9 +283,9 @@ pub const MAX_INSNS: usize = 1_000_000;
 /// compiles its body once per match, and this keeps that product within memory.
 pub const MAX_TOTAL_INSNS: usize = 16 * MAX_INSNS;
 
-fn too_large(span: Span) -> Diagnostic {
+fn too_large(span: Span, limit: usize) -> Diagnostic {
     Diagnostic::new(
-        format!("BPF program is too large: more than {MAX_INSNS} instructions"),
+        format!("BPF program is too large: more than {limit} instructions"),
         span,
         "this makes the program larger than the kernel loads",
     )
@@ -174,6 +301,8 @@ fn stmt_span(s: &Stmt) -> Span {
         Stmt::AssignMap { span, .. }
         | Stmt::AssignVar { span, .. }
         | Stmt::Unroll { span, .. }
+        | Stmt::Let { span, .. }
+        | Stmt::For { span, .. }
         | Stmt::Break(span)
         | Stmt::Continue(span)
         | Stmt::Return(span) => *span,
@@ -243,6 +372,9 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             opts,
             exit_label: 0,
             stack_limits: &mut stack_limits,
+            var_area: 0,
+            pending: Vec::new(),
+            cb_starts: Vec::new(),
         };
         g.exit_label = g.label();
         g.emit(mov_reg(9, 1));
@@ -254,6 +386,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             g.zero(off, round8(ty.size()).max(8));
             g.vars.insert(name.clone(), off);
         }
+        g.var_area = g.stack;
         if let Some(p) = &probe.predicate {
             let l = g.exit_label;
             g.branch(p, false, l)?;
@@ -263,13 +396,20 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         g.bind(l);
         g.emit(mov_imm(0, 0));
         g.emit(exit());
+        g.emit_callbacks(probe.span)?;
+        let cb_starts = std::mem::take(&mut g.cb_starts);
+        let before = g.insns.len();
         let insns = g.finish(probe.span)?;
+        // finish() may drop the first instruction (the context's save): one less for all.
+        let shift = before - insns.len();
+        let funcs = cb_starts.iter().map(|s| (s - shift) as u32).collect();
         total += insns.len();
-        if total > MAX_TOTAL_INSNS {
+        if total > MAX_TOTAL_INSNS / MAX_INSNS * opts.insn_limit() {
             return Err(Diagnostic::new(
                 format!(
-                    "the programs are too large together: more than {MAX_TOTAL_INSNS} \
+                    "the programs are too large together: more than {} \
                      instructions for {} probes",
+                    MAX_TOTAL_INSNS / MAX_INSNS * opts.insn_limit(),
                     idx + 1
                 ),
                 probe.span,
@@ -291,6 +431,8 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             name: inst.name.clone(),
             prog_type,
             insns,
+            attach_btf_id: inst.btf_func.unwrap_or(0),
+            funcs,
         });
     }
     let mut stackmaps = Vec::new();
@@ -324,6 +466,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
         actions,
         probe_names,
         stackmaps,
+        print_maps_on_exit: a.config.print_maps_on_exit,
     })
 }
 
@@ -350,6 +493,12 @@ struct Gen<'a> {
     exit_label: usize,
     /// The frame limits of the stack maps, in the order they follow the ring buffer.
     stack_limits: &'a mut Vec<u16>,
+    /// Bytes of the frame the scratch variables take (they come first).
+    var_area: usize,
+    /// `for` loops whose callbacks are compiled after the main function.
+    pending: Vec<PendingFor>,
+    /// Where each callback starts.
+    cb_starts: Vec<usize>,
 }
 
 const FP: u8 = 10;
@@ -397,8 +546,8 @@ impl Gen<'_> {
     /// Resolves jumps and drops the context save when unused; an error (at `span`, the
     /// probe) when a jump is farther than the 16-bit offset of an instruction reaches.
     fn finish(mut self, span: Span) -> Result<Vec<Insn>, Diagnostic> {
-        if self.insns.len() > MAX_INSNS {
-            return Err(too_large(span));
+        if self.insns.len() > self.opts.insn_limit() {
+            return Err(too_large(span, self.opts.insn_limit()));
         }
         for &(at, l) in &self.fixups {
             let target = self.labels[l].unwrap_or(self.insns.len());
@@ -449,6 +598,87 @@ impl Gen<'_> {
             }
         }
         Ok(self.insns)
+    }
+
+    /// Compiles the callbacks of the `for` loops met so far (and of loops inside them), each
+    /// a function after the main one: `long cb(map, key, value, ctx)`. Its frame mirrors the
+    /// main one's variables: they are copied in from `ctx` (the caller's), the loop variable
+    /// is filled with the element's key and value, the body runs, and the variables are
+    /// copied back; then 0 (go on).
+    fn emit_callbacks(&mut self, span: Span) -> Result<(), Diagnostic> {
+        let mut next = 0;
+        while next < self.pending.len() {
+            let p = self.pending[next].clone();
+            next += 1;
+            let start = self.insns.len();
+            self.insns[p.ld_pos].imm = (start - p.ld_pos - 1) as i32;
+            self.cb_starts.push(start);
+            let saved_loops = std::mem::take(&mut self.loops);
+            self.stack = self.var_area;
+            self.depth = 0;
+            let area = self.var_area as i16;
+            let ctx_slot = self.alloc(8, span)?;
+            self.emit(stx(DW, FP, 4, ctx_slot));
+            for o in (0..area).step_by(8) {
+                self.emit(ldx(DW, 1, 4, o));
+                self.emit(stx(DW, FP, 1, o - area));
+            }
+            let kv = self.vars[&p.var];
+            let Some(Ty::Tuple(items)) = self.a.instances[self.inst].vars.get(&p.var) else {
+                return Err(Diagnostic::new(
+                    "the loop variable is not a tuple",
+                    span,
+                    "here",
+                ));
+            };
+            let ks = round8(items[0].size()) as i16;
+            let vs = round8(items[1].size()) as i16;
+            for o in (0..ks).step_by(8) {
+                self.emit(ldx(DW, 1, 2, o));
+                self.emit(stx(DW, FP, 1, kv + o));
+            }
+            if self.a.maps[&p.map].value.is_per_cpu() {
+                // A count or a sum: the total over the CPUs, read one by one with the key
+                // just copied (r6: the CPU, r7: the total).
+                let m = self.map_idx(&p.map);
+                let (l_top, l_end) = (self.label(), self.label());
+                self.emit(mov_imm(6, 0));
+                self.emit(mov_imm(7, 0));
+                self.bind(l_top);
+                self.load_map(1, m);
+                self.frame_ptr(2, kv);
+                self.emit(mov_reg(3, 6));
+                self.emit(call(MAP_LOOKUP_PERCPU_ELEM));
+                self.jump_imm(JEQ, 0, 0, l_end);
+                self.emit(ldx(DW, 1, 0, 0));
+                self.emit(alu_reg(ADD, 7, 1));
+                self.emit(alu_imm(ADD, 6, 1));
+                let cpus = match self.opts.cpus {
+                    0 => DEFAULT_CPUS,
+                    n => n.min(MAX_CPUS),
+                };
+                self.jump_imm(JLT, 6, cpus as i32, l_top);
+                self.bind(l_end);
+                self.emit(stx(DW, FP, 7, kv + ks));
+            } else {
+                for o in (0..vs).step_by(8) {
+                    self.emit(ldx(DW, 1, 3, o));
+                    self.emit(stx(DW, FP, 1, kv + ks + o));
+                }
+            }
+            self.stmts(&p.body)?;
+            if area > 0 {
+                self.emit(ldx(DW, 2, FP, ctx_slot));
+                for o in (0..area).step_by(8) {
+                    self.emit(ldx(DW, 1, FP, o - area));
+                    self.emit(stx(DW, 2, 1, o));
+                }
+            }
+            self.emit(mov_imm(0, 0));
+            self.emit(exit());
+            self.loops = saved_loops;
+        }
+        Ok(())
     }
 
     fn alloc(&mut self, size: usize, span: Span) -> Result<i16, Diagnostic> {
@@ -530,8 +760,8 @@ impl Gen<'_> {
             let mark = self.stack;
             self.stmt(s)?;
             self.stack = mark;
-            if self.insns.len() > MAX_INSNS {
-                return Err(too_large(stmt_span(s)));
+            if self.insns.len() > self.opts.insn_limit() {
+                return Err(too_large(stmt_span(s), self.opts.insn_limit()));
             }
         }
         Ok(())
@@ -576,7 +806,9 @@ impl Gen<'_> {
                 for _ in 0..*count {
                     // Too large: blame the outermost unroll, which multiplies the rest.
                     match self.stmts(body) {
-                        Err(_) if self.insns.len() > MAX_INSNS => return Err(too_large(*span)),
+                        Err(_) if self.insns.len() > self.opts.insn_limit() => {
+                            return Err(too_large(*span, self.opts.insn_limit()))
+                        }
                         r => r?,
                     }
                 }
@@ -594,6 +826,50 @@ impl Gen<'_> {
                     self.jump(l_top);
                 }
                 self.bind(l_end);
+                Ok(())
+            }
+            Stmt::Let {
+                name, value, span, ..
+            } => match value {
+                Some(v) => self.stmt(&Stmt::AssignVar {
+                    name: name.clone(),
+                    op: None,
+                    value: v.clone(),
+                    span: *span,
+                }),
+                // The variable's slot is zeroed when the program starts.
+                None => Ok(()),
+            },
+            Stmt::For {
+                var,
+                map,
+                body,
+                span,
+            } => {
+                // bpf_for_each_map_elem(map, callback, ctx, 0), the callback compiled after
+                // the main function ([`Gen::emit_callbacks`]); ctx points at this frame's
+                // variables, which the callback copies in and back out.
+                let ExprKind::Map { name, .. } = &map.kind else {
+                    return Err(Diagnostic::new("expected a map", map.span, "here"));
+                };
+                let _ = span;
+                let m = self.map_idx(name);
+                self.load_map(1, m);
+                let ld_pos = self.insns.len();
+                self.emit2(ld_imm64(2, PSEUDO_FUNC, 0));
+                if self.var_area > 0 {
+                    self.frame_ptr(3, -(self.var_area as i16));
+                } else {
+                    self.emit(mov_imm(3, 0));
+                }
+                self.emit(mov_imm(4, 0));
+                self.emit(call(FOR_EACH_MAP_ELEM));
+                self.pending.push(PendingFor {
+                    ld_pos,
+                    var: var.clone(),
+                    map: name.clone(),
+                    body: body.clone(),
+                });
                 Ok(())
             }
             Stmt::Break(_) => {
@@ -619,6 +895,17 @@ impl Gen<'_> {
 
     /// Writes the value of `e` (of storage type `ty`) into the stack at `off`.
     fn store(&mut self, ty: &Ty, e: &Expr, off: i16) -> Result<(), Diagnostic> {
+        if let ExprKind::Var(v) = &e.kind {
+            if matches!(
+                ty,
+                Ty::Inet | Ty::MacAddr | Ty::Buf(_) | Ty::Timestamp(_) | Ty::CgroupPath(_)
+            ) {
+                // A value a function made earlier: copied from its variable.
+                let src = self.vars[v];
+                self.copy(off, src, round8(ty.size()));
+                return Ok(());
+            }
+        }
         match ty {
             Ty::Str(16) if matches!(&e.kind, ExprKind::Builtin(b) if b == "comm") => {
                 // Straight into place: the helper fills all 16 bytes.
@@ -638,6 +925,13 @@ impl Gen<'_> {
             }
             Ty::Tuple(ts) => {
                 let ExprKind::Tuple(items) = &e.kind else {
+                    // A tuple kept on the stack (`$t`, `$kv.0`): copied whole.
+                    if let Some((src, t)) = self.stack_tuple(e)? {
+                        if t.size() == ty.size() {
+                            self.copy(off, src, round8(ty.size()));
+                            return Ok(());
+                        }
+                    }
                     return Err(Diagnostic::new("expected a tuple", e.span, "here"));
                 };
                 let mut o = off;
@@ -670,6 +964,93 @@ impl Gen<'_> {
                     self.emit(alu_imm(RSH, 0, 32));
                     self.emit(stx(DW, FP, 0, off + 8));
                 }
+            }
+            Ty::Inet => {
+                // [family][address]: the family given, or from the address's size.
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected ntop()", e.span, "here"));
+                };
+                let addr = args.last().expect("sema checks ntop's arguments");
+                self.zero(off, 24);
+                let at = self.ty(addr)?;
+                if args.len() == 2 {
+                    let r = self.int(&args[0])?;
+                    self.emit(stx(DW, FP, r, off));
+                    self.free();
+                } else {
+                    let v6 = match at {
+                        Ty::Array(id) => self.a.types().and_then(|b| b.size_of(id)) == Some(16),
+                        Ty::Str(n) => n == 16,
+                        _ => false,
+                    };
+                    self.emit(st(DW, FP, off, if v6 { 10 } else { 2 }));
+                }
+                match at {
+                    Ty::Str(n) => self.read_into(addr, off + 8, n.min(16))?,
+                    Ty::Array(id) => {
+                        let n = self.a.types().and_then(|b| b.size_of(id)).unwrap_or(4);
+                        self.read_into(addr, off + 8, (n as usize).min(16))?;
+                    }
+                    _ => {
+                        let r = self.int(addr)?;
+                        self.emit(stx(W, FP, r, off + 8));
+                        self.free();
+                    }
+                }
+            }
+            Ty::MacAddr => {
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected macaddr()", e.span, "here"));
+                };
+                self.zero(off, 8);
+                self.read_into(&args[0], off, 6)?;
+            }
+            Ty::Buf(n) => {
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected buf()", e.span, "here"));
+                };
+                let n = *n;
+                self.zero(off, 8 + round8(n));
+                match args.get(1).map(|a| &a.kind) {
+                    None | Some(ExprKind::Int(_)) => {
+                        self.emit(st(DW, FP, off, n as i32));
+                        self.read_into(&args[0], off + 8, n)?;
+                    }
+                    Some(_) => {
+                        let p = match self.ty(&args[0])? {
+                            Ty::Array(_) => self.addr(&args[0])?,
+                            _ => self.int(&args[0])?,
+                        };
+                        let l = self.int(&args[1])?;
+                        let ok = self.label();
+                        self.jump_imm(JLE, l, n as i32, ok);
+                        self.emit(mov_imm(l, n as i32));
+                        self.bind(ok);
+                        self.emit(stx(DW, FP, l, off));
+                        self.frame_ptr(1, off + 8);
+                        self.emit(mov_reg(2, l));
+                        self.emit(mov_reg(3, p));
+                        self.emit(call(self.read_helper(&args[0])));
+                        self.free();
+                        self.free();
+                    }
+                }
+            }
+            Ty::CgroupPath(_) => {
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected cgroup_path()", e.span, "here"));
+                };
+                let r = self.int(&args[0])?;
+                self.emit(stx(DW, FP, r, off));
+                self.free();
+            }
+            Ty::Timestamp(_) => {
+                let ExprKind::Call { args, .. } = &e.kind else {
+                    return Err(Diagnostic::new("expected strftime()", e.span, "here"));
+                };
+                let r = self.int(&args[1])?;
+                self.emit(stx(DW, FP, r, off));
+                self.free();
             }
             Ty::Ksym | Ty::Usym => {
                 // The address; for usym also the process (bpftrace's layout: addr, pid).
@@ -728,9 +1109,16 @@ impl Gen<'_> {
             return Ok(off);
         }
         let mut o = off;
-        for (t, k) in info.keys.iter().zip(keys) {
-            self.store(t, k, o)?;
-            o += round8(t.size()) as i16;
+        if let ([one], true) = (keys, info.keys.len() > 1) {
+            // One tuple for several keys (`@m[(1, "a")]`, `@m[$t]`): bpftrace 0.23 takes
+            // its elements as the keys, laid out as a tuple is.
+            self.store(&Ty::Tuple(info.keys.clone()), one, o)?;
+            o += info.keys.iter().map(|t| round8(t.size())).sum::<usize>() as i16;
+        } else {
+            for (t, k) in info.keys.iter().zip(keys) {
+                self.store(t, k, o)?;
+                o += round8(t.size()) as i16;
+            }
         }
         if info.value.has_bucket() {
             self.emit(st(DW, FP, o, 0));
@@ -940,6 +1328,31 @@ impl Gen<'_> {
                 }
                 self.output(off, size);
             }
+            "cat" => {
+                let ExprKind::Str(fmt) = &args[0].kind else {
+                    return Ok(());
+                };
+                let pieces =
+                    parse_format(fmt).map_err(|m| Diagnostic::new(m, args[0].span, "here"))?;
+                let tys: Vec<Ty> = args[1..]
+                    .iter()
+                    .map(|a| self.ty(a))
+                    .collect::<Result<_, _>>()?;
+                let size = 8 + tys.iter().map(|t| round8(t.size()).max(8)).sum::<usize>();
+                let id = self.add_action(Action::Cat {
+                    pieces,
+                    args: tys.iter().map(Ty::stored).collect(),
+                });
+                let off = self.alloc(size, e.span)?;
+                self.emit(st(DW, FP, off, id));
+                let mut o = off + 8;
+                for (t, a) in tys.iter().zip(&args[1..]) {
+                    self.store(t, a, o)?;
+                    o += round8(t.size()).max(8) as i16;
+                }
+                self.output(off, size);
+            }
+            "join" => self.join(e, args)?,
             "exit" => {
                 let id = self.add_action(Action::Exit);
                 let off = self.alloc(8, e.span)?;
@@ -1029,6 +1442,81 @@ impl Gen<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `join(array [, delim])`: reserves a record in the ring buffer (16 KiB is more than
+    /// the stack holds), reads the array's pointers one by one until a NULL, each string
+    /// into its slot, and submits it.
+    fn join(&mut self, e: &Expr, args: &[Expr]) -> Result<(), Diagnostic> {
+        let delim = match args.get(1).map(|a| &a.kind) {
+            Some(ExprKind::Str(d)) => d.clone(),
+            _ => " ".to_string(),
+        };
+        let read = self.read_helper(&args[0]);
+        let read_str = if read == PROBE_READ_USER {
+            PROBE_READ_USER_STR
+        } else {
+            PROBE_READ_KERNEL_STR
+        };
+        let id = self.add_action(Action::Join(delim));
+        let size = 16 + JOIN_ARGNUM * JOIN_ARGSIZE;
+        let slot = self.alloc(8, e.span)?;
+        let base = self.int(&args[0])?;
+        let rec = self.take(e.span)?;
+        let done = self.label();
+        let submit = self.label();
+        self.load_map(1, self.ringbuf);
+        self.emit(mov_imm(2, size as i32));
+        self.emit(mov_imm(3, 0));
+        self.emit(call(RINGBUF_RESERVE));
+        self.emit(mov_reg(rec, 0));
+        self.jump_imm(JEQ, rec, 0, done);
+        self.emit(st(DW, rec, 0, id));
+        self.emit(st(DW, rec, 8, 0));
+        for i in 0..JOIN_ARGNUM {
+            let at = (16 + i * JOIN_ARGSIZE) as i16;
+            self.emit(st(DW, FP, slot, 0));
+            self.frame_ptr(1, slot);
+            self.emit(mov_imm(2, 8));
+            self.emit(mov_reg(3, base));
+            if i > 0 {
+                self.emit(alu_imm(ADD, 3, 8 * i as i32));
+            }
+            self.emit(call(read));
+            self.emit(ldx(DW, 3, FP, slot));
+            let present = self.label();
+            self.jump_imm(JNE, 3, 0, present);
+            self.emit(st(B, rec, at, 0));
+            self.jump(submit);
+            self.bind(present);
+            self.emit(mov_reg(1, rec));
+            self.emit(alu_imm(ADD, 1, at as i32));
+            self.emit(mov_imm(2, JOIN_ARGSIZE as i32));
+            self.emit(call(read_str));
+        }
+        self.bind(submit);
+        self.emit(mov_reg(1, rec));
+        self.emit(mov_imm(2, 0));
+        self.emit(call(RINGBUF_SUBMIT));
+        self.bind(done);
+        self.free();
+        self.free();
+        Ok(())
+    }
+
+    /// Writes the bytes at the address `e` gives (an array's place, or a pointer's value)
+    /// into the stack at `off`: `n` bytes read with the helper for that memory.
+    fn read_into(&mut self, e: &Expr, off: i16, n: usize) -> Result<(), Diagnostic> {
+        let r = match self.ty(e)? {
+            Ty::Array(_) | Ty::Str(_) => self.addr(e)?,
+            _ => self.int(e)?,
+        };
+        self.frame_ptr(1, off);
+        self.emit(mov_imm(2, n as i32));
+        self.emit(mov_reg(3, r));
+        self.emit(call(self.read_helper(e)));
+        self.free();
         Ok(())
     }
 
@@ -1400,6 +1888,36 @@ impl Gen<'_> {
                 self.bind(l_end);
                 Ok(r)
             }
+            ExprKind::Field { .. } if self.stack_tuple(e)?.is_some() => {
+                let (off, t) = self.stack_tuple(e)?.expect("checked by the guard");
+                let r = self.take(e.span)?;
+                self.emit(ldx(DW, r, FP, off));
+                if let Ty::Int { size, signed } = t {
+                    self.narrow(r, size, signed);
+                }
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "has_key" => {
+                // has_key(@m, key): whether a lookup finds the key.
+                let ExprKind::Map { name: m, .. } = &args[0].kind else {
+                    return Err(Diagnostic::new("expected a map", args[0].span, "here"));
+                };
+                let info = self.a.maps[m].clone();
+                let keys: Vec<Expr> = match &args[1].kind {
+                    ExprKind::Tuple(items) if info.keys.len() > 1 => items.clone(),
+                    _ => vec![args[1].clone()],
+                };
+                let idx = self.map_idx(m);
+                let key = self.key(&info, &keys, e.span)?;
+                self.lookup(idx, key);
+                let r = self.take(e.span)?;
+                self.imm(r, 1);
+                let l = self.label();
+                self.jump_imm(JNE, 0, 0, l);
+                self.imm(r, 0);
+                self.bind(l);
+                Ok(r)
+            }
             ExprKind::Field {
                 expr: base,
                 field,
@@ -1460,6 +1978,56 @@ impl Gen<'_> {
                 if let Ty::Int { size, signed } = t {
                     self.narrow(r, size, signed);
                 }
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "kaddr" => {
+                let addr = match &args[0].kind {
+                    ExprKind::Str(sym) => self.a.kernel_symbols.get(sym).copied().unwrap_or(0),
+                    _ => 0,
+                };
+                let r = self.take(e.span)?;
+                self.emit2(ld_imm64(r, 0, addr));
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "uaddr" => {
+                let addr = match (&self.a.instances[self.inst].kind, &args[0].kind) {
+                    (ProbeKind::Uprobe { path, .. }, ExprKind::Str(sym)) => self
+                        .a
+                        .user_symbols
+                        .get(&(path.clone(), sym.clone()))
+                        .copied()
+                        .unwrap_or(0),
+                    _ => 0,
+                };
+                let r = self.take(e.span)?;
+                self.emit2(ld_imm64(r, 0, addr));
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "bswap" => {
+                let size = match self.ty(&args[0])? {
+                    Ty::Int { size, .. } => size,
+                    _ => 8,
+                };
+                let r = self.int(&args[0])?;
+                if size > 1 {
+                    // BPF_ALU | BPF_END | BPF_TO_BE: a swap on a little-endian machine.
+                    self.emit(Insn::new(
+                        bpf_insn::insn::class::ALU | END | 0x08,
+                        r,
+                        0,
+                        0,
+                        i32::from(size) * 8,
+                    ));
+                }
+                Ok(r)
+            }
+            ExprKind::Call { name, args } if name == "reg" => {
+                let off = match &args[0].kind {
+                    ExprKind::Str(n) => crate::sema::pt_regs_offset(n).unwrap_or(0),
+                    _ => 0,
+                };
+                let r = self.take(e.span)?;
+                self.emit(ldx(DW, r, CTX, off));
                 Ok(r)
             }
             ExprKind::Call { name, args } if name == "strncmp" => {
@@ -1584,8 +2152,9 @@ impl Gen<'_> {
                 // `func`: the probe's function name, known at compile time.
                 let name = match &self.a.instances[self.inst].kind {
                     ProbeKind::Uprobe { symbol, .. } => symbol.clone(),
+                    // A module's function (`MODULE:FUNC`) is named without its module.
                     ProbeKind::Kprobe { function, .. } | ProbeKind::Kfunc { function, .. } => {
-                        function.clone()
+                        function.rsplit(':').next().unwrap_or("").to_string()
                     }
                     _ => String::new(),
                 };
@@ -1594,6 +2163,10 @@ impl Gen<'_> {
                 Ok((off, cap))
             }
             ExprKind::Var(v) => Ok((self.vars[v], cap)),
+            ExprKind::Field { .. } if self.stack_tuple(e)?.is_some() => {
+                let (off, _) = self.stack_tuple(e)?.expect("checked by the guard");
+                Ok((off, cap))
+            }
             ExprKind::Map { name, keys } => {
                 let info = self.a.maps[name].clone();
                 let m = self.map_idx(name);
@@ -1649,6 +2222,19 @@ impl Gen<'_> {
                 self.emit(call(PROBE_READ_STR));
                 Ok((off, cap))
             }
+            ExprKind::Call { name, args } if name == "path" => {
+                // bpf_d_path(path, buf, size): the pointer straight from the arguments,
+                // which the verifier knows as a `struct path *`.
+                let off = self.alloc(cap, e.span)?;
+                self.zero(off, cap);
+                let r = self.int(&args[0])?;
+                self.emit(mov_reg(1, r));
+                self.frame_ptr(2, off);
+                self.emit(mov_imm(3, n as i32));
+                self.emit(call(D_PATH));
+                self.free();
+                Ok((off, cap))
+            }
             ExprKind::Call { name, args } if name == "str" => {
                 let at = match self.a.positional_str_ty(&args[0]) {
                     Some(t) => t,
@@ -1694,6 +2280,29 @@ impl Gen<'_> {
                 e.span,
                 "here",
             )),
+        }
+    }
+
+    /// Where an element of a tuple kept on the stack (`$t.0`, `$kv.0.1`) lives: its frame
+    /// offset and type; None when `e` is no such element.
+    fn stack_tuple(&self, e: &Expr) -> Result<Option<(i16, Ty)>, Diagnostic> {
+        match &e.kind {
+            ExprKind::Var(v) => Ok(match self.a.instances[self.inst].vars.get(v) {
+                Some(t @ Ty::Tuple(_)) => self.vars.get(v).map(|off| (*off, t.clone())),
+                _ => None,
+            }),
+            ExprKind::Field {
+                expr,
+                field,
+                field_span,
+            } => {
+                let Some((off, Ty::Tuple(items))) = self.stack_tuple(expr)? else {
+                    return Ok(None);
+                };
+                let (t, at) = crate::sema::tuple_item(&items, field, *field_span)?;
+                Ok(Some((off + at as i16, t)))
+            }
+            _ => Ok(None),
         }
     }
 

@@ -61,6 +61,16 @@ fn stmt_needs(s: &Stmt, defined: &[&str]) -> bool {
         Stmt::While { cond, body } => {
             expr_needs(cond, defined) || body.iter().any(|s| stmt_needs(s, defined))
         }
+        Stmt::Let { ty, value, .. } => {
+            // A declared type other than bpftrace's own names is a C type, from BTF.
+            ty.as_deref().is_some_and(|t| {
+                let base = t.split('[').next().unwrap_or(t);
+                !(crate::parser::CAST_TYPES.contains(&base) || matches!(base, "bool" | "string"))
+            }) || value.as_ref().is_some_and(|v| expr_needs(v, defined))
+        }
+        Stmt::For { map, body, .. } => {
+            expr_needs(map, defined) || body.iter().any(|s| stmt_needs(s, defined))
+        }
         Stmt::Break(_) | Stmt::Continue(_) | Stmt::Return(_) => false,
     }
 }
@@ -83,6 +93,10 @@ fn expr_needs(e: &Expr, defined: &[&str]) -> bool {
         ExprKind::Unary { expr, .. } => expr_needs(expr, defined),
         ExprKind::Ternary { cond, then, els } => {
             expr_needs(cond, defined) || expr_needs(then, defined) || expr_needs(els, defined)
+        }
+        // A tuple's element (`$kv.0`) is no kernel type.
+        ExprKind::Field { expr, field, .. } if field.bytes().all(|c| c.is_ascii_digit()) => {
+            expr_needs(expr, defined)
         }
         ExprKind::Field { expr, .. } => {
             !matches!(&expr.kind, ExprKind::Builtin(b) if b == "args") || expr_needs(expr, defined)
@@ -230,7 +244,7 @@ pub(crate) fn prepare(
     Ok(())
 }
 
-fn collect_stmt_idents(s: &Stmt, out: &mut Vec<String>) {
+pub(crate) fn collect_stmt_idents(s: &Stmt, out: &mut Vec<String>) {
     match s {
         Stmt::Expr(e) => collect_idents(e, out),
         Stmt::AssignMap { map, value, .. } => {
@@ -247,6 +261,15 @@ fn collect_stmt_idents(s: &Stmt, out: &mut Vec<String>) {
         Stmt::Unroll { body, .. } => body.iter().for_each(|s| collect_stmt_idents(s, out)),
         Stmt::While { cond, body } => {
             collect_idents(cond, out);
+            body.iter().for_each(|s| collect_stmt_idents(s, out));
+        }
+        Stmt::Let { value, .. } => {
+            if let Some(v) = value {
+                collect_idents(v, out);
+            }
+        }
+        Stmt::For { map, body, .. } => {
+            collect_idents(map, out);
             body.iter().for_each(|s| collect_stmt_idents(s, out));
         }
         Stmt::Break(_) | Stmt::Continue(_) | Stmt::Return(_) => {}

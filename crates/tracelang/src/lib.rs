@@ -35,6 +35,7 @@
 
 pub mod ast;
 pub mod codegen;
+pub mod config;
 pub mod diag;
 pub mod kernel;
 pub mod lexer;
@@ -82,7 +83,12 @@ pub fn fuzz_one(data: &[u8]) -> bool {
             return false;
         }
     };
-    match codegen::compile(&prog, &a, &codegen::Options::default()) {
+    // The same limit checks as the real one (MAX_INSNS), at a size that keeps each input cheap.
+    let opts = codegen::Options {
+        max_insns: 16 * 1024,
+        ..Default::default()
+    };
+    match codegen::compile(&prog, &a, &opts) {
         Ok(_) => true,
         Err(d) => {
             let _ = d.render("fuzz.bt", &src);

@@ -155,6 +155,7 @@ impl Parser<'_> {
         let mut structs = Vec::new();
         let mut conds: Vec<bool> = Vec::new();
         let mut includes = Vec::new();
+        let mut config = Vec::new();
         loop {
             self.lx.skip_trivia()?;
             // C preamble lines: `#define NAME VALUE` is kept, `#include <...>` and other
@@ -241,6 +242,12 @@ impl Parser<'_> {
                 structs.push(def);
                 continue;
             }
+            if probes.is_empty() && config.is_empty() {
+                if let Some(items) = self.config_block()? {
+                    config = items;
+                    continue;
+                }
+            }
             probes.push(self.probe()?);
         }
         if probes.is_empty() {
@@ -256,7 +263,87 @@ impl Parser<'_> {
             defines,
             structs,
             includes,
+            config,
         })
+    }
+
+    /// `config = { key = value; ... }` (the last `;` optional), as bpftrace 0.23 reads it
+    /// between the C preamble and the probes; None (nothing read) when the program does not
+    /// continue with one.
+    fn config_block(&mut self) -> Result<Option<Vec<ConfigItem>>, Diagnostic> {
+        let save = self.lx.pos;
+        let is_config = matches!(self.next()?.0, Tok::Ident(ref k) if k == "config")
+            && matches!(self.next()?.0, Tok::Punct("="));
+        if !is_config {
+            self.lx.pos = save;
+            return Ok(None);
+        }
+        self.expect("{", "to start the config block")?;
+        let mut items = Vec::new();
+        loop {
+            if self.eat("}")? {
+                break;
+            }
+            let (t, kspan) = self.next()?;
+            let Tok::Ident(key) = t else {
+                return Err(Diagnostic::new(
+                    format!("expected a config variable, found {}", t.describe()),
+                    kspan,
+                    "expected `name = value`",
+                )
+                .hint("write e.g. `config = { max_map_keys = 8192; print_maps_on_exit = 0 }`"));
+            };
+            let span = self.expect("=", "after the config variable")?;
+            let value = self.expr(0)?;
+            items.push(ConfigItem { key, value, span });
+            if !self.eat(";")? {
+                self.expect("}", "to close the config block")?;
+                break;
+            }
+        }
+        Ok(Some(items))
+    }
+
+    /// The type of a `let` declaration (`uint8`, `string`, `string[16]`, `struct x *`,
+    /// `bool`), normalised to single spaces; the text up to `=`, `;` or `}`.
+    fn decl_type(&mut self) -> Result<String, Diagnostic> {
+        let mut words: Vec<String> = Vec::new();
+        let (_, start) = self.peek()?;
+        while let (Tok::Ident(w), _) = self.peek()? {
+            self.next()?;
+            words.push(w);
+        }
+        if words.is_empty() {
+            let (t, span) = self.peek()?;
+            return Err(Diagnostic::new(
+                format!("expected a type after `:`, found {}", t.describe()),
+                span,
+                "expected a type",
+            )
+            .hint("e.g. `let $x: uint32;`, `let $s: string[16];`"));
+        }
+        let mut ty = words.join(" ");
+        if self.eat("[")? {
+            let (t, span) = self.next()?;
+            let Tok::Int(n) = t else {
+                return Err(Diagnostic::new(
+                    "a type's length must be an integer literal",
+                    span.to(start),
+                    "not an integer",
+                ));
+            };
+            self.expect("]", "to close the length")?;
+            ty = format!("{ty}[{n}]");
+        }
+        let mut stars = 0;
+        while self.eat("*")? {
+            stars += 1;
+        }
+        if stars > 0 {
+            ty.push(' ');
+            ty.push_str(&"*".repeat(stars));
+        }
+        Ok(ty)
     }
 
     /// `struct NAME { TYPE NAME; ... };` (or `union`) at the top level; None (nothing read)
@@ -546,6 +633,66 @@ impl Parser<'_> {
                             count: n as u64,
                             body,
                             span: span.to(nspan),
+                        },
+                        false,
+                    ));
+                }
+                "let" => {
+                    self.next()?;
+                    let (t, vspan) = self.next()?;
+                    let Tok::Var(name) = t else {
+                        return Err(Diagnostic::new(
+                            format!("expected a variable after `let`, found {}", t.describe()),
+                            vspan,
+                            "expected `$name`",
+                        ));
+                    };
+                    let ty = if self.eat(":")? {
+                        Some(self.decl_type()?)
+                    } else {
+                        None
+                    };
+                    let value = if self.eat("=")? {
+                        Some(self.expr(0)?)
+                    } else {
+                        None
+                    };
+                    let (_, here) = self.peek()?;
+                    let end = value
+                        .as_ref()
+                        .map_or(Span::new(here.start, here.start), |v| v.span);
+                    return Ok((
+                        Stmt::Let {
+                            name,
+                            ty,
+                            value,
+                            span: span.to(end),
+                        },
+                        true,
+                    ));
+                }
+                "for" => {
+                    self.next()?;
+                    self.expect("(", "after `for`")?;
+                    let (t, vspan) = self.next()?;
+                    let Tok::Var(var) = t else {
+                        return Err(Diagnostic::new(
+                            format!("expected a variable in `for (`, found {}", t.describe()),
+                            vspan,
+                            "expected `$name`",
+                        )
+                        .hint("write `for ($kv : @map) { ... }`"));
+                    };
+                    self.expect(":", "after the loop variable")?;
+                    let map = self.expr(0)?;
+                    let end = self.expect(")", "after the map of the for loop")?;
+                    let (body, _) = self.block()?;
+                    return Ok((
+                        Stmt::For {
+                            var,
+                            map,
+                            body,
+                            span: span.to(end),
                         },
                         false,
                     ));

@@ -91,7 +91,7 @@ pub fn parse_format(fmt: &str) -> Result<Vec<Piece>, String> {
             }
         }
         match chars.next() {
-            Some(c @ ('d' | 'i' | 'u' | 'x' | 'X' | 'o' | 'c' | 's' | 'p')) => conv.conv = c,
+            Some(c @ ('d' | 'i' | 'u' | 'x' | 'X' | 'o' | 'c' | 's' | 'p' | 'r')) => conv.conv = c,
             Some(c) => return Err(format!("unsupported conversion `%{c}`")),
             None => return Err("the format ends inside a conversion".into()),
         }

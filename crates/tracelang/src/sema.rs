@@ -19,12 +19,34 @@ pub trait Env {
     fn tracepoints(&self, category: &str, name: &str) -> Result<Vec<(String, String)>, String>;
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<Vec<TpField>, String>;
     fn kprobes_available(&self) -> bool;
-    /// Checks that `path` is an ELF file with the function `symbol`.
+    /// Checks that `path` is an ELF file with the function `symbol` (the file alone when
+    /// `symbol` is empty).
     fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String>;
     /// The kernel's BTF (vmlinux's, or a file given instead), asked for only when a script
     /// uses kernel types; the error says why there is none.
     fn btf(&self) -> Result<Arc<btf::Btf>, String> {
         Err("no BTF in this environment".into())
+    }
+    /// The symbols of the ELF file `path` that a uprobe's function `pattern` names: the
+    /// symbol itself, the C++ function whose demangled name it is (`ns::K::get(int)`), or,
+    /// with `*`, every symbol whose name or demangled name matches; as mangled names.
+    fn uprobe_symbols(&self, path: &str, pattern: &str) -> Result<Vec<String>, String> {
+        self.uprobe_target(path, pattern)
+            .map(|_| vec![pattern.to_string()])
+    }
+    /// The file a uprobe target names: a bare name (`libc`, `bash`) resolved as bpftrace
+    /// does (PATH, then the linker's cache), a path as given.
+    fn uprobe_path(&self, path: &str) -> String {
+        path.to_string()
+    }
+    /// The address of the data symbol `name` of the ELF file `path` (`uaddr()`), as its
+    /// symbol table gives it.
+    fn user_symbol(&self, _path: &str, _name: &str) -> Option<u64> {
+        None
+    }
+    /// The address of a kernel symbol (`kaddr()`), from /proc/kallsyms.
+    fn kernel_symbol(&self, _name: &str) -> Option<u64> {
+        None
     }
     /// The `#define NAME VALUE` lines of a header a script includes (`linux/socket.h`),
     /// as (name, value text); none when the header is not found.
@@ -85,6 +107,12 @@ pub struct Analysis {
     pub constants: HashMap<String, i64>,
     /// The script's struct definitions (`struct NAME`) in `btf`.
     pub local_types: HashMap<String, u32>,
+    /// The addresses of the kernel symbols `kaddr()` names.
+    pub kernel_symbols: HashMap<String, u64>,
+    /// The addresses of the data symbols `uaddr()` names, by (uprobe file, symbol).
+    pub user_symbols: HashMap<(String, String), u64>,
+    /// What the script's `config = { ... }` block sets (bpftrace 0.23's defaults without one).
+    pub config: crate::config::Settings,
 }
 
 pub struct Options<'a> {
@@ -100,6 +128,7 @@ pub struct Options<'a> {
 pub const MAX_ERRORS: usize = 100;
 
 pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis, Diagnostics> {
+    let config = crate::config::check(&prog.config).map_err(Diagnostics)?;
     // The kernel's types, only for scripts that use them (vmlinux BTF is several MB).
     let needs_types = crate::kernel::needs_btf(prog);
     let (btf, btf_error) = if needs_types {
@@ -141,7 +170,41 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
         btf_error,
         constants: HashMap::new(),
         local_types: HashMap::new(),
+        // A dry run compiles what it cannot resolve here with address 0 (as it compiles
+        // kprobes on a kernel without them).
+        user_symbols: HashMap::new(),
+        kernel_symbols: kaddr_names(prog, "kaddr")
+            .into_iter()
+            .filter_map(|n| match env.kernel_symbol(&n) {
+                Some(a) => Some((n, a)),
+                None => opts.dry_run.then_some((n, 0)),
+            })
+            .collect(),
+        config,
     };
+    for name in kaddr_names(prog, "uaddr") {
+        for inst in &a.instances {
+            if let ProbeKind::Uprobe { path, .. } = &inst.kind {
+                if let Some(v) = env.user_symbol(path, &name) {
+                    a.user_symbols.insert((path.clone(), name.clone()), v);
+                }
+            }
+        }
+    }
+    if let Some(max) = a.config.max_probes {
+        if a.instances.len() as u64 > max {
+            let span = prog.probes.last().map_or(Span::default(), |p| p.span);
+            return Err(Diagnostics(vec![Diagnostic::new(
+                format!(
+                    "Your program is trying to generate more than {max} probes, which exceeds \
+                     the current limit of {max}",
+                ),
+                span,
+                format!("{} probes", a.instances.len()),
+            )
+            .hint("raise max_probes in the config block")]));
+        }
+    }
     // Headers are read only for scripts that name constants (or use types).
     let included: Vec<(String, String)> = match needs_types {
         true => prog
@@ -165,8 +228,13 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
                 quiet: true,
                 errors: Vec::new(),
                 loop_depth: 0,
+                declared: Default::default(),
+                for_vars: Default::default(),
+                scopes: Vec::new(),
+                out_of_scope: Default::default(),
+                used_plain: Default::default(),
             };
-            cx.stmts(&probe.body);
+            cx.block(&probe.body);
         }
         if a.maps.len() == before {
             break;
@@ -182,6 +250,11 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
             quiet: false,
             errors: Vec::new(),
             loop_depth: 0,
+            declared: Default::default(),
+            for_vars: Default::default(),
+            scopes: Vec::new(),
+            out_of_scope: Default::default(),
+            used_plain: Default::default(),
         };
         if let Some(p) = &probe.predicate {
             match cx.a.ty(p, idx) {
@@ -194,7 +267,7 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
                 Err(e) => cx.err(e),
             }
         }
-        cx.stmts(&probe.body);
+        cx.block(&probe.body);
         for e in cx.errors {
             if errors.len() < MAX_ERRORS && !errors.contains(&e) {
                 errors.push(e);
@@ -326,29 +399,48 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
             Ok(out)
         }
         "uprobe" | "u" | "uretprobe" | "ur" => {
-            if parts.len() != 3 || parts[1].is_empty() || parts[2].is_empty() {
+            // A demangled C++ name keeps its colons (`uprobe:/bin/x:"ns::K::get(int)"`,
+            // the quotes already gone): the function is everything after the file.
+            let function = parts.get(2..).map(|p| p.join(":")).unwrap_or_default();
+            let parts = [parts[0], parts.get(1).copied().unwrap_or(""), function.as_str()];
+            if parts[1].is_empty() || parts[2].is_empty() {
                 return bad(
                     format!("invalid uprobe `{t}`"),
                     "write uprobe:/path/to/binary:function",
                 );
             }
-            if let Err(e) = env.uprobe_target(parts[1], parts[2]) {
-                return bad(format!("cannot attach `{t}`: {e}"), "check the path and that the binary has this symbol (nm -D / nm)");
-            }
-            Ok(vec![(
-                ProbeKind::Uprobe {
-                    path: parts[1].to_string(),
-                    symbol: parts[2].to_string(),
-                    ret: ty.starts_with("ur"),
-                },
-                vec![],
-                None,
-            )])
+            let symbols = match env.uprobe_symbols(parts[1], parts[2]) {
+                Ok(s) if !s.is_empty() => s,
+                // A dry run needs the file, not the symbol's offset (as bpftrace -d).
+                _ if cx.dry_run && env.uprobe_target(parts[1], "").is_ok() => {
+                    vec![parts[2].to_string()]
+                }
+                Ok(_) => return bad(format!("no symbol of `{}` matches `{}`", parts[1], parts[2]), "list them with `kmodkit trace -l 'uprobe:BINARY:*'`"),
+                Err(e) => return bad(format!("cannot attach `{t}`: {e}"), "check the path and that the binary has this symbol (nm -D / nm)"),
+            };
+            let path = env.uprobe_path(parts[1]);
+            Ok(symbols
+                .into_iter()
+                .map(|symbol| {
+                    (
+                        ProbeKind::Uprobe {
+                            path: path.clone(),
+                            symbol,
+                            ret: ty.starts_with("ur"),
+                        },
+                        vec![],
+                        None,
+                    )
+                })
+                .collect())
         }
         "kprobe" | "k" | "kretprobe" | "kr" => {
-            if parts.len() != 2 || parts[1].is_empty() {
-                return bad(format!("invalid kprobe `{t}`"), "write kprobe:function");
+            // `kprobe:FUNC`, or `kprobe:MODULE:FUNC`: a module's function, which the kernel
+            // looks up by that same `MODULE:FUNC` name.
+            if !(2..=3).contains(&parts.len()) || parts[1..].iter().any(|p| p.is_empty()) {
+                return bad(format!("invalid kprobe `{t}`"), "write kprobe:function or kprobe:module:function");
             }
+            let function = parts[1..].join(":");
             if !cx.dry_run && !env.kprobes_available() {
                 return bad(
                     format!("kprobes are not available on this kernel: `{t}`"),
@@ -357,7 +449,7 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
             }
             Ok(vec![(
                 ProbeKind::Kprobe {
-                    function: parts[1].to_string(),
+                    function,
                     ret: ty.starts_with("kr"),
                 },
                 vec![],
@@ -480,6 +572,32 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
     }
 }
 
+/// Element `field` (`0`, `1`, ...) of a tuple of types `items`: its type and its offset in
+/// the tuple's storage (each element 8-byte aligned).
+pub fn tuple_item(items: &[Ty], field: &str, span: Span) -> Result<(Ty, usize), Diagnostic> {
+    let bad = || {
+        Diagnostic::new(
+            format!(
+                "invalid tuple index `{field}`: the tuple has {} elements",
+                items.len()
+            ),
+            span,
+            "no such element",
+        )
+        .hint(format!(
+            "elements are .0 to .{}",
+            items.len().saturating_sub(1)
+        ))
+    };
+    let i: usize = field.parse().map_err(|_| bad())?;
+    let t = items.get(i).ok_or_else(bad)?;
+    let off = items[..i]
+        .iter()
+        .map(|t| t.size().next_multiple_of(8))
+        .sum();
+    Ok((t.clone(), off))
+}
+
 /// The kernel's functions BTF describes: (name, FUNC id).
 pub fn kernel_funcs(b: &btf::Btf) -> impl Iterator<Item = (&str, u32)> {
     (1..b.len() as u32).filter_map(move |id| match b.get(id).map(|t| &t.kind) {
@@ -494,6 +612,82 @@ const BUILTINS: &[&str] = &[
     "arg3", "arg4", "arg5",
 ];
 
+/// The offset of register `name` in x86-64's `struct pt_regs` (what `reg()` reads).
+pub fn pt_regs_offset(name: &str) -> Option<i16> {
+    const REGS: [&str; 21] = [
+        "r15", "r14", "r13", "r12", "bp", "bx", "r11", "r10", "r9", "r8", "ax", "cx", "dx", "si",
+        "di", "orig_ax", "ip", "cs", "flags", "sp", "ss",
+    ];
+    REGS.iter().position(|r| *r == name).map(|i| i as i16 * 8)
+}
+
+/// The string literals `f("NAME")` calls of a program name (`kaddr`, `uaddr`): the
+/// symbols to resolve before analysis.
+pub fn kaddr_names(prog: &Program, f: &str) -> Vec<String> {
+    fn expr(e: &Expr, f: &str, out: &mut Vec<String>) {
+        match &e.kind {
+            ExprKind::Call { name, args } => {
+                if name == f {
+                    if let Some(ExprKind::Str(s)) = args.first().map(|a| &a.kind) {
+                        out.push(s.clone());
+                    }
+                }
+                args.iter().for_each(|a| expr(a, f, out));
+            }
+            ExprKind::Map { keys, .. } => keys.iter().for_each(|a| expr(a, f, out)),
+            ExprKind::Binary { lhs, rhs, .. } => {
+                expr(lhs, f, out);
+                expr(rhs, f, out);
+            }
+            ExprKind::Ternary { cond, then, els } => {
+                expr(cond, f, out);
+                expr(then, f, out);
+                expr(els, f, out);
+            }
+            ExprKind::Index { expr: a, index: b } => {
+                expr(a, f, out);
+                expr(b, f, out);
+            }
+            ExprKind::Unary { expr: a, .. }
+            | ExprKind::Field { expr: a, .. }
+            | ExprKind::Cast { expr: a, .. }
+            | ExprKind::SizeofExpr(a) => expr(a, f, out),
+            ExprKind::Tuple(v) => v.iter().for_each(|a| expr(a, f, out)),
+            _ => {}
+        }
+    }
+    fn stmt(s: &Stmt, f: &str, out: &mut Vec<String>) {
+        #[allow(unreachable_patterns)]
+        match s {
+            Stmt::Expr(e) | Stmt::AssignVar { value: e, .. } => expr(e, f, out),
+            Stmt::AssignMap { map, value, .. } => {
+                expr(map, f, out);
+                expr(value, f, out);
+            }
+            Stmt::If { cond, then, els } => {
+                expr(cond, f, out);
+                then.iter().chain(els).for_each(|s| stmt(s, f, out));
+            }
+            Stmt::While { cond, body } => {
+                expr(cond, f, out);
+                body.iter().for_each(|s| stmt(s, f, out));
+            }
+            Stmt::Unroll { body, .. } => body.iter().for_each(|s| stmt(s, f, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for p in &prog.probes {
+        if let Some(e) = &p.predicate {
+            expr(e, f, &mut out);
+        }
+        p.body.iter().for_each(|s| stmt(s, f, &mut out));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Number of arguments each function takes: (min, max).
 fn arity(name: &str) -> Option<(usize, usize)> {
     Some(match name {
@@ -503,8 +697,10 @@ fn arity(name: &str) -> Option<(usize, usize)> {
         "exit" => (0, 0),
         "str" => (1, 2),
         "strncmp" => (3, 3),
-        "join" => (1, 2),
-        "ksym" | "usym" | "ntop" | "cat" | "signal" | "system" => (1, 64),
+        "join" | "ntop" | "buf" | "cgroup_path" => (1, 2),
+        "kaddr" | "uaddr" | "bswap" | "macaddr" | "reg" | "path" => (1, 1),
+        "strftime" => (2, 2),
+        "ksym" | "usym" | "cat" | "signal" | "system" => (1, 64),
         "kstack" | "ustack" => (0, 2),
         "count" => (0, 0),
         "sum" | "avg" | "min" | "max" | "stats" | "hist" => (1, 1),
@@ -810,6 +1006,9 @@ impl Analysis {
                 field_span,
             } => {
                 let t = self.ty(expr, inst)?;
+                if let Ty::Tuple(items) = &t {
+                    return Ok(tuple_item(items, field, *field_span)?.0);
+                }
                 if t != Ty::Args {
                     return Ok(self.member_of(&t, field, expr.span, *field_span)?.0);
                 }
@@ -890,7 +1089,89 @@ impl Analysis {
                 }
                 Ty::Tuple(ts)
             }
+            ExprKind::Call { name, args } if name == "has_key" => {
+                self.has_key_ty(args, e.span, inst)?
+            }
             ExprKind::Call { name, args } => self.call_ty(name, args, e.span, inst)?,
+        })
+    }
+
+    /// The type a `let $x: TYPE` declaration names: bpftrace's integer names, `bool`,
+    /// `string`/`string[N]`, C types and pointers (from BTF).
+    pub fn decl_ty(&self, written: &str, span: Span) -> Result<Ty, Diagnostic> {
+        if written == "bool" {
+            return Ok(Ty::Int {
+                size: 1,
+                signed: false,
+            });
+        }
+        if written == "string" {
+            return Ok(Ty::Str(STRLEN));
+        }
+        if let Some(n) = written
+            .strip_prefix("string[")
+            .and_then(|r| r.strip_suffix(']'))
+        {
+            return match n.parse::<usize>() {
+                Ok(n) if (1..=STRLEN).contains(&n) => Ok(Ty::Str(n)),
+                _ => Err(Diagnostic::new(
+                    format!("invalid string size in `{written}`"),
+                    span,
+                    format!("must be 1 to {STRLEN}"),
+                )),
+            };
+        }
+        self.cast_target(written, span)
+    }
+
+    /// `has_key(@map, key...)` (bpftrace 0.22+): whether the map holds the key; the map
+    /// must have keys, and the key their types.
+    fn has_key_ty(&self, args: &[Expr], span: Span, inst: usize) -> Result<Ty, Diagnostic> {
+        let [map, key] = args else {
+            return Err(Diagnostic::new(
+                format!("has_key() requires 2 arguments ({} provided)", args.len()),
+                span,
+                "wrong number of arguments",
+            )
+            .hint("has_key(@map, key); a map with several keys takes them as a tuple: (k1, k2)"));
+        };
+        let ExprKind::Map { name, keys } = &map.kind else {
+            return Err(Diagnostic::new(
+                "has_key() expects the first argument to be a map",
+                map.span,
+                "not a map",
+            ));
+        };
+        if !keys.is_empty() {
+            return Err(Diagnostic::new(
+                "has_key() expects the first argument to be a map. Not a map value expression.",
+                map.span,
+                "indexed here",
+            ));
+        }
+        let Some(m) = self.maps.get(name) else {
+            return Err(Diagnostic::new(
+                format!("undefined map `@{name}`"),
+                map.span,
+                "this map is never assigned",
+            ));
+        };
+        if m.keys.is_empty() {
+            return Err(Diagnostic::new(
+                "has_key() only accepts maps that have keys. No scalar maps e.g. `@a = 1;`",
+                map.span,
+                "a map without keys",
+            ));
+        }
+        // A map with several keys takes them as one tuple: `has_key(@m, (1, "a"))`.
+        let given: Vec<Expr> = match &key.kind {
+            ExprKind::Tuple(items) if m.keys.len() > 1 => items.clone(),
+            _ => vec![key.clone()],
+        };
+        self.check_keys(m, &given, span, inst)?;
+        Ok(Ty::Int {
+            size: 8,
+            signed: false,
         })
     }
 
@@ -901,6 +1182,25 @@ impl Analysis {
         span: Span,
         inst: usize,
     ) -> Result<(), Diagnostic> {
+        // One tuple for several keys (bpftrace 0.23): its elements are the keys.
+        if let ([one], true) = (keys, m.keys.len() > 1) {
+            if let Ty::Tuple(ts) = self.ty(one, inst)? {
+                if ts.len() == m.keys.len() && m.keys.iter().zip(&ts).all(|(w, t)| w.accepts(t)) {
+                    return Ok(());
+                }
+                let show: Vec<String> = m.keys.iter().map(|t| t.to_string()).collect();
+                return Err(Diagnostic::new(
+                    format!(
+                        "type mismatch for the keys of @{}: {}, but they are ({})",
+                        m.name,
+                        Ty::Tuple(ts),
+                        show.join(", ")
+                    ),
+                    one.span,
+                    "different key types",
+                ));
+            }
+        }
         if keys.len() != m.keys.len() {
             return Err(Diagnostic::new(
                 format!(
@@ -943,7 +1243,7 @@ impl Analysis {
                 span,
                 "not a function",
             )
-            .hint("functions: printf print time exit str strncmp join ksym usym kstack ustack ntop cat signal system count sum avg min max stats hist lhist delete clear zero"));
+            .hint("functions: printf print time exit str strncmp join ksym usym kaddr kstack ustack ntop bswap buf macaddr reg strftime cgroup_path path uaddr cat signal system count sum avg min max stats hist lhist delete clear zero"));
         };
         if args.len() < min || args.len() > max {
             let want = if min == max {
@@ -1049,6 +1349,7 @@ impl Analysis {
                     let t = self.ty(a, inst)?;
                     let ok = match c.conv {
                         's' => true,
+                        'r' => matches!(t, Ty::Buf(_)),
                         'c' | 'd' | 'i' | 'u' | 'x' | 'X' | 'o' | 'p' => t.is_int(),
                         _ => false,
                     };
@@ -1066,7 +1367,16 @@ impl Analysis {
                         || t.is_str()
                         || matches!(
                             t,
-                            Ty::Ksym | Ty::Usym | Ty::Probe | Ty::Kstack(_) | Ty::Ustack(_)
+                            Ty::Ksym
+                                | Ty::Usym
+                                | Ty::Probe
+                                | Ty::Kstack(_)
+                                | Ty::Ustack(_)
+                                | Ty::Inet
+                                | Ty::MacAddr
+                                | Ty::Buf(_)
+                                | Ty::Timestamp(_)
+                                | Ty::CgroupPath(_)
                         ))
                     {
                         return Err(Diagnostic::new(
@@ -1107,6 +1417,11 @@ impl Analysis {
                                     | Ty::Probe
                                     | Ty::Kstack(_)
                                     | Ty::Ustack(_)
+                                    | Ty::Inet
+                                    | Ty::MacAddr
+                                    | Ty::Buf(_)
+                                    | Ty::Timestamp(_)
+                                    | Ty::CgroupPath(_)
                             ))
                         {
                             return Err(Diagnostic::new(
@@ -1229,7 +1544,243 @@ impl Analysis {
                     Ty::Ustack(limit)
                 }
             }
-            "join" | "kstack" | "ustack" | "ntop" | "cat" => {
+            "join" => {
+                int_arg(0)?;
+                if let Some(d) = args.get(1) {
+                    if !matches!(d.kind, ExprKind::Str(_)) {
+                        return Err(Diagnostic::new(
+                            "join() needs a string literal as its delimiter",
+                            d.span,
+                            "not a string literal",
+                        ));
+                    }
+                }
+                Ty::Void
+            }
+            "cat" => {
+                if !matches!(args[0].kind, ExprKind::Str(_)) {
+                    return Err(Diagnostic::new(
+                        "cat() needs a string literal as its file name format",
+                        args[0].span,
+                        "not a string literal",
+                    ));
+                }
+                let pieces = parse_format(match &args[0].kind {
+                    ExprKind::Str(s) => s,
+                    _ => "",
+                })
+                .map_err(|m| {
+                    Diagnostic::new(format!("invalid cat format: {m}"), args[0].span, "here")
+                })?;
+                let n = pieces
+                    .iter()
+                    .filter(|p| matches!(p, Piece::Conv(_)))
+                    .count();
+                if n != args.len() - 1 {
+                    return Err(Diagnostic::new(
+                        format!(
+                            "cat: the format has {n} conversions but {} arguments are given",
+                            args.len() - 1
+                        ),
+                        span,
+                        "argument count does not match the format",
+                    ));
+                }
+                for a in &args[1..] {
+                    self.ty(a, inst)?;
+                }
+                Ty::Void
+            }
+            "ntop" => {
+                let addr = args.last().expect("arity is at least 1");
+                if args.len() == 2 {
+                    int_arg(0)?;
+                }
+                match self.ty(addr, inst)? {
+                    t if t.is_int() => {}
+                    Ty::Str(n) if n == 4 || n == 16 => {}
+                    Ty::Array(id) => {
+                        let n = self.types().and_then(|b| b.size_of(id)).unwrap_or(0);
+                        if n != 4 && n != 16 {
+                            return Err(Diagnostic::new(
+                                format!("ntop() expects an address of 4 or 16 bytes, got {n}"),
+                                addr.span,
+                                "not an IPv4 or IPv6 address",
+                            ));
+                        }
+                    }
+                    t => {
+                        return Err(Diagnostic::new(
+                            format!("ntop() expects an integer or an array, got {t}"),
+                            addr.span,
+                            format!("this is {t}"),
+                        ))
+                    }
+                }
+                Ty::Inet
+            }
+            "kaddr" => match &args[0].kind {
+                ExprKind::Str(sym) => {
+                    if !self.kernel_symbols.contains_key(sym) {
+                        return Err(Diagnostic::new(
+                            format!("kaddr(): unknown kernel symbol `{sym}`"),
+                            args[0].span,
+                            "not in /proc/kallsyms",
+                        ));
+                    }
+                    UINT64
+                }
+                _ => {
+                    return Err(Diagnostic::new(
+                        "kaddr() needs a string literal",
+                        args[0].span,
+                        "not a string literal",
+                    ))
+                }
+            },
+            "uaddr" => {
+                let ProbeKind::Uprobe { path, .. } = &self.instances[inst].kind else {
+                    return Err(Diagnostic::new(
+                        "uaddr() is only available in uprobes",
+                        span,
+                        "not available here",
+                    ));
+                };
+                let ExprKind::Str(sym) = &args[0].kind else {
+                    return Err(Diagnostic::new(
+                        "uaddr() needs a string literal",
+                        args[0].span,
+                        "not a string literal",
+                    ));
+                };
+                if !self.user_symbols.contains_key(&(path.clone(), sym.clone())) {
+                    return Err(Diagnostic::new(
+                        format!("Could not resolve symbol: {path}:{sym}"),
+                        args[0].span,
+                        "not a data symbol of this binary",
+                    ));
+                }
+                Ty::Ptr(0)
+            }
+            "bswap" => match self.ty(&args[0], inst)? {
+                Ty::Int { size, .. } => Ty::Int {
+                    size,
+                    signed: false,
+                },
+                Ty::Ptr(_) => UINT64,
+                t => {
+                    return Err(Diagnostic::new(
+                        format!("bswap() expects an integer, got {t}"),
+                        args[0].span,
+                        format!("this is {t}"),
+                    ))
+                }
+            },
+            "macaddr" | "buf" => {
+                let t = self.ty(&args[0], inst)?;
+                if !(t.is_int() || matches!(t, Ty::Array(_))) {
+                    return Err(Diagnostic::new(
+                        format!("{name}() expects a pointer or an array, got {t}"),
+                        args[0].span,
+                        format!("this is {t}"),
+                    ));
+                }
+                if name == "macaddr" {
+                    Ty::MacAddr
+                } else {
+                    let n = match (args.get(1), &t) {
+                        (Some(l), _) => match &l.kind {
+                            ExprKind::Int(v) => (*v).clamp(0, STRLEN as i64) as usize,
+                            _ => {
+                                int_arg(1)?;
+                                STRLEN
+                            }
+                        },
+                        (None, Ty::Array(id)) => {
+                            self.types()
+                                .and_then(|b| b.size_of(*id))
+                                .unwrap_or(0)
+                                .min(STRLEN as u64) as usize
+                        }
+                        (None, _) => {
+                            return Err(Diagnostic::new(
+                                "buf() of a pointer needs a length",
+                                span,
+                                "write buf(ptr, length)",
+                            ))
+                        }
+                    };
+                    Ty::Buf(n)
+                }
+            }
+            "path" => {
+                // bpf_d_path(): only in kfunc/kretfunc programs, on a `struct path *`
+                // the kernel hands the function (its arguments).
+                if !matches!(self.instances[inst].kind, ProbeKind::Kfunc { .. }) {
+                    return Err(Diagnostic::new(
+                        "path() is only available in kfunc and kretfunc probes",
+                        span,
+                        "not available here",
+                    ));
+                }
+                int_arg(0)?;
+                Ty::Str(STRLEN)
+            }
+            "cgroup_path" => {
+                int_arg(0)?;
+                let filter = match args.get(1).map(|a| &a.kind) {
+                    None => "*".to_string(),
+                    Some(ExprKind::Str(f)) => f.clone(),
+                    Some(_) => {
+                        return Err(Diagnostic::new(
+                            "cgroup_path() needs a string literal as its filter",
+                            args[1].span,
+                            "not a string literal",
+                        ))
+                    }
+                };
+                Ty::CgroupPath(filter)
+            }
+            "strftime" => {
+                let ExprKind::Str(fmt) = &args[0].kind else {
+                    return Err(Diagnostic::new(
+                        "strftime() needs a string literal format",
+                        args[0].span,
+                        "not a string literal",
+                    ));
+                };
+                int_arg(1)?;
+                Ty::Timestamp(fmt.clone())
+            }
+            "reg" => {
+                let ExprKind::Str(r) = &args[0].kind else {
+                    return Err(Diagnostic::new(
+                        "reg() needs a string literal",
+                        args[0].span,
+                        "not a string literal",
+                    ));
+                };
+                if pt_regs_offset(r).is_none() {
+                    return Err(Diagnostic::new(
+                        format!("reg(): unknown register `{r}`"),
+                        args[0].span,
+                        "not an x86-64 register",
+                    )
+                    .hint("registers: r15 r14 r13 r12 bp bx r11 r10 r9 r8 ax cx dx si di orig_ax ip cs flags sp ss"));
+                }
+                if !matches!(
+                    self.instances[inst].kind,
+                    ProbeKind::Kprobe { .. } | ProbeKind::Uprobe { .. }
+                ) {
+                    return Err(Diagnostic::new(
+                        "reg() is only available in kprobes and uprobes",
+                        span,
+                        "not available here",
+                    ));
+                }
+                UINT64
+            }
+            "kstack" | "ustack" => {
                 return Err(Diagnostic::new(
                     format!("{name}() is not supported yet by kmodkit trace"),
                     span,
@@ -1363,6 +1914,65 @@ struct Checker<'a> {
     quiet: bool,
     errors: Vec<Diagnostic>,
     loop_depth: u32,
+    /// Variables declared with a type (`let $x: uint8`): a wider integer is not assigned.
+    declared: std::collections::HashSet<String>,
+    /// Loop variables of `for` loops seen so far.
+    for_vars: std::collections::HashSet<String>,
+    /// Per open block, the variables `let` declared in it.
+    scopes: Vec<Vec<String>>,
+    /// Variables whose `let` block has ended.
+    out_of_scope: std::collections::HashSet<String>,
+    /// Variables read or assigned so far.
+    used_plain: std::collections::HashSet<String>,
+}
+
+/// The span of a statement, for diagnostics about it as a whole.
+fn stmt_span(s: &Stmt) -> Span {
+    match s {
+        Stmt::Expr(e) | Stmt::If { cond: e, .. } | Stmt::While { cond: e, .. } => e.span,
+        Stmt::AssignMap { span, .. }
+        | Stmt::AssignVar { span, .. }
+        | Stmt::Unroll { span, .. }
+        | Stmt::Let { span, .. }
+        | Stmt::For { span, .. }
+        | Stmt::Break(span)
+        | Stmt::Continue(span)
+        | Stmt::Return(span) => *span,
+    }
+}
+
+/// The scratch variables expression `e` names.
+fn vars_in(e: &Expr, out: &mut Vec<String>) {
+    match &e.kind {
+        ExprKind::Var(v) => out.push(v.clone()),
+        ExprKind::Map { keys: v, .. } | ExprKind::Call { args: v, .. } | ExprKind::Tuple(v) => {
+            v.iter().for_each(|e| vars_in(e, out))
+        }
+        ExprKind::Binary { lhs, rhs, .. }
+        | ExprKind::Index {
+            expr: lhs,
+            index: rhs,
+        } => {
+            vars_in(lhs, out);
+            vars_in(rhs, out);
+        }
+        ExprKind::Ternary { cond, then, els } => {
+            vars_in(cond, out);
+            vars_in(then, out);
+            vars_in(els, out);
+        }
+        ExprKind::Unary { expr, .. }
+        | ExprKind::Field { expr, .. }
+        | ExprKind::Cast { expr, .. }
+        | ExprKind::SizeofExpr(expr) => vars_in(expr, out),
+        ExprKind::Int(_)
+        | ExprKind::Str(_)
+        | ExprKind::Builtin(_)
+        | ExprKind::Positional(_)
+        | ExprKind::PositionalCount
+        | ExprKind::SizeofType(_)
+        | ExprKind::Offsetof { .. } => {}
+    }
 }
 
 impl Checker<'_> {
@@ -1388,7 +1998,78 @@ impl Checker<'_> {
         }
     }
 
+    /// A nested block: the variables `let` declares in it end with it (bpftrace 0.23).
+    fn block(&mut self, stmts: &[Stmt]) {
+        self.scopes.push(Vec::new());
+        self.stmts(stmts);
+        if let Some(names) = self.scopes.pop() {
+            self.out_of_scope.extend(names);
+        }
+    }
+
+    /// bpftrace 0.23's rules for `let`: declared once per scope, before any other use, and
+    /// not seen after its block; checked for the variables statement `s` itself names (its
+    /// nested blocks are checked as they are visited).
+    fn scope_rules(&mut self, s: &Stmt) {
+        let mut used = Vec::new();
+        let mut assigned = None;
+        match s {
+            Stmt::Expr(e) => vars_in(e, &mut used),
+            Stmt::AssignMap { map, value, .. } => {
+                vars_in(map, &mut used);
+                vars_in(value, &mut used);
+            }
+            Stmt::AssignVar { name, value, .. } => {
+                vars_in(value, &mut used);
+                assigned = Some(name);
+            }
+            Stmt::If { cond, .. } | Stmt::While { cond, .. } => vars_in(cond, &mut used),
+            Stmt::For { map, .. } => vars_in(map, &mut used),
+            Stmt::Let {
+                name, value, span, ..
+            } => {
+                if let Some(v) = value {
+                    vars_in(v, &mut used);
+                }
+                if self.scopes.iter().any(|sc| sc.contains(name)) {
+                    self.err(Diagnostic::new(
+                        format!("Variable ${name} was already declared. Variable shadowing is not allowed."),
+                        *span,
+                        "declared again",
+                    ));
+                } else if self.used_plain.contains(name) && !self.out_of_scope.contains(name) {
+                    self.err(Diagnostic::new(
+                        format!("Variable declarations need to occur before variable usage or assignment. Variable: ${name}"),
+                        *span,
+                        "declared after its first use",
+                    ));
+                }
+                if let Some(sc) = self.scopes.last_mut() {
+                    sc.push(name.clone());
+                }
+                self.out_of_scope.remove(name);
+            }
+            _ => {}
+        }
+        for v in used.iter().chain(assigned) {
+            if self.out_of_scope.contains(v) && !self.scopes.iter().any(|sc| sc.contains(v)) {
+                if assigned == Some(v) {
+                    // A plain assignment after the block makes a new variable of the probe.
+                    self.out_of_scope.remove(v);
+                } else {
+                    self.err(Diagnostic::new(
+                        format!("Undefined or undeclared variable: ${v}"),
+                        stmt_span(s),
+                        "declared with `let` in a block that has ended",
+                    ));
+                }
+            }
+            self.used_plain.insert(v.clone());
+        }
+    }
+
     fn stmt(&mut self, s: &Stmt) {
+        self.scope_rules(s);
         match s {
             Stmt::Expr(e) => {
                 if let ExprKind::Call { name, .. } = &e.kind {
@@ -1410,7 +2091,21 @@ impl Checker<'_> {
                 let Some(t) = self.expr(value) else { return };
                 let pi = &mut self.a.instances[self.inst];
                 if let Some(old) = pi.vars.get(name) {
-                    if !old.accepts(&t) {
+                    let narrower = matches!(
+                        (old, &t),
+                        (Ty::Int { size: a, .. }, Ty::Int { size: b, .. }) if b > a
+                    ) && self.declared.contains(name);
+                    if narrower {
+                        let old = old.clone();
+                        self.err(
+                            Diagnostic::new(
+                                format!("type mismatch for ${name}: assigning {t}, but it was declared {old}"),
+                                *span,
+                                format!("this is {t}"),
+                            )
+                            .hint(format!("cast the value: `({old})...`")),
+                        );
+                    } else if !old.accepts(&t) {
                         let old = old.clone();
                         self.err(Diagnostic::new(
                             format!("type mismatch for ${name}: assigning {t}, but it holds {old}"),
@@ -1453,13 +2148,34 @@ impl Checker<'_> {
                     return;
                 };
                 let mut key_tys = Vec::new();
-                for k in keys {
+                // `@m[(1, "a")]`, `@m[$t]`: bpftrace 0.23 takes a tuple's elements as the
+                // keys (0.17 refuses a tuple key).
+                if let [one] = keys.as_slice() {
+                    if let Ok(Ty::Tuple(ts)) = self.a.ty(one, self.inst) {
+                        if ts.len() > 1 && ts.iter().all(|t| t.is_int() || t.is_str()) {
+                            key_tys = ts.iter().map(Ty::stored).collect();
+                        }
+                    }
+                }
+                let flattened = !key_tys.is_empty();
+                for k in keys.iter().filter(|_| !flattened) {
                     match self.expr(k) {
+                        // A pointer key keeps being a pointer: bpftrace prints it in hex.
+                        Some(Ty::Ptr(_)) => key_tys.push(Ty::Ptr(0)),
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
                             key_tys.push(t.stored())
                         }
                         Some(
-                            t @ (Ty::Probe | Ty::Ksym | Ty::Usym | Ty::Kstack(_) | Ty::Ustack(_)),
+                            t @ (Ty::Probe
+                            | Ty::Ksym
+                            | Ty::Usym
+                            | Ty::Kstack(_)
+                            | Ty::Ustack(_)
+                            | Ty::Inet
+                            | Ty::MacAddr
+                            | Ty::Buf(_)
+                            | Ty::Timestamp(_)
+                            | Ty::CgroupPath(_)),
                         ) => key_tys.push(t),
                         Some(t) => {
                             self.err(Diagnostic::new(
@@ -1556,10 +2272,10 @@ impl Checker<'_> {
                         ));
                     }
                 }
-                self.stmts(then);
-                self.stmts(els);
+                self.block(then);
+                self.block(els);
             }
-            Stmt::Unroll { body, .. } => self.stmts(body),
+            Stmt::Unroll { body, .. } => self.block(body),
             Stmt::While { cond, body } => {
                 if let Some(t) = self.expr(cond) {
                     if !t.is_int() {
@@ -1571,7 +2287,7 @@ impl Checker<'_> {
                     }
                 }
                 self.loop_depth += 1;
-                self.stmts(body);
+                self.block(body);
                 self.loop_depth -= 1;
             }
             Stmt::Break(span) | Stmt::Continue(span) => {
@@ -1584,6 +2300,195 @@ impl Checker<'_> {
                 }
             }
             Stmt::Return(_) => {}
+            Stmt::Let {
+                name,
+                ty,
+                value,
+                span,
+            } => {
+                if let Some(written) = ty {
+                    let t = match self.a.decl_ty(written, *span) {
+                        Ok(t) => t,
+                        Err(d) => {
+                            self.err(d);
+                            return;
+                        }
+                    };
+                    self.declared.insert(name.clone());
+                    self.a.instances[self.inst].vars.insert(name.clone(), t);
+                }
+                if let Some(v) = value {
+                    self.stmt(&Stmt::AssignVar {
+                        name: name.clone(),
+                        op: None,
+                        value: v.clone(),
+                        span: *span,
+                    });
+                }
+            }
+            Stmt::For {
+                var,
+                map,
+                body,
+                span,
+            } => self.for_loop(var, map, body, *span),
+        }
+    }
+
+    /// `for ($kv : @map) { ... }`, checked as bpftrace 0.23 checks it: a whole map with
+    /// keys, a loop variable that is new, no jumps out of the body.
+    fn for_loop(&mut self, var: &str, map: &Expr, body: &[Stmt], span: Span) {
+        fn jumps(stmts: &[Stmt], out: &mut Vec<(&'static str, Span)>) {
+            for s in stmts {
+                match s {
+                    Stmt::Break(sp) => out.push(("break", *sp)),
+                    Stmt::Continue(sp) => out.push(("continue", *sp)),
+                    Stmt::Return(sp) => out.push(("return", *sp)),
+                    Stmt::If { then, els, .. } => {
+                        jumps(then, out);
+                        jumps(els, out);
+                    }
+                    Stmt::Unroll { body, .. }
+                    | Stmt::While { body, .. }
+                    | Stmt::For { body, .. } => jumps(body, out),
+                    _ => {}
+                }
+            }
+        }
+        let ExprKind::Map { name, keys } = &map.kind else {
+            self.err(Diagnostic::new(
+                "Loop expression must be a map",
+                map.span,
+                "not a map",
+            ));
+            return;
+        };
+        if !keys.is_empty() {
+            self.err(
+                Diagnostic::new(
+                    "Loop expression must be a map",
+                    map.span,
+                    "a map element, not a map",
+                )
+                .hint(format!("iterate over the whole map: `for ($kv : @{name})`")),
+            );
+            return;
+        }
+        if !self.for_vars.contains(var) && self.a.instances[self.inst].vars.contains_key(var) {
+            self.err(Diagnostic::new(
+                format!("Loop declaration shadows existing variable: ${var}"),
+                map.span,
+                "already a variable of this probe",
+            ));
+        }
+        let mut found = Vec::new();
+        jumps(body, &mut found);
+        for (what, sp) in found {
+            self.err(Diagnostic::new(
+                format!("'{what}' statement is not allowed in a for-loop"),
+                sp,
+                "not allowed here",
+            ));
+        }
+        // The callback has no probe context (bpftrace 0.23 refuses the same builtins).
+        let mut idents = Vec::new();
+        body.iter()
+            .for_each(|s| crate::kernel::collect_stmt_idents(s, &mut idents));
+        idents.sort();
+        idents.dedup();
+        for b in idents {
+            let argx = b
+                .strip_prefix("arg")
+                .is_some_and(|n| n.parse::<u8>().is_ok());
+            if argx || b == "args" || b == "retval" {
+                self.err(Diagnostic::new(
+                    format!("'{b}' builtin is not allowed in a for-loop"),
+                    span,
+                    "in this loop",
+                ));
+            } else if matches!(b.as_str(), "kstack" | "ustack" | "func") {
+                self.err(
+                    Diagnostic::new(
+                        format!("'{b}' is not supported in a for-loop by kmodkit trace"),
+                        span,
+                        "in this loop",
+                    )
+                    .hint(format!("read it before the loop: `$x = {b};`")),
+                );
+            }
+        }
+        let Some(m) = self.a.maps.get(name).cloned() else {
+            // Reports the undefined map (on the last pass only).
+            self.expr(map);
+            return;
+        };
+        if matches!(m.value, Ty::Hist | Ty::Lhist { .. }) {
+            self.err(Diagnostic::new(
+                format!("Loop expression does not support type: {}", m.value),
+                map.span,
+                format!("@{name} holds {}", m.value),
+            ));
+            return;
+        }
+        if m.keys.is_empty() {
+            self.err(Diagnostic::new(
+                "Maps used as for-loop expressions must have keys to iterate over",
+                map.span,
+                "a map without keys",
+            ));
+            return;
+        }
+        let key = match m.keys.as_slice() {
+            [one] => one.clone(),
+            more => Ty::Tuple(more.to_vec()),
+        };
+        // A count or a sum is read as the total of every CPU's value (bpftrace 0.23 does the
+        // same); the other aggregations are not supported in a loop yet.
+        let value = match &m.value {
+            Ty::Count => UINT64,
+            Ty::Sum => INT64,
+            v if v.is_aggregation() => {
+                self.err(
+                    Diagnostic::new(
+                        format!(
+                            "for loops over {} maps are not supported yet by kmodkit trace",
+                            m.value
+                        ),
+                        map.span,
+                        format!("@{name} holds {}", m.value),
+                    )
+                    .hint("loops work over plain maps, count() and sum()"),
+                );
+                return;
+            }
+            v => v.clone(),
+        };
+        let t = Ty::Tuple(vec![key, value]);
+        if self.for_vars.contains(var) {
+            if let Some(old) = self.a.instances[self.inst].vars.get(var) {
+                if *old != t {
+                    // bpftrace 0.23 gives each loop its own variable; here a name has one
+                    // type per probe.
+                    let old = old.clone();
+                    self.err(
+                        Diagnostic::new(
+                            format!("${var} is the loop variable of another loop, as {old}; here it would be {t}"),
+                            map.span,
+                            "a second type for the same name",
+                        )
+                        .hint("kmodkit keeps one type per variable name in a probe: name this loop's variable differently"),
+                    );
+                    return;
+                }
+            }
+        }
+        self.for_vars.insert(var.to_string());
+        self.a.instances[self.inst].vars.insert(var.to_string(), t);
+        self.scopes.push(vec![var.to_string()]);
+        self.out_of_scope.remove(var);
+        self.block(body);
+        if let Some(names) = self.scopes.pop() {
+            self.out_of_scope.extend(names);
         }
     }
 }

@@ -43,6 +43,17 @@ pub enum Ty {
     Record(u32),
     /// An array (BTF id of the array type) at a kernel address: only indexed.
     Array(u32),
+    /// An address for `ntop()`: `[family u64][16 address bytes]`, printed as inet_ntop does.
+    Inet,
+    /// A MAC address from `macaddr()`: 6 bytes, printed `AA:BB:CC:DD:EE:FF`.
+    MacAddr,
+    /// Bytes from `buf()`: `[length u64][up to N bytes]`, printed with `%r` (hex escapes).
+    Buf(usize),
+    /// A timestamp from `strftime(FORMAT, ns)`: the ns, formatted in user space.
+    Timestamp(String),
+    /// `cgroup_path(id [, FILTER])`: the cgroup id, named in user space in each cgroup
+    /// hierarchy whose name matches FILTER (`*` by default).
+    CgroupPath(String),
 }
 
 pub const INT64: Ty = Ty::Int {
@@ -110,6 +121,9 @@ impl Ty {
             Ty::Str(n) => *n,
             Ty::Tuple(t) => t.iter().map(|t| t.size().next_multiple_of(8)).sum(),
             Ty::Void | Ty::Args => 0,
+            Ty::Inet => 24,
+            Ty::MacAddr | Ty::Timestamp(_) | Ty::CgroupPath(_) => 8,
+            Ty::Buf(n) => 8 + n,
         }
     }
     /// May values of `other` be stored where this type was first stored?
@@ -161,6 +175,11 @@ impl fmt::Display for Ty {
             Ty::Ptr(_) => write!(f, "pointer"),
             Ty::Record(_) => write!(f, "struct"),
             Ty::Array(_) => write!(f, "array"),
+            Ty::Inet => write!(f, "inet"),
+            Ty::MacAddr => write!(f, "mac_address"),
+            Ty::Buf(_) => write!(f, "buffer"),
+            Ty::Timestamp(_) => write!(f, "timestamp"),
+            Ty::CgroupPath(_) => write!(f, "cgroup_path_t"),
         }
     }
 }

@@ -11,6 +11,7 @@ const SEEDS: &[&str] = &[
     "tracepoint:syscalls:sys_enter_read /comm == \"bash\" && strncmp(comm, \"ba\", 2) == 0/ { @k[kstack(3)] = count(); @u[ustack] = count(); }",
     "interval:s:1 { @x = count(); print(@x); clear(@x); time(\"%H\\n\"); } END { @y = (uint32)(1 << 3) ? $1 : $#; printf(\"%s\\n\", str($2)); }",
     "uprobe:/bin/bash:readline { @start[tid] = nsecs; } uretprobe:/bin/bash:readline /@start[tid]/ { @lat = hist(nsecs - @start[tid]); delete(@start[tid]); }",
+    "config = { max_map_keys = 8; print_maps_on_exit = 0 } BEGIN { let $x: uint8 = (uint8)1; let $y; @m[1, \"a\"] = $x; $t = (1, \"s\"); @h[$t.1] = has_key(@m, (1, \"a\")); printf(\"%d\\n\", $t.0); for ($kv : @m) { @c[$kv.0.1] = $kv.1 + $x; } }",
     "BEGIN { unroll(3) { @c = count(); } @t[1, \"a\"] = (1, \"b\"); $x = ksym(0); @m = max(-1); @n = avg(2); @z = stats(3); zero(@z); }",
 ];
 
@@ -37,6 +38,10 @@ const TOKENS: &[&str] = &[
     "@x",
     "$x",
     "unroll(100)",
+    "for ($kv : @m) { $kv.0; }",
+    "let $v: uint8",
+    "config = { a = 1 }",
+    "has_key(@x, 1)",
     "while",
     "if",
     "else",

@@ -16,6 +16,7 @@ commands:
   verify FILE [--type T] [--prog NAME] [--json]   check programs as the kernel verifier would
   run FILE [--prog NAME] [--data FILE] [--repeat N] [--json]   run a program in the interpreter
   conformance FILE.data|DIR...    run bpf_conformance test vectors through the interpreter
+  load OBJ [--attach] [--btf FILE] [--dump-maps] [-- CMD...]   load (and attach) an object in the kernel
 ";
 
 pub fn main(_name: &str, args: Vec<OsString>) -> Outcome {
@@ -30,6 +31,7 @@ pub fn main(_name: &str, args: Vec<OsString>) -> Outcome {
         "verify" => verify(rest),
         "run" => run(rest),
         "disasm" => disasm(rest),
+        "load" => load(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -235,8 +237,16 @@ fn load_programs(
 > {
     let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if data.starts_with(b"\x7fELF") {
-        let obj = bpf_insn::object::Object::parse(&data)
+        let mut obj = bpf_insn::object::Object::parse(&data)
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        // CO-RE relocations are resolved against the running kernel, as libbpf would.
+        if obj.programs.iter().any(|p| !p.core_relos.is_empty()) || obj.has_externs() {
+            let target = ktrace::system::load_btf(Path::new(HOST_BTF))?;
+            obj.relocate_core(&target)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            resolve_externs(&mut obj, &target, None)
+                .map_err(|e| format!("{}: {e:#}", path.display()))?;
+        }
         let mut progs = obj.programs;
         if let Some(t) = type_override {
             for p in &mut progs {
@@ -268,6 +278,11 @@ fn load_programs(
             insns,
             lines: vec![],
             funcs: vec![],
+            func_info: vec![],
+            line_info: vec![],
+            core_relos: vec![],
+            kfunc_calls: vec![],
+            ksym_refs: vec![],
         }],
         vec![],
     ))
@@ -512,4 +527,317 @@ fn run(args: Vec<OsString>) -> Outcome {
         }
         Err(e) => Err(anyhow!("{}: `{}`: {e}", a.file.display(), p.name)),
     }
+}
+
+/// The running kernel's BTF.
+const HOST_BTF: &str = "/sys/kernel/btf/vmlinux";
+
+/// Fills `.kconfig` externs from `kconfig` (a `.config`, possibly compressed; default the
+/// running kernel's /proc/config.gz) and the running kernel's version, and resolves kfunc
+/// calls against `target`.
+fn resolve_externs(
+    obj: &mut bpf_insn::object::Object,
+    target: &btf::Btf,
+    kconfig: Option<&Path>,
+) -> anyhow::Result<()> {
+    if !obj.has_externs() {
+        return Ok(());
+    }
+    let config = if obj.kconfig.is_empty() {
+        String::new()
+    } else {
+        let p = kconfig.unwrap_or(Path::new("/proc/config.gz"));
+        let raw = std::fs::read(p).with_context(|| p.display().to_string())?;
+        let text = modfile::decompress(&raw).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+        String::from_utf8_lossy(&text).into_owned()
+    };
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let version = bpf_insn::object::kernel_version_code(release.trim()).unwrap_or(0);
+    let kallsyms = if obj.programs.iter().any(|p| !p.ksym_refs.is_empty()) {
+        std::fs::read_to_string("/proc/kallsyms").context("/proc/kallsyms")?
+    } else {
+        String::new()
+    };
+    let lookup = |name: &str| {
+        kallsyms.lines().find_map(|l| {
+            let mut f = l.split_whitespace();
+            let addr = f.next()?;
+            let _kind = f.next()?;
+            (f.next()? == name).then(|| u64::from_str_radix(addr, 16).ok())?
+        })
+    };
+    obj.resolve_externs(target, &config, version, &lookup)?;
+    Ok(())
+}
+
+/// `kmodkit bpf load OBJ`
+#[derive(clap::Parser)]
+#[command(
+    name = "kmodkit bpf load",
+    about = "Load a clang/libbpf-style object into the running kernel (maps, global data, BTF, CO-RE) and optionally attach its programs",
+    after_help = "With --attach and a command, the programs stay attached while the command runs; \
+                  with --attach and no command, until standard input is closed. \
+                  Maps are printed (--dump-maps) after that."
+)]
+pub(crate) struct LoadArgs {
+    /// A BPF ELF object (clang -target bpf -g).
+    object: PathBuf,
+    /// Attach programs as their section names say: tracepoint/, raw_tp/, uprobe/, kprobe/; xdp and tc (tcx) on --iface.
+    #[arg(long)]
+    attach: bool,
+    /// The network interface XDP and tc programs attach to.
+    #[arg(long, value_name = "NAME")]
+    iface: Option<String>,
+    /// Resolve CO-RE relocations against this BTF (raw BTF, a vmlinux, or a kernel image)
+    /// instead of the running kernel's.
+    #[arg(long, value_name = "FILE")]
+    btf: Option<PathBuf>,
+    /// The kernel config that fills `.kconfig` externs (default /proc/config.gz).
+    #[arg(long, value_name = "FILE")]
+    kconfig: Option<PathBuf>,
+    /// Resolve CO-RE and print the relocations; load nothing.
+    #[arg(long)]
+    core_only: bool,
+    /// Pin every program under DIR (on a bpf filesystem) by its name, as `bpftool prog loadall`.
+    #[arg(long, value_name = "DIR")]
+    pin: Option<PathBuf>,
+    /// Where maps with `pinning = LIBBPF_PIN_BY_NAME` live (default /sys/fs/bpf).
+    #[arg(long, value_name = "DIR")]
+    pin_root: Option<PathBuf>,
+    /// Print every map's entries at the end (as `bpftool map dump`).
+    #[arg(long)]
+    dump_maps: bool,
+    /// Also print the CO-RE relocations.
+    #[arg(long)]
+    show_core: bool,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+    /// A command to run while the programs are loaded (and attached).
+    #[arg(last = true)]
+    command: Vec<OsString>,
+}
+
+fn hex_bytes(b: &[u8]) -> Vec<String> {
+    b.iter().map(|x| format!("0x{x:02x}")).collect()
+}
+
+fn load(args: Vec<OsString>) -> Outcome {
+    let a: LoadArgs = match parse("kmodkit bpf load", args) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
+    };
+    let path = &a.object;
+    let data = std::fs::read(path).with_context(|| path.display().to_string())?;
+    let mut obj =
+        bpf_insn::object::Object::parse(&data).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let has_core = obj.programs.iter().any(|p| !p.core_relos.is_empty());
+    let mut core = Vec::new();
+    if has_core || obj.has_externs() {
+        let btf_path = a.btf.clone().unwrap_or_else(|| PathBuf::from(HOST_BTF));
+        let target = ktrace::system::load_btf(&btf_path).map_err(|e| anyhow!("{e}"))?;
+        core = obj
+            .relocate_core(&target)
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        resolve_externs(&mut obj, &target, a.kconfig.as_deref())
+            .with_context(|| path.display().to_string())?;
+    }
+    let mut out = serde_json::Map::new();
+    let core_json: Vec<serde_json::Value> = core
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "program": r.program, "insn": r.insn, "relocation": r.what,
+                "old": r.old, "new": r.new,
+            })
+        })
+        .collect();
+    if a.show_core || a.core_only {
+        if a.json {
+            out.insert("core".into(), core_json.into());
+        } else {
+            for r in &core {
+                let new = r.new.map_or("poisoned".to_string(), |v| v.to_string());
+                println!(
+                    "core {} insn {}: {}: {} -> {new}",
+                    r.program, r.insn, r.what, r.old
+                );
+            }
+        }
+    }
+    if a.core_only {
+        if a.json {
+            println!("{}", serde_json::Value::Object(out));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let obj_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().trim_end_matches(".o").to_string())
+        .unwrap_or_default();
+    let loaded = bpf_sys::loader::load(
+        &obj,
+        &bpf_sys::loader::LoadOptions {
+            obj_name,
+            pin_root: a.pin_root.clone(),
+        },
+    )
+    .with_context(|| format!("{}: loading into the kernel", path.display()))?;
+    for w in &loaded.warnings {
+        eprintln!("kmodkit bpf load: warning: {w}");
+    }
+    let tag = |t: &[u8; 8]| t.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut progs_json = Vec::new();
+    for p in &loaded.progs {
+        if let Some(dir) = &a.pin {
+            bpf_sys::loader::obj_pin(std::os::fd::AsFd::as_fd(&p.fd), &dir.join(&p.name))
+                .with_context(|| format!("pinning `{}` under {}", p.name, dir.display()))?;
+        }
+        let ty = bpf_insn::object::prog_type_name(p.prog_type);
+        if a.json {
+            progs_json.push(serde_json::json!({
+                "name": p.name, "section": p.section, "type": ty, "id": p.id, "tag": tag(&p.tag),
+            }));
+        } else {
+            println!(
+                "prog {}: {ty} id {} tag {} (section {})",
+                p.name,
+                p.id,
+                tag(&p.tag),
+                p.section
+            );
+        }
+    }
+    let mut maps_json = Vec::new();
+    for m in &loaded.maps {
+        let pin = m
+            .pinned
+            .as_ref()
+            .map(|p| {
+                format!(
+                    " pinned {}{}",
+                    p.display(),
+                    if m.reused { " (reused)" } else { "" }
+                )
+            })
+            .unwrap_or_default();
+        if !a.json {
+            println!(
+                "map {}: type {} id {} key {} value {} max_entries {}{pin}",
+                m.name, m.def.map_type, m.id, m.def.key_size, m.def.value_size, m.def.max_entries
+            );
+        }
+    }
+    let mut attachments = Vec::new();
+    if a.attach {
+        let tracefs = Path::new("/sys/kernel/tracing");
+        if loaded
+            .progs
+            .iter()
+            .any(|p| p.prog_type == 5 || p.prog_type == 2)
+        {
+            let _ = bpf_sys::ensure_tracefs(tracefs);
+        }
+        let iface = match &a.iface {
+            Some(n) => Some((n.as_str(), bpf_sys::loader::ifindex(n)?)),
+            None => None,
+        };
+        let to = bpf_sys::loader::AttachTo {
+            tracefs,
+            iface,
+            symbol_offset: &ktrace::system::uprobe_offset,
+        };
+        for p in &loaded.progs {
+            let at = bpf_sys::loader::attach(p, &to)
+                .with_context(|| format!("attaching `{}`", p.name))?;
+            if !a.json {
+                println!("attached {}: {}", at.program, at.target);
+            }
+            attachments.push(at);
+        }
+    }
+    let mut status = ExitCode::SUCCESS;
+    if let Some((cmd, rest)) = a.command.split_first() {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        let st = std::process::Command::new(cmd)
+            .args(rest)
+            .status()
+            .with_context(|| format!("running {}", cmd.to_string_lossy()))?;
+        if !st.success() {
+            status = ExitCode::from(st.code().unwrap_or(1).clamp(1, 255) as u8);
+        }
+    } else if a.attach {
+        // Stay attached until standard input is closed.
+        let mut sink = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+    }
+    drop(attachments);
+    for m in &loaded.maps {
+        if !a.dump_maps {
+            break;
+        }
+        let entries = dump_map(m).with_context(|| format!("dumping map `{}`", m.name))?;
+        if a.json {
+            let e: Vec<serde_json::Value> = entries
+                .iter()
+                .map(|(k, v)| serde_json::json!({"key": hex_bytes(k), "value": hex_bytes(v)}))
+                .collect();
+            maps_json.push(serde_json::json!({
+                "name": m.name, "id": m.id, "type": m.def.map_type, "entries": e,
+            }));
+        } else {
+            println!("map {} entries:", m.name);
+            for (k, v) in &entries {
+                let h = |b: &[u8]| {
+                    b.iter()
+                        .map(|x| format!("{x:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                println!("key: {}  value: {}", h(k), h(v));
+            }
+            println!(
+                "Found {} element{}",
+                entries.len(),
+                if entries.len() == 1 { "" } else { "s" }
+            );
+        }
+    }
+    if a.json {
+        if !a.dump_maps {
+            maps_json = loaded
+                .maps
+                .iter()
+                .map(|m| serde_json::json!({"name": m.name, "id": m.id, "type": m.def.map_type}))
+                .collect();
+        }
+        out.insert("programs".into(), progs_json.into());
+        out.insert("maps".into(), maps_json.into());
+        println!("{}", serde_json::Value::Object(out));
+    }
+    Ok(status)
+}
+
+/// A map's entries in the kernel's key order (values of per-CPU maps: every CPU's, one after
+/// the other, each rounded up to 8 bytes, as the kernel returns them).
+fn dump_map(m: &bpf_sys::loader::LoadedMap) -> anyhow::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    // Ring buffers, perf event arrays and program/map-in-map arrays have no values to read.
+    if matches!(m.def.map_type, 3 | 4 | 12 | 13 | 27) {
+        return Ok(Vec::new());
+    }
+    let percpu = matches!(m.def.map_type, 5 | 6 | 10 | 21);
+    let vsize = if percpu {
+        (m.def.value_size as usize).div_ceil(8) * 8 * bpf_sys::possible_cpus()
+    } else {
+        m.def.value_size as usize
+    };
+    let mut out = Vec::new();
+    for k in bpf_sys::map_keys(&m.fd, m.def.key_size as usize)? {
+        let mut v = vec![0u8; vsize];
+        if bpf_sys::map_lookup(&m.fd, &k, &mut v)? {
+            out.push((k, v));
+        }
+    }
+    Ok(out)
 }

@@ -19,7 +19,9 @@ options:
   -e PROGRAM   the program text
   -c CMD       run CMD (split on spaces) and trace until it exits; `cpid` is its pid
   -p PID       attach uprobes to PID only, stop when it exits
-  --tool NAME  run a bundled tool (--tool list names them)
+  --tool NAME  run bpftrace's installed tool NAME (/usr/sbin/NAME.bt,
+               /usr/share/bpftrace/tools/NAME.bt), else a bundled one
+               (--tool list names them)
   -l [PATTERN] list probes matching PATTERN (tracepoints; uprobe:BINARY:PATTERN;
                kfunc:PATTERN; rawtracepoint:PATTERN)
   -lv [PATTERN] the same, with each probe's arguments and their types
@@ -84,12 +86,12 @@ pub fn main(name: &str, args: Vec<OsString>) -> Outcome {
             }
             "--tool" => {
                 let t = value("a tool name")?;
-                match ktrace::tools::tool(&t) {
-                    Some(src) => program = Some((src.to_string(), format!("tool:{t}"))),
+                match ktrace::tools::locate(&t) {
+                    Some(found) => program = Some(found),
                     None => {
                         let list = t == "list";
-                        for (n, s) in ktrace::tools::TOOLS {
-                            let line = format!("{n:<12}{}", ktrace::tools::describe(s));
+                        for (n, d, from) in ktrace::tools::list() {
+                            let line = format!("{n:<16}{d}  [{from}]");
                             if list {
                                 println!("{line}");
                             } else {
