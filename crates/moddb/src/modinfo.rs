@@ -258,7 +258,7 @@ fn opened_info(f: &dyn crate::source::ReadAt, path: &Path) -> Result<Entries, In
     // Small, compressed or unusual: the whole file, through the one parser that names
     // what is wrong with it.
     let mut bytes =
-        vec![0; usize::try_from(f.len()).map_err(|_| InfoError::Io("File too large".into()))?];
+        vec![0; usize::try_from(f.size()).map_err(|_| InfoError::Io("File too large".into()))?];
     f.read_exact_at(&mut bytes, 0).map_err(io)?;
     module_info(path, &bytes)
 }
@@ -419,7 +419,7 @@ mod sparse {
 
     /// The entries, or `None` where the whole file must be read.
     pub(super) fn info(file: &dyn ReadAt) -> io::Result<Option<Entries>> {
-        let len = file.len();
+        let len = file.size();
         if len <= WHOLE {
             return Ok(None);
         }

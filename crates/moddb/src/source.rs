@@ -22,7 +22,7 @@ pub fn read_whole(path: &Path) -> std::io::Result<Bytes> {
 /// large file reads only those.
 pub trait ReadAt: Send + Sync {
     /// The file's length when it was opened.
-    fn len(&self) -> u64;
+    fn size(&self) -> u64;
     /// Whether it is a regular file (what `stat` said when it was opened).
     fn is_file(&self) -> bool;
     /// Fill `buf` from `offset` (an error if the file ends first).

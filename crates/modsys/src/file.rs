@@ -56,7 +56,7 @@ struct At {
 }
 
 impl moddb::source::ReadAt for At {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.len
     }
     fn is_file(&self) -> bool {
