@@ -17,3 +17,17 @@ pub type Reader = dyn Fn(&Path) -> std::io::Result<Bytes> + Sync;
 pub fn read_whole(path: &Path) -> std::io::Result<Bytes> {
     Ok(Box::new(std::fs::read(path)?))
 }
+
+/// A file opened for reads at offsets (`pread`), so that a tool needing a few pieces of a
+/// large file reads only those.
+pub trait ReadAt: Send + Sync {
+    /// The file's length when it was opened.
+    fn size(&self) -> u64;
+    /// Whether it is a regular file (what `stat` said when it was opened).
+    fn is_file(&self) -> bool;
+    /// Fill `buf` from `offset` (an error if the file ends first).
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+}
+
+/// How files are opened for [`ReadAt`] reads.
+pub type OpenAt = fn(&Path) -> std::io::Result<Box<dyn ReadAt>>;

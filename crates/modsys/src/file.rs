@@ -47,3 +47,41 @@ pub fn read(path: &Path) -> std::io::Result<FileBytes> {
 pub fn read_boxed(path: &Path) -> std::io::Result<moddb::source::Bytes> {
     Ok(Box::new(read(path)?))
 }
+
+/// A file opened for `pread`s, with its length (see [`open_at`]).
+struct At {
+    file: File,
+    len: u64,
+    is_file: bool,
+}
+
+impl moddb::source::ReadAt for At {
+    fn size(&self) -> u64 {
+        self.len
+    }
+    fn is_file(&self) -> bool {
+        self.is_file
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, buf, offset)
+    }
+}
+
+/// Open `path` for reads at offsets, in the shape `moddb` takes it
+/// (`moddb::source::OpenAt`): no map, so no page faults and no `munmap` (whose TLB
+/// shootdowns across threads cost more than copying the few pieces a tool needs).
+/// Opened without blocking (a FIFO opens at once), so that a caller can open first and
+/// ask [`moddb::source::ReadAt::is_file`] after, one path walk instead of two.
+pub fn open_at(path: &Path) -> std::io::Result<Box<dyn moddb::source::ReadAt>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = file.metadata()?;
+    Ok(Box::new(At {
+        file,
+        len: meta.len(),
+        is_file: meta.is_file(),
+    }))
+}

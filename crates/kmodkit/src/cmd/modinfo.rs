@@ -115,7 +115,8 @@ pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
 
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
-    let mut db = moddb::modinfo::Modinfo::new(dirname, modsys::file::read_boxed);
+    let mut db = moddb::modinfo::Modinfo::new(dirname, modsys::file::read_boxed)
+        .with_open_at(modsys::file::open_at);
     let mut failed = false;
     if opts.json {
         let mut docs = Vec::new();
@@ -143,23 +144,29 @@ pub fn main(prog: &str, args: Vec<OsString>) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One argument's part of the text output, in argument order.
-enum Job {
+type Info = Result<Option<moddb::modinfo::Entries>, moddb::modinfo::InfoError>;
+
+/// One module's (or failed argument's) stdout bytes, stderr bytes and success.
+type Out = (Vec<u8>, Vec<u8>, bool);
+
+/// Part of a batch's output, in argument order.
+enum Part {
+    /// Described already.
+    Done(Out),
     /// The argument named no module: kmod's message.
     NotFound(String),
     /// A module whose info needs the index (builtin), read already.
     Read(Module, Info),
-    /// A module file, read and formatted on any thread.
+    /// A module file, to read and format on any thread.
     File(Module),
 }
 
-type Info = Result<Option<moddb::modinfo::Entries>, moddb::modinfo::InfoError>;
-
 /// Arguments described as kmod's `modinfo_do` does, one after the other on the outputs,
-/// but the module files read and formatted on every core (kmod reads them one at a time):
-/// lookups first (they share the index), then batches of modules in parallel, each
-/// batch's stdout and stderr bytes written in argument order. Returns whether anything
-/// failed.
+/// but in batches on every core (kmod does one at a time). In each batch: the arguments
+/// naming module files are classified, read and formatted on any thread; then the others
+/// (names and aliases, which share the index) are looked up in order; then the modules
+/// they found are read and formatted on any thread; then the batch's stdout and stderr
+/// bytes are written in argument order. Returns whether anything failed.
 fn describe_all(
     prog: &str,
     db: &mut Modinfo,
@@ -169,58 +176,76 @@ fn describe_all(
     out: &mut impl Write,
 ) -> bool {
     use rayon::prelude::*;
-    const BATCH: usize = 256;
+    const BATCH: usize = 1024;
     let mut failed = false;
-    let mut jobs = Vec::new();
     let read = db.reader();
-    let mut flush = |jobs: &mut Vec<Job>, failed: &mut bool| {
-        let done: Vec<(Vec<u8>, Vec<u8>, bool)> = std::mem::take(jobs)
+    let file = |m: &Module| -> Out {
+        let (mut w, mut e) = (Vec::new(), Vec::new());
+        let info = || match &m.path {
+            Some(p) => moddb::modinfo::file_info(read, p).map(Some),
+            None => Ok(None),
+        };
+        let ok = describe(prog, m, info, opts, &mut w, &mut e);
+        (w, e, ok)
+    };
+    for batch in args.chunks(BATCH) {
+        let first: Vec<Result<Out, Query>> = batch
+            .par_iter()
+            .map(|arg| {
+                if let Some((m, f)) = moddb::modinfo::open_file_arg(read, arg, by_name) {
+                    let (mut w, mut e) = (Vec::new(), Vec::new());
+                    let info = || match &m.path {
+                        Some(p) => f.info(p).map(Some),
+                        None => Ok(None),
+                    };
+                    let ok = describe(prog, &m, info, opts, &mut w, &mut e);
+                    return Ok((w, e, ok));
+                }
+                match Query::of(arg, by_name) {
+                    Query::File(p) => Ok(file(&Modinfo::file_module(&p))),
+                    q => Err(q),
+                }
+            })
+            .collect();
+        let mut parts = Vec::with_capacity(first.len());
+        for r in first {
+            match r {
+                Ok(o) => parts.push(Part::Done(o)),
+                Err(q) => match db.lookup(&q) {
+                    Ok(found) => {
+                        for m in found {
+                            if Modinfo::is_file_only(&m) {
+                                parts.push(Part::File(m));
+                            } else {
+                                let info = db.info(&m);
+                                parts.push(Part::Read(m, info));
+                            }
+                        }
+                    }
+                    Err(e) => parts.push(Part::NotFound(format!("{prog}: ERROR: {e}\n"))),
+                },
+            }
+        }
+        let done: Vec<Out> = parts
             .into_par_iter()
-            .map(|j| {
-                let (mut w, mut e) = (Vec::new(), Vec::new());
-                let ok = match j {
-                    Job::NotFound(msg) => {
-                        e.extend_from_slice(msg.as_bytes());
-                        false
-                    }
-                    Job::Read(m, info) => describe(prog, &m, || info, opts, &mut w, &mut e),
-                    Job::File(m) => {
-                        let info = || match &m.path {
-                            Some(p) => moddb::modinfo::file_info(read, p).map(Some),
-                            None => Ok(None),
-                        };
-                        describe(prog, &m, info, opts, &mut w, &mut e)
-                    }
-                };
-                (w, e, ok)
+            .map(|p| match p {
+                Part::Done(o) => o,
+                Part::NotFound(msg) => (Vec::new(), msg.into_bytes(), false),
+                Part::Read(m, info) => {
+                    let (mut w, mut e) = (Vec::new(), Vec::new());
+                    let ok = describe(prog, &m, || info, opts, &mut w, &mut e);
+                    (w, e, ok)
+                }
+                Part::File(m) => file(&m),
             })
             .collect();
         for (w, e, ok) in done {
             if !e.is_empty() {
                 let _ = std::io::stderr().write_all(&e);
             }
-            *failed |= !ok || out.write_all(&w).is_err();
-        }
-    };
-    for arg in args {
-        match db.lookup(&Query::of(arg, by_name)) {
-            Ok(found) => {
-                for m in found {
-                    if Modinfo::is_file_only(&m) {
-                        jobs.push(Job::File(m));
-                    } else {
-                        let info = db.info(&m);
-                        jobs.push(Job::Read(m, info));
-                    }
-                }
-            }
-            Err(e) => jobs.push(Job::NotFound(format!("{prog}: ERROR: {e}\n"))),
-        }
-        if jobs.len() >= BATCH {
-            flush(&mut jobs, &mut failed);
+            failed |= !ok || out.write_all(&w).is_err();
         }
     }
-    flush(&mut jobs, &mut failed);
     failed
 }
 
