@@ -251,6 +251,28 @@ impl<'a> Elf<'a> {
             .find(|s| self.section_name(s) == Some(name.as_bytes()))
     }
 
+    /// The first section called each of `names`, found in one pass over the headers (the
+    /// same answers as [`Elf::section_by_name`] for each name).
+    pub fn sections_by_names<const N: usize>(&self, names: [&str; N]) -> [Option<Section>; N] {
+        let mut out: [Option<Section>; N] = std::array::from_fn(|_| None);
+        let mut left = N;
+        for s in self.sections() {
+            if left == 0 {
+                break;
+            }
+            let Some(name) = self.section_name(&s) else {
+                continue;
+            };
+            for (slot, want) in out.iter_mut().zip(names) {
+                if slot.is_none() && name == want.as_bytes() {
+                    *slot = Some(s.clone());
+                    left -= 1;
+                }
+            }
+        }
+        out
+    }
+
     /// The bytes of the first section called `name`.
     pub fn section_data(&self, name: &str) -> Option<&'a [u8]> {
         let s = self.section_by_name(name)?;

@@ -2,7 +2,7 @@
 //! (`kmod_elf_get_modversions`, `kmod_elf_get_symbols`, `kmod_elf_get_dependency_symbols`),
 //! because depmod's output depends on these exact rules.
 
-use crate::elf::{Elf, SHN_ABS, SHN_UNDEF};
+use crate::elf::{Elf, Section, SHN_ABS, SHN_UNDEF};
 use crate::Error;
 
 /// A symbol's binding, as kmod classifies it.
@@ -87,8 +87,18 @@ struct SymTab<'a> {
 
 impl<'a> SymTab<'a> {
     fn find(elf: &Elf<'a>) -> Option<Result<SymTab<'a>, Error>> {
-        let strtab = elf.section_data(".strtab")?;
-        let symtab = elf.section_by_name(".symtab")?;
+        let [strtab, symtab] = elf.sections_by_names([".strtab", ".symtab"]);
+        Self::from_sections(elf, strtab, symtab)
+    }
+
+    /// The table from its `.strtab` and `.symtab` headers, when the caller looked them up.
+    fn from_sections(
+        elf: &Elf<'a>,
+        strtab: Option<Section>,
+        symtab: Option<Section>,
+    ) -> Option<Result<SymTab<'a>, Error>> {
+        let strtab = elf.data_of(&strtab?);
+        let symtab = symtab?;
         let entsize: u64 = if elf.is_64() { 24 } else { 16 };
         if symtab.size % entsize != 0 {
             return Some(Err(Error::malformed(
@@ -108,6 +118,38 @@ impl<'a> SymTab<'a> {
 
     fn get(&self, i: u64) -> RawSym {
         let base = self.offset + i * self.entsize;
+        // The whole entry at once (always inside the section, which is inside the file).
+        let entry = usize::try_from(base)
+            .ok()
+            .and_then(|b| self.elf.data().get(b..b + self.entsize as usize));
+        if let Some(e) = entry {
+            let be = self.elf.is_big_endian();
+            let u = |b: &[u8]| -> u64 {
+                let mut w = [0u8; 8];
+                if be {
+                    w[8 - b.len()..].copy_from_slice(b);
+                    u64::from_be_bytes(w)
+                } else {
+                    w[..b.len()].copy_from_slice(b);
+                    u64::from_le_bytes(w)
+                }
+            };
+            return if self.elf.is_64() {
+                RawSym {
+                    name_off: u(&e[0..4]) as u32,
+                    info: e[4],
+                    shndx: u(&e[6..8]) as u16,
+                    value: u(&e[8..16]),
+                }
+            } else {
+                RawSym {
+                    name_off: u(&e[0..4]) as u32,
+                    value: u(&e[4..8]),
+                    info: e[12],
+                    shndx: u(&e[14..16]) as u16,
+                }
+            };
+        }
         let rd = |off: u64, size: usize| self.elf.uint(base + off, size).unwrap_or(0);
         if self.elf.is_64() {
             RawSym {
@@ -191,9 +233,8 @@ fn resolve_crc(elf: &Elf<'_>, value: u64, shndx: u16) -> u64 {
 /// entries no undefined symbol named (`module_layout`), as kmod lists them.
 pub(crate) fn dependencies(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
     let crclen = if elf.is_64() { 8 } else { 4 };
-    let versions = elf
-        .section_by_name("__versions")
-        .filter(|s| s.size % MODVERSION_SIZE == 0);
+    let [strtab, symtab, versions] = elf.sections_by_names([".strtab", ".symtab", "__versions"]);
+    let versions = versions.filter(|s| s.size % MODVERSION_SIZE == 0);
     let ventries: Vec<(&[u8], u64)> = match &versions {
         Some(sec) => elf
             .data_of(sec)
@@ -209,7 +250,7 @@ pub(crate) fn dependencies(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
             .collect(),
         None => Vec::new(),
     };
-    let tab = match SymTab::find(elf) {
+    let tab = match SymTab::from_sections(elf, strtab, symtab) {
         Some(t) => t?,
         None => {
             return Err(Error::malformed(

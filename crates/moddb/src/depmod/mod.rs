@@ -197,7 +197,7 @@ struct Depmod {
     dirname: String,
     cfg: Cfg,
     /// Modules by name, each with its record (kmod's `modules_by_name`).
-    by_name: HashMap<String, Mod>,
+    by_name: hash::FxMap<String, Mod>,
 }
 
 pub use crate::source::{read_whole, Bytes, Reader};
@@ -258,16 +258,16 @@ pub fn run(
     let mut d = Depmod {
         dirname: dirname.clone(),
         cfg: Cfg::default(),
-        by_name: HashMap::new(),
+        by_name: hash::FxMap::default(),
     };
-    let mut symbols: HashMap<String, Symbol> = HashMap::new();
+    let mut symbols: hash::FxMap<String, Symbol> = hash::FxMap::default();
     let strip = |name: &str| -> String {
         match name.as_bytes().first() {
             Some(&c) if c == opts.sym_prefix => name[1..].to_string(),
             _ => name.to_string(),
         }
     };
-    let fake = |symbols: &mut HashMap<String, Symbol>| {
+    let fake = |symbols: &mut hash::FxMap<String, Symbol>| {
         for s in ["__this_module", "_GLOBAL_OFFSET_TABLE_"] {
             symbols.insert(
                 s.into(),
@@ -773,7 +773,7 @@ fn load_module(path: &str, read: &Reader, kmod: crate::Kmod) -> Loaded {
 fn load_symvers(
     file: &Path,
     strip: &dyn Fn(&str) -> String,
-    symbols: &mut HashMap<String, Symbol>,
+    symbols: &mut hash::FxMap<String, Symbol>,
     log: &mut Log<'_>,
 ) -> Result<(), Error> {
     let data = std::fs::read(file).map_err(|e| {
@@ -812,7 +812,7 @@ fn load_symvers(
 fn load_system_map(
     file: &Path,
     prefix: u8,
-    symbols: &mut HashMap<String, Symbol>,
+    symbols: &mut hash::FxMap<String, Symbol>,
     log: &mut Log<'_>,
 ) -> Result<(), Error> {
     let data = std::fs::read(file).map_err(|e| {
@@ -924,7 +924,7 @@ struct Output<'a> {
     loaded: &'a [Loaded],
     deps: &'a [Vec<usize>],
     dep_sort_idx: &'a [i64],
-    symbols: &'a HashMap<String, Symbol>,
+    symbols: &'a hash::FxMap<String, Symbol>,
     dirname: &'a str,
     warn_dups: bool,
     kmod: crate::Kmod,
