@@ -181,13 +181,15 @@ pub(crate) fn exported(elf: &Elf<'_>) -> Result<Vec<Symbol>, Error> {
         let mut sane = true;
         for i in 1..tab.count {
             let s = tab.get(i);
-            let Some(name) = tab.name(&s) else {
+            let Some(rest) = tab.strtab.get(s.name_off as usize..) else {
                 sane = false;
                 break;
             };
-            let Some(name) = name.strip_prefix(b"__crc_") else {
+            // The prefix first: most names are not `__crc_` ones, and need no NUL search.
+            let Some(rest) = rest.strip_prefix(b"__crc_") else {
                 continue;
             };
+            let name = cstr(rest);
             let bind = match s.info >> 4 {
                 0 => Bind::Local,
                 1 => Bind::Global,
