@@ -28,6 +28,56 @@ fn map_value(lines: &[&str], prefix: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(prefix)?.trim().parse().ok())
 }
 
+/// Boots `image`, with each `(file, text)` of `scripts` written and added as `/file`, runs
+/// `script` in the guest and returns its stdout and stderr.
+fn boot(image: &std::path::Path, with: &[&str], scripts: &[(&str, &str)], script: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(kmodkit());
+    cmd.arg("vm")
+        .arg("--kernel")
+        .arg(image)
+        .args(["--timeout", "240"]);
+    for m in with {
+        cmd.args(["--with", m]);
+    }
+    for (name, text) in scripts {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        cmd.arg("--add").arg(format!("{}:/{name}", path.display()));
+    }
+    let out = cmd.arg("--").arg(script).output().unwrap();
+    let t = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "vm failed on {}:\n{t}",
+        image.display()
+    );
+    t
+}
+
+/// A section of an entry probe counting `@opens` and `@dfd[...]` and an exit probe counting
+/// `@fd[...]` around cat's one open: all from AT_FDCWD, fd 3 among the results, and every
+/// entry with its exit.
+fn check_opens(t: &str, name: &str, attaching: &str) {
+    let s = section(t, name);
+    assert_eq!(s.first(), Some(&attaching), "{t}");
+    assert!(s.contains(&"rc=0"), "{t}");
+    let opens = map_value(&s, "@opens: ").expect("@opens printed");
+    assert!(opens >= 1, "{t}");
+    assert_eq!(map_value(&s, "@dfd[-100]: "), Some(opens), "{t}");
+    assert!(map_value(&s, "@fd[3]: ").is_some_and(|n| n >= 1), "{t}");
+    let fd_total: u64 = s
+        .iter()
+        .filter(|l| l.starts_with("@fd["))
+        .filter_map(|l| l.rsplit_once(": ")?.1.parse::<u64>().ok())
+        .sum();
+    assert_eq!(fd_total, opens, "every entry has its exit:\n{t}");
+}
+
 #[test]
 fn kprobes_in_the_debian_kernel_6_1() {
     if let Some(k) = vm_kernels::kernel("6.1") {
@@ -43,53 +93,20 @@ fn kprobes_in_the_debian_kernel_6_12() {
 }
 
 fn kprobes(k: &Kernel) {
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
-    let kp = d.join("open.bt");
-    std::fs::write(
-        &kp,
-        "kprobe:do_sys_openat2 /pid == cpid/ { @opens = count(); @dfd[(int32)arg0] = count(); }\n\
-         kretprobe:do_sys_openat2 /pid == cpid/ { @fd[(int64)retval] = count(); }\n",
-    )
-    .unwrap();
-    let script =
+    let t = boot(
+        &k.image(),
+        &[],
+        &[(
+            "open.bt",
+            "kprobe:do_sys_openat2 /pid == cpid/ { @opens = count(); @dfd[(int32)arg0] = count(); }\n\
+             kretprobe:do_sys_openat2 /pid == cpid/ { @fd[(int64)retval] = count(); }\n",
+        )],
         "echo '=== kprobe'; kmodkit trace -c 'cat /proc/version' /open.bt; echo \"rc=$?\"\n\
          echo '=== list'; kmodkit trace -l 'kprobe:do_sys_open*'\n\
-         echo '=== end'";
-    let image = k.image();
-    let out = Command::new(kmodkit())
-        .arg("vm")
-        .arg("--kernel")
-        .arg(&image)
-        .arg("--timeout")
-        .arg("240")
-        .arg("--add")
-        .arg(format!("{}:/open.bt", kp.display()))
-        .arg("--")
-        .arg(script)
-        .output()
-        .unwrap();
-    let t = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+         echo '=== end'",
     );
-    assert!(out.status.success(), "vm failed on {}:\n{t}", k.release());
-
     // kprobe + kretprobe: every open of cat's returned, from AT_FDCWD, the one file is fd 3.
-    let k = section(&t, "kprobe");
-    assert_eq!(k.first(), Some(&"Attaching 2 probes..."), "{t}");
-    assert!(k.contains(&"rc=0"), "{t}");
-    let opens = map_value(&k, "@opens: ").expect("@opens printed");
-    assert!(opens >= 1, "{t}");
-    assert_eq!(map_value(&k, "@dfd[-100]: "), Some(opens), "{t}");
-    assert!(map_value(&k, "@fd[3]: ").is_some_and(|n| n >= 1), "{t}");
-    let fd_total: u64 = k
-        .iter()
-        .filter(|l| l.starts_with("@fd["))
-        .filter_map(|l| l.rsplit_once(": ")?.1.parse::<u64>().ok())
-        .sum();
-    assert_eq!(fd_total, opens, "every kprobe hit has its kretprobe:\n{t}");
+    check_opens(&t, "kprobe", "Attaching 2 probes...");
 
     // -l lists kprobe-able functions (tracefs available_filter_functions).
     assert_eq!(
@@ -111,70 +128,31 @@ fn kfunc_and_module_kprobes_in_the_debian_kernel_6_12() {
     let Some(k) = vm_kernels::kernel("6.12") else {
         return;
     };
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
-    let kf = d.join("kfunc.bt");
-    std::fs::write(
-        &kf,
-        "kfunc:do_sys_openat2 /pid == cpid/ { @opens = count(); @dfd[args->dfd] = count(); }\n\
-         kretfunc:do_sys_openat2 /pid == cpid/ { @fd[retval] = count(); }\n",
-    )
-    .unwrap();
-    let kp = d.join("path.bt");
-    std::fs::write(
-        &kp,
-        "kfunc:security_inode_getattr /pid == cpid/ { @[path(args->path)] = count(); }\n",
-    )
-    .unwrap();
-    let km = d.join("mod.bt");
-    std::fs::write(
-        &km,
-        "kprobe:loop:lo_ioctl /pid == cpid/ { @[probe, func] = count(); }\n",
-    )
-    .unwrap();
-    let script =
+    let t = boot(
+        &k.image(),
+        &["loop"],
+        &[
+            (
+                "kfunc.bt",
+                "kfunc:do_sys_openat2 /pid == cpid/ { @opens = count(); @dfd[args->dfd] = count(); }\n\
+                 kretfunc:do_sys_openat2 /pid == cpid/ { @fd[retval] = count(); }\n",
+            ),
+            (
+                "path.bt",
+                "kfunc:security_inode_getattr /pid == cpid/ { @[path(args->path)] = count(); }\n",
+            ),
+            (
+                "mod.bt",
+                "kprobe:loop:lo_ioctl /pid == cpid/ { @[probe, func] = count(); }\n",
+            ),
+        ],
         "echo '=== kfunc'; kmodkit trace -c 'cat /proc/version' /kfunc.bt; echo \"rc=$?\"\n\
          echo '=== path'; kmodkit trace -c 'stat /proc/version' /path.bt; echo \"rc=$?\"\n\
          modprobe loop\n\
          echo '=== module'; kmodkit trace -c 'losetup /dev/loop0' /mod.bt; echo \"rc=$?\"\n\
-         echo '=== end'";
-    let out = Command::new(kmodkit())
-        .arg("vm")
-        .arg("--kernel")
-        .arg(k.image())
-        .arg("--timeout")
-        .arg("240")
-        .args(["--with", "loop"])
-        .arg("--add")
-        .arg(format!("{}:/kfunc.bt", kf.display()))
-        .arg("--add")
-        .arg(format!("{}:/mod.bt", km.display()))
-        .arg("--add")
-        .arg(format!("{}:/path.bt", kp.display()))
-        .arg("--")
-        .arg(script)
-        .output()
-        .unwrap();
-    let t = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+         echo '=== end'",
     );
-    assert!(out.status.success(), "vm failed on {}:\n{t}", k.release());
-
-    let s = section(&t, "kfunc");
-    assert_eq!(s.first(), Some(&"Attaching 2 probes..."), "{t}");
-    assert!(s.contains(&"rc=0"), "{t}");
-    let opens = map_value(&s, "@opens: ").expect("@opens printed");
-    assert!(opens >= 1, "{t}");
-    assert_eq!(map_value(&s, "@dfd[-100]: "), Some(opens), "{t}");
-    assert!(map_value(&s, "@fd[3]: ").is_some_and(|n| n >= 1), "{t}");
-    let fd_total: u64 = s
-        .iter()
-        .filter(|l| l.starts_with("@fd["))
-        .filter_map(|l| l.rsplit_once(": ")?.1.parse::<u64>().ok())
-        .sum();
-    assert_eq!(fd_total, opens, "every kfunc hit has its kretfunc:\n{t}");
+    check_opens(&t, "kfunc", "Attaching 2 probes...");
 
     // path(): bpf_d_path on the `struct path *` security_inode_getattr is given (a function the
     // kernel allows it in), for busybox stat's file.

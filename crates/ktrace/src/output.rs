@@ -201,19 +201,7 @@ pub fn value_to_json(ty: &Ty, b: &[u8], sym: &dyn Symbolizer) -> String {
             }
             format!("[{}]", parts.join(","))
         }
-        Ty::Str(_)
-        | Ty::Ksym
-        | Ty::Usym
-        | Ty::Probe
-        | Ty::Kstack(_)
-        | Ty::Ustack(_)
-        | Ty::Inet
-        | Ty::MacAddr
-        | Ty::Buf(_)
-        | Ty::Timestamp(_)
-        | Ty::CgroupPath(_) => {
-            format!("\"{}\"", json_escape(&value_to_str(ty, b, sym)))
-        }
+        t if t.is_textual() => format!("\"{}\"", json_escape(&value_to_str(ty, b, sym))),
         _ => value_to_str(ty, b, sym),
     }
 }

@@ -1304,54 +1304,8 @@ impl Gen<'_> {
             return Ok(());
         };
         match name.as_str() {
-            "printf" => {
-                let ExprKind::Str(fmt) = &args[0].kind else {
-                    return Ok(());
-                };
-                let pieces =
-                    parse_format(fmt).map_err(|m| Diagnostic::new(m, args[0].span, "here"))?;
-                let tys: Vec<Ty> = args[1..]
-                    .iter()
-                    .map(|a| self.ty(a))
-                    .collect::<Result<_, _>>()?;
-                let size = 8 + tys.iter().map(|t| round8(t.size()).max(8)).sum::<usize>();
-                let id = self.add_action(Action::Printf {
-                    pieces,
-                    args: tys.iter().map(Ty::stored).collect(),
-                });
-                let off = self.alloc(size, e.span)?;
-                self.emit(st(DW, FP, off, id));
-                let mut o = off + 8;
-                for (t, a) in tys.iter().zip(&args[1..]) {
-                    self.store(t, a, o)?;
-                    o += round8(t.size()).max(8) as i16;
-                }
-                self.output(off, size);
-            }
-            "cat" => {
-                let ExprKind::Str(fmt) = &args[0].kind else {
-                    return Ok(());
-                };
-                let pieces =
-                    parse_format(fmt).map_err(|m| Diagnostic::new(m, args[0].span, "here"))?;
-                let tys: Vec<Ty> = args[1..]
-                    .iter()
-                    .map(|a| self.ty(a))
-                    .collect::<Result<_, _>>()?;
-                let size = 8 + tys.iter().map(|t| round8(t.size()).max(8)).sum::<usize>();
-                let id = self.add_action(Action::Cat {
-                    pieces,
-                    args: tys.iter().map(Ty::stored).collect(),
-                });
-                let off = self.alloc(size, e.span)?;
-                self.emit(st(DW, FP, off, id));
-                let mut o = off + 8;
-                for (t, a) in tys.iter().zip(&args[1..]) {
-                    self.store(t, a, o)?;
-                    o += round8(t.size()).max(8) as i16;
-                }
-                self.output(off, size);
-            }
+            "printf" => self.formatted(e, args, |pieces, args| Action::Printf { pieces, args })?,
+            "cat" => self.formatted(e, args, |pieces, args| Action::Cat { pieces, args })?,
             "join" => self.join(e, args)?,
             "exit" => {
                 let id = self.add_action(Action::Exit);
@@ -1448,6 +1402,35 @@ impl Gen<'_> {
     /// `join(array [, delim])`: reserves a record in the ring buffer (16 KiB is more than
     /// the stack holds), reads the array's pointers one by one until a NULL, each string
     /// into its slot, and submits it.
+    /// `printf` and `cat`: the action `make` builds from the format's pieces and the
+    /// arguments' stored types, then a record of its id and each argument, 8-byte aligned.
+    fn formatted(
+        &mut self,
+        e: &Expr,
+        args: &[Expr],
+        make: impl FnOnce(Vec<Piece>, Vec<Ty>) -> Action,
+    ) -> Result<(), Diagnostic> {
+        let ExprKind::Str(fmt) = &args[0].kind else {
+            return Ok(());
+        };
+        let pieces = parse_format(fmt).map_err(|m| Diagnostic::new(m, args[0].span, "here"))?;
+        let tys: Vec<Ty> = args[1..]
+            .iter()
+            .map(|a| self.ty(a))
+            .collect::<Result<_, _>>()?;
+        let size = 8 + tys.iter().map(|t| round8(t.size()).max(8)).sum::<usize>();
+        let id = self.add_action(make(pieces, tys.iter().map(Ty::stored).collect()));
+        let off = self.alloc(size, e.span)?;
+        self.emit(st(DW, FP, off, id));
+        let mut o = off + 8;
+        for (t, a) in tys.iter().zip(&args[1..]) {
+            self.store(t, a, o)?;
+            o += round8(t.size()).max(8) as i16;
+        }
+        self.output(off, size);
+        Ok(())
+    }
+
     fn join(&mut self, e: &Expr, args: &[Expr]) -> Result<(), Diagnostic> {
         let delim = match args.get(1).map(|a| &a.kind) {
             Some(ExprKind::Str(d)) => d.clone(),

@@ -1363,22 +1363,7 @@ impl Analysis {
                             "%d %u %x %c take integers; %s takes strings (and prints anything)",
                         ));
                     }
-                    if !(t.is_int()
-                        || t.is_str()
-                        || matches!(
-                            t,
-                            Ty::Ksym
-                                | Ty::Usym
-                                | Ty::Probe
-                                | Ty::Kstack(_)
-                                | Ty::Ustack(_)
-                                | Ty::Inet
-                                | Ty::MacAddr
-                                | Ty::Buf(_)
-                                | Ty::Timestamp(_)
-                                | Ty::CgroupPath(_)
-                        ))
-                    {
+                    if !(t.is_int() || t.is_textual()) {
                         return Err(Diagnostic::new(
                             format!("printf cannot print {t}"),
                             a.span,
@@ -1407,23 +1392,7 @@ impl Analysis {
                     }
                     _ => {
                         let t = self.ty(&args[0], inst)?;
-                        if !(t.is_int()
-                            || t.is_str()
-                            || matches!(
-                                t,
-                                Ty::Tuple(_)
-                                    | Ty::Ksym
-                                    | Ty::Usym
-                                    | Ty::Probe
-                                    | Ty::Kstack(_)
-                                    | Ty::Ustack(_)
-                                    | Ty::Inet
-                                    | Ty::MacAddr
-                                    | Ty::Buf(_)
-                                    | Ty::Timestamp(_)
-                                    | Ty::CgroupPath(_)
-                            ))
-                        {
+                        if !(t.is_int() || t.is_textual() || matches!(t, Ty::Tuple(_))) {
                             return Err(Diagnostic::new(
                                 format!("print() cannot print {t}"),
                                 args[0].span,

@@ -84,6 +84,24 @@ impl Ty {
     pub fn is_str(&self) -> bool {
         matches!(self, Ty::Str(_))
     }
+    /// Values that print as text (printf's `%s`, print()): strings and what is rendered as
+    /// one (symbols, stacks, addresses, buffers, times, cgroup paths).
+    pub fn is_textual(&self) -> bool {
+        matches!(
+            self,
+            Ty::Str(_)
+                | Ty::Ksym
+                | Ty::Usym
+                | Ty::Probe
+                | Ty::Kstack(_)
+                | Ty::Ustack(_)
+                | Ty::Inet
+                | Ty::MacAddr
+                | Ty::Buf(_)
+                | Ty::Timestamp(_)
+                | Ty::CgroupPath(_)
+        )
+    }
     pub fn is_aggregation(&self) -> bool {
         matches!(
             self,

@@ -4,23 +4,10 @@
 //! buffer record, bswap's byte swap). Their output is compared with bpftrace 0.17 in
 //! crates/kmodkit/tests/trace_oracle.rs.
 
-use tracelang::codegen::{self, Action, Compiled};
-use tracelang::{parser, sema, SampleEnv};
+use tracelang::codegen::Action;
 
-fn compile(src: &str, dry_run: bool) -> Result<Compiled, String> {
-    let prog = parser::parse(src).map_err(|d| d.render("t.bt", src))?;
-    let a = sema::analyse(
-        &prog,
-        &SampleEnv,
-        &sema::Options {
-            positional: &[],
-            unsafe_ok: false,
-            dry_run,
-        },
-    )
-    .map_err(|d| d.render("t.bt", src))?;
-    codegen::compile(&prog, &a, &codegen::Options::default()).map_err(|d| d.render("t.bt", src))
-}
+mod common;
+use common::compile;
 
 fn error(src: &str, wanted: &str) {
     match compile(src, false) {

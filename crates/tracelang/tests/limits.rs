@@ -4,22 +4,12 @@
 //! optimised); these run on threads with a main thread's 8 MiB, as `kmodkit trace` does.
 
 use tracelang::codegen::{self, MAX_INSNS};
-use tracelang::parser::{self, MAX_DEPTH};
-use tracelang::{sema, SampleEnv};
+use tracelang::parser::MAX_DEPTH;
+
+mod common;
 
 fn compile(src: &str) -> Result<codegen::Compiled, String> {
-    let prog = parser::parse(src).map_err(|d| d.render("t.bt", src))?;
-    let a = sema::analyse(
-        &prog,
-        &SampleEnv,
-        &sema::Options {
-            positional: &[],
-            unsafe_ok: false,
-            dry_run: false,
-        },
-    )
-    .map_err(|d| d.render("t.bt", src))?;
-    codegen::compile(&prog, &a, &codegen::Options::default()).map_err(|d| d.render("t.bt", src))
+    common::compile(src, false)
 }
 
 /// Runs `f` on a thread with a main thread's stack (8 MiB), not the harness's 2 MiB.

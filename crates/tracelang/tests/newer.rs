@@ -4,26 +4,16 @@
 //! crates/kmodkit/tests/trace_newer.rs.
 
 use tracelang::codegen::{self, Compiled};
-use tracelang::{parser, sema, SampleEnv};
+use tracelang::sema;
+
+mod common;
 
 fn analyse(src: &str) -> Result<(tracelang::ast::Program, sema::Analysis), String> {
-    let prog = parser::parse(src).map_err(|d| d.render("t.bt", src))?;
-    let a = sema::analyse(
-        &prog,
-        &SampleEnv,
-        &sema::Options {
-            positional: &[],
-            unsafe_ok: false,
-            dry_run: true,
-        },
-    )
-    .map_err(|d| d.render("t.bt", src))?;
-    Ok((prog, a))
+    common::analyse(src, true)
 }
 
 fn compile(src: &str) -> Result<Compiled, String> {
-    let (prog, a) = analyse(src)?;
-    codegen::compile(&prog, &a, &codegen::Options::default()).map_err(|d| d.render("t.bt", src))
+    common::compile(src, true)
 }
 
 fn refused(src: &str, message: &str) {

@@ -3,25 +3,16 @@
 //! The end-to-end comparison with bpftrace lives in
 //! crates/kmodkit/tests/trace_oracle.rs.
 
-use tracelang::codegen::{self, Compiled};
+use tracelang::codegen::Compiled;
 use tracelang::parser;
 use tracelang::sema::{self, wildcard_match};
 
 use tracelang::SampleEnv as FixedEnv;
 
+mod common;
+
 fn compile(src: &str) -> Result<Compiled, String> {
-    let prog = parser::parse(src).map_err(|d| d.render("t.bt", src))?;
-    let a = sema::analyse(
-        &prog,
-        &FixedEnv,
-        &sema::Options {
-            positional: &[],
-            unsafe_ok: false,
-            dry_run: false,
-        },
-    )
-    .map_err(|d| d.render("t.bt", src))?;
-    codegen::compile(&prog, &a, &codegen::Options::default()).map_err(|d| d.render("t.bt", src))
+    common::compile(src, false)
 }
 
 #[test]

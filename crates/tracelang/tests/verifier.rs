@@ -3,23 +3,12 @@
 //! an out-of-bounds context read, an unreachable instruction) shows here without a kernel.
 //! The same scripts load in the real kernel in crates/kmodkit/tests/trace_oracle.rs.
 
-use tracelang::codegen::{self, Compiled};
-use tracelang::{parser, sema, SampleEnv};
+use tracelang::codegen::Compiled;
+
+mod common;
 
 fn compile(src: &str) -> Compiled {
-    let prog = parser::parse(src).unwrap_or_else(|d| panic!("{}", d.render("t.bt", src)));
-    let a = sema::analyse(
-        &prog,
-        &SampleEnv,
-        &sema::Options {
-            positional: &[],
-            unsafe_ok: false,
-            dry_run: false,
-        },
-    )
-    .unwrap_or_else(|d| panic!("{}", d.render("t.bt", src)));
-    codegen::compile(&prog, &a, &codegen::Options::default())
-        .unwrap_or_else(|d| panic!("{}", d.render("t.bt", src)))
+    common::compile(src, false).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Every program of `src` must be accepted by the verifier.
