@@ -25,3 +25,27 @@ fn fuzz_found_inputs_reach_the_limit() {
     }
     assert!(n > 0, "no inputs in {}", dir.display());
 }
+
+/// Inputs that made the verifier panic (an offset of i64::MIN whose `abs()` overflowed):
+/// each must get a verdict.
+#[test]
+fn fuzz_found_crashes_answer() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fuzz-crash");
+    let mut n = 0;
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let prog = bpf_verifier::testgen::program(&std::fs::read(e.unwrap().path()).unwrap(), 128);
+        let input = bpf_verifier::Input {
+            insns: &prog,
+            prog_type: 6,
+            maps: &[],
+        };
+        let _ = bpf_verifier::verify(
+            &input,
+            &bpf_verifier::Options {
+                complexity_limit: 20_000,
+            },
+        );
+        n += 1;
+    }
+    assert!(n > 0, "no inputs in {}", dir.display());
+}

@@ -387,7 +387,7 @@ pub(super) fn ptr_arith(
             p.off.checked_add(c)
         };
         match off {
-            Some(o) if o.abs() < (1 << 29) => np.off = o,
+            Some(o) if o.unsigned_abs() < (1 << 29) => np.off = o,
             _ => {
                 return rej(
                     pc,
