@@ -261,3 +261,18 @@ pub enum ExprKind {
     },
     Tuple(Vec<Expr>),
 }
+
+/// The span of a statement, for diagnostics about it as a whole.
+pub(crate) fn stmt_span(s: &Stmt) -> Span {
+    match s {
+        Stmt::Expr(e) | Stmt::If { cond: e, .. } | Stmt::While { cond: e, .. } => e.span,
+        Stmt::AssignMap { span, .. }
+        | Stmt::AssignVar { span, .. }
+        | Stmt::Unroll { span, .. }
+        | Stmt::Let { span, .. }
+        | Stmt::For { span, .. }
+        | Stmt::Break(span)
+        | Stmt::Continue(span)
+        | Stmt::Return(span) => *span,
+    }
+}

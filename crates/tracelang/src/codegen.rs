@@ -295,20 +295,6 @@ fn too_large(span: Span, limit: usize) -> Diagnostic {
     )
 }
 
-fn stmt_span(s: &Stmt) -> Span {
-    match s {
-        Stmt::Expr(e) | Stmt::If { cond: e, .. } | Stmt::While { cond: e, .. } => e.span,
-        Stmt::AssignMap { span, .. }
-        | Stmt::AssignVar { span, .. }
-        | Stmt::Unroll { span, .. }
-        | Stmt::Let { span, .. }
-        | Stmt::For { span, .. }
-        | Stmt::Break(span)
-        | Stmt::Continue(span)
-        | Stmt::Return(span) => *span,
-    }
-}
-
 fn round8(n: usize) -> usize {
     n.next_multiple_of(8)
 }

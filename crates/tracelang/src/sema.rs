@@ -1895,21 +1895,6 @@ struct Checker<'a> {
     used_plain: std::collections::HashSet<String>,
 }
 
-/// The span of a statement, for diagnostics about it as a whole.
-fn stmt_span(s: &Stmt) -> Span {
-    match s {
-        Stmt::Expr(e) | Stmt::If { cond: e, .. } | Stmt::While { cond: e, .. } => e.span,
-        Stmt::AssignMap { span, .. }
-        | Stmt::AssignVar { span, .. }
-        | Stmt::Unroll { span, .. }
-        | Stmt::Let { span, .. }
-        | Stmt::For { span, .. }
-        | Stmt::Break(span)
-        | Stmt::Continue(span)
-        | Stmt::Return(span) => *span,
-    }
-}
-
 /// The scratch variables expression `e` names.
 fn vars_in(e: &Expr, out: &mut Vec<String>) {
     match &e.kind {
@@ -2134,18 +2119,8 @@ impl Checker<'_> {
                         Some(t) if t.is_int() || t.is_str() || matches!(t, Ty::Tuple(_)) => {
                             key_tys.push(t.stored())
                         }
-                        Some(
-                            t @ (Ty::Probe
-                            | Ty::Ksym
-                            | Ty::Usym
-                            | Ty::Kstack(_)
-                            | Ty::Ustack(_)
-                            | Ty::Inet
-                            | Ty::MacAddr
-                            | Ty::Buf(_)
-                            | Ty::Timestamp(_)
-                            | Ty::CgroupPath(_)),
-                        ) => key_tys.push(t),
+                        // Strings matched above; the other textual values are kept whole.
+                        Some(t) if t.is_textual() => key_tys.push(t),
                         Some(t) => {
                             self.err(Diagnostic::new(
                                 format!("a map key cannot be {t}"),
