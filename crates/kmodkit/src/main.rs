@@ -17,6 +17,12 @@ mod getopt;
 use anyhow::Context;
 use cmd::{Command, Exit, Outcome};
 
+/// mimalloc instead of glibc's malloc: depmod and modinfo allocate many small strings on
+/// both cores, and glibc's per-thread arenas grow and shrink their heaps (an `mprotect`
+/// under the process-wide mmap lock each time) as they do; depmod on 6.1 took 1.5x as long.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The names a link to the binary can have; `kmodkit install-links DIR` creates these.
 const LINK_NAMES: &[&str] = &[
     "modinfo", "lsmod", "insmod", "rmmod", "modprobe", "depmod", "dmesg",

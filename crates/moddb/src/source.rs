@@ -18,6 +18,41 @@ pub fn read_whole(path: &Path) -> std::io::Result<Bytes> {
     Ok(Box::new(std::fs::read(path)?))
 }
 
+/// [`read_whole`] into a buffer the calling thread reuses: when the returned bytes are
+/// dropped on the same thread, the next read there fills the same memory. A tool that reads
+/// thousands of files on a few threads (depmod) then allocates a few buffers instead of
+/// one per file, and neither maps nor unmaps memory per file, which a threaded process pays
+/// for in page faults and in TLB shootdowns on every core.
+pub fn read_reusing(path: &Path) -> std::io::Result<Bytes> {
+    use std::io::Read;
+    let mut v = SPARE.with(|s| s.take()).unwrap_or_default();
+    v.clear();
+    std::fs::File::open(path)?.read_to_end(&mut v)?;
+    Ok(Box::new(Reused(v)))
+}
+
+thread_local! {
+    static SPARE: std::cell::Cell<Option<Vec<u8>>> = const { std::cell::Cell::new(None) };
+}
+
+/// Bytes that go back to their thread's spare buffer when dropped.
+struct Reused(Vec<u8>);
+
+impl std::ops::Deref for Reused {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Reused {
+    fn drop(&mut self) {
+        let v = std::mem::take(&mut self.0);
+        // After the thread's end there is nowhere to keep it.
+        let _ = SPARE.try_with(|s| s.set(Some(v)));
+    }
+}
+
 /// A file opened for reads at offsets (`pread`), so that a tool needing a few pieces of a
 /// large file reads only those.
 pub trait ReadAt: Send + Sync {

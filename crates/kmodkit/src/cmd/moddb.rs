@@ -246,11 +246,12 @@ pub fn depmod(prog: &str, args: Vec<OsString>) -> Outcome {
         message: &mut message,
         show: &mut show,
     };
-    // Module files are mapped (modsys), as kmod maps them: depmod reads a few sections of
-    // each. The files are committed together through safeio (modsys::live::IndexStore).
+    // Module files are read into a buffer each thread reuses: mapping them, as kmod does,
+    // costs a threaded process more in page faults and unmaps (TLB shootdowns) than the copy.
+    // The files are committed together through safeio (modsys::live::IndexStore).
     let r = moddb::depmod::run(
         &o,
-        &modsys::file::read_boxed,
+        &moddb::source::read_reusing,
         &mut out,
         &mut log,
         &mut OutStore {
