@@ -24,10 +24,14 @@ pub fn read_whole(path: &Path) -> std::io::Result<Bytes> {
 /// one per file, and neither maps nor unmaps memory per file, which a threaded process pays
 /// for in page faults and in TLB shootdowns on every core.
 pub fn read_reusing(path: &Path) -> std::io::Result<Bytes> {
-    use std::io::Read;
+    read_to_spare(std::fs::File::open(path)?)
+}
+
+/// All of `r` into the calling thread's spare buffer, as [`read_reusing`] reads a file.
+pub fn read_to_spare(mut r: impl std::io::Read) -> std::io::Result<Bytes> {
     let mut v = SPARE.with(|s| s.take()).unwrap_or_default();
     v.clear();
-    std::fs::File::open(path)?.read_to_end(&mut v)?;
+    r.read_to_end(&mut v)?;
     Ok(Box::new(Reused(v)))
 }
 
