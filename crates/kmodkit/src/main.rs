@@ -17,12 +17,6 @@ mod getopt;
 use anyhow::Context;
 use cmd::{Command, Exit, Outcome};
 
-/// mimalloc instead of glibc's malloc: depmod and modinfo allocate many small strings on
-/// both cores, and glibc's per-thread arenas grow and shrink their heaps (an `mprotect`
-/// under the process-wide mmap lock each time) as they do; depmod on 6.1 took 1.5x as long.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// The names a link to the binary can have; `kmodkit install-links DIR` creates these.
 const LINK_NAMES: &[&str] = &[
     "modinfo", "lsmod", "insmod", "rmmod", "modprobe", "depmod", "dmesg",
@@ -149,6 +143,7 @@ const COMMANDS: &[(&str, Command, &str)] = &[
 
 fn main() -> ExitCode {
     safeio::sigpipe_default();
+    modsys::file::tune_allocator();
     let mut args: Vec<OsString> = std::env::args_os().collect();
     let argv0 = args
         .first()

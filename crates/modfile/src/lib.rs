@@ -43,6 +43,14 @@ pub struct Module<'a> {
     elf: elf::Header,
 }
 
+impl Drop for Module<'_> {
+    fn drop(&mut self) {
+        if let Cow::Owned(buf) = std::mem::replace(&mut self.data, Cow::Borrowed(&[])) {
+            compress::recycle(buf);
+        }
+    }
+}
+
 impl<'a> Module<'a> {
     /// Parse a module from the bytes of a file (decompressing by content if needed).
     pub fn parse(raw: &'a [u8]) -> Result<Self, Error> {

@@ -85,3 +85,17 @@ pub fn open_at(path: &Path) -> std::io::Result<Box<dyn moddb::source::ReadAt>> {
         is_file: meta.is_file(),
     }))
 }
+
+/// Tune glibc's allocator for tools that read many files on several threads: blocks up to
+/// 32 MiB come from the heap instead of a map of their own, and up to 64 MiB free at the
+/// top of a heap stay there. By default every block over 128 KiB (a module, its symbol
+/// lists) is mapped and unmapped on its own, and each unmap stops the other cores for a
+/// TLB shootdown; depmod over 4,000 modules took a third longer.
+pub fn tune_allocator() {
+    // SAFETY: mallopt only sets two parameters of glibc's allocator; it takes no pointers
+    // and is safe to call at any time (here before any thread is started).
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
