@@ -172,3 +172,165 @@ fn kfunc_and_module_kprobes_in_the_debian_kernel_6_12() {
         "{t}"
     );
 }
+
+/// bpftrace's shipped kprobe tools (`/usr/sbin/*.bt` of Debian's bpftrace package), run with
+/// `kmodkit trace --tool NAME -c WORKLOAD` in Debian's 6.12 kernel, in one boot; each prints
+/// its header and rows that name its workload:
+/// - capable: `mknod` asks for CAP_MKNOD;
+/// - tcpconnect, tcpaccept, tcplife: busybox `nc` connects to an `nc -l` over loopback;
+/// - oomkill: `tail /dev/zero` in a memory cgroup of 16 MiB is killed;
+/// - vfscount (`kprobe:vfs_*`, a wildcard of some 80 functions) counts `vfs_open`;
+/// - dcsnoop (`kprobe:lookup_fast, kprobe:lookup_fast.constprop.*`: the second matches
+///   nothing in this kernel and adds no probe) sees `stat`'s lookup of its missing path;
+/// - a wildcard that matches nothing at all is refused, naming it.
+///
+/// The tools `#include <sys/socket.h>` for AF_INET: the host's libc headers are added.
+#[test]
+fn shipped_kprobe_tools_in_the_debian_kernel_6_12() {
+    let tools = [
+        "capable",
+        "tcpconnect",
+        "tcpaccept",
+        "tcplife",
+        "oomkill",
+        "vfscount",
+        "dcsnoop",
+    ];
+    let headers = "/usr/include/x86_64-linux-gnu";
+    if let Some(t) = tools
+        .iter()
+        .find(|t| !std::path::Path::new(&format!("/usr/sbin/{t}.bt")).exists())
+    {
+        testsupport::skip(
+            testsupport::Requirement::Tool,
+            &format!("/usr/sbin/{t}.bt missing (Debian's bpftrace package)"),
+        );
+        return;
+    }
+    if !std::path::Path::new(headers).join("sys/socket.h").exists() {
+        testsupport::skip(
+            testsupport::Requirement::Tool,
+            "libc headers missing (libc6-dev)",
+        );
+        return;
+    }
+    let Some(k) = vm_kernels::kernel("6.12") else {
+        return;
+    };
+    // The client tries again until the listener is up (a slow guest may take a while).
+    let tcp = "nc -l -p 8080 >/dev/null &\n\
+               for i in 1 2 3 4 5 6 7 8 9 10; do\n\
+               sleep 0.5; echo hi | nc -w 1 127.0.0.1 8080 && break\n\
+               done\n\
+               wait\n";
+    let oom = "mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup\n\
+               echo +memory > /sys/fs/cgroup/cgroup.subtree_control\n\
+               mkdir /sys/fs/cgroup/t && echo 16M > /sys/fs/cgroup/t/memory.max\n\
+               echo $$ > /sys/fs/cgroup/t/cgroup.procs\n\
+               tail /dev/zero\n";
+    let adds: Vec<String> = tools
+        .iter()
+        .map(|t| format!("/usr/sbin/{t}.bt:/usr/sbin/{t}.bt"))
+        .chain(["sys", "bits"].map(|d| format!("{headers}/{d}:{headers}/{d}")))
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, text) in [("tcp.sh", tcp), ("oom.sh", oom)] {
+        std::fs::write(tmp.path().join(name), text).unwrap();
+    }
+    let mut cmd = Command::new(kmodkit());
+    cmd.arg("vm")
+        .arg("--kernel")
+        .arg(k.image())
+        .args(["--timeout", "300"]);
+    for a in adds {
+        cmd.arg("--add").arg(a);
+    }
+    for name in ["tcp.sh", "oom.sh"] {
+        cmd.arg("--add")
+            .arg(format!("{}:/{name}", tmp.path().join(name).display()));
+    }
+    let script = "ip link set lo up\n\
+        echo '=== capable'; kmodkit trace --tool capable -c 'mknod /tmp/n c 1 3'; echo \"rc=$?\"\n\
+        echo '=== tcpconnect'; kmodkit trace --tool tcpconnect -c '/bin/sh /tcp.sh'; echo \"rc=$?\"\n\
+        echo '=== tcpaccept'; kmodkit trace --tool tcpaccept -c '/bin/sh /tcp.sh'; echo \"rc=$?\"\n\
+        echo '=== tcplife'; kmodkit trace --tool tcplife -c '/bin/sh /tcp.sh'; echo \"rc=$?\"\n\
+        echo '=== oomkill'; kmodkit trace --tool oomkill -c '/bin/sh /oom.sh'; echo \"rc=$?\"\n\
+        echo '=== vfscount'; kmodkit trace --tool vfscount -c 'cat /proc/version'; echo \"rc=$?\"\n\
+        echo '=== dcsnoop'; kmodkit trace --tool dcsnoop -c 'stat /no/such/file'; echo \"rc=$?\"\n\
+        echo '=== nomatch'; kmodkit trace -e 'kprobe:no_such_function_* { }' 2>&1; echo \"rc=$?\"\n\
+        echo '=== end'";
+    let out = cmd.arg("--").arg(script).output().unwrap();
+    let t = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "vm failed:\n{t}");
+
+    // Each section: attached, the tool's header, a row naming the workload, exit status 0.
+    let row = |name: &str, header: &str, words: &[&str]| {
+        let s = section(&t, name);
+        assert!(
+            s.first().is_some_and(|l| l.starts_with("Attaching ")),
+            "{name}:\n{t}"
+        );
+        assert!(
+            s.iter().any(|l| l.starts_with(header)),
+            "{name} header:\n{t}"
+        );
+        assert!(
+            s.iter().any(|l| words.iter().all(|w| l.contains(w))),
+            "{name}: no row with {words:?}:\n{t}"
+        );
+        assert!(s.contains(&"rc=0"), "{name}:\n{t}");
+    };
+    row(
+        "capable",
+        "TIME      UID    PID    COMM",
+        &[" mknod ", "27", "CAP_MKNOD"],
+    );
+    row(
+        "tcpconnect",
+        "TIME     PID      COMM",
+        &[" nc ", "127.0.0.1", " 8080 "],
+    );
+    row(
+        "tcpaccept",
+        "TIME     PID    COMM",
+        &[" nc ", "127.0.0.1", " 8080 "],
+    );
+    row("tcplife", "PID   COMM", &[" nc ", "127.0.0.1", " 8080 "]);
+    row(
+        "oomkill",
+        "Tracing oom_kill_process()",
+        &["OOM kill of PID", "(\"tail\")"],
+    );
+    let s = section(&t, "vfscount");
+    let probes: u32 = s
+        .first()
+        .and_then(|l| {
+            l.strip_prefix("Attaching ")?
+                .strip_suffix(" probes...")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0);
+    assert!(probes > 10, "vfs_* expands to many functions:\n{t}");
+    assert!(
+        map_value(&s, "@[vfs_open]: ").is_some_and(|n| n >= 1),
+        "{t}"
+    );
+    assert!(s.contains(&"rc=0"), "{t}");
+    row(
+        "dcsnoop",
+        "TIME     PID    COMM",
+        &[" stat ", " R ", "no/such/file"],
+    );
+    let s = section(&t, "nomatch");
+    assert!(
+        s.iter()
+            .any(|l| l.contains("no function matches `kprobe:no_such_function_*`")),
+        "{t}"
+    );
+    assert!(s.contains(&"rc=1"), "{t}");
+}

@@ -40,7 +40,7 @@ pub enum Error {
     /// The script is wrong: diagnostics already rendered against the source.
     #[error("{0}")]
     Script(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Run(#[from] RunError),
     #[error("cannot run `{cmd}`: {err}")]
     Command { cmd: String, err: String },
@@ -178,29 +178,6 @@ fn process_alive(pid: i32) -> bool {
             .is_some_and(|(_, rest)| !matches!(rest.trim_start().chars().next(), Some('Z' | 'X'))),
         Err(_) => false,
     }
-}
-
-/// Functions a kprobe can attach to: tracefs's available_filter_functions (`name [module]`
-/// lines), less the kernel's kprobe blacklist when debugfs shows it.
-fn kprobe_functions(tracefs: &std::path::Path) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(tracefs.join("available_filter_functions")) else {
-        return Vec::new();
-    };
-    let black: std::collections::HashSet<String> =
-        std::fs::read_to_string("/sys/kernel/debug/kprobes/blacklist")
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
-            .collect();
-    let mut v: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|f| !black.contains(*f) && !f.starts_with("__ftrace_invalid_address__"))
-        .map(str::to_string)
-        .collect();
-    v.sort();
-    v.dedup();
-    v
 }
 
 /// `-l [PATTERN]`: probe names, one per line, bpftrace's spelling.
@@ -349,8 +326,10 @@ pub fn list_with(
     }
     if (ty == "k" || sema::wildcard_match(ty, "kprobe")) && env.kprobes_available() {
         names.extend(
-            kprobe_functions(&env.tracefs)
+            crate::system::kprobe_functions(&env.tracefs)
+                .unwrap_or_default()
                 .into_iter()
+                .map(|(f, _)| f)
                 .filter(|f| sema::wildcard_match(rest, f))
                 .map(|f| format!("kprobe:{f}")),
         );

@@ -29,11 +29,11 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
+    #[error(transparent)]
     Trace(#[from] driver::Error),
     #[error("no kmem allocation tracepoints on this kernel (tracepoint:kmem:kmalloc)")]
     NoTracepoints,
-    #[error("{0}")]
+    #[error(transparent)]
     Read(#[from] crate::symbols::ReadError),
     #[error("{0} allocations outstanding fill the tracing map: the report would be incomplete; use a shorter --duration or a narrower -c command")]
     Full(usize),

@@ -26,11 +26,11 @@ pub enum RunError {
         err: String,
         log: String,
     },
-    #[error("{0}")]
+    #[error(transparent)]
     Sys(#[from] bpf_sys::Error),
     #[error("cannot attach {probe}: {err}")]
     Attach { probe: String, err: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error("cannot attach {probe}: {why}")]
     Unsupported { probe: String, why: &'static str },

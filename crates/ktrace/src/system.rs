@@ -145,6 +145,15 @@ impl Env for SystemEnv {
             || self.tracefs.join("kprobe_events").exists()
     }
 
+    fn kprobe_functions(&self) -> Result<Vec<(String, Option<String>)>, String> {
+        kprobe_functions(&self.tracefs).map_err(|e| {
+            format!(
+                "{}: {e}",
+                self.tracefs.join("available_filter_functions").display()
+            )
+        })
+    }
+
     fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String> {
         if symbol.is_empty() {
             // The file alone (a dry run: bpftrace -d does not look the symbol up).
@@ -537,6 +546,32 @@ fn cgroup_path_in(base: &Path, id: u64) -> String {
         }
     }
     String::new()
+}
+
+/// Functions a kprobe can attach to, with their module: tracefs's available_filter_functions
+/// (`name [module]` lines), less the kernel's kprobe blacklist when debugfs shows it; sorted,
+/// each once.
+pub fn kprobe_functions(tracefs: &Path) -> std::io::Result<Vec<(String, Option<String>)>> {
+    let text = std::fs::read_to_string(tracefs.join("available_filter_functions"))?;
+    let black: std::collections::HashSet<String> =
+        std::fs::read_to_string("/sys/kernel/debug/kprobes/blacklist")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1).map(str::to_string))
+            .collect();
+    let mut v: Vec<(String, Option<String>)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace();
+            let f = w.next()?;
+            let m = w.next().map(|m| m.trim_matches(['[', ']']).to_string());
+            Some((f.to_string(), m))
+        })
+        .filter(|(f, _)| !black.contains(f) && !f.starts_with("__ftrace_invalid_address__"))
+        .collect();
+    v.sort();
+    v.dedup();
+    Ok(v)
 }
 
 #[cfg(test)]

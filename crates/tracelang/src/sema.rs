@@ -19,6 +19,11 @@ pub trait Env {
     fn tracepoints(&self, category: &str, name: &str) -> Result<Vec<(String, String)>, String>;
     fn tracepoint_format(&self, category: &str, name: &str) -> Result<Vec<TpField>, String>;
     fn kprobes_available(&self) -> bool;
+    /// The functions a kprobe can attach to, each with its module (None for vmlinux's), as
+    /// tracefs's available_filter_functions lists them; an error when it cannot be read.
+    fn kprobe_functions(&self) -> Result<Vec<(String, Option<String>)>, String> {
+        Err("no kernel function list in this environment".into())
+    }
     /// Checks that `path` is an ELF file with the function `symbol` (the file alone when
     /// `symbol` is empty).
     fn uprobe_target(&self, path: &str, symbol: &str) -> Result<(), String>;
@@ -141,6 +146,7 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
     };
     let mut instances = Vec::new();
     for (i, probe) in prog.probes.iter().enumerate() {
+        let before = instances.len();
         for ap in &probe.attach {
             let cx = ExpandCx {
                 env,
@@ -158,6 +164,18 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
                     btf_func,
                     vars: HashMap::new(),
                 });
+            }
+        }
+        // Wildcards that all matched nothing: a block that would never run.
+        if instances.len() == before {
+            if let Some(ap) = probe.attach.first() {
+                return Err(Diagnostic::new(
+                    format!("no function matches `{}`", ap.text),
+                    ap.span,
+                    "in this probe",
+                )
+                .hint("list the functions with `kmodkit trace -l 'kprobe:PATTERN'`".to_string())
+                .into());
             }
         }
     }
@@ -447,14 +465,37 @@ fn expand(ap: &AttachPoint, cx: &ExpandCx) -> Result<Expanded, Diagnostic> {
                     "this kernel was built without CONFIG_KPROBES; use a tracepoint, or run inside `kmodkit vm`",
                 );
             }
-            Ok(vec![(
-                ProbeKind::Kprobe {
-                    function,
-                    ret: ty.starts_with("kr"),
-                },
-                vec![],
-                None,
-            )])
+            let ret = ty.starts_with("kr");
+            let kprobe = |function| (ProbeKind::Kprobe { function, ret }, vec![], None);
+            if !function.contains('*') {
+                return Ok(vec![kprobe(function)]);
+            }
+            // A wildcard: every function it matches (of MODULE, in `kprobe:MODULE:FUNC*`).
+            // One that matches nothing adds no probe, as in bpftrace, so that a tool can name
+            // a function's variants (`kprobe:f, kprobe:f.constprop.*`); a script left with
+            // no probe at all is refused later. A dry run without the list keeps the pattern.
+            let (module, pattern) = match parts.len() {
+                3 => (Some(parts[1]), parts[2]),
+                _ => (None, parts[1]),
+            };
+            let all = match env.kprobe_functions() {
+                Ok(all) => all,
+                Err(_) if cx.dry_run => return Ok(vec![kprobe(function)]),
+                Err(e) => return bad(format!("cannot list the kernel's functions for `{t}`: {e}"), "mount tracefs: mount -t tracefs nodev /sys/kernel/tracing"),
+            };
+            let mut out: Vec<String> = all
+                .into_iter()
+                .filter(|(f, m)| {
+                    wildcard_match(pattern, f) && module.is_none_or(|want| m.as_deref() == Some(want))
+                })
+                .map(|(f, _)| match module {
+                    Some(m) => format!("{m}:{f}"),
+                    None => f,
+                })
+                .collect();
+            out.sort();
+            out.dedup();
+            Ok(out.into_iter().map(kprobe).collect())
         }
         "interval" | "i" | "profile" | "p" => {
             let (unit, n) = match parts.len() {
