@@ -32,7 +32,7 @@ pub mod ringbuf;
 use attr::Attr;
 pub use perfbuf::{PerfBuf, PerfRecord};
 pub use process::GatedChild;
-pub use ringbuf::RingBuf;
+pub use ringbuf::{page_size, RingBuf};
 
 /// Errors from the kernel's eBPF and perf interfaces.
 #[derive(Debug, thiserror::Error)]

@@ -22,7 +22,8 @@ const BUSY: u32 = 1 << 31;
 const DISCARD: u32 = 1 << 30;
 const HDR: usize = 8;
 
-fn page_size() -> usize {
+/// The machine's page size (what a ring buffer's size must be a multiple of).
+pub fn page_size() -> usize {
     // SAFETY: sysconf has no memory effects.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if p > 0 {

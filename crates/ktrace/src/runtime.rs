@@ -118,14 +118,23 @@ fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
 impl Session {
     /// Creates maps, loads every program, attaches all but BEGIN/END.
     pub fn load(compiled: Compiled, pid: Option<i32>) -> Result<Session, RunError> {
+        // At least a page: the one-page ring buffer of a program without events is 4 KiB,
+        // and pages are larger on some machines.
+        let ring_size = compiled.maps[compiled.ringbuf]
+            .max_entries
+            .max(bpf_sys::page_size() as u32);
         let mut maps = Vec::new();
-        for m in &compiled.maps {
+        for (i, m) in compiled.maps.iter().enumerate() {
             let name = m.name.trim_start_matches('@');
             let fd = bpf_sys::map_create(&bpf_sys::MapSpec {
                 map_type: m.map_type,
                 key_size: m.key_size,
                 value_size: m.value_size,
-                max_entries: m.max_entries,
+                max_entries: if i == compiled.ringbuf {
+                    ring_size
+                } else {
+                    m.max_entries
+                },
                 flags: 0,
                 name: if name.is_empty() { "_" } else { name },
             })
@@ -135,7 +144,7 @@ impl Session {
             })?;
             maps.push(fd);
         }
-        let ring = bpf_sys::RingBuf::new(&maps[compiled.ringbuf], codegen::RINGBUF_SIZE as usize)?;
+        let ring = bpf_sys::RingBuf::new(&maps[compiled.ringbuf], ring_size as usize)?;
         let mut progs = Vec::new();
         let mut funcs_btf: Option<std::os::fd::OwnedFd> = None;
         for p in &compiled.progs {

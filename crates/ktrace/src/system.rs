@@ -97,6 +97,19 @@ impl SystemEnv {
 impl Env for SystemEnv {
     fn tracepoints(&self, category: &str, name: &str) -> Result<Vec<(String, String)>, String> {
         let ev = self.events()?;
+        // One named tracepoint: its own directory says it exists, without the kernel
+        // generating the list of all of them (about 1 ms, a sixth of the time to attach).
+        // Only `ftrace` holds pseudo-events, which the list below leaves out.
+        if !is_glob(category)
+            && !is_glob(name)
+            && category != "ftrace"
+            && [category, name]
+                .iter()
+                .all(|p| !p.contains('/') && !p.starts_with('.'))
+            && ev.join(category).join(name).join("format").exists()
+        {
+            return Ok(vec![(category.to_string(), name.to_string())]);
+        }
         // The kernel's list of real tracepoints (what bpftrace matches against); the events
         // directory also has pseudo-events such as ftrace:*, which cannot be attached.
         if let Ok(list) = std::fs::read_to_string(self.tracefs.join("available_events")) {
