@@ -236,7 +236,15 @@ impl Session {
             }
         }
         for (i, plan) in plans {
-            s.attach(i, plan)?;
+            match s.attach(i, plan) {
+                // As bpftrace: one function of a wildcard that cannot be probed (notrace,
+                // inlined away since the list was read) is skipped with a warning.
+                Err(_) if s.compiled.progs[i].wildcard => eprintln!(
+                    "WARNING: could not attach probe {}, skipping.",
+                    s.compiled.progs[i].name
+                ),
+                r => r?,
+            }
         }
         for (i, name) in raw {
             let fd = bpf_sys::raw_tracepoint_open(name.as_deref(), &s.progs[i]).map_err(|e| {

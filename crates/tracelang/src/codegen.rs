@@ -94,6 +94,8 @@ pub struct ProgSpec {
     /// Where each function after the main one starts (the callbacks of `for` loops), in
     /// instructions; the kernel wants them described by BTF ([`funcs_btf`]).
     pub funcs: Vec<u32>,
+    /// Expanded from a wildcard (see [`crate::sema::ProbeInst::wildcard`]).
+    pub wildcard: bool,
 }
 
 /// The BTF `FUNC` type of a program's main function in [`funcs_btf`].
@@ -421,6 +423,7 @@ pub fn compile(prog: &Program, a: &Analysis, opts: &Options) -> Result<Compiled,
             insns,
             attach_btf_id: inst.btf_func.unwrap_or(0),
             funcs,
+            wildcard: inst.wildcard,
         });
     }
     let mut stackmaps = Vec::new();

@@ -70,6 +70,8 @@ pub struct ProbeInst {
     pub tp_fields: Vec<TpField>,
     /// A kfunc's BTF `FUNC` id (its prototype types `args` and `retval`).
     pub btf_func: Option<u32>,
+    /// Expanded from a wildcard: a failure to attach it is a warning, not an error.
+    pub wildcard: bool,
     /// Scratch variable types, fixed by the first assignment.
     pub vars: HashMap<String, Ty>,
 }
@@ -160,6 +162,7 @@ pub fn analyse(prog: &Program, env: &dyn Env, opts: &Options) -> Result<Analysis
                     probe: i,
                     kind,
                     name,
+                    wildcard: ap.text.contains('*'),
                     tp_fields: fields,
                     btf_func,
                     vars: HashMap::new(),
