@@ -72,15 +72,53 @@ pub fn check(
 /// a thread of its own makes that independent of the caller's thread and `ulimit -s`.
 const COMPILER_STACK: usize = 64 << 20;
 
-/// Runs `f` (parsing, analysis, code generation) on a thread with [`COMPILER_STACK`].
-fn on_compiler_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, Error> {
+/// Compiles `src` on one thread with [`COMPILER_STACK`]: parsing and analysis, then, once
+/// `between` has run on the calling thread (it starts the `-c` command, which must be the
+/// caller's child, and gives the code generator its options from the script's config),
+/// code generation. One thread for both halves: starting a thread is a measurable part of
+/// the time to attach.
+fn compile_on_own_stack(
+    src: &str,
+    file_name: &str,
+    env: &SystemEnv,
+    opts: &Options,
+    between: impl FnOnce(&tracelang::config::Settings) -> Result<codegen::Options, Error>,
+) -> Result<codegen::Compiled, Error> {
     std::thread::scope(|s| {
+        let (checked_tx, checked_rx) = std::sync::mpsc::channel();
+        let (opts_tx, opts_rx) = std::sync::mpsc::channel::<codegen::Options>();
         let t = std::thread::Builder::new()
             .name("tracelang".into())
             .stack_size(COMPILER_STACK)
-            .spawn_scoped(s, f)
+            .spawn_scoped(s, move || -> Result<Option<codegen::Compiled>, Error> {
+                let (prog, a) = check(src, file_name, env, opts)?;
+                let _ = checked_tx.send(a.config.clone());
+                // No options: `between` failed, and its error is the one reported.
+                let Ok(copts) = opts_rx.recv() else {
+                    return Ok(None);
+                };
+                codegen::compile(&prog, &a, &copts)
+                    .map(Some)
+                    .map_err(|d| Error::Script(d.render(file_name, src)))
+            })
             .map_err(|e| Error::Script(format!("cannot start the compiler: {e}\n")))?;
-        t.join().map_err(|p| std::panic::resume_unwind(p))
+        // No settings: the script is wrong, and the compiler's error comes from `join`.
+        let mut failed = None;
+        if let Ok(config) = checked_rx.recv() {
+            match between(&config) {
+                Ok(copts) => {
+                    let _ = opts_tx.send(copts);
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        drop(opts_tx);
+        let compiled = t.join().unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        match (failed, compiled) {
+            (Some(e), _) => Err(e),
+            (None, Some(c)) => Ok(c),
+            (None, None) => Err(Error::Script("the compiler stopped early\n".into())),
+        }
     })
 }
 
@@ -105,25 +143,24 @@ fn spawn_gated(cmd: &str, shell: bool) -> Result<GatedChild, Error> {
 pub fn run(src: &str, file_name: &str, opts: &Options, out: &mut dyn Write) -> Result<(), Error> {
     let mut env = SystemEnv::mounted();
     env.btf_path = opts.btf.clone();
-    let (prog, a) = on_compiler_stack(|| check(src, file_name, &env, opts))??;
-    let mut child = match (&opts.command, opts.dump) {
-        (Some(c), false) => Some(spawn_gated(c, opts.shell)?),
-        _ => None,
-    };
-    let copts = codegen::Options {
-        cpid: child.as_ref().map_or(0, |c| c.id() as u64),
-        start_ns: bpf_sys::ktime_get_ns(),
-        // The environment's value wins over the script's config block, as in bpftrace.
-        map_keys_max: match (opts.map_keys_max, a.config.max_map_keys) {
-            (0, Some(n)) => u32::try_from(n).unwrap_or(u32::MAX),
-            (n, _) => n,
-        },
-        max_stack: crate::system::perf_event_max_stack(),
-        cpus: bpf_sys::possible_cpus() as u32,
-        max_insns: 0,
-    };
-    let compiled = on_compiler_stack(|| codegen::compile(&prog, &a, &copts))?
-        .map_err(|d| Error::Script(d.render(file_name, src)))?;
+    let mut child = None;
+    let compiled = compile_on_own_stack(src, file_name, &env, opts, |config| {
+        if let (Some(c), false) = (&opts.command, opts.dump) {
+            child = Some(spawn_gated(c, opts.shell)?);
+        }
+        Ok(codegen::Options {
+            cpid: child.as_ref().map_or(0, |c| c.id() as u64),
+            start_ns: bpf_sys::ktime_get_ns(),
+            // The environment's value wins over the script's config block, as in bpftrace.
+            map_keys_max: match (opts.map_keys_max, config.max_map_keys) {
+                (0, Some(n)) => u32::try_from(n).unwrap_or(u32::MAX),
+                (n, _) => n,
+            },
+            max_stack: crate::system::perf_event_max_stack(),
+            cpus: bpf_sys::possible_cpus() as u32,
+            max_insns: 0,
+        })
+    })?;
     if opts.dump {
         for p in &compiled.progs {
             let _ = writeln!(out, "; {} ({} instructions)", p.name, p.insns.len());
