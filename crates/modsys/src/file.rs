@@ -92,6 +92,7 @@ pub fn open_at(path: &Path) -> std::io::Result<Box<dyn moddb::source::ReadAt>> {
 /// lists) is mapped and unmapped on its own, and each unmap stops the other cores for a
 /// TLB shootdown; depmod over 4,000 modules took a third longer.
 pub fn tune_allocator() {
+    #[cfg(target_env = "gnu")]
     // SAFETY: mallopt only sets two parameters of glibc's allocator; it takes no pointers
     // and is safe to call at any time (here before any thread is started).
     unsafe {
