@@ -1,5 +1,8 @@
 //! A user-space eBPF verifier modelled on the kernel's (`kernel/bpf/verifier.c`), judging as
-//! a current kernel (6.x) does for a privileged loader (CAP_BPF + CAP_PERFMON).
+//! a chosen kernel version does for a privileged loader (CAP_BPF + CAP_PERFMON): the
+//! [`Kernel`] in [`Options`] (default: the newest modelled, 6.18) selects the helpers each
+//! program type gets, the instruction set, the limits and the nullness rules of that version
+//! (see the `kernel` module for the rules and the changes they follow).
 //!
 //! What it models:
 //! - the control-flow graph: defined opcodes, jumps inside their function, no jump into
@@ -24,11 +27,13 @@
 
 mod engine;
 pub mod helpers;
+pub mod kernel;
 pub mod scalar;
 #[doc(hidden)]
 pub mod testgen;
 
 pub use engine::{map_infos, verify, Input, MapInfo, Options, Verdict};
+pub use kernel::Kernel;
 
 /// Why a program was rejected; `class` groups the reasons like the differential tests do.
 #[derive(Debug, Clone, PartialEq, Eq)]

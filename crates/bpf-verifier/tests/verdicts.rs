@@ -6,12 +6,23 @@
 use std::path::Path;
 
 use bpf_insn::object::{prog_type_from_name, MapDef};
-use bpf_verifier::{map_infos, verify, Class, Input, MapInfo, Options, Rejection, Verdict};
+use bpf_verifier::{
+    map_infos, verify, Class, Input, Kernel, MapInfo, Options, Rejection, Verdict,
+};
 
 const SOCKET: u32 = 1;
 const XDP: u32 = 6;
 
 fn check(src: &str, prog_type: u32, maps: &[MapInfo]) -> Result<Verdict, Rejection> {
+    check_for(src, prog_type, maps, Kernel::LATEST)
+}
+
+fn check_for(
+    src: &str,
+    prog_type: u32,
+    maps: &[MapInfo],
+    kernel: Kernel,
+) -> Result<Verdict, Rejection> {
     let insns = bpf_insn::assemble(src).unwrap_or_else(|e| panic!("{src}: {e}"));
     verify(
         &Input {
@@ -19,7 +30,7 @@ fn check(src: &str, prog_type: u32, maps: &[MapInfo]) -> Result<Verdict, Rejecti
             prog_type,
             maps,
         },
-        &Options::default(),
+        &Options::for_kernel(kernel),
     )
 }
 
@@ -143,14 +154,26 @@ fn rejection_points_at_the_instruction_with_registers_and_hint() {
 #[test]
 fn map_lookup_needs_a_null_check() {
     let maps = [map("m", 2, 4, 8, 4)];
+    let hash = [map("m", 1, 4, 8, 4)];
+    let k61 = Kernel::parse("6.1").unwrap();
     let lookup =
         "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map_idx(0, 0) ll\ncall 1\n";
-    let r = check(
-        &format!("{lookup}r0 = *(u64 *)(r0 + 0)\nexit\n"),
-        SOCKET,
-        &maps,
-    )
-    .unwrap_err();
+    let unchecked = format!("{lookup}r0 = *(u64 *)(r0 + 0)\nexit\n");
+    let r = check_for(&unchecked, SOCKET, &maps, k61).unwrap_err();
+    assert_eq!(r.class, Class::Null, "{r}");
+    // Since 6.13 an array lookup with a constant in-range key is not NULL; a hash lookup
+    // still is, and so is a key out of range.
+    check(&unchecked, SOCKET, &maps).unwrap();
+    assert!(check_for(&unchecked, SOCKET, &maps, Kernel::new(6, 13, 0)).is_ok());
+    assert!(check_for(&unchecked, SOCKET, &maps, Kernel::new(6, 12, 0)).is_err());
+    let r = check(&unchecked, SOCKET, &hash).unwrap_err();
+    assert_eq!(r.class, Class::Null, "{r}");
+    let out_of_range = unchecked.replace("r1 = 0\n", "r1 = 4\n");
+    let r = check(&out_of_range, SOCKET, &maps).unwrap_err();
+    assert_eq!(r.class, Class::Null, "{r}");
+    // A key that is not a known constant.
+    let unknown = unchecked.replace("r1 = 0\n*(u32", "r1 = *(u32 *)(r1 + 0)\n*(u32");
+    let r = check(&unknown, SOCKET, &maps).unwrap_err();
     assert_eq!(r.class, Class::Null, "{r}");
     check(
         &format!("{lookup}if r0 == 0 goto out\nr0 = *(u64 *)(r0 + 0)\nout:\nr0 = 0\nexit\n"),
@@ -248,6 +271,7 @@ fn limits_and_unsupported_types() {
         &input,
         &Options {
             complexity_limit: 100,
+            ..Default::default()
         },
     )
     .unwrap_err();

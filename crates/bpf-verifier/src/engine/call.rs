@@ -121,30 +121,74 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
 pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) -> Res<Next> {
     let maps = cx.input.maps;
     let pt = cx.input.prog_type;
+    let kernel = cx.kernel;
     let Some(p) = helpers::proto(id) else {
         return rej(
             pc,
             Class::Helper,
             format!("invalid func unknown#{id}"),
-            Some("this helper is not modelled or does not exist".into()),
+            Some("this helper does not exist, or is not modelled (the model knows the helpers of Linux 6.12's uapi, ids 1-211, except a few socket-map, lirc and tcp ones)".into()),
             st,
             maps,
         );
     };
-    if !helpers::allowed(p, pt) {
+    match helpers::unavailable(p, pt, &kernel) {
+        Option::None => {}
+        Some(helpers::Unavailable::NotYet((a, b))) => {
+            return rej(
+                pc,
+                Class::Helper,
+                format!("invalid func unknown#{id}"),
+                Some(format!(
+                    "bpf_{} arrived in {a}.{b}; the target kernel {kernel} does not have it",
+                    p.name
+                )),
+                st,
+                maps,
+            )
+        }
+        Some(helpers::Unavailable::NotForType { later }) => {
+            return rej(
+                pc,
+                Class::Helper,
+                format!("program of this type cannot use helper bpf_{}#{id}", p.name),
+                Some(format!(
+                    "bpf_{} is not available to {} programs in {kernel}{}",
+                    p.name,
+                    bpf_insn::object::prog_type_name(pt),
+                    later
+                        .map(|(a, b)| format!(" (it is from {a}.{b})"))
+                        .unwrap_or_default()
+                )),
+                st,
+                maps,
+            )
+        }
+    }
+    let other = p
+        .args
+        .iter()
+        .enumerate()
+        .find_map(|(k, a)| match a {
+            Arg::Other(what) => Some(format!("argument {} is {what}", k + 1)),
+            _ => Option::None,
+        })
+        .or(match p.ret {
+            Ret::Other(what) => Some(format!("it returns {what}")),
+            _ => Option::None,
+        });
+    if let Some(what) = other {
         return rej(
             pc,
-            Class::Helper,
-            format!("program of this type cannot use helper bpf_{}#{id}", p.name),
-            Some(format!(
-                "bpf_{} is not available to {} programs",
-                p.name,
-                bpf_insn::object::prog_type_name(pt)
-            )),
+            Class::Unsupported,
+            format!("bpf_{}#{id} is not modelled: {what}", p.name),
+            Some("this verifier does not model BTF pointers, sockets, dynptrs, spin locks, timers, callbacks or constant strings".into()),
             st,
             maps,
         );
     }
+    // Read before the arguments are checked, as the kernel does (`get_constant_map_key`).
+    let not_null = id == 1 && cx.kernel.const_key_not_null() && const_key_in_range(st, maps);
     let mut found = HelperArgs::default();
     for (k, arg) in p.args.iter().enumerate() {
         if *arg == Arg::None {
@@ -161,8 +205,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         f.regs[r] = Reg::Uninit;
     }
     f.regs[0] = match p.ret {
-        Ret::Integer => Reg::unknown(),
-        Ret::Void => Reg::unknown(),
+        Ret::Integer | Ret::Void | Ret::Other(_) => Reg::unknown(),
         Ret::MapValueOrNull => {
             let m = found.map.expect("ConstMapPtr checked");
             let id = cx.new_id();
@@ -171,7 +214,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
                 off: 0,
                 var: Scalar::konst(0),
                 id,
-                nullable: true,
+                nullable: !not_null,
                 range: 0,
             })
         }
@@ -236,7 +279,7 @@ fn helper_arg(
         )
     };
     match arg {
-        Arg::None | Arg::Anything => {}
+        Arg::None | Arg::Anything | Arg::Other(_) => {}
         Arg::Scalar => {
             if !matches!(v, Reg::Scalar(_)) {
                 return want("scalar", st);
@@ -488,4 +531,62 @@ pub(super) fn check_mem_arg(
         ),
         Reg::Uninit => rej(pc, Class::Uninit, format!("R{r} !read_ok"), None, st, maps),
     }
+}
+
+/// Whether `bpf_map_lookup_elem(R1, R2)` looks up an ARRAY or PERCPU_ARRAY map with a key
+/// known to be a constant below `max_entries` (kernels since 6.13 then return a value that
+/// is not NULL). As the kernel's `get_constant_map_key`: the key is on the stack at a
+/// constant offset, and either all its bytes are known zero within one 8-byte slot, or the
+/// slot holds a spilled constant scalar and the key spans from its start to the slot's top
+/// (`spill_size == key_size`). Spills narrower than 8 bytes are not tracked here, so such keys
+/// keep their NULL check (stricter than the kernel, never looser).
+fn const_key_in_range(st: &State, maps: &[MapInfo]) -> bool {
+    let f = st.cur();
+    let Reg::Ptr(Ptr {
+        kind: Kind::MapPtr(m),
+        ..
+    }) = f.regs[1]
+    else {
+        return false;
+    };
+    let Some(mi) = maps.get(m as usize) else {
+        return false;
+    };
+    if !matches!(mi.map_type, 2 | 6) {
+        return false;
+    }
+    let Reg::Ptr(Ptr {
+        kind: Kind::Stack(fr),
+        off,
+        var,
+        ..
+    }) = f.regs[2]
+    else {
+        return false;
+    };
+    let Some(v) = var.value() else {
+        return false;
+    };
+    let o = off + v as i64;
+    if o >= 0 || o < -(STACK as i64) {
+        return false;
+    }
+    let Some(stack) = st.frames.get(fr as usize).map(|f| &f.stack) else {
+        return false;
+    };
+    let start = (STACK as i64 + o) as usize;
+    let key_size = mi.key_size as usize;
+    let to_top = (start / 8) * 8 + 8 - start;
+    let key = if let Some(spill) = stack.spills[start / 8] {
+        // An 8-byte spill: the whole spilled value is the key.
+        match spill {
+            Reg::Scalar(s) if to_top == key_size => s.value(),
+            _ => None,
+        }
+    } else if key_size <= to_top && (start..start + key_size).all(|b| stack.bytes[b] == SLOT_ZERO) {
+        Some(0)
+    } else {
+        None
+    };
+    key.is_some_and(|k| k < mi.max_entries as u64)
 }

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Check the control-flow graph; returns the function starts.
-pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
+pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
     let empty = State { frames: vec![] };
     let r = |pc: usize, msg: String| -> Res<Vec<usize>> {
         Err(Rejection {
@@ -18,11 +18,12 @@ pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
     if insns.is_empty() {
         return r(0, "empty program".into());
     }
-    if insns.len() > 1_000_000 {
+    let max = kernel.max_insns();
+    if insns.len() > max {
         return r(
             0,
             format!(
-                "program of {} instructions is too large (limit 1000000)",
+                "program of {} instructions is too large (limit {max} in {kernel})",
                 insns.len()
             ),
         );
@@ -44,6 +45,22 @@ pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
                     i.code, i.dst, i.src, i.off, i.imm
                 ),
             );
+        }
+        if !kernel.cpu_v4() {
+            if let Some(what) = cpu_v4_only(&i) {
+                return Err(Rejection {
+                    pc,
+                    class: Class::Cfg,
+                    msg: format!(
+                        "invalid instruction (opcode {:#04x}, off {}): {what} is a cpu v4 instruction, which {kernel} does not know",
+                        i.code, i.off
+                    ),
+                    hint: Some(format!(
+                        "cpu v4 instructions arrived in 6.6; build for {kernel} with clang's -mcpu=v3"
+                    )),
+                    regs: String::new(),
+                });
+            }
         }
         if i.is_lddw() {
             second[pc + 1] = true;
@@ -112,6 +129,12 @@ pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
                 return r(pc, format!("jump out of range from insn {pc} to {t}"));
             }
             let t = t as usize;
+            if t <= pc && !kernel.bounded_loops() {
+                return r(
+                    pc,
+                    format!("back-edge from insn {pc} to {t} (loops are allowed since 5.3, not in {kernel})"),
+                );
+            }
             if second[t] {
                 return r(
                     pc,
@@ -158,4 +181,28 @@ pub(super) fn prune_points(insns: &[Insn]) -> Vec<bool> {
         }
     }
     p
+}
+
+/// The instructions of the cpu v4 ISA (Linux 6.6): what older kernels reject as unknown.
+pub(super) fn cpu_v4_only(i: &Insn) -> Option<&'static str> {
+    let c = i.class();
+    if c == class::LDX && i.mode() == mem::MEMSX {
+        return Some("a sign-extending load (ldsx)");
+    }
+    if c == class::ALU || c == class::ALU64 {
+        let op = i.code & 0xf0;
+        if op == alu::MOV && i.off != 0 {
+            return Some("a sign-extending move (movsx)");
+        }
+        if (op == alu::DIV || op == alu::MOD) && i.off != 0 {
+            return Some("a signed division or modulo (sdiv/smod)");
+        }
+        if c == class::ALU64 && op == alu::END {
+            return Some("an unconditional byte swap (bswap)");
+        }
+    }
+    if i.code == class::JMP32 | jmp::JA {
+        return Some("a 32-bit unconditional jump (gotol)");
+    }
+    None
 }

@@ -23,6 +23,7 @@ use bpf_insn::insn::{
 };
 
 use crate::helpers::{self, ptype, Arg, Ret};
+use crate::kernel::Kernel;
 use crate::scalar::Scalar;
 use crate::{Class, Rejection};
 
@@ -98,13 +99,24 @@ pub struct Input<'a> {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub complexity_limit: u64,
+    /// The kernel whose verifier is modelled (helpers, instructions, nullness rules).
+    pub kernel: Kernel,
+}
+
+impl Options {
+    /// The options of `kernel`'s verifier (its complexity limit).
+    pub fn for_kernel(kernel: Kernel) -> Options {
+        Options {
+            complexity_limit: kernel.complexity_limit(),
+            kernel,
+        }
+    }
 }
 
 impl Default for Options {
+    /// The newest kernel modelled ([`Kernel::LATEST`]).
     fn default() -> Self {
-        Options {
-            complexity_limit: 1_000_000,
-        }
+        Options::for_kernel(Kernel::LATEST)
     }
 }
 
@@ -118,6 +130,7 @@ pub struct Verdict {
 
 struct Ctx<'a> {
     input: &'a Input<'a>,
+    kernel: Kernel,
     next_id: u32,
     /// Subprogram starts (sorted).
     funcs: Vec<usize>,
@@ -154,7 +167,7 @@ struct Node {
 /// Verify a program. `Ok` carries statistics; `Err` the first problem found.
 pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
     let insns = input.insns;
-    let funcs = check_cfg(insns)?;
+    let funcs = check_cfg(insns, &opts.kernel)?;
     let maps = input.maps;
     let pt = input.prog_type;
     if ctx_size(pt).is_none() {
@@ -169,6 +182,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
     let prune = prune_points(insns);
     let mut cx = Ctx {
         input,
+        kernel: opts.kernel,
         next_id: 1,
         funcs: funcs.clone(),
         func_depth: HashMap::new(),

@@ -8,12 +8,19 @@ use anyhow::{anyhow, Context};
 
 use super::{clap_exit, usage, Exit, Outcome};
 
+#[path = "bpf_target.rs"]
+mod target;
+
 const USAGE: &str = "usage: kmodkit bpf <command> ...
 
 commands:
   asm FILE.s -o OUT.o|OUT.bin     assemble LLVM-syntax (or --ubpf) source
   disasm FILE.o|FILE.bin          disassemble (objects exactly as llvm-objdump -d)
-  verify FILE [--type T] [--prog NAME] [--json]   check programs as the kernel verifier would
+  verify FILE [--type T] [--prog NAME] [--target KERNEL] [--map T,K,V,N]... [--live] [--json]
+                                  check programs as the verifier of KERNEL would (a release such as
+                                  6.1 or 6.12.117+deb12-amd64, a kernel image, or a linux-image .deb;
+                                  default: the running kernel); --live also asks the running kernel
+  probe-helpers [--type T]... [--json]   which helpers the running kernel offers each program type
   run FILE [--prog NAME] [--data FILE] [--repeat N] [--json]   run a program in the interpreter
   conformance FILE.data|DIR...    run bpf_conformance test vectors through the interpreter
   load OBJ [--attach] [--btf FILE] [--dump-maps] [-- CMD...]   load (and attach) an object in the kernel
@@ -32,6 +39,7 @@ pub fn main(_name: &str, args: Vec<OsString>) -> Outcome {
         "run" => run(rest),
         "disasm" => disasm(rest),
         "load" => load(rest),
+        "probe-helpers" => probe_helpers(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -292,7 +300,14 @@ fn load_programs(
 #[derive(clap::Parser)]
 #[command(
     name = "kmodkit bpf verify",
-    about = "Verify eBPF programs as a current kernel does for a privileged (CAP_BPF+CAP_PERFMON) loader"
+    about = "Verify eBPF programs as a given kernel's verifier does for a privileged (CAP_BPF+CAP_PERFMON) loader",
+    after_help = "--target KERNEL selects the kernel whose verifier is modelled: a release (6.1, 6.12, \
+                  6.12.117+deb12-amd64, 6.18.44), a kernel image (bzImage or vmlinux: its version string) \
+                  or a Debian linux-image .deb (its Version). Default: the running kernel. What \
+                  changes with the version: the helpers (and which program types get them), \
+                  cpu v4 instructions (6.6), may_goto (6.9), bounded loops (5.3), the complexity \
+                  limit (1M processed instructions since 5.2), and array lookups with a constant \
+                  key that need no NULL check (6.13)."
 )]
 pub(crate) struct VerifyArgs {
     /// ELF object, LLVM-syntax assembly (.s) or raw instructions.
@@ -303,9 +318,43 @@ pub(crate) struct VerifyArgs {
     /// Only this program (function or section name).
     #[arg(long)]
     prog: Option<String>,
+    /// The kernel whose verifier to model: a release, a kernel image or a linux-image .deb (default: the running kernel).
+    #[arg(long, value_name = "KERNEL")]
+    target: Option<OsString>,
+    /// A map for assembly or raw programs (`map_idx(N)` is the Nth): TYPE,KEY_SIZE,VALUE_SIZE,MAX_ENTRIES.
+    #[arg(long = "map", value_name = "T,K,V,N")]
+    maps: Vec<String>,
+    /// Also load each program into the running kernel and print its verdict next to ours.
+    #[arg(long)]
+    live: bool,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
+}
+
+/// `--map TYPE,KEY,VALUE,ENTRIES`
+fn parse_map(i: usize, s: &str) -> anyhow::Result<bpf_insn::object::MapDef> {
+    let v: Vec<u32> = s
+        .split(',')
+        .map(|x| x.trim().parse::<u32>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| usage(format!("kmodkit bpf verify: --map `{s}`: want TYPE,KEY_SIZE,VALUE_SIZE,MAX_ENTRIES")))?;
+    let [map_type, key_size, value_size, max_entries] = v[..] else {
+        return Err(usage(format!(
+            "kmodkit bpf verify: --map `{s}`: want TYPE,KEY_SIZE,VALUE_SIZE,MAX_ENTRIES"
+        )));
+    };
+    Ok(bpf_insn::object::MapDef {
+        name: format!("map{i}"),
+        map_type,
+        key_size,
+        value_size,
+        max_entries,
+        flags: 0,
+        data: None,
+        section: String::new(),
+        readonly: false,
+    })
 }
 
 fn verify(args: Vec<OsString>) -> Outcome {
@@ -332,7 +381,17 @@ fn verify(args: Vec<OsString>) -> Outcome {
                 .unwrap_or_default()
         ));
     }
+    let mut maps = maps;
+    for (i, m) in a.maps.iter().enumerate() {
+        maps.push(parse_map(i, m)?);
+    }
     let infos = bpf_verifier::map_infos(&maps);
+    let target = target::resolve(a.target.as_deref())
+        .map_err(|e| usage(format!("kmodkit bpf verify: --target: {e:#}")))?;
+    let opts = bpf_verifier::Options::for_kernel(target.kernel);
+    if !a.json {
+        println!("target: {} (verifier of {})", target.name, target.kernel);
+    }
     let mut rejected = 0;
     let mut json = Vec::new();
     for p in &progs {
@@ -345,12 +404,30 @@ fn verify(args: Vec<OsString>) -> Outcome {
             maps: &infos,
         };
         let start = std::time::Instant::now();
-        let res = bpf_verifier::verify(&input, &bpf_verifier::Options::default());
+        let res = bpf_verifier::verify(&input, &opts);
         let us = start.elapsed().as_micros();
+        let live = if a.live {
+            Some(target::kernel_verdict(&p.insns, pt, &infos).with_context(|| {
+                format!("{}: loading `{}` into the running kernel", a.file.display(), p.name)
+            })?)
+        } else {
+            None
+        };
+        let live_json = live.as_ref().map(|l| match l {
+            Ok(()) => serde_json::json!({"accepted": true}),
+            Err(m) => serde_json::json!({"accepted": false, "message": m}),
+        });
+        if let (Some(l), false) = (&live, a.json) {
+            match l {
+                Ok(()) => println!("{}: running kernel: accepted", p.name),
+                Err(m) => println!("{}: running kernel: rejected: {m}", p.name),
+            }
+        }
         match res {
             Ok(v) => {
                 if a.json {
                     json.push(serde_json::json!({"program": p.name, "section": p.section, "type": bpf_insn::object::prog_type_name(pt),
+                        "target": target.name, "target_version": target.kernel.to_string(), "kernel": live_json,
                         "accepted": true, "insns": p.insns.len(), "insns_processed": v.insns_processed, "states": v.states_stored,
                         "stack_depth": v.max_stack_depth, "time_us": us}));
                 } else {
@@ -370,6 +447,7 @@ fn verify(args: Vec<OsString>) -> Outcome {
                 let src = p.line_of(r.pc);
                 if a.json {
                     json.push(serde_json::json!({"program": p.name, "section": p.section, "type": bpf_insn::object::prog_type_name(pt),
+                        "target": target.name, "target_version": target.kernel.to_string(), "kernel": live_json,
                         "accepted": false, "insn": r.pc, "time_us": us, "class": format!("{:?}", r.class), "message": r.msg, "hint": r.hint,
                         "registers": r.regs,
                         "source": src.map(|l| serde_json::json!({"file": l.file, "line": l.line, "column": l.col, "text": l.text}))}));
@@ -410,6 +488,60 @@ fn verify(args: Vec<OsString>) -> Outcome {
     } else {
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// `kmodkit bpf probe-helpers`
+#[derive(clap::Parser)]
+#[command(
+    name = "kmodkit bpf probe-helpers",
+    about = "List the helpers the running kernel offers each program type (as bpftool feature probe), by loading a call of each"
+)]
+pub(crate) struct ProbeArgs {
+    /// Program types to probe (default: socket_filter kprobe sched_cls sched_act tracepoint xdp perf_event cgroup_skb cgroup_sock cgroup_device raw_tracepoint cgroup_sock_addr cgroup_sysctl).
+    #[arg(long = "type")]
+    types: Vec<String>,
+    /// Highest helper id to try.
+    #[arg(long, default_value_t = 211)]
+    max_id: i32,
+    /// Machine-readable output: {type: [ids]}.
+    #[arg(long)]
+    json: bool,
+}
+
+fn probe_helpers(args: Vec<OsString>) -> Outcome {
+    let a: ProbeArgs = match parse("kmodkit bpf probe-helpers", args) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
+    };
+    let names: Vec<String> = if a.types.is_empty() {
+        "socket_filter kprobe sched_cls sched_act tracepoint xdp perf_event cgroup_skb cgroup_sock cgroup_device raw_tracepoint cgroup_sock_addr cgroup_sysctl"
+            .split(' ')
+            .map(String::from)
+            .collect()
+    } else {
+        a.types.clone()
+    };
+    let mut out = serde_json::Map::new();
+    for n in &names {
+        let Some(t) = bpf_insn::object::prog_type_from_name(n) else {
+            return Err(usage(format!(
+                "kmodkit bpf probe-helpers: unknown program type `{n}`"
+            )));
+        };
+        let ids = target::probe_helpers(t, a.max_id)?;
+        if a.json {
+            out.insert(n.clone(), ids.into());
+        } else {
+            println!(
+                "{n}: {}",
+                ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ")
+            );
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::Value::Object(out));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `kmodkit bpf run FILE`

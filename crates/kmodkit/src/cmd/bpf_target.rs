@@ -1,0 +1,239 @@
+//! The kernel `kmodkit bpf verify --target` judges for, and the running kernel's own answers
+//! (`--live`, `kmodkit bpf probe-helpers`), which the tests compare the model with.
+//!
+//! A target is a release (`6.1`, `6.12.117+deb12-amd64`), a kernel image (an x86 bzImage: the
+//! setup header's version string; an ELF vmlinux: its `Linux version` banner) or a Debian
+//! kernel package (`linux-image-*.deb`: its control `Version`). Debian's release names say
+//! `6.1.0-56`; the version string of the image says which 6.1 it is (`Debian 6.1.153-1`),
+//! and that is the version used. No target: the running kernel (`/proc/version`).
+
+use std::ffi::OsStr;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use anyhow::{anyhow, Context};
+use bpf_verifier::Kernel;
+
+/// A resolved target: the profile and how it was named (for output).
+pub(super) struct Target {
+    pub kernel: Kernel,
+    pub name: String,
+}
+
+pub(super) fn resolve(spec: Option<&OsStr>) -> anyhow::Result<Target> {
+    let Some(spec) = spec else {
+        let banner = std::fs::read_to_string("/proc/version").unwrap_or_default();
+        let release = kernels::running_release().map_err(|e| anyhow!("{e}"))?;
+        let kernel = Kernel::from_version_string(&banner)
+            .or_else(|| Kernel::parse(&release))
+            .ok_or_else(|| anyhow!("the running kernel's release `{release}` has no version"))?;
+        return Ok(Target {
+            kernel,
+            name: format!("{release} (running)"),
+        });
+    };
+    let path = Path::new(spec);
+    if path.is_file() {
+        let data = std::fs::read(path).with_context(|| path.display().to_string())?;
+        if data.starts_with(b"!<arch>\n") {
+            return from_deb(path);
+        }
+        let s = version_string(&data).ok_or_else(|| {
+            anyhow!(
+                "{}: {} (and not a Debian package)",
+                path.display(),
+                kernels::image::NOT_AN_IMAGE
+            )
+        })?;
+        let kernel = Kernel::from_version_string(&s)
+            .ok_or_else(|| anyhow!("{}: version string `{s}` has no version", path.display()))?;
+        let release = s.split(' ').next().unwrap_or_default();
+        return Ok(Target {
+            kernel,
+            name: format!("{release} ({})", path.display()),
+        });
+    }
+    let s = spec.to_string_lossy();
+    if s.contains('/') {
+        return Err(anyhow!("{s}: no such file"));
+    }
+    let kernel = Kernel::parse(&s).ok_or_else(|| {
+        anyhow!("`{s}` is not a kernel release (6.1, 6.12.117+deb12-amd64), an image or a .deb")
+    })?;
+    Ok(Target {
+        kernel,
+        name: s.into_owned(),
+    })
+}
+
+/// The version string of a kernel image: a bzImage's `kernel_version` (pointer at 0x20E,
+/// relative to 0x200), else the `Linux version ...` banner of an uncompressed image.
+fn version_string(image: &[u8]) -> Option<String> {
+    let take = |tail: &[u8]| -> Option<String> {
+        let end = tail
+            .iter()
+            .position(|&b| b == 0 || b == b'\n')
+            .unwrap_or(tail.len().min(256));
+        let s = std::str::from_utf8(&tail[..end.min(256)]).ok()?;
+        (!s.is_empty()).then(|| s.to_string())
+    };
+    match kernels::image::kind(image)? {
+        kernels::image::ImageKind::BzImage => {
+            let ptr = u16::from_le_bytes([*image.get(0x20E)?, *image.get(0x20F)?]) as usize + 0x200;
+            take(image.get(ptr..)?)
+        }
+        _ => {
+            const BANNER: &[u8] = b"Linux version ";
+            let at = image.windows(BANNER.len()).position(|w| w == BANNER)?;
+            take(&image[at..])
+        }
+    }
+}
+
+/// A Debian kernel package: `Package: linux-image-R[-unsigned]`, `Version: 6.1.153-1`.
+fn from_deb(deb: &Path) -> anyhow::Result<Target> {
+    let out = std::process::Command::new("dpkg-deb")
+        .arg("-f")
+        .arg(deb)
+        .args(["Package", "Version"])
+        .output()
+        .context("dpkg-deb")?;
+    if !out.status.success() {
+        return Err(anyhow!(
+            "dpkg-deb -f {}: {}",
+            deb.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k).map(|v| v.trim().to_string()))
+            .unwrap_or_default()
+    };
+    let package = field("Package:");
+    let version = field("Version:");
+    let Some(release) = package.strip_prefix("linux-image-") else {
+        return Err(anyhow!(
+            "{}: package `{package}` is not a kernel image package (linux-image-*)",
+            deb.display()
+        ));
+    };
+    let release = release.trim_end_matches("-unsigned").to_string();
+    let kernel = Kernel::parse(&version)
+        .or_else(|| Kernel::parse(&release))
+        .ok_or_else(|| anyhow!("{}: version `{version}` has no version", deb.display()))?;
+    Ok(Target {
+        kernel,
+        name: format!("{release} ({})", deb.display()),
+    })
+}
+
+/// The running kernel's verdict on a program: `Ok(())`, or the last lines of its log.
+pub(super) fn kernel_verdict(
+    insns: &[bpf_insn::Insn],
+    prog_type: u32,
+    maps: &[bpf_verifier::MapInfo],
+) -> anyhow::Result<Result<(), String>> {
+    use bpf_insn::insn::pseudo;
+    let mut fds: Vec<OwnedFd> = Vec::new();
+    for (i, m) in maps.iter().enumerate() {
+        let name = format!("kmk_t{i}");
+        let spec = bpf_sys::MapSpec {
+            map_type: m.map_type,
+            key_size: m.key_size,
+            value_size: m.value_size,
+            max_entries: m.max_entries,
+            flags: 0,
+            name: &name,
+        };
+        fds.push(bpf_sys::map_create(&spec).with_context(|| format!("map {}", m.name))?);
+    }
+    let mut insns = insns.to_vec();
+    for i in insns.iter_mut() {
+        if i.is_lddw() && (i.src == pseudo::MAP_IDX || i.src == pseudo::MAP_IDX_VALUE) {
+            let fd = fds
+                .get(i.imm as usize)
+                .ok_or_else(|| anyhow!("lddw refers to map {}, which is not given", i.imm))?;
+            i.src = if i.src == pseudo::MAP_IDX {
+                pseudo::MAP_FD
+            } else {
+                pseudo::MAP_VALUE
+            };
+            i.imm = fd.as_raw_fd();
+        }
+    }
+    let bytes = bpf_insn::encode_all(&insns, bpf_insn::Endian::Little);
+    let mut spec = bpf_sys::ProgSpec::new(prog_type, &bytes);
+    spec.name = "kmk_live";
+    match bpf_sys::prog_load_with_log(&spec) {
+        Ok(_) => Ok(Ok(())),
+        Err(bpf_sys::Error::Verifier { source, log }) => {
+            let last: Vec<&str> = log.lines().rev().take(3).collect();
+            Ok(Err(format!(
+                "{source}: {}",
+                last.into_iter().rev().collect::<Vec<_>>().join(" | ")
+            )))
+        }
+        Err(e) => Err(anyhow!("BPF_PROG_LOAD: {e}")),
+    }
+}
+
+/// Which helpers the running kernel offers a program type: each id is called with its
+/// arguments unset, so the verifier stops either at the helper ("unknown func", "cannot use
+/// helper") or after it (at an argument): only the first says the helper is missing.
+pub(super) fn probe_helpers(prog_type: u32, max_id: i32) -> anyhow::Result<Vec<i32>> {
+    let mut out = Vec::new();
+    for id in 1..=max_id {
+        let insns = [
+            insn(0x85, id),
+            insn(0xb7, 0),
+            insn(0x95, 0),
+        ];
+        let bytes = bpf_insn::encode_all(&insns, bpf_insn::Endian::Little);
+        let mut spec = bpf_sys::ProgSpec::new(prog_type, &bytes);
+        spec.name = "kmk_probe";
+        spec.expected_attach_type = probe_attach_type(prog_type);
+        spec.log_level = 1;
+        match bpf_sys::prog_load_with_log(&spec) {
+            Ok(_) => out.push(id),
+            Err(bpf_sys::Error::Verifier { log, source }) => {
+                if log.is_empty() {
+                    return Err(anyhow!("BPF_PROG_LOAD of type {prog_type}: {source}"));
+                }
+                let missing = log.contains("unknown func")
+                    || log.contains("invalid func")
+                    || log.contains("cannot use helper")
+                    || log.contains("not supported for this program type")
+                    || log.contains("helper call is not allowed in probe");
+                if !missing {
+                    out.push(id);
+                }
+            }
+            Err(e) => return Err(anyhow!("BPF_PROG_LOAD of type {prog_type}: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+fn insn(code: u8, imm: i32) -> bpf_insn::Insn {
+    bpf_insn::Insn {
+        code,
+        dst: 0,
+        src: 0,
+        off: 0,
+        imm,
+    }
+}
+
+/// The attach type a probe of a program type loads with, for the types that need one:
+/// cgroup sock_addr as `connect4` (the attach type with the most helpers), sockopt as
+/// `getsockopt`, sk_lookup.
+fn probe_attach_type(prog_type: u32) -> u32 {
+    match prog_type {
+        18 => 10,
+        25 => 21,
+        30 => 36,
+        _ => 0,
+    }
+}
