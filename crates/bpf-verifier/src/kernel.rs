@@ -12,9 +12,12 @@
 //!   loops"); before, any back-edge is "back-edge from insn X to Y";
 //! - **cpu v4 instructions** since 6.6: sign-extending loads (`ldsx`, BPF_MEMSX) and moves
 //!   (`movsx`), signed division and modulo (`sdiv`/`smod`, `off` = 1), unconditional byte
-//!   swaps (`bswap`, BPF_ALU64 | BPF_END) and the 32-bit jump `gotol` (BPF_JMP32 | BPF_JA)
-//!   (Yonghong Song's series merged for 6.6, "bpf: Support new sign-extension load insns"
-//!   and siblings); older kernels reject them as unknown opcodes;
+//!   swaps (`bswap`, BPF_ALU64 | BPF_END) (Yonghong Song's series merged for 6.6, "bpf:
+//!   Support new sign-extension load insns" and siblings); older kernels reject them as
+//!   unknown opcodes, and `gotol +imm` (BPF_JMP32 | BPF_JA) as "BPF_JA uses reserved
+//!   fields" — except the 6.1 stable series, which has `gotol` by 6.1.192 (Debian 12's
+//!   kernel accepts it under `kmodkit vm`, and only it of the cpu v4 instructions; when it was
+//!   backported is not known here, so 6.1.y before 192 is judged without it);
 //! - **`may_goto`** (BPF_JMP | BPF_JCOND) since 6.9 ("bpf: Introduce may_goto instruction");
 //! - **nullness of array lookups**: since 6.13, `bpf_map_lookup_elem` on an ARRAY or
 //!   PERCPU_ARRAY map with a key the verifier knows to be a constant below `max_entries`
@@ -115,6 +118,11 @@ impl Kernel {
         self.at_least(since::CPU_V4)
     }
 
+    /// `gotol` (BPF_JMP32 | BPF_JA): cpu v4, and seen in the 6.1 stable series by 6.1.192.
+    pub fn gotol(&self) -> bool {
+        self.cpu_v4() || (self.version.0, self.version.1) == (6, 1) && self.version.2 >= 192
+    }
+
     pub fn may_goto(&self) -> bool {
         self.at_least(since::MAY_GOTO)
     }
@@ -182,6 +190,7 @@ mod tests {
         assert!(!k61.const_key_not_null() && !k612.const_key_not_null());
         assert!(Kernel::LATEST.const_key_not_null());
         assert!(!k61.may_goto() && k612.may_goto());
+        assert!(!k61.gotol() && Kernel::new(6, 1, 192).gotol() && !Kernel::new(6, 5, 0).gotol());
         assert_eq!(Kernel::new(5, 1, 0).complexity_limit(), 131_072);
         assert!(!Kernel::new(5, 2, 0).bounded_loops());
     }

@@ -47,7 +47,8 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
             );
         }
         if !kernel.cpu_v4() {
-            if let Some(what) = cpu_v4_only(&i) {
+            let gotol_ok = kernel.gotol() && i.code == class::JMP32 | jmp::JA;
+            if let Some(what) = cpu_v4_only(&i).filter(|_| !gotol_ok) {
                 return Err(Rejection {
                     pc,
                     class: Class::Cfg,
@@ -201,6 +202,7 @@ pub(super) fn cpu_v4_only(i: &Insn) -> Option<&'static str> {
             return Some("an unconditional byte swap (bswap)");
         }
     }
+    // Older kernels reject BPF_JMP32 | BPF_JA ("BPF_JA uses reserved fields").
     if i.code == class::JMP32 | jmp::JA {
         return Some("a 32-bit unconditional jump (gotol)");
     }

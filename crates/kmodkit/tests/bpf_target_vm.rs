@@ -1,0 +1,270 @@
+//! `kmodkit bpf verify --target KERNEL` against the real kernels of those versions.
+//!
+//! tests/data/bpf_target/*.s are programs whose verdict differs between Debian 12's 6.1 and
+//! the 6.18 host (an ARRAY lookup with a constant key used without a NULL check; the cpu v4
+//! instructions ldsx, movsx, sdiv, bswap, gotol; helpers that 6.1 does not offer the
+//! program type), with controls that both kernels accept or both reject. Each file says its
+//! type, its maps and each kernel's verdict (`# 6.1: reject`), "6.1" being Debian 12's
+//! kernel, 6.1.192 (its image's version string names the stable release; `gotol` is there,
+//! backported, while upstream 6.1 rejects it).
+//!
+//! - The model: `--target 6.1.192` and `--target 6.18` give the annotated verdicts (no
+//!   kernel needed), and so does the 6.1 image as a target; a bare `6.1` differs only in
+//!   `gotol`.
+//! - The host: each program is loaded with bpf() (`--live`); the kernel's verdict must be the
+//!   prediction for the running kernel (the default target), and the annotation when the host
+//!   runs 6.18.
+//! - Debian's 6.1 under `kmodkit vm`, one boot for all programs: inside, `kmodkit bpf verify
+//!   --live` loads each into the real 6.1 kernel; its verdict must be what the host predicts
+//!   with `--target 6.1`, and what the guest predicts for its running kernel.
+
+mod vm_kernels;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use testsupport::{kmodkit, skip, Requirement};
+
+struct Prog {
+    name: String,
+    file: PathBuf,
+    prog_type: String,
+    maps: Vec<String>,
+    /// Annotated verdicts: ("6.1", accept), ("6.18", accept).
+    expect: Vec<(String, bool)>,
+}
+
+impl Prog {
+    fn args(&self) -> Vec<String> {
+        let mut a = vec!["--type".to_string(), self.prog_type.clone()];
+        for m in &self.maps {
+            a.push("--map".into());
+            a.push(m.clone());
+        }
+        a
+    }
+
+    fn expect(&self, version: &str) -> bool {
+        self.expect
+            .iter()
+            .find(|(v, _)| v == version)
+            .unwrap_or_else(|| panic!("{}: no verdict for {version}", self.name))
+            .1
+    }
+}
+
+fn programs() -> Vec<Prog> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_target");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "s"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let mut p = Prog {
+                name: file.file_stem().unwrap().to_string_lossy().into_owned(),
+                file: file.clone(),
+                prog_type: String::new(),
+                maps: vec![],
+                expect: vec![],
+            };
+            for l in text.lines() {
+                let Some(c) = l.strip_prefix("# ") else {
+                    continue;
+                };
+                if let Some(t) = c.strip_prefix("type: ") {
+                    p.prog_type = t.trim().into();
+                } else if let Some(m) = c.strip_prefix("map: ") {
+                    p.maps.push(m.trim().into());
+                } else if let Some((v, verdict)) = c.split_once(": ") {
+                    if v.starts_with("6.") {
+                        p.expect.push((v.into(), verdict.trim() == "accept"));
+                    }
+                }
+            }
+            assert!(!p.prog_type.is_empty(), "{}: no type", p.name);
+            p
+        })
+        .collect()
+}
+
+/// The one program's entry of `kmodkit bpf verify --json ARGS`.
+fn verify(p: &Prog, file: &Path, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(kmodkit())
+        .args(["bpf", "verify"])
+        .arg(file)
+        .args(p.args())
+        .args(extra)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}: {text}{}",
+            p.name,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    v[0].clone()
+}
+
+fn accepted(v: &serde_json::Value) -> bool {
+    v["accepted"].as_bool().expect("accepted is a bool")
+}
+
+#[test]
+fn targets_6_1_and_6_18_give_the_annotated_verdicts() {
+    let progs = programs();
+    let mut differ = 0;
+    for p in &progs {
+        for (version, target) in [("6.1", DEBIAN_6_1), ("6.18", "6.18")] {
+            let v = verify(p, &p.file, &["--target", target]);
+            assert_eq!(
+                accepted(&v),
+                p.expect(version),
+                "{} for {target}: {v}",
+                p.name
+            );
+            assert_eq!(v["target"], target, "{v}");
+        }
+        // Upstream 6.1 (no stable release named): the same but for gotol.
+        let v = verify(p, &p.file, &["--target", "6.1"]);
+        assert_eq!(
+            accepted(&v),
+            p.expect("6.1") && p.name != "v4_gotol",
+            "{}: {v}",
+            p.name
+        );
+        if p.expect("6.1") != p.expect("6.18") {
+            differ += 1;
+        }
+    }
+    assert!(differ >= 10, "only {differ} programs differ");
+    // The same with the 6.1 kernel image as the target (its version string).
+    if let Some(c) = testsupport::corpus("amd64").filter(|c| c.release == "6.1.0-56-amd64") {
+        let image = c.root.join("boot").join(format!("vmlinuz-{}", c.release));
+        for p in &progs {
+            let v = verify(p, &p.file, &["--target", image.to_str().unwrap()]);
+            assert_eq!(accepted(&v), p.expect("6.1"), "{}: {v}", p.name);
+            assert_eq!(v["target_version"], DEBIAN_6_1, "{v}");
+        }
+    }
+}
+
+/// The stable release of Debian 12's 6.1 kernel in the cache (6.1.0-56-amd64).
+const DEBIAN_6_1: &str = "6.1.192";
+
+#[test]
+fn bad_targets_are_usage_errors() {
+    let p = &programs()[0];
+    for (target, says) in [
+        ("six", "is not a kernel release"),
+        ("/nonexistent/vmlinuz", "no such file"),
+        ("/etc/os-release", "not a kernel image"),
+    ] {
+        let out = Command::new(kmodkit())
+            .args(["bpf", "verify"])
+            .arg(&p.file)
+            .args(p.args())
+            .args(["--target", target])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{target}: {err}");
+        assert!(err.contains(says), "{target}: {err}");
+    }
+}
+
+#[test]
+fn the_default_target_predicts_the_host_kernel() {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let is_6_18 = release.starts_with("6.18.");
+    for p in programs() {
+        let v = verify(&p, &p.file, &["--live"]);
+        if v.is_null() {
+            skip(Requirement::Bpf, "host bpf() unavailable");
+            return;
+        }
+        let kernel = v["kernel"]["accepted"].as_bool().expect("--live verdict");
+        assert_eq!(
+            accepted(&v),
+            kernel,
+            "{} on the host ({release}): ours {v}",
+            p.name
+        );
+        if is_6_18 {
+            assert_eq!(kernel, p.expect("6.18"), "{}: {v}", p.name);
+        }
+    }
+}
+
+#[test]
+fn target_6_1_predicts_debian_6_1_under_vm() {
+    let Some(k) = vm_kernels::kernel("6.1") else {
+        return;
+    };
+    let progs = programs();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_target");
+    let mut script = String::new();
+    for p in &progs {
+        script.push_str(&format!(
+            "echo '=== {}'; kmodkit bpf verify /p/{}.s {} --live --json; echo\n",
+            p.name,
+            p.name,
+            p.args().join(" ")
+        ));
+    }
+    let out = Command::new(kmodkit())
+        .arg("vm")
+        .arg("--kernel")
+        .arg(k.image())
+        .args(["--timeout", "240", "--add"])
+        .arg(format!("{}:/p", dir.display()))
+        .arg("--")
+        .arg(script)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut report = Vec::new();
+    for p in &progs {
+        let start = format!("=== {}\n", p.name);
+        let body = text
+            .split_once(&start)
+            .unwrap_or_else(|| panic!("{}: no output:\n{text}", p.name))
+            .1;
+        let body = body.split("=== ").next().unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{}: {e}: {body}", p.name));
+        let guest = &v[0];
+        let kernel = guest["kernel"]["accepted"]
+            .as_bool()
+            .unwrap_or_else(|| panic!("{}: no kernel verdict: {guest}", p.name));
+        // The host's prediction for the guest's image, the guest's for its running kernel,
+        // the annotation.
+        let host = accepted(&verify(p, &p.file, &["--target", k.image().to_str().unwrap()]));
+        report.push(format!(
+            "{:<36} 6.1 kernel={:<6} --target IMAGE={:<6} guest default={}",
+            p.name,
+            kernel,
+            host,
+            accepted(guest)
+        ));
+        assert_eq!(host, kernel, "{}: the real 6.1 says {guest}", p.name);
+        assert_eq!(accepted(guest), kernel, "{}: {guest}", p.name);
+        assert_eq!(kernel, p.expect("6.1"), "{}: annotation", p.name);
+        assert!(
+            guest["target_version"].as_str().unwrap().starts_with("6.1."),
+            "{guest}"
+        );
+    }
+    eprintln!("{}", report.join("\n"));
+}
