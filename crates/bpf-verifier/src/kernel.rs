@@ -164,10 +164,7 @@ mod tests {
             Kernel::parse("6.18.44-fc-v657"),
             Some(Kernel::new(6, 18, 44))
         );
-        assert_eq!(
-            Kernel::parse("6.1.0-56-amd64"),
-            Some(Kernel::new(6, 1, 0))
-        );
+        assert_eq!(Kernel::parse("6.1.0-56-amd64"), Some(Kernel::new(6, 1, 0)));
         assert_eq!(Kernel::parse("six"), None);
         assert_eq!(Kernel::parse("6"), None);
         assert_eq!(

@@ -6,9 +6,7 @@
 use std::path::Path;
 
 use bpf_insn::object::{prog_type_from_name, MapDef};
-use bpf_verifier::{
-    map_infos, verify, Class, Input, Kernel, MapInfo, Options, Rejection, Verdict,
-};
+use bpf_verifier::{map_infos, verify, Class, Input, Kernel, MapInfo, Options, Rejection, Verdict};
 
 const SOCKET: u32 = 1;
 const XDP: u32 = 6;

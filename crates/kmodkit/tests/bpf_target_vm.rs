@@ -158,6 +158,78 @@ fn targets_6_1_and_6_18_give_the_annotated_verdicts() {
 /// The stable release of Debian 12's 6.1 kernel in the cache (6.1.0-56-amd64).
 const DEBIAN_6_1: &str = "6.1.192";
 
+/// A Debian kernel package as the target: its control `Version` is the version (a package
+/// made here with dpkg-deb, with the control fields of Debian's linux-image-6.1.0-56-amd64).
+#[test]
+fn a_kernel_package_is_a_target() {
+    if !testsupport::have_tool("dpkg-deb") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("pkg");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: linux-image-6.1.0-56-amd64\nVersion: 6.1.192-2\nArchitecture: amd64\n\
+         Maintainer: Debian Kernel Team <debian-kernel@lists.debian.org>\n\
+         Description: Linux 6.1 for 64-bit PCs (signed)\n",
+    )
+    .unwrap();
+    let deb = dir
+        .path()
+        .join("linux-image-6.1.0-56-amd64_6.1.192-2_amd64.deb");
+    let st = Command::new("dpkg-deb")
+        .args(["--build", "--root-owner-group"])
+        .arg(&root)
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let progs = programs();
+    for name in ["v4_movsx", "v4_gotol", "const_key_lookup"] {
+        let p = progs.iter().find(|p| p.name == name).unwrap();
+        let v = verify(p, &p.file, &["--target", deb.to_str().unwrap()]);
+        assert_eq!(v["target_version"], DEBIAN_6_1, "{v}");
+        assert!(
+            v["target"]
+                .as_str()
+                .unwrap()
+                .starts_with("6.1.0-56-amd64 ("),
+            "{v}"
+        );
+        assert_eq!(accepted(&v), p.expect("6.1"), "{name}: {v}");
+    }
+    // Another package is not a kernel.
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: hello\nVersion: 1.0\nArchitecture: amd64\nMaintainer: x <x@example.org>\nDescription: x\n",
+    )
+    .unwrap();
+    let other = dir.path().join("hello_1.0_amd64.deb");
+    Command::new("dpkg-deb")
+        .args(["--build", "--root-owner-group"])
+        .arg(&root)
+        .arg(&other)
+        .output()
+        .unwrap();
+    let p = &progs[0];
+    let out = Command::new(kmodkit())
+        .args(["bpf", "verify"])
+        .arg(&p.file)
+        .args(p.args())
+        .arg("--target")
+        .arg(&other)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("not a kernel image package"), "{err}");
+}
+
 #[test]
 fn bad_targets_are_usage_errors() {
     let p = &programs()[0];
@@ -250,7 +322,11 @@ fn target_6_1_predicts_debian_6_1_under_vm() {
             .unwrap_or_else(|| panic!("{}: no kernel verdict: {guest}", p.name));
         // The host's prediction for the guest's image, the guest's for its running kernel,
         // the annotation.
-        let host = accepted(&verify(p, &p.file, &["--target", k.image().to_str().unwrap()]));
+        let host = accepted(&verify(
+            p,
+            &p.file,
+            &["--target", k.image().to_str().unwrap()],
+        ));
         report.push(format!(
             "{:<36} 6.1 kernel={:<6} --target IMAGE={:<6} guest default={}",
             p.name,
@@ -262,7 +338,10 @@ fn target_6_1_predicts_debian_6_1_under_vm() {
         assert_eq!(accepted(guest), kernel, "{}: {guest}", p.name);
         assert_eq!(kernel, p.expect("6.1"), "{}: annotation", p.name);
         assert!(
-            guest["target_version"].as_str().unwrap().starts_with("6.1."),
+            guest["target_version"]
+                .as_str()
+                .unwrap()
+                .starts_with("6.1."),
             "{guest}"
         );
     }

@@ -338,7 +338,11 @@ fn parse_map(i: usize, s: &str) -> anyhow::Result<bpf_insn::object::MapDef> {
         .split(',')
         .map(|x| x.trim().parse::<u32>())
         .collect::<Result<_, _>>()
-        .map_err(|_| usage(format!("kmodkit bpf verify: --map `{s}`: want TYPE,KEY_SIZE,VALUE_SIZE,MAX_ENTRIES")))?;
+        .map_err(|_| {
+            usage(format!(
+                "kmodkit bpf verify: --map `{s}`: want TYPE,KEY_SIZE,VALUE_SIZE,MAX_ENTRIES"
+            ))
+        })?;
     let [map_type, key_size, value_size, max_entries] = v[..] else {
         return Err(usage(format!(
             "kmodkit bpf verify: --map `{s}`: want TYPE,KEY_SIZE,VALUE_SIZE,MAX_ENTRIES"
@@ -407,9 +411,15 @@ fn verify(args: Vec<OsString>) -> Outcome {
         let res = bpf_verifier::verify(&input, &opts);
         let us = start.elapsed().as_micros();
         let live = if a.live {
-            Some(target::kernel_verdict(&p.insns, pt, &infos).with_context(|| {
-                format!("{}: loading `{}` into the running kernel", a.file.display(), p.name)
-            })?)
+            Some(
+                target::kernel_verdict(&p.insns, pt, &infos).with_context(|| {
+                    format!(
+                        "{}: loading `{}` into the running kernel",
+                        a.file.display(),
+                        p.name
+                    )
+                })?,
+            )
         } else {
             None
         };
@@ -534,7 +544,10 @@ fn probe_helpers(args: Vec<OsString>) -> Outcome {
         } else {
             println!(
                 "{n}: {}",
-                ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(" ")
+                ids.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             );
         }
     }

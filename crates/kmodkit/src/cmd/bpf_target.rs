@@ -185,11 +185,7 @@ pub(super) fn kernel_verdict(
 pub(super) fn probe_helpers(prog_type: u32, max_id: i32) -> anyhow::Result<Vec<i32>> {
     let mut out = Vec::new();
     for id in 1..=max_id {
-        let insns = [
-            insn(0x85, id),
-            insn(0xb7, 0),
-            insn(0x95, 0),
-        ];
+        let insns = [insn(0x85, id), insn(0xb7, 0), insn(0x95, 0)];
         let bytes = bpf_insn::encode_all(&insns, bpf_insn::Endian::Little);
         let mut spec = bpf_sys::ProgSpec::new(prog_type, &bytes);
         spec.name = "kmk_probe";
