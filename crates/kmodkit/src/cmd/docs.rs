@@ -562,10 +562,14 @@ timeout, 125 for harness failures, 2 for usage.",
                 .subcommand(super::bpf::DisasmArgs::command().name("disasm"))
                 .subcommand(super::bpf::VerifyArgs::command().name("verify"))
                 .subcommand(super::bpf::RunArgs::command().name("run"))
-                .subcommand(super::bpf::ConformanceArgs::command().name("conformance")),
+                .subcommand(super::bpf::ConformanceArgs::command().name("conformance"))
+                .subcommand(super::bpf::ProbeArgs::command().name("probe-helpers")),
             "asm takes LLVM's eBPF assembly syntax (and ubpf's with --ubpf); disasm prints \
 objects exactly as llvm-objdump -d; verify is a user-space verifier with source-line \
-diagnostics (bpftool prog load gives the kernel's own verdict); run is an interpreter.",
+diagnostics that judges as the --target kernel's verifier (a release, image or .deb; \
+bpftool prog load, or verify --live, gives the running kernel's own verdict); run is an \
+interpreter; probe-helpers lists the running kernel's helpers per program type, as \
+bpftool feature probe does (whose heuristics misread 6.18's log).",
         ),
         (
             "kernel",
