@@ -276,3 +276,42 @@ fn limits_and_unsupported_types() {
     assert_eq!(r.class, Class::Loop, "{r}");
     assert!(r.msg.contains("too large"), "{r}");
 }
+
+#[test]
+fn rules_follow_the_target_kernel() {
+    // A bounded loop: back-edges are allowed since 5.3.
+    let lp = "r0 = 0\nl:\nr0 += 1\nif r0 < 10 goto l\nexit\n";
+    check_for(lp, SOCKET, &[], Kernel::new(5, 3, 0)).unwrap();
+    let r = check_for(lp, SOCKET, &[], Kernel::new(5, 2, 0)).unwrap_err();
+    assert_eq!(r.class, Class::Cfg, "{r}");
+    assert!(r.msg.contains("back-edge"), "{r}");
+    // Programs of more than 4096 instructions only since 5.2.
+    let big = format!("{}r0 = 0\nexit\n", "r1 = 1\n".repeat(5000));
+    check_for(&big, SOCKET, &[], Kernel::new(5, 2, 0)).unwrap();
+    let r = check_for(&big, SOCKET, &[], Kernel::new(5, 1, 0)).unwrap_err();
+    assert!(r.msg.contains("too large"), "{r}");
+    // A helper that arrived later than the target: bpf_ringbuf_output (5.8).
+    let rb = [map("rb", 27, 0, 0, 4096)];
+    let out = "r1 = map_idx(0, 0) ll\nr2 = r10\nr2 += -8\nr3 = 0\n*(u64 *)(r10 - 8) = r3\nr3 = 8\nr4 = 0\ncall 130\nr0 = 0\nexit\n";
+    check_for(out, SOCKET, &rb, Kernel::new(5, 8, 0)).unwrap();
+    let r = check_for(out, SOCKET, &rb, Kernel::new(5, 4, 0)).unwrap_err();
+    assert_eq!(r.class, Class::Helper, "{r}");
+    assert!(
+        r.hint.as_deref().unwrap().contains("arrived in 5.8"),
+        "{r:?}"
+    );
+    // A helper a type gets later: bpf_get_current_pid_tgid in XDP (6.10).
+    let pid = "call 14\nr0 = 2\nexit\n";
+    let r = check_for(pid, XDP, &[], Kernel::new(6, 9, 0)).unwrap_err();
+    assert!(r.hint.as_deref().unwrap().contains("from 6.10"), "{r:?}");
+    check_for(pid, XDP, &[], Kernel::new(6, 10, 0)).unwrap();
+    // cpu v4 instructions from 6.6.
+    let movsx = "r1 = 255\nr0 = (s8)r1\nexit\n";
+    check_for(movsx, SOCKET, &[], Kernel::new(6, 6, 0)).unwrap();
+    let r = check_for(movsx, SOCKET, &[], Kernel::new(6, 5, 0)).unwrap_err();
+    assert!(r.msg.contains("cpu v4"), "{r}");
+    // A helper the engine knows but does not model: a clear reason.
+    let r = check("r1 = 0\ncall 158\nr0 = 0\nexit\n", SOCKET, &[]).unwrap_err();
+    assert_eq!(r.class, Class::Unsupported, "{r}");
+    assert!(r.msg.contains("bpf_get_current_task_btf"), "{r}");
+}
