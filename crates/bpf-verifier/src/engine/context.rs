@@ -12,6 +12,8 @@ pub(super) fn ctx_size(pt: u32) -> Option<u32> {
         ptype::TRACEPOINT => 8192,   // PERF_MAX_TRACE_SIZE
         ptype::PERF_EVENT => 184,    // bpf_perf_event_data
         ptype::RAW_TRACEPOINT => 96, // 12 u64 args
+        ptype::CGROUP_DEVICE => 12,  // bpf_cgroup_dev_ctx
+        ptype::CGROUP_SYSCTL => 8,   // bpf_sysctl
         _ => return None,
     })
 }
@@ -149,6 +151,24 @@ impl Ctx<'_> {
                     return bad(": raw tracepoint arguments are read-only u64s");
                 }
                 Ok(Reg::unknown())
+            }
+            ptype::CGROUP_DEVICE | ptype::CGROUP_SYSCTL => {
+                // bpf_cgroup_dev_ctx { u32 access_type, major, minor } (read-only; narrow
+                // reads of access_type); bpf_sysctl { u32 write, file_pos } (narrow reads of
+                // both; file_pos may be written as a u32). `cgroup_dev_is_valid_access`,
+                // `sysctl_is_valid_access`.
+                if off % size as i64 != 0 || size > 4 {
+                    return bad(": fields are u32");
+                }
+                let narrow_ok = pt == ptype::CGROUP_SYSCTL || off < 4;
+                if write {
+                    if pt == ptype::CGROUP_DEVICE || off < 4 || size != 4 {
+                        return bad(": only bpf_sysctl.file_pos may be written, as a u32");
+                    }
+                } else if size != 4 && !narrow_ok {
+                    return bad(": major and minor are read as u32");
+                }
+                Ok(Reg::Scalar(Scalar::urange(0, (1u64 << (size * 8)) - 1)))
             }
             _ => bad(": program type not modelled"),
         }

@@ -1,0 +1,13 @@
+# type: cgroup_device
+# expect: reject
+# class: helper
+r2 = 0
+*(u64 *)(r10 - 8) = r2
+*(u64 *)(r10 - 16) = r2
+r2 = r10
+r2 += -16
+r3 = 16
+r4 = 0
+call 101
+r0 = 1
+exit
