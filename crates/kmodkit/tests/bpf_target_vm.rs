@@ -371,3 +371,91 @@ fn in_the_guest(k: &vm_kernels::Kernel, version: Option<&str>) {
     }
     eprintln!("{}", report.join("\n"));
 }
+
+/// Programs from the fuzz generator (XDP, a hash and an array map), loaded into Debian's
+/// real 6.1 in one boot: the guest's prediction for its running kernel must never accept
+/// what that kernel rejects; the agreement rate is printed.
+#[test]
+fn generated_programs_never_accepted_when_debian_6_1_rejects() {
+    let Some(k) = vm_kernels::kernel("6.1") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = 0x1234_5678_9abc_def1u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let n = 300;
+    for i in 0..n {
+        let len = 8 + (next() % 100) as usize;
+        let data: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        let prog = bpf_verifier::testgen::program(&data, 80);
+        let bytes = bpf_insn::encode_all(&prog, bpf_insn::Endian::Little);
+        std::fs::write(dir.path().join(format!("g{i:03}.bin")), bytes).unwrap();
+    }
+    let maps: Vec<String> = bpf_vm::fuzzcheck::maps()
+        .iter()
+        .map(|m| {
+            format!(
+                "--map {},{},{},{}",
+                m.map_type, m.key_size, m.value_size, m.max_entries
+            )
+        })
+        .collect();
+    let script = format!(
+        "for f in /g/*.bin; do echo \"=== $f\"; kmodkit bpf verify $f --type xdp {} --live --json; echo; done",
+        maps.join(" ")
+    );
+    let out = Command::new(kmodkit())
+        .arg("vm")
+        .arg("--kernel")
+        .arg(k.image())
+        .args(["--timeout", "600", "--add"])
+        .arg(format!("{}:/g", dir.path().display()))
+        .arg("--")
+        .arg(script)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (mut total, mut agree, mut both_accept) = (0, 0, 0);
+    let mut unsafe_accepts = Vec::new();
+    for part in text.split("=== ").skip(1) {
+        let (name, body) = part.split_once('\n').unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}: {body}"));
+        let ours = accepted(&v[0]);
+        let kernel = v[0]["kernel"]["accepted"]
+            .as_bool()
+            .expect("--live verdict");
+        assert!(v[0]["target_version"].as_str().unwrap().starts_with("6.1."));
+        total += 1;
+        agree += usize::from(ours == kernel);
+        both_accept += usize::from(ours && kernel);
+        if ours && !kernel {
+            unsafe_accepts.push(format!("{name}: {}", v[0]["kernel"]["message"]));
+        }
+    }
+    assert_eq!(total, n, "{text}");
+    eprintln!(
+        "generated programs in {}: {total}, verdicts agree on {agree} ({:.1}%), both accept {both_accept}, only we accept {}",
+        k.release(),
+        100.0 * agree as f64 / total as f64,
+        unsafe_accepts.len()
+    );
+    assert!(
+        unsafe_accepts.is_empty(),
+        "we accept what Debian's 6.1 rejects: {unsafe_accepts:#?}"
+    );
+    assert!(
+        both_accept > 10,
+        "the generator no longer produces accepted programs"
+    );
+}
