@@ -214,6 +214,7 @@ fn load_typed(
     cmd: &str,
     path: &Path,
     type_name: Option<&str>,
+    btf: Option<&Path>,
 ) -> anyhow::Result<(
     Vec<bpf_insn::object::Program>,
     Vec<bpf_insn::object::MapDef>,
@@ -229,13 +230,14 @@ fn load_typed(
             }
         },
     };
-    load_programs(path, t).map_err(|e| anyhow!("{e}"))
+    load_programs(path, t, btf).map_err(|e| anyhow!("{e}"))
 }
 
 /// Programs of a file: an ELF object, LLVM-syntax assembly (`.s`) or raw instructions.
 fn load_programs(
     path: &Path,
     type_override: Option<u32>,
+    btf: Option<&Path>,
 ) -> Result<
     (
         Vec<bpf_insn::object::Program>,
@@ -247,9 +249,10 @@ fn load_programs(
     if data.starts_with(b"\x7fELF") {
         let mut obj = bpf_insn::object::Object::parse(&data)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        // CO-RE relocations are resolved against the running kernel, as libbpf would.
+        // CO-RE relocations are resolved against the running kernel, as libbpf would, or
+        // against the target kernel's image.
         if obj.programs.iter().any(|p| !p.core_relos.is_empty()) || obj.has_externs() {
-            let target = ktrace::system::load_btf(Path::new(HOST_BTF))?;
+            let target = ktrace::system::load_btf(btf.unwrap_or(Path::new(HOST_BTF)))?;
             obj.relocate_core(&target)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
             resolve_externs(&mut obj, &target, None)
@@ -366,7 +369,14 @@ fn verify(args: Vec<OsString>) -> Outcome {
         Ok(a) => a,
         Err(outcome) => return outcome,
     };
-    let (progs, maps) = load_typed("verify", &a.file, a.prog_type.as_deref())?;
+    let target = target::resolve(a.target.as_deref())
+        .map_err(|e| usage(format!("kmodkit bpf verify: --target: {e:#}")))?;
+    let (progs, maps) = load_typed(
+        "verify",
+        &a.file,
+        a.prog_type.as_deref(),
+        target.image.as_deref(),
+    )?;
     let progs: Vec<_> = progs
         .into_iter()
         .filter(|p| {
@@ -390,8 +400,6 @@ fn verify(args: Vec<OsString>) -> Outcome {
         maps.push(parse_map(i, m)?);
     }
     let infos = bpf_verifier::map_infos(&maps);
-    let target = target::resolve(a.target.as_deref())
-        .map_err(|e| usage(format!("kmodkit bpf verify: --target: {e:#}")))?;
     let opts = bpf_verifier::Options::for_kernel(target.kernel);
     if !a.json {
         println!("target: {} (verifier of {})", target.name, target.kernel);
@@ -593,7 +601,7 @@ fn run(args: Vec<OsString>) -> Outcome {
         Ok(a) => a,
         Err(outcome) => return outcome,
     };
-    let (progs, maps) = load_typed("run", &a.file, a.prog_type.as_deref())?;
+    let (progs, maps) = load_typed("run", &a.file, a.prog_type.as_deref(), None)?;
     let mut sel: Vec<_> = progs
         .into_iter()
         .filter(|p| {

@@ -18,6 +18,9 @@ use bpf_verifier::Kernel;
 pub(super) struct Target {
     pub kernel: Kernel,
     pub name: String,
+    /// The kernel image, when the target is one: CO-RE relocations are resolved against its
+    /// BTF.
+    pub image: Option<std::path::PathBuf>,
 }
 
 pub(super) fn resolve(spec: Option<&OsStr>) -> anyhow::Result<Target> {
@@ -30,6 +33,7 @@ pub(super) fn resolve(spec: Option<&OsStr>) -> anyhow::Result<Target> {
         return Ok(Target {
             kernel,
             name: format!("{release} (running)"),
+            image: None,
         });
     };
     let path = Path::new(spec);
@@ -51,6 +55,7 @@ pub(super) fn resolve(spec: Option<&OsStr>) -> anyhow::Result<Target> {
         return Ok(Target {
             kernel,
             name: format!("{release} ({})", path.display()),
+            image: Some(path.to_path_buf()),
         });
     }
     let s = spec.to_string_lossy();
@@ -63,6 +68,7 @@ pub(super) fn resolve(spec: Option<&OsStr>) -> anyhow::Result<Target> {
     Ok(Target {
         kernel,
         name: s.into_owned(),
+        image: None,
     })
 }
 
@@ -126,6 +132,7 @@ fn from_deb(deb: &Path) -> anyhow::Result<Target> {
     Ok(Target {
         kernel,
         name: format!("{release} ({})", deb.display()),
+        image: None,
     })
 }
 
