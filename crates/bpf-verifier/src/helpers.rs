@@ -51,6 +51,10 @@ pub enum Arg {
     AllocMem,
     /// A scalar (flags, numbers).
     Scalar,
+    /// A static function (`lddw rX, callback`: PTR_TO_FUNC), the helper's callback.
+    Func,
+    /// A pointer to the stack, or NULL (a callback's context).
+    StackOrNull,
     /// A kind the engine does not model (the kernel's name for it): calls are rejected.
     Other(&'static str),
 }
@@ -239,7 +243,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 161, name: "ima_inode_hash", args: [Other("ARG_PTR_TO_BTF_ID"), UninitMem, Size, N, N], ret: Ret::Integer, since: (5, 11), avail: &[((5, 11), 0x20000000)] },
     Proto { id: 162, name: "sock_from_file", args: [Other("ARG_PTR_TO_BTF_ID"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_BTF_ID_OR_NULL"), since: (5, 11), avail: &[((5, 11), 0x0)] },
     Proto { id: 163, name: "check_mtu", args: [Ctx, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED"), Anything, Anything], ret: Ret::Integer, since: (5, 12), avail: &[((5, 12), 0x58)] },
-    Proto { id: 164, name: "for_each_map_elem", args: [ConstMapPtr, Other("ARG_PTR_TO_FUNC"), Other("ARG_PTR_TO_STACK_OR_NULL"), Anything, N], ret: Ret::Integer, since: (5, 13), avail: &[((5, 13), 0x248683fe)] },
+    Proto { id: 164, name: "for_each_map_elem", args: [ConstMapPtr, Func, StackOrNull, Scalar, N], ret: Ret::Integer, since: (5, 13), avail: &[((5, 13), 0x248683fe)] },
     Proto { id: 165, name: "snprintf", args: [Other("ARG_PTR_TO_MEM_OR_NULL"), SizeOrZero, Other("ARG_PTR_TO_CONST_STR"), Other("ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY"), SizeOrZero], ret: Ret::Integer, since: (5, 13), avail: &[((5, 13), 0x248683fe)] },
     Proto { id: 166, name: "sys_bpf", args: [Anything, Mem, Size, N, N], ret: Ret::Integer, since: (5, 14), avail: &[((5, 14), 0x0)] },
     Proto { id: 167, name: "btf_find_by_name_kind", args: [Mem, Size, Anything, Anything, N], ret: Ret::Integer, since: (5, 14), avail: &[((5, 14), 0x0)] },
@@ -256,7 +260,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 178, name: "skc_to_unix_sock", args: [Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_BTF_ID_OR_NULL"), since: (5, 16), avail: &[((5, 16), 0x4015a)] },
     Proto { id: 179, name: "kallsyms_lookup_name", args: [Mem, SizeOrZero, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED"), N], ret: Ret::Integer, since: (5, 16), avail: &[((5, 16), 0x0)] },
     Proto { id: 180, name: "find_vma", args: [Other("ARG_PTR_TO_BTF_ID"), Anything, Other("ARG_PTR_TO_FUNC"), Other("ARG_PTR_TO_STACK_OR_NULL"), Anything], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x240200a4), ((6, 18), 0x248683fe)] },
-    Proto { id: 181, name: "loop", args: [Other("ARG_SCALAR"), Other("ARG_PTR_TO_FUNC"), Other("ARG_PTR_TO_STACK_OR_NULL"), Anything, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x248683fe)] },
+    Proto { id: 181, name: "loop", args: [Scalar, Func, StackOrNull, Scalar, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x248683fe)] },
     Proto { id: 182, name: "strncmp", args: [Mem, Size, Other("ARG_PTR_TO_CONST_STR"), N, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x248683fe)] },
     Proto { id: 183, name: "get_func_arg", args: [Ctx, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED"), N, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x0)] },
     Proto { id: 184, name: "get_func_ret", args: [Ctx, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED"), N, N, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x0)] },

@@ -335,6 +335,16 @@ fn helper_arg(
             }) => {}
             _ => return want("ctx", st),
         },
+        Arg::Func | Arg::StackOrNull => {
+            return rej(
+                pc,
+                Class::Unsupported,
+                format!("bpf_{}#{}: callbacks are not modelled", p.name, p.id),
+                None,
+                st,
+                maps,
+            )
+        }
         Arg::ConstAllocSize => match v {
             Reg::Scalar(s) if s.is_const() => found.alloc_size = s.value(),
             _ => return want("a constant size", st),
