@@ -34,18 +34,6 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
     let mut pc = 0;
     while pc < n {
         let i = insns[pc];
-        if !is_valid(insns, pc) {
-            if i.is_lddw() && pc + 1 >= n {
-                return r(pc, "invalid lddw: its second slot is missing".into());
-            }
-            return r(
-                pc,
-                format!(
-                    "invalid instruction (opcode {:#04x}, dst r{}, src r{}, off {}, imm {})",
-                    i.code, i.dst, i.src, i.off, i.imm
-                ),
-            );
-        }
         if !kernel.cpu_v4() {
             let gotol_ok = kernel.gotol() && i.code == class::JMP32 | jmp::JA;
             if let Some(what) = cpu_v4_only(&i).filter(|_| !gotol_ok) {
@@ -62,6 +50,27 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
                     regs: String::new(),
                 });
             }
+        }
+        if !kernel.may_goto() && i.code == class::JMP | 0xe0 {
+            return Err(Rejection {
+                pc,
+                class: Class::Cfg,
+                msg: format!("invalid instruction (opcode {:#04x}): may_goto arrived in 6.9, {kernel} does not know it", i.code),
+                hint: None,
+                regs: String::new(),
+            });
+        }
+        if !is_valid(insns, pc) {
+            if i.is_lddw() && pc + 1 >= n {
+                return r(pc, "invalid lddw: its second slot is missing".into());
+            }
+            return r(
+                pc,
+                format!(
+                    "invalid instruction (opcode {:#04x}, dst r{}, src r{}, off {}, imm {})",
+                    i.code, i.dst, i.src, i.off, i.imm
+                ),
+            );
         }
         if i.is_lddw() {
             second[pc + 1] = true;
