@@ -221,7 +221,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 139, name: "skc_to_tcp_request_sock", args: [Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_BTF_ID_OR_NULL"), since: (5, 9), avail: &[((5, 9), 0x4015a)] },
     Proto { id: 140, name: "skc_to_udp6_sock", args: [Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_BTF_ID_OR_NULL"), since: (5, 9), avail: &[((5, 9), 0x4015a)] },
     Proto { id: 141, name: "get_task_stack", args: [Other("ARG_PTR_TO_BTF_ID"), UninitMem, SizeOrZero, Anything, N], ret: Ret::Integer, since: (5, 9), avail: &[((5, 9), 0x240200a4), ((6, 18), 0x248683fe)] },
-    Proto { id: 142, name: "load_hdr_opt", args: [Ctx, Mem, Size, Anything, N], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x0)] },
+    Proto { id: 142, name: "load_hdr_opt", args: [Ctx, UninitMem, Size, Anything, N], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x0)] },
     Proto { id: 143, name: "store_hdr_opt", args: [Ctx, Mem, Size, Anything, N], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x0)] },
     Proto { id: 144, name: "reserve_hdr_opt", args: [Ctx, Anything, Anything, N, N], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x0)] },
     Proto { id: 145, name: "inode_storage_get", args: [ConstMapPtr, Other("ARG_PTR_TO_BTF_ID_OR_NULL"), Other("ARG_PTR_TO_MAP_VALUE_OR_NULL"), Anything, N], ret: Ret::MapValueOrNull, since: (5, 10), avail: &[((5, 10), 0x20000000)] },
