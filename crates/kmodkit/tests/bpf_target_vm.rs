@@ -459,3 +459,49 @@ fn generated_programs_never_accepted_when_debian_6_1_rejects() {
         "the generator no longer produces accepted programs"
     );
 }
+
+/// The helper data the model's table was written from (crates/bpf-verifier/data) is what
+/// the kernels say today: `kmodkit bpf probe-helpers --json` on the host (when it runs
+/// 6.18) and in Debian's 6.1 under `kmodkit vm`.
+#[test]
+fn helper_data_is_what_the_kernels_report() {
+    let data = |v: &str| -> serde_json::Value {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../bpf-verifier/data/helpers-{v}.json"));
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    if release.starts_with("6.18.") {
+        let out = Command::new(kmodkit())
+            .args(["bpf", "probe-helpers", "--json"])
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            skip(
+                Requirement::Bpf,
+                &format!("host bpf(): {}", String::from_utf8_lossy(&out.stderr)),
+            );
+        } else {
+            let host: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(host, data("6.18"), "the host's helpers changed");
+        }
+    }
+    let Some(k) = vm_kernels::kernel("6.1") else {
+        return;
+    };
+    let out = Command::new(kmodkit())
+        .arg("vm")
+        .arg("--kernel")
+        .arg(k.image())
+        .args(["--timeout", "600", "--"])
+        .arg("kmodkit bpf probe-helpers --json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let guest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(guest, data("6.1"), "Debian's 6.1 reports other helpers");
+}
