@@ -505,3 +505,75 @@ fn helper_data_is_what_the_kernels_report() {
     let guest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(guest, data("6.1"), "Debian's 6.1 reports other helpers");
 }
+
+/// The verifier corpus of the host differential test (tests/data/bpf_verifier: valid
+/// programs and every class of bug) in Debian's 6.1, one boot: the guest's prediction for
+/// its running kernel must be that kernel's verdict, program by program.
+#[test]
+fn the_verifier_corpus_agrees_with_debian_6_1() {
+    let Some(k) = vm_kernels::kernel("6.1") else {
+        return;
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_verifier");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "s"))
+        .collect();
+    files.sort();
+    let mut script = String::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let mut args = String::new();
+        for l in text.lines() {
+            if let Some(t) = l.strip_prefix("# type: ") {
+                args.push_str(&format!(" --type {}", t.trim()));
+            }
+            if let Some(m) = l.strip_prefix("# map: ") {
+                let m: Vec<&str> = m.split_whitespace().collect();
+                args.push_str(&format!(" --map {}", m.join(",")));
+            }
+        }
+        let name = f.file_name().unwrap().to_string_lossy();
+        script.push_str(&format!(
+            "echo '=== {name}'; kmodkit bpf verify /c/{name}{args} --live --json; echo\n"
+        ));
+    }
+    let out = Command::new(kmodkit())
+        .arg("vm")
+        .arg("--kernel")
+        .arg(k.image())
+        .args(["--timeout", "600", "--add"])
+        .arg(format!("{}:/c", dir.display()))
+        .arg("--")
+        .arg(script)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut disagree = Vec::new();
+    let mut total = 0;
+    for part in text.split("=== ").skip(1) {
+        let (name, body) = part.split_once('\n').unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(body).unwrap_or_else(|e| panic!("{name}: {e}: {body}"));
+        let kernel = v[0]["kernel"]["accepted"]
+            .as_bool()
+            .expect("--live verdict");
+        total += 1;
+        if accepted(&v[0]) != kernel {
+            disagree.push(format!("{name}: kernel {kernel}: {}", v[0]));
+        }
+    }
+    assert_eq!(total, files.len(), "{text}");
+    eprintln!(
+        "verifier corpus in {}: {}/{total} agree",
+        k.release(),
+        total - disagree.len()
+    );
+    assert!(disagree.is_empty(), "{disagree:#?}");
+}
