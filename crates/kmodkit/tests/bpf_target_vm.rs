@@ -145,13 +145,16 @@ fn targets_6_1_and_6_18_give_the_annotated_verdicts() {
         }
     }
     assert!(differ >= 10, "only {differ} programs differ");
-    // The same with the 6.1 kernel image as the target (its version string).
+    // The same with the 6.1 kernel image as the target (its version string), and with its
+    // release, which names the image in the cache.
     if let Some(c) = testsupport::corpus("amd64").filter(|c| c.release == "6.1.0-56-amd64") {
         let image = c.root.join("boot").join(format!("vmlinuz-{}", c.release));
         for p in &progs {
-            let v = verify(p, &p.file, &["--target", image.to_str().unwrap()]);
-            assert_eq!(accepted(&v), p.expect("6.1"), "{}: {v}", p.name);
-            assert_eq!(v["target_version"], DEBIAN_6_1, "{v}");
+            for target in [image.to_str().unwrap(), c.release.as_str()] {
+                let v = verify(p, &p.file, &["--target", target]);
+                assert_eq!(accepted(&v), p.expect("6.1"), "{}: {v}", p.name);
+                assert_eq!(v["target_version"], DEBIAN_6_1, "{v}");
+            }
         }
     }
 }
@@ -238,6 +241,7 @@ fn bad_targets_are_usage_errors() {
         ("six", "is not a kernel release"),
         ("/nonexistent/vmlinuz", "no such file"),
         ("/etc/os-release", "not a kernel image"),
+        ("/etc", "a directory"),
     ] {
         let out = Command::new(kmodkit())
             .args(["bpf", "verify"])

@@ -4,8 +4,9 @@
 //! A target is a release (`6.1`, `6.12.117+deb12-amd64`), a kernel image (an x86 bzImage: the
 //! setup header's version string; an ELF vmlinux: its `Linux version` banner) or a Debian
 //! kernel package (`linux-image-*.deb`: its control `Version`). Debian's release names say
-//! `6.1.0-56`; the version string of the image says which 6.1 it is (`Debian 6.1.153-1`),
-//! and that is the version used. No target: the running kernel (`/proc/version`).
+//! `6.1.0-56`; the version string of the image says which 6.1 it is (`Debian 6.1.192-2`),
+//! and that is the version used, also for a release whose image is installed or in
+//! kmodkit's cache. No target: the running kernel (`/proc/version`).
 
 use std::ffi::OsStr;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -59,8 +60,36 @@ pub(super) fn resolve(spec: Option<&OsStr>) -> anyhow::Result<Target> {
         });
     }
     let s = spec.to_string_lossy();
+    if path.is_dir() {
+        return Err(anyhow!(
+            "{s}: a directory; give a release, a kernel image or a linux-image .deb"
+        ));
+    }
     if s.contains('/') {
         return Err(anyhow!("{s}: no such file"));
+    }
+    // A release of a kernel that is here (installed, or unpacked in kmodkit's cache): its
+    // image says which stable version it is (Debian's `6.1.0-56-amd64` is 6.1.192).
+    let image = std::iter::once(Path::new("/boot").join(format!("vmlinuz-{s}")))
+        .chain(
+            kernels::cache::cached_kernels()
+                .into_iter()
+                .filter(|k| k.release == s)
+                .filter_map(|k| k.image),
+        )
+        .find(|p| p.is_file());
+    if let Some(img) = image {
+        if let Some(v) = std::fs::read(&img)
+            .ok()
+            .and_then(|d| version_string(&d))
+            .and_then(|v| Kernel::from_version_string(&v))
+        {
+            return Ok(Target {
+                kernel: v,
+                name: s.into_owned(),
+                image: Some(img),
+            });
+        }
     }
     let kernel = Kernel::parse(&s).ok_or_else(|| {
         anyhow!("`{s}` is not a kernel release (6.1, 6.12.117+deb12-amd64), an image or a .deb")
