@@ -304,6 +304,7 @@ pub mod ptype {
     pub const XDP: u32 = 6;
     pub const PERF_EVENT: u32 = 7;
     pub const CGROUP_SKB: u32 = 8;
+    pub const CGROUP_SOCK: u32 = 9;
     pub const CGROUP_DEVICE: u32 = 15;
     pub const RAW_TRACEPOINT: u32 = 17;
     pub const CGROUP_SYSCTL: u32 = 23;

@@ -38,7 +38,9 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
     }
     // Return value ranges checked by the kernel for some types.
     let range: Option<(i64, i64)> = match cx.input.prog_type {
-        ptype::CGROUP_SKB | ptype::CGROUP_DEVICE | ptype::CGROUP_SYSCTL => Some((0, 1)),
+        ptype::CGROUP_SKB | ptype::CGROUP_SOCK | ptype::CGROUP_DEVICE | ptype::CGROUP_SYSCTL => {
+            Some((0, 1))
+        }
         _ => None,
     };
     if let Some((lo, hi)) = range {

@@ -12,6 +12,7 @@ pub(super) fn ctx_size(pt: u32) -> Option<u32> {
         ptype::TRACEPOINT => 8192,   // PERF_MAX_TRACE_SIZE
         ptype::PERF_EVENT => 184,    // bpf_perf_event_data
         ptype::RAW_TRACEPOINT => 96, // 12 u64 args
+        ptype::CGROUP_SOCK => 80,    // bpf_sock
         ptype::CGROUP_DEVICE => 12,  // bpf_cgroup_dev_ctx
         ptype::CGROUP_SYSCTL => 8,   // bpf_sysctl
         _ => return None,
@@ -151,6 +152,37 @@ impl Ctx<'_> {
                     return bad(": raw tracepoint arguments are read-only u64s");
                 }
                 Ok(Reg::unknown())
+            }
+            ptype::CGROUP_SOCK => {
+                // bpf_sock as a sock_create program sees it (the attach type a load without
+                // one gets): bound_dev_if, mark and priority read and written as u32;
+                // src_ip4, src_ip6 and src_port (post_bind only) not at all; family, type,
+                // protocol, state and rx_queue_mapping read, narrow reads from their first
+                // byte; dst_ip4, dst_ip6 read, narrow reads anywhere; dst_port a u16 (or the
+                // u32 it is padded to).
+                // `sock_filter_is_valid_access`, `bpf_sock_is_valid_access`.
+                let end = off + size as i64;
+                if off % size as i64 != 0 || size > 4 {
+                    return bad(": fields are at most u32, aligned");
+                }
+                // An aligned access of at most 4 bytes stays inside one u32 field.
+                let field = off - off % 4;
+                if matches!(field, 0 | 16 | 20) {
+                    if size != 4 {
+                        return bad(": bound_dev_if, mark and priority are u32");
+                    }
+                } else if write {
+                    return bad(": only bound_dev_if, mark and priority may be written");
+                } else if (24..48).contains(&off) {
+                    return bad(": src_ip4, src_ip6 and src_port are for post_bind programs");
+                } else if field == 48 && !(size == 4 || end <= 50) {
+                    return bad(": dst_port is a u16");
+                } else if matches!(field, 4 | 8 | 12 | 72 | 76) && off != field {
+                    // Narrow reads of these fields only at their first byte (the kernel
+                    // matches their exact offsets; the addresses are byte ranges).
+                    return bad(": a narrow read starts at the field");
+                }
+                Ok(Reg::Scalar(Scalar::urange(0, (1u64 << (size * 8)) - 1)))
             }
             ptype::CGROUP_DEVICE | ptype::CGROUP_SYSCTL => {
                 // bpf_cgroup_dev_ctx { u32 access_type, major, minor } (read-only; narrow
