@@ -25,8 +25,9 @@
 //! or results are of those kinds (known by name, see `helpers`), program types without a
 //! context model (contexts: socket_filter, sched_cls/act, cgroup_skb, xdp, kprobe,
 //! tracepoint, perf_event, raw_tracepoint, cgroup_sock (as sock_create), cgroup_device,
-//! cgroup_sysctl; the helper table also covers cgroup_sock_addr, fentry/fexit and LSM). Precision tracking is not modelled, so this verifier may explore more states
-//! than the kernel (and reach the complexity limit sooner) but is never less strict.
+//! cgroup_sysctl; the helper table also covers cgroup_sock_addr, fentry/fexit and LSM).
+//! Precision tracking is not modelled, so this verifier may explore more states than the
+//! kernel (and reach the complexity limit sooner) but is never less strict.
 
 mod engine;
 pub mod helpers;
