@@ -315,3 +315,17 @@ fn rules_follow_the_target_kernel() {
     assert_eq!(r.class, Class::Unsupported, "{r}");
     assert!(r.msg.contains("bpf_get_current_task_btf"), "{r}");
 }
+
+#[test]
+fn context_fields_follow_the_target_kernel() {
+    // __sk_buff.hwtstamp (5.16), xdp_md.egress_ifindex (5.8).
+    let hw = "r2 = *(u64 *)(r1 + 184)\nr0 = 0\nexit\n";
+    let tc = 3;
+    check_for(hw, tc, &[], Kernel::new(5, 16, 0)).unwrap();
+    let r = check_for(hw, tc, &[], Kernel::new(5, 15, 0)).unwrap_err();
+    assert!(r.msg.contains("arrived in 5.16"), "{r}");
+    let eg = "r2 = *(u32 *)(r1 + 20)\nr0 = 2\nexit\n";
+    check_for(eg, XDP, &[], Kernel::new(5, 8, 0)).unwrap();
+    let r = check_for(eg, XDP, &[], Kernel::new(5, 7, 0)).unwrap_err();
+    assert!(r.msg.contains("arrived in 5.8"), "{r}");
+}

@@ -38,6 +38,12 @@ impl Ctx<'_> {
         if off < 0 || off + size as i64 > ctxsz {
             return bad("");
         }
+        if let Some((_, (a, b))) = newer_field(pt, &self.kernel, off, size) {
+            return bad(&format!(
+                ": this field arrived in {a}.{b}, after {}",
+                self.kernel
+            ));
+        }
         let pkt = |kind: Kind, id: u32| {
             Reg::Ptr(Ptr {
                 kind,
@@ -205,4 +211,27 @@ impl Ctx<'_> {
             _ => bad(": program type not modelled"),
         }
     }
+}
+
+/// Context fields newer than the target kernel: `Some((offset, release))` when the access
+/// touches a field that `kernel` does not have yet (`__sk_buff`: tstamp and wire_len 5.0,
+/// gso_segs and sk 5.1, gso_size 5.7, hwtstamp 5.16, tstamp_type 5.18; `xdp_md`:
+/// egress_ifindex 5.8).
+fn newer_field(pt: u32, kernel: &Kernel, off: i64, size: usize) -> Option<(i64, (u32, u32))> {
+    let fields: &[(i64, i64, (u32, u32))] = match pt {
+        ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB => &[
+            (152, 164, (5, 0)),
+            (164, 176, (5, 1)),
+            (176, 180, (5, 7)),
+            (180, 184, (5, 18)),
+            (184, 192, (5, 16)),
+        ],
+        ptype::XDP => &[(20, 24, (5, 8))],
+        _ => &[],
+    };
+    let end = off + size as i64;
+    fields
+        .iter()
+        .find(|(lo, hi, v)| off < *hi && end > *lo && !kernel.at_least(*v))
+        .map(|(lo, _, v)| (*lo, *v))
 }
