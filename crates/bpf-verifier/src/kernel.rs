@@ -25,7 +25,15 @@
 //!   eliding map lookup nullness", Daniel Xu, posted for bpf-next on 2 Oct 2024, in 6.13's
 //!   merge window). The key must be on the stack at a constant offset, either all zero bytes
 //!   or one spilled constant of exactly `key_size` bytes (`get_constant_map_key`). Older
-//!   kernels (Debian 12's 6.1) want a NULL check after every lookup.
+//!   kernels (Debian 12's 6.1) want a NULL check after every lookup;
+//! - **context fields** newer than the kernel (`__sk_buff`: tstamp and wire_len 5.0,
+//!   gso_segs and sk 5.1, gso_size 5.7, hwtstamp 5.16, tstamp_type 5.18; `xdp_md`:
+//!   egress_ifindex 5.8) are refused;
+//! - **helpers**: which exist and which program types get them, by version (`helpers.rs`).
+//!
+//! Not modelled by version (the engine judges as 6.x does): range tracking and precision,
+//! stack rules, helper prototypes (6.12's for every version), context layouts of the other
+//! fields. Tests compare the model with Debian's 6.1 and 6.12 and the 6.18 host.
 
 use std::fmt;
 
