@@ -589,16 +589,29 @@ fn const_key_in_range(st: &State, maps: &[MapInfo]) -> bool {
     let start = (STACK as i64 + o) as usize;
     let key_size = mi.key_size as usize;
     let to_top = (start / 8) * 8 + 8 - start;
-    let key = if let Some(spill) = stack.spills[start / 8] {
-        // An 8-byte spill: the whole spilled value is the key.
-        match spill {
-            Reg::Scalar(s) if to_top == key_size => s.value(),
-            _ => None,
+    let slot = start / 8;
+    let whole = &stack.bytes[slot * 8..slot * 8 + 8];
+    let key = match stack.spills[slot] {
+        // A spill of all 8 bytes (a spilled 0 is kept as zero bytes here): the kernel's
+        // spill_size from the key to the slot's top must be the key's size, and the whole
+        // spilled value is the key.
+        Some(Reg::Scalar(s))
+            if to_top == key_size
+                && (whole.iter().all(|b| *b == SLOT_SPILL)
+                    || s.value() == Some(0) && whole.iter().all(|b| *b == SLOT_ZERO)) =>
+        {
+            s.value()
         }
-    } else if key_size <= to_top && (start..start + key_size).all(|b| stack.bytes[b] == SLOT_ZERO) {
-        Some(0)
-    } else {
-        None
+        // Any other spill in the slot: not judged (stricter than the kernel at worst).
+        Some(_) => None,
+        // Zero bytes (STACK_ZERO) from the key to within the slot.
+        Option::None
+            if key_size <= to_top
+                && (start..start + key_size).all(|b| stack.bytes[b] == SLOT_ZERO) =>
+        {
+            Some(0)
+        }
+        Option::None => None,
     };
     key.is_some_and(|k| k < mi.max_entries as u64)
 }
