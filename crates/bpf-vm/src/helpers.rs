@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use crate::maps::{Map, MapSpec, EINVAL};
 use crate::skb::Skb;
+use crate::xdp::Xdp;
 use crate::{Memory, RegionKind, VmError};
 
 /// Map pointers (what `lddw rX, map_fd(N)` yields) live outside every region.
@@ -53,6 +54,13 @@ pub mod id {
     pub const SKB_LOAD_BYTES: i64 = 26;
     pub const GET_SOCKET_UID: i64 = 47;
     pub const SKB_LOAD_BYTES_RELATIVE: i64 = 68;
+    pub const CSUM_DIFF: i64 = 28;
+    pub const XDP_ADJUST_HEAD: i64 = 44;
+    pub const XDP_ADJUST_META: i64 = 54;
+    pub const XDP_ADJUST_TAIL: i64 = 65;
+    pub const XDP_GET_BUFF_LEN: i64 = 188;
+    pub const XDP_LOAD_BYTES: i64 = 189;
+    pub const XDP_STORE_BYTES: i64 = 190;
 }
 
 /// The common helpers over user-space maps. Maps are numbered by their index, which is
@@ -69,6 +77,8 @@ pub struct StdHelpers {
     /// The socket buffer of a packet run (socket filters, tc, cgroup skb), for the packet
     /// helpers.
     pub skb: Option<Skb>,
+    /// The XDP buffer of an XDP run, for the XDP helpers.
+    pub xdp: Option<Xdp>,
 }
 
 impl Default for StdHelpers {
@@ -80,6 +90,7 @@ impl Default for StdHelpers {
             rng: 0x2545_f491_4f6c_dd1d,
             reserved: Vec::new(),
             skb: None,
+            xdp: None,
         }
     }
 }
@@ -349,7 +360,83 @@ impl Helpers for StdHelpers {
                     _ => 0,
                 }
             }
+            id::CSUM_DIFF => {
+                let (from, to) = (a[1] as usize, a[3] as usize);
+                if from > 512 || to > 512 {
+                    return Ok((-EINVAL) as u64);
+                }
+                let from = if from > 0 {
+                    read(mem, pc, a[0], from)?
+                } else {
+                    Vec::new()
+                };
+                let to = if to > 0 {
+                    read(mem, pc, a[2], to)?
+                } else {
+                    Vec::new()
+                };
+                csum_diff(&from, &to, a[4] as u32)
+            }
+            id::XDP_ADJUST_HEAD
+            | id::XDP_ADJUST_META
+            | id::XDP_ADJUST_TAIL
+            | id::XDP_GET_BUFF_LEN
+            | id::XDP_LOAD_BYTES
+            | id::XDP_STORE_BYTES => {
+                let Some(xdp) = &mut self.xdp else {
+                    return Err(VmError::Helper {
+                        pc,
+                        id: hid,
+                        msg: "an XDP helper in a run without an XDP buffer".into(),
+                    });
+                };
+                match hid {
+                    id::XDP_ADJUST_HEAD => xdp.adjust_head(mem, a[1]),
+                    id::XDP_ADJUST_META => xdp.adjust_meta(mem, a[1]),
+                    id::XDP_ADJUST_TAIL => xdp.adjust_tail(mem, a[1]),
+                    id::XDP_GET_BUFF_LEN => xdp.buff_len(),
+                    id::XDP_LOAD_BYTES => xdp.load_bytes(pc, mem, a)?,
+                    _ => xdp.store_bytes(pc, mem, a)?,
+                }
+            }
             _ => return Err(VmError::UnknownHelper { pc, id: hid }),
         })
     }
+}
+
+/// `bpf_csum_diff(from, from_size, to, to_size, seed)` as Linux 6.13 and later compute it,
+/// the same on every architecture: the ones' complement sum of `to` less that of `from`,
+/// seeded, folded to 16 bits, for any sizes up to 512 bytes. (Before 6.13 sizes had to be
+/// multiples of 4 and the result was x86's unfolded 32-bit sum.) The words are added as
+/// the CPU loads them (little-endian, as on the x86-64 kernel the results are compared
+/// with).
+fn csum_diff(from: &[u8], to: &[u8], seed: u32) -> u64 {
+    // csum_partial: a 32-bit ones' complement sum of 32-bit words, with end-around carry.
+    fn partial(b: &[u8], seed: u32) -> u32 {
+        let mut acc = seed as u64;
+        // A tail of 1 to 3 bytes is a word padded with zeros, as x86-64 loads it.
+        for w in b.chunks(4) {
+            let mut word = [0u8; 4];
+            word[..w.len()].copy_from_slice(w);
+            acc += u32::from_le_bytes(word) as u64;
+        }
+        while acc >> 32 != 0 {
+            acc = (acc & 0xffff_ffff) + (acc >> 32);
+        }
+        acc as u32
+    }
+    fn add(a: u32, b: u32) -> u32 {
+        let r = a.wrapping_add(b);
+        r.wrapping_add((r < b) as u32)
+    }
+    fn fold(sum: u32) -> u16 {
+        (sum.wrapping_add(sum.rotate_right(16)) >> 16) as u16
+    }
+    let sum = match (from.is_empty(), to.is_empty()) {
+        (false, false) => add(partial(to, seed), !partial(from, 0)),
+        (true, false) => partial(to, seed),
+        (false, true) => !partial(from, !seed),
+        (true, true) => seed,
+    };
+    fold(sum) as u64
 }

@@ -17,6 +17,7 @@ pub mod helpers;
 pub mod maps;
 pub mod run;
 pub mod skb;
+pub mod xdp;
 
 use bpf_insn::insn::{alu, atomic, class, jmp, mem, pseudo};
 use bpf_insn::Insn;
@@ -85,6 +86,9 @@ pub struct Region {
     pub writable: bool,
     /// Dead regions (deleted hash entries) keep their number but refuse access.
     pub live: bool,
+    /// Bytes before this offset are not accessible (the headroom in front of an XDP
+    /// packet's `data_meta`).
+    pub lo: usize,
 }
 
 /// The address space of one run.
@@ -105,6 +109,7 @@ impl Memory {
             bytes,
             writable,
             live: true,
+            lo: 0,
         });
         (self.regions.len() as u64) << 32
     }
@@ -118,7 +123,7 @@ impl Memory {
         let idx = (addr >> 32).checked_sub(1)? as usize;
         let r = self.regions.get(idx)?;
         let off = (addr & 0xffff_ffff) as usize;
-        if !r.live || off.checked_add(size)? > r.bytes.len() {
+        if !r.live || off < r.lo || off.checked_add(size)? > r.bytes.len() {
             return None;
         }
         Some((idx, off))

@@ -78,7 +78,7 @@ pub fn run(
         }
     }
     vm.helpers = helpers;
-    let (ctx, pkt_region) = build_ctx(&mut vm.mem, prog_type, data)?;
+    let (ctx, pkt_region) = build_ctx(&mut vm.mem, prog_type, data, &mut vm.helpers.xdp)?;
     vm.packet = pkt_region;
     if let (1 | 3 | 4 | 8, Some(region)) = (prog_type, pkt_region) {
         // Socket filters and cgroup skb programs run with the Ethernet header pulled.
@@ -101,6 +101,10 @@ pub fn run(
             d.extend_from_slice(&vm.mem.regions[r].bytes);
             d
         }
+        (6, Some(_)) => match &vm.helpers.xdp {
+            Some(x) => x.output(&vm.mem),
+            None => Vec::new(),
+        },
         (_, Some(r)) => vm.mem.regions[r].bytes.clone(),
         _ => Vec::new(),
     };
@@ -118,20 +122,15 @@ fn build_ctx(
     mem: &mut Memory,
     prog_type: u32,
     data: &[u8],
+    xdp: &mut Option<crate::xdp::Xdp>,
 ) -> Result<(u64, Option<usize>), RunError> {
     match prog_type {
         // XDP: xdp_md { data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex }
         6 => {
-            let pkt = mem.add(RegionKind::Packet, data.to_vec(), true);
-            let pr = mem.regions.len() - 1;
-            let ctx = mem.add(RegionKind::Context, vec![0u8; 24], false);
-            let cr = mem.regions.len() - 1;
-            mem.ctx_fields.push((cr, 0, pkt));
-            mem.ctx_fields.push((cr, 4, pkt + data.len() as u64));
-            mem.ctx_fields.push((cr, 8, pkt));
-            // ingress_ifindex = 1 (loopback), as BPF_PROG_TEST_RUN without ctx_in.
-            mem.regions[cr].bytes[12..16].copy_from_slice(&1u32.to_le_bytes());
-            Ok((ctx, Some(pr)))
+            let (ctx, x) = crate::xdp::Xdp::build(mem, data);
+            let region = x.region;
+            *xdp = Some(x);
+            Ok((ctx, Some(region)))
         }
         // __sk_buff (192 bytes) for socket filters (1), tc (3, 4), cgroup skb (8).
         1 | 3 | 4 | 8 => {
