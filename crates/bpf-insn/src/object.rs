@@ -1181,7 +1181,7 @@ fn link_program(
         let here = |sec: &str, off: u32| {
             let slot = (off / 8) as usize;
             (sec == sec_names[&si] && slot >= start && slot < start + len)
-                .then_some(base + slot - start)
+                .then(|| base + slot - start)
         };
         for (sec, l) in &info.lines {
             if let Some(at) = here(sec, l.insn_off) {
