@@ -25,6 +25,7 @@
 mod engine;
 pub mod helpers;
 pub mod scalar;
+pub mod selftests;
 #[doc(hidden)]
 pub mod testgen;
 

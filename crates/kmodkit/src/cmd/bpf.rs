@@ -8,6 +8,9 @@ use anyhow::{anyhow, Context};
 
 use super::{clap_exit, usage, Exit, Outcome};
 
+#[path = "bpf_selftests.rs"]
+mod selftests;
+
 const USAGE: &str = "usage: kmodkit bpf <command> ...
 
 commands:
@@ -17,6 +20,7 @@ commands:
   run FILE [--prog NAME] [--data FILE] [--repeat N] [--json]   run a program in the interpreter
   conformance FILE.data|DIR...    run bpf_conformance test vectors through the interpreter
   load OBJ [--attach] [--btf FILE] [--dump-maps] [-- CMD...]   load (and attach) an object in the kernel
+  selftests DIR|OBJ... [--btf FILE] [-v] [--json]   compare the verifier with the kernel's verifier tests
 ";
 
 pub fn main(_name: &str, args: Vec<OsString>) -> Outcome {
@@ -32,6 +36,7 @@ pub fn main(_name: &str, args: Vec<OsString>) -> Outcome {
         "run" => run(rest),
         "disasm" => disasm(rest),
         "load" => load(rest),
+        "selftests" => selftests::selftests(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
