@@ -134,6 +134,18 @@ fn pointer_alu(
                     maps,
                 );
             }
+            if op == alu::SUB && matches!(p.kind, Kind::Stack(_)) {
+                // The kernel refuses any subtraction from a stack pointer (add a negative
+                // number instead, as compilers do).
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{d} subtraction from stack pointer prohibited"),
+                    Some(format!("write `r{d} += -N` instead of `r{d} -= N`")),
+                    st,
+                    maps,
+                );
+            }
             ptr_arith(cx, pc, st, d, p, b, op == alu::SUB)
         }
         (Reg::Scalar(a), Reg::Ptr(p)) => {

@@ -9,7 +9,28 @@ pub(super) fn load(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
     let d = i.dst;
     let s = i.src;
     let size = size_bytes(i.code);
+    if d == 10 {
+        return rej(
+            pc,
+            Class::Pointer,
+            "frame pointer is read only".to_string(),
+            None,
+            st,
+            cx.input.maps,
+        );
+    }
     let v = cx.access(pc, st, s, i.off, size, None, false)?;
+    if i.mode() == mem::MEMSX && matches!(v, Reg::Ptr(_)) {
+        // A sign-extending load of a context field that holds a pointer (data, data_end).
+        return rej(
+            pc,
+            Class::Bounds,
+            format!("invalid bpf_context access off={} size={size}: a sign-extending load of a pointer field", i.off),
+            None,
+            st,
+            cx.input.maps,
+        );
+    }
     let v = match v {
         Reg::Ptr(p) if size == 8 => Reg::Ptr(p),
         Reg::Scalar(sc) if size == 8 => Reg::Scalar(sc),

@@ -61,6 +61,22 @@ impl Ctx<'_> {
         let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
             rej(pc, Class::Bounds, what, hint, st, maps)
         };
+        // Atomic operations are always checked with strict alignment.
+        if atomic && size > 1 {
+            let a = size as u64 - 1;
+            let fixed = (p.off + off as i64) as u64;
+            if (fixed.wrapping_add(p.var.t.value) | p.var.t.mask) & a != 0 {
+                let what = if matches!(p.kind, Kind::MapValue(_)) { "value" } else { "" };
+                return bounds(
+                    format!(
+                        "misaligned {what} access off ({}+{}+{}) size {size}",
+                        p.var, p.off, off
+                    ),
+                    Some(format!("atomic operations need a {size}-byte aligned address")),
+                    st,
+                );
+            }
+        }
         match p.kind {
             Kind::Stack(fr) => self.stack_access(pc, st, reg, (p, fr), off, size, write, atomic),
             Kind::MapValue(m) => {
@@ -96,6 +112,16 @@ impl Ctx<'_> {
                         Class::Pointer,
                         format!("variable ctx access var_off={} disallowed", p.var),
                         None,
+                        st,
+                        maps,
+                    );
+                }
+                if p.off != 0 {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("dereference of modified ctx ptr R{reg} off={} disallowed", p.off),
+                        Some("use the context pointer unchanged, with the field's offset in the load or store".into()),
                         st,
                         maps,
                     );
@@ -342,7 +368,26 @@ impl Ctx<'_> {
             }
         }
         let all_zero = (start..end).all(|b| stack.bytes[b] == SLOT_ZERO);
-        // A partial read of a spilled pointer is a pointer leak, allowed for root: scalar.
+        // A partial read of a spilled pointer: refused even for root ("invalid size of
+        // register fill").
+        if !var && !self.helper_access {
+            for slot in start / 8..end.div_ceil(8) {
+                let whole = start == slot * 8 && end == slot * 8 + 8;
+                if !whole
+                    && matches!(stack.spills[slot], Some(Reg::Ptr(_)))
+                    && (slot * 8..slot * 8 + 8).all(|b| stack.bytes[b] == SLOT_SPILL)
+                {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        "invalid size of register fill".to_string(),
+                        Some("a spilled pointer can only be read back whole (8 bytes)".into()),
+                        st,
+                        maps,
+                    );
+                }
+            }
+        }
         Ok(if all_zero {
             Reg::konst(0)
         } else {
