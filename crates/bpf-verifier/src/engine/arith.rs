@@ -242,8 +242,13 @@ fn scalar_alu(i: Insn, a: Scalar, b: Scalar) -> Scalar {
     } else {
         (a.zext32(), b.zext32())
     };
-    let shift =
-        |b: &Scalar| -> Option<u32> { b.value().map(|v| (v & if is64 { 63 } else { 31 }) as u32) };
+    // A count of the operand's width or more is undefined (the kernel: an unknown result).
+    let width = if is64 { 64 } else { 32 };
+    let shift = |b: &Scalar| -> Option<u32> {
+        b.value()
+            .filter(|&v| v < width)
+            .map(|v| v as u32)
+    };
     let r = match op {
         alu::ADD => a.add(&b),
         alu::SUB => a.sub(&b),
@@ -418,6 +423,23 @@ pub(super) fn ptr_arith(
                 Class::Pointer,
                 format!("R{d} tried to subtract pointer from scalar / variable offset subtraction"),
                 None,
+                st,
+                maps,
+            );
+        }
+        // The kernel's check_reg_sane_offset, on the offset and on the result.
+        let max_off = 1i64 << 29;
+        let sane = |s: &Scalar| s.smin != i64::MIN && s.smin.abs() < max_off;
+        if b.smin != i64::MIN && !sane(&b) || sane(&b) && !sane(&p.var.add(&b)) {
+            let v = if sane(&b) { p.var.add(&b).smin } else { b.smin };
+            return rej(
+                pc,
+                Class::Bounds,
+                format!(
+                    "value {v} makes {} pointer be out of bounds",
+                    fmt_reg(&Reg::Ptr(Ptr { off: 0, var: Scalar::konst(0), ..p }), maps)
+                ),
+                Some("bound the offset (both ends) before adding it to the pointer".into()),
                 st,
                 maps,
             );
