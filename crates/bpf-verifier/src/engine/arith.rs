@@ -373,6 +373,16 @@ pub(super) fn ptr_arith(
                 maps,
             )
         }
+        Kind::Func(_) => {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("R{d} pointer arithmetic on func prohibited"),
+                None,
+                st,
+                maps,
+            )
+        }
         Kind::PktEnd => {
             return rej(
                 pc,

@@ -11,6 +11,27 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         e.hint = Some("return a value: set r0 before exit".into());
         e
     })?;
+    if let Some((lo, hi)) = st.cur().callback {
+        match r0 {
+            Reg::Scalar(s) if s.smin >= lo && s.smax <= hi => {}
+            _ => {
+                return rej(
+                    pc,
+                    Class::Return,
+                    format!(
+                        "At callback return the register R0 has {} should have been in [{lo}, {hi}]",
+                        fmt_reg(&r0, maps)
+                    ),
+                    Some(format!("a callback of this helper returns {lo} (go on) or {hi} (stop)")),
+                    st,
+                    maps,
+                )
+            }
+        }
+        // Back to the helper's call: it may call the callback again, or return.
+        let callee = st.frames.pop().expect("a callback has a caller");
+        return Ok(Next::Goto(callee.callsite));
+    }
     if st.frames.len() > 1 {
         if let Reg::Ptr(Ptr {
             kind: Kind::Stack(f),
@@ -102,6 +123,7 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
                 stack: Stack::new(),
                 callsite: pc,
                 func: target,
+                callback: None,
             });
             let _ = &cx.funcs;
             Ok(Next::Goto(target))
@@ -152,6 +174,13 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         }
         helper_arg(cx, pc, st, p, k, &mut found)?;
     }
+    // A callback: verified as a call from here, with the arguments the helper gives it;
+    // when it returns, the helper may call it again (the walk comes back to this
+    // instruction), or return (this path goes on).
+    let called = match found.callback {
+        Some(t) => Some(callback_state(cx, pc, st, p.id, t as usize, found.map)?),
+        None => None,
+    };
     // Effects: R1-R5 clobbered, R0 the result.
     if let Some(rid) = found.release_id {
         Ctx::for_id(st, rid, &mut |r| *r = Reg::unknown());
@@ -187,7 +216,79 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             })
         }
     };
+    if let Some(cb) = called {
+        return Ok(Next::Branch((pc + 1, st.clone()), (cb.func_start(), cb)));
+    }
     Ok(Next::Goto(pc + 1))
+}
+
+/// The state at the start of the callback `target` of helper `id` called at `pc`: a new
+/// frame whose registers are what the kernel passes (`set_loop_callback_state`,
+/// `set_map_elem_callback_state`), whose R0 must end in [0, 1].
+fn callback_state(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &State,
+    id: i32,
+    target: usize,
+    map: Option<u32>,
+) -> Res<State> {
+    let maps = cx.input.maps;
+    if st.frames.len() >= MAX_FRAMES {
+        return rej(
+            pc,
+            Class::Bounds,
+            format!("the call stack of {} frames is too deep", st.frames.len() + 1),
+            None,
+            st,
+            maps,
+        );
+    }
+    let caller = st.cur().regs;
+    let depth = st.frames.len() as u8;
+    let mut regs = [Reg::Uninit; 11];
+    let ptr = |kind| {
+        Reg::Ptr(Ptr {
+            kind,
+            off: 0,
+            var: Scalar::konst(0),
+            id: 0,
+            nullable: false,
+            range: 0,
+        })
+    };
+    match id {
+        // bpf_loop(nr, cb, ctx, flags): cb(u64 index, void *ctx).
+        181 => {
+            regs[1] = Reg::unknown();
+            regs[2] = caller[3];
+        }
+        // bpf_for_each_map_elem(map, cb, ctx, flags): cb(map, key, value, ctx).
+        _ => {
+            let m = map.expect("ConstMapPtr checked before the callback");
+            regs[1] = caller[1];
+            regs[2] = ptr(Kind::MapKey(m));
+            regs[3] = ptr(Kind::MapValue(m));
+            regs[4] = caller[3];
+        }
+    }
+    regs[10] = fp(depth);
+    let mut cb = st.clone();
+    cb.frames.push(Frame {
+        regs,
+        stack: Stack::new(),
+        callsite: pc,
+        func: target,
+        callback: Some((0, 1)),
+    });
+    Ok(cb)
+}
+
+impl State {
+    /// The first instruction of the current frame's function.
+    fn func_start(&self) -> usize {
+        self.cur().func
+    }
 }
 
 /// What the arguments of one helper call established for the arguments after them and
@@ -197,6 +298,8 @@ struct HelperArgs {
     map: Option<u32>,
     alloc_size: Option<u64>,
     release_id: Option<u32>,
+    /// The callback's first instruction.
+    callback: Option<u32>,
 }
 
 /// Check argument `k` (in R`k+1`) of helper `p` against its declared type.
@@ -291,6 +394,23 @@ fn helper_arg(
                 ..
             }) => {}
             _ => return want("ctx", st),
+        },
+        Arg::Func => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::Func(t),
+                off: 0,
+                ..
+            }) => found.callback = Some(t),
+            _ => return want("func", st),
+        },
+        Arg::StackOrNull => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::Stack(_),
+                nullable: false,
+                ..
+            }) => {}
+            Reg::Scalar(s) if s.value() == Some(0) => {}
+            _ => return want("fp or NULL", st),
         },
         Arg::ConstAllocSize => match v {
             Reg::Scalar(s) if s.is_const() => found.alloc_size = s.value(),

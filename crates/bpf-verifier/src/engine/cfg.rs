@@ -47,6 +47,17 @@ pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
         }
         if i.is_lddw() {
             second[pc + 1] = true;
+            if i.src == pseudo::FUNC {
+                // `lddw rX, func`: the target is a function (a callback) of its own.
+                let t = pc as i64 + 1 + i.imm as i64;
+                if t < 0 || t as usize >= n {
+                    return r(
+                        pc,
+                        format!("function reference to insn {t}, outside the program of {n} instructions"),
+                    );
+                }
+                funcs.push(t as usize);
+            }
             pc += 2;
             continue;
         }
@@ -100,6 +111,9 @@ pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
         let i = insns[pc];
         if i.is_lddw() {
             seen[pc + 1] = true;
+            if i.src == pseudo::FUNC {
+                work.push((pc as i64 + 1 + i.imm as i64) as usize);
+            }
             work.push(pc + 2);
             continue;
         }
@@ -156,6 +170,15 @@ pub(super) fn prune_points(insns: &[Insn]) -> Vec<bool> {
         if i.is_call() {
             p[pc + 1] = true;
         }
+        // A helper that calls back is a loop head: the callback returns to it.
+        if calls_back(i) {
+            p[pc] = true;
+        }
     }
     p
+}
+
+/// Helpers whose callback the engine verifies: `bpf_for_each_map_elem` and `bpf_loop`.
+pub(super) fn calls_back(i: &Insn) -> bool {
+    i.is_call() && !i.is_reg_src() && i.src == 0 && matches!(i.imm, 164 | 181)
 }

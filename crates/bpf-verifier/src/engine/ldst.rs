@@ -277,11 +277,19 @@ fn lddw(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
                 range: 0,
             })
         }
+        pseudo::FUNC => Reg::Ptr(Ptr {
+            kind: Kind::Func((pc as i64 + 1 + i.imm as i64) as u32),
+            off: 0,
+            var: Scalar::konst(0),
+            id: 0,
+            nullable: false,
+            range: 0,
+        }),
         other => {
             return rej(
                 pc,
                 Class::Unsupported,
-                format!("lddw pseudo source {other} (BTF ids, functions) is not modelled"),
+                format!("lddw pseudo source {other} (BTF ids) is not modelled"),
                 None,
                 st,
                 maps,

@@ -140,6 +140,38 @@ impl Ctx<'_> {
                 st,
                 maps,
             ),
+            Kind::Func(_) => rej(
+                pc,
+                Class::Pointer,
+                format!("R{reg} invalid mem access 'func': a function is not memory"),
+                None,
+                st,
+                maps,
+            ),
+            Kind::MapKey(m) => {
+                if is_write {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("write to change key R{reg} not allowed"),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                let ks = maps.get(m as usize).map_or(0, |m| m.key_size) as i128;
+                if p.var.smin == i64::MIN || p.var.smax == i64::MAX || lo < 0 || hi > ks {
+                    return bounds(
+                        format!(
+                            "invalid access to map key, key_size={ks} off={} size={size}",
+                            p.off + off as i64
+                        ),
+                        None,
+                        st,
+                    );
+                }
+                Ok(Reg::unknown())
+            }
             Kind::MapPtr(_) => rej(
                 pc,
                 Class::Pointer,

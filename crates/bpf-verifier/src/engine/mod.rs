@@ -180,6 +180,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             stack: Stack::new(),
             callsite: usize::MAX,
             func: 0,
+            callback: None,
         }],
     };
     init.frames[0].regs[1] = Reg::Ptr(Ptr {
@@ -225,11 +226,25 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 );
             }
             if prune[pc] {
+                // A helper that calls back is a loop head whose iterations the helper
+                // bounds: a state covered by one still being explored there is done (the
+                // kernel's `calls_callback` rule), and scalars that change from one
+                // iteration to the next are widened so that the iterations converge.
+                let loop_head = calls_back(&insns[pc]);
                 let list = visited.entry(pc).or_default();
+                if loop_head {
+                    if let Some((old, ..)) = list
+                        .iter()
+                        .rev()
+                        .find(|(old, n, ..)| nodes[*n].branches > 0 && !state_covered(old, &st))
+                    {
+                        widen(old, &mut st);
+                    }
+                }
                 let mut pruned = false;
                 for (old, n, hits, misses) in list.iter_mut() {
                     if state_covered(old, &st) {
-                        if nodes[*n].branches == 0 {
+                        if nodes[*n].branches == 0 || loop_head {
                             *hits += 1;
                             pruned = true;
                             break;
@@ -270,7 +285,8 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // Nor is a state stored within 20 jumps and 100 instructions of the last one
                 // (the kernel's rule): in a long loop, a state per iteration costs more
                 // comparisons than it saves.
-                let recent = jumps - last_jumps < 20 && processed - last_insns < 100;
+                let recent =
+                    !loop_head && jumps - last_jumps < 20 && processed - last_insns < 100;
                 if list.len() < 64 && !recent {
                     nodes.push(Node {
                         parent: node,

@@ -17,6 +17,10 @@ pub(super) enum Kind {
     PktMeta,
     /// Ring-buffer record of the given size.
     Mem(u32),
+    /// A function of the program (`lddw rX, func`): its first instruction.
+    Func(u32),
+    /// The key of map `m`, as `bpf_for_each_map_elem` gives it to its callback (read-only).
+    MapKey(u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -78,6 +82,8 @@ pub(super) struct Frame {
     pub(super) callsite: usize,
     /// First instruction of the function.
     pub(super) func: usize,
+    /// A callback called by a helper (`bpf_loop`, ...): the range its R0 must be in.
+    pub(super) callback: Option<(i64, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -115,6 +121,11 @@ pub(super) fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
                 Kind::PktEnd => "pkt_end".into(),
                 Kind::PktMeta => "pkt_meta".into(),
                 Kind::Mem(n) => format!("mem({n})"),
+                Kind::Func(t) => format!("func(insn {t})"),
+                Kind::MapKey(m) => format!(
+                    "map_key({})",
+                    maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")
+                ),
             };
             let mut s = k;
             if p.nullable {
@@ -209,6 +220,42 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
         }
     }
     true
+}
+
+/// Widening at a loop head (a helper that calls back): every scalar of `new` that differs
+/// from the same register or spilled slot of `old`, the state of an earlier iteration,
+/// becomes unknown. The result contains `new`, so exploring it instead is sound; it lets
+/// the iterations converge (the kernel widens its imprecise scalars the same way).
+pub(super) fn widen(old: &State, new: &mut State) {
+    if old.frames.len() != new.frames.len() {
+        return;
+    }
+    for (fo, fnw) in old.frames.iter().zip(new.frames.iter_mut()) {
+        if fo.callsite != fnw.callsite {
+            return;
+        }
+        for (a, b) in fo.regs.iter().zip(fnw.regs.iter_mut()) {
+            if let (Reg::Scalar(x), Reg::Scalar(y)) = (a, &b) {
+                if x != y {
+                    *b = Reg::unknown();
+                }
+            }
+        }
+        for k in 0..fnw.stack.spills.len() {
+            if let (Some(Reg::Scalar(x)), Some(Reg::Scalar(y))) =
+                (fo.stack.spills[k], fnw.stack.spills[k])
+            {
+                if x != y {
+                    fnw.stack.spills[k] = Some(Reg::unknown());
+                    for b in &mut fnw.stack.bytes[k * 8..k * 8 + 8] {
+                        if *b == SLOT_ZERO {
+                            *b = SLOT_SPILL;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub(super) fn fp(frame: u8) -> Reg {
