@@ -30,6 +30,7 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         }
         // Back to the helper's call: it may call the callback again, or return.
         let callee = st.frames.pop().expect("a callback has a caller");
+        st.cur_mut().cb_depth += 1;
         return Ok(Next::Goto(callee.callsite));
     }
     if st.frames.len() > 1 {
@@ -124,6 +125,7 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
                 callsite: pc,
                 func: target,
                 callback: None,
+            cb_depth: 0,
             });
             let _ = &cx.funcs;
             Ok(Next::Goto(target))
@@ -177,10 +179,18 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     // A callback: verified as a call from here, with the arguments the helper gives it;
     // when it returns, the helper may call it again (the walk comes back to this
     // instruction), or return (this path goes on).
-    let called = match found.callback {
-        Some(t) => Some(callback_state(cx, pc, st, p.id, t as usize, found.map)?),
-        None => None,
+    let calls_left = match (p.id, st.cur().regs[1]) {
+        (181, Reg::Scalar(n)) => u64::from(st.cur().cb_depth) < n.umax,
+        (164, _) => found.map.is_some_and(|m| {
+            st.cur().cb_depth < maps.get(m as usize).map_or(u32::MAX, |m| m.max_entries)
+        }),
+        _ => true,
     };
+    let called = match found.callback {
+        Some(t) if calls_left => Some(callback_state(cx, pc, st, p.id, t as usize, found.map)?),
+        _ => None,
+    };
+    st.cur_mut().cb_depth = 0;
     // Effects: R1-R5 clobbered, R0 the result.
     if let Some(rid) = found.release_id {
         Ctx::for_id(st, rid, &mut |r| *r = Reg::unknown());
@@ -280,6 +290,7 @@ fn callback_state(
         callsite: pc,
         func: target,
         callback: Some((0, 1)),
+        cb_depth: 0,
     });
     Ok(cb)
 }

@@ -181,6 +181,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             callsite: usize::MAX,
             func: 0,
             callback: None,
+            cb_depth: 0,
         }],
     };
     init.frames[0].regs[1] = Reg::Ptr(Ptr {
@@ -232,7 +233,9 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // iteration to the next are widened so that the iterations converge.
                 let loop_head = calls_back(&insns[pc]);
                 let list = visited.entry(pc).or_default();
-                if loop_head {
+                // The first iterations are followed exactly (a loop of a few calls keeps
+                // its counters), later ones widened.
+                if loop_head && st.cur().cb_depth >= 16 {
                     if let Some((old, ..)) = list
                         .iter()
                         .rev()

@@ -84,6 +84,10 @@ pub(super) struct Frame {
     pub(super) func: usize,
     /// A callback called by a helper (`bpf_loop`, ...): the range its R0 must be in.
     pub(super) callback: Option<(i64, i64)>,
+    /// Calls of a callback that returned to this frame since its helper call began (the
+    /// kernel's `callback_depth`): the helper calls it at most its count (`bpf_loop`'s
+    /// `nr_loops`, the map's `max_entries`) times.
+    pub(super) cb_depth: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -177,7 +181,8 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
         return false;
     }
     for (fo, fnw) in old.frames.iter().zip(&new.frames) {
-        if fo.callsite != fnw.callsite {
+        // An old state with fewer callback calls left does not cover a new one.
+        if fo.callsite != fnw.callsite || fo.cb_depth > fnw.cb_depth {
             return false;
         }
         for (a, b) in fo.regs.iter().zip(&fnw.regs) {
