@@ -177,6 +177,13 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
         }
         jmp::EXIT => exit(cx, pc, st),
         jmp::CALL => call(cx, pc, st, i),
+        // may_goto: the jump (the budget ran out) or one more iteration.
+        0xe0 if !is32 => {
+            let t = (pc as i64 + 1 + i.off as i64) as usize;
+            let mut more = st.clone();
+            more.may_goto_depth += 1;
+            Ok(Next::Branch((t, st.clone()), (pc + 1, more)))
+        }
         op => {
             let target = (pc as i64 + 1 + i.off as i64) as usize;
             let a = cx.read_reg(pc, st, i.dst)?;

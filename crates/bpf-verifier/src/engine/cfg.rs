@@ -4,7 +4,10 @@ use super::*;
 
 /// Check the control-flow graph; returns the function starts.
 pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
-    let empty = State { frames: vec![] };
+    let empty = State {
+        frames: vec![],
+        may_goto_depth: 0,
+    };
     let r = |pc: usize, msg: String| -> Res<Vec<usize>> {
         Err(Rejection {
             pc,
@@ -33,7 +36,7 @@ pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
     let mut pc = 0;
     while pc < n {
         let i = insns[pc];
-        if !is_valid(insns, pc) {
+        if !is_valid(insns, pc) && !is_may_goto(&i) {
             if i.is_lddw() && pc + 1 >= n {
                 return r(pc, "invalid lddw: its second slot is missing".into());
             }
@@ -170,12 +173,19 @@ pub(super) fn prune_points(insns: &[Insn]) -> Vec<bool> {
         if i.is_call() {
             p[pc + 1] = true;
         }
-        // A helper that calls back is a loop head: the callback returns to it.
-        if calls_back(i) {
+        // A helper that calls back is a loop head: the callback returns to it; so is
+        // `may_goto`.
+        if calls_back(i) || is_may_goto(i) {
             p[pc] = true;
         }
     }
     p
+}
+
+/// `may_goto off` (`BPF_JMP | BPF_JCOND`, source 0): a jump taken when the kernel's
+/// per-program loop budget runs out, so either way may be taken.
+pub(super) fn is_may_goto(i: &Insn) -> bool {
+    i.code == class::JMP | 0xe0 && i.src == 0 && i.dst == 0 && i.imm == 0
 }
 
 /// Helpers whose callback the engine verifies: `bpf_for_each_map_elem` and `bpf_loop`.

@@ -183,6 +183,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             callback: None,
             cb_depth: 0,
         }],
+        may_goto_depth: 0,
     };
     init.frames[0].regs[1] = Reg::Ptr(Ptr {
         kind: Kind::Ctx,
@@ -231,6 +232,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // bounds: a state covered by one still being explored there is done (the
                 // kernel's `calls_callback` rule), and scalars that change from one
                 // iteration to the next are widened so that the iterations converge.
+                let may_goto = is_may_goto(&insns[pc]);
                 let loop_head = calls_back(&insns[pc]);
                 let list = visited.entry(pc).or_default();
                 // The first iterations are followed exactly (a loop of a few calls keeps
@@ -244,10 +246,25 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                         widen(old, &mut st);
                     }
                 }
+                // may_goto: another iteration of a state being explored there is done (the
+                // kernel's rule: same state, different may_goto depth); its changing
+                // scalars are widened first.
+                if may_goto {
+                    if let Some((old, ..)) = list.iter().rev().find(|(old, n, ..)| {
+                        nodes[*n].branches > 0
+                            && old.may_goto_depth < st.may_goto_depth
+                            && !state_covered(old, &st)
+                    }) {
+                        widen(old, &mut st);
+                    }
+                }
                 let mut pruned = false;
                 for (old, n, hits, misses) in list.iter_mut() {
                     if state_covered(old, &st) {
-                        if nodes[*n].branches == 0 || loop_head {
+                        if nodes[*n].branches == 0
+                            || loop_head
+                            || may_goto && old.may_goto_depth != st.may_goto_depth
+                        {
                             *hits += 1;
                             pruned = true;
                             break;
@@ -288,8 +305,10 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // Nor is a state stored within 20 jumps and 100 instructions of the last one
                 // (the kernel's rule): in a long loop, a state per iteration costs more
                 // comparisons than it saves.
-                let recent =
-                    !loop_head && jumps - last_jumps < 20 && processed - last_insns < 100;
+                let recent = !loop_head
+                    && !may_goto
+                    && jumps - last_jumps < 20
+                    && processed - last_insns < 100;
                 if list.len() < 64 && !recent {
                     nodes.push(Node {
                         parent: node,

@@ -93,6 +93,8 @@ pub(super) struct Frame {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct State {
     pub(super) frames: Vec<Frame>,
+    /// `may_goto` iterations taken on this path (the kernel's `may_goto_depth`).
+    pub(super) may_goto_depth: u32,
 }
 
 impl State {
