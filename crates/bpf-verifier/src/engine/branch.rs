@@ -249,10 +249,19 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                 }
                 (Reg::Ptr(pa), Reg::Ptr(pb)) if !is32 => {
                     // Packet bounds: pkt (+K) vs pkt_end.
-                    let pkt = |k: Kind| matches!(k, Kind::Pkt | Kind::PktMeta);
-                    let (pk, swapped) = if pkt(pa.kind) && pb.kind == Kind::PktEnd {
+                    // Packet bounds: pkt (+K) vs pkt_end, and pkt_meta (+K) vs the unmoved
+                    // start of the packet (the kernel's try_match_pkt_pointers); pkt_meta vs
+                    // pkt_end bounds nothing.
+                    let bounds = |a: &Ptr, b: &Ptr| {
+                        a.kind == Kind::Pkt && b.kind == Kind::PktEnd
+                            || a.kind == Kind::PktMeta
+                                && b.kind == Kind::Pkt
+                                && b.off == 0
+                                && b.var.value() == Some(0)
+                    };
+                    let (pk, swapped) = if bounds(&pa, &pb) {
                         (Some(pa), false)
-                    } else if pa.kind == Kind::PktEnd && pkt(pb.kind) {
+                    } else if bounds(&pb, &pa) {
                         (Some(pb), true)
                     } else {
                         (None, false)
@@ -286,7 +295,14 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                     } else {
                         pk.off
                     };
+                    // A pointer beyond the largest packet (MAX_PACKET_OFF) or before its
+                    // start proves nothing (the kernel's find_good_pkt_pointers).
+                    let proves = pk.off >= 0
+                        && pk.var.umax.saturating_add(pk.off as u64) <= 0xffff;
                     let mark = |mut s: State| -> State {
+                        if !proves {
+                            return s;
+                        }
                         Ctx::for_id(&mut s, pk.id, &mut |r| {
                             if let Reg::Ptr(q) = r {
                                 q.range = q.range.max(range);

@@ -513,13 +513,8 @@ fn mem_and_size_arg(
             maps,
         );
     }
-    if ss.umax == 0 {
-        if let Reg::Scalar(s) = v {
-            if s.value() == Some(0) {
-                return Ok(());
-            }
-        }
-    }
+    // (NULL with a zero size is only for the kernel's ARG_PTR_TO_MEM_OR_NULL arguments,
+    // none of which is modelled: a NULL here is refused below.)
     check_mem_arg(
         cx,
         pc,
@@ -532,6 +527,21 @@ fn mem_and_size_arg(
     )?;
     Ok(())
 }
+
+/// Helpers whose memory arguments may point into the packet (`pkt_access` in their
+/// kernel prototypes).
+const PKT_ACCESS: &[&str] = &[
+    "map_lookup_elem",
+    "map_update_elem",
+    "map_delete_elem",
+    "map_push_elem",
+    "csum_diff",
+    "sk_lookup_tcp",
+    "sk_lookup_udp",
+    "skc_lookup_tcp",
+    "tcp_check_syncookie",
+    "tcp_gen_syncookie",
+];
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn check_mem_arg(
@@ -581,6 +591,17 @@ pub(super) fn check_mem_arg(
                         "R{r} type=ctx expected=fp, pkt, map_value, mem (argument of bpf_{name})"
                     ),
                     None,
+                    st,
+                    maps,
+                );
+            }
+            // Only some helpers may read or write the packet (the kernel's `pkt_access`).
+            if matches!(p.kind, Kind::Pkt | Kind::PktMeta) && !PKT_ACCESS.contains(&name) {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    format!("helper access to the packet is not allowed (argument R{r} of bpf_{name})"),
+                    Some("copy the bytes to the stack first".into()),
                     st,
                     maps,
                 );

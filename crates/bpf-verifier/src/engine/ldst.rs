@@ -171,6 +171,18 @@ pub(super) fn ld(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Ne
             maps,
         );
     }
+    if st.frames.len() > 1 {
+        // The kernel needs the function's BTF (an `int` return) and lets a failing load
+        // leave the subprogram early: not modelled, so refused.
+        return rej(
+            pc,
+            Class::Unsupported,
+            "BPF_LD_[ABS|IND] in a subprogram is not modelled".to_string(),
+            None,
+            st,
+            maps,
+        );
+    }
     match cx.read_reg(pc, st, 6)? {
         Reg::Ptr(p) if p.kind == Kind::Ctx && p.off == 0 => {}
         _ => {
