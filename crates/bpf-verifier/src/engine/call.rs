@@ -191,6 +191,25 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         _ => None,
     };
     st.cur_mut().cb_depth = 0;
+    // Helpers that may move or resize the packet (the kernel's
+    // bpf_helper_changes_pkt_data) make every packet pointer, in every frame, unusable.
+    if CHANGES_PKT_DATA.contains(&p.id) {
+        for fr in st.frames.iter_mut() {
+            let pkt = |r: &Reg| {
+                matches!(r, Reg::Ptr(q) if matches!(q.kind, Kind::Pkt | Kind::PktEnd | Kind::PktMeta))
+            };
+            for r in fr.regs.iter_mut() {
+                if pkt(r) {
+                    *r = Reg::unknown();
+                }
+            }
+            for s in fr.stack.spills.iter_mut().flatten() {
+                if pkt(s) {
+                    *s = Reg::unknown();
+                }
+            }
+        }
+    }
     // Effects: R1-R5 clobbered, R0 the result.
     if let Some(rid) = found.release_id {
         Ctx::for_id(st, rid, &mut |r| *r = Reg::unknown());
@@ -528,6 +547,11 @@ fn mem_and_size_arg(
     Ok(())
 }
 
+/// Helpers after which packet pointers must be checked again.
+const CHANGES_PKT_DATA: &[i32] = &[
+    9, 10, 11, 12, 13, 18, 19, 31, 38, 39, 43, 44, 50, 54, 63, 65, 73, 74, 75, 76, 90, 91, 143,
+];
+
 /// Helpers whose memory arguments may point into the packet (`pkt_access` in their
 /// kernel prototypes).
 const PKT_ACCESS: &[&str] = &[
@@ -607,6 +631,20 @@ pub(super) fn check_mem_arg(
                 );
             }
             if size == 0 {
+                if let Kind::Stack(_) = p.kind {
+                    let lo = p.off as i128 + p.var.smin as i128;
+                    let hi = p.off as i128 + p.var.smax as i128;
+                    if lo < -(STACK as i128) || hi > 0 {
+                        return rej(
+                            pc,
+                            Class::Bounds,
+                            format!("invalid variable-offset indirect access to stack R{r} var_off={} size=0: [{lo}, {hi}] leaves the stack", p.var),
+                            None,
+                            st,
+                            maps,
+                        );
+                    }
+                }
                 return Ok(());
             }
             // Check the whole range as one access of `size` bytes (byte-wise for stack).

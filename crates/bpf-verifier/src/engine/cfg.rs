@@ -156,6 +156,62 @@ pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
     if let Some(pc) = seen.iter().position(|s| !s) {
         return r(pc, format!("unreachable insn {pc}"));
     }
+    // The call graph (calls and callbacks), as the kernel's check_max_stack_depth walks it:
+    // recursion, or a chain of more than 8 frames, is refused.
+    let callees = |fi: usize| -> Vec<usize> {
+        let end = funcs.get(fi + 1).copied().unwrap_or(n);
+        (funcs[fi]..end)
+            .filter(|&pc| {
+                let i = insns[pc];
+                !second[pc]
+                    && (i.is_call() && i.src == pseudo::CALL_LOCAL && !i.is_reg_src()
+                        || i.is_lddw() && i.src == pseudo::FUNC)
+            })
+            .filter_map(|pc| {
+                let t = (pc as i64 + 1 + insns[pc].imm as i64) as usize;
+                funcs.iter().position(|&f| f == t)
+            })
+            .collect()
+    };
+    // Longest chain of frames from each function; `None` while on the walk's path.
+    let mut frames: Vec<Option<Option<usize>>> = vec![None; funcs.len()];
+    let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(0, callees(0), 1)];
+    frames[0] = Some(None);
+    while let Some((f, rest, best)) = stack.last_mut() {
+        let f = *f;
+        match rest.pop() {
+            Some(c) => match frames[c] {
+                Some(Some(d)) => *best = (*best).max(d + 1),
+                Some(None) => {
+                    return r(
+                        funcs[c],
+                        format!("the call stack of {} frames is too deep ! (a recursive call)", MAX_FRAMES),
+                    )
+                }
+                None => {
+                    if stack.len() >= MAX_FRAMES {
+                        return r(
+                            funcs[c],
+                            format!("the call stack of {} frames is too deep !", stack.len() + 1),
+                        );
+                    }
+                    frames[c] = Some(None);
+                    stack.push((c, callees(c), 1));
+                }
+            },
+            None => {
+                let d = *best;
+                frames[f] = Some(Some(d));
+                stack.pop();
+                if let Some((_, _, b)) = stack.last_mut() {
+                    *b = (*b).max(d + 1);
+                }
+                if stack.is_empty() && d > MAX_FRAMES {
+                    return r(0, format!("the call stack of {d} frames is too deep !"));
+                }
+            }
+        }
+    }
     Ok(funcs)
 }
 
