@@ -31,6 +31,7 @@ fn map(name: &str, map_type: u32, key: u32, value: u32, max: u32) -> MapInfo {
         value_size: value,
         max_entries: max,
         frozen: None,
+        flags: 0,
     }
 }
 

@@ -218,6 +218,13 @@ impl Ctx<'_> {
                     st,
                 );
         }
+        let flags = maps.get(m as usize).map_or(0, |m| m.flags);
+        if flags & 0x80 != 0 && (write.is_some() || atomic) {
+            return rej(pc, Class::Pointer, format!("write into map forbidden, value_size={vs} off={lo} size={size}: the map is read-only for programs (BPF_F_RDONLY_PROG)"), None, st, maps);
+        }
+        if flags & 0x100 != 0 && (write.is_none() || atomic) {
+            return rej(pc, Class::Pointer, format!("read from map forbidden, value_size={vs} off={lo} size={size}: the map is write-only for programs (BPF_F_WRONLY_PROG)"), None, st, maps);
+        }
         if let (None, Some(data)) = (write, maps.get(m as usize).and_then(|m| m.frozen.as_ref())) {
             if p.var.is_const() && !atomic {
                 let o = (lo) as usize;

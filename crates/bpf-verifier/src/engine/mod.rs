@@ -54,6 +54,9 @@ pub struct MapInfo {
     /// Contents of a read-only (frozen) array map such as `.rodata`: loads from it at a
     /// constant offset give constants, as the kernel does for `BPF_F_RDONLY_PROG` maps.
     pub frozen: Option<Vec<u8>>,
+    /// `map_flags`: `BPF_F_RDONLY_PROG` (0x80) and `BPF_F_WRONLY_PROG` (0x100) forbid the
+    /// program's writes and reads of values.
+    pub flags: u32,
 }
 
 impl From<&bpf_insn::object::MapDef> for MapInfo {
@@ -67,6 +70,7 @@ impl From<&bpf_insn::object::MapDef> for MapInfo {
             value_size: m.value_size,
             max_entries: m.max_entries,
             frozen: if m.readonly { m.data.clone() } else { None },
+            flags: m.flags,
         }
     }
 }
