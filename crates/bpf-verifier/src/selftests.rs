@@ -207,6 +207,18 @@ pub fn run_object(
         };
         let ours = if let Some(e) = &core_err {
             Err(unsupported(format!("CO-RE relocation failed: {e}")))
+        } else if let Some(fd) = raw_map_fd(&p.insns) {
+            // The verifier's `MAP_FD` is an index into the object's maps; in an object it is
+            // a file descriptor the loader passes through unchanged, and no map has it.
+            Err(Rejection {
+                pc: 0,
+                class: Class::Cfg,
+                msg: format!(
+                    "fd {fd} is not pointing to valid bpf_map (a raw map fd in the object)"
+                ),
+                hint: None,
+                regs: String::new(),
+            })
         } else if let Some((_, name)) = p.ksym_refs.first() {
             Err(unsupported(format!(
                 "kernel variable `{name}` (__ksym) is not modelled"
@@ -241,6 +253,25 @@ pub fn run_object(
         });
     }
     Ok(out)
+}
+
+/// The fd of the first `lddw` with a raw map fd (`BPF_PSEUDO_MAP_FD`/`MAP_VALUE`), which a
+/// loader leaves as it is.
+fn raw_map_fd(insns: &[bpf_insn::Insn]) -> Option<i32> {
+    use bpf_insn::insn::pseudo;
+    let mut pc = 0;
+    while pc < insns.len() {
+        let i = insns[pc];
+        if i.is_lddw() {
+            if i.src == pseudo::MAP_FD || i.src == pseudo::MAP_VALUE {
+                return Some(i.imm);
+            }
+            pc += 2;
+        } else {
+            pc += 1;
+        }
+    }
+    None
 }
 
 /// Whether our message `ours` contains every literal piece of the kernel's expected log

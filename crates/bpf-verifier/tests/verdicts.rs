@@ -298,5 +298,9 @@ fn bpf_loop_callbacks_are_verified_with_the_kernels_arguments() {
         "r1 = *(u64 *)(r2 + 0)\nr1 += 1\n*(u64 *)(r2 + 0) = r1\nif r1 != 2 goto +1\nr0 = *(u64 *)(r1 + 0)\nr0 = 0\nexit\n",
     )
     .unwrap_err();
-    assert_eq!(r.class, Class::Pointer, "rejected on the second iteration: {r}");
+    assert_eq!(
+        r.class,
+        Class::Pointer,
+        "rejected on the second iteration: {r}"
+    );
 }

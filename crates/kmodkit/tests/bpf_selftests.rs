@@ -15,10 +15,15 @@ use testsupport::{kmodkit, output_text, repo_root, skip, Requirement};
 
 /// Programs (`file/program`) this verifier accepts while the kernel rejects them, as of the
 /// last measurement. A new one fails the test; a fixed one is reported (remove it).
-const KNOWN_WE_ACCEPT: &[&str] = &[];
+const KNOWN_WE_ACCEPT: &[&str] = &[
+    // A global function is verified by the kernel on its own, from its BTF prototype (here
+    // an `__arg_nullable` pointer, dereferenced unchecked); we verify it inline, with the
+    // caller's (non-NULL) argument.
+    "verifier_global_subprogs/arg_tag_nullable_ptr_fail",
+];
 
 /// Agreeing programs at the last measurement (of 1,354 compared; clang 19.1.7, 6.12.117).
-const MIN_AGREE: usize = 0;
+const MIN_AGREE: usize = 1066;
 
 #[test]
 fn verifier_selftests_agree_with_the_kernel() {

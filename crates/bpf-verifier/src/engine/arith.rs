@@ -244,11 +244,7 @@ fn scalar_alu(i: Insn, a: Scalar, b: Scalar) -> Scalar {
     };
     // A count of the operand's width or more is undefined (the kernel: an unknown result).
     let width = if is64 { 64 } else { 32 };
-    let shift = |b: &Scalar| -> Option<u32> {
-        b.value()
-            .filter(|&v| v < width)
-            .map(|v| v as u32)
-    };
+    let shift = |b: &Scalar| -> Option<u32> { b.value().filter(|&v| v < width).map(|v| v as u32) };
     let r = match op {
         alu::ADD => a.add(&b),
         alu::SUB => a.sub(&b),
@@ -447,7 +443,14 @@ pub(super) fn ptr_arith(
                 Class::Bounds,
                 format!(
                     "value {v} makes {} pointer be out of bounds",
-                    fmt_reg(&Reg::Ptr(Ptr { off: 0, var: Scalar::konst(0), ..p }), maps)
+                    fmt_reg(
+                        &Reg::Ptr(Ptr {
+                            off: 0,
+                            var: Scalar::konst(0),
+                            ..p
+                        }),
+                        maps
+                    )
                 ),
                 Some("bound the offset (both ends) before adding it to the pointer".into()),
                 st,

@@ -297,8 +297,7 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                     };
                     // A pointer beyond the largest packet (MAX_PACKET_OFF) or before its
                     // start proves nothing (the kernel's find_good_pkt_pointers).
-                    let proves = pk.off >= 0
-                        && pk.var.umax.saturating_add(pk.off as u64) <= 0xffff;
+                    let proves = pk.off >= 0 && pk.var.umax.saturating_add(pk.off as u64) <= 0xffff;
                     let mark = |mut s: State| -> State {
                         if !proves {
                             return s;

@@ -14,19 +14,19 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
     if let Some((lo, hi)) = st.cur().callback {
         match r0 {
             Reg::Scalar(s) if s.smin >= lo && s.smax <= hi => {}
-            _ => {
-                return rej(
-                    pc,
-                    Class::Return,
-                    format!(
-                        "At callback return the register R0 has {} should have been in [{lo}, {hi}]",
-                        fmt_reg(&r0, maps)
-                    ),
-                    Some(format!("a callback of this helper returns {lo} (go on) or {hi} (stop)")),
-                    st,
-                    maps,
-                )
-            }
+            _ => return rej(
+                pc,
+                Class::Return,
+                format!(
+                    "At callback return the register R0 has {} should have been in [{lo}, {hi}]",
+                    fmt_reg(&r0, maps)
+                ),
+                Some(format!(
+                    "a callback of this helper returns {lo} (go on) or {hi} (stop)"
+                )),
+                st,
+                maps,
+            ),
         }
         // Back to the helper's call: it may call the callback again, or return.
         let callee = st.frames.pop().expect("a callback has a caller");
@@ -125,7 +125,7 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
                 callsite: pc,
                 func: target,
                 callback: None,
-            cb_depth: 0,
+                cb_depth: 0,
             });
             let _ = &cx.funcs;
             Ok(Next::Goto(target))
@@ -195,9 +195,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     // bpf_helper_changes_pkt_data) make every packet pointer, in every frame, unusable.
     if CHANGES_PKT_DATA.contains(&p.id) {
         for fr in st.frames.iter_mut() {
-            let pkt = |r: &Reg| {
-                matches!(r, Reg::Ptr(q) if matches!(q.kind, Kind::Pkt | Kind::PktEnd | Kind::PktMeta))
-            };
+            let pkt = |r: &Reg| matches!(r, Reg::Ptr(q) if matches!(q.kind, Kind::Pkt | Kind::PktEnd | Kind::PktMeta));
             for r in fr.regs.iter_mut() {
                 if pkt(r) {
                     *r = Reg::unknown();
@@ -267,7 +265,10 @@ fn callback_state(
         return rej(
             pc,
             Class::Bounds,
-            format!("the call stack of {} frames is too deep", st.frames.len() + 1),
+            format!(
+                "the call stack of {} frames is too deep",
+                st.frames.len() + 1
+            ),
             None,
             st,
             maps,
@@ -624,7 +625,9 @@ pub(super) fn check_mem_arg(
                 return rej(
                     pc,
                     Class::Helper,
-                    format!("helper access to the packet is not allowed (argument R{r} of bpf_{name})"),
+                    format!(
+                        "helper access to the packet is not allowed (argument R{r} of bpf_{name})"
+                    ),
                     Some("copy the bytes to the stack first".into()),
                     st,
                     maps,

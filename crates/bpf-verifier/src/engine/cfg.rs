@@ -185,7 +185,10 @@ pub(super) fn check_cfg(insns: &[Insn]) -> Res<Vec<usize>> {
                 Some(None) => {
                     return r(
                         funcs[c],
-                        format!("the call stack of {} frames is too deep ! (a recursive call)", MAX_FRAMES),
+                        format!(
+                            "the call stack of {} frames is too deep ! (a recursive call)",
+                            MAX_FRAMES
+                        ),
                     )
                 }
                 None => {

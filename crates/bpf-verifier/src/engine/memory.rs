@@ -66,13 +66,19 @@ impl Ctx<'_> {
             let a = size as u64 - 1;
             let fixed = (p.off + off as i64) as u64;
             if (fixed.wrapping_add(p.var.t.value) | p.var.t.mask) & a != 0 {
-                let what = if matches!(p.kind, Kind::MapValue(_)) { "value" } else { "" };
+                let what = if matches!(p.kind, Kind::MapValue(_)) {
+                    "value"
+                } else {
+                    ""
+                };
                 return bounds(
                     format!(
                         "misaligned {what} access off ({}+{}+{}) size {size}",
                         p.var, p.off, off
                     ),
-                    Some(format!("atomic operations need a {size}-byte aligned address")),
+                    Some(format!(
+                        "atomic operations need a {size}-byte aligned address"
+                    )),
                     st,
                 );
             }
