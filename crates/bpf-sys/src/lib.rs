@@ -508,6 +508,8 @@ pub struct PerfEvent {
     pub config1_str: Option<CString>,
     /// config2: a uprobe's file offset, a kprobe's offset.
     pub config2: u64,
+    /// Opened disabled: it counts nothing until `PERF_EVENT_IOC_ENABLE` (`perf_attach`).
+    pub disabled: bool,
 }
 
 impl PerfEvent {
@@ -585,6 +587,9 @@ pub fn perf_event_open(ev: &PerfEvent, pid: i32, cpu: i32) -> Result<OwnedFd> {
         .u64(16, ev.sample)
         .u64(24, ev.sample_type);
     let mut flags = 0u64;
+    if ev.disabled {
+        flags |= 1;
+    }
     if ev.freq {
         flags |= 1 << 10;
     }

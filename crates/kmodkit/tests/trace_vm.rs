@@ -28,22 +28,35 @@ fn map_value(lines: &[&str], prefix: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(prefix)?.trim().parse().ok())
 }
 
-/// Boots `image`, with each `(file, text)` of `scripts` written and added as `/file`, runs
-/// `script` in the guest and returns its stdout and stderr.
-fn boot(image: &std::path::Path, with: &[&str], scripts: &[(&str, &str)], script: &str) -> String {
+/// What a guest gets besides the image: modules (`--with`), scripts written to `/NAME`,
+/// host files or directories added at a path (`--add HOST:GUEST`), and a time limit.
+#[derive(Default)]
+struct Guest<'a> {
+    with: &'a [&'a str],
+    scripts: &'a [(&'a str, &'a str)],
+    adds: Vec<String>,
+    timeout: Option<u32>,
+}
+
+/// Boots `image` as `guest` says, runs `script` in the guest and returns its stdout and
+/// stderr.
+fn boot(image: &std::path::Path, guest: Guest, script: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(kmodkit());
     cmd.arg("vm")
         .arg("--kernel")
         .arg(image)
-        .args(["--timeout", "240"]);
-    for m in with {
+        .args(["--timeout", &guest.timeout.unwrap_or(240).to_string()]);
+    for m in guest.with {
         cmd.args(["--with", m]);
     }
-    for (name, text) in scripts {
+    for (name, text) in guest.scripts {
         let path = tmp.path().join(name);
         std::fs::write(&path, text).unwrap();
         cmd.arg("--add").arg(format!("{}:/{name}", path.display()));
+    }
+    for a in &guest.adds {
+        cmd.arg("--add").arg(a);
     }
     let out = cmd.arg("--").arg(script).output().unwrap();
     let t = format!(
@@ -95,12 +108,14 @@ fn kprobes_in_the_debian_kernel_6_12() {
 fn kprobes(k: &Kernel) {
     let t = boot(
         &k.image(),
-        &[],
-        &[(
-            "open.bt",
-            "kprobe:do_sys_openat2 /pid == cpid/ { @opens = count(); @dfd[(int32)arg0] = count(); }\n\
-             kretprobe:do_sys_openat2 /pid == cpid/ { @fd[(int64)retval] = count(); }\n",
-        )],
+        Guest {
+            scripts: &[(
+                "open.bt",
+                "kprobe:do_sys_openat2 /pid == cpid/ { @opens = count(); @dfd[(int32)arg0] = count(); }\n\
+                 kretprobe:do_sys_openat2 /pid == cpid/ { @fd[(int64)retval] = count(); }\n",
+            )],
+            ..Guest::default()
+        },
         "echo '=== kprobe'; kmodkit trace -c 'cat /proc/version' /open.bt; echo \"rc=$?\"\n\
          echo '=== list'; kmodkit trace -l 'kprobe:do_sys_open*'\n\
          echo '=== end'",
@@ -130,8 +145,9 @@ fn kfunc_and_module_kprobes_in_the_debian_kernel_6_12() {
     };
     let t = boot(
         &k.image(),
-        &["loop"],
-        &[
+        Guest {
+            with: &["loop"],
+            scripts: &[
             (
                 "kfunc.bt",
                 "kfunc:do_sys_openat2 /pid == cpid/ { @opens = count(); @dfd[args->dfd] = count(); }\n\
@@ -145,7 +161,9 @@ fn kfunc_and_module_kprobes_in_the_debian_kernel_6_12() {
                 "mod.bt",
                 "kprobe:loop:lo_ioctl /pid == cpid/ { @[probe, func] = count(); }\n",
             ),
-        ],
+            ],
+            ..Guest::default()
+        },
         "echo '=== kfunc'; kmodkit trace -c 'cat /proc/version' /kfunc.bt; echo \"rc=$?\"\n\
          echo '=== path'; kmodkit trace -c 'stat /proc/version' /path.bt; echo \"rc=$?\"\n\
          modprobe loop\n\
@@ -233,22 +251,6 @@ fn shipped_kprobe_tools_in_the_debian_kernel_6_12() {
         .map(|t| format!("/usr/sbin/{t}.bt:/usr/sbin/{t}.bt"))
         .chain(["sys", "bits"].map(|d| format!("{headers}/{d}:{headers}/{d}")))
         .collect();
-    let tmp = tempfile::tempdir().unwrap();
-    for (name, text) in [("tcp.sh", tcp), ("oom.sh", oom)] {
-        std::fs::write(tmp.path().join(name), text).unwrap();
-    }
-    let mut cmd = Command::new(kmodkit());
-    cmd.arg("vm")
-        .arg("--kernel")
-        .arg(k.image())
-        .args(["--timeout", "300"]);
-    for a in adds {
-        cmd.arg("--add").arg(a);
-    }
-    for name in ["tcp.sh", "oom.sh"] {
-        cmd.arg("--add")
-            .arg(format!("{}:/{name}", tmp.path().join(name).display()));
-    }
     let script = "ip link set lo up\n\
         echo '=== capable'; kmodkit trace --tool capable -c 'mknod /tmp/n c 1 3'; echo \"rc=$?\"\n\
         echo '=== tcpconnect'; kmodkit trace --tool tcpconnect -c '/bin/sh /tcp.sh'; echo \"rc=$?\"\n\
@@ -259,13 +261,16 @@ fn shipped_kprobe_tools_in_the_debian_kernel_6_12() {
         echo '=== dcsnoop'; kmodkit trace --tool dcsnoop -c 'stat /no/such/file'; echo \"rc=$?\"\n\
         echo '=== nomatch'; kmodkit trace -e 'kprobe:no_such_function_* { }' 2>&1; echo \"rc=$?\"\n\
         echo '=== end'";
-    let out = cmd.arg("--").arg(script).output().unwrap();
-    let t = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let t = boot(
+        &k.image(),
+        Guest {
+            scripts: &[("tcp.sh", tcp), ("oom.sh", oom)],
+            adds,
+            timeout: Some(300),
+            ..Guest::default()
+        },
+        script,
     );
-    assert!(out.status.success(), "vm failed:\n{t}");
 
     // Each section: attached, the tool's header, a row naming the workload, exit status 0.
     let row = |name: &str, header: &str, words: &[&str]| {

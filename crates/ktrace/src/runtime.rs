@@ -115,86 +115,225 @@ fn patch_maps(insns: &[Insn], fds: &[OwnedFd]) -> Vec<u8> {
     out
 }
 
+/// Creates map `i` of `compiled` (the ring buffer with `ring_size` bytes).
+fn create_map(compiled: &Compiled, i: usize, ring_size: u32) -> Result<OwnedFd, RunError> {
+    let m = &compiled.maps[i];
+    let name = m.name.trim_start_matches('@');
+    bpf_sys::map_create(&bpf_sys::MapSpec {
+        map_type: m.map_type,
+        key_size: m.key_size,
+        value_size: m.value_size,
+        max_entries: if i == compiled.ringbuf {
+            ring_size
+        } else {
+            m.max_entries
+        },
+        flags: 0,
+        name: if name.is_empty() { "_" } else { name },
+    })
+    .map_err(|err| RunError::Map {
+        name: m.name.clone(),
+        err,
+    })
+}
+
+/// Loads program `p` with its map references turned into `maps`' descriptors; `funcs_btf`
+/// keeps the BTF of callback functions once loaded, for the next program that needs it.
+fn load_prog(
+    p: &codegen::ProgSpec,
+    maps: &[OwnedFd],
+    funcs_btf: &mut Option<OwnedFd>,
+) -> Result<OwnedFd, RunError> {
+    let bytes = patch_maps(&p.insns, maps);
+    // A kfunc program is loaded for its function (BTF id) and entry or exit.
+    let expected_attach_type = match p.kind {
+        ProbeKind::Kfunc { ret: false, .. } => bpf_sys::attach_type::TRACE_FENTRY,
+        ProbeKind::Kfunc { ret: true, .. } => bpf_sys::attach_type::TRACE_FEXIT,
+        _ => 0,
+    };
+    let spec = bpf_sys::ProgSpec {
+        name: "kmodkit_trace",
+        expected_attach_type,
+        attach_btf_id: p.attach_btf_id,
+        ..bpf_sys::ProgSpec::new(p.prog_type, &bytes)
+    };
+    let verifier = |err: String, log: String| RunError::Verifier {
+        probe: p.name.clone(),
+        err,
+        log,
+    };
+    // A program with callbacks (`for` loops) needs BTF describing its functions.
+    let loaded = if p.funcs.is_empty() {
+        bpf_sys::prog_load(&spec)
+    } else {
+        let btf = match funcs_btf {
+            Some(b) => b,
+            None => funcs_btf.insert(bpf_sys::btf_load(&codegen::funcs_btf()).map_err(|e| {
+                verifier(
+                    format!("cannot load the BTF of its functions: {e}"),
+                    String::new(),
+                )
+            })?),
+        };
+        let mut info = vec![(0, codegen::BTF_MAIN_FUNC)];
+        info.extend(p.funcs.iter().map(|&at| (at, codegen::BTF_CALLBACK_FUNC)));
+        use std::os::fd::AsFd;
+        bpf_sys::prog_load_with_funcs(&spec, btf.as_fd(), &info)
+    };
+    loaded.map_err(|e| match e {
+        bpf_sys::Error::Verifier { source, log } => verifier(source.to_string(), log),
+        other => verifier(other.to_string(), String::new()),
+    })
+}
+
+/// The perf event, CPUs and task that program `p` attaches to; None for BEGIN/END and for
+/// the probes attached through bpf() itself (kfunc, rawtracepoint).
+fn plan(
+    p: &codegen::ProgSpec,
+    all_cpus: &[u32],
+) -> Result<Option<(bpf_sys::PerfEvent, Vec<u32>, i32)>, RunError> {
+    let err = |e: String| RunError::Attach {
+        probe: p.name.clone(),
+        err: e,
+    };
+    let read_u64 = |path: &str| -> Result<u64, RunError> {
+        std::fs::read_to_string(path)
+            .map_err(|e| err(format!("{path}: {e}")))?
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("{path}: not a number")))
+    };
+    let first_cpu = vec![all_cpus.first().copied().unwrap_or(0)];
+    let sw = |config: u64, sample: u64, freq: bool| bpf_sys::PerfEvent {
+        type_: bpf_sys::perf_type::SOFTWARE,
+        config,
+        sample,
+        freq,
+        ..bpf_sys::PerfEvent::default()
+    };
+    let (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32) = match &p.kind {
+        ProbeKind::Begin | ProbeKind::End => return Ok(None),
+        ProbeKind::Kfunc { .. } | ProbeKind::RawTracepoint { .. } => return Ok(None),
+        ProbeKind::Tracepoint { category, name } => {
+            let id = read_u64(&format!(
+                "{}/events/{category}/{name}/id",
+                crate::system::TRACEFS
+            ))?;
+            (bpf_sys::PerfEvent::tracepoint(id), first_cpu, -1)
+        }
+        // `-p` does not narrow a uprobe to that process: bpftrace 0.17 attaches it to the
+        // file for every process (seen side by side), and so do we.
+        ProbeKind::Uprobe { path, symbol, ret } => {
+            let off = uprobe_offset(path, symbol).map_err(err)?;
+            let bin = resolve_binary(path);
+            let ev = bpf_sys::PerfEvent::uprobe(&bin, off, *ret).map_err(|e| err(e.to_string()))?;
+            (ev, first_cpu, -1)
+        }
+        ProbeKind::Kprobe { function, ret } => {
+            let ev =
+                bpf_sys::PerfEvent::kprobe(function, 0, *ret).map_err(|e| err(e.to_string()))?;
+            (ev, first_cpu, -1)
+        }
+        ProbeKind::Interval { period_ns } => (sw(0, *period_ns, false), first_cpu, -1),
+        ProbeKind::Profile { freq_hz } => (sw(0, *freq_hz, true), all_cpus.to_vec(), -1),
+        ProbeKind::Software { config, period } => {
+            (sw(*config, *period, false), all_cpus.to_vec(), -1)
+        }
+        ProbeKind::Hardware { config, period } => (
+            bpf_sys::PerfEvent {
+                type_: bpf_sys::perf_type::HARDWARE,
+                config: *config,
+                sample: *period,
+                ..bpf_sys::PerfEvent::default()
+            },
+            all_cpus.to_vec(),
+            -1,
+        ),
+    };
+    Ok(Some((ev, cpus, ev_pid)))
+}
+
+/// Opens program `p`'s perf events, disabled: they count nothing until the program is
+/// attached and they are enabled.
+fn open_events(p: &codegen::ProgSpec, all_cpus: &[u32]) -> Result<Vec<OwnedFd>, RunError> {
+    let Some((ev, cpus, ev_pid)) = plan(p, all_cpus)? else {
+        return Ok(Vec::new());
+    };
+    let ev = bpf_sys::PerfEvent {
+        disabled: true,
+        ..ev
+    };
+    let mut fds = Vec::new();
+    for cpu in cpus {
+        // A task-bound event is opened for that task on any CPU.
+        let cpu = if ev_pid >= 0 { -1 } else { cpu as i32 };
+        fds.push(
+            bpf_sys::perf_event_open(&ev, ev_pid, cpu).map_err(|e| RunError::Attach {
+                probe: p.name.clone(),
+                err: e.to_string(),
+            })?,
+        );
+        if ev_pid >= 0 {
+            break;
+        }
+    }
+    Ok(fds)
+}
+
 impl Session {
     /// Creates maps, loads every program, attaches all but BEGIN/END.
+    ///
+    /// The kernel takes milliseconds to create a preallocated hash map (a per-CPU one most
+    /// of all) and as long to register a uprobe or kprobe, so the script's maps are made on
+    /// a second thread while this one makes the ring buffer and opens the probes' perf
+    /// events; errors are still reported in the order of the steps (maps, programs, probes).
     pub fn load(compiled: Compiled, pid: Option<i32>) -> Result<Session, RunError> {
+        // `-p` does not narrow any attachment (see `plan`).
+        let _ = pid;
         // At least a page: the one-page ring buffer of a program without events is 4 KiB,
         // and pages are larger on some machines.
         let ring_size = compiled.maps[compiled.ringbuf]
             .max_entries
             .max(bpf_sys::page_size() as u32);
-        let mut maps = Vec::new();
-        for (i, m) in compiled.maps.iter().enumerate() {
-            let name = m.name.trim_start_matches('@');
-            let fd = bpf_sys::map_create(&bpf_sys::MapSpec {
-                map_type: m.map_type,
-                key_size: m.key_size,
-                value_size: m.value_size,
-                max_entries: if i == compiled.ringbuf {
-                    ring_size
-                } else {
-                    m.max_entries
-                },
-                flags: 0,
-                name: if name.is_empty() { "_" } else { name },
-            })
-            .map_err(|err| RunError::Map {
-                name: m.name.clone(),
-                err,
-            })?;
-            maps.push(fd);
-        }
-        let ring = bpf_sys::RingBuf::new(&maps[compiled.ringbuf], ring_size as usize)?;
+        let mut symcache = SymCache::default();
+        let (maps, ring, events) = std::thread::scope(|sc| {
+            let others = sc.spawn(|| {
+                (0..compiled.maps.len())
+                    .filter(|&i| i != compiled.ringbuf)
+                    .map(|i| create_map(&compiled, i, ring_size))
+                    .collect::<Result<Vec<_>, _>>()
+            });
+            let ring = create_map(&compiled, compiled.ringbuf, ring_size).and_then(|fd| {
+                let ring = bpf_sys::RingBuf::new(&fd, ring_size as usize)?;
+                Ok((fd, ring))
+            });
+            // Kernel symbols are read now, before anything is attached, when the script
+            // prints any: reading /proc/kallsyms takes a while, and events handled meanwhile
+            // would find the processes they name gone (their user symbols no longer resolve).
+            if compiled.uses_kernel_symbols() {
+                symcache.load_kallsyms();
+            }
+            // Everything an attachment needs (tracefs ids, ELF offsets, the events
+            // themselves) is made before anything is attached, so that no file this
+            // process opens shows up in probes already attached (bpftrace's order).
+            let all_cpus = bpf_sys::online_cpus();
+            let events: Vec<_> = compiled
+                .progs
+                .iter()
+                .map(|p| open_events(p, &all_cpus))
+                .collect();
+            let others = others
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let mut maps = others?;
+            let (ring_fd, ring) = ring?;
+            maps.insert(compiled.ringbuf, ring_fd);
+            Ok::<_, RunError>((maps, ring, events))
+        })?;
         let mut progs = Vec::new();
-        let mut funcs_btf: Option<std::os::fd::OwnedFd> = None;
+        let mut funcs_btf = None;
         for p in &compiled.progs {
-            let bytes = patch_maps(&p.insns, &maps);
-            // A kfunc program is loaded for its function (BTF id) and entry or exit.
-            let expected_attach_type = match p.kind {
-                ProbeKind::Kfunc { ret: false, .. } => bpf_sys::attach_type::TRACE_FENTRY,
-                ProbeKind::Kfunc { ret: true, .. } => bpf_sys::attach_type::TRACE_FEXIT,
-                _ => 0,
-            };
-            let spec = bpf_sys::ProgSpec {
-                name: "kmodkit_trace",
-                expected_attach_type,
-                attach_btf_id: p.attach_btf_id,
-                ..bpf_sys::ProgSpec::new(p.prog_type, &bytes)
-            };
-            // A program with callbacks (`for` loops) needs BTF describing its functions.
-            let loaded = if p.funcs.is_empty() {
-                bpf_sys::prog_load(&spec)
-            } else {
-                let btf = match &funcs_btf {
-                    Some(b) => b,
-                    None => {
-                        funcs_btf.insert(bpf_sys::btf_load(&codegen::funcs_btf()).map_err(|e| {
-                            RunError::Verifier {
-                                probe: p.name.clone(),
-                                err: format!("cannot load the BTF of its functions: {e}"),
-                                log: String::new(),
-                            }
-                        })?)
-                    }
-                };
-                let mut info = vec![(0, codegen::BTF_MAIN_FUNC)];
-                info.extend(p.funcs.iter().map(|&at| (at, codegen::BTF_CALLBACK_FUNC)));
-                use std::os::fd::AsFd;
-                bpf_sys::prog_load_with_funcs(&spec, btf.as_fd(), &info)
-            };
-            let fd = loaded.map_err(|e| match e {
-                bpf_sys::Error::Verifier { source, log } => RunError::Verifier {
-                    probe: p.name.clone(),
-                    err: source.to_string(),
-                    log,
-                },
-                other => RunError::Verifier {
-                    probe: p.name.clone(),
-                    err: other.to_string(),
-                    log: String::new(),
-                },
-            })?;
-            progs.push(fd);
+            progs.push(load_prog(p, &maps, &mut funcs_btf)?);
         }
         let mut s = Session {
             ncpus: bpf_sys::possible_cpus(),
@@ -205,152 +344,45 @@ impl Session {
             ring,
             attached: 0,
             format: output::Format::Text,
-            symcache: RefCell::new(SymCache::default()),
+            symcache: RefCell::new(symcache),
         };
-        // Kernel symbols are read now, before anything is attached, when the script prints
-        // any: reading /proc/kallsyms takes a while, and events handled meanwhile would find
-        // the processes they name gone (their user symbols no longer resolve).
-        if s.compiled.uses_kernel_symbols() {
-            s.symcache.borrow_mut().load_kallsyms();
-        }
-        // Everything an attachment needs (tracefs ids, ELF offsets) is read first, so that
-        // no file this process opens shows up in probes already attached (bpftrace's order).
-        let all_cpus = bpf_sys::online_cpus();
-        let mut plans = Vec::new();
-        let mut raw = Vec::new();
-        for i in 0..s.compiled.progs.len() {
-            // Attached through bpf() itself, not a perf event.
-            match &s.compiled.progs[i].kind {
-                ProbeKind::Kfunc { .. } => {
-                    raw.push((i, None));
-                    continue;
+        for (i, fds) in events.into_iter().enumerate() {
+            let p = &s.compiled.progs[i];
+            let attached = fds.and_then(|fds| {
+                for fd in &fds {
+                    bpf_sys::perf_attach(fd, &s.progs[i]).map_err(|e| RunError::Attach {
+                        probe: p.name.clone(),
+                        err: e.to_string(),
+                    })?;
                 }
-                ProbeKind::RawTracepoint { name } => {
-                    raw.push((i, Some(name.clone())));
-                    continue;
-                }
-                _ => {}
-            }
-            if let Some(plan) = s.plan(i, pid, &all_cpus)? {
-                plans.push((i, plan));
-            }
-        }
-        for (i, plan) in plans {
-            match s.attach(i, plan) {
+                Ok(fds)
+            });
+            match attached {
+                Ok(fds) => s.links.extend(fds),
                 // As bpftrace: one function of a wildcard that cannot be probed (notrace,
                 // inlined away since the list was read) is skipped with a warning.
-                Err(_) if s.compiled.progs[i].wildcard => eprintln!(
-                    "WARNING: could not attach probe {}, skipping.",
-                    s.compiled.progs[i].name
-                ),
-                r => r?,
+                Err(_) if p.wildcard => {
+                    eprintln!("WARNING: could not attach probe {}, skipping.", p.name)
+                }
+                Err(e) => return Err(e),
             }
         }
-        for (i, name) in raw {
-            let fd = bpf_sys::raw_tracepoint_open(name.as_deref(), &s.progs[i]).map_err(|e| {
-                RunError::Attach {
-                    probe: s.compiled.progs[i].name.clone(),
+        // Attached through bpf() itself, not a perf event.
+        for (i, p) in s.compiled.progs.iter().enumerate() {
+            let name = match &p.kind {
+                ProbeKind::Kfunc { .. } => None,
+                ProbeKind::RawTracepoint { name } => Some(name.as_str()),
+                _ => continue,
+            };
+            let fd =
+                bpf_sys::raw_tracepoint_open(name, &s.progs[i]).map_err(|e| RunError::Attach {
+                    probe: p.name.clone(),
                     err: e.to_string(),
-                }
-            })?;
+                })?;
             s.links.push(fd);
         }
         s.attached = s.compiled.progs.len();
         Ok(s)
-    }
-
-    /// The perf event, CPUs and task for program `i`; None for BEGIN/END.
-    fn plan(
-        &self,
-        i: usize,
-        pid: Option<i32>,
-        all_cpus: &[u32],
-    ) -> Result<Option<(bpf_sys::PerfEvent, Vec<u32>, i32)>, RunError> {
-        let p = &self.compiled.progs[i];
-        let err = |e: String| RunError::Attach {
-            probe: p.name.clone(),
-            err: e,
-        };
-        let read_u64 = |path: &str| -> Result<u64, RunError> {
-            std::fs::read_to_string(path)
-                .map_err(|e| err(format!("{path}: {e}")))?
-                .trim()
-                .parse()
-                .map_err(|_| err(format!("{path}: not a number")))
-        };
-        let first_cpu = vec![all_cpus.first().copied().unwrap_or(0)];
-        let sw = |config: u64, sample: u64, freq: bool| bpf_sys::PerfEvent {
-            type_: bpf_sys::perf_type::SOFTWARE,
-            config,
-            sample,
-            freq,
-            ..bpf_sys::PerfEvent::default()
-        };
-        let (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32) = match &p.kind {
-            ProbeKind::Begin | ProbeKind::End => return Ok(None),
-            ProbeKind::Kfunc { .. } | ProbeKind::RawTracepoint { .. } => return Ok(None),
-            ProbeKind::Tracepoint { category, name } => {
-                let id = read_u64(&format!(
-                    "{}/events/{category}/{name}/id",
-                    crate::system::TRACEFS
-                ))?;
-                (bpf_sys::PerfEvent::tracepoint(id), first_cpu, -1)
-            }
-            ProbeKind::Uprobe { path, symbol, ret } => {
-                let off = uprobe_offset(path, symbol).map_err(err)?;
-                let bin = resolve_binary(path);
-                let ev =
-                    bpf_sys::PerfEvent::uprobe(&bin, off, *ret).map_err(|e| err(e.to_string()))?;
-                // `-p` does not narrow a uprobe to that process: bpftrace 0.17 attaches it
-                // to the file for every process (seen side by side), and so do we.
-                let _ = pid;
-                (ev, first_cpu, -1)
-            }
-            ProbeKind::Kprobe { function, ret } => {
-                let ev = bpf_sys::PerfEvent::kprobe(function, 0, *ret)
-                    .map_err(|e| err(e.to_string()))?;
-                (ev, first_cpu, -1)
-            }
-            ProbeKind::Interval { period_ns } => (sw(0, *period_ns, false), first_cpu, -1),
-            ProbeKind::Profile { freq_hz } => (sw(0, *freq_hz, true), all_cpus.to_vec(), -1),
-            ProbeKind::Software { config, period } => {
-                (sw(*config, *period, false), all_cpus.to_vec(), -1)
-            }
-            ProbeKind::Hardware { config, period } => (
-                bpf_sys::PerfEvent {
-                    type_: bpf_sys::perf_type::HARDWARE,
-                    config: *config,
-                    sample: *period,
-                    ..bpf_sys::PerfEvent::default()
-                },
-                all_cpus.to_vec(),
-                -1,
-            ),
-        };
-        Ok(Some((ev, cpus, ev_pid)))
-    }
-
-    fn attach(
-        &mut self,
-        i: usize,
-        (ev, cpus, ev_pid): (bpf_sys::PerfEvent, Vec<u32>, i32),
-    ) -> Result<(), RunError> {
-        let probe = self.compiled.progs[i].name.clone();
-        let err = |e: String| RunError::Attach {
-            probe: probe.clone(),
-            err: e,
-        };
-        for cpu in cpus {
-            // A task-bound event is opened for that task on any CPU.
-            let cpu = if ev_pid >= 0 { -1 } else { cpu as i32 };
-            let fd = bpf_sys::perf_event_open(&ev, ev_pid, cpu).map_err(|e| err(e.to_string()))?;
-            bpf_sys::perf_attach(&fd, &self.progs[i]).map_err(|e| err(e.to_string()))?;
-            self.links.push(fd);
-            if ev_pid >= 0 {
-                break;
-            }
-        }
-        Ok(())
     }
 
     pub fn run_special(&self, which: &ProbeKind) -> Result<(), RunError> {
