@@ -36,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = bpf_verifier::Options {
         // The limit path is the same at any size; a smaller one keeps each input cheap.
         complexity_limit: 20_000,
+        ..Default::default()
     };
     if bpf_verifier::verify(&input, &opts).is_ok() {
         let packet: Vec<u8> = (0..64u8).collect();

@@ -229,7 +229,17 @@ pub fn run_object(
                 prog_type: t,
                 maps: &infos,
             };
-            verify(&input, opts)
+            let strict = spec
+                .flags
+                .iter()
+                .any(|f| f == "BPF_F_STRICT_ALIGNMENT" || f == "1");
+            verify(
+                &input,
+                &Options {
+                    strict_alignment: opts.strict_alignment || strict,
+                    ..opts.clone()
+                },
+            )
         } else {
             Err(unsupported(format!(
                 "section `{}` names no program type",

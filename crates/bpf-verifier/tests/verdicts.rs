@@ -249,6 +249,7 @@ fn limits_and_unsupported_types() {
         &input,
         &Options {
             complexity_limit: 100,
+            ..Default::default()
         },
     )
     .unwrap_err();

@@ -14,19 +14,21 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
     if let Some((lo, hi)) = st.cur().callback {
         match r0 {
             Reg::Scalar(s) if s.smin >= lo && s.smax <= hi => {}
-            _ => return rej(
-                pc,
-                Class::Return,
-                format!(
+            _ => {
+                return rej(
+                    pc,
+                    Class::Return,
+                    format!(
                     "At callback return the register R0 has {} should have been in [{lo}, {hi}]",
                     fmt_reg(&r0, maps)
                 ),
-                Some(format!(
-                    "a callback of this helper returns {lo} (go on) or {hi} (stop)"
-                )),
-                st,
-                maps,
-            ),
+                    Some(format!(
+                        "a callback of this helper returns {lo} (go on) or {hi} (stop)"
+                    )),
+                    st,
+                    maps,
+                )
+            }
         }
         // Back to the helper's call: it may call the callback again, or return.
         let callee = st.frames.pop().expect("a callback has a caller");

@@ -73,22 +73,12 @@ pub(super) fn load(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
 
 /// `ST`/`STX`: a store of an immediate or a register, including atomic operations.
 pub(super) fn store(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
-    let maps = cx.input.maps;
     let d = i.dst;
     let s = i.src;
     let size = size_bytes(i.code);
     if i.mode() == mem::ATOMIC {
-        let sv = cx.read_reg(pc, st, s)?;
-        if let Reg::Ptr(_) = sv {
-            return rej(
-                pc,
-                Class::Pointer,
-                format!("R{s} leaks addr into mem"),
-                None,
-                st,
-                maps,
-            );
-        }
+        // A pointer operand leaks its value, which a privileged loader may.
+        cx.read_reg(pc, st, s)?;
         if i.imm == atomic::CMPXCHG {
             cx.read_reg(pc, st, 0)?;
         }
@@ -110,32 +100,9 @@ pub(super) fn store(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res
     } else {
         cx.read_reg(pc, st, s)?
     };
-    // Storing a pointer into anything but the stack leaks it (allowed for root only
-    // into map values? The kernel forbids pointer stores into ctx/packet.)
-    if let Reg::Ptr(_) = v {
-        if let Reg::Ptr(dp) = cx.read_reg(pc, st, d)? {
-            if !matches!(dp.kind, Kind::Stack(_)) && size != 8 {
-                return rej(
-                    pc,
-                    Class::Pointer,
-                    format!("R{s} partial store of a pointer"),
-                    None,
-                    st,
-                    maps,
-                );
-            }
-            if matches!(dp.kind, Kind::Ctx | Kind::Pkt | Kind::PktMeta) {
-                return rej(
-                    pc,
-                    Class::Pointer,
-                    format!("R{s} leaks addr into ctx/packet"),
-                    None,
-                    st,
-                    maps,
-                );
-            }
-        }
-    }
+    // Storing a pointer anywhere but the stack leaks its value: allowed to a privileged
+    // loader (the kernel's is_pointer_value() is false with allow_ptr_leaks), at any size;
+    // what is stored is then a number. Spills to the stack are checked in `memory`.
     let stored = if size < 8 {
         match v {
             Reg::Scalar(sc) if sc.umax < (1u64 << (size * 8)) => v,

@@ -61,8 +61,25 @@ impl Ctx<'_> {
         let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
             rej(pc, Class::Bounds, what, hint, st, maps)
         };
-        // Atomic operations are always checked with strict alignment.
-        if atomic && size > 1 {
+        // Atomic operations are always checked with strict alignment; everything with
+        // BPF_F_STRICT_ALIGNMENT (packets from NET_IP_ALIGN, 2).
+        let strict = self.strict_alignment
+            && !self.helper_access
+            && !matches!(
+                p.kind,
+                Kind::Stack(_) | Kind::PktEnd | Kind::MapPtr(_) | Kind::Func(_)
+            );
+        if strict && size > 1 && matches!(p.kind, Kind::Pkt | Kind::PktMeta) {
+            let fixed = (2 + p.off + off as i64) as u64;
+            if (fixed.wrapping_add(p.var.t.value) | p.var.t.mask) & (size as u64 - 1) != 0 {
+                return bounds(
+                    format!("misaligned packet access off 2+{}+{}+{off} size {size}", p.var, p.off),
+                    Some(format!("with BPF_F_STRICT_ALIGNMENT, {size}-byte packet accesses are {size}-byte aligned from NET_IP_ALIGN (2)")),
+                    st,
+                );
+            }
+        }
+        if (atomic || strict) && size > 1 && !matches!(p.kind, Kind::Pkt | Kind::PktMeta) {
             let a = size as u64 - 1;
             let fixed = (p.off + off as i64) as u64;
             if (fixed.wrapping_add(p.var.t.value) | p.var.t.mask) & a != 0 {

@@ -102,12 +102,16 @@ pub struct Input<'a> {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub complexity_limit: u64,
+    /// `BPF_F_STRICT_ALIGNMENT`: every access aligned to its size (packet accesses with
+    /// the kernel's NET_IP_ALIGN of 2), as on machines without efficient unaligned access.
+    pub strict_alignment: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
             complexity_limit: 1_000_000,
+            strict_alignment: false,
         }
     }
 }
@@ -129,6 +133,7 @@ struct Ctx<'a> {
     func_depth: HashMap<usize, usize>,
     /// Helper memory arguments are range checks, not loads: no alignment rule.
     helper_access: bool,
+    strict_alignment: bool,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -177,6 +182,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         funcs: funcs.clone(),
         func_depth: HashMap::new(),
         helper_access: false,
+        strict_alignment: opts.strict_alignment,
     };
     let mut init = State {
         frames: vec![Frame {
