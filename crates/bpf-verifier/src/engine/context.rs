@@ -3,10 +3,21 @@
 
 use super::*;
 
+/// `BPF_PROG_TYPE_LWT_IN`, `_OUT`, `_XMIT`: __sk_buff contexts of lightweight tunnels.
+pub(super) const LWT_IN: u32 = 10;
+pub(super) const LWT_OUT: u32 = 11;
+pub(super) const LWT_XMIT: u32 = 12;
+
 /// Context layout per program type: (size, writable range).
 pub(super) fn ctx_size(pt: u32) -> Option<u32> {
     Some(match pt {
-        ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB => 192, // __sk_buff
+        ptype::SOCKET_FILTER
+        | ptype::SCHED_CLS
+        | ptype::SCHED_ACT
+        | ptype::CGROUP_SKB
+        | LWT_IN
+        | LWT_OUT
+        | LWT_XMIT => 192, // __sk_buff
         ptype::XDP => 24,            // xdp_md
         ptype::KPROBE => 168,        // pt_regs (x86-64)
         ptype::TRACEPOINT => 8192,   // PERF_MAX_TRACE_SIZE
@@ -57,7 +68,13 @@ impl Ctx<'_> {
                     _ => Reg::Scalar(Scalar::urange(0, u32::MAX as u64)),
                 })
             }
-            ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB => {
+            ptype::SOCKET_FILTER
+            | ptype::SCHED_CLS
+            | ptype::SCHED_ACT
+            | ptype::CGROUP_SKB
+            | LWT_IN
+            | LWT_OUT
+            | LWT_XMIT => {
                 // __sk_buff (bpf_skb_is_valid_access and the per-type checks): accesses are
                 // aligned to their size; u32 fields allow narrow reads; cb[0..4] (48..68)
                 // is scratch; tstamp (152) and hwtstamp (184) are u64; flow_keys (144) and
@@ -76,6 +93,11 @@ impl Ctx<'_> {
                         within(72, 84) || within(88, 144) || within(152, 164) || within(184, 192)
                     }
                     ptype::CGROUP_SKB => within(72, 76) || within(140, 152) || within(160, 164),
+                    // lwt_is_valid_access: no tc_classid, family..local_port, data_meta,
+                    // tstamp, wire_len, hwtstamp.
+                    LWT_IN | LWT_OUT | LWT_XMIT => {
+                        within(72, 76) || within(88, 144) || within(152, 164) || within(184, 192)
+                    }
                     _ => within(88, 140),
                 };
                 if denied || within(144, 152) || within(168, 176) {
@@ -94,7 +116,10 @@ impl Ctx<'_> {
                     // tc may write mark, queue_mapping, priority, tc_index, tc_classid;
                     // every skb type may write cb[].
                     let tc_u32 = tc && matches!(off, 8 | 12 | 32 | 44 | 72);
-                    if !(cb || tc_u32 && size == 4) {
+                    // Lightweight tunnels may write mark and priority.
+                    let lwt_u32 =
+                        matches!(pt, LWT_IN | LWT_OUT | LWT_XMIT) && matches!(off, 8 | 32);
+                    if !(cb || (tc_u32 || lwt_u32) && size == 4) {
                         return bad(": this field is read-only");
                     }
                     return Ok(Reg::unknown());

@@ -293,7 +293,14 @@ impl Ctx<'_> {
                 maps,
             );
         }
-        if is_write && self.input.prog_type == ptype::SOCKET_FILTER {
+        // Direct packet writes: not for socket filters, cgroup skb and the lwt_in/out hooks
+        // (the kernel's may_access_direct_pkt_data).
+        if is_write
+            && matches!(
+                self.input.prog_type,
+                ptype::SOCKET_FILTER | ptype::CGROUP_SKB | LWT_IN | LWT_OUT
+            )
+        {
             return rej(
                 pc,
                 Class::Pointer,
