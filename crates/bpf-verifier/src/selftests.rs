@@ -336,6 +336,25 @@ mod tests {
     }
 
     #[test]
+    fn the_suites_section_names_give_libbpfs_program_types() {
+        use bpf_insn::object::prog_type_of_section as t;
+        assert_eq!(t("?raw_tp"), Some(17));
+        assert_eq!(t("raw_tp"), Some(17));
+        assert_eq!(t("tracepoint"), Some(5));
+        assert_eq!(t("kprobe"), Some(2));
+        assert_eq!(t("?tp_btf/sys_enter"), Some(26));
+        assert_eq!(t("cgroup/sendmsg6"), Some(18));
+        assert_eq!(t("cgroup/getsockname_unix"), Some(18));
+        assert_eq!(t("cgroup/post_bind4"), Some(9));
+        assert_eq!(t("cgroup/sock"), Some(9));
+        assert_eq!(t("tcx/ingress"), Some(3));
+        assert_eq!(t("tc/ingress"), Some(3));
+        assert_eq!(t("lsm.s/file_open"), Some(29));
+        assert_eq!(t("raw_tracepoint.w"), Some(24));
+        assert_eq!(t("license"), None);
+    }
+
+    #[test]
     fn messages_match_literal_pieces() {
         assert!(msg_matches(
             "R1 invalid mem access 'scalar'",
