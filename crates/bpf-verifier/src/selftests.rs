@@ -237,6 +237,7 @@ pub fn run_object(
                 &input,
                 &Options {
                     strict_alignment: opts.strict_alignment || strict,
+                    section: Some(p.section.clone()),
                     ..opts.clone()
                 },
             )

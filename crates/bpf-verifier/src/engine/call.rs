@@ -62,7 +62,8 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
     }
     // Return value ranges checked by the kernel for some types.
     let range: Option<(i64, i64)> = match cx.input.prog_type {
-        ptype::CGROUP_SKB => Some((0, 1)),
+        ptype::CGROUP_SKB | CGROUP_SOCK => Some((0, 1)),
+        CGROUP_SOCK_ADDR => Some(sock_addr_return_range(cx.section)),
         _ => None,
     };
     if let Some((lo, hi)) = range {
@@ -86,6 +87,26 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         }
     }
     Ok(Next::End)
+}
+
+/// The return values a cgroup sock_addr program may give, by its hook (check_return_code):
+/// recvmsg, getpeername and getsockname hooks 1, bind hooks 0 to 3, the others 0 or 1. An
+/// unknown hook gets the intersection, 1.
+fn sock_addr_return_range(section: Option<&str>) -> (i64, i64) {
+    let hook = section
+        .map(|s| s.strip_prefix('?').unwrap_or(s))
+        .and_then(|s| s.strip_prefix("cgroup/"))
+        .unwrap_or("");
+    let one = ["recvmsg", "getpeername", "getsockname"];
+    if one.iter().any(|h| hook.starts_with(h)) {
+        (1, 1)
+    } else if hook == "bind4" || hook == "bind6" {
+        (0, 3)
+    } else if ["connect", "sendmsg"].iter().any(|h| hook.starts_with(h)) {
+        (0, 1)
+    } else {
+        (1, 1)
+    }
 }
 
 pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {

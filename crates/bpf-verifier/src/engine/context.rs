@@ -7,6 +7,10 @@ use super::*;
 pub(super) const LWT_IN: u32 = 10;
 pub(super) const LWT_OUT: u32 = 11;
 pub(super) const LWT_XMIT: u32 = 12;
+/// `BPF_PROG_TYPE_CGROUP_SOCK` (context `bpf_sock`, not modelled: no field is accessible)
+/// and `_CGROUP_SOCK_ADDR` (context `bpf_sock_addr`, read-only here).
+pub(super) const CGROUP_SOCK: u32 = 9;
+pub(super) const CGROUP_SOCK_ADDR: u32 = 18;
 
 /// Context layout per program type: (size, writable range).
 pub(super) fn ctx_size(pt: u32) -> Option<u32> {
@@ -23,6 +27,8 @@ pub(super) fn ctx_size(pt: u32) -> Option<u32> {
         ptype::TRACEPOINT => 8192,   // PERF_MAX_TRACE_SIZE
         ptype::PERF_EVENT => 184,    // bpf_perf_event_data
         ptype::RAW_TRACEPOINT => 96, // 12 u64 args
+        CGROUP_SOCK => 0,
+        CGROUP_SOCK_ADDR => 72, // bpf_sock_addr
         _ => return None,
     })
 }
@@ -168,6 +174,31 @@ impl Ctx<'_> {
                     return bad(": misaligned");
                 }
                 Ok(Reg::unknown())
+            }
+            CGROUP_SOCK_ADDR => {
+                // sock_addr_is_valid_access, reads only (writes and the `sk` pointer are not
+                // modelled): user_family, family, type, protocol as u32; the addresses and
+                // user_port also narrower.
+                if write {
+                    return bad(": writes to bpf_sock_addr are not modelled");
+                }
+                if off % size as i64 != 0 {
+                    return bad(": misaligned");
+                }
+                let whole_u32 = matches!(off, 0 | 28 | 32 | 36);
+                let narrow_ok = (4..28).contains(&off) || (40..60).contains(&off);
+                let ip6_wide = size == 8 && matches!(off, 8 | 16 | 48);
+                if whole_u32 && size == 4 || narrow_ok && size <= 4 || ip6_wide {
+                    return Ok(Reg::Scalar(Scalar::urange(
+                        0,
+                        if size == 8 {
+                            u64::MAX
+                        } else {
+                            (1u64 << (size * 8)) - 1
+                        },
+                    )));
+                }
+                bad(": not a readable field of bpf_sock_addr")
             }
             ptype::RAW_TRACEPOINT => {
                 if write || size != 8 || off % 8 != 0 {

@@ -105,6 +105,10 @@ pub struct Options {
     /// `BPF_F_STRICT_ALIGNMENT`: every access aligned to its size (packet accesses with
     /// the kernel's NET_IP_ALIGN of 2), as on machines without efficient unaligned access.
     pub strict_alignment: bool,
+    /// The program's ELF section (libbpf's `SEC()` name), which gives a cgroup program its
+    /// hook (the kernel's expected attach type): `cgroup/recvmsg4` programs must return 1,
+    /// `cgroup/bind4` ones 0 to 3. Without it, the strictest range of the type applies.
+    pub section: Option<String>,
 }
 
 impl Default for Options {
@@ -112,6 +116,7 @@ impl Default for Options {
         Options {
             complexity_limit: 1_000_000,
             strict_alignment: false,
+            section: None,
         }
     }
 }
@@ -134,6 +139,7 @@ struct Ctx<'a> {
     /// Helper memory arguments are range checks, not loads: no alignment rule.
     helper_access: bool,
     strict_alignment: bool,
+    section: Option<&'a str>,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -171,7 +177,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             pc: 0,
             class: Class::Unsupported,
             msg: format!("program type {pt} is not modelled by this verifier"),
-            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, lwt_in, lwt_out, lwt_xmit, raw_tracepoint".into()),
+            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock, cgroup_sock_addr, lwt_in, lwt_out, lwt_xmit, raw_tracepoint".into()),
             regs: String::new(),
         });
     }
@@ -183,6 +189,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         func_depth: HashMap::new(),
         helper_access: false,
         strict_alignment: opts.strict_alignment,
+        section: opts.section.as_deref(),
     };
     let mut init = State {
         frames: vec![Frame {

@@ -350,7 +350,12 @@ fn verify(args: Vec<OsString>) -> Outcome {
             maps: &infos,
         };
         let start = std::time::Instant::now();
-        let res = bpf_verifier::verify(&input, &bpf_verifier::Options::default());
+        // The section names a cgroup program's hook (its return values).
+        let opts = bpf_verifier::Options {
+            section: Some(p.section.clone()),
+            ..Default::default()
+        };
+        let res = bpf_verifier::verify(&input, &opts);
         let us = start.elapsed().as_micros();
         match res {
             Ok(v) => {
@@ -494,7 +499,11 @@ fn run(args: Vec<OsString>) -> Outcome {
             prog_type: pt,
             maps: &infos,
         };
-        if let Err(r) = bpf_verifier::verify(&input, &bpf_verifier::Options::default()) {
+        let opts = bpf_verifier::Options {
+            section: Some(p.section.clone()),
+            ..Default::default()
+        };
+        if let Err(r) = bpf_verifier::verify(&input, &opts) {
             let hint = r.hint.as_ref().map(|h| format!("\n  hint: {h}"));
             return Err(anyhow!(
                 "{}: the verifier rejects `{}`: {r}{}",
