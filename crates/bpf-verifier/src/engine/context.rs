@@ -11,6 +11,8 @@ pub(super) const LWT_XMIT: u32 = 12;
 /// and `_CGROUP_SOCK_ADDR` (context `bpf_sock_addr`, read-only here).
 pub(super) const CGROUP_SOCK: u32 = 9;
 pub(super) const CGROUP_SOCK_ADDR: u32 = 18;
+/// `BPF_PROG_TYPE_SK_MSG`: context `sk_msg_md`, its data a packet.
+pub(super) const SK_MSG: u32 = 16;
 
 /// Context layout per program type: (size, writable range).
 pub(super) fn ctx_size(pt: u32) -> Option<u32> {
@@ -29,6 +31,7 @@ pub(super) fn ctx_size(pt: u32) -> Option<u32> {
         ptype::RAW_TRACEPOINT => 96, // 12 u64 args
         CGROUP_SOCK => 0,
         CGROUP_SOCK_ADDR => 72, // bpf_sock_addr
+        SK_MSG => 80,           // sk_msg_md
         _ => return None,
     })
 }
@@ -174,6 +177,22 @@ impl Ctx<'_> {
                     return bad(": misaligned");
                 }
                 Ok(Reg::unknown())
+            }
+            SK_MSG => {
+                // sk_msg_is_valid_access: read-only; data and data_end are u64 packet
+                // pointers, the other fields u32 (the `sk` pointer is not modelled).
+                if write {
+                    return bad(": sk_msg_md is read-only");
+                }
+                if off % size as i64 != 0 {
+                    return bad(": misaligned");
+                }
+                match (off, size) {
+                    (0, 8) => Ok(pkt(Kind::Pkt, 0)),
+                    (8, 8) => Ok(pkt(Kind::PktEnd, 0)),
+                    (16..=68, 4) => Ok(Reg::Scalar(Scalar::urange(0, u32::MAX as u64))),
+                    _ => bad(""),
+                }
             }
             CGROUP_SOCK_ADDR => {
                 // sock_addr_is_valid_access, reads only (writes and the `sk` pointer are not

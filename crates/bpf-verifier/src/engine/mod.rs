@@ -177,7 +177,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             pc: 0,
             class: Class::Unsupported,
             msg: format!("program type {pt} is not modelled by this verifier"),
-            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock, cgroup_sock_addr, lwt_in, lwt_out, lwt_xmit, raw_tracepoint".into()),
+            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock, cgroup_sock_addr, sk_msg, lwt_in, lwt_out, lwt_xmit, raw_tracepoint".into()),
             regs: String::new(),
         });
     }
