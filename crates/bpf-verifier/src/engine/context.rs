@@ -13,6 +13,8 @@ pub(super) const CGROUP_SOCK: u32 = 9;
 pub(super) const CGROUP_SOCK_ADDR: u32 = 18;
 /// `BPF_PROG_TYPE_SK_MSG`: context `sk_msg_md`, its data a packet.
 pub(super) const SK_MSG: u32 = 16;
+/// `BPF_PROG_TYPE_SK_SKB`: an `__sk_buff` of a socket map's stream.
+pub(super) const SK_SKB: u32 = 14;
 
 /// Context layout per program type: (size, writable range).
 pub(super) fn ctx_size(pt: u32) -> Option<u32> {
@@ -23,7 +25,8 @@ pub(super) fn ctx_size(pt: u32) -> Option<u32> {
         | ptype::CGROUP_SKB
         | LWT_IN
         | LWT_OUT
-        | LWT_XMIT => 192, // __sk_buff
+        | LWT_XMIT
+        | SK_SKB => 192, // __sk_buff
         ptype::XDP => 24,            // xdp_md
         ptype::KPROBE => 168,        // pt_regs (x86-64)
         ptype::TRACEPOINT => 8192,   // PERF_MAX_TRACE_SIZE
@@ -83,7 +86,8 @@ impl Ctx<'_> {
             | ptype::CGROUP_SKB
             | LWT_IN
             | LWT_OUT
-            | LWT_XMIT => {
+            | LWT_XMIT
+            | SK_SKB => {
                 // __sk_buff (bpf_skb_is_valid_access and the per-type checks): accesses are
                 // aligned to their size; u32 fields allow narrow reads; cb[0..4] (48..68)
                 // is scratch; tstamp (152) and hwtstamp (184) are u64; flow_keys (144) and
@@ -107,6 +111,15 @@ impl Ctx<'_> {
                     LWT_IN | LWT_OUT | LWT_XMIT => {
                         within(72, 76) || within(88, 144) || within(152, 164) || within(184, 192)
                     }
+                    // sk_skb_is_valid_access: no tc_classid, data_meta, tstamp, wire_len,
+                    // hwtstamp, mark.
+                    SK_SKB => {
+                        within(72, 76)
+                            || within(140, 144)
+                            || within(152, 164)
+                            || within(184, 192)
+                            || within(8, 12)
+                    }
                     _ => within(88, 140),
                 };
                 if denied || within(144, 152) || within(168, 176) {
@@ -128,6 +141,13 @@ impl Ctx<'_> {
                     // Lightweight tunnels may write mark and priority.
                     let lwt_u32 =
                         matches!(pt, LWT_IN | LWT_OUT | LWT_XMIT) && matches!(off, 8 | 32);
+                    // A socket map's stream programs may write tc_index and priority only.
+                    if pt == SK_SKB {
+                        if !(matches!(off, 32 | 44) && size == 4) {
+                            return bad(": this field is read-only");
+                        }
+                        return Ok(Reg::unknown());
+                    }
                     if !(cb || (tc_u32 || lwt_u32) && size == 4) {
                         return bad(": this field is read-only");
                     }
