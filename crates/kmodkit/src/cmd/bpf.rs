@@ -10,6 +10,7 @@ use super::{clap_exit, usage, Exit, Outcome};
 
 #[path = "bpf_selftests.rs"]
 mod selftests;
+pub(crate) use selftests::SelftestsArgs;
 
 const USAGE: &str = "usage: kmodkit bpf <command> ...
 
