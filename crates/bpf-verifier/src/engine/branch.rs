@@ -290,14 +290,19 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                         jmp::JLE => (true, false), // pk <= end taken
                         _ => (false, false),
                     };
+                    // `pk < end` (and `!(pk >= end)`) proves one byte more than `pk <= end`
+                    // (the kernel's range_right_open).
+                    let open = matches!(op, jmp::JLT | jmp::JGE);
                     let range = if pk.var.is_const() {
                         pk.off + pk.var.t.value as i64
                     } else {
                         pk.off
-                    };
+                    } + i64::from(open);
                     // A pointer beyond the largest packet (MAX_PACKET_OFF) or before its
                     // start proves nothing (the kernel's find_good_pkt_pointers).
-                    let proves = pk.off >= 0 && pk.var.umax.saturating_add(pk.off as u64) <= 0xffff;
+                    let proves = pk.off >= 0
+                        && !(pk.off == 0 && open)
+                        && pk.var.umax.saturating_add(pk.off as u64) <= 0xffff;
                     let mark = |mut s: State| -> State {
                         if !proves {
                             return s;
