@@ -77,6 +77,11 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
         return Ok(());
     }
     let dst = cx.read_reg(pc, st, i.dst)?;
+    if op == alu::NEG && matches!(dst, Reg::Ptr(_)) {
+        // A privileged loader may negate a pointer: the result is a number.
+        st.cur_mut().regs[d] = Reg::unknown();
+        return Ok(());
+    }
     match (dst, src) {
         (Reg::Scalar(a), Reg::Scalar(b)) => {
             let r = scalar_alu(i, a, b);
@@ -186,8 +191,10 @@ fn pointer_alu(
             }
         }
         (Reg::Ptr(a), Reg::Ptr(b)) => {
-            let pkt = |k: Kind| matches!(k, Kind::Pkt | Kind::PktEnd | Kind::PktMeta);
-            if is64 && op == alu::SUB && (a.kind == b.kind || pkt(a.kind) && pkt(b.kind)) {
+            // The difference of two pointers is a number a privileged loader may have
+            // (the kernel: BPF_SUB with allow_ptr_leaks), at either width.
+            let _ = (a, b);
+            if op == alu::SUB {
                 st.cur_mut().regs[d] = Reg::unknown();
                 Ok(())
             } else {
@@ -423,16 +430,8 @@ pub(super) fn ptr_arith(
             }
         }
     } else {
-        if sub {
-            return rej(
-                pc,
-                Class::Pointer,
-                format!("R{d} tried to subtract pointer from scalar / variable offset subtraction"),
-                None,
-                st,
-                maps,
-            );
-        }
+        // `ptr -= scalar` with a variable scalar: the same as adding its negation.
+        let b = if sub { Scalar::konst(0).sub(&b) } else { b };
         // The kernel's check_reg_sane_offset, on the offset and on the result.
         let max_off = 1i64 << 29;
         let sane = |s: &Scalar| s.smin != i64::MIN && s.smin.abs() < max_off;
