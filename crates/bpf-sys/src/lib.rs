@@ -681,6 +681,24 @@ pub fn ensure_tracefs(dir: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// The soft limit on the main thread's stack (`RLIMIT_STACK`, `ulimit -s`) in bytes;
+/// `u64::MAX` when unlimited, None when it cannot be read.
+pub fn stack_limit() -> Option<u64> {
+    let mut r = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `struct rlimit` to the pointer, which is to a local.
+    if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut r) } != 0 {
+        return None;
+    }
+    Some(if r.rlim_cur == libc::RLIM_INFINITY {
+        u64::MAX
+    } else {
+        r.rlim_cur
+    })
+}
+
 /// CLOCK_MONOTONIC in nanoseconds: what `bpf_ktime_get_ns()` returns in a program.
 pub fn ktime_get_ns() -> u64 {
     let mut ts = libc::timespec {

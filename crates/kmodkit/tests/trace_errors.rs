@@ -218,6 +218,65 @@ fn deep_nesting_is_a_diagnostic_not_an_abort() {
     }
 }
 
+/// The deepest script of each shape that the parser still accepts compiles on the main
+/// thread within the default `ulimit -s` of 8 MiB (the compiler runs there then, without a
+/// thread of its own), in the debug build the tests use, which needs the most stack.
+#[test]
+fn deepest_accepted_scripts_compile_within_the_default_stack() {
+    let shapes: [fn(usize) -> String; 7] = [
+        |n| format!("BEGIN {{ @x = {}1{}; }}", "(".repeat(n), ")".repeat(n)),
+        |n| {
+            format!(
+                "BEGIN {{ {} @y = 1; {} }}",
+                "if (1) { ".repeat(n),
+                "}".repeat(n)
+            )
+        },
+        |n| {
+            format!(
+                "BEGIN {{ if (0) {{ }} {} @y = 1; }}",
+                "else if (1) { } ".repeat(n)
+            )
+        },
+        |n| format!("BEGIN {{ @x = 1 {}; }}", "? 1 : 1 ".repeat(n)),
+        |n| format!("BEGIN {{ @x = 1{}; }}", " + 1".repeat(n)),
+        |n| format!("BEGIN {{ @x = {}1; }}", "(uint32)".repeat(n)),
+        |n| {
+            format!(
+                "BEGIN {{ $i = 0; {} @y = 1; {} }}",
+                "while ($i < 1) { $i++; ".repeat(n),
+                "}".repeat(n)
+            )
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("deep.bt");
+    let run = |script: &str| {
+        std::fs::write(&f, script).unwrap();
+        let o = Command::new("/bin/sh")
+            .arg("-c")
+            .arg("ulimit -s 8192 && exec \"$0\" trace -d \"$1\"")
+            .arg(testsupport::kmodkit())
+            .arg(&f)
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    for shape in shapes {
+        // From a depth the parser refuses, down to the first it accepts.
+        let (n, (code, stderr)) = (1..=200)
+            .rev()
+            .map(|n| (n, run(&shape(n))))
+            .find(|(_, (_, e))| !e.contains("nests too deeply"))
+            .unwrap();
+        assert!(n > 50, "{}: accepted only from depth {n}", shape(1));
+        assert_eq!(code, Some(0), "{} at depth {n}: {stderr}", shape(1));
+    }
+}
+
 #[test]
 fn nested_unrolls_fail_fast_at_the_instruction_limit() {
     let dir = tempfile::tempdir().unwrap();

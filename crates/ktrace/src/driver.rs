@@ -72,11 +72,18 @@ pub fn check(
 /// a thread of its own makes that independent of the caller's thread and `ulimit -s`.
 const COMPILER_STACK: usize = 64 << 20;
 
-/// Compiles `src` on one thread with [`COMPILER_STACK`]: parsing and analysis, then, once
-/// `between` has run on the calling thread (it starts the `-c` command, which must be the
-/// caller's child, and gives the code generator its options from the script's config),
-/// code generation. One thread for both halves: starting a thread is a measurable part of
-/// the time to attach.
+/// The main thread's stack limit (`ulimit -s`) from which the compiler runs on the calling
+/// thread: the default, 8 MiB, is twice what the deepest script needs.
+const INLINE_STACK: u64 = 8 << 20;
+
+/// Compiles `src`: parsing and analysis, then `between` on the calling thread (it starts
+/// the `-c` command, which must be the caller's child, and gives the code generator its
+/// options from the script's config), then code generation.
+///
+/// On the main thread with a stack limit of at least [`INLINE_STACK`], all on this thread;
+/// otherwise parsing, analysis and code generation run on one thread with
+/// [`COMPILER_STACK`]. Starting a thread (its stack, its malloc arena) is a measurable part
+/// of the time to attach, so it is done only when needed.
 fn compile_on_own_stack(
     src: &str,
     file_name: &str,
@@ -84,6 +91,13 @@ fn compile_on_own_stack(
     opts: &Options,
     between: impl FnOnce(&tracelang::config::Settings) -> Result<codegen::Options, Error>,
 ) -> Result<codegen::Compiled, Error> {
+    let main_thread = std::thread::current().name() == Some("main");
+    if main_thread && bpf_sys::stack_limit().is_some_and(|l| l >= INLINE_STACK) {
+        let (prog, a) = check(src, file_name, env, opts)?;
+        let copts = between(&a.config)?;
+        return codegen::compile(&prog, &a, &copts)
+            .map_err(|d| Error::Script(d.render(file_name, src)));
+    }
     std::thread::scope(|s| {
         let (checked_tx, checked_rx) = std::sync::mpsc::channel();
         let (opts_tx, opts_rx) = std::sync::mpsc::channel::<codegen::Options>();

@@ -18,25 +18,17 @@ pub fn read_whole(path: &Path) -> std::io::Result<Bytes> {
     Ok(Box::new(std::fs::read(path)?))
 }
 
-/// [`read_whole`] into a buffer the calling thread reuses: when the returned bytes are
-/// dropped on the same thread, the next read there fills the same memory. A tool that reads
-/// thousands of files on a few threads (depmod) then allocates a few buffers instead of
-/// one per file, and neither maps nor unmaps memory per file, which a threaded process pays
-/// for in page faults and in TLB shootdowns on every core.
+/// [`read_whole`] into a buffer the calling thread reuses ([`modfile::spare`]): when the
+/// returned bytes are dropped on the same thread, a later read there fills the same memory.
 pub fn read_reusing(path: &Path) -> std::io::Result<Bytes> {
     read_to_spare(std::fs::File::open(path)?)
 }
 
 /// All of `r` into the calling thread's spare buffer, as [`read_reusing`] reads a file.
 pub fn read_to_spare(mut r: impl std::io::Read) -> std::io::Result<Bytes> {
-    let mut v = SPARE.with(|s| s.take()).unwrap_or_default();
-    v.clear();
+    let mut v = modfile::spare::take();
     r.read_to_end(&mut v)?;
     Ok(Box::new(Reused(v)))
-}
-
-thread_local! {
-    static SPARE: std::cell::Cell<Option<Vec<u8>>> = const { std::cell::Cell::new(None) };
 }
 
 /// Bytes that go back to their thread's spare buffer when dropped.
@@ -51,9 +43,7 @@ impl std::ops::Deref for Reused {
 
 impl Drop for Reused {
     fn drop(&mut self) {
-        let v = std::mem::take(&mut self.0);
-        // After the thread's end there is nowhere to keep it.
-        let _ = SPARE.try_with(|s| s.set(Some(v)));
+        modfile::spare::give(std::mem::take(&mut self.0));
     }
 }
 

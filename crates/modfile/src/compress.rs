@@ -112,8 +112,7 @@ pub fn decompress(data: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
         .unwrap_or(0)
         .min(data.len().saturating_mul(64) as u64)
         .min(1 << 30);
-    let mut out = SPARE.with(|s| s.take()).unwrap_or_default();
-    out.clear();
+    let mut out = crate::spare::take();
     out.reserve(hint as usize);
     let res = match format {
         Compression::None => return Ok(Cow::Borrowed(data)),
@@ -132,21 +131,6 @@ pub fn decompress(data: &[u8]) -> Result<Cow<'_, [u8]>, Error> {
             format,
             detail: e.to_string(),
         }),
-    }
-}
-
-thread_local! {
-    /// A buffer a dropped [`crate::Module`] gave back, for the thread's next [`decompress`]:
-    /// tools that read thousands of compressed modules on a few threads then fault in the
-    /// pages of a few buffers, not of one per module (zeroing them was a sixth of modinfo's
-    /// time over a tree of .ko.xz).
-    static SPARE: std::cell::Cell<Option<Vec<u8>>> = const { std::cell::Cell::new(None) };
-}
-
-/// Keep `buf` for the thread's next [`decompress`] (unless it is very large).
-pub(crate) fn recycle(buf: Vec<u8>) {
-    if buf.capacity() <= 256 << 20 {
-        let _ = SPARE.try_with(|s| s.set(Some(buf)));
     }
 }
 

@@ -20,6 +20,7 @@ mod elf;
 mod error;
 mod info;
 pub mod signature;
+pub mod spare;
 mod symbols;
 pub mod taint;
 pub mod validate;
@@ -46,7 +47,7 @@ pub struct Module<'a> {
 impl Drop for Module<'_> {
     fn drop(&mut self) {
         if let Cow::Owned(buf) = std::mem::replace(&mut self.data, Cow::Borrowed(&[])) {
-            compress::recycle(buf);
+            spare::give(buf);
         }
     }
 }
