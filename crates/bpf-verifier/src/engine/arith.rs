@@ -114,6 +114,18 @@ fn pointer_alu(
     let is64 = i.class() == class::ALU64;
     let d = i.dst as usize;
     let op = i.op();
+    // 32-bit arithmetic on a pointer gives a meaningless number; a privileged loader may
+    // have it from a subtraction (the kernel's adjust_ptr_min_max_vals).
+    if !is64
+        && op == alu::SUB
+        && matches!(
+            (dst, src),
+            (Reg::Ptr(_), Reg::Scalar(_)) | (Reg::Scalar(_), Reg::Ptr(_))
+        )
+    {
+        st.cur_mut().regs[d] = Reg::unknown();
+        return Ok(());
+    }
     match (dst, src) {
         (Reg::Ptr(p), Reg::Scalar(b)) => {
             if !is64 {
@@ -366,6 +378,11 @@ pub(super) fn ptr_arith(
         );
     }
     match p.kind {
+        // A map pointer plus a known 0 stays itself.
+        Kind::MapPtr(_) if !sub && b.value() == Some(0) => {
+            st.cur_mut().regs[d] = Reg::Ptr(p);
+            return Ok(());
+        }
         Kind::MapPtr(_) => {
             return rej(
                 pc,
