@@ -428,11 +428,24 @@ impl Ctx<'_> {
             return stack_store(stack, (start, end), var, size, atomic, v);
         }
         // Read.
-        if !var && size == 8 && start.is_multiple_of(8) {
+        let spilled = |b: usize| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO;
+        if !var && size == 8 && start.is_multiple_of(8) && stack.narrow[start / 8] == 0 {
             if let Some(r) = stack.spills[start / 8] {
-                if (start..end).all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO)
-                {
+                if (start..end).all(spilled) {
                     return Ok(r);
+                }
+            }
+        }
+        // A narrow fill from the slot's lowest address of a spilled scalar that fits.
+        if !var && size < 8 && start.is_multiple_of(8) {
+            let slot = start / 8;
+            let spill_size = match stack.narrow[slot] {
+                0 => 8,
+                n => usize::from(n),
+            };
+            if let Some(Reg::Scalar(s)) = stack.spills[slot] {
+                if size <= spill_size && (start..end).all(spilled) && s.umax < 1u64 << (8 * size) {
+                    return Ok(Reg::Scalar(s));
                 }
             }
         }
@@ -479,12 +492,14 @@ fn stack_store(
         for b in start..end {
             stack.bytes[b] = SLOT_MISC;
             stack.spills[b / 8] = None;
+            stack.narrow[b / 8] = 0;
         }
         return Ok(v);
     }
     if size == 8 && start.is_multiple_of(8) && !atomic {
         // Spill of a full register.
         stack.spills[start / 8] = Some(v);
+        stack.narrow[start / 8] = 0;
         for b in start..end {
             stack.bytes[b] = SLOT_SPILL;
         }
@@ -514,9 +529,23 @@ fn stack_store(
                 }
             }
             stack.spills[slot] = None;
+            stack.narrow[slot] = 0;
         }
     }
     let zero = matches!(v, Reg::Scalar(s) if s.value() == Some(0));
+    // A narrow spill of a scalar that fits, at the slot's lowest address: kept, so that a
+    // fill of the same bytes gets it back (the kernel's save_register_state with a size).
+    if let Reg::Scalar(s) = v {
+        if !atomic && start.is_multiple_of(8) && size < 8 && s.umax < 1u64 << (8 * size) {
+            let slot = start / 8;
+            stack.spills[slot] = Some(v);
+            stack.narrow[slot] = size as u8;
+            for b in start..end {
+                stack.bytes[b] = if zero { SLOT_ZERO } else { SLOT_SPILL };
+            }
+            return Ok(v);
+        }
+    }
     for b in start..end {
         stack.bytes[b] = if zero { SLOT_ZERO } else { SLOT_MISC };
     }

@@ -60,6 +60,9 @@ pub(super) const SLOT_SPILL: u8 = 3;
 pub(super) struct Stack {
     pub(super) bytes: Vec<u8>,
     pub(super) spills: Vec<Option<Reg>>,
+    /// Per slot: the size of a narrow scalar spill (1, 2 or 4 bytes at the slot's lowest
+    /// address, as the kernel saves them); 0 for a full one.
+    pub(super) narrow: Vec<u8>,
     /// Lowest offset (from the frame top) written or read: the frame's depth.
     pub(super) depth: usize,
 }
@@ -69,6 +72,7 @@ impl Stack {
         Stack {
             bytes: vec![SLOT_INVALID; STACK],
             spills: vec![None; STACK / 8],
+            narrow: vec![0; STACK / 8],
             depth: 0,
         }
     }
@@ -218,7 +222,10 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
                 }
             }
         }
-        for (a, b) in fo.stack.spills.iter().zip(&fnw.stack.spills) {
+        for (k, (a, b)) in fo.stack.spills.iter().zip(&fnw.stack.spills).enumerate() {
+            if a.is_some() && fo.stack.narrow[k] != fnw.stack.narrow[k] {
+                return false;
+            }
             if let (Some(a), Some(b)) = (a, b) {
                 if !reg_covered(a, b) {
                     return false;
