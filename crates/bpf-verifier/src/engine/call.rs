@@ -310,19 +310,29 @@ fn callback_state(
             range: 0,
         })
     };
-    match id {
+    match (id, map) {
         // bpf_loop(nr, cb, ctx, flags): cb(u64 index, void *ctx).
-        181 => {
+        (181, _) => {
             regs[1] = Reg::unknown();
             regs[2] = caller[3];
         }
         // bpf_for_each_map_elem(map, cb, ctx, flags): cb(map, key, value, ctx).
-        _ => {
-            let m = map.expect("ConstMapPtr checked before the callback");
+        (164, Some(m)) => {
             regs[1] = caller[1];
             regs[2] = ptr(Kind::MapKey(m));
             regs[3] = ptr(Kind::MapValue(m));
             regs[4] = caller[3];
+        }
+        // Timers' and other helpers' callbacks (asynchronous, or with other arguments).
+        _ => {
+            return rej(
+                pc,
+                Class::Unsupported,
+                format!("the callback of helper #{id} is not modelled"),
+                None,
+                st,
+                maps,
+            )
         }
     }
     regs[10] = fp(depth);
