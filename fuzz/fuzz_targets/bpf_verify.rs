@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
             value_size: m.value_size,
             max_entries: m.max_entries,
             frozen: None,
+            flags: 0,
         })
         .collect();
     // Half the inputs are raw instruction bytes, half go through the structured generator.
@@ -35,6 +36,7 @@ fuzz_target!(|data: &[u8]| {
     let opts = bpf_verifier::Options {
         // The limit path is the same at any size; a smaller one keeps each input cheap.
         complexity_limit: 20_000,
+        ..Default::default()
     };
     if bpf_verifier::verify(&input, &opts).is_ok() {
         let packet: Vec<u8> = (0..64u8).collect();

@@ -32,6 +32,10 @@ pub enum Arg {
     AllocMem,
     /// A scalar (flags, numbers).
     Scalar,
+    /// A static function (`lddw rX, callback`: PTR_TO_FUNC), the helper's callback.
+    Func,
+    /// A pointer to the stack, or NULL (a callback's context).
+    StackOrNull,
 }
 
 /// Return types.
@@ -296,6 +300,21 @@ pub const PROTOS: &[Proto] = &[
         args: [Scalar, Scalar, N, N, N],
         ret: Ret::Integer,
         set: Set::Net,
+    },
+    // Helpers that call back a function of the program (the engine verifies the callback).
+    Proto {
+        id: 164,
+        name: "for_each_map_elem",
+        args: [ConstMapPtr, Func, StackOrNull, Scalar, N],
+        ret: Ret::Integer,
+        set: Set::Base,
+    },
+    Proto {
+        id: 181,
+        name: "loop",
+        args: [Scalar, Func, StackOrNull, Scalar, N],
+        ret: Ret::Integer,
+        set: Set::Base,
     },
 ];
 

@@ -17,6 +17,7 @@ fn fuzz_found_inputs_reach_the_limit() {
         };
         let opts = bpf_verifier::Options {
             complexity_limit: 1_000_000,
+            ..Default::default()
         };
         let r = bpf_verifier::verify(&input, &opts);
         let e = r.expect_err(&format!("{} is accepted", p.display()));
@@ -43,6 +44,7 @@ fn fuzz_found_crashes_answer() {
             &input,
             &bpf_verifier::Options {
                 complexity_limit: 20_000,
+                ..Default::default()
             },
         );
         n += 1;

@@ -17,6 +17,7 @@ fn accepted_programs_never_violate_memory() {
     let infos: Vec<MapInfo> = maps().iter().map(|m| MapInfo::from(&m.to_def())).collect();
     let opts = Options {
         complexity_limit: 100_000,
+        ..Default::default()
     };
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let (mut accepted, mut total) = (0, 0);

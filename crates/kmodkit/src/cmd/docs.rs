@@ -562,7 +562,8 @@ timeout, 125 for harness failures, 2 for usage.",
                 .subcommand(super::bpf::DisasmArgs::command().name("disasm"))
                 .subcommand(super::bpf::VerifyArgs::command().name("verify"))
                 .subcommand(super::bpf::RunArgs::command().name("run"))
-                .subcommand(super::bpf::ConformanceArgs::command().name("conformance")),
+                .subcommand(super::bpf::ConformanceArgs::command().name("conformance"))
+                .subcommand(super::bpf::SelftestsArgs::command().name("selftests")),
             "asm takes LLVM's eBPF assembly syntax (and ubpf's with --ubpf); disasm prints \
 objects exactly as llvm-objdump -d; verify is a user-space verifier with source-line \
 diagnostics (bpftool prog load gives the kernel's own verdict); run is an interpreter.",
