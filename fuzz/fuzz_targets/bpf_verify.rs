@@ -14,6 +14,7 @@ fuzz_target!(|data: &[u8]| {
             value_size: m.value_size,
             max_entries: m.max_entries,
             frozen: None,
+            flags: 0,
         })
         .collect();
     // Half the inputs are raw instruction bytes, half go through the structured generator.

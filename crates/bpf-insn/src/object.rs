@@ -199,12 +199,33 @@ pub fn prog_type_of_section(sec: &str) -> Option<u32> {
         ("cgroup/sock", 9),
         ("cgroup/post_bind", 9),
         ("cgroup/dev", 15),
+        ("cgroup/post_bind4", 9),
+        ("cgroup/post_bind6", 9),
         ("cgroup/bind", 18),
         ("cgroup/connect", 18),
         ("cgroup/sendmsg", 18),
         ("cgroup/recvmsg", 18),
         ("cgroup/getpeername", 18),
         ("cgroup/getsockname", 18),
+        // The address families of the sock_addr hooks (`cgroup/connect4`, `.../bind6`, ...).
+        ("cgroup/bind4", 18),
+        ("cgroup/bind6", 18),
+        ("cgroup/connect4", 18),
+        ("cgroup/connect6", 18),
+        ("cgroup/connect_unix", 18),
+        ("cgroup/sendmsg4", 18),
+        ("cgroup/sendmsg6", 18),
+        ("cgroup/sendmsg_unix", 18),
+        ("cgroup/recvmsg4", 18),
+        ("cgroup/recvmsg6", 18),
+        ("cgroup/recvmsg_unix", 18),
+        ("cgroup/getpeername4", 18),
+        ("cgroup/getpeername6", 18),
+        ("cgroup/getpeername_unix", 18),
+        ("cgroup/getsockname4", 18),
+        ("cgroup/getsockname6", 18),
+        ("cgroup/getsockname_unix", 18),
+        ("tcx/", 3),
         ("cgroup/sysctl", 23),
         ("cgroup/getsockopt", 25),
         ("cgroup/setsockopt", 25),
@@ -213,11 +234,15 @@ pub fn prog_type_of_section(sec: &str) -> Option<u32> {
         ("syscall", 31),
         ("netfilter", 32),
     ];
-    // Longest matching prefix wins (`raw_tp.w/` over `raw_tp/`, `cgroup/skb` over `cgroup/sock`).
+    // `?` in front only turns autoload off (libbpf).
+    let sec = sec.strip_prefix('?').unwrap_or(sec);
+    // Longest matching prefix wins (`raw_tp.w/` over `raw_tp/`, `cgroup/skb` over `cgroup/sock`);
+    // a prefix ending in `/` also matches its name alone (`SEC("kprobe")`, libbpf's `kprobe+`).
     TABLE
         .iter()
         .filter(|(p, _)| {
             sec == *p
+                || p.strip_suffix('/') == Some(sec)
                 || sec.starts_with(p)
                     && (p.ends_with('/')
                         || sec[p.len()..].starts_with('/')
@@ -1181,7 +1206,7 @@ fn link_program(
         let here = |sec: &str, off: u32| {
             let slot = (off / 8) as usize;
             (sec == sec_names[&si] && slot >= start && slot < start + len)
-                .then_some(base + slot - start)
+                .then(|| base + slot - start)
         };
         for (sec, l) in &info.lines {
             if let Some(at) = here(sec, l.insn_off) {

@@ -18,21 +18,31 @@
 //! - return values (`R0` initialised; ranges for the types the kernel checks);
 //! - loops: the state space is explored path by path with pruning of subsumed states;
 //!   a loop whose state repeats is infinite, and more than 1,000,000 processed
-//!   instructions is "too complex", as in the kernel.
+//!   instructions is "too complex", as in the kernel; `may_goto` loops and the callbacks of
+//!   `bpf_loop` and `bpf_for_each_map_elem` (`lddw rX, func`: PTR_TO_FUNC) are verified as
+//!   the kernel does, with widening of the scalars that change between iterations;
+//! - the call graph: recursion and chains of more than 8 frames are refused.
 //!
-//! What it does not model (and rejects, rather than guessing): kfunc calls, tail calls,
-//! spin locks, iterators, dynptrs, BTF-typed pointers, `may_goto`, helpers whose arguments
-//! or results are of those kinds (known by name, see `helpers`), program types without a
-//! context model (contexts: socket_filter, sched_cls/act, cgroup_skb, xdp, kprobe,
-//! tracepoint, perf_event, raw_tracepoint, cgroup_sock (as sock_create), cgroup_device,
-//! cgroup_sysctl; the helper table also covers cgroup_sock_addr, fentry/fexit and LSM).
-//! Precision tracking is not modelled, so this verifier may explore more states than the
-//! kernel (and reach the complexity limit sooner) but is never less strict.
+//! `selftests` compares these verdicts with the annotations of the kernel's own verifier
+//! tests (`kmodkit bpf selftests`).
+//!
+//! What it does not model (and rejects, rather than guessing): kfunc calls, spin locks,
+//! iterators, dynptrs, BTF-typed pointers, timers, global functions' own verification (they
+//! are verified inline, with the caller's arguments), helpers whose arguments or results
+//! are of those kinds (known by name, see `helpers`), program types without a context
+//! model (contexts: socket_filter, sched_cls/act, cgroup_skb, lwt_*, sk_skb, sk_msg, xdp,
+//! kprobe, tracepoint, perf_event, raw_tracepoint, cgroup_sock (as sock_create),
+//! cgroup_sock_addr, cgroup_device, cgroup_sysctl; the helper table also covers
+//! fentry/fexit and LSM). Precision tracking is not modelled, so this verifier may explore
+//! more states than the kernel (and reach the complexity limit sooner); it is meant never
+//! to be less strict. The known exception: a global function the kernel would refuse on
+//! its own (from its BTF prototype) but whose calls are all safe.
 
 mod engine;
 pub mod helpers;
 pub mod kernel;
 pub mod scalar;
+pub mod selftests;
 #[doc(hidden)]
 pub mod testgen;
 

@@ -73,6 +73,7 @@ fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
             value_size: m[2],
             max_entries: m[3],
             frozen: None,
+            flags: 0,
         })
         .collect();
     let input = bpf_verifier::Input {

@@ -24,6 +24,7 @@ fn accepted(src: &str) {
             value_size: m.value_size,
             max_entries: m.max_entries,
             frozen: None,
+            flags: 0,
         })
         .collect();
     assert!(!c.progs.is_empty(), "{src}: no programs");

@@ -77,6 +77,11 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
         return Ok(());
     }
     let dst = cx.read_reg(pc, st, i.dst)?;
+    if op == alu::NEG && matches!(dst, Reg::Ptr(_)) {
+        // A privileged loader may negate a pointer: the result is a number.
+        st.cur_mut().regs[d] = Reg::unknown();
+        return Ok(());
+    }
     match (dst, src) {
         (Reg::Scalar(a), Reg::Scalar(b)) => {
             let r = scalar_alu(i, a, b);
@@ -109,6 +114,18 @@ fn pointer_alu(
     let is64 = i.class() == class::ALU64;
     let d = i.dst as usize;
     let op = i.op();
+    // 32-bit arithmetic on a pointer gives a meaningless number; a privileged loader may
+    // have it from a subtraction (the kernel's adjust_ptr_min_max_vals).
+    if !is64
+        && op == alu::SUB
+        && matches!(
+            (dst, src),
+            (Reg::Ptr(_), Reg::Scalar(_)) | (Reg::Scalar(_), Reg::Ptr(_))
+        )
+    {
+        st.cur_mut().regs[d] = Reg::unknown();
+        return Ok(());
+    }
     match (dst, src) {
         (Reg::Ptr(p), Reg::Scalar(b)) => {
             if !is64 {
@@ -130,6 +147,18 @@ fn pointer_alu(
                         alu_name(op)
                     ),
                     Some("only + and - with a scalar are allowed on pointers".into()),
+                    st,
+                    maps,
+                );
+            }
+            if op == alu::SUB && matches!(p.kind, Kind::Stack(_)) {
+                // The kernel refuses any subtraction from a stack pointer (add a negative
+                // number instead, as compilers do).
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{d} subtraction from stack pointer prohibited"),
+                    Some(format!("write `r{d} += -N` instead of `r{d} -= N`")),
                     st,
                     maps,
                 );
@@ -174,8 +203,10 @@ fn pointer_alu(
             }
         }
         (Reg::Ptr(a), Reg::Ptr(b)) => {
-            let pkt = |k: Kind| matches!(k, Kind::Pkt | Kind::PktEnd | Kind::PktMeta);
-            if is64 && op == alu::SUB && (a.kind == b.kind || pkt(a.kind) && pkt(b.kind)) {
+            // The difference of two pointers is a number a privileged loader may have
+            // (the kernel: BPF_SUB with allow_ptr_leaks), at either width.
+            let _ = (a, b);
+            if op == alu::SUB {
                 st.cur_mut().regs[d] = Reg::unknown();
                 Ok(())
             } else {
@@ -230,8 +261,9 @@ fn scalar_alu(i: Insn, a: Scalar, b: Scalar) -> Scalar {
     } else {
         (a.zext32(), b.zext32())
     };
-    let shift =
-        |b: &Scalar| -> Option<u32> { b.value().map(|v| (v & if is64 { 63 } else { 31 }) as u32) };
+    // A count of the operand's width or more is undefined (the kernel: an unknown result).
+    let width = if is64 { 64 } else { 32 };
+    let shift = |b: &Scalar| -> Option<u32> { b.value().filter(|&v| v < width).map(|v| v as u32) };
     let r = match op {
         alu::ADD => a.add(&b),
         alu::SUB => a.sub(&b),
@@ -346,11 +378,26 @@ pub(super) fn ptr_arith(
         );
     }
     match p.kind {
+        // A map pointer plus a known 0 stays itself.
+        Kind::MapPtr(_) if !sub && b.value() == Some(0) => {
+            st.cur_mut().regs[d] = Reg::Ptr(p);
+            return Ok(());
+        }
         Kind::MapPtr(_) => {
             return rej(
                 pc,
                 Class::Pointer,
                 format!("R{d} pointer arithmetic on map_ptr prohibited"),
+                None,
+                st,
+                maps,
+            )
+        }
+        Kind::Func(_) => {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("R{d} pointer arithmetic on func prohibited"),
                 None,
                 st,
                 maps,
@@ -400,12 +447,28 @@ pub(super) fn ptr_arith(
             }
         }
     } else {
-        if sub {
+        // `ptr -= scalar` with a variable scalar: the same as adding its negation.
+        let b = if sub { Scalar::konst(0).sub(&b) } else { b };
+        // The kernel's check_reg_sane_offset, on the offset and on the result.
+        let max_off = 1i64 << 29;
+        let sane = |s: &Scalar| s.smin != i64::MIN && s.smin.abs() < max_off;
+        if b.smin != i64::MIN && !sane(&b) || sane(&b) && !sane(&p.var.add(&b)) {
+            let v = if sane(&b) { p.var.add(&b).smin } else { b.smin };
             return rej(
                 pc,
-                Class::Pointer,
-                format!("R{d} tried to subtract pointer from scalar / variable offset subtraction"),
-                None,
+                Class::Bounds,
+                format!(
+                    "value {v} makes {} pointer be out of bounds",
+                    fmt_reg(
+                        &Reg::Ptr(Ptr {
+                            off: 0,
+                            var: Scalar::konst(0),
+                            ..p
+                        }),
+                        maps
+                    )
+                ),
+                Some("bound the offset (both ends) before adding it to the pointer".into()),
                 st,
                 maps,
             );

@@ -177,6 +177,13 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
         }
         jmp::EXIT => exit(cx, pc, st),
         jmp::CALL => call(cx, pc, st, i),
+        // may_goto: the jump (the budget ran out) or one more iteration.
+        0xe0 if !is32 => {
+            let t = (pc as i64 + 1 + i.off as i64) as usize;
+            let mut more = st.clone();
+            more.may_goto_depth += 1;
+            Ok(Next::Branch((t, st.clone()), (pc + 1, more)))
+        }
         op => {
             let target = (pc as i64 + 1 + i.off as i64) as usize;
             let a = cx.read_reg(pc, st, i.dst)?;
@@ -242,10 +249,19 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                 }
                 (Reg::Ptr(pa), Reg::Ptr(pb)) if !is32 => {
                     // Packet bounds: pkt (+K) vs pkt_end.
-                    let pkt = |k: Kind| matches!(k, Kind::Pkt | Kind::PktMeta);
-                    let (pk, swapped) = if pkt(pa.kind) && pb.kind == Kind::PktEnd {
+                    // Packet bounds: pkt (+K) vs pkt_end, and pkt_meta (+K) vs the unmoved
+                    // start of the packet (the kernel's try_match_pkt_pointers); pkt_meta vs
+                    // pkt_end bounds nothing.
+                    let bounds = |a: &Ptr, b: &Ptr| {
+                        a.kind == Kind::Pkt && b.kind == Kind::PktEnd
+                            || a.kind == Kind::PktMeta
+                                && b.kind == Kind::Pkt
+                                && b.off == 0
+                                && b.var.value() == Some(0)
+                    };
+                    let (pk, swapped) = if bounds(&pa, &pb) {
                         (Some(pa), false)
-                    } else if pa.kind == Kind::PktEnd && pkt(pb.kind) {
+                    } else if bounds(&pb, &pa) {
                         (Some(pb), true)
                     } else {
                         (None, false)
@@ -274,12 +290,23 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                         jmp::JLE => (true, false), // pk <= end taken
                         _ => (false, false),
                     };
+                    // `pk < end` (and `!(pk >= end)`) proves one byte more than `pk <= end`
+                    // (the kernel's range_right_open).
+                    let open = matches!(op, jmp::JLT | jmp::JGE);
                     let range = if pk.var.is_const() {
                         pk.off + pk.var.t.value as i64
                     } else {
                         pk.off
-                    };
+                    } + i64::from(open);
+                    // A pointer beyond the largest packet (MAX_PACKET_OFF) or before its
+                    // start proves nothing (the kernel's find_good_pkt_pointers).
+                    let proves = pk.off >= 0
+                        && !(pk.off == 0 && open)
+                        && pk.var.umax.saturating_add(pk.off as u64) <= 0xffff;
                     let mark = |mut s: State| -> State {
+                        if !proves {
+                            return s;
+                        }
                         Ctx::for_id(&mut s, pk.id, &mut |r| {
                             if let Reg::Ptr(q) = r {
                                 q.range = q.range.max(range);

@@ -11,6 +11,30 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         e.hint = Some("return a value: set r0 before exit".into());
         e
     })?;
+    if let Some((lo, hi)) = st.cur().callback {
+        match r0 {
+            Reg::Scalar(s) if s.smin >= lo && s.smax <= hi => {}
+            _ => {
+                return rej(
+                    pc,
+                    Class::Return,
+                    format!(
+                    "At callback return the register R0 has {} should have been in [{lo}, {hi}]",
+                    fmt_reg(&r0, maps)
+                ),
+                    Some(format!(
+                        "a callback of this helper returns {lo} (go on) or {hi} (stop)"
+                    )),
+                    st,
+                    maps,
+                )
+            }
+        }
+        // Back to the helper's call: it may call the callback again, or return.
+        let callee = st.frames.pop().expect("a callback has a caller");
+        st.cur_mut().cb_depth += 1;
+        return Ok(Next::Goto(callee.callsite));
+    }
     if st.frames.len() > 1 {
         if let Reg::Ptr(Ptr {
             kind: Kind::Stack(f),
@@ -41,6 +65,7 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         ptype::CGROUP_SKB | ptype::CGROUP_SOCK | ptype::CGROUP_DEVICE | ptype::CGROUP_SYSCTL => {
             Some((0, 1))
         }
+        CGROUP_SOCK_ADDR => Some(sock_addr_return_range(cx.section)),
         _ => None,
     };
     if let Some((lo, hi)) = range {
@@ -64,6 +89,26 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         }
     }
     Ok(Next::End)
+}
+
+/// The return values a cgroup sock_addr program may give, by its hook (check_return_code):
+/// recvmsg, getpeername and getsockname hooks 1, bind hooks 0 to 3, the others 0 or 1. An
+/// unknown hook gets the intersection, 1.
+fn sock_addr_return_range(section: Option<&str>) -> (i64, i64) {
+    let hook = section
+        .map(|s| s.strip_prefix('?').unwrap_or(s))
+        .and_then(|s| s.strip_prefix("cgroup/"))
+        .unwrap_or("");
+    let one = ["recvmsg", "getpeername", "getsockname"];
+    if one.iter().any(|h| hook.starts_with(h)) {
+        (1, 1)
+    } else if hook == "bind4" || hook == "bind6" {
+        (0, 3)
+    } else if ["connect", "sendmsg"].iter().any(|h| hook.starts_with(h)) {
+        (0, 1)
+    } else {
+        (1, 1)
+    }
 }
 
 pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
@@ -104,6 +149,8 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
                 stack: Stack::new(),
                 callsite: pc,
                 func: target,
+                callback: None,
+                cb_depth: 0,
             });
             let _ = &cx.funcs;
             Ok(Next::Goto(target))
@@ -198,6 +245,38 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         }
         helper_arg(cx, pc, st, p, k, &mut found)?;
     }
+    // A callback: verified as a call from here, with the arguments the helper gives it;
+    // when it returns, the helper may call it again (the walk comes back to this
+    // instruction), or return (this path goes on).
+    let calls_left = match (p.id, st.cur().regs[1]) {
+        (181, Reg::Scalar(n)) => u64::from(st.cur().cb_depth) < n.umax,
+        (164, _) => found.map.is_some_and(|m| {
+            st.cur().cb_depth < maps.get(m as usize).map_or(u32::MAX, |m| m.max_entries)
+        }),
+        _ => true,
+    };
+    let called = match found.callback {
+        Some(t) if calls_left => Some(callback_state(cx, pc, st, p.id, t as usize, found.map)?),
+        _ => None,
+    };
+    st.cur_mut().cb_depth = 0;
+    // Helpers that may move or resize the packet (the kernel's
+    // bpf_helper_changes_pkt_data) make every packet pointer, in every frame, unusable.
+    if CHANGES_PKT_DATA.contains(&p.id) {
+        for fr in st.frames.iter_mut() {
+            let pkt = |r: &Reg| matches!(r, Reg::Ptr(q) if matches!(q.kind, Kind::Pkt | Kind::PktEnd | Kind::PktMeta));
+            for r in fr.regs.iter_mut() {
+                if pkt(r) {
+                    *r = Reg::unknown();
+                }
+            }
+            for s in fr.stack.spills.iter_mut().flatten() {
+                if pkt(s) {
+                    *s = Reg::unknown();
+                }
+            }
+        }
+    }
     // Effects: R1-R5 clobbered, R0 the result.
     if let Some(rid) = found.release_id {
         Ctx::for_id(st, rid, &mut |r| *r = Reg::unknown());
@@ -232,7 +311,93 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             })
         }
     };
+    if let Some(cb) = called {
+        return Ok(Next::Branch((pc + 1, st.clone()), (cb.func_start(), cb)));
+    }
     Ok(Next::Goto(pc + 1))
+}
+
+/// The state at the start of the callback `target` of helper `id` called at `pc`: a new
+/// frame whose registers are what the kernel passes (`set_loop_callback_state`,
+/// `set_map_elem_callback_state`), whose R0 must end in [0, 1].
+fn callback_state(
+    cx: &mut Ctx<'_>,
+    pc: usize,
+    st: &State,
+    id: i32,
+    target: usize,
+    map: Option<u32>,
+) -> Res<State> {
+    let maps = cx.input.maps;
+    if st.frames.len() >= MAX_FRAMES {
+        return rej(
+            pc,
+            Class::Bounds,
+            format!(
+                "the call stack of {} frames is too deep",
+                st.frames.len() + 1
+            ),
+            None,
+            st,
+            maps,
+        );
+    }
+    let caller = st.cur().regs;
+    let depth = st.frames.len() as u8;
+    let mut regs = [Reg::Uninit; 11];
+    let ptr = |kind| {
+        Reg::Ptr(Ptr {
+            kind,
+            off: 0,
+            var: Scalar::konst(0),
+            id: 0,
+            nullable: false,
+            range: 0,
+        })
+    };
+    match (id, map) {
+        // bpf_loop(nr, cb, ctx, flags): cb(u64 index, void *ctx).
+        (181, _) => {
+            regs[1] = Reg::unknown();
+            regs[2] = caller[3];
+        }
+        // bpf_for_each_map_elem(map, cb, ctx, flags): cb(map, key, value, ctx).
+        (164, Some(m)) => {
+            regs[1] = caller[1];
+            regs[2] = ptr(Kind::MapKey(m));
+            regs[3] = ptr(Kind::MapValue(m));
+            regs[4] = caller[3];
+        }
+        // Timers' and other helpers' callbacks (asynchronous, or with other arguments).
+        _ => {
+            return rej(
+                pc,
+                Class::Unsupported,
+                format!("the callback of helper #{id} is not modelled"),
+                None,
+                st,
+                maps,
+            )
+        }
+    }
+    regs[10] = fp(depth);
+    let mut cb = st.clone();
+    cb.frames.push(Frame {
+        regs,
+        stack: Stack::new(),
+        callsite: pc,
+        func: target,
+        callback: Some((0, 1)),
+        cb_depth: 0,
+    });
+    Ok(cb)
+}
+
+impl State {
+    /// The first instruction of the current frame's function.
+    fn func_start(&self) -> usize {
+        self.cur().func
+    }
 }
 
 /// What the arguments of one helper call established for the arguments after them and
@@ -242,6 +407,8 @@ struct HelperArgs {
     map: Option<u32>,
     alloc_size: Option<u64>,
     release_id: Option<u32>,
+    /// The callback's first instruction.
+    callback: Option<u32>,
 }
 
 /// Check argument `k` (in R`k+1`) of helper `p` against its declared type.
@@ -282,11 +449,8 @@ fn helper_arg(
     };
     match arg {
         Arg::None | Arg::Anything | Arg::Other(_) => {}
-        Arg::Scalar => {
-            if !matches!(v, Reg::Scalar(_)) {
-                return want("scalar", st);
-            }
-        }
+        // The kernel's ARG_ANYTHING: a privileged loader may pass a pointer as a number.
+        Arg::Scalar => {}
         Arg::ConstMapPtr => match v {
             Reg::Ptr(Ptr {
                 kind: Kind::MapPtr(m),
@@ -337,16 +501,23 @@ fn helper_arg(
             }) => {}
             _ => return want("ctx", st),
         },
-        Arg::Func | Arg::StackOrNull => {
-            return rej(
-                pc,
-                Class::Unsupported,
-                format!("bpf_{}#{}: callbacks are not modelled", p.name, p.id),
-                None,
-                st,
-                maps,
-            )
-        }
+        Arg::Func => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::Func(t),
+                off: 0,
+                ..
+            }) => found.callback = Some(t),
+            _ => return want("func", st),
+        },
+        Arg::StackOrNull => match v {
+            Reg::Ptr(Ptr {
+                kind: Kind::Stack(_),
+                nullable: false,
+                ..
+            }) => {}
+            Reg::Scalar(s) if s.value() == Some(0) => {}
+            _ => return want("fp or NULL", st),
+        },
         Arg::ConstAllocSize => match v {
             Reg::Scalar(s) if s.is_const() => found.alloc_size = s.value(),
             _ => return want("a constant size", st),
@@ -437,13 +608,8 @@ fn mem_and_size_arg(
             maps,
         );
     }
-    if ss.umax == 0 {
-        if let Reg::Scalar(s) = v {
-            if s.value() == Some(0) {
-                return Ok(());
-            }
-        }
-    }
+    // (NULL with a zero size is only for the kernel's ARG_PTR_TO_MEM_OR_NULL arguments,
+    // none of which is modelled: a NULL here is refused below.)
     check_mem_arg(
         cx,
         pc,
@@ -456,6 +622,26 @@ fn mem_and_size_arg(
     )?;
     Ok(())
 }
+
+/// Helpers after which packet pointers must be checked again.
+const CHANGES_PKT_DATA: &[i32] = &[
+    9, 10, 11, 12, 13, 18, 19, 31, 38, 39, 43, 44, 50, 54, 63, 65, 73, 74, 75, 76, 90, 91, 143,
+];
+
+/// Helpers whose memory arguments may point into the packet (`pkt_access` in their
+/// kernel prototypes).
+const PKT_ACCESS: &[&str] = &[
+    "map_lookup_elem",
+    "map_update_elem",
+    "map_delete_elem",
+    "map_push_elem",
+    "csum_diff",
+    "sk_lookup_tcp",
+    "sk_lookup_udp",
+    "skc_lookup_tcp",
+    "tcp_check_syncookie",
+    "tcp_gen_syncookie",
+];
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn check_mem_arg(
@@ -509,7 +695,34 @@ pub(super) fn check_mem_arg(
                     maps,
                 );
             }
+            // Only some helpers may read or write the packet (the kernel's `pkt_access`).
+            if matches!(p.kind, Kind::Pkt | Kind::PktMeta) && !PKT_ACCESS.contains(&name) {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    format!(
+                        "helper access to the packet is not allowed (argument R{r} of bpf_{name})"
+                    ),
+                    Some("copy the bytes to the stack first".into()),
+                    st,
+                    maps,
+                );
+            }
             if size == 0 {
+                if let Kind::Stack(_) = p.kind {
+                    let lo = p.off as i128 + p.var.smin as i128;
+                    let hi = p.off as i128 + p.var.smax as i128;
+                    if lo < -(STACK as i128) || hi > 0 {
+                        return rej(
+                            pc,
+                            Class::Bounds,
+                            format!("invalid variable-offset indirect access to stack R{r} var_off={} size=0: [{lo}, {hi}] leaves the stack", p.var),
+                            None,
+                            st,
+                            maps,
+                        );
+                    }
+                }
                 return Ok(());
             }
             // Check the whole range as one access of `size` bytes (byte-wise for stack).

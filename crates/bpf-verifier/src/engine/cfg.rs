@@ -4,7 +4,10 @@ use super::*;
 
 /// Check the control-flow graph; returns the function starts.
 pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
-    let empty = State { frames: vec![] };
+    let empty = State {
+        frames: vec![],
+        may_goto_depth: 0,
+    };
     let r = |pc: usize, msg: String| -> Res<Vec<usize>> {
         Err(Rejection {
             pc,
@@ -51,7 +54,7 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
                 });
             }
         }
-        if !kernel.may_goto() && i.code == class::JMP | 0xe0 {
+        if !kernel.may_goto() && is_may_goto(&i) {
             return Err(Rejection {
                 pc,
                 class: Class::Cfg,
@@ -60,7 +63,7 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
                 regs: String::new(),
             });
         }
-        if !is_valid(insns, pc) {
+        if !is_valid(insns, pc) && !is_may_goto(&i) {
             if i.is_lddw() && pc + 1 >= n {
                 return r(pc, "invalid lddw: its second slot is missing".into());
             }
@@ -74,6 +77,17 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
         }
         if i.is_lddw() {
             second[pc + 1] = true;
+            if i.src == pseudo::FUNC {
+                // `lddw rX, func`: the target is a function (a callback) of its own.
+                let t = pc as i64 + 1 + i.imm as i64;
+                if t < 0 || t as usize >= n {
+                    return r(
+                        pc,
+                        format!("function reference to insn {t}, outside the program of {n} instructions"),
+                    );
+                }
+                funcs.push(t as usize);
+            }
             pc += 2;
             continue;
         }
@@ -127,6 +141,9 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
         let i = insns[pc];
         if i.is_lddw() {
             seen[pc + 1] = true;
+            if i.src == pseudo::FUNC {
+                work.push((pc as i64 + 1 + i.imm as i64) as usize);
+            }
             work.push(pc + 2);
             continue;
         }
@@ -172,6 +189,65 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
     if let Some(pc) = seen.iter().position(|s| !s) {
         return r(pc, format!("unreachable insn {pc}"));
     }
+    // The call graph (calls and callbacks), as the kernel's check_max_stack_depth walks it:
+    // recursion, or a chain of more than 8 frames, is refused.
+    let callees = |fi: usize| -> Vec<usize> {
+        let end = funcs.get(fi + 1).copied().unwrap_or(n);
+        (funcs[fi]..end)
+            .filter(|&pc| {
+                let i = insns[pc];
+                !second[pc]
+                    && (i.is_call() && i.src == pseudo::CALL_LOCAL && !i.is_reg_src()
+                        || i.is_lddw() && i.src == pseudo::FUNC)
+            })
+            .filter_map(|pc| {
+                let t = (pc as i64 + 1 + insns[pc].imm as i64) as usize;
+                funcs.iter().position(|&f| f == t)
+            })
+            .collect()
+    };
+    // Longest chain of frames from each function; `None` while on the walk's path.
+    let mut frames: Vec<Option<Option<usize>>> = vec![None; funcs.len()];
+    let mut stack: Vec<(usize, Vec<usize>, usize)> = vec![(0, callees(0), 1)];
+    frames[0] = Some(None);
+    while let Some((f, rest, best)) = stack.last_mut() {
+        let f = *f;
+        match rest.pop() {
+            Some(c) => match frames[c] {
+                Some(Some(d)) => *best = (*best).max(d + 1),
+                Some(None) => {
+                    return r(
+                        funcs[c],
+                        format!(
+                            "the call stack of {} frames is too deep ! (a recursive call)",
+                            MAX_FRAMES
+                        ),
+                    )
+                }
+                None => {
+                    if stack.len() >= MAX_FRAMES {
+                        return r(
+                            funcs[c],
+                            format!("the call stack of {} frames is too deep !", stack.len() + 1),
+                        );
+                    }
+                    frames[c] = Some(None);
+                    stack.push((c, callees(c), 1));
+                }
+            },
+            None => {
+                let d = *best;
+                frames[f] = Some(Some(d));
+                stack.pop();
+                if let Some((_, _, b)) = stack.last_mut() {
+                    *b = (*b).max(d + 1);
+                }
+                if stack.is_empty() && d > MAX_FRAMES {
+                    return r(0, format!("the call stack of {d} frames is too deep !"));
+                }
+            }
+        }
+    }
     Ok(funcs)
 }
 
@@ -188,6 +264,11 @@ pub(super) fn prune_points(insns: &[Insn]) -> Vec<bool> {
         }
         if i.is_call() {
             p[pc + 1] = true;
+        }
+        // A helper that calls back is a loop head: the callback returns to it; so is
+        // `may_goto`.
+        if calls_back(i) || is_may_goto(i) {
+            p[pc] = true;
         }
     }
     p
@@ -216,4 +297,15 @@ pub(super) fn cpu_v4_only(i: &Insn) -> Option<&'static str> {
         return Some("a 32-bit unconditional jump (gotol)");
     }
     None
+}
+
+/// `may_goto off` (`BPF_JMP | BPF_JCOND`, source 0): a jump taken when the kernel's
+/// per-program loop budget runs out, so either way may be taken.
+pub(super) fn is_may_goto(i: &Insn) -> bool {
+    i.code == class::JMP | 0xe0 && i.src == 0 && i.dst == 0 && i.imm == 0
+}
+
+/// Helpers whose callback the engine verifies: `bpf_for_each_map_elem` and `bpf_loop`.
+pub(super) fn calls_back(i: &Insn) -> bool {
+    i.is_call() && !i.is_reg_src() && i.src == 0 && matches!(i.imm, 164 | 181)
 }

@@ -9,7 +9,28 @@ pub(super) fn load(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
     let d = i.dst;
     let s = i.src;
     let size = size_bytes(i.code);
+    if d == 10 {
+        return rej(
+            pc,
+            Class::Pointer,
+            "frame pointer is read only".to_string(),
+            None,
+            st,
+            cx.input.maps,
+        );
+    }
     let v = cx.access(pc, st, s, i.off, size, None, false)?;
+    if i.mode() == mem::MEMSX && matches!(v, Reg::Ptr(_)) {
+        // A sign-extending load of a context field that holds a pointer (data, data_end).
+        return rej(
+            pc,
+            Class::Bounds,
+            format!("invalid bpf_context access off={} size={size}: a sign-extending load of a pointer field", i.off),
+            None,
+            st,
+            cx.input.maps,
+        );
+    }
     let v = match v {
         Reg::Ptr(p) if size == 8 => Reg::Ptr(p),
         Reg::Scalar(sc) if size == 8 => Reg::Scalar(sc),
@@ -52,22 +73,12 @@ pub(super) fn load(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
 
 /// `ST`/`STX`: a store of an immediate or a register, including atomic operations.
 pub(super) fn store(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
-    let maps = cx.input.maps;
     let d = i.dst;
     let s = i.src;
     let size = size_bytes(i.code);
     if i.mode() == mem::ATOMIC {
-        let sv = cx.read_reg(pc, st, s)?;
-        if let Reg::Ptr(_) = sv {
-            return rej(
-                pc,
-                Class::Pointer,
-                format!("R{s} leaks addr into mem"),
-                None,
-                st,
-                maps,
-            );
-        }
+        // A pointer operand leaks its value, which a privileged loader may.
+        cx.read_reg(pc, st, s)?;
         if i.imm == atomic::CMPXCHG {
             cx.read_reg(pc, st, 0)?;
         }
@@ -89,32 +100,9 @@ pub(super) fn store(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res
     } else {
         cx.read_reg(pc, st, s)?
     };
-    // Storing a pointer into anything but the stack leaks it (allowed for root only
-    // into map values? The kernel forbids pointer stores into ctx/packet.)
-    if let Reg::Ptr(_) = v {
-        if let Reg::Ptr(dp) = cx.read_reg(pc, st, d)? {
-            if !matches!(dp.kind, Kind::Stack(_)) && size != 8 {
-                return rej(
-                    pc,
-                    Class::Pointer,
-                    format!("R{s} partial store of a pointer"),
-                    None,
-                    st,
-                    maps,
-                );
-            }
-            if matches!(dp.kind, Kind::Ctx | Kind::Pkt | Kind::PktMeta) {
-                return rej(
-                    pc,
-                    Class::Pointer,
-                    format!("R{s} leaks addr into ctx/packet"),
-                    None,
-                    st,
-                    maps,
-                );
-            }
-        }
-    }
+    // Storing a pointer anywhere but the stack leaks its value: allowed to a privileged
+    // loader (the kernel's is_pointer_value() is false with allow_ptr_leaks), at any size;
+    // what is stored is then a number. Spills to the stack are checked in `memory`.
     let stored = if size < 8 {
         match v {
             Reg::Scalar(sc) if sc.umax < (1u64 << (size * 8)) => v,
@@ -145,6 +133,18 @@ pub(super) fn ld(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Ne
             pc,
             Class::Helper,
             "BPF_LD_[ABS|IND] instructions not allowed for this program type".to_string(),
+            None,
+            st,
+            maps,
+        );
+    }
+    if st.frames.len() > 1 {
+        // The kernel needs the function's BTF (an `int` return) and lets a failing load
+        // leave the subprogram early: not modelled, so refused.
+        return rej(
+            pc,
+            Class::Unsupported,
+            "BPF_LD_[ABS|IND] in a subprogram is not modelled".to_string(),
             None,
             st,
             maps,
@@ -256,11 +256,19 @@ fn lddw(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
                 range: 0,
             })
         }
+        pseudo::FUNC => Reg::Ptr(Ptr {
+            kind: Kind::Func((pc as i64 + 1 + i.imm as i64) as u32),
+            off: 0,
+            var: Scalar::konst(0),
+            id: 0,
+            nullable: false,
+            range: 0,
+        }),
         other => {
             return rej(
                 pc,
                 Class::Unsupported,
-                format!("lddw pseudo source {other} (BTF ids, functions) is not modelled"),
+                format!("lddw pseudo source {other} (BTF ids) is not modelled"),
                 None,
                 st,
                 maps,

@@ -61,6 +61,45 @@ impl Ctx<'_> {
         let bounds = |what: String, hint: Option<String>, st: &State| -> Res<Reg> {
             rej(pc, Class::Bounds, what, hint, st, maps)
         };
+        // Atomic operations are always checked with strict alignment; everything with
+        // BPF_F_STRICT_ALIGNMENT (packets from NET_IP_ALIGN, 2).
+        let strict = self.strict_alignment
+            && !self.helper_access
+            && !matches!(
+                p.kind,
+                Kind::Stack(_) | Kind::PktEnd | Kind::MapPtr(_) | Kind::Func(_)
+            );
+        if strict && size > 1 && matches!(p.kind, Kind::Pkt | Kind::PktMeta) {
+            let fixed = (2 + p.off + off as i64) as u64;
+            if (fixed.wrapping_add(p.var.t.value) | p.var.t.mask) & (size as u64 - 1) != 0 {
+                return bounds(
+                    format!("misaligned packet access off 2+{}+{}+{off} size {size}", p.var, p.off),
+                    Some(format!("with BPF_F_STRICT_ALIGNMENT, {size}-byte packet accesses are {size}-byte aligned from NET_IP_ALIGN (2)")),
+                    st,
+                );
+            }
+        }
+        if (atomic || strict) && size > 1 && !matches!(p.kind, Kind::Pkt | Kind::PktMeta) {
+            let a = size as u64 - 1;
+            let fixed = (p.off + off as i64) as u64;
+            if (fixed.wrapping_add(p.var.t.value) | p.var.t.mask) & a != 0 {
+                let what = if matches!(p.kind, Kind::MapValue(_)) {
+                    "value"
+                } else {
+                    ""
+                };
+                return bounds(
+                    format!(
+                        "misaligned {what} access off ({}+{}+{}) size {size}",
+                        p.var, p.off, off
+                    ),
+                    Some(format!(
+                        "atomic operations need a {size}-byte aligned address"
+                    )),
+                    st,
+                );
+            }
+        }
         match p.kind {
             Kind::Stack(fr) => self.stack_access(pc, st, reg, (p, fr), off, size, write, atomic),
             Kind::MapValue(m) => {
@@ -100,6 +139,16 @@ impl Ctx<'_> {
                         maps,
                     );
                 }
+                if p.off != 0 {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("dereference of modified ctx ptr R{reg} off={} disallowed", p.off),
+                        Some("use the context pointer unchanged, with the field's offset in the load or store".into()),
+                        st,
+                        maps,
+                    );
+                }
                 let o = p.off + off as i64;
                 self.ctx_access(pc, st, reg, o, size, is_write)
             }
@@ -114,6 +163,38 @@ impl Ctx<'_> {
                 st,
                 maps,
             ),
+            Kind::Func(_) => rej(
+                pc,
+                Class::Pointer,
+                format!("R{reg} invalid mem access 'func': a function is not memory"),
+                None,
+                st,
+                maps,
+            ),
+            Kind::MapKey(m) => {
+                if is_write {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("write to change key R{reg} not allowed"),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                let ks = maps.get(m as usize).map_or(0, |m| m.key_size) as i128;
+                if p.var.smin == i64::MIN || p.var.smax == i64::MAX || lo < 0 || hi > ks {
+                    return bounds(
+                        format!(
+                            "invalid access to map key, key_size={ks} off={} size={size}",
+                            p.off + off as i64
+                        ),
+                        None,
+                        st,
+                    );
+                }
+                Ok(Reg::unknown())
+            }
             Kind::MapPtr(_) => rej(
                 pc,
                 Class::Pointer,
@@ -160,6 +241,13 @@ impl Ctx<'_> {
                     st,
                 );
         }
+        let flags = maps.get(m as usize).map_or(0, |m| m.flags);
+        if flags & 0x80 != 0 && (write.is_some() || atomic) {
+            return rej(pc, Class::Pointer, format!("write into map forbidden, value_size={vs} off={lo} size={size}: the map is read-only for programs (BPF_F_RDONLY_PROG)"), None, st, maps);
+        }
+        if flags & 0x100 != 0 && (write.is_none() || atomic) {
+            return rej(pc, Class::Pointer, format!("read from map forbidden, value_size={vs} off={lo} size={size}: the map is write-only for programs (BPF_F_WRONLY_PROG)"), None, st, maps);
+        }
         if let (None, Some(data)) = (write, maps.get(m as usize).and_then(|m| m.frozen.as_ref())) {
             if p.var.is_const() && !atomic {
                 let o = (lo) as usize;
@@ -205,7 +293,14 @@ impl Ctx<'_> {
                 maps,
             );
         }
-        if is_write && self.input.prog_type == ptype::SOCKET_FILTER {
+        // Direct packet writes: not for socket filters, cgroup skb and the lwt_in/out hooks
+        // (the kernel's may_access_direct_pkt_data).
+        if is_write
+            && matches!(
+                self.input.prog_type,
+                ptype::SOCKET_FILTER | ptype::CGROUP_SKB | LWT_IN | LWT_OUT
+            )
+        {
             return rej(
                 pc,
                 Class::Pointer,
@@ -333,16 +428,48 @@ impl Ctx<'_> {
             return stack_store(stack, (start, end), var, size, atomic, v);
         }
         // Read.
-        if !var && size == 8 && start.is_multiple_of(8) {
+        let spilled = |b: usize| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO;
+        if !var && size == 8 && start.is_multiple_of(8) && stack.narrow[start / 8] == 0 {
             if let Some(r) = stack.spills[start / 8] {
-                if (start..end).all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO)
-                {
+                if (start..end).all(spilled) {
                     return Ok(r);
                 }
             }
         }
+        // A narrow fill from the slot's lowest address of a spilled scalar that fits.
+        if !var && size < 8 && start.is_multiple_of(8) {
+            let slot = start / 8;
+            let spill_size = match stack.narrow[slot] {
+                0 => 8,
+                n => usize::from(n),
+            };
+            if let Some(Reg::Scalar(s)) = stack.spills[slot] {
+                if size <= spill_size && (start..end).all(spilled) && s.umax < 1u64 << (8 * size) {
+                    return Ok(Reg::Scalar(s));
+                }
+            }
+        }
         let all_zero = (start..end).all(|b| stack.bytes[b] == SLOT_ZERO);
-        // A partial read of a spilled pointer is a pointer leak, allowed for root: scalar.
+        // A partial read of a spilled pointer: refused even for root ("invalid size of
+        // register fill").
+        if !var && !self.helper_access {
+            for slot in start / 8..end.div_ceil(8) {
+                let whole = start == slot * 8 && end == slot * 8 + 8;
+                if !whole
+                    && matches!(stack.spills[slot], Some(Reg::Ptr(_)))
+                    && (slot * 8..slot * 8 + 8).all(|b| stack.bytes[b] == SLOT_SPILL)
+                {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        "invalid size of register fill".to_string(),
+                        Some("a spilled pointer can only be read back whole (8 bytes)".into()),
+                        st,
+                        maps,
+                    );
+                }
+            }
+        }
         Ok(if all_zero {
             Reg::konst(0)
         } else {
@@ -365,12 +492,14 @@ fn stack_store(
         for b in start..end {
             stack.bytes[b] = SLOT_MISC;
             stack.spills[b / 8] = None;
+            stack.narrow[b / 8] = 0;
         }
         return Ok(v);
     }
     if size == 8 && start.is_multiple_of(8) && !atomic {
         // Spill of a full register.
         stack.spills[start / 8] = Some(v);
+        stack.narrow[start / 8] = 0;
         for b in start..end {
             stack.bytes[b] = SLOT_SPILL;
         }
@@ -400,9 +529,23 @@ fn stack_store(
                 }
             }
             stack.spills[slot] = None;
+            stack.narrow[slot] = 0;
         }
     }
     let zero = matches!(v, Reg::Scalar(s) if s.value() == Some(0));
+    // A narrow spill of a scalar that fits, at the slot's lowest address: kept, so that a
+    // fill of the same bytes gets it back (the kernel's save_register_state with a size).
+    if let Reg::Scalar(s) = v {
+        if !atomic && start.is_multiple_of(8) && size < 8 && s.umax < 1u64 << (8 * size) {
+            let slot = start / 8;
+            stack.spills[slot] = Some(v);
+            stack.narrow[slot] = size as u8;
+            for b in start..end {
+                stack.bytes[b] = if zero { SLOT_ZERO } else { SLOT_SPILL };
+            }
+            return Ok(v);
+        }
+    }
     for b in start..end {
         stack.bytes[b] = if zero { SLOT_ZERO } else { SLOT_MISC };
     }

@@ -55,6 +55,9 @@ pub struct MapInfo {
     /// Contents of a read-only (frozen) array map such as `.rodata`: loads from it at a
     /// constant offset give constants, as the kernel does for `BPF_F_RDONLY_PROG` maps.
     pub frozen: Option<Vec<u8>>,
+    /// `map_flags`: `BPF_F_RDONLY_PROG` (0x80) and `BPF_F_WRONLY_PROG` (0x100) forbid the
+    /// program's writes and reads of values.
+    pub flags: u32,
 }
 
 impl From<&bpf_insn::object::MapDef> for MapInfo {
@@ -68,6 +71,7 @@ impl From<&bpf_insn::object::MapDef> for MapInfo {
             value_size: m.value_size,
             max_entries: m.max_entries,
             frozen: if m.readonly { m.data.clone() } else { None },
+            flags: m.flags,
         }
     }
 }
@@ -99,6 +103,13 @@ pub struct Input<'a> {
 #[derive(Debug, Clone)]
 pub struct Options {
     pub complexity_limit: u64,
+    /// `BPF_F_STRICT_ALIGNMENT`: every access aligned to its size (packet accesses with
+    /// the kernel's NET_IP_ALIGN of 2), as on machines without efficient unaligned access.
+    pub strict_alignment: bool,
+    /// The program's ELF section (libbpf's `SEC()` name), which gives a cgroup program its
+    /// hook (the kernel's expected attach type): `cgroup/recvmsg4` programs must return 1,
+    /// `cgroup/bind4` ones 0 to 3. Without it, the strictest range of the type applies.
+    pub section: Option<String>,
     /// The kernel whose verifier is modelled (helpers, instructions, nullness rules).
     pub kernel: Kernel,
 }
@@ -108,6 +119,8 @@ impl Options {
     pub fn for_kernel(kernel: Kernel) -> Options {
         Options {
             complexity_limit: kernel.complexity_limit(),
+            strict_alignment: false,
+            section: None,
             kernel,
         }
     }
@@ -138,6 +151,8 @@ struct Ctx<'a> {
     func_depth: HashMap<usize, usize>,
     /// Helper memory arguments are range checks, not loads: no alignment rule.
     helper_access: bool,
+    strict_alignment: bool,
+    section: Option<&'a str>,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -175,7 +190,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             pc: 0,
             class: Class::Unsupported,
             msg: format!("program type {pt} is not modelled by this verifier"),
-            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock (sock_create), cgroup_device, cgroup_sysctl, raw_tracepoint".into()),
+            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock (sock_create), cgroup_sock_addr, cgroup_device, cgroup_sysctl, sk_msg, lwt_in, lwt_out, lwt_xmit, raw_tracepoint".into()),
             regs: String::new(),
         });
     }
@@ -187,6 +202,8 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         funcs: funcs.clone(),
         func_depth: HashMap::new(),
         helper_access: false,
+        strict_alignment: opts.strict_alignment,
+        section: opts.section.as_deref(),
     };
     let mut init = State {
         frames: vec![Frame {
@@ -194,7 +211,10 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             stack: Stack::new(),
             callsite: usize::MAX,
             func: 0,
+            callback: None,
+            cb_depth: 0,
         }],
+        may_goto_depth: 0,
     };
     init.frames[0].regs[1] = Reg::Ptr(Ptr {
         kind: Kind::Ctx,
@@ -239,11 +259,43 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 );
             }
             if prune[pc] {
+                // A helper that calls back is a loop head whose iterations the helper
+                // bounds: a state covered by one still being explored there is done (the
+                // kernel's `calls_callback` rule), and scalars that change from one
+                // iteration to the next are widened so that the iterations converge.
+                let may_goto = is_may_goto(&insns[pc]);
+                let loop_head = calls_back(&insns[pc]);
                 let list = visited.entry(pc).or_default();
+                // The first iterations are followed exactly (a loop of a few calls keeps
+                // its counters), later ones widened.
+                if loop_head && st.cur().cb_depth >= 16 {
+                    if let Some((old, ..)) = list
+                        .iter()
+                        .rev()
+                        .find(|(old, n, ..)| nodes[*n].branches > 0 && !state_covered(old, &st))
+                    {
+                        widen(old, &mut st);
+                    }
+                }
+                // may_goto: another iteration of a state being explored there is done (the
+                // kernel's rule: same state, different may_goto depth); its changing
+                // scalars are widened first.
+                if may_goto {
+                    if let Some((old, ..)) = list.iter().rev().find(|(old, n, ..)| {
+                        nodes[*n].branches > 0
+                            && old.may_goto_depth < st.may_goto_depth
+                            && !state_covered(old, &st)
+                    }) {
+                        widen(old, &mut st);
+                    }
+                }
                 let mut pruned = false;
                 for (old, n, hits, misses) in list.iter_mut() {
                     if state_covered(old, &st) {
-                        if nodes[*n].branches == 0 {
+                        if nodes[*n].branches == 0
+                            || loop_head
+                            || may_goto && old.may_goto_depth != st.may_goto_depth
+                        {
                             *hits += 1;
                             pruned = true;
                             break;
@@ -284,7 +336,10 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // Nor is a state stored within 20 jumps and 100 instructions of the last one
                 // (the kernel's rule): in a long loop, a state per iteration costs more
                 // comparisons than it saves.
-                let recent = jumps - last_jumps < 20 && processed - last_insns < 100;
+                let recent = !loop_head
+                    && !may_goto
+                    && jumps - last_jumps < 20
+                    && processed - last_insns < 100;
                 if list.len() < 64 && !recent {
                     nodes.push(Node {
                         parent: node,

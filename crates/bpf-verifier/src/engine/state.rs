@@ -17,6 +17,10 @@ pub(super) enum Kind {
     PktMeta,
     /// Ring-buffer record of the given size.
     Mem(u32),
+    /// A function of the program (`lddw rX, func`): its first instruction.
+    Func(u32),
+    /// The key of map `m`, as `bpf_for_each_map_elem` gives it to its callback (read-only).
+    MapKey(u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,6 +60,9 @@ pub(super) const SLOT_SPILL: u8 = 3;
 pub(super) struct Stack {
     pub(super) bytes: Vec<u8>,
     pub(super) spills: Vec<Option<Reg>>,
+    /// Per slot: the size of a narrow scalar spill (1, 2 or 4 bytes at the slot's lowest
+    /// address, as the kernel saves them); 0 for a full one.
+    pub(super) narrow: Vec<u8>,
     /// Lowest offset (from the frame top) written or read: the frame's depth.
     pub(super) depth: usize,
 }
@@ -65,6 +72,7 @@ impl Stack {
         Stack {
             bytes: vec![SLOT_INVALID; STACK],
             spills: vec![None; STACK / 8],
+            narrow: vec![0; STACK / 8],
             depth: 0,
         }
     }
@@ -78,11 +86,19 @@ pub(super) struct Frame {
     pub(super) callsite: usize,
     /// First instruction of the function.
     pub(super) func: usize,
+    /// A callback called by a helper (`bpf_loop`, ...): the range its R0 must be in.
+    pub(super) callback: Option<(i64, i64)>,
+    /// Calls of a callback that returned to this frame since its helper call began (the
+    /// kernel's `callback_depth`): the helper calls it at most its count (`bpf_loop`'s
+    /// `nr_loops`, the map's `max_entries`) times.
+    pub(super) cb_depth: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct State {
     pub(super) frames: Vec<Frame>,
+    /// `may_goto` iterations taken on this path (the kernel's `may_goto_depth`).
+    pub(super) may_goto_depth: u32,
 }
 
 impl State {
@@ -115,6 +131,11 @@ pub(super) fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
                 Kind::PktEnd => "pkt_end".into(),
                 Kind::PktMeta => "pkt_meta".into(),
                 Kind::Mem(n) => format!("mem({n})"),
+                Kind::Func(t) => format!("func(insn {t})"),
+                Kind::MapKey(m) => format!(
+                    "map_key({})",
+                    maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")
+                ),
             };
             let mut s = k;
             if p.nullable {
@@ -166,7 +187,8 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
         return false;
     }
     for (fo, fnw) in old.frames.iter().zip(&new.frames) {
-        if fo.callsite != fnw.callsite {
+        // An old state with fewer callback calls left does not cover a new one.
+        if fo.callsite != fnw.callsite || fo.cb_depth > fnw.cb_depth {
             return false;
         }
         for (a, b) in fo.regs.iter().zip(&fnw.regs) {
@@ -200,7 +222,10 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
                 }
             }
         }
-        for (a, b) in fo.stack.spills.iter().zip(&fnw.stack.spills) {
+        for (k, (a, b)) in fo.stack.spills.iter().zip(&fnw.stack.spills).enumerate() {
+            if a.is_some() && fo.stack.narrow[k] != fnw.stack.narrow[k] {
+                return false;
+            }
             if let (Some(a), Some(b)) = (a, b) {
                 if !reg_covered(a, b) {
                     return false;
@@ -209,6 +234,42 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
         }
     }
     true
+}
+
+/// Widening at a loop head (a helper that calls back): every scalar of `new` that differs
+/// from the same register or spilled slot of `old`, the state of an earlier iteration,
+/// becomes unknown. The result contains `new`, so exploring it instead is sound; it lets
+/// the iterations converge (the kernel widens its imprecise scalars the same way).
+pub(super) fn widen(old: &State, new: &mut State) {
+    if old.frames.len() != new.frames.len() {
+        return;
+    }
+    for (fo, fnw) in old.frames.iter().zip(new.frames.iter_mut()) {
+        if fo.callsite != fnw.callsite {
+            return;
+        }
+        for (a, b) in fo.regs.iter().zip(fnw.regs.iter_mut()) {
+            if let (Reg::Scalar(x), Reg::Scalar(y)) = (a, &b) {
+                if x != y {
+                    *b = Reg::unknown();
+                }
+            }
+        }
+        for k in 0..fnw.stack.spills.len() {
+            if let (Some(Reg::Scalar(x)), Some(Reg::Scalar(y))) =
+                (fo.stack.spills[k], fnw.stack.spills[k])
+            {
+                if x != y {
+                    fnw.stack.spills[k] = Some(Reg::unknown());
+                    for b in &mut fnw.stack.bytes[k * 8..k * 8 + 8] {
+                        if *b == SLOT_ZERO {
+                            *b = SLOT_SPILL;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub(super) fn fp(frame: u8) -> Reg {

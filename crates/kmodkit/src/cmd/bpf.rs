@@ -8,6 +8,9 @@ use anyhow::{anyhow, Context};
 
 use super::{clap_exit, usage, Exit, Outcome};
 
+#[path = "bpf_selftests.rs"]
+mod selftests;
+pub(crate) use selftests::SelftestsArgs;
 #[path = "bpf_target.rs"]
 mod target;
 
@@ -24,6 +27,7 @@ commands:
   run FILE [--prog NAME] [--data FILE] [--repeat N] [--json]   run a program in the interpreter
   conformance FILE.data|DIR...    run bpf_conformance test vectors through the interpreter
   load OBJ [--attach] [--btf FILE] [--dump-maps] [-- CMD...]   load (and attach) an object in the kernel
+  selftests DIR|OBJ... [--btf FILE] [-v] [--json]   compare the verifier with the kernel's verifier tests
 ";
 
 pub fn main(_name: &str, args: Vec<OsString>) -> Outcome {
@@ -40,6 +44,7 @@ pub fn main(_name: &str, args: Vec<OsString>) -> Outcome {
         "disasm" => disasm(rest),
         "load" => load(rest),
         "probe-helpers" => probe_helpers(rest),
+        "selftests" => selftests::selftests(rest),
         "-h" | "--help" | "help" => {
             print!("{USAGE}");
             Ok(ExitCode::SUCCESS)
@@ -416,6 +421,11 @@ fn verify(args: Vec<OsString>) -> Outcome {
             maps: &infos,
         };
         let start = std::time::Instant::now();
+        // The section names a cgroup program's hook (its return values).
+        let opts = bpf_verifier::Options {
+            section: Some(p.section.clone()),
+            ..opts.clone()
+        };
         let res = bpf_verifier::verify(&input, &opts);
         let us = start.elapsed().as_micros();
         let live = if a.live {
@@ -642,7 +652,11 @@ fn run(args: Vec<OsString>) -> Outcome {
             prog_type: pt,
             maps: &infos,
         };
-        if let Err(r) = bpf_verifier::verify(&input, &bpf_verifier::Options::default()) {
+        let opts = bpf_verifier::Options {
+            section: Some(p.section.clone()),
+            ..Default::default()
+        };
+        if let Err(r) = bpf_verifier::verify(&input, &opts) {
             let hint = r.hint.as_ref().map(|h| format!("\n  hint: {h}"));
             return Err(anyhow!(
                 "{}: the verifier rejects `{}`: {r}{}",

@@ -563,7 +563,8 @@ timeout, 125 for harness failures, 2 for usage.",
                 .subcommand(super::bpf::VerifyArgs::command().name("verify"))
                 .subcommand(super::bpf::RunArgs::command().name("run"))
                 .subcommand(super::bpf::ConformanceArgs::command().name("conformance"))
-                .subcommand(super::bpf::ProbeArgs::command().name("probe-helpers")),
+                .subcommand(super::bpf::ProbeArgs::command().name("probe-helpers"))
+                .subcommand(super::bpf::SelftestsArgs::command().name("selftests")),
             "asm takes LLVM's eBPF assembly syntax (and ubpf's with --ubpf); disasm prints \
 objects exactly as llvm-objdump -d; verify is a user-space verifier with source-line \
 diagnostics that judges as the --target kernel's verifier (a release, image or .deb; \

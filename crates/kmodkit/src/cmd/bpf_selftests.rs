@@ -1,0 +1,236 @@
+//! `kmodkit bpf selftests DIR|FILE...`: the kernel's verifier tests (objects built by
+//! `scripts/verifier-selftests`) through our verifier, compared with their annotations
+//! (`bpf_verifier::selftests`); this file only finds the objects and prints.
+//!
+//! A subcommand rather than a test-only binary: the comparison is how a user (or CI) checks
+//! this verifier against a kernel's own suite, and the integration test reads its `--json`.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use bpf_verifier::selftests::{self, Outcome};
+
+use super::{parse, Outcome as CmdOutcome};
+
+#[derive(clap::Parser)]
+#[command(
+    name = "kmodkit bpf selftests",
+    about = "Compare the verifier with the kernel's own verifier tests (verifier_*.o built by scripts/verifier-selftests)"
+)]
+pub(crate) struct SelftestsArgs {
+    /// Objects, or directories whose *.o files are run.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// BTF of the tested kernel (raw, as /sys/kernel/btf/vmlinux), for CO-RE relocations.
+    #[arg(long)]
+    btf: Option<PathBuf>,
+    /// One line per program.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Machine-readable output: one record per program.
+    #[arg(long)]
+    json: bool,
+    /// The kernel whose verifier judges (as `bpf verify --target`); default 6.12, the
+    /// release of Debian's linux-source the selftests come from.
+    #[arg(long, value_name = "KERNEL", default_value = "6.12")]
+    target: std::ffi::OsString,
+}
+
+/// A disagreement's reason, grouped: the class and the message with numbers and names of
+/// registers made generic.
+fn reason_key(r: &bpf_verifier::Rejection) -> String {
+    let mut out = String::new();
+    let mut last_digit = false;
+    for c in r.msg.chars() {
+        if c.is_ascii_digit() {
+            if !last_digit {
+                out.push('N');
+            }
+            last_digit = true;
+        } else {
+            last_digit = false;
+            out.push(c);
+        }
+    }
+    let short: String = out.chars().take(90).collect();
+    format!("{:?}: {short}", r.class)
+}
+
+pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
+    let a: SelftestsArgs = match parse("kmodkit bpf selftests", args) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
+    };
+    let mut files = Vec::new();
+    for p in &a.paths {
+        if p.is_dir() {
+            let rd = std::fs::read_dir(p).with_context(|| p.display().to_string())?;
+            let mut v: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "o"))
+                .collect();
+            v.sort();
+            files.extend(v);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let target = match &a.btf {
+        Some(p) => {
+            let raw = std::fs::read(p).with_context(|| p.display().to_string())?;
+            Some(btf::Btf::parse(&raw).with_context(|| p.display().to_string())?)
+        }
+        None => None,
+    };
+    let kernel = super::target::resolve(Some(&a.target))
+        .map_err(|e| super::usage(format!("kmodkit bpf selftests: --target: {e:#}")))?
+        .kernel;
+    let opts = bpf_verifier::Options::for_kernel(kernel);
+    let mut json = Vec::new();
+    // Per file: programs, skipped, agree, we accept, we reject.
+    let mut rows: Vec<(String, [usize; 5])> = Vec::new();
+    let mut unsound: Vec<String> = Vec::new();
+    let mut strict: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let (mut msg_same, mut msg_differs) = (0usize, 0usize);
+    for f in &files {
+        let name = f
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let bytes = std::fs::read(f).with_context(|| f.display().to_string())?;
+        let results = selftests::run_object(&bytes, target.as_ref(), &opts)
+            .with_context(|| f.display().to_string())?;
+        let mut row = [0usize; 5];
+        for r in &results {
+            row[0] += 1;
+            let label = match &r.spec.description {
+                Some(d) => format!("{name}/{} ({d})", r.spec.program),
+                None => format!("{name}/{}", r.spec.program),
+            };
+            let rej = r.ours.as_ref().and_then(|o| o.as_ref().err());
+            let outcome = match &r.outcome {
+                Outcome::Skipped(_) => {
+                    row[1] += 1;
+                    "skip"
+                }
+                Outcome::Agree { msg_match } => {
+                    row[2] += 1;
+                    match msg_match {
+                        Some(true) => msg_same += 1,
+                        Some(false) => msg_differs += 1,
+                        None => {}
+                    }
+                    "agree"
+                }
+                Outcome::WeAccept => {
+                    row[3] += 1;
+                    let msgs = if r.spec.msgs.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": the kernel says \"{}\"", r.spec.msgs.join("\" ... \""))
+                    };
+                    unsound.push(format!("{label}{msgs}"));
+                    "we-accept"
+                }
+                Outcome::WeReject => {
+                    row[4] += 1;
+                    if let Some(e) = rej {
+                        strict.entry(reason_key(e)).or_default().push(label.clone());
+                    }
+                    "we-reject"
+                }
+            };
+            if a.verbose && !a.json {
+                let ours = match rej {
+                    Some(e) => format!("reject: {e}"),
+                    None if r.ours.is_some() => "accept".to_string(),
+                    None => String::new(),
+                };
+                let why = match &r.outcome {
+                    Outcome::Skipped(w) => w.to_string(),
+                    _ => ours,
+                };
+                println!("{outcome:9} {label}: {why}");
+            }
+            if a.json {
+                json.push(serde_json::json!({
+                    "file": name,
+                    "program": r.spec.program,
+                    "section": r.spec.section,
+                    "description": r.spec.description,
+                    "expect": if r.spec.expect_failure { "failure" } else { "success" },
+                    "expected_msgs": r.spec.msgs,
+                    "flags": r.spec.flags,
+                    "outcome": outcome,
+                    "skip_reason": match &r.outcome { Outcome::Skipped(w) => Some(*w), _ => None },
+                    "accepted": r.ours.as_ref().map(|o| o.is_ok()),
+                    "class": rej.map(|e| format!("{:?}", e.class)),
+                    "message": rej.map(|e| e.msg.clone()),
+                    "insn": rej.map(|e| e.pc),
+                    "msg_match": match &r.outcome { Outcome::Agree { msg_match } => *msg_match, _ => None },
+                }));
+            }
+        }
+        rows.push((name, row));
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut total = [0usize; 5];
+    println!(
+        "{:<44} {:>5} {:>5} {:>6} {:>10} {:>10}",
+        "file", "progs", "skip", "agree", "we-accept", "we-reject"
+    );
+    for (name, row) in &rows {
+        for k in 0..5 {
+            total[k] += row[k];
+        }
+        println!(
+            "{:<44} {:>5} {:>5} {:>6} {:>10} {:>10}",
+            name, row[0], row[1], row[2], row[3], row[4]
+        );
+    }
+    println!(
+        "{:<44} {:>5} {:>5} {:>6} {:>10} {:>10}",
+        "total", total[0], total[1], total[2], total[3], total[4]
+    );
+    let compared = total[2] + total[3] + total[4];
+    if compared > 0 {
+        println!(
+            "agreement: {}/{compared} = {:.1}% of the compared programs ({} skipped)",
+            total[2],
+            100.0 * total[2] as f64 / compared as f64,
+            total[1]
+        );
+    }
+    println!(
+        "rejections with an expected __msg: our message contains it for {msg_same}, differs for {msg_differs}"
+    );
+    if !unsound.is_empty() {
+        println!("\nwe accept, the kernel rejects ({}):", unsound.len());
+        for u in &unsound {
+            println!("  {u}");
+        }
+    }
+    if !strict.is_empty() {
+        println!("\nwe reject, the kernel accepts, by our reason:");
+        let mut by_count: Vec<_> = strict.iter().collect();
+        by_count.sort_by(|x, y| y.1.len().cmp(&x.1.len()).then(x.0.cmp(y.0)));
+        for (reason, progs) in by_count {
+            println!("  {:4}  {reason}", progs.len());
+            if a.verbose {
+                for p in progs {
+                    println!("          {p}");
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,93 @@
+//! The kernel's own verifier tests (Debian's linux-source-6.12,
+//! `tools/testing/selftests/bpf/progs/verifier_*.c`, built by `scripts/verifier-selftests`)
+//! through `kmodkit bpf selftests`: their annotations (`__success`, `__failure`) are the
+//! 6.12 kernel's privileged verdicts.
+//!
+//! What must never regress:
+//! - no program we accept that the kernel rejects, beyond the known list below (each one a
+//!   soundness bug of this verifier, to be fixed and removed from the list);
+//! - the number of programs on which we agree with the kernel.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use testsupport::{kmodkit, output_text, repo_root, skip, Requirement};
+
+/// Programs (`file/program`) this verifier accepts while the kernel rejects them, as of the
+/// last measurement. A new one fails the test; a fixed one is reported (remove it).
+const KNOWN_WE_ACCEPT: &[&str] = &[
+    // A global function is verified by the kernel on its own, from its BTF prototype (here
+    // an `__arg_nullable` pointer, dereferenced unchecked); we verify it inline, with the
+    // caller's (non-NULL) argument.
+    "verifier_global_subprogs/arg_tag_nullable_ptr_fail",
+];
+
+/// Agreeing programs at the last measurement (of 1,354 compared; clang 19.1.7, 6.12.117).
+const MIN_AGREE: usize = 1143;
+
+#[test]
+fn verifier_selftests_agree_with_the_kernel() {
+    let script = repo_root().join("scripts/verifier-selftests");
+    let out = Command::new(&script)
+        .arg("--cached")
+        .output()
+        .expect("run scripts/verifier-selftests");
+    if !out.status.success() {
+        skip(
+            Requirement::Corpus,
+            &format!(
+                "the verifier selftests are not built: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        );
+        return;
+    }
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let objs = format!("{dir}/objs");
+    let btf = format!("{dir}/vmlinux.btf");
+    let run = Command::new(kmodkit())
+        .args(["bpf", "selftests", &objs, "--btf", &btf, "--json"])
+        .output()
+        .expect("run kmodkit");
+    assert!(run.status.success(), "{}", output_text(&run));
+    let v: serde_json::Value =
+        serde_json::from_slice(&run.stdout).unwrap_or_else(|e| panic!("json: {e}"));
+    let records = v.as_array().expect("an array of programs");
+    let count = |o: &str| {
+        records
+            .iter()
+            .filter(|r| r["outcome"].as_str() == Some(o))
+            .count()
+    };
+    let (agree, we_accept, we_reject) = (count("agree"), count("we-accept"), count("we-reject"));
+    eprintln!(
+        "{} programs: {agree} agree, {we_accept} we accept / kernel rejects, {we_reject} we reject / kernel accepts, {} skipped",
+        records.len(),
+        count("skip")
+    );
+    assert!(records.len() > 1000, "too few programs: {}", records.len());
+    let accepted: BTreeSet<String> = records
+        .iter()
+        .filter(|r| r["outcome"].as_str() == Some("we-accept"))
+        .map(|r| {
+            format!(
+                "{}/{}",
+                r["file"].as_str().unwrap_or(""),
+                r["program"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    let known: BTreeSet<String> = KNOWN_WE_ACCEPT.iter().map(|s| s.to_string()).collect();
+    let new: Vec<_> = accepted.difference(&known).collect();
+    assert!(
+        new.is_empty(),
+        "programs the kernel rejects and we now accept (soundness bugs): {new:?}"
+    );
+    for fixed in known.difference(&accepted) {
+        eprintln!("no longer accepted (remove from KNOWN_WE_ACCEPT): {fixed}");
+    }
+    assert!(
+        agree >= MIN_AGREE,
+        "agreement fell: {agree} programs agree, {MIN_AGREE} did"
+    );
+}
