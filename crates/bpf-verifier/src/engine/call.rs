@@ -804,12 +804,25 @@ fn const_key_in_range(st: &State, maps: &[MapInfo]) -> bool {
     let to_top = (start / 8) * 8 + 8 - start;
     let slot = start / 8;
     let whole = &stack.bytes[slot * 8..slot * 8 + 8];
+    let narrow = usize::from(stack.narrow[slot]);
     let key = match stack.spills[slot] {
+        // A narrow spill (`narrow` bytes at the slot's lowest address): the key must span
+        // from within it to its end (spill_size == key_size).
+        Some(Reg::Scalar(s))
+            if narrow > 0
+                && start < slot * 8 + narrow
+                && slot * 8 + narrow - start == key_size
+                && (start..start + key_size)
+                    .all(|b| stack.bytes[b] == SLOT_SPILL || stack.bytes[b] == SLOT_ZERO) =>
+        {
+            s.value()
+        }
         // A spill of all 8 bytes (a spilled 0 is kept as zero bytes here): the kernel's
         // spill_size from the key to the slot's top must be the key's size, and the whole
         // spilled value is the key.
         Some(Reg::Scalar(s))
-            if to_top == key_size
+            if narrow == 0
+                && to_top == key_size
                 && (whole.iter().all(|b| *b == SLOT_SPILL)
                     || s.value() == Some(0) && whole.iter().all(|b| *b == SLOT_ZERO)) =>
         {
