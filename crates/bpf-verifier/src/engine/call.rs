@@ -123,19 +123,7 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
     }
     match i.src {
         pseudo::CALL_LOCAL => {
-            if st.frames.len() >= MAX_FRAMES {
-                return rej(
-                    pc,
-                    Class::Bounds,
-                    format!(
-                        "the call stack of {} frames is too deep",
-                        st.frames.len() + 1
-                    ),
-                    None,
-                    st,
-                    maps,
-                );
-            }
+            check_depth(pc, st, maps)?;
             let target = (pc as i64 + 1 + i.imm as i64) as usize;
             let caller = st.cur().regs;
             let depth = st.frames.len() as u8;
@@ -284,19 +272,7 @@ fn callback_state(
     map: Option<u32>,
 ) -> Res<State> {
     let maps = cx.input.maps;
-    if st.frames.len() >= MAX_FRAMES {
-        return rej(
-            pc,
-            Class::Bounds,
-            format!(
-                "the call stack of {} frames is too deep",
-                st.frames.len() + 1
-            ),
-            None,
-            st,
-            maps,
-        );
-    }
+    check_depth(pc, st, maps)?;
     let caller = st.cur().regs;
     let depth = st.frames.len() as u8;
     let mut regs = [Reg::Uninit; 11];
@@ -711,4 +687,22 @@ pub(super) fn check_mem_arg(
         ),
         Reg::Uninit => rej(pc, Class::Uninit, format!("R{r} !read_ok"), None, st, maps),
     }
+}
+
+/// A call from `pc` may not make the call stack deeper than [`MAX_FRAMES`].
+fn check_depth(pc: usize, st: &State, maps: &[MapInfo]) -> Res<()> {
+    if st.frames.len() >= MAX_FRAMES {
+        return rej(
+            pc,
+            Class::Bounds,
+            format!(
+                "the call stack of {} frames is too deep",
+                st.frames.len() + 1
+            ),
+            None,
+            st,
+            maps,
+        );
+    }
+    Ok(())
 }
