@@ -125,19 +125,7 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
     }
     match i.src {
         pseudo::CALL_LOCAL => {
-            if st.frames.len() >= MAX_FRAMES {
-                return rej(
-                    pc,
-                    Class::Bounds,
-                    format!(
-                        "the call stack of {} frames is too deep",
-                        st.frames.len() + 1
-                    ),
-                    None,
-                    st,
-                    maps,
-                );
-            }
+            check_depth(pc, st, maps)?;
             let target = (pc as i64 + 1 + i.imm as i64) as usize;
             let caller = st.cur().regs;
             let depth = st.frames.len() as u8;
@@ -329,19 +317,7 @@ fn callback_state(
     map: Option<u32>,
 ) -> Res<State> {
     let maps = cx.input.maps;
-    if st.frames.len() >= MAX_FRAMES {
-        return rej(
-            pc,
-            Class::Bounds,
-            format!(
-                "the call stack of {} frames is too deep",
-                st.frames.len() + 1
-            ),
-            None,
-            st,
-            maps,
-        );
-    }
+    check_depth(pc, st, maps)?;
     let caller = st.cur().regs;
     let depth = st.frames.len() as u8;
     let mut regs = [Reg::Uninit; 11];
@@ -763,8 +739,8 @@ pub(super) fn check_mem_arg(
 /// is not NULL). As the kernel's `get_constant_map_key`: the key is on the stack at a
 /// constant offset, and either all its bytes are known zero within one 8-byte slot, or the
 /// slot holds a spilled constant scalar and the key spans from its start to the slot's top
-/// (`spill_size == key_size`). Spills narrower than 8 bytes are not tracked here, so such keys
-/// keep their NULL check (stricter than the kernel, never looser).
+/// (`spill_size == key_size`), or a narrow spill at the slot's lowest address ends where the
+/// key ends.
 fn const_key_in_range(st: &State, maps: &[MapInfo]) -> bool {
     let f = st.cur();
     let Reg::Ptr(Ptr {
@@ -840,4 +816,22 @@ fn const_key_in_range(st: &State, maps: &[MapInfo]) -> bool {
         Option::None => None,
     };
     key.is_some_and(|k| k < mi.max_entries as u64)
+}
+
+/// A call from `pc` may not make the call stack deeper than [`MAX_FRAMES`].
+fn check_depth(pc: usize, st: &State, maps: &[MapInfo]) -> Res<()> {
+    if st.frames.len() >= MAX_FRAMES {
+        return rej(
+            pc,
+            Class::Bounds,
+            format!(
+                "the call stack of {} frames is too deep",
+                st.frames.len() + 1
+            ),
+            None,
+            st,
+            maps,
+        );
+    }
+    Ok(())
 }

@@ -77,18 +77,15 @@ pub(crate) struct ConformanceArgs {
     verbose: bool,
 }
 
-fn conformance(args: Vec<OsString>) -> Outcome {
-    let a: ConformanceArgs = match parse("kmodkit bpf conformance", args) {
-        Ok(a) => a,
-        Err(outcome) => return outcome,
-    };
+/// `paths`, each directory replaced by its files ending in `.EXT`, in name order.
+pub(crate) fn files_in(paths: &[PathBuf], ext: &str) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
-    for p in &a.paths {
+    for p in paths {
         if p.is_dir() {
             let rd = std::fs::read_dir(p).with_context(|| p.display().to_string())?;
             let mut v: Vec<PathBuf> = rd
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "data"))
+                .filter(|p| p.extension().is_some_and(|x| x == ext))
                 .collect();
             v.sort();
             files.extend(v);
@@ -96,6 +93,15 @@ fn conformance(args: Vec<OsString>) -> Outcome {
             files.push(p.clone());
         }
     }
+    Ok(files)
+}
+
+fn conformance(args: Vec<OsString>) -> Outcome {
+    let a: ConformanceArgs = match parse("kmodkit bpf conformance", args) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
+    };
+    let files = files_in(&a.paths, "data")?;
     let (mut passed, mut failed) = (0usize, 0usize);
     for f in &files {
         match run_file(f) {

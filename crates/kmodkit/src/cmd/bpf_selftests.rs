@@ -64,20 +64,7 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
         Ok(a) => a,
         Err(outcome) => return outcome,
     };
-    let mut files = Vec::new();
-    for p in &a.paths {
-        if p.is_dir() {
-            let rd = std::fs::read_dir(p).with_context(|| p.display().to_string())?;
-            let mut v: Vec<PathBuf> = rd
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "o"))
-                .collect();
-            v.sort();
-            files.extend(v);
-        } else {
-            files.push(p.clone());
-        }
-    }
+    let files = super::files_in(&a.paths, "o")?;
     let target = match &a.btf {
         Some(p) => {
             let raw = std::fs::read(p).with_context(|| p.display().to_string())?;
