@@ -39,6 +39,9 @@ pub enum Arg {
     Mem,
     /// Pointer to writable memory whose size is the next argument (need not be initialised).
     UninitMem,
+    /// Pointer to readable memory whose size is the next argument, or NULL with a size of
+    /// 0 (`ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY`).
+    MemOrNull,
     /// Size of the previous memory argument: a bounded scalar, > 0.
     Size,
     /// Size of the previous memory argument, may be 0.
@@ -117,7 +120,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 25, name: "perf_event_output", args: [Ctx, ConstMapPtr, Anything, Mem, SizeOrZero], ret: Ret::Integer, since: (4, 4), avail: &[((4, 4), 0x248683fe)] },
     Proto { id: 26, name: "skb_load_bytes", args: [Ctx, Anything, UninitMem, Size, N], ret: Ret::Integer, since: (4, 5), avail: &[((4, 5), 0x11a)] },
     Proto { id: 27, name: "get_stackid", args: [Ctx, ConstMapPtr, Anything, N, N], ret: Ret::Integer, since: (4, 6), avail: &[((4, 6), 0x240200a4)] },
-    Proto { id: 28, name: "csum_diff", args: [Other("ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY"), SizeOrZero, Other("ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY"), SizeOrZero, Anything], ret: Ret::Integer, since: (4, 6), avail: &[((4, 6), 0x58)] },
+    Proto { id: 28, name: "csum_diff", args: [MemOrNull, SizeOrZero, MemOrNull, SizeOrZero, Anything], ret: Ret::Integer, since: (4, 6), avail: &[((4, 6), 0x58)] },
     Proto { id: 29, name: "skb_get_tunnel_opt", args: [Ctx, UninitMem, Size, N, N], ret: Ret::Integer, since: (4, 6), avail: &[((4, 6), 0x18)] },
     Proto { id: 30, name: "skb_set_tunnel_opt", args: [Ctx, Mem, Size, N, N], ret: Ret::Integer, since: (4, 6), avail: &[((4, 6), 0x18)] },
     Proto { id: 31, name: "skb_change_proto", args: [Ctx, Anything, Anything, N, N], ret: Ret::Integer, since: (4, 8), avail: &[((4, 8), 0x18)] },
@@ -205,7 +208,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 123, name: "get_current_ancestor_cgroup_id", args: [Anything, N, N, N, N], ret: Ret::Integer, since: (5, 7), avail: &[((5, 7), 0x248682a4), ((6, 12), 0x248683fe)] },
     Proto { id: 124, name: "sk_assign", args: [Ctx, Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), Anything, N, N], ret: Ret::Integer, since: (5, 7), avail: &[((5, 7), 0x18)] },
     Proto { id: 125, name: "ktime_get_boot_ns", args: [N, N, N, N, N], ret: Ret::Integer, since: (5, 8), avail: &[((5, 8), 0x248683fe)] },
-    Proto { id: 126, name: "seq_printf", args: [Other("ARG_PTR_TO_BTF_ID"), Mem, Size, Other("ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY"), SizeOrZero], ret: Ret::Integer, since: (5, 7), avail: &[((5, 7), 0x0)] },
+    Proto { id: 126, name: "seq_printf", args: [Other("ARG_PTR_TO_BTF_ID"), Mem, Size, MemOrNull, SizeOrZero], ret: Ret::Integer, since: (5, 7), avail: &[((5, 7), 0x0)] },
     Proto { id: 127, name: "seq_write", args: [Other("ARG_PTR_TO_BTF_ID"), Mem, SizeOrZero, N, N], ret: Ret::Integer, since: (5, 7), avail: &[((5, 7), 0x0)] },
     Proto { id: 128, name: "sk_cgroup_id", args: [Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), N, N, N, N], ret: Ret::Integer, since: (5, 8), avail: &[((5, 8), 0x100)] },
     Proto { id: 129, name: "sk_ancestor_cgroup_id", args: [Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), Anything, N, N, N], ret: Ret::Integer, since: (5, 8), avail: &[((5, 8), 0x100)] },
@@ -231,7 +234,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 149, name: "snprintf_btf", args: [Mem, Size, Mem, Size, Anything], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x248683fe)] },
     Proto { id: 150, name: "seq_printf_btf", args: [Other("ARG_PTR_TO_BTF_ID"), Mem, SizeOrZero, Anything, N], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x0)] },
     Proto { id: 151, name: "skb_cgroup_classid", args: [Ctx, N, N, N, N], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x18)] },
-    Proto { id: 152, name: "redirect_neigh", args: [Anything, Other("ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY"), SizeOrZero, Anything, N], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x18)] },
+    Proto { id: 152, name: "redirect_neigh", args: [Anything, MemOrNull, SizeOrZero, Anything, N], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x18)] },
     Proto { id: 153, name: "per_cpu_ptr", args: [Other("ARG_PTR_TO_PERCPU_BTF_ID"), Anything, N, N, N], ret: Ret::Other("RET_PTR_TO_MEM_OR_BTF_ID | PTR_MAYBE_NULL | MEM_RDONLY"), since: (5, 10), avail: &[((5, 10), 0x248683fe)] },
     Proto { id: 154, name: "this_cpu_ptr", args: [Other("ARG_PTR_TO_PERCPU_BTF_ID"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_MEM_OR_BTF_ID | MEM_RDONLY"), since: (5, 10), avail: &[((5, 10), 0x248683fe)] },
     Proto { id: 155, name: "redirect_peer", args: [Anything, Anything, N, N, N], ret: Ret::Integer, since: (5, 10), avail: &[((5, 10), 0x18)] },
@@ -244,7 +247,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 162, name: "sock_from_file", args: [Other("ARG_PTR_TO_BTF_ID"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_BTF_ID_OR_NULL"), since: (5, 11), avail: &[((5, 11), 0x0)] },
     Proto { id: 163, name: "check_mtu", args: [Ctx, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED"), Anything, Anything], ret: Ret::Integer, since: (5, 12), avail: &[((5, 12), 0x58)] },
     Proto { id: 164, name: "for_each_map_elem", args: [ConstMapPtr, Func, StackOrNull, Scalar, N], ret: Ret::Integer, since: (5, 13), avail: &[((5, 13), 0x248683fe)] },
-    Proto { id: 165, name: "snprintf", args: [Other("ARG_PTR_TO_MEM_OR_NULL"), SizeOrZero, Other("ARG_PTR_TO_CONST_STR"), Other("ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY"), SizeOrZero], ret: Ret::Integer, since: (5, 13), avail: &[((5, 13), 0x248683fe)] },
+    Proto { id: 165, name: "snprintf", args: [Other("ARG_PTR_TO_MEM_OR_NULL"), SizeOrZero, Other("ARG_PTR_TO_CONST_STR"), MemOrNull, SizeOrZero], ret: Ret::Integer, since: (5, 13), avail: &[((5, 13), 0x248683fe)] },
     Proto { id: 166, name: "sys_bpf", args: [Anything, Mem, Size, N, N], ret: Ret::Integer, since: (5, 14), avail: &[((5, 14), 0x0)] },
     Proto { id: 167, name: "btf_find_by_name_kind", args: [Mem, Size, Anything, Anything, N], ret: Ret::Integer, since: (5, 14), avail: &[((5, 14), 0x0)] },
     Proto { id: 168, name: "sys_close", args: [Anything, N, N, N, N], ret: Ret::Integer, since: (5, 14), avail: &[((5, 14), 0x0)] },
@@ -256,7 +259,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 174, name: "get_attach_cookie", args: [Ctx, N, N, N, N], ret: Ret::Integer, since: (5, 15), avail: &[((5, 15), 0x200000a4), ((6, 10), 0x240200a4)] },
     Proto { id: 175, name: "task_pt_regs", args: [Other("ARG_PTR_TO_BTF_ID"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_BTF_ID"), since: (5, 15), avail: &[((5, 15), 0x248683fe)] },
     Proto { id: 176, name: "get_branch_snapshot", args: [UninitMem, SizeOrZero, N, N, N], ret: Ret::Integer, since: (5, 16), avail: &[((5, 16), 0x240200a4), ((6, 18), 0x248683fe)] },
-    Proto { id: 177, name: "trace_vprintk", args: [Mem, Size, Other("ARG_PTR_TO_MEM | PTR_MAYBE_NULL | MEM_RDONLY"), SizeOrZero, N], ret: Ret::Integer, since: (5, 16), avail: &[((5, 16), 0x248683fe)] },
+    Proto { id: 177, name: "trace_vprintk", args: [Mem, Size, MemOrNull, SizeOrZero, N], ret: Ret::Integer, since: (5, 16), avail: &[((5, 16), 0x248683fe)] },
     Proto { id: 178, name: "skc_to_unix_sock", args: [Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_BTF_ID_OR_NULL"), since: (5, 16), avail: &[((5, 16), 0x4015a)] },
     Proto { id: 179, name: "kallsyms_lookup_name", args: [Mem, SizeOrZero, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED"), N], ret: Ret::Integer, since: (5, 16), avail: &[((5, 16), 0x0)] },
     Proto { id: 180, name: "find_vma", args: [Other("ARG_PTR_TO_BTF_ID"), Anything, Other("ARG_PTR_TO_FUNC"), Other("ARG_PTR_TO_STACK_OR_NULL"), Anything], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x240200a4), ((6, 18), 0x248683fe)] },

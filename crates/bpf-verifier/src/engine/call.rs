@@ -467,7 +467,12 @@ fn helper_arg(
             } as usize;
             check_mem_arg(cx, pc, st, r, &v, size, false, p.name)?;
         }
-        Arg::Mem | Arg::UninitMem => mem_and_size_arg(cx, pc, st, p, k, v)?,
+        // NULL with a size of exactly 0 (bpf_csum_diff's "nothing to take away"); anything
+        // else is memory as for Mem.
+        Arg::MemOrNull
+            if matches!(v, Reg::Scalar(s) if s.value() == Some(0))
+                && matches!(cx.read_reg(pc, st, r + 1)?, Reg::Scalar(s) if s.umax == 0) => {}
+        Arg::Mem | Arg::UninitMem | Arg::MemOrNull => mem_and_size_arg(cx, pc, st, p, k, v)?,
         Arg::Size | Arg::SizeOrZero => {}
         Arg::Ctx => match v {
             Reg::Ptr(Ptr {
@@ -584,8 +589,8 @@ fn mem_and_size_arg(
             maps,
         );
     }
-    // (NULL with a zero size is only for the kernel's ARG_PTR_TO_MEM_OR_NULL arguments,
-    // none of which is modelled: a NULL here is refused below.)
+    // (NULL with a zero size, for MemOrNull arguments, was accepted before: a NULL here is
+    // refused below.)
     check_mem_arg(
         cx,
         pc,
