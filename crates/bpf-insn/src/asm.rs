@@ -187,6 +187,21 @@ fn parse_llvm_stmt(p: &mut Parser) -> Result<Stmt, AsmError> {
             ),
         });
     }
+    if p.is_ident("may_goto") {
+        p.pos += 1;
+        let t = p.target()?;
+        p.expect_end()?;
+        if let Target::Rel(v) = t {
+            if v < i16::MIN as i64 || v > i16::MAX as i64 {
+                return p.err("jump offset does not fit in 16 bits");
+            }
+        }
+        return Ok(with_target(
+            Insn::new(class::JMP | jmp::JCOND, 0, 0, 0, 0),
+            t,
+            FixKind::Off,
+        ));
+    }
     if p.is_ident("goto") || p.is_ident("gotol") {
         let long = p.is_ident("gotol");
         p.pos += 1;

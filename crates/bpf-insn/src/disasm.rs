@@ -132,6 +132,7 @@ pub fn format_insn(insns: &[Insn], pc: usize) -> (String, usize) {
             match i.op() {
                 jmp::JA if i.class() == class::JMP32 => format!("gotol {}", rel(i.imm as i64)),
                 jmp::JA => format!("goto {}", rel(i.off as i64)),
+                jmp::JCOND => format!("may_goto {}", rel(i.off as i64)),
                 jmp::CALL if i.is_reg_src() => {
                     let reg = if i.dst != 0 { i.dst as i32 } else { i.imm };
                     format!("callx r{reg}")
@@ -232,7 +233,8 @@ pub fn format_insn(insns: &[Insn], pc: usize) -> (String, usize) {
 
 /// Whether LLVM 14's BPF disassembler (as Debian 12's `llvm-objdump -d` runs it, without
 /// the alu32 feature) decodes this instruction. It does not know the cpu=v4 additions,
-/// `BPF_ST`, JSET, MOD, 32-bit atomics other than add, and prints no pseudo sources.
+/// `may_goto` (LLVM 19), `BPF_ST`, JSET, MOD, 32-bit atomics other than add, and prints no
+/// pseudo sources.
 pub fn llvm14_known(insns: &[Insn], pc: usize) -> bool {
     let i = insns[pc];
     if !crate::insn::is_valid(insns, pc) {
@@ -247,6 +249,7 @@ pub fn llvm14_known(insns: &[Insn], pc: usize) -> bool {
         || i.code == class::JMP | jmp::CALL | BPF_X && i.dst != 0
         || c == class::STX && i.mode() == mem::ATOMIC && i.code & 0x18 == mem::W && i.imm != 0
         || (c == class::JMP || c == class::JMP32) && i.op() == jmp::JSET
+        || i.is_may_goto()
         || alu && i.op() == alu::MOD)
 }
 

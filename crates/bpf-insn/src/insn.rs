@@ -57,6 +57,9 @@ pub mod jmp {
     pub const JLE: u8 = 0xb0;
     pub const JSLT: u8 = 0xc0;
     pub const JSLE: u8 = 0xd0;
+    /// `may_goto`: `BPF_JMP | BPF_JCOND`, a jump the kernel takes once a per-program
+    /// budget of iterations is spent (Linux 6.9).
+    pub const JCOND: u8 = 0xe0;
 }
 
 /// Load/store size (bits 3-4) and mode (bits 5-7).
@@ -164,6 +167,11 @@ impl Insn {
 
     pub fn is_exit(&self) -> bool {
         self.code == class::JMP | jmp::EXIT
+    }
+
+    /// `may_goto off` (`BPF_JMP | BPF_JCOND | BPF_K`, every other field 0).
+    pub fn is_may_goto(&self) -> bool {
+        self.code == class::JMP | jmp::JCOND && self.src == 0 && self.dst == 0 && self.imm == 0
     }
 
     pub fn is_call(&self) -> bool {
@@ -345,7 +353,8 @@ pub fn is_valid(insns: &[Insn], pc: usize) -> bool {
                 jmp::EXIT => {
                     !is32 && !i.is_reg_src() && i.dst == 0 && i.src == 0 && i.off == 0 && i.imm == 0
                 }
-                0xe0 | 0xf0 => false,
+                jmp::JCOND => i.is_may_goto(),
+                0xf0 => false,
                 _ => {
                     reg_ok(i.dst)
                         && if i.is_reg_src() {

@@ -198,6 +198,12 @@ pub fn oob(pc: usize, addr: u64, size: usize, kind: &'static str) -> VmError {
     }
 }
 
+/// Iterations `may_goto` falls through before it jumps: the kernel's `BPF_MAX_LOOPS`, as
+/// Linux 6.9 to 6.13 count them. Later x86-64 kernels refill the budget until about 250 ms
+/// have passed (a timed `may_goto`), so there the count depends on the machine's speed, and
+/// no run can be compared with theirs (the host gave 108M to 257M iterations).
+pub const MAY_GOTO_BUDGET: u64 = 8 * 1024 * 1024;
+
 /// The outcome of a run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -274,6 +280,8 @@ impl<'p, H: Helpers> Vm<'p, H> {
         let mut pc = 0usize;
         let mut steps = 0u64;
         let max = self.opts.max_steps;
+        // may_goto: the kernel's budget (BPF_MAX_LOOPS) for the whole run.
+        let mut may_goto_left = MAY_GOTO_BUDGET;
         loop {
             let Some(&i) = prog.get(pc) else {
                 return Err(VmError::FellOff);
@@ -415,6 +423,15 @@ impl<'p, H: Helpers> Vm<'p, H> {
                     match i.op() {
                         jmp::JA => {
                             next = jump(pc, i.jump_offset(), prog.len())?;
+                        }
+                        // Falls through while the budget lasts, then jumps (the kernel's
+                        // rewrite: a counter on the stack, decremented each time).
+                        jmp::JCOND if i.is_may_goto() => {
+                            if may_goto_left == 0 {
+                                next = jump(pc, i.off as i64, prog.len())?;
+                            } else {
+                                may_goto_left -= 1;
+                            }
                         }
                         jmp::EXIT => match frames.pop() {
                             None => return Ok(Outcome { ret: reg[0], steps }),

@@ -54,7 +54,7 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
                 });
             }
         }
-        if !kernel.may_goto() && is_may_goto(&i) {
+        if !kernel.may_goto() && i.is_may_goto() {
             return Err(Rejection {
                 pc,
                 class: Class::Cfg,
@@ -63,7 +63,7 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
                 regs: String::new(),
             });
         }
-        if !is_valid(insns, pc) && !is_may_goto(&i) {
+        if !is_valid(insns, pc) {
             if i.is_lddw() && pc + 1 >= n {
                 return r(pc, "invalid lddw: its second slot is missing".into());
             }
@@ -267,7 +267,7 @@ pub(super) fn prune_points(insns: &[Insn]) -> Vec<bool> {
         }
         // A helper that calls back is a loop head: the callback returns to it; so is
         // `may_goto`.
-        if calls_back(i) || is_may_goto(i) {
+        if calls_back(i) || i.is_may_goto() {
             p[pc] = true;
         }
     }
@@ -297,12 +297,6 @@ pub(super) fn cpu_v4_only(i: &Insn) -> Option<&'static str> {
         return Some("a 32-bit unconditional jump (gotol)");
     }
     None
-}
-
-/// `may_goto off` (`BPF_JMP | BPF_JCOND`, source 0): a jump taken when the kernel's
-/// per-program loop budget runs out, so either way may be taken.
-pub(super) fn is_may_goto(i: &Insn) -> bool {
-    i.code == class::JMP | 0xe0 && i.src == 0 && i.dst == 0 && i.imm == 0
 }
 
 /// Helpers whose callback the engine verifies: `bpf_for_each_map_elem` and `bpf_loop`.

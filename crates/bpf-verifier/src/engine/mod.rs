@@ -263,7 +263,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // bounds: a state covered by one still being explored there is done (the
                 // kernel's `calls_callback` rule), and scalars that change from one
                 // iteration to the next are widened so that the iterations converge.
-                let may_goto = is_may_goto(&insns[pc]);
+                let may_goto = insns[pc].is_may_goto();
                 let loop_head = calls_back(&insns[pc]);
                 let list = visited.entry(pc).or_default();
                 // The first iterations are followed exactly (a loop of a few calls keeps
