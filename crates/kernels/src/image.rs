@@ -60,7 +60,33 @@ fn elf_type(image: &[u8]) -> Option<u16> {
 /// Whether an ELF executable carries the kernel's `Linux version ` banner (a static program
 /// is ET_EXEC too).
 pub fn has_linux_banner(image: &[u8]) -> bool {
-    banner_release(image).is_some()
+    banner(image)
+        .and_then(line)
+        .is_some_and(|v| first_word(&v).is_some())
+}
+
+/// What follows the `Linux version ` banner.
+fn banner(image: &[u8]) -> Option<&[u8]> {
+    const BANNER: &[u8] = b"Linux version ";
+    let at = image.windows(BANNER.len()).position(|w| w == BANNER)? + BANNER.len();
+    Some(&image[at..])
+}
+
+/// The text of `tail` up to a NUL or end of line (at most 256 bytes), if any.
+fn line(tail: &[u8]) -> Option<String> {
+    let tail = &tail[..tail.len().min(256)];
+    let end = tail
+        .iter()
+        .position(|&b| b == 0 || b == b'\n')
+        .unwrap_or(tail.len());
+    let s = std::str::from_utf8(&tail[..end]).ok()?;
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// A release: the first word of a version string, printable.
+fn first_word(v: &str) -> Option<String> {
+    let r = v.split(' ').next()?;
+    (!r.is_empty() && r.bytes().all(|b| b.is_ascii_graphic())).then(|| r.to_string())
 }
 
 /// Why a file is not a kernel image, for messages.
@@ -68,34 +94,24 @@ pub const NOT_AN_IMAGE: &str =
     "not a kernel image: not a bzImage (no \"HdrS\" setup header at 0x202), \
      not an ELF vmlinux, not an ARM Image or zImage";
 
-/// The kernel release an image names: an x86 bzImage's setup header (`kernel_version`, a
-/// pointer at 0x20E relative to 0x200, to "6.1.0-56-amd64 (debian-kernel@...) #1 SMP ..."),
-/// or the `Linux version R ` banner in an uncompressed image (ELF vmlinux).
+/// The version string an image carries: an x86 bzImage's setup header (`kernel_version`, a
+/// pointer at 0x20E relative to 0x200, to "6.1.0-56-amd64 (debian-kernel@...) #1 SMP
+/// PREEMPT_DYNAMIC Debian 6.1.192-2 (...)"), or the `Linux version ` banner of an
+/// uncompressed image (ELF vmlinux) without those words; up to its end of line.
+pub fn version_string(image: &[u8]) -> Option<String> {
+    let tail = match kind(image)? {
+        ImageKind::BzImage => {
+            let ptr = u16::from_le_bytes([*image.get(0x20E)?, *image.get(0x20F)?]) as usize + 0x200;
+            image.get(ptr..)?
+        }
+        _ => banner(image)?,
+    };
+    line(tail)
+}
+
+/// The kernel release an image names: the first word of its [`version_string`].
 pub fn release(image: &[u8]) -> Option<String> {
-    match kind(image)? {
-        ImageKind::BzImage => bzimage_release(image),
-        _ => banner_release(image),
-    }
-}
-
-fn bzimage_release(image: &[u8]) -> Option<String> {
-    let ptr = u16::from_le_bytes([*image.get(0x20E)?, *image.get(0x20F)?]) as usize + 0x200;
-    let tail = image.get(ptr..)?;
-    let end = tail.iter().position(|&b| b == 0 || b == b' ')?;
-    let s = std::str::from_utf8(&tail[..end]).ok()?;
-    (!s.is_empty()).then(|| s.to_string())
-}
-
-fn banner_release(image: &[u8]) -> Option<String> {
-    const BANNER: &[u8] = b"Linux version ";
-    let at = image.windows(BANNER.len()).position(|w| w == BANNER)? + BANNER.len();
-    let tail = &image[at..];
-    let end = tail
-        .iter()
-        .position(|&b| b == b' ' || b == 0)
-        .unwrap_or(tail.len().min(64));
-    let s = std::str::from_utf8(&tail[..end]).ok()?;
-    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic())).then(|| s.to_string())
+    first_word(&version_string(image)?)
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub(super) fn resolve(spec: Option<&OsStr>) -> anyhow::Result<Target> {
         if data.starts_with(b"!<arch>\n") {
             return from_deb(path);
         }
-        let s = version_string(&data).ok_or_else(|| {
+        let s = kernels::image::version_string(&data).ok_or_else(|| {
             anyhow!(
                 "{}: {} (and not a Debian package)",
                 path.display(),
@@ -81,7 +81,7 @@ pub(super) fn resolve(spec: Option<&OsStr>) -> anyhow::Result<Target> {
     if let Some(img) = image {
         if let Some(v) = std::fs::read(&img)
             .ok()
-            .and_then(|d| version_string(&d))
+            .and_then(|d| kernels::image::version_string(&d))
             .and_then(|v| Kernel::from_version_string(&v))
         {
             return Ok(Target {
@@ -99,30 +99,6 @@ pub(super) fn resolve(spec: Option<&OsStr>) -> anyhow::Result<Target> {
         name: s.into_owned(),
         image: None,
     })
-}
-
-/// The version string of a kernel image: a bzImage's `kernel_version` (pointer at 0x20E,
-/// relative to 0x200), else the `Linux version ...` banner of an uncompressed image.
-fn version_string(image: &[u8]) -> Option<String> {
-    let take = |tail: &[u8]| -> Option<String> {
-        let end = tail
-            .iter()
-            .position(|&b| b == 0 || b == b'\n')
-            .unwrap_or(tail.len().min(256));
-        let s = std::str::from_utf8(&tail[..end.min(256)]).ok()?;
-        (!s.is_empty()).then(|| s.to_string())
-    };
-    match kernels::image::kind(image)? {
-        kernels::image::ImageKind::BzImage => {
-            let ptr = u16::from_le_bytes([*image.get(0x20E)?, *image.get(0x20F)?]) as usize + 0x200;
-            take(image.get(ptr..)?)
-        }
-        _ => {
-            const BANNER: &[u8] = b"Linux version ";
-            let at = image.windows(BANNER.len()).position(|w| w == BANNER)?;
-            take(&image[at..])
-        }
-    }
 }
 
 /// A Debian kernel package: `Package: linux-image-R[-unsigned]`, `Version: 6.1.153-1`.
