@@ -260,6 +260,27 @@ pub fn encode_all(insns: &[Insn], endian: Endian) -> Vec<u8> {
 }
 
 /// The 64-bit constant of an `lddw` whose two slots are `lo` and `hi`.
+/// Turn map references by index (`lddw` pseudo sources `MAP_IDX`, `MAP_IDX_VALUE`) into
+/// references by file descriptor (`MAP_FD`, `MAP_VALUE`), map `i` being `fds[i]`, as a
+/// kernel without `fd_array` needs. `Err(i)`: an index with no descriptor.
+pub fn map_indices_to_fds(insns: &mut [Insn], fds: &[i32]) -> Result<(), i32> {
+    for i in insns.iter_mut() {
+        if i.is_lddw() && (i.src == pseudo::MAP_IDX || i.src == pseudo::MAP_IDX_VALUE) {
+            let fd = usize::try_from(i.imm)
+                .ok()
+                .and_then(|k| fds.get(k))
+                .ok_or(i.imm)?;
+            i.src = if i.src == pseudo::MAP_IDX {
+                pseudo::MAP_FD
+            } else {
+                pseudo::MAP_VALUE
+            };
+            i.imm = *fd;
+        }
+    }
+    Ok(())
+}
+
 pub fn lddw_value(lo: &Insn, hi: &Insn) -> u64 {
     (lo.imm as u32 as u64) | ((hi.imm as u32 as u64) << 32)
 }

@@ -3,7 +3,7 @@
 //! violation; one that does is a verifier bug.
 
 use crate::maps::MapSpec;
-use crate::run::{run, MapInit, RunError};
+use crate::run::{run_with, MapInit, RunError};
 use crate::VmError;
 use bpf_insn::Insn;
 
@@ -56,7 +56,10 @@ pub fn run_accepted(prog: &[Insn], prog_type: u32, packet: &[u8]) -> Result<Chec
         .into_iter()
         .map(|spec| MapInit { spec, data: None })
         .collect();
-    match run(prog, prog_type, &inits, packet, 1) {
+    // Verified programs end, but bpf_loop may call a callback 8M times: a run stops after
+    // 4M instructions (an accepted program that runs that long is not a memory bug).
+    let opts = crate::Options { max_steps: 1 << 22 };
+    match run_with(prog, prog_type, &inits, packet, 1, opts) {
         Ok(r) => Ok(Checked::Ran(r.ret)),
         Err(RunError::Vm(VmError::StepLimit(_))) => Ok(Checked::Ran(0)),
         Err(RunError::Vm(VmError::Unsupported { .. })) => Ok(Checked::Unsupported),

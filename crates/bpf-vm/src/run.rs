@@ -57,8 +57,21 @@ pub fn run(
     data: &[u8],
     repeat: u32,
 ) -> Result<RunResult, RunError> {
+    run_with(prog, prog_type, maps, data, repeat, crate::Options::default())
+}
+
+/// [`run`] with the interpreter's options (a step limit).
+pub fn run_with(
+    prog: &[Insn],
+    prog_type: u32,
+    maps: &[MapInit],
+    data: &[u8],
+    repeat: u32,
+    opts: crate::Options,
+) -> Result<RunResult, RunError> {
     let mut helpers = StdHelpers::default();
     let mut vm = Vm::new(prog, StdHelpers::default());
+    vm.opts = opts;
     for m in maps {
         let idx = helpers
             .add_map(m.spec.clone(), &mut vm.mem)

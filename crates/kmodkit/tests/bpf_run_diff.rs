@@ -3,7 +3,7 @@
 //! packet afterwards. Programs: tests/data/bpf_run/*.s and the valid programs of the verifier
 //! corpus whose types the kernel can test-run (socket filter, tc, XDP).
 
-use bpf_insn::insn::pseudo;
+use bpf_insn::insn::map_indices_to_fds;
 use bpf_insn::{encode_all, Endian, Insn};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -89,16 +89,8 @@ fn kernel_run(p: &Prog, data: &[u8]) -> Result<(u32, Vec<u8>), String> {
         fds.push(bpf_sys::map_create(&spec).map_err(|e| e.to_string())?);
     }
     let mut insns = p.insns.clone();
-    for i in insns.iter_mut() {
-        if i.is_lddw() && (i.src == pseudo::MAP_IDX || i.src == pseudo::MAP_IDX_VALUE) {
-            i.src = if i.src == pseudo::MAP_IDX {
-                pseudo::MAP_FD
-            } else {
-                pseudo::MAP_VALUE
-            };
-            i.imm = fds[i.imm as usize].as_raw_fd();
-        }
-    }
+    let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    map_indices_to_fds(&mut insns, &raw).map_err(|k| format!("no map {k}"))?;
     let bytes = encode_all(&insns, Endian::Little);
     let mut spec = bpf_sys::ProgSpec::new(p.prog_type, &bytes);
     spec.name = "kmk_run";

@@ -297,6 +297,32 @@ fn target_6_12_predicts_debian_6_12_under_vm() {
 /// One boot of `k`: each program loaded by the real kernel (`--live`), its verdict compared
 /// with the host's prediction for `k`'s image, the guest's for its running kernel, and the
 /// annotation for `version` if given.
+/// Run `script` in a guest of kernel `k` under `kmodkit vm`, with directory `add.0` at
+/// `add.1`; its standard output, the run having succeeded.
+fn in_guest(
+    k: &vm_kernels::Kernel,
+    timeout: u32,
+    add: Option<(&Path, &str)>,
+    script: &str,
+) -> String {
+    let mut cmd = Command::new(kmodkit());
+    cmd.arg("vm")
+        .arg("--kernel")
+        .arg(k.image())
+        .args(["--timeout", &timeout.to_string()]);
+    if let Some((dir, at)) = add {
+        cmd.arg("--add").arg(format!("{}:{at}", dir.display()));
+    }
+    let out = cmd.arg("--").arg(script).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
 fn in_the_guest(k: &vm_kernels::Kernel, version: Option<&str>) {
     let progs = programs();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_target");
@@ -309,22 +335,7 @@ fn in_the_guest(k: &vm_kernels::Kernel, version: Option<&str>) {
             p.args().join(" ")
         ));
     }
-    let out = Command::new(kmodkit())
-        .arg("vm")
-        .arg("--kernel")
-        .arg(k.image())
-        .args(["--timeout", "240", "--add"])
-        .arg(format!("{}:/p", dir.display()))
-        .arg("--")
-        .arg(script)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = in_guest(k, 240, Some((&dir, "/p")), &script);
     let mut report = Vec::new();
     for p in &progs {
         let start = format!("=== {}\n", p.name);
@@ -413,22 +424,7 @@ fn generated_programs_never_accepted_when_debian_6_1_rejects() {
         "for f in /g/*.bin; do echo \"=== $f\"; kmodkit bpf verify $f --type xdp {} --live --json; echo; done",
         maps.join(" ")
     );
-    let out = Command::new(kmodkit())
-        .arg("vm")
-        .arg("--kernel")
-        .arg(k.image())
-        .args(["--timeout", "600", "--add"])
-        .arg(format!("{}:/g", dir.path().display()))
-        .arg("--")
-        .arg(script)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = in_guest(&k, 600, Some((dir.path(), "/g")), &script);
     let (mut total, mut agree, mut both_accept) = (0, 0, 0);
     let mut unsafe_accepts = Vec::new();
     for part in text.split("=== ").skip(1) {
@@ -493,20 +489,8 @@ fn helper_data_is_what_the_kernels_report() {
     let Some(k) = vm_kernels::kernel("6.1") else {
         return;
     };
-    let out = Command::new(kmodkit())
-        .arg("vm")
-        .arg("--kernel")
-        .arg(k.image())
-        .args(["--timeout", "600", "--"])
-        .arg("kmodkit bpf probe-helpers --json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let guest: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let text = in_guest(&k, 600, None, "kmodkit bpf probe-helpers --json");
+    let guest: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(guest, data("6.1"), "Debian's 6.1 reports other helpers");
 }
 
@@ -543,22 +527,7 @@ fn the_verifier_corpus_agrees_with_debian_6_1() {
             "echo '=== {name}'; kmodkit bpf verify /c/{name}{args} --live --json; echo\n"
         ));
     }
-    let out = Command::new(kmodkit())
-        .arg("vm")
-        .arg("--kernel")
-        .arg(k.image())
-        .args(["--timeout", "600", "--add"])
-        .arg(format!("{}:/c", dir.display()))
-        .arg("--")
-        .arg(script)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = in_guest(&k, 600, Some((&dir, "/c")), &script);
     let mut disagree = Vec::new();
     let mut total = 0;
     for part in text.split("=== ").skip(1) {

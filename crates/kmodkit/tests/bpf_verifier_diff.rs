@@ -7,7 +7,7 @@
 //! oracle: the annotation must match it, our verifier must never accept what it rejects,
 //! and the agreement rate is printed.
 
-use bpf_insn::insn::pseudo;
+use bpf_insn::insn::map_indices_to_fds;
 use bpf_insn::{encode_all, Endian, Insn};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
@@ -108,18 +108,9 @@ fn kernel(c: &Case) -> Kernel {
         }
     }
     let mut insns = c.insns.clone();
-    for i in insns.iter_mut() {
-        if i.is_lddw() && (i.src == pseudo::MAP_IDX || i.src == pseudo::MAP_IDX_VALUE) {
-            let Some(fd) = fds.get(i.imm as usize) else {
-                return Kernel::Reject("no such map".into());
-            };
-            i.src = if i.src == pseudo::MAP_IDX {
-                pseudo::MAP_FD
-            } else {
-                pseudo::MAP_VALUE
-            };
-            i.imm = fd.as_raw_fd();
-        }
+    let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    if map_indices_to_fds(&mut insns, &raw).is_err() {
+        return Kernel::Reject("no such map".into());
     }
     let bytes = encode_all(&insns, Endian::Little);
     let mut spec = bpf_sys::ProgSpec::new(c.prog_type, &bytes);
@@ -263,12 +254,9 @@ fn generated_programs_never_accepted_when_the_kernel_rejects() {
         )
         .is_ok();
         let mut k = prog.clone();
-        for i in k.iter_mut() {
-            if i.is_lddw() && i.src == pseudo::MAP_IDX {
-                i.src = pseudo::MAP_FD;
-                i.imm = fds[i.imm as usize].as_raw_fd();
-            }
-        }
+        let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+        // A mutated index past the two maps stays as it is: the kernel refuses it too.
+        let _ = map_indices_to_fds(&mut k, &raw);
         let bytes = encode_all(&k, Endian::Little);
         let mut spec = bpf_sys::ProgSpec::new(6, &bytes);
         spec.name = "kmk_gen";

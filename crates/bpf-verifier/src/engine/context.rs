@@ -15,17 +15,25 @@ pub(super) const SK_MSG: u32 = 16;
 /// `BPF_PROG_TYPE_SK_SKB`: an `__sk_buff` of a socket map's stream.
 pub(super) const SK_SKB: u32 = 14;
 
+/// Program types whose context is an `__sk_buff`.
+pub(super) fn is_sk_buff(pt: u32) -> bool {
+    matches!(
+        pt,
+        ptype::SOCKET_FILTER
+            | ptype::SCHED_CLS
+            | ptype::SCHED_ACT
+            | ptype::CGROUP_SKB
+            | LWT_IN
+            | LWT_OUT
+            | LWT_XMIT
+            | SK_SKB
+    )
+}
+
 /// Context layout per program type: (size, writable range).
 pub(super) fn ctx_size(pt: u32) -> Option<u32> {
     Some(match pt {
-        ptype::SOCKET_FILTER
-        | ptype::SCHED_CLS
-        | ptype::SCHED_ACT
-        | ptype::CGROUP_SKB
-        | LWT_IN
-        | LWT_OUT
-        | LWT_XMIT
-        | SK_SKB => 192, // __sk_buff
+        t if is_sk_buff(t) => 192,   // __sk_buff
         ptype::XDP => 24,            // xdp_md
         ptype::KPROBE => 168,        // pt_regs (x86-64)
         ptype::TRACEPOINT => 8192,   // PERF_MAX_TRACE_SIZE
@@ -87,14 +95,7 @@ impl Ctx<'_> {
                     _ => Reg::Scalar(Scalar::urange(0, u32::MAX as u64)),
                 })
             }
-            ptype::SOCKET_FILTER
-            | ptype::SCHED_CLS
-            | ptype::SCHED_ACT
-            | ptype::CGROUP_SKB
-            | LWT_IN
-            | LWT_OUT
-            | LWT_XMIT
-            | SK_SKB => {
+            t if is_sk_buff(t) => {
                 // __sk_buff (bpf_skb_is_valid_access and the per-type checks): accesses are
                 // aligned to their size; u32 fields allow narrow reads; cb[0..4] (48..68)
                 // is scratch; tstamp (152) and hwtstamp (184) are u64; flow_keys (144) and
@@ -312,14 +313,7 @@ impl Ctx<'_> {
 /// egress_ifindex 5.8).
 fn newer_field(pt: u32, kernel: &Kernel, off: i64, size: usize) -> Option<(i64, (u32, u32))> {
     let fields: &[(i64, i64, (u32, u32))] = match pt {
-        ptype::SOCKET_FILTER
-        | ptype::SCHED_CLS
-        | ptype::SCHED_ACT
-        | ptype::CGROUP_SKB
-        | LWT_IN
-        | LWT_OUT
-        | LWT_XMIT
-        | SK_SKB => &[
+        t if is_sk_buff(t) => &[
             (152, 164, (5, 0)),
             (164, 176, (5, 1)),
             (176, 180, (5, 7)),

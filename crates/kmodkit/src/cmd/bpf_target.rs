@@ -147,7 +147,6 @@ pub(super) fn kernel_verdict(
     prog_type: u32,
     maps: &[bpf_verifier::MapInfo],
 ) -> anyhow::Result<Result<(), String>> {
-    use bpf_insn::insn::pseudo;
     let mut fds: Vec<OwnedFd> = Vec::new();
     for (i, m) in maps.iter().enumerate() {
         let name = format!("kmk_t{i}");
@@ -162,19 +161,9 @@ pub(super) fn kernel_verdict(
         fds.push(bpf_sys::map_create(&spec).with_context(|| format!("map {}", m.name))?);
     }
     let mut insns = insns.to_vec();
-    for i in insns.iter_mut() {
-        if i.is_lddw() && (i.src == pseudo::MAP_IDX || i.src == pseudo::MAP_IDX_VALUE) {
-            let fd = fds
-                .get(i.imm as usize)
-                .ok_or_else(|| anyhow!("lddw refers to map {}, which is not given", i.imm))?;
-            i.src = if i.src == pseudo::MAP_IDX {
-                pseudo::MAP_FD
-            } else {
-                pseudo::MAP_VALUE
-            };
-            i.imm = fd.as_raw_fd();
-        }
-    }
+    let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    bpf_insn::insn::map_indices_to_fds(&mut insns, &raw)
+        .map_err(|k| anyhow!("lddw refers to map {k}, which is not given"))?;
     let bytes = bpf_insn::encode_all(&insns, bpf_insn::Endian::Little);
     let mut spec = bpf_sys::ProgSpec::new(prog_type, &bytes);
     spec.name = "kmk_live";
