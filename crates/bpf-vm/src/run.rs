@@ -87,7 +87,8 @@ pub fn run(
         } else {
             data[..ETH_HLEN].to_vec()
         };
-        vm.helpers.skb = Some(crate::skb::Skb { region, pulled });
+        // The context is the region after the packet's (see `build_ctx`).
+        vm.helpers.skb = Some(crate::skb::Skb::new(region, pulled, region + 1, prog_type != 1));
     }
     let mut last = None;
     for _ in 0..repeat.max(1) {
@@ -95,7 +96,7 @@ pub fn run(
     }
     let out = last.expect("at least one run");
     let data_out = match (prog_type, pkt_region) {
-        (1, Some(r)) => {
+        (1 | 8, Some(r)) => {
             // The kernel copies back the pulled Ethernet header as zeros.
             let mut d = vec![0u8; ETH_HLEN.min(data.len())];
             d.extend_from_slice(&vm.mem.regions[r].bytes);
