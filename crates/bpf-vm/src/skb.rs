@@ -76,6 +76,8 @@ pub struct Skb {
     pub csum_level: u8,
     /// The tunnel metadata `bpf_skb_set_tunnel_key` attached.
     pub tunnel: Option<Tunnel>,
+    /// `skb->encapsulation`, set by `bpf_skb_adjust_room` with an encapsulation flag.
+    pub encapsulation: bool,
 }
 
 /// The `ip_tunnel_info` of the per-CPU metadata dst `bpf_skb_set_tunnel_key` attaches.
@@ -337,6 +339,8 @@ const ENOMEM: i64 = 12;
 const ENODEV: i64 = 19;
 const EPROTO: i64 = 71;
 const ENOENT: i64 = 2;
+const EOPNOTSUPP: i64 = 95;
+const EALREADY: i64 = 114;
 const EACCES: i64 = 13;
 /// The kernel-internal `ENOTSUPP` some skb helpers return.
 const ENOTSUPP: i64 = 524;
@@ -387,6 +391,7 @@ impl Skb {
             csum_unnecessary: false,
             csum_level: 0,
             tunnel: None,
+            encapsulation: false,
         }
     }
 
@@ -532,6 +537,10 @@ impl Skb {
             id::CSUM_LEVEL => self.csum_level(a[1]),
             id::SKB_SET_TSTAMP => {
                 let (ts, ty) = (a[1], a[2] as u32);
+                // The delivery time is only kept for IPv4 and IPv6 packets.
+                if !matches!(self.protocol(mem), ETH_P_IP | ETH_P_IPV6) {
+                    return Ok(err(EOPNOTSUPP));
+                }
                 match ty {
                     0 => {}
                     1 | 2 if ts != 0 => {}
@@ -555,8 +564,9 @@ impl Skb {
             // ____dev_forward_skb on a device that is down: NET_RX_DROP.
             1
         } else {
-            // dev_queue_xmit on a device that is down.
-            err(100)
+            // dev_queue_xmit on a device that is down: its qdisc is noop_qdisc, which drops
+            // the clone and says NET_XMIT_CN.
+            2
         }
     }
 
@@ -679,6 +689,9 @@ impl Skb {
         if flags != 0 || new_len > SKB_MAX_LEN || new_len < min {
             return err(EINVAL);
         }
+        if self.encapsulation {
+            return err(ENOTSUPP);
+        }
         self.pkt(mem).resize(new_len as usize, 0);
         self.publish(mem);
         0
@@ -781,11 +794,17 @@ impl Skb {
             if encap {
                 if flags & ENCAP_L3 == ENCAP_L3
                     || flags & (ENCAP_L4_GRE | ENCAP_L4_UDP) == ENCAP_L4_GRE | ENCAP_L4_UDP
-                    || (flags & ENCAP_L2_ETH != 0 && inner_mac != ETH_HLEN)
-                    || inner_mac > abs
+                    || (flags & ENCAP_L2_ETH != 0 && inner_mac < ETH_HLEN)
                 {
                     return err(EINVAL);
                 }
+                if self.encapsulation {
+                    return err(EALREADY);
+                }
+                if inner_mac > abs {
+                    return err(EINVAL);
+                }
+                self.encapsulation = true;
                 if proto == ETH_P_IP && flags & ENCAP_L3_IPV6 != 0 {
                     self.set_protocol(mem, ETH_P_IPV6);
                 } else if proto == ETH_P_IPV6 && flags & ENCAP_L3_IPV4 != 0 {
@@ -946,7 +965,7 @@ impl Skb {
     /// `bpf_fib_lookup(skb, params, plen, flags)` in the fresh namespace: `lo` (ifindex 1)
     /// is the only device and forwards nothing.
     fn fib_lookup(&self, pc: usize, mem: &mut Memory, a: [u64; 5]) -> Result<u64, VmError> {
-        const FWD_DISABLED: u64 = 3;
+        const FWD_DISABLED: u64 = 5;
         const NOT_FWDED: u64 = 4;
         const EAFNOSUPPORT: i64 = 97;
         let (params, plen, flags) = (a[1], a[2] as u32 as u64, a[3]);
