@@ -795,7 +795,9 @@ pub fn kill(pid: i32, sig: i32) -> Result<()> {
 pub fn unshare_netns() -> Result<()> {
     // SAFETY: unshare(2) takes a flag word and has no memory effects.
     if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
-        Err(Error::sys("unshare(CLONE_NEWNET)")(io::Error::last_os_error()))
+        Err(Error::sys("unshare(CLONE_NEWNET)")(
+            io::Error::last_os_error(),
+        ))
     } else {
         Ok(())
     }

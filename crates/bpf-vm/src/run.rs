@@ -88,7 +88,12 @@ pub fn run(
             data[..ETH_HLEN].to_vec()
         };
         // The context is the region after the packet's (see `build_ctx`).
-        vm.helpers.skb = Some(crate::skb::Skb::new(region, pulled, region + 1, prog_type != 1));
+        vm.helpers.skb = Some(crate::skb::Skb::new(
+            region,
+            pulled,
+            region + 1,
+            prog_type != 1,
+        ));
     }
     let mut last = None;
     for _ in 0..repeat.max(1) {

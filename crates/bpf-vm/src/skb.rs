@@ -1,14 +1,37 @@
-//! The socket buffer behind `__sk_buff` and the packet helpers that work on it
-//! (`net/core/filter.c`): `bpf_skb_load_bytes`, `bpf_skb_load_bytes_relative`,
-//! `bpf_skb_store_bytes`, `bpf_l3_csum_replace`, `bpf_l4_csum_replace`,
-//! `bpf_get_socket_uid`.
+//! The socket buffer behind `__sk_buff` and the helpers that take it (`net/core/filter.c`)
+//! for socket filters, tc (`sched_cls`, `sched_act`) and cgroup skb programs: packet
+//! access (`bpf_skb_load_bytes`, `_relative`, `bpf_skb_store_bytes`), checksums
+//! (`bpf_l3/l4_csum_replace`, `bpf_csum_update`, `bpf_csum_level`), packet reshaping
+//! (`bpf_skb_vlan_push/pop`, `bpf_skb_change_proto/tail/head`, `bpf_skb_adjust_room`,
+//! `bpf_skb_pull_data`), metadata (`bpf_set_hash`, `bpf_get_hash_recalc`,
+//! `bpf_set_hash_invalid`, `bpf_skb_change_type`, `bpf_skb_set_tstamp`,
+//! `bpf_skb_ecn_set_ce`, tunnel key and options, xfrm state), redirects and
+//! `bpf_fib_lookup`, and the socket's identity (uid, cookie, cgroup ids, classids).
 //!
 //! The model is the skb `BPF_PROG_TEST_RUN` builds (`bpf_prog_test_run_skb`): the frame is
 //! linear, `eth_type_trans` has pulled the Ethernet header (the MAC header stays in the
 //! buffer in front of `skb->data`), the network header starts right after it, and tc
 //! programs (`is_l2`) see the header pushed back so `skb->data` is the MAC header. The skb
-//! is `CHECKSUM_NONE`, so checksum helpers only rewrite the checksum field in the packet.
-//! Its socket is a fresh one of the calling task (root): uid 0.
+//! is `CHECKSUM_NONE` (until `bpf_csum_level` says otherwise), so checksum helpers only
+//! rewrite the checksum field in the packet and `bpf_csum_update` has nothing to update.
+//! It has no hash, no VLAN tag, no timestamp, no dst (so no route realm, tunnel or xfrm
+//! state until `bpf_skb_set_tunnel_key` attaches one) and is not encapsulated.
+//!
+//! The fields `__sk_buff` shows (`len`, `pkt_type`, `protocol`, `vlan_*`, `hash`, `tstamp`,
+//! `tstamp_type`, `data`, `data_end`) live in the context region, which the helpers update
+//! as the kernel updates the skb; the rest of the skb's state is in [`Skb`]. Helpers that
+//! move the packet's edges rewrite the packet region in place (same base address, new
+//! length), as the verifier invalidates packet pointers across them.
+//!
+//! Its socket is a fresh one of the calling task (root): uid 0, no net_cls classid, a
+//! nonzero cookie, the test process's cgroup v2 (see the `cgroup` module below).
+//!
+//! The environment is a fresh network namespace: only `lo` (ifindex 1), down, forwarding
+//! off, no routes. So `bpf_redirect*` only record their target (`TC_ACT_REDIRECT`),
+//! `bpf_clone_redirect` to `lo` is dropped by the down device (`NET_XMIT_CN` on egress,
+//! `NET_RX_DROP` on ingress) and fails for any other ifindex, and `bpf_fib_lookup` finds
+//! no device or forwarding disabled. The differential test (`bpf_run_diff`) runs the
+//! kernel side in such a namespace.
 //!
 //! The checksum arithmetic is the kernel's ones' complement arithmetic on 16-bit words as
 //! the CPU loads them (little-endian on x86-64, where the kernel oracle runs), so a program
@@ -811,8 +834,7 @@ impl Skb {
                     self.set_protocol(mem, ETH_P_IP);
                 }
             }
-            self.pkt(mem)
-                .splice(at..at, std::iter::repeat_n(0u8, abs));
+            self.pkt(mem).splice(at..at, std::iter::repeat_n(0u8, abs));
         }
         if flags & NO_CSUM_RESET == 0 && self.csum_unnecessary {
             self.csum_unnecessary = false;
@@ -827,9 +849,8 @@ impl Skb {
         const TUNINFO_IPV6: u64 = 1;
         const TUNINFO_FLAGS: u64 = 16;
         let (to, size, flags) = (a[1], a[2] as u32 as usize, a[3]);
-        let fail = |mem: &mut Memory, e: i64| {
-            Self::copy_out(pc, mem, to, size, None).map(|_| err(e))
-        };
+        let fail =
+            |mem: &mut Memory, e: i64| Self::copy_out(pc, mem, to, size, None).map(|_| err(e));
         let Some(t) = &self.tunnel else {
             return fail(mem, EINVAL);
         };
@@ -872,8 +893,7 @@ impl Skb {
         const SEQ_NUMBER: u64 = 8;
         const NO_TUNNEL_KEY: u64 = 16;
         let (from, size, flags) = (a[1], a[2] as u32 as usize, a[3]);
-        if flags & !(TUNINFO_IPV6 | ZERO_CSUM_TX | DONT_FRAGMENT | SEQ_NUMBER | NO_TUNNEL_KEY)
-            != 0
+        if flags & !(TUNINFO_IPV6 | ZERO_CSUM_TX | DONT_FRAGMENT | SEQ_NUMBER | NO_TUNNEL_KEY) != 0
         {
             return Ok(err(EINVAL));
         }
@@ -973,7 +993,12 @@ impl Skb {
             return Ok(err(EINVAL));
         }
         let Some(p) = mem.slice(params, FIB_LOOKUP_SIZE as usize) else {
-            return Err(crate::oob(pc, params, FIB_LOOKUP_SIZE as usize, "helper read"));
+            return Err(crate::oob(
+                pc,
+                params,
+                FIB_LOOKUP_SIZE as usize,
+                "helper read",
+            ));
         };
         let ifindex = u32::from_le_bytes([p[8], p[9], p[10], p[11]]);
         match p[0] {
@@ -1168,6 +1193,86 @@ mod tests {
             );
         }
         csum_fold(s)
+    }
+
+    /// An IPv4/UDP frame with a valid header checksum and the given TOS byte.
+    fn ipv4_frame(tos: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 6];
+        f.extend_from_slice(&[2, 0x11, 0x22, 0x33, 0x44, 0x55, 0x08, 0x00]);
+        f.extend_from_slice(&[
+            0x45, tos, 0, 0x2e, 0x12, 0x34, 0x40, 0, 0x40, 0x11, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ]);
+        let c = ip_csum(&f[14..34]);
+        f[24..26].copy_from_slice(&c.to_le_bytes());
+        f.resize(60, 0xab);
+        f
+    }
+
+    /// Runs tc program `src` over `frame`: its return value and the frame after the run.
+    fn run_tc(src: &str, frame: &[u8]) -> (u64, Vec<u8>) {
+        let prog = bpf_insn::assemble(src).unwrap();
+        let r = crate::run::run(&prog, 3, &[], frame, 1).unwrap();
+        (r.ret, r.data_out)
+    }
+
+    #[test]
+    fn ecn_set_ce_keeps_the_ipv4_checksum_valid() {
+        for tos in [0x01u8, 0x02, 0xb9, 0xfe] {
+            let (ret, out) = run_tc("r1 = r1\ncall 97\nexit\n", &ipv4_frame(tos));
+            assert_eq!(ret, 1, "tos {tos:#x}");
+            assert_eq!(out[15] & 3, 3);
+            assert_eq!(ip_csum(&out[14..34]), 0, "tos {tos:#x}");
+        }
+        let (ret, out) = run_tc("r1 = r1\ncall 97\nexit\n", &ipv4_frame(0));
+        assert_eq!((ret, out), (0, ipv4_frame(0)));
+    }
+
+    #[test]
+    fn vlan_and_room_changes_undo() {
+        let f = ipv4_frame(0);
+        // Two pushes put the first tag in the frame; two pops take it out again.
+        let src = "r6 = r1\nr2 = 0x81\nr3 = 5\ncall 18\nr1 = r6\nr2 = 0xa888\nr3 = 6\n\
+                   call 18\nr7 = *(u32 *)(r6 + 0)\nr1 = r6\ncall 19\nr1 = r6\ncall 19\n\
+                   r0 = *(u32 *)(r6 + 20)\nr0 <<= 16\nr0 += r7\nexit\n";
+        let (ret, out) = run_tc(src, &f);
+        assert_eq!(
+            ret, 64,
+            "len 64 after the second push, no tag after two pops"
+        );
+        assert_eq!(out, f);
+        let src = "r6 = r1\nr2 = 12\nr3 = 0\nr4 = 0\ncall 50\nr7 = r0\nr1 = r6\n\
+                   r2 = -12\nr3 = 0\nr4 = 0\ncall 50\nr0 += r7\nexit\n";
+        assert_eq!(run_tc(src, &f), (0, f.clone()));
+        // change_proto 4 -> 6 -> 4 gives the frame back.
+        let src = "r6 = r1\nr2 = 0xdd86\nr3 = 0\ncall 31\nr7 = r0\nr1 = r6\n\
+                   r2 = 0x8\nr3 = 0\ncall 31\nr0 += r7\nexit\n";
+        assert_eq!(run_tc(src, &f), (0, f));
+    }
+
+    #[test]
+    fn csum_level_walks_ip_summed() {
+        let mut skb = Skb::new(0, Vec::new(), 1, true);
+        let eacces = err(EACCES);
+        let steps = [
+            (0, eacces),
+            (1, 0),
+            (0, 0),
+            (1, 0),
+            (1, 0),
+            (1, 0),
+            (1, 0),
+            (0, 3),
+            (2, 0),
+            (0, 2),
+            (3, 0),
+            (0, eacces),
+            (2, 0),
+            (0, eacces),
+            (4, err(EINVAL)),
+        ];
+        for (i, (level, want)) in steps.into_iter().enumerate() {
+            assert_eq!(skb.csum_level(level), want, "step {i}");
+        }
     }
 
     #[test]

@@ -134,10 +134,13 @@ fn ours(p: &Prog, data: &[u8]) -> Result<(u32, Vec<u8>), String> {
     Ok((r.ret as u32, r.data_out))
 }
 
+/// Per program, per packet: the return value and the packet after the run.
+type Results = Vec<Vec<(u32, Vec<u8>)>>;
+
 /// The kernel's results for every program and packet, computed in a thread that first
 /// moves into a fresh network namespace (only `lo`, down; forwarding off), the environment
 /// the interpreter models for the helpers that look at devices and routes.
-fn kernel_results(progs: &[Prog]) -> Result<Vec<Vec<(u32, Vec<u8>)>>, String> {
+fn kernel_results(progs: &[Prog]) -> Result<Results, String> {
     std::thread::scope(|s| {
         s.spawn(|| {
             bpf_sys::unshare_netns().map_err(|e| e.to_string())?;
