@@ -28,19 +28,22 @@ fuzz_target!(|data: &[u8]| {
     } else {
         bpf_verifier::testgen::program(data, 128)
     };
+    let prog_type = bpf_vm::fuzzcheck::prog_type(data);
     let input = bpf_verifier::Input {
         insns: &prog,
-        prog_type: 6,
+        prog_type,
         maps: &maps,
     };
     let opts = bpf_verifier::Options {
         // The limit path is the same at any size; a smaller one keeps each input cheap.
         complexity_limit: 20_000,
+        // As loaded from an object with BTF: callbacks may be taken.
+        func_info: true,
         ..Default::default()
     };
     if bpf_verifier::verify(&input, &opts).is_ok() {
         let packet: Vec<u8> = (0..64u8).collect();
-        if let Err(e) = bpf_vm::fuzzcheck::run_accepted(&prog, &packet) {
+        if let Err(e) = bpf_vm::fuzzcheck::run_accepted(&prog, prog_type, &packet) {
             panic!("verifier bug: {e}\n{}", bpf_insn::disassemble(&prog));
         }
     }

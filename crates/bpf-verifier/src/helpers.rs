@@ -387,6 +387,13 @@ pub fn map_incompatible(id: i32, t: u32) -> Option<&'static str> {
     }
 }
 
+/// Helpers whose `bpf_func_proto` sets `might_sleep`: the kernel refuses them in a program
+/// that is not sleepable.
+pub fn might_sleep(id: i32) -> bool {
+    // copy_from_user, copy_from_user_task, ima_inode_hash, ima_file_hash
+    matches!(id, 148 | 191 | 161 | 193)
+}
+
 pub fn proto(id: i32) -> Option<&'static Proto> {
     PROTOS.iter().find(|p| p.id == id)
 }

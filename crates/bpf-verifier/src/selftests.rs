@@ -238,6 +238,7 @@ pub fn run_object(
                 &Options {
                     strict_alignment: opts.strict_alignment || strict,
                     section: Some(p.section.clone()),
+                    func_info: !p.func_info.is_empty(),
                     ..opts.clone()
                 },
             )

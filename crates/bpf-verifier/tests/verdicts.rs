@@ -332,9 +332,13 @@ fn context_fields_follow_the_target_kernel() {
 }
 
 /// `bpf_loop(4, cb, &ctx, 0)` from a socket filter, `cb` being `body` (its R2 is `&ctx`, a
-/// stack slot of the caller). The assembler has no syntax for a function's address, so the
-/// `lddw` is patched into one (pseudo source FUNC, pc-relative).
+/// stack slot of the caller), loaded with BTF function info. The `lddw` is patched into a
+/// function's address (pseudo source FUNC, pc-relative).
 fn loop_with_callback(body: &str) -> Result<Verdict, Rejection> {
+    loop_with_callback_info(body, true)
+}
+
+fn loop_with_callback_info(body: &str, func_info: bool) -> Result<Verdict, Rejection> {
     let src = format!(
         "r1 = 0\n*(u64 *)(r10 - 8) = r1\nr1 = 4\nr2 = 0 ll\nr3 = r10\nr3 += -8\nr4 = 0\n\
          call 181\nr0 = 0\nexit\n{body}"
@@ -348,12 +352,18 @@ fn loop_with_callback(body: &str) -> Result<Verdict, Rejection> {
             prog_type: SOCKET,
             maps: &[],
         },
-        &Options::default(),
+        &Options {
+            func_info,
+            ..Default::default()
+        },
     )
 }
 
 #[test]
 fn bpf_loop_callbacks_are_verified_with_the_kernels_arguments() {
+    // Without BTF function info the kernel refuses to take a function's address.
+    let r = loop_with_callback_info("r0 = 0\nexit\n", false).unwrap_err();
+    assert_eq!(r.msg, "missing btf func_info", "{r}");
     // The callback may use its index (R1) and write the caller's context through R2.
     let v = loop_with_callback("r1 &= 7\n*(u64 *)(r2 + 0) = r1\nr0 = 0\nexit\n");
     assert!(v.is_ok(), "{v:?}");

@@ -12,6 +12,9 @@ use bpf_insn::Insn;
 pub enum Checked {
     Rejected,
     Ran(u64),
+    /// A helper needs kernel state the interpreter does not have
+    /// ([`VmError::Unsupported`]): not a verifier bug.
+    Unsupported,
 }
 
 /// The maps the generated programs use: a hash (key 8, value 16) and an array (key 4, value 64).
@@ -36,15 +39,27 @@ pub fn maps() -> Vec<MapSpec> {
     ]
 }
 
-/// Run `prog` (XDP) if `accepted`; `Err` describes a memory violation (a verifier bug).
-pub fn run_accepted(prog: &[Insn], packet: &[u8]) -> Result<Checked, String> {
+/// Program types the fuzz target verifies programs as, chosen by the input.
+pub const PROG_TYPES: [u32; 2] = [6, 17];
+
+/// The program type for a fuzz input: bits 1-2 of its first byte.
+pub fn prog_type(data: &[u8]) -> u32 {
+    let b = data.first().copied().unwrap_or(0) as usize;
+    PROG_TYPES[(b >> 1) % PROG_TYPES.len()]
+}
+
+/// Run `prog`, of type `prog_type`, over `packet` (an accepted program); `Err` describes a
+/// memory violation or a helper the interpreter lacks (a bug of the verifier or of the
+/// interpreter).
+pub fn run_accepted(prog: &[Insn], prog_type: u32, packet: &[u8]) -> Result<Checked, String> {
     let inits: Vec<MapInit> = maps()
         .into_iter()
         .map(|spec| MapInit { spec, data: None })
         .collect();
-    match run(prog, 6, &inits, packet, 1) {
+    match run(prog, prog_type, &inits, packet, 1) {
         Ok(r) => Ok(Checked::Ran(r.ret)),
         Err(RunError::Vm(VmError::StepLimit(_))) => Ok(Checked::Ran(0)),
+        Err(RunError::Vm(VmError::Unsupported { .. })) => Ok(Checked::Unsupported),
         Err(e) => Err(format!("accepted program failed in the interpreter: {e}")),
     }
 }

@@ -23,6 +23,11 @@ pub trait Helpers {
     fn map_ptr(&self, fd: i64) -> Option<u64>;
     /// The address of an array map's first value (map-value pseudo source).
     fn map_value_ptr(&mut self, fd: i64, mem: &mut Memory) -> Option<u64>;
+    /// For `bpf_for_each_map_elem`: the (key, value) addresses of the elements of the map
+    /// behind `ptr`, in the order the kernel visits them; `None` if `ptr` is not a map.
+    fn map_elems(&mut self, _ptr: u64, _mem: &mut Memory) -> Option<Vec<(u64, u64)>> {
+        None
+    }
 }
 
 /// Helper ids (`enum bpf_func_id` in the kernel's uapi).
@@ -39,6 +44,8 @@ pub mod id {
     pub const GET_CURRENT_COMM: i64 = 16;
     pub const KTIME_GET_BOOT_NS: i64 = 125;
     pub const PROBE_READ: i64 = 4;
+    pub const PROBE_READ_STR: i64 = 45;
+    pub const GET_CGROUP_CLASSID: i64 = 17;
     pub const GET_CURRENT_TASK: i64 = 35;
     pub const PROBE_READ_USER: i64 = 112;
     pub const PROBE_READ_KERNEL: i64 = 113;
@@ -61,6 +68,43 @@ pub mod id {
     pub const XDP_GET_BUFF_LEN: i64 = 188;
     pub const XDP_LOAD_BYTES: i64 = 189;
     pub const XDP_STORE_BYTES: i64 = 190;
+    pub const TAIL_CALL: i64 = 12;
+    pub const PERF_EVENT_READ: i64 = 22;
+    pub const REDIRECT: i64 = 23;
+    pub const PERF_EVENT_OUTPUT: i64 = 25;
+    pub const GET_STACKID: i64 = 27;
+    pub const GET_NUMA_NODE_ID: i64 = 42;
+    pub const REDIRECT_MAP: i64 = 51;
+    pub const PERF_EVENT_READ_VALUE: i64 = 55;
+    pub const GET_STACK: i64 = 67;
+    pub const GET_CURRENT_CGROUP_ID: i64 = 80;
+    pub const SEND_SIGNAL: i64 = 109;
+    pub const SEND_SIGNAL_THREAD: i64 = 117;
+    pub const JIFFIES64: i64 = 118;
+    pub const GET_NS_CURRENT_PID_TGID: i64 = 120;
+    pub const GET_CURRENT_ANCESTOR_CGROUP_ID: i64 = 123;
+    pub const RINGBUF_QUERY: i64 = 134;
+    pub const SNPRINTF_BTF: i64 = 149;
+    pub const KTIME_GET_COARSE_NS: i64 = 160;
+    pub const FOR_EACH_MAP_ELEM: i64 = 164;
+    pub const GET_FUNC_IP: i64 = 173;
+    pub const GET_ATTACH_COOKIE: i64 = 174;
+    pub const GET_BRANCH_SNAPSHOT: i64 = 176;
+    pub const TRACE_VPRINTK: i64 = 177;
+    pub const LOOP: i64 = 181;
+    pub const MAP_LOOKUP_PERCPU_ELEM: i64 = 195;
+    pub const KTIME_GET_TAI_NS: i64 = 208;
+    pub const FIB_LOOKUP: i64 = 69;
+}
+
+/// `-errno` values of the helpers below.
+const EFAULT: i64 = 14;
+const ENOENT: i64 = 2;
+const E2BIG: i64 = 7;
+const EAGAIN: i64 = 11;
+
+fn neg(e: i64) -> u64 {
+    (-e) as u64
 }
 
 /// The common helpers over user-space maps. Maps are numbered by their index, which is
@@ -79,6 +123,45 @@ pub struct StdHelpers {
     pub skb: Option<Skb>,
     /// The XDP buffer of an XDP run, for the XDP helpers.
     pub xdp: Option<Xdp>,
+    /// Signals `bpf_send_signal` would have sent to the current task: the interpreter
+    /// records them instead of signalling itself.
+    pub signals: Vec<u32>,
+    /// The current task as the kernel would see it, read once when first needed.
+    task: Option<Task>,
+}
+
+/// What the task-related helpers report: the calling process, as in `BPF_PROG_TEST_RUN`.
+#[derive(Debug, Clone, Default)]
+struct Task {
+    /// Cgroup v2 ids from the root (1) down to the process's cgroup.
+    cgroups: Vec<u64>,
+    /// Device and inode of the process's pid namespace (`/proc/self/ns/pid`).
+    pidns: (u64, u64),
+}
+
+impl Task {
+    fn read() -> Task {
+        use std::os::unix::fs::MetadataExt;
+        let mut cgroups = Vec::new();
+        let path = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        if let Some(p) = path.lines().find_map(|l| l.strip_prefix("0::")) {
+            let mut dir = std::path::PathBuf::from("/sys/fs/cgroup");
+            if let Ok(m) = std::fs::metadata(&dir) {
+                cgroups.push(m.ino());
+                for c in p.split('/').filter(|c| !c.is_empty()) {
+                    dir.push(c);
+                    match std::fs::metadata(&dir) {
+                        Ok(m) => cgroups.push(m.ino()),
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        let pidns = std::fs::metadata("/proc/self/ns/pid")
+            .map(|m| (m.dev(), m.ino()))
+            .unwrap_or_default();
+        Task { cgroups, pidns }
+    }
 }
 
 impl Default for StdHelpers {
@@ -91,6 +174,8 @@ impl Default for StdHelpers {
             reserved: Vec::new(),
             skb: None,
             xdp: None,
+            signals: Vec::new(),
+            task: None,
         }
     }
 }
@@ -102,6 +187,39 @@ fn read(mem: &Memory, pc: usize, addr: u64, size: usize) -> Result<Vec<u8>, VmEr
 }
 
 impl StdHelpers {
+    fn task(&mut self) -> &Task {
+        self.task.get_or_insert_with(Task::read)
+    }
+
+    /// Bytes of packet a perf event output may copy from the context (`BPF_F_CTXLEN_MASK`),
+    /// or `None` for a context without a packet.
+    fn packet_len(&self, mem: &Memory) -> Option<u64> {
+        if let Some(x) = &self.xdp {
+            return Some(x.buff_len());
+        }
+        self.skb
+            .as_ref()
+            .map(|s| mem.regions[s.region].bytes.len() as u64)
+    }
+
+    /// Index `flags` names in a perf event array (`BPF_F_INDEX_MASK`, with
+    /// `BPF_F_CURRENT_CPU` = CPU 0: the interpreter is one CPU); `Err(-errno)` as the
+    /// kernel's checks give it. Every slot is empty, so a valid index is `-ENOENT`.
+    fn perf_slot(&self, m: usize, flags: u64, extra_mask: u64) -> u64 {
+        const INDEX_MASK: u64 = 0xffff_ffff;
+        if flags & !(INDEX_MASK | extra_mask) != 0 {
+            return neg(EINVAL);
+        }
+        let index = match flags & INDEX_MASK {
+            INDEX_MASK => 0,
+            i => i,
+        };
+        if index >= self.maps[m].spec.max_entries as u64 {
+            return neg(E2BIG);
+        }
+        neg(ENOENT)
+    }
+
     pub fn add_map(
         &mut self,
         spec: MapSpec,
@@ -125,13 +243,7 @@ impl StdHelpers {
         })
     }
 
-    fn printk(
-        &self,
-        pc: usize,
-        fmt: &[u8],
-        args: [u64; 3],
-        mem: &Memory,
-    ) -> Result<String, VmError> {
+    fn printk(&self, pc: usize, fmt: &[u8], args: &[u64], mem: &Memory) -> Result<String, VmError> {
         let fmt = fmt.split(|&b| b == 0).next().unwrap_or(&[]);
         let fmt = String::from_utf8_lossy(fmt);
         let mut out = String::new();
@@ -215,6 +327,23 @@ impl Helpers for StdHelpers {
         self.maps.get(usize::try_from(fd).ok()?)?.first_value()
     }
 
+    fn map_elems(&mut self, ptr: u64, mem: &mut Memory) -> Option<Vec<(u64, u64)>> {
+        let m = self.map_of(0, 0, ptr).ok()?;
+        let map = &self.maps[m];
+        let keys = map.keys();
+        let values: Vec<Option<u64>> = keys.iter().map(|k| map.lookup(k)).collect();
+        // The keys, read-only, in one region.
+        let base = mem.add(RegionKind::Scratch, keys.concat(), false);
+        let ks = map.spec.key_size as u64;
+        Some(
+            values
+                .into_iter()
+                .enumerate()
+                .filter_map(|(i, v)| Some((base + i as u64 * ks, v?)))
+                .collect(),
+        )
+    }
+
     fn call(&mut self, pc: usize, hid: i64, a: [u64; 5], mem: &mut Memory) -> Result<u64, VmError> {
         Ok(match hid {
             id::MAP_LOOKUP_ELEM => {
@@ -240,7 +369,7 @@ impl Helpers for StdHelpers {
                     return Ok((-EINVAL) as u64);
                 }
                 let fmt = read(mem, pc, a[0], size)?;
-                let line = self.printk(pc, &fmt, [a[2], a[3], a[4]], mem)?;
+                let line = self.printk(pc, &fmt, &a[2..], mem)?;
                 let n = line.len() as u64;
                 self.printk.push(line);
                 n
@@ -254,6 +383,7 @@ impl Helpers for StdHelpers {
             }
             id::GET_SMP_PROCESSOR_ID => 0,
             id::PROBE_READ
+            | id::PROBE_READ_STR
             | id::PROBE_READ_USER
             | id::PROBE_READ_KERNEL
             | id::PROBE_READ_USER_STR
@@ -262,7 +392,10 @@ impl Helpers for StdHelpers {
                 // bad address does in the kernel: -EFAULT and a zeroed destination.
                 let size = a[1] as usize;
                 let src = mem.slice(a[2], size).map(|s| s.to_vec());
-                let is_str = matches!(hid, id::PROBE_READ_USER_STR | id::PROBE_READ_KERNEL_STR);
+                let is_str = matches!(
+                    hid,
+                    id::PROBE_READ_STR | id::PROBE_READ_USER_STR | id::PROBE_READ_KERNEL_STR
+                );
                 let Some(dst) = mem.slice_mut(a[0], size) else {
                     return Err(crate::oob(pc, a[0], size, "helper write"));
                 };
@@ -306,13 +439,20 @@ impl Helpers for StdHelpers {
             }
             id::RINGBUF_OUTPUT => {
                 let m = self.map_of(pc, hid, a[0])?;
+                // BPF_RB_NO_WAKEUP | BPF_RB_FORCE_WAKEUP
+                if a[3] & !3 != 0 {
+                    return Ok(neg(EINVAL));
+                }
                 let data = read(mem, pc, a[1], a[2] as usize)?;
+                if !self.maps[m].ring_reserve(a[2]) {
+                    return Ok(neg(EAGAIN));
+                }
                 self.maps[m].records.push(data);
                 0
             }
             id::RINGBUF_RESERVE => {
                 let m = self.map_of(pc, hid, a[0])?;
-                if a[1] == 0 || a[1] > self.maps[m].spec.max_entries as u64 {
+                if a[1] == 0 || a[2] != 0 || !self.maps[m].ring_reserve(a[1]) {
                     0
                 } else {
                     let base = mem.add(RegionKind::Scratch, vec![0; a[1] as usize], true);
@@ -404,6 +544,204 @@ impl Helpers for StdHelpers {
                     id::XDP_GET_BUFF_LEN => xdp.buff_len(),
                     id::XDP_LOAD_BYTES => xdp.load_bytes(pc, mem, a)?,
                     _ => xdp.store_bytes(pc, mem, a)?,
+                }
+            }
+            id::RINGBUF_QUERY => {
+                let m = &self.maps[self.map_of(pc, hid, a[0])?];
+                match a[1] {
+                    // BPF_RB_AVAIL_DATA, BPF_RB_PROD_POS (nothing consumes: CONS_POS is 0)
+                    0 | 3 => m.produced,
+                    1 => m.spec.max_entries as u64,
+                    _ => 0,
+                }
+            }
+            id::KTIME_GET_COARSE_NS | id::KTIME_GET_TAI_NS => {
+                self.start.elapsed().as_nanos() as u64
+            }
+            // At HZ=250, from the start of the run.
+            id::JIFFIES64 => (self.start.elapsed().as_nanos() / 4_000_000) as u64,
+            id::GET_NUMA_NODE_ID | id::GET_FUNC_IP | id::GET_ATTACH_COOKIE => 0,
+            // Outside a socket buffer: the task's net_cls class id, which cgroup v2 has not.
+            id::GET_CGROUP_CLASSID if self.skb.is_none() => 0,
+            id::GET_CURRENT_CGROUP_ID => self.task().cgroups.last().copied().unwrap_or(0),
+            id::GET_CURRENT_ANCESTOR_CGROUP_ID => {
+                let level = a[0] as i32;
+                match usize::try_from(level) {
+                    Ok(l) => self.task().cgroups.get(l).copied().unwrap_or(0),
+                    Err(_) => 0,
+                }
+            }
+            id::GET_NS_CURRENT_PID_TGID => {
+                let size = a[3] as usize;
+                let Some(buf) = mem.slice_mut(a[2], size) else {
+                    return Err(crate::oob(pc, a[2], size, "helper write"));
+                };
+                buf.fill(0);
+                let pidns = self.task.get_or_insert_with(Task::read).pidns;
+                // sizeof(struct bpf_pidns_info); dev must fit a dev_t; the namespace must
+                // be the task's.
+                if size != 8 || a[0] >> 32 != 0 || (a[0], a[1]) != pidns {
+                    return Ok(neg(EINVAL));
+                }
+                let p = std::process::id();
+                buf[..4].copy_from_slice(&p.to_le_bytes());
+                buf[4..].copy_from_slice(&p.to_le_bytes());
+                0
+            }
+            id::SEND_SIGNAL | id::SEND_SIGNAL_THREAD => {
+                let sig = a[0] as u32;
+                // valid_signal(): up to _NSIG (64); 0 only checks permission.
+                if sig > 64 {
+                    return Ok(neg(EINVAL));
+                }
+                if sig != 0 {
+                    self.signals.push(sig);
+                }
+                0
+            }
+            id::TRACE_VPRINTK => {
+                let (size, data_len) = (a[1] as usize, a[3]);
+                // MAX_BPRINTF_VARARGS: 12 arguments of 8 bytes.
+                if size == 0 || size > 4096 || data_len & 7 != 0 || data_len > 96 {
+                    return Ok(neg(EINVAL));
+                }
+                let fmt = read(mem, pc, a[0], size)?;
+                let raw = if data_len > 0 {
+                    read(mem, pc, a[2], data_len as usize)?
+                } else {
+                    Vec::new()
+                };
+                let args: Vec<u64> = raw
+                    .chunks(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                    .collect();
+                let line = self.printk(pc, &fmt, &args, mem)?;
+                let n = line.len() as u64;
+                self.printk.push(line);
+                n
+            }
+            id::MAP_LOOKUP_PERCPU_ELEM => {
+                let m = self.map_of(pc, hid, a[0])?;
+                let key = read(mem, pc, a[1], self.maps[m].spec.key_size as usize)?;
+                // One CPU: CPU 0's value; any other CPU does not exist.
+                if a[2] as u32 != 0 {
+                    0
+                } else {
+                    self.maps[m].lookup(&key).unwrap_or(0)
+                }
+            }
+            // The interpreter has no kernel or user call chain to capture: the kernel's
+            // answer when it cannot get one is -EFAULT (and a cleared buffer).
+            id::GET_STACK => {
+                let size = a[2] as usize;
+                let Some(buf) = mem.slice_mut(a[1], size) else {
+                    return Err(crate::oob(pc, a[1], size, "helper write"));
+                };
+                buf.fill(0);
+                // BPF_F_SKIP_FIELD_MASK | BPF_F_USER_STACK | BPF_F_USER_BUILD_ID
+                let (flags, build_id) = (a[3], a[3] & (1 << 11) != 0);
+                let elem = if build_id { 32 } else { 8 };
+                if flags & !(0xff | 1 << 8 | 1 << 11) != 0
+                    || (build_id && flags & (1 << 8) == 0)
+                    || !size.is_multiple_of(elem)
+                {
+                    return Ok(neg(EINVAL));
+                }
+                neg(EFAULT)
+            }
+            id::GET_STACKID => {
+                self.map_of(pc, hid, a[1])?;
+                // BPF_F_SKIP_FIELD_MASK | USER_STACK | FAST_STACK_CMP | REUSE_STACKID
+                if a[2] & !(0xff | 7 << 8) != 0 {
+                    return Ok(neg(EINVAL));
+                }
+                neg(EFAULT)
+            }
+            // No last-branch records on this machine model (as in a VM without LBR).
+            id::GET_BRANCH_SNAPSHOT => {
+                if a[2] != 0 {
+                    neg(EINVAL)
+                } else {
+                    neg(ENOENT)
+                }
+            }
+            id::SNPRINTF_BTF => {
+                // BTF_F_ALL; sizeof(struct btf_ptr); a type id.
+                let ptr = if a[3] == 16 {
+                    read(mem, pc, a[2], 16)?
+                } else {
+                    Vec::new()
+                };
+                if a[4] & !0xf != 0 || ptr.len() != 16 || ptr[8..12] == [0; 4] {
+                    return Ok(neg(EINVAL));
+                }
+                return Err(VmError::Unsupported {
+                    pc,
+                    id: hid,
+                    why: "printing a kernel type needs the kernel's BTF, which the interpreter does not load",
+                });
+            }
+            // Prog arrays are empty (no program can be put in one here): the call falls
+            // through, as a tail call to an empty slot does.
+            id::TAIL_CALL => {
+                self.map_of(pc, hid, a[1])?;
+                0
+            }
+            id::PERF_EVENT_READ => {
+                let m = self.map_of(pc, hid, a[0])?;
+                self.perf_slot(m, a[1], 0)
+            }
+            id::PERF_EVENT_READ_VALUE => {
+                let m = self.map_of(pc, hid, a[0])?;
+                let size = a[3] as usize;
+                let Some(buf) = mem.slice_mut(a[2], size) else {
+                    return Err(crate::oob(pc, a[2], size, "helper write"));
+                };
+                buf.fill(0);
+                // sizeof(struct bpf_perf_event_value)
+                if size != 24 {
+                    return Ok(neg(EINVAL));
+                }
+                self.perf_slot(m, a[1], 0)
+            }
+            id::PERF_EVENT_OUTPUT => {
+                let m = self.map_of(pc, hid, a[1])?;
+                read(mem, pc, a[3], a[4] as usize)?;
+                // Packet programs may append BPF_F_CTXLEN_MASK bytes of their packet.
+                const CTXLEN_MASK: u64 = 0xfffff << 32;
+                match self.packet_len(mem) {
+                    Some(len) => {
+                        if a[2] & !(0xffff_ffff | CTXLEN_MASK) == 0 && (a[2] >> 32) > len {
+                            return Ok(neg(EFAULT));
+                        }
+                        self.perf_slot(m, a[2], CTXLEN_MASK)
+                    }
+                    None => self.perf_slot(m, a[2], 0),
+                }
+            }
+            id::REDIRECT if self.xdp.is_some() => {
+                // XDP_ABORTED for any flag, else XDP_REDIRECT.
+                if a[1] != 0 {
+                    0
+                } else {
+                    4
+                }
+            }
+            id::FIB_LOOKUP => crate::fib::lookup(pc, mem, a)?,
+            id::REDIRECT_MAP => {
+                let m = self.map_of(pc, hid, a[0])?;
+                // Lower bits: the action when the lookup fails (the map is empty);
+                // devmaps also take BPF_F_BROADCAST and BPF_F_EXCLUDE_INGRESS.
+                let flag_mask = match self.maps[m].spec.map_type {
+                    14 | 25 => 3 << 3,
+                    _ => 0,
+                };
+                if a[2] & !(3 | flag_mask) != 0 {
+                    0
+                } else if a[2] & (1 << 3) != 0 {
+                    4
+                } else {
+                    a[2] & 3
                 }
             }
             _ => return Err(VmError::UnknownHelper { pc, id: hid }),

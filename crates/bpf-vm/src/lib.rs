@@ -11,6 +11,7 @@
 //! operations zero the upper half, `INT_MIN / -1` wraps.
 
 pub mod conformance;
+pub mod fib;
 #[doc(hidden)]
 pub mod fuzzcheck;
 pub mod helpers;
@@ -66,6 +67,13 @@ pub enum VmError {
     FellOff,
     #[error("insn {pc}: map {what} is not defined")]
     NoMap { pc: usize, what: i64 },
+    /// A helper whose result depends on kernel state the interpreter does not have.
+    #[error("insn {pc}: helper {id} cannot run in the interpreter: {why}")]
+    Unsupported {
+        pc: usize,
+        id: i64,
+        why: &'static str,
+    },
 }
 
 /// What a region is, for diagnostics and for helpers that take pointers.
@@ -270,30 +278,50 @@ impl<'p, H: Helpers> Vm<'p, H> {
         for b in &mut self.mem.regions[0].bytes {
             *b = 0;
         }
+        let mut budget = Budget {
+            steps: 0,
+            may_goto_left: MAY_GOTO_BUDGET,
+        };
+        let ret = match self.exec(0, args, 0, &mut budget) {
+            Ok(r) | Err(Halt::Abort(r)) => r,
+            Err(Halt::Err(e)) => return Err(e),
+        };
+        Ok(Outcome {
+            ret,
+            steps: budget.steps,
+        })
+    }
+
+    /// Run the function at `entry` with r1..r5 = `args` in call frame `depth` until it
+    /// returns; its r0.
+    fn exec(
+        &mut self,
+        entry: usize,
+        args: [u64; 5],
+        depth: usize,
+        budget: &mut Budget,
+    ) -> Result<u64, Halt> {
         let prog = self.prog;
         let mut reg = [0u64; 11];
         reg[1..6].copy_from_slice(&args);
         let frame_top =
             |depth: usize, base: u64| base + (STACK_SIZE * (MAX_CALL_FRAMES - depth)) as u64;
-        reg[10] = frame_top(0, self.stack_base);
+        reg[10] = frame_top(depth, self.stack_base);
         let mut frames: Vec<Frame> = Vec::new();
-        let mut pc = 0usize;
-        let mut steps = 0u64;
+        let mut pc = entry;
         let max = self.opts.max_steps;
-        // may_goto: the kernel's budget (BPF_MAX_LOOPS) for the whole run.
-        let mut may_goto_left = MAY_GOTO_BUDGET;
         loop {
             let Some(&i) = prog.get(pc) else {
-                return Err(VmError::FellOff);
+                return Err(VmError::FellOff.into());
             };
-            steps += 1;
-            if steps > max {
-                return Err(VmError::StepLimit(max));
+            budget.steps += 1;
+            if budget.steps > max {
+                return Err(VmError::StepLimit(max).into());
             }
             let d = i.dst as usize;
             let s = i.src as usize;
             if d > 10 || (s > 10 && i.class() != class::LD) {
-                return Err(VmError::InvalidInsn { pc, code: i.code });
+                return Err(VmError::InvalidInsn { pc, code: i.code }.into());
             }
             let invalid = || VmError::InvalidInsn { pc, code: i.code };
             let mut next = pc + 1;
@@ -348,9 +376,9 @@ impl<'p, H: Helpers> Vm<'p, H> {
                             16 => (dv as u16).swap_bytes() as u64,
                             32 => (dv as u32).swap_bytes() as u64,
                             64 => dv.swap_bytes(),
-                            _ => return Err(invalid()),
+                            _ => return Err(invalid().into()),
                         },
-                        _ => return Err(invalid()),
+                        _ => return Err(invalid().into()),
                     };
                 }
                 class::ALU => {
@@ -409,12 +437,12 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                 (16, true) => (v as u16).swap_bytes() as u64,
                                 (32, true) => (v as u32).swap_bytes() as u64,
                                 (64, true) => v.swap_bytes(),
-                                _ => return Err(invalid()),
+                                _ => return Err(invalid().into()),
                             };
                             pc = next;
                             continue;
                         }
-                        _ => return Err(invalid()),
+                        _ => return Err(invalid().into()),
                     };
                     reg[d] = r as u64;
                 }
@@ -427,34 +455,34 @@ impl<'p, H: Helpers> Vm<'p, H> {
                         // Falls through while the budget lasts, then jumps (the kernel's
                         // rewrite: a counter on the stack, decremented each time).
                         jmp::JCOND if i.is_may_goto() => {
-                            if may_goto_left == 0 {
+                            if budget.may_goto_left == 0 {
                                 next = jump(pc, i.off as i64, prog.len())?;
                             } else {
-                                may_goto_left -= 1;
+                                budget.may_goto_left -= 1;
                             }
                         }
                         jmp::EXIT => match frames.pop() {
-                            None => return Ok(Outcome { ret: reg[0], steps }),
+                            None => return Ok(reg[0]),
                             Some(f) => {
                                 reg[6..10].copy_from_slice(&f.saved);
-                                reg[10] = frame_top(frames.len(), self.stack_base);
+                                reg[10] = frame_top(depth + frames.len(), self.stack_base);
                                 next = f.ret_pc;
                             }
                         },
                         jmp::CALL => {
                             if is32 {
-                                return Err(invalid());
+                                return Err(invalid().into());
                             }
                             if i.src == pseudo::CALL_LOCAL && !i.is_reg_src() {
-                                if frames.len() + 1 >= MAX_CALL_FRAMES {
-                                    return Err(VmError::CallDepth { pc });
+                                if depth + frames.len() + 1 >= MAX_CALL_FRAMES {
+                                    return Err(VmError::CallDepth { pc }.into());
                                 }
                                 let target = jump(pc, i.imm as i64, prog.len())?;
                                 frames.push(Frame {
                                     ret_pc: pc + 1,
                                     saved: [reg[6], reg[7], reg[8], reg[9]],
                                 });
-                                reg[10] = frame_top(frames.len(), self.stack_base);
+                                reg[10] = frame_top(depth + frames.len(), self.stack_base);
                                 next = target;
                             } else {
                                 let id = if i.is_reg_src() {
@@ -464,14 +492,21 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                         i.imm as usize
                                     };
                                     if r > 10 {
-                                        return Err(invalid());
+                                        return Err(invalid().into());
                                     }
                                     reg[r] as i64
                                 } else {
                                     i.imm as i64
                                 };
                                 let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
-                                reg[0] = self.helpers.call(pc, id, args, &mut self.mem)?;
+                                let here = depth + frames.len();
+                                reg[0] = match id {
+                                    helpers::id::LOOP => self.bpf_loop(pc, args, here, budget)?,
+                                    helpers::id::FOR_EACH_MAP_ELEM => {
+                                        self.for_each_map_elem(pc, args, here, budget)?
+                                    }
+                                    _ => self.helpers.call(pc, id, args, &mut self.mem)?,
+                                };
                                 // r1-r5 are clobbered by a call; the kernel leaves them
                                 // unreadable, we leave them as they were.
                             }
@@ -506,7 +541,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                 jmp::JSGE => sa >= sb,
                                 jmp::JSLT => sa < sb,
                                 jmp::JSLE => sa <= sb,
-                                _ => return Err(invalid()),
+                                _ => return Err(invalid().into()),
                             };
                             if taken {
                                 next = jump(pc, i.off as i64, prog.len())?;
@@ -521,7 +556,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                     reg[d] = match i.mode() {
                         mem::MEM => v,
                         mem::MEMSX if size < 8 => sx(v, size as u32 * 8),
-                        _ => return Err(invalid()),
+                        _ => return Err(invalid().into()),
                     };
                 }
                 class::ST | class::STX => {
@@ -553,7 +588,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                         old
                                     }
                                 }
-                                _ => return Err(invalid()),
+                                _ => return Err(invalid().into()),
                             } & mask;
                             self.mem.store(pc, addr, size, new)?;
                             if i.imm == atomic::CMPXCHG {
@@ -562,13 +597,13 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                 reg[s] = old;
                             }
                         }
-                        _ => return Err(invalid()),
+                        _ => return Err(invalid().into()),
                     }
                 }
                 class::LD => {
                     if i.is_lddw() {
                         let Some(hi) = prog.get(pc + 1) else {
-                            return Err(invalid());
+                            return Err(invalid().into());
                         };
                         let v = bpf_insn::insn::lddw_value(&i, hi);
                         reg[d] = match i.src {
@@ -578,6 +613,9 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                     pc,
                                     what: i.imm as i64,
                                 })?
+                            }
+                            pseudo::FUNC => {
+                                FUNC_PTR_TAG | jump(pc, i.imm as i64, prog.len())? as u64
                             }
                             pseudo::MAP_VALUE | pseudo::MAP_IDX_VALUE => {
                                 let base = self
@@ -589,7 +627,7 @@ impl<'p, H: Helpers> Vm<'p, H> {
                                     })?;
                                 base.wrapping_add(hi.imm as u32 as u64)
                             }
-                            _ => return Err(invalid()),
+                            _ => return Err(invalid().into()),
                         };
                         next = pc + 2;
                     } else if i.mode() == mem::ABS || i.mode() == mem::IND {
@@ -600,12 +638,12 @@ impl<'p, H: Helpers> Vm<'p, H> {
                             i.imm as i64
                         };
                         let Some(pkt) = self.packet else {
-                            return Err(invalid());
+                            return Err(invalid().into());
                         };
                         let len = self.mem.regions[pkt].bytes.len() as i64;
                         if off < 0 || off + size as i64 > len || size == 8 {
                             // The kernel ends the program with 0 on an out-of-packet load.
-                            return Ok(Outcome { ret: 0, steps });
+                            return Err(Halt::Abort(0));
                         }
                         let b = &self.mem.regions[pkt].bytes[off as usize..off as usize + size];
                         let mut v = 0u64;
@@ -614,15 +652,130 @@ impl<'p, H: Helpers> Vm<'p, H> {
                         }
                         reg[0] = v;
                     } else {
-                        return Err(invalid());
+                        return Err(invalid().into());
                     }
                 }
-                _ => return Err(invalid()),
+                _ => return Err(invalid().into()),
             }
             pc = next;
         }
     }
 }
+
+impl<H: Helpers> Vm<'_, H> {
+    /// The instruction a callback argument (`lddw rX, func` = [`FUNC_PTR_TAG`] | pc)
+    /// points to.
+    fn callback(&self, pc: usize, id: i64, v: u64) -> Result<usize, VmError> {
+        let target = (v & !FUNC_PTR_TAG) as usize;
+        if v & 0xffff_0000_0000_0000 != FUNC_PTR_TAG || target >= self.prog.len() {
+            return Err(VmError::Helper {
+                pc,
+                id,
+                msg: format!("{v:#x} is not a function"),
+            });
+        }
+        Ok(target)
+    }
+
+    /// Call a callback in the frame after `depth`.
+    fn call_back(
+        &mut self,
+        pc: usize,
+        target: usize,
+        args: [u64; 5],
+        depth: usize,
+        budget: &mut Budget,
+    ) -> Result<u64, Halt> {
+        if depth + 1 >= MAX_CALL_FRAMES {
+            return Err(VmError::CallDepth { pc }.into());
+        }
+        self.exec(target, args, depth + 1, budget)
+    }
+
+    /// `bpf_loop(nr_loops, callback, ctx, flags)`: calls `callback(i, ctx)` until it
+    /// returns non-zero; the number of calls.
+    fn bpf_loop(
+        &mut self,
+        pc: usize,
+        a: [u64; 5],
+        depth: usize,
+        budget: &mut Budget,
+    ) -> Result<u64, Halt> {
+        let target = self.callback(pc, helpers::id::LOOP, a[1])?;
+        let n = a[0] as u32 as u64;
+        if a[3] != 0 {
+            return Ok((-22i64) as u64);
+        }
+        if n > MAY_GOTO_BUDGET {
+            return Ok((-7i64) as u64);
+        }
+        for i in 0..n {
+            if self.call_back(pc, target, [i, a[2], 0, 0, 0], depth, budget)? != 0 {
+                return Ok(i + 1);
+            }
+        }
+        Ok(n)
+    }
+
+    /// `bpf_for_each_map_elem(map, callback, ctx, flags)`: calls `callback(map, key,
+    /// value, ctx)` for each element until it returns non-zero; the number of calls.
+    fn for_each_map_elem(
+        &mut self,
+        pc: usize,
+        a: [u64; 5],
+        depth: usize,
+        budget: &mut Budget,
+    ) -> Result<u64, Halt> {
+        let id = helpers::id::FOR_EACH_MAP_ELEM;
+        let target = self.callback(pc, id, a[1])?;
+        let Some(elems) = self.helpers.map_elems(a[0], &mut self.mem) else {
+            return Err(VmError::Helper {
+                pc,
+                id,
+                msg: format!("argument {:#x} is not a map", a[0]),
+            }
+            .into());
+        };
+        if a[3] != 0 {
+            return Ok((-22i64) as u64);
+        }
+        let mut n = 0;
+        for (key, value) in elems {
+            // An element an earlier call deleted is not visited.
+            if self.mem.locate(value, 1).is_none() {
+                continue;
+            }
+            n += 1;
+            if self.call_back(pc, target, [a[0], key, value, a[2], 0], depth, budget)? != 0 {
+                break;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Instructions and `may_goto` iterations left, shared by a run's callbacks.
+struct Budget {
+    steps: u64,
+    may_goto_left: u64,
+}
+
+/// Why execution stopped before the function returned.
+enum Halt {
+    Err(VmError),
+    /// The whole program ends with this r0 (a legacy packet load out of bounds).
+    Abort(u64),
+}
+
+impl From<VmError> for Halt {
+    fn from(e: VmError) -> Halt {
+        Halt::Err(e)
+    }
+}
+
+/// What `lddw rX, <function>` (BPF_PSEUDO_FUNC) yields: this tag | the function's first
+/// instruction. Like map pointers, it lies outside every region.
+pub const FUNC_PTR_TAG: u64 = 0xfffe_0000_0000_0000;
 
 fn jump(pc: usize, off: i64, len: usize) -> Result<usize, VmError> {
     let t = pc as i64 + 1 + off;

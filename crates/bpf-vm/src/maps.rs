@@ -15,6 +15,11 @@ pub enum MapKind {
     LruHash,
     LruPercpuHash,
     RingBuf,
+    /// Maps only their own helpers use, whose entries name kernel objects that the
+    /// interpreter does not have (programs, perf events, devices, CPUs, sockets, stack
+    /// traces): prog arrays, perf event arrays, stack trace maps, devmaps, cpumaps,
+    /// xskmaps. They are always as the kernel creates them: empty.
+    Empty,
 }
 
 impl MapKind {
@@ -27,6 +32,7 @@ impl MapKind {
             9 => MapKind::LruHash,
             10 => MapKind::LruPercpuHash,
             27 => MapKind::RingBuf,
+            3 | 4 | 7 | 14 | 16 | 17 | 25 => MapKind::Empty,
             _ => return None,
         })
     }
@@ -90,6 +96,9 @@ pub struct Map {
     order: Vec<Vec<u8>>,
     /// Ring buffer: submitted records.
     pub records: Vec<Vec<u8>>,
+    /// Ring buffer: bytes the producer has advanced over (records reserved or written,
+    /// each with its 8-byte header, rounded up to 8). Nothing consumes during a run.
+    pub produced: u64,
 }
 
 /// `-errno` values returned by map helpers.
@@ -145,7 +154,31 @@ impl Map {
             entries: HashMap::new(),
             order: Vec::new(),
             records: Vec::new(),
+            produced: 0,
         })
+    }
+
+    /// Ring buffer: take room for a record of `size` bytes, as the kernel's producer does;
+    /// `false` when the ring is full (no consumer runs during a run).
+    pub fn ring_reserve(&mut self, size: u64) -> bool {
+        let need = 8 + size.div_ceil(8) * 8;
+        // The producer may run at most ring size - 1 bytes ahead of the consumer.
+        if self.produced + need >= self.spec.max_entries as u64 {
+            return false;
+        }
+        self.produced += need;
+        true
+    }
+
+    /// Keys of the live elements, in the order `bpf_for_each_map_elem` visits them
+    /// (index order for arrays, insertion order for hashes).
+    pub fn keys(&self) -> Vec<Vec<u8>> {
+        if self.kind.is_array() {
+            return (0..self.spec.max_entries)
+                .map(|i| i.to_le_bytes().to_vec())
+                .collect();
+        }
+        self.order.clone()
     }
 
     /// Address of the value for `key`, if present.

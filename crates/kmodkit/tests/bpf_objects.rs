@@ -210,7 +210,11 @@ fn clang_objects_verify_here_and_in_the_kernel() {
                 prog_type: p.prog_type.unwrap(),
                 maps: &infos,
             };
-            if let Err(r) = bpf_verifier::verify(&input, &bpf_verifier::Options::default()) {
+            let opts = bpf_verifier::Options {
+                func_info: !p.func_info.is_empty(),
+                ..Default::default()
+            };
+            if let Err(r) = bpf_verifier::verify(&input, &opts) {
                 panic!("{} {}: {r} [{}]", path.display(), p.name, r.regs);
             }
             match kernel_load(&o, p) {
@@ -409,7 +413,11 @@ fn ebpf_samples_accepted_programs_load_in_the_kernel() {
                 prog_type: t,
                 maps: &infos,
             };
-            if bpf_verifier::verify(&input, &bpf_verifier::Options::default()).is_err() {
+            let opts = bpf_verifier::Options {
+                func_info: !p.func_info.is_empty(),
+                ..Default::default()
+            };
+            if bpf_verifier::verify(&input, &opts).is_err() {
                 continue;
             }
             accepted += 1;

@@ -45,7 +45,12 @@ fn accepted(src: &str) {
             prog_type: p.prog_type,
             maps: &maps,
         };
-        if let Err(r) = bpf_verifier::verify(&input, &bpf_verifier::Options::default()) {
+        // The trace compiler loads its programs with BTF function info.
+        let opts = bpf_verifier::Options {
+            func_info: true,
+            ..Default::default()
+        };
+        if let Err(r) = bpf_verifier::verify(&input, &opts) {
             panic!(
                 "{src}\nprogram {} rejected at {}: {:?}: {} ({})\n{}",
                 p.name,

@@ -202,6 +202,20 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             )
         }
     }
+    // `might_sleep` helpers: none of the modelled program types is sleepable.
+    if helpers::might_sleep(id) {
+        return rej(
+            pc,
+            Class::Helper,
+            "helper call might sleep in a non-sleepable prog",
+            Some(format!(
+                "bpf_{} may fault in user memory and sleep; only sleepable programs (BPF_F_SLEEPABLE fentry, LSM, iterators) may call it",
+                p.name
+            )),
+            st,
+            maps,
+        );
+    }
     let other = p
         .args
         .iter()

@@ -256,6 +256,16 @@ fn lddw(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Next> {
                 range: 0,
             })
         }
+        pseudo::FUNC if !cx.func_info => {
+            return rej(
+                pc,
+                Class::Cfg,
+                "missing btf func_info",
+                Some("a callback (`lddw rX, <function>`) needs BTF function info, as clang emits for an object (`.BTF.ext`); raw instructions have none".into()),
+                st,
+                maps,
+            );
+        }
         pseudo::FUNC => Reg::Ptr(Ptr {
             kind: Kind::Func((pc as i64 + 1 + i.imm as i64) as u32),
             off: 0,

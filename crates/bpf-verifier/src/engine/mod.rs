@@ -112,6 +112,9 @@ pub struct Options {
     pub section: Option<String>,
     /// The kernel whose verifier is modelled (helpers, instructions, nullness rules).
     pub kernel: Kernel,
+    /// The program is loaded with BTF function info (`.BTF.ext` of a clang object), which
+    /// the kernel requires before a callback (`lddw rX, func`) may be taken.
+    pub func_info: bool,
 }
 
 impl Options {
@@ -122,6 +125,7 @@ impl Options {
             strict_alignment: false,
             section: None,
             kernel,
+            func_info: false,
         }
     }
 }
@@ -153,6 +157,7 @@ struct Ctx<'a> {
     helper_access: bool,
     strict_alignment: bool,
     section: Option<&'a str>,
+    func_info: bool,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -204,6 +209,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         helper_access: false,
         strict_alignment: opts.strict_alignment,
         section: opts.section.as_deref(),
+        func_info: opts.func_info,
     };
     let mut init = State {
         frames: vec![Frame {

@@ -430,6 +430,7 @@ fn verify(args: Vec<OsString>) -> Outcome {
         // The section names a cgroup program's hook (its return values).
         let opts = bpf_verifier::Options {
             section: Some(p.section.clone()),
+            func_info: !p.func_info.is_empty(),
             ..opts.clone()
         };
         let res = bpf_verifier::verify(&input, &opts);
@@ -660,6 +661,7 @@ fn run(args: Vec<OsString>) -> Outcome {
         };
         let opts = bpf_verifier::Options {
             section: Some(p.section.clone()),
+            func_info: !p.func_info.is_empty(),
             ..Default::default()
         };
         if let Err(r) = bpf_verifier::verify(&input, &opts) {
