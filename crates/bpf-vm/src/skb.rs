@@ -30,7 +30,7 @@
 //! off, no routes. So `bpf_redirect*` only record their target (`TC_ACT_REDIRECT`),
 //! `bpf_clone_redirect` to `lo` is dropped by the down device (`NET_XMIT_CN` on egress,
 //! `NET_RX_DROP` on ingress) and fails for any other ifindex, and `bpf_fib_lookup` finds
-//! no device or forwarding disabled. The differential test (`bpf_run_diff`) runs the
+//! no device or forwarding disabled (`crate::fib`, shared with XDP). The differential test (`bpf_run_diff`) runs the
 //! kernel side in such a namespace.
 //!
 //! The checksum arithmetic is the kernel's ones' complement arithmetic on 16-bit words as
@@ -312,7 +312,6 @@ pub mod id {
     pub const SET_HASH: i64 = 48;
     pub const SKB_ADJUST_ROOM: i64 = 50;
     pub const SKB_GET_XFRM_STATE: i64 = 66;
-    pub const FIB_LOOKUP: i64 = 69;
     pub const SKB_CGROUP_ID: i64 = 79;
     pub const SKB_ANCESTOR_CGROUP_ID: i64 = 83;
     pub const SKB_ECN_SET_CE: i64 = 97;
@@ -323,7 +322,7 @@ pub mod id {
     pub const SKB_SET_TSTAMP: i64 = 192;
 
     /// The ids [`super::Skb::call`] runs.
-    pub const ALL: [i64; 31] = [
+    pub const ALL: [i64; 30] = [
         CLONE_REDIRECT,
         GET_CGROUP_CLASSID,
         SKB_VLAN_PUSH,
@@ -346,7 +345,6 @@ pub mod id {
         SET_HASH,
         SKB_ADJUST_ROOM,
         SKB_GET_XFRM_STATE,
-        FIB_LOOKUP,
         SKB_CGROUP_ID,
         SKB_ANCESTOR_CGROUP_ID,
         SKB_ECN_SET_CE,
@@ -359,7 +357,6 @@ pub mod id {
 }
 
 const ENOMEM: i64 = 12;
-const ENODEV: i64 = 19;
 const EPROTO: i64 = 71;
 const ENOENT: i64 = 2;
 const EOPNOTSUPP: i64 = 95;
@@ -380,9 +377,7 @@ const VLAN_HLEN: usize = 4;
 
 /// `BPF_SKB_MAX_LEN` (`SKB_MAX_ALLOC` with 4 KiB pages on x86-64).
 const SKB_MAX_LEN: u64 = 16384 - 320;
-/// `sizeof(struct bpf_fib_lookup)`, `sizeof(struct bpf_redir_neigh)`,
-/// `sizeof(struct bpf_tunnel_key)`.
-const FIB_LOOKUP_SIZE: u64 = 64;
+/// `sizeof(struct bpf_redir_neigh)`, `sizeof(struct bpf_tunnel_key)`.
 const REDIR_NEIGH_SIZE: u64 = 20;
 const TUNNEL_KEY_SIZE: usize = 44;
 
@@ -553,7 +548,6 @@ impl Skb {
                 Self::copy_out(pc, mem, a[2], size, None)?;
                 err(EINVAL)
             }
-            id::FIB_LOOKUP => self.fib_lookup(pc, mem, a)?,
             id::SKB_CGROUP_ID => cgroup::ancestor_id(None),
             id::SKB_ANCESTOR_CGROUP_ID => cgroup::ancestor_id(Some(a[1] as i32)),
             id::SKB_ECN_SET_CE => self.ecn_set_ce(mem),
@@ -834,6 +828,9 @@ impl Skb {
                     self.set_protocol(mem, ETH_P_IP);
                 }
             }
+            // A frame shorter than the offset: the kernel moves the (zeroed) tailroom in
+            // front of the new room, so the zeros simply follow the frame.
+            let at = at.min(len);
             self.pkt(mem).splice(at..at, std::iter::repeat_n(0u8, abs));
         }
         if flags & NO_CSUM_RESET == 0 && self.csum_unnecessary {
@@ -980,47 +977,6 @@ impl Skb {
             t.flags |= TUNNEL_OPTIONS_PRESENT;
         }
         Ok(0)
-    }
-
-    /// `bpf_fib_lookup(skb, params, plen, flags)` in the fresh namespace: `lo` (ifindex 1)
-    /// is the only device and forwards nothing.
-    fn fib_lookup(&self, pc: usize, mem: &mut Memory, a: [u64; 5]) -> Result<u64, VmError> {
-        const FWD_DISABLED: u64 = 5;
-        const NOT_FWDED: u64 = 4;
-        const EAFNOSUPPORT: i64 = 97;
-        let (params, plen, flags) = (a[1], a[2] as u32 as u64, a[3]);
-        if plen < FIB_LOOKUP_SIZE || flags & !0x3f != 0 {
-            return Ok(err(EINVAL));
-        }
-        let Some(p) = mem.slice(params, FIB_LOOKUP_SIZE as usize) else {
-            return Err(crate::oob(
-                pc,
-                params,
-                FIB_LOOKUP_SIZE as usize,
-                "helper read",
-            ));
-        };
-        let ifindex = u32::from_le_bytes([p[8], p[9], p[10], p[11]]);
-        match p[0] {
-            2 => {}
-            10 => {
-                // Link-local, multicast and loopback addresses are never forwarded.
-                let strict = |a: &[u8]| {
-                    a[0] == 0xff
-                        || (a[0] == 0xfe && a[1] & 0xc0 == 0x80)
-                        || a[..15].iter().all(|&b| b == 0) && a[15] == 1
-                };
-                if strict(&p[32..48]) || strict(&p[16..32]) {
-                    return Ok(NOT_FWDED);
-                }
-            }
-            _ => return Ok(err(EAFNOSUPPORT)),
-        }
-        Ok(if ifindex != 1 {
-            err(ENODEV)
-        } else {
-            FWD_DISABLED
-        })
     }
 
     /// `INET_ECN_set_ce`: marks an ECN-capable IPv4 or IPv6 packet as congested; 1 if it
