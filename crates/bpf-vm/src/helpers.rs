@@ -490,7 +490,7 @@ impl Helpers for StdHelpers {
             | id::L3_CSUM_REPLACE
             | id::L4_CSUM_REPLACE
             | id::GET_SOCKET_UID => {
-                let Some(skb) = &self.skb else {
+                let Some(skb) = &mut self.skb else {
                     return Err(VmError::Helper {
                         pc,
                         id: hid,

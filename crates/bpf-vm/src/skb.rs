@@ -190,8 +190,14 @@ impl Skb {
         Self::copy_out(pc, mem, to, len, src)
     }
 
-    /// `bpf_skb_store_bytes(skb, offset, from, len, flags)`.
-    pub fn store_bytes(&self, pc: usize, mem: &mut Memory, a: [u64; 5]) -> Result<u64, VmError> {
+    /// `bpf_skb_store_bytes(skb, offset, from, len, flags)`; `BPF_F_INVALIDATE_HASH` clears
+    /// the skb's hash.
+    pub fn store_bytes(
+        &mut self,
+        pc: usize,
+        mem: &mut Memory,
+        a: [u64; 5],
+    ) -> Result<u64, VmError> {
         let (offset, from, len, flags) = (a[1] as u32 as u64, a[2], a[3] as u32 as usize, a[4]);
         if flags & !(F_RECOMPUTE_CSUM | F_INVALIDATE_HASH) != 0 {
             return Ok(err(EINVAL));
@@ -204,6 +210,9 @@ impl Skb {
         };
         let off = offset as usize;
         mem.regions[self.region].bytes[off..off + len].copy_from_slice(&src);
+        if flags & F_INVALIDATE_HASH != 0 {
+            self.clear_hash(mem);
+        }
         Ok(0)
     }
 
