@@ -87,11 +87,13 @@ pub fn run(
         } else {
             data[..ETH_HLEN].to_vec()
         };
-        // The context is the region after the packet's (see `build_ctx`).
+        // The region of the context (addresses are (region + 1) << 32).
+        let ctx_region = (ctx >> 32).saturating_sub(1) as usize;
+        // Socket filters have no `data`/`data_end` in their context.
         vm.helpers.skb = Some(crate::skb::Skb::new(
             region,
             pulled,
-            region + 1,
+            ctx_region,
             prog_type != 1,
         ));
     }
