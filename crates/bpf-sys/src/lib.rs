@@ -789,6 +789,20 @@ pub fn kill(pid: i32, sig: i32) -> Result<()> {
     }
 }
 
+/// Moves the calling thread into a new, empty network namespace (`unshare(CLONE_NEWNET)`):
+/// only a loopback device that is down. The namespace is per thread, so a test can give one
+/// thread a fresh namespace without touching the others.
+pub fn unshare_netns() -> Result<()> {
+    // SAFETY: unshare(2) takes a flag word and has no memory effects.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
+        Err(Error::sys("unshare(CLONE_NEWNET)")(
+            io::Error::last_os_error(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// Parses a CPU list like `0-3,5` (`/sys/devices/system/cpu/online`).
 pub fn parse_cpu_list(s: &str) -> Vec<u32> {
     let mut out = Vec::new();

@@ -9,8 +9,9 @@ use crate::{Memory, VmError};
 const EINVAL: i64 = 22;
 const ENODEV: i64 = 19;
 const EAFNOSUPPORT: i64 = 97;
-/// `BPF_FIB_LKUP_RET_FWD_DISABLED`, `BPF_FIB_LKUP_RET_NOT_FWDED`.
-const FWD_DISABLED: u64 = 3;
+/// `BPF_FIB_LKUP_RET_FWD_DISABLED`, `BPF_FIB_LKUP_RET_NOT_FWDED` (uapi enum values 5 and 4;
+/// 3 is `_PROHIBIT`, as the host's tc test run shows: tests/data/bpf_run/tc_fib_lookup.s).
+const FWD_DISABLED: u64 = 5;
 const NOT_FWDED: u64 = 4;
 /// `sizeof(struct bpf_fib_lookup)`.
 pub const PARAMS_SIZE: u64 = 64;

@@ -477,13 +477,20 @@ impl Helpers for StdHelpers {
                 mem.regions[r].live = false;
                 0
             }
+            // The skb helpers of socket filters, tc and cgroup skb programs (skb.rs).
+            hid if crate::skb::id::ALL.contains(&hid) && self.skb.is_some() => {
+                match &mut self.skb {
+                    Some(skb) => skb.call(pc, hid, a, mem)?,
+                    None => return Err(VmError::UnknownHelper { pc, id: hid }),
+                }
+            }
             id::SKB_LOAD_BYTES
             | id::SKB_LOAD_BYTES_RELATIVE
             | id::SKB_STORE_BYTES
             | id::L3_CSUM_REPLACE
             | id::L4_CSUM_REPLACE
             | id::GET_SOCKET_UID => {
-                let Some(skb) = &self.skb else {
+                let Some(skb) = &mut self.skb else {
                     return Err(VmError::Helper {
                         pc,
                         id: hid,

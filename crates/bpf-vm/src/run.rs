@@ -100,7 +100,15 @@ pub fn run_with(
         } else {
             data[..ETH_HLEN].to_vec()
         };
-        vm.helpers.skb = Some(crate::skb::Skb { region, pulled });
+        // The region of the context (addresses are (region + 1) << 32).
+        let ctx_region = (ctx >> 32).saturating_sub(1) as usize;
+        // Socket filters have no `data`/`data_end` in their context.
+        vm.helpers.skb = Some(crate::skb::Skb::new(
+            region,
+            pulled,
+            ctx_region,
+            prog_type != 1,
+        ));
     }
     let mut last = None;
     for _ in 0..repeat.max(1) {
@@ -108,7 +116,7 @@ pub fn run_with(
     }
     let out = last.expect("at least one run");
     let data_out = match (prog_type, pkt_region) {
-        (1, Some(r)) => {
+        (1 | 8, Some(r)) => {
             // The kernel copies back the pulled Ethernet header as zeros.
             let mut d = vec![0u8; ETH_HLEN.min(data.len())];
             d.extend_from_slice(&vm.mem.regions[r].bytes);

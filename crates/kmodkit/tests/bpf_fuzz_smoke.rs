@@ -106,7 +106,7 @@ fn interpreter_knows_every_helper_the_verifier_accepts() {
     let packet: Vec<u8> = (0..64u8).collect();
     let mut missing = Vec::new();
     let mut checked = 0;
-    for prog_type in [6u32, 17] {
+    for prog_type in [1u32, 3, 4, 6, 8, 17] {
         for p in PROTOS {
             let modelled = !p.args.iter().any(|a| matches!(a, Arg::Other(_)))
                 && !matches!(p.ret, Ret::Other(_));
