@@ -40,7 +40,7 @@ pub fn maps() -> Vec<MapSpec> {
 }
 
 /// Program types the fuzz target verifies programs as, chosen by the input.
-pub const PROG_TYPES: [u32; 2] = [6, 17];
+pub const PROG_TYPES: [u32; 4] = [6, 17, 3, 1];
 
 /// The program type for a fuzz input: bits 1-2 of its first byte.
 pub fn prog_type(data: &[u8]) -> u32 {

@@ -57,7 +57,14 @@ pub fn run(
     data: &[u8],
     repeat: u32,
 ) -> Result<RunResult, RunError> {
-    run_with(prog, prog_type, maps, data, repeat, crate::Options::default())
+    run_with(
+        prog,
+        prog_type,
+        maps,
+        data,
+        repeat,
+        crate::Options::default(),
+    )
 }
 
 /// [`run`] with the interpreter's options (a step limit).

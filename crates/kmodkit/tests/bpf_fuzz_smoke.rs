@@ -58,7 +58,8 @@ fn accepted_programs_never_violate_memory() {
 /// target decodes them (an even first byte: raw instructions after it; odd: the generator).
 /// `may_goto_accepted_not_run.bin`: the verifier accepted `may_goto`, the interpreter did
 /// not know the instruction. `redirect_accepted_not_run.bin`: the verifier accepted
-/// `bpf_redirect` in XDP, the interpreter did not implement it.
+/// `bpf_redirect` in XDP, the interpreter did not implement it. `loop_runs_long.bin`: a
+/// long run (libFuzzer's timeout), which now stops at the step limit.
 #[test]
 fn fuzz_found_programs_run_when_accepted() {
     let infos: Vec<MapInfo> = maps().iter().map(|m| MapInfo::from(&m.to_def())).collect();
