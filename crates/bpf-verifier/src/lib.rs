@@ -58,6 +58,26 @@ pub struct Rejection {
     pub hint: Option<String>,
     /// The registers at the failing instruction (one line).
     pub regs: String,
+    /// How the verifier got there and what made the register unsafe, when known.
+    pub explain: Option<Box<Explanation>>,
+}
+
+/// The path to a rejected instruction and the instructions on it that led to the error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explanation {
+    /// The path from the entry: runs of consecutive instructions `(first, last)`.
+    pub path: Vec<(usize, usize)>,
+    /// In path order: the instructions that defined the faulting register's value (where a
+    /// pointer came from, what was added to it, the call whose result it is), and the
+    /// conditional jumps on values derived from them.
+    pub causes: Vec<Cause>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cause {
+    pub pc: usize,
+    /// For a conditional jump: whether the path took it.
+    pub branch: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -204,6 +204,7 @@ pub fn run_object(
             msg,
             hint: None,
             regs: String::new(),
+            explain: None,
         };
         let ours = if let Some(e) = &core_err {
             Err(unsupported(format!("CO-RE relocation failed: {e}")))
@@ -218,6 +219,7 @@ pub fn run_object(
                 ),
                 hint: None,
                 regs: String::new(),
+                explain: None,
             })
         } else if let Some((_, name)) = p.ksym_refs.first() {
             Err(unsupported(format!(

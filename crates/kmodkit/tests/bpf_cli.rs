@@ -114,3 +114,51 @@ fn disasm_into_a_pipe_closed_early_ends_quietly() {
     const SIGPIPE: i32 = 13;
     assert_eq!(out.status.signal(), Some(SIGPIPE), "{:?}", out.status);
 }
+
+/// `bpf verify` explains a rejection: under `why:`, the instructions on the path that made
+/// the faulting pointer what it was, each jump with the way it went; then the path; the
+/// same in `--json`.
+#[test]
+fn verify_explains_rejections() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("bound.s");
+    std::fs::write(
+        &f,
+        "r1 = 0\n*(u32 *)(r10 - 4) = r1\nr2 = r10\nr2 += -4\nr1 = map_idx(0, 0) ll\ncall 1\n\
+         if r0 == 0 goto out\nr1 = *(u32 *)(r0 + 0)\nif r1 > 60 goto out\nr0 += r1\n\
+         r0 = *(u64 *)(r0 + 0)\nout:\nr0 = 0\nexit\n",
+    )
+    .unwrap();
+    let f = f.to_str().unwrap();
+    let out = kmodkit(&["bpf", "verify", "--type", "xdp", "--map", "1,4,64,4", f]);
+    assert_eq!(out.status.code(), Some(1));
+    let o = text(&out.stdout);
+    let why: Vec<&str> = o
+        .lines()
+        .skip_while(|l| !l.starts_with("  why:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        why,
+        [
+            "insn 6: call 1 (bpf_map_lookup_elem)",
+            "insn 7: if r0 == 0 goto +4  (not taken)",
+            "insn 8: r1 = *(u32 *)(r0 + 0)",
+            "insn 9: if r1 > 60 goto +2  (not taken)",
+            "insn 10: r0 += r1",
+            "insn 11: r0 = *(u64 *)(r0 + 0)  <- rejected",
+        ],
+        "{o}"
+    );
+    assert!(o.contains("  path: insns 0-11\n"), "{o}");
+    let out = kmodkit(&[
+        "bpf", "verify", "--type", "xdp", "--map", "1,4,64,4", "--json", f,
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let causes = v[0]["explain"]["causes"].as_array().unwrap();
+    assert_eq!(causes.len(), 5);
+    assert_eq!(causes[3]["branch"], "not taken");
+    assert_eq!(v[0]["explain"]["path"], serde_json::json!([[0, 11]]));
+}

@@ -15,6 +15,7 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
             msg,
             hint: None,
             regs: String::new(),
+            explain: None,
         })
     };
     let _ = &empty;
@@ -51,6 +52,7 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
                         "cpu v4 instructions arrived in 6.6; build for {kernel} with clang's -mcpu=v3"
                     )),
                     regs: String::new(),
+                    explain: None,
                 });
             }
         }
@@ -61,6 +63,7 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
                 msg: format!("invalid instruction (opcode {:#04x}): may_goto arrived in 6.9, {kernel} does not know it", i.code),
                 hint: None,
                 regs: String::new(),
+                explain: None,
             });
         }
         if !is_valid(insns, pc) {

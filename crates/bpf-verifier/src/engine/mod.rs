@@ -32,6 +32,7 @@ mod branch;
 mod call;
 mod cfg;
 mod context;
+mod explain;
 mod ldst;
 mod memory;
 mod state;
@@ -176,6 +177,7 @@ fn rej<T>(
         msg: msg.into(),
         hint,
         regs: fmt_regs(st, maps),
+        explain: None,
     })
 }
 
@@ -197,6 +199,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             msg: format!("program type {pt} is not modelled by this verifier"),
             hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock (sock_create), cgroup_sock_addr, cgroup_device, cgroup_sysctl, sk_msg, lwt_in, lwt_out, lwt_xmit, raw_tracepoint".into()),
             regs: String::new(),
+            explain: None,
         });
     }
     let prune = prune_points(insns);
@@ -236,7 +239,8 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
     let mut visited: HashMap<usize, Vec<(State, usize, u32, u32)>> = HashMap::new();
     let mut stored = 0usize;
     // Work list: (pc, state, last checkpoint node).
-    let mut work: Vec<(usize, State, Option<usize>)> = vec![(0, init, None)];
+    let mut work: Vec<(usize, State, Option<usize>, explain::Trail)> =
+        vec![(0, init, None, explain::Trail::default())];
     let mut processed: u64 = 0;
     // Jumps processed, and both counters when the last state was stored (the kernel's rule
     // for how often a new state is worth keeping).
@@ -251,7 +255,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             n = nodes[i].parent;
         }
     };
-    'paths: while let Some((mut pc, mut st, mut node)) = work.pop() {
+    'paths: while let Some((mut pc, mut st, mut node, mut trail)) = work.pop() {
         loop {
             processed += 1;
             if processed > opts.complexity_limit {
@@ -311,14 +315,17 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                         // passes through.
                         *misses += 1;
                         if *old == st {
-                            return rej(
+                            let mut r = rej::<()>(
                                 pc,
                                 Class::Loop,
                                 format!("infinite loop detected at insn {pc}"),
                                 Some("the loop reaches this instruction again in exactly the same state: nothing changes between iterations".into()),
                                 &st,
                                 maps,
-                            );
+                            )
+                            .unwrap_err();
+                            explain::explain(insns, &trail, &mut r);
+                            return Err(r);
                         }
                     } else {
                         *misses += 1;
@@ -361,9 +368,21 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             if matches!(insns[pc].class(), class::JMP | class::JMP32) {
                 jumps += 1;
             }
-            match step(&mut cx, pc, &mut st)? {
-                Next::Goto(t) => pc = t,
+            let width = if insns[pc].is_lddw() { 2 } else { 1 };
+            let next = match step(&mut cx, pc, &mut st) {
+                Ok(n) => n,
+                Err(mut r) => {
+                    explain::explain(insns, &trail, &mut r);
+                    return Err(r);
+                }
+            };
+            match next {
+                Next::Goto(t) => {
+                    trail.step(pc, width, t);
+                    pc = t;
+                }
                 Next::Move(t, s) => {
+                    trail.step(pc, width, t);
                     pc = t;
                     st = s;
                 }
@@ -372,7 +391,10 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                     if let Some(n) = node {
                         nodes[n].branches += 1;
                     }
-                    work.push((b.0, b.1, node));
+                    let mut other = trail.clone();
+                    other.step(pc, width, b.0);
+                    work.push((b.0, b.1, node, other));
+                    trail.step(pc, width, a.0);
                     pc = a.0;
                     st = a.1;
                 }

@@ -484,7 +484,7 @@ fn verify(args: Vec<OsString>) -> Outcome {
                     json.push(serde_json::json!({"program": p.name, "section": p.section, "type": bpf_insn::object::prog_type_name(pt),
                         "target": target.name, "target_version": target.kernel.to_string(), "kernel": live_json,
                         "accepted": false, "insn": r.pc, "time_us": us, "class": format!("{:?}", r.class), "message": r.msg, "hint": r.hint,
-                        "registers": r.regs,
+                        "registers": r.regs, "explain": explain_json(p, &r),
                         "source": src.map(|l| serde_json::json!({"file": l.file, "line": l.line, "column": l.col, "text": l.text}))}));
                 } else {
                     println!("{}: rejected", p.name);
@@ -507,6 +507,9 @@ fn verify(args: Vec<OsString>) -> Outcome {
                     if let Some(h) = &r.hint {
                         println!("  hint: {h}");
                     }
+                    for l in explain_lines(p, &r) {
+                        println!("  {l}");
+                    }
                 }
             }
         }
@@ -523,6 +526,100 @@ fn verify(args: Vec<OsString>) -> Outcome {
     } else {
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// How a cause or the failing instruction reads: its text (a helper call by name) and
+/// the branch the path took.
+fn cause_text(p: &bpf_insn::object::Program, pc: usize, branch: Option<bool>) -> String {
+    let mut t = format!("insn {pc}: {}", bpf_insn::format_insn(&p.insns, pc).0);
+    if let Some(i) = p.insns.get(pc).filter(|i| i.is_call() && i.src == 0) {
+        if let Some(h) = bpf_verifier::helpers::proto(i.imm) {
+            t.push_str(&format!(" (bpf_{})", h.name));
+        }
+    }
+    match branch {
+        Some(true) => t.push_str("  (taken)"),
+        Some(false) => t.push_str("  (not taken)"),
+        None => {}
+    }
+    t
+}
+
+/// The runs of the path, the last `n` of them.
+fn path_text(path: &[(usize, usize)], n: usize) -> String {
+    let runs: Vec<String> = path
+        .iter()
+        .rev()
+        .take(n)
+        .rev()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    let more = path.len().saturating_sub(n);
+    let head = if more > 0 {
+        format!("... {more} earlier runs, ")
+    } else {
+        String::new()
+    };
+    format!("{head}{}", runs.join(", "))
+}
+
+/// `why:` (the instructions that led to the error, in path order) and `path:` lines.
+fn explain_lines(p: &bpf_insn::object::Program, r: &bpf_verifier::Rejection) -> Vec<String> {
+    let Some(e) = &r.explain else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if !e.causes.is_empty() {
+        out.push("why: how the values at the error got there, along the path taken:".into());
+        // Each instruction under its source line (from BTF line info), when it has one.
+        let mut last_line = None;
+        let steps = e.causes.iter().map(|c| (c.pc, c.branch, ""));
+        for (pc, branch, mark) in steps.chain([(r.pc, None, "  <- rejected")]) {
+            let line = p.line_of(pc);
+            if let Some(l) = line.filter(|_| line != last_line) {
+                let file = l.file.rsplit('/').next().unwrap_or(&l.file);
+                out.push(format!("  {file}:{}: {}", l.line, l.text.trim()));
+                last_line = line;
+            }
+            let indent = if last_line.is_some() { "    " } else { "  " };
+            out.push(format!("{indent}{}{mark}", cause_text(p, pc, branch)));
+        }
+    }
+    out.push(format!("path: insns {}", path_text(&e.path, 12)));
+    out
+}
+
+fn explain_json(p: &bpf_insn::object::Program, r: &bpf_verifier::Rejection) -> serde_json::Value {
+    let Some(e) = &r.explain else {
+        return serde_json::Value::Null;
+    };
+    let causes: Vec<serde_json::Value> = e
+        .causes
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "insn": c.pc,
+                "text": bpf_insn::format_insn(&p.insns, c.pc).0,
+                "branch": c.branch.map(|t| if t { "taken" } else { "not taken" }),
+                "line": p.line_of(c.pc).map(|l| l.line),
+            })
+        })
+        .collect();
+    let path: Vec<[usize; 2]> = e
+        .path
+        .iter()
+        .rev()
+        .take(100)
+        .rev()
+        .map(|&(a, b)| [a, b])
+        .collect();
+    serde_json::json!({"causes": causes, "path": path, "path_runs": e.path.len()})
 }
 
 /// `kmodkit bpf probe-helpers`
@@ -666,8 +763,12 @@ fn run(args: Vec<OsString>) -> Outcome {
         };
         if let Err(r) = bpf_verifier::verify(&input, &opts) {
             let hint = r.hint.as_ref().map(|h| format!("\n  hint: {h}"));
+            let why: String = explain_lines(&p, &r)
+                .iter()
+                .map(|l| format!("\n  {l}"))
+                .collect();
             return Err(anyhow!(
-                "{}: the verifier rejects `{}`: {r}{}",
+                "{}: the verifier rejects `{}`: {r}{}{why}",
                 a.file.display(),
                 p.name,
                 hint.unwrap_or_default()
