@@ -196,3 +196,40 @@ fn interpreter_matches_bpf_prog_test_run() {
     eprintln!("{runs} differential runs over {} programs", progs.len());
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+/// `bpf run --live` runs the program in the kernel too and says whether the results agree;
+/// `bpf verify --live` gives the kernel's own statistics.
+#[test]
+fn run_and_verify_live_report_the_kernel() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/bpf_run");
+    let tmp = tempfile::tempdir().unwrap();
+    let pkt = tmp.path().join("pkt");
+    std::fs::write(&pkt, &packets()[0]).unwrap();
+    let prog = dir.join("xdp_loop_sum.s");
+    let out = std::process::Command::new(testsupport::kmodkit())
+        .args(["bpf", "run", "--live", "--json", "--type", "xdp", "--repeat", "3", "--data"])
+        .arg(&pkt)
+        .arg(&prog)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if err.contains("Operation not permitted") || err.contains("Function not implemented") {
+        skip(Requirement::Bpf, &format!("host bpf() unavailable: {err}"));
+        return;
+    }
+    assert!(out.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["kernel"]["agrees"], true, "{v}");
+    assert_eq!(v["kernel"]["retval"], v["retval"], "{v}");
+    let out = std::process::Command::new(testsupport::kmodkit())
+        .args(["bpf", "verify", "--live", "--json", "--type", "xdp"])
+        .arg(&prog)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let k = &v[0]["kernel"];
+    assert_eq!(k["accepted"], true, "{v}");
+    // Both verifiers walk this loop's 40 iterations alike.
+    assert_eq!(k["insns_processed"], v[0]["insns_processed"], "{v}");
+    assert!(k["time_us"].as_u64().unwrap() > 0, "{v}");
+}

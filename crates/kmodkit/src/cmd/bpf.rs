@@ -449,12 +449,16 @@ fn verify(args: Vec<OsString>) -> Outcome {
             None
         };
         let live_json = live.as_ref().map(|l| match l {
-            Ok(()) => serde_json::json!({"accepted": true}),
+            Ok(k) => serde_json::json!({"accepted": true, "time_us": k.time_us,
+                "insns_processed": k.insns_processed, "peak_states": k.peak_states}),
             Err(m) => serde_json::json!({"accepted": false, "message": m}),
         });
         if let (Some(l), false) = (&live, a.json) {
             match l {
-                Ok(()) => println!("{}: running kernel: accepted", p.name),
+                Ok(k) => println!(
+                    "{}: running kernel: accepted ({} processed, {} us)",
+                    p.name, k.insns_processed, k.time_us
+                ),
                 Err(m) => println!("{}: running kernel: rejected: {m}", p.name),
             }
         }
@@ -706,6 +710,10 @@ pub(crate) struct RunArgs {
     /// Run even if the verifier rejects the program (memory is checked either way).
     #[arg(long)]
     no_verify: bool,
+    /// Also run it in the running kernel (BPF_PROG_TEST_RUN, fresh maps) and compare the
+    /// return value and the packet.
+    #[arg(long)]
+    live: bool,
     #[arg(long)]
     json: bool,
 }
@@ -788,16 +796,44 @@ fn run(args: Vec<OsString>) -> Outcome {
             if let Some(out) = &a.data_out {
                 safeio::replace(out, &r.data_out, None)?;
             }
+            let live = if a.live {
+                let k = target::kernel_test_run(&p.insns, pt, &inits, &data, a.repeat)
+                    .with_context(|| {
+                        format!("{}: `{}` in the running kernel", a.file.display(), p.name)
+                    })?;
+                // The kernel returns r0 truncated to 32 bits.
+                let agrees = k.retval == r.ret as u32 && (data.is_empty() || k.data_out == r.data_out);
+                Some((k, agrees))
+            } else {
+                None
+            };
             if a.json {
+                let kernel = live.as_ref().map(|(k, agrees)| {
+                    serde_json::json!({"retval": k.retval, "duration_ns": k.duration_ns, "agrees": agrees})
+                });
                 println!(
                     "{}",
-                    serde_json::json!({"program": p.name, "retval": r.ret, "instructions": r.steps, "duration_ns": ns, "printk": r.printk})
+                    serde_json::json!({"program": p.name, "retval": r.ret, "instructions": r.steps, "duration_ns": ns, "printk": r.printk, "kernel": kernel})
                 );
             } else {
                 for l in &r.printk {
                     println!("{l}");
                 }
                 println!("Return value: {}, duration (average): {ns}ns", r.ret);
+                if let Some((k, agrees)) = &live {
+                    println!(
+                        "Kernel: return value {}, duration (average): {}ns: {}",
+                        k.retval,
+                        k.duration_ns,
+                        if *agrees {
+                            "the same result"
+                        } else if k.retval != r.ret as u32 {
+                            "a different return value"
+                        } else {
+                            "a different packet"
+                        }
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -141,34 +141,98 @@ fn from_deb(deb: &Path) -> anyhow::Result<Target> {
     })
 }
 
-/// The running kernel's verdict on a program: `Ok(())`, or the last lines of its log.
-pub(super) fn kernel_verdict(
+/// What the kernel's verifier reported for a program it accepted (its `BPF_LOG_STATS`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct KernelStats {
+    pub time_us: u64,
+    pub insns_processed: u64,
+    pub peak_states: u64,
+}
+
+impl KernelStats {
+    /// From the statistics lines: `verification time 12 usec`, `processed 5 insns (limit
+    /// 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0`.
+    fn parse(log: &str) -> KernelStats {
+        let after = |key: &str| -> u64 {
+            log.split(key)
+                .nth(1)
+                .and_then(|t| t.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        };
+        KernelStats {
+            time_us: after("verification time "),
+            insns_processed: after("processed "),
+            peak_states: after("peak_states "),
+        }
+    }
+}
+
+/// Maps made in the running kernel for `maps` (with their initial contents, for global
+/// data), and `insns` with its map indices turned into their descriptors.
+fn kernel_maps(
     insns: &[bpf_insn::Insn],
-    prog_type: u32,
-    maps: &[bpf_verifier::MapInfo],
-) -> anyhow::Result<Result<(), String>> {
+    maps: &[bpf_vm::run::MapInit],
+) -> anyhow::Result<(Vec<OwnedFd>, Vec<bpf_insn::Insn>)> {
     let mut fds: Vec<OwnedFd> = Vec::new();
     for (i, m) in maps.iter().enumerate() {
         let name = format!("kmk_t{i}");
         let spec = bpf_sys::MapSpec {
-            map_type: m.map_type,
-            key_size: m.key_size,
-            value_size: m.value_size,
-            max_entries: m.max_entries,
+            map_type: m.spec.map_type,
+            key_size: m.spec.key_size,
+            value_size: m.spec.value_size,
+            max_entries: m.spec.max_entries,
             flags: 0,
             name: &name,
         };
-        fds.push(bpf_sys::map_create(&spec).with_context(|| format!("map {}", m.name))?);
+        let fd = bpf_sys::map_create(&spec).with_context(|| format!("map {}", m.spec.name))?;
+        if let Some(d) = &m.data {
+            let mut value = d.clone();
+            value.resize(m.spec.value_size as usize, 0);
+            bpf_sys::map_update(&fd, &0u32.to_le_bytes(), &value, 0)
+                .with_context(|| format!("map {}: initial data", m.spec.name))?;
+        }
+        fds.push(fd);
     }
     let mut insns = insns.to_vec();
     let raw: Vec<i32> = fds.iter().map(|f| f.as_raw_fd()).collect();
     bpf_insn::insn::map_indices_to_fds(&mut insns, &raw)
         .map_err(|k| anyhow!("lddw refers to map {k}, which is not given"))?;
+    Ok((fds, insns))
+}
+
+/// The running kernel's verdict on a program: its statistics, or the last lines of its log.
+pub(super) fn kernel_verdict(
+    insns: &[bpf_insn::Insn],
+    prog_type: u32,
+    maps: &[bpf_verifier::MapInfo],
+) -> anyhow::Result<Result<KernelStats, String>> {
+    let inits: Vec<bpf_vm::run::MapInit> = maps
+        .iter()
+        .map(|m| bpf_vm::run::MapInit {
+            spec: bpf_vm::MapSpec {
+                name: m.name.clone(),
+                map_type: m.map_type,
+                key_size: m.key_size,
+                value_size: m.value_size,
+                max_entries: m.max_entries,
+                flags: 0,
+            },
+            data: None,
+        })
+        .collect();
+    let (_fds, insns) = kernel_maps(insns, &inits)?;
     let bytes = bpf_insn::encode_all(&insns, bpf_insn::Endian::Little);
     let mut spec = bpf_sys::ProgSpec::new(prog_type, &bytes);
     spec.name = "kmk_live";
+    // Statistics only (BPF_LOG_STATS): a full log would slow the verifier it times.
+    spec.log_level = 4;
+    if let Ok((_, log)) = bpf_sys::prog_load_with_log(&spec) {
+        return Ok(Ok(KernelStats::parse(&log)));
+    }
+    spec.log_level = 1;
     match bpf_sys::prog_load_with_log(&spec) {
-        Ok(_) => Ok(Ok(())),
+        Ok((_, log)) => Ok(Ok(KernelStats::parse(&log))),
         Err(bpf_sys::Error::Verifier { source, log }) => {
             let last: Vec<&str> = log.lines().rev().take(3).collect();
             Ok(Err(format!(
@@ -233,4 +297,26 @@ fn probe_attach_type(prog_type: u32) -> u32 {
         30 => 36,
         _ => 0,
     }
+}
+
+/// `BPF_PROG_TEST_RUN` of a program in the running kernel, over fresh maps.
+pub(super) fn kernel_test_run(
+    insns: &[bpf_insn::Insn],
+    prog_type: u32,
+    maps: &[bpf_vm::run::MapInit],
+    data: &[u8],
+    repeat: u32,
+) -> anyhow::Result<bpf_sys::TestRunResult> {
+    let (_fds, insns) = kernel_maps(insns, maps)?;
+    let bytes = bpf_insn::encode_all(&insns, bpf_insn::Endian::Little);
+    let mut spec = bpf_sys::ProgSpec::new(prog_type, &bytes);
+    spec.name = "kmk_run";
+    let fd = bpf_sys::prog_load(&spec).map_err(|e| anyhow!("BPF_PROG_LOAD: {e}"))?;
+    let run = bpf_sys::TestRun {
+        data_in: data,
+        data_out_size: if data.is_empty() { 0 } else { data.len() + 256 },
+        repeat,
+        ..Default::default()
+    };
+    bpf_sys::prog_test_run(&fd, &run).map_err(|e| anyhow!("BPF_PROG_TEST_RUN: {e}"))
 }
