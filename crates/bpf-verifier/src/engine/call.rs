@@ -221,7 +221,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         );
     }
     // Socket lookups, casts and release (see `sock`).
-    if sock::handles(p.id) {
+    if sock::handles(p.id, st, maps) {
         return sock::helper(cx, pc, st, p);
     }
     // check_helper_call: a tail call while a reference is held would leak it.
@@ -413,7 +413,7 @@ impl State {
 /// for the result.
 #[derive(Default)]
 pub(super) struct HelperArgs {
-    map: Option<u32>,
+    pub(super) map: Option<u32>,
     alloc_size: Option<u64>,
     release_id: Option<u32>,
     /// The callback's first instruction.

@@ -238,9 +238,27 @@ impl Ctx<'_> {
     }
 }
 
-/// The helpers of this module: lookups, release, casts, `bpf_get_netns_cookie`.
-pub(super) fn handles(id: i32) -> bool {
+/// The helpers of this module: lookups, release, casts, `bpf_get_netns_cookie`, and the
+/// map helpers on a socket map (SOCKMAP, SOCKHASH) in R1.
+pub(super) fn handles(id: i32, st: &State, maps: &[MapInfo]) -> bool {
     matches!(id, 84 | 85 | 86 | 95 | 96 | 98 | 99 | 122)
+        || matches!(id, 1..=3) && sock_map(st, maps).is_some()
+}
+
+/// The socket map (BPF_MAP_TYPE_SOCKMAP 15, SOCKHASH 18) R1 points to.
+fn sock_map(st: &State, maps: &[MapInfo]) -> Option<u32> {
+    match st.cur().regs[1] {
+        Reg::Ptr(Ptr {
+            kind: Kind::MapPtr(m),
+            ..
+        }) if maps
+            .get(m as usize)
+            .is_some_and(|mi| matches!(mi.map_type, 15 | 18)) =>
+        {
+            Some(m)
+        }
+        _ => None,
+    }
 }
 
 /// A call of one of the helpers [`handles`] (availability already checked): arguments,
@@ -286,6 +304,48 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
     let mut link = None;
     let mut ret: Option<(Kind, bool)> = None; // (kind, acquired)
     match p.id {
+        // bpf_map_lookup_elem, _update_elem, _delete_elem on a socket map: the key as for
+        // any map; an update's value is a socket (resolve_map_arg_type:
+        // ARG_PTR_TO_BTF_ID_SOCK_COMMON); a lookup acquires the socket it returns
+        // (is_acquire_function); updates and deletes only from the program types of
+        // may_update_sockmap (check_map_func_compatibility).
+        1..=3 => {
+            let mut found = HelperArgs::default();
+            found.map = sock_map(st, maps);
+            helper_arg(cx, pc, st, p, 1, &mut found)?;
+            if p.id == 2 {
+                let r3 = cx.read_reg(pc, st, 3)?;
+                if sock_arg(&r3).is_none() {
+                    return rej(
+                        pc,
+                        Class::Helper,
+                        format!(
+                            "R3 type={} expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_ (argument 3 of bpf_map_update_elem on a socket map)",
+                            type_str(&r3)
+                        ),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                cx.read_reg(pc, st, 4)?;
+            }
+            if p.id == 1 {
+                ret = Some((Kind::Sock, true));
+            } else if !matches!(
+                cx.input.prog_type,
+                ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::XDP
+            ) {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    "cannot update sockmap in this context",
+                    None,
+                    st,
+                    maps,
+                );
+            }
+        }
         // bpf_sk_lookup_tcp/udp, bpf_skc_lookup_tcp(ctx, tuple, size, netns, flags).
         84 | 85 | 99 => {
             let mut found = HelperArgs::default();
