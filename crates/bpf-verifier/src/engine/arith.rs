@@ -404,7 +404,7 @@ pub(super) fn ptr_arith(
             )
         }
         // adjust_ptr_min_max_vals: no arithmetic on socket pointers.
-        Kind::SockCommon | Kind::Sock | Kind::TcpSock => {
+        Kind::SockCommon | Kind::Sock | Kind::TcpSock | Kind::XdpSock => {
             return rej(
                 pc,
                 Class::Pointer,

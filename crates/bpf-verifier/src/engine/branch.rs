@@ -291,6 +291,8 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                         // reg_not_null; that register only, mark_ptr_not_null_reg).
                         let not_null = |q: &Ptr| {
                             !q.nullable
+                                && q.var.smin > -(1 << 29)
+                                && q.var.smax < 1 << 29
                                 && (sock::is_sock(q.kind)
                                     || matches!(q.kind, Kind::MapValue(_) | Kind::MapKey(_)))
                         };

@@ -24,7 +24,10 @@ pub(super) struct Refs {
 }
 
 pub(super) fn is_sock(k: Kind) -> bool {
-    matches!(k, Kind::SockCommon | Kind::Sock | Kind::TcpSock)
+    matches!(
+        k,
+        Kind::SockCommon | Kind::Sock | Kind::TcpSock | Kind::XdpSock
+    )
 }
 
 /// The kernel's `reg_type_str` of a register, as helper argument messages print it.
@@ -47,6 +50,7 @@ pub(super) fn type_str(r: &Reg) -> String {
                 Kind::SockCommon => "sock_common",
                 Kind::Sock => "sock",
                 Kind::TcpSock => "tcp_sock",
+                Kind::XdpSock => "xdp_sock",
             };
             if p.nullable {
                 format!("{k}_or_null")
@@ -157,6 +161,8 @@ fn valid_field(kind: Kind, off: i64, size: usize) -> bool {
         // bpf_tcp_sock_is_valid_access: up to icsk_retransmits (112 bytes), bytes_received
         // and bytes_acked (80, 88) as u64, the rest as u32.
         Kind::TcpSock => off < 112 && size == if matches!(off, 80 | 88) { 8 } else { 4 },
+        // bpf_xdp_sock_is_valid_access: queue_id, a u32.
+        Kind::XdpSock => off == 0 && size == 4,
         // bpf_sock_common_is_valid_access: not type, protocol, mark, priority.
         Kind::SockCommon if (8..24).contains(&off) => false,
         // bpf_sock_is_valid_access (struct bpf_sock, 80 bytes).
@@ -243,6 +249,14 @@ impl Ctx<'_> {
 pub(super) fn handles(id: i32, st: &State, maps: &[MapInfo]) -> bool {
     matches!(id, 84 | 85 | 86 | 95 | 96 | 98 | 99 | 122)
         || matches!(id, 1..=3) && sock_map(st, maps).is_some()
+        || id == 1 && xsk_map(st, maps)
+}
+
+/// Whether R1 points to an XSKMAP (17), whose lookups give an `xdp_sock`
+/// (mark_ptr_not_null_reg).
+fn xsk_map(st: &State, maps: &[MapInfo]) -> bool {
+    matches!(st.cur().regs[1], Reg::Ptr(Ptr { kind: Kind::MapPtr(m), .. })
+        if maps.get(m as usize).is_some_and(|mi| mi.map_type == 17))
 }
 
 /// The socket map (BPF_MAP_TYPE_SOCKMAP 15, SOCKHASH 18) R1 points to.
@@ -304,6 +318,19 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
     let mut link = None;
     let mut ret: Option<(Kind, bool)> = None; // (kind, acquired)
     match p.id {
+        // bpf_map_lookup_elem on an XSKMAP: a NULL-able xdp_sock, no reference.
+        1 if xsk_map(st, maps) => {
+            let mut found = HelperArgs::default();
+            if let Reg::Ptr(Ptr {
+                kind: Kind::MapPtr(m),
+                ..
+            }) = r1
+            {
+                found.map = Some(m);
+            }
+            helper_arg(cx, pc, st, p, 1, &mut found)?;
+            ret = Some((Kind::XdpSock, false));
+        }
         // bpf_map_lookup_elem, _update_elem, _delete_elem on a socket map: the key as for
         // any map; an update's value is a socket (resolve_map_arg_type:
         // ARG_PTR_TO_BTF_ID_SOCK_COMMON); a lookup acquires the socket it returns

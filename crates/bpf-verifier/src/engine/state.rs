@@ -26,6 +26,8 @@ pub(super) enum Kind {
     SockCommon,
     Sock,
     TcpSock,
+    /// PTR_TO_XDP_SOCK: an XSKMAP lookup's result.
+    XdpSock,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -143,10 +145,12 @@ pub(super) fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
                     "map_key({})",
                     maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")
                 ),
-                Kind::SockCommon | Kind::Sock | Kind::TcpSock => sock::type_str(&Reg::Ptr(Ptr {
-                    nullable: false,
-                    ..*p
-                })),
+                Kind::SockCommon | Kind::Sock | Kind::TcpSock | Kind::XdpSock => {
+                    sock::type_str(&Reg::Ptr(Ptr {
+                        nullable: false,
+                        ..*p
+                    }))
+                }
             };
             let mut s = k;
             if p.nullable {
