@@ -250,6 +250,20 @@ pub(super) fn handles(id: i32, st: &State, maps: &[MapInfo]) -> bool {
     matches!(id, 84 | 85 | 86 | 95 | 96 | 98 | 99 | 122)
         || matches!(id, 1..=3) && sock_map(st, maps).is_some()
         || id == 1 && xsk_map(st, maps)
+        || matches!(id, 107 | 108) && sk_storage_map(st, maps).is_some()
+}
+
+/// The SK_STORAGE map (24) R1 points to, for the skb program types whose
+/// `bpf_sk_storage_get`/`_delete` take a socket (bpf_sk_storage_get_proto; cgroup_sock and
+/// tracing programs have other prototypes).
+fn sk_storage_map(st: &State, maps: &[MapInfo]) -> Option<u32> {
+    match st.cur().regs[1] {
+        Reg::Ptr(Ptr {
+            kind: Kind::MapPtr(m),
+            ..
+        }) if maps.get(m as usize).is_some_and(|mi| mi.map_type == 24) => Some(m),
+        _ => None,
+    }
 }
 
 /// Whether R1 points to an XSKMAP (17), whose lookups give an `xdp_sock`
@@ -318,6 +332,67 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
     let mut link = None;
     let mut ret: Option<(Kind, bool)> = None; // (kind, acquired)
     match p.id {
+        // bpf_sk_storage_get(map, sk, value or NULL, flags), bpf_sk_storage_delete(map, sk):
+        // a socket known not to be NULL; the initial value is NULL or `value_size` bytes
+        // (ARG_PTR_TO_MAP_VALUE_OR_NULL); the result a NULL-able value of the map.
+        107 | 108
+            if matches!(
+                cx.input.prog_type,
+                ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::CGROUP_SKB
+            ) =>
+        {
+            let m = sk_storage_map(st, maps).expect("handles() checked it");
+            let r2 = cx.read_reg(pc, st, 2)?;
+            if sock_arg(&r2).is_none() {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    format!(
+                        "R2 type={} expected=sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_ (argument 2 of bpf_{})",
+                        type_str(&r2),
+                        p.name
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
+            }
+            if p.id == 107 {
+                let r3 = cx.read_reg(pc, st, 3)?;
+                if !matches!(r3, Reg::Scalar(s) if s.value() == Some(0)) {
+                    let vs = maps[m as usize].value_size as usize;
+                    check_mem_arg(cx, pc, st, 3, &r3, vs, false, p.name)?;
+                }
+                cx.read_reg(pc, st, 4)?;
+                let id = cx.new_id();
+                let f = st.cur_mut();
+                for r in 1..=5 {
+                    f.regs[r] = Reg::Uninit;
+                }
+                f.regs[0] = Reg::Ptr(Ptr {
+                    kind: Kind::MapValue(m),
+                    off: 0,
+                    var: Scalar::konst(0),
+                    id,
+                    nullable: true,
+                    range: 0,
+                });
+                return Ok(Next::Goto(pc + 1));
+            }
+        }
+        107 | 108 => {
+            return rej(
+                pc,
+                Class::Unsupported,
+                format!(
+                    "bpf_{} is modelled for tc and cgroup_skb programs only",
+                    p.name
+                ),
+                None,
+                st,
+                maps,
+            )
+        }
         // bpf_map_lookup_elem on an XSKMAP: a NULL-able xdp_sock, no reference.
         1 if xsk_map(st, maps) => {
             let mut found = HelperArgs::default();
