@@ -46,7 +46,9 @@ pub mod selftests;
 #[doc(hidden)]
 pub mod testgen;
 
-pub use engine::{map_infos, verify, Input, MapInfo, Options, Verdict};
+pub use engine::{
+    map_infos, verify, Attach, AttachArg, AttachKind, Input, MapInfo, Options, Verdict,
+};
 pub use kernel::Kernel;
 
 /// Why a program was rejected; `class` groups the reasons like the differential tests do.
