@@ -8,6 +8,7 @@ use btf::{Btf, Kind, Param};
 const TRACING: u32 = 26;
 const LSM: u32 = 29;
 const NETFILTER: u32 = 32;
+const SYSCALL: u32 = 31;
 
 /// `int bpf_fentry_test1(int)`, `int bpf_modify_return_test(int, int *)`,
 /// `int dentry_open(struct file *)`, and the LSM hooks `bpf_lsm_file_alloc_security`
@@ -57,6 +58,7 @@ fn kernel_btf() -> Btf {
     func(&mut b, "bpf_lsm_audit_rule_known", int, &[file_ptr]);
     func(&mut b, "bpf_lsm_getprocattr", int, &[file_ptr]);
     func(&mut b, "migrate_disable", 0, &[]);
+    func(&mut b, "bpf_iter_task", int, &[file_ptr, file_ptr]);
     b
 }
 
@@ -67,7 +69,7 @@ fn run(prog_type: u32, section: &str, src: &str) -> Result<(), Rejection> {
         section: Some(section.into()),
         ..Default::default()
     };
-    if prog_type != NETFILTER {
+    if matches!(prog_type, TRACING | LSM) {
         match Attach::from_btf(&b, prog_type, section) {
             Ok(a) => opts.attach = Some(a),
             Err(e) => opts.attach_error = Some(e),
@@ -275,5 +277,48 @@ fn netfilter_context_and_return_values() {
         "r2 = *(u64 *)(r1 + 8)\nr0 = 1\nexit",
         Class::Unsupported,
         "not modelled",
+    );
+}
+
+#[test]
+fn iterators_return_0_or_1() {
+    run(TRACING, "iter/task", "r0 = 1\nexit").unwrap();
+    rejects(
+        TRACING,
+        "iter/task",
+        "r0 = 2\nexit",
+        Class::Return,
+        "should have been in [0, 1]",
+    );
+    rejects(
+        TRACING,
+        "iter/task",
+        "r2 = *(u64 *)(r1 + 8)\nr0 = 0\nexit",
+        Class::Unsupported,
+        "PTR_TO_BTF_ID",
+    );
+}
+
+#[test]
+fn syscall_context_is_the_callers_buffer() {
+    run(
+        SYSCALL,
+        "syscall",
+        "r2 = *(u64 *)(r1 + 4096)\n*(u32 *)(r1 + 32000) = r2\nr0 = r2\nexit",
+    )
+    .unwrap();
+    rejects(
+        SYSCALL,
+        "syscall",
+        "r2 = *(u64 *)(r1 + 4)\nr0 = 0\nexit",
+        Class::Bounds,
+        "invalid bpf_context access",
+    );
+    rejects(
+        SYSCALL,
+        "syscall",
+        "r2 = *(u8 *)(r1 - 1)\nr0 = 0\nexit",
+        Class::Bounds,
+        "invalid bpf_context access",
     );
 }

@@ -1,5 +1,5 @@
-//! Program types whose context comes from BTF (fentry/fexit/fmod_ret/tp_btf, LSM) and the
-//! netfilter type: their attach target, context fields and return values.
+//! Program types whose context comes from BTF (fentry/fexit/fmod_ret/tp_btf/iter, LSM), and
+//! the netfilter and syscall types: their attach target, context fields and return values.
 //!
 //! A BTF-typed context is an array of u64 arguments of the attach target (the kernel's
 //! `btf_ctx_access` in kernel/bpf/btf.c). This model knows the target's prototype from the
@@ -16,6 +16,8 @@ pub const TRACING: u32 = 26;
 pub const LSM: u32 = 29;
 /// `BPF_PROG_TYPE_NETFILTER`: context `bpf_nf_ctx { state *; skb * }`.
 pub const NETFILTER: u32 = 32;
+/// `BPF_PROG_TYPE_SYSCALL`: the context is the caller's buffer (`syscall_prog_is_valid_access`).
+pub const SYSCALL: u32 = 31;
 
 /// How the program attaches (libbpf's section prefix; the kernel's expected attach type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub enum AttachKind {
     TpBtf,
     /// `lsm/` (BPF_LSM_MAC).
     Lsm,
+    /// `iter/` (BPF_TRACE_ITER): the target is `bpf_iter_<name>`.
+    Iter,
 }
 
 /// One argument (or the return value) of the attach target, as the context sees it.
@@ -88,10 +92,11 @@ const DENY: &[&str] = &[
 
 impl Attach {
     /// The attach target named by a program's section (`fentry/<func>`, `fexit/<func>`,
-    /// `fmod_ret/<func>`, `tp_btf/<tracepoint>`, `lsm/<hook>`), looked up in the kernel's
-    /// BTF. `Err` says why the target is refused or outside this model; sleepable sections
-    /// (`.s`) and targets whose arguments are not integers, enums or pointers (structs by
-    /// value, floats) are outside it, and so are more than 6 arguments.
+    /// `fmod_ret/<func>`, `tp_btf/<tracepoint>`, `iter/<target>`, `lsm/<hook>`), looked up
+    /// in the kernel's BTF. `Err` says why the target is refused or outside this model;
+    /// sleepable sections (`.s`) and targets whose arguments are not integers, enums or
+    /// pointers (structs by value, floats) are outside it, and so are more than 6
+    /// arguments.
     pub fn from_btf(btf: &btf::Btf, prog_type: u32, section: &str) -> Result<Attach, String> {
         let sec = section.strip_prefix('?').unwrap_or(section);
         let (prefix, name) = sec
@@ -103,14 +108,16 @@ impl Attach {
             (TRACING, "fmod_ret") => AttachKind::FmodRet,
             (TRACING, "tp_btf") => AttachKind::TpBtf,
             (LSM, "lsm") => AttachKind::Lsm,
+            (TRACING, "iter") => AttachKind::Iter,
             _ => {
                 return Err(format!(
-                    "attach type of section `{sec}` is not modelled (sleepable programs, iterators, struct_ops, freplace)"
+                    "attach type of section `{sec}` is not modelled (sleepable programs, struct_ops, freplace)"
                 ))
             }
         };
         let func = match kind {
             AttachKind::Lsm => format!("bpf_lsm_{name}"),
+            AttachKind::Iter => format!("bpf_iter_{name}"),
             _ => name.to_string(),
         };
         // check_attach_btf_id / bpf_check_attach_target: the target must be a BTF FUNC (a
@@ -212,6 +219,8 @@ impl Attach {
 pub(super) fn btf_ctx_size(pt: u32, attach: Option<&Attach>) -> Option<u32> {
     match pt {
         NETFILTER => Some(16),
+        // syscall_prog_is_valid_access: any offset below U16_MAX.
+        SYSCALL => Some(u16::MAX as u32),
         TRACING | LSM => attach.map(|a| 8 * (a.args.len() as u32 + 1)),
         _ => None,
     }
@@ -278,6 +287,18 @@ impl Ctx<'_> {
             )
         };
         match pt {
+            SYSCALL => {
+                // syscall_prog_is_valid_access: the caller's buffer, read and written at
+                // any aligned offset below U16_MAX; its contents are unknown.
+                if !(0..u16::MAX as i64).contains(&off) || off % size as i64 != 0 {
+                    return Some(bad(String::new()));
+                }
+                Some(Ok(Reg::Scalar(if size == 8 {
+                    Scalar::unknown()
+                } else {
+                    Scalar::urange(0, (1u64 << (size * 8)) - 1)
+                })))
+            }
             NETFILTER => {
                 // nf_is_valid_access: read-only; state (0) and skb (8) are u64 pointers to
                 // BTF types, which this model does not follow.
@@ -381,6 +402,8 @@ pub(super) fn btf_return_range(pt: u32, attach: Option<&Attach>) -> Option<((i64
         NETFILTER => Some(((0, 1), false)),
         TRACING => match attach?.kind {
             AttachKind::Fentry | AttachKind::Fexit => Some(((0, 0), false)),
+            // Iterators keep check_return_code's default, 0 or 1.
+            AttachKind::Iter => Some(((0, 1), false)),
             _ => None,
         },
         LSM => {
