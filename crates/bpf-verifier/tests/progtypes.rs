@@ -322,3 +322,14 @@ fn syscall_context_is_the_callers_buffer() {
         "invalid bpf_context access",
     );
 }
+
+#[test]
+fn sign_extending_context_loads_are_refused() {
+    rejects(
+        TRACING,
+        "fentry/bpf_fentry_test1",
+        "r2 = *(s32 *)(r1 + 0)\nr0 = 0\nexit",
+        Class::Unsupported,
+        "sign-extending",
+    );
+}

@@ -286,6 +286,21 @@ impl Ctx<'_> {
                 maps,
             )
         };
+        if matches!(pt, SYSCALL | NETFILTER | TRACING | LSM)
+            && !write
+            && self.input.insns[pc].mode() == mem::MEMSX
+        {
+            // Whether the kernel converts a sign-extending load of these contexts is not
+            // modelled: refused (the kernel may accept it).
+            return Some(rej(
+                pc,
+                Class::Unsupported,
+                "sign-extending loads from this context are not modelled",
+                None,
+                st,
+                maps,
+            ));
+        }
         match pt {
             SYSCALL => {
                 // syscall_prog_is_valid_access: the caller's buffer, read and written at
