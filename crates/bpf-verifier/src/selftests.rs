@@ -235,12 +235,24 @@ pub fn run_object(
                 .flags
                 .iter()
                 .any(|f| f == "BPF_F_STRICT_ALIGNMENT" || f == "1");
+            // A BTF-typed program's attach target, from the tested kernel's BTF.
+            let (attach, attach_error) = match (t, target) {
+                (crate::engine::TRACING | crate::engine::LSM, Some(b)) => {
+                    match crate::Attach::from_btf(b, t, &p.section) {
+                        Ok(a) => (Some(a), None),
+                        Err(e) => (None, Some(e)),
+                    }
+                }
+                _ => (None, None),
+            };
             verify(
                 &input,
                 &Options {
                     strict_alignment: opts.strict_alignment || strict,
                     section: Some(p.section.clone()),
                     func_info: !p.func_info.is_empty(),
+                    attach,
+                    attach_error,
                     ..opts.clone()
                 },
             )

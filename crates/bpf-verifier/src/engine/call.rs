@@ -70,7 +70,29 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
             Some((0, 1))
         }
         CGROUP_SOCK_ADDR => Some(sock_addr_return_range(cx.section)),
-        _ => None,
+        pt => {
+            // BTF-typed and netfilter programs (progtypes.rs), with the kernel's message.
+            if let Some(((lo, hi), ret32)) = btf_return_range(pt, cx.attach.as_ref()) {
+                let ok = match r0 {
+                    Reg::Scalar(s) if ret32 => {
+                        s32_range(&s).is_some_and(|(a, b)| a >= lo && b <= hi)
+                    }
+                    Reg::Scalar(s) => s.smin >= lo && s.smax <= hi,
+                    _ => false,
+                };
+                if !ok {
+                    return rej(
+                        pc,
+                        Class::Return,
+                        invalid_scalar_msg(&r0, lo, hi),
+                        Some(format!("this program must return a value in [{lo}, {hi}]")),
+                        st,
+                        maps,
+                    );
+                }
+            }
+            None
+        }
     };
     if let Some((lo, hi)) = range {
         match r0 {
