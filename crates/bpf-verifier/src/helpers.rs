@@ -60,6 +60,15 @@ pub enum Arg {
     StackOrNull,
     /// A kind the engine does not model (the kernel's name for it): calls are rejected.
     Other(&'static str),
+    /// Pointer to this many bytes the helper writes (an out-parameter), aligned to their
+    /// size (`ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED`, with or without
+    /// `MEM_UNINIT`).
+    FixedWriteMem(u8),
+    /// As `FixedWriteMem`, without `MEM_UNINIT` (bpf_check_mtu's `mtu_len`, which the helper
+    /// also reads): stack bytes must be initialised. A privileged 6.12 kernel lets uninitialised
+    /// stack through (`allow_uninit_stack`), but 6.12's selftest verifier_mtu/tc_uninit_mtu
+    /// is annotated as rejected, so the model keeps the unprivileged rule (stricter).
+    FixedInOutMem(u8),
 }
 
 /// Return types.
@@ -69,6 +78,8 @@ pub enum Ret {
     Void,
     MapValueOrNull,
     AllocMemOrNull,
+    /// A value of the map argument, never NULL (`RET_PTR_TO_MAP_VALUE`: bpf_get_local_storage).
+    MapValue,
     /// A pointer kind the engine does not model (the kernel's name): calls are rejected.
     Other(&'static str),
 }
@@ -165,7 +176,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 76, name: "lwt_seg6_action", args: [Ctx, Anything, Mem, N, N], ret: Ret::Integer, since: (4, 18), avail: &[((4, 18), 0x0)] },
     Proto { id: 79, name: "skb_cgroup_id", args: [Ctx, N, N, N, N], ret: Ret::Integer, since: (4, 18), avail: &[((4, 18), 0x118)] },
     Proto { id: 80, name: "get_current_cgroup_id", args: [N, N, N, N, N], ret: Ret::Integer, since: (4, 18), avail: &[((4, 18), 0x248682a4), ((6, 12), 0x248683fe)] },
-    Proto { id: 81, name: "get_local_storage", args: [ConstMapPtr, Anything, N, N, N], ret: Ret::Other("RET_PTR_TO_MAP_VALUE"), since: (4, 19), avail: &[((4, 19), 0x848300)] },
+    Proto { id: 81, name: "get_local_storage", args: [ConstMapPtr, Anything, N, N, N], ret: Ret::MapValue, since: (4, 19), avail: &[((4, 19), 0x848300)] },
     Proto { id: 82, name: "sk_select_reuseport", args: [Ctx, ConstMapPtr, MapKey, Anything, N], ret: Ret::Integer, since: (4, 19), avail: &[((4, 19), 0x0)] },
     Proto { id: 83, name: "skb_ancestor_cgroup_id", args: [Ctx, Anything, N, N, N], ret: Ret::Integer, since: (4, 19), avail: &[((4, 19), 0x118)] },
     Proto { id: 84, name: "sk_lookup_tcp", args: [Ctx, Mem, SizeOrZero, Anything, Anything], ret: Ret::Other("RET_PTR_TO_SOCKET_OR_NULL"), since: (4, 20), avail: &[((4, 20), 0x40158)] },
@@ -188,8 +199,8 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 102, name: "sysctl_get_current_value", args: [Ctx, UninitMem, Size, N, N], ret: Ret::Integer, since: (5, 2), avail: &[((5, 2), 0x800000)] },
     Proto { id: 103, name: "sysctl_get_new_value", args: [Ctx, UninitMem, Size, N, N], ret: Ret::Integer, since: (5, 2), avail: &[((5, 2), 0x800000)] },
     Proto { id: 104, name: "sysctl_set_new_value", args: [Ctx, Mem, Size, N, N], ret: Ret::Integer, since: (5, 2), avail: &[((5, 2), 0x800000)] },
-    Proto { id: 105, name: "strtol", args: [Mem, Size, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED"), N], ret: Ret::Integer, since: (5, 2), avail: &[((5, 2), 0x248683fe)] },
-    Proto { id: 106, name: "strtoul", args: [Mem, Size, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED"), N], ret: Ret::Integer, since: (5, 2), avail: &[((5, 2), 0x248683fe)] },
+    Proto { id: 105, name: "strtol", args: [Mem, Size, Anything, FixedWriteMem(8), N], ret: Ret::Integer, since: (5, 2), avail: &[((5, 2), 0x248683fe)] },
+    Proto { id: 106, name: "strtoul", args: [Mem, Size, Anything, FixedWriteMem(8), N], ret: Ret::Integer, since: (5, 2), avail: &[((5, 2), 0x248683fe)] },
     Proto { id: 107, name: "sk_storage_get", args: [ConstMapPtr, Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), Other("ARG_PTR_TO_MAP_VALUE_OR_NULL"), Anything, N], ret: Ret::MapValueOrNull, since: (5, 2), avail: &[((5, 2), 0x20040318)] },
     Proto { id: 108, name: "sk_storage_delete", args: [ConstMapPtr, Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), N, N, N], ret: Ret::Integer, since: (5, 2), avail: &[((5, 2), 0x20040118)] },
     Proto { id: 109, name: "send_signal", args: [Anything, N, N, N, N], ret: Ret::Integer, since: (5, 3), avail: &[((5, 3), 0x240200a4), ((6, 18), 0x248683fe)] },
@@ -245,7 +256,7 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 160, name: "ktime_get_coarse_ns", args: [N, N, N, N, N], ret: Ret::Integer, since: (5, 11), avail: &[((5, 11), 0x84035a)] },
     Proto { id: 161, name: "ima_inode_hash", args: [Other("ARG_PTR_TO_BTF_ID"), UninitMem, Size, N, N], ret: Ret::Integer, since: (5, 11), avail: &[((5, 11), 0x20000000)] },
     Proto { id: 162, name: "sock_from_file", args: [Other("ARG_PTR_TO_BTF_ID"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_BTF_ID_OR_NULL"), since: (5, 11), avail: &[((5, 11), 0x0)] },
-    Proto { id: 163, name: "check_mtu", args: [Ctx, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED"), Anything, Anything], ret: Ret::Integer, since: (5, 12), avail: &[((5, 12), 0x58)] },
+    Proto { id: 163, name: "check_mtu", args: [Ctx, Anything, FixedInOutMem(4), Anything, Anything], ret: Ret::Integer, since: (5, 12), avail: &[((5, 12), 0x58)] },
     Proto { id: 164, name: "for_each_map_elem", args: [ConstMapPtr, Func, StackOrNull, Scalar, N], ret: Ret::Integer, since: (5, 13), avail: &[((5, 13), 0x248683fe)] },
     Proto { id: 165, name: "snprintf", args: [Other("ARG_PTR_TO_MEM_OR_NULL"), SizeOrZero, Other("ARG_PTR_TO_CONST_STR"), MemOrNull, SizeOrZero], ret: Ret::Integer, since: (5, 13), avail: &[((5, 13), 0x248683fe)] },
     Proto { id: 166, name: "sys_bpf", args: [Anything, Mem, Size, N, N], ret: Ret::Integer, since: (5, 14), avail: &[((5, 14), 0x0)] },
@@ -261,12 +272,12 @@ pub const PROTOS: &[Proto] = &[
     Proto { id: 176, name: "get_branch_snapshot", args: [UninitMem, SizeOrZero, N, N, N], ret: Ret::Integer, since: (5, 16), avail: &[((5, 16), 0x240200a4), ((6, 18), 0x248683fe)] },
     Proto { id: 177, name: "trace_vprintk", args: [Mem, Size, MemOrNull, SizeOrZero, N], ret: Ret::Integer, since: (5, 16), avail: &[((5, 16), 0x248683fe)] },
     Proto { id: 178, name: "skc_to_unix_sock", args: [Other("ARG_PTR_TO_BTF_ID_SOCK_COMMON"), N, N, N, N], ret: Ret::Other("RET_PTR_TO_BTF_ID_OR_NULL"), since: (5, 16), avail: &[((5, 16), 0x4015a)] },
-    Proto { id: 179, name: "kallsyms_lookup_name", args: [Mem, SizeOrZero, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED"), N], ret: Ret::Integer, since: (5, 16), avail: &[((5, 16), 0x0)] },
+    Proto { id: 179, name: "kallsyms_lookup_name", args: [Mem, SizeOrZero, Anything, FixedWriteMem(8), N], ret: Ret::Integer, since: (5, 16), avail: &[((5, 16), 0x0)] },
     Proto { id: 180, name: "find_vma", args: [Other("ARG_PTR_TO_BTF_ID"), Anything, Other("ARG_PTR_TO_FUNC"), Other("ARG_PTR_TO_STACK_OR_NULL"), Anything], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x240200a4), ((6, 18), 0x248683fe)] },
     Proto { id: 181, name: "loop", args: [Scalar, Func, StackOrNull, Scalar, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x248683fe)] },
     Proto { id: 182, name: "strncmp", args: [Mem, Size, Other("ARG_PTR_TO_CONST_STR"), N, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x248683fe)] },
-    Proto { id: 183, name: "get_func_arg", args: [Ctx, Anything, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED"), N, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x0)] },
-    Proto { id: 184, name: "get_func_ret", args: [Ctx, Other("ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT | MEM_WRITE | MEM_ALIGNED"), N, N, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x0)] },
+    Proto { id: 183, name: "get_func_arg", args: [Ctx, Anything, FixedWriteMem(8), N, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x0)] },
+    Proto { id: 184, name: "get_func_ret", args: [Ctx, FixedWriteMem(8), N, N, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x0)] },
     Proto { id: 185, name: "get_func_arg_cnt", args: [Ctx, N, N, N, N], ret: Ret::Integer, since: (5, 17), avail: &[((5, 17), 0x0)] },
     Proto { id: 186, name: "get_retval", args: [N, N, N, N, N], ret: Ret::Integer, since: (5, 18), avail: &[((5, 18), 0x40200)] },
     Proto { id: 187, name: "set_retval", args: [Anything, N, N, N, N], ret: Ret::Integer, since: (5, 18), avail: &[((5, 18), 0x40200)] },
@@ -367,6 +378,8 @@ pub fn map_incompatible(id: i32, t: u32) -> Option<&'static str> {
         25 | 22 | 55 | 111 | 121 => Some(&[4]),
         27 | 67 => Some(&[7]),
         130..=134 => Some(&[27]),
+        // get_local_storage: cgroup storage, per-CPU cgroup storage
+        81 => Some(&[19, 21]),
         // redirect_map: devmap, cpumap, xskmap, devmap_hash
         51 => Some(&[14, 16, 17, 25]),
         // map_lookup_percpu_elem: percpu hash, percpu array, LRU percpu hash
@@ -379,7 +392,7 @@ pub fn map_incompatible(id: i32, t: u32) -> Option<&'static str> {
         return (!want.contains(&t)).then_some("the helper needs a different map type");
     }
     match t {
-        3 | 4 | 7 | 14 | 16 | 17 | 25 | 27 => Some("this map type only works with its own helpers"),
+        3 | 4 | 7 | 14 | 16 | 17 | 19 | 21 | 25 | 27 => Some("this map type only works with its own helpers"),
         _ if matches!(id, 1..=3) && !plain_value_map(t) => {
             Some("map type not modelled for map helpers")
         }
