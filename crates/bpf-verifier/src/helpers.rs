@@ -392,7 +392,9 @@ pub fn map_incompatible(id: i32, t: u32) -> Option<&'static str> {
         return (!want.contains(&t)).then_some("the helper needs a different map type");
     }
     match t {
-        3 | 4 | 7 | 14 | 16 | 17 | 19 | 21 | 25 | 27 => Some("this map type only works with its own helpers"),
+        3 | 4 | 7 | 14 | 16 | 17 | 19 | 21 | 25 | 27 => {
+            Some("this map type only works with its own helpers")
+        }
         _ if matches!(id, 1..=3) && !plain_value_map(t) => {
             Some("map type not modelled for map helpers")
         }

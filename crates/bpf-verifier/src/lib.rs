@@ -46,7 +46,7 @@ pub mod selftests;
 #[doc(hidden)]
 pub mod testgen;
 
-pub use engine::{map_infos, verify, Input, MapInfo, Options, Verdict};
+pub use engine::{int_return_funcs, map_infos, verify, Input, MapInfo, Options, Verdict};
 pub use kernel::Kernel;
 
 /// Why a program was rejected; `class` groups the reasons like the differential tests do.

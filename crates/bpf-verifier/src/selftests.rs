@@ -271,6 +271,7 @@ pub fn run_object_with(
                     strict_alignment: opts.strict_alignment || strict,
                     section: Some(p.section.clone()),
                     func_info: !p.func_info.is_empty(),
+                    int_return_funcs: crate::int_return_funcs(&obj, p),
                     ..opts.clone()
                 },
             )
@@ -363,7 +364,10 @@ mod tests {
         assert_eq!(s.msgs, ["R1 invalid mem access"]);
         assert_eq!(s.flags, ["BPF_F_STRICT_ALIGNMENT"]);
         assert_eq!(s.arches, ["X86_64"]);
-        assert_eq!(s.btf_path.as_deref(), Some("btf__core_reloc_bitfields.bpf.o"));
+        assert_eq!(
+            s.btf_path.as_deref(),
+            Some("btf__core_reloc_bitfields.bpf.o")
+        );
         assert_eq!(m, (true, false));
         let mut s = Spec::default();
         let mut m = (false, false);

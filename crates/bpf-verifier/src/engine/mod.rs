@@ -33,6 +33,7 @@ mod call;
 mod cfg;
 mod context;
 mod explain;
+mod ldabs;
 mod ldst;
 mod memory;
 mod state;
@@ -42,6 +43,8 @@ use branch::*;
 use call::*;
 use cfg::*;
 use context::*;
+pub use ldabs::int_return_funcs;
+use ldabs::{check_subprog_ld_abs, subprog_load};
 use ldst::*;
 use state::*;
 
@@ -116,6 +119,10 @@ pub struct Options {
     /// The program is loaded with BTF function info (`.BTF.ext` of a clang object), which
     /// the kernel requires before a callback (`lddw rX, func`) may be taken.
     pub func_info: bool,
+    /// The first instructions of the subprograms whose BTF prototype returns a small int
+    /// or an enum (`check_btf_func`'s `scalar_return`): only they may use
+    /// `BPF_LD_[ABS|IND]` (see [`int_return_funcs`]).
+    pub int_return_funcs: Vec<usize>,
 }
 
 impl Options {
@@ -127,6 +134,7 @@ impl Options {
             section: None,
             kernel,
             func_info: false,
+            int_return_funcs: Vec::new(),
         }
     }
 }
@@ -202,6 +210,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             explain: None,
         });
     }
+    check_subprog_ld_abs(insns, &funcs, opts)?;
     let prune = prune_points(insns);
     let mut cx = Ctx {
         input,
