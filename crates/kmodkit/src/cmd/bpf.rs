@@ -802,8 +802,7 @@ fn run(args: Vec<OsString>) -> Outcome {
                         format!("{}: `{}` in the running kernel", a.file.display(), p.name)
                     })?;
                 // The kernel returns r0 truncated to 32 bits.
-                let agrees =
-                    k.retval == r.ret as u32 && (data.is_empty() || k.data_out == r.data_out);
+                let agrees = k.retval == r.ret as u32 && (data.is_empty() || k.data_out == r.data_out);
                 Some((k, agrees))
             } else {
                 None
