@@ -51,7 +51,8 @@ pub mod selftests;
 pub mod testgen;
 
 pub use engine::{
-    map_infos, verify, Attach, AttachArg, AttachKind, Input, MapInfo, Options, Verdict,
+    int_return_funcs, map_infos, verify, Attach, AttachArg, AttachKind, Input, MapInfo, Options,
+    Verdict,
 };
 pub use kernel::Kernel;
 

@@ -33,6 +33,7 @@ mod call;
 mod cfg;
 mod context;
 mod explain;
+mod ldabs;
 mod ldst;
 mod memory;
 mod progtypes;
@@ -44,6 +45,8 @@ use branch::*;
 use call::*;
 use cfg::*;
 use context::*;
+pub use ldabs::int_return_funcs;
+use ldabs::{check_subprog_ld_abs, subprog_load};
 use ldst::*;
 use progtypes::*;
 use state::*;
@@ -126,6 +129,10 @@ pub struct Options {
     pub attach: Option<Attach>,
     /// Why [`Attach::from_btf`] found no target (reported as the rejection).
     pub attach_error: Option<String>,
+    /// The first instructions of the subprograms whose BTF prototype returns a small int
+    /// or an enum (`check_btf_func`'s `scalar_return`): only they may use
+    /// `BPF_LD_[ABS|IND]` (see [`int_return_funcs`]).
+    pub int_return_funcs: Vec<usize>,
 }
 
 impl Options {
@@ -139,6 +146,7 @@ impl Options {
             func_info: false,
             attach: None,
             attach_error: None,
+            int_return_funcs: Vec::new(),
         }
     }
 }
@@ -218,6 +226,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             explain: None,
         });
     }
+    check_subprog_ld_abs(insns, &funcs, opts)?;
     let prune = prune_points(insns);
     let mut cx = Ctx {
         input,
