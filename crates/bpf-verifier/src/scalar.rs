@@ -303,15 +303,23 @@ impl Scalar {
                 let (lo, hi) = (self.u32min as u64, self.u32max as u64);
                 self.umin = self.umin.max((self.umin & !0xffff_ffff) | lo);
                 self.umax = self.umax.min((self.umax & !0xffff_ffff) | hi);
-                self.smin = self.smin.max(((self.smin as u64 & !0xffff_ffff) | lo) as i64);
-                self.smax = self.smax.min(((self.smax as u64 & !0xffff_ffff) | hi) as i64);
+                self.smin = self
+                    .smin
+                    .max(((self.smin as u64 & !0xffff_ffff) | lo) as i64);
+                self.smax = self
+                    .smax
+                    .min(((self.smax as u64 & !0xffff_ffff) | hi) as i64);
             }
             if (self.s32min as u32) <= (self.s32max as u32) && self.s32min <= self.s32max {
                 let (lo, hi) = (self.s32min as u32 as u64, self.s32max as u32 as u64);
                 self.umin = self.umin.max((self.umin & !0xffff_ffff) | lo);
                 self.umax = self.umax.min((self.umax & !0xffff_ffff) | hi);
-                self.smin = self.smin.max(((self.smin as u64 & !0xffff_ffff) | lo) as i64);
-                self.smax = self.smax.min(((self.smax as u64 & !0xffff_ffff) | hi) as i64);
+                self.smin = self
+                    .smin
+                    .max(((self.smin as u64 & !0xffff_ffff) | lo) as i64);
+                self.smax = self
+                    .smax
+                    .min(((self.smax as u64 & !0xffff_ffff) | hi) as i64);
             }
             // Tnum from the unsigned ranges (__reg_bound_offset).
             if self.umin <= self.umax {

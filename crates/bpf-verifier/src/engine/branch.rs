@@ -217,10 +217,7 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
             match (a, b) {
                 (Reg::Scalar(sa), Reg::Scalar(sb)) => {
                     let (t, f) = if is32 {
-                        (
-                            refine32(&sa, &sb, op, true),
-                            refine32(&sa, &sb, op, false),
-                        )
+                        (refine32(&sa, &sb, op, true), refine32(&sa, &sb, op, false))
                     } else {
                         (refine(&sa, &sb, op, true), refine(&sa, &sb, op, false))
                     };
