@@ -189,6 +189,9 @@ pub struct Scalar {
     pub u32max: u32,
     pub s32min: i32,
     pub s32max: i32,
+    /// Registers (and spilled copies) with the same non-zero id hold the same value: a
+    /// bound learnt on one holds for all (the kernel's scalar ids, `sync_linked_regs`).
+    pub id: u32,
 }
 
 impl Scalar {
@@ -203,6 +206,7 @@ impl Scalar {
             u32max: u32::MAX,
             s32min: i32::MIN,
             s32max: i32::MAX,
+            id: 0,
         }
     }
 
@@ -217,6 +221,7 @@ impl Scalar {
             u32max: v as u32,
             s32min: v as i32,
             s32max: v as i32,
+            id: 0,
         }
     }
 
@@ -226,6 +231,11 @@ impl Scalar {
         s.umax = hi;
         s.sync();
         s
+    }
+
+    /// The same value, linked to no other register.
+    pub fn unlinked(&self) -> Scalar {
+        Scalar { id: 0, ..*self }
     }
 
     pub fn is_const(&self) -> bool {

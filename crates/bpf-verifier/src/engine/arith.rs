@@ -51,14 +51,31 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
         }))
     };
     if op == alu::MOV {
+        // A move that copies the value unchanged (the whole register; the low half of a
+        // value below 2^32; a sign extension of a value without the sign bit) links the
+        // copy to its source: both get one scalar id (the kernel's
+        // assign_scalar_id_before_mov in check_alu_op). Other moves give an unlinked value.
+        let same = |s: &Scalar| match (is64, i.off) {
+            (true, 0) => true,
+            (false, 0) => s.umax <= u32::MAX as u64,
+            (_, off) if (1..64).contains(&off) => s.umax < 1u64 << (off - 1),
+            _ => false,
+        };
+        if let Reg::Scalar(s) = src {
+            if i.is_reg_src() && same(&s) {
+                let s = cx.link_scalar(st, i.src as usize, s);
+                st.cur_mut().regs[d] = Reg::Scalar(s);
+                return Ok(());
+            }
+        }
         let v = if i.off != 0 {
             match src {
                 Reg::Scalar(s) => {
                     let r = s.sext(i.off as u32);
                     if is64 {
-                        Reg::Scalar(r)
+                        Reg::Scalar(r.unlinked())
                     } else {
-                        Reg::Scalar(r.zext32())
+                        Reg::Scalar(r.zext32().unlinked())
                     }
                 }
                 _ => Reg::unknown(),
@@ -68,7 +85,7 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
             src
         } else {
             match src {
-                Reg::Scalar(s) => Reg::Scalar(s.zext32()),
+                Reg::Scalar(s) => Reg::Scalar(s.zext32().unlinked()),
                 // Partial copy of a pointer: a privileged loader gets an unknown scalar.
                 _ => Reg::Scalar(Scalar::urange(0, u32::MAX as u64)),
             }
@@ -84,7 +101,8 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
     }
     match (dst, src) {
         (Reg::Scalar(a), Reg::Scalar(b)) => {
-            let r = scalar_alu(i, a, b);
+            // The result of an operation is a new value, linked to nothing.
+            let r = scalar_alu(i, a, b).unlinked();
             st.cur_mut().regs[d] = Reg::Scalar(r);
             Ok(())
         }
@@ -498,4 +516,42 @@ pub(super) fn ptr_arith(
     }
     st.cur_mut().regs[d] = Reg::Ptr(np);
     Ok(())
+}
+
+impl Ctx<'_> {
+    /// Give register `r` (holding `s`) a scalar id if it has none and is not a constant,
+    /// so that a copy of it is linked to it (the kernel's assign_scalar_id_before_mov);
+    /// returns the scalar with its id.
+    pub(super) fn link_scalar(&mut self, st: &mut State, r: usize, s: Scalar) -> Scalar {
+        if s.id != 0 || s.is_const() {
+            return s;
+        }
+        let s = Scalar {
+            id: self.new_id(),
+            ..s
+        };
+        st.cur_mut().regs[r] = Reg::Scalar(s);
+        s
+    }
+
+    /// After a compare refined register `r`, give its bounds to every register and
+    /// spilled slot linked to it (the kernel's sync_linked_regs).
+    pub(super) fn sync_linked(st: &mut State, s: Scalar) {
+        if s.id == 0 {
+            return;
+        }
+        for fr in st.frames.iter_mut() {
+            for r in fr
+                .regs
+                .iter_mut()
+                .chain(fr.stack.spills.iter_mut().flatten())
+            {
+                if let Reg::Scalar(x) = r {
+                    if x.id == s.id {
+                        *x = s;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -225,8 +225,10 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                         r.map(|(x, y)| {
                             let mut s2 = st.clone();
                             s2.cur_mut().regs[i.dst as usize] = Reg::Scalar(x);
+                            Ctx::sync_linked(&mut s2, x);
                             if i.is_reg_src() {
                                 s2.cur_mut().regs[i.src as usize] = Reg::Scalar(y);
+                                Ctx::sync_linked(&mut s2, y);
                             }
                             s2
                         })
