@@ -9,8 +9,7 @@
 //!   the middle of `lddw`, no unreachable instruction, every function ending in exit/jump;
 //! - register states: uninitialised, scalars (tnum + signed/unsigned 64-bit ranges + the
 //!   same of the low 32 bits; copies linked by a scalar id share what a compare learns),
-//!   pointers
-//!   (context, stack of any frame, map value, map, packet / packet end / packet meta,
+//!   pointers (context, stack of any frame, map value, map, packet / packet end / packet meta,
 //!   ring-buffer records) with a fixed and a variable offset, NULL-able map lookup results
 //!   that become usable after a NULL check;
 //! - the stack: 512 bytes per frame and the call chain together, spilled registers,

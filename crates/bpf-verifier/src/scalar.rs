@@ -294,6 +294,27 @@ impl Scalar {
                 self.u32min = self.u32min.max(self.s32min as u32);
                 self.u32max = self.u32max.min(self.s32max as u32);
             }
+            // A signed range across the sign boundary is the two ends of the unsigned
+            // domain: an unsigned range that meets only one end bounds both (the kernel's
+            // __reg32_deduce_bounds and __reg64_deduce_bounds).
+            if (self.s32min as u32) > (self.s32max as u32) {
+                if self.u32max < self.s32min as u32 {
+                    self.s32min = self.s32min.max(self.u32min as i32);
+                    self.u32max = self.u32max.min(self.s32max as u32);
+                } else if (self.s32max as u32) < self.u32min {
+                    self.s32max = self.s32max.min(self.u32max as i32);
+                    self.u32min = self.u32min.max(self.s32min as u32);
+                }
+            }
+            if (self.smin as u64) > (self.smax as u64) {
+                if self.umax < self.smin as u64 {
+                    self.smin = self.smin.max(self.umin as i64);
+                    self.umax = self.umax.min(self.smax as u64);
+                } else if (self.smax as u64) < self.umin {
+                    self.smax = self.smax.min(self.umax as i64);
+                    self.umin = self.umin.max(self.smin as u64);
+                }
+            }
             // Signed <-> unsigned when the signed range does not cross the sign boundary.
             if self.smin >= 0 || self.smax < 0 {
                 self.umin = self.umin.max(self.smin as u64);
@@ -691,6 +712,62 @@ mod tests {
                     assert!(x.contains(&Scalar::konst(sx)), "{v:#x}: {x:?}");
                     if (v as u32 as i32) < 4 {
                         assert!(n.is_some_and(|n| n.contains(&c)), "{v:#x}: {n:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// `sync` keeps every value that satisfies the bounds it starts from (sampled at the
+    /// edges of the signed and unsigned domains, 64-bit and 32-bit).
+    #[test]
+    fn sync_is_sound() {
+        let edges: [u64; 8] = [
+            0,
+            5,
+            0x7fff_fffd,
+            0x8000_0003,
+            0xffff_ff00,
+            0x1_0000_0002,
+            0x7fff_ffff_ffff_fffe,
+            u64::MAX - 200,
+        ];
+        let mut vals: Vec<u64> = Vec::new();
+        for e in edges {
+            for d in 0..4u64 {
+                vals.push(e.wrapping_add(d));
+                vals.push(e.wrapping_sub(d));
+                vals.push(e as u32 as u64 | 0xffff_ffff_0000_0000);
+            }
+        }
+        for &a in &edges {
+            for &b in &edges {
+                for &c in &edges {
+                    for &d in &edges {
+                        let mut s = Scalar::unknown();
+                        (s.umin, s.umax, s.smin, s.smax) = (a, b, c as i64, d as i64);
+                        let mut w = Scalar::unknown();
+                        (w.u32min, w.u32max, w.s32min, w.s32max) =
+                            (a as u32, b as u32, c as i32, d as i32);
+                        for (raw, mut x) in [(s, s), (w, w)] {
+                            x.sync();
+                            for &v in &vals {
+                                let inside = v >= raw.umin
+                                    && v <= raw.umax
+                                    && v as i64 >= raw.smin
+                                    && v as i64 <= raw.smax
+                                    && v as u32 >= raw.u32min
+                                    && v as u32 <= raw.u32max
+                                    && v as i32 >= raw.s32min
+                                    && v as i32 <= raw.s32max;
+                                if inside {
+                                    assert!(
+                                        x.contains(&Scalar::konst(v)),
+                                        "{v:#x}: {raw:?} -> {x:?}"
+                                    );
+                                }
+                            }
+                        }
                     }
                 }
             }
