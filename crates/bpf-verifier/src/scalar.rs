@@ -554,16 +554,39 @@ impl Scalar {
 
     /// Sign-extend from `bits` (movsx, sign-extending loads).
     pub fn sext(&self, bits: u32) -> Scalar {
+        if !(1..64).contains(&bits) {
+            return *self;
+        }
         let half = 1u64 << (bits - 1);
         if self.umax < half {
             return *self;
         }
         let mut r = Scalar::unknown_signed(bits);
+        // The low `bits` bits with their sign bit known: the tnum sign-extends.
+        let low = (1u64 << bits) - 1;
+        if self.t.mask & half == 0 {
+            let ext = if self.t.value & half != 0 { !low } else { 0 };
+            r.t = r.t.intersect(Tnum {
+                value: (self.t.value & low) | ext,
+                mask: self.t.mask & low,
+            });
+        }
+        // A range within one block of 2^bits whose low parts do not cross the sign bit:
+        // their sign-extensions form a range (the kernel's coerce_reg_to_size_sx).
+        if self.umin >> bits == self.umax >> bits && (self.umin & half) == (self.umax & half) {
+            let sx = |v: u64| {
+                let v = v & low;
+                (if v & half != 0 { v | !low } else { v }) as i64
+            };
+            r.smin = r.smin.max(sx(self.umin));
+            r.smax = r.smax.min(sx(self.umax));
+        }
+        r.sync();
         if bits == 32 {
             // The low half's signed bounds are the result's (the kernel's
             // coerce_subreg_to_size_sx).
-            r.smin = self.s32min as i64;
-            r.smax = self.s32max as i64;
+            r.smin = r.smin.max(self.s32min as i64);
+            r.smax = r.smax.min(self.s32max as i64);
             r.sync();
         }
         r
@@ -768,6 +791,43 @@ mod tests {
                                 }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sign extension keeps every value's sign-extended low bits.
+    #[test]
+    fn sext_is_sound() {
+        let ranges = [
+            (0x80u64, 0x8f),
+            (0x70, 0x90),
+            (0x1_0000_0080, 0x1_0000_00ff),
+            (0xffff_ff80, 0xffff_ffff),
+            (0x7ff0, 0x8010),
+            (5, 9),
+        ];
+        for (lo, hi) in ranges {
+            for t in [
+                Scalar::urange(lo, hi),
+                Scalar::from_tnum(Tnum {
+                    value: lo,
+                    mask: 0xf,
+                }),
+            ] {
+                for bits in [8u32, 16, 32] {
+                    let r = t.sext(bits);
+                    for v in t.umin..=t.umax.min(t.umin + 300) {
+                        if !t.contains(&Scalar::konst(v)) {
+                            continue;
+                        }
+                        let sh = 64 - bits;
+                        let x = ((v << sh) as i64 >> sh) as u64;
+                        assert!(
+                            r.contains(&Scalar::konst(x)),
+                            "{v:#x} s{bits} {x:#x}: {r:?}"
+                        );
                     }
                 }
             }

@@ -258,6 +258,21 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                         branch(pc, target, Some(ok_st), Some(null_st))
                     }
                 }
+                (Reg::Ptr(p), Reg::Scalar(sb)) | (Reg::Scalar(sb), Reg::Ptr(p))
+                    if !p.nullable
+                        && sb.value() == Some(0)
+                        && !is32
+                        && matches!(op, jmp::JEQ | jmp::JNE)
+                        && matches!(p.kind, Kind::MapValue(_) | Kind::MapKey(_) | Kind::Mem(_)) =>
+                {
+                    // A pointer that cannot be NULL (the kernel's reg_not_null: map values
+                    // and keys, memory) is never equal to 0: is_branch_taken decides.
+                    if op == jmp::JEQ {
+                        branch(pc, target, None, Some(st.clone()))
+                    } else {
+                        branch(pc, target, Some(st.clone()), None)
+                    }
+                }
                 (Reg::Ptr(pa), Reg::Ptr(pb)) if !is32 => {
                     // Packet bounds: pkt (+K) vs pkt_end.
                     // Packet bounds: pkt (+K) vs pkt_end, and pkt_meta (+K) vs the unmoved
