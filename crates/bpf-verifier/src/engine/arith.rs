@@ -40,8 +40,9 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
             );
         }
     }
-    // Source operand.
-    let src = if i.is_reg_src() {
+    // Source operand. A byte swap has none: its source bit selects the byte order
+    // (BPF_TO_BE), not a register (the kernel's check_alu_op for BPF_END reads only dst).
+    let src = if i.is_reg_src() && op != alu::END {
         cx.read_reg(pc, st, i.src)?
     } else {
         Reg::Scalar(Scalar::konst(if is64 {
@@ -291,7 +292,9 @@ fn scalar_alu(i: Insn, a: Scalar, b: Scalar) -> Scalar {
         alu::XOR => a.xor(&b),
         alu::LSH => match shift(&b) {
             Some(s) => {
-                if is64 {
+                if is64 || a.umax.leading_zeros() >= 32 + s {
+                    // (32-bit: no bit is shifted out of the low half, so the ranges shift
+                    // too; the kernel's __scalar32_min_max_lsh.)
                     a.lsh(s)
                 } else {
                     Scalar::from_tnum(a.t.lshift(s).cast32())
