@@ -192,6 +192,9 @@ pub struct Scalar {
     /// Registers (and spilled copies) with the same non-zero id hold the same value: a
     /// bound learnt on one holds for all (the kernel's scalar ids, `sync_linked_regs`).
     pub id: u32,
+    /// With `id`: this value is the linked value plus `link_off` (`rX += K` after a copy:
+    /// the kernel's BPF_ADD_CONST), wrapping.
+    pub link_off: i64,
 }
 
 impl Scalar {
@@ -207,6 +210,7 @@ impl Scalar {
             s32min: i32::MIN,
             s32max: i32::MAX,
             id: 0,
+            link_off: 0,
         }
     }
 
@@ -222,6 +226,7 @@ impl Scalar {
             s32min: v as i32,
             s32max: v as i32,
             id: 0,
+            link_off: 0,
         }
     }
 
@@ -235,7 +240,11 @@ impl Scalar {
 
     /// The same value, linked to no other register.
     pub fn unlinked(&self) -> Scalar {
-        Scalar { id: 0, ..*self }
+        Scalar {
+            id: 0,
+            link_off: 0,
+            ..*self
+        }
     }
 
     pub fn is_const(&self) -> bool {

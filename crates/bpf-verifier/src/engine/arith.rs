@@ -102,8 +102,22 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
     }
     match (dst, src) {
         (Reg::Scalar(a), Reg::Scalar(b)) => {
-            // The result of an operation is a new value, linked to nothing.
-            let r = scalar_alu(i, a, b).unlinked();
+            // The result of an operation is a new value, linked to nothing; except that
+            // `rX += K` (64-bit, 0 < K <= S32_MAX) on a linked value that has no offset yet
+            // stays linked, K above it (the kernel's BPF_ADD_CONST in
+            // adjust_reg_min_max_vals).
+            let mut r = scalar_alu(i, a, b).unlinked();
+            if let Some(k) = b.value() {
+                if is64
+                    && op == alu::ADD
+                    && a.id != 0
+                    && a.link_off == 0
+                    && (1..=i32::MAX as u64).contains(&k)
+                {
+                    r.id = a.id;
+                    r.link_off = k as i64;
+                }
+            }
             st.cur_mut().regs[d] = Reg::Scalar(r);
             Ok(())
         }
@@ -551,7 +565,18 @@ impl Ctx<'_> {
             {
                 if let Reg::Scalar(x) = r {
                     if x.id == s.id {
-                        *x = s;
+                        let delta = x.link_off.wrapping_sub(s.link_off);
+                        let off = x.link_off;
+                        *x = if delta == 0 {
+                            s
+                        } else {
+                            // x = s + delta (the kernel's sync_linked_regs, fake_reg).
+                            Scalar {
+                                id: s.id,
+                                link_off: off,
+                                ..s.add(&Scalar::konst(delta as u64))
+                            }
+                        };
                     }
                 }
             }

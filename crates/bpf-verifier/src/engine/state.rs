@@ -183,7 +183,7 @@ pub(super) fn reg_covered(old: &Reg, new: &Reg) -> bool {
 }
 
 /// Every scalar of a state with its id (registers and spilled slots, frame by frame).
-fn scalar_ids(st: &State) -> impl Iterator<Item = u32> + '_ {
+fn scalar_ids(st: &State) -> impl Iterator<Item = (u32, i64)> + '_ {
     // Slot by slot (an empty slot counts too), so that two states' lists line up.
     st.frames.iter().flat_map(|f| {
         f.regs
@@ -191,8 +191,8 @@ fn scalar_ids(st: &State) -> impl Iterator<Item = u32> + '_ {
             .map(Some)
             .chain(f.stack.spills.iter().map(Option::as_ref))
             .map(|r| match r {
-                Some(Reg::Scalar(s)) => s.id,
-                _ => 0,
+                Some(Reg::Scalar(s)) => (s.id, s.link_off),
+                _ => (0, 0),
             })
     })
 }
@@ -202,18 +202,19 @@ fn scalar_ids(st: &State) -> impl Iterator<Item = u32> + '_ {
 /// An id only one register has links nothing.
 fn links_covered(old: &State, new: &State) -> bool {
     let mut count: HashMap<u32, u32> = HashMap::new();
-    for id in scalar_ids(old).filter(|&id| id != 0) {
+    for (id, _) in scalar_ids(old).filter(|&(id, _)| id != 0) {
         *count.entry(id).or_default() += 1;
     }
     if count.values().all(|&n| n < 2) {
         return true;
     }
+    // Old id -> new id, and the offsets must be the same (the same sums).
     let mut map: HashMap<u32, u32> = HashMap::new();
-    for (o, n) in scalar_ids(old).zip(scalar_ids(new)) {
+    for ((o, ooff), (n, noff)) in scalar_ids(old).zip(scalar_ids(new)) {
         if o == 0 || count[&o] < 2 {
             continue;
         }
-        if n == 0 || *map.entry(o).or_insert(n) != n {
+        if n == 0 || ooff != noff || *map.entry(o).or_insert(n) != n {
             return false;
         }
     }
