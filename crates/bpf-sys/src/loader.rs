@@ -17,7 +17,6 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use bpf_insn::insn::pseudo;
 use bpf_insn::object::{MapDef, Object, Program};
 
 use crate::attr::Attr;
@@ -39,17 +38,65 @@ pub mod attach_type {
     pub const TCX_EGRESS: u32 = 47;
 }
 
-/// The attach type libbpf gives a section at load time (`expected_attach_type`).
+/// The attach type libbpf gives a section at load time (`expected_attach_type`, from its
+/// section table: cgroup hooks, socket and XDP variants). The kernel requires it for some
+/// types (sock_addr, sockopt hooks) and checks the program against it (return values).
 pub fn expected_attach_type(section: &str) -> u32 {
-    if section == "xdp" || section.starts_with("xdp/") {
-        attach_type::XDP
-    } else if section == "tcx/ingress" {
-        attach_type::TCX_INGRESS
-    } else if section == "tcx/egress" {
-        attach_type::TCX_EGRESS
-    } else {
-        0
+    let s = section.strip_prefix('?').unwrap_or(section);
+    match s {
+        "xdp" | "xdp.frags" => return attach_type::XDP,
+        "tcx/ingress" => return attach_type::TCX_INGRESS,
+        "tcx/egress" => return attach_type::TCX_EGRESS,
+        _ => {}
     }
+    // enum bpf_attach_type
+    let table: &[(&str, u32)] = &[
+        ("cgroup_skb/ingress", 0),
+        ("cgroup_skb/egress", 1),
+        ("cgroup/sock_create", 2),
+        ("cgroup/sock", 2),
+        ("sockops", 3),
+        ("sk_skb/stream_parser", 4),
+        ("sk_skb/stream_verdict", 5),
+        ("cgroup/dev", 6),
+        ("sk_msg", 7),
+        ("cgroup/bind4", 8),
+        ("cgroup/bind6", 9),
+        ("cgroup/connect4", 10),
+        ("cgroup/connect6", 11),
+        ("cgroup/post_bind4", 12),
+        ("cgroup/post_bind6", 13),
+        ("cgroup/sendmsg4", 14),
+        ("cgroup/sendmsg6", 15),
+        ("flow_dissector", 17),
+        ("cgroup/sysctl", 18),
+        ("cgroup/recvmsg4", 19),
+        ("cgroup/recvmsg6", 20),
+        ("cgroup/getsockopt", 21),
+        ("cgroup/setsockopt", 22),
+        ("cgroup/getpeername4", 29),
+        ("cgroup/getpeername6", 30),
+        ("cgroup/getsockname4", 31),
+        ("cgroup/getsockname6", 32),
+        ("xdp/devmap", 33),
+        ("xdp.frags/devmap", 33),
+        ("cgroup/sock_release", 34),
+        ("xdp/cpumap", 35),
+        ("xdp.frags/cpumap", 35),
+        ("sk_lookup", 36),
+        ("sk_reuseport/migrate", 40),
+        ("sk_reuseport", 39),
+        ("netfilter", 45),
+        ("cgroup/connect_unix", 49),
+        ("cgroup/sendmsg_unix", 50),
+        ("cgroup/recvmsg_unix", 51),
+        ("cgroup/getpeername_unix", 52),
+        ("cgroup/getsockname_unix", 53),
+    ];
+    table
+        .iter()
+        .find(|(name, _)| s == *name || s.strip_prefix(name).is_some_and(|r| r.starts_with('/')))
+        .map_or(0, |(_, t)| *t)
 }
 
 /// `BPF_F_MMAPABLE` and `BPF_F_RDONLY_PROG`, the flags libbpf gives global data maps.
@@ -65,6 +112,9 @@ pub struct LoadOptions {
     /// Where maps with `pinning = LIBBPF_PIN_BY_NAME` are found and pinned (libbpf's default
     /// is /sys/fs/bpf).
     pub pin_root: Option<PathBuf>,
+    /// Load the other programs when the kernel refuses one (its reason goes to
+    /// [`Loaded::refused`]) instead of failing.
+    pub keep_going: bool,
 }
 
 /// A map in the kernel.
@@ -101,6 +151,8 @@ pub struct Loaded {
     pub progs: Vec<LoadedProg>,
     /// What was done differently from the object's wish (BTF refused, ...), for the user.
     pub warnings: Vec<String>,
+    /// With [`LoadOptions::keep_going`]: the programs the kernel refused, with its log.
+    pub refused: Vec<(String, Error)>,
 }
 
 /// libbpf's name for a global data map: up to 8 characters of the object's name and the
@@ -340,6 +392,7 @@ pub fn load(obj: &Object, opts: &LoadOptions) -> Result<Loaded> {
         });
     }
     let mut progs = Vec::new();
+    let mut refused = Vec::new();
     for p in &obj.programs {
         let prog_type = p.prog_type.ok_or_else(|| {
             Error::Invalid(format!(
@@ -347,7 +400,14 @@ pub fn load(obj: &Object, opts: &LoadOptions) -> Result<Loaded> {
                 p.name, p.section
             ))
         })?;
-        let fd = load_program(obj, p, prog_type, &maps, btf.as_ref().map(|b| b.as_fd()))?;
+        let fd = match load_program(obj, p, prog_type, &maps, btf.as_ref().map(|b| b.as_fd())) {
+            Ok(fd) => fd,
+            Err(e) if opts.keep_going => {
+                refused.push((p.name.clone(), e));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         // As libbpf: `.rodata` stays with every program (bpftool reads metadata from it).
         if let Some(ro) = maps.iter().find(|m| m.def.section == ".rodata") {
             prog_bind_map(fd.as_fd(), ro.fd.as_fd())?;
@@ -367,6 +427,7 @@ pub fn load(obj: &Object, opts: &LoadOptions) -> Result<Loaded> {
         maps,
         progs,
         warnings,
+        refused,
     })
 }
 
@@ -379,24 +440,9 @@ fn load_program(
 ) -> Result<OwnedFd> {
     // Map references by index become file descriptors, as libbpf writes them.
     let mut insns = p.insns.clone();
-    for (i, insn) in insns.iter_mut().enumerate() {
-        let src = insn.src;
-        if !insn.is_lddw() || (src != pseudo::MAP_IDX && src != pseudo::MAP_IDX_VALUE) {
-            continue;
-        }
-        let m = maps.get(insn.imm as usize).ok_or_else(|| {
-            Error::Invalid(format!(
-                "program `{}` insn {i}: map index {} out of range",
-                p.name, insn.imm
-            ))
-        })?;
-        insn.src = if src == pseudo::MAP_IDX {
-            pseudo::MAP_FD
-        } else {
-            pseudo::MAP_VALUE
-        };
-        insn.imm = m.fd.as_raw_fd();
-    }
+    let fds: Vec<i32> = maps.iter().map(|m| m.fd.as_raw_fd()).collect();
+    bpf_insn::insn::map_indices_to_fds(&mut insns, &fds)
+        .map_err(|k| Error::Invalid(format!("program `{}`: map index {k} out of range", p.name)))?;
     let code = bpf_insn::encode_all(&insns, obj.endian);
     let license = CString::new(obj.license.as_deref().unwrap_or("GPL"))
         .map_err(|_| Error::Invalid("NUL in license".into()))?;

@@ -12,6 +12,9 @@
 //!   pointers (context, stack of any frame, map value, map, packet / packet end / packet meta,
 //!   ring-buffer records) with a fixed and a variable offset, NULL-able map lookup results
 //!   that become usable after a NULL check;
+//! - socket pointers (`skb->sk`, `bpf_sk_lookup_*`, `bpf_sk_fullsock`, `bpf_tcp_sock`): their
+//!   NULL checks, readable fields, and the references lookups acquire, which must be
+//!   released on every path (`engine/sock.rs`);
 //! - the stack: 512 bytes per frame and the call chain together, spilled registers,
 //!   reads of uninitialised stack allowed (a privileged loader may);
 //! - bounds of every memory access, packet accesses only below a checked `data_end`;

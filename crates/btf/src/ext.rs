@@ -291,6 +291,20 @@ pub fn sanitize_externs(data: &[u8]) -> Result<Vec<u8>> {
         )
     });
     let r = Reader { data, big: h.big };
+    // Where each type starts (by id), for the prototypes of extern functions.
+    let mut offsets = vec![0usize];
+    let mut off = h.types.start;
+    while off < h.types.end {
+        let info = r.u32(off + 4, "type")?;
+        let kind = (info >> 24) & 0x1f;
+        let extra = extra_len(kind, (info & 0xffff) as usize).ok_or(Error::Kind {
+            id: offsets.len() as u32,
+            offset: off,
+            kind,
+        })?;
+        offsets.push(off);
+        off += 12 + extra;
+    }
     let mut off = h.types.start;
     let mut id = 1u32;
     let dummy = btf.len() as u32;
@@ -306,7 +320,24 @@ pub fn sanitize_externs(data: &[u8]) -> Result<Vec<u8>> {
             kind,
         })?;
         match kind {
-            12 if vlen == 2 => put(&mut out, off + 4, (info & !0xffff) | 1),
+            12 if vlen == 2 => {
+                put(&mut out, off + 4, (info & !0xffff) | 1);
+                // A declaration's parameters have no names, which the kernel refuses in a
+                // global function ("Invalid arg#1"): libbpf names them; so do we, after
+                // the function.
+                let proto = r.u32(off + 8, "func")? as usize;
+                if let Some(&p) = offsets.get(proto).filter(|_| proto > 0) {
+                    let pinfo = r.u32(p + 4, "func_proto")?;
+                    if (pinfo >> 24) & 0x1f == 13 {
+                        for j in 0..(pinfo & 0xffff) as usize {
+                            let param = p + 12 + 8 * j;
+                            if r.u32(param, "param")? == 0 && r.u32(param + 4, "param")? != 0 {
+                                put(&mut out, param, name_off);
+                            }
+                        }
+                    }
+                }
+            }
             14 if r.u32(off + 12, "var")? == 2 => {
                 put(&mut out, off + 12, 1);
                 if btf.resolve(r.u32(off + 8, "var")?) == 0 {
@@ -335,7 +366,6 @@ pub fn sanitize_externs(data: &[u8]) -> Result<Vec<u8>> {
                     }
                     put(&mut out, off + 8, 4 * vlen as u32);
                 }
-                let _ = name_off;
             }
             _ => {}
         }

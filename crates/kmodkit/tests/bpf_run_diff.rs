@@ -207,7 +207,9 @@ fn run_and_verify_live_report_the_kernel() {
     std::fs::write(&pkt, &packets()[0]).unwrap();
     let prog = dir.join("xdp_loop_sum.s");
     let out = std::process::Command::new(testsupport::kmodkit())
-        .args(["bpf", "run", "--live", "--json", "--type", "xdp", "--repeat", "3", "--data"])
+        .args([
+            "bpf", "run", "--live", "--json", "--type", "xdp", "--repeat", "3", "--data",
+        ])
         .arg(&pkt)
         .arg(&prog)
         .output()

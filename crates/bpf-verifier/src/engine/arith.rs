@@ -438,6 +438,20 @@ pub(super) fn ptr_arith(
                 maps,
             )
         }
+        // adjust_ptr_min_max_vals: no arithmetic on socket pointers.
+        Kind::SockCommon | Kind::Sock | Kind::TcpSock | Kind::XdpSock => {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!(
+                    "R{d} pointer arithmetic on {} prohibited",
+                    sock::type_str(&Reg::Ptr(p))
+                ),
+                None,
+                st,
+                maps,
+            )
+        }
         Kind::PktEnd => {
             return rej(
                 pc,

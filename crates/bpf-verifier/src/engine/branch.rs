@@ -237,8 +237,11 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                     let fs = mk(f, st);
                     branch(pc, target, ts, fs)
                 }
-                (Reg::Ptr(p), Reg::Scalar(sb)) | (Reg::Scalar(sb), Reg::Ptr(p))
+                // A NULL check is a comparison of the pointer (dst) with the immediate 0
+                // (check_cond_jmp_op: BPF_K, imm 0); a register holding 0 checks nothing.
+                (Reg::Ptr(p), Reg::Scalar(sb))
                     if p.nullable
+                        && !i.is_reg_src()
                         && sb.value() == Some(0)
                         && !is32
                         && matches!(op, jmp::JEQ | jmp::JNE) =>
@@ -246,6 +249,7 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                     // NULL check: on the `== 0` side the pointer is 0; on the other it is valid.
                     let mut null_st = st.clone();
                     Ctx::for_id(&mut null_st, p.id, &mut |r| *r = Reg::konst(0));
+                    sock::null_side(&mut null_st, p.id);
                     let mut ok_st = st.clone();
                     Ctx::for_id(&mut ok_st, p.id, &mut |r| {
                         if let Reg::Ptr(q) = r {
@@ -258,15 +262,19 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                         branch(pc, target, Some(ok_st), Some(null_st))
                     }
                 }
+                // is_branch_taken: a pointer that cannot be NULL (the kernel's reg_not_null:
+                // sockets, map values and keys, memory) is never equal to 0.
                 (Reg::Ptr(p), Reg::Scalar(sb)) | (Reg::Scalar(sb), Reg::Ptr(p))
-                    if !p.nullable
+                    if (sock::is_sock(p.kind)
+                        || matches!(
+                            p.kind,
+                            Kind::MapValue(_) | Kind::MapKey(_) | Kind::Mem(_)
+                        ))
+                        && !p.nullable
                         && sb.value() == Some(0)
                         && !is32
-                        && matches!(op, jmp::JEQ | jmp::JNE)
-                        && matches!(p.kind, Kind::MapValue(_) | Kind::MapKey(_) | Kind::Mem(_)) =>
+                        && matches!(op, jmp::JEQ | jmp::JNE) =>
                 {
-                    // A pointer that cannot be NULL (the kernel's reg_not_null: map values
-                    // and keys, memory) is never equal to 0: is_branch_taken decides.
                     if op == jmp::JEQ {
                         branch(pc, target, None, Some(st.clone()))
                     } else {
@@ -294,7 +302,36 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                     };
                     let Some(pk) = pk else {
                         // Other pointer comparisons: root may compare pointers; both sides live.
-                        return branch(pc, target, Some(st.clone()), Some(st.clone()));
+                        // On the side where they are equal, a NULL-able pointer equal to one
+                        // known not to be NULL is not NULL (check_cond_jmp_op with
+                        // reg_not_null; that register only, mark_ptr_not_null_reg).
+                        let not_null = |q: &Ptr| {
+                            !q.nullable
+                                && q.var.smin > -(1 << 29)
+                                && q.var.smax < 1 << 29
+                                && (sock::is_sock(q.kind)
+                                    || matches!(q.kind, Kind::MapValue(_) | Kind::MapKey(_)))
+                        };
+                        let mut eq = st.clone();
+                        let r = if not_null(&pa) && pb.nullable {
+                            Some(i.src)
+                        } else if not_null(&pb) && pa.nullable {
+                            Some(i.dst)
+                        } else {
+                            None
+                        };
+                        if let (Some(r), true) = (r, matches!(op, jmp::JEQ | jmp::JNE)) {
+                            if let Reg::Ptr(q) = &mut eq.cur_mut().regs[r as usize] {
+                                q.nullable = false;
+                            }
+                        }
+                        return if op == jmp::JEQ {
+                            branch(pc, target, Some(eq), Some(st.clone()))
+                        } else if op == jmp::JNE {
+                            branch(pc, target, Some(st.clone()), Some(eq))
+                        } else {
+                            branch(pc, target, Some(st.clone()), Some(st.clone()))
+                        };
                     };
                     // Normalise to `pk OP end`.
                     let op = if swapped {

@@ -12,6 +12,8 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         e
     })?;
     if let Some((lo, hi)) = st.cur().callback {
+        // References are neither acquired nor released inside callbacks (`sock::helper`
+        // refuses them there), so none can leak from one.
         match r0 {
             Reg::Scalar(s) if s.smin >= lo && s.smax <= hi => {}
             _ => {
@@ -60,6 +62,8 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         }
         return Ok(Next::Goto(callee.callsite + 1));
     }
+    // check_reference_leak: no socket reference may be held at the program's exit.
+    sock::check_leak(pc, st, maps)?;
     // Return value ranges checked by the kernel for some types.
     let range: Option<(i64, i64)> = match cx.input.prog_type {
         ptype::CGROUP_SKB | ptype::CGROUP_SOCK | ptype::CGROUP_DEVICE | ptype::CGROUP_SYSCTL => {
@@ -216,6 +220,21 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             maps,
         );
     }
+    // Socket lookups, casts and release (see `sock`).
+    if sock::handles(p.id, st, maps) {
+        return sock::helper(cx, pc, st, p);
+    }
+    // check_helper_call: a tail call while a reference is held would leak it.
+    if p.id == 12 && !st.refs.held.is_empty() {
+        return rej(
+            pc,
+            Class::Pointer,
+            "tail_call would lead to reference leak",
+            Some("release every socket before bpf_tail_call".into()),
+            st,
+            maps,
+        );
+    }
     let other = p
         .args
         .iter()
@@ -233,7 +252,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             pc,
             Class::Unsupported,
             format!("bpf_{}#{id} is not modelled: {what}", p.name),
-            Some("this verifier does not model BTF pointers, sockets, dynptrs, spin locks, timers, callbacks or constant strings".into()),
+            Some("this verifier does not model BTF pointers (including BTF sockets), dynptrs, spin locks, timers, callbacks or constant strings".into()),
             st,
             maps,
         );
@@ -393,8 +412,8 @@ impl State {
 /// What the arguments of one helper call established for the arguments after them and
 /// for the result.
 #[derive(Default)]
-struct HelperArgs {
-    map: Option<u32>,
+pub(super) struct HelperArgs {
+    pub(super) map: Option<u32>,
     alloc_size: Option<u64>,
     release_id: Option<u32>,
     /// The callback's first instruction.
@@ -402,7 +421,7 @@ struct HelperArgs {
 }
 
 /// Check argument `k` (in R`k+1`) of helper `p` against its declared type.
-fn helper_arg(
+pub(super) fn helper_arg(
     cx: &mut Ctx<'_>,
     pc: usize,
     st: &mut State,
@@ -678,12 +697,13 @@ pub(super) fn check_mem_arg(
                     maps,
                 );
             }
-            if matches!(p.kind, Kind::Ctx) {
+            if matches!(p.kind, Kind::Ctx) || sock::is_sock(p.kind) {
                 return rej(
                     pc,
                     Class::Helper,
                     format!(
-                        "R{r} type=ctx expected=fp, pkt, map_value, mem (argument of bpf_{name})"
+                        "R{r} type={} expected=fp, pkt, map_value, mem (argument of bpf_{name})",
+                        sock::type_str(v)
                     ),
                     None,
                     st,

@@ -7,6 +7,7 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
     let empty = State {
         frames: vec![],
         may_goto_depth: 0,
+        refs: sock::Refs::default(),
     };
     let r = |pc: usize, msg: String| -> Res<Vec<usize>> {
         Err(Rejection {

@@ -98,8 +98,9 @@ impl Ctx<'_> {
             t if is_sk_buff(t) => {
                 // __sk_buff (bpf_skb_is_valid_access and the per-type checks): accesses are
                 // aligned to their size; u32 fields allow narrow reads; cb[0..4] (48..68)
-                // is scratch; tstamp (152) and hwtstamp (184) are u64; flow_keys (144) and
-                // sk (168) are pointers this model does not follow.
+                // is scratch; tstamp (152) and hwtstamp (184) are u64; flow_keys (144) is a
+                // pointer this model does not follow; sk (168) a NULL-able sock_common, read
+                // as a u64 by every __sk_buff type (bpf_skb_is_valid_access; see `sock`).
                 let tc = matches!(pt, ptype::SCHED_CLS | ptype::SCHED_ACT);
                 let within = |lo: i64, hi: i64| off < hi && off + size as i64 > lo;
                 if off % size as i64 != 0 {
@@ -130,11 +131,21 @@ impl Ctx<'_> {
                     }
                     _ => within(88, 140),
                 };
-                if denied || within(144, 152) || within(168, 176) {
+                if denied || within(144, 152) {
                     return bad(": this field is not accessible to this program type");
                 }
+                if within(168, 176) {
+                    if write || size != 8 {
+                        return bad(": skb->sk is a read-only u64 pointer");
+                    }
+                    let id = self.new_id();
+                    return Ok(sock::skb_sk(id));
+                }
                 if within(152, 160) || within(184, 192) {
-                    if size != 8 || write && (within(184, 192) || !tc) {
+                    // tstamp may be written by tc and (with CAP_BPF) cgroup_skb programs
+                    // (tc_cls_act_is_valid_access, cg_skb_is_valid_access).
+                    let cg = pt == ptype::CGROUP_SKB;
+                    if size != 8 || write && (within(184, 192) || !(tc || cg)) {
                         return bad("");
                     }
                     return Ok(Reg::unknown());
@@ -146,9 +157,10 @@ impl Ctx<'_> {
                     // tc may write mark, queue_mapping, priority, tc_index, tc_classid;
                     // every skb type may write cb[].
                     let tc_u32 = tc && matches!(off, 8 | 12 | 32 | 44 | 72);
-                    // Lightweight tunnels may write mark and priority.
-                    let lwt_u32 =
-                        matches!(pt, LWT_IN | LWT_OUT | LWT_XMIT) && matches!(off, 8 | 32);
+                    // Lightweight tunnels and cgroup_skb (cg_skb_is_valid_access) may write
+                    // mark and priority.
+                    let lwt_u32 = matches!(pt, LWT_IN | LWT_OUT | LWT_XMIT | ptype::CGROUP_SKB)
+                        && matches!(off, 8 | 32);
                     // A socket map's stream programs may write tc_index and priority only.
                     if pt == SK_SKB {
                         if !(matches!(off, 32 | 44) && size == 4) {

@@ -162,6 +162,8 @@ pub(super) fn ld(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Ne
             maps,
         );
     }
+    // check_ld_abs: a failing load ends the program, which would leak a held reference.
+    sock::check_ld_abs(pc, st, maps)?;
     match cx.read_reg(pc, st, 6)? {
         Reg::Ptr(p) if p.kind == Kind::Ctx && p.off == 0 => {}
         _ => {

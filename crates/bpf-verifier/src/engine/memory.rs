@@ -195,6 +195,9 @@ impl Ctx<'_> {
                 }
                 Ok(Reg::unknown())
             }
+            Kind::SockCommon | Kind::Sock | Kind::TcpSock | Kind::XdpSock => {
+                self.sock_access(pc, st, reg, p, off, size, is_write, atomic)
+            }
             Kind::MapPtr(_) => rej(
                 pc,
                 Class::Pointer,

@@ -35,6 +35,7 @@ mod context;
 mod explain;
 mod ldst;
 mod memory;
+mod sock;
 mod state;
 
 use arith::*;
@@ -224,6 +225,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             cb_depth: 0,
         }],
         may_goto_depth: 0,
+        refs: sock::Refs::default(),
     };
     init.frames[0].regs[1] = Reg::Ptr(Ptr {
         kind: Kind::Ctx,

@@ -21,6 +21,13 @@ pub(super) enum Kind {
     Func(u32),
     /// The key of map `m`, as `bpf_for_each_map_elem` gives it to its callback (read-only).
     MapKey(u32),
+    /// `struct bpf_sock` pointers (see `sock`): PTR_TO_SOCK_COMMON, PTR_TO_SOCKET,
+    /// PTR_TO_TCP_SOCK.
+    SockCommon,
+    Sock,
+    TcpSock,
+    /// PTR_TO_XDP_SOCK: an XSKMAP lookup's result.
+    XdpSock,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,6 +106,8 @@ pub(super) struct State {
     pub(super) frames: Vec<Frame>,
     /// `may_goto` iterations taken on this path (the kernel's `may_goto_depth`).
     pub(super) may_goto_depth: u32,
+    /// Socket references held (see `sock`).
+    pub(super) refs: sock::Refs,
 }
 
 impl State {
@@ -136,6 +145,12 @@ pub(super) fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
                     "map_key({})",
                     maps.get(m as usize).map(|m| m.name.as_str()).unwrap_or("?")
                 ),
+                Kind::SockCommon | Kind::Sock | Kind::TcpSock | Kind::XdpSock => {
+                    sock::type_str(&Reg::Ptr(Ptr {
+                        nullable: false,
+                        ..*p
+                    }))
+                }
             };
             let mut s = k;
             if p.nullable {
@@ -177,6 +192,8 @@ pub(super) fn reg_covered(old: &Reg, new: &Reg) -> bool {
                 && a.var.contains(&b.var)
                 && a.nullable == b.nullable
                 && (a.kind != Kind::Pkt || b.range >= a.range)
+                // A socket pointer is the same one (its reference, its NULL check).
+                && (!sock::is_sock(a.kind) || a.id == b.id)
         }
         _ => false,
     }
@@ -247,7 +264,7 @@ pub(super) fn same_state(a: &State, b: &State) -> bool {
 }
 
 pub(super) fn state_covered(old: &State, new: &State) -> bool {
-    if old.frames.len() != new.frames.len() {
+    if old.frames.len() != new.frames.len() || old.refs != new.refs {
         return false;
     }
     if !links_covered(old, new) {

@@ -626,6 +626,27 @@ fn explain_json(p: &bpf_insn::object::Program, r: &bpf_verifier::Rejection) -> s
     serde_json::json!({"causes": causes, "path": path, "path_runs": e.path.len()})
 }
 
+/// Prepare `obj` (read from `path`) for loading into a kernel: CO-RE relocations resolved
+/// against `btf` (default: the running kernel's), `.kconfig` externs from `kconfig`, ksyms
+/// and kfuncs from the BTF. The relocations made.
+pub(crate) fn for_kernel(
+    obj: &mut bpf_insn::object::Object,
+    path: &Path,
+    btf: Option<&Path>,
+    kconfig: Option<&Path>,
+) -> anyhow::Result<Vec<bpf_insn::object::CoreReport>> {
+    if !obj.programs.iter().any(|p| !p.core_relos.is_empty()) && !obj.has_externs() {
+        return Ok(Vec::new());
+    }
+    let target =
+        ktrace::system::load_btf(btf.unwrap_or(Path::new(HOST_BTF))).map_err(|e| anyhow!("{e}"))?;
+    let core = obj
+        .relocate_core(&target)
+        .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    resolve_externs(obj, &target, kconfig).with_context(|| path.display().to_string())?;
+    Ok(core)
+}
+
 /// `kmodkit bpf probe-helpers`
 #[derive(clap::Parser)]
 #[command(
@@ -802,7 +823,8 @@ fn run(args: Vec<OsString>) -> Outcome {
                         format!("{}: `{}` in the running kernel", a.file.display(), p.name)
                     })?;
                 // The kernel returns r0 truncated to 32 bits.
-                let agrees = k.retval == r.ret as u32 && (data.is_empty() || k.data_out == r.data_out);
+                let agrees =
+                    k.retval == r.ret as u32 && (data.is_empty() || k.data_out == r.data_out);
                 Some((k, agrees))
             } else {
                 None
@@ -943,17 +965,7 @@ fn load(args: Vec<OsString>) -> Outcome {
     let data = std::fs::read(path).with_context(|| path.display().to_string())?;
     let mut obj =
         bpf_insn::object::Object::parse(&data).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let has_core = obj.programs.iter().any(|p| !p.core_relos.is_empty());
-    let mut core = Vec::new();
-    if has_core || obj.has_externs() {
-        let btf_path = a.btf.clone().unwrap_or_else(|| PathBuf::from(HOST_BTF));
-        let target = ktrace::system::load_btf(&btf_path).map_err(|e| anyhow!("{e}"))?;
-        core = obj
-            .relocate_core(&target)
-            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-        resolve_externs(&mut obj, &target, a.kconfig.as_deref())
-            .with_context(|| path.display().to_string())?;
-    }
+    let core = for_kernel(&mut obj, path, a.btf.as_deref(), a.kconfig.as_deref())?;
     let mut out = serde_json::Map::new();
     let core_json: Vec<serde_json::Value> = core
         .iter()
@@ -992,6 +1004,7 @@ fn load(args: Vec<OsString>) -> Outcome {
         &bpf_sys::loader::LoadOptions {
             obj_name,
             pin_root: a.pin_root.clone(),
+            keep_going: false,
         },
     )
     .with_context(|| format!("{}: loading into the kernel", path.display()))?;

@@ -37,6 +37,88 @@ pub(crate) struct SelftestsArgs {
     /// release of Debian's linux-source the selftests come from.
     #[arg(long, value_name = "KERNEL", default_value = "6.12")]
     target: std::ffi::OsString,
+    /// Also load every program into the running kernel (as `bpf load` does, CO-RE against
+    /// its BTF) and compare our verdicts with its verdicts, not only with the annotations.
+    /// Run it in the kernel the selftests are for (`kmodkit vm`, Debian's 6.12).
+    #[arg(long)]
+    live: bool,
+}
+
+/// The running kernel's verdict on one selftest program.
+enum Live {
+    Accepted,
+    Rejected(String),
+    /// Not loaded: the loader cannot give what it needs (an attach target, load flags).
+    NotLoaded(String),
+}
+
+/// Load the programs of one object into the running kernel; the verdict per program name.
+fn live_verdicts(f: &std::path::Path, bytes: &[u8]) -> BTreeMap<String, Live> {
+    let mut out = BTreeMap::new();
+    let mut obj = match bpf_insn::object::Object::parse(bytes) {
+        Ok(o) => o,
+        Err(e) => {
+            out.insert(String::new(), Live::NotLoaded(e.to_string()));
+            return out;
+        }
+    };
+    // Tracing, struct_ops, ext and LSM programs need an attach target (BTF id) at load.
+    let (loadable, targeted): (Vec<_>, Vec<_>) = obj
+        .programs
+        .drain(..)
+        .partition(|p| !matches!(p.prog_type, Some(26..=29) | None));
+    for p in targeted {
+        out.insert(
+            p.name,
+            Live::NotLoaded("needs an attach target, which this loader does not give".into()),
+        );
+    }
+    obj.programs = loadable;
+    let prepared = super::for_kernel(&mut obj, f, None, None);
+    let loaded = prepared.and_then(|_| {
+        bpf_sys::loader::load(
+            &obj,
+            &bpf_sys::loader::LoadOptions {
+                obj_name: "selftest".into(),
+                pin_root: None,
+                keep_going: true,
+            },
+        )
+        .map_err(anyhow::Error::from)
+    });
+    match loaded {
+        Ok(l) => {
+            for p in &l.progs {
+                out.insert(p.name.clone(), Live::Accepted);
+            }
+            // Without the object's BTF there is no func_info: every callback would fail.
+            let no_btf = l
+                .warnings
+                .first()
+                .map(|w| w.lines().next().unwrap_or_default().to_string());
+            for (name, e) in l.refused {
+                let verdict = match (e, &no_btf) {
+                    (_, Some(w)) => Live::NotLoaded(w.clone()),
+                    // A refusal with an empty log comes before the verifier (attributes).
+                    (bpf_sys::Error::Verifier { log, source }, _) if !log.contains('\n') => {
+                        Live::NotLoaded(format!("{source}: {log}"))
+                    }
+                    (bpf_sys::Error::Verifier { log, .. }, _) => {
+                        let tail: Vec<&str> = log.lines().rev().take(3).collect();
+                        Live::Rejected(tail.into_iter().rev().collect::<Vec<_>>().join(" | "))
+                    }
+                    (e, _) => Live::NotLoaded(e.to_string()),
+                };
+                out.insert(name, verdict);
+            }
+        }
+        Err(e) => {
+            for p in &obj.programs {
+                out.insert(p.name.clone(), Live::NotLoaded(format!("{e:#}")));
+            }
+        }
+    }
+    out
 }
 
 /// A disagreement's reason, grouped: the class and the message with numbers and names of
@@ -82,6 +164,10 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
     let mut unsound: Vec<String> = Vec::new();
     let mut strict: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let (mut msg_same, mut msg_differs) = (0usize, 0usize);
+    // With --live: agree, we accept what it rejects, we reject what it accepts, not loaded.
+    let mut live_counts = [0usize; 4];
+    let mut live_unsound: Vec<String> = Vec::new();
+    let mut annotation_differs: Vec<String> = Vec::new();
     for f in &files {
         let name = f
             .file_stem()
@@ -90,6 +176,11 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
         let bytes = std::fs::read(f).with_context(|| f.display().to_string())?;
         let results = selftests::run_object(&bytes, target.as_ref(), &opts)
             .with_context(|| f.display().to_string())?;
+        let live = if a.live {
+            live_verdicts(f, &bytes)
+        } else {
+            BTreeMap::new()
+        };
         let mut row = [0usize; 5];
         for r in &results {
             row[0] += 1;
@@ -130,6 +221,29 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
                     "we-reject"
                 }
             };
+            // Our verdict against the running kernel's (flags the loader does not pass, as
+            // BPF_F_STRICT_ALIGNMENT, make a load incomparable).
+            let kernel = live.get(&r.spec.program).map(|l| match l {
+                _ if !r.spec.flags.is_empty() => Live::NotLoaded("load flags".into()),
+                Live::Accepted => Live::Accepted,
+                Live::Rejected(m) => Live::Rejected(m.clone()),
+                Live::NotLoaded(m) => Live::NotLoaded(m.clone()),
+            });
+            if let (Some(k), Some(ours)) = (&kernel, &r.ours) {
+                match (k, ours.is_ok()) {
+                    (Live::Accepted, true) | (Live::Rejected(_), false) => live_counts[0] += 1,
+                    (Live::Rejected(m), true) => {
+                        live_counts[1] += 1;
+                        live_unsound.push(format!("{label}: the kernel says {m}"));
+                    }
+                    (Live::Accepted, false) => live_counts[2] += 1,
+                    (Live::NotLoaded(_), _) => live_counts[3] += 1,
+                }
+                let kernel_ok = matches!(k, Live::Accepted);
+                if !matches!(k, Live::NotLoaded(_)) && kernel_ok == r.spec.expect_failure {
+                    annotation_differs.push(label.clone());
+                }
+            }
             if a.verbose && !a.json {
                 let ours = match rej {
                     Some(e) => format!("reject: {e}"),
@@ -158,6 +272,11 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
                     "message": rej.map(|e| e.msg.clone()),
                     "insn": rej.map(|e| e.pc),
                     "msg_match": match &r.outcome { Outcome::Agree { msg_match } => *msg_match, _ => None },
+                    "kernel": kernel.as_ref().map(|k| match k {
+                        Live::Accepted => serde_json::json!({"verdict": "accepted"}),
+                        Live::Rejected(m) => serde_json::json!({"verdict": "rejected", "message": m}),
+                        Live::NotLoaded(m) => serde_json::json!({"verdict": "not loaded", "why": m}),
+                    }),
                 }));
             }
         }
@@ -200,6 +319,29 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
     println!(
         "rejections with an expected __msg: our message contains it for {msg_same}, differs for {msg_differs}"
     );
+    if a.live {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        println!(
+            "running kernel {}: our verdict is its verdict for {} programs; we accept what it rejects: {}; we reject what it accepts: {}; not loaded: {}",
+            release.trim(),
+            live_counts[0],
+            live_counts[1],
+            live_counts[2],
+            live_counts[3]
+        );
+        for u in &live_unsound {
+            println!("  we accept, it rejects: {u}");
+        }
+        if !annotation_differs.is_empty() {
+            println!(
+                "its verdict is not the annotation's for {}:",
+                annotation_differs.len()
+            );
+            for d in &annotation_differs {
+                println!("  {d}");
+            }
+        }
+    }
     if !unsound.is_empty() {
         println!("\nwe accept, the kernel rejects ({}):", unsound.len());
         for u in &unsound {

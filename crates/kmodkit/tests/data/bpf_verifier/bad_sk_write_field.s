@@ -1,0 +1,21 @@
+# type: sched_cls
+# expect: reject
+# class: pointer
+# Socket fields are read-only.
+r2 = 0
+*(u64 *)(r10 - 16) = r2
+*(u64 *)(r10 - 8) = r2
+r2 = r10
+r2 += -16
+r3 = 12
+r4 = 0
+r5 = 0
+call 84
+if r0 == 0 goto out
+r1 = 0
+*(u32 *)(r0 + 20) = r1
+r1 = r0
+call 86
+out:
+r0 = 0
+exit

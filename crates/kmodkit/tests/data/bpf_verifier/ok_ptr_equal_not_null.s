@@ -1,0 +1,24 @@
+# type: xdp
+# map: 1 4 8 4
+# expect: accept
+# r7 equals r6, which is known not NULL: on the equal side r7 is not NULL either.
+r2 = 0
+*(u32 *)(r10 - 4) = r2
+r2 = r10
+r2 += -4
+r1 = map_idx(0, 0) ll
+call 1
+r6 = r0
+r2 = 0
+*(u32 *)(r10 - 4) = r2
+r2 = r10
+r2 += -4
+r1 = map_idx(0, 0) ll
+call 1
+r7 = r0
+if r6 == 0 goto out
+if r6 != r7 goto out
+r0 = *(u64 *)(r7 + 0)
+out:
+r0 = 2
+exit
