@@ -42,6 +42,9 @@ pub struct Spec {
     pub auxiliary: bool,
     /// `__arch_*`: the architectures it runs on (empty: all).
     pub arches: Vec<String>,
+    /// `__btf_path("...")`: the BTF (an object's `.BTF`) that test_loader.c gives libbpf as
+    /// `btf_custom_path`: CO-RE relocations resolve against it instead of the kernel's.
+    pub btf_path: Option<String>,
 }
 
 /// The annotations of every program of `obj`, in the object's program order. A program
@@ -121,6 +124,8 @@ fn apply_tag(s: &mut Spec, modes: &mut (bool, bool), tag: &str) {
         modes.0 = true;
     } else if let Some(f) = tag.strip_prefix("test_prog_flags=") {
         s.flags.push(f.to_string());
+    } else if let Some(b) = tag.strip_prefix("test_btf_path=") {
+        s.btf_path = Some(b.to_string());
     } else if let Some(a) = tag.strip_prefix("test_arch=") {
         s.arches.push(a.to_string());
     }
@@ -167,6 +172,18 @@ pub fn run_object(
     target: Option<&btf::Btf>,
     opts: &Options,
 ) -> Result<Vec<CaseResult>, Error> {
+    run_object_with(bytes, target, &|_| None, opts)
+}
+
+/// As [`run_object`]; a program annotated `__btf_path(NAME)` has its CO-RE relocations
+/// resolved against `custom(NAME)` instead of `target` when that gives a BTF (as
+/// test_loader.c opens the object with `btf_custom_path`).
+pub fn run_object_with(
+    bytes: &[u8],
+    target: Option<&btf::Btf>,
+    custom: &dyn Fn(&str) -> Option<btf::Btf>,
+    opts: &Options,
+) -> Result<Vec<CaseResult>, Error> {
     let mut obj = Object::parse(bytes)?;
     let specs = specs(&obj);
     let core_err = match target {
@@ -177,7 +194,20 @@ pub fn run_object(
     };
     let infos: Vec<MapInfo> = crate::map_infos(&obj.maps);
     let mut out = Vec::new();
-    for (p, spec) in obj.programs.iter().zip(specs) {
+    for (k, (p, spec)) in obj.programs.iter().zip(specs).enumerate() {
+        // The program as relocated against its own CO-RE target, if it names one.
+        let own = match spec.btf_path.as_deref().and_then(custom) {
+            Some(b) => {
+                let mut o = Object::parse(bytes)?;
+                let e = o.relocate_core(&b).err().map(|e| e.to_string());
+                Some((o.programs.swap_remove(k), e))
+            }
+            _ => None,
+        };
+        let (p, core_err) = match &own {
+            Some((q, e)) => (q, e),
+            None => (p, &core_err),
+        };
         let skip = if spec.auxiliary {
             Some("auxiliary program (loaded only beside another test)")
         } else if !spec.privileged {
@@ -235,12 +265,25 @@ pub fn run_object(
                 .flags
                 .iter()
                 .any(|f| f == "BPF_F_STRICT_ALIGNMENT" || f == "1");
+            // A BTF-typed program's attach target, from the tested kernel's BTF.
+            let (attach, attach_error) = match (t, target) {
+                (crate::engine::TRACING | crate::engine::LSM, Some(b)) => {
+                    match crate::Attach::from_btf(b, t, &p.section) {
+                        Ok(a) => (Some(a), None),
+                        Err(e) => (None, Some(e)),
+                    }
+                }
+                _ => (None, None),
+            };
             verify(
                 &input,
                 &Options {
                     strict_alignment: opts.strict_alignment || strict,
                     section: Some(p.section.clone()),
                     func_info: !p.func_info.is_empty(),
+                    attach,
+                    attach_error,
+                    int_return_funcs: crate::int_return_funcs(&obj, p),
                     ..opts.clone()
                 },
             )
@@ -323,6 +366,7 @@ mod tests {
             "comment:test_expect_msg=12=R1 invalid mem access",
             "comment:test_prog_flags=BPF_F_STRICT_ALIGNMENT",
             "comment:test_arch=X86_64",
+            "comment:test_btf_path=btf__core_reloc_bitfields.bpf.o",
             "other tag",
         ] {
             apply_tag(&mut s, &mut m, t);
@@ -332,6 +376,10 @@ mod tests {
         assert_eq!(s.msgs, ["R1 invalid mem access"]);
         assert_eq!(s.flags, ["BPF_F_STRICT_ALIGNMENT"]);
         assert_eq!(s.arches, ["X86_64"]);
+        assert_eq!(
+            s.btf_path.as_deref(),
+            Some("btf__core_reloc_bitfields.bpf.o")
+        );
         assert_eq!(m, (true, false));
         let mut s = Spec::default();
         let mut m = (false, false);

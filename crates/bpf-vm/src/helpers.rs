@@ -95,6 +95,10 @@ pub mod id {
     pub const MAP_LOOKUP_PERCPU_ELEM: i64 = 195;
     pub const KTIME_GET_TAI_NS: i64 = 208;
     pub const FIB_LOOKUP: i64 = 69;
+    pub const GET_LOCAL_STORAGE: i64 = 81;
+    pub const STRTOL: i64 = 105;
+    pub const STRTOUL: i64 = 106;
+    pub const CHECK_MTU: i64 = 163;
 }
 
 /// `-errno` values of the helpers below.
@@ -105,6 +109,71 @@ const EAGAIN: i64 = 11;
 
 fn neg(e: i64) -> u64 {
     (-e) as u64
+}
+
+/// The kernel's `__bpf_strtoull` (kernel/bpf/helpers.c, 6.12): leading white space (the
+/// kernel's `isspace`, with 0xa0), an optional `-`, then at most 63 bytes parsed as
+/// `_parse_integer_fixup_radix` + `_parse_integer` do. `Ok((value, negative, consumed))`
+/// or `Err(-errno)`.
+fn strtoull(buf: &[u8], flags: u64) -> Result<(u64, bool, u64), i64> {
+    const ERANGE: i64 = 34;
+    let mut base = (flags & 0x1f) as u32;
+    if buf.is_empty() || !matches!(base, 0 | 8 | 10 | 16) || flags & !0x1f != 0 {
+        return Err(EINVAL);
+    }
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0xa0);
+    let mut at = buf.iter().take_while(|&&c| space(c)).count();
+    let negative = buf.get(at) == Some(&b'-');
+    if negative {
+        at += 1;
+    }
+    if at == buf.len() {
+        return Err(EINVAL);
+    }
+    let consumed = at;
+    // The copy into `char str[64]`, NUL-terminated.
+    let mut s: Vec<u8> = buf[at..].iter().take(63).copied().collect();
+    s.push(0);
+    let lower = |c: u8| c | 0x20;
+    let mut i = 0;
+    if base == 0 {
+        base = if s[0] == b'0' {
+            if lower(s[1]) == b'x' && s.get(2).is_some_and(|c| c.is_ascii_hexdigit()) {
+                16
+            } else {
+                8
+            }
+        } else {
+            10
+        };
+    }
+    if base == 16 && s[0] == b'0' && lower(s[1]) == b'x' {
+        i = 2;
+    }
+    let (mut res, mut digits, mut overflow) = (0u64, 0u64, false);
+    while let Some(&c) = s.get(i) {
+        let val = match c {
+            b'0'..=b'9' => u64::from(c - b'0'),
+            _ if (b'a'..=b'f').contains(&lower(c)) => u64::from(lower(c) - b'a' + 10),
+            _ => break,
+        };
+        if val >= u64::from(base) {
+            break;
+        }
+        if res & (!0u64 << 60) != 0 && res > (u64::MAX - val) / u64::from(base) {
+            overflow = true;
+        }
+        res = res.wrapping_mul(u64::from(base)).wrapping_add(val);
+        digits += 1;
+        i += 1;
+    }
+    if overflow {
+        return Err(ERANGE);
+    }
+    if digits == 0 {
+        return Err(EINVAL);
+    }
+    Ok((res, negative, consumed as u64 + i as u64))
 }
 
 /// The common helpers over user-space maps. Maps are numbered by their index, which is
@@ -419,6 +488,46 @@ impl Helpers for StdHelpers {
                     }
                     None => (-14i64) as u64,
                 }
+            }
+            // bpf_strtol / bpf_strtoul: the result is zeroed first, set on success.
+            id::STRTOL | id::STRTOUL => {
+                let buf = read(mem, pc, a[0], a[1] as usize)?;
+                let Some(out) = mem.slice_mut(a[3], 8) else {
+                    return Err(crate::oob(pc, a[3], 8, "helper write"));
+                };
+                out.fill(0);
+                let r = strtoull(&buf, a[2]).and_then(|(v, negative, n)| {
+                    if hid == id::STRTOUL {
+                        return if negative { Err(EINVAL) } else { Ok((v, n)) };
+                    }
+                    // __bpf_strtoll: the value must fit in a long long.
+                    let v = if negative { v.wrapping_neg() } else { v };
+                    if (v as i64 > 0 && negative) || (v as i64) < 0 && !negative {
+                        return Err(34);
+                    }
+                    Ok((v, n))
+                });
+                match r {
+                    Ok((v, n)) => {
+                        out.copy_from_slice(&v.to_le_bytes());
+                        n
+                    }
+                    Err(e) => neg(e),
+                }
+            }
+            id::CHECK_MTU => {
+                return Err(VmError::Unsupported {
+                    pc,
+                    id: hid,
+                    why: "the MTU check needs the kernel's network devices",
+                })
+            }
+            id::GET_LOCAL_STORAGE => {
+                return Err(VmError::Unsupported {
+                    pc,
+                    id: hid,
+                    why: "cgroup storage maps are not modelled by the interpreter",
+                })
             }
             id::GET_CURRENT_TASK => 0xffff_8880_0000_0000,
             id::GET_CURRENT_PID_TGID => {
@@ -784,4 +893,27 @@ fn csum_diff(from: &[u8], to: &[u8], seed: u32) -> u64 {
         (true, true) => seed,
     };
     fold(sum) as u64
+}
+
+#[cfg(test)]
+mod strtox_tests {
+    use super::strtoull;
+
+    #[test]
+    fn parses_as_the_kernels_strtoull() {
+        assert_eq!(strtoull(b"  -42", 0), Ok((42, true, 5)));
+        assert_eq!(strtoull(b"0x1fz", 0), Ok((31, false, 4)));
+        assert_eq!(strtoull(b"0x1f", 10), Ok((0, false, 1)));
+        assert_eq!(strtoull(b"08", 0), Ok((0, false, 1)));
+        assert_eq!(strtoull(b"600\0", 0), Ok((600, false, 3)));
+        assert_eq!(strtoull(b"-", 0), Err(22));
+        assert_eq!(strtoull(b"z", 0), Err(22));
+        assert_eq!(strtoull(b"1", 2), Err(22));
+        assert_eq!(strtoull(b"1", 0x20), Err(22));
+        assert_eq!(strtoull(b"18446744073709551616", 10), Err(34));
+        assert_eq!(
+            strtoull(b"18446744073709551615", 10),
+            Ok((u64::MAX, false, 20))
+        );
+    }
 }

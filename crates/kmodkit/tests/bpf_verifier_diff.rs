@@ -19,6 +19,43 @@ struct Case {
     maps: Vec<[u32; 4]>,
     expect_accept: bool,
     insns: Vec<Insn>,
+    /// `# section:` the libbpf section of a program that needs an attach type or target
+    /// (netfilter, fentry/fexit/fmod_ret/tp_btf, lsm), resolved in the host's BTF.
+    section: Option<String>,
+}
+
+/// The host kernel's BTF, for the attach targets of BTF-typed programs.
+fn host_btf() -> Option<&'static btf::Btf> {
+    static BTF: std::sync::OnceLock<Option<btf::Btf>> = std::sync::OnceLock::new();
+    BTF.get_or_init(|| {
+        let raw = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
+        btf::Btf::parse(&raw).ok()
+    })
+    .as_ref()
+}
+
+/// `expected_attach_type` and `attach_btf_id` of a section, as libbpf sets them
+/// (BPF_TRACE_RAW_TP 23, FENTRY 24, FEXIT 25, MODIFY_RETURN 26, LSM_MAC 27, NETFILTER 45).
+fn attach_of(section: &str) -> Option<(u32, u32)> {
+    if section == "netfilter" {
+        return Some((45, 0));
+    }
+    let (prefix, name) = section.split_once('/')?;
+    let b = host_btf()?;
+    let func = |n: &str| b.func_named(n);
+    Some(match prefix {
+        "fentry" => (24, func(name)?),
+        "fexit" => (25, func(name)?),
+        "fmod_ret" => (26, func(name)?),
+        "lsm" => (27, func(&format!("bpf_lsm_{name}"))?),
+        "tp_btf" => (
+            23,
+            b.named(&format!("btf_trace_{name}"), |k| {
+                matches!(k, btf::Kind::Typedef(_))
+            })?,
+        ),
+        _ => return None,
+    })
 }
 
 fn load_corpus() -> Vec<Case> {
@@ -37,7 +74,11 @@ fn load_corpus() -> Vec<Case> {
         let mut prog_type = None;
         let mut maps = Vec::new();
         let mut expect = None;
+        let mut section = None;
         for l in text.lines() {
+            if let Some(t) = l.strip_prefix("# section: ") {
+                section = Some(t.trim().to_string());
+            }
             if let Some(t) = l.strip_prefix("# type: ") {
                 prog_type = bpf_insn::object::prog_type_from_name(t.trim());
             }
@@ -56,6 +97,7 @@ fn load_corpus() -> Vec<Case> {
             prog_type: prog_type.unwrap_or_else(|| panic!("{name}: no type")),
             maps,
             expect_accept: expect.unwrap_or_else(|| panic!("{name}: no expectation")),
+            section,
         });
     }
     out
@@ -81,7 +123,17 @@ fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
         prog_type: c.prog_type,
         maps: &infos,
     };
-    bpf_verifier::verify(&input, &bpf_verifier::Options::default()).map(|_| ())
+    let mut opts = bpf_verifier::Options {
+        section: c.section.clone(),
+        ..Default::default()
+    };
+    if let (Some(sec), Some(b)) = (&c.section, host_btf()) {
+        match bpf_verifier::Attach::from_btf(b, c.prog_type, sec) {
+            Ok(a) => opts.attach = Some(a),
+            Err(e) => opts.attach_error = Some(e),
+        }
+    }
+    bpf_verifier::verify(&input, &opts).map(|_| ())
 }
 
 enum Kernel {
@@ -116,6 +168,16 @@ fn kernel(c: &Case) -> Kernel {
     let mut spec = bpf_sys::ProgSpec::new(c.prog_type, &bytes);
     spec.log_level = 1;
     spec.name = "kmk_diff";
+    if let Some(sec) = &c.section {
+        match attach_of(sec) {
+            Some((t, id)) => (spec.expected_attach_type, spec.attach_btf_id) = (t, id),
+            None => {
+                return Kernel::Unavailable(format!(
+                    "no attach target for `{sec}` in the host's BTF"
+                ))
+            }
+        }
+    }
     match bpf_sys::prog_load_with_log(&spec) {
         Ok(_) => Kernel::Accept,
         Err(bpf_sys::Error::Verifier { source, log }) => {

@@ -70,7 +70,29 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
             Some((0, 1))
         }
         CGROUP_SOCK_ADDR => Some(sock_addr_return_range(cx.section)),
-        _ => None,
+        pt => {
+            // BTF-typed and netfilter programs (progtypes.rs), with the kernel's message.
+            if let Some(((lo, hi), ret32)) = btf_return_range(pt, cx.attach.as_ref()) {
+                let ok = match r0 {
+                    Reg::Scalar(s) if ret32 => {
+                        s32_range(&s).is_some_and(|(a, b)| a >= lo && b <= hi)
+                    }
+                    Reg::Scalar(s) => s.smin >= lo && s.smax <= hi,
+                    _ => false,
+                };
+                if !ok {
+                    return rej(
+                        pc,
+                        Class::Return,
+                        invalid_scalar_msg(&r0, lo, hi),
+                        Some(format!("this program must return a value in [{lo}, {hi}]")),
+                        st,
+                        maps,
+                    );
+                }
+            }
+            None
+        }
     };
     if let Some((lo, hi)) = range {
         match r0 {
@@ -266,6 +288,17 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         }
         helper_arg(cx, pc, st, p, k, &mut found)?;
     }
+    // check_helper_call: bpf_get_local_storage cannot fail, so its flags must be 0.
+    if p.id == 81 && !matches!(st.cur().regs[2], Reg::Scalar(s) if s.value() == Some(0)) {
+        return rej(
+            pc,
+            Class::Helper,
+            "get_local_storage() doesn't support non-zero flags",
+            None,
+            st,
+            maps,
+        );
+    }
     // A callback: verified as a call from here, with the arguments the helper gives it;
     // when it returns, the helper may call it again (the walk comes back to this
     // instruction), or return (this path goes on).
@@ -308,6 +341,18 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     }
     f.regs[0] = match p.ret {
         Ret::Integer | Ret::Void | Ret::Other(_) => Reg::unknown(),
+        // RET_PTR_TO_MAP_VALUE (check_helper_call): a value of the map, not NULL.
+        Ret::MapValue => {
+            let m = found.map.expect("ConstMapPtr checked");
+            Reg::Ptr(Ptr {
+                kind: Kind::MapValue(m),
+                off: 0,
+                var: Scalar::konst(0),
+                id: 0,
+                nullable: false,
+                range: 0,
+            })
+        }
         Ret::MapValueOrNull => {
             let m = found.map.expect("ConstMapPtr checked");
             let id = cx.new_id();
@@ -507,6 +552,47 @@ pub(super) fn helper_arg(
                 && matches!(cx.read_reg(pc, st, r + 1)?, Reg::Scalar(s) if s.umax == 0) => {}
         Arg::Mem | Arg::UninitMem | Arg::MemOrNull => mem_and_size_arg(cx, pc, st, p, k, v)?,
         Arg::Size | Arg::SizeOrZero => {}
+        // check_func_arg, ARG_PTR_TO_MEM with MEM_FIXED_SIZE: check_helper_mem_access of the
+        // fixed size as a write (MEM_WRITE), then check_ptr_alignment(.., strict = true)
+        // for MEM_ALIGNED. Packet pointers are refused by check_mem_arg (these helpers have
+        // no pkt_access), so the generic alignment rule is the one that applies.
+        Arg::FixedWriteMem(n) | Arg::FixedInOutMem(n) => {
+            if matches!(arg, Arg::FixedInOutMem(_)) {
+                stack_initialised(pc, st, r, &v, usize::from(*n), maps)?;
+            }
+            check_mem_arg(cx, pc, st, r, &v, usize::from(*n), true, p.name)?;
+            if let Reg::Ptr(q) = v {
+                let n = u64::from(*n);
+                // check_generic_ptr_alignment: tnum_is_aligned(var_off + off, size).
+                let t = q.var.t;
+                let low = t.value.wrapping_add(q.off as u64);
+                if t.mask & (n - 1) != 0 || low & (n - 1) != 0 {
+                    let desc = match q.kind {
+                        Kind::Stack(_) => "stack ",
+                        Kind::MapValue(_) => "value ",
+                        Kind::Ctx => "context ",
+                        _ => "",
+                    };
+                    let var = match q.var.value() {
+                        Some(c) => format!("{}", c as i64),
+                        Option::None => format!("{}", q.var),
+                    };
+                    return rej(
+                        pc,
+                        Class::Bounds,
+                        format!(
+                            "misaligned {desc}access off {var}+{}+0 size {n} (argument {} of bpf_{})",
+                            q.off,
+                            k + 1,
+                            p.name
+                        ),
+                        Some(format!("the helper writes a {n}-byte value: pass an address aligned to {n}")),
+                        st,
+                        maps,
+                    );
+                }
+            }
+        }
         Arg::Ctx => match v {
             Reg::Ptr(Ptr {
                 kind: Kind::Ctx,
@@ -634,6 +720,53 @@ fn mem_and_size_arg(
         *arg == Arg::UninitMem,
         p.name,
     )?;
+    Ok(())
+}
+
+/// check_stack_range_initialized without `allow_uninit_stack`: the `size` bytes from stack
+/// pointer `v` (every offset it may have) must have been written. Other pointers pass.
+fn stack_initialised(
+    pc: usize,
+    st: &State,
+    r: u8,
+    v: &Reg,
+    size: usize,
+    maps: &[MapInfo],
+) -> Res<()> {
+    let Reg::Ptr(Ptr {
+        kind: Kind::Stack(fr),
+        off,
+        var,
+        ..
+    }) = *v
+    else {
+        return Ok(());
+    };
+    let lo = off as i128 + var.smin as i128;
+    let hi = off as i128 + var.smax as i128 + size as i128;
+    let Some(stack) = st.frames.get(fr as usize).map(|f| &f.stack) else {
+        return Ok(());
+    };
+    // Out-of-range offsets are reported by the bounds check that follows.
+    if lo < -(STACK as i128) || hi > 0 {
+        return Ok(());
+    }
+    for b in lo..hi {
+        let idx = (STACK as i128 + b) as usize;
+        if stack.bytes[idx] == SLOT_INVALID {
+            return rej(
+                pc,
+                Class::Uninit,
+                format!(
+                    "invalid indirect read from stack R{r} off {lo}+{} size {size}",
+                    b - lo
+                ),
+                Some("initialise the value before passing its address to this helper".into()),
+                st,
+                maps,
+            );
+        }
+    }
     Ok(())
 }
 

@@ -58,6 +58,9 @@ impl Ctx<'_> {
         size: usize,
         write: bool,
     ) -> Res<Reg> {
+        if let Some(r) = self.btf_ctx_access(pc, st, off, size, write) {
+            return r;
+        }
         let pt = self.input.prog_type;
         let maps = self.input.maps;
         let ctxsz = ctx_size(pt).unwrap_or(0) as i64;

@@ -150,18 +150,6 @@ pub(super) fn ld(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Ne
             maps,
         );
     }
-    if st.frames.len() > 1 {
-        // The kernel needs the function's BTF (an `int` return) and lets a failing load
-        // leave the subprogram early: not modelled, so refused.
-        return rej(
-            pc,
-            Class::Unsupported,
-            "BPF_LD_[ABS|IND] in a subprogram is not modelled".to_string(),
-            None,
-            st,
-            maps,
-        );
-    }
     // check_ld_abs: a failing load ends the program, which would leak a held reference.
     sock::check_ld_abs(pc, st, maps)?;
     match cx.read_reg(pc, st, 6)? {
@@ -193,8 +181,13 @@ pub(super) fn ld(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<Ne
     for r in 1..=5 {
         f.regs[r] = Reg::Uninit;
     }
-    let size = size_bytes(i.code);
-    f.regs[0] = Reg::Scalar(Scalar::urange(0, (1u64 << (size * 8)) - 1));
+    // check_ld_abs: mark_reg_unknown(R0), whatever the load's size.
+    f.regs[0] = Reg::unknown();
+    // In a subprogram a failing load returns 0 to the caller (see ldabs.rs; the subprogram
+    // itself was checked at load time by check_subprog_ld_abs).
+    if let Some(ret) = subprog_load(cx, pc, st)? {
+        return Ok(Next::Branch((pc + 1, st.clone()), ret));
+    }
     Ok(Next::Goto(pc + 1))
 }
 

@@ -33,8 +33,10 @@ mod call;
 mod cfg;
 mod context;
 mod explain;
+mod ldabs;
 mod ldst;
 mod memory;
+mod progtypes;
 mod sock;
 mod state;
 
@@ -43,8 +45,13 @@ use branch::*;
 use call::*;
 use cfg::*;
 use context::*;
+pub use ldabs::int_return_funcs;
+use ldabs::{check_subprog_ld_abs, subprog_load};
 use ldst::*;
+use progtypes::*;
 use state::*;
+
+pub use progtypes::{Attach, AttachArg, AttachKind, LSM, TRACING};
 
 /// A map as the verifier needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,6 +124,15 @@ pub struct Options {
     /// The program is loaded with BTF function info (`.BTF.ext` of a clang object), which
     /// the kernel requires before a callback (`lddw rX, func`) may be taken.
     pub func_info: bool,
+    /// The attach target of a BTF-typed program (fentry/fexit/fmod_ret/tp_btf, LSM), from
+    /// the kernel's BTF ([`Attach::from_btf`]); without it those types are refused.
+    pub attach: Option<Attach>,
+    /// Why [`Attach::from_btf`] found no target (reported as the rejection).
+    pub attach_error: Option<String>,
+    /// The first instructions of the subprograms whose BTF prototype returns a small int
+    /// or an enum (`check_btf_func`'s `scalar_return`): only they may use
+    /// `BPF_LD_[ABS|IND]` (see [`int_return_funcs`]).
+    pub int_return_funcs: Vec<usize>,
 }
 
 impl Options {
@@ -128,6 +144,9 @@ impl Options {
             section: None,
             kernel,
             func_info: false,
+            attach: None,
+            attach_error: None,
+            int_return_funcs: Vec::new(),
         }
     }
 }
@@ -160,6 +179,7 @@ struct Ctx<'a> {
     strict_alignment: bool,
     section: Option<&'a str>,
     func_info: bool,
+    attach: Option<Attach>,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -193,16 +213,20 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
     let funcs = check_cfg(insns, &opts.kernel)?;
     let maps = input.maps;
     let pt = input.prog_type;
-    if ctx_size(pt).is_none() {
+    if let Some(r) = attach_problem(pt, opts) {
+        return Err(r);
+    }
+    if ctx_size(pt).is_none() && btf_ctx_size(pt, opts.attach.as_ref()).is_none() {
         return Err(Rejection {
             pc: 0,
             class: Class::Unsupported,
             msg: format!("program type {pt} is not modelled by this verifier"),
-            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock (sock_create), cgroup_sock_addr, cgroup_device, cgroup_sysctl, sk_msg, lwt_in, lwt_out, lwt_xmit, raw_tracepoint".into()),
+            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock (sock_create), cgroup_sock_addr, cgroup_device, cgroup_sysctl, sk_msg, lwt_in, lwt_out, lwt_xmit, raw_tracepoint, netfilter, syscall, fentry/fexit/fmod_ret/tp_btf/iter and lsm (with the kernel's BTF)".into()),
             regs: String::new(),
             explain: None,
         });
     }
+    check_subprog_ld_abs(insns, &funcs, opts)?;
     let prune = prune_points(insns);
     let mut cx = Ctx {
         input,
@@ -214,6 +238,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         strict_alignment: opts.strict_alignment,
         section: opts.section.as_deref(),
         func_info: opts.func_info,
+        attach: opts.attach.clone(),
     };
     let mut init = State {
         frames: vec![Frame {

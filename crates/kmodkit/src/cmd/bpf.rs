@@ -417,9 +417,26 @@ fn verify(args: Vec<OsString>) -> Outcome {
     }
     let mut rejected = 0;
     let mut json = Vec::new();
+    // The kernel's BTF, read once when a BTF-typed program (fentry/fexit/fmod_ret/tp_btf/
+    // iter, LSM) needs its attach target's prototype.
+    let mut kernel_btf: Option<Result<btf::Btf, String>> = None;
     for p in &progs {
         let Some(pt) = p.prog_type else {
             return Err(usage(format!("kmodkit bpf verify: {}: program `{}` (section `{}`): unknown program type; pass --type", a.file.display(), p.name, p.section)));
+        };
+        let (attach, attach_error) = if matches!(pt, 26 | 29) {
+            let b = kernel_btf.get_or_insert_with(|| {
+                ktrace::system::load_btf(target.image.as_deref().unwrap_or(Path::new(HOST_BTF)))
+            });
+            match b {
+                Ok(b) => match bpf_verifier::Attach::from_btf(b, pt, &p.section) {
+                    Ok(t) => (Some(t), None),
+                    Err(e) => (None, Some(e)),
+                },
+                Err(e) => (None, Some(format!("the kernel's BTF: {e}"))),
+            }
+        } else {
+            (None, None)
         };
         let input = bpf_verifier::Input {
             insns: &p.insns,
@@ -431,6 +448,8 @@ fn verify(args: Vec<OsString>) -> Outcome {
         let opts = bpf_verifier::Options {
             section: Some(p.section.clone()),
             func_info: !p.func_info.is_empty(),
+            attach,
+            attach_error,
             ..opts.clone()
         };
         let res = bpf_verifier::verify(&input, &opts);

@@ -174,7 +174,15 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let bytes = std::fs::read(f).with_context(|| f.display().to_string())?;
-        let results = selftests::run_object(&bytes, target.as_ref(), &opts)
+        // `__btf_path(NAME)` objects: beside the tests, or in ../btf/ (scripts/verifier-selftests).
+        let dir = f.parent().unwrap_or(std::path::Path::new("."));
+        let custom = |name: &str| {
+            [dir.join(name), dir.join("../btf").join(name)]
+                .iter()
+                .find_map(|p| std::fs::read(p).ok())
+                .and_then(|data| btf::from_elf(&data, None).ok())
+        };
+        let results = selftests::run_object_with(&bytes, target.as_ref(), &custom, &opts)
             .with_context(|| f.display().to_string())?;
         let live = if a.live {
             live_verdicts(f, &bytes)

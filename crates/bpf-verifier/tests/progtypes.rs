@@ -1,0 +1,335 @@
+//! BTF-typed program types (fentry/fexit/fmod_ret, LSM) and netfilter: the attach target
+//! from a small BTF written here (the kernel's prototypes of a few functions), the
+//! context's arguments and the return values each type may give.
+
+use bpf_verifier::{verify, Attach, AttachArg, Class, Input, Options, Rejection};
+use btf::{Btf, Kind, Param};
+
+const TRACING: u32 = 26;
+const LSM: u32 = 29;
+const NETFILTER: u32 = 32;
+const SYSCALL: u32 = 31;
+
+/// `int bpf_fentry_test1(int)`, `int bpf_modify_return_test(int, int *)`,
+/// `int dentry_open(struct file *)`, and the LSM hooks `bpf_lsm_file_alloc_security`
+/// (int), `bpf_lsm_file_free_security` (void), `bpf_lsm_audit_rule_known` (bool hook),
+/// `bpf_lsm_getprocattr` (disabled), `migrate_disable` (denied).
+fn kernel_btf() -> Btf {
+    let mut b = Btf::empty();
+    let int = b.push(
+        "int",
+        Kind::Int {
+            size: 4,
+            signed: true,
+            char: false,
+            bool: false,
+            bit_offset: 0,
+            bits: 32,
+        },
+    );
+    let int_ptr = b.push("", Kind::Ptr(int));
+    let file = b.push(
+        "file",
+        Kind::Struct {
+            size: 8,
+            members: vec![],
+        },
+    );
+    let file_ptr = b.push("", Kind::Ptr(file));
+    let param = |t| Param {
+        name_off: 0,
+        type_id: t,
+    };
+    let func = |b: &mut Btf, name: &str, ret: u32, args: &[u32]| {
+        let proto = b.push(
+            "",
+            Kind::FuncProto {
+                ret,
+                params: args.iter().map(|&t| param(t)).collect(),
+            },
+        );
+        b.push(name, Kind::Func { proto, linkage: 1 });
+    };
+    func(&mut b, "bpf_fentry_test1", int, &[int]);
+    func(&mut b, "bpf_modify_return_test", int, &[int, int_ptr]);
+    func(&mut b, "dentry_open", int, &[file_ptr]);
+    func(&mut b, "bpf_lsm_file_alloc_security", int, &[file_ptr]);
+    func(&mut b, "bpf_lsm_file_free_security", 0, &[file_ptr]);
+    func(&mut b, "bpf_lsm_audit_rule_known", int, &[file_ptr]);
+    func(&mut b, "bpf_lsm_getprocattr", int, &[file_ptr]);
+    func(&mut b, "migrate_disable", 0, &[]);
+    func(&mut b, "bpf_iter_task", int, &[file_ptr, file_ptr]);
+    b
+}
+
+fn run(prog_type: u32, section: &str, src: &str) -> Result<(), Rejection> {
+    let b = kernel_btf();
+    let insns = bpf_insn::assemble(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+    let mut opts = Options {
+        section: Some(section.into()),
+        ..Default::default()
+    };
+    if matches!(prog_type, TRACING | LSM) {
+        match Attach::from_btf(&b, prog_type, section) {
+            Ok(a) => opts.attach = Some(a),
+            Err(e) => opts.attach_error = Some(e),
+        }
+    }
+    verify(
+        &Input {
+            insns: &insns,
+            prog_type,
+            maps: &[],
+        },
+        &opts,
+    )
+    .map(|_| ())
+}
+
+fn rejects(prog_type: u32, section: &str, src: &str, class: Class, msg: &str) {
+    match run(prog_type, section, src) {
+        Ok(()) => panic!("{section}: accepted\n{src}"),
+        Err(r) => {
+            assert_eq!(r.class, class, "{section}: {}", r.msg);
+            assert!(r.msg.contains(msg), "{section}: {:?} lacks {msg:?}", r.msg);
+        }
+    }
+}
+
+#[test]
+fn attach_targets_from_btf() {
+    let b = kernel_btf();
+    let a = Attach::from_btf(&b, TRACING, "?fentry/bpf_modify_return_test").unwrap();
+    assert_eq!(a.args, [AttachArg::Scalar, AttachArg::IntPtr]);
+    assert_eq!(a.ret, AttachArg::Scalar);
+    let a = Attach::from_btf(&b, LSM, "lsm/file_free_security").unwrap();
+    assert_eq!(
+        (a.args.as_slice(), a.ret),
+        (&[AttachArg::Ptr][..], AttachArg::Void)
+    );
+    assert!(
+        Attach::from_btf(&b, LSM, "lsm/audit_rule_known")
+            .unwrap()
+            .bool_hook
+    );
+    for (t, sec, why) in [
+        (TRACING, "fentry/no_such_function", "no function"),
+        (LSM, "lsm/getprocattr", "points to disabled hook"),
+        (TRACING, "fentry/migrate_disable", "is rejected"),
+        // Sleepable programs and fmod_ret on functions not known to allow error injection
+        // are outside the model.
+        (LSM, "lsm.s/file_alloc_security", "not modelled"),
+        (TRACING, "fmod_ret/dentry_open", "error injection"),
+        (TRACING, "lsm/file_alloc_security", "not modelled"),
+    ] {
+        let e = Attach::from_btf(&b, t, sec).unwrap_err();
+        assert!(e.contains(why), "{sec}: {e}");
+    }
+}
+
+#[test]
+fn tracing_context_and_return_values() {
+    // Scalar arguments at any size, an int pointer as a whole u64 (btf_ctx_access).
+    run(
+        TRACING,
+        "fentry/bpf_fentry_test1",
+        "r2 = *(u32 *)(r1 + 0)\nr0 = 0\nexit",
+    )
+    .unwrap();
+    run(
+        TRACING,
+        "fentry/bpf_modify_return_test",
+        "r2 = *(u64 *)(r1 + 8)\nr0 = 0\nexit",
+    )
+    .unwrap();
+    rejects(
+        TRACING,
+        "fentry/bpf_modify_return_test",
+        "r2 = *(u32 *)(r1 + 8)\nr0 = 0\nexit",
+        Class::Bounds,
+        "size 4 must be 8",
+    );
+    // No second argument; fexit reads the return value after the last one.
+    rejects(
+        TRACING,
+        "fentry/bpf_fentry_test1",
+        "r2 = *(u64 *)(r1 + 8)\nr0 = 0\nexit",
+        Class::Bounds,
+        "doesn't have 2-th argument",
+    );
+    run(
+        TRACING,
+        "fexit/bpf_fentry_test1",
+        "r2 = *(u64 *)(r1 + 8)\nr0 = 0\nexit",
+    )
+    .unwrap();
+    rejects(
+        TRACING,
+        "fentry/bpf_fentry_test1",
+        "r2 = *(u64 *)(r1 + 4)\nr0 = 0\nexit",
+        Class::Bounds,
+        "invalid bpf_context access",
+    );
+    rejects(
+        TRACING,
+        "fentry/bpf_fentry_test1",
+        "r2 = 0\n*(u64 *)(r1 + 0) = r2\nr0 = 0\nexit",
+        Class::Bounds,
+        "read-only",
+    );
+    // A pointer to a kernel struct is not followed.
+    rejects(
+        TRACING,
+        "fentry/dentry_open",
+        "r2 = *(u64 *)(r1 + 0)\nr0 = 0\nexit",
+        Class::Unsupported,
+        "PTR_TO_BTF_ID",
+    );
+    // fentry and fexit return 0; fmod_ret anything.
+    rejects(
+        TRACING,
+        "fentry/bpf_fentry_test1",
+        "r0 = 1\nexit",
+        Class::Return,
+        "R0 has smin=1 smax=1 should have been in [0, 0]",
+    );
+    run(TRACING, "fmod_ret/bpf_modify_return_test", "r0 = -22\nexit").unwrap();
+    // Without the kernel's BTF there is no target.
+    let insns = bpf_insn::assemble("r0 = 0\nexit").unwrap();
+    let r = verify(
+        &Input {
+            insns: &insns,
+            prog_type: TRACING,
+            maps: &[],
+        },
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert_eq!(r.class, Class::Unsupported);
+}
+
+#[test]
+fn lsm_return_values_follow_the_hook() {
+    let sec = "lsm/file_alloc_security";
+    run(LSM, sec, "r0 = -4095\nexit").unwrap();
+    run(LSM, sec, "r0 = 0\nexit").unwrap();
+    // The range is checked on the low 32 bits (return_32bit): w0 = -4095 is 0xfffff001.
+    run(LSM, sec, "w0 = -4095\nexit").unwrap();
+    rejects(
+        LSM,
+        sec,
+        "r0 = -4096\nexit",
+        Class::Return,
+        "R0 has smin=-4096 smax=-4096 should have been in [-4095, 0]",
+    );
+    rejects(
+        LSM,
+        sec,
+        "r0 = 1\nexit",
+        Class::Return,
+        "should have been in [-4095, 0]",
+    );
+    rejects(
+        LSM,
+        sec,
+        "r0 = r1\nexit",
+        Class::Return,
+        "R0 is not a known value",
+    );
+    run(LSM, "lsm/audit_rule_known", "r0 = 1\nexit").unwrap();
+    rejects(
+        LSM,
+        "lsm/audit_rule_known",
+        "r0 = 2\nexit",
+        Class::Return,
+        "should have been in [0, 1]",
+    );
+    run(LSM, "lsm/file_free_security", "r0 = 4096\nexit").unwrap();
+    rejects(
+        LSM,
+        "lsm/getprocattr",
+        "r0 = 0\nexit",
+        Class::Cfg,
+        "points to disabled hook",
+    );
+}
+
+#[test]
+fn netfilter_context_and_return_values() {
+    run(NETFILTER, "netfilter", "r0 = 1\nexit").unwrap();
+    rejects(
+        NETFILTER,
+        "netfilter",
+        "r0 = 2\nexit",
+        Class::Return,
+        "R0 has smin=2 smax=2 should have been in [0, 1]",
+    );
+    rejects(
+        NETFILTER,
+        "netfilter",
+        "r2 = *(u32 *)(r1 + 8)\nr0 = 1\nexit",
+        Class::Bounds,
+        "invalid bpf_context access",
+    );
+    rejects(
+        NETFILTER,
+        "netfilter",
+        "r2 = *(u64 *)(r1 + 8)\nr0 = 1\nexit",
+        Class::Unsupported,
+        "not modelled",
+    );
+}
+
+#[test]
+fn iterators_return_0_or_1() {
+    run(TRACING, "iter/task", "r0 = 1\nexit").unwrap();
+    rejects(
+        TRACING,
+        "iter/task",
+        "r0 = 2\nexit",
+        Class::Return,
+        "should have been in [0, 1]",
+    );
+    rejects(
+        TRACING,
+        "iter/task",
+        "r2 = *(u64 *)(r1 + 8)\nr0 = 0\nexit",
+        Class::Unsupported,
+        "PTR_TO_BTF_ID",
+    );
+}
+
+#[test]
+fn syscall_context_is_the_callers_buffer() {
+    run(
+        SYSCALL,
+        "syscall",
+        "r2 = *(u64 *)(r1 + 4096)\n*(u32 *)(r1 + 32000) = r2\nr0 = r2\nexit",
+    )
+    .unwrap();
+    rejects(
+        SYSCALL,
+        "syscall",
+        "r2 = *(u64 *)(r1 + 4)\nr0 = 0\nexit",
+        Class::Bounds,
+        "invalid bpf_context access",
+    );
+    rejects(
+        SYSCALL,
+        "syscall",
+        "r2 = *(u8 *)(r1 - 1)\nr0 = 0\nexit",
+        Class::Bounds,
+        "invalid bpf_context access",
+    );
+}
+
+#[test]
+fn sign_extending_context_loads_are_refused() {
+    rejects(
+        TRACING,
+        "fentry/bpf_fentry_test1",
+        "r2 = *(s32 *)(r1 + 0)\nr0 = 0\nexit",
+        Class::Unsupported,
+        "sign-extending",
+    );
+}

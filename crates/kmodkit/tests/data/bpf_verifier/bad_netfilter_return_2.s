@@ -1,0 +1,6 @@
+# type: netfilter
+# section: netfilter
+# expect: reject
+# class: return
+r0 = 2
+exit

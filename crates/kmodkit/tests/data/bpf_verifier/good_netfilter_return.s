@@ -1,0 +1,5 @@
+# type: netfilter
+# section: netfilter
+# expect: accept
+r0 = 1
+exit
