@@ -99,6 +99,19 @@ pub fn expected_attach_type(section: &str) -> u32 {
         .map_or(0, |(_, t)| *t)
 }
 
+/// The load flags libbpf gives a section: `BPF_F_SLEEPABLE` for sleepable ones (`syscall`,
+/// the `.s` variants such as `uprobe.s` or `lsm.s/...`).
+pub fn prog_flags(section: &str) -> u32 {
+    const SLEEPABLE: u32 = 1 << 4;
+    let s = section.strip_prefix('?').unwrap_or(section);
+    let kind = s.split('/').next().unwrap_or(s);
+    if kind == "syscall" || kind.ends_with(".s") {
+        SLEEPABLE
+    } else {
+        0
+    }
+}
+
 /// `BPF_F_MMAPABLE` and `BPF_F_RDONLY_PROG`, the flags libbpf gives global data maps.
 const F_MMAPABLE: u32 = 0x400;
 const F_RDONLY_PROG: u32 = 0x80;
@@ -465,6 +478,7 @@ fn load_program(
             .u64(8, code.as_ptr() as u64)
             .u64(16, license.as_ptr() as u64)
             .name(48, &p.name)
+            .u32(44, prog_flags(&p.section))
             .u32(68, expected_attach_type(&p.section));
         if level > 0 {
             a.u32(24, level)

@@ -413,6 +413,19 @@ pub fn might_sleep(id: i32) -> bool {
     matches!(id, 148 | 191 | 161 | 193)
 }
 
+/// Helpers the engine models outside the prototype table (`engine/sock.rs`): socket
+/// lookups, release and casts, `bpf_get_netns_cookie`, socket storage.
+pub const SOCKET_HELPERS: [i32; 10] = [84, 85, 86, 95, 96, 98, 99, 122, 107, 108];
+
+/// Whether a call of `p` can pass the verifier at all: its argument and return kinds are
+/// modelled, and it is not refused for sleeping.
+pub fn modelled(p: &Proto) -> bool {
+    SOCKET_HELPERS.contains(&p.id)
+        || !might_sleep(p.id)
+            && !p.args.iter().any(|a| matches!(a, Arg::Other(_)))
+            && !matches!(p.ret, Ret::Other(_))
+}
+
 pub fn proto(id: i32) -> Option<&'static Proto> {
     PROTOS.iter().find(|p| p.id == id)
 }

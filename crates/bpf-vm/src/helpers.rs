@@ -587,6 +587,7 @@ impl Helpers for StdHelpers {
                 0
             }
             // The skb helpers of socket filters, tc and cgroup skb programs (skb.rs).
+            hid if crate::sock::id::ALL.contains(&hid) => crate::sock::helper(hid, a),
             hid if crate::skb::id::ALL.contains(&hid) && self.skb.is_some() => {
                 match &mut self.skb {
                     Some(skb) => skb.call(pc, hid, a, mem)?,

@@ -18,6 +18,7 @@ pub mod helpers;
 pub mod maps;
 pub mod run;
 pub mod skb;
+pub mod sock;
 pub mod xdp;
 
 use bpf_insn::insn::{alu, atomic, class, jmp, mem, pseudo};
@@ -85,6 +86,8 @@ pub enum RegionKind {
     Packet,
     MapValue,
     Scratch,
+    /// A socket (`struct bpf_sock`).
+    Socket,
 }
 
 #[derive(Debug, Clone)]

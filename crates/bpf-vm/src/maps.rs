@@ -18,7 +18,7 @@ pub enum MapKind {
     /// Maps only their own helpers use, whose entries name kernel objects that the
     /// interpreter does not have (programs, perf events, devices, CPUs, sockets, stack
     /// traces): prog arrays, perf event arrays, stack trace maps, devmaps, cpumaps,
-    /// xskmaps. They are always as the kernel creates them: empty.
+    /// xskmaps, sockmaps and sockhashes. They are always as the kernel creates them: empty.
     Empty,
 }
 
@@ -32,7 +32,7 @@ impl MapKind {
             9 => MapKind::LruHash,
             10 => MapKind::LruPercpuHash,
             27 => MapKind::RingBuf,
-            3 | 4 | 7 | 14 | 16 | 17 | 25 => MapKind::Empty,
+            3 | 4 | 7 | 14 | 15 | 16 | 17 | 18 | 25 => MapKind::Empty,
             _ => return None,
         })
     }
@@ -107,6 +107,7 @@ pub const ENOENT: i64 = 2;
 pub const EEXIST: i64 = 17;
 pub const EINVAL: i64 = 22;
 pub const ENOMEM: i64 = 12;
+pub const EOPNOTSUPP: i64 = 95;
 
 /// Why a map cannot be made in the interpreter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,6 +201,11 @@ impl Map {
 
     /// `bpf_map_update_elem`: 0 or `-errno`.
     pub fn update(&mut self, mem: &mut Memory, key: &[u8], value: &[u8], flags: u64) -> i64 {
+        if self.kind == MapKind::Empty {
+            // A program may only put sockets in a sockmap/sockhash, and the test run's
+            // socket is neither TCP nor UDP (sock_map_sk_is_suitable).
+            return -EOPNOTSUPP;
+        }
         const NOEXIST: u64 = 1;
         const EXIST: u64 = 2;
         if flags > 2 && !(flags == 4 && self.kind.is_array()) {
@@ -250,7 +256,8 @@ impl Map {
     }
 
     pub fn delete(&mut self, mem: &mut Memory, key: &[u8]) -> i64 {
-        if self.kind.is_array() {
+        // An empty sockmap slot is -EINVAL (__sock_map_delete), a missing sockhash key -ENOENT.
+        if self.kind.is_array() || self.kind == MapKind::Empty && self.spec.map_type != 18 {
             return -EINVAL;
         }
         match self.entries.remove(key) {

@@ -199,6 +199,9 @@ fn build_ctx(
             put(&mut sk, 40, 1); // ifindex: loopback
             let ctx = mem.add(RegionKind::Context, sk, true);
             let cr = mem.regions.len() - 1;
+            // __sk_buff.sk: the test run's dummy socket.
+            let sock = crate::sock::dummy(mem, data);
+            mem.ctx_fields.push((cr, 168, sock));
             if prog_type != 1 {
                 mem.ctx_fields.push((cr, 76, pkt));
                 mem.ctx_fields.push((cr, 80, pkt + len as u64));

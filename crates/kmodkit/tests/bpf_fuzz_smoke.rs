@@ -102,23 +102,17 @@ fn fuzz_found_programs_run_when_accepted() {
 /// but "unknown helper" means the interpreter knows it.
 #[test]
 fn interpreter_knows_every_helper_the_verifier_accepts() {
-    use bpf_verifier::helpers::{map_incompatible, might_sleep, unavailable, Arg, Ret, PROTOS};
+    use bpf_verifier::helpers::{map_incompatible, modelled, unavailable, Arg, PROTOS};
     let kernel = bpf_verifier::kernel::Kernel::default();
     let packet: Vec<u8> = (0..64u8).collect();
     let mut missing = Vec::new();
     let mut checked = 0;
     for prog_type in [1u32, 3, 4, 6, 8, 17] {
         for p in PROTOS {
-            let modelled = !p.args.iter().any(|a| matches!(a, Arg::Other(_)))
-                && !matches!(p.ret, Ret::Other(_));
             // A helper no map type may be passed to cannot pass the verifier.
             let no_map = p.args.contains(&Arg::ConstMapPtr)
                 && (0..64).all(|t| map_incompatible(p.id, t).is_some());
-            if !modelled
-                || no_map
-                || might_sleep(p.id)
-                || unavailable(p, prog_type, &kernel).is_some()
-            {
+            if !modelled(p) || no_map || unavailable(p, prog_type, &kernel).is_some() {
                 continue;
             }
             let prog = bpf_insn::assemble(&format!("call {}\nexit\n", p.id)).unwrap();

@@ -251,6 +251,7 @@ pub(super) fn handles(id: i32, st: &State, maps: &[MapInfo]) -> bool {
         || matches!(id, 1..=3) && sock_map(st, maps).is_some()
         || id == 1 && xsk_map(st, maps)
         || matches!(id, 107 | 108) && sk_storage_map(st, maps).is_some()
+    // (helpers::SOCKET_HELPERS lists the ids for those who must know them.)
 }
 
 /// The SK_STORAGE map (24) R1 points to, for the skb program types whose

@@ -654,15 +654,30 @@ pub(crate) fn for_kernel(
     btf: Option<&Path>,
     kconfig: Option<&Path>,
 ) -> anyhow::Result<Vec<bpf_insn::object::CoreReport>> {
-    if !obj.programs.iter().any(|p| !p.core_relos.is_empty()) && !obj.has_externs() {
+    if !needs_btf(obj) {
         return Ok(Vec::new());
     }
     let target =
         ktrace::system::load_btf(btf.unwrap_or(Path::new(HOST_BTF))).map_err(|e| anyhow!("{e}"))?;
+    for_kernel_btf(obj, path, &target, kconfig)
+}
+
+/// Whether preparing `obj` for a kernel needs that kernel's BTF (CO-RE, externs).
+pub(crate) fn needs_btf(obj: &bpf_insn::object::Object) -> bool {
+    obj.programs.iter().any(|p| !p.core_relos.is_empty()) || obj.has_externs()
+}
+
+/// [`for_kernel`] with the kernel's BTF already read.
+pub(crate) fn for_kernel_btf(
+    obj: &mut bpf_insn::object::Object,
+    path: &Path,
+    target: &btf::Btf,
+    kconfig: Option<&Path>,
+) -> anyhow::Result<Vec<bpf_insn::object::CoreReport>> {
     let core = obj
-        .relocate_core(&target)
+        .relocate_core(target)
         .map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    resolve_externs(obj, &target, kconfig).with_context(|| path.display().to_string())?;
+    resolve_externs(obj, target, kconfig).with_context(|| path.display().to_string())?;
     Ok(core)
 }
 

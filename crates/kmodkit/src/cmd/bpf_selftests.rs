@@ -53,7 +53,12 @@ enum Live {
 }
 
 /// Load the programs of one object into the running kernel; the verdict per program name.
-fn live_verdicts(f: &std::path::Path, bytes: &[u8]) -> BTreeMap<String, Live> {
+/// `kernel_btf`: the running kernel's BTF, read once for all objects.
+fn live_verdicts(
+    f: &std::path::Path,
+    bytes: &[u8],
+    kernel_btf: &mut Option<btf::Btf>,
+) -> BTreeMap<String, Live> {
     let mut out = BTreeMap::new();
     let mut obj = match bpf_insn::object::Object::parse(bytes) {
         Ok(o) => o,
@@ -74,7 +79,17 @@ fn live_verdicts(f: &std::path::Path, bytes: &[u8]) -> BTreeMap<String, Live> {
         );
     }
     obj.programs = loadable;
-    let prepared = super::for_kernel(&mut obj, f, None, None);
+    let prepared = if super::needs_btf(&obj) {
+        if kernel_btf.is_none() {
+            *kernel_btf = ktrace::system::load_btf(std::path::Path::new(super::HOST_BTF)).ok();
+        }
+        match kernel_btf {
+            Some(b) => super::for_kernel_btf(&mut obj, f, b, None),
+            None => Err(anyhow::anyhow!("the running kernel has no BTF")),
+        }
+    } else {
+        Ok(Vec::new())
+    };
     let loaded = prepared.and_then(|_| {
         bpf_sys::loader::load(
             &obj,
@@ -167,6 +182,7 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
     // With --live: agree, we accept what it rejects, we reject what it accepts, not loaded.
     let mut live_counts = [0usize; 4];
     let mut live_unsound: Vec<String> = Vec::new();
+    let mut kernel_btf = None;
     let mut annotation_differs: Vec<String> = Vec::new();
     for f in &files {
         let name = f
@@ -185,7 +201,7 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
         let results = selftests::run_object_with(&bytes, target.as_ref(), &custom, &opts)
             .with_context(|| f.display().to_string())?;
         let live = if a.live {
-            live_verdicts(f, &bytes)
+            live_verdicts(f, &bytes, &mut kernel_btf)
         } else {
             BTreeMap::new()
         };
@@ -233,6 +249,9 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
             // BPF_F_STRICT_ALIGNMENT, make a load incomparable).
             let kernel = live.get(&r.spec.program).map(|l| match l {
                 _ if !r.spec.flags.is_empty() => Live::NotLoaded("load flags".into()),
+                _ if r.spec.btf_path.is_some() => {
+                    Live::NotLoaded("CO-RE against its own BTF (__btf_path)".into())
+                }
                 Live::Accepted => Live::Accepted,
                 Live::Rejected(m) => Live::Rejected(m.clone()),
                 Live::NotLoaded(m) => Live::NotLoaded(m.clone()),
