@@ -7,8 +7,9 @@
 //! What it models:
 //! - the control-flow graph: defined opcodes, jumps inside their function, no jump into
 //!   the middle of `lddw`, no unreachable instruction, every function ending in exit/jump;
-//! - register states: uninitialised, scalars (tnum + signed/unsigned ranges), pointers
-//!   (context, stack of any frame, map value, map, packet / packet end / packet meta,
+//! - register states: uninitialised, scalars (tnum + signed/unsigned 64-bit ranges + the
+//!   same of the low 32 bits; copies linked by a scalar id share what a compare learns),
+//!   pointers (context, stack of any frame, map value, map, packet / packet end / packet meta,
 //!   ring-buffer records) with a fixed and a variable offset, NULL-able map lookup results
 //!   that become usable after a NULL check;
 //! - socket pointers (`skb->sk`, `bpf_sk_lookup_*`, `bpf_sk_fullsock`, `bpf_tcp_sock`): their

@@ -40,8 +40,9 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
             );
         }
     }
-    // Source operand.
-    let src = if i.is_reg_src() {
+    // Source operand. A byte swap has none: its source bit selects the byte order
+    // (BPF_TO_BE), not a register (the kernel's check_alu_op for BPF_END reads only dst).
+    let src = if i.is_reg_src() && op != alu::END {
         cx.read_reg(pc, st, i.src)?
     } else {
         Reg::Scalar(Scalar::konst(if is64 {
@@ -51,14 +52,31 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
         }))
     };
     if op == alu::MOV {
+        // A move that copies the value unchanged (the whole register; the low half of a
+        // value below 2^32; a sign extension of a value without the sign bit) links the
+        // copy to its source: both get one scalar id (the kernel's
+        // assign_scalar_id_before_mov in check_alu_op). Other moves give an unlinked value.
+        let same = |s: &Scalar| match (is64, i.off) {
+            (true, 0) => true,
+            (false, 0) => s.umax <= u32::MAX as u64,
+            (_, off) if (1..64).contains(&off) => s.umax < 1u64 << (off - 1),
+            _ => false,
+        };
+        if let Reg::Scalar(s) = src {
+            if i.is_reg_src() && same(&s) {
+                let s = cx.link_scalar(st, i.src as usize, s);
+                st.cur_mut().regs[d] = Reg::Scalar(s);
+                return Ok(());
+            }
+        }
         let v = if i.off != 0 {
             match src {
                 Reg::Scalar(s) => {
                     let r = s.sext(i.off as u32);
                     if is64 {
-                        Reg::Scalar(r)
+                        Reg::Scalar(r.unlinked())
                     } else {
-                        Reg::Scalar(r.zext32())
+                        Reg::Scalar(r.zext32().unlinked())
                     }
                 }
                 _ => Reg::unknown(),
@@ -68,7 +86,7 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
             src
         } else {
             match src {
-                Reg::Scalar(s) => Reg::Scalar(s.zext32()),
+                Reg::Scalar(s) => Reg::Scalar(s.zext32().unlinked()),
                 // Partial copy of a pointer: a privileged loader gets an unknown scalar.
                 _ => Reg::Scalar(Scalar::urange(0, u32::MAX as u64)),
             }
@@ -84,7 +102,22 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
     }
     match (dst, src) {
         (Reg::Scalar(a), Reg::Scalar(b)) => {
-            let r = scalar_alu(i, a, b);
+            // The result of an operation is a new value, linked to nothing; except that
+            // `rX += K` (64-bit, 0 < K <= S32_MAX) on a linked value that has no offset yet
+            // stays linked, K above it (the kernel's BPF_ADD_CONST in
+            // adjust_reg_min_max_vals).
+            let mut r = scalar_alu(i, a, b).unlinked();
+            if let Some(k) = b.value() {
+                if is64
+                    && op == alu::ADD
+                    && a.id != 0
+                    && a.link_off == 0
+                    && (1..=i32::MAX as u64).contains(&k)
+                {
+                    r.id = a.id;
+                    r.link_off = k as i64;
+                }
+            }
             st.cur_mut().regs[d] = Reg::Scalar(r);
             Ok(())
         }
@@ -273,7 +306,9 @@ fn scalar_alu(i: Insn, a: Scalar, b: Scalar) -> Scalar {
         alu::XOR => a.xor(&b),
         alu::LSH => match shift(&b) {
             Some(s) => {
-                if is64 {
+                if is64 || a.umax.leading_zeros() >= 32 + s {
+                    // (32-bit: no bit is shifted out of the low half, so the ranges shift
+                    // too; the kernel's __scalar32_min_max_lsh.)
                     a.lsh(s)
                 } else {
                     Scalar::from_tnum(a.t.lshift(s).cast32())
@@ -512,4 +547,53 @@ pub(super) fn ptr_arith(
     }
     st.cur_mut().regs[d] = Reg::Ptr(np);
     Ok(())
+}
+
+impl Ctx<'_> {
+    /// Give register `r` (holding `s`) a scalar id if it has none and is not a constant,
+    /// so that a copy of it is linked to it (the kernel's assign_scalar_id_before_mov);
+    /// returns the scalar with its id.
+    pub(super) fn link_scalar(&mut self, st: &mut State, r: usize, s: Scalar) -> Scalar {
+        if s.id != 0 || s.is_const() {
+            return s;
+        }
+        let s = Scalar {
+            id: self.new_id(),
+            ..s
+        };
+        st.cur_mut().regs[r] = Reg::Scalar(s);
+        s
+    }
+
+    /// After a compare refined register `r`, give its bounds to every register and
+    /// spilled slot linked to it (the kernel's sync_linked_regs).
+    pub(super) fn sync_linked(st: &mut State, s: Scalar) {
+        if s.id == 0 {
+            return;
+        }
+        for fr in st.frames.iter_mut() {
+            for r in fr
+                .regs
+                .iter_mut()
+                .chain(fr.stack.spills.iter_mut().flatten())
+            {
+                if let Reg::Scalar(x) = r {
+                    if x.id == s.id {
+                        let delta = x.link_off.wrapping_sub(s.link_off);
+                        let off = x.link_off;
+                        *x = if delta == 0 {
+                            s
+                        } else {
+                            // x = s + delta (the kernel's sync_linked_regs, fake_reg).
+                            Scalar {
+                                id: s.id,
+                                link_off: off,
+                                ..s.add(&Scalar::konst(delta as u64))
+                            }
+                        };
+                    }
+                }
+            }
+        }
+    }
 }

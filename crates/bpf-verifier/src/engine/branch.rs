@@ -18,11 +18,17 @@ pub(super) fn refine(a: &Scalar, b: &Scalar, op: u8, taken: bool) -> Option<(Sca
             if lo > hi || slo > shi || (a.t.value ^ b.t.value) & !(a.t.mask | b.t.mask) != 0 {
                 return None;
             }
+            let (u32lo, u32hi) = (a.u32min.max(b.u32min), a.u32max.min(b.u32max));
+            let (s32lo, s32hi) = (a.s32min.max(b.s32min), a.s32max.min(b.s32max));
             for x in [&mut a, &mut b] {
                 x.umin = lo;
                 x.umax = hi;
                 x.smin = slo;
                 x.smax = shi;
+                x.u32min = u32lo;
+                x.u32max = u32hi;
+                x.s32min = s32lo;
+                x.s32max = s32hi;
                 x.t = t;
                 x.sync();
             }
@@ -148,6 +154,18 @@ pub(super) fn refine(a: &Scalar, b: &Scalar, op: u8, taken: bool) -> Option<(Sca
     Some((a, b))
 }
 
+/// Refine a JMP32 compare `a OP b`: the compare of the low halves is the 64-bit compare of
+/// their zero-extensions (unsigned compares, equality, bit tests) or sign-extensions
+/// (signed compares); what it learns is put back into the 32-bit bounds and the low bits
+/// of each register (the kernel's reg_set_min_max on the subregisters, is_branch_taken
+/// with `is_jmp32`).
+pub(super) fn refine32(a: &Scalar, b: &Scalar, op: u8, taken: bool) -> Option<(Scalar, Scalar)> {
+    let signed = matches!(op, jmp::JSGT | jmp::JSGE | jmp::JSLT | jmp::JSLE);
+    let proj = |s: &Scalar| if signed { s.sext32_low() } else { s.zext32() };
+    let (pa, pb) = refine(&proj(a), &proj(b), op, taken)?;
+    Some((a.with_low32(&pa)?, b.with_low32(&pb)?))
+}
+
 /// The condition that holds when a jump with `op` is not taken (`0xff` stands for
 /// "`a & b == 0`", the negation of `JSET`).
 fn negate(op: u8) -> u8 {
@@ -198,26 +216,19 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
             };
             match (a, b) {
                 (Reg::Scalar(sa), Reg::Scalar(sb)) => {
-                    let fits = |s: &Scalar| s.umax <= u32::MAX as u64;
-                    let signed = matches!(op, jmp::JSGT | jmp::JSGE | jmp::JSLT | jmp::JSLE);
-                    // JMP32 compares the low halves: refine only when both are 32-bit values
-                    // (and, for signed compares, non-negative as 32-bit values).
-                    let exact = !is32
-                        || (fits(&sa)
-                            && fits(&sb)
-                            && (!signed
-                                || (sa.umax <= i32::MAX as u64 && sb.umax <= i32::MAX as u64)));
-                    let (t, f) = if exact {
-                        (refine(&sa, &sb, op, true), refine(&sa, &sb, op, false))
+                    let (t, f) = if is32 {
+                        (refine32(&sa, &sb, op, true), refine32(&sa, &sb, op, false))
                     } else {
-                        (Some((sa, sb)), Some((sa, sb)))
+                        (refine(&sa, &sb, op, true), refine(&sa, &sb, op, false))
                     };
                     let mk = |r: Option<(Scalar, Scalar)>, st: &State| -> Option<State> {
                         r.map(|(x, y)| {
                             let mut s2 = st.clone();
                             s2.cur_mut().regs[i.dst as usize] = Reg::Scalar(x);
+                            Ctx::sync_linked(&mut s2, x);
                             if i.is_reg_src() {
                                 s2.cur_mut().regs[i.src as usize] = Reg::Scalar(y);
+                                Ctx::sync_linked(&mut s2, y);
                             }
                             s2
                         })
@@ -251,9 +262,14 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                         branch(pc, target, Some(ok_st), Some(null_st))
                     }
                 }
-                // is_branch_taken: a socket pointer known not to be NULL is not 0.
+                // is_branch_taken: a pointer that cannot be NULL (the kernel's reg_not_null:
+                // sockets, map values and keys, memory) is never equal to 0.
                 (Reg::Ptr(p), Reg::Scalar(sb)) | (Reg::Scalar(sb), Reg::Ptr(p))
-                    if sock::is_sock(p.kind)
+                    if (sock::is_sock(p.kind)
+                        || matches!(
+                            p.kind,
+                            Kind::MapValue(_) | Kind::MapKey(_) | Kind::Mem(_)
+                        ))
                         && !p.nullable
                         && sb.value() == Some(0)
                         && !is32

@@ -54,7 +54,7 @@ pub(super) fn load(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
     };
     let v = if i.mode() == mem::MEMSX {
         match v {
-            Reg::Scalar(sc) => Reg::Scalar(sc.sext(size as u32 * 8)),
+            Reg::Scalar(sc) => Reg::Scalar(sc.sext(size as u32 * 8).unlinked()),
             _ => Reg::Scalar(Scalar::unknown_signed(size as u32 * 8)),
         }
     } else {
@@ -95,11 +95,23 @@ pub(super) fn store(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res
         }
         return Ok(Next::Goto(pc + 1));
     }
-    let v = if i.class() == class::ST {
+    let mut v = if i.class() == class::ST {
         Reg::Scalar(Scalar::konst(i.imm as i64 as u64))
     } else {
         cx.read_reg(pc, st, s)?
     };
+    // A spill to the stack of a scalar that fits in the stored bytes links the spilled
+    // copy to the register (the kernel's check_stack_write_fixed_off: "Make sure that reg
+    // had an ID to build a relation on spill").
+    if let (Reg::Scalar(sc), Reg::Ptr(p)) = (v, st.cur().regs[d as usize]) {
+        if i.class() == class::STX
+            && matches!(p.kind, Kind::Stack(_))
+            && p.var.is_const()
+            && (size == 8 || sc.umax < 1u64 << (size * 8))
+        {
+            v = Reg::Scalar(cx.link_scalar(st, s as usize, sc));
+        }
+    }
     // Storing a pointer anywhere but the stack leaks its value: allowed to a privileged
     // loader (the kernel's is_pointer_value() is false with allow_ptr_leaks), at any size;
     // what is stored is then a number. Spills to the stack are checked in `memory`.

@@ -447,8 +447,20 @@ impl Ctx<'_> {
                 n => usize::from(n),
             };
             if let Some(Reg::Scalar(s)) = stack.spills[slot] {
-                if size <= spill_size && (start..end).all(spilled) && s.umax < 1u64 << (8 * size) {
-                    return Ok(Reg::Scalar(s));
+                if size <= spill_size && (start..end).all(spilled) {
+                    // The low `size` bytes of the spilled value; a value that fits keeps
+                    // its link to the register spilled (the kernel's
+                    // check_stack_read_fixed_off: "Break the relation on a narrowing
+                    // fill", then coerce_reg_to_size).
+                    if s.umax < 1u64 << (8 * size) {
+                        return Ok(Reg::Scalar(s));
+                    }
+                    let low = if size == 4 {
+                        s.zext32()
+                    } else {
+                        s.and(&Scalar::konst((1u64 << (8 * size)) - 1))
+                    };
+                    return Ok(Reg::Scalar(low.unlinked()));
                 }
             }
         }

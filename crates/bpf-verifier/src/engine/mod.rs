@@ -341,7 +341,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                         // so a loop that only shrinks a range does not keep every state it
                         // passes through.
                         *misses += 1;
-                        if *old == st {
+                        if same_state(old, &st) {
                             let mut r = rej::<()>(
                                 pc,
                                 Class::Loop,

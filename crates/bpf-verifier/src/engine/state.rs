@@ -199,8 +199,75 @@ pub(super) fn reg_covered(old: &Reg, new: &Reg) -> bool {
     }
 }
 
+/// Every scalar of a state with its id (registers and spilled slots, frame by frame).
+fn scalar_ids(st: &State) -> impl Iterator<Item = (u32, i64)> + '_ {
+    // Slot by slot (an empty slot counts too), so that two states' lists line up.
+    st.frames.iter().flat_map(|f| {
+        f.regs
+            .iter()
+            .map(Some)
+            .chain(f.stack.spills.iter().map(Option::as_ref))
+            .map(|r| match r {
+                Some(Reg::Scalar(s)) => (s.id, s.link_off),
+                _ => (0, 0),
+            })
+    })
+}
+
+/// Whether the links between scalars of `old` (equal ids: equal values) hold in `new`:
+/// registers linked in `old` must be linked in `new` (the kernel's check_ids in regsafe).
+/// An id only one register has links nothing.
+fn links_covered(old: &State, new: &State) -> bool {
+    // Most states link nothing: no allocation for them.
+    if scalar_ids(old).all(|(id, _)| id == 0) {
+        return true;
+    }
+    let mut count: HashMap<u32, u32> = HashMap::new();
+    for (id, _) in scalar_ids(old).filter(|&(id, _)| id != 0) {
+        *count.entry(id).or_default() += 1;
+    }
+    if count.values().all(|&n| n < 2) {
+        return true;
+    }
+    // Old id -> new id, and the offsets must be the same (the same sums).
+    let mut map: HashMap<u32, u32> = HashMap::new();
+    for ((o, ooff), (n, noff)) in scalar_ids(old).zip(scalar_ids(new)) {
+        if o == 0 || count[&o] < 2 {
+            continue;
+        }
+        if n == 0 || ooff != noff || *map.entry(o).or_insert(n) != n {
+            return false;
+        }
+    }
+    true
+}
+
+/// `a` and `b` are the same state up to the numbering of scalar ids (a loop that comes
+/// back to an instruction with nothing changed).
+pub(super) fn same_state(a: &State, b: &State) -> bool {
+    fn canon(st: &State) -> State {
+        let mut map: HashMap<u32, u32> = HashMap::new();
+        let mut st = st.clone();
+        for f in st.frames.iter_mut() {
+            for r in f.regs.iter_mut().chain(f.stack.spills.iter_mut().flatten()) {
+                if let Reg::Scalar(s) = r {
+                    if s.id != 0 {
+                        let n = map.len() as u32 + 1;
+                        s.id = *map.entry(s.id).or_insert(n);
+                    }
+                }
+            }
+        }
+        st
+    }
+    a == b || canon(a) == canon(b)
+}
+
 pub(super) fn state_covered(old: &State, new: &State) -> bool {
     if old.frames.len() != new.frames.len() || old.refs != new.refs {
+        return false;
+    }
+    if !links_covered(old, new) {
         return false;
     }
     for (fo, fnw) in old.frames.iter().zip(&new.frames) {
@@ -267,7 +334,7 @@ pub(super) fn widen(old: &State, new: &mut State) {
         }
         for (a, b) in fo.regs.iter().zip(fnw.regs.iter_mut()) {
             if let (Reg::Scalar(x), Reg::Scalar(y)) = (a, &b) {
-                if x != y {
+                if x.unlinked() != y.unlinked() {
                     *b = Reg::unknown();
                 }
             }
@@ -276,7 +343,7 @@ pub(super) fn widen(old: &State, new: &mut State) {
             if let (Some(Reg::Scalar(x)), Some(Reg::Scalar(y))) =
                 (fo.stack.spills[k], fnw.stack.spills[k])
             {
-                if x != y {
+                if x.unlinked() != y.unlinked() {
                     fnw.stack.spills[k] = Some(Reg::unknown());
                     for b in &mut fnw.stack.bytes[k * 8..k * 8 + 8] {
                         if *b == SLOT_ZERO {

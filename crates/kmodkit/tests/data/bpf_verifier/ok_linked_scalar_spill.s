@@ -1,0 +1,23 @@
+# type: xdp
+# map: 2 4 16 1
+# expect: accept
+# class: bounds
+# why: the spilled copy of r7 is linked to it: the bound checked on r7 holds for the value filled back
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_idx(0, 0) ll
+call 1
+if r0 == 0 goto out
+r6 = r0
+call 7
+r7 = r0
+*(u64 *)(r10 - 16) = r7
+if r7 > 8 goto out
+r8 = *(u64 *)(r10 - 16)
+r6 += r8
+r0 = *(u64 *)(r6 + 0)
+out:
+r0 = 2
+exit
