@@ -479,6 +479,17 @@ impl Scalar {
             r.umax = r.umax.min(self.umax << s);
             r.sync();
         }
+        // __scalar64_min_max_lsh: `<<= 32` (half of a sign extension) moves the low half's
+        // signed bounds up when they are not negative.
+        if s == 32 {
+            if self.s32max >= 0 {
+                r.smax = r.smax.min((self.s32max as i64) << 32);
+            }
+            if self.s32min >= 0 {
+                r.smin = r.smin.max((self.s32min as i64) << 32);
+            }
+            r.sync();
+        }
         r
     }
 

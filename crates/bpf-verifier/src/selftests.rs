@@ -284,6 +284,7 @@ pub fn run_object_with(
                     attach,
                     attach_error,
                     int_return_funcs: crate::int_return_funcs(&obj, p),
+                    global_funcs: Some(crate::global_funcs(&obj, p)),
                     ..opts.clone()
                 },
             )

@@ -5,6 +5,23 @@ use super::*;
 
 pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
     let maps = cx.input.maps;
+    // A static subprogram may return with R0 unset (prepare_func_exit passes it on as it
+    // is); the caller then may not read it.
+    let cur = st.cur();
+    if st.frames.len() > 1
+        && cur.callback.is_none()
+        && cur.regs[0] == Reg::Uninit
+        && cx
+            .global_funcs
+            .is_some_and(|global| !global.contains(&cur.func))
+    {
+        let callee = st.frames.pop().expect("len > 1");
+        let caller = st.cur_mut();
+        for r in 0..=5 {
+            caller.regs[r] = Reg::Uninit;
+        }
+        return Ok(Next::Goto(callee.callsite + 1));
+    }
     let r0 = cx.read_reg(pc, st, 0).map_err(|mut e| {
         e.class = Class::Return;
         e.msg = "R0 !read_ok: R0 is not set at exit".into();
@@ -331,6 +348,27 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             }
         }
     }
+    // do_refine_retval_range: these return a length up to their size argument's bound
+    // (meta->msize_max_value), or -errno.
+    let size_arg = match p.id {
+        // get_stack, get_task_stack: (ctx/task, buf, size, flags)
+        67 | 141 => Some(3),
+        // probe_read_str, probe_read_user_str, probe_read_kernel_str: (dst, size, src)
+        45 | 114 | 115 => Some(2),
+        _ => None,
+    };
+    let refined = size_arg.and_then(|r| match st.cur().regs[r] {
+        Reg::Scalar(size) => {
+            let mut s = Scalar::unknown();
+            s.smin = -4095;
+            s.s32min = -4095;
+            s.smax = size.umax as i64;
+            s.s32max = size.umax as i32;
+            s.sync();
+            Some(s)
+        }
+        _ => None,
+    });
     // Effects: R1-R5 clobbered, R0 the result.
     if let Some(rid) = found.release_id {
         Ctx::for_id(st, rid, &mut |r| *r = Reg::unknown());
@@ -340,6 +378,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         f.regs[r] = Reg::Uninit;
     }
     f.regs[0] = match p.ret {
+        Ret::Integer if refined.is_some() => Reg::Scalar(refined.expect("checked")),
         Ret::Integer | Ret::Void | Ret::Other(_) => Reg::unknown(),
         // RET_PTR_TO_MAP_VALUE (check_helper_call): a value of the map, not NULL.
         Ret::MapValue => {

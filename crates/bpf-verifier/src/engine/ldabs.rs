@@ -33,6 +33,30 @@ pub fn int_return_funcs(
         .collect()
 }
 
+/// The first instructions of `prog`'s subprograms that its BTF declares global (linkage
+/// 1): the kernel verifies those on their own, and their exit must set R0
+/// (`check_return_code` for a subprogram); a static one may leave it unset
+/// (`prepare_func_exit`).
+pub fn global_funcs(
+    obj: &bpf_insn::object::Object,
+    prog: &bpf_insn::object::Program,
+) -> Vec<usize> {
+    let Some(b) = &obj.btf else {
+        return Vec::new();
+    };
+    prog.func_info
+        .iter()
+        .filter(|(at, f)| {
+            *at > 0
+                && matches!(
+                    b.get(*f).map(|t| &t.kind),
+                    Some(btf::Kind::Func { linkage: 1, .. })
+                )
+        })
+        .map(|(at, _)| *at)
+        .collect()
+}
+
 /// `check_abnormal_return` and `check_btf_func`: at load time, every subprogram (not the
 /// main program) that holds an `LD_ABS`/`LD_IND` needs BTF, and a scalar return type.
 pub(super) fn check_subprog_ld_abs(insns: &[Insn], funcs: &[usize], opts: &Options) -> Res<()> {

@@ -45,8 +45,8 @@ use branch::*;
 use call::*;
 use cfg::*;
 use context::*;
-pub use ldabs::int_return_funcs;
 use ldabs::{check_subprog_ld_abs, subprog_load};
+pub use ldabs::{global_funcs, int_return_funcs};
 use ldst::*;
 use progtypes::*;
 use state::*;
@@ -133,6 +133,11 @@ pub struct Options {
     /// or an enum (`check_btf_func`'s `scalar_return`): only they may use
     /// `BPF_LD_[ABS|IND]` (see [`int_return_funcs`]).
     pub int_return_funcs: Vec<usize>,
+    /// The first instructions of the subprograms whose BTF linkage is global (see
+    /// [`global_funcs`]); the others are static, as every subprogram without BTF
+    /// ([`Options::func_info`] false) is. `None` with BTF: linkage unknown, every
+    /// subprogram is held to a global one's rules.
+    pub global_funcs: Option<Vec<usize>>,
 }
 
 impl Options {
@@ -147,6 +152,7 @@ impl Options {
             attach: None,
             attach_error: None,
             int_return_funcs: Vec::new(),
+            global_funcs: None,
         }
     }
 }
@@ -180,6 +186,9 @@ struct Ctx<'a> {
     section: Option<&'a str>,
     func_info: bool,
     attach: Option<Attach>,
+    /// The global subprograms, when linkage is known (all others are static; see
+    /// [`Options::global_funcs`]).
+    global_funcs: Option<&'a [usize]>,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -239,6 +248,11 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         section: opts.section.as_deref(),
         func_info: opts.func_info,
         attach: opts.attach.clone(),
+        global_funcs: match (&opts.global_funcs, opts.func_info) {
+            (_, false) => Some(&[]),
+            (Some(g), true) => Some(g),
+            (None, true) => None,
+        },
     };
     let mut init = State {
         frames: vec![Frame {
