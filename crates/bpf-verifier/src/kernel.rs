@@ -135,6 +135,21 @@ impl Kernel {
         self.at_least(since::MAY_GOTO)
     }
 
+    /// `is_branch_taken` decides `==`/`!=` from ranges, not only for a constant, and
+    /// compares two registers that are not constants (Andrii Nakryiko's register bounds
+    /// series, 6.8). Before, such a branch is explored both ways; Debian's 6.1 does.
+    pub fn range_branches(&self) -> bool {
+        self.at_least((6, 8))
+    }
+
+    /// Linked scalars beyond plain copies: a spilled copy stays linked, `rX += K` keeps the
+    /// link with K as its offset (BPF_ADD_CONST), and a NULL-able pointer compared equal to
+    /// one known not NULL is not NULL. Counted from 6.12, the first release we have checked
+    /// them against (its selftests and Debian's kernel); Debian's 6.1 rejects all three.
+    pub fn linked_scalars(&self) -> bool {
+        self.at_least((6, 12))
+    }
+
     pub fn const_key_not_null(&self) -> bool {
         self.at_least(since::CONST_KEY_NOT_NULL)
     }

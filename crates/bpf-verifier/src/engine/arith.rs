@@ -109,6 +109,7 @@ pub(super) fn alu_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
             let mut r = scalar_alu(i, a, b).unlinked();
             if let Some(k) = b.value() {
                 if is64
+                    && cx.kernel.linked_scalars()
                     && op == alu::ADD
                     && a.id != 0
                     && a.link_off == 0

@@ -216,11 +216,28 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
             };
             match (a, b) {
                 (Reg::Scalar(sa), Reg::Scalar(sb)) => {
-                    let (t, f) = if is32 {
+                    let (mut t, mut f) = if is32 {
                         (refine32(&sa, &sb, op, true), refine32(&sa, &sb, op, false))
                     } else {
                         (refine(&sa, &sb, op, true), refine(&sa, &sb, op, false))
                     };
+                    // Older kernels decide `==`/`!=` only between constants, and nothing
+                    // between two registers unless the source is a constant: both ways are
+                    // explored, as they are there.
+                    let konst = |s: &Scalar| {
+                        if is32 {
+                            s.t.mask as u32 == 0
+                        } else {
+                            s.is_const()
+                        }
+                    };
+                    if !cx.kernel.range_branches()
+                        && (i.is_reg_src() && !konst(&sb)
+                            || matches!(op, jmp::JEQ | jmp::JNE) && !konst(&sa))
+                    {
+                        t = t.or(Some((sa, sb)));
+                        f = f.or(Some((sa, sb)));
+                    }
                     let mk = |r: Option<(Scalar, Scalar)>, st: &State| -> Option<State> {
                         r.map(|(x, y)| {
                             let mut s2 = st.clone();
@@ -320,7 +337,10 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                         } else {
                             None
                         };
-                        if let (Some(r), true) = (r, matches!(op, jmp::JEQ | jmp::JNE)) {
+                        if let (Some(r), true) = (
+                            r,
+                            matches!(op, jmp::JEQ | jmp::JNE) && cx.kernel.linked_scalars(),
+                        ) {
                             if let Reg::Ptr(q) = &mut eq.cur_mut().regs[r as usize] {
                                 q.nullable = false;
                             }

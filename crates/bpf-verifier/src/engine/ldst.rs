@@ -105,11 +105,23 @@ pub(super) fn store(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res
     // had an ID to build a relation on spill").
     if let (Reg::Scalar(sc), Reg::Ptr(p)) = (v, st.cur().regs[d as usize]) {
         if i.class() == class::STX
+            && cx.kernel.linked_scalars()
             && matches!(p.kind, Kind::Stack(_))
             && p.var.is_const()
             && (size == 8 || sc.umax < 1u64 << (size * 8))
         {
             v = Reg::Scalar(cx.link_scalar(st, s as usize, sc));
+        }
+    }
+    // Before 6.12 (as far as checked: Debian's 6.1) an unbounded scalar is not spilled as
+    // a register (check_stack_write_fixed_off needed register_is_bounded): the slot holds
+    // some value, linked to nothing.
+    if let (Reg::Scalar(sc), Reg::Ptr(p)) = (v, st.cur().regs[d as usize]) {
+        if !cx.kernel.linked_scalars()
+            && matches!(p.kind, Kind::Stack(_))
+            && sc.unlinked() == Scalar::unknown()
+        {
+            v = Reg::Scalar(Scalar::unknown());
         }
     }
     // Storing a pointer anywhere but the stack leaks its value: allowed to a privileged

@@ -222,6 +222,29 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
     let funcs = check_cfg(insns, &opts.kernel)?;
     let maps = input.maps;
     let pt = input.prog_type;
+    // Program types newer than the target kernel do not exist there (BPF_PROG_LOAD:
+    // EINVAL before any verification).
+    let since = match pt {
+        ptype::CGROUP_SYSCTL => (5, 2),
+        TRACING => (5, 5),
+        LSM => (5, 7),
+        31 => (5, 14), // syscall
+        32 => (6, 4),  // netfilter
+        _ => (0, 0),
+    };
+    if !opts.kernel.at_least(since) {
+        return Err(Rejection {
+            pc: 0,
+            class: Class::Cfg,
+            msg: format!(
+                "program type {pt} does not exist in {} (it arrived in {}.{})",
+                opts.kernel, since.0, since.1
+            ),
+            hint: None,
+            regs: String::new(),
+            explain: None,
+        });
+    }
     if let Some(r) = attach_problem(pt, opts) {
         return Err(r);
     }
