@@ -230,7 +230,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         LSM => (5, 7),
         31 => (5, 14), // syscall
         32 => (6, 4),  // netfilter
-        _ => (0, 0),
+        t => net_type_since(t).unwrap_or((0, 0)),
     };
     if !opts.kernel.at_least(since) {
         return Err(Rejection {
