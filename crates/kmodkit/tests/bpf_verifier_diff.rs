@@ -35,10 +35,15 @@ fn host_btf() -> Option<&'static btf::Btf> {
 }
 
 /// `expected_attach_type` and `attach_btf_id` of a section, as libbpf sets them
-/// (BPF_TRACE_RAW_TP 23, FENTRY 24, FEXIT 25, MODIFY_RETURN 26, LSM_MAC 27, NETFILTER 45).
+/// (BPF_TRACE_RAW_TP 23, FENTRY 24, FEXIT 25, MODIFY_RETURN 26, LSM_MAC 27, SK_LOOKUP 36,
+/// NETFILTER 45).
 fn attach_of(section: &str) -> Option<(u32, u32)> {
     if section == "netfilter" {
         return Some((45, 0));
+    }
+    // sk_lookup programs load only with BPF_SK_LOOKUP (36).
+    if section == "sk_lookup" {
+        return Some((36, 0));
     }
     let (prefix, name) = section.split_once('/')?;
     let b = host_btf()?;
