@@ -667,7 +667,9 @@ impl Ctx<'_> {
                     return Some(bad(": raw tracepoint arguments are read-only u64s"));
                 }
                 if sext {
-                    return Some(unsupported("a sign-extending load of a raw tracepoint argument"));
+                    return Some(unsupported(
+                        "a sign-extending load of a raw tracepoint argument",
+                    ));
                 }
                 if off == 0 {
                     unsupported("the writable tracepoint buffer (PTR_TO_TP_BUFFER)")
