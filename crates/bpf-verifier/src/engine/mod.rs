@@ -245,7 +245,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             explain: None,
         });
     }
-    if let Some(r) = attach_problem(pt, opts) {
+    if let Some(r) = attach_problem(pt, opts).or_else(|| sleepable_map_problem(input, opts)) {
         return Err(r);
     }
     if ctx_size(pt).is_none() && btf_ctx_size(pt, opts.attach.as_ref()).is_none() {

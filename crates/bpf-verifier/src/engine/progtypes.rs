@@ -55,7 +55,100 @@ pub struct Attach {
     pub ret: AttachArg,
     /// LSM: the hook returns a bool (`bool_lsm_hooks`), so 0 or 1.
     pub bool_hook: bool,
+    /// A sleepable program (`fentry.s/`, `fexit.s/`, `fmod_ret.s/`, `lsm.s/`, `iter.s/`:
+    /// libbpf loads them with BPF_F_SLEEPABLE): it may call helpers that might sleep.
+    pub sleepable: bool,
 }
+
+/// LSM hooks a sleepable program may attach to (6.12's `sleepable_lsm_hooks`,
+/// kernel/bpf/bpf_lsm.c, with CONFIG_SECURITY_PATH and CONFIG_SECURITY_NETWORK as Debian
+/// builds them).
+const SLEEPABLE_LSM_HOOKS: &[&str] = &[
+    "bpf",
+    "bpf_map",
+    "bpf_map_create",
+    "bpf_map_free",
+    "bpf_prog",
+    "bpf_prog_load",
+    "bpf_token_create",
+    "bpf_token_free",
+    "bpf_token_cmd",
+    "bpf_token_capable",
+    "bprm_check_security",
+    "bprm_committed_creds",
+    "bprm_committing_creds",
+    "bprm_creds_for_exec",
+    "bprm_creds_from_file",
+    "capget",
+    "capset",
+    "cred_prepare",
+    "file_ioctl",
+    "file_lock",
+    "file_open",
+    "file_post_open",
+    "file_receive",
+    "inode_create",
+    "inode_free_security",
+    "inode_getattr",
+    "inode_getxattr",
+    "inode_mknod",
+    "inode_need_killpriv",
+    "inode_post_setxattr",
+    "inode_readlink",
+    "inode_rename",
+    "inode_rmdir",
+    "inode_setattr",
+    "inode_setxattr",
+    "inode_symlink",
+    "inode_unlink",
+    "kernel_module_request",
+    "kernel_read_file",
+    "kernfs_init_security",
+    "path_unlink",
+    "path_mkdir",
+    "path_rmdir",
+    "path_truncate",
+    "path_symlink",
+    "path_link",
+    "path_rename",
+    "path_chmod",
+    "path_chown",
+    "mmap_file",
+    "netlink_send",
+    "path_notify",
+    "release_secctx",
+    "sb_alloc_security",
+    "sb_eat_lsm_opts",
+    "sb_kern_mount",
+    "sb_mount",
+    "sb_remount",
+    "sb_set_mnt_opts",
+    "sb_show_options",
+    "sb_statfs",
+    "sb_umount",
+    "settime",
+    "socket_accept",
+    "socket_bind",
+    "socket_connect",
+    "socket_create",
+    "socket_getpeername",
+    "socket_getpeersec_dgram",
+    "socket_getsockname",
+    "socket_getsockopt",
+    "socket_listen",
+    "socket_post_create",
+    "socket_recvmsg",
+    "socket_sendmsg",
+    "socket_shutdown",
+    "socket_socketpair",
+    "syslog",
+    "task_alloc",
+    "current_getsecid_subj",
+    "task_getsecid_obj",
+    "task_prctl",
+    "task_setscheduler",
+    "userns_create",
+];
 
 /// LSM hooks BPF may not attach to (6.12's `bpf_lsm_disabled_hooks`, kernel/bpf/bpf_lsm.c).
 const DISABLED_LSM_HOOKS: &[&str] = &[
@@ -102,6 +195,18 @@ impl Attach {
         let (prefix, name) = sec
             .split_once('/')
             .ok_or_else(|| format!("section `{sec}` names no attach target"))?;
+        // A `.s` section is sleepable (check_attach_btf_id: can_be_sleepable allows
+        // fentry, fexit, fmod_ret, iter and LSM programs).
+        let (prefix, sleepable) = match prefix.strip_suffix(".s") {
+            Some(p) if matches!(p, "fentry" | "fexit" | "fmod_ret" | "iter" | "lsm") => (p, true),
+            Some(_) => {
+                return Err(
+                    "Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable"
+                        .to_string(),
+                )
+            }
+            None => (prefix, false),
+        };
         let kind = match (prog_type, prefix) {
             (TRACING, "fentry") => AttachKind::Fentry,
             (TRACING, "fexit") => AttachKind::Fexit,
@@ -150,6 +255,24 @@ impl Attach {
         };
         if kind == AttachKind::Lsm && DISABLED_LSM_HOOKS.contains(&name) {
             return Err(format!("attach_btf_id points to disabled hook {func}"));
+        }
+        // bpf_check_attach_target: a sleepable LSM program only on a sleepable hook; a
+        // sleepable fentry/fexit/fmod_ret one only on a function that allows error
+        // injection (of which this model knows only the syscall wrappers, as for fmod_ret)
+        // or a KF_SLEEPABLE modify-return kfunc (not known here); iterators on any target.
+        if sleepable {
+            let ok = match kind {
+                AttachKind::Lsm => SLEEPABLE_LSM_HOOKS.contains(&name),
+                AttachKind::Iter => true,
+                _ => name.starts_with("__x64_sys_"),
+            };
+            if !ok {
+                return Err(if kind == AttachKind::Lsm {
+                    format!("{func} is not sleepable")
+                } else {
+                    format!("{func}: whether it may be attached to by a sleepable program (error injection) is not known to this model")
+                });
+            }
         }
         if DENY.contains(&name) {
             return Err(format!(
@@ -210,6 +333,7 @@ impl Attach {
             args,
             ret,
             bool_hook: kind == AttachKind::Lsm && BOOL_LSM_HOOKS.contains(&name),
+            sleepable,
         })
     }
 }
@@ -248,7 +372,11 @@ pub(super) fn attach_problem(pt: u32, opts: &Options) -> Option<Rejection> {
             "the attach target does not fit the program type".to_string()
         }
     };
-    let class = if msg.contains("disabled hook") || msg.contains("is rejected") {
+    let class = if msg.contains("disabled hook")
+        || msg.contains("is rejected")
+        || msg.contains("is not sleepable")
+        || msg.contains("can be sleepable")
+    {
         Class::Cfg
     } else {
         Class::Unsupported
@@ -699,4 +827,46 @@ impl Ctx<'_> {
         };
         Some(r)
     }
+}
+
+/// check_map_prog_compatibility: a sleepable program may use only hash, array, ring buffer,
+/// local storage, queue, stack, map-in-map and arena maps. `Some(rejection)` when the
+/// program refers (`lddw`) to another kind.
+pub(super) fn sleepable_map_problem(input: &Input<'_>, opts: &Options) -> Option<Rejection> {
+    if !opts.attach.as_ref().is_some_and(|a| a.sleepable) {
+        return None;
+    }
+    // HASH, ARRAY, PERCPU_HASH, PERCPU_ARRAY, LRU_HASH, LRU_PERCPU_HASH, ARRAY_OF_MAPS,
+    // HASH_OF_MAPS, SK_STORAGE, QUEUE, STACK, INODE_STORAGE, TASK_STORAGE, RINGBUF,
+    // USER_RINGBUF, CGRP_STORAGE, ARENA (lddw in the middle of a 16-byte pair is not a
+    // load: the walk rejects such programs).
+    const OK: &[u32] = &[
+        1, 2, 5, 6, 9, 10, 12, 13, 24, 22, 23, 28, 29, 27, 31, 32, 33,
+    ];
+    let insns = input.insns;
+    for (pc, i) in insns.iter().enumerate() {
+        if !i.is_lddw()
+            || !matches!(
+                i.src,
+                pseudo::MAP_FD | pseudo::MAP_VALUE | pseudo::MAP_IDX | pseudo::MAP_IDX_VALUE
+            )
+        {
+            continue;
+        }
+        let Some(m) = input.maps.get(i.imm as usize) else {
+            continue;
+        };
+        if !OK.contains(&m.map_type) {
+            return Some(Rejection {
+                pc,
+                class: Class::Helper,
+                msg: "Sleepable programs can only use array, hash, ringbuf and local storage maps"
+                    .to_string(),
+                hint: None,
+                regs: String::new(),
+                explain: None,
+            });
+        }
+    }
+    None
 }
