@@ -789,20 +789,23 @@ impl Ctx<'_> {
             }
             RAW_TP_WRITABLE => {
                 // raw_tp_writable_prog_is_valid_access: argument 0 is the tracepoint's
-                // buffer (read as a u64), then bpf_tracing_ctx_access: read-only. Reads are
-                // modelled as whole u64s, as for raw_tracepoint.
-                if write || size != 8 {
-                    return Some(bad(": raw tracepoint arguments are read-only u64s"));
+                // buffer, read as a u64; then bpf_tracing_ctx_access: reads only, of any
+                // aligned size (a narrow read gives the low bytes of an argument).
+                if write {
+                    return Some(bad(": raw tracepoint arguments are read-only"));
                 }
                 if sext {
                     return Some(unsupported(
                         "a sign-extending load of a raw tracepoint argument",
                     ));
                 }
-                if off == 0 {
-                    unsupported("the writable tracepoint buffer (PTR_TO_TP_BUFFER)")
-                } else {
-                    Ok(Reg::unknown())
+                match off {
+                    0 if size == 8 => {
+                        unsupported("the writable tracepoint buffer (PTR_TO_TP_BUFFER)")
+                    }
+                    0 => bad(": the tracepoint buffer is read as a u64"),
+                    _ if size == 8 => Ok(Reg::unknown()),
+                    _ => Ok(u(size)),
                 }
             }
             SK_LOOKUP => {
