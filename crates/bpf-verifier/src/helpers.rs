@@ -16,7 +16,10 @@
 //!   LWT programs (lwt_in, lwt_out, lwt_xmit), which need a route, get socket_filter's set
 //!   without `sk_filter_func_proto`'s own cases (the common `bpf_sk_base_func_proto`) plus the
 //!   cases of 6.12's `lwt_out_func_proto` and `lwt_in_func_proto` / `lwt_xmit_func_proto`
-//!   (checked against the 6.18 host's answers).
+//!   (checked against the 6.18 host's answers). sock_ops, sk_reuseport, flow_dissector and
+//!   sk_lookup get their `*_func_proto`'s own cases whose prototype is the table's, then
+//!   `bpf_sk_base_func_proto` (sk_reuseport: `bpf_base_func_proto`); raw_tracepoint_writable
+//!   raw_tracepoint's set. Each is a subset of what the 6.18 host's probe offers them.
 //!
 //! Versions between the probed ones: a change between 6.1 and 6.12 counts from 6.12 (an
 //! addition) or 6.2 (a removal) unless its release is known (`get_current_pid_tgid` for all

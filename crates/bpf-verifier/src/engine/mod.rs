@@ -253,7 +253,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             pc: 0,
             class: Class::Unsupported,
             msg: format!("program type {pt} is not modelled by this verifier"),
-            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock (sock_create), cgroup_sock_addr, cgroup_device, cgroup_sysctl, sk_msg, lwt_in, lwt_out, lwt_xmit, raw_tracepoint, netfilter, syscall, fentry/fexit/fmod_ret/tp_btf/iter and lsm (with the kernel's BTF)".into()),
+            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock (sock_create), cgroup_sock_addr, cgroup_device, cgroup_sysctl, sk_msg, lwt_in, lwt_out, lwt_xmit, raw_tracepoint, raw_tracepoint_writable, sock_ops, sk_reuseport, flow_dissector, sk_lookup, netfilter, syscall, fentry/fexit/fmod_ret/tp_btf/iter and lsm (with the kernel's BTF)".into()),
             regs: String::new(),
             explain: None,
         });
