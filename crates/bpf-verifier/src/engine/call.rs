@@ -186,14 +186,7 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
             let _ = &cx.funcs;
             Ok(Next::Goto(target))
         }
-        pseudo::CALL_KFUNC => rej(
-            pc,
-            Class::Unsupported,
-            format!("kfunc call (btf id {}) is not modelled", i.imm),
-            None,
-            st,
-            maps,
-        ),
+        pseudo::CALL_KFUNC => kfunc::kfunc_call(cx, pc, st, i),
         _ => helper_call(cx, pc, st, i.imm),
     }
 }
@@ -856,7 +849,9 @@ pub(super) fn check_mem_arg(
                     maps,
                 );
             }
-            if matches!(p.kind, Kind::MapPtr(_) | Kind::PktEnd) {
+            // A kfunc's read-only memory: this model does not know which helpers take
+            // read-only memory (ARG_PTR_TO_MEM | MEM_RDONLY), so it refuses it for all.
+            if matches!(p.kind, Kind::MapPtr(_) | Kind::PktEnd | Kind::RdMem(_)) {
                 return rej(
                     pc,
                     Class::Helper,

@@ -105,6 +105,30 @@ impl Ctx<'_> {
             Kind::MapValue(m) => {
                 self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)
             }
+            Kind::RdMem(sz) => {
+                // check_mem_region_access of PTR_TO_MEM | MEM_RDONLY.
+                if is_write || atomic {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("R{reg} cannot write into rdonly_mem"),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                if lo < 0 || hi > sz as i128 {
+                    return bounds(
+                        format!(
+                            "invalid access to memory, mem_size={sz} off={} size={size}",
+                            p.off + off as i64
+                        ),
+                        None,
+                        st,
+                    );
+                }
+                Ok(Reg::unknown())
+            }
             Kind::Mem(sz) => {
                 if lo < 0 || hi > sz as i128 {
                     return bounds(
@@ -426,6 +450,23 @@ impl Ctx<'_> {
         let start = (STACK as i128 + lo) as usize;
         let end = (STACK as i128 + hi) as usize;
         let var = !p.var.is_const();
+        // An iterator's slots are the kfuncs' alone: a load of them is an "invalid read
+        // from stack" (check_stack_read_fixed_off), and this model refuses stores too
+        // (the kernel lets some of them destroy the iterator).
+        if st.frames[f].stack.bytes[start..end].contains(&SLOT_ITER) {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!(
+                    "invalid {} of stack R{reg} off={} size={size}: the slots hold an iterator",
+                    if is_write { "write" } else { "read" },
+                    p.off + off as i64
+                ),
+                Some("an open-coded iterator's state is only used through its kfuncs".into()),
+                st,
+                maps,
+            );
+        }
         let stack = &mut st.frames[f].stack;
         if let Some(v) = write {
             return stack_store(stack, (start, end), var, size, atomic, v);

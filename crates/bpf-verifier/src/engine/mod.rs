@@ -32,6 +32,7 @@ mod branch;
 mod call;
 mod cfg;
 mod context;
+mod kfunc;
 mod explain;
 mod ldabs;
 mod ldst;
@@ -138,6 +139,11 @@ pub struct Options {
     /// ([`Options::func_info`] false) is. `None` with BTF: linkage unknown, every
     /// subprogram is held to a global one's rules.
     pub global_funcs: Option<Vec<usize>>,
+    /// The target kernel's BTF, which names the functions kfunc calls (`call` with pseudo
+    /// source KFUNC) refer to by BTF id; without it every kfunc call is refused.
+    pub kfunc_btf: Option<std::sync::Arc<btf::Btf>>,
+    /// The program's license is GPL-compatible: only such programs may call kfuncs.
+    pub gpl: bool,
 }
 
 impl Options {
@@ -153,6 +159,8 @@ impl Options {
             attach_error: None,
             int_return_funcs: Vec::new(),
             global_funcs: None,
+            kfunc_btf: None,
+            gpl: false,
         }
     }
 }
@@ -189,6 +197,10 @@ struct Ctx<'a> {
     /// The global subprograms, when linkage is known (all others are static; see
     /// [`Options::global_funcs`]).
     global_funcs: Option<&'a [usize]>,
+    /// The kfunc each call instruction calls (see `kfunc`), by instruction.
+    kfuncs: HashMap<usize, kfunc::Kfunc>,
+    has_kfunc_btf: bool,
+    gpl: bool,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -259,7 +271,15 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         });
     }
     check_subprog_ld_abs(insns, &funcs, opts)?;
-    let prune = prune_points(insns);
+    let mut prune = prune_points(insns);
+    let kfuncs = kfunc::resolve(insns, opts.kfunc_btf.as_ref());
+    // An iterator's `next` call is a checkpoint (the kernel's mark_force_checkpoint for
+    // is_iter_next_insn).
+    for (pc, k) in &kfuncs {
+        if k.is_iter_next() {
+            prune[*pc] = true;
+        }
+    }
     let mut cx = Ctx {
         input,
         kernel: opts.kernel,
@@ -276,6 +296,9 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             (Some(g), true) => Some(g),
             (None, true) => None,
         },
+        kfuncs,
+        has_kfunc_btf: opts.kfunc_btf.is_some(),
+        gpl: opts.gpl,
     };
     let mut init = State {
         frames: vec![Frame {
@@ -338,11 +361,16 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                 // kernel's `calls_callback` rule), and scalars that change from one
                 // iteration to the next are widened so that the iterations converge.
                 let may_goto = insns[pc].is_may_goto();
-                let loop_head = calls_back(&insns[pc]);
+                // An iterator's `next` with the iterator active is one too (the kernel's
+                // is_iter_next_insn rule in is_state_visited).
+                let iter_depth = kfunc::active_iter_depth(&cx, pc, &st);
+                let loop_head = calls_back(&insns[pc]) || iter_depth.is_some();
                 let list = visited.entry(pc).or_default();
                 // The first iterations are followed exactly (a loop of a few calls keeps
                 // its counters), later ones widened.
-                if loop_head && st.cur().cb_depth >= 16 {
+                // An iterator's iterations are widened from the first one on, as the
+                // kernel's process_iter_next_call widens its imprecise scalars.
+                if loop_head && st.cur().cb_depth >= 16 || iter_depth.is_some_and(|d| d >= 1) {
                     if let Some((old, ..)) = list
                         .iter()
                         .rev()
@@ -378,7 +406,9 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                         // so a loop that only shrinks a range does not keep every state it
                         // passes through.
                         *misses += 1;
-                        if same_state(old, &st) {
+                        // Not at an iterator's `next` (skip_inf_loop_check): its depth
+                        // tells the iterations apart.
+                        if same_state(old, &st) && !cx.kfuncs.get(&pc).is_some_and(|k| k.is_iter_next()) {
                             let mut r = rej::<()>(
                                 pc,
                                 Class::Loop,
