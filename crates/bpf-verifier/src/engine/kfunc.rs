@@ -114,6 +114,59 @@ pub(super) fn resolve(insns: &[Insn], btf: Option<&Arc<btf::Btf>>) -> HashMap<us
     out
 }
 
+/// add_kfunc_call, for every kfunc call of the program before the walk (reachable or
+/// not): only GPL-compatible programs may call kfuncs, and a call's id must name a
+/// function of the kernel's BTF (id 0, an unresolved `__weak` kfunc, waits for the walk).
+pub(super) fn check_calls(
+    insns: &[Insn],
+    kfuncs: &HashMap<usize, Kfunc>,
+    opts: &Options,
+) -> Result<(), Rejection> {
+    for (pc, i) in insns.iter().enumerate() {
+        if !i.is_call() || i.is_reg_src() || i.src != pseudo::CALL_KFUNC {
+            continue;
+        }
+        let (class, msg) = if !opts.gpl {
+            (
+                Class::Helper,
+                "cannot call kernel function from non-GPL compatible program".to_string(),
+            )
+        } else if i.imm == 0 && i.off == 0 || kfuncs.contains_key(&pc) {
+            continue;
+        } else if i.off != 0 {
+            (
+                Class::Unsupported,
+                format!(
+                    "kfunc call (btf id {}) into a module's BTF (fd index {}) is not modelled",
+                    i.imm, i.off
+                ),
+            )
+        } else if opts.kfunc_btf.is_none() {
+            (
+                Class::Unsupported,
+                format!(
+                    "kfunc call (btf id {}) is not modelled without the kernel's BTF",
+                    i.imm
+                ),
+            )
+        } else {
+            (
+                Class::Helper,
+                format!("kernel btf_id {} is not a function", i.imm as u32),
+            )
+        };
+        return Err(Rejection {
+            pc,
+            class,
+            msg,
+            hint: None,
+            regs: String::new(),
+            explain: None,
+        });
+    }
+    Ok(())
+}
+
 /// At an iterator's `next` call whose iterator (R1) is active: its depth.
 pub(super) fn active_iter_depth(cx: &Ctx<'_>, pc: usize, st: &State) -> Option<u32> {
     let k = cx.kfuncs.get(&pc)?;
@@ -178,39 +231,27 @@ pub(super) fn kfunc_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -
             maps,
         );
     }
+    // check_calls refused the others before the walk.
     let Some(k) = cx.kfuncs.get(&pc).cloned() else {
-        if cx.kfuncs_btf_missing() {
-            return rej(
-                pc,
-                Class::Unsupported,
-                format!(
-                    "kfunc call (btf id {}) is not modelled without the kernel's BTF",
-                    i.imm
-                ),
-                Some("kfuncs are resolved against the target kernel's BTF".into()),
-                st,
-                maps,
-            );
-        }
-        // fetch_kfunc_meta
         return rej(
             pc,
             Class::Helper,
-            format!("kernel btf_id {} is not a function", i.imm),
+            format!("kernel btf_id {} is not a function", i.imm as u32),
             None,
             st,
             maps,
         );
     };
-    // add_kfunc_call
-    if !cx.gpl {
+    // fetch_kfunc_meta: the kfunc sets registered for the program type's hook.
+    if !allowed(&k.name, cx.input.prog_type) {
         return rej(
             pc,
             Class::Helper,
-            "cannot call kernel function from non-GPL compatible program",
+            format!("calling kernel function {} is not allowed", k.name),
             Some(format!(
-                "{} may only be called by a program with a GPL-compatible license",
-                k.name
+                "{} is not registered for {} programs",
+                k.name,
+                bpf_insn::object::prog_type_name(cx.input.prog_type)
             )),
             st,
             maps,
@@ -309,10 +350,52 @@ pub(super) fn kfunc_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -
     }
 }
 
-impl Ctx<'_> {
-    fn kfuncs_btf_missing(&self) -> bool {
-        !self.has_kfunc_btf
+/// `generic_btf_ids` of kernel/bpf/helpers.c (6.12), registered for the TRACING, TC, XDP,
+/// STRUCT_OPS, SYSCALL and CGROUP hooks.
+const GENERIC: &[&str] = &[
+    "crash_kexec",
+    "bpf_obj_new_impl",
+    "bpf_percpu_obj_new_impl",
+    "bpf_obj_drop_impl",
+    "bpf_percpu_obj_drop_impl",
+    "bpf_refcount_acquire_impl",
+    "bpf_list_push_front_impl",
+    "bpf_list_push_back_impl",
+    "bpf_list_pop_front",
+    "bpf_list_pop_back",
+    "bpf_task_acquire",
+    "bpf_task_release",
+    "bpf_rbtree_remove",
+    "bpf_rbtree_add_impl",
+    "bpf_rbtree_first",
+    "bpf_cgroup_acquire",
+    "bpf_cgroup_release",
+    "bpf_cgroup_ancestor",
+    "bpf_cgroup_from_id",
+    "bpf_task_under_cgroup",
+    "bpf_task_get_cgroup1",
+    "bpf_task_from_pid",
+    "bpf_throw",
+];
+
+/// Whether program type `pt` may call kfunc `name` (btf_kfunc_id_set_contains through
+/// bpf_prog_type_to_kfunc_hook). Only the sets this model knows are judged: the common
+/// set (every type), `generic_btf_ids` and the cpumask kfuncs (kernel/bpf/cpumask.c:
+/// TRACING, STRUCT_OPS and SYSCALL hooks); other kfuncs pass here and are refused as not
+/// modelled.
+fn allowed(name: &str, pt: u32) -> bool {
+    // bpf_prog_type_to_kfunc_hook: tracing, tracepoint, perf_event and LSM share a hook;
+    // so do the cgroup types.
+    let tracing = matches!(pt, 5 | 7 | 26 | 29);
+    let cgroup = matches!(pt, 8 | 9 | 15 | 18 | 23 | 25);
+    let (tc, xdp, struct_ops, syscall) = (pt == 3, pt == 6, pt == 27, pt == 31);
+    if GENERIC.contains(&name) {
+        return tracing || cgroup || tc || xdp || struct_ops || syscall;
     }
+    if name.starts_with("bpf_cpumask_") {
+        return tracing || struct_ops || syscall;
+    }
+    true
 }
 
 /// R1-R5 unreadable after the call, R0 the result.

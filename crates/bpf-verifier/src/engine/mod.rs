@@ -199,8 +199,6 @@ struct Ctx<'a> {
     global_funcs: Option<&'a [usize]>,
     /// The kfunc each call instruction calls (see `kfunc`), by instruction.
     kfuncs: HashMap<usize, kfunc::Kfunc>,
-    has_kfunc_btf: bool,
-    gpl: bool,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -273,6 +271,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
     check_subprog_ld_abs(insns, &funcs, opts)?;
     let mut prune = prune_points(insns);
     let kfuncs = kfunc::resolve(insns, opts.kfunc_btf.as_ref());
+    kfunc::check_calls(insns, &kfuncs, opts)?;
     // An iterator's `next` call is a checkpoint (the kernel's mark_force_checkpoint for
     // is_iter_next_insn).
     for (pc, k) in &kfuncs {
@@ -297,8 +296,6 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             (None, true) => None,
         },
         kfuncs,
-        has_kfunc_btf: opts.kfunc_btf.is_some(),
-        gpl: opts.gpl,
     };
     let mut init = State {
         frames: vec![Frame {
