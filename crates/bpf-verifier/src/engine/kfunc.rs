@@ -126,27 +126,27 @@ pub(super) fn check_calls(
         if !i.is_call() || i.is_reg_src() || i.src != pseudo::CALL_KFUNC {
             continue;
         }
-        let (class, msg) = if !opts.gpl {
-            (
-                Class::Helper,
-                "cannot call kernel function from non-GPL compatible program".to_string(),
-            )
-        } else if i.imm == 0 && i.off == 0 || kfuncs.contains_key(&pc) {
+        let (class, msg) = if opts.gpl && (i.imm == 0 && i.off == 0 || kfuncs.contains_key(&pc)) {
             continue;
-        } else if i.off != 0 {
-            (
-                Class::Unsupported,
-                format!(
-                    "kfunc call (btf id {}) into a module's BTF (fd index {}) is not modelled",
-                    i.imm, i.off
-                ),
-            )
         } else if opts.kfunc_btf.is_none() {
             (
                 Class::Unsupported,
                 format!(
                     "kfunc call (btf id {}) is not modelled without the kernel's BTF",
                     i.imm
+                ),
+            )
+        } else if !opts.gpl {
+            (
+                Class::Helper,
+                "cannot call kernel function from non-GPL compatible program".to_string(),
+            )
+        } else if i.off != 0 {
+            (
+                Class::Unsupported,
+                format!(
+                    "kfunc call (btf id {}) into a module's BTF (fd index {}) is not modelled",
+                    i.imm, i.off
                 ),
             )
         } else {
@@ -310,6 +310,21 @@ pub(super) fn kfunc_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -
                         maps,
                     )
                 }
+            }
+            // get_kern_ctx_btf_id: the kernel's context type (bpf_types.h) must be a
+            // struct; it is a u64 or void * for these types.
+            if matches!(cx.input.prog_type, 5 | 17 | 20 | 24 | 26 | 27 | 28 | 29 | 31) {
+                return rej(
+                    pc,
+                    Class::Helper,
+                    "kern ctx type is not a struct",
+                    Some(format!(
+                        "{} programs have no kernel context struct to cast to",
+                        bpf_insn::object::prog_type_name(cx.input.prog_type)
+                    )),
+                    st,
+                    maps,
+                );
             }
             clobber(st, Reg::Uninit);
             Ok(Next::Goto(pc + 1))
