@@ -28,8 +28,7 @@ struct Case {
 
 /// The host kernel's BTF, for the attach targets of BTF-typed programs and kfuncs.
 fn host_btf() -> Option<&'static std::sync::Arc<btf::Btf>> {
-    static BTF: std::sync::OnceLock<Option<std::sync::Arc<btf::Btf>>> =
-        std::sync::OnceLock::new();
+    static BTF: std::sync::OnceLock<Option<std::sync::Arc<btf::Btf>>> = std::sync::OnceLock::new();
     BTF.get_or_init(|| {
         let raw = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
         btf::Btf::parse(&raw).ok().map(std::sync::Arc::new)

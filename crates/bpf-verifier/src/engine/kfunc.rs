@@ -94,10 +94,7 @@ pub(super) fn resolve(insns: &[Insn], btf: Option<&Arc<btf::Btf>>) -> HashMap<us
             continue;
         }
         let id = i.imm as u32;
-        if !matches!(
-            btf.get(id).map(|t| &t.kind),
-            Some(btf::Kind::Func { .. })
-        ) {
+        if !matches!(btf.get(id).map(|t| &t.kind), Some(btf::Kind::Func { .. })) {
             continue;
         }
         let name = btf.name(id).to_string();
@@ -313,7 +310,10 @@ pub(super) fn kfunc_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -
             }
             // get_kern_ctx_btf_id: the kernel's context type (bpf_types.h) must be a
             // struct; it is a u64 or void * for these types.
-            if matches!(cx.input.prog_type, 5 | 17 | 20 | 24 | 26 | 27 | 28 | 29 | 31) {
+            if matches!(
+                cx.input.prog_type,
+                5 | 17 | 20 | 24 | 26 | 27 | 28 | 29 | 31
+            ) {
                 return rej(
                     pc,
                     Class::Helper,
@@ -345,9 +345,12 @@ pub(super) fn kfunc_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -
                     maps,
                 );
             };
-            let is_struct = u32::try_from(c).ok().and_then(|c| k.btf.get(c)).is_some_and(|t| {
-                matches!(t.kind, btf::Kind::Struct { .. } | btf::Kind::Union { .. })
-            });
+            let is_struct = u32::try_from(c)
+                .ok()
+                .and_then(|c| k.btf.get(c))
+                .is_some_and(|t| {
+                    matches!(t.kind, btf::Kind::Struct { .. } | btf::Kind::Union { .. })
+                });
             if !is_struct {
                 return rej(
                     pc,
@@ -451,11 +454,13 @@ fn iter_size(k: &Kfunc, t: u8) -> Option<usize> {
 fn iter_arg(cx: &Ctx<'_>, pc: usize, st: &State) -> Res<(usize, usize)> {
     let maps = cx.input.maps;
     let v = cx.read_reg(pc, st, 1)?;
-    let Reg::Ptr(p @ Ptr {
-        kind: Kind::Stack(_),
-        nullable: false,
-        ..
-    }) = v
+    let Reg::Ptr(
+        p @ Ptr {
+            kind: Kind::Stack(_),
+            nullable: false,
+            ..
+        },
+    ) = v
     else {
         return rej(
             pc,
@@ -613,10 +618,12 @@ fn iter_next(cx: &mut Ctx<'_>, pc: usize, st: &mut State, k: &Kfunc, t: u8) -> R
     let size = k
         .btf
         .func_proto(k.id)
-        .and_then(|(ret, _)| match k.btf.get(k.btf.resolve(ret)).map(|t| &t.kind) {
-            Some(btf::Kind::Ptr(to)) => k.btf.size_of(k.btf.resolve(*to)),
-            _ => None,
-        })
+        .and_then(
+            |(ret, _)| match k.btf.get(k.btf.resolve(ret)).map(|t| &t.kind) {
+                Some(btf::Kind::Ptr(to)) => k.btf.size_of(k.btf.resolve(*to)),
+                _ => None,
+            },
+        )
         .unwrap_or(4) as u32;
     let active = st.frames[fr].stack.iters[n].active;
     // process_iter_next_call: the active iterator goes one level deeper with R0 not NULL;

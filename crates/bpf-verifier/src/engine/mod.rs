@@ -32,8 +32,8 @@ mod branch;
 mod call;
 mod cfg;
 mod context;
-mod kfunc;
 mod explain;
+mod kfunc;
 mod ldabs;
 mod ldst;
 mod memory;
@@ -405,7 +405,9 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
                         *misses += 1;
                         // Not at an iterator's `next` (skip_inf_loop_check): its depth
                         // tells the iterations apart.
-                        if same_state(old, &st) && !cx.kfuncs.get(&pc).is_some_and(|k| k.is_iter_next()) {
+                        if same_state(old, &st)
+                            && !cx.kfuncs.get(&pc).is_some_and(|k| k.is_iter_next())
+                        {
                             let mut r = rej::<()>(
                                 pc,
                                 Class::Loop,

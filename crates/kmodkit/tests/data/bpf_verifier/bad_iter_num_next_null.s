@@ -3,7 +3,7 @@
 # kfunc: bpf_iter_num_next
 # kfunc: bpf_iter_num_destroy
 # expect: reject
-# class: null
+# class: pointer
 # next() returns NULL once the iterator is drained: its result is read unchecked.
 r1 = r10
 r1 += -8
