@@ -446,7 +446,7 @@ fn iter_size(k: &Kfunc, t: u8) -> Option<usize> {
         .btf
         .struct_named(&format!("bpf_iter_{}", ITERS[t as usize].0))?;
     let n = k.btf.size_of(id)? as usize;
-    (n > 0 && n % 8 == 0 && n <= STACK).then_some(n)
+    (n > 0 && n.is_multiple_of(8) && n <= STACK).then_some(n)
 }
 
 /// R1 as an iterator pointer: a stack pointer at a constant offset that is a multiple of 8
