@@ -63,6 +63,20 @@ pub use engine::{
 };
 pub use kernel::Kernel;
 
+/// The kernel's `license_is_gpl_compatible`: only such programs may call kfuncs
+/// ([`Options::gpl`]).
+pub fn gpl_compatible(license: &str) -> bool {
+    matches!(
+        license,
+        "GPL"
+            | "GPL v2"
+            | "GPL and additional rights"
+            | "Dual BSD/GPL"
+            | "Dual MIT/GPL"
+            | "Dual MPL/GPL"
+    )
+}
+
 /// Why a program was rejected; `class` groups the reasons like the differential tests do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {

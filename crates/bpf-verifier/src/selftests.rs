@@ -189,7 +189,7 @@ pub fn run_object_with(
     for p in obj.programs.iter_mut() {
         resolve_kfuncs(p, opts.kfunc_btf.as_deref());
     }
-    let gpl = obj.license.as_deref().is_some_and(gpl_compatible);
+    let gpl = obj.license.as_deref().is_some_and(crate::gpl_compatible);
     let specs = specs(&obj);
     let core_err = match target {
         Some(t) if obj.programs.iter().any(|p| !p.core_relos.is_empty()) => {
@@ -331,19 +331,6 @@ fn resolve_kfuncs(p: &mut bpf_insn::object::Program, btf: Option<&btf::Btf>) {
             i.off = 0;
         }
     }
-}
-
-/// The kernel's `license_is_gpl_compatible`.
-fn gpl_compatible(license: &str) -> bool {
-    matches!(
-        license,
-        "GPL"
-            | "GPL v2"
-            | "GPL and additional rights"
-            | "Dual BSD/GPL"
-            | "Dual MIT/GPL"
-            | "Dual MPL/GPL"
-    )
 }
 
 /// The fd of the first `lddw` with a raw map fd (`BPF_PSEUDO_MAP_FD`/`MAP_VALUE`), which a

@@ -281,6 +281,22 @@ pub(super) fn kfunc_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -
             maps,
         );
     }
+    let iter = matches!(
+        k.model,
+        Model::IterNew(_) | Model::IterNext(_) | Model::IterDestroy(_)
+    );
+    // References are neither acquired nor released inside callbacks in this model (as for
+    // sockets): an iterator used under bpf_loop & co. is refused, not judged.
+    if iter && st.frames.iter().any(|f| f.callback.is_some()) {
+        return rej(
+            pc,
+            Class::Unsupported,
+            format!("{} inside a callback is not modelled", k.name),
+            None,
+            st,
+            maps,
+        );
+    }
     match k.model {
         Model::IterNew(t) => iter_new(cx, pc, st, &k, t),
         Model::IterNext(t) => iter_next(cx, pc, st, &k, t),
@@ -508,16 +524,6 @@ fn iter_arg(cx: &Ctx<'_>, pc: usize, st: &State) -> Res<(usize, usize)> {
 fn iter_new(cx: &mut Ctx<'_>, pc: usize, st: &mut State, k: &Kfunc, t: u8) -> Res<Next> {
     let maps = cx.input.maps;
     let name = ITERS[t as usize].0;
-    if st.cur().callback.is_some() {
-        return rej(
-            pc,
-            Class::Unsupported,
-            format!("{} inside a callback is not modelled", k.name),
-            None,
-            st,
-            maps,
-        );
-    }
     let Some(size) = iter_size(k, t) else {
         return rej(
             pc,
