@@ -31,13 +31,17 @@
 //!   iterators (stack slots holding an iterator, its reference until `destroy`, loops over
 //!   `next` that converge as the kernel's do), `bpf_cast_to_kern_ctx` and `bpf_rdonly_cast`
 //!   (their BTF-typed result is left unreadable); the kfunc sets each program type may call
-//!   (`engine/kfunc.rs`).
+//!   (`engine/kfunc.rs`);
+//! - dynptrs made and used by helpers (`engine/dynptr.rs`): local ones over a map value
+//!   (`bpf_dynptr_from_mem`), ring-buffer ones (`bpf_ringbuf_reserve_dynptr`, a reference
+//!   until submitted or discarded), `bpf_dynptr_read`/`bpf_dynptr_write`; their stack slots
+//!   are not data.
 //!
 //! `selftests` compares these verdicts with the annotations of the kernel's own verifier
 //! tests (`kmodkit bpf selftests`).
 //!
 //! What it does not model (and rejects, rather than guessing): other kfuncs, spin locks,
-//! other iterators, dynptrs, BTF-typed pointers, timers, global functions' own verification (they
+//! other iterators, dynptr slices (`bpf_dynptr_data`) and dynptr kfuncs, BTF-typed pointers, timers, global functions' own verification (they
 //! are verified inline, with the caller's arguments), helpers whose arguments or results
 //! are of those kinds (known by name, see `helpers`), program types without a context
 //! model (contexts: socket_filter, sched_cls/act, cgroup_skb, lwt_*, sk_skb, sk_msg, xdp,

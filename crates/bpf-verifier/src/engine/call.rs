@@ -256,6 +256,10 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     if sock::handles(p.id, st, maps) {
         return sock::helper(cx, pc, st, p);
     }
+    // Dynptrs (see `dynptr`).
+    if dynptr::handles(p.id) {
+        return dynptr::helper(cx, pc, st, p);
+    }
     // check_helper_call: a tail call while a reference is held would leak it.
     if p.id == 12 && !st.refs.held.is_empty() {
         return rej(
@@ -372,7 +376,9 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     }
     f.regs[0] = match p.ret {
         Ret::Integer if refined.is_some() => Reg::Scalar(refined.expect("checked")),
-        Ret::Integer | Ret::Void | Ret::Other(_) => Reg::unknown(),
+        // RET_VOID: R0 is NOT_INIT after the call (check_helper_call).
+        Ret::Void => Reg::Uninit,
+        Ret::Integer | Ret::Other(_) => Reg::unknown(),
         // RET_PTR_TO_MAP_VALUE (check_helper_call): a value of the map, not NULL.
         Ret::MapValue => {
             let m = found.map.expect("ConstMapPtr checked");

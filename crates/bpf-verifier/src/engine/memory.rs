@@ -453,16 +453,17 @@ impl Ctx<'_> {
         // An iterator's slots are the kfuncs' alone: a load of them is an "invalid read
         // from stack" (check_stack_read_fixed_off), and this model refuses stores too
         // (the kernel lets some of them destroy the iterator).
-        if st.frames[f].stack.bytes[start..end].contains(&SLOT_ITER) {
+        let special = &st.frames[f].stack.bytes[start..end];
+        if special.contains(&SLOT_ITER) || special.contains(&SLOT_DYNPTR) {
             return rej(
                 pc,
                 Class::Pointer,
                 format!(
-                    "invalid {} of stack R{reg} off={} size={size}: the slots hold an iterator",
+                    "invalid {} of stack R{reg} off={} size={size}: the slots hold an iterator or a dynptr",
                     if is_write { "write" } else { "read" },
                     p.off + off as i64
                 ),
-                Some("an open-coded iterator's state is only used through its kfuncs".into()),
+                Some("an iterator or a dynptr is only used through its kfuncs or helpers".into()),
                 st,
                 maps,
             );

@@ -32,6 +32,7 @@ mod branch;
 mod call;
 mod cfg;
 mod context;
+mod dynptr;
 mod explain;
 mod kfunc;
 mod ldabs;

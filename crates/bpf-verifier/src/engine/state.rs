@@ -67,6 +67,8 @@ pub(super) const SLOT_ZERO: u8 = 2;
 pub(super) const SLOT_SPILL: u8 = 3;
 /// STACK_ITER: the bytes of an open-coded iterator (see `kfunc`); only kfuncs touch them.
 pub(super) const SLOT_ITER: u8 = 4;
+/// STACK_DYNPTR: the bytes of a dynptr (see `dynptr`); only its helpers touch them.
+pub(super) const SLOT_DYNPTR: u8 = 5;
 
 /// An open-coded iterator's state on the stack (the kernel's `spilled_ptr.iter` of its
 /// STACK_ITER slots).
@@ -96,6 +98,8 @@ pub(super) struct Stack {
     pub(super) depth: usize,
     /// The iterators whose bytes are SLOT_ITER.
     pub(super) iters: Vec<Iter>,
+    /// The dynptrs whose bytes are SLOT_DYNPTR.
+    pub(super) dynptrs: Vec<dynptr::Dynptr>,
 }
 
 impl Stack {
@@ -106,6 +110,7 @@ impl Stack {
             narrow: vec![0; STACK / 8],
             depth: 0,
             iters: Vec::new(),
+            dynptrs: Vec::new(),
         }
     }
 }
@@ -325,8 +330,8 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
                         return false;
                     }
                 }
-                SLOT_ITER => {
-                    if b != SLOT_ITER {
+                SLOT_ITER | SLOT_DYNPTR => {
+                    if b != a {
                         return false;
                     }
                 }
@@ -346,6 +351,15 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
             }) {
                 return false;
             }
+        }
+        // stacksafe's STACK_DYNPTR case: same type, same first slot, same reference.
+        if !fo
+            .stack
+            .dynptrs
+            .iter()
+            .all(|a| fnw.stack.dynptrs.contains(a))
+        {
+            return false;
         }
         for (k, (a, b)) in fo.stack.spills.iter().zip(&fnw.stack.spills).enumerate() {
             if a.is_some() && fo.stack.narrow[k] != fnw.stack.narrow[k] {
