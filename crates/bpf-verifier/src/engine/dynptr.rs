@@ -100,6 +100,19 @@ fn dynptr_arg(cx: &Ctx<'_>, pc: usize, st: &State, r: u8) -> Res<(usize, usize)>
             maps,
         );
     }
+    if usize::from(fr) >= st.frames.len() {
+        return rej(
+            pc,
+            Class::Pointer,
+            format!(
+                "arg#{} points into the stack of a function that has returned",
+                r - 1
+            ),
+            None,
+            st,
+            maps,
+        );
+    }
     Ok((usize::from(fr), (STACK as i64 + o) as usize))
 }
 

@@ -509,6 +509,14 @@ fn iter_arg(cx: &Ctx<'_>, pc: usize, st: &State) -> Res<(usize, usize)> {
         );
     }
     match iter_slot(&v) {
+        Some((fr, _)) if fr >= st.frames.len() => rej(
+            pc,
+            Class::Pointer,
+            "arg#0 points into the stack of a function that has returned",
+            None,
+            st,
+            maps,
+        ),
         Some(s) => Ok(s),
         None => rej(
             pc,
