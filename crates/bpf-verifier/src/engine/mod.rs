@@ -424,7 +424,7 @@ fn walk(
                 let may_goto = insns[pc].is_may_goto();
                 // An iterator's `next` with the iterator active is one too (the kernel's
                 // is_iter_next_insn rule in is_state_visited).
-                let iter_depth = kfunc::active_iter_depth(&cx, pc, &st);
+                let iter_depth = kfunc::active_iter_depth(cx, pc, &st);
                 let loop_head = calls_back(&insns[pc]) || iter_depth.is_some();
                 let list = visited.entry(pc).or_default();
                 // The first iterations are followed exactly (a loop of a few calls keeps
