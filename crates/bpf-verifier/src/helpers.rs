@@ -386,7 +386,8 @@ pub fn map_incompatible(id: i32, t: u32) -> Option<&'static str> {
         // perf_event_output, perf_event_read, perf_event_read_value, skb_output, xdp_output
         25 | 22 | 55 | 111 | 121 => Some(&[4]),
         27 | 67 => Some(&[7]),
-        130..=134 => Some(&[27]),
+        // ringbuf helpers, ringbuf_reserve_dynptr
+        130..=134 | 198 => Some(&[27]),
         // get_local_storage: cgroup storage, per-CPU cgroup storage
         81 => Some(&[19, 21]),
         // redirect_map: devmap, cpumap, xskmap, devmap_hash

@@ -3,7 +3,9 @@
 //! The corpus (tests/data/bpf_verifier/*.s) holds valid programs and programs with each
 //! class of bug (unbounded loop, stack/map/packet/context out of bounds, NULL map value,
 //! uninitialised register, wrong helper for the type, bad return value, bad CFG). Each file
-//! says its program type, its maps and what the kernel does with it. The kernel is the
+//! says its program type, its maps and what the kernel does with it (`# kfunc: NAME` lines
+//! name the kfuncs that `call kfunc(N)` calls, N counting from 1; they are resolved in the
+//! host's BTF for both verifiers, and the program is GPL). The kernel is the
 //! oracle: the annotation must match it, our verifier must never accept what it rejects,
 //! and the agreement rate is printed.
 
@@ -24,12 +26,12 @@ struct Case {
     section: Option<String>,
 }
 
-/// The host kernel's BTF, for the attach targets of BTF-typed programs.
-fn host_btf() -> Option<&'static btf::Btf> {
-    static BTF: std::sync::OnceLock<Option<btf::Btf>> = std::sync::OnceLock::new();
+/// The host kernel's BTF, for the attach targets of BTF-typed programs and kfuncs.
+fn host_btf() -> Option<&'static std::sync::Arc<btf::Btf>> {
+    static BTF: std::sync::OnceLock<Option<std::sync::Arc<btf::Btf>>> = std::sync::OnceLock::new();
     BTF.get_or_init(|| {
         let raw = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
-        btf::Btf::parse(&raw).ok()
+        btf::Btf::parse(&raw).ok().map(std::sync::Arc::new)
     })
     .as_ref()
 }
@@ -80,7 +82,11 @@ fn load_corpus() -> Vec<Case> {
         let mut maps = Vec::new();
         let mut expect = None;
         let mut section = None;
+        let mut kfuncs: Vec<String> = Vec::new();
         for l in text.lines() {
+            if let Some(k) = l.strip_prefix("# kfunc: ") {
+                kfuncs.push(k.trim().to_string());
+            }
             if let Some(t) = l.strip_prefix("# section: ") {
                 section = Some(t.trim().to_string());
             }
@@ -96,8 +102,21 @@ fn load_corpus() -> Vec<Case> {
             }
         }
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let mut insns = bpf_insn::assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // `call kfunc(N)`: the N-th `# kfunc:` by its BTF id in the host's BTF.
+        for i in insns.iter_mut() {
+            if i.is_call() && i.src == bpf_insn::insn::pseudo::CALL_KFUNC {
+                let k = &kfuncs[i.imm as usize - 1];
+                if let Some(b) = host_btf() {
+                    i.imm = b
+                        .func_named(k)
+                        .unwrap_or_else(|| panic!("{name}: kfunc {k} is not in the host's BTF"))
+                        as i32;
+                }
+            }
+        }
         out.push(Case {
-            insns: bpf_insn::assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}")),
+            insns,
             name: name.clone(),
             prog_type: prog_type.unwrap_or_else(|| panic!("{name}: no type")),
             maps,
@@ -130,6 +149,9 @@ fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
     };
     let mut opts = bpf_verifier::Options {
         section: c.section.clone(),
+        // As `kernel` loads it: GPL, kfuncs resolved in the host's BTF.
+        kfunc_btf: host_btf().cloned(),
+        gpl: true,
         ..Default::default()
     };
     if let (Some(sec), Some(b)) = (&c.section, host_btf()) {

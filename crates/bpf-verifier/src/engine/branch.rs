@@ -285,7 +285,7 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                     if (sock::is_sock(p.kind)
                         || matches!(
                             p.kind,
-                            Kind::MapValue(_) | Kind::MapKey(_) | Kind::Mem(_)
+                            Kind::MapValue(_) | Kind::MapKey(_) | Kind::Mem(_) | Kind::RdMem(_)
                         ))
                         && !p.nullable
                         && sb.value() == Some(0)

@@ -206,14 +206,7 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
             });
             Ok(Next::Goto(target))
         }
-        pseudo::CALL_KFUNC => rej(
-            pc,
-            Class::Unsupported,
-            format!("kfunc call (btf id {}) is not modelled", i.imm),
-            None,
-            st,
-            maps,
-        ),
+        pseudo::CALL_KFUNC => kfunc::kfunc_call(cx, pc, st, i),
         _ => helper_call(cx, pc, st, i.imm),
     }
 }
@@ -282,6 +275,10 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     // Socket lookups, casts and release (see `sock`).
     if sock::handles(p.id, st, maps) {
         return sock::helper(cx, pc, st, p);
+    }
+    // Dynptrs (see `dynptr`).
+    if dynptr::handles(p.id) {
+        return dynptr::helper(cx, pc, st, p);
     }
     // check_helper_call: a tail call while a reference is held would leak it.
     if p.id == 12 && !st.refs.held.is_empty() {
@@ -398,7 +395,9 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     }
     let r0 = match p.ret {
         Ret::Integer if refined.is_some() => Reg::Scalar(refined.expect("checked")),
-        Ret::Integer | Ret::Void | Ret::Other(_) => Reg::unknown(),
+        // RET_VOID: R0 is NOT_INIT after the call (check_helper_call).
+        Ret::Void => Reg::Uninit,
+        Ret::Integer | Ret::Other(_) => Reg::unknown(),
         // RET_PTR_TO_MAP_VALUE (check_helper_call): a value of the map, not NULL.
         Ret::MapValue => {
             let m = found.map.expect("ConstMapPtr checked");
@@ -903,7 +902,9 @@ pub(super) fn check_mem_arg(
                     maps,
                 );
             }
-            if matches!(p.kind, Kind::MapPtr(_) | Kind::PktEnd) {
+            // A kfunc's read-only memory: this model does not know which helpers take
+            // read-only memory (ARG_PTR_TO_MEM | MEM_RDONLY), so it refuses it for all.
+            if matches!(p.kind, Kind::MapPtr(_) | Kind::PktEnd | Kind::RdMem(_)) {
                 return rej(
                     pc,
                     Class::Helper,

@@ -106,6 +106,30 @@ impl Ctx<'_> {
             Kind::MapValue(m) => {
                 self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)
             }
+            Kind::RdMem(sz) => {
+                // check_mem_region_access of PTR_TO_MEM | MEM_RDONLY.
+                if is_write || atomic {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("R{reg} cannot write into rdonly_mem"),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                if lo < 0 || hi > sz as i128 {
+                    return bounds(
+                        format!(
+                            "invalid access to memory, mem_size={sz} off={} size={size}",
+                            p.off + off as i64
+                        ),
+                        None,
+                        st,
+                    );
+                }
+                Ok(Reg::unknown())
+            }
             Kind::Mem(sz) => {
                 if lo < 0 || hi > sz as i128 {
                     return bounds(
@@ -413,6 +437,24 @@ impl Ctx<'_> {
         let start = (STACK as i128 + lo) as usize;
         let end = (STACK as i128 + hi) as usize;
         let var = !p.var.is_const();
+        // An iterator's slots are the kfuncs' alone: a load of them is an "invalid read
+        // from stack" (check_stack_read_fixed_off), and this model refuses stores too
+        // (the kernel lets some of them destroy the iterator).
+        let special = &st.frames[f].stack.bytes[start..end];
+        if special.contains(&SLOT_ITER) || special.contains(&SLOT_DYNPTR) {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!(
+                    "invalid {} of stack R{reg} off={} size={size}: the slots hold an iterator or a dynptr",
+                    if is_write { "write" } else { "read" },
+                    p.off + off as i64
+                ),
+                Some("an iterator or a dynptr is only used through its kfuncs or helpers".into()),
+                st,
+                maps,
+            );
+        }
         let stack = &mut st.frames[f].stack;
         if let Some(v) = write {
             return stack_store(stack, (start, end), var, size, atomic, v);

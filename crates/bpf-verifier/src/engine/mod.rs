@@ -32,8 +32,10 @@ mod branch;
 mod call;
 mod cfg;
 mod context;
+mod dynptr;
 mod explain;
 mod global;
+mod kfunc;
 mod ldabs;
 mod ldst;
 mod memory;
@@ -140,6 +142,11 @@ pub struct Options {
     /// ([`Options::func_info`] false) is. `None` with BTF: linkage unknown, every
     /// subprogram is held to a global one's rules.
     pub global_funcs: Option<Vec<GlobalFunc>>,
+    /// The target kernel's BTF, which names the functions kfunc calls (`call` with pseudo
+    /// source KFUNC) refer to by BTF id; without it every kfunc call is refused.
+    pub kfunc_btf: Option<std::sync::Arc<btf::Btf>>,
+    /// The program's license is GPL-compatible: only such programs may call kfuncs.
+    pub gpl: bool,
 }
 
 impl Options {
@@ -155,6 +162,8 @@ impl Options {
             attach_error: None,
             int_return_funcs: Vec::new(),
             global_funcs: None,
+            kfunc_btf: None,
+            gpl: false,
         }
     }
 }
@@ -213,6 +222,8 @@ struct Ctx<'a> {
     global_funcs: Option<&'a [GlobalFunc]>,
     /// Global functions called so far (verified on their own after the main program).
     called_globals: std::collections::BTreeSet<usize>,
+    /// The kfunc each call instruction calls (see `kfunc`), by instruction.
+    kfuncs: HashMap<usize, kfunc::Kfunc>,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -282,7 +293,16 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         });
     }
     check_subprog_ld_abs(insns, &funcs, opts)?;
-    let prune = prune_points(insns);
+    let mut prune = prune_points(insns);
+    let kfuncs = kfunc::resolve(insns, opts.kfunc_btf.as_ref());
+    kfunc::check_calls(insns, &kfuncs, opts)?;
+    // An iterator's `next` call is a checkpoint (the kernel's mark_force_checkpoint for
+    // is_iter_next_insn).
+    for (pc, k) in &kfuncs {
+        if k.is_iter_next() {
+            prune[*pc] = true;
+        }
+    }
     let mut cx = Ctx {
         input,
         kernel: opts.kernel,
@@ -300,6 +320,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             (None, true) => None,
         },
         called_globals: Default::default(),
+        kfuncs,
     };
     let mut init = State {
         frames: vec![Frame {
@@ -401,11 +422,16 @@ fn walk(
                 // kernel's `calls_callback` rule), and scalars that change from one
                 // iteration to the next are widened so that the iterations converge.
                 let may_goto = insns[pc].is_may_goto();
-                let loop_head = calls_back(&insns[pc]);
+                // An iterator's `next` with the iterator active is one too (the kernel's
+                // is_iter_next_insn rule in is_state_visited).
+                let iter_depth = kfunc::active_iter_depth(cx, pc, &st);
+                let loop_head = calls_back(&insns[pc]) || iter_depth.is_some();
                 let list = visited.entry(pc).or_default();
                 // The first iterations are followed exactly (a loop of a few calls keeps
                 // its counters), later ones widened.
-                if loop_head && st.cur().cb_depth >= 16 {
+                // An iterator's iterations are widened from the first one on, as the
+                // kernel's process_iter_next_call widens its imprecise scalars.
+                if loop_head && st.cur().cb_depth >= 16 || iter_depth.is_some_and(|d| d >= 1) {
                     if let Some((old, ..)) = list
                         .iter()
                         .rev()
@@ -441,7 +467,11 @@ fn walk(
                         // so a loop that only shrinks a range does not keep every state it
                         // passes through.
                         *misses += 1;
-                        if same_state(old, &st) {
+                        // Not at an iterator's `next` (skip_inf_loop_check): its depth
+                        // tells the iterations apart.
+                        if same_state(old, &st)
+                            && !cx.kfuncs.get(&pc).is_some_and(|k| k.is_iter_next())
+                        {
                             let mut r = rej::<()>(
                                 pc,
                                 Class::Loop,
