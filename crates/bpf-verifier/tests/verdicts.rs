@@ -41,6 +41,7 @@ fn map(name: &str, map_type: u32, key: u32, value: u32, max: u32) -> MapInfo {
         max_entries: max,
         frozen: None,
         flags: 0,
+        ..Default::default()
     }
 }
 
@@ -210,6 +211,7 @@ fn frozen_rodata_gives_constants_and_is_read_only() {
         data: Some(vec![4, 0, 0, 0, 0, 0, 0, 0]),
         section: ".rodata".into(),
         readonly: true,
+        ..Default::default()
     };
     let infos = map_infos(std::slice::from_ref(&def));
     assert_eq!(infos[0], MapInfo::from(&def));

@@ -116,6 +116,7 @@ fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
             max_entries: m[3],
             frozen: None,
             flags: 0,
+            ..Default::default()
         })
         .collect();
     let input = bpf_verifier::Input {

@@ -103,7 +103,9 @@ impl Ctx<'_> {
         match p.kind {
             Kind::Stack(fr) => self.stack_access(pc, st, reg, (p, fr), off, size, write, atomic),
             Kind::MapValue(m) => {
-                self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)
+                let v = self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)?;
+                maps::lock_overlap(self, pc, st, &p, m, off, size)?;
+                Ok(v)
             }
             Kind::Mem(sz) => {
                 if lo < 0 || hi > sz as i128 {
