@@ -433,9 +433,9 @@ fn spin_lock_offset(b: &Btf, id: u32, depth: u32) -> Option<u32> {
     }
     match &t.kind {
         Kind::Struct { .. } if b.str_at(t.name_off) == "bpf_spin_lock" => Some(0),
-        Kind::Struct { members, .. } => members.iter().find_map(|m| {
-            spin_lock_offset(b, m.type_id, depth + 1).map(|o| o + m.bit_offset / 8)
-        }),
+        Kind::Struct { members, .. } => members
+            .iter()
+            .find_map(|m| spin_lock_offset(b, m.type_id, depth + 1).map(|o| o + m.bit_offset / 8)),
         // An array's first element (more than one lock: the kernel refuses the map).
         Kind::Array { elem, .. } => spin_lock_offset(b, *elem, depth + 1),
         // Global data: the variables of the section.

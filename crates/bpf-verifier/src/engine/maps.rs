@@ -136,7 +136,10 @@ pub(super) fn check_insn(cx: &Ctx<'_>, pc: usize, st: &State, i: Insn) -> Res<()
                 "call bpf_spin_unlock before any other helper",
             ),
         },
-        class::JMP if code & 0xf0 == jmp::EXIT && (st.frames.len() == 1 || st.cur().callback.is_some()) => {
+        class::JMP
+            if code & 0xf0 == jmp::EXIT
+                && (st.frames.len() == 1 || st.cur().callback.is_some()) =>
+        {
             // The program's exit (do_check); a callback's exit with the lock held is
             // refused too (this model does not follow a lock back into the helper).
             fail(
@@ -164,11 +167,13 @@ pub(super) fn spin_lock_call(
     let is_lock = p.id == 93;
     let v = cx.read_reg(pc, st, 1)?;
     let q = match v {
-        Reg::Ptr(q @ Ptr {
-            kind: Kind::MapValue(_),
-            nullable: false,
-            ..
-        }) => q,
+        Reg::Ptr(
+            q @ Ptr {
+                kind: Kind::MapValue(_),
+                nullable: false,
+                ..
+            },
+        ) => q,
         _ => {
             return rej(
                 pc,
@@ -252,7 +257,10 @@ pub(super) fn spin_lock_call(
                     pc,
                     Class::Helper,
                     "bpf_spin_unlock of different lock",
-                    Some("unlock through a pointer to the same map value the lock was taken through".into()),
+                    Some(
+                        "unlock through a pointer to the same map value the lock was taken through"
+                            .into(),
+                    ),
                     st,
                     maps,
                 )
