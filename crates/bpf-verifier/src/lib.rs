@@ -25,12 +25,15 @@
 //!   instructions is "too complex", as in the kernel; `may_goto` loops and the callbacks of
 //!   `bpf_loop` and `bpf_for_each_map_elem` (`lddw rX, func`: PTR_TO_FUNC) are verified as
 //!   the kernel does, with widening of the scalars that change between iterations;
-//! - the call graph: recursion and chains of more than 8 frames are refused.
+//! - the call graph: recursion and chains of more than 8 frames are refused;
+//! - spin locks (`bpf_spin_lock`/`bpf_spin_unlock` on the value's `struct bpf_spin_lock`,
+//!   known from the map's BTF) and maps of maps (the inner map from the BTF definition):
+//!   `engine/maps.rs`.
 //!
 //! `selftests` compares these verdicts with the annotations of the kernel's own verifier
 //! tests (`kmodkit bpf selftests`).
 //!
-//! What it does not model (and rejects, rather than guessing): kfunc calls, spin locks,
+//! What it does not model (and rejects, rather than guessing): kfunc calls,
 //! iterators, dynptrs, BTF-typed pointers, timers, global functions' own verification (they
 //! are verified inline, with the caller's arguments), helpers whose arguments or results
 //! are of those kinds (known by name, see `helpers`), program types without a context

@@ -295,7 +295,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             pc,
             Class::Unsupported,
             format!("bpf_{}#{id} is not modelled: {what}", p.name),
-            Some("this verifier does not model BTF pointers (including BTF sockets), dynptrs, spin locks, timers, callbacks or constant strings".into()),
+            Some("this verifier does not model BTF pointers (including BTF sockets), dynptrs, timers, callbacks or constant strings".into()),
             st,
             maps,
         );
