@@ -409,12 +409,11 @@ impl Ctx<'_> {
         st.frames[f].stack.depth = d;
         let e = self.func_depth.entry(func).or_insert(0);
         *e = (*e).max(d);
-        // Combined depth along the call chain.
-        let total: usize = st
-            .frames
-            .iter()
-            .map(|fr| self.func_depth.get(&fr.func).copied().unwrap_or(0))
-            .sum();
+        self.fastcall_access(pc, func, lo);
+        self.fastcall_chain(st);
+        // Combined depth along the call chain (bpf_fastcall spills not counted, see
+        // `fastcall`).
+        let total: usize = st.frames.iter().map(|fr| self.counted_depth(fr.func)).sum();
         if total > STACK {
             return bounds(
                 format!(

@@ -33,6 +33,7 @@ mod call;
 mod cfg;
 mod context;
 mod explain;
+mod fastcall;
 mod ldabs;
 mod ldst;
 mod maps;
@@ -200,6 +201,10 @@ struct Ctx<'a> {
     /// Per map of the program: the index of its inner map in the walk's map table
     /// (`maps::with_inner`), empty when no map has one.
     inner: Vec<Option<u32>>,
+    /// bpf_fastcall patterns by function (see `fastcall`), and the call chains whose
+    /// combined stack depth counted them.
+    fastcall: HashMap<usize, fastcall::Region>,
+    fastcall_chains: std::collections::HashSet<Vec<usize>>,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -303,6 +308,8 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             (None, true) => None,
         },
         inner,
+        fastcall: fastcall::patterns(insns, &funcs, &opts.kernel),
+        fastcall_chains: Default::default(),
     };
     let mut init = State {
         frames: vec![Frame {
@@ -497,6 +504,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             }
         }
     }
+    fastcall::recheck(&cx)?;
     // Combined stack depth of call chains.
     let max_depth = cx.func_depth.values().copied().max().unwrap_or(0);
     Ok(Verdict {

@@ -1,7 +1,7 @@
 # type: sched_cls
 # map: 12 4 4 1 inner=2,4,8,1
 # expect: reject
-# class: null
+# class: helper
 # why: the outer lookup's result may be NULL when passed as the inner map
 r1 = 0
 *(u32 *)(r10 - 4) = r1
