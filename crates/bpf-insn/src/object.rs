@@ -45,6 +45,11 @@ pub struct MapDef {
     /// The offset of the `struct bpf_spin_lock` in the value, when the value's BTF type has
     /// one (the kernel's `btf_record` of the map, BPF_SPIN_LOCK).
     pub spin_lock: Option<u32>,
+    /// The value's special fields, which the kernel lets no load or store touch (or only
+    /// its own kinds of access): `(offset, size, name)` of each `struct bpf_spin_lock`,
+    /// `bpf_timer`, `bpf_wq`, `bpf_list_head`, `bpf_list_node`, `bpf_rb_root`,
+    /// `bpf_rb_node`, `bpf_refcount` and `__kptr` pointer (an array of them: the whole array).
+    pub btf_fields: Vec<(u32, u32, String)>,
 }
 
 /// What libbpf reads of a map besides its shape: the `pinning` attribute and the BTF ids of
@@ -396,6 +401,7 @@ fn btf_map_def(b: &Btf, st_id: u32, name: &str, depth: u32) -> Result<(MapDef, M
                 def.value_size = size()?;
                 extra.value_type_id = pointee.unwrap_or(0);
                 def.spin_lock = spin_lock_offset(b, pointee.unwrap_or(0), 0);
+                special_fields(b, pointee.unwrap_or(0), 0, 0, &mut def.btf_fields);
             }
             // `struct {...} *values[]`: an array of pointers to the inner definition (of a
             // map of maps; a program array's are functions).
@@ -447,6 +453,65 @@ fn spin_lock_offset(b: &Btf, id: u32, depth: u32) -> Option<u32> {
             spin_lock_offset(b, type_id, depth + 1).map(|o| o + v.offset)
         }),
         _ => None,
+    }
+}
+
+/// The special fields of type `id` at offset `at` (see [`MapDef::btf_fields`]), as the
+/// kernel's `btf_parse_fields` finds them: by struct name, `__kptr` type tags on pointers,
+/// in nested structs, arrays and a global data section's variables.
+fn special_fields(b: &Btf, id: u32, at: u32, depth: u32, out: &mut Vec<(u32, u32, String)>) {
+    const NAMES: &[&str] = &[
+        "bpf_spin_lock",
+        "bpf_res_spin_lock",
+        "bpf_timer",
+        "bpf_wq",
+        "bpf_list_head",
+        "bpf_list_node",
+        "bpf_rb_root",
+        "bpf_rb_node",
+        "bpf_refcount",
+        "bpf_task_work",
+    ];
+    if depth > 8 {
+        return;
+    }
+    let id = b.resolve(id);
+    let Some(t) = b.get(id) else {
+        return;
+    };
+    match &t.kind {
+        Kind::Struct { size, .. } if NAMES.contains(&b.str_at(t.name_off)) => {
+            out.push((at, *size, b.str_at(t.name_off).to_string()));
+        }
+        Kind::Struct { members, .. } => {
+            for m in members {
+                special_fields(b, m.type_id, at + m.bit_offset / 8, depth + 1, out);
+            }
+        }
+        Kind::Ptr(p) => {
+            if let Some(Kind::TypeTag(_)) = b.get(*p).map(|t| &t.kind) {
+                let tag = b.name(*p);
+                if ["kptr", "kptr_untrusted", "percpu_kptr", "kptr_ref"].contains(&tag) {
+                    out.push((at, 8, "kptr".into()));
+                }
+            }
+        }
+        Kind::Array { elem, len, .. } => {
+            let mut inner = Vec::new();
+            special_fields(b, *elem, 0, depth + 1, &mut inner);
+            if let Some((_, _, name)) = inner.into_iter().next() {
+                let size = b.size_of(*elem).unwrap_or(0) as u32;
+                out.push((at, size.saturating_mul(*len), name));
+            }
+        }
+        Kind::Datasec { vars, .. } => {
+            for v in vars {
+                if let Some(Kind::Var { type_id, .. }) = b.get(v.type_id).map(|t| &t.kind) {
+                    special_fields(b, *type_id, at + v.offset, depth + 1, out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -681,6 +746,10 @@ impl Object {
                 .as_ref()
                 .filter(|_| value_type_id != 0)
                 .and_then(|b| spin_lock_offset(b, value_type_id, 0));
+            let mut btf_fields = Vec::new();
+            if let (Some(b), true) = (&btf, value_type_id != 0) {
+                special_fields(b, value_type_id, 0, 0, &mut btf_fields);
+            }
             map_btf.push(MapBtf {
                 pinning: 0,
                 key_type_id: 0,
@@ -697,6 +766,7 @@ impl Object {
                 readonly: name.starts_with(".rodata"),
                 section: name,
                 spin_lock,
+                btf_fields,
                 ..MapDef::default()
             });
         }

@@ -82,10 +82,12 @@ fn annotated_corpus_verdicts_and_classes() {
                 // `T K V N`, then `lock=OFF` (a struct bpf_spin_lock in the value) and
                 // `inner=T,K,V,N` (a map of maps' inner map).
                 let mut v: Vec<u32> = Vec::new();
-                let (mut lock, mut inner) = (None, None);
+                let (mut lock, mut inner, mut fields) = (None, None, Vec::new());
                 for w in m.split_whitespace() {
                     if let Some(o) = w.strip_prefix("lock=") {
                         lock = Some(o.parse().unwrap());
+                    } else if let Some(o) = w.strip_prefix("timer=") {
+                        fields.push((o.parse().unwrap(), 16, "bpf_timer".to_string()));
                     } else if let Some(i) = w.strip_prefix("inner=") {
                         let i: Vec<u32> = i.split(',').map(|x| x.parse().unwrap()).collect();
                         inner = Some(Box::new(map("inner", i[0], i[1], i[2], i[3])));
@@ -96,6 +98,7 @@ fn annotated_corpus_verdicts_and_classes() {
                 let mut mi = map(&format!("m{}", maps.len()), v[0], v[1], v[2], v[3]);
                 mi.spin_lock = lock;
                 mi.inner = inner;
+                mi.btf_fields = fields;
                 maps.push(mi);
             } else if let Some(e) = l.strip_prefix("# expect: ") {
                 accept = Some(e.trim() == "accept");

@@ -16,6 +16,8 @@ use testsupport::{skip, Requirement};
 #[derive(Default, Clone, Copy)]
 struct MapExtra {
     lock: Option<u32>,
+    /// `timer=OFF`: a `struct bpf_timer` in the value.
+    timer: Option<u32>,
     inner: Option<[u32; 4]>,
 }
 
@@ -99,6 +101,8 @@ fn load_corpus() -> Vec<Case> {
                 for w in m.split_whitespace() {
                     if let Some(o) = w.strip_prefix("lock=") {
                         extra.lock = Some(o.parse().unwrap());
+                    } else if let Some(o) = w.strip_prefix("timer=") {
+                        extra.timer = Some(o.parse().unwrap());
                     } else if let Some(i) = w.strip_prefix("inner=") {
                         let i: Vec<u32> = i.split(',').map(|x| x.parse().unwrap()).collect();
                         extra.inner = Some([i[0], i[1], i[2], i[3]]);
@@ -128,9 +132,10 @@ fn load_corpus() -> Vec<Case> {
 }
 
 /// BTF for a map whose 4-byte key is an `int` ([1]) and whose value of `size` bytes ([3])
-/// has a `struct bpf_spin_lock` ([2]) at offset `lock`.
-fn lock_value_btf(size: u32, lock: u32) -> Vec<u8> {
-    let strings = b"\0int\0bpf_spin_lock\0val\0l\0";
+/// has a special struct ([2] `struct bpf_spin_lock` or `struct bpf_timer`, `(name, its
+/// size, offset)`), which the kernel knows by name and size.
+fn special_value_btf(size: u32, (special, special_size, at): (&str, u32, u32)) -> Vec<u8> {
+    let strings = b"\0int\0bpf_spin_lock\0bpf_timer\0val\0l\0";
     let name = |n: &str| -> u32 {
         let at = strings
             .windows(n.len() + 2)
@@ -142,10 +147,10 @@ fn lock_value_btf(size: u32, lock: u32) -> Vec<u8> {
     let mut t: Vec<u32> = Vec::new();
     // [1] int: 4 bytes, signed, 32 bits.
     t.extend([name("int"), info(1, 0), 4, (1 << 24) | 32]);
-    // [2] struct bpf_spin_lock { int val; }
-    t.extend([name("bpf_spin_lock"), info(4, 1), 4, name("val"), 1, 0]);
-    // [3] struct val { ...; struct bpf_spin_lock l (at `lock`); ... }
-    t.extend([name("val"), info(4, 1), size, name("l"), 2, lock * 8]);
+    // [2] struct bpf_spin_lock { int val; } (or bpf_timer, 16 bytes)
+    t.extend([name(special), info(4, 1), special_size, name("val"), 1, 0]);
+    // [3] struct val { ...; struct bpf_spin_lock l (at `at`); ... }
+    t.extend([name("val"), info(4, 1), size, name("l"), 2, at * 8]);
     let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
     let mut out = Vec::new();
     out.extend(0xeb9f_u16.to_le_bytes());
@@ -178,6 +183,11 @@ fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
             frozen: None,
             flags: 0,
             spin_lock: c.map_extra[i].lock,
+            btf_fields: c.map_extra[i]
+                .timer
+                .map(|o| (o, 16, "bpf_timer".to_string()))
+                .into_iter()
+                .collect(),
             inner: c.map_extra[i].inner.map(|n| {
                 Box::new(bpf_verifier::MapInfo {
                     name: format!("m{i}.inner"),
@@ -227,8 +237,13 @@ fn kernel(c: &Case) -> Kernel {
             name: &name,
         };
         let extra = c.map_extra[i];
-        let btf = match extra.lock {
-            Some(off) => match bpf_sys::btf_load(&lock_value_btf(m[2], off)) {
+        let field = match (extra.lock, extra.timer) {
+            (Some(off), _) => Some(("bpf_spin_lock", 4, off)),
+            (_, Some(off)) => Some(("bpf_timer", 16, off)),
+            _ => None,
+        };
+        let btf = match field {
+            Some(f) => match bpf_sys::btf_load(&special_value_btf(m[2], f)) {
                 Ok(fd) => Some(fd),
                 Err(e) => return Kernel::Unavailable(format!("BPF_BTF_LOAD: {e}")),
             },
@@ -242,7 +257,7 @@ fn kernel(c: &Case) -> Kernel {
             None => None,
         };
         let with = bpf_sys::MapExtra {
-            // Key: [1] int; value: [3] (see lock_value_btf).
+            // Key: [1] int; value: [3] (see special_value_btf).
             btf: btf.as_ref().map(|f| (f.as_fd(), 1, 3)),
             inner: inner.as_ref().map(|f| f.as_fd()),
         };

@@ -289,22 +289,39 @@ pub(super) fn lock_overlap(
     size: usize,
 ) -> Res<()> {
     let maps = cx.input.maps;
-    let Some(lock) = maps.get(m as usize).and_then(|mi| mi.spin_lock) else {
+    let Some(mi) = maps.get(m as usize) else {
         return Ok(());
     };
     let base = p.off as i128 + off as i128;
     let lo = base + p.var.smin as i128;
     let hi = base + p.var.umax as i128 + size as i128;
-    let (l, h) = (i128::from(lock), i128::from(lock) + 4);
-    if lo < h && l < hi {
-        return rej(
-            pc,
-            Class::Pointer,
-            "bpf_spin_lock cannot be accessed directly by load/store",
-            Some("use bpf_spin_lock/bpf_spin_unlock on it, and access the other fields".into()),
-            st,
-            maps,
-        );
+    let lock = mi.spin_lock.map(|l| (l, 4, "bpf_spin_lock"));
+    let fields = mi
+        .btf_fields
+        .iter()
+        .map(|(o, s, n)| (*o, *s, n.as_str()))
+        .chain(lock);
+    for (at, len, name) in fields {
+        let (l, h) = (i128::from(at), i128::from(at) + i128::from(len));
+        if lo < h && l < hi {
+            // A kptr may be loaded (as a BTF pointer, not modelled) and exchanged by the
+            // kernel's rules; the other fields not at all.
+            let class = if name == "kptr" {
+                Class::Unsupported
+            } else {
+                Class::Pointer
+            };
+            return rej(
+                pc,
+                class,
+                format!("{name} cannot be accessed directly by load/store"),
+                Some(format!(
+                    "the value's {name} at offset {at} is only used through its own helpers or kfuncs"
+                )),
+                st,
+                maps,
+            );
+        }
     }
     Ok(())
 }

@@ -74,6 +74,9 @@ pub struct MapInfo {
     pub spin_lock: Option<u32>,
     /// A map of maps: its inner map (from the BTF definition's `values`).
     pub inner: Option<Box<MapInfo>>,
+    /// The value's special fields (`bpf_timer`, `__kptr`, ...: see
+    /// `bpf_insn::object::MapDef::btf_fields`), which no load or store may touch here.
+    pub btf_fields: Vec<(u32, u32, String)>,
 }
 
 impl From<&bpf_insn::object::MapDef> for MapInfo {
@@ -90,6 +93,7 @@ impl From<&bpf_insn::object::MapDef> for MapInfo {
             flags: m.flags,
             spin_lock: m.spin_lock,
             inner: m.inner.as_deref().map(|i| Box::new(MapInfo::from(i))),
+            btf_fields: m.btf_fields.clone(),
         }
     }
 }
