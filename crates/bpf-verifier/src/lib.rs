@@ -55,8 +55,8 @@ pub mod selftests;
 pub mod testgen;
 
 pub use engine::{
-    global_funcs, int_return_funcs, map_infos, verify, Attach, AttachArg, AttachKind, Input,
-    MapInfo, Options, Verdict,
+    global_funcs, int_return_funcs, map_infos, verify, Attach, AttachArg, AttachKind, GlobalArg,
+    GlobalFunc, Input, MapInfo, Options, Verdict,
 };
 pub use kernel::Kernel;
 

@@ -6,9 +6,8 @@
 //!
 //! A function's region is `[lowest_off, off)`: the pairs start at the lowest offset of its
 //! 8-byte stores through r10 and go up 8 bytes at a time. Any other access below `off`
-//! keeps the spills (the region is disabled). The combined stack check during the walk
-//! uses the reduced depth; the call chains it passed that way are checked again with the
-//! final depths at the end ([`recheck`]), as the kernel checks after the walk.
+//! keeps the spills (the region is disabled). The combined stack check after the walk
+//! (`global::check_max_stack_depth`) counts the reduced depth.
 
 use std::collections::{HashMap, HashSet};
 
@@ -148,16 +147,15 @@ pub(super) fn patterns(insns: &[Insn], funcs: &[usize], kernel: &Kernel) -> Hash
 }
 
 impl Ctx<'_> {
-    /// The depth function `func` counts for in the combined stack check: its depth without
-    /// removed bpf_fastcall spills, rounded up to 16 bytes as for a JIT-compiled program
-    /// (check_max_stack_depth_subprog, round_up_stack_depth).
-    pub(super) fn counted_depth(&self, func: usize) -> usize {
+    /// The stack depth of function `func` that the combined depth counts
+    /// (`global::check_max_stack_depth`): without its bpf_fastcall spills when they are
+    /// removed (`subprog->stack_depth = -fastcall_stack_off`).
+    pub(super) fn fastcall_depth(&self, func: usize) -> usize {
         let d = self.func_depth.get(&func).copied().unwrap_or(0);
-        let d = match self.fastcall.get(&func) {
+        match self.fastcall.get(&func) {
             Some(r) if !r.disabled => d.min((-r.off) as usize),
             _ => d,
-        };
-        d.next_multiple_of(16)
+        }
     }
 
     /// check_fastcall_stack_contract: an access from `pc` starting at `lo` in the stack of
@@ -170,37 +168,4 @@ impl Ctx<'_> {
             }
         }
     }
-
-    /// Remember a call chain whose combined depth was checked with a reduced depth.
-    pub(super) fn fastcall_chain(&mut self, st: &State) {
-        if self.fastcall.is_empty() {
-            return;
-        }
-        let chain: Vec<usize> = st.frames.iter().map(|f| f.func).collect();
-        if chain.iter().any(|f| self.fastcall.contains_key(f)) {
-            self.fastcall_chains.insert(chain);
-        }
-    }
-}
-
-/// check_max_stack_depth after the walk: the chains checked with reduced depths, again
-/// with the final ones.
-pub(super) fn recheck(cx: &Ctx<'_>) -> Result<(), Rejection> {
-    for chain in &cx.fastcall_chains {
-        let total: usize = chain.iter().map(|&f| cx.counted_depth(f)).sum();
-        if total > STACK {
-            return Err(Rejection {
-                pc: chain.last().copied().unwrap_or(0),
-                class: Class::Bounds,
-                msg: format!(
-                    "combined stack size of {} calls is {total}. Too large",
-                    chain.len()
-                ),
-                hint: None,
-                regs: String::new(),
-                explain: None,
-            });
-        }
-    }
-    Ok(())
 }

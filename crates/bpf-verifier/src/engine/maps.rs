@@ -120,7 +120,9 @@ pub(super) fn check_insn(cx: &Ctx<'_>, pc: usize, st: &State, i: Insn) -> Res<()
                 let target = (pc as i64 + 1 + i.imm as i64) as usize;
                 // check_func_call: only static functions (global ones are verified on
                 // their own, without the lock); linkage unknown: held to the global rule.
-                let global = cx.global_funcs.is_none_or(|g| g.contains(&target));
+                let global = cx
+                    .global_funcs
+                    .is_none_or(|g| g.iter().any(|g| g.start == target));
                 if global {
                     return fail(
                         "global function calls are not allowed while holding a lock,\nuse static function instead",

@@ -47,7 +47,8 @@ impl Ctx<'_> {
                 pc,
                 Class::Null,
                 format!(
-                    "R{reg} invalid mem access '{}': R{reg} may be NULL here",
+                    "R{reg} invalid mem access '{}': R{reg} ({}) may be NULL here",
+                    sock::type_str(&Reg::Ptr(p)),
                     fmt_reg(&Reg::Ptr(p), maps)
                 ),
                 hint,
@@ -410,20 +411,8 @@ impl Ctx<'_> {
         let e = self.func_depth.entry(func).or_insert(0);
         *e = (*e).max(d);
         self.fastcall_access(pc, func, lo);
-        self.fastcall_chain(st);
-        // Combined depth along the call chain (bpf_fastcall spills not counted, see
-        // `fastcall`).
-        let total: usize = st.frames.iter().map(|fr| self.counted_depth(fr.func)).sum();
-        if total > STACK {
-            return bounds(
-                format!(
-                    "combined stack size of {} calls is {total}. Too large",
-                    st.frames.len()
-                ),
-                None,
-                st,
-            );
-        }
+        // The combined depth of call chains is checked once every function is verified
+        // (global::check_max_stack_depth).
         let start = (STACK as i128 + lo) as usize;
         let end = (STACK as i128 + hi) as usize;
         let var = !p.var.is_const();
