@@ -36,13 +36,18 @@
 //!   (`bpf_dynptr_from_mem`), ring-buffer ones (`bpf_ringbuf_reserve_dynptr`, a reference
 //!   until submitted or discarded), `bpf_dynptr_read`/`bpf_dynptr_write`; their stack slots
 //!   are not data.
+//! - spin locks (`bpf_spin_lock`/`bpf_spin_unlock` on the value's `struct bpf_spin_lock`,
+//!   known from the map's BTF) and maps of maps (the inner map from the BTF definition):
+//!   `engine/maps.rs`;
+//! - global functions, each verified on its own from its BTF prototype, calls checked
+//!   against it (`engine/global.rs`).
 //!
 //! `selftests` compares these verdicts with the annotations of the kernel's own verifier
 //! tests (`kmodkit bpf selftests`).
 //!
-//! What it does not model (and rejects, rather than guessing): other kfuncs, spin locks,
-//! other iterators, dynptr slices (`bpf_dynptr_data`) and dynptr kfuncs, BTF-typed pointers, timers, global functions' own verification (they
-//! are verified inline, with the caller's arguments), helpers whose arguments or results
+//! What it does not model (and rejects, rather than guessing): other kfuncs, other
+//! iterators, dynptr slices (`bpf_dynptr_data`) and dynptr kfuncs, BTF-typed pointers,
+//! timers, arena pointers, global function arguments of those kinds, helpers whose arguments or results
 //! are of those kinds (known by name, see `helpers`), program types without a context
 //! model (contexts: socket_filter, sched_cls/act, cgroup_skb, lwt_*, sk_skb, sk_msg, xdp,
 //! kprobe, tracepoint, perf_event, raw_tracepoint, cgroup_sock (as sock_create),

@@ -83,6 +83,7 @@ fn map(name: &str, map_type: u32, key: u32, value: u32, max: u32) -> MapInfo {
         max_entries: max,
         frozen: None,
         flags: 0,
+        ..Default::default()
     }
 }
 
@@ -124,8 +125,27 @@ fn annotated_corpus_verdicts_and_classes() {
             if let Some(t) = l.strip_prefix("# type: ") {
                 pt = prog_type_from_name(t.trim());
             } else if let Some(m) = l.strip_prefix("# map: ") {
-                let v: Vec<u32> = m.split_whitespace().map(|x| x.parse().unwrap()).collect();
-                maps.push(map(&format!("m{}", maps.len()), v[0], v[1], v[2], v[3]));
+                // `T K V N`, then `lock=OFF` (a struct bpf_spin_lock in the value) and
+                // `inner=T,K,V,N` (a map of maps' inner map).
+                let mut v: Vec<u32> = Vec::new();
+                let (mut lock, mut inner, mut fields) = (None, None, Vec::new());
+                for w in m.split_whitespace() {
+                    if let Some(o) = w.strip_prefix("lock=") {
+                        lock = Some(o.parse().unwrap());
+                    } else if let Some(o) = w.strip_prefix("timer=") {
+                        fields.push((o.parse().unwrap(), 16, "bpf_timer".to_string()));
+                    } else if let Some(i) = w.strip_prefix("inner=") {
+                        let i: Vec<u32> = i.split(',').map(|x| x.parse().unwrap()).collect();
+                        inner = Some(Box::new(map("inner", i[0], i[1], i[2], i[3])));
+                    } else {
+                        v.push(w.parse().unwrap());
+                    }
+                }
+                let mut mi = map(&format!("m{}", maps.len()), v[0], v[1], v[2], v[3]);
+                mi.spin_lock = lock;
+                mi.inner = inner;
+                mi.btf_fields = fields;
+                maps.push(mi);
             } else if let Some(e) = l.strip_prefix("# expect: ") {
                 accept = Some(e.trim() == "accept");
             } else if let Some(c) = l.strip_prefix("# class: ") {
@@ -281,6 +301,7 @@ fn frozen_rodata_gives_constants_and_is_read_only() {
         data: Some(vec![4, 0, 0, 0, 0, 0, 0, 0]),
         section: ".rodata".into(),
         readonly: true,
+        ..Default::default()
     };
     let infos = map_infos(std::slice::from_ref(&def));
     assert_eq!(infos[0], MapInfo::from(&def));

@@ -272,6 +272,10 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             maps,
         );
     }
+    // bpf_spin_lock, bpf_spin_unlock (see `maps`).
+    if matches!(p.id, 93 | 94) {
+        return maps::spin_lock_call(cx, pc, st, p);
+    }
     // Socket lookups, casts and release (see `sock`).
     if sock::handles(p.id, st, maps) {
         return sock::helper(cx, pc, st, p);
@@ -308,7 +312,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             pc,
             Class::Unsupported,
             format!("bpf_{}#{id} is not modelled: {what}", p.name),
-            Some("this verifier does not model BTF pointers (including BTF sockets), dynptrs, spin locks, timers, callbacks or constant strings".into()),
+            Some("this verifier does not model BTF pointers (including BTF sockets), dynptrs, timers, callbacks or constant strings".into()),
             st,
             maps,
         );
@@ -401,18 +405,19 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
         // RET_PTR_TO_MAP_VALUE (check_helper_call): a value of the map, not NULL.
         Ret::MapValue => {
             let m = found.map.expect("ConstMapPtr checked");
+            let id = maps::value_id(cx, m, false);
             Reg::Ptr(Ptr {
                 kind: Kind::MapValue(m),
                 off: 0,
                 var: Scalar::konst(0),
-                id: 0,
+                id,
                 nullable: false,
                 range: 0,
             })
         }
         Ret::MapValueOrNull => {
             let m = found.map.expect("ConstMapPtr checked");
-            let id = cx.new_id();
+            let id = maps::value_id(cx, m, true);
             Reg::Ptr(Ptr {
                 kind: Kind::MapValue(m),
                 off: 0,
@@ -594,6 +599,7 @@ pub(super) fn helper_arg(
                         maps,
                     );
                 }
+                maps::check_outer(cx, pc, st, m)?;
                 found.map = Some(m);
             }
             _ => return want("map_ptr", st),

@@ -104,7 +104,9 @@ impl Ctx<'_> {
         match p.kind {
             Kind::Stack(fr) => self.stack_access(pc, st, reg, (p, fr), off, size, write, atomic),
             Kind::MapValue(m) => {
-                self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)
+                let v = self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)?;
+                maps::lock_overlap(self, pc, st, &p, m, off, size)?;
+                Ok(v)
             }
             Kind::RdMem(sz) => {
                 // check_mem_region_access of PTR_TO_MEM | MEM_RDONLY.
@@ -432,6 +434,7 @@ impl Ctx<'_> {
         st.frames[f].stack.depth = d;
         let e = self.func_depth.entry(func).or_insert(0);
         *e = (*e).max(d);
+        self.fastcall_access(pc, func, lo);
         // The combined depth of call chains is checked once every function is verified
         // (global::check_max_stack_depth).
         let start = (STACK as i128 + lo) as usize;

@@ -34,10 +34,12 @@ mod cfg;
 mod context;
 mod dynptr;
 mod explain;
+mod fastcall;
 mod global;
 mod kfunc;
 mod ldabs;
 mod ldst;
+mod maps;
 mod memory;
 mod progtypes;
 mod sock;
@@ -58,7 +60,7 @@ use state::*;
 pub use progtypes::{Attach, AttachArg, AttachKind, LSM, TRACING};
 
 /// A map as the verifier needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MapInfo {
     pub name: String,
     pub map_type: u32,
@@ -71,6 +73,14 @@ pub struct MapInfo {
     /// `map_flags`: `BPF_F_RDONLY_PROG` (0x80) and `BPF_F_WRONLY_PROG` (0x100) forbid the
     /// program's writes and reads of values.
     pub flags: u32,
+    /// The offset of the value's `struct bpf_spin_lock`, if it has one (from the value's
+    /// BTF type; see `maps`).
+    pub spin_lock: Option<u32>,
+    /// A map of maps: its inner map (from the BTF definition's `values`).
+    pub inner: Option<Box<MapInfo>>,
+    /// The value's special fields (`bpf_timer`, `__kptr`, ...: see
+    /// `bpf_insn::object::MapDef::btf_fields`), which no load or store may touch here.
+    pub btf_fields: Vec<(u32, u32, String)>,
 }
 
 impl From<&bpf_insn::object::MapDef> for MapInfo {
@@ -85,6 +95,9 @@ impl From<&bpf_insn::object::MapDef> for MapInfo {
             max_entries: m.max_entries,
             frozen: if m.readonly { m.data.clone() } else { None },
             flags: m.flags,
+            spin_lock: m.spin_lock,
+            inner: m.inner.as_deref().map(|i| Box::new(MapInfo::from(i))),
+            btf_fields: m.btf_fields.clone(),
         }
     }
 }
@@ -224,6 +237,11 @@ struct Ctx<'a> {
     called_globals: std::collections::BTreeSet<usize>,
     /// The kfunc each call instruction calls (see `kfunc`), by instruction.
     kfuncs: HashMap<usize, kfunc::Kfunc>,
+    /// Per map of the program: the index of its inner map in the walk's map table
+    /// (`maps::with_inner`), empty when no map has one.
+    inner: Vec<Option<u32>>,
+    /// bpf_fastcall patterns by function (see `fastcall`).
+    fastcall: HashMap<usize, fastcall::Region>,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -253,6 +271,21 @@ struct Node {
 
 /// Verify a program. `Ok` carries statistics; `Err` the first problem found.
 pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
+    maps::check_prog_maps(input)?;
+    // Maps of maps: their inner maps join the map table (see `maps`).
+    let with_inner = maps::with_inner(input.maps);
+    let ext;
+    let (input, inner) = match &with_inner {
+        Some((all, inner)) => {
+            ext = Input {
+                insns: input.insns,
+                prog_type: input.prog_type,
+                maps: all,
+            };
+            (&ext, inner.clone())
+        }
+        None => (input, Vec::new()),
+    };
     let insns = input.insns;
     let funcs = check_cfg(insns, &opts.kernel)?;
     let pt = input.prog_type;
@@ -319,6 +352,8 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             (Some(g), true) => Some(g),
             (None, true) => None,
         },
+        inner,
+        fastcall: fastcall::patterns(insns, &funcs, &opts.kernel),
         called_globals: Default::default(),
         kfuncs,
     };
@@ -333,6 +368,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         }],
         may_goto_depth: 0,
         refs: sock::Refs::default(),
+        lock: maps::Lock::default(),
     };
     init.frames[0].regs[1] = Reg::Ptr(Ptr {
         kind: Kind::Ctx,
@@ -644,6 +680,7 @@ impl Ctx<'_> {
 fn step(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
     let i = cx.input.insns[pc];
     let maps = cx.input.maps;
+    maps::check_insn(cx, pc, st, i)?;
     match i.class() {
         class::ALU | class::ALU64 => {
             alu_op(cx, pc, st, i)?;

@@ -138,6 +138,8 @@ pub(super) struct State {
     pub(super) may_goto_depth: u32,
     /// Socket references held (see `sock`).
     pub(super) refs: sock::Refs,
+    /// The spin lock held (see `maps`).
+    pub(super) lock: maps::Lock,
 }
 
 impl State {
@@ -298,7 +300,7 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
     if old.frames.len() != new.frames.len() || old.refs != new.refs {
         return false;
     }
-    if !links_covered(old, new) {
+    if !links_covered(old, new) || !maps::locks_covered(old, new) {
         return false;
     }
     for (fo, fnw) in old.frames.iter().zip(&new.frames) {

@@ -375,6 +375,7 @@ fn parse_map(i: usize, s: &str) -> anyhow::Result<bpf_insn::object::MapDef> {
         data: None,
         section: String::new(),
         readonly: false,
+        ..Default::default()
     })
 }
 
