@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
             max_entries: m.max_entries,
             frozen: None,
             flags: 0,
+            ..Default::default()
         })
         .collect();
     // Half the inputs are raw instruction bytes, half go through the structured generator.
@@ -39,6 +40,7 @@ fuzz_target!(|data: &[u8]| {
         complexity_limit: 20_000,
         // As loaded from an object with BTF: callbacks may be taken.
         func_info: true,
+        global_funcs: Some(global_funcs(&prog, data)),
         ..Default::default()
     };
     if bpf_verifier::verify(&input, &opts).is_ok() {
@@ -48,3 +50,43 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// Some of the program's subprograms made global, with prototypes chosen by the input: each
+/// is then verified on its own, and the interpreter checks that every call of it is safe.
+fn global_funcs(prog: &[bpf_insn::Insn], data: &[u8]) -> Vec<bpf_verifier::GlobalFunc> {
+    use bpf_verifier::GlobalArg;
+    let mut starts: Vec<usize> = prog
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.is_call() && !i.is_reg_src() && i.src == 1)
+        .map(|(pc, i)| pc as i64 + 1 + i.imm as i64)
+        .filter(|t| *t > 0 && (*t as usize) < prog.len())
+        .map(|t| t as usize)
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    let byte = |k: usize| data.get(data.len().saturating_sub(1 + k)).copied().unwrap_or(0);
+    starts
+        .into_iter()
+        .enumerate()
+        .filter(|(n, _)| byte(*n) & 1 == 1)
+        .map(|(n, start)| {
+            let b = byte(n + 1);
+            let args = (0..(b % 6) as usize)
+                .map(|k| match byte(n + 2 + k) % 4 {
+                    0 | 1 => GlobalArg::Scalar,
+                    2 => GlobalArg::Ctx,
+                    _ => GlobalArg::Mem {
+                        size: u32::from(byte(n + 5 + k) % 64) + 1,
+                        nullable: byte(n + 8 + k) & 1 == 1,
+                    },
+                })
+                .collect();
+            bpf_verifier::GlobalFunc {
+                start,
+                name: format!("g{n}"),
+                args: Ok(args),
+            }
+        })
+        .collect()
+}

@@ -362,9 +362,16 @@ impl Ctx<'_> {
                     });
                     st.cur_mut().regs[r as usize] = q;
                     let name = format!("{} (func#{index})", g.name);
-                    if let Err(e) =
-                        check_mem_arg(self, pc, st, r, &q, *size as usize, true, &name)
-                    {
+                    // A read first (a write-only map refuses it), except of the stack, which
+                    // a privileged program may pass uninitialised (allow_uninit_stack).
+                    let size = *size as usize;
+                    let checked = if matches!(p.kind, Kind::Stack(_)) {
+                        Ok(())
+                    } else {
+                        check_mem_arg(self, pc, st, r, &q, size, false, &name)
+                    }
+                    .and_then(|()| check_mem_arg(self, pc, st, r, &q, size, true, &name));
+                    if let Err(e) = checked {
                         st.cur_mut().regs[r as usize] = v;
                         return bad(e.msg, st);
                     }
