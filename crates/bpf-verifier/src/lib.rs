@@ -52,7 +52,8 @@ pub mod selftests;
 pub mod testgen;
 
 pub use engine::{
-    global_funcs, int_return_funcs, map_infos, verify, Attach, AttachArg, AttachKind, Input,
+    global_funcs, int_return_funcs, map_infos, verify, verify_with_btf, Attach, AttachArg,
+    AttachKind, Input,
     MapInfo, Options, Verdict,
 };
 pub use kernel::Kernel;

@@ -17,7 +17,7 @@
 
 use bpf_insn::object::Object;
 
-use crate::{verify, Class, Input, MapInfo, Options, Rejection};
+use crate::{Class, Input, MapInfo, Options, Rejection};
 
 /// What the annotations of one program say (the privileged half of `struct test_spec`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -275,7 +275,7 @@ pub fn run_object_with(
                 }
                 _ => (None, None),
             };
-            verify(
+            crate::verify_with_btf(
                 &input,
                 &Options {
                     strict_alignment: opts.strict_alignment || strict,
@@ -287,6 +287,7 @@ pub fn run_object_with(
                     global_funcs: Some(crate::global_funcs(&obj, p)),
                     ..opts.clone()
                 },
+                target,
             )
         } else {
             Err(unsupported(format!(

@@ -212,7 +212,10 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             maps,
         );
     };
-    match helpers::unavailable(p, pt, &kernel) {
+    match cx
+        .btf_helper_avail(p)
+        .unwrap_or_else(|| helpers::unavailable(p, pt, &kernel))
+    {
         Option::None => {}
         Some(helpers::Unavailable::NotYet((a, b))) => {
             return rej(
@@ -274,15 +277,21 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             maps,
         );
     }
+    // BTF-typed arguments and results (see `btfptr`).
+    if let Some(m) = cx.btf_helper_refused(p.id) {
+        return rej(pc, Class::Helper, m, None, st, maps);
+    }
     let other = p
         .args
         .iter()
         .enumerate()
         .find_map(|(k, a)| match a {
+            Arg::Other("ARG_PTR_TO_BTF_ID") if cx.btf_arg_modelled(p.id, k) => Option::None,
             Arg::Other(what) => Some(format!("argument {} is {what}", k + 1)),
             _ => Option::None,
         })
         .or(match p.ret {
+            Ret::Other(_) if cx.btf_ret_modelled(p.id) => Option::None,
             Ret::Other(what) => Some(format!("it returns {what}")),
             _ => Option::None,
         });
@@ -373,12 +382,17 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     if let Some(rid) = found.release_id {
         Ctx::for_id(st, rid, &mut |r| *r = Reg::unknown());
     }
+    let btf_ret = match p.ret {
+        Ret::Other(_) => cx.btf_helper_ret(p.id),
+        _ => Option::None,
+    };
     let f = st.cur_mut();
     for r in 1..=5 {
         f.regs[r] = Reg::Uninit;
     }
     f.regs[0] = match p.ret {
         Ret::Integer if refined.is_some() => Reg::Scalar(refined.expect("checked")),
+        Ret::Other(_) if btf_ret.is_some() => btf_ret.expect("checked"),
         Ret::Integer | Ret::Void | Ret::Other(_) => Reg::unknown(),
         // RET_PTR_TO_MAP_VALUE (check_helper_call): a value of the map, not NULL.
         Ret::MapValue => {
@@ -541,6 +555,7 @@ pub(super) fn helper_arg(
         )
     };
     match arg {
+        Arg::Other("ARG_PTR_TO_BTF_ID") => cx.btf_helper_arg(pc, st, p, k)?,
         Arg::None | Arg::Anything | Arg::Other(_) => {}
         // The kernel's ARG_ANYTHING: a privileged loader may pass a pointer as a number.
         Arg::Scalar => {}
@@ -869,7 +884,7 @@ pub(super) fn check_mem_arg(
                     maps,
                 );
             }
-            if matches!(p.kind, Kind::Ctx) || sock::is_sock(p.kind) {
+            if matches!(p.kind, Kind::Ctx | Kind::Btf(..)) || sock::is_sock(p.kind) {
                 return rej(
                     pc,
                     Class::Helper,

@@ -29,6 +29,7 @@ use crate::{Class, Rejection};
 
 mod arith;
 mod branch;
+mod btfptr;
 mod call;
 mod cfg;
 mod context;
@@ -189,6 +190,8 @@ struct Ctx<'a> {
     /// The global subprograms, when linkage is known (all others are static; see
     /// [`Options::global_funcs`]).
     global_funcs: Option<&'a [usize]>,
+    /// The target kernel's BTF, for BTF-typed pointers (see `btfptr`).
+    btf: Option<&'a btf::Btf>,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -218,6 +221,17 @@ struct Node {
 
 /// Verify a program. `Ok` carries statistics; `Err` the first problem found.
 pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
+    verify_with_btf(input, opts, None)
+}
+
+/// As [`verify`], with the target kernel's BTF: pointers to kernel types (PTR_TO_BTF_ID:
+/// BTF-typed context arguments, `bpf_get_current_task_btf`, map pointer fields) are
+/// followed through it; without it they are refused as outside the model.
+pub fn verify_with_btf(
+    input: &Input<'_>,
+    opts: &Options,
+    btf: Option<&btf::Btf>,
+) -> Result<Verdict, Rejection> {
     let insns = input.insns;
     let funcs = check_cfg(insns, &opts.kernel)?;
     let maps = input.maps;
@@ -276,6 +290,7 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
             (Some(g), true) => Some(g),
             (None, true) => None,
         },
+        btf,
     };
     let mut init = State {
         frames: vec![Frame {

@@ -36,6 +36,15 @@ pub(super) fn type_str(r: &Reg) -> String {
         Reg::Uninit => "?".into(),
         Reg::Scalar(_) => "scalar".into(),
         Reg::Ptr(p) => {
+            if let Kind::Btf(_, f) = p.kind {
+                // reg_type_str: PTR_TO_BTF_ID's NULL postfix follows its "ptr_".
+                let pre = btfptr::type_prefix(f);
+                return if p.nullable {
+                    format!("{pre}or_null_")
+                } else {
+                    pre.into()
+                };
+            }
             let k = match p.kind {
                 Kind::Ctx => "ctx",
                 Kind::Stack(_) => "fp",
@@ -51,6 +60,7 @@ pub(super) fn type_str(r: &Reg) -> String {
                 Kind::Sock => "sock",
                 Kind::TcpSock => "tcp_sock",
                 Kind::XdpSock => "xdp_sock",
+                Kind::Btf(..) => unreachable!("returned above"),
             };
             if p.nullable {
                 format!("{k}_or_null")

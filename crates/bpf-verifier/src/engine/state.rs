@@ -28,6 +28,9 @@ pub(super) enum Kind {
     TcpSock,
     /// PTR_TO_XDP_SOCK: an XSKMAP lookup's result.
     XdpSock,
+    /// PTR_TO_BTF_ID: a pointer to kernel struct (BTF type id) with its flags
+    /// (`btfptr::TRUSTED`, `RCU`, `UNTRUSTED`); see `btfptr`.
+    Btf(u32, u8),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -151,6 +154,7 @@ pub(super) fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
                         ..*p
                     }))
                 }
+                Kind::Btf(id, f) => format!("{}btf_id({id})", btfptr::type_prefix(f)),
             };
             let mut s = k;
             if p.nullable {
