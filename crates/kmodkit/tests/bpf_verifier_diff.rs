@@ -133,7 +133,7 @@ fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
             Err(e) => opts.attach_error = Some(e),
         }
     }
-    bpf_verifier::verify(&input, &opts).map(|_| ())
+    bpf_verifier::verify_with_btf(&input, &opts, host_btf()).map(|_| ())
 }
 
 enum Kernel {

@@ -1,0 +1,9 @@
+# type: kprobe
+# expect: reject
+# class: pointer
+# a PTR_TO_BTF_ID is read-only ("only read is supported")
+call 158
+r1 = 0
+*(u32 *)(r0 + 1264) = r1
+r0 = 0
+exit
