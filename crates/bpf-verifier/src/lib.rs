@@ -25,20 +25,28 @@
 //!   instructions is "too complex", as in the kernel; `may_goto` loops and the callbacks of
 //!   `bpf_loop` and `bpf_for_each_map_elem` (`lddw rX, func`: PTR_TO_FUNC) are verified as
 //!   the kernel does, with widening of the scalars that change between iterations;
-//! - the call graph: recursion and chains of more than 8 frames are refused.
+//! - the call graph: recursion and chains of more than 8 frames are refused;
+//! - pointers to kernel types (PTR_TO_BTF_ID, plain, trusted, RCU, untrusted, NULL-able),
+//!   given the target kernel's BTF ([`verify_with_btf`]): the pointer arguments of
+//!   fentry/fexit/fmod_ret/LSM and `iter/task` programs, the netfilter context's `state` and
+//!   `skb`, `bpf_get_current_task_btf`, `bpf_skc_to_*_sock`, map pointer fields; loads walk
+//!   the struct's BTF, stores are refused (`engine/btfptr.rs`).
 //!
 //! `selftests` compares these verdicts with the annotations of the kernel's own verifier
 //! tests (`kmodkit bpf selftests`).
 //!
 //! What it does not model (and rejects, rather than guessing): kfunc calls, spin locks,
-//! iterators, dynptrs, BTF-typed pointers, timers, global functions' own verification (they
+//! iterators, dynptrs, BTF-typed pointers without the kernel's BTF (and tp_btf arguments,
+//! pointers to non-structs, `__user`/`__percpu` pointers), timers, global functions' own verification (they
 //! are verified inline, with the caller's arguments), helpers whose arguments or results
 //! are of those kinds (known by name, see `helpers`), program types without a context
 //! model (contexts: socket_filter, sched_cls/act, cgroup_skb, lwt_*, sk_skb, sk_msg, xdp,
 //! kprobe, tracepoint, perf_event, raw_tracepoint, cgroup_sock (as sock_create),
 //! cgroup_sock_addr, cgroup_device, cgroup_sysctl, netfilter, syscall; fentry/fexit/fmod_ret/
 //! tp_btf/iter and LSM given their attach target's prototype from the kernel's BTF (`Options::attach`,
-//! [`Attach::from_btf`]), whose scalar arguments are modelled and pointer arguments not). Precision tracking is not modelled, so this verifier may explore
+//! [`Attach::from_btf`]), whose scalar arguments are modelled, and pointer arguments with the
+//! kernel's BTF as said above). The license is not known to the model: reads of kernel
+//! structs (GPL-only in the kernel) are judged as for a GPL program. Precision tracking is not modelled, so this verifier may explore
 //! more states than the kernel (and reach the complexity limit sooner); it is meant never
 //! to be less strict. The known exception: a global function the kernel would refuse on
 //! its own (from its BTF prototype) but whose calls are all safe.
@@ -53,8 +61,7 @@ pub mod testgen;
 
 pub use engine::{
     global_funcs, int_return_funcs, map_infos, verify, verify_with_btf, Attach, AttachArg,
-    AttachKind, Input,
-    MapInfo, Options, Verdict,
+    AttachKind, Input, MapInfo, Options, Verdict,
 };
 pub use kernel::Kernel;
 

@@ -191,8 +191,10 @@ fn struct_walk(b: &btf::Btf, id: u32, mut off: u32, size: u32) -> Result<Walk, S
                         _ => None,
                     };
                     let st = b.resolve(*p);
-                    if matches!(kind_of(b, st), Some(btf::Kind::Struct { .. } | btf::Kind::Union { .. }))
-                    {
+                    if matches!(
+                        kind_of(b, st),
+                        Some(btf::Kind::Struct { .. } | btf::Kind::Union { .. })
+                    ) {
                         return Ok(Walk::Ptr {
                             id: st,
                             union,
@@ -325,7 +327,10 @@ impl Ctx<'_> {
                 pc,
                 Class::Pointer,
                 "only read is supported",
-                Some("a pointer to a kernel type (PTR_TO_BTF_ID) is read-only to tracing programs".into()),
+                Some(
+                    "a pointer to a kernel type (PTR_TO_BTF_ID) is read-only to tracing programs"
+                        .into(),
+                ),
                 st,
                 maps,
             );
@@ -362,7 +367,10 @@ impl Ctx<'_> {
                     return rej(
                         pc,
                         Class::Unsupported,
-                        format!("a __{} pointer (field {field} of struct {parent}) is not modelled", tag.unwrap_or_default()),
+                        format!(
+                            "a __{} pointer (field {field} of struct {parent}) is not modelled",
+                            tag.unwrap_or_default()
+                        ),
                         None,
                         st,
                         maps,
@@ -383,6 +391,7 @@ impl Ctx<'_> {
 
     /// A load from a map pointer (`check_map_ptr_access`, 6.12): read-only, through the
     /// BTF of the struct the map's ops name (`map_btf_id`).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn map_ptr_access(
         &mut self,
         pc: usize,
@@ -399,8 +408,8 @@ impl Ctx<'_> {
         let mi = maps.get(m as usize)?;
         // map_btf_id of the map types whose ops this model knows.
         let sname = match mi.map_type {
-            1 | 5 | 9 => "bpf_htab",      // hash, percpu hash, lru hash
-            2 | 6 => "bpf_array",          // array, percpu array
+            1 | 5 | 9 => "bpf_htab", // hash, percpu hash, lru hash
+            2 | 6 => "bpf_array",    // array, percpu array
             _ => return None,
         };
         let sid = b.struct_named(sname)?;
@@ -429,7 +438,10 @@ impl Ctx<'_> {
             return Some(rej(
                 pc,
                 Class::Pointer,
-                format!("R{reg} invalid variable offset into {sname}: var_off={}", p.var),
+                format!(
+                    "R{reg} invalid variable offset into {sname}: var_off={}",
+                    p.var
+                ),
                 None,
                 st,
                 maps,
@@ -475,7 +487,10 @@ impl Ctx<'_> {
     /// depends on the attach type (6.12's tracing_prog_func_proto, which LSM programs
     /// also fall back to): seq_printf and seq_write for BPF_TRACE_ITER programs only,
     /// d_path for tracing programs. `None`: the table decides.
-    pub(super) fn btf_helper_avail(&self, p: &helpers::Proto) -> Option<Option<helpers::Unavailable>> {
+    pub(super) fn btf_helper_avail(
+        &self,
+        p: &helpers::Proto,
+    ) -> Option<Option<helpers::Unavailable>> {
         if !matches!(p.id, 126 | 127 | 147) || self.btf.is_none() {
             return None;
         }
@@ -545,11 +560,13 @@ impl Ctx<'_> {
         };
         let v = st.cur().regs[r];
         match v {
-            Reg::Ptr(q @ Ptr {
-                kind: Kind::Btf(id, f),
-                nullable: false,
-                ..
-            }) if f & UNTRUSTED == 0 => {
+            Reg::Ptr(
+                q @ Ptr {
+                    kind: Kind::Btf(id, f),
+                    nullable: false,
+                    ..
+                },
+            ) if f & UNTRUSTED == 0 => {
                 if q.off < 0 || !q.var.is_const() || q.var.t.value != 0 {
                     return rej(
                         pc,
@@ -564,10 +581,7 @@ impl Ctx<'_> {
                     return rej(
                         pc,
                         Class::Helper,
-                        format!(
-                            "R{r} is of type {} but {want} is expected",
-                            b.name(id)
-                        ),
+                        format!("R{r} is of type {} but {want} is expected", b.name(id)),
                         None,
                         st,
                         maps,
@@ -582,7 +596,10 @@ impl Ctx<'_> {
                     "R{r} type={} expected=ptr_, trusted_ptr_, rcu_ptr_",
                     sock::type_str(&v)
                 ),
-                Some(format!("bpf_{} takes a non-NULL pointer to struct {want}", p.name)),
+                Some(format!(
+                    "bpf_{} takes a non-NULL pointer to struct {want}",
+                    p.name
+                )),
                 st,
                 maps,
             ),

@@ -4,9 +4,9 @@
 //! A BTF-typed context is an array of u64 arguments of the attach target (the kernel's
 //! `btf_ctx_access` in kernel/bpf/btf.c). This model knows the target's prototype from the
 //! kernel's BTF ([`Attach::from_btf`]); scalar arguments (integers, enums, and pointers to
-//! integers, which the kernel also reads as scalars) are modelled exactly, other pointer
-//! arguments (`PTR_TO_BTF_ID`) are not: a program that reads one is rejected as outside the
-//! model.
+//! integers, which the kernel also reads as scalars) are modelled exactly; other pointer
+//! arguments (`PTR_TO_BTF_ID`) are followed with the kernel's BTF (`btfptr`), and without it
+//! (or for tp_btf) a program that reads one is rejected as outside the model.
 
 use super::*;
 
@@ -42,7 +42,8 @@ pub enum AttachArg {
     Scalar,
     /// A pointer to an integer: read as a scalar, as a whole u64.
     IntPtr,
-    /// A pointer to something else (the kernel's PTR_TO_BTF_ID): not modelled.
+    /// A pointer to something else (the kernel's PTR_TO_BTF_ID): followed with the kernel's
+    /// BTF when it points to a struct (see `verify_with_btf`).
     Ptr,
 }
 

@@ -345,11 +345,13 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
     // it, btf_struct_ids_match) at offset 0.
     let btf = cx.btf;
     let sock_common_arg = |r: &Reg| match r {
-        Reg::Ptr(q @ Ptr {
-            kind: Kind::Btf(id, f),
-            nullable: false,
-            ..
-        }) if f & (btfptr::UNTRUSTED | btfptr::RCU) == 0 && q.var.value() == Some(0) => btf
+        Reg::Ptr(
+            q @ Ptr {
+                kind: Kind::Btf(id, f),
+                nullable: false,
+                ..
+            },
+        ) if f & (btfptr::UNTRUSTED | btfptr::RCU) == 0 && q.var.value() == Some(0) => btf
             .and_then(|b| Some((b, b.struct_named("sock_common")?)))
             .filter(|(b, sc)| btfptr::struct_ids_match(b, *id, q.off, *sc))
             .map(|_| *q),
@@ -526,7 +528,10 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
                 return rej(
                     pc,
                     Class::Unsupported,
-                    format!("bpf_{} returns a pointer to a kernel type: the kernel's BTF is needed", p.name),
+                    format!(
+                        "bpf_{} returns a pointer to a kernel type: the kernel's BTF is needed",
+                        p.name
+                    ),
                     None,
                     st,
                     maps,
