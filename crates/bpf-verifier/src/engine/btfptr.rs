@@ -471,6 +471,15 @@ const BTF_RETS: &[(i32, &str, u8, bool)] = &[
     (175, "pt_regs", 0, false),           // task_pt_regs
 ];
 
+/// The iterators whose context is modelled, with the pointer arguments their
+/// `ctx_arg_info` types (6.12): `(target, argument, flags, NULL-able)`; their other struct
+/// pointer arguments (meta, map) are trusted (prog_args_trusted), pointers to non-structs
+/// (sockmap's key, a PTR_TO_BUF) are not modelled.
+const ITER_ARGS: &[(&str, usize, u8, bool)] = &[
+    ("task", 1, TRUSTED, true),  // bpf_iter__task.task: PTR_TO_BTF_ID_OR_NULL | PTR_TRUSTED
+    ("sockmap", 3, 0, true),     // bpf_iter__sockmap.sk: PTR_TO_BTF_ID_OR_NULL (struct sock)
+];
+
 impl Ctx<'_> {
     /// Whether argument `k` (ARG_PTR_TO_BTF_ID) of helper `id` is modelled: the helper is
     /// in the table and the target's BTF is known.
@@ -627,7 +636,9 @@ impl Ctx<'_> {
         let func = match a.kind {
             AttachKind::Fentry | AttachKind::Fexit | AttachKind::FmodRet => a.target.clone(),
             AttachKind::Lsm => format!("bpf_lsm_{}", a.target),
-            AttachKind::Iter if a.target == "task" => format!("bpf_iter_{}", a.target),
+            AttachKind::Iter if ITER_ARGS.iter().any(|(t, ..)| *t == a.target) => {
+                format!("bpf_iter_{}", a.target)
+            }
             _ => return None,
         };
         let (_, params) = b.func_proto(b.func_named(&func)?)?;
@@ -640,7 +651,11 @@ impl Ctx<'_> {
             return None;
         }
         let (flags, nullable) = match a.kind {
-            AttachKind::Iter => (TRUSTED, arg == 1),
+            // ctx_arg_info, else prog_args_trusted.
+            AttachKind::Iter => ITER_ARGS
+                .iter()
+                .find(|(t, k, ..)| *t == a.target && *k == arg)
+                .map_or((TRUSTED, false), |&(_, _, f, n)| (f, n)),
             _ => (0, b.str_at(prm.name_off).ends_with("__nullable")),
         };
         let pid = if nullable { self.new_id() } else { 0 };

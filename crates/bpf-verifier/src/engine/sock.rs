@@ -445,7 +445,7 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
             helper_arg(cx, pc, st, p, 1, &mut found)?;
             if p.id == 2 {
                 let r3 = cx.read_reg(pc, st, 3)?;
-                if sock_arg(&r3).is_none() {
+                if sock_common_arg(&r3).is_none() {
                     return rej(
                         pc,
                         Class::Helper,
@@ -460,12 +460,17 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
                 }
                 cx.read_reg(pc, st, 4)?;
             }
+            // may_update_sockmap: also BPF_TRACE_ITER tracing programs.
+            let iter = cx.input.prog_type == TRACING
+                && cx.attach.as_ref().is_some_and(|a| a.kind == AttachKind::Iter);
             if p.id == 1 {
                 ret = Some((Kind::Sock, true));
-            } else if !matches!(
-                cx.input.prog_type,
-                ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::XDP
-            ) {
+            } else if !iter
+                && !matches!(
+                    cx.input.prog_type,
+                    ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::XDP
+                )
+            {
                 return rej(
                     pc,
                     Class::Helper,
