@@ -154,10 +154,15 @@ pub(super) fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
                         ..*p
                     }))
                 }
-                Kind::Btf(id, f) => format!("{}btf_id({id})", btfptr::type_prefix(f)),
+                // reg_type_str: PTR_TO_BTF_ID's NULL postfix follows its "ptr_".
+                Kind::Btf(id, f) => format!(
+                    "{}{}btf_id({id})",
+                    btfptr::type_prefix(f),
+                    if p.nullable { "or_null_" } else { "" }
+                ),
             };
             let mut s = k;
-            if p.nullable {
+            if p.nullable && !matches!(p.kind, Kind::Btf(..)) {
                 s.push_str("_or_null");
             }
             if p.off != 0 {
