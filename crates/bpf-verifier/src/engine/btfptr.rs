@@ -85,7 +85,13 @@ fn kind_of(b: &btf::Btf, id: u32) -> Option<&btf::Kind> {
 
 /// `btf_struct_walk` (+ `btf_struct_access`'s loop over nested structs): the access of
 /// `size` bytes at `off` into struct `id`.
-fn struct_walk(b: &btf::Btf, id: u32, mut off: u32, size: u32) -> Result<Walk, String> {
+fn struct_walk(
+    b: &btf::Btf,
+    id: u32,
+    mut off: u32,
+    size: u32,
+    union_walks: bool,
+) -> Result<Walk, String> {
     let mut t = b.resolve(id);
     let mut union = false;
     for _ in 0..64 {
@@ -95,7 +101,9 @@ fn struct_walk(b: &btf::Btf, id: u32, mut off: u32, size: u32) -> Result<Walk, S
             Some(btf::Kind::Union { size, members }) => (*size, members, true),
             _ => return Err(format!("Type '{tname}' is not a struct")),
         };
-        if is_union && members.len() != 1 {
+        // Walking a union of several members yields untrusted pointers and may read past
+        // the member (6.12; checked from then on, older kernels refuse it).
+        if is_union && members.len() != 1 && union_walks {
             union = true;
         }
         if u64::from(off) + u64::from(size) > u64::from(tsize) {
@@ -353,7 +361,13 @@ impl Ctx<'_> {
     ) -> Res<Reg> {
         let maps = self.input.maps;
         let o = u32::try_from(o).unwrap_or(u32::MAX);
-        match struct_walk(b, id, o, size as u32) {
+        // Sleepable programs (syscall, `*.s` sections) are outside an RCU critical section:
+        // walked pointers are untrusted (check_ptr_to_btf_access, !in_rcu_cs).
+        let sleepable = self.input.prog_type == SYSCALL
+            || self
+                .section
+                .is_some_and(|s| s.split('/').next().is_some_and(|p| p.ends_with(".s")));
+        match struct_walk(b, id, o, size as u32, self.kernel.at_least((6, 12))) {
             Err(e) => rej(pc, Class::Bounds, e, None, st, maps),
             Ok(Walk::Scalar) => Ok(Reg::unknown()),
             Ok(Walk::Ptr {
@@ -376,7 +390,7 @@ impl Ctx<'_> {
                         maps,
                     );
                 }
-                let nflags = if flags & UNTRUSTED != 0 || union {
+                let nflags = if flags & UNTRUSTED != 0 || union || sleepable {
                     UNTRUSTED
                 } else {
                     0
@@ -406,6 +420,10 @@ impl Ctx<'_> {
         let maps = self.input.maps;
         let b = self.btf?;
         let mi = maps.get(m as usize)?;
+        // Map fields through BTF arrived in 5.10.
+        if !self.kernel.at_least((5, 10)) {
+            return None;
+        }
         // map_btf_id of the map types whose ops this model knows.
         let sname = match mi.map_type {
             1 | 5 | 9 => "bpf_htab", // hash, percpu hash, lru hash
@@ -476,8 +494,8 @@ const BTF_RETS: &[(i32, &str, u8, bool)] = &[
 /// pointer arguments (meta, map) are trusted (prog_args_trusted), pointers to non-structs
 /// (sockmap's key, a PTR_TO_BUF) are not modelled.
 const ITER_ARGS: &[(&str, usize, u8, bool)] = &[
-    ("task", 1, TRUSTED, true),  // bpf_iter__task.task: PTR_TO_BTF_ID_OR_NULL | PTR_TRUSTED
-    ("sockmap", 3, 0, true),     // bpf_iter__sockmap.sk: PTR_TO_BTF_ID_OR_NULL (struct sock)
+    ("task", 1, TRUSTED, true), // bpf_iter__task.task: PTR_TO_BTF_ID_OR_NULL | PTR_TRUSTED
+    ("sockmap", 3, 0, true),    // bpf_iter__sockmap.sk: PTR_TO_BTF_ID_OR_NULL (struct sock)
 ];
 
 impl Ctx<'_> {

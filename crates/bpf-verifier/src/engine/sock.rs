@@ -343,7 +343,8 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
     // ARG_PTR_TO_BTF_ID_SOCK_COMMON (btf_id_sock_common_types): a socket pointer, or a
     // plain or trusted PTR_TO_BTF_ID of struct sock_common (or a struct that starts with
     // it, btf_struct_ids_match) at offset 0.
-    let btf = cx.btf;
+    // (bpf_sk_release and the sockmap updates take BTF sockets since 5.10.)
+    let btf = cx.btf.filter(|_| cx.kernel.at_least((5, 10)));
     let sock_common_arg = |r: &Reg| match r {
         Reg::Ptr(
             q @ Ptr {
@@ -462,7 +463,10 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
             }
             // may_update_sockmap: also BPF_TRACE_ITER tracing programs.
             let iter = cx.input.prog_type == TRACING
-                && cx.attach.as_ref().is_some_and(|a| a.kind == AttachKind::Iter);
+                && cx
+                    .attach
+                    .as_ref()
+                    .is_some_and(|a| a.kind == AttachKind::Iter);
             if p.id == 1 {
                 ret = Some((Kind::Sock, true));
             } else if !iter

@@ -1,6 +1,7 @@
 # type: netfilter
 # section: netfilter
 # expect: reject
+# btf: host (offsets of the host kernel's structs; judged with its BTF)
 # class: null
 # skb->sk (at 24) may be NULL (BTF_TYPE_SAFE_RCU_OR_NULL(struct sk_buff))
 r1 = *(u64 *)(r1 + 8)

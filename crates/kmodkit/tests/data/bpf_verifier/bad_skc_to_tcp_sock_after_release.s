@@ -1,5 +1,6 @@
 # type: sched_cls
 # expect: reject
+# btf: host (offsets of the host kernel's structs; judged with its BTF)
 # class: pointer
 # releasing the socket kills the cast's pointer too
 r2 = 0

@@ -1,5 +1,6 @@
 # type: sched_cls
 # expect: reject
+# btf: host (offsets of the host kernel's structs; judged with its BTF)
 # class: null
 # the cast's result may be NULL
 r2 = 0

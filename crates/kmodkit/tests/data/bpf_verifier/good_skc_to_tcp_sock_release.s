@@ -1,5 +1,6 @@
 # type: sched_cls
 # expect: accept
+# btf: host (offsets of the host kernel's structs; judged with its BTF)
 # bpf_skc_to_tcp_sock's result (a NULL-able PTR_TO_BTF_ID tcp_sock) holds the looked-up
 # socket's reference: releasing it releases the socket (is_ptr_cast_function)
 r2 = 0

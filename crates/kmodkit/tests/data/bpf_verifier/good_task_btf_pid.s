@@ -1,5 +1,6 @@
 # type: kprobe
 # expect: accept
+# btf: host (offsets of the host kernel's structs; judged with its BTF)
 # bpf_get_current_task_btf gives a trusted task_struct: its int fields read as scalars
 # (offsets of the host's struct task_struct: pid 1264, real_parent 1280)
 call 158
