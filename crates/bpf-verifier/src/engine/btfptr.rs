@@ -680,3 +680,115 @@ impl Ctx<'_> {
         Some(btf_ptr(sid, flags, nullable, pid))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use btf::{Btf, Kind as K, Member};
+
+    /// `struct s { int a; unsigned b:3; char arr[4]; struct s *next;
+    /// union { int x; struct s *p; } u; int flex[]; }` (32 bytes).
+    fn btf() -> (Btf, u32) {
+        let mut b = Btf::empty();
+        let int = b.push(
+            "int",
+            K::Int {
+                size: 4,
+                signed: true,
+                char: false,
+                bool: false,
+                bit_offset: 0,
+                bits: 32,
+            },
+        );
+        let chr = b.push(
+            "char",
+            K::Int {
+                size: 1,
+                signed: true,
+                char: true,
+                bool: false,
+                bit_offset: 0,
+                bits: 8,
+            },
+        );
+        let arr = b.push(
+            "",
+            K::Array {
+                elem: chr,
+                index: int,
+                len: 4,
+            },
+        );
+        let flex = b.push(
+            "",
+            K::Array {
+                elem: int,
+                index: int,
+                len: 0,
+            },
+        );
+        let sp = b.push("", K::Ptr(b.len() as u32 + 2));
+        let m =
+            |b: &mut Btf, name: &str, type_id: u32, bit_offset: u32, bitfield_size: u32| Member {
+                name_off: b.add_str(name),
+                type_id,
+                bit_offset,
+                bitfield_size,
+            };
+        let members = vec![m(&mut b, "x", int, 0, 0), m(&mut b, "p", sp, 0, 0)];
+        let u = b.push("", K::Union { size: 8, members });
+        let members = vec![
+            m(&mut b, "a", int, 0, 0),
+            m(&mut b, "b", int, 32, 3),
+            m(&mut b, "arr", arr, 64, 0),
+            m(&mut b, "next", sp, 128, 0),
+            m(&mut b, "u", u, 192, 0),
+            m(&mut b, "flex", flex, 256, 0),
+        ];
+        let s = b.push("s", K::Struct { size: 32, members });
+        assert_eq!(b.get(sp).map(|t| &t.kind), Some(&K::Ptr(s)));
+        (b, s)
+    }
+
+    fn walk(off: u32, size: u32) -> Result<&'static str, String> {
+        let (b, s) = btf();
+        struct_walk(&b, s, off, size, true).map(|w| match w {
+            Walk::Scalar => "scalar",
+            Walk::Ptr { union: true, .. } => "untrusted ptr",
+            Walk::Ptr { .. } => "ptr",
+        })
+    }
+
+    #[test]
+    fn struct_walk_follows_the_kernels_rules() {
+        assert_eq!(walk(0, 4), Ok("scalar"));
+        // A bitfield is read by the bytes that cover it.
+        assert_eq!(walk(4, 1), Ok("scalar"));
+        assert_eq!(walk(9, 1), Ok("scalar"));
+        assert_eq!(
+            walk(8, 8),
+            Err(
+                "access beyond the end of member arr (mend:12) in struct s with off 8 size 8"
+                    .into()
+            )
+        );
+        assert_eq!(walk(16, 8), Ok("ptr"));
+        assert_eq!(
+            walk(16, 4),
+            Err("cannot access ptr member next with moff 16 in struct s with off 16 size 4".into())
+        );
+        // Through a union of several members: the first that fits, untrusted.
+        assert_eq!(walk(24, 8), Ok("scalar"));
+        // A flexible array of ints is readable past the struct's end.
+        assert_eq!(walk(32, 4), Ok("scalar"));
+        assert_eq!(walk(44, 4), Ok("scalar"));
+        assert_eq!(
+            walk(3, 4),
+            Err("access beyond the end of member a (mend:4) in struct s with off 3 size 4".into())
+        );
+        let (b, s) = btf();
+        assert!(struct_ids_match(&b, s, 0, s));
+        assert!(!struct_ids_match(&b, s, 8, s));
+    }
+}
