@@ -61,7 +61,7 @@ pub mod testgen;
 
 pub use engine::{
     global_funcs, int_return_funcs, map_infos, verify, verify_with_btf, Attach, AttachArg,
-    AttachKind, Input, MapInfo, Options, Verdict,
+    AttachKind, GlobalArg, GlobalFunc, Input, MapInfo, Options, Verdict,
 };
 pub use kernel::Kernel;
 

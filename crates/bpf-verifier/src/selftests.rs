@@ -279,13 +279,9 @@ pub fn run_object_with(
                 &input,
                 &Options {
                     strict_alignment: opts.strict_alignment || strict,
-                    section: Some(p.section.clone()),
-                    func_info: !p.func_info.is_empty(),
                     attach,
                     attach_error,
-                    int_return_funcs: crate::int_return_funcs(&obj, p),
-                    global_funcs: Some(crate::global_funcs(&obj, p)),
-                    ..opts.clone()
+                    ..opts.for_program(obj.btf.as_ref(), p, t)
                 },
                 target,
             )

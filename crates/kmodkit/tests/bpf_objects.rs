@@ -210,10 +210,8 @@ fn clang_objects_verify_here_and_in_the_kernel() {
                 prog_type: p.prog_type.unwrap(),
                 maps: &infos,
             };
-            let opts = bpf_verifier::Options {
-                func_info: !p.func_info.is_empty(),
-                ..Default::default()
-            };
+            let opts =
+                bpf_verifier::Options::default().for_program(o.btf.as_ref(), p, input.prog_type);
             if let Err(r) = bpf_verifier::verify(&input, &opts) {
                 panic!("{} {}: {r} [{}]", path.display(), p.name, r.regs);
             }
@@ -413,10 +411,7 @@ fn ebpf_samples_accepted_programs_load_in_the_kernel() {
                 prog_type: t,
                 maps: &infos,
             };
-            let opts = bpf_verifier::Options {
-                func_info: !p.func_info.is_empty(),
-                ..Default::default()
-            };
+            let opts = bpf_verifier::Options::default().for_program(o.btf.as_ref(), p, t);
             if bpf_verifier::verify(&input, &opts).is_err() {
                 continue;
             }

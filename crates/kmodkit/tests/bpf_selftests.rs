@@ -17,12 +17,8 @@ use testsupport::{kmodkit, output_text, repo_root, skip, Requirement};
 
 /// Programs (`file/program`) this verifier accepts while the kernel rejects them, as of the
 /// last measurement. A new one fails the test; a fixed one is reported (remove it).
-const KNOWN_WE_ACCEPT: &[&str] = &[
-    // A global function is verified by the kernel on its own, from its BTF prototype (here
-    // an `__arg_nullable` pointer, dereferenced unchecked); we verify it inline, with the
-    // caller's (non-NULL) argument.
-    "verifier_global_subprogs/arg_tag_nullable_ptr_fail",
-];
+/// (None: the goal is zero.)
+const KNOWN_WE_ACCEPT: &[&str] = &[];
 
 /// Agreeing programs at the last measurement (of 1,354 compared; clang 19.1.7, 6.12.117).
 const MIN_AGREE: usize = 1294;
@@ -195,5 +191,66 @@ fn verifier_selftests_against_debian_6_12_under_vm() {
             KNOWN_WE_ACCEPT.contains(&u.as_str()),
             "we accept {u}, which Debian's 6.12 rejects"
         );
+    }
+}
+
+/// Global functions (tests/data/bpf_global): each verified on its own from its BTF
+/// prototype, calls checked against it, stack depths added along call chains through them.
+/// The programs are annotated as the kernel's selftests are; the host kernel loads each one
+/// (`--live`), and both its verdicts and ours must be the annotations.
+#[test]
+fn global_functions_agree_with_the_host_kernel() {
+    if !testsupport::have_tool("clang") {
+        skip(Requirement::Tool, "clang not installed");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let obj = tmp.path().join("global_funcs.o");
+    let src = repo_root().join("crates/kmodkit/tests/data/bpf_global/global_funcs.c");
+    let st = Command::new("clang")
+        .args(["-target", "bpf", "-O2", "-g", "-c"])
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .status()
+        .unwrap();
+    assert!(st.success(), "clang failed on {}", src.display());
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let run = Command::new(kmodkit())
+        .args([
+            "bpf",
+            "selftests",
+            "--live",
+            "--json",
+            "--target",
+            release.trim(),
+        ])
+        .arg(&obj)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", output_text(&run));
+    let records: Vec<serde_json::Value> = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(records.len(), 10, "{}", output_text(&run));
+    for r in &records {
+        let name = r["program"].as_str().unwrap_or("?");
+        let kernel = &r["kernel"]["verdict"];
+        if kernel == "not loaded" {
+            skip(
+                Requirement::Bpf,
+                &format!("host bpf() unavailable: {}", r["kernel"]["why"]),
+            );
+            return;
+        }
+        let expect_ok = r["expect"] == "success";
+        assert_eq!(
+            kernel == "accepted",
+            expect_ok,
+            "{name}: the host kernel's verdict is not the annotation: {}",
+            r["kernel"]
+        );
+        assert_eq!(r["outcome"], "agree", "{name}: ours: {}", r["message"]);
+        if !expect_ok {
+            assert_eq!(r["msg_match"], true, "{name}: ours: {}", r["message"]);
+        }
     }
 }

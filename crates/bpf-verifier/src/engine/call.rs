@@ -13,7 +13,7 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
         && cur.regs[0] == Reg::Uninit
         && cx
             .global_funcs
-            .is_some_and(|global| !global.contains(&cur.func))
+            .is_some_and(|global| global.iter().all(|g| g.start != cur.func))
     {
         let callee = st.frames.pop().expect("len > 1");
         let caller = st.cur_mut();
@@ -81,6 +81,24 @@ pub(super) fn exit(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
     }
     // check_reference_leak: no socket reference may be held at the program's exit.
     sock::check_leak(pc, st, maps)?;
+    // A global function verified on its own (check_return_code for a subprogram): any
+    // scalar, whatever the program type.
+    if st.cur().func != 0 {
+        if let Reg::Scalar(_) = r0 {
+            return Ok(Next::End);
+        }
+        return rej(
+            pc,
+            Class::Return,
+            format!(
+                "At subprogram exit the register R0 is not a scalar value ({})",
+                fmt_reg(&r0, maps)
+            ),
+            Some("a global function returns an int".into()),
+            st,
+            maps,
+        );
+    }
     // Return value ranges checked by the kernel for some types.
     let range: Option<(i64, i64)> = match cx.input.prog_type {
         ptype::CGROUP_SKB | ptype::CGROUP_SOCK | ptype::CGROUP_DEVICE | ptype::CGROUP_SYSCTL => {
@@ -168,8 +186,11 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
     }
     match i.src {
         pseudo::CALL_LOCAL => {
-            check_depth(pc, st, maps)?;
             let target = (pc as i64 + 1 + i.imm as i64) as usize;
+            if let Some(g) = cx.global_func(target).cloned() {
+                return cx.call_global(pc, st, &g);
+            }
+            check_depth(pc, st, maps)?;
             let caller = st.cur().regs;
             let depth = st.frames.len() as u8;
             let mut regs = [Reg::Uninit; 11];
@@ -183,7 +204,6 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
                 callback: None,
                 cb_depth: 0,
             });
-            let _ = &cx.funcs;
             Ok(Next::Goto(target))
         }
         pseudo::CALL_KFUNC => rej(
@@ -343,19 +363,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     // Helpers that may move or resize the packet (the kernel's
     // bpf_helper_changes_pkt_data) make every packet pointer, in every frame, unusable.
     if CHANGES_PKT_DATA.contains(&p.id) {
-        for fr in st.frames.iter_mut() {
-            let pkt = |r: &Reg| matches!(r, Reg::Ptr(q) if matches!(q.kind, Kind::Pkt | Kind::PktEnd | Kind::PktMeta));
-            for r in fr.regs.iter_mut() {
-                if pkt(r) {
-                    *r = Reg::unknown();
-                }
-            }
-            for s in fr.stack.spills.iter_mut().flatten() {
-                if pkt(s) {
-                    *s = Reg::unknown();
-                }
-            }
-        }
+        global::clear_pkt_pointers(st);
     }
     // do_refine_retval_range: these return a length up to their size argument's bound
     // (meta->msize_max_value), or -errno.
@@ -380,17 +388,28 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     });
     // Effects: R1-R5 clobbered, R0 the result.
     if let Some(rid) = found.release_id {
-        Ctx::for_id(st, rid, &mut |r| *r = Reg::unknown());
+        sock::release(st, rid);
+    }
+    if (p.ret == Ret::AllocMemOrNull || found.release_id.is_some())
+        && st.frames.iter().any(|f| f.callback.is_some())
+    {
+        return rej(
+            pc,
+            Class::Unsupported,
+            format!("bpf_{} in a callback is not modelled", p.name),
+            Some(
+                "references (ring-buffer records, sockets) are tracked outside callbacks only"
+                    .into(),
+            ),
+            st,
+            maps,
+        );
     }
     let btf_ret = match p.ret {
         Ret::Other(_) => cx.btf_helper_ret(p.id),
         _ => Option::None,
     };
-    let f = st.cur_mut();
-    for r in 1..=5 {
-        f.regs[r] = Reg::Uninit;
-    }
-    f.regs[0] = match p.ret {
+    let r0 = match p.ret {
         Ret::Integer if refined.is_some() => Reg::Scalar(refined.expect("checked")),
         Ret::Other(_) if btf_ret.is_some() => btf_ret.expect("checked"),
         Ret::Integer | Ret::Void | Ret::Other(_) => Reg::unknown(),
@@ -419,7 +438,10 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             })
         }
         Ret::AllocMemOrNull => {
+            // A ring-buffer record is a reference (is_acquire_function): it must be
+            // submitted or discarded on every path where it is not NULL.
             let id = cx.new_id();
+            st.refs.held.push((id, pc as u32));
             Reg::Ptr(Ptr {
                 kind: Kind::Mem(found.alloc_size.unwrap_or(0) as u32),
                 off: 0,
@@ -430,6 +452,11 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             })
         }
     };
+    let f = st.cur_mut();
+    for r in 1..=5 {
+        f.regs[r] = Reg::Uninit;
+    }
+    f.regs[0] = r0;
     if let Some(cb) = called {
         return Ok(Next::Branch((pc + 1, st.clone()), (cb.func_start(), cb)));
     }
@@ -683,7 +710,27 @@ pub(super) fn helper_arg(
                 nullable: false,
                 id,
                 ..
-            }) => found.release_id = Some(id),
+            }) if sock::holds(st, id) => found.release_id = Some(id),
+            Reg::Ptr(Ptr {
+                kind: Kind::Mem(_),
+                off: 0,
+                nullable: false,
+                ..
+            }) => {
+                // check_release_arg: the record must be the reference bpf_ringbuf_reserve
+                // acquired, and still held (not already submitted or discarded).
+                return rej(
+                    pc,
+                    Class::Pointer,
+                    format!(
+                        "R{r} must be referenced when passed to release function (bpf_{})",
+                        p.name
+                    ),
+                    Some("pass the pointer bpf_ringbuf_reserve returned, once".into()),
+                    st,
+                    maps,
+                );
+            }
             Reg::Ptr(Ptr {
                 kind: Kind::Mem(_),
                 nullable: true,
@@ -825,7 +872,7 @@ fn stack_initialised(
 }
 
 /// Helpers after which packet pointers must be checked again.
-const CHANGES_PKT_DATA: &[i32] = &[
+pub(super) const CHANGES_PKT_DATA: &[i32] = &[
     9, 10, 11, 12, 13, 18, 19, 31, 38, 39, 43, 44, 50, 54, 63, 65, 73, 74, 75, 76, 90, 91, 143,
 ];
 

@@ -7,11 +7,8 @@ use super::*;
 /// The subprograms of `prog` (their first instructions) whose BTF `FUNC_PROTO` returns a
 /// small int or an enum, as `check_btf_func` computes `scalar_return`
 /// (`btf_type_is_small_int || btf_is_any_enum`, after modifiers and typedefs).
-pub fn int_return_funcs(
-    obj: &bpf_insn::object::Object,
-    prog: &bpf_insn::object::Program,
-) -> Vec<usize> {
-    let Some(b) = &obj.btf else {
+pub fn int_return_funcs(btf: Option<&btf::Btf>, prog: &bpf_insn::object::Program) -> Vec<usize> {
+    let Some(b) = btf else {
         return Vec::new();
     };
     let kind = |id| b.get(id).map(|t| &t.kind);
@@ -28,30 +25,6 @@ pub fn int_return_funcs(
                 kind(b.resolve(*ret)),
                 Some(btf::Kind::Int { size, .. }) if *size <= 8
             ) || matches!(kind(b.resolve(*ret)), Some(btf::Kind::Enum { .. }))
-        })
-        .map(|(at, _)| *at)
-        .collect()
-}
-
-/// The first instructions of `prog`'s subprograms that its BTF declares global (linkage
-/// 1): the kernel verifies those on their own, and their exit must set R0
-/// (`check_return_code` for a subprogram); a static one may leave it unset
-/// (`prepare_func_exit`).
-pub fn global_funcs(
-    obj: &bpf_insn::object::Object,
-    prog: &bpf_insn::object::Program,
-) -> Vec<usize> {
-    let Some(b) = &obj.btf else {
-        return Vec::new();
-    };
-    prog.func_info
-        .iter()
-        .filter(|(at, f)| {
-            *at > 0
-                && matches!(
-                    b.get(*f).map(|t| &t.kind),
-                    Some(btf::Kind::Func { linkage: 1, .. })
-                )
         })
         .map(|(at, _)| *at)
         .collect()

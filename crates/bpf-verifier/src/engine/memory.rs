@@ -47,7 +47,8 @@ impl Ctx<'_> {
                 pc,
                 Class::Null,
                 format!(
-                    "R{reg} invalid mem access '{}': R{reg} may be NULL here",
+                    "R{reg} invalid mem access '{}': R{reg} ({}) may be NULL here",
+                    sock::type_str(&Reg::Ptr(p)),
                     fmt_reg(&Reg::Ptr(p), maps)
                 ),
                 hint,
@@ -415,22 +416,8 @@ impl Ctx<'_> {
         st.frames[f].stack.depth = d;
         let e = self.func_depth.entry(func).or_insert(0);
         *e = (*e).max(d);
-        // Combined depth along the call chain.
-        let total: usize = st
-            .frames
-            .iter()
-            .map(|fr| self.func_depth.get(&fr.func).copied().unwrap_or(0))
-            .sum();
-        if total > STACK {
-            return bounds(
-                format!(
-                    "combined stack size of {} calls is {total}. Too large",
-                    st.frames.len()
-                ),
-                None,
-                st,
-            );
-        }
+        // The combined depth of call chains is checked once every function is verified
+        // (global::check_max_stack_depth).
         let start = (STACK as i128 + lo) as usize;
         let end = (STACK as i128 + hi) as usize;
         let var = !p.var.is_const();

@@ -34,6 +34,7 @@ mod call;
 mod cfg;
 mod context;
 mod explain;
+mod global;
 mod ldabs;
 mod ldst;
 mod memory;
@@ -46,8 +47,9 @@ use branch::*;
 use call::*;
 use cfg::*;
 use context::*;
+pub use global::{global_funcs, GlobalArg, GlobalFunc};
+pub use ldabs::int_return_funcs;
 use ldabs::{check_subprog_ld_abs, subprog_load};
-pub use ldabs::{global_funcs, int_return_funcs};
 use ldst::*;
 use progtypes::*;
 use state::*;
@@ -138,7 +140,7 @@ pub struct Options {
     /// [`global_funcs`]); the others are static, as every subprogram without BTF
     /// ([`Options::func_info`] false) is. `None` with BTF: linkage unknown, every
     /// subprogram is held to a global one's rules.
-    pub global_funcs: Option<Vec<usize>>,
+    pub global_funcs: Option<Vec<GlobalFunc>>,
 }
 
 impl Options {
@@ -154,6 +156,26 @@ impl Options {
             attach_error: None,
             int_return_funcs: Vec::new(),
             global_funcs: None,
+        }
+    }
+}
+
+impl Options {
+    /// These options for program `prog` of an object with BTF `btf`, loaded as type `prog_type`: its
+    /// section (a cgroup program's hook) and what its BTF function info says (callbacks,
+    /// `LD_ABS` in subprograms, global functions and their prototypes).
+    pub fn for_program(
+        &self,
+        btf: Option<&btf::Btf>,
+        prog: &bpf_insn::object::Program,
+        prog_type: u32,
+    ) -> Options {
+        Options {
+            section: Some(prog.section.clone()),
+            func_info: !prog.func_info.is_empty(),
+            int_return_funcs: int_return_funcs(btf, prog),
+            global_funcs: Some(global_funcs(btf, prog, prog_type, &self.kernel)),
+            ..self.clone()
         }
     }
 }
@@ -189,7 +211,9 @@ struct Ctx<'a> {
     attach: Option<Attach>,
     /// The global subprograms, when linkage is known (all others are static; see
     /// [`Options::global_funcs`]).
-    global_funcs: Option<&'a [usize]>,
+    global_funcs: Option<&'a [GlobalFunc]>,
+    /// Global functions called so far (verified on their own after the main program).
+    called_globals: std::collections::BTreeSet<usize>,
     /// The target kernel's BTF, for BTF-typed pointers (see `btfptr`).
     btf: Option<&'a btf::Btf>,
 }
@@ -234,7 +258,6 @@ pub fn verify_with_btf(
 ) -> Result<Verdict, Rejection> {
     let insns = input.insns;
     let funcs = check_cfg(insns, &opts.kernel)?;
-    let maps = input.maps;
     let pt = input.prog_type;
     // Program types newer than the target kernel do not exist there (BPF_PROG_LOAD:
     // EINVAL before any verification).
@@ -290,6 +313,7 @@ pub fn verify_with_btf(
             (Some(g), true) => Some(g),
             (None, true) => None,
         },
+        called_globals: Default::default(),
         btf,
     };
     let mut init = State {
@@ -313,14 +337,53 @@ pub fn verify_with_btf(
         range: 0,
     });
     init.frames[0].regs[10] = fp(0);
+    let (mut processed, mut stored) = (0u64, 0usize);
+    // Kernels before 6.8 verify every global function first, called or not; later ones
+    // the main program first, then each global function it (transitively) calls.
+    let lazy = opts.kernel.at_least((6, 8));
+    if !lazy {
+        cx.called_globals = cx
+            .global_funcs
+            .unwrap_or(&[])
+            .iter()
+            .map(|g| g.start)
+            .collect();
+        verify_globals(&mut cx, opts, &prune, &mut processed, &mut stored)?;
+    }
+    walk(&mut cx, opts, &prune, 0, init, &mut processed, &mut stored)?;
+    if lazy {
+        verify_globals(&mut cx, opts, &prune, &mut processed, &mut stored)?;
+    }
+    global::check_max_stack_depth(&cx)?;
+    // Combined stack depth of call chains.
+    let max_depth = cx.func_depth.values().copied().max().unwrap_or(0);
+    Ok(Verdict {
+        insns_processed: processed,
+        states_stored: stored,
+        max_stack_depth: max_depth,
+    })
+}
+
+/// Explore every path from `start` in state `init` (one `do_check`), counting into
+/// `processed` (shared by all the walks of a program, as the kernel's `insn_processed`)
+/// and `stored`.
+fn walk(
+    cx: &mut Ctx<'_>,
+    opts: &Options,
+    prune: &[bool],
+    start: usize,
+    init: State,
+    processed: &mut u64,
+    stored: &mut usize,
+) -> Res<()> {
+    let insns = cx.input.insns;
+    let maps = cx.input.maps;
     let mut nodes: Vec<Node> = Vec::new();
     #[allow(clippy::type_complexity)]
     let mut visited: HashMap<usize, Vec<(State, usize, u32, u32)>> = HashMap::new();
-    let mut stored = 0usize;
     // Work list: (pc, state, last checkpoint node).
     let mut work: Vec<(usize, State, Option<usize>, explain::Trail)> =
-        vec![(0, init, None, explain::Trail::default())];
-    let mut processed: u64 = 0;
+        vec![(start, init, None, explain::Trail::default())];
     // Jumps processed, and both counters when the last state was stored (the kernel's rule
     // for how often a new state is worth keeping).
     let mut jumps: u64 = 0;
@@ -336,12 +399,12 @@ pub fn verify_with_btf(
     };
     'paths: while let Some((mut pc, mut st, mut node, mut trail)) = work.pop() {
         loop {
-            processed += 1;
-            if processed > opts.complexity_limit {
+            *processed += 1;
+            if *processed > opts.complexity_limit {
                 return rej(
                     pc,
                     Class::Loop,
-                    format!("BPF program is too large: processed {processed} insns (limit {})", opts.complexity_limit),
+                    format!("BPF program is too large: processed {} insns (limit {})", *processed, opts.complexity_limit),
                     Some("a loop whose bound the verifier cannot prove runs until this limit; bound the loop counter with a constant".into()),
                     &st,
                     maps,
@@ -431,7 +494,7 @@ pub fn verify_with_btf(
                 let recent = !loop_head
                     && !may_goto
                     && jumps - last_jumps < 20
-                    && processed - last_insns < 100;
+                    && *processed - last_insns < 100;
                 if list.len() < 64 && !recent {
                     nodes.push(Node {
                         parent: node,
@@ -439,16 +502,16 @@ pub fn verify_with_btf(
                     });
                     let id = nodes.len() - 1;
                     list.push((st.clone(), id, 0u32, 0u32));
-                    stored += 1;
+                    *stored += 1;
                     node = Some(id);
-                    (last_insns, last_jumps) = (processed, jumps);
+                    (last_insns, last_jumps) = (*processed, jumps);
                 }
             }
             if matches!(insns[pc].class(), class::JMP | class::JMP32) {
                 jumps += 1;
             }
             let width = if insns[pc].is_lddw() { 2 } else { 1 };
-            let next = match step(&mut cx, pc, &mut st) {
+            let next = match step(cx, pc, &mut st) {
                 Ok(n) => n,
                 Err(mut r) => {
                     explain::explain(insns, &trail, &mut r);
@@ -484,13 +547,40 @@ pub fn verify_with_btf(
             }
         }
     }
-    // Combined stack depth of call chains.
-    let max_depth = cx.func_depth.values().copied().max().unwrap_or(0);
-    Ok(Verdict {
-        insns_processed: processed,
-        states_stored: stored,
-        max_stack_depth: max_depth,
-    })
+    Ok(())
+}
+/// `do_check_subprogs`: each global function marked called and not yet verified, on its own,
+/// until no new one is called.
+fn verify_globals(
+    cx: &mut Ctx<'_>,
+    opts: &Options,
+    prune: &[bool],
+    processed: &mut u64,
+    stored: &mut usize,
+) -> Res<()> {
+    let Some(globals) = cx.global_funcs else {
+        return Ok(());
+    };
+    let mut done = std::collections::BTreeSet::new();
+    while let Some(g) = globals
+        .iter()
+        .find(|g| cx.called_globals.contains(&g.start) && !done.contains(&g.start))
+    {
+        done.insert(g.start);
+        if let Err(why) = &g.args {
+            return Err(Rejection {
+                pc: g.start,
+                class: Class::Helper,
+                msg: why.clone(),
+                hint: Some(format!("the BTF prototype of {}() is not one the kernel can verify a global function for", g.name)),
+                regs: String::new(),
+                explain: None,
+            });
+        }
+        let init = global::entry_state(cx, g);
+        walk(cx, opts, prune, g.start, init, processed, stored)?;
+    }
+    Ok(())
 }
 
 enum Next {

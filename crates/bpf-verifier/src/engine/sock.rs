@@ -85,8 +85,13 @@ fn ref_of(st: &State, id: u32) -> Option<u32> {
     st.refs.held.iter().any(|(h, _)| *h == r).then_some(r)
 }
 
+/// Whether pointer `id` holds a reference that is still held.
+pub(super) fn holds(st: &State, id: u32) -> bool {
+    ref_of(st, id).is_some()
+}
+
 /// Release reference `r`: every pointer that holds it becomes an unknown scalar.
-fn release(st: &mut State, r: u32) {
+pub(super) fn release(st: &mut State, r: u32) {
     st.refs.held.retain(|(h, _)| *h != r);
     let mut ids = vec![r];
     ids.extend(
@@ -125,7 +130,7 @@ pub(super) fn check_leak(pc: usize, st: &State, maps: &[MapInfo]) -> Res<()> {
             pc,
             Class::Pointer,
             format!("Unreleased reference id={id} alloc_insn={insn}"),
-            Some("every socket a lookup returns must be released with bpf_sk_release on every path (a NULL result needs no release)".into()),
+            Some("every socket a lookup returns must be released with bpf_sk_release, and every bpf_ringbuf_reserve record submitted or discarded, on every path (a NULL result needs neither)".into()),
             st,
             maps,
         );

@@ -226,10 +226,7 @@ fn load_typed(
     path: &Path,
     type_name: Option<&str>,
     btf: Option<&Path>,
-) -> anyhow::Result<(
-    Vec<bpf_insn::object::Program>,
-    Vec<bpf_insn::object::MapDef>,
-)> {
+) -> anyhow::Result<Loaded> {
     let t = match type_name {
         None => None,
         Some(n) => match bpf_insn::object::prog_type_from_name(n) {
@@ -244,18 +241,19 @@ fn load_typed(
     load_programs(path, t, btf).map_err(|e| anyhow!("{e}"))
 }
 
+/// The programs of a file, its maps, and its BTF (an object's own: function prototypes).
+struct Loaded {
+    progs: Vec<bpf_insn::object::Program>,
+    maps: Vec<bpf_insn::object::MapDef>,
+    btf: Option<btf::Btf>,
+}
+
 /// Programs of a file: an ELF object, LLVM-syntax assembly (`.s`) or raw instructions.
 fn load_programs(
     path: &Path,
     type_override: Option<u32>,
     btf: Option<&Path>,
-) -> Result<
-    (
-        Vec<bpf_insn::object::Program>,
-        Vec<bpf_insn::object::MapDef>,
-    ),
-    String,
-> {
+) -> Result<Loaded, String> {
     let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     if data.starts_with(b"\x7fELF") {
         let mut obj = bpf_insn::object::Object::parse(&data)
@@ -275,7 +273,11 @@ fn load_programs(
                 p.prog_type = Some(t);
             }
         }
-        return Ok((progs, obj.maps));
+        return Ok(Loaded {
+            progs,
+            maps: obj.maps,
+            btf: obj.btf,
+        });
     }
     let insns = if path
         .extension()
@@ -292,8 +294,8 @@ fn load_programs(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok((
-        vec![bpf_insn::object::Program {
+    Ok(Loaded {
+        progs: vec![bpf_insn::object::Program {
             name: name.clone(),
             section: name,
             prog_type: type_override,
@@ -306,8 +308,9 @@ fn load_programs(
             kfunc_calls: vec![],
             ksym_refs: vec![],
         }],
-        vec![],
-    ))
+        maps: vec![],
+        btf: None,
+    })
 }
 
 /// `kmodkit bpf verify FILE`
@@ -382,7 +385,7 @@ fn verify(args: Vec<OsString>) -> Outcome {
     };
     let target = target::resolve(a.target.as_deref())
         .map_err(|e| usage(format!("kmodkit bpf verify: --target: {e:#}")))?;
-    let (progs, maps) = load_typed(
+    let Loaded { progs, maps, btf } = load_typed(
         "verify",
         &a.file,
         a.prog_type.as_deref(),
@@ -448,11 +451,9 @@ fn verify(args: Vec<OsString>) -> Outcome {
         let start = std::time::Instant::now();
         // The section names a cgroup program's hook (its return values).
         let opts = bpf_verifier::Options {
-            section: Some(p.section.clone()),
-            func_info: !p.func_info.is_empty(),
             attach,
             attach_error,
-            ..opts.clone()
+            ..opts.for_program(btf.as_ref(), p, pt)
         };
         let res = bpf_verifier::verify_with_btf(&input, &opts, b.as_ref().ok());
         let us = start.elapsed().as_micros();
@@ -780,7 +781,7 @@ fn run(args: Vec<OsString>) -> Outcome {
         Ok(a) => a,
         Err(outcome) => return outcome,
     };
-    let (progs, maps) = load_typed("run", &a.file, a.prog_type.as_deref(), None)?;
+    let Loaded { progs, maps, btf } = load_typed("run", &a.file, a.prog_type.as_deref(), None)?;
     let mut sel: Vec<_> = progs
         .into_iter()
         .filter(|p| {
@@ -821,11 +822,7 @@ fn run(args: Vec<OsString>) -> Outcome {
             prog_type: pt,
             maps: &infos,
         };
-        let opts = bpf_verifier::Options {
-            section: Some(p.section.clone()),
-            func_info: !p.func_info.is_empty(),
-            ..Default::default()
-        };
+        let opts = bpf_verifier::Options::default().for_program(btf.as_ref(), &p, pt);
         if let Err(r) = bpf_verifier::verify(&input, &opts) {
             let hint = r.hint.as_ref().map(|h| format!("\n  hint: {h}"));
             let why: String = explain_lines(&p, &r)
