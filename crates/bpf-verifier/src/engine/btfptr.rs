@@ -633,6 +633,52 @@ impl Ctx<'_> {
         }
     }
 
+    /// An `arg:trusted` argument of a global function in register `r`
+    /// (btf_check_func_arg_match: check_reg_type with btf_ptr_types, NULL only when the
+    /// argument is `arg:nullable`, btf_struct_ids_match, check_func_arg_reg_off). `Err("")`:
+    /// the struct is not in the kernel's BTF (outside the model).
+    pub(super) fn btf_global_arg(
+        &self,
+        st: &State,
+        r: u8,
+        name: &str,
+        nullable: bool,
+    ) -> Result<(), String> {
+        let Some((b, want)) = self.btf.and_then(|b| Some((b, b.struct_named(name)?))) else {
+            return Err(String::new());
+        };
+        let v = st.cur().regs[r as usize];
+        match v {
+            Reg::Ptr(
+                q @ Ptr {
+                    kind: Kind::Btf(id, f),
+                    ..
+                },
+            ) if f & UNTRUSTED == 0 => {
+                if q.nullable && !nullable {
+                    return Err(format!("Possibly NULL pointer passed to helper arg{r}"));
+                }
+                if q.off < 0 || q.var.value() != Some(0) {
+                    return Err(format!(
+                        "R{r} variable or negative offset into ptr_{} disallowed",
+                        b.name(id)
+                    ));
+                }
+                if !struct_ids_match(b, id, q.off, want) {
+                    return Err(format!(
+                        "R{r} is of type {} but {name} is expected",
+                        b.name(id)
+                    ));
+                }
+                Ok(())
+            }
+            _ => Err(format!(
+                "R{r} type={} expected=ptr_, trusted_ptr_, rcu_ptr_",
+                sock::type_str(&v)
+            )),
+        }
+    }
+
     /// The BTF pointer helper `id` returns (see `BTF_RETS`).
     pub(super) fn btf_helper_ret(&mut self, id: i32) -> Option<Reg> {
         let &(_, name, flags, nullable) = BTF_RETS.iter().find(|&&(h, ..)| h == id)?;
