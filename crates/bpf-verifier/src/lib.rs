@@ -42,11 +42,14 @@
 //! are of those kinds (known by name, see `helpers`), program types without a context
 //! model (contexts: socket_filter, sched_cls/act, cgroup_skb, lwt_*, sk_skb, sk_msg, xdp,
 //! kprobe, tracepoint, perf_event, raw_tracepoint, cgroup_sock (as sock_create),
-//! cgroup_sock_addr, cgroup_device, cgroup_sysctl, netfilter, syscall; fentry/fexit/fmod_ret/
+//! cgroup_sock_addr, cgroup_device, cgroup_sysctl, netfilter, syscall, sock_ops,
+//! sk_reuseport, flow_dissector, sk_lookup, raw_tracepoint_writable (their packet, flow
+//! keys and tracepoint buffer pointers are not followed); fentry/fexit/fmod_ret/
 //! tp_btf/iter and LSM given their attach target's prototype from the kernel's BTF (`Options::attach`,
 //! [`Attach::from_btf`]), whose scalar arguments are modelled, and pointer arguments with the
-//! kernel's BTF as said above). The license is not known to the model: reads of kernel
-//! structs (GPL-only in the kernel) are judged as for a GPL program. Precision tracking is not modelled, so this verifier may explore
+//! kernel's BTF as said above; their sleepable `.s` forms may call helpers that might sleep).
+//! The license is not known to the model: reads of kernel structs (GPL-only in the kernel)
+//! are judged as for a GPL program. Precision tracking is not modelled, so this verifier may explore
 //! more states than the kernel (and reach the complexity limit sooner); it is meant never
 //! to be less strict. The known exception: a global function the kernel would refuse on
 //! its own (from its BTF prototype) but whose calls are all safe.

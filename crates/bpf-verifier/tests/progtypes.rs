@@ -75,6 +75,7 @@ fn kernel_btf() -> Btf {
     func(&mut b, "bpf_lsm_file_free_security", 0, &[file_ptr]);
     func(&mut b, "bpf_lsm_audit_rule_known", int, &[file_ptr]);
     func(&mut b, "bpf_lsm_getprocattr", int, &[file_ptr]);
+    func(&mut b, "bpf_lsm_file_open", int, &[file_ptr]);
     func(&mut b, "migrate_disable", 0, &[]);
     func(&mut b, "bpf_iter_task", int, &[file_ptr, file_ptr]);
     b
@@ -229,9 +230,11 @@ fn attach_targets_from_btf() {
         (TRACING, "fentry/no_such_function", "no function"),
         (LSM, "lsm/getprocattr", "points to disabled hook"),
         (TRACING, "fentry/migrate_disable", "is rejected"),
-        // Sleepable programs and fmod_ret on functions not known to allow error injection
-        // are outside the model.
-        (LSM, "lsm.s/file_alloc_security", "not modelled"),
+        // A sleepable LSM program only on a sleepable hook (sleepable_lsm_hooks);
+        // fmod_ret on functions not known to allow error injection is outside the model.
+        (LSM, "lsm.s/file_alloc_security", "is not sleepable"),
+        (TRACING, "fentry.s/dentry_open", "error injection"),
+        (TRACING, "tp_btf.s/sys_enter", "can be sleepable"),
         (TRACING, "fmod_ret/dentry_open", "error injection"),
         (TRACING, "lsm/file_alloc_security", "not modelled"),
     ] {
@@ -319,6 +322,56 @@ fn tracing_context_and_return_values() {
     )
     .unwrap_err();
     assert_eq!(r.class, Class::Unsupported);
+}
+
+/// Sleepable programs (`.s` sections) may call helpers that might sleep; others may not
+/// (check_helper_call); they may use only some map types (check_map_prog_compatibility).
+#[test]
+fn sleepable_programs_may_sleep() {
+    let copy = "r1 = r10\nr1 += -8\nr2 = 8\nr3 = 0\ncall 148\nr0 = 0\nexit";
+    assert!(
+        Attach::from_btf(&kernel_btf(), LSM, "lsm.s/file_open")
+            .unwrap()
+            .sleepable
+    );
+    run(LSM, "lsm.s/file_open", copy).unwrap();
+    rejects(
+        LSM,
+        "lsm/file_open",
+        copy,
+        Class::Helper,
+        "helper call might sleep in a non-sleepable prog",
+    );
+    run(TRACING, "iter.s/task", "r0 = 0\nexit").unwrap();
+    let insns = bpf_insn::assemble("r1 = map_idx(0, 0) ll\nr0 = 0\nexit").unwrap();
+    let b = kernel_btf();
+    let opts = Options {
+        attach: Some(Attach::from_btf(&b, LSM, "lsm.s/file_open").unwrap()),
+        ..Default::default()
+    };
+    let map = |map_type| bpf_verifier::MapInfo {
+        name: "m".into(),
+        map_type,
+        key_size: 4,
+        value_size: 8,
+        max_entries: 1,
+        frozen: None,
+        flags: 0,
+    };
+    let (hash, perf) = ([map(1)], [map(4)]);
+    let input = |maps| Input {
+        insns: &insns,
+        prog_type: LSM,
+        maps,
+    };
+    verify(&input(&hash), &opts).unwrap();
+    // A perf event array: not for sleepable programs.
+    let r = verify(&input(&perf), &opts).unwrap_err();
+    assert!(
+        r.msg.contains("Sleepable programs can only use"),
+        "{}",
+        r.msg
+    );
 }
 
 #[test]

@@ -35,10 +35,15 @@ fn host_btf() -> Option<&'static btf::Btf> {
 }
 
 /// `expected_attach_type` and `attach_btf_id` of a section, as libbpf sets them
-/// (BPF_TRACE_RAW_TP 23, FENTRY 24, FEXIT 25, MODIFY_RETURN 26, LSM_MAC 27, NETFILTER 45).
+/// (BPF_TRACE_RAW_TP 23, FENTRY 24, FEXIT 25, MODIFY_RETURN 26, LSM_MAC 27, SK_LOOKUP 36,
+/// NETFILTER 45).
 fn attach_of(section: &str) -> Option<(u32, u32)> {
     if section == "netfilter" {
         return Some((45, 0));
+    }
+    // sk_lookup programs load only with BPF_SK_LOOKUP (36).
+    if section == "sk_lookup" {
+        return Some((36, 0));
     }
     let (prefix, name) = section.split_once('/')?;
     let b = host_btf()?;
@@ -364,5 +369,77 @@ fn generated_programs_never_accepted_when_the_kernel_rejects() {
     assert!(
         both_accept > 100,
         "the generator no longer produces accepted programs"
+    );
+}
+
+/// Every context access of the socket program types modelled from their `is_valid_access`
+/// (sock_ops, sk_reuseport, flow_dissector, raw_tracepoint_writable, sk_lookup): a load and
+/// a store of each size at each offset around the context, through both verifiers. Ours must
+/// never accept what the kernel rejects, and must accept what it accepts unless it refuses
+/// the field as outside its model (a pointer it does not follow).
+#[test]
+fn socket_type_context_accesses_agree_with_the_host_kernel() {
+    // (type, section, context size, return value)
+    let types: [(u32, Option<&str>, i16, i32); 5] = [
+        (13, None, 224, 1),
+        (21, None, 56, 0),
+        (22, None, 192, 0),
+        (24, None, 96, 0),
+        (30, Some("sk_lookup"), 72, 1),
+    ];
+    let mut unsafe_accepts = Vec::new();
+    let mut rejected = Vec::new();
+    let mut compared = 0;
+    for (prog_type, section, size, ret) in types {
+        for off in -8..size + 8 {
+            for (w, width) in ["u8", "u16", "u32", "u64"].iter().enumerate() {
+                if off.rem_euclid(1 << w) != 0 {
+                    continue;
+                }
+                for store in [false, true] {
+                    let access = if store {
+                        format!("r2 = 0\n*({width} *)(r1 {off:+}) = r2")
+                    } else {
+                        format!("r2 = *({width} *)(r1 {off:+})")
+                    };
+                    let src = format!("{access}\nr0 = {ret}\nexit\n");
+                    let name = format!("type {prog_type}: {}", access.replace('\n', "; "));
+                    let c = Case {
+                        insns: bpf_insn::assemble(&src).unwrap_or_else(|e| panic!("{src}: {e}")),
+                        name: name.clone(),
+                        prog_type,
+                        maps: Vec::new(),
+                        expect_accept: false,
+                        section: section.map(str::to_string),
+                    };
+                    let k = match kernel(&c) {
+                        Kernel::Unavailable(why) => {
+                            skip(Requirement::Bpf, &format!("host bpf() unavailable: {why}"));
+                            return;
+                        }
+                        k => matches!(k, Kernel::Accept),
+                    };
+                    compared += 1;
+                    match ours(&c) {
+                        Ok(()) if !k => unsafe_accepts.push(name),
+                        Err(r) if k && r.class != bpf_verifier::Class::Unsupported => {
+                            rejected.push(format!("{name}: {}", r.msg))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{compared} context accesses compared");
+    assert!(
+        unsafe_accepts.is_empty(),
+        "accepted although the kernel rejects:\n{}",
+        unsafe_accepts.join("\n")
+    );
+    assert!(
+        rejected.is_empty(),
+        "rejected although the kernel accepts:\n{}",
+        rejected.join("\n")
     );
 }

@@ -364,6 +364,7 @@ impl Ctx<'_> {
         // Sleepable programs (syscall, `*.s` sections) are outside an RCU critical section:
         // walked pointers are untrusted (check_ptr_to_btf_access, !in_rcu_cs).
         let sleepable = self.input.prog_type == SYSCALL
+            || self.attach.as_ref().is_some_and(|a| a.sleepable)
             || self
                 .section
                 .is_some_and(|s| s.split('/').next().is_some_and(|p| p.ends_with(".s")));

@@ -268,8 +268,8 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             )
         }
     }
-    // `might_sleep` helpers: none of the modelled program types is sleepable.
-    if helpers::might_sleep(id) {
+    // `might_sleep` helpers: only in sleepable programs (`.s` sections, progtypes.rs).
+    if helpers::might_sleep(id) && !cx.attach.as_ref().is_some_and(|a| a.sleepable) {
         return rej(
             pc,
             Class::Helper,

@@ -44,7 +44,7 @@ pub(super) fn ctx_size(pt: u32) -> Option<u32> {
         ptype::CGROUP_SYSCTL => 8,   // bpf_sysctl
         CGROUP_SOCK_ADDR => 72,      // bpf_sock_addr
         SK_MSG => 80,                // sk_msg_md
-        _ => return None,
+        t => return net_ctx_size(t), // progtypes.rs
     })
 }
 
@@ -59,6 +59,9 @@ impl Ctx<'_> {
         write: bool,
     ) -> Res<Reg> {
         if let Some(r) = self.btf_ctx_access(pc, st, off, size, write) {
+            return r;
+        }
+        if let Some(r) = self.net_ctx_access(pc, st, off, size, write) {
             return r;
         }
         let pt = self.input.prog_type;

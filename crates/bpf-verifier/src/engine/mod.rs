@@ -267,7 +267,7 @@ pub fn verify_with_btf(
         LSM => (5, 7),
         31 => (5, 14), // syscall
         32 => (6, 4),  // netfilter
-        _ => (0, 0),
+        t => net_type_since(t).unwrap_or((0, 0)),
     };
     if !opts.kernel.at_least(since) {
         return Err(Rejection {
@@ -282,7 +282,7 @@ pub fn verify_with_btf(
             explain: None,
         });
     }
-    if let Some(r) = attach_problem(pt, opts) {
+    if let Some(r) = attach_problem(pt, opts).or_else(|| sleepable_map_problem(input, opts)) {
         return Err(r);
     }
     if ctx_size(pt).is_none() && btf_ctx_size(pt, opts.attach.as_ref()).is_none() {
@@ -290,7 +290,7 @@ pub fn verify_with_btf(
             pc: 0,
             class: Class::Unsupported,
             msg: format!("program type {pt} is not modelled by this verifier"),
-            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock (sock_create), cgroup_sock_addr, cgroup_device, cgroup_sysctl, sk_msg, lwt_in, lwt_out, lwt_xmit, raw_tracepoint, netfilter, syscall, fentry/fexit/fmod_ret/tp_btf/iter and lsm (with the kernel's BTF)".into()),
+            hint: Some("supported: socket_filter, kprobe, sched_cls, sched_act, tracepoint, xdp, perf_event, cgroup_skb, cgroup_sock (sock_create), cgroup_sock_addr, cgroup_device, cgroup_sysctl, sk_msg, lwt_in, lwt_out, lwt_xmit, raw_tracepoint, raw_tracepoint_writable, sock_ops, sk_reuseport, flow_dissector, sk_lookup, netfilter, syscall, fentry/fexit/fmod_ret/tp_btf/iter and lsm (with the kernel's BTF)".into()),
             regs: String::new(),
             explain: None,
         });

@@ -56,7 +56,100 @@ pub struct Attach {
     pub ret: AttachArg,
     /// LSM: the hook returns a bool (`bool_lsm_hooks`), so 0 or 1.
     pub bool_hook: bool,
+    /// A sleepable program (`fentry.s/`, `fexit.s/`, `fmod_ret.s/`, `lsm.s/`, `iter.s/`:
+    /// libbpf loads them with BPF_F_SLEEPABLE): it may call helpers that might sleep.
+    pub sleepable: bool,
 }
+
+/// LSM hooks a sleepable program may attach to (6.12's `sleepable_lsm_hooks`,
+/// kernel/bpf/bpf_lsm.c, with CONFIG_SECURITY_PATH and CONFIG_SECURITY_NETWORK as Debian
+/// builds them).
+const SLEEPABLE_LSM_HOOKS: &[&str] = &[
+    "bpf",
+    "bpf_map",
+    "bpf_map_create",
+    "bpf_map_free",
+    "bpf_prog",
+    "bpf_prog_load",
+    "bpf_token_create",
+    "bpf_token_free",
+    "bpf_token_cmd",
+    "bpf_token_capable",
+    "bprm_check_security",
+    "bprm_committed_creds",
+    "bprm_committing_creds",
+    "bprm_creds_for_exec",
+    "bprm_creds_from_file",
+    "capget",
+    "capset",
+    "cred_prepare",
+    "file_ioctl",
+    "file_lock",
+    "file_open",
+    "file_post_open",
+    "file_receive",
+    "inode_create",
+    "inode_free_security",
+    "inode_getattr",
+    "inode_getxattr",
+    "inode_mknod",
+    "inode_need_killpriv",
+    "inode_post_setxattr",
+    "inode_readlink",
+    "inode_rename",
+    "inode_rmdir",
+    "inode_setattr",
+    "inode_setxattr",
+    "inode_symlink",
+    "inode_unlink",
+    "kernel_module_request",
+    "kernel_read_file",
+    "kernfs_init_security",
+    "path_unlink",
+    "path_mkdir",
+    "path_rmdir",
+    "path_truncate",
+    "path_symlink",
+    "path_link",
+    "path_rename",
+    "path_chmod",
+    "path_chown",
+    "mmap_file",
+    "netlink_send",
+    "path_notify",
+    "release_secctx",
+    "sb_alloc_security",
+    "sb_eat_lsm_opts",
+    "sb_kern_mount",
+    "sb_mount",
+    "sb_remount",
+    "sb_set_mnt_opts",
+    "sb_show_options",
+    "sb_statfs",
+    "sb_umount",
+    "settime",
+    "socket_accept",
+    "socket_bind",
+    "socket_connect",
+    "socket_create",
+    "socket_getpeername",
+    "socket_getpeersec_dgram",
+    "socket_getsockname",
+    "socket_getsockopt",
+    "socket_listen",
+    "socket_post_create",
+    "socket_recvmsg",
+    "socket_sendmsg",
+    "socket_shutdown",
+    "socket_socketpair",
+    "syslog",
+    "task_alloc",
+    "current_getsecid_subj",
+    "task_getsecid_obj",
+    "task_prctl",
+    "task_setscheduler",
+    "userns_create",
+];
 
 /// LSM hooks BPF may not attach to (6.12's `bpf_lsm_disabled_hooks`, kernel/bpf/bpf_lsm.c).
 const DISABLED_LSM_HOOKS: &[&str] = &[
@@ -103,6 +196,18 @@ impl Attach {
         let (prefix, name) = sec
             .split_once('/')
             .ok_or_else(|| format!("section `{sec}` names no attach target"))?;
+        // A `.s` section is sleepable (check_attach_btf_id: can_be_sleepable allows
+        // fentry, fexit, fmod_ret, iter and LSM programs).
+        let (prefix, sleepable) = match prefix.strip_suffix(".s") {
+            Some(p) if matches!(p, "fentry" | "fexit" | "fmod_ret" | "iter" | "lsm") => (p, true),
+            Some(_) => {
+                return Err(
+                    "Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable"
+                        .to_string(),
+                )
+            }
+            None => (prefix, false),
+        };
         let kind = match (prog_type, prefix) {
             (TRACING, "fentry") => AttachKind::Fentry,
             (TRACING, "fexit") => AttachKind::Fexit,
@@ -151,6 +256,24 @@ impl Attach {
         };
         if kind == AttachKind::Lsm && DISABLED_LSM_HOOKS.contains(&name) {
             return Err(format!("attach_btf_id points to disabled hook {func}"));
+        }
+        // bpf_check_attach_target: a sleepable LSM program only on a sleepable hook; a
+        // sleepable fentry/fexit/fmod_ret one only on a function that allows error
+        // injection (of which this model knows only the syscall wrappers, as for fmod_ret)
+        // or a KF_SLEEPABLE modify-return kfunc (not known here); iterators on any target.
+        if sleepable {
+            let ok = match kind {
+                AttachKind::Lsm => SLEEPABLE_LSM_HOOKS.contains(&name),
+                AttachKind::Iter => true,
+                _ => name.starts_with("__x64_sys_"),
+            };
+            if !ok {
+                return Err(if kind == AttachKind::Lsm {
+                    format!("{func} is not sleepable")
+                } else {
+                    format!("{func}: whether it may be attached to by a sleepable program (error injection) is not known to this model")
+                });
+            }
         }
         if DENY.contains(&name) {
             return Err(format!(
@@ -211,6 +334,7 @@ impl Attach {
             args,
             ret,
             bool_hook: kind == AttachKind::Lsm && BOOL_LSM_HOOKS.contains(&name),
+            sleepable,
         })
     }
 }
@@ -249,7 +373,11 @@ pub(super) fn attach_problem(pt: u32, opts: &Options) -> Option<Rejection> {
             "the attach target does not fit the program type".to_string()
         }
     };
-    let class = if msg.contains("disabled hook") || msg.contains("is rejected") {
+    let class = if msg.contains("disabled hook")
+        || msg.contains("is rejected")
+        || msg.contains("is not sleepable")
+        || msg.contains("can be sleepable")
+    {
         Class::Cfg
     } else {
         Class::Unsupported
@@ -427,6 +555,8 @@ impl Ctx<'_> {
 pub(super) fn btf_return_range(pt: u32, attach: Option<&Attach>) -> Option<((i64, i64), bool)> {
     match pt {
         NETFILTER => Some(((0, 1), false)),
+        // check_return_code: sock_ops keeps the default 0 or 1; sk_lookup SK_DROP or SK_PASS.
+        SOCK_OPS | SK_LOOKUP => Some(((0, 1), false)),
         TRACING => match attach?.kind {
             AttachKind::Fentry | AttachKind::Fexit => Some(((0, 0), false)),
             // Iterators keep check_return_code's default, 0 or 1.
@@ -481,4 +611,277 @@ pub(super) fn invalid_scalar_msg(r: &Reg, lo: i64, hi: i64) -> String {
         }
         _ => "At program exit the register R0 is not a known value".to_string(),
     }
+}
+
+/// `BPF_PROG_TYPE_SOCK_OPS`: context `bpf_sock_ops` (`sock_ops_is_valid_access`).
+pub const SOCK_OPS: u32 = 13;
+/// `BPF_PROG_TYPE_SK_REUSEPORT`: context `sk_reuseport_md` (`sk_reuseport_is_valid_access`).
+pub const SK_REUSEPORT: u32 = 21;
+/// `BPF_PROG_TYPE_FLOW_DISSECTOR`: an `__sk_buff` of which only data, data_end and
+/// flow_keys may be read (`flow_dissector_is_valid_access`).
+pub const FLOW_DISSECTOR: u32 = 22;
+/// `BPF_PROG_TYPE_RAW_TRACEPOINT_WRITABLE` (`raw_tp.w/`): raw tracepoint arguments whose
+/// first is the writable tracepoint buffer (`raw_tp_writable_prog_is_valid_access`).
+pub const RAW_TP_WRITABLE: u32 = 24;
+/// `BPF_PROG_TYPE_SK_LOOKUP`: context `bpf_sk_lookup` (`sk_lookup_is_valid_access`).
+pub const SK_LOOKUP: u32 = 30;
+
+/// The release that introduced one of these program types (older kernels refuse to load
+/// it: BPF_PROG_LOAD's EINVAL), `None` for the other types.
+pub(super) fn net_type_since(pt: u32) -> Option<(u32, u32)> {
+    Some(match pt {
+        SOCK_OPS => (4, 13),
+        SK_REUSEPORT => (4, 19),
+        FLOW_DISSECTOR => (4, 20),
+        RAW_TP_WRITABLE => (5, 2),
+        SK_LOOKUP => (5, 9),
+        _ => return None,
+    })
+}
+
+/// The context size of these types (`sizeof` of their uapi struct).
+pub(super) fn net_ctx_size(pt: u32) -> Option<u32> {
+    Some(match pt {
+        SOCK_OPS => 224,       // bpf_sock_ops
+        SK_REUSEPORT => 56,    // sk_reuseport_md
+        FLOW_DISSECTOR => 192, // __sk_buff
+        RAW_TP_WRITABLE => 96, // 12 u64 args (MAX_BPF_FUNC_ARGS)
+        SK_LOOKUP => 72,       // bpf_sk_lookup
+        _ => return None,
+    })
+}
+
+/// Context fields newer than the oldest kernel with the type: (from, to, release). Where
+/// the release of a field is not known exactly, a later one is given (the model refuses
+/// more, never less): bpf_sock_ops' fields after local_port 5.10 (the skb_* ones are from
+/// 5.10, sk from 5.3, the TCP counters from 4.16-4.20), skb_hwtstamp 6.2; sk_reuseport_md's
+/// sk and migrating_sk 5.14; bpf_sk_lookup's ingress_ifindex 5.17.
+fn net_newer_field(pt: u32) -> &'static [(i64, i64, (u32, u32))] {
+    match pt {
+        SOCK_OPS => &[(72, 216, (5, 10)), (216, 224, (6, 2))],
+        SK_REUSEPORT => &[(40, 56, (5, 14))],
+        SK_LOOKUP => &[(64, 68, (5, 17))],
+        _ => &[],
+    }
+}
+
+impl Ctx<'_> {
+    /// Context accesses of sock_ops, sk_reuseport, flow_dissector, raw_tp.w and sk_lookup
+    /// programs; `None` for other types. Packet pointers (sock_ops' skb_data, sk_reuseport's
+    /// and flow_dissector's data) and the flow dissector's flow_keys and the writable
+    /// tracepoint buffer are read as the kernel allows but are not followed: such a read is
+    /// refused as outside the model.
+    pub(super) fn net_ctx_access(
+        &mut self,
+        pc: usize,
+        st: &State,
+        off: i64,
+        size: usize,
+        write: bool,
+    ) -> Option<Res<Reg>> {
+        let pt = self.input.prog_type;
+        let ctxsz = net_ctx_size(pt)? as i64;
+        let maps = self.input.maps;
+        let bad = |why: &str| -> Res<Reg> {
+            rej(
+                pc,
+                Class::Bounds,
+                format!("invalid bpf_context access off={off} size={size}{why}"),
+                Some(format!(
+                    "the context of this program type has {ctxsz} bytes; see its struct for valid fields"
+                )),
+                st,
+                maps,
+            )
+        };
+        let unsupported = |what: &str| -> Res<Reg> {
+            rej(
+                pc,
+                Class::Unsupported,
+                format!("{what} is not modelled by this verifier"),
+                None,
+                st,
+                maps,
+            )
+        };
+        // Every is_valid_access of these types: inside the struct, aligned to the size.
+        if off < 0 || off >= ctxsz || off % size as i64 != 0 {
+            return Some(bad(""));
+        }
+        let end = off + size as i64;
+        if let Some((lo, _, (a, b))) = net_newer_field(pt)
+            .iter()
+            .find(|(lo, hi, v)| off < *hi && end > *lo && !self.kernel.at_least(*v))
+        {
+            return Some(bad(&format!(
+                ": the field at {lo} arrived in {a}.{b}, after {}",
+                self.kernel
+            )));
+        }
+        let sext = self.input.insns[pc].mode() == mem::MEMSX;
+        let u = |size: usize| Reg::Scalar(Scalar::urange(0, (1u64 << (size * 8)) - 1));
+        // bpf_ctx_narrow_access_ok: a power-of-two size up to the field's.
+        let narrow_ok = |field: usize| size <= field && size.is_power_of_two();
+        // A socket the context points to: PTR_TO_SOCKET_OR_NULL (sock_ops, sk_lookup; a
+        // NULL check gives it an id), PTR_TO_SOCKET (sk_reuseport's sk),
+        // PTR_TO_SOCK_COMMON_OR_NULL (its migrating_sk).
+        let sock = |cx: &mut Self, kind: Kind, nullable: bool| {
+            let id = if nullable { cx.new_id() } else { 0 };
+            Reg::Ptr(Ptr {
+                kind,
+                off: 0,
+                var: Scalar::konst(0),
+                id,
+                nullable,
+                range: 0,
+            })
+        };
+        let r = match pt {
+            SOCK_OPS => {
+                // sock_ops_is_valid_access: writes of reply (4) and sk_txhash (164) as u32.
+                if write {
+                    return Some(if matches!(off, 4 | 164) && size == 4 {
+                        Ok(Reg::unknown())
+                    } else {
+                        bad(": only reply and sk_txhash may be written, as u32")
+                    });
+                }
+                if sext {
+                    return Some(unsupported("a sign-extending load from bpf_sock_ops"));
+                }
+                match off {
+                    // bytes_received, bytes_acked; skb_hwtstamp.
+                    168..=183 | 216..=223 if size == 8 => Ok(Reg::unknown()),
+                    184..=191 if size == 8 => Ok(sock(self, Kind::Sock, true)),
+                    192..=207 if size == 8 => {
+                        unsupported("bpf_sock_ops' skb_data and skb_data_end (packet pointers)")
+                    }
+                    168..=207 | 216..=223 => bad(": this field is read as a u64"),
+                    212 if narrow_ok(4) => Ok(u(size)),
+                    _ if size == 4 => Ok(u(4)),
+                    _ => bad(": this field is read as a u32"),
+                }
+            }
+            SK_REUSEPORT => {
+                // sk_reuseport_is_valid_access: read-only.
+                if write {
+                    return Some(bad(": sk_reuseport_md is read-only"));
+                }
+                if sext {
+                    return Some(unsupported("a sign-extending load from sk_reuseport_md"));
+                }
+                match off {
+                    0 | 8 if size == 8 => {
+                        unsupported("sk_reuseport_md's data and data_end (packet pointers)")
+                    }
+                    32 if size == 4 => Ok(u(4)),
+                    40 if size == 8 => Ok(sock(self, Kind::Sock, false)),
+                    48 if size == 8 => Ok(sock(self, Kind::SockCommon, true)),
+                    // eth_protocol: at least the 2 bytes of skb->protocol.
+                    20..=23 if size < 2 => bad(""),
+                    16..=31 if narrow_ok(4) => Ok(u(size)),
+                    _ => bad(""),
+                }
+            }
+            FLOW_DISSECTOR => {
+                // flow_dissector_is_valid_access: read-only; data (76) and data_end (80)
+                // as u32 and not sign-extended, flow_keys (144) as u64; nothing else.
+                if write {
+                    return Some(bad(": the flow dissector's context is read-only"));
+                }
+                match off {
+                    76..=83 if size == 4 && !sext => {
+                        unsupported("the flow dissector's data and data_end (packet pointers)")
+                    }
+                    144..=151 if size == 8 => {
+                        unsupported("the flow dissector's flow_keys (PTR_TO_FLOW_KEYS)")
+                    }
+                    _ => bad(""),
+                }
+            }
+            RAW_TP_WRITABLE => {
+                // raw_tp_writable_prog_is_valid_access: argument 0 is the tracepoint's
+                // buffer, read as a u64; then bpf_tracing_ctx_access: reads only, of any
+                // aligned size (a narrow read gives the low bytes of an argument).
+                if write {
+                    return Some(bad(": raw tracepoint arguments are read-only"));
+                }
+                if sext {
+                    return Some(unsupported(
+                        "a sign-extending load of a raw tracepoint argument",
+                    ));
+                }
+                match off {
+                    0 if size == 8 => {
+                        unsupported("the writable tracepoint buffer (PTR_TO_TP_BUFFER)")
+                    }
+                    0 => bad(": the tracepoint buffer is read as a u64"),
+                    _ if size == 8 => Ok(Reg::unknown()),
+                    _ => Ok(u(size)),
+                }
+            }
+            SK_LOOKUP => {
+                // sk_lookup_is_valid_access: read-only.
+                if write {
+                    return Some(bad(": bpf_sk_lookup is read-only"));
+                }
+                if sext {
+                    return Some(unsupported("a sign-extending load from bpf_sk_lookup"));
+                }
+                match off {
+                    0..=7 if size == 8 => Ok(sock(self, Kind::Sock, true)),
+                    // remote_port: a 4-byte read, or a narrow one of the __be16; the zero
+                    // padding after it narrowly.
+                    36 if size == 4 => Ok(u(4)),
+                    36..=39 if narrow_ok(2) => Ok(u(size)),
+                    8..=35 | 40..=67 if narrow_ok(4) => Ok(u(size)),
+                    _ => bad(""),
+                }
+            }
+            _ => return None,
+        };
+        Some(r)
+    }
+}
+
+/// check_map_prog_compatibility: a sleepable program may use only hash, array, ring buffer,
+/// local storage, queue, stack, map-in-map and arena maps. `Some(rejection)` when the
+/// program refers (`lddw`) to another kind.
+pub(super) fn sleepable_map_problem(input: &Input<'_>, opts: &Options) -> Option<Rejection> {
+    if !opts.attach.as_ref().is_some_and(|a| a.sleepable) {
+        return None;
+    }
+    // HASH, ARRAY, PERCPU_HASH, PERCPU_ARRAY, LRU_HASH, LRU_PERCPU_HASH, ARRAY_OF_MAPS,
+    // HASH_OF_MAPS, SK_STORAGE, QUEUE, STACK, INODE_STORAGE, TASK_STORAGE, RINGBUF,
+    // USER_RINGBUF, CGRP_STORAGE, ARENA (lddw in the middle of a 16-byte pair is not a
+    // load: the walk rejects such programs).
+    const OK: &[u32] = &[
+        1, 2, 5, 6, 9, 10, 12, 13, 24, 22, 23, 28, 29, 27, 31, 32, 33,
+    ];
+    let insns = input.insns;
+    for (pc, i) in insns.iter().enumerate() {
+        if !i.is_lddw()
+            || !matches!(
+                i.src,
+                pseudo::MAP_FD | pseudo::MAP_VALUE | pseudo::MAP_IDX | pseudo::MAP_IDX_VALUE
+            )
+        {
+            continue;
+        }
+        let Some(m) = input.maps.get(i.imm as usize) else {
+            continue;
+        };
+        if !OK.contains(&m.map_type) {
+            return Some(Rejection {
+                pc,
+                class: Class::Helper,
+                msg: "Sleepable programs can only use array, hash, ringbuf and local storage maps"
+                    .to_string(),
+                hint: None,
+                regs: String::new(),
+                explain: None,
+            });
+        }
+    }
+    None
 }

@@ -474,11 +474,18 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
                     .is_some_and(|a| a.kind == AttachKind::Iter);
             if p.id == 1 {
                 ret = Some((Kind::Sock, true));
-            } else if !iter
-                && !matches!(
+            } else if !(iter
+                || matches!(
                     cx.input.prog_type,
-                    ptype::SOCKET_FILTER | ptype::SCHED_CLS | ptype::SCHED_ACT | ptype::XDP
+                    ptype::SOCKET_FILTER
+                        | ptype::SCHED_CLS
+                        | ptype::SCHED_ACT
+                        | ptype::XDP
+                        | SK_REUSEPORT
+                        | FLOW_DISSECTOR
+                        | SK_LOOKUP
                 )
+                || cx.input.prog_type == SOCK_OPS && p.id == 3)
             {
                 return rej(
                     pc,
