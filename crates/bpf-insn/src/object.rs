@@ -25,7 +25,7 @@ use btf::ext::{BtfExt, CoreRelo, FuncInfo, LineInfo};
 use btf::{Btf, Kind};
 
 /// A map definition.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MapDef {
     pub name: String,
     pub map_type: u32,
@@ -39,6 +39,17 @@ pub struct MapDef {
     pub section: String,
     /// Read-only global data (`.rodata*`): the kernel freezes such maps.
     pub readonly: bool,
+    /// A map of maps (`__array(values, struct {...})` in a BTF definition): the inner
+    /// map's definition, as libbpf creates the inner map template from it.
+    pub inner: Option<Box<MapDef>>,
+    /// The offset of the `struct bpf_spin_lock` in the value, when the value's BTF type has
+    /// one (the kernel's `btf_record` of the map, BPF_SPIN_LOCK).
+    pub spin_lock: Option<u32>,
+    /// The value's special fields, which the kernel lets no load or store touch (or only
+    /// its own kinds of access): `(offset, size, name)` of each `struct bpf_spin_lock`,
+    /// `bpf_timer`, `bpf_wq`, `bpf_list_head`, `bpf_list_node`, `bpf_rb_root`,
+    /// `bpf_rb_node`, `bpf_refcount` and `__kptr` pointer (an array of them: the whole array).
+    pub btf_fields: Vec<(u32, u32, String)>,
 }
 
 /// What libbpf reads of a map besides its shape: the `pinning` attribute and the BTF ids of
@@ -340,6 +351,170 @@ fn ferr(msg: impl Into<String>) -> Error {
     Error::Format(msg.into())
 }
 
+/// A BTF-defined map: the struct `st_id` of `.maps` variable `name`, whose members are
+/// `__uint(x, N)` (`int (*x)[N]`), `__type(x, T)` (`T *x`) and, for a map of maps,
+/// `__array(values, struct {...})` (`struct {...} *values[]`: the inner map's definition,
+/// `depth` 1; libbpf allows no deeper nesting).
+fn btf_map_def(b: &Btf, st_id: u32, name: &str, depth: u32) -> Result<(MapDef, MapBtf), Error> {
+    if !matches!(b.get(st_id).map(|t| &t.kind), Some(Kind::Struct { .. })) {
+        return Err(ferr(format!(
+            "map `{name}`: BTF definition is not a struct"
+        )));
+    }
+    let mut def = MapDef {
+        name: name.to_string(),
+        section: ".maps".into(),
+        ..MapDef::default()
+    };
+    let mut extra = MapBtf::default();
+    let mut values = None;
+    for m in b.members(st_id) {
+        let mn = b.str_at(m.name_off);
+        let pointee = match b.get(b.resolve(m.type_id)).map(|t| &t.kind) {
+            Some(Kind::Ptr(t)) => Some(*t),
+            _ => None,
+        };
+        let uint = || -> Result<u32, Error> {
+            match pointee.and_then(|t| b.get(b.resolve(t))).map(|t| &t.kind) {
+                Some(Kind::Array { len, .. }) => Ok(*len),
+                _ => Err(ferr(format!("map `{name}`: member `{mn}` is not __uint()"))),
+            }
+        };
+        let size = || -> Result<u32, Error> {
+            pointee
+                .and_then(|t| b.size_of(t))
+                .map(|s| s as u32)
+                .ok_or_else(|| ferr(format!("map `{name}`: member `{mn}` has no size")))
+        };
+        match mn {
+            "type" => def.map_type = uint()?,
+            "max_entries" => def.max_entries = uint()?,
+            "map_flags" => def.flags = uint()?,
+            "key_size" => def.key_size = uint()?,
+            "value_size" => def.value_size = uint()?,
+            "pinning" => extra.pinning = uint()?,
+            "key" => {
+                def.key_size = size()?;
+                extra.key_type_id = pointee.unwrap_or(0);
+            }
+            "value" => {
+                def.value_size = size()?;
+                extra.value_type_id = pointee.unwrap_or(0);
+                def.spin_lock = spin_lock_offset(b, pointee.unwrap_or(0), 0);
+                special_fields(b, pointee.unwrap_or(0), 0, 0, &mut def.btf_fields);
+            }
+            // `struct {...} *values[]`: an array of pointers to the inner definition (of a
+            // map of maps; a program array's are functions).
+            "values" if depth == 0 => values = Some(m.type_id),
+            _ => {} // numa_node, map_extra: not modelled
+        }
+    }
+    // ARRAY_OF_MAPS, HASH_OF_MAPS.
+    if let (Some(v), 12 | 13) = (values, def.map_type) {
+        let inner = match b.get(b.resolve(v)).map(|t| &t.kind) {
+            Some(Kind::Array { elem, .. }) => match b.get(b.resolve(*elem)).map(|t| &t.kind) {
+                Some(Kind::Ptr(t)) => Some(b.resolve(*t)),
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(inner) = inner else {
+            return Err(ferr(format!(
+                "map `{name}`: member `values` is not __array()"
+            )));
+        };
+        let (d, _) = btf_map_def(b, inner, &format!("{name}.inner"), depth + 1)?;
+        def.inner = Some(Box::new(d));
+    }
+    Ok((def, extra))
+}
+
+/// The offset of the `struct bpf_spin_lock` in type `id` (in it, or in a struct member of
+/// it, as the kernel's `btf_parse_fields` finds it), if any.
+fn spin_lock_offset(b: &Btf, id: u32, depth: u32) -> Option<u32> {
+    let id = b.resolve(id);
+    let t = b.get(id)?;
+    if depth > 8 {
+        return None;
+    }
+    match &t.kind {
+        Kind::Struct { .. } if b.str_at(t.name_off) == "bpf_spin_lock" => Some(0),
+        Kind::Struct { members, .. } => members
+            .iter()
+            .find_map(|m| spin_lock_offset(b, m.type_id, depth + 1).map(|o| o + m.bit_offset / 8)),
+        // An array's first element (more than one lock: the kernel refuses the map).
+        Kind::Array { elem, .. } => spin_lock_offset(b, *elem, depth + 1),
+        // Global data: the variables of the section.
+        Kind::Datasec { vars, .. } => vars.iter().find_map(|v| {
+            let var = b.get(v.type_id)?;
+            let Kind::Var { type_id, .. } = var.kind else {
+                return None;
+            };
+            spin_lock_offset(b, type_id, depth + 1).map(|o| o + v.offset)
+        }),
+        _ => None,
+    }
+}
+
+/// The special fields of type `id` at offset `at` (see [`MapDef::btf_fields`]), as the
+/// kernel's `btf_parse_fields` finds them: by struct name, `__kptr` type tags on pointers,
+/// in nested structs, arrays and a global data section's variables.
+fn special_fields(b: &Btf, id: u32, at: u32, depth: u32, out: &mut Vec<(u32, u32, String)>) {
+    const NAMES: &[&str] = &[
+        "bpf_spin_lock",
+        "bpf_res_spin_lock",
+        "bpf_timer",
+        "bpf_wq",
+        "bpf_list_head",
+        "bpf_list_node",
+        "bpf_rb_root",
+        "bpf_rb_node",
+        "bpf_refcount",
+        "bpf_task_work",
+    ];
+    if depth > 8 {
+        return;
+    }
+    let id = b.resolve(id);
+    let Some(t) = b.get(id) else {
+        return;
+    };
+    match &t.kind {
+        Kind::Struct { size, .. } if NAMES.contains(&b.str_at(t.name_off)) => {
+            out.push((at, *size, b.str_at(t.name_off).to_string()));
+        }
+        Kind::Struct { members, .. } => {
+            for m in members {
+                special_fields(b, m.type_id, at + m.bit_offset / 8, depth + 1, out);
+            }
+        }
+        Kind::Ptr(p) => {
+            if let Some(Kind::TypeTag(_)) = b.get(*p).map(|t| &t.kind) {
+                let tag = b.name(*p);
+                if ["kptr", "kptr_untrusted", "percpu_kptr", "kptr_ref"].contains(&tag) {
+                    out.push((at, 8, "kptr".into()));
+                }
+            }
+        }
+        Kind::Array { elem, len, .. } => {
+            let mut inner = Vec::new();
+            special_fields(b, *elem, 0, depth + 1, &mut inner);
+            if let Some((_, _, name)) = inner.into_iter().next() {
+                let size = b.size_of(*elem).unwrap_or(0) as u32;
+                out.push((at, size.saturating_mul(*len), name));
+            }
+        }
+        Kind::Datasec { vars, .. } => {
+            for v in vars {
+                if let Some(Kind::Var { type_id, .. }) = b.get(v.type_id).map(|t| &t.kind) {
+                    special_fields(b, *type_id, at + v.offset, depth + 1, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 fn u32_at(b: &[u8], off: usize, big: bool) -> Option<u32> {
     let s = b.get(off..off + 4)?;
     let a = [s[0], s[1], s[2], s[3]];
@@ -511,6 +686,7 @@ impl Object {
                 data: None,
                 section: sec_names[&si].clone(),
                 readonly: false,
+                ..MapDef::default()
             });
             map_btf.push(MapBtf::default());
         }
@@ -534,61 +710,7 @@ impl Object {
                 let Kind::Var { type_id, .. } = var.kind else {
                     return Err(ferr(format!("BTF: .maps entry `{name}` is not a VAR")));
                 };
-                let st_id = b.resolve(type_id);
-                if !matches!(b.get(st_id).map(|t| &t.kind), Some(Kind::Struct { .. })) {
-                    return Err(ferr(format!(
-                        "map `{name}`: BTF definition is not a struct"
-                    )));
-                }
-                let mut def = MapDef {
-                    name: name.clone(),
-                    map_type: 0,
-                    key_size: 0,
-                    value_size: 0,
-                    max_entries: 0,
-                    flags: 0,
-                    data: None,
-                    section: ".maps".into(),
-                    readonly: false,
-                };
-                let mut extra = MapBtf::default();
-                for m in b.members(st_id) {
-                    let mn = b.str_at(m.name_off);
-                    // `__uint(x, N)` is `int (*x)[N]`; `__type(x, T)` is `T *x`.
-                    let pointee = match b.get(b.resolve(m.type_id)).map(|t| &t.kind) {
-                        Some(Kind::Ptr(t)) => Some(*t),
-                        _ => None,
-                    };
-                    let uint = || -> Result<u32, Error> {
-                        match pointee.and_then(|t| b.get(b.resolve(t))).map(|t| &t.kind) {
-                            Some(Kind::Array { len, .. }) => Ok(*len),
-                            _ => Err(ferr(format!("map `{name}`: member `{mn}` is not __uint()"))),
-                        }
-                    };
-                    let size = || -> Result<u32, Error> {
-                        pointee
-                            .and_then(|t| b.size_of(t))
-                            .map(|s| s as u32)
-                            .ok_or_else(|| ferr(format!("map `{name}`: member `{mn}` has no size")))
-                    };
-                    match mn {
-                        "type" => def.map_type = uint()?,
-                        "max_entries" => def.max_entries = uint()?,
-                        "map_flags" => def.flags = uint()?,
-                        "key_size" => def.key_size = uint()?,
-                        "value_size" => def.value_size = uint()?,
-                        "pinning" => extra.pinning = uint()?,
-                        "key" => {
-                            def.key_size = size()?;
-                            extra.key_type_id = pointee.unwrap_or(0);
-                        }
-                        "value" => {
-                            def.value_size = size()?;
-                            extra.value_type_id = pointee.unwrap_or(0);
-                        }
-                        _ => {} // numa_node, values (inner maps): not modelled
-                    }
-                }
+                let (def, extra) = btf_map_def(b, b.resolve(type_id), &name, 0)?;
                 let offset = btf_map_syms
                     .get(&name)
                     .copied()
@@ -616,13 +738,22 @@ impl Object {
                 continue;
             }
             data_map.insert(si, maps.len());
+            let value_type_id = btf
+                .as_ref()
+                .and_then(|b| b.named(&name, |k| matches!(k, Kind::Datasec { .. })))
+                .unwrap_or(0);
+            let spin_lock = btf
+                .as_ref()
+                .filter(|_| value_type_id != 0)
+                .and_then(|b| spin_lock_offset(b, value_type_id, 0));
+            let mut btf_fields = Vec::new();
+            if let (Some(b), true) = (&btf, value_type_id != 0) {
+                special_fields(b, value_type_id, 0, 0, &mut btf_fields);
+            }
             map_btf.push(MapBtf {
                 pinning: 0,
                 key_type_id: 0,
-                value_type_id: btf
-                    .as_ref()
-                    .and_then(|b| b.named(&name, |k| matches!(k, Kind::Datasec { .. })))
-                    .unwrap_or(0),
+                value_type_id,
             });
             maps.push(MapDef {
                 name: name.clone(),
@@ -634,6 +765,9 @@ impl Object {
                 data: Some(d),
                 readonly: name.starts_with(".rodata"),
                 section: name,
+                spin_lock,
+                btf_fields,
+                ..MapDef::default()
             });
         }
 
@@ -703,6 +837,7 @@ impl Object {
                             data: Some(vec![0; off as usize]),
                             section: ".kconfig".into(),
                             readonly: true,
+                            ..MapDef::default()
                         });
                     }
                 }

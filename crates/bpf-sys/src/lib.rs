@@ -181,6 +181,35 @@ pub fn map_create(spec: &MapSpec<'_>) -> Result<OwnedFd> {
         .map_err(Error::sys("BPF_MAP_CREATE"))
 }
 
+/// What `BPF_MAP_CREATE` takes besides a map's shape: the BTF of its key and value (a
+/// descriptor from [`btf_load`] and the two type ids), which a value with a
+/// `struct bpf_spin_lock` needs, and for a map of maps a map like its inner maps.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MapExtra<'a> {
+    pub btf: Option<(BorrowedFd<'a>, u32, u32)>,
+    pub inner: Option<BorrowedFd<'a>>,
+}
+
+/// `BPF_MAP_CREATE` with BTF or an inner map ([`MapExtra`]).
+pub fn map_create_with(spec: &MapSpec<'_>, extra: &MapExtra<'_>) -> Result<OwnedFd> {
+    let mut a = Attr::new();
+    a.u32(0, spec.map_type)
+        .u32(4, spec.key_size)
+        .u32(8, spec.value_size)
+        .u32(12, spec.max_entries)
+        .u32(16, spec.flags)
+        .name(28, spec.name);
+    if let Some(inner) = extra.inner {
+        a.u32(20, fd_u32(inner));
+    }
+    if let Some((btf, key, value)) = extra.btf {
+        a.u32(48, fd_u32(btf)).u32(52, key).u32(56, value);
+    }
+    bpf(cmd::MAP_CREATE, &mut a)
+        .map(owned_fd)
+        .map_err(Error::sys("BPF_MAP_CREATE"))
+}
+
 /// `BPF_MAP_LOOKUP_ELEM`: fills `value` (which must be the map's value size; for per-CPU maps
 /// the value size rounded up to 8 times the number of possible CPUs). `Ok(false)`: no such key.
 pub fn map_lookup(map: impl AsFd, key: &[u8], value: &mut [u8]) -> Result<bool> {

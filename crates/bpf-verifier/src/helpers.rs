@@ -386,7 +386,8 @@ pub fn map_incompatible(id: i32, t: u32) -> Option<&'static str> {
         // perf_event_output, perf_event_read, perf_event_read_value, skb_output, xdp_output
         25 | 22 | 55 | 111 | 121 => Some(&[4]),
         27 | 67 => Some(&[7]),
-        130..=134 => Some(&[27]),
+        // ringbuf helpers, ringbuf_reserve_dynptr
+        130..=134 | 198 => Some(&[27]),
         // get_local_storage: cgroup storage, per-CPU cgroup storage
         81 => Some(&[19, 21]),
         // redirect_map: devmap, cpumap, xskmap, devmap_hash
@@ -409,6 +410,9 @@ pub fn map_incompatible(id: i32, t: u32) -> Option<&'static str> {
         3 | 4 | 7 | 14 | 16 | 17 | 19 | 21 | 25 | 27 => {
             Some("this map type only works with its own helpers")
         }
+        // Maps of maps: only lookups, which give the inner map (engine/maps.rs).
+        12 | 13 if id != 1 => Some("a map of maps only takes bpf_map_lookup_elem"),
+        12 | 13 => Option::None,
         _ if matches!(id, 1..=3) && !plain_value_map(t) => {
             Some("map type not modelled for map helpers")
         }

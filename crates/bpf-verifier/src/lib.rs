@@ -26,6 +26,21 @@
 //!   `bpf_loop` and `bpf_for_each_map_elem` (`lddw rX, func`: PTR_TO_FUNC) are verified as
 //!   the kernel does, with widening of the scalars that change between iterations;
 //! - the call graph: recursion and chains of more than 8 frames are refused;
+//! - kfunc calls, resolved by BTF id in the target kernel's BTF (`Options::kfunc_btf`;
+//!   GPL-compatible programs only): the open-coded `bpf_iter_num` and `bpf_iter_bits`
+//!   iterators (stack slots holding an iterator, its reference until `destroy`, loops over
+//!   `next` that converge as the kernel's do), `bpf_cast_to_kern_ctx` and `bpf_rdonly_cast`
+//!   (their BTF-typed result is left unreadable); the kfunc sets each program type may call
+//!   (`engine/kfunc.rs`);
+//! - dynptrs made and used by helpers (`engine/dynptr.rs`): local ones over a map value
+//!   (`bpf_dynptr_from_mem`), ring-buffer ones (`bpf_ringbuf_reserve_dynptr`, a reference
+//!   until submitted or discarded), `bpf_dynptr_read`/`bpf_dynptr_write`; their stack slots
+//!   are not data.
+//! - spin locks (`bpf_spin_lock`/`bpf_spin_unlock` on the value's `struct bpf_spin_lock`,
+//!   known from the map's BTF) and maps of maps (the inner map from the BTF definition):
+//!   `engine/maps.rs`;
+//! - global functions, each verified on its own from its BTF prototype, calls checked
+//!   against it (`engine/global.rs`);
 //! - pointers to kernel types (PTR_TO_BTF_ID, plain, trusted, RCU, untrusted, NULL-able),
 //!   given the target kernel's BTF ([`verify_with_btf`]): the pointer arguments of
 //!   fentry/fexit/fmod_ret/LSM and `iter/task` programs, the netfilter context's `state` and
@@ -35,10 +50,10 @@
 //! `selftests` compares these verdicts with the annotations of the kernel's own verifier
 //! tests (`kmodkit bpf selftests`).
 //!
-//! What it does not model (and rejects, rather than guessing): kfunc calls, spin locks,
-//! iterators, dynptrs, BTF-typed pointers without the kernel's BTF (and tp_btf arguments,
-//! pointers to non-structs, `__user`/`__percpu` pointers), timers, global functions' own verification (they
-//! are verified inline, with the caller's arguments), helpers whose arguments or results
+//! What it does not model (and rejects, rather than guessing): other kfuncs, other
+//! iterators, dynptr slices (`bpf_dynptr_data`) and dynptr kfuncs, BTF-typed pointers without the kernel's BTF (and tp_btf
+//! arguments, pointers to non-structs, `__user`/`__percpu` pointers),
+//! timers, arena pointers, global function arguments of those kinds, helpers whose arguments or results
 //! are of those kinds (known by name, see `helpers`), program types without a context
 //! model (contexts: socket_filter, sched_cls/act, cgroup_skb, lwt_*, sk_skb, sk_msg, xdp,
 //! kprobe, tracepoint, perf_event, raw_tracepoint, cgroup_sock (as sock_create),
@@ -67,6 +82,20 @@ pub use engine::{
     AttachKind, GlobalArg, GlobalFunc, Input, MapInfo, Options, Verdict,
 };
 pub use kernel::Kernel;
+
+/// The kernel's `license_is_gpl_compatible`: only such programs may call kfuncs
+/// ([`Options::gpl`]).
+pub fn gpl_compatible(license: &str) -> bool {
+    matches!(
+        license,
+        "GPL"
+            | "GPL v2"
+            | "GPL and additional rights"
+            | "Dual BSD/GPL"
+            | "Dual MIT/GPL"
+            | "Dual MPL/GPL"
+    )
+}
 
 /// Why a program was rejected; `class` groups the reasons like the differential tests do.
 #[derive(Debug, Clone, PartialEq, Eq)]

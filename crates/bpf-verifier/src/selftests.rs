@@ -165,8 +165,9 @@ pub enum Error {
 
 /// Runs every program of one object (its bytes) through the verifier and compares with its
 /// annotations. CO-RE relocations are resolved against `target` (the tested kernel's BTF)
-/// when given; kfunc calls and kernel variables stay unresolved (the verifier rejects kfunc
-/// calls as outside its model; a program with a kernel variable is judged unsupported).
+/// when given; kfunc calls are resolved by name against `opts.kfunc_btf` as libbpf does
+/// (an unknown one stays a call to id 0), kernel variables stay unresolved (a program with
+/// one is judged unsupported). The object's license decides `opts.gpl`.
 pub fn run_object(
     bytes: &[u8],
     target: Option<&btf::Btf>,
@@ -185,6 +186,10 @@ pub fn run_object_with(
     opts: &Options,
 ) -> Result<Vec<CaseResult>, Error> {
     let mut obj = Object::parse(bytes)?;
+    for p in obj.programs.iter_mut() {
+        resolve_kfuncs(p, opts.kfunc_btf.as_deref());
+    }
+    let gpl = obj.license.as_deref().is_some_and(crate::gpl_compatible);
     let specs = specs(&obj);
     let core_err = match target {
         Some(t) if obj.programs.iter().any(|p| !p.core_relos.is_empty()) => {
@@ -200,7 +205,9 @@ pub fn run_object_with(
             Some(b) => {
                 let mut o = Object::parse(bytes)?;
                 let e = o.relocate_core(&b).err().map(|e| e.to_string());
-                Some((o.programs.swap_remove(k), e))
+                let mut q = o.programs.swap_remove(k);
+                resolve_kfuncs(&mut q, opts.kfunc_btf.as_deref());
+                Some((q, e))
             }
             _ => None,
         };
@@ -281,6 +288,7 @@ pub fn run_object_with(
                     strict_alignment: opts.strict_alignment || strict,
                     attach,
                     attach_error,
+                    gpl,
                     ..opts.for_program(obj.btf.as_ref(), p, t)
                 },
                 target,
@@ -308,6 +316,18 @@ pub fn run_object_with(
         });
     }
     Ok(out)
+}
+
+/// Each kfunc call's `imm` becomes the BTF id of the function of its name in `btf`, or 0
+/// when there is none (libbpf's handling of an unresolved `__weak` kfunc).
+fn resolve_kfuncs(p: &mut bpf_insn::object::Program, btf: Option<&btf::Btf>) {
+    for (at, name) in std::mem::take(&mut p.kfunc_calls) {
+        let id = btf.and_then(|b| b.func_named(&name)).unwrap_or(0);
+        if let Some(i) = p.insns.get_mut(at) {
+            i.imm = id as i32;
+            i.off = 0;
+        }
+    }
 }
 
 /// The fd of the first `lddw` with a raw map fd (`BPF_PSEUDO_MAP_FD`/`MAP_VALUE`), which a

@@ -357,6 +357,7 @@ fn sleepable_programs_may_sleep() {
         max_entries: 1,
         frozen: None,
         flags: 0,
+        ..Default::default()
     };
     let (hash, perf) = ([map(1)], [map(4)]);
     let input = |maps| Input {

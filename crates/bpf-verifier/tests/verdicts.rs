@@ -32,6 +32,48 @@ fn check_for(
     )
 }
 
+/// A BTF with the kfuncs `names` (FUNC ids, in order) and the iterator structs, as a
+/// kernel's BTF has them: `*_next` returns `int *`, the others `int`.
+fn kfunc_btf(names: &[String]) -> (std::sync::Arc<btf::Btf>, Vec<u32>) {
+    let mut b = btf::Btf::empty();
+    let int = b.push(
+        "int",
+        btf::Kind::Int {
+            size: 4,
+            signed: true,
+            char: false,
+            bool: false,
+            bit_offset: 0,
+            bits: 32,
+        },
+    );
+    let pint = b.push("", btf::Kind::Ptr(int));
+    for (name, size) in [("bpf_iter_num", 8), ("bpf_iter_bits", 16)] {
+        b.push(
+            name,
+            btf::Kind::Struct {
+                size,
+                members: Vec::new(),
+            },
+        );
+    }
+    let ids = names
+        .iter()
+        .map(|n| {
+            let ret = if n.ends_with("_next") { pint } else { int };
+            let proto = b.push(
+                "",
+                btf::Kind::FuncProto {
+                    ret,
+                    params: Vec::new(),
+                },
+            );
+            b.push(n, btf::Kind::Func { proto, linkage: 1 })
+        })
+        .collect();
+    (std::sync::Arc::new(b), ids)
+}
+
 fn map(name: &str, map_type: u32, key: u32, value: u32, max: u32) -> MapInfo {
     MapInfo {
         name: name.into(),
@@ -41,6 +83,7 @@ fn map(name: &str, map_type: u32, key: u32, value: u32, max: u32) -> MapInfo {
         max_entries: max,
         frozen: None,
         flags: 0,
+        ..Default::default()
     }
 }
 
@@ -79,12 +122,35 @@ fn annotated_corpus_verdicts_and_classes() {
             continue;
         }
         let (mut pt, mut maps, mut accept, mut class) = (None, Vec::new(), None, None);
+        let mut kfuncs = Vec::new();
         for l in text.lines() {
+            if let Some(k) = l.strip_prefix("# kfunc: ") {
+                kfuncs.push(k.trim().to_string());
+            }
             if let Some(t) = l.strip_prefix("# type: ") {
                 pt = prog_type_from_name(t.trim());
             } else if let Some(m) = l.strip_prefix("# map: ") {
-                let v: Vec<u32> = m.split_whitespace().map(|x| x.parse().unwrap()).collect();
-                maps.push(map(&format!("m{}", maps.len()), v[0], v[1], v[2], v[3]));
+                // `T K V N`, then `lock=OFF` (a struct bpf_spin_lock in the value) and
+                // `inner=T,K,V,N` (a map of maps' inner map).
+                let mut v: Vec<u32> = Vec::new();
+                let (mut lock, mut inner, mut fields) = (None, None, Vec::new());
+                for w in m.split_whitespace() {
+                    if let Some(o) = w.strip_prefix("lock=") {
+                        lock = Some(o.parse().unwrap());
+                    } else if let Some(o) = w.strip_prefix("timer=") {
+                        fields.push((o.parse().unwrap(), 16, "bpf_timer".to_string()));
+                    } else if let Some(i) = w.strip_prefix("inner=") {
+                        let i: Vec<u32> = i.split(',').map(|x| x.parse().unwrap()).collect();
+                        inner = Some(Box::new(map("inner", i[0], i[1], i[2], i[3])));
+                    } else {
+                        v.push(w.parse().unwrap());
+                    }
+                }
+                let mut mi = map(&format!("m{}", maps.len()), v[0], v[1], v[2], v[3]);
+                mi.spin_lock = lock;
+                mi.inner = inner;
+                mi.btf_fields = fields;
+                maps.push(mi);
             } else if let Some(e) = l.strip_prefix("# expect: ") {
                 accept = Some(e.trim() == "accept");
             } else if let Some(c) = l.strip_prefix("# class: ") {
@@ -93,7 +159,32 @@ fn annotated_corpus_verdicts_and_classes() {
         }
         let pt = pt.unwrap_or_else(|| panic!("{name}: no # type"));
         let accept = accept.unwrap_or_else(|| panic!("{name}: no # expect"));
-        match (check(&text, pt, &maps), accept) {
+        let verdict = if kfuncs.is_empty() {
+            check(&text, pt, &maps)
+        } else {
+            // `call kfunc(N)`: the N-th `# kfunc:`, in a BTF that has it; a GPL program.
+            let (b, ids) = kfunc_btf(&kfuncs);
+            let mut insns = bpf_insn::assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            for i in insns.iter_mut() {
+                if i.is_call() && i.src == bpf_insn::insn::pseudo::CALL_KFUNC {
+                    i.imm = ids[i.imm as usize - 1] as i32;
+                }
+            }
+            let input = Input {
+                insns: &insns,
+                prog_type: pt,
+                maps: &maps,
+            };
+            verify(
+                &input,
+                &Options {
+                    kfunc_btf: Some(b),
+                    gpl: true,
+                    ..Options::default()
+                },
+            )
+        };
+        match (verdict, accept) {
             (Ok(_), true) => {}
             (Err(r), false) => {
                 if class.is_some_and(|c| c != r.class) {
@@ -215,6 +306,7 @@ fn frozen_rodata_gives_constants_and_is_read_only() {
         data: Some(vec![4, 0, 0, 0, 0, 0, 0, 0]),
         section: ".rodata".into(),
         readonly: true,
+        ..Default::default()
     };
     let infos = map_infos(std::slice::from_ref(&def));
     assert_eq!(infos[0], MapInfo::from(&def));

@@ -80,6 +80,7 @@ impl MapSpec {
             data: None,
             section: ".maps".into(),
             readonly: false,
+            ..Default::default()
         }
     }
 }

@@ -3,20 +3,34 @@
 //! The corpus (tests/data/bpf_verifier/*.s) holds valid programs and programs with each
 //! class of bug (unbounded loop, stack/map/packet/context out of bounds, NULL map value,
 //! uninitialised register, wrong helper for the type, bad return value, bad CFG). Each file
-//! says its program type, its maps and what the kernel does with it. The kernel is the
+//! says its program type, its maps and what the kernel does with it (`# kfunc: NAME` lines
+//! name the kfuncs that `call kfunc(N)` calls, N counting from 1; they are resolved in the
+//! host's BTF for both verifiers, and the program is GPL). The kernel is the
 //! oracle: the annotation must match it, our verifier must never accept what it rejects,
 //! and the agreement rate is printed.
 
 use bpf_insn::insn::map_indices_to_fds;
 use bpf_insn::{encode_all, Endian, Insn};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 use testsupport::{skip, Requirement};
+
+#[derive(Default, Clone, Copy)]
+struct MapExtra {
+    lock: Option<u32>,
+    /// `timer=OFF`: a `struct bpf_timer` in the value.
+    timer: Option<u32>,
+    inner: Option<[u32; 4]>,
+}
 
 struct Case {
     name: String,
     prog_type: u32,
     maps: Vec<[u32; 4]>,
+    /// Per map, from `# map: T K V N lock=OFF inner=T,K,V,N`: the offset of a
+    /// `struct bpf_spin_lock` in the value (given to the kernel as the value's BTF), and
+    /// the inner map of a map of maps.
+    map_extra: Vec<MapExtra>,
     expect_accept: bool,
     insns: Vec<Insn>,
     /// `# section:` the libbpf section of a program that needs an attach type or target
@@ -24,12 +38,12 @@ struct Case {
     section: Option<String>,
 }
 
-/// The host kernel's BTF, for the attach targets of BTF-typed programs.
-fn host_btf() -> Option<&'static btf::Btf> {
-    static BTF: std::sync::OnceLock<Option<btf::Btf>> = std::sync::OnceLock::new();
+/// The host kernel's BTF, for the attach targets of BTF-typed programs and kfuncs.
+fn host_btf() -> Option<&'static std::sync::Arc<btf::Btf>> {
+    static BTF: std::sync::OnceLock<Option<std::sync::Arc<btf::Btf>>> = std::sync::OnceLock::new();
     BTF.get_or_init(|| {
         let raw = std::fs::read("/sys/kernel/btf/vmlinux").ok()?;
-        btf::Btf::parse(&raw).ok()
+        btf::Btf::parse(&raw).ok().map(std::sync::Arc::new)
     })
     .as_ref()
 }
@@ -78,9 +92,14 @@ fn load_corpus() -> Vec<Case> {
         let text = std::fs::read_to_string(&f).unwrap();
         let mut prog_type = None;
         let mut maps = Vec::new();
+        let mut map_extra = Vec::new();
         let mut expect = None;
         let mut section = None;
+        let mut kfuncs: Vec<String> = Vec::new();
         for l in text.lines() {
+            if let Some(k) = l.strip_prefix("# kfunc: ") {
+                kfuncs.push(k.trim().to_string());
+            }
             if let Some(t) = l.strip_prefix("# section: ") {
                 section = Some(t.trim().to_string());
             }
@@ -88,23 +107,89 @@ fn load_corpus() -> Vec<Case> {
                 prog_type = bpf_insn::object::prog_type_from_name(t.trim());
             }
             if let Some(m) = l.strip_prefix("# map: ") {
-                let v: Vec<u32> = m.split_whitespace().map(|x| x.parse().unwrap()).collect();
+                let mut extra = MapExtra::default();
+                let mut v: Vec<u32> = Vec::new();
+                for w in m.split_whitespace() {
+                    if let Some(o) = w.strip_prefix("lock=") {
+                        extra.lock = Some(o.parse().unwrap());
+                    } else if let Some(o) = w.strip_prefix("timer=") {
+                        extra.timer = Some(o.parse().unwrap());
+                    } else if let Some(i) = w.strip_prefix("inner=") {
+                        let i: Vec<u32> = i.split(',').map(|x| x.parse().unwrap()).collect();
+                        extra.inner = Some([i[0], i[1], i[2], i[3]]);
+                    } else {
+                        v.push(w.parse().unwrap());
+                    }
+                }
                 maps.push([v[0], v[1], v[2], v[3]]);
+                map_extra.push(extra);
             }
             if let Some(e) = l.strip_prefix("# expect: ") {
                 expect = Some(e.trim() == "accept");
             }
         }
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let mut insns = bpf_insn::assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // `call kfunc(N)`: the N-th `# kfunc:` by its BTF id in the host's BTF.
+        for i in insns.iter_mut() {
+            if i.is_call() && i.src == bpf_insn::insn::pseudo::CALL_KFUNC {
+                let k = &kfuncs[i.imm as usize - 1];
+                if let Some(b) = host_btf() {
+                    i.imm = b
+                        .func_named(k)
+                        .unwrap_or_else(|| panic!("{name}: kfunc {k} is not in the host's BTF"))
+                        as i32;
+                }
+            }
+        }
         out.push(Case {
-            insns: bpf_insn::assemble(&text).unwrap_or_else(|e| panic!("{name}: {e}")),
+            insns,
             name: name.clone(),
             prog_type: prog_type.unwrap_or_else(|| panic!("{name}: no type")),
             maps,
+            map_extra,
             expect_accept: expect.unwrap_or_else(|| panic!("{name}: no expectation")),
             section,
         });
     }
+    out
+}
+
+/// BTF for a map whose 4-byte key is an `int` ([1]) and whose value of `size` bytes ([3])
+/// has a special struct ([2] `struct bpf_spin_lock` or `struct bpf_timer`, `(name, its
+/// size, offset)`), which the kernel knows by name and size.
+fn special_value_btf(size: u32, (special, special_size, at): (&str, u32, u32)) -> Vec<u8> {
+    let strings = b"\0int\0bpf_spin_lock\0bpf_timer\0val\0l\0";
+    let name = |n: &str| -> u32 {
+        let at = strings
+            .windows(n.len() + 2)
+            .position(|w| w[0] == 0 && &w[1..=n.len()] == n.as_bytes() && w[n.len() + 1] == 0)
+            .expect("the name is in the table");
+        at as u32 + 1
+    };
+    let info = |kind: u32, vlen: u32| (kind << 24) | vlen;
+    let mut t: Vec<u32> = Vec::new();
+    // [1] int: 4 bytes, signed, 32 bits.
+    t.extend([name("int"), info(1, 0), 4, (1 << 24) | 32]);
+    // [2] struct bpf_spin_lock { int val; } (or bpf_timer, 16 bytes)
+    t.extend([name(special), info(4, 1), special_size, name("val"), 1, 0]);
+    // [3] struct val { ...; struct bpf_spin_lock l (at `at`); ... }
+    t.extend([name("val"), info(4, 1), size, name("l"), 2, at * 8]);
+    let types: Vec<u8> = t.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let mut out = Vec::new();
+    out.extend(0xeb9f_u16.to_le_bytes());
+    out.extend([1u8, 0]);
+    for v in [
+        24u32,
+        0,
+        types.len() as u32,
+        types.len() as u32,
+        strings.len() as u32,
+    ] {
+        out.extend(v.to_le_bytes());
+    }
+    out.extend(types);
+    out.extend(strings);
     out
 }
 
@@ -121,6 +206,22 @@ fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
             max_entries: m[3],
             frozen: None,
             flags: 0,
+            spin_lock: c.map_extra[i].lock,
+            btf_fields: c.map_extra[i]
+                .timer
+                .map(|o| (o, 16, "bpf_timer".to_string()))
+                .into_iter()
+                .collect(),
+            inner: c.map_extra[i].inner.map(|n| {
+                Box::new(bpf_verifier::MapInfo {
+                    name: format!("m{i}.inner"),
+                    map_type: n[0],
+                    key_size: n[1],
+                    value_size: n[2],
+                    max_entries: n[3],
+                    ..Default::default()
+                })
+            }),
         })
         .collect();
     let input = bpf_verifier::Input {
@@ -130,6 +231,9 @@ fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
     };
     let mut opts = bpf_verifier::Options {
         section: c.section.clone(),
+        // As `kernel` loads it: GPL, kfuncs resolved in the host's BTF.
+        kfunc_btf: host_btf().cloned(),
+        gpl: true,
         ..Default::default()
     };
     if let (Some(sec), Some(b)) = (&c.section, host_btf()) {
@@ -138,7 +242,7 @@ fn ours(c: &Case) -> Result<(), bpf_verifier::Rejection> {
             Err(e) => opts.attach_error = Some(e),
         }
     }
-    bpf_verifier::verify_with_btf(&input, &opts, host_btf()).map(|_| ())
+    bpf_verifier::verify(&input, &opts).map(|_| ())
 }
 
 enum Kernel {
@@ -151,7 +255,7 @@ fn kernel(c: &Case) -> Kernel {
     let mut fds: Vec<OwnedFd> = Vec::new();
     for (i, m) in c.maps.iter().enumerate() {
         let name = format!("kmk_m{i}");
-        let spec = bpf_sys::MapSpec {
+        let spec = |m: &[u32; 4]| bpf_sys::MapSpec {
             map_type: m[0],
             key_size: m[1],
             value_size: m[2],
@@ -159,7 +263,32 @@ fn kernel(c: &Case) -> Kernel {
             flags: 0,
             name: &name,
         };
-        match bpf_sys::map_create(&spec) {
+        let extra = c.map_extra[i];
+        let field = match (extra.lock, extra.timer) {
+            (Some(off), _) => Some(("bpf_spin_lock", 4, off)),
+            (_, Some(off)) => Some(("bpf_timer", 16, off)),
+            _ => None,
+        };
+        let btf = match field {
+            Some(f) => match bpf_sys::btf_load(&special_value_btf(m[2], f)) {
+                Ok(fd) => Some(fd),
+                Err(e) => return Kernel::Unavailable(format!("BPF_BTF_LOAD: {e}")),
+            },
+            None => None,
+        };
+        let inner = match extra.inner {
+            Some(n) => match bpf_sys::map_create(&spec(&n)) {
+                Ok(fd) => Some(fd),
+                Err(e) => return Kernel::Unavailable(format!("BPF_MAP_CREATE: {e}")),
+            },
+            None => None,
+        };
+        let with = bpf_sys::MapExtra {
+            // Key: [1] int; value: [3] (see special_value_btf).
+            btf: btf.as_ref().map(|f| (f.as_fd(), 1, 3)),
+            inner: inner.as_ref().map(|f| f.as_fd()),
+        };
+        match bpf_sys::map_create_with(&spec(m), &with) {
             Ok(fd) => fds.push(fd),
             Err(e) => return Kernel::Unavailable(format!("BPF_MAP_CREATE: {e}")),
         }
@@ -409,6 +538,7 @@ fn socket_type_context_accesses_agree_with_the_host_kernel() {
                         name: name.clone(),
                         prog_type,
                         maps: Vec::new(),
+                        map_extra: Vec::new(),
                         expect_accept: false,
                         section: section.map(str::to_string),
                     };

@@ -25,6 +25,7 @@ fn accepted(src: &str) {
             max_entries: m.max_entries,
             frozen: None,
             flags: 0,
+            ..Default::default()
         })
         .collect();
     assert!(!c.progs.is_empty(), "{src}: no programs");

@@ -528,7 +528,7 @@ pub(super) fn ptr_arith(
             // pointer and unbounded register) for map values and packets.
             if matches!(
                 p.kind,
-                Kind::MapValue(_) | Kind::Pkt | Kind::PktMeta | Kind::Mem(_)
+                Kind::MapValue(_) | Kind::Pkt | Kind::PktMeta | Kind::Mem(_) | Kind::RdMem(_)
             ) {
                 return rej(
                     pc,

@@ -271,6 +271,7 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                     Ctx::for_id(&mut ok_st, p.id, &mut |r| {
                         if let Reg::Ptr(q) = r {
                             q.nullable = false;
+                            maps::not_null(&cx.inner, q);
                         }
                     });
                     if op == jmp::JEQ {
@@ -285,7 +286,7 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                     if (sock::is_sock(p.kind)
                         || matches!(
                             p.kind,
-                            Kind::MapValue(_) | Kind::MapKey(_) | Kind::Mem(_)
+                            Kind::MapValue(_) | Kind::MapKey(_) | Kind::Mem(_) | Kind::RdMem(_)
                         ))
                         && !p.nullable
                         && sb.value() == Some(0)
@@ -343,6 +344,7 @@ pub(super) fn jmp_op(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Re
                         ) {
                             if let Reg::Ptr(q) = &mut eq.cur_mut().regs[r as usize] {
                                 q.nullable = false;
+                                maps::not_null(&cx.inner, q);
                             }
                         }
                         return if op == jmp::JEQ {

@@ -206,14 +206,7 @@ pub(super) fn call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, i: Insn) -> Res<
             });
             Ok(Next::Goto(target))
         }
-        pseudo::CALL_KFUNC => rej(
-            pc,
-            Class::Unsupported,
-            format!("kfunc call (btf id {}) is not modelled", i.imm),
-            None,
-            st,
-            maps,
-        ),
+        pseudo::CALL_KFUNC => kfunc::kfunc_call(cx, pc, st, i),
         _ => helper_call(cx, pc, st, i.imm),
     }
 }
@@ -282,9 +275,17 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             maps,
         );
     }
+    // bpf_spin_lock, bpf_spin_unlock (see `maps`).
+    if matches!(p.id, 93 | 94) {
+        return maps::spin_lock_call(cx, pc, st, p);
+    }
     // Socket lookups, casts and release (see `sock`).
     if sock::handles(p.id, st, maps) {
         return sock::helper(cx, pc, st, p);
+    }
+    // Dynptrs (see `dynptr`).
+    if dynptr::handles(p.id) {
+        return dynptr::helper(cx, pc, st, p);
     }
     // check_helper_call: a tail call while a reference is held would leak it.
     if p.id == 12 && !st.refs.held.is_empty() {
@@ -320,7 +321,7 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             pc,
             Class::Unsupported,
             format!("bpf_{}#{id} is not modelled: {what}", p.name),
-            Some("this verifier does not model BTF pointers (including BTF sockets), dynptrs, spin locks, timers, callbacks or constant strings".into()),
+            Some("this verifier does not model BTF pointers (including BTF sockets), dynptrs, timers, callbacks or constant strings".into()),
             st,
             maps,
         );
@@ -412,22 +413,25 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
     let r0 = match p.ret {
         Ret::Integer if refined.is_some() => Reg::Scalar(refined.expect("checked")),
         Ret::Other(_) if btf_ret.is_some() => btf_ret.expect("checked"),
-        Ret::Integer | Ret::Void | Ret::Other(_) => Reg::unknown(),
+        // RET_VOID: R0 is NOT_INIT after the call (check_helper_call).
+        Ret::Void => Reg::Uninit,
+        Ret::Integer | Ret::Other(_) => Reg::unknown(),
         // RET_PTR_TO_MAP_VALUE (check_helper_call): a value of the map, not NULL.
         Ret::MapValue => {
             let m = found.map.expect("ConstMapPtr checked");
+            let id = maps::value_id(cx, m, false);
             Reg::Ptr(Ptr {
                 kind: Kind::MapValue(m),
                 off: 0,
                 var: Scalar::konst(0),
-                id: 0,
+                id,
                 nullable: false,
                 range: 0,
             })
         }
         Ret::MapValueOrNull => {
             let m = found.map.expect("ConstMapPtr checked");
-            let id = cx.new_id();
+            let id = maps::value_id(cx, m, true);
             Reg::Ptr(Ptr {
                 kind: Kind::MapValue(m),
                 off: 0,
@@ -610,6 +614,7 @@ pub(super) fn helper_arg(
                         maps,
                     );
                 }
+                maps::check_outer(cx, pc, st, m)?;
                 found.map = Some(m);
             }
             _ => return want("map_ptr", st),
@@ -918,7 +923,9 @@ pub(super) fn check_mem_arg(
                     maps,
                 );
             }
-            if matches!(p.kind, Kind::MapPtr(_) | Kind::PktEnd) {
+            // A kfunc's read-only memory: this model does not know which helpers take
+            // read-only memory (ARG_PTR_TO_MEM | MEM_RDONLY), so it refuses it for all.
+            if matches!(p.kind, Kind::MapPtr(_) | Kind::PktEnd | Kind::RdMem(_)) {
                 return rej(
                     pc,
                     Class::Helper,

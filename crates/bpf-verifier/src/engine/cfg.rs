@@ -8,6 +8,7 @@ pub(super) fn check_cfg(insns: &[Insn], kernel: &Kernel) -> Res<Vec<usize>> {
         frames: vec![],
         may_goto_depth: 0,
         refs: sock::Refs::default(),
+        lock: maps::Lock::default(),
     };
     let r = |pc: usize, msg: String| -> Res<Vec<usize>> {
         Err(Rejection {

@@ -475,6 +475,7 @@ pub(super) fn entry_state(cx: &mut Ctx<'_>, g: &GlobalFunc) -> State {
         }],
         may_goto_depth: 0,
         refs: sock::Refs::default(),
+        lock: maps::Lock::default(),
     }
 }
 
@@ -567,7 +568,7 @@ pub(super) fn check_max_stack_depth(cx: &Ctx<'_>) -> Res<()> {
     // The deepest chain below each function (its depth, its frames), memoised; check_cfg
     // has refused recursion, and chains longer than 8 frames are refused on the way.
     let own = |start: usize| {
-        let d = round(cx.func_depth.get(&start).copied().unwrap_or(0));
+        let d = round(cx.fastcall_depth(start));
         if private && d >= 64 {
             0
         } else {

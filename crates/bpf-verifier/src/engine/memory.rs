@@ -104,7 +104,33 @@ impl Ctx<'_> {
         match p.kind {
             Kind::Stack(fr) => self.stack_access(pc, st, reg, (p, fr), off, size, write, atomic),
             Kind::MapValue(m) => {
-                self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)
+                let v = self.map_value_access(pc, st, reg, (p, m), off, size, write, atomic)?;
+                maps::lock_overlap(self, pc, st, &p, m, off, size)?;
+                Ok(v)
+            }
+            Kind::RdMem(sz) => {
+                // check_mem_region_access of PTR_TO_MEM | MEM_RDONLY.
+                if is_write || atomic {
+                    return rej(
+                        pc,
+                        Class::Pointer,
+                        format!("R{reg} cannot write into rdonly_mem"),
+                        None,
+                        st,
+                        maps,
+                    );
+                }
+                if lo < 0 || hi > sz as i128 {
+                    return bounds(
+                        format!(
+                            "invalid access to memory, mem_size={sz} off={} size={size}",
+                            p.off + off as i64
+                        ),
+                        None,
+                        st,
+                    );
+                }
+                Ok(Reg::unknown())
             }
             Kind::Mem(sz) => {
                 if lo < 0 || hi > sz as i128 {
@@ -416,11 +442,30 @@ impl Ctx<'_> {
         st.frames[f].stack.depth = d;
         let e = self.func_depth.entry(func).or_insert(0);
         *e = (*e).max(d);
+        self.fastcall_access(pc, func, lo);
         // The combined depth of call chains is checked once every function is verified
         // (global::check_max_stack_depth).
         let start = (STACK as i128 + lo) as usize;
         let end = (STACK as i128 + hi) as usize;
         let var = !p.var.is_const();
+        // An iterator's slots are the kfuncs' alone: a load of them is an "invalid read
+        // from stack" (check_stack_read_fixed_off), and this model refuses stores too
+        // (the kernel lets some of them destroy the iterator).
+        let special = &st.frames[f].stack.bytes[start..end];
+        if special.contains(&SLOT_ITER) || special.contains(&SLOT_DYNPTR) {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!(
+                    "invalid {} of stack R{reg} off={} size={size}: the slots hold an iterator or a dynptr",
+                    if is_write { "write" } else { "read" },
+                    p.off + off as i64
+                ),
+                Some("an iterator or a dynptr is only used through its kfuncs or helpers".into()),
+                st,
+                maps,
+            );
+        }
         let stack = &mut st.frames[f].stack;
         if let Some(v) = write {
             return stack_store(stack, (start, end), var, size, atomic, v);

@@ -33,10 +33,14 @@ mod btfptr;
 mod call;
 mod cfg;
 mod context;
+mod dynptr;
 mod explain;
+mod fastcall;
 mod global;
+mod kfunc;
 mod ldabs;
 mod ldst;
+mod maps;
 mod memory;
 mod progtypes;
 mod sock;
@@ -57,7 +61,7 @@ use state::*;
 pub use progtypes::{Attach, AttachArg, AttachKind, LSM, TRACING};
 
 /// A map as the verifier needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MapInfo {
     pub name: String,
     pub map_type: u32,
@@ -70,6 +74,14 @@ pub struct MapInfo {
     /// `map_flags`: `BPF_F_RDONLY_PROG` (0x80) and `BPF_F_WRONLY_PROG` (0x100) forbid the
     /// program's writes and reads of values.
     pub flags: u32,
+    /// The offset of the value's `struct bpf_spin_lock`, if it has one (from the value's
+    /// BTF type; see `maps`).
+    pub spin_lock: Option<u32>,
+    /// A map of maps: its inner map (from the BTF definition's `values`).
+    pub inner: Option<Box<MapInfo>>,
+    /// The value's special fields (`bpf_timer`, `__kptr`, ...: see
+    /// `bpf_insn::object::MapDef::btf_fields`), which no load or store may touch here.
+    pub btf_fields: Vec<(u32, u32, String)>,
 }
 
 impl From<&bpf_insn::object::MapDef> for MapInfo {
@@ -84,6 +96,9 @@ impl From<&bpf_insn::object::MapDef> for MapInfo {
             max_entries: m.max_entries,
             frozen: if m.readonly { m.data.clone() } else { None },
             flags: m.flags,
+            spin_lock: m.spin_lock,
+            inner: m.inner.as_deref().map(|i| Box::new(MapInfo::from(i))),
+            btf_fields: m.btf_fields.clone(),
         }
     }
 }
@@ -141,6 +156,11 @@ pub struct Options {
     /// ([`Options::func_info`] false) is. `None` with BTF: linkage unknown, every
     /// subprogram is held to a global one's rules.
     pub global_funcs: Option<Vec<GlobalFunc>>,
+    /// The target kernel's BTF, which names the functions kfunc calls (`call` with pseudo
+    /// source KFUNC) refer to by BTF id; without it every kfunc call is refused.
+    pub kfunc_btf: Option<std::sync::Arc<btf::Btf>>,
+    /// The program's license is GPL-compatible: only such programs may call kfuncs.
+    pub gpl: bool,
 }
 
 impl Options {
@@ -156,6 +176,8 @@ impl Options {
             attach_error: None,
             int_return_funcs: Vec::new(),
             global_funcs: None,
+            kfunc_btf: None,
+            gpl: false,
         }
     }
 }
@@ -214,6 +236,13 @@ struct Ctx<'a> {
     global_funcs: Option<&'a [GlobalFunc]>,
     /// Global functions called so far (verified on their own after the main program).
     called_globals: std::collections::BTreeSet<usize>,
+    /// The kfunc each call instruction calls (see `kfunc`), by instruction.
+    kfuncs: HashMap<usize, kfunc::Kfunc>,
+    /// Per map of the program: the index of its inner map in the walk's map table
+    /// (`maps::with_inner`), empty when no map has one.
+    inner: Vec<Option<u32>>,
+    /// bpf_fastcall patterns by function (see `fastcall`).
+    fastcall: HashMap<usize, fastcall::Region>,
     /// The target kernel's BTF, for BTF-typed pointers (see `btfptr`).
     btf: Option<&'a btf::Btf>,
 }
@@ -256,6 +285,23 @@ pub fn verify_with_btf(
     opts: &Options,
     btf: Option<&btf::Btf>,
 ) -> Result<Verdict, Rejection> {
+    // The kernel's BTF given for kfuncs serves BTF pointers too.
+    let btf = btf.or(opts.kfunc_btf.as_deref());
+    maps::check_prog_maps(input)?;
+    // Maps of maps: their inner maps join the map table (see `maps`).
+    let with_inner = maps::with_inner(input.maps);
+    let ext;
+    let (input, inner) = match &with_inner {
+        Some((all, inner)) => {
+            ext = Input {
+                insns: input.insns,
+                prog_type: input.prog_type,
+                maps: all,
+            };
+            (&ext, inner.clone())
+        }
+        None => (input, Vec::new()),
+    };
     let insns = input.insns;
     let funcs = check_cfg(insns, &opts.kernel)?;
     let pt = input.prog_type;
@@ -296,7 +342,16 @@ pub fn verify_with_btf(
         });
     }
     check_subprog_ld_abs(insns, &funcs, opts)?;
-    let prune = prune_points(insns);
+    let mut prune = prune_points(insns);
+    let kfuncs = kfunc::resolve(insns, opts.kfunc_btf.as_ref());
+    kfunc::check_calls(insns, &kfuncs, opts)?;
+    // An iterator's `next` call is a checkpoint (the kernel's mark_force_checkpoint for
+    // is_iter_next_insn).
+    for (pc, k) in &kfuncs {
+        if k.is_iter_next() {
+            prune[*pc] = true;
+        }
+    }
     let mut cx = Ctx {
         input,
         kernel: opts.kernel,
@@ -313,7 +368,10 @@ pub fn verify_with_btf(
             (Some(g), true) => Some(g),
             (None, true) => None,
         },
+        inner,
+        fastcall: fastcall::patterns(insns, &funcs, &opts.kernel),
         called_globals: Default::default(),
+        kfuncs,
         btf,
     };
     let mut init = State {
@@ -327,6 +385,7 @@ pub fn verify_with_btf(
         }],
         may_goto_depth: 0,
         refs: sock::Refs::default(),
+        lock: maps::Lock::default(),
     };
     init.frames[0].regs[1] = Reg::Ptr(Ptr {
         kind: Kind::Ctx,
@@ -416,11 +475,16 @@ fn walk(
                 // kernel's `calls_callback` rule), and scalars that change from one
                 // iteration to the next are widened so that the iterations converge.
                 let may_goto = insns[pc].is_may_goto();
-                let loop_head = calls_back(&insns[pc]);
+                // An iterator's `next` with the iterator active is one too (the kernel's
+                // is_iter_next_insn rule in is_state_visited).
+                let iter_depth = kfunc::active_iter_depth(cx, pc, &st);
+                let loop_head = calls_back(&insns[pc]) || iter_depth.is_some();
                 let list = visited.entry(pc).or_default();
                 // The first iterations are followed exactly (a loop of a few calls keeps
                 // its counters), later ones widened.
-                if loop_head && st.cur().cb_depth >= 16 {
+                // An iterator's iterations are widened from the first one on, as the
+                // kernel's process_iter_next_call widens its imprecise scalars.
+                if loop_head && st.cur().cb_depth >= 16 || iter_depth.is_some_and(|d| d >= 1) {
                     if let Some((old, ..)) = list
                         .iter()
                         .rev()
@@ -456,7 +520,11 @@ fn walk(
                         // so a loop that only shrinks a range does not keep every state it
                         // passes through.
                         *misses += 1;
-                        if same_state(old, &st) {
+                        // Not at an iterator's `next` (skip_inf_loop_check): its depth
+                        // tells the iterations apart.
+                        if same_state(old, &st)
+                            && !cx.kfuncs.get(&pc).is_some_and(|k| k.is_iter_next())
+                        {
                             let mut r = rej::<()>(
                                 pc,
                                 Class::Loop,
@@ -629,6 +697,7 @@ impl Ctx<'_> {
 fn step(cx: &mut Ctx<'_>, pc: usize, st: &mut State) -> Res<Next> {
     let i = cx.input.insns[pc];
     let maps = cx.input.maps;
+    maps::check_insn(cx, pc, st, i)?;
     match i.class() {
         class::ALU | class::ALU64 => {
             alu_op(cx, pc, st, i)?;

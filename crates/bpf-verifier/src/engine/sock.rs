@@ -54,6 +54,7 @@ pub(super) fn type_str(r: &Reg) -> String {
                 Kind::PktEnd => "pkt_end",
                 Kind::PktMeta => "pkt_meta",
                 Kind::Mem(_) => "mem",
+                Kind::RdMem(_) => "rdonly_mem",
                 Kind::Func(_) => "func",
                 Kind::MapKey(_) => "map_key",
                 Kind::SockCommon => "sock_common",

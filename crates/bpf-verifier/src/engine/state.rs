@@ -28,6 +28,9 @@ pub(super) enum Kind {
     TcpSock,
     /// PTR_TO_XDP_SOCK: an XSKMAP lookup's result.
     XdpSock,
+    /// PTR_TO_MEM | MEM_RDONLY of the given size: what a kfunc returning a pointer to a
+    /// scalar type gives (an iterator's `next`), not a ring-buffer record.
+    RdMem(u32),
     /// PTR_TO_BTF_ID: a pointer to kernel struct (BTF type id) with its flags
     /// (`btfptr::TRUSTED`, `RCU`, `UNTRUSTED`); see `btfptr`.
     Btf(u32, u8),
@@ -65,6 +68,27 @@ pub(super) const SLOT_INVALID: u8 = 0;
 pub(super) const SLOT_MISC: u8 = 1;
 pub(super) const SLOT_ZERO: u8 = 2;
 pub(super) const SLOT_SPILL: u8 = 3;
+/// STACK_ITER: the bytes of an open-coded iterator (see `kfunc`); only kfuncs touch them.
+pub(super) const SLOT_ITER: u8 = 4;
+/// STACK_DYNPTR: the bytes of a dynptr (see `dynptr`); only its helpers touch them.
+pub(super) const SLOT_DYNPTR: u8 = 5;
+
+/// An open-coded iterator's state on the stack (the kernel's `spilled_ptr.iter` of its
+/// STACK_ITER slots).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Iter {
+    /// Its first byte (index into `Stack::bytes`) and size.
+    pub(super) start: u16,
+    pub(super) size: u16,
+    /// Which iterator (index into `kfunc::ITERS`).
+    pub(super) ty: u8,
+    /// BPF_ITER_STATE_ACTIVE (else DRAINED).
+    pub(super) active: bool,
+    /// Iterations of `next` on this path; not compared between states.
+    pub(super) depth: u32,
+    /// The reference `new` acquired (released by `destroy`).
+    pub(super) ref_id: u32,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct Stack {
@@ -75,6 +99,10 @@ pub(super) struct Stack {
     pub(super) narrow: Vec<u8>,
     /// Lowest offset (from the frame top) written or read: the frame's depth.
     pub(super) depth: usize,
+    /// The iterators whose bytes are SLOT_ITER.
+    pub(super) iters: Vec<Iter>,
+    /// The dynptrs whose bytes are SLOT_DYNPTR.
+    pub(super) dynptrs: Vec<dynptr::Dynptr>,
 }
 
 impl Stack {
@@ -84,6 +112,8 @@ impl Stack {
             spills: vec![None; STACK / 8],
             narrow: vec![0; STACK / 8],
             depth: 0,
+            iters: Vec::new(),
+            dynptrs: Vec::new(),
         }
     }
 }
@@ -111,6 +141,8 @@ pub(super) struct State {
     pub(super) may_goto_depth: u32,
     /// Socket references held (see `sock`).
     pub(super) refs: sock::Refs,
+    /// The spin lock held (see `maps`).
+    pub(super) lock: maps::Lock,
 }
 
 impl State {
@@ -143,6 +175,7 @@ pub(super) fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
                 Kind::PktEnd => "pkt_end".into(),
                 Kind::PktMeta => "pkt_meta".into(),
                 Kind::Mem(n) => format!("mem({n})"),
+                Kind::RdMem(n) => format!("rdonly_mem({n})"),
                 Kind::Func(t) => format!("func(insn {t})"),
                 Kind::MapKey(m) => format!(
                     "map_key({})",
@@ -276,7 +309,7 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
     if old.frames.len() != new.frames.len() || old.refs != new.refs {
         return false;
     }
-    if !links_covered(old, new) {
+    if !links_covered(old, new) || !maps::locks_covered(old, new) {
         return false;
     }
     for (fo, fnw) in old.frames.iter().zip(&new.frames) {
@@ -308,12 +341,36 @@ pub(super) fn state_covered(old: &State, new: &State) -> bool {
                         return false;
                     }
                 }
+                SLOT_ITER | SLOT_DYNPTR => {
+                    if b != a {
+                        return false;
+                    }
+                }
                 _ => {
                     if b != SLOT_SPILL {
                         return false;
                     }
                 }
             }
+        }
+        // The same iterators in the same states (stacksafe's STACK_ITER case: the depth
+        // is not compared; the references are, with `refs`).
+        for a in &fo.stack.iters {
+            if !fnw.stack.iters.iter().any(|b| {
+                (b.start, b.size, b.ty, b.active, b.ref_id)
+                    == (a.start, a.size, a.ty, a.active, a.ref_id)
+            }) {
+                return false;
+            }
+        }
+        // stacksafe's STACK_DYNPTR case: same type, same first slot, same reference.
+        if !fo
+            .stack
+            .dynptrs
+            .iter()
+            .all(|a| fnw.stack.dynptrs.contains(a))
+        {
+            return false;
         }
         for (k, (a, b)) in fo.stack.spills.iter().zip(&fnw.stack.spills).enumerate() {
             if a.is_some() && fo.stack.narrow[k] != fnw.stack.narrow[k] {

@@ -375,6 +375,7 @@ fn parse_map(i: usize, s: &str) -> anyhow::Result<bpf_insn::object::MapDef> {
         data: None,
         section: String::new(),
         readonly: false,
+        ..Default::default()
     })
 }
 
@@ -414,7 +415,21 @@ fn verify(args: Vec<OsString>) -> Outcome {
         maps.push(parse_map(i, m)?);
     }
     let infos = bpf_verifier::map_infos(&maps);
-    let opts = bpf_verifier::Options::for_kernel(target.kernel);
+    let mut opts = bpf_verifier::Options::for_kernel(target.kernel);
+    // kfunc calls (resolved by the loader in the target's BTF) are judged with that BTF,
+    // for a GPL-compatible program (an object's license; assembly is loaded as GPL).
+    let kfunc = |i: &bpf_insn::Insn| i.is_call() && i.src == bpf_insn::insn::pseudo::CALL_KFUNC;
+    if progs.iter().any(|p| p.insns.iter().any(kfunc)) {
+        let b = ktrace::system::load_btf(target.image.as_deref().unwrap_or(Path::new(HOST_BTF)))
+            .map_err(|e| anyhow!("{}: the kernel's BTF: {e}", a.file.display()))?;
+        opts.kfunc_btf = Some(std::sync::Arc::new(b));
+        let data = std::fs::read(&a.file).with_context(|| a.file.display().to_string())?;
+        opts.gpl = !data.starts_with(b"\x7fELF")
+            || bpf_insn::object::Object::parse(&data)
+                .ok()
+                .and_then(|o| o.license)
+                .is_some_and(|l| bpf_verifier::gpl_compatible(&l));
+    }
     if !a.json {
         println!("target: {} (verifier of {})", target.name, target.kernel);
     }

@@ -165,14 +165,20 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
     let target = match &a.btf {
         Some(p) => {
             let raw = std::fs::read(p).with_context(|| p.display().to_string())?;
-            Some(btf::Btf::parse(&raw).with_context(|| p.display().to_string())?)
+            Some(std::sync::Arc::new(
+                btf::Btf::parse(&raw).with_context(|| p.display().to_string())?,
+            ))
         }
         None => None,
     };
     let kernel = super::target::resolve(Some(&a.target))
         .map_err(|e| super::usage(format!("kmodkit bpf selftests: --target: {e:#}")))?
         .kernel;
-    let opts = bpf_verifier::Options::for_kernel(kernel);
+    // kfunc calls are resolved against the tested kernel's BTF.
+    let opts = bpf_verifier::Options {
+        kfunc_btf: target.clone(),
+        ..bpf_verifier::Options::for_kernel(kernel)
+    };
     let mut json = Vec::new();
     // Per file: programs, skipped, agree, we accept, we reject.
     let mut rows: Vec<(String, [usize; 5])> = Vec::new();
@@ -198,7 +204,7 @@ pub(crate) fn selftests(args: Vec<OsString>) -> CmdOutcome {
                 .find_map(|p| std::fs::read(p).ok())
                 .and_then(|data| btf::from_elf(&data, None).ok())
         };
-        let results = selftests::run_object_with(&bytes, target.as_ref(), &custom, &opts)
+        let results = selftests::run_object_with(&bytes, target.as_deref(), &custom, &opts)
             .with_context(|| f.display().to_string())?;
         let live = if a.live {
             live_verdicts(f, &bytes, &mut kernel_btf)

@@ -1,0 +1,21 @@
+# type: socket_filter
+# kfunc: bpf_iter_num_new
+# kfunc: bpf_iter_num_destroy
+# expect: reject
+# class: helper
+# A second bpf_iter_num_new over a live iterator: expected uninitialized iter_num.
+r1 = r10
+r1 += -8
+r2 = 0
+r3 = 10
+call kfunc(1)
+r1 = r10
+r1 += -8
+r2 = 0
+r3 = 10
+call kfunc(1)
+r1 = r10
+r1 += -8
+call kfunc(2)
+r0 = 0
+exit

@@ -1,0 +1,20 @@
+# type: sched_cls
+# map: 2 4 8 1 lock=4
+# expect: reject
+# class: helper
+# why: the lock is at offset 4 of the value, not 0
+r1 = 0
+*(u32 *)(r10 - 4) = r1
+r2 = r10
+r2 += -4
+r1 = map_idx(0, 0) ll
+call 1
+if r0 == 0 goto out
+r6 = r0
+r1 = r6
+call 93
+r1 = r6
+call 94
+out:
+r0 = 0
+exit
