@@ -427,8 +427,9 @@ impl Ctx<'_> {
         }
         // map_btf_id of the map types whose ops this model knows.
         let sname = match mi.map_type {
-            1 | 5 | 9 => "bpf_htab", // hash, percpu hash, lru hash
-            2 | 6 => "bpf_array",    // array, percpu array
+            1 | 5 | 9 | 10 => "bpf_htab", // hash, percpu hash, lru hash, lru percpu hash
+            2 | 6 => "bpf_array",         // array, percpu array
+            33 => "bpf_arena",
             _ => return None,
         };
         let sid = b.struct_named(sname)?;
