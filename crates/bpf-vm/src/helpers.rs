@@ -682,12 +682,12 @@ impl Helpers for StdHelpers {
                 }
             }
             id::GET_NS_CURRENT_PID_TGID => {
+                let pidns = self.task().pidns;
                 let size = a[3] as usize;
                 let Some(buf) = mem.slice_mut(a[2], size) else {
                     return Err(crate::oob(pc, a[2], size, "helper write"));
                 };
                 buf.fill(0);
-                let pidns = self.task.get_or_insert_with(Task::read).pidns;
                 // sizeof(struct bpf_pidns_info); dev must fit a dev_t; the namespace must
                 // be the task's.
                 if size != 8 || a[0] >> 32 != 0 || (a[0], a[1]) != pidns {

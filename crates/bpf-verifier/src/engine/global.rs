@@ -422,7 +422,12 @@ impl Ctx<'_> {
             }
         }
         self.called_globals.insert(g.start);
-        if changes_pkt_data(self.input.insns, &self.funcs, g.start, 0) {
+        // Since the fix that tracks changes_pkt_data through global functions (6.13, in
+        // Debian's 6.12 too); Debian's 6.1 keeps the caller's packet pointers. Releases in
+        // between are held to the fixed rule.
+        if self.kernel.at_least((6, 2))
+            && changes_pkt_data(self.input.insns, &self.funcs, g.start, 0)
+        {
             clear_pkt_pointers(st);
         }
         let f = st.cur_mut();

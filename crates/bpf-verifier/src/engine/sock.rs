@@ -263,11 +263,13 @@ impl Ctx<'_> {
 /// The helpers of this module: lookups, release, casts, `bpf_get_netns_cookie`, and the
 /// map helpers on a socket map (SOCKMAP, SOCKHASH) in R1.
 pub(super) fn handles(id: i32, st: &State, maps: &[MapInfo]) -> bool {
-    matches!(id, 84 | 85 | 86 | 95 | 96 | 98 | 99 | 122 | 136..=140 | 178)
+    let storage = matches!(id, 107 | 108);
+    helpers::SOCKET_HELPERS.contains(&id) && !storage
+        // bpf_skc_to_*_sock casts (see `helper`).
+        || matches!(id, 136..=140 | 178)
         || matches!(id, 1..=3) && sock_map(st, maps).is_some()
         || id == 1 && xsk_map(st, maps)
-        || matches!(id, 107 | 108) && sk_storage_map(st, maps).is_some()
-    // (helpers::SOCKET_HELPERS lists the ids for those who must know them.)
+        || storage && sk_storage_map(st, maps).is_some()
 }
 
 /// The SK_STORAGE map (24) R1 points to, for the skb program types whose
