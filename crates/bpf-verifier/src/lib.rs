@@ -63,8 +63,7 @@
 //! tp_btf/iter and LSM given their attach target's prototype from the kernel's BTF (`Options::attach`,
 //! [`Attach::from_btf`]), whose scalar arguments are modelled, and pointer arguments with the
 //! kernel's BTF as said above; their sleepable `.s` forms may call helpers that might sleep).
-//! The license is not known to the model: reads of kernel structs (GPL-only in the kernel)
-//! are judged as for a GPL program. Precision tracking is not modelled, so this verifier may explore
+//! Kernel structs are readable by GPL-compatible programs only (`Options::gpl`). Precision tracking is not modelled, so this verifier may explore
 //! more states than the kernel (and reach the complexity limit sooner); it is meant never
 //! to be less strict. The known exception: a global function the kernel would refuse on
 //! its own (from its BTF prototype) but whose calls are all safe.

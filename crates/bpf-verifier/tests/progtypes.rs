@@ -111,6 +111,7 @@ fn run_btf(prog_type: u32, section: &str, src: &str) -> Result<(), Rejection> {
     let insns = bpf_insn::assemble(src).unwrap_or_else(|e| panic!("{src}: {e}"));
     let mut opts = Options {
         section: Some(section.into()),
+        gpl: true,
         ..Default::default()
     };
     if matches!(prog_type, TRACING | LSM) {

@@ -306,6 +306,16 @@ impl Ctx<'_> {
             );
         };
         let tname = b.name(id).to_string();
+        if !self.gpl {
+            return rej(
+                pc,
+                Class::Pointer,
+                format!("Cannot access kernel 'struct {tname}' from non-GPL compatible program"),
+                None,
+                st,
+                maps,
+            );
+        }
         let o = p.off + off as i64;
         if o < 0 {
             return rej(

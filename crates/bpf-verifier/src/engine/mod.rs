@@ -245,6 +245,8 @@ struct Ctx<'a> {
     fastcall: HashMap<usize, fastcall::Region>,
     /// The target kernel's BTF, for BTF-typed pointers (see `btfptr`).
     btf: Option<&'a btf::Btf>,
+    /// [`Options::gpl`]: kernel structs are readable by GPL-compatible programs only.
+    gpl: bool,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -373,6 +375,7 @@ pub fn verify_with_btf(
         called_globals: Default::default(),
         kfuncs,
         btf,
+        gpl: opts.gpl,
     };
     let mut init = State {
         frames: vec![Frame {

@@ -423,13 +423,14 @@ fn verify(args: Vec<OsString>) -> Outcome {
         let b = ktrace::system::load_btf(target.image.as_deref().unwrap_or(Path::new(HOST_BTF)))
             .map_err(|e| anyhow!("{}: the kernel's BTF: {e}", a.file.display()))?;
         opts.kfunc_btf = Some(std::sync::Arc::new(b));
-        let data = std::fs::read(&a.file).with_context(|| a.file.display().to_string())?;
-        opts.gpl = !data.starts_with(b"\x7fELF")
-            || bpf_insn::object::Object::parse(&data)
-                .ok()
-                .and_then(|o| o.license)
-                .is_some_and(|l| bpf_verifier::gpl_compatible(&l));
     }
+    // The license also decides whether kernel structs (BTF pointers) may be read.
+    let data = std::fs::read(&a.file).with_context(|| a.file.display().to_string())?;
+    opts.gpl = !data.starts_with(b"\x7fELF")
+        || bpf_insn::object::Object::parse(&data)
+            .ok()
+            .and_then(|o| o.license)
+            .is_some_and(|l| bpf_verifier::gpl_compatible(&l));
     if !a.json {
         println!("target: {} (verifier of {})", target.name, target.kernel);
     }
