@@ -40,13 +40,19 @@
 //!   known from the map's BTF) and maps of maps (the inner map from the BTF definition):
 //!   `engine/maps.rs`;
 //! - global functions, each verified on its own from its BTF prototype, calls checked
-//!   against it (`engine/global.rs`).
+//!   against it (`engine/global.rs`);
+//! - pointers to kernel types (PTR_TO_BTF_ID, plain, trusted, RCU, untrusted, NULL-able),
+//!   given the target kernel's BTF ([`verify_with_btf`]): the pointer arguments of
+//!   fentry/fexit/fmod_ret/LSM and `iter/task` programs, the netfilter context's `state` and
+//!   `skb`, `bpf_get_current_task_btf`, `bpf_skc_to_*_sock`, map pointer fields; loads walk
+//!   the struct's BTF, stores are refused (`engine/btfptr.rs`).
 //!
 //! `selftests` compares these verdicts with the annotations of the kernel's own verifier
 //! tests (`kmodkit bpf selftests`).
 //!
 //! What it does not model (and rejects, rather than guessing): other kfuncs, other
-//! iterators, dynptr slices (`bpf_dynptr_data`) and dynptr kfuncs, BTF-typed pointers,
+//! iterators, dynptr slices (`bpf_dynptr_data`) and dynptr kfuncs, BTF-typed pointers without the kernel's BTF (and tp_btf
+//! arguments, pointers to non-structs, `__user`/`__percpu` pointers),
 //! timers, arena pointers, global function arguments of those kinds, helpers whose arguments or results
 //! are of those kinds (known by name, see `helpers`), program types without a context
 //! model (contexts: socket_filter, sched_cls/act, cgroup_skb, lwt_*, sk_skb, sk_msg, xdp,
@@ -55,8 +61,9 @@
 //! sk_reuseport, flow_dissector, sk_lookup, raw_tracepoint_writable (their packet, flow
 //! keys and tracepoint buffer pointers are not followed); fentry/fexit/fmod_ret/
 //! tp_btf/iter and LSM given their attach target's prototype from the kernel's BTF (`Options::attach`,
-//! [`Attach::from_btf`]), whose scalar arguments are modelled and pointer arguments not;
-//! their sleepable `.s` forms may call helpers that might sleep). Precision tracking is not modelled, so this verifier may explore
+//! [`Attach::from_btf`]), whose scalar arguments are modelled, and pointer arguments with the
+//! kernel's BTF as said above; their sleepable `.s` forms may call helpers that might sleep).
+//! Kernel structs are readable by GPL-compatible programs only (`Options::gpl`). Precision tracking is not modelled, so this verifier may explore
 //! more states than the kernel (and reach the complexity limit sooner); it is meant never
 //! to be less strict. The known exception: a global function the kernel would refuse on
 //! its own (from its BTF prototype) but whose calls are all safe.
@@ -70,8 +77,8 @@ pub mod selftests;
 pub mod testgen;
 
 pub use engine::{
-    global_funcs, int_return_funcs, map_infos, verify, Attach, AttachArg, AttachKind, GlobalArg,
-    GlobalFunc, Input, MapInfo, Options, Verdict,
+    global_funcs, int_return_funcs, map_infos, verify, verify_with_btf, Attach, AttachArg,
+    AttachKind, GlobalArg, GlobalFunc, Input, MapInfo, Options, Verdict,
 };
 pub use kernel::Kernel;
 

@@ -17,7 +17,7 @@
 
 use bpf_insn::object::Object;
 
-use crate::{verify, Class, Input, MapInfo, Options, Rejection};
+use crate::{Class, Input, MapInfo, Options, Rejection};
 
 /// What the annotations of one program say (the privileged half of `struct test_spec`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -282,7 +282,7 @@ pub fn run_object_with(
                 }
                 _ => (None, None),
             };
-            verify(
+            crate::verify_with_btf(
                 &input,
                 &Options {
                     strict_alignment: opts.strict_alignment || strict,
@@ -291,6 +291,7 @@ pub fn run_object_with(
                     gpl,
                     ..opts.for_program(obj.btf.as_ref(), p, t)
                 },
+                target,
             )
         } else {
             Err(unsupported(format!(

@@ -2,8 +2,8 @@
 //! from a small BTF written here (the kernel's prototypes of a few functions), the
 //! context's arguments and the return values each type may give.
 
-use bpf_verifier::{verify, Attach, AttachArg, Class, Input, Options, Rejection};
-use btf::{Btf, Kind, Param};
+use bpf_verifier::{verify, verify_with_btf, Attach, AttachArg, Class, Input, Options, Rejection};
+use btf::{Btf, Kind, Member, Param};
 
 const TRACING: u32 = 26;
 const LSM: u32 = 29;
@@ -28,14 +28,32 @@ fn kernel_btf() -> Btf {
         },
     );
     let int_ptr = b.push("", Kind::Ptr(int));
+    // struct file { int f_flags; struct file *next; }: the pointer type comes first and
+    // names the struct pushed right after it.
+    let file_ptr = b.push("", Kind::Ptr(b.len() as u32 + 1));
+    let f_flags = b.add_str("f_flags");
+    let next = b.add_str("next");
     let file = b.push(
         "file",
         Kind::Struct {
-            size: 8,
-            members: vec![],
+            size: 16,
+            members: vec![
+                Member {
+                    name_off: f_flags,
+                    type_id: int,
+                    bit_offset: 0,
+                    bitfield_size: 0,
+                },
+                Member {
+                    name_off: next,
+                    type_id: file_ptr,
+                    bit_offset: 64,
+                    bitfield_size: 0,
+                },
+            ],
         },
     );
-    let file_ptr = b.push("", Kind::Ptr(file));
+    assert_eq!(b.get(file_ptr).map(|t| &t.kind), Some(&Kind::Ptr(file)));
     let param = |t| Param {
         name_off: 0,
         type_id: t,
@@ -85,6 +103,102 @@ fn run(prog_type: u32, section: &str, src: &str) -> Result<(), Rejection> {
         &opts,
     )
     .map(|_| ())
+}
+
+/// As `run`, with the test BTF as the kernel's (BTF-typed pointers followed).
+fn run_btf(prog_type: u32, section: &str, src: &str) -> Result<(), Rejection> {
+    let b = kernel_btf();
+    let insns = bpf_insn::assemble(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+    let mut opts = Options {
+        section: Some(section.into()),
+        gpl: true,
+        ..Default::default()
+    };
+    if matches!(prog_type, TRACING | LSM) {
+        opts.attach = Some(Attach::from_btf(&b, prog_type, section).unwrap());
+    }
+    verify_with_btf(
+        &Input {
+            insns: &insns,
+            prog_type,
+            maps: &[],
+        },
+        &opts,
+        Some(&b),
+    )
+    .map(|_| ())
+}
+
+fn rejects_btf(prog_type: u32, section: &str, src: &str, class: Class, msg: &str) {
+    match run_btf(prog_type, section, src) {
+        Ok(()) => panic!("{section}: accepted\n{src}"),
+        Err(r) => {
+            assert_eq!(r.class, class, "{section}: {}", r.msg);
+            assert!(r.msg.contains(msg), "{section}: {:?} lacks {msg:?}", r.msg);
+        }
+    }
+}
+
+/// With the kernel's BTF, a pointer argument is a PTR_TO_BTF_ID: its struct is read
+/// through the BTF (check_ptr_to_btf_access, btf_struct_walk), never written.
+#[test]
+fn btf_pointer_arguments_are_walked() {
+    let s = "fentry/dentry_open";
+    run_btf(
+        TRACING,
+        s,
+        "r2 = *(u64 *)(r1 + 0)\nr0 = *(u32 *)(r2 + 0)\nr0 = 0\nexit",
+    )
+    .unwrap();
+    // A pointer field gives a pointer to its struct.
+    run_btf(
+        TRACING,
+        s,
+        "r2 = *(u64 *)(r1 + 0)\nr3 = *(u64 *)(r2 + 8)\nr0 = *(u16 *)(r3 + 2)\nr0 = 0\nexit",
+    )
+    .unwrap();
+    rejects_btf(
+        TRACING,
+        s,
+        "r2 = *(u64 *)(r1 + 0)\nr0 = *(u32 *)(r2 + 16)\nr0 = 0\nexit",
+        Class::Bounds,
+        "access beyond struct file at off 16 size 4",
+    );
+    rejects_btf(
+        TRACING,
+        s,
+        "r2 = *(u64 *)(r1 + 0)\nr0 = *(u32 *)(r2 + 8)\nr0 = 0\nexit",
+        Class::Bounds,
+        "cannot access ptr member next with moff 8 in struct file with off 8 size 4",
+    );
+    rejects_btf(
+        TRACING,
+        s,
+        "r2 = *(u64 *)(r1 + 0)\nr3 = 0\n*(u32 *)(r2 + 0) = r3\nr0 = 0\nexit",
+        Class::Pointer,
+        "only read is supported",
+    );
+    rejects_btf(
+        TRACING,
+        s,
+        "r2 = *(u64 *)(r1 + 0)\nr0 = *(u32 *)(r2 - 4)\nr0 = 0\nexit",
+        Class::Bounds,
+        "R2 is ptr_file invalid negative access: off=-4",
+    );
+    // iter/task: the task argument (ctx_arg_info) may be NULL.
+    rejects_btf(
+        TRACING,
+        "iter/task",
+        "r2 = *(u64 *)(r1 + 8)\nr0 = *(u32 *)(r2 + 0)\nr0 = 0\nexit",
+        Class::Null,
+        "may be NULL",
+    );
+    run_btf(
+        TRACING,
+        "iter/task",
+        "r2 = *(u64 *)(r1 + 8)\nif r2 == 0 goto +1\nr0 = *(u32 *)(r2 + 0)\nr0 = 0\nexit",
+    )
+    .unwrap();
 }
 
 fn rejects(prog_type: u32, section: &str, src: &str, class: Class, msg: &str) {
@@ -330,7 +444,7 @@ fn netfilter_context_and_return_values() {
         "netfilter",
         "r2 = *(u64 *)(r1 + 8)\nr0 = 1\nexit",
         Class::Unsupported,
-        "not modelled",
+        "needs the kernel's BTF",
     );
 }
 

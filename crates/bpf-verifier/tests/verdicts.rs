@@ -116,6 +116,11 @@ fn annotated_corpus_verdicts_and_classes() {
     for f in &files {
         let name = f.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(f).unwrap();
+        // Programs written for the host's struct layouts need its BTF: the host
+        // differential test (kmodkit's bpf_verifier_diff) judges them.
+        if text.lines().any(|l| l.starts_with("# btf: host")) {
+            continue;
+        }
         let (mut pt, mut maps, mut accept, mut class) = (None, Vec::new(), None, None);
         let mut kfuncs = Vec::new();
         for l in text.lines() {

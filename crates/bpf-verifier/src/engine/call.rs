@@ -225,7 +225,10 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             maps,
         );
     };
-    match helpers::unavailable(p, pt, &kernel) {
+    match cx
+        .btf_helper_avail(p)
+        .unwrap_or_else(|| helpers::unavailable(p, pt, &kernel))
+    {
         Option::None => {}
         Some(helpers::Unavailable::NotYet((a, b))) => {
             return rej(
@@ -295,15 +298,21 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             maps,
         );
     }
+    // BTF-typed arguments and results (see `btfptr`).
+    if let Some(m) = cx.btf_helper_refused(p.id) {
+        return rej(pc, Class::Helper, m, None, st, maps);
+    }
     let other = p
         .args
         .iter()
         .enumerate()
         .find_map(|(k, a)| match a {
+            Arg::Other("ARG_PTR_TO_BTF_ID") if cx.btf_arg_modelled(p.id, k) => Option::None,
             Arg::Other(what) => Some(format!("argument {} is {what}", k + 1)),
             _ => Option::None,
         })
         .or(match p.ret {
+            Ret::Other(_) if cx.btf_ret_modelled(p.id) => Option::None,
             Ret::Other(what) => Some(format!("it returns {what}")),
             _ => Option::None,
         });
@@ -397,8 +406,13 @@ pub(super) fn helper_call(cx: &mut Ctx<'_>, pc: usize, st: &mut State, id: i32) 
             maps,
         );
     }
+    let btf_ret = match p.ret {
+        Ret::Other(_) => cx.btf_helper_ret(p.id),
+        _ => Option::None,
+    };
     let r0 = match p.ret {
         Ret::Integer if refined.is_some() => Reg::Scalar(refined.expect("checked")),
+        Ret::Other(_) if btf_ret.is_some() => btf_ret.expect("checked"),
         // RET_VOID: R0 is NOT_INIT after the call (check_helper_call).
         Ret::Void => Reg::Uninit,
         Ret::Integer | Ret::Other(_) => Reg::unknown(),
@@ -572,6 +586,7 @@ pub(super) fn helper_arg(
         )
     };
     match arg {
+        Arg::Other("ARG_PTR_TO_BTF_ID") => cx.btf_helper_arg(pc, st, p, k)?,
         Arg::None | Arg::Anything | Arg::Other(_) => {}
         // The kernel's ARG_ANYTHING: a privileged loader may pass a pointer as a number.
         Arg::Scalar => {}
@@ -923,7 +938,7 @@ pub(super) fn check_mem_arg(
                     maps,
                 );
             }
-            if matches!(p.kind, Kind::Ctx) || sock::is_sock(p.kind) {
+            if matches!(p.kind, Kind::Ctx | Kind::Btf(..)) || sock::is_sock(p.kind) {
                 return rej(
                     pc,
                     Class::Helper,

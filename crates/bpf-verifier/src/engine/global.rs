@@ -21,7 +21,7 @@ pub struct GlobalFunc {
 }
 
 /// The type of an argument of a global function (`bpf_subprog_arg_info`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GlobalArg {
     /// An int or enum: any scalar (ARG_ANYTHING).
     Scalar,
@@ -31,8 +31,13 @@ pub enum GlobalArg {
     /// Any other pointer to a sized type (ARG_PTR_TO_MEM): `size` bytes that the callee may
     /// read and write; NULL unless tagged `arg:nonnull`.
     Mem { size: u32, nullable: bool },
-    /// Dynptr, `arg:trusted` and `arg:arena` arguments, which this verifier does not model.
+    /// Dynptr and `arg:arena` arguments (and `arg:trusted` pointers to non-structs), which
+    /// this verifier does not model.
     Unmodelled(&'static str),
+    /// `arg:trusted` (ARG_PTR_TO_BTF_ID | PTR_TRUSTED, btf_get_ptr_to_btf_id): a pointer to
+    /// the kernel struct of this name (the program's, without its `___flavor`), NULL-able
+    /// with `arg:nullable`.
+    Trusted { name: String, nullable: bool },
 }
 
 /// The global subprograms of `prog` (linkage 1 in its BTF `FUNC`), with their prototypes
@@ -149,9 +154,17 @@ fn prototype(
             if has("nonnull") {
                 return combination();
             }
-            out.push(GlobalArg::Unmodelled(
-                "a trusted kernel pointer (arg:trusted)",
-            ));
+            if matches!(kind(target), Some(K::Struct { .. })) {
+                let name = b.name(target);
+                out.push(GlobalArg::Trusted {
+                    name: name.split("___").next().unwrap_or(name).to_string(),
+                    nullable: has("nullable"),
+                });
+            } else {
+                out.push(GlobalArg::Unmodelled(
+                    "a trusted kernel pointer (arg:trusted) to a non-struct",
+                ));
+            }
             continue;
         }
         if has("arena") {
@@ -380,6 +393,25 @@ impl Ctx<'_> {
                 (GlobalArg::Mem { .. }, _) => {
                     return bad(format!("R{r} is not a pointer to memory or NULL"), st)
                 }
+                (GlobalArg::Trusted { nullable: true, .. }, Reg::Scalar(s))
+                    if s.value() == Some(0) => {}
+                (GlobalArg::Trusted { name, nullable }, _) => {
+                    // btf_check_func_arg_match: check_reg_type (btf_ptr_types, the struct
+                    // by btf_struct_ids_match) and check_func_arg_reg_off.
+                    if let Err(why) = self.btf_global_arg(st, r, name, *nullable) {
+                        if why.is_empty() {
+                            return rej(
+                                pc,
+                                Class::Unsupported,
+                                format!("struct {name} (argument {} of {}()) is not in the kernel's BTF", i + 1, g.name),
+                                None,
+                                st,
+                                maps,
+                            );
+                        }
+                        return bad(why, st);
+                    }
+                }
                 (GlobalArg::Unmodelled(what), _) => {
                     return rej(
                         pc,
@@ -430,10 +462,18 @@ pub(super) fn entry_state(cx: &mut Ctx<'_>, g: &GlobalFunc) -> State {
         })
     };
     for (i, arg) in g.args.iter().flatten().enumerate() {
-        regs[i + 1] = match *arg {
+        regs[i + 1] = match arg {
             GlobalArg::Scalar | GlobalArg::Unmodelled(_) => Reg::unknown(),
             GlobalArg::Ctx => ptr(Kind::Ctx, 0, false),
-            GlobalArg::Mem { size, nullable } => ptr(Kind::Mem(size), cx.new_id(), nullable),
+            GlobalArg::Mem { size, nullable } => ptr(Kind::Mem(*size), cx.new_id(), *nullable),
+            // A struct the kernel's BTF lacks was refused at the call.
+            GlobalArg::Trusted { name, nullable } => match cx.btf_struct(name) {
+                Some(id) => {
+                    let pid = if *nullable { cx.new_id() } else { 0 };
+                    btfptr::btf_ptr(id, btfptr::TRUSTED, *nullable, pid)
+                }
+                None => Reg::unknown(),
+            },
         };
     }
     State {

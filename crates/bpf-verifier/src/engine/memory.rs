@@ -225,14 +225,22 @@ impl Ctx<'_> {
             Kind::SockCommon | Kind::Sock | Kind::TcpSock | Kind::XdpSock => {
                 self.sock_access(pc, st, reg, p, off, size, is_write, atomic)
             }
-            Kind::MapPtr(_) => rej(
-                pc,
-                Class::Pointer,
-                format!("R{reg} invalid mem access 'map_ptr': a map is not memory"),
-                Some("use bpf_map_lookup_elem to get a pointer to a value".into()),
-                st,
-                maps,
-            ),
+            Kind::Btf(..) => self.btf_access(pc, st, reg, p, off, size, is_write || atomic),
+            Kind::MapPtr(m) => {
+                if let Some(r) =
+                    self.map_ptr_access(pc, st, reg, p, m, off, size, is_write || atomic)
+                {
+                    return r;
+                }
+                rej(
+                    pc,
+                    Class::Pointer,
+                    format!("R{reg} invalid mem access 'map_ptr': a map is not memory"),
+                    Some("use bpf_map_lookup_elem to get a pointer to a value".into()),
+                    st,
+                    maps,
+                )
+            }
         }
     }
 

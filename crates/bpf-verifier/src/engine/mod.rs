@@ -29,6 +29,7 @@ use crate::{Class, Rejection};
 
 mod arith;
 mod branch;
+mod btfptr;
 mod call;
 mod cfg;
 mod context;
@@ -242,6 +243,10 @@ struct Ctx<'a> {
     inner: Vec<Option<u32>>,
     /// bpf_fastcall patterns by function (see `fastcall`).
     fastcall: HashMap<usize, fastcall::Region>,
+    /// The target kernel's BTF, for BTF-typed pointers (see `btfptr`).
+    btf: Option<&'a btf::Btf>,
+    /// [`Options::gpl`]: kernel structs are readable by GPL-compatible programs only.
+    gpl: bool,
 }
 
 type Res<T> = Result<T, Rejection>;
@@ -271,6 +276,19 @@ struct Node {
 
 /// Verify a program. `Ok` carries statistics; `Err` the first problem found.
 pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
+    verify_with_btf(input, opts, None)
+}
+
+/// As [`verify`], with the target kernel's BTF: pointers to kernel types (PTR_TO_BTF_ID:
+/// BTF-typed context arguments, `bpf_get_current_task_btf`, map pointer fields) are
+/// followed through it; without it they are refused as outside the model.
+pub fn verify_with_btf(
+    input: &Input<'_>,
+    opts: &Options,
+    btf: Option<&btf::Btf>,
+) -> Result<Verdict, Rejection> {
+    // The kernel's BTF given for kfuncs serves BTF pointers too.
+    let btf = btf.or(opts.kfunc_btf.as_deref());
     maps::check_prog_maps(input)?;
     // Maps of maps: their inner maps join the map table (see `maps`).
     let with_inner = maps::with_inner(input.maps);
@@ -356,6 +374,8 @@ pub fn verify(input: &Input<'_>, opts: &Options) -> Result<Verdict, Rejection> {
         fastcall: fastcall::patterns(insns, &funcs, &opts.kernel),
         called_globals: Default::default(),
         kfuncs,
+        btf,
+        gpl: opts.gpl,
     };
     let mut init = State {
         frames: vec![Frame {

@@ -4,9 +4,9 @@
 //! A BTF-typed context is an array of u64 arguments of the attach target (the kernel's
 //! `btf_ctx_access` in kernel/bpf/btf.c). This model knows the target's prototype from the
 //! kernel's BTF ([`Attach::from_btf`]); scalar arguments (integers, enums, and pointers to
-//! integers, which the kernel also reads as scalars) are modelled exactly, other pointer
-//! arguments (`PTR_TO_BTF_ID`) are not: a program that reads one is rejected as outside the
-//! model.
+//! integers, which the kernel also reads as scalars) are modelled exactly; other pointer
+//! arguments (`PTR_TO_BTF_ID`) are followed with the kernel's BTF (`btfptr`), and without it
+//! (or for tp_btf) a program that reads one is rejected as outside the model.
 
 use super::*;
 
@@ -42,7 +42,8 @@ pub enum AttachArg {
     Scalar,
     /// A pointer to an integer: read as a scalar, as a whole u64.
     IntPtr,
-    /// A pointer to something else (the kernel's PTR_TO_BTF_ID): not modelled.
+    /// A pointer to something else (the kernel's PTR_TO_BTF_ID): followed with the kernel's
+    /// BTF when it points to a struct (see `verify_with_btf`).
     Ptr,
 }
 
@@ -444,24 +445,30 @@ impl Ctx<'_> {
             }
             NETFILTER => {
                 // nf_is_valid_access: read-only; state (0) and skb (8) are u64 pointers to
-                // BTF types, which this model does not follow.
+                // BTF types.
                 if write {
                     return Some(bad(": bpf_nf_ctx is read-only".into()));
                 }
                 if !(0..16).contains(&off) || off % 8 != 0 || size != 8 {
                     return Some(bad(String::new()));
                 }
+                // nf_ptr_to_btf_id: PTR_TO_BTF_ID | PTR_TRUSTED to struct nf_hook_state
+                // (state) or struct sk_buff (skb).
+                let name = if off == 0 { "nf_hook_state" } else { "sk_buff" };
+                if let Some(id) = self.btf_struct(name) {
+                    return Some(Ok(btfptr::btf_ptr(id, btfptr::TRUSTED, false, 0)));
+                }
                 Some(rej(
                     pc,
                     Class::Unsupported,
-                    "reading the netfilter context's state or skb pointer (PTR_TO_BTF_ID) is not modelled",
+                    "reading the netfilter context's state or skb pointer (PTR_TO_BTF_ID) needs the kernel's BTF",
                     None,
                     st,
                     maps,
                 ))
             }
             TRACING | LSM => {
-                let Some(a) = self.attach.as_ref() else {
+                let Some(a) = self.attach.clone() else {
                     return Some(bad(": no attach target".into()));
                 };
                 // The kernel lets LSM programs write scalar arguments (its is_valid_access
@@ -516,6 +523,11 @@ impl Ctx<'_> {
                                 ": func '{}' size {size} must be 8",
                                 a.target
                             )));
+                        }
+                        if arg < a.args.len() {
+                            if let Some(r) = self.btf_ctx_arg(arg) {
+                                return Some(Ok(r));
+                            }
                         }
                         Some(rej(
                             pc,

@@ -36,6 +36,15 @@ pub(super) fn type_str(r: &Reg) -> String {
         Reg::Uninit => "?".into(),
         Reg::Scalar(_) => "scalar".into(),
         Reg::Ptr(p) => {
+            if let Kind::Btf(_, f) = p.kind {
+                // reg_type_str: PTR_TO_BTF_ID's NULL postfix follows its "ptr_".
+                let pre = btfptr::type_prefix(f);
+                return if p.nullable {
+                    format!("{pre}or_null_")
+                } else {
+                    pre.into()
+                };
+            }
             let k = match p.kind {
                 Kind::Ctx => "ctx",
                 Kind::Stack(_) => "fp",
@@ -52,6 +61,7 @@ pub(super) fn type_str(r: &Reg) -> String {
                 Kind::Sock => "sock",
                 Kind::TcpSock => "tcp_sock",
                 Kind::XdpSock => "xdp_sock",
+                Kind::Btf(..) => unreachable!("returned above"),
             };
             if p.nullable {
                 format!("{k}_or_null")
@@ -255,6 +265,8 @@ impl Ctx<'_> {
 pub(super) fn handles(id: i32, st: &State, maps: &[MapInfo]) -> bool {
     let storage = matches!(id, 107 | 108);
     helpers::SOCKET_HELPERS.contains(&id) && !storage
+        // bpf_skc_to_*_sock casts (see `helper`).
+        || matches!(id, 136..=140 | 178)
         || matches!(id, 1..=3) && sock_map(st, maps).is_some()
         || id == 1 && xsk_map(st, maps)
         || storage && sk_storage_map(st, maps).is_some()
@@ -335,6 +347,24 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
     let sock_arg = |r: &Reg| match r {
         Reg::Ptr(q) if is_sock(q.kind) && !q.nullable => Some(*q),
         _ => None,
+    };
+    // ARG_PTR_TO_BTF_ID_SOCK_COMMON (btf_id_sock_common_types): a socket pointer, or a
+    // plain or trusted PTR_TO_BTF_ID of struct sock_common (or a struct that starts with
+    // it, btf_struct_ids_match) at offset 0.
+    // (bpf_sk_release and the sockmap updates take BTF sockets since 5.10.)
+    let btf = cx.btf.filter(|_| cx.kernel.at_least((5, 10)));
+    let sock_common_arg = |r: &Reg| match r {
+        Reg::Ptr(
+            q @ Ptr {
+                kind: Kind::Btf(id, f),
+                nullable: false,
+                ..
+            },
+        ) if f & (btfptr::UNTRUSTED | btfptr::RCU) == 0 && q.var.value() == Some(0) => btf
+            .and_then(|b| Some((b, b.struct_named("sock_common")?)))
+            .filter(|(b, sc)| btfptr::struct_ids_match(b, *id, q.off, *sc))
+            .map(|_| *q),
+        _ => sock_arg(r),
     };
     let mut link = None;
     let mut ret: Option<(Kind, bool)> = None; // (kind, acquired)
@@ -424,7 +454,7 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
             helper_arg(cx, pc, st, p, 1, &mut found)?;
             if p.id == 2 {
                 let r3 = cx.read_reg(pc, st, 3)?;
-                if sock_arg(&r3).is_none() {
+                if sock_common_arg(&r3).is_none() {
                     return rej(
                         pc,
                         Class::Helper,
@@ -439,18 +469,26 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
                 }
                 cx.read_reg(pc, st, 4)?;
             }
+            // may_update_sockmap: also BPF_TRACE_ITER tracing programs.
+            let iter = cx.input.prog_type == TRACING
+                && cx
+                    .attach
+                    .as_ref()
+                    .is_some_and(|a| a.kind == AttachKind::Iter);
             if p.id == 1 {
                 ret = Some((Kind::Sock, true));
-            } else if !(matches!(
-                cx.input.prog_type,
-                ptype::SOCKET_FILTER
-                    | ptype::SCHED_CLS
-                    | ptype::SCHED_ACT
-                    | ptype::XDP
-                    | SK_REUSEPORT
-                    | FLOW_DISSECTOR
-                    | SK_LOOKUP
-            ) || cx.input.prog_type == SOCK_OPS && p.id == 3)
+            } else if !(iter
+                || matches!(
+                    cx.input.prog_type,
+                    ptype::SOCKET_FILTER
+                        | ptype::SCHED_CLS
+                        | ptype::SCHED_ACT
+                        | ptype::XDP
+                        | SK_REUSEPORT
+                        | FLOW_DISSECTOR
+                        | SK_LOOKUP
+                )
+                || cx.input.prog_type == SOCK_OPS && p.id == 3)
             {
                 return rej(
                     pc,
@@ -480,7 +518,7 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
         // bpf_sk_release(ARG_PTR_TO_BTF_ID_SOCK_COMMON | OBJ_RELEASE): a socket pointer that
         // holds a reference (check_reg_type, then check_func_arg's release check).
         86 => {
-            let Some(q) = sock_arg(&r1) else {
+            let Some(q) = sock_common_arg(&r1) else {
                 return want(
                     "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_",
                     st,
@@ -497,6 +535,49 @@ pub(super) fn helper(cx: &mut Ctx<'_>, pc: usize, st: &mut State, p: &helpers::P
                 );
             };
             release(st, r);
+        }
+        // bpf_skc_to_{tcp6,tcp,tcp_timewait,tcp_request,udp6,unix}_sock
+        // (ARG_PTR_TO_BTF_ID_SOCK_COMMON): RET_PTR_TO_BTF_ID_OR_NULL of the struct, which
+        // holds the argument's reference (is_ptr_cast_function).
+        136..=140 | 178 => {
+            let name = match p.id {
+                136 => "tcp6_sock",
+                137 => "tcp_sock",
+                138 => "tcp_timewait_sock",
+                139 => "tcp_request_sock",
+                140 => "udp6_sock",
+                _ => "unix_sock",
+            };
+            let Some(sid) = btf.and_then(|b| b.struct_named(name)) else {
+                return rej(
+                    pc,
+                    Class::Unsupported,
+                    format!(
+                        "bpf_{} returns a pointer to a kernel type: the kernel's BTF is needed",
+                        p.name
+                    ),
+                    None,
+                    st,
+                    maps,
+                );
+            };
+            let Some(q) = sock_common_arg(&r1) else {
+                return want(
+                    "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_",
+                    st,
+                );
+            };
+            let link = ref_of(st, q.id);
+            let id = cx.new_id();
+            if let Some(r) = link {
+                st.refs.links.push((id, r));
+            }
+            let f = st.cur_mut();
+            for r in 1..=5 {
+                f.regs[r] = Reg::Uninit;
+            }
+            f.regs[0] = btfptr::btf_ptr(sid, 0, true, id);
+            return Ok(Next::Goto(pc + 1));
         }
         // bpf_sk_fullsock, bpf_tcp_sock, bpf_get_listener_sock(ARG_PTR_TO_SOCK_COMMON); the
         // first two are casts: their result holds the argument's reference.

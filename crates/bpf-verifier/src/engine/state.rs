@@ -31,6 +31,9 @@ pub(super) enum Kind {
     /// PTR_TO_MEM | MEM_RDONLY of the given size: what a kfunc returning a pointer to a
     /// scalar type gives (an iterator's `next`), not a ring-buffer record.
     RdMem(u32),
+    /// PTR_TO_BTF_ID: a pointer to kernel struct (BTF type id) with its flags
+    /// (`btfptr::TRUSTED`, `RCU`, `UNTRUSTED`); see `btfptr`.
+    Btf(u32, u8),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -184,9 +187,15 @@ pub(super) fn fmt_reg(r: &Reg, maps: &[MapInfo]) -> String {
                         ..*p
                     }))
                 }
+                // reg_type_str: PTR_TO_BTF_ID's NULL postfix follows its "ptr_".
+                Kind::Btf(id, f) => format!(
+                    "{}{}btf_id({id})",
+                    btfptr::type_prefix(f),
+                    if p.nullable { "or_null_" } else { "" }
+                ),
             };
             let mut s = k;
-            if p.nullable {
+            if p.nullable && !matches!(p.kind, Kind::Btf(..)) {
                 s.push_str("_or_null");
             }
             if p.off != 0 {

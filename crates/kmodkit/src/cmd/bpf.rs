@@ -423,13 +423,14 @@ fn verify(args: Vec<OsString>) -> Outcome {
         let b = ktrace::system::load_btf(target.image.as_deref().unwrap_or(Path::new(HOST_BTF)))
             .map_err(|e| anyhow!("{}: the kernel's BTF: {e}", a.file.display()))?;
         opts.kfunc_btf = Some(std::sync::Arc::new(b));
-        let data = std::fs::read(&a.file).with_context(|| a.file.display().to_string())?;
-        opts.gpl = !data.starts_with(b"\x7fELF")
-            || bpf_insn::object::Object::parse(&data)
-                .ok()
-                .and_then(|o| o.license)
-                .is_some_and(|l| bpf_verifier::gpl_compatible(&l));
     }
+    // The license also decides whether kernel structs (BTF pointers) may be read.
+    let data = std::fs::read(&a.file).with_context(|| a.file.display().to_string())?;
+    opts.gpl = !data.starts_with(b"\x7fELF")
+        || bpf_insn::object::Object::parse(&data)
+            .ok()
+            .and_then(|o| o.license)
+            .is_some_and(|l| bpf_verifier::gpl_compatible(&l));
     if !a.json {
         println!("target: {} (verifier of {})", target.name, target.kernel);
     }
@@ -442,11 +443,13 @@ fn verify(args: Vec<OsString>) -> Outcome {
         let Some(pt) = p.prog_type else {
             return Err(usage(format!("kmodkit bpf verify: {}: program `{}` (section `{}`): unknown program type; pass --type", a.file.display(), p.name, p.section)));
         };
+        // Every program may meet kernel types (bpf_get_current_task_btf, map pointer
+        // fields), so the BTF is read for all of them; only the BTF-typed ones need it.
+        let b = kernel_btf.get_or_insert_with(|| {
+            ktrace::system::load_btf(target.image.as_deref().unwrap_or(Path::new(HOST_BTF)))
+        });
         let (attach, attach_error) = if matches!(pt, 26 | 29) {
-            let b = kernel_btf.get_or_insert_with(|| {
-                ktrace::system::load_btf(target.image.as_deref().unwrap_or(Path::new(HOST_BTF)))
-            });
-            match b {
+            match &*b {
                 Ok(b) => match bpf_verifier::Attach::from_btf(b, pt, &p.section) {
                     Ok(t) => (Some(t), None),
                     Err(e) => (None, Some(e)),
@@ -468,7 +471,7 @@ fn verify(args: Vec<OsString>) -> Outcome {
             attach_error,
             ..opts.for_program(btf.as_ref(), p, pt)
         };
-        let res = bpf_verifier::verify(&input, &opts);
+        let res = bpf_verifier::verify_with_btf(&input, &opts, b.as_ref().ok());
         let us = start.elapsed().as_micros();
         let live = if a.live {
             Some(
