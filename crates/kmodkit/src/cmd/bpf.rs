@@ -416,14 +416,17 @@ fn verify(args: Vec<OsString>) -> Outcome {
     }
     let infos = bpf_verifier::map_infos(&maps);
     let mut opts = bpf_verifier::Options::for_kernel(target.kernel);
-    // kfunc calls (resolved by the loader in the target's BTF) are judged with that BTF,
-    // for a GPL-compatible program (an object's license; assembly is loaded as GPL).
+    // The target's BTF, read once: the attach targets of BTF-typed programs (fentry/fexit/
+    // fmod_ret/tp_btf/iter, LSM), kernel types met anywhere (bpf_get_current_task_btf, map
+    // pointer fields) and kfunc calls (resolved by the loader in it), which need it.
+    let kernel_btf =
+        ktrace::system::load_btf(target.image.as_deref().unwrap_or(Path::new(HOST_BTF)))
+            .map(std::sync::Arc::new);
     let kfunc = |i: &bpf_insn::Insn| i.is_call() && i.src == bpf_insn::insn::pseudo::CALL_KFUNC;
-    if progs.iter().any(|p| p.insns.iter().any(kfunc)) {
-        let b = ktrace::system::load_btf(target.image.as_deref().unwrap_or(Path::new(HOST_BTF)))
-            .map_err(|e| anyhow!("{}: the kernel's BTF: {e}", a.file.display()))?;
-        opts.kfunc_btf = Some(std::sync::Arc::new(b));
+    if let (Err(e), true) = (&kernel_btf, progs.iter().any(|p| p.insns.iter().any(kfunc))) {
+        return Err(anyhow!("{}: the kernel's BTF: {e}", a.file.display()));
     }
+    opts.kfunc_btf = kernel_btf.as_ref().ok().cloned();
     // The license also decides whether kernel structs (BTF pointers) may be read.
     let data = std::fs::read(&a.file).with_context(|| a.file.display().to_string())?;
     opts.gpl = !data.starts_with(b"\x7fELF")
@@ -436,20 +439,12 @@ fn verify(args: Vec<OsString>) -> Outcome {
     }
     let mut rejected = 0;
     let mut json = Vec::new();
-    // The kernel's BTF, read once when a BTF-typed program (fentry/fexit/fmod_ret/tp_btf/
-    // iter, LSM) needs its attach target's prototype.
-    let mut kernel_btf: Option<Result<btf::Btf, String>> = None;
     for p in &progs {
         let Some(pt) = p.prog_type else {
             return Err(usage(format!("kmodkit bpf verify: {}: program `{}` (section `{}`): unknown program type; pass --type", a.file.display(), p.name, p.section)));
         };
-        // Every program may meet kernel types (bpf_get_current_task_btf, map pointer
-        // fields), so the BTF is read for all of them; only the BTF-typed ones need it.
-        let b = kernel_btf.get_or_insert_with(|| {
-            ktrace::system::load_btf(target.image.as_deref().unwrap_or(Path::new(HOST_BTF)))
-        });
         let (attach, attach_error) = if matches!(pt, 26 | 29) {
-            match &*b {
+            match &kernel_btf {
                 Ok(b) => match bpf_verifier::Attach::from_btf(b, pt, &p.section) {
                     Ok(t) => (Some(t), None),
                     Err(e) => (None, Some(e)),
@@ -471,11 +466,11 @@ fn verify(args: Vec<OsString>) -> Outcome {
             attach_error,
             ..opts.for_program(btf.as_ref(), p, pt)
         };
-        let res = bpf_verifier::verify_with_btf(&input, &opts, b.as_ref().ok());
+        let res = bpf_verifier::verify(&input, &opts);
         let us = start.elapsed().as_micros();
         let live = if a.live {
             Some(
-                target::kernel_verdict(&p.insns, pt, &infos).with_context(|| {
+                target::kernel_verdict(&p.insns, pt, &p.section, &infos).with_context(|| {
                     format!(
                         "{}: loading `{}` into the running kernel",
                         a.file.display(),

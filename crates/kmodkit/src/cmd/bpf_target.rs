@@ -205,6 +205,7 @@ fn kernel_maps(
 pub(super) fn kernel_verdict(
     insns: &[bpf_insn::Insn],
     prog_type: u32,
+    section: &str,
     maps: &[bpf_verifier::MapInfo],
 ) -> anyhow::Result<Result<KernelStats, String>> {
     let inits: Vec<bpf_vm::run::MapInit> = maps
@@ -225,6 +226,12 @@ pub(super) fn kernel_verdict(
     let bytes = bpf_insn::encode_all(&insns, bpf_insn::Endian::Little);
     let mut spec = bpf_sys::ProgSpec::new(prog_type, &bytes);
     spec.name = "kmk_live";
+    // The hook the section names (libbpf's table); an sk_lookup program has only one,
+    // which the kernel requires even when no section names it.
+    spec.expected_attach_type = match bpf_sys::loader::expected_attach_type(section) {
+        0 if prog_type == 30 => bpf_sys::loader::expected_attach_type("sk_lookup"),
+        t => t,
+    };
     // Statistics only (BPF_LOG_STATS): a full log would slow the verifier it times.
     spec.log_level = 4;
     if let Ok((_, log)) = bpf_sys::prog_load_with_log(&spec) {
