@@ -526,3 +526,75 @@ fn rejections_explain_where_the_values_came_from() {
     let causes: Vec<(usize, Option<bool>)> = e.causes.iter().map(|c| (c.pc, c.branch)).collect();
     assert_eq!(causes, vec![(0, None), (4, Some(true))]);
 }
+
+/// Global functions: a chain of eight, each calling the next 40 times, is judged in time
+/// linear in its size (each function is verified, and its effects computed, once), and a
+/// NULL-able memory argument must be checked in the callee whatever the caller passes.
+#[test]
+fn global_functions_are_verified_once_each_from_their_prototype() {
+    use bpf_verifier::{GlobalArg, GlobalFunc};
+    let (levels, calls) = (8usize, 40usize);
+    // Function k: `calls` calls of function k + 1 (none in the last), then r0 = 0; exit.
+    let size = |k: usize| if k + 1 < levels { calls + 2 } else { 2 };
+    let starts: Vec<usize> = (0..levels).map(|k| (0..k).map(size).sum()).collect();
+    let mut src = String::new();
+    for k in 0..levels {
+        if k + 1 < levels {
+            for c in 0..calls {
+                let pc = starts[k] + c;
+                src.push_str(&format!("call +{}\n", starts[k + 1] - pc - 1));
+            }
+        }
+        src.push_str("r0 = 0\nexit\n");
+    }
+    let starts = &starts[1..];
+    let insns = bpf_insn::assemble(&src).unwrap();
+    let opts = Options {
+        func_info: true,
+        global_funcs: Some(
+            starts
+                .iter()
+                .map(|&start| GlobalFunc {
+                    start,
+                    name: format!("f{start}"),
+                    args: Ok(Vec::new()),
+                })
+                .collect(),
+        ),
+        ..Options::default()
+    };
+    let input = Input {
+        insns: &insns,
+        prog_type: 6,
+        maps: &[],
+    };
+    let v = verify(&input, &opts).unwrap();
+    // Every function once: 7 * 42 + 2 instructions (inline, it would be 40^7 calls).
+    assert_eq!(v.insns_processed as usize, insns.len(), "{v:?}");
+
+    // int f(int *p) { return *p; }, called with a pointer to the stack.
+    let src = "r1 = r10\nr1 += -8\nr2 = 0\n*(u64 *)(r10 - 8) = r2\ncall +1\nexit\nr0 = *(u32 *)(r1 + 0)\nexit\n";
+    let insns = bpf_insn::assemble(src).unwrap();
+    let opts = Options {
+        func_info: true,
+        global_funcs: Some(vec![GlobalFunc {
+            start: 6,
+            name: "f".into(),
+            args: Ok(vec![GlobalArg::Mem {
+                size: 4,
+                nullable: true,
+            }]),
+        }]),
+        ..Options::default()
+    };
+    let r = verify(
+        &Input {
+            insns: &insns,
+            ..input
+        },
+        &opts,
+    )
+    .unwrap_err();
+    assert_eq!(r.pc, 6, "{r}");
+    assert!(r.msg.contains("mem_or_null"), "{r}");
+}

@@ -433,7 +433,13 @@ impl Ctx<'_> {
         // Debian's 6.12 too); Debian's 6.1 keeps the caller's packet pointers. Releases in
         // between are held to the fixed rule.
         if self.kernel.at_least((6, 2))
-            && changes_pkt_data(self.input.insns, &self.funcs, g.start, 0)
+            && changes_pkt_data(
+                self.input.insns,
+                &self.funcs,
+                g.start,
+                &mut HashMap::new(),
+                0,
+            )
         {
             clear_pkt_pointers(st);
         }
@@ -492,29 +498,45 @@ pub(super) fn entry_state(cx: &mut Ctx<'_>, g: &GlobalFunc) -> State {
 }
 
 /// Whether the function at `start`, or a function it calls, calls a helper that changes
-/// packet data (`mark_subprog_changes_pkt_data`, `merge_callee_effects`).
-fn changes_pkt_data(insns: &[Insn], funcs: &[usize], start: usize, depth: usize) -> bool {
+/// packet data (`mark_subprog_changes_pkt_data`, `merge_callee_effects`). Each function is
+/// looked at once (`seen`), however many calls lead to it.
+fn changes_pkt_data(
+    insns: &[Insn],
+    funcs: &[usize],
+    start: usize,
+    seen: &mut HashMap<usize, bool>,
+    depth: usize,
+) -> bool {
+    if let Some(&known) = seen.get(&start) {
+        return known;
+    }
+    // Deeper chains are refused by check_max_stack_depth whatever this says.
     if depth > MAX_FRAMES {
         return false;
     }
+    // check_cfg refused recursion; a cycle (never verified) counts as no change.
+    seen.insert(start, false);
     let end = funcs
         .iter()
         .copied()
         .find(|f| *f > start)
-        .unwrap_or(insns.len());
-    (start..end.min(insns.len())).any(|pc| {
+        .unwrap_or(insns.len())
+        .min(insns.len());
+    let changes = (start..end).any(|pc| {
         let i = insns[pc];
         i.is_call()
             && !i.is_reg_src()
             && match i.src {
                 pseudo::CALL_LOCAL => {
                     let to = pc as i64 + 1 + i.imm as i64;
-                    to >= 0 && changes_pkt_data(insns, funcs, to as usize, depth + 1)
+                    to >= 0 && changes_pkt_data(insns, funcs, to as usize, seen, depth + 1)
                 }
                 0 => CHANGES_PKT_DATA.contains(&i.imm),
                 _ => false,
             }
-    })
+    });
+    seen.insert(start, changes);
+    changes
 }
 
 /// Every packet pointer, in every frame, becomes unusable (clear_all_pkt_pointers).
