@@ -151,10 +151,11 @@ pub struct Options {
     /// or an enum (`check_btf_func`'s `scalar_return`): only they may use
     /// `BPF_LD_[ABS|IND]` (see [`int_return_funcs`]).
     pub int_return_funcs: Vec<usize>,
-    /// The first instructions of the subprograms whose BTF linkage is global (see
-    /// [`global_funcs`]); the others are static, as every subprogram without BTF
-    /// ([`Options::func_info`] false) is. `None` with BTF: linkage unknown, every
-    /// subprogram is held to a global one's rules.
+    /// The subprograms whose BTF linkage is global, with their prototypes (see
+    /// [`global_funcs`]): each is verified on its own, and calls are checked against its
+    /// prototype. The others are static, as every subprogram without BTF
+    /// ([`Options::func_info`] false) is. `None` with BTF: linkage unknown; every
+    /// subprogram is verified inline, and must set R0 as a global one must.
     pub global_funcs: Option<Vec<GlobalFunc>>,
     /// The target kernel's BTF, which names the functions kfunc calls (`call` with pseudo
     /// source KFUNC) refer to by BTF id; without it every kfunc call is refused.
